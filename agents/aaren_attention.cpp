@@ -1,0 +1,51 @@
+#include "agents/aaren_attention.h"
+
+#include <cmath>
+
+namespace aaren {
+
+AarenAttention::AarenAttention(const BackboneConfig& config)
+    : d_model_(config.d_model),
+      n_heads_(config.n_heads),
+      d_head_(config.d_model / config.n_heads),
+      reference_scan_(config.scan == "reference") {
+  query = register_parameter("query", torch::randn({n_heads_, d_head_}) * 0.02);
+  key = register_module("key", torch::nn::Linear(d_model_, d_model_));
+  value = register_module("value", torch::nn::Linear(d_model_, d_model_));
+  out = register_module("out", torch::nn::Linear(d_model_, d_model_));
+}
+
+std::pair<torch::Tensor, torch::Tensor> AarenAttention::scores_and_values(const torch::Tensor& x) {
+  const auto B = x.size(0), N = x.size(1);
+  // The query is the same for every token, so the key projection folds into
+  // it: s_h = q_h·(W_h x + b_h) / sqrt(d) = (W_h^T q_h)·x / sqrt(d) + q_h·b_h / sqrt(d).
+  // That is a [D -> H] projection instead of [D -> D]: same function and
+  // parameters (W, b, q) as the textbook layer, H/D of the key FLOPs.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d_head_));
+  const auto q = query * scale;                                                  // [H, d]
+  const auto w_eff = torch::einsum("hd,hdk->hk", {q, key->weight.view({n_heads_, d_head_, d_model_})});  // [H, D]
+  const auto b_eff = (key->bias.view({n_heads_, d_head_}) * q).sum(-1);          // [H]
+  const auto scores = torch::addmm(b_eff, x.reshape({B * N, d_model_}), w_eff.t())  // [B*N, H]
+                          .view({B, N, n_heads_})
+                          .permute({0, 2, 1});                                    // [B, H, N]
+  const auto values = value(x).view({B, N, n_heads_, d_head_}).permute({0, 2, 1, 3});  // [B, H, N, d]
+  return {scores, values};
+}
+
+torch::Tensor AarenAttention::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) {
+  const auto B = x.size(0), N = x.size(1);
+  auto [scores, values] = scores_and_values(x);
+  c10::optional<ScanState> initial;
+  if (state) initial = std::get<ScanState>(*state);
+  auto result = reference_scan_ ? scan_reference(scores, values, initial, mask)
+                                : scan_fast(scores, values, initial, mask);
+  if (state) *state = result.final;
+  auto o = result.out.permute({0, 2, 1, 3}).reshape({B, N, d_model_});  // [B, N, D]
+  return out(o);
+}
+
+LayerState AarenAttention::initial_state(int64_t batch, const torch::TensorOptions& options) const {
+  return ScanState::empty(batch, n_heads_, d_head_, options);
+}
+
+}  // namespace aaren

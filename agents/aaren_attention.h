@@ -1,0 +1,29 @@
+// Aaren: multi-head attention whose query is a learned vector per head (not a
+// projection of the current token), so o_k depends only on x_1..x_k and is
+// computed for every k at once by the prefix scan, or one token at a time in
+// constant memory.
+#pragma once
+
+#include "agents/backbone.h"
+
+namespace aaren {
+
+class AarenAttention : public SequenceMixer {
+ public:
+  explicit AarenAttention(const BackboneConfig& config);
+
+  // x [B, N, D] -> [B, N, D]; state (ScanState) continued and updated if given.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) override;
+  LayerState initial_state(int64_t batch, const torch::TensorOptions& options) const override;
+
+  // Scores s [B, H, N] and values [B, H, N, d_head] for tokens x [B, N, D].
+  std::pair<torch::Tensor, torch::Tensor> scores_and_values(const torch::Tensor& x);
+
+ private:
+  int64_t d_model_, n_heads_, d_head_;
+  bool reference_scan_;
+  torch::Tensor query;  // [H, d_head], one learned query per head
+  torch::nn::Linear key{nullptr}, value{nullptr}, out{nullptr};
+};
+
+}  // namespace aaren

@@ -1,0 +1,104 @@
+#include "agents/backbone.h"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "agents/aaren_attention.h"
+#include "agents/causal_attention.h"
+
+namespace aaren {
+
+void BackboneConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("backbone config: " + what); };
+  if (kind != "aaren" && kind != "transformer") fail("kind must be 'aaren' or 'transformer', got '" + kind + "'");
+  if (d_model <= 0) fail("d_model must be > 0, got " + std::to_string(d_model));
+  if (n_layers <= 0) fail("n_layers must be > 0, got " + std::to_string(n_layers));
+  if (n_heads <= 0 || d_model % n_heads != 0)
+    fail("n_heads must divide d_model (" + std::to_string(d_model) + "), got " + std::to_string(n_heads));
+  if (ff_mult <= 0) fail("ff_mult must be > 0, got " + std::to_string(ff_mult));
+  if (!(dropout >= 0.0 && dropout < 1.0)) fail("dropout must be in [0, 1), got " + std::to_string(dropout));
+  if (scan != "fast" && scan != "reference") fail("scan must be 'fast' or 'reference', got '" + scan + "'");
+  if (kv_capacity <= 0) fail("kv_capacity must be > 0, got " + std::to_string(kv_capacity));
+}
+
+std::string BackboneConfig::to_string() const {
+  std::ostringstream os;
+  os << "kind=" << kind << " d_model=" << d_model << " n_layers=" << n_layers << " n_heads=" << n_heads
+     << " ff_mult=" << ff_mult << " dropout=" << dropout;
+  if (kind == "aaren") os << " scan=" << scan;
+  if (kind == "transformer") os << " kv_capacity=" << kv_capacity;
+  return os.str();
+}
+
+int64_t KVCache::bytes() const {
+  int64_t total = 0;
+  for (const auto* t : {&keys, &values, &key_mask})
+    if (t->defined()) total += t->numel() * static_cast<int64_t>(t->element_size());
+  return total;
+}
+
+int64_t BackboneState::bytes() const {
+  int64_t total = 0;
+  for (const auto& layer : layers) total += std::visit([](const auto& st) { return st.bytes(); }, layer);
+  return total;
+}
+
+FeedForwardImpl::FeedForwardImpl(const BackboneConfig& config)
+    : fc_in(register_module("fc_in", torch::nn::Linear(config.d_model, config.ff_mult * config.d_model))),
+      fc_out(register_module("fc_out", torch::nn::Linear(config.ff_mult * config.d_model, config.d_model))),
+      drop(register_module("drop", torch::nn::Dropout(config.dropout))) {}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  return drop(fc_out(torch::gelu(fc_in(x))));
+}
+
+BlockImpl::BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer> mixer)
+    : ln_mix(register_module("ln_mix", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.d_model})))),
+      ln_ff(register_module("ln_ff", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.d_model})))),
+      mixer_(register_module("mixer", std::move(mixer))),
+      drop(register_module("drop", torch::nn::Dropout(config.dropout))),
+      ff(register_module("ff", FeedForward(config))) {}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) {
+  auto h = x + drop(mixer_->forward(ln_mix(x), mask, state));
+  return h + ff(ln_ff(h));
+}
+
+BackboneImpl::BackboneImpl(BackboneConfig config) : config_(std::move(config)) {
+  config_.validate();
+  for (int64_t i = 0; i < config_.n_layers; ++i) {
+    std::shared_ptr<SequenceMixer> mixer;
+    if (config_.kind == "aaren")
+      mixer = std::make_shared<AarenAttention>(config_);
+    else
+      mixer = std::make_shared<CausalSelfAttention>(config_);
+    blocks_.push_back(register_module("block" + std::to_string(i), Block(config_, std::move(mixer))));
+  }
+  ln_final = register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config_.d_model})));
+}
+
+torch::Tensor BackboneImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, BackboneState* state) {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) == config_.d_model, "backbone: input must be [B, N, ", config_.d_model,
+              "], got ", x.sizes());
+  if (state)
+    TORCH_CHECK(static_cast<int64_t>(state->layers.size()) == config_.n_layers,
+                "backbone: state has ", state->layers.size(), " layers, the model ", config_.n_layers);
+  auto h = x;
+  for (size_t i = 0; i < blocks_.size(); ++i) h = blocks_[i]->forward(h, mask, state ? &state->layers[i] : nullptr);
+  if (state) state->tokens += x.size(1);
+  return ln_final(h);
+}
+
+torch::Tensor BackboneImpl::step(const torch::Tensor& x, BackboneState& state) {
+  TORCH_CHECK(x.dim() == 2, "backbone step: input must be [B, D], got ", x.sizes());
+  return forward(x.unsqueeze(1), {}, &state).squeeze(1);
+}
+
+BackboneState BackboneImpl::initial_state(int64_t batch) const {
+  const auto options = ln_final->weight.options();
+  BackboneState state;
+  for (const auto& block : blocks_) state.layers.push_back(block->mixer().initial_state(batch, options));
+  return state;
+}
+
+}  // namespace aaren

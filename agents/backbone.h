@@ -1,0 +1,122 @@
+// Sequence backbones for decision policies: a stack of pre-LN residual blocks
+// whose token mixer is either Aaren (attention with a learned query, computed
+// by the prefix scan) or causal softmax self-attention (the Transformer
+// baseline). Everything but the mixer is shared, so the two differ only in
+// the attention.
+//
+// Each backbone runs two ways with the same weights:
+//   forward(x [B,N,D]) -> [B,N,D]    parallel over the sequence (training);
+//   step(x [B,D], state) -> [B,D]    one token per sequence (acting).
+// forward() also accepts a state, so a long sequence can be fed in chunks.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "agents/scan.h"
+
+namespace aaren {
+
+// One config for both backbones; defaults are Decision Transformer's
+// (FACTS §2): 128-d, 3 layers, 1 head, dropout 0.1, 4x feed-forward.
+struct BackboneConfig {
+  std::string kind = "aaren";  // "aaren" | "transformer"
+  int64_t d_model = 128;       // D
+  int64_t n_layers = 3;
+  int64_t n_heads = 1;         // H; d_head = D / H
+  int64_t ff_mult = 4;         // feed-forward width = ff_mult * D
+  double dropout = 0.1;        // residual and feed-forward dropout
+  std::string scan = "fast";   // Aaren only: "fast" (CPU kernel) | "reference" (LibTorch ops)
+  int64_t kv_capacity = 64;    // Transformer only: initial KV-cache length (doubles when full)
+
+  void validate() const;  // throws std::invalid_argument naming the bad field
+  std::string to_string() const;
+};
+
+// Transformer KV cache for one layer. Grows with the tokens seen.
+struct KVCache {
+  torch::Tensor keys;      // [B, H, capacity, d_head]
+  torch::Tensor values;    // [B, H, capacity, d_head]
+  torch::Tensor key_mask;  // [B, capacity] bool: true = real token
+  int64_t length = 0;      // tokens stored
+
+  int64_t bytes() const;  // bytes allocated (capacity, not only length)
+};
+
+// Per-layer state: Aaren keeps (m, u, w) per head, whose size does not depend
+// on the number of tokens; the Transformer keeps its keys and values.
+using LayerState = std::variant<ScanState, KVCache>;
+
+struct BackboneState {
+  std::vector<LayerState> layers;
+  int64_t tokens = 0;  // tokens consumed so far (per sequence)
+
+  int64_t bytes() const;
+};
+
+// A token mixer: maps [B,N,D] -> [B,N,D] causally. With a state, the tokens
+// continue the sequence that the state summarises, and the state is updated.
+class SequenceMixer : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) = 0;
+  virtual LayerState initial_state(int64_t batch, const torch::TensorOptions& options) const = 0;
+};
+
+// Position-wise feed-forward: Linear(D, ff_mult D) -> GELU -> Linear -> dropout.
+class FeedForwardImpl : public torch::nn::Module {
+ public:
+  explicit FeedForwardImpl(const BackboneConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Linear fc_in{nullptr}, fc_out{nullptr};
+  torch::nn::Dropout drop{nullptr};
+};
+TORCH_MODULE(FeedForward);
+
+// Pre-LN residual block: x + drop(mixer(LN(x))), then x + ff(LN(x)).
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer> mixer);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state);
+  const SequenceMixer& mixer() const { return *mixer_; }
+
+ private:
+  torch::nn::LayerNorm ln_mix{nullptr}, ln_ff{nullptr};
+  std::shared_ptr<SequenceMixer> mixer_;
+  torch::nn::Dropout drop{nullptr};
+  FeedForward ff{nullptr};
+};
+TORCH_MODULE(Block);
+
+// The stack: n_layers blocks and a final LayerNorm. No positional embedding:
+// the decision policy adds its own timestep embedding.
+class BackboneImpl : public torch::nn::Module {
+ public:
+  explicit BackboneImpl(BackboneConfig config);
+
+  // x [B, N, D], mask [B, N] bool (true = real token) or undefined.
+  // Outputs at padded positions are unspecified; real positions are exactly
+  // as if the padding were not there. With state, continues from it and
+  // updates it (for the Transformer, inference only: no gradient through the cache).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {}, BackboneState* state = nullptr);
+
+  // One token per sequence: x [B, D] -> [B, D]; state updated in place.
+  torch::Tensor step(const torch::Tensor& x, BackboneState& state);
+
+  BackboneState initial_state(int64_t batch) const;
+  const BackboneConfig& config() const { return config_; }
+
+ private:
+  BackboneConfig config_;
+  std::vector<Block> blocks_;  // registered as "block0", "block1", ...
+  torch::nn::LayerNorm ln_final{nullptr};
+};
+TORCH_MODULE(Backbone);
+
+}  // namespace aaren

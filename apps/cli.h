@@ -1,0 +1,43 @@
+// Command-line plumbing shared by the subcommands: dispatch by name, --help,
+// and one error policy (a one-line message; exit 2 for bad usage or input,
+// 1 for a failure while running).
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace aaren::cli {
+
+// argv[0] of a command's run() is its full name, e.g. "aaren bench scan".
+struct Command {
+  std::string name;
+  std::string summary;
+  std::function<int(int argc, char** argv)> run;
+};
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Runs the command named by argv[1] (argv[0] is `program`), or prints the
+// list of commands for --help / no arguments. Catches every exception and
+// turns it into a one-line message and an exit code.
+int dispatch(const std::string& program, const std::string& description, const std::vector<Command>& commands,
+             int argc, char** argv);
+
+// Parses argv against `options`; returns false (after printing usage to
+// stdout) when --help was given. Unknown flags and bad values throw
+// boost::program_options::error, which dispatch() reports as usage errors.
+bool parse(int argc, char** argv, const std::string& usage, boost::program_options::options_description& options,
+           boost::program_options::variables_map& vm,
+           const boost::program_options::positional_options_description* positional = nullptr);
+
+// A usage error detected after parsing (a value out of range, a conflict).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace aaren::cli

@@ -1,0 +1,88 @@
+// aaren bench <benchmark>: benchmarks that print a table and write CSV/JSON.
+#include <ATen/Parallel.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "bench/scan_bench.h"
+
+namespace aaren::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// Where a CSV goes, its resolved configuration goes beside it.
+void save_config_next_to(const std::string& csv_path, const nlohmann::json& config) {
+  auto path = std::filesystem::path(csv_path);
+  path.replace_extension(".config.json");
+  bench::write_file_atomically(path.string(), config.dump(2) + "\n");
+}
+
+int run_bench_scan(int argc, char** argv) {
+  bench::ScanBenchConfig config;
+  std::string csv;
+  bool json = false;
+  po::options_description options("Options (defaults: the acceptance setting of the foundation issue)");
+  options.add_options()
+      ("lengths", po::value(&config.lengths)->multitoken()->default_value(config.lengths, "60 600 3000"),
+       "sequence lengths N")
+      ("heads", po::value(&config.heads)->multitoken()->default_value(config.heads, "1 4"), "head counts H")
+      ("batch", po::value(&config.batch)->default_value(config.batch), "batch size B")
+      ("d-model", po::value(&config.d_model)->default_value(config.d_model), "model width (H x d_head)")
+      ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
+      ("min-rounds", po::value(&config.min_rounds)->default_value(config.min_rounds),
+       "interleaved timing rounds per case, at least")
+      ("min-seconds", po::value(&config.min_seconds)->default_value(config.min_seconds),
+       "keep adding rounds until a case has run this long")
+      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed of the inputs")
+      ("no-errors", po::bool_switch(), "skip the comparison with the float64 brute force")
+      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
+      ("json", po::bool_switch(&json), "print one JSON object (config, machine, rows) instead of the table");
+  po::variables_map vm;
+  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  config.check_errors = !vm["no-errors"].as<bool>();
+  if (config.batch <= 0) throw UsageError("--batch must be > 0");
+  if (config.threads <= 0) throw UsageError("--threads must be > 0");
+  if (config.min_rounds <= 0) throw UsageError("--min-rounds must be > 0");
+  for (auto n : config.lengths)
+    if (n <= 0) throw UsageError("--lengths must be > 0, got " + std::to_string(n));
+  for (auto h : config.heads)
+    if (h <= 0 || config.d_model % h != 0)
+      throw UsageError("--heads must divide --d-model (" + std::to_string(config.d_model) + "), got " +
+                       std::to_string(h));
+
+  at::set_num_threads(config.threads);
+  const auto resolved = nlohmann::json{{"command", "bench scan"}, {"config", config.to_json()},
+                                       {"machine", bench::machine_info()}};
+  (json ? std::cerr : std::cout) << "config: " << resolved.dump() << std::endl;
+
+  const auto table = bench::run_scan_bench(config, &std::cerr);
+  if (!csv.empty()) {
+    table.write_csv(csv);
+    save_config_next_to(csv, resolved);
+  }
+  if (json) {
+    auto out = resolved;
+    out["rows"] = table.to_json();
+    std::cout << out.dump(2) << std::endl;
+  } else {
+    std::cout << "\nTimes are medians over interleaved rounds (ms); ratios are of fwd+bwd medians;\n"
+                 "errors are max |x - brute force| (float64 brute force, float32 inputs).\n\n"
+              << table.format();
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  const std::vector<Command> benches{
+      {"scan", "fast scan vs reference scan vs causal attention: time and error", run_bench_scan},
+  };
+  return dispatch(argv[0], "Benchmarks: each prints a table and can write CSV/JSON.", benches, argc, argv);
+}
+
+}  // namespace aaren::cli

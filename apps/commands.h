@@ -1,0 +1,6 @@
+// Entry points of the subcommands (argv[0] is the command's full name).
+#pragma once
+
+namespace aaren::cli {
+int run_bench(int argc, char** argv);
+}  // namespace aaren::cli

@@ -1,0 +1,123 @@
+#include "bench/report.h"
+
+#include <ATen/Parallel.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace aaren::bench {
+
+namespace {
+std::string cell_text(const Cell& c) {
+  if (auto s = std::get_if<std::string>(&c)) return *s;
+  if (auto i = std::get_if<int64_t>(&c)) return std::to_string(*i);
+  const double x = std::get<double>(c);
+  std::ostringstream os;
+  const double ax = std::abs(x);
+  if (x != 0.0 && (ax < 1e-3 || ax >= 1e6))
+    os << std::scientific << std::setprecision(2) << x;
+  else
+    os << std::fixed << std::setprecision(ax >= 100 ? 1 : 3) << x;
+  return os.str();
+}
+}  // namespace
+
+void Table::add_row(std::vector<Cell> row) {
+  if (row.size() != columns.size())
+    throw std::logic_error("bench table: row has " + std::to_string(row.size()) + " cells, expected " +
+                           std::to_string(columns.size()));
+  rows.push_back(std::move(row));
+}
+
+std::string Table::format() const {
+  std::vector<size_t> width(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) width[c] = columns[c].size();
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], cell_text(row[c]).size());
+  std::ostringstream os;
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (size_t c = 0; c < cells.size(); ++c) os << (c ? "  " : "") << std::setw(static_cast<int>(width[c])) << cells[c];
+    os << "\n";
+  };
+  line(columns);
+  for (const auto& row : rows) {
+    std::vector<std::string> cells;
+    for (const auto& cell : row) cells.push_back(cell_text(cell));
+    line(cells);
+  }
+  return os.str();
+}
+
+void Table::write_csv(const std::string& path) const {
+  std::ostringstream os;
+  for (size_t c = 0; c < columns.size(); ++c) os << (c ? "," : "") << columns[c];
+  os << "\n";
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      os << (c ? "," : "");
+      if (auto d = std::get_if<double>(&row[c]))
+        os << std::setprecision(9) << *d;
+      else
+        os << cell_text(row[c]);
+    }
+    os << "\n";
+  }
+  write_file_atomically(path, os.str());
+}
+
+nlohmann::json Table::to_json() const {
+  auto out = nlohmann::json::array();
+  for (const auto& row : rows) {
+    nlohmann::json obj;
+    for (size_t c = 0; c < row.size(); ++c) std::visit([&](const auto& v) { obj[columns[c]] = v; }, row[c]);
+    out.push_back(obj);
+  }
+  return out;
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f) throw std::runtime_error(path + ": cannot open for writing");
+    f << text;
+    f.flush();
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error(path + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot rename the temporary file into place");
+  }
+}
+
+double median(std::vector<double> samples) {
+  if (samples.empty()) return 0.0;
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  return n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+}
+
+nlohmann::json machine_info() {
+  std::string cpu = "unknown";
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return {{"cpu", cpu},
+          {"hardware_threads", std::thread::hardware_concurrency()},
+          {"torch_threads", at::get_num_threads()}};
+}
+
+}  // namespace aaren::bench

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages aaren-rl needs (Debian 12). Idempotent: when
+# everything is installed it only asks dpkg and returns in well under a second.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev                  # LibTorch 1.13 (CPU)
+  libopenblas0-openmp           # without it LibTorch uses the reference BLAS (~16x slower)
+  libmujoco-dev                 # MuJoCo C API
+  libhdf5-dev                   # HDF5 C and C++ APIs
+  libboost-program-options-dev  # command-line flags
+  nlohmann-json3-dev            # JSON output of the commands
+  catch2                        # Catch2 v2 (single header), the test framework
+  python3 python3-h5py python3-numpy  # Python-side references used by some tests
+)
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: done" >&2
+fi
+
+# LibTorch resolves BLAS through Debian's libblas.so.3 alternative: make sure
+# it is OpenBLAS (the OpenMP build, matching LibTorch's threading), never the
+# reference BLAS.
+blas_link=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+if [[ "$blas_link" != *openblas* ]]; then
+  echo "setup: pointing libblas.so.3 at OpenBLAS (was: ${blas_link:-none})" >&2
+  $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu \
+    /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 >/dev/null
+fi

@@ -1,0 +1,150 @@
+// Backbones: the same weights run in parallel and token by token.
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+
+#include "agents/backbone.h"
+#include "tests/agents/scan_test_support.h"
+
+using aaren::Backbone;
+using aaren::BackboneConfig;
+using aaren::testing::max_abs_diff;
+
+namespace {
+BackboneConfig small_config(const std::string& kind, int64_t heads) {
+  BackboneConfig c;
+  c.kind = kind;
+  c.d_model = 32;
+  c.n_layers = 3;
+  c.n_heads = heads;
+  c.dropout = 0.1;
+  c.kv_capacity = 8;  // small, so the cache has to grow during the tests
+  return c;
+}
+}  // namespace
+
+TEST_CASE("backbone: recurrent steps == parallel forward", "[backbone]") {
+  torch::manual_seed(11);
+  for (std::string kind : {"aaren", "transformer"}) {
+    for (int64_t heads : {1, 4}) {
+      Backbone net(small_config(kind, heads));
+      net->eval();
+      torch::NoGradGuard no_grad;
+      const int64_t B = 3, N = 150;
+      auto x = torch::randn({B, N, 32});
+      auto parallel = net->forward(x);
+      auto state = net->initial_state(B);
+      std::vector<torch::Tensor> steps;
+      for (int64_t t = 0; t < N; ++t) steps.push_back(net->step(x.select(1, t), state));
+      INFO(kind << " heads=" << heads);
+      CHECK(max_abs_diff(torch::stack(steps, 1), parallel) < 1e-5);
+      CHECK(state.tokens == N);
+    }
+  }
+}
+
+TEST_CASE("backbone: chunked forward with carried state == one pass", "[backbone]") {
+  torch::manual_seed(12);
+  for (std::string kind : {"aaren", "transformer"}) {
+    Backbone net(small_config(kind, 2));
+    net->eval();
+    torch::NoGradGuard no_grad;
+    auto x = torch::randn({2, 100, 32});
+    auto whole = net->forward(x);
+    auto state = net->initial_state(2);
+    auto a = net->forward(x.narrow(1, 0, 37), {}, &state);
+    auto b = net->forward(x.narrow(1, 37, 63), {}, &state);
+    INFO(kind);
+    CHECK(max_abs_diff(torch::cat({a, b}, 1), whole) < 1e-5);
+  }
+}
+
+TEST_CASE("backbone: padding changes nothing at real positions", "[backbone]") {
+  torch::manual_seed(13);
+  for (std::string kind : {"aaren", "transformer"}) {
+    Backbone net(small_config(kind, 2));
+    net->eval();
+    torch::NoGradGuard no_grad;
+    const int64_t N = 30, pad = 7;
+    auto x = torch::randn({1, N, 32});
+    auto plain = net->forward(x);
+    // Left padding (DT windows) and right padding (batched episodes) with junk.
+    auto junk = torch::randn({1, pad, 32}) * 100;
+    auto left = torch::cat({junk, x}, 1), right = torch::cat({x, junk}, 1);
+    auto lmask = torch::cat({torch::zeros({1, pad}, torch::kBool), torch::ones({1, N}, torch::kBool)}, 1);
+    auto rmask = torch::cat({torch::ones({1, N}, torch::kBool), torch::zeros({1, pad}, torch::kBool)}, 1);
+    INFO(kind);
+    CHECK(max_abs_diff(net->forward(left, lmask).narrow(1, pad, N), plain) < 1e-5);
+    CHECK(max_abs_diff(net->forward(right, rmask).narrow(1, 0, N), plain) < 1e-5);
+  }
+}
+
+TEST_CASE("backbone: Aaren with the fast and the reference scan agree, gradients too", "[backbone]") {
+  torch::manual_seed(14);
+  auto cfg = small_config("aaren", 2);
+  cfg.dropout = 0.0;
+  Backbone fast(cfg);
+  cfg.scan = "reference";
+  Backbone ref(cfg);
+  // Same weights.
+  {
+    torch::NoGradGuard no_grad;
+    auto src = fast->named_parameters(), dst = ref->named_parameters();
+    for (auto& p : src) dst[p.key()].copy_(p.value());
+  }
+  auto x = torch::randn({4, 60, 32});
+  auto mask = torch::rand({4, 60}) > 0.2;
+  auto yf = fast->forward(x, mask), yr = ref->forward(x, mask);
+  auto g = torch::randn_like(yf) * mask.unsqueeze(-1);
+  (yf * g).sum().backward();
+  (yr * g).sum().backward();
+  CHECK(max_abs_diff(yf * mask.unsqueeze(-1), yr * mask.unsqueeze(-1)) < 1e-5);
+  auto pf = fast->named_parameters(), pr = ref->named_parameters();
+  for (auto& p : pf) {
+    INFO(p.key());
+    CHECK(max_abs_diff(p.value().grad(), pr[p.key()].grad()) < 1e-4);
+  }
+}
+
+TEST_CASE("backbone: Aaren state is constant in size, the KV cache grows", "[backbone]") {
+  torch::NoGradGuard no_grad;
+  Backbone aaren_net(small_config("aaren", 2)), tf_net(small_config("transformer", 2));
+  aaren_net->eval();
+  tf_net->eval();
+  auto sa = aaren_net->initial_state(1), st = tf_net->initial_state(1);
+  aaren_net->step(torch::randn({1, 32}), sa);
+  tf_net->step(torch::randn({1, 32}), st);
+  const auto aaren_first = sa.bytes(), tf_first = st.bytes();
+  for (int i = 0; i < 300; ++i) {
+    aaren_net->step(torch::randn({1, 32}), sa);
+    tf_net->step(torch::randn({1, 32}), st);
+  }
+  CHECK(sa.bytes() == aaren_first);
+  // 3 layers x 2 heads x (m, u, 16-d w) floats.
+  CHECK(aaren_first == 3 * (2 + 2 + 2 * 16) * 4);
+  CHECK(st.bytes() > 30 * tf_first);
+}
+
+TEST_CASE("backbone: parameter counts differ only by the learned queries", "[backbone]") {
+  auto count = [](const torch::nn::Module& m) {
+    int64_t n = 0;
+    for (const auto& p : m.parameters()) n += p.numel();
+    return n;
+  };
+  Backbone a(small_config("aaren", 4)), t(small_config("transformer", 4));
+  // Aaren: key, value, out projections + one query per head (H x d_head = D);
+  // Transformer: query, key, value, out projections (one extra D x D + D).
+  CHECK(count(*t) - count(*a) == 3 * (32 * 32 + 32 - 32));
+}
+
+TEST_CASE("backbone: bad configs are rejected with the field named", "[backbone]") {
+  BackboneConfig c;
+  c.kind = "lstm";
+  CHECK_THROWS_WITH(Backbone(c), Catch::Contains("kind must be"));
+  c = BackboneConfig{};
+  c.n_heads = 3;
+  CHECK_THROWS_WITH(Backbone(c), Catch::Contains("n_heads must divide d_model"));
+  c = BackboneConfig{};
+  c.dropout = 1.5;
+  CHECK_THROWS_WITH(Backbone(c), Catch::Contains("dropout"));
+}
