@@ -87,13 +87,18 @@ struct ScanKernel {
       const T* __restrict vk = v + k * d;
       T* __restrict Gr = G;
       T og = T(0), vG = T(0);
+      // The dot products are reductions: let the compiler reassociate them
+      // (omp simd) so the loop vectorises; the order is fixed, so results
+      // are still deterministic.
       if (gk) {
+#pragma omp simd reduction(+ : og, vG)
         for (int64_t j = 0; j < d; ++j) {
           og += ok[j] * gk[j];
           Gr[j] = Gr[j] * f + gk[j];
           vG += vk[j] * Gr[j];
         }
       } else {
+#pragma omp simd reduction(+ : vG)
         for (int64_t j = 0; j < d; ++j) {
           Gr[j] = Gr[j] * f;
           vG += vk[j] * Gr[j];
