@@ -39,6 +39,9 @@ int dispatch(const std::string& program, const std::string& description, const s
     } catch (const UsageError& e) {
       std::cerr << full << ": " << e.what() << " (see '" << full << " --help')\n";
       return kExitUsage;
+    } catch (const InputError& e) {
+      std::cerr << full << ": " << e.what() << "\n";
+      return kExitUsage;
     } catch (const c10::Error& e) {
       std::cerr << full << ": " << e.what_without_backtrace() << "\n";
       return kExitFailure;

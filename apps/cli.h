@@ -40,4 +40,10 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Bad input data (a file that is missing, malformed or inconsistent): the
+// message is printed as it is, and the exit code is 2.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace aaren::cli

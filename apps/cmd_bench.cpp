@@ -6,6 +6,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "bench/data_bench.h"
 #include "bench/scan_bench.h"
 
 namespace aaren::cli {
@@ -76,11 +77,56 @@ int run_bench_scan(int argc, char** argv) {
   return kExitOk;
 }
 
+int run_bench_data(int argc, char** argv) {
+  bench::DataBenchConfig config;
+  std::string csv;
+  bool json = false;
+  po::options_description options("Options");
+  options.add_options()
+      ("file", po::value(&config.file), "load this D4RL/Minari file instead of generating one")
+      ("transitions", po::value(&config.transitions)->default_value(config.transitions), "generated file: transitions")
+      ("obs-dim", po::value(&config.obs_dim)->default_value(config.obs_dim), "generated file: observation width")
+      ("act-dim", po::value(&config.act_dim)->default_value(config.act_dim), "generated file: action width")
+      ("workdir", po::value(&config.workdir)->default_value(config.workdir), "where the generated file is written")
+      ("batch", po::value(&config.batch)->default_value(config.batch), "DT windows per batch")
+      ("context", po::value(&config.context)->default_value(config.context), "DT context K (steps)")
+      ("episode-batch", po::value(&config.episode_batch)->default_value(config.episode_batch),
+       "whole episodes per batch")
+      ("seconds", po::value(&config.seconds)->default_value(config.seconds), "duration of each rate measurement")
+      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
+      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
+      ("json", po::bool_switch(&json), "print one JSON object instead of the table");
+  po::variables_map vm;
+  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  if (config.transitions <= 0 || config.obs_dim <= 0 || config.act_dim <= 0)
+    throw UsageError("--transitions, --obs-dim and --act-dim must be > 0");
+  if (config.batch <= 0 || config.context <= 0 || config.episode_batch <= 0)
+    throw UsageError("--batch, --context and --episode-batch must be > 0");
+  at::set_num_threads(1);  // the sampling rates are per core
+  const auto resolved = nlohmann::json{{"command", "bench data"}, {"config", config.to_json()},
+                                       {"machine", bench::machine_info()}};
+  (json ? std::cerr : std::cout) << "config: " << resolved.dump() << std::endl;
+  const auto table = bench::run_data_bench(config, &std::cerr);
+  if (!csv.empty()) {
+    table.write_csv(csv);
+    save_config_next_to(csv, resolved);
+  }
+  if (json) {
+    auto out = resolved;
+    out["rows"] = table.to_json();
+    std::cout << out.dump(2) << std::endl;
+  } else {
+    std::cout << "\n" << table.format();
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
   const std::vector<Command> benches{
       {"scan", "fast scan vs reference scan vs causal attention: time and error", run_bench_scan},
+      {"data", "HDF5 load time and batch sampling rate (DT windows, whole episodes)", run_bench_data},
   };
   return dispatch(argv[0], "Benchmarks: each prints a table and can write CSV/JSON.", benches, argc, argv);
 }

@@ -3,4 +3,5 @@
 
 namespace aaren::cli {
 int run_bench(int argc, char** argv);
+int run_data(int argc, char** argv);
 }  // namespace aaren::cli

@@ -4,6 +4,7 @@
 
 int main(int argc, char** argv) {
   const std::vector<aaren::cli::Command> commands{
+      {"data", "inspect and validate D4RL / Minari HDF5 files", aaren::cli::run_data},
       {"bench", "measure speed, memory and accuracy (bench scan, ...)", aaren::cli::run_bench},
   };
   return aaren::cli::dispatch("aaren", "aaren: offline reinforcement learning with Aaren (attention as an RNN) backbones",

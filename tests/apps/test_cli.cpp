@@ -3,43 +3,17 @@
 
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
-#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/apps/run_aaren.h"
+
+using aaren::testing::run_aaren;
+
 namespace {
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-RunResult run_aaren(const std::string& args) {
-  const std::string cmd = std::string(AAREN_BINARY) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  REQUIRE(pipe);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe.release());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-RunResult run_aaren_stdout(const std::string& args) {  // stderr discarded
-  const std::string cmd = std::string(AAREN_BINARY) + " " + args + " 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  REQUIRE(pipe);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe.release());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+aaren::testing::RunResult run_aaren_stdout(const std::string& args) { return run_aaren(args, false); }
 }  // namespace
 
 TEST_CASE("cli: help lists the commands", "[cli]") {

@@ -1,0 +1,129 @@
+// aaren data inspect|validate FILE: what a D4RL/Minari file holds, or whether it loads.
+#include <iomanip>
+#include <iostream>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "data/hdf5_io.h"
+#include "data/summary.h"
+#include "envs/d4rl_scores.h"
+
+namespace aaren::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+data::Transitions load(const std::string& path) {
+  try {
+    return data::read_dataset(path);
+  } catch (const data::DataError& e) {
+    throw InputError(e.what());
+  }
+}
+
+int run_inspect(int argc, char** argv) {
+  std::string file, env;
+  bool json = false, keep_partial = false;
+  po::options_description options("Options");
+  options.add_options()
+      ("file", po::value(&file)->required(), "D4RL .hdf5 file, Minari main_data.hdf5 or Minari dataset folder")
+      ("env", po::value(&env), "environment for the normalised score (default: from metadata or the file name)")
+      ("keep-partial", po::bool_switch(&keep_partial), "count a trailing unfinished episode as an episode")
+      ("json", po::bool_switch(&json), "print one JSON object");
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  po::variables_map vm;
+  if (!parse(argc, argv, "FILE [options]", options, vm, &positional)) return kExitOk;
+
+  const auto t = load(file);
+  const auto split = data::split_episodes(t, keep_partial);
+  const auto summary = data::summarize(t, split);
+
+  // The environment: --env, else metadata, else the file name.
+  std::optional<envs::ScoreReference> ref;
+  std::string env_source;
+  if (!env.empty()) {
+    ref = envs::score_reference_for(env);
+    if (!ref) throw UsageError("--env '" + env + "' has no D4RL reference scores (known: hopper, halfcheetah, walker2d, ant)");
+    env_source = "--env";
+  } else {
+    for (const char* key : {"env_name", "env", "environment"}) {
+      auto it = t.metadata.find(key);
+      if (it != t.metadata.end() && (ref = envs::score_reference_for(it->second))) {
+        env_source = std::string("metadata/") + key;
+        break;
+      }
+    }
+    if (!ref && (ref = envs::score_reference_for(file))) env_source = "file name";
+  }
+
+  auto j = summary.to_json();
+  j["file"] = file;
+  j["env"] = ref ? nlohmann::json(ref->env) : nlohmann::json();
+  if (ref) {
+    j["env_source"] = env_source;
+    j["normalized_score_min"] = ref->normalize(summary.returns.min);
+    j["normalized_score_mean"] = ref->normalize(summary.returns.mean);
+    j["normalized_score_max"] = ref->normalize(summary.returns.max);
+  }
+  if (json) {
+    std::cout << j.dump(2) << std::endl;
+    return kExitOk;
+  }
+
+  auto& o = std::cout;
+  o << std::fixed << std::setprecision(2);
+  o << "file          " << file << "\n";
+  o << "transitions   " << summary.transitions << "\n";
+  o << "obs / act dim " << summary.obs_dim << " / " << summary.act_dim << "\n";
+  o << "episodes      " << summary.episodes << " (" << summary.episodes_terminal << " terminated, "
+    << summary.episodes_timeout << " timed out)\n";
+  o << "partial       " << summary.partial_steps << " trailing steps without an episode end"
+    << (summary.partial_steps ? (summary.partial_kept ? " (kept as an episode)" : " (dropped)") : "") << "\n";
+  if (!summary.has_timeouts) o << "note          no 'timeouts' key (old v0 file): only terminals end episodes\n";
+  o << "returns       min " << summary.returns.min << "  mean " << summary.returns.mean << "  max "
+    << summary.returns.max << "  std " << summary.returns.std << "\n";
+  o << "lengths       min " << summary.lengths.min << "  mean " << summary.lengths.mean << "  max "
+    << summary.lengths.max << "\n";
+  if (ref)
+    o << "normalised    min " << ref->normalize(summary.returns.min) << "  mean " << ref->normalize(summary.returns.mean)
+      << "  max " << ref->normalize(summary.returns.max) << "  (" << ref->env << ", from " << env_source << ")\n";
+  else
+    o << "normalised    unknown environment (use --env)\n";
+  o << "dtypes       ";
+  for (const auto& [k, v] : summary.dtypes) o << " " << k << "=" << v;
+  o << "\n";
+  o << "optional      next_observations " << (summary.has_next_observations ? "yes" : "no") << ", infos/qpos "
+    << (summary.has_qpos ? "yes" : "no") << ", infos/qvel " << (summary.has_qvel ? "yes" : "no") << "\n";
+  for (const auto& [k, v] : summary.metadata) o << "metadata      " << k << " = " << v << "\n";
+  return kExitOk;
+}
+
+int run_validate(int argc, char** argv) {
+  std::string file;
+  po::options_description options("Options");
+  options.add_options()("file", po::value(&file)->required(), "D4RL or Minari file to check");
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  po::variables_map vm;
+  if (!parse(argc, argv, "FILE", options, vm, &positional)) return kExitOk;
+  const auto t = load(file);
+  const auto split = data::split_episodes(t);
+  if (split.episodes.empty()) throw InputError(file + ": no complete episode (no terminal or timeout set)");
+  std::cout << file << ": ok (" << t.size << " transitions, " << split.episodes.size() << " episode"
+            << (split.episodes.size() == 1 ? "" : "s") << ")\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_data(int argc, char** argv) {
+  const std::vector<Command> commands{
+      {"inspect", "summarise a file: sizes, episodes, returns, normalised score", run_inspect},
+      {"validate", "exit 0 when the file loads, else print the first problem (exit 2)", run_validate},
+  };
+  return dispatch(argv[0], "Offline datasets (D4RL and Minari HDF5).", commands, argc, argv);
+}
+
+}  // namespace aaren::cli

@@ -1,0 +1,47 @@
+#include <algorithm>
+
+#include "data/transitions.h"
+
+namespace aaren::data {
+
+EpisodeSplit split_episodes(const Transitions& t, bool keep_partial) {
+  EpisodeSplit split;
+  auto close = [&](int64_t start, int64_t end_inclusive) {
+    Episode e;
+    e.start = start;
+    e.length = end_inclusive - start + 1;
+    e.terminated = t.terminals[end_inclusive] != 0;
+    e.timed_out = t.timeouts[end_inclusive] != 0 && !e.terminated;
+    double ret = 0.0;
+    for (int64_t i = start; i <= end_inclusive; ++i) ret += t.rewards[i];
+    e.episode_return = ret;
+    split.episodes.push_back(e);
+  };
+
+  if (!t.episode_starts.empty()) {  // explicit boundaries (Minari)
+    for (size_t k = 0; k < t.episode_starts.size(); ++k) {
+      const int64_t start = t.episode_starts[k];
+      const int64_t end = k + 1 < t.episode_starts.size() ? t.episode_starts[k + 1] : t.size;
+      if (end > start) close(start, end - 1);
+    }
+    return split;
+  }
+
+  int64_t start = 0;
+  for (int64_t i = 0; i < t.size; ++i) {
+    if (t.terminals[i] || t.timeouts[i]) {
+      close(start, i);
+      start = i + 1;
+    }
+  }
+  split.partial_steps = t.size - start;
+  if (split.partial_steps > 0 && keep_partial) {
+    close(start, t.size - 1);
+    split.episodes.back().terminated = false;
+    split.episodes.back().timed_out = false;
+    split.partial_kept = true;
+  }
+  return split;
+}
+
+}  // namespace aaren::data

@@ -1,0 +1,556 @@
+// HDF5 C API plumbing for the D4RL/Minari readers and the D4RL writer.
+// Every failure becomes a DataError naming the file and the key; HDF5's own
+// error stack printing is switched off.
+#include "data/hdf5_io.h"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <sstream>
+#include <unistd.h>
+
+namespace aaren::data {
+
+namespace {
+
+void silence_hdf5() {
+  static const bool done = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+// Owns an HDF5 identifier and closes it with the matching H5*close.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = H5I_INVALID_HID; }
+  Handle& operator=(Handle&& o) noexcept {
+    std::swap(id_, o.id_);
+    std::swap(close_, o.close_);
+    return *this;
+  }
+  ~Handle() {
+    if (id_ >= 0 && close_) close_(id_);
+  }
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+std::string join_dims(const std::vector<hsize_t>& dims) {
+  std::ostringstream os;
+  os << "(";
+  for (size_t i = 0; i < dims.size(); ++i) os << (i ? ", " : "") << dims[i];
+  if (dims.size() == 1) os << ",";
+  os << ")";
+  return os.str();
+}
+
+std::string dtype_name(hid_t type) {
+  const auto cls = H5Tget_class(type);
+  const auto size = H5Tget_size(type);
+  switch (cls) {
+    case H5T_FLOAT:
+      return "float" + std::to_string(8 * size);
+    case H5T_INTEGER:
+      return std::string(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(8 * size);
+    case H5T_ENUM: {
+      if (H5Tget_nmembers(type) == 2) {
+        char* a = H5Tget_member_name(type, 0);
+        char* b = H5Tget_member_name(type, 1);
+        const bool is_bool = a && b && std::string(a) == "FALSE" && std::string(b) == "TRUE";
+        H5free_memory(a);
+        H5free_memory(b);
+        if (is_bool) return "bool";
+      }
+      return "enum";
+    }
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    default:
+      return "non-numeric";
+  }
+}
+
+// An open file plus the path for messages.
+class File {
+ public:
+  File(const std::string& path, bool write = false) : path_(path) {
+    silence_hdf5();
+    if (write) {
+      file_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+      if (!file_.valid()) fail("cannot create the file");
+      return;
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) fail("no such file");
+    if (std::filesystem::is_directory(path, ec)) fail("is a directory, expected an HDF5 file");
+    if (std::filesystem::file_size(path, ec) == 0) fail("the file is empty, expected an HDF5 file");
+    const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+    if (is_hdf5 <= 0) fail("not an HDF5 file (no HDF5 signature)");
+    file_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!file_.valid()) fail("cannot open the HDF5 file (truncated or corrupt?)");
+  }
+
+  [[noreturn]] void fail(const std::string& what) const { throw DataError(path_ + ": " + what); }
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw DataError(path_ + ": key '" + key + "': " + what);
+  }
+
+  // Whether every component of `key` exists (H5Lexists needs each parent).
+  bool exists(const std::string& key) const {
+    std::string prefix;
+    std::stringstream ss(key);
+    for (std::string part; std::getline(ss, part, '/');) {
+      prefix += (prefix.empty() ? "" : "/") + part;
+      if (H5Lexists(file_.get(), prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    }
+    return true;
+  }
+
+  bool is_group(const std::string& key) const {
+    if (!exists(key)) return false;
+    Handle obj(H5Oopen(file_.get(), key.c_str(), H5P_DEFAULT), H5Oclose);
+    return obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP;
+  }
+
+  hid_t id() const { return file_.get(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  Handle file_;
+};
+
+// An open dataset with its shape and type.
+struct Dataset {
+  Handle dset, type, space;
+  std::vector<hsize_t> dims;
+  std::string dtype;
+  H5T_class_t cls = H5T_NO_CLASS;
+  int64_t elements = 1;
+};
+
+Dataset open_dataset(const File& f, const std::string& key) {
+  if (!f.exists(key)) f.fail(key, "missing (required)");
+  Handle obj(H5Oopen(f.id(), key.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!obj.valid()) f.fail(key, "cannot open (file truncated or corrupt?)");
+  if (H5Iget_type(obj.get()) != H5I_DATASET) f.fail(key, "is a group, expected a dataset");
+  Dataset d;
+  d.dset = Handle(H5Dopen2(f.id(), key.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!d.dset.valid()) f.fail(key, "cannot open the dataset (file truncated or corrupt?)");
+  d.type = Handle(H5Dget_type(d.dset.get()), H5Tclose);
+  d.space = Handle(H5Dget_space(d.dset.get()), H5Sclose);
+  if (!d.type.valid() || !d.space.valid()) f.fail(key, "cannot read type or shape (corrupt?)");
+  const int rank = H5Sget_simple_extent_ndims(d.space.get());
+  if (rank < 0) f.fail(key, "cannot read the shape (corrupt?)");
+  d.dims.resize(rank);
+  H5Sget_simple_extent_dims(d.space.get(), d.dims.data(), nullptr);
+  for (auto n : d.dims) d.elements *= static_cast<int64_t>(n);
+  d.cls = H5Tget_class(d.type.get());
+  d.dtype = dtype_name(d.type.get());
+  return d;
+}
+
+void require_numeric(const File& f, const std::string& key, const Dataset& d, bool allow_bool) {
+  const bool ok = d.cls == H5T_FLOAT || d.cls == H5T_INTEGER || (allow_bool && d.cls == H5T_ENUM);
+  if (!ok) f.fail(key, "dtype " + d.dtype + ", expected numeric data");
+}
+
+void read_into(const File& f, const std::string& key, const Dataset& d, hid_t mem_type, void* buffer) {
+  if (d.elements == 0) return;
+  if (H5Dread(d.dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer) < 0)
+    f.fail(key, "read failed (file truncated or corrupt?)");
+}
+
+template <typename T>
+hid_t native_type();
+template <>
+hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+template <>
+hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+
+template <typename T>
+void require_finite(const File& f, const std::string& key, const std::vector<T>& v, int64_t row_width) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i])) {
+      f.fail(key, std::string(std::isnan(v[i]) ? "NaN" : "inf") + " at row " +
+                      std::to_string(static_cast<int64_t>(i) / std::max<int64_t>(row_width, 1)) +
+                      ", expected finite values");
+    }
+}
+
+// A numeric 2-D array (rows, cols) converted to T. expected_rows < 0: any.
+// With allow_vector, a 1-D (rows,) array is read as (rows, 1).
+template <typename T>
+std::vector<T> read_matrix(const File& f, const std::string& key, int64_t expected_rows, int64_t& cols,
+                           std::map<std::string, std::string>& dtypes, bool allow_vector = false) {
+  auto d = open_dataset(f, key);
+  require_numeric(f, key, d, false);
+  if (d.dims.size() == 1 && allow_vector) {
+    cols = 1;
+  } else if (d.dims.size() == 2) {
+    cols = static_cast<int64_t>(d.dims[1]);
+  } else {
+    f.fail(key, "shape " + join_dims(d.dims) + ", expected rank 2 (rows, dim)");
+  }
+  const auto rows = static_cast<int64_t>(d.dims[0]);
+  if (rows == 0) f.fail(key, "has no rows");
+  if (cols == 0) f.fail(key, "shape " + join_dims(d.dims) + ", expected a non-zero width");
+  if (expected_rows >= 0 && rows != expected_rows)
+    f.fail(key, "has " + std::to_string(rows) + " rows, expected " + std::to_string(expected_rows) +
+                    " (the length of 'observations')");
+  std::vector<T> out(static_cast<size_t>(rows * cols));
+  read_into(f, key, d, native_type<T>(), out.data());
+  require_finite(f, key, out, cols);
+  dtypes[key] = d.dtype;
+  return out;
+}
+
+// A 1-D vector of N values; (N, 1) accepted too.
+std::vector<float> read_vector(const File& f, const std::string& key, int64_t expected_rows,
+                               std::map<std::string, std::string>& dtypes) {
+  auto d = open_dataset(f, key);
+  require_numeric(f, key, d, false);
+  if (!(d.dims.size() == 1 || (d.dims.size() == 2 && d.dims[1] == 1)))
+    f.fail(key, "shape " + join_dims(d.dims) + ", expected (N,) or (N, 1)");
+  const auto rows = static_cast<int64_t>(d.dims[0]);
+  if (rows == 0) f.fail(key, "has no rows");
+  if (rows != expected_rows)
+    f.fail(key, "has " + std::to_string(rows) + " rows, expected " + std::to_string(expected_rows) +
+                    " (the length of 'observations')");
+  std::vector<float> out(static_cast<size_t>(rows));
+  read_into(f, key, d, H5T_NATIVE_FLOAT, out.data());
+  require_finite(f, key, out, 1);
+  dtypes[key] = d.dtype;
+  return out;
+}
+
+// Flags: HDF5 bool enum, any integer or float; nonzero = true.
+std::vector<uint8_t> read_flags(const File& f, const std::string& key, int64_t expected_rows,
+                                std::map<std::string, std::string>& dtypes) {
+  auto d = open_dataset(f, key);
+  require_numeric(f, key, d, true);
+  if (!(d.dims.size() == 1 || (d.dims.size() == 2 && d.dims[1] == 1)))
+    f.fail(key, "shape " + join_dims(d.dims) + ", expected (N,)");
+  const auto rows = static_cast<int64_t>(d.dims[0]);
+  if (rows != expected_rows)
+    f.fail(key, "has " + std::to_string(rows) + " rows, expected " + std::to_string(expected_rows) +
+                    " (the length of 'observations')");
+  std::vector<uint8_t> out(static_cast<size_t>(rows));
+  if (d.cls == H5T_ENUM) {
+    // Read the raw enum values through the native version of the file type.
+    Handle mem(H5Tget_native_type(d.type.get(), H5T_DIR_ASCEND), H5Tclose);
+    const size_t width = H5Tget_size(mem.get());
+    std::vector<unsigned char> raw(static_cast<size_t>(rows) * width);
+    read_into(f, key, d, mem.get(), raw.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      bool nonzero = false;
+      for (size_t b = 0; b < width; ++b) nonzero |= raw[i * width + b] != 0;
+      out[i] = nonzero;
+    }
+  } else {
+    std::vector<double> values(static_cast<size_t>(rows));
+    read_into(f, key, d, H5T_NATIVE_DOUBLE, values.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      if (std::isnan(values[i])) f.fail(key, "NaN at row " + std::to_string(i) + ", expected 0/1 flags");
+      out[i] = values[i] != 0.0;
+    }
+  }
+  dtypes[key] = d.dtype;
+  return out;
+}
+
+// Text of a small scalar (or short 1-D) dataset; empty if not readable as such.
+std::string read_small_as_text(const File& f, const std::string& key) {
+  Dataset d;
+  try {
+    d = open_dataset(f, key);
+  } catch (const DataError&) {
+    return {};
+  }
+  if (d.elements > 16) return "<array " + join_dims(d.dims) + " " + d.dtype + ">";
+  if (d.cls == H5T_STRING) {
+    if (d.elements != 1) return "<strings>";
+    if (H5Tis_variable_str(d.type.get()) > 0) {
+      Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_size(mem.get(), H5T_VARIABLE);
+      H5Tset_cset(mem.get(), H5Tget_cset(d.type.get()));
+      char* text = nullptr;
+      if (H5Dread(d.dset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0) return {};
+      std::string s = text ? text : "";
+      H5Dvlen_reclaim(mem.get(), d.space.get(), H5P_DEFAULT, &text);
+      return s;
+    }
+    const size_t size = H5Tget_size(d.type.get());
+    std::string s(size, '\0');
+    Handle mem(H5Tcopy(d.type.get()), H5Tclose);
+    if (H5Dread(d.dset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, s.data()) < 0) return {};
+    s.resize(std::strlen(s.c_str()));
+    return s;
+  }
+  if (d.cls == H5T_FLOAT || d.cls == H5T_INTEGER || d.cls == H5T_ENUM) {
+    if (d.cls == H5T_ENUM) return "<enum>";
+    std::vector<double> v(static_cast<size_t>(std::max<int64_t>(d.elements, 1)));
+    if (H5Dread(d.dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) return {};
+    std::ostringstream os;
+    os.precision(10);
+    if (d.dims.empty()) {
+      os << v[0];
+    } else {
+      os << "[";
+      for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
+      os << "]";
+    }
+    return os.str();
+  }
+  return "<" + d.dtype + ">";
+}
+
+// Every dataset below `group` (recursively), as "group/sub/name" -> text.
+void read_metadata(const File& f, const std::string& group, std::map<std::string, std::string>& out) {
+  if (!f.is_group(group)) return;
+  Handle g(H5Gopen2(f.id(), group.c_str(), H5P_DEFAULT), H5Gclose);
+  if (!g.valid()) return;
+  std::vector<std::string> names;
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->push_back(name);
+    return 0;
+  };
+  H5Literate(g.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names);
+  for (const auto& name : names) {
+    const std::string key = group + "/" + name;
+    if (f.is_group(key)) {
+      read_metadata(f, key, out);
+    } else {
+      auto text = read_small_as_text(f, key);
+      if (!text.empty()) out[key.substr(std::string("metadata/").size())] = text;
+    }
+  }
+}
+
+}  // namespace
+
+void Transitions::check_consistent(const std::string& origin) const {
+  auto fail = [&](const std::string& what) { throw DataError(origin + ": " + what); };
+  const auto N = static_cast<size_t>(size);
+  if (size <= 0) fail("no transitions");
+  if (observations.size() != N * obs_dim) fail("observations do not match N x obs_dim");
+  if (actions.size() != N * act_dim) fail("actions do not match N x act_dim");
+  if (rewards.size() != N || terminals.size() != N || timeouts.size() != N)
+    fail("rewards/terminals/timeouts do not have N rows");
+  if (!next_observations.empty() && next_observations.size() != N * obs_dim)
+    fail("next_observations do not match N x obs_dim");
+  if (!qpos.empty() && qpos.size() != N * nq) fail("infos/qpos does not match N x nq");
+  if (!qvel.empty() && qvel.size() != N * nv) fail("infos/qvel does not match N x nv");
+}
+
+Transitions read_d4rl(const std::string& path) {
+  File f(path);
+  Transitions t;
+  auto& dt = t.dtypes;
+  int64_t cols = 0;
+  t.observations = read_matrix<float>(f, "observations", -1, t.obs_dim, dt);
+  t.size = static_cast<int64_t>(t.observations.size()) / t.obs_dim;
+  t.actions = read_matrix<float>(f, "actions", t.size, t.act_dim, dt);
+  t.rewards = read_vector(f, "rewards", t.size, dt);
+  t.terminals = read_flags(f, "terminals", t.size, dt);
+  if (f.exists("timeouts")) {
+    t.timeouts = read_flags(f, "timeouts", t.size, dt);
+    t.has_timeouts = true;
+  } else {
+    t.timeouts.assign(static_cast<size_t>(t.size), 0);
+  }
+  if (f.exists("next_observations")) {
+    t.next_observations = read_matrix<float>(f, "next_observations", t.size, cols, dt);
+    if (cols != t.obs_dim)
+      f.fail("next_observations", "width " + std::to_string(cols) + ", expected " + std::to_string(t.obs_dim) +
+                                      " (the width of 'observations')");
+  }
+  if (f.exists("infos/qpos")) t.qpos = read_matrix<double>(f, "infos/qpos", t.size, t.nq, dt);
+  if (f.exists("infos/qvel")) t.qvel = read_matrix<double>(f, "infos/qvel", t.size, t.nv, dt);
+  read_metadata(f, "metadata", t.metadata);
+  return t;
+}
+
+Transitions read_minari(const std::string& path_in) {
+  std::string path = path_in;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    const auto inner = std::filesystem::path(path) / "data" / "main_data.hdf5";
+    const auto flat = std::filesystem::path(path) / "main_data.hdf5";
+    path = std::filesystem::exists(inner, ec) ? inner.string() : flat.string();
+  }
+  File f(path);
+  // Episode groups, in numeric id order.
+  std::vector<std::pair<int64_t, std::string>> groups;
+  {
+    std::vector<std::string> names;
+    auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+      static_cast<std::vector<std::string>*>(data)->push_back(name);
+      return 0;
+    };
+    if (H5Literate(f.id(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names) < 0)
+      f.fail("cannot list the root group (corrupt?)");
+    for (const auto& n : names) {
+      if (n.rfind("episode_", 0) != 0) continue;
+      try {
+        groups.emplace_back(std::stoll(n.substr(8)), n);
+      } catch (const std::exception&) {
+        f.fail(n, "episode group name without a numeric id");
+      }
+    }
+  }
+  if (groups.empty()) f.fail("no episode_<id> groups, expected the Minari layout");
+  std::sort(groups.begin(), groups.end());
+
+  Transitions t;
+  t.has_timeouts = true;  // Minari always has truncations
+  for (const auto& [id, g] : groups) {
+    int64_t obs_dim = 0, act_dim = 0;
+    std::map<std::string, std::string> dt;
+    if (f.is_group(g + "/observations"))
+      f.fail(g + "/observations", "is a group (dict observation space), expected a (T+1, dim) array");
+    auto obs = read_matrix<float>(f, g + "/observations", -1, obs_dim, dt);
+    const int64_t T = static_cast<int64_t>(obs.size()) / obs_dim - 1;
+    if (T < 1) f.fail(g + "/observations", "has fewer than 2 rows, expected T+1 rows for T >= 1 steps");
+    auto act = read_matrix<float>(f, g + "/actions", T, act_dim, dt, /*allow_vector=*/true);
+    auto rew = read_vector(f, g + "/rewards", T, dt);
+    auto term = read_flags(f, g + "/terminations", T, dt);
+    auto trunc = read_flags(f, g + "/truncations", T, dt);
+    if (t.size == 0) {
+      t.obs_dim = obs_dim, t.act_dim = act_dim;
+      for (const auto& [k, v] : dt) t.dtypes[k.substr(g.size() + 1)] = v;
+    } else if (obs_dim != t.obs_dim || act_dim != t.act_dim) {
+      f.fail(g, "observation/action widths " + std::to_string(obs_dim) + "/" + std::to_string(act_dim) +
+                    " differ from the first episode's " + std::to_string(t.obs_dim) + "/" +
+                    std::to_string(t.act_dim));
+    }
+    t.episode_starts.push_back(t.size);
+    t.observations.insert(t.observations.end(), obs.begin(), obs.end() - obs_dim);
+    t.next_observations.insert(t.next_observations.end(), obs.begin() + obs_dim, obs.end());
+    t.actions.insert(t.actions.end(), act.begin(), act.end());
+    t.rewards.insert(t.rewards.end(), rew.begin(), rew.end());
+    t.terminals.insert(t.terminals.end(), term.begin(), term.end());
+    t.timeouts.insert(t.timeouts.end(), trunc.begin(), trunc.end());
+    t.size += T;
+  }
+  // Dataset-level attributes are Minari's metadata; record where it came from.
+  t.metadata["format"] = "minari";
+  return t;
+}
+
+Transitions read_dataset(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return read_minari(path);
+  {
+    File f(path);
+    if (!f.exists("observations")) {
+      // Minari files have episode_* groups at the root instead.
+      std::vector<std::string> names;
+      auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+        static_cast<std::vector<std::string>*>(data)->push_back(name);
+        return 0;
+      };
+      H5Literate(f.id(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names);
+      for (const auto& n : names)
+        if (n.rfind("episode_", 0) == 0) return read_minari(path);
+    }
+  }
+  return read_d4rl(path);
+}
+
+// ------------------------------------------------------------------ writer --
+
+namespace {
+
+void write_array(const File& f, const std::string& key, hid_t file_type, hid_t mem_type, const void* data,
+                 const std::vector<hsize_t>& dims, const WriteOptions& opt) {
+  Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  std::vector<hsize_t> chunk = dims;
+  chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], static_cast<hsize_t>(opt.chunk_rows)));
+  if (dims[0] > 0) {
+    H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+    if (opt.gzip_level > 0) H5Pset_deflate(dcpl.get(), static_cast<unsigned>(opt.gzip_level));
+  }
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Handle dset(H5Dcreate2(f.id(), key.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+              H5Dclose);
+  if (!dset.valid()) f.fail(key, "cannot create the dataset");
+  if (dims[0] > 0 && H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    f.fail(key, "write failed (disk full?)");
+}
+
+void write_string(const File& f, const std::string& key, const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Handle dset(H5Dcreate2(f.id(), key.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Dclose);
+  if (!dset.valid()) f.fail(key, "cannot create the dataset");
+  const char* text = value.c_str();
+  if (H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0) f.fail(key, "write failed");
+}
+
+}  // namespace
+
+void write_d4rl(const std::string& path, const Transitions& t, const WriteOptions& opt) {
+  t.check_consistent(path);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    File f(tmp, /*write=*/true);
+    const auto N = static_cast<hsize_t>(t.size);
+    write_array(f, "observations", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.observations.data(),
+                {N, static_cast<hsize_t>(t.obs_dim)}, opt);
+    write_array(f, "actions", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.actions.data(),
+                {N, static_cast<hsize_t>(t.act_dim)}, opt);
+    write_array(f, "rewards", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.rewards.data(), {N}, opt);
+    // numpy/h5py booleans: an int8 enum {FALSE = 0, TRUE = 1}.
+    Handle bool_type(H5Tenum_create(H5T_NATIVE_INT8), H5Tclose);
+    int8_t no = 0, yes = 1;
+    H5Tenum_insert(bool_type.get(), "FALSE", &no);
+    H5Tenum_insert(bool_type.get(), "TRUE", &yes);
+    write_array(f, "terminals", bool_type.get(), bool_type.get(), t.terminals.data(), {N}, opt);
+    write_array(f, "timeouts", bool_type.get(), bool_type.get(), t.timeouts.data(), {N}, opt);
+    if (!t.next_observations.empty())
+      write_array(f, "next_observations", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.next_observations.data(),
+                  {N, static_cast<hsize_t>(t.obs_dim)}, opt);
+    if (!t.qpos.empty())
+      write_array(f, "infos/qpos", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, t.qpos.data(), {N, static_cast<hsize_t>(t.nq)},
+                  opt);
+    if (!t.qvel.empty())
+      write_array(f, "infos/qvel", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, t.qvel.data(), {N, static_cast<hsize_t>(t.nv)},
+                  opt);
+    for (const auto& [key, value] : t.metadata) write_string(f, "metadata/" + key, value);
+    if (H5Fflush(f.id(), H5F_SCOPE_GLOBAL) < 0) f.fail("flush failed (disk full?)");
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw DataError(path + ": cannot rename the temporary file into place");
+  }
+}
+
+}  // namespace aaren::data

@@ -1,0 +1,40 @@
+// D4RL and Minari files on the HDF5 C API: readers that turn every problem
+// into a one-line DataError (never an HDF5 error-stack dump), and a D4RL-layout
+// writer (gzip, chunked) whose files h5py reads.
+#pragma once
+
+#include <string>
+
+#include "data/transitions.h"
+
+namespace aaren::data {
+
+// Reads a D4RL file: observations, actions, rewards ((N,) or (N,1)), terminals
+// and timeouts (HDF5 bool enum, integer or float), optional next_observations,
+// infos/qpos, infos/qvel, metadata/... Any numeric dtype is converted.
+// Rejects missing keys, length mismatches, wrong ranks, non-numeric data, NaN
+// or inf, empty datasets, and corrupt, truncated or non-HDF5 files.
+Transitions read_d4rl(const std::string& path);
+
+// Reads a Minari dataset: `path` is data/main_data.hdf5 (or the dataset
+// folder holding it) with groups episode_<id>, each with observations (T+1
+// rows), actions, rewards, terminations, truncations (T rows). The result
+// holds T transitions per episode, next_observations filled, and
+// episode_starts set.
+Transitions read_minari(const std::string& path);
+
+// Reads either layout: Minari when the file has episode_* groups.
+Transitions read_dataset(const std::string& path);
+
+struct WriteOptions {
+  int gzip_level = 4;            // h5py's default
+  int64_t chunk_rows = 16384;    // rows per chunk (capped at N)
+};
+
+// Writes the D4RL layout (float32 observations/actions/rewards, bool-enum
+// terminals/timeouts, float64 infos/qpos, infos/qvel, next_observations when
+// present, metadata/<key> string datasets) through a temporary file renamed
+// into place. Throws DataError on failure, leaving nothing behind.
+void write_d4rl(const std::string& path, const Transitions& t, const WriteOptions& options = {});
+
+}  // namespace aaren::data

@@ -1,0 +1,160 @@
+#include "data/trajectory_dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace aaren::data {
+
+TrajectoryDataset::TrajectoryDataset(const Transitions& t, const EpisodeSplit& split)
+    : obs_dim_(t.obs_dim), act_dim_(t.act_dim) {
+  if (split.episodes.empty()) throw DataError("dataset: no complete episodes");
+  int64_t total = 0;
+  for (const auto& e : split.episodes) total += e.length;
+  observations_.reserve(total * obs_dim_);
+  actions_.reserve(total * act_dim_);
+  rewards_.reserve(total);
+  rtg_.resize(total);
+  for (const auto& e : split.episodes) {
+    Episode copy = e;
+    copy.start = static_cast<int64_t>(rewards_.size());
+    observations_.insert(observations_.end(), t.observations.begin() + e.start * obs_dim_,
+                         t.observations.begin() + (e.start + e.length) * obs_dim_);
+    actions_.insert(actions_.end(), t.actions.begin() + e.start * act_dim_,
+                    t.actions.begin() + (e.start + e.length) * act_dim_);
+    rewards_.insert(rewards_.end(), t.rewards.begin() + e.start, t.rewards.begin() + e.start + e.length);
+    double acc = 0.0;  // returns-to-go by a reverse cumulative sum, in double
+    for (int64_t i = copy.start + e.length - 1; i >= copy.start; --i) {
+      acc += rewards_[i];
+      rtg_[i] = static_cast<float>(acc);
+    }
+    max_length_ = std::max(max_length_, e.length);
+    starts_.push_back(copy.start);
+    episodes_.push_back(copy);
+  }
+  std::vector<double> sum(obs_dim_, 0.0), sq(obs_dim_, 0.0);
+  for (int64_t i = 0; i < total; ++i)
+    for (int64_t j = 0; j < obs_dim_; ++j) {
+      const double x = observations_[i * obs_dim_ + j];
+      sum[j] += x;
+      sq[j] += x * x;
+    }
+  state_mean_.resize(obs_dim_);
+  state_std_.resize(obs_dim_);
+  for (int64_t j = 0; j < obs_dim_; ++j) {
+    const double mean = sum[j] / total;
+    state_mean_[j] = static_cast<float>(mean);
+    state_std_[j] = static_cast<float>(std::sqrt(std::max(0.0, sq[j] / total - mean * mean)));
+  }
+}
+
+int64_t TrajectoryDataset::episode_of(int64_t i) const {
+  return static_cast<int64_t>(std::upper_bound(starts_.begin(), starts_.end(), i) - starts_.begin()) - 1;
+}
+
+SequenceBatch SequenceBatch::narrow(int64_t start, int64_t len) const {
+  return {states.narrow(1, start, len),        actions.narrow(1, start, len),   rewards.narrow(1, start, len),
+          returns_to_go.narrow(1, start, len), timesteps.narrow(1, start, len), mask.narrow(1, start, len)};
+}
+
+namespace {
+
+SequenceBatch allocate(int64_t B, int64_t T, int64_t obs_dim, int64_t act_dim) {
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+  return {torch::zeros({B, T, obs_dim}, f32), torch::zeros({B, T, act_dim}, f32), torch::zeros({B, T}, f32),
+          torch::zeros({B, T}, f32),          torch::zeros({B, T}, torch::kInt64), torch::zeros({B, T}, torch::kBool)};
+}
+
+// Copies `count` steps of one episode (from its step `first`) into row b at
+// time slot `slot` onwards.
+void fill(const TrajectoryDataset& data, const BatchOptions& opt, const std::vector<float>& inv_std,
+          SequenceBatch& out, int64_t b, int64_t slot, const Episode& e, int64_t first, int64_t count) {
+  const int64_t T = out.length(), od = data.obs_dim(), ad = data.act_dim();
+  float* states = out.states.data_ptr<float>() + (b * T + slot) * od;
+  float* actions = out.actions.data_ptr<float>() + (b * T + slot) * ad;
+  float* rewards = out.rewards.data_ptr<float>() + b * T + slot;
+  float* rtg = out.returns_to_go.data_ptr<float>() + b * T + slot;
+  int64_t* steps = out.timesteps.data_ptr<int64_t>() + b * T + slot;
+  bool* mask = out.mask.data_ptr<bool>() + b * T + slot;
+  const auto& mean = data.state_mean();
+  const float scale = static_cast<float>(1.0 / opt.return_scale);
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t i = e.start + first + k;
+    const float* s = data.observation(i);
+    if (opt.normalize_states) {
+      for (int64_t j = 0; j < od; ++j) states[k * od + j] = (s[j] - mean[j]) * inv_std[j];
+    } else {
+      std::memcpy(states + k * od, s, sizeof(float) * od);
+    }
+    std::memcpy(actions + k * ad, data.action(i), sizeof(float) * ad);
+    rewards[k] = data.reward(i);
+    rtg[k] = data.return_to_go(i) * scale;
+    steps[k] = std::min(first + k, opt.max_timestep - 1);
+    mask[k] = true;
+  }
+}
+
+std::vector<float> inverse_std(const TrajectoryDataset& data) {
+  std::vector<float> inv(data.obs_dim());
+  for (int64_t j = 0; j < data.obs_dim(); ++j) inv[j] = static_cast<float>(1.0 / (data.state_std()[j] + 1e-6));
+  return inv;
+}
+
+}  // namespace
+
+WindowSampler::WindowSampler(const TrajectoryDataset& data, int64_t context, BatchOptions options, uint64_t seed)
+    : data_(data), context_(context), options_(options), rng_(seed) {
+  if (context <= 0) throw std::invalid_argument("window sampler: context K must be > 0");
+}
+
+SequenceBatch WindowSampler::sample(int64_t batch_size) {
+  auto out = allocate(batch_size, context_, data_.obs_dim(), data_.act_dim());
+  const auto inv_std = inverse_std(data_);
+  // A step uniform over all steps = an episode with probability proportional
+  // to its length and a start uniform within it (DT's rule) in one draw.
+  std::uniform_int_distribution<int64_t> any_step(0, data_.num_steps() - 1);
+  for (int64_t b = 0; b < batch_size; ++b) {
+    const int64_t i = any_step(rng_);
+    const auto& e = data_.episodes()[data_.episode_of(i)];
+    const int64_t first = i - e.start;
+    const int64_t count = std::min(context_, e.length - first);
+    fill(data_, options_, inv_std, out, b, context_ - count, e, first, count);  // left padding
+  }
+  return out;
+}
+
+EpisodeSampler::EpisodeSampler(const TrajectoryDataset& data, BatchOptions options, uint64_t seed)
+    : data_(data), options_(options), rng_(seed) {}
+
+SequenceBatch EpisodeSampler::sample(int64_t batch_size) {
+  std::uniform_int_distribution<int64_t> any_step(0, data_.num_steps() - 1);
+  std::vector<int64_t> indices(batch_size);
+  for (auto& k : indices) k = data_.episode_of(any_step(rng_));
+  return episodes(indices);
+}
+
+SequenceBatch EpisodeSampler::episodes(const std::vector<int64_t>& indices) const {
+  int64_t T = 0;
+  for (auto k : indices) {
+    if (k < 0 || k >= data_.num_episodes())
+      throw std::out_of_range("episode sampler: episode index " + std::to_string(k) + " out of range");
+    T = std::max(T, data_.episodes()[k].length);
+  }
+  auto out = allocate(static_cast<int64_t>(indices.size()), T, data_.obs_dim(), data_.act_dim());
+  const auto inv_std = inverse_std(data_);
+  for (size_t b = 0; b < indices.size(); ++b) {
+    const auto& e = data_.episodes()[indices[b]];
+    fill(data_, options_, inv_std, out, static_cast<int64_t>(b), 0, e, 0, e.length);  // right padding
+  }
+  return out;
+}
+
+std::vector<SequenceBatch> EpisodeSampler::chunks(const SequenceBatch& batch, int64_t max_len) {
+  if (max_len <= 0) throw std::invalid_argument("episode chunks: max_len must be > 0");
+  std::vector<SequenceBatch> out;
+  for (int64_t start = 0; start < batch.length(); start += max_len)
+    out.push_back(batch.narrow(start, std::min(max_len, batch.length() - start)));
+  return out;
+}
+
+}  // namespace aaren::data

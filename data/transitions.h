@@ -1,0 +1,67 @@
+// Offline RL data in memory: flat transition arrays as D4RL stores them, and
+// the episodes they split into. No LibTorch here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace aaren::data {
+
+// A bad or unreadable data file. what() is one line naming the file, the key
+// and what was expected.
+struct DataError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Transitions in the D4RL layout (FACTS §3), converted to float32 in memory
+// (qpos/qvel kept in float64: they are replayed into the simulator).
+struct Transitions {
+  int64_t size = 0;     // N
+  int64_t obs_dim = 0;
+  int64_t act_dim = 0;
+  std::vector<float> observations;       // [N, obs_dim]
+  std::vector<float> actions;            // [N, act_dim]
+  std::vector<float> rewards;            // [N]
+  std::vector<uint8_t> terminals;        // [N] 0/1
+  std::vector<uint8_t> timeouts;         // [N] 0/1 (all 0 when the file has none)
+  bool has_timeouts = false;             // false for old v0 files: only terminals end episodes
+  std::vector<float> next_observations;  // [N, obs_dim] or empty
+  int64_t nq = 0, nv = 0;                // 0 when absent
+  std::vector<double> qpos;              // [N, nq] or empty (state before the step)
+  std::vector<double> qvel;              // [N, nv] or empty
+  // Episode boundaries given by the file itself (Minari: one group per
+  // episode): offsets of each episode's first transition. Empty for D4RL,
+  // whose episodes are found from terminals/timeouts.
+  std::vector<int64_t> episode_starts;
+
+  std::map<std::string, std::string> metadata;  // metadata/... scalars, as text
+  std::map<std::string, std::string> dtypes;    // key -> dtype in the file, e.g. "float64"
+
+  // Throws DataError unless every array has the sizes N, obs_dim, act_dim say.
+  void check_consistent(const std::string& origin) const;
+};
+
+struct Episode {
+  int64_t start = 0;   // index of the first transition
+  int64_t length = 0;  // transitions
+  bool terminated = false;
+  bool timed_out = false;
+  double episode_return = 0.0;  // undiscounted sum of rewards (double accumulation)
+};
+
+struct EpisodeSplit {
+  std::vector<Episode> episodes;  // complete episodes (and the partial one if kept)
+  int64_t partial_steps = 0;      // transitions after the last episode end
+  bool partial_kept = false;      // whether those form the last entry of `episodes`
+};
+
+// D4RL rule: an episode ends at i (inclusive) when terminals[i] or
+// timeouts[i]. A trailing run without an end is a partial episode: dropped by
+// default (as the reference tools do), kept with keep_partial. With explicit
+// episode_starts (Minari), those boundaries are used instead.
+EpisodeSplit split_episodes(const Transitions& t, bool keep_partial = false);
+
+}  // namespace aaren::data

@@ -1,0 +1,33 @@
+// Runs the real `aaren` program for end-to-end tests.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace aaren::testing {
+
+struct RunResult {
+  int exit_code;
+  std::string output;
+};
+
+// `args` are appended to the program path; with merge_stderr the output holds
+// both streams, otherwise stderr is discarded.
+inline RunResult run_aaren(const std::string& args, bool merge_stderr = true) {
+  const std::string cmd = std::string(AAREN_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("popen failed: " + cmd);
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace aaren::testing

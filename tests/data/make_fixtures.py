@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Writes the HDF5 files the data tests read, with h5py (the reference tool).
+
+Usage: make_fixtures.py OUTDIR
+
+Good files share one hand-checkable content: 10 transitions, rewards 1..10,
+an episode terminated at step 3, one timed out at step 6, and a trailing
+partial episode of 3 steps. observations[i, j] = i + j / 100,
+actions[i, j] = (i - j) / 10.
+"""
+import os
+import sys
+
+import h5py
+import numpy as np
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+N, OBS, ACT = 10, 4, 2
+obs = np.array([[i + j / 100 for j in range(OBS)] for i in range(N)])
+act = np.array([[(i - j) / 10 for j in range(ACT)] for i in range(N)])
+rew = np.arange(1, N + 1, dtype=np.float64)
+term = np.zeros(N, dtype=bool)
+term[3] = True
+tout = np.zeros(N, dtype=bool)
+tout[6] = True
+
+
+def d4rl(name, dtype=np.float32, rew_shape=(N,), flag_dtype=bool, with_timeouts=True, extras=False, **override):
+    with h5py.File(os.path.join(out, name), "w") as f:
+        f.create_dataset("observations", data=obs.astype(dtype), compression="gzip")
+        f.create_dataset("actions", data=act.astype(dtype), compression="gzip")
+        f.create_dataset("rewards", data=rew.astype(dtype).reshape(rew_shape))
+        f.create_dataset("terminals", data=term.astype(flag_dtype))
+        if with_timeouts:
+            f.create_dataset("timeouts", data=tout.astype(flag_dtype))
+        if extras:
+            f.create_dataset("next_observations", data=(obs + 1).astype(dtype))
+            f.create_dataset("infos/qpos", data=np.arange(N * 5, dtype=np.float64).reshape(N, 5) / 7)
+            f.create_dataset("infos/qvel", data=-np.arange(N * 3, dtype=np.float64).reshape(N, 3) / 3)
+            f.create_dataset("metadata/algorithm", data="SAC")
+            f.create_dataset("metadata/env_name", data="hopper")
+            f.create_dataset("metadata/iteration", data=42)
+            f.create_dataset("metadata/policy/fc0/weight", data=np.zeros((64, 4)))
+        for key, value in override.items():
+            key = key.replace("__", "/")
+            if key in f:
+                del f[key]
+            if value is not None:
+                f.create_dataset(key, data=value)
+
+
+# Good files.
+d4rl("f32_bool.hdf5")
+d4rl("f64_rew2d_uint8.hdf5", dtype=np.float64, rew_shape=(N, 1), flag_dtype=np.uint8)
+d4rl("v0_no_timeouts.hdf5", with_timeouts=False)
+d4rl("hopper-medium-v2.hdf5", extras=True)
+
+# Minari: episodes of 4 and 3 steps, observations with T + 1 rows.
+os.makedirs(os.path.join(out, "minari", "data"), exist_ok=True)
+with h5py.File(os.path.join(out, "minari", "data", "main_data.hdf5"), "w") as f:
+    for ep, (start, T, terminated) in enumerate([(0, 4, True), (4, 3, False)]):
+        g = f.create_group(f"episode_{ep}")
+        g.create_dataset("observations", data=obs[start:start + T + 1].astype(np.float32))
+        g.create_dataset("actions", data=act[start:start + T].astype(np.float32))
+        g.create_dataset("rewards", data=rew[start:start + T])
+        g.create_dataset("terminations", data=np.array([False] * (T - 1) + [terminated]))
+        g.create_dataset("truncations", data=np.array([False] * (T - 1) + [not terminated]))
+    f.attrs["total_steps"] = 7
+
+# Bad files: one problem each.
+d4rl("bad_missing_actions.hdf5", actions=None)
+d4rl("bad_length.hdf5", actions=act[:-1].astype(np.float32))
+d4rl("bad_rank.hdf5", observations=obs.reshape(N, 2, 2).astype(np.float32))
+d4rl("bad_rewards_rank.hdf5", rewards=rew.reshape(N, 1, 1))
+d4rl("bad_strings.hdf5", observations=np.array([b"abc"] * N))
+nan_obs = obs.astype(np.float32)
+nan_obs[5, 2] = np.nan
+d4rl("bad_nan.hdf5", observations=nan_obs)
+inf_rew = rew.astype(np.float32)
+inf_rew[7] = np.inf
+d4rl("bad_inf.hdf5", rewards=inf_rew)
+d4rl("bad_no_rows.hdf5", observations=np.zeros((0, OBS), np.float32), actions=np.zeros((0, ACT), np.float32),
+     rewards=np.zeros(0, np.float32), terminals=np.zeros(0, bool), timeouts=np.zeros(0, bool))
+d4rl("bad_group.hdf5", rewards=None)
+with h5py.File(os.path.join(out, "bad_group.hdf5"), "a") as f:
+    f.create_group("rewards")
+open(os.path.join(out, "bad_empty.hdf5"), "wb").close()
+with open(os.path.join(out, "bad_not_hdf5.hdf5"), "w") as f:
+    f.write("observations,actions\n1,2\n")
+
+# A larger gzip file, then truncated and corrupted copies of it.
+big = 20000
+with h5py.File(os.path.join(out, "big.hdf5"), "w") as f:
+    rng = np.random.default_rng(0)
+    f.create_dataset("observations", data=rng.normal(size=(big, 11)).astype(np.float32), compression="gzip",
+                     chunks=(1000, 11))
+    f.create_dataset("actions", data=rng.normal(size=(big, 3)).astype(np.float32), compression="gzip",
+                     chunks=(1000, 3))
+    f.create_dataset("rewards", data=rng.normal(size=big).astype(np.float32), compression="gzip", chunks=(1000,))
+    t = np.zeros(big, dtype=bool)
+    t[999::1000] = True
+    f.create_dataset("terminals", data=np.zeros(big, dtype=bool), compression="gzip", chunks=(1000,))
+    f.create_dataset("timeouts", data=t, compression="gzip", chunks=(1000,))
+raw = open(os.path.join(out, "big.hdf5"), "rb").read()
+with open(os.path.join(out, "bad_truncated.hdf5"), "wb") as f:
+    f.write(raw[: len(raw) // 2])
+corrupt = bytearray(raw)
+mid = len(raw) // 3
+corrupt[mid:mid + 4096] = bytes((i * 37 + 11) % 256 for i in range(4096))
+with open(os.path.join(out, "bad_corrupt.hdf5"), "wb") as f:
+    f.write(bytes(corrupt))
