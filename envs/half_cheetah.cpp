@@ -1,0 +1,21 @@
+#include "envs/half_cheetah.h"
+
+namespace aaren::envs {
+
+HalfCheetah::HalfCheetah(HalfCheetahConfig config)
+    : MujocoEnv("halfcheetah", "half_cheetah", config.model_xml, config.frame_skip, config.max_episode_steps, 17, 9,
+                9, 6),
+      config_(std::move(config)) {}
+
+void HalfCheetah::add_reset_noise(double* qpos, double* qvel) {
+  const double s = config_.reset_noise_scale;
+  for (int i = 0; i < model_->nq; ++i) qpos[i] += uniform(-s, s);
+  for (int i = 0; i < model_->nv; ++i) qvel[i] += s * normal();
+}
+
+double HalfCheetah::step_reward(const double* action) {
+  const double x_velocity = (data_->qpos[0] - x_before_) / dt();
+  return config_.forward_reward_weight * x_velocity - control_cost(action, config_.ctrl_cost_weight);
+}
+
+}  // namespace aaren::envs

@@ -1,0 +1,36 @@
+#include "envs/hopper.h"
+
+namespace aaren::envs {
+
+Hopper::Hopper(HopperConfig config)
+    : MujocoEnv("hopper", "hopper", config.model_xml, config.frame_skip, config.max_episode_steps, 11, 6, 6, 3),
+      config_(std::move(config)) {}
+
+void Hopper::add_reset_noise(double* qpos, double* qvel) {
+  const double s = config_.reset_noise_scale;
+  for (int i = 0; i < model_->nq; ++i) qpos[i] += uniform(-s, s);
+  for (int i = 0; i < model_->nv; ++i) qvel[i] += uniform(-s, s);
+}
+
+bool Hopper::is_healthy() const {
+  const double* qpos = data_->qpos;
+  const double* qvel = data_->qvel;
+  auto inside = [&](double x) { return config_.healthy_state_min < x && x < config_.healthy_state_max; };
+  for (int i = 2; i < model_->nq; ++i)
+    if (!inside(qpos[i])) return false;
+  for (int i = 0; i < model_->nv; ++i)
+    if (!inside(qvel[i])) return false;
+  const double z = qpos[1], angle = qpos[2];
+  return config_.healthy_z_min < z && z < config_.healthy_z_max && config_.healthy_angle_min < angle &&
+         angle < config_.healthy_angle_max;
+}
+
+bool Hopper::is_terminal_state() const { return config_.terminate_when_unhealthy && !is_healthy(); }
+
+double Hopper::step_reward(const double* action) {
+  const double x_velocity = (data_->qpos[0] - x_before_) / dt();
+  const double healthy = (config_.terminate_when_unhealthy || is_healthy()) ? config_.healthy_reward : 0.0;
+  return config_.forward_reward_weight * x_velocity + healthy - control_cost(action, config_.ctrl_cost_weight);
+}
+
+}  // namespace aaren::envs

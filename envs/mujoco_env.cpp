@@ -1,0 +1,167 @@
+#include "envs/mujoco_env.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+namespace aaren::envs {
+
+namespace {
+
+// MuJoCo prints warnings to stdout by default; keep the text for the step
+// result instead (per thread: vectorised envs step on several threads).
+thread_local std::string last_warning;
+
+void capture_warning(const char* message) { last_warning = message ? message : ""; }
+
+void install_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] { mju_user_warning = capture_warning; });
+}
+
+constexpr int kWatchedWarnings[] = {mjWARN_BADQACC, mjWARN_BADQVEL, mjWARN_BADQPOS, mjWARN_BADCTRL};
+
+}  // namespace
+
+std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std::string& model_xml) {
+  install_handlers();
+  char error[1024] = {0};
+  mjModel* m = nullptr;
+  if (!model_xml.empty()) {
+    m = mj_loadXML(model_xml.c_str(), nullptr, error, sizeof error);
+    if (!m) throw EnvError("model file " + model_xml + ": " + (error[0] ? error : "cannot load"));
+  } else {
+    // The built-in MJCF text goes through MuJoCo's virtual file system.
+    const std::string& xml = builtin_model_xml(builtin);
+    auto vfs = std::make_unique<mjVFS>();
+    mj_defaultVFS(vfs.get());
+    const std::string file = builtin + ".xml";
+    if (mj_makeEmptyFileVFS(vfs.get(), file.c_str(), static_cast<int>(xml.size())) != 0)
+      throw EnvError("built-in model " + builtin + ": cannot create the virtual file");
+    const int index = mj_findFileVFS(vfs.get(), file.c_str());
+    std::memcpy(vfs->filedata[index], xml.data(), xml.size());
+    m = mj_loadXML(file.c_str(), vfs.get(), error, sizeof error);
+    mj_deleteVFS(vfs.get());
+    if (!m) throw EnvError("built-in model " + builtin + ": " + error);
+  }
+  return std::shared_ptr<const mjModel>(m, [](const mjModel* p) { mj_deleteModel(const_cast<mjModel*>(p)); });
+}
+
+MujocoEnv::MujocoEnv(std::string name, const std::string& builtin, const std::string& model_xml, int frame_skip,
+                     int64_t max_episode_steps, int64_t obs_dim, int expected_nq, int expected_nv, int expected_nu)
+    : name_(std::move(name)), frame_skip_(frame_skip), max_episode_steps_(max_episode_steps) {
+  if (frame_skip < 1) throw EnvError(name_ + ": frame_skip must be >= 1");
+  if (max_episode_steps < 1) throw EnvError(name_ + ": max_episode_steps must be >= 1");
+  model_ = load_model(builtin, model_xml);
+  const auto origin = model_xml.empty() ? "the built-in model" : "model file " + model_xml;
+  if (model_->nq != expected_nq || model_->nv != expected_nv || model_->nu != expected_nu)
+    throw EnvError(origin + ": " + name_ + " needs nq=" + std::to_string(expected_nq) + ", nv=" +
+                   std::to_string(expected_nv) + ", nu=" + std::to_string(expected_nu) + " (the same joints and " +
+                   "actuators), got nq=" + std::to_string(model_->nq) + ", nv=" + std::to_string(model_->nv) +
+                   ", nu=" + std::to_string(model_->nu));
+  data_.reset(mj_makeData(model_.get()));
+  if (!data_) throw EnvError(name_ + ": cannot allocate mjData");
+  obs_.assign(static_cast<size_t>(obs_dim), 0.0);
+  mj_forward(model_.get(), data_.get());
+}
+
+int MujocoEnv::body_id(const char* body) const {
+  const int id = mj_name2id(model_.get(), mjOBJ_BODY, body);
+  if (id < 0) throw EnvError(name_ + ": the model has no body named '" + body + "'");
+  return id;
+}
+
+void MujocoEnv::planar_observation(double* obs, double qvel_clip) const {
+  const mjData* d = data_.get();
+  int k = 0;
+  for (int i = 1; i < model_->nq; ++i) obs[k++] = d->qpos[i];
+  for (int i = 0; i < model_->nv; ++i) obs[k++] = qvel_clip > 0 ? std::clamp(d->qvel[i], -qvel_clip, qvel_clip) : d->qvel[i];
+}
+
+double MujocoEnv::control_cost(const double* action, double weight) const {
+  double sq = 0.0;
+  for (int i = 0; i < model_->nu; ++i) sq += action[i] * action[i];
+  return weight * sq;
+}
+
+void MujocoEnv::refresh_observation() { compute_observation(obs_.data()); }
+
+const std::vector<double>& MujocoEnv::reset() {
+  const mjModel* m = model_.get();
+  mjData* d = data_.get();
+  mj_resetData(m, d);
+  add_reset_noise(d->qpos, d->qvel);
+  mj_forward(m, d);
+  steps_ = 0;
+  refresh_observation();
+  return obs_;
+}
+
+bool MujocoEnv::instability(std::string& message) const {
+  const mjData* d = data_.get();
+  for (int w : kWatchedWarnings)
+    if (d->warning[w].number > 0) {
+      message = last_warning.empty() ? "MuJoCo reported an unstable simulation" : last_warning;
+      return true;
+    }
+  for (int i = 0; i < model_->nq; ++i)
+    if (!std::isfinite(d->qpos[i])) {
+      message = "non-finite qpos[" + std::to_string(i) + "]";
+      return true;
+    }
+  for (int i = 0; i < model_->nv; ++i)
+    if (!std::isfinite(d->qvel[i])) {
+      message = "non-finite qvel[" + std::to_string(i) + "]";
+      return true;
+    }
+  return false;
+}
+
+StepResult MujocoEnv::step(const double* action, int64_t size) {
+  const mjModel* m = model_.get();
+  mjData* d = data_.get();
+  if (size != m->nu)
+    throw EnvError(name_ + ": action has " + std::to_string(size) + " values, expected " + std::to_string(m->nu));
+  for (int i = 0; i < m->nu; ++i) {
+    if (!std::isfinite(action[i]))
+      throw EnvError(name_ + ": action[" + std::to_string(i) + "] is " + (std::isnan(action[i]) ? "NaN" : "inf") +
+                     ", expected a finite value in [-1, 1]");
+    d->ctrl[i] = std::clamp(action[i], -1.0, 1.0);  // D4RL clips actions to the action space
+  }
+  for (int w : kWatchedWarnings) d->warning[w].number = 0;
+  last_warning.clear();
+
+  capture_before();
+  for (int k = 0; k < frame_skip_; ++k) {
+    mj_step(m, d);
+    after_physics_step();
+  }
+  ++steps_;
+  StepResult r;
+  r.reward = step_reward(d->ctrl);
+  refresh_observation();
+  if (instability(r.warning)) {
+    r.unstable = true;
+    r.terminated = true;
+    return r;
+  }
+  r.terminated = is_terminal_state();
+  r.truncated = !r.terminated && steps_ >= max_episode_steps_;
+  return r;
+}
+
+void MujocoEnv::set_state(const double* qpos, const double* qvel) {
+  const mjModel* m = model_.get();
+  mjData* d = data_.get();
+  for (int i = 0; i < m->nq; ++i)
+    if (!std::isfinite(qpos[i])) throw EnvError(name_ + ": set_state: qpos[" + std::to_string(i) + "] is not finite");
+  for (int i = 0; i < m->nv; ++i)
+    if (!std::isfinite(qvel[i])) throw EnvError(name_ + ": set_state: qvel[" + std::to_string(i) + "] is not finite");
+  std::copy(qpos, qpos + m->nq, d->qpos);
+  std::copy(qvel, qvel + m->nv, d->qvel);
+  mj_forward(m, d);
+  refresh_observation();
+}
+
+}  // namespace aaren::envs

@@ -1,0 +1,98 @@
+// The shared base of the MuJoCo environments: owns mjModel/mjData (RAII),
+// loads the built-in model or a user's MJCF file, steps the physics with a
+// frame skip, applies reset noise, tracks the time limit and MuJoCo's
+// instability warnings. Each robot adds its observation, reward and
+// termination rules.
+#pragma once
+
+#include <mujoco/mujoco.h>
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include "envs/env.h"
+
+namespace aaren::envs {
+
+// The MJCF text of a built-in model ("hopper", "walker2d", "half_cheetah",
+// "ant"), compiled into the library from envs/models/.
+const std::string& builtin_model_xml(const std::string& model);
+
+struct ModelDeleter {
+  void operator()(mjModel* m) const { mj_deleteModel(m); }
+};
+struct DataDeleter {
+  void operator()(mjData* d) const { mj_deleteData(d); }
+};
+
+// Loads a built-in model (model_xml empty) or an MJCF file; throws EnvError
+// with MuJoCo's message on failure.
+std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std::string& model_xml);
+
+class MujocoEnv : public Env {
+ public:
+  const std::string& name() const override { return name_; }
+  int64_t obs_dim() const override { return static_cast<int64_t>(obs_.size()); }
+  int64_t act_dim() const override { return model_->nu; }
+  int64_t nq() const override { return model_->nq; }
+  int64_t nv() const override { return model_->nv; }
+  int64_t max_episode_steps() const override { return max_episode_steps_; }
+  void seed(uint64_t seed) override { rng_.seed(seed); }
+  const std::vector<double>& reset() override;
+  using Env::step;
+  StepResult step(const double* action, int64_t size) override;
+  const std::vector<double>& observation() const override { return obs_; }
+  void set_state(const double* qpos, const double* qvel) override;
+  std::vector<double> qpos() const override { return {data_->qpos, data_->qpos + model_->nq}; }
+  std::vector<double> qvel() const override { return {data_->qvel, data_->qvel + model_->nv}; }
+  int64_t elapsed_steps() const override { return steps_; }
+
+  const mjModel* model() const { return model_.get(); }
+  const mjData* data() const { return data_.get(); }
+  double dt() const { return model_->opt.timestep * frame_skip_; }
+  int frame_skip() const { return frame_skip_; }
+
+ protected:
+  // `expected_nq/nv/nu` guard against a user model with other joints.
+  MujocoEnv(std::string name, const std::string& builtin, const std::string& model_xml, int frame_skip,
+            int64_t max_episode_steps, int64_t obs_dim, int expected_nq, int expected_nv, int expected_nu);
+
+  // Robot-specific parts.
+  virtual void add_reset_noise(double* qpos, double* qvel) = 0;
+  virtual void compute_observation(double* obs) const = 0;
+  // Reward of the step just taken, from the state before (pre) and the
+  // clipped action; `before` holds whatever capture_before() recorded.
+  virtual double step_reward(const double* action) = 0;
+  virtual void capture_before() = 0;
+  // Runs after each physics step (Ant: contact forces).
+  virtual void after_physics_step() {}
+
+  // Helpers for reset noise.
+  double uniform(double low, double high) { return std::uniform_real_distribution<double>(low, high)(rng_); }
+  double normal() { return std::normal_distribution<double>(0.0, 1.0)(rng_); }
+  // Index of a body by name, or EnvError naming the model.
+  int body_id(const char* body) const;
+  // The planar robots' observation: qpos[1:] (x excluded), then qvel, each
+  // velocity clipped to [-qvel_clip, qvel_clip] when qvel_clip > 0.
+  void planar_observation(double* obs, double qvel_clip) const;
+  // weight * |a|^2 over the (clipped) action.
+  double control_cost(const double* action, double weight) const;
+
+  std::shared_ptr<const mjModel> model_;
+  std::unique_ptr<mjData, DataDeleter> data_;
+  std::vector<double> obs_;
+
+ private:
+  void refresh_observation();
+  bool instability(std::string& message) const;
+
+  std::string name_;
+  int frame_skip_;
+  int64_t max_episode_steps_;
+  int64_t steps_ = 0;
+  std::mt19937_64 rng_{0};
+  std::vector<int> warning_counts_;
+};
+
+}  // namespace aaren::envs

@@ -1,0 +1,88 @@
+// N environments stepped together: batched observations and actions,
+// automatic reset, per-env episode returns, spread over a persistent pool of
+// threads (each env is only ever touched by one thread at a time).
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "envs/registry.h"
+
+namespace aaren::envs {
+
+// A fixed set of worker threads that run `fn(i)` for i in [0, n), split into
+// contiguous blocks; run() returns when all are done. threads = 1 runs inline.
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  void run(int64_t n, const std::function<void(int64_t)>& fn);
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+ private:
+  void work(int worker);
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable start_, finished_;
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t n_ = 0;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+struct EpisodeRecord {
+  int64_t env_index = 0;
+  double episode_return = 0.0;
+  int64_t length = 0;
+  bool terminated = false, truncated = false, unstable = false;
+  std::string warning;
+};
+
+class VectorEnv {
+ public:
+  // Env i is seeded with seed + i.
+  VectorEnv(const std::string& name, int64_t num_envs, const EnvOptions& options, uint64_t seed, int threads = 1);
+
+  int64_t size() const { return static_cast<int64_t>(envs_.size()); }
+  int64_t obs_dim() const { return obs_dim_; }
+  int64_t act_dim() const { return act_dim_; }
+  const Env& env(int64_t i) const { return *envs_[i]; }
+
+  // Resets every env; observations() then holds the first observations.
+  void reset();
+  // actions: [size * act_dim]. Steps the envs marked active (all by default);
+  // an env whose episode ended is reset at once, its episode is recorded, and
+  // observations() holds the new episode's first observation for it.
+  void step(const double* actions);
+  // [size * obs_dim]
+  const std::vector<double>& observations() const { return obs_; }
+  const std::vector<double>& rewards() const { return rewards_; }
+  const std::vector<uint8_t>& dones() const { return dones_; }  // episode ended in the last step
+  // Steps taken in the current episode of each env.
+  const std::vector<int64_t>& episode_steps() const { return lengths_; }
+  // Envs left out of step() (their state is kept as it is).
+  void set_active(int64_t i, bool active) { active_[i] = active; }
+  bool active(int64_t i) const { return active_[i] != 0; }
+  // Episodes that ended since the last call, in env order within a step.
+  std::vector<EpisodeRecord> take_finished();
+  int threads() const { return pool_.threads(); }
+
+ private:
+  std::vector<std::unique_ptr<Env>> envs_;
+  int64_t obs_dim_, act_dim_;
+  std::vector<double> obs_, rewards_, returns_;
+  std::vector<int64_t> lengths_;
+  std::vector<uint8_t> dones_, active_;
+  std::vector<StepResult> results_;
+  std::vector<EpisodeRecord> finished_;
+  ThreadPool pool_;
+};
+
+}  // namespace aaren::envs

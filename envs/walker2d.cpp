@@ -1,0 +1,29 @@
+#include "envs/walker2d.h"
+
+namespace aaren::envs {
+
+Walker2d::Walker2d(Walker2dConfig config)
+    : MujocoEnv("walker2d", "walker2d", config.model_xml, config.frame_skip, config.max_episode_steps, 17, 9, 9, 6),
+      config_(std::move(config)) {}
+
+void Walker2d::add_reset_noise(double* qpos, double* qvel) {
+  const double s = config_.reset_noise_scale;
+  for (int i = 0; i < model_->nq; ++i) qpos[i] += uniform(-s, s);
+  for (int i = 0; i < model_->nv; ++i) qvel[i] += uniform(-s, s);
+}
+
+bool Walker2d::is_healthy() const {
+  const double z = data_->qpos[1], angle = data_->qpos[2];
+  return config_.healthy_z_min < z && z < config_.healthy_z_max && config_.healthy_angle_min < angle &&
+         angle < config_.healthy_angle_max;
+}
+
+bool Walker2d::is_terminal_state() const { return config_.terminate_when_unhealthy && !is_healthy(); }
+
+double Walker2d::step_reward(const double* action) {
+  const double x_velocity = (data_->qpos[0] - x_before_) / dt();
+  const double healthy = (config_.terminate_when_unhealthy || is_healthy()) ? config_.healthy_reward : 0.0;
+  return config_.forward_reward_weight * x_velocity + healthy - control_cost(action, config_.ctrl_cost_weight);
+}
+
+}  // namespace aaren::envs

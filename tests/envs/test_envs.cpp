@@ -1,0 +1,332 @@
+// Environments against gym v3's published semantics.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "envs/ant.h"
+#include "envs/half_cheetah.h"
+#include "envs/hopper.h"
+#include "envs/registry.h"
+#include "envs/vector_env.h"
+#include "envs/walker2d.h"
+
+using namespace aaren::envs;  // NOLINT: test file
+
+namespace {
+std::vector<double> random_action(std::mt19937_64& rng, int64_t n, double scale = 1.0) {
+  std::uniform_real_distribution<double> u(-scale, scale);
+  std::vector<double> a(n);
+  for (auto& x : a) x = u(rng);
+  return a;
+}
+
+const std::vector<std::string> kEnvs{"hopper", "halfcheetah", "walker2d", "ant"};
+}  // namespace
+
+TEST_CASE("envs: dimensions and names", "[envs]") {
+  const std::map<std::string, std::pair<int64_t, int64_t>> dims{
+      {"hopper", {11, 3}}, {"halfcheetah", {17, 6}}, {"walker2d", {17, 6}}, {"ant", {111, 8}}};
+  for (const auto& [name, d] : dims) {
+    auto env = make_env(name);
+    CHECK(env->obs_dim() == d.first);
+    CHECK(env->act_dim() == d.second);
+    CHECK(env->reset().size() == static_cast<size_t>(d.first));
+    CHECK(env->max_episode_steps() == 1000);
+  }
+  CHECK(make_env("Hopper-v3")->name() == "hopper");
+  CHECK(make_env("hopper-medium-replay-v2")->name() == "hopper");
+  CHECK(make_env("halfcheetah-medium-expert-v2")->name() == "halfcheetah");
+  CHECK(make_env("Ant-v4")->obs_dim() == 27);
+  CHECK(score_reference("walker2d-medium-v2").expert_return == 4592.3);
+  CHECK_THROWS_WITH(make_env("pong"), Catch::Contains("unknown env 'pong'") && Catch::Contains("hopper (Hopper-v3)"));
+  CHECK_THROWS_AS(make_env("hopper-mediocre-v2"), EnvError);
+}
+
+TEST_CASE("envs: first-step reward for a zero action follows the reward formula", "[envs]") {
+  std::vector<double> zero;
+  {
+    Hopper env;
+    env.seed(1);
+    env.reset();
+    const double x0 = env.qpos()[0];
+    auto r = env.step(std::vector<double>(3, 0.0));
+    // x-velocity + healthy reward - 1e-3 |a|^2 with a = 0; dt = 0.002 x 4.
+    CHECK(r.reward == Approx((env.qpos()[0] - x0) / 0.008 + 1.0).epsilon(1e-12));
+    CHECK(env.dt() == Approx(0.008));
+  }
+  {
+    Walker2d env;
+    env.seed(2);
+    env.reset();
+    const double x0 = env.qpos()[0];
+    auto r = env.step(std::vector<double>(6, 0.0));
+    CHECK(r.reward == Approx((env.qpos()[0] - x0) / 0.008 + 1.0).epsilon(1e-12));
+  }
+  {
+    HalfCheetah env;
+    env.seed(3);
+    env.reset();
+    const double x0 = env.qpos()[0];
+    auto r = env.step(std::vector<double>(6, 0.0));
+    CHECK(r.reward == Approx((env.qpos()[0] - x0) / 0.05).epsilon(1e-12));
+  }
+  {
+    // Ant: torso body position as gym reads it (data.xpos after mj_step).
+    Ant env;
+    env.seed(4);
+    env.reset();
+    const double x0 = env.data()->xpos[3];
+    auto r = env.step(std::vector<double>(8, 0.0));
+    CHECK(r.reward == Approx((env.data()->xpos[3] - x0) / 0.05 + 1.0).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("envs: rewards with a non-zero action include the control costs", "[envs]") {
+  Hopper env;
+  env.reset();
+  const double x0 = env.qpos()[0];
+  // Out-of-range actions are clipped before the cost: (1, -1, 0.5).
+  auto r = env.step({3.0, -2.0, 0.5});
+  CHECK(r.reward == Approx((env.qpos()[0] - x0) / 0.008 + 1.0 - 1e-3 * 2.25).epsilon(1e-12));
+  HalfCheetah cheetah;
+  cheetah.reset();
+  const double c0 = cheetah.qpos()[0];
+  r = cheetah.step({0.5, 0.5, 0.5, 0.5, 0.5, 0.5});
+  CHECK(r.reward == Approx((cheetah.qpos()[0] - c0) / 0.05 - 0.1 * 1.5).epsilon(1e-12));
+}
+
+TEST_CASE("envs: each termination rule fires at its threshold", "[envs]") {
+  SECTION("hopper: z > 0.7, |angle| < 0.2, |state[2:]| < 100") {
+    Hopper env;
+    env.reset();
+    auto q = env.qpos();
+    auto v = env.qvel();
+    auto at = [&](std::vector<double> qp, std::vector<double> qv) {
+      env.set_state(qp.data(), qv.data());
+      return env.is_terminal_state();
+    };
+    auto with = [](std::vector<double> x, int i, double value) {
+      x[i] = value;
+      return x;
+    };
+    CHECK(!at(with(q, 1, 0.7001), v));
+    CHECK(at(with(q, 1, 0.7), v));
+    CHECK(!at(with(q, 2, 0.1999), v));
+    CHECK(at(with(q, 2, 0.2), v));
+    CHECK(at(with(q, 2, -0.2), v));
+    CHECK(!at(q, with(v, 3, 99.9)));
+    CHECK(at(q, with(v, 3, 100.0)));
+    CHECK(at(with(q, 4, -100.0), v));
+    CHECK(!at(with(q, 0, 1e6), v));  // x is not part of the health check
+  }
+  SECTION("walker2d: z in (0.8, 2), angle in (-1, 1)") {
+    Walker2d env;
+    env.reset();
+    auto q = env.qpos(), v = env.qvel();
+    auto at = [&](int i, double value) {
+      auto qp = q;
+      qp[i] = value;
+      env.set_state(qp.data(), v.data());
+      return env.is_terminal_state();
+    };
+    CHECK(!at(1, 0.8001));
+    CHECK(at(1, 0.8));
+    CHECK(!at(1, 1.9999));
+    CHECK(at(1, 2.0));
+    CHECK(!at(2, 0.9999));
+    CHECK(at(2, 1.0));
+    CHECK(at(2, -1.0));
+  }
+  SECTION("ant: z in [0.2, 1], finite state") {
+    Ant env;
+    env.reset();
+    auto q = env.qpos(), v = env.qvel();
+    auto at = [&](int i, double value) {
+      auto qp = q;
+      qp[i] = value;
+      env.set_state(qp.data(), v.data());
+      return env.is_terminal_state();
+    };
+    CHECK(!at(2, 0.2));
+    CHECK(at(2, 0.1999));
+    CHECK(!at(2, 1.0));
+    CHECK(at(2, 1.0001));
+    CHECK_THROWS_AS(at(2, std::nan("")), EnvError);  // set_state refuses non-finite states
+  }
+  SECTION("halfcheetah never terminates") {
+    HalfCheetah env;
+    env.reset();
+    auto q = env.qpos(), v = env.qvel();
+    q[1] = -5.0;
+    q[2] = 3.0;
+    env.set_state(q.data(), v.data());
+    CHECK(!env.is_terminal_state());
+  }
+  SECTION("a hopper that falls terminates within its episode") {
+    Hopper env;
+    env.seed(0);
+    env.reset();
+    StepResult r;
+    int steps = 0;
+    while (!(r = env.step({-1.0, -1.0, -1.0})).done()) ++steps;
+    CHECK(r.terminated);
+    CHECK(!r.truncated);
+    CHECK(steps < 1000);
+  }
+}
+
+TEST_CASE("envs: the 1000-step time limit truncates", "[envs]") {
+  HalfCheetah env;
+  env.seed(5);
+  env.reset();
+  std::mt19937_64 rng(5);
+  for (int t = 1; t <= 1000; ++t) {
+    auto r = env.step(random_action(rng, 6));
+    CHECK(r.truncated == (t == 1000));
+    CHECK(!r.terminated);
+  }
+  CHECK(env.elapsed_steps() == 1000);
+}
+
+TEST_CASE("envs: same seed, same trajectory; another seed, another", "[envs]") {
+  for (const auto& name : kEnvs) {
+    auto run = [&](uint64_t seed) {
+      auto env = make_env(name);
+      env->seed(seed);
+      std::vector<double> trace = env->reset();
+      std::mt19937_64 rng(99);
+      for (int t = 0; t < 50; ++t) {
+        auto r = env->step(random_action(rng, env->act_dim()));
+        trace.push_back(r.reward);
+        trace.insert(trace.end(), env->observation().begin(), env->observation().end());
+        if (r.done()) break;
+      }
+      return trace;
+    };
+    INFO(name);
+    CHECK(run(7) == run(7));
+    CHECK(run(7) != run(8));
+  }
+}
+
+TEST_CASE("envs: reset noise stays within its bounds", "[envs]") {
+  Hopper hopper;
+  HalfCheetah cheetah;
+  hopper.seed(11);
+  cheetah.seed(12);
+  const auto hq0 = std::vector<double>(hopper.model()->qpos0, hopper.model()->qpos0 + 6);
+  double max_q = 0, max_v = 0, sum_v2 = 0, max_cq = 0;
+  int n_v = 0;
+  for (int i = 0; i < 300; ++i) {
+    hopper.reset();
+    for (int k = 0; k < 6; ++k) max_q = std::max(max_q, std::abs(hopper.qpos()[k] - hq0[k]));
+    for (double x : hopper.qvel()) max_v = std::max(max_v, std::abs(x));
+    cheetah.reset();
+    for (int k = 0; k < 9; ++k) max_cq = std::max(max_cq, std::abs(cheetah.qpos()[k] - cheetah.model()->qpos0[k]));
+    for (double x : cheetah.qvel()) sum_v2 += x * x, ++n_v;
+  }
+  CHECK(max_q <= 0.005);
+  CHECK(max_q > 0.004);  // and it is really used
+  CHECK(max_v <= 0.005);
+  CHECK(max_cq <= 0.1);
+  CHECK(std::sqrt(sum_v2 / n_v) == Approx(0.1).epsilon(0.1));  // 0.1 N(0, 1)
+  CHECK(hq0[1] == 1.25);  // rootz reference: qpos[1] is the torso height
+}
+
+TEST_CASE("envs: set_state + step == stepping on from that state", "[envs]") {
+  for (const auto& name : kEnvs) {
+    auto a = make_env(name), b = make_env(name);
+    a->seed(21);
+    a->reset();
+    std::mt19937_64 rng(21);
+    for (int t = 0; t < 30; ++t) a->step(random_action(rng, a->act_dim(), 0.5));
+    const auto q = a->qpos(), v = a->qvel();
+    b->reset();
+    b->set_state(q.data(), v.data());
+    double max_diff = 0;
+    for (size_t i = 0; i < a->observation().size(); ++i)
+      max_diff = std::max(max_diff, std::abs(a->observation()[i] - b->observation()[i]));
+    for (int t = 0; t < 5; ++t) {
+      const auto act = random_action(rng, a->act_dim(), 0.5);
+      const auto ra = a->step(act), rb = b->step(act);
+      // Ant's reward reads the torso's xpos, which gym (and we) leave as
+      // mj_step left it (one physics step stale), while set_state recomputes
+      // it: the first reward after set_state differs by design, not the state.
+      if (name != "ant" || t > 0) max_diff = std::max(max_diff, std::abs(ra.reward - rb.reward));
+      for (size_t i = 0; i < a->observation().size(); ++i)
+        max_diff = std::max(max_diff, std::abs(a->observation()[i] - b->observation()[i]));
+    }
+    INFO(name);
+    CHECK(max_diff < 1e-6);
+  }
+}
+
+TEST_CASE("envs: bad actions, states and model files give clear errors", "[envs]") {
+  Hopper env;
+  env.reset();
+  CHECK_THROWS_WITH(env.step({0.0, 0.0}), Catch::Contains("action has 2 values, expected 3"));
+  CHECK_THROWS_WITH(env.step({0.0, std::nan(""), 0.0}), Catch::Contains("action[1] is NaN"));
+  CHECK_THROWS_WITH(Hopper(HopperConfig{.model_xml = "/nonexistent/hopper.xml"}),
+                    Catch::Contains("model file /nonexistent/hopper.xml"));
+  // A model with other joints is refused.
+  const std::string wrong = "/tmp/aaren_test_wrong_model.xml";
+  std::ofstream(wrong) << "<mujoco><worldbody><body><joint type='hinge'/><geom size='0.1'/></body></worldbody></mujoco>";
+  CHECK_THROWS_WITH(Hopper(HopperConfig{.model_xml = wrong}), Catch::Contains("needs nq=6"));
+}
+
+TEST_CASE("envs: --model-xml loads a variant of the robot", "[envs]") {
+  // The built-in hopper with a heavier foot, written to a file.
+  std::string xml = builtin_model_xml("hopper");
+  const std::string from = "size=\"0.06\" friction=\"2.0\"";
+  REQUIRE(xml.find(from) != std::string::npos);
+  xml.replace(xml.find(from), from.size(), "size=\"0.06\" friction=\"2.0\" density=\"3000\"");
+  const std::string path = "/tmp/aaren_test_heavy_foot_hopper.xml";
+  std::ofstream(path) << xml;
+  Hopper heavy(HopperConfig{.model_xml = path}), plain;
+  CHECK(heavy.model()->body_mass[4] == Approx(3 * plain.model()->body_mass[4]));
+}
+
+TEST_CASE("envs: MuJoCo instability ends the episode with a warning, no crash", "[envs]") {
+  Hopper env;
+  env.reset();
+  auto q = env.qpos(), v = env.qvel();
+  v[3] = 1e30;  // absurd joint velocity
+  env.set_state(q.data(), v.data());
+  auto r = env.step({0.0, 0.0, 0.0});
+  CHECK(r.unstable);
+  CHECK(r.terminated);
+  CHECK(!r.warning.empty());
+}
+
+TEST_CASE("envs: vectorised stepping matches single envs, auto-resets, 1 and 2 threads", "[envs]") {
+  for (int threads : {1, 2}) {
+    VectorEnv vec("hopper", 3, {}, 100, threads);
+    std::vector<std::unique_ptr<Env>> singles;
+    for (int i = 0; i < 3; ++i) {
+      singles.push_back(make_env("hopper"));
+      singles.back()->seed(100 + i);
+      singles.back()->reset();
+    }
+    vec.reset();
+    std::mt19937_64 rng(5);
+    int episodes = 0;
+    for (int t = 0; t < 400; ++t) {
+      std::vector<double> actions = random_action(rng, 9);
+      vec.step(actions.data());
+      for (int i = 0; i < 3; ++i) {
+        auto r = singles[i]->step(actions.data() + 3 * i, 3);
+        CHECK(vec.rewards()[i] == r.reward);
+        if (r.done()) singles[i]->reset();
+        for (int k = 0; k < 11; ++k) CHECK(vec.observations()[11 * i + k] == singles[i]->observation()[k]);
+      }
+      for (const auto& e : vec.take_finished()) {
+        ++episodes;
+        CHECK(e.length > 0);
+      }
+    }
+    INFO("threads=" << threads);
+    CHECK(episodes > 3);  // random actions make the hopper fall: several auto-resets
+  }
+}
