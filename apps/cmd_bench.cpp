@@ -7,7 +7,9 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "bench/data_bench.h"
+#include "bench/env_bench.h"
 #include "bench/scan_bench.h"
+#include "envs/env.h"
 
 namespace aaren::cli {
 
@@ -121,11 +123,59 @@ int run_bench_data(int argc, char** argv) {
   return kExitOk;
 }
 
+int run_bench_env(int argc, char** argv) {
+  bench::EnvBenchConfig config;
+  std::string csv;
+  bool json = false;
+  po::options_description options("Options");
+  options.add_options()
+      ("envs", po::value(&config.envs)->multitoken()->default_value(config.envs, "hopper halfcheetah walker2d ant"),
+       "environments")
+      ("steps", po::value(&config.steps)->default_value(config.steps), "single-env steps per env")
+      ("num-envs", po::value(&config.num_envs)->default_value(config.num_envs), "vectorised: envs stepped together")
+      ("vector-steps", po::value(&config.vector_steps)->default_value(config.vector_steps),
+       "vectorised: steps per thread count")
+      ("threads", po::value(&config.threads)->multitoken()->default_value(config.threads, "1 2"),
+       "thread counts for the vectorised measurement")
+      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
+      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
+      ("json", po::bool_switch(&json), "print one JSON object instead of the table");
+  po::variables_map vm;
+  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  if (config.steps < 1 || config.num_envs < 1 || config.vector_steps < 1)
+    throw UsageError("--steps, --num-envs and --vector-steps must be >= 1");
+  for (int t : config.threads)
+    if (t < 1) throw UsageError("--threads must be >= 1");
+  const auto resolved = nlohmann::json{{"command", "bench env"}, {"config", config.to_json()},
+                                       {"machine", bench::machine_info()}};
+  (json ? std::cerr : std::cout) << "config: " << resolved.dump() << std::endl;
+  bench::Table table;
+  try {
+    table = bench::run_env_bench(config, &std::cerr);
+  } catch (const envs::EnvError& e) {
+    throw InputError(e.what());
+  }
+  if (!csv.empty()) {
+    table.write_csv(csv);
+    save_config_next_to(csv, resolved);
+  }
+  if (json) {
+    auto out = resolved;
+    out["rows"] = table.to_json();
+    std::cout << out.dump(2) << std::endl;
+  } else {
+    std::cout << "\nraw = mj_step x frame_skip on the same model and actions; overhead = env / raw (target <= 1.15)\n\n"
+              << table.format();
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
   const std::vector<Command> benches{
       {"scan", "fast scan vs reference scan vs causal attention: time and error", run_bench_scan},
+      {"env", "env step cost over raw mj_step, vectorised throughput (1 and 2 threads)", run_bench_env},
       {"data", "HDF5 load time and batch sampling rate (DT windows, whole episodes)", run_bench_data},
   };
   return dispatch(argv[0], "Benchmarks: each prints a table and can write CSV/JSON.", benches, argc, argv);

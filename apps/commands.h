@@ -4,4 +4,6 @@
 namespace aaren::cli {
 int run_bench(int argc, char** argv);
 int run_data(int argc, char** argv);
+int run_envs(int argc, char** argv);
+int run_rollout(int argc, char** argv);
 }  // namespace aaren::cli

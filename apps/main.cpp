@@ -4,6 +4,8 @@
 
 int main(int argc, char** argv) {
   const std::vector<aaren::cli::Command> commands{
+      {"envs", "list the environments (names, dims, D4RL score references)", aaren::cli::run_envs},
+      {"rollout", "run a policy in an environment: returns and normalised scores", aaren::cli::run_rollout},
       {"data", "inspect and validate D4RL / Minari HDF5 files", aaren::cli::run_data},
       {"bench", "measure speed, memory and accuracy (bench scan, ...)", aaren::cli::run_bench},
   };

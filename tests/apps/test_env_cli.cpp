@@ -1,0 +1,59 @@
+// `aaren envs`, `aaren rollout --policy random` and `aaren bench env` end to end.
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/apps/run_aaren.h"
+
+using aaren::testing::run_aaren;
+
+TEST_CASE("cli: envs lists every env with its dims", "[cli][envs]") {
+  auto r = run_aaren("envs --json", false);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.output);
+  REQUIRE(j.size() == 4);
+  CHECK(j[0]["name"] == "hopper");
+  CHECK(j[0]["obs_dim"] == 11);
+  CHECK(j[3]["obs_dim"] == 111);
+}
+
+TEST_CASE("cli: rollout with a random policy reports returns, lengths, scores; seeded", "[cli][envs]") {
+  auto a = run_aaren("rollout --env hopper-medium-v2 --policy random --episodes 6 --seed 4 --json", false);
+  REQUIRE(a.exit_code == 0);
+  auto j = nlohmann::json::parse(a.output);
+  REQUIRE(j["returns"].size() == 6);
+  REQUIRE(j["lengths"].size() == 6);
+  REQUIRE(j["normalized_scores"].size() == 6);
+  const double ret = j["returns"][0];
+  CHECK(j["normalized_scores"][0].get<double>() == Approx(100 * (ret + 20.272305) / (3234.3 + 20.272305)));
+  // Random hopper episodes end quickly by falling.
+  CHECK(j["lengths"][0].get<double>() < 200);
+  auto b = run_aaren("rollout --env hopper-medium-v2 --episodes 6 --seed 4 --json", false);
+  CHECK(nlohmann::json::parse(b.output)["returns"] == j["returns"]);
+  auto c = run_aaren("rollout --env hopper-medium-v2 --episodes 6 --seed 5 --json", false);
+  CHECK(nlohmann::json::parse(c.output)["returns"] != j["returns"]);
+  // HalfCheetah only ends at the time limit.
+  auto h = run_aaren("rollout --env HalfCheetah-v3 --episodes 1 --json", false);
+  CHECK(nlohmann::json::parse(h.output)["lengths"][0] == 1000);
+}
+
+TEST_CASE("cli: rollout rejects unknown envs and unreadable models", "[cli][envs]") {
+  auto r = run_aaren("rollout --env pong");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("unknown env 'pong'") && Catch::Contains("hopper"));
+  r = run_aaren("rollout --env hopper --model-xml /nonexistent.xml");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("/nonexistent.xml"));
+  r = run_aaren("rollout --env hopper --policy clever");
+  CHECK(r.exit_code == 2);
+}
+
+TEST_CASE("cli: bench env runs", "[cli][envs]") {
+  auto r = run_aaren("bench env --envs hopper --steps 200 --vector-steps 20 --num-envs 4 --json", false);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.output);
+  REQUIRE(j["rows"].size() == 1);
+  CHECK(j["rows"][0]["overhead"].get<double>() > 0.5);
+}
