@@ -2,6 +2,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "agents/collect.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "data/hdf5_io.h"
@@ -116,12 +117,44 @@ int run_validate(int argc, char** argv) {
   return kExitOk;
 }
 
+int run_concat(int argc, char** argv) {
+  std::vector<std::string> inputs;
+  std::string out;
+  po::options_description options("Options");
+  options.add_options()
+      ("inputs", po::value(&inputs)->multitoken()->required(), "D4RL files with the same dims, in order")
+      ("out", po::value(&out)->required(), "output .hdf5 file");
+  po::positional_options_description positional;
+  positional.add("inputs", -1);
+  po::variables_map vm;
+  if (!parse(argc, argv, "A.hdf5 B.hdf5 [...] --out C.hdf5", options, vm, &positional)) return kExitOk;
+  if (inputs.size() < 2) throw UsageError("need at least two input files");
+  std::vector<data::Transitions> parts;
+  std::string sources;
+  for (const auto& f : inputs) {
+    parts.push_back(load(f));
+    sources += (sources.empty() ? "" : " + ") + f;
+  }
+  auto merged = concatenate(parts);
+  merged.metadata = parts[0].metadata;
+  merged.metadata["made_by"] = "aaren data concat";
+  merged.metadata["sources"] = sources;
+  try {
+    data::write_d4rl(out, merged);
+  } catch (const data::DataError& e) {
+    throw InputError(e.what());
+  }
+  std::cout << out << ": " << merged.size << " transitions from " << inputs.size() << " files\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_data(int argc, char** argv) {
   const std::vector<Command> commands{
       {"inspect", "summarise a file: sizes, episodes, returns, normalised score", run_inspect},
       {"validate", "exit 0 when the file loads, else print the first problem (exit 2)", run_validate},
+      {"concat", "concatenate D4RL files (e.g. medium + expert = medium-expert)", run_concat},
   };
   return dispatch(argv[0], "Offline datasets (D4RL and Minari HDF5).", commands, argc, argv);
 }

@@ -6,4 +6,6 @@ int run_bench(int argc, char** argv);
 int run_data(int argc, char** argv);
 int run_envs(int argc, char** argv);
 int run_rollout(int argc, char** argv);
+int run_sac(int argc, char** argv);
+int run_collect(int argc, char** argv);
 }  // namespace aaren::cli

@@ -6,6 +6,8 @@ int main(int argc, char** argv) {
   const std::vector<aaren::cli::Command> commands{
       {"envs", "list the environments (names, dims, D4RL score references)", aaren::cli::run_envs},
       {"rollout", "run a policy in an environment: returns and normalised scores", aaren::cli::run_rollout},
+      {"sac", "train a Soft Actor-Critic behaviour policy online", aaren::cli::run_sac},
+      {"collect", "roll out a behaviour policy into a D4RL-layout .hdf5 file", aaren::cli::run_collect},
       {"data", "inspect and validate D4RL / Minari HDF5 files", aaren::cli::run_data},
       {"bench", "measure speed, memory and accuracy (bench scan, ...)", aaren::cli::run_bench},
   };

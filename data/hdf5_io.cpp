@@ -358,6 +358,7 @@ void Transitions::check_consistent(const std::string& origin) const {
     fail("next_observations do not match N x obs_dim");
   if (!qpos.empty() && qpos.size() != N * nq) fail("infos/qpos does not match N x nq");
   if (!qvel.empty() && qvel.size() != N * nv) fail("infos/qvel does not match N x nv");
+  if (!qacc_warmstart.empty() && qacc_warmstart.size() != N * nv) fail("infos/qacc_warmstart does not match N x nv");
 }
 
 Transitions read_d4rl(const std::string& path) {
@@ -384,6 +385,12 @@ Transitions read_d4rl(const std::string& path) {
   }
   if (f.exists("infos/qpos")) t.qpos = read_matrix<double>(f, "infos/qpos", t.size, t.nq, dt);
   if (f.exists("infos/qvel")) t.qvel = read_matrix<double>(f, "infos/qvel", t.size, t.nv, dt);
+  if (f.exists("infos/qacc_warmstart")) {
+    int64_t width = 0;
+    t.qacc_warmstart = read_matrix<double>(f, "infos/qacc_warmstart", t.size, width, dt);
+    if (width != t.nv)
+      f.fail("infos/qacc_warmstart", "width " + std::to_string(width) + ", expected nv = " + std::to_string(t.nv));
+  }
   read_metadata(f, "metadata", t.metadata);
   return t;
 }
@@ -538,6 +545,9 @@ void write_d4rl(const std::string& path, const Transitions& t, const WriteOption
     if (!t.qpos.empty())
       write_array(f, "infos/qpos", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, t.qpos.data(), {N, static_cast<hsize_t>(t.nq)},
                   opt);
+    if (!t.qacc_warmstart.empty())
+      write_array(f, "infos/qacc_warmstart", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, t.qacc_warmstart.data(),
+                  {N, static_cast<hsize_t>(t.nv)}, opt);
     if (!t.qvel.empty())
       write_array(f, "infos/qvel", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, t.qvel.data(), {N, static_cast<hsize_t>(t.nv)},
                   opt);

@@ -32,6 +32,7 @@ struct Transitions {
   int64_t nq = 0, nv = 0;                // 0 when absent
   std::vector<double> qpos;              // [N, nq] or empty (state before the step)
   std::vector<double> qvel;              // [N, nv] or empty
+  std::vector<double> qacc_warmstart;    // [N, nv] or empty: MuJoCo's solver warm start (ours, not D4RL's)
   // Episode boundaries given by the file itself (Minari: one group per
   // episode): offsets of each episode's first transition. Empty for D4RL,
   // whose episodes are found from terminals/timeouts.

@@ -46,9 +46,13 @@ class Env {
   virtual const std::vector<double>& observation() const = 0;
   // Sets the simulator state (as recorded in D4RL's infos/qpos, infos/qvel)
   // and recomputes the observation. The step counter is left as it is.
-  virtual void set_state(const double* qpos, const double* qvel) = 0;
+  // MuJoCo's constraint solver starts from its previous solution (the warm
+  // start, nv numbers): pass the recorded one for a bit-exact replay; without
+  // it the next step agrees to about the solver tolerance (~1e-6).
+  virtual void set_state(const double* qpos, const double* qvel, const double* qacc_warmstart = nullptr) = 0;
   virtual std::vector<double> qpos() const = 0;
   virtual std::vector<double> qvel() const = 0;
+  virtual std::vector<double> qacc_warmstart() const = 0;
   // Whether the current state ends the episode by the task's rules.
   virtual bool is_terminal_state() const = 0;
   virtual int64_t elapsed_steps() const = 0;

@@ -151,7 +151,7 @@ StepResult MujocoEnv::step(const double* action, int64_t size) {
   return r;
 }
 
-void MujocoEnv::set_state(const double* qpos, const double* qvel) {
+void MujocoEnv::set_state(const double* qpos, const double* qvel, const double* qacc_warmstart) {
   const mjModel* m = model_.get();
   mjData* d = data_.get();
   for (int i = 0; i < m->nq; ++i)
@@ -161,6 +161,7 @@ void MujocoEnv::set_state(const double* qpos, const double* qvel) {
   std::copy(qpos, qpos + m->nq, d->qpos);
   std::copy(qvel, qvel + m->nv, d->qvel);
   mj_forward(m, d);
+  if (qacc_warmstart) std::copy(qacc_warmstart, qacc_warmstart + m->nv, d->qacc_warmstart);
   refresh_observation();
 }
 

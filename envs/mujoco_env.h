@@ -43,9 +43,12 @@ class MujocoEnv : public Env {
   using Env::step;
   StepResult step(const double* action, int64_t size) override;
   const std::vector<double>& observation() const override { return obs_; }
-  void set_state(const double* qpos, const double* qvel) override;
+  void set_state(const double* qpos, const double* qvel, const double* qacc_warmstart = nullptr) override;
   std::vector<double> qpos() const override { return {data_->qpos, data_->qpos + model_->nq}; }
   std::vector<double> qvel() const override { return {data_->qvel, data_->qvel + model_->nv}; }
+  std::vector<double> qacc_warmstart() const override {
+    return {data_->qacc_warmstart, data_->qacc_warmstart + model_->nv};
+  }
   int64_t elapsed_steps() const override { return steps_; }
 
   const mjModel* model() const { return model_.get(); }

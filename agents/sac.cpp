@@ -1,0 +1,394 @@
+#include "agents/sac.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "agents/rollout.h"
+#include "data/hdf5_io.h"
+
+namespace aaren {
+
+namespace {
+constexpr double kLogStdMin = -5.0, kLogStdMax = 2.0;
+const double kLog2 = std::log(2.0);
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+}  // namespace
+
+void SacConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (steps < 1) fail("--steps must be >= 1");
+  if (learning_starts < 0) fail("--learning-starts must be >= 0");
+  if (batch_size < 1) fail("--batch-size must be >= 1");
+  if (hidden < 1) fail("--hidden must be >= 1");
+  if (buffer_size < 1) fail("--buffer-size must be >= 1");
+  if (!(gamma > 0 && gamma <= 1)) fail("--gamma must be in (0, 1]");
+  if (!(tau > 0 && tau <= 1)) fail("--tau must be in (0, 1]");
+  if (policy_frequency < 1) fail("--policy-frequency must be >= 1");
+  if (eval_every < 0 || eval_episodes < 1) fail("--eval-every must be >= 0 and --eval-episodes >= 1");
+  if (out_dir.empty()) fail("--out is required");
+  if (threads < 1) fail("--threads must be >= 1");
+}
+
+GaussianActorImpl::GaussianActorImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden)
+    : fc1(register_module("fc1", torch::nn::Linear(obs_dim, hidden))),
+      fc2(register_module("fc2", torch::nn::Linear(hidden, hidden))),
+      mean_head(register_module("mean", torch::nn::Linear(hidden, act_dim))),
+      log_std_head(register_module("log_std", torch::nn::Linear(hidden, act_dim))) {}
+
+std::pair<torch::Tensor, torch::Tensor> GaussianActorImpl::forward(const torch::Tensor& obs) {
+  auto h = torch::relu(fc2(torch::relu(fc1(obs))));
+  auto log_std = torch::tanh(log_std_head(h));
+  log_std = kLogStdMin + 0.5 * (kLogStdMax - kLogStdMin) * (log_std + 1);
+  return {mean_head(h), log_std};
+}
+
+torch::Tensor tanh_gaussian_log_prob(const torch::Tensor& u, const torch::Tensor& mean, const torch::Tensor& log_std) {
+  const auto z = (u - mean) * torch::exp(-log_std);
+  const auto gaussian = -0.5 * z.pow(2) - log_std - 0.5 * std::log(2 * M_PI);
+  // log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))
+  const auto squash = 2.0 * (kLog2 - u - torch::softplus(-2.0 * u));
+  return (gaussian - squash).sum(-1);
+}
+
+std::pair<torch::Tensor, torch::Tensor> GaussianActorImpl::sample(const torch::Tensor& obs) {
+  auto [mean, log_std] = forward(obs);
+  const auto u = mean + torch::exp(log_std) * torch::randn_like(mean);  // reparameterised
+  return {torch::tanh(u), tanh_gaussian_log_prob(u, mean, log_std)};
+}
+
+torch::Tensor GaussianActorImpl::deterministic(const torch::Tensor& obs) { return torch::tanh(forward(obs).first); }
+
+TwinQImpl::TwinQImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden) {
+  // nn.Linear's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), per member.
+  auto layer = [&](const std::string& name, int64_t in, int64_t out, torch::Tensor& w, torch::Tensor& b) {
+    const double k = 1.0 / std::sqrt(static_cast<double>(in));
+    w = register_parameter(name + "_w", torch::empty({2, in, out}).uniform_(-k, k));
+    b = register_parameter(name + "_b", torch::empty({2, 1, out}).uniform_(-k, k));
+  };
+  layer("l1", obs_dim + act_dim, hidden, w1, b1);
+  layer("l2", hidden, hidden, w2, b2);
+  layer("l3", hidden, 1, w3, b3);
+}
+
+torch::Tensor TwinQImpl::forward(const torch::Tensor& obs, const torch::Tensor& act) {
+  auto x = torch::cat({obs, act}, -1).unsqueeze(0).expand({2, -1, -1});  // [2, B, O+A]
+  x = torch::relu(torch::baddbmm(b1, x, w1));
+  x = torch::relu(torch::baddbmm(b2, x, w2));
+  return torch::baddbmm(b3, x, w3).squeeze(-1);  // [2, B]
+}
+
+torch::Tensor alpha_loss(const torch::Tensor& log_alpha, const torch::Tensor& log_prob, double target_entropy) {
+  return (-log_alpha.exp() * (log_prob.detach() + target_entropy)).mean();
+}
+
+void polyak_update(torch::nn::Module& target, const torch::nn::Module& source, double tau) {
+  torch::NoGradGuard no_grad;
+  auto tp = target.parameters();
+  auto sp = source.parameters();
+  for (size_t i = 0; i < tp.size(); ++i) tp[i].mul_(1.0 - tau).add_(sp[i], tau);
+}
+
+void save_policy(const std::string& path, const PolicyCheckpoint& p) {
+  torch::serialize::OutputArchive archive;
+  p.actor->save(archive);
+  archive.write("aaren_policy_env", c10::IValue(p.env));
+  archive.write("aaren_policy_dims", torch::tensor({p.obs_dim, p.act_dim, p.hidden, p.step}, torch::kInt64));
+  archive.write("aaren_policy_eval_return", torch::tensor({p.eval_return}, torch::kFloat64));
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  archive.save_to(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot rename the temporary file into place");
+  }
+}
+
+PolicyCheckpoint load_policy(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such policy file");
+  PolicyCheckpoint p;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    c10::IValue env;
+    torch::Tensor dims, ret;
+    if (!archive.try_read("aaren_policy_env", env) || !archive.try_read("aaren_policy_dims", dims) ||
+        !archive.try_read("aaren_policy_eval_return", ret))
+      throw std::runtime_error("not an aaren SAC policy (missing aaren_policy_* entries)");
+    p.env = env.toStringRef();
+    p.obs_dim = dims[0].item<int64_t>(), p.act_dim = dims[1].item<int64_t>();
+    p.hidden = dims[2].item<int64_t>(), p.step = dims[3].item<int64_t>();
+    p.eval_return = ret[0].item<double>();
+    p.actor = GaussianActor(p.obs_dim, p.act_dim, p.hidden);
+    p.actor->load(archive);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": cannot read the policy (" + e.msg().substr(0, e.msg().find('\n')) + ")");
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  p.actor->eval();
+  return p;
+}
+
+namespace {
+
+// Replay buffer in preallocated float32 tensors; qpos/qvel in float64 so the
+// dump can replay exactly.
+struct Replay {
+  torch::Tensor obs, act, rew, next_obs, terminated, truncated;
+  std::vector<double> qpos, qvel;
+  int64_t capacity, size = 0, next = 0, nq, nv;
+
+  Replay(int64_t cap, int64_t od, int64_t ad, int64_t nq_, int64_t nv_) : capacity(cap), nq(nq_), nv(nv_) {
+    obs = torch::zeros({cap, od});
+    act = torch::zeros({cap, ad});
+    rew = torch::zeros({cap});
+    next_obs = torch::zeros({cap, od});
+    terminated = torch::zeros({cap});
+    truncated = torch::zeros({cap});
+    qpos.resize(cap * nq);
+    qvel.resize(cap * nv);
+  }
+
+  void add(const std::vector<double>& o, const std::vector<double>& a, double r, const std::vector<double>& o2,
+           bool term, bool trunc, const std::vector<double>& qp, const std::vector<double>& qv) {
+    const int64_t i = next;
+    auto put = [&](torch::Tensor& t, const std::vector<double>& v) {
+      float* row = t.data_ptr<float>() + i * t.size(1);
+      for (size_t k = 0; k < v.size(); ++k) row[k] = static_cast<float>(v[k]);
+    };
+    put(obs, o);
+    put(act, a);
+    put(next_obs, o2);
+    rew.data_ptr<float>()[i] = static_cast<float>(r);
+    terminated.data_ptr<float>()[i] = term;
+    truncated.data_ptr<float>()[i] = trunc;
+    std::copy(qp.begin(), qp.end(), qpos.begin() + i * nq);
+    std::copy(qv.begin(), qv.end(), qvel.begin() + i * nv);
+    next = (next + 1) % capacity;
+    size = std::min(size + 1, capacity);
+  }
+
+  // In insertion order (oldest first), as D4RL's medium-replay files are.
+  data::Transitions to_transitions() const {
+    data::Transitions t;
+    t.size = size;
+    t.obs_dim = obs.size(1), t.act_dim = act.size(1), t.nq = nq, t.nv = nv;
+    t.has_timeouts = true;
+    const int64_t first = size < capacity ? 0 : next;
+    for (int64_t k = 0; k < size; ++k) {
+      const int64_t i = (first + k) % capacity;
+      auto row = [&](const torch::Tensor& x, std::vector<float>& out) {
+        const float* p = x.data_ptr<float>() + i * x.size(1);
+        out.insert(out.end(), p, p + x.size(1));
+      };
+      row(obs, t.observations);
+      row(act, t.actions);
+      row(next_obs, t.next_observations);
+      t.rewards.push_back(rew.data_ptr<float>()[i]);
+      t.terminals.push_back(terminated.data_ptr<float>()[i] != 0);
+      t.timeouts.push_back(truncated.data_ptr<float>()[i] != 0);
+      t.qpos.insert(t.qpos.end(), qpos.begin() + i * nq, qpos.begin() + (i + 1) * nq);
+      t.qvel.insert(t.qvel.end(), qvel.begin() + i * nv, qvel.begin() + (i + 1) * nv);
+    }
+    return t;
+  }
+};
+
+torch::Tensor to_tensor(const std::vector<double>& v) {
+  return torch::tensor(std::vector<float>(v.begin(), v.end())).unsqueeze(0);
+}
+
+// Mean return of deterministic episodes on a separate env.
+double evaluate(GaussianActor& actor, const SacConfig& c, int64_t round) {
+  auto env = envs::make_env(c.env, c.env_options);
+  env->seed(c.seed * 1000003 + 7919 * static_cast<uint64_t>(round));
+  torch::NoGradGuard no_grad;
+  double total = 0;
+  for (int64_t e = 0; e < c.eval_episodes; ++e) {
+    env->reset();
+    for (;;) {
+      auto a = actor->deterministic(to_tensor(env->observation())).squeeze(0);
+      std::vector<double> action(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+      auto r = env->step(action);
+      total += r.reward;
+      if (r.done()) break;
+    }
+  }
+  return total / c.eval_episodes;
+}
+
+}  // namespace
+
+SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgress&)>& progress) {
+  c.validate();
+  at::set_num_threads(c.threads);
+  torch::manual_seed(c.seed);
+  std::filesystem::create_directories(c.out_dir);
+  auto env = envs::make_env(c.env, c.env_options);
+  env->seed(c.seed);
+  const int64_t od = env->obs_dim(), ad = env->act_dim();
+  std::mt19937_64 rng(c.seed);
+
+  GaussianActor actor(od, ad, c.hidden);
+  TwinQ q(od, ad, c.hidden), q_target(od, ad, c.hidden);
+  polyak_update(*q_target, *q, 1.0);
+  torch::optim::Adam actor_opt(actor->parameters(), torch::optim::AdamOptions(c.policy_lr));
+  torch::optim::Adam q_opt(q->parameters(), torch::optim::AdamOptions(c.q_lr));
+  const double target_entropy = -static_cast<double>(ad);
+  auto log_alpha = torch::full({1}, std::log(c.alpha), torch::requires_grad());
+  torch::optim::Adam alpha_opt({log_alpha}, torch::optim::AdamOptions(c.q_lr));
+  double alpha = c.alpha;
+
+  Replay replay(std::min(c.buffer_size, c.steps), od, ad, env->nq(), env->nv());
+  std::ofstream log(c.out_dir + "/log.csv");
+  log << "step,episode,return,length,alpha,q_loss,actor_loss\n";
+  std::ofstream eval_log(c.out_dir + "/eval.csv");
+  eval_log << "step,eval_return\n";
+
+  SacResult result;
+  SacProgress p;
+  p.eval_return = std::nan("");
+  std::vector<double> recent;
+  std::vector<bool> return_saved(c.checkpoint_returns.size(), false);
+  auto save = [&](const std::string& tag) {
+    const std::string path = c.out_dir + "/policy_" + tag + ".pt";
+    save_policy(path, {actor, envs::resolve_env_name(c.env).spec->name, od, ad, c.hidden, p.step,
+                       std::isnan(p.eval_return) ? 0.0 : p.eval_return});
+    result.checkpoints.push_back(path);
+  };
+
+  const double start = now();
+  double window_start = start;
+  int64_t window_step = 0;
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  std::uniform_int_distribution<int64_t> pick;
+  std::vector<double> obs = env->reset(), action(ad);
+  double episode_return = 0;
+  int64_t episode_length = 0;
+  for (int64_t step = 1; step <= c.steps; ++step) {
+    p.step = step;
+    if (step <= c.learning_starts) {
+      for (auto& a : action) a = uniform(rng);
+    } else {
+      torch::NoGradGuard no_grad;
+      auto a = actor->sample(to_tensor(obs)).first.squeeze(0);
+      std::copy(a.data_ptr<float>(), a.data_ptr<float>() + ad, action.begin());
+    }
+    const auto qpos = env->qpos(), qvel = env->qvel();
+    const auto r = env->step(action);
+    const auto& next_obs = env->observation();
+    replay.add(obs, action, r.reward, next_obs, r.terminated, r.truncated, qpos, qvel);
+    episode_return += r.reward;
+    ++episode_length;
+    if (r.done()) {
+      ++p.episodes;
+      p.last_return = episode_return;
+      recent.push_back(episode_return);
+      if (recent.size() > 10) recent.erase(recent.begin());
+      p.recent_mean_return = mean_of(recent);
+      log << step << "," << p.episodes << "," << episode_return << "," << episode_length << "," << alpha << ","
+          << p.q_loss << "," << p.actor_loss << "\n";
+      obs = env->reset();
+      episode_return = 0;
+      episode_length = 0;
+    } else {
+      obs = next_obs;
+    }
+
+    if (step > c.learning_starts) {
+      // Critic: y = r + gamma (1 - terminated) (min Q'(s', a') - alpha log pi(a'|s')).
+      pick = std::uniform_int_distribution<int64_t>(0, replay.size - 1);
+      std::vector<int64_t> idx(c.batch_size);
+      for (auto& i : idx) i = pick(rng);
+      const auto index = torch::tensor(idx, torch::kInt64);
+      const auto b_obs = replay.obs.index_select(0, index), b_act = replay.act.index_select(0, index);
+      const auto b_rew = replay.rew.index_select(0, index), b_next = replay.next_obs.index_select(0, index);
+      const auto b_term = replay.terminated.index_select(0, index);
+      torch::Tensor target;
+      {
+        torch::NoGradGuard no_grad;
+        auto [next_a, next_logp] = actor->sample(b_next);
+        const auto q_next = std::get<0>(q_target->forward(b_next, next_a).min(0)) - alpha * next_logp;
+        target = b_rew + c.gamma * (1.0 - b_term) * q_next;
+      }
+      const auto q_pred = q->forward(b_obs, b_act);                   // [2, B]
+      const auto q_loss = (q_pred - target.unsqueeze(0)).pow(2).mean(1).sum();  // both critics' MSE
+      q_opt.zero_grad();
+      q_loss.backward();
+      q_opt.step();
+      p.q_loss = q_loss.item<double>();
+
+      if (step % c.policy_frequency == 0) {
+        for (int64_t k = 0; k < c.policy_frequency; ++k) {
+          auto [a, logp] = actor->sample(b_obs);
+          const auto q_pi = std::get<0>(q->forward(b_obs, a).min(0));
+          const auto actor_loss = (alpha * logp - q_pi).mean();
+          actor_opt.zero_grad();
+          actor_loss.backward();
+          actor_opt.step();
+          p.actor_loss = actor_loss.item<double>();
+          if (c.autotune) {
+            torch::Tensor logp_now;
+            {
+              torch::NoGradGuard no_grad;
+              logp_now = actor->sample(b_obs).second;
+            }
+            alpha_opt.zero_grad();
+            alpha_loss(log_alpha, logp_now, target_entropy).backward();
+            alpha_opt.step();
+            alpha = log_alpha.exp().item<double>();
+          }
+        }
+      }
+      polyak_update(*q_target, *q, c.tau);
+    }
+    p.alpha = alpha;
+
+    if (c.eval_every > 0 && step % c.eval_every == 0) {
+      p.eval_return = evaluate(actor, c, step / c.eval_every);
+      eval_log << step << "," << p.eval_return << "\n";
+      eval_log.flush();
+      log.flush();
+      result.eval_steps.push_back(step);
+      result.eval_returns.push_back(p.eval_return);
+      for (size_t k = 0; k < c.checkpoint_returns.size(); ++k)
+        if (!return_saved[k] && p.eval_return >= c.checkpoint_returns[k]) {
+          return_saved[k] = true;
+          std::ostringstream tag;
+          tag << "return" << static_cast<int64_t>(c.checkpoint_returns[k]);
+          save(tag.str());
+        }
+    }
+    if (std::find(c.checkpoint_steps.begin(), c.checkpoint_steps.end(), step) != c.checkpoint_steps.end())
+      save("step" + std::to_string(step));
+    if (progress && (step % 1000 == 0 || step == c.steps)) {
+      // Rate over the last window: learning steps are far slower than the
+      // random ones before learning_starts.
+      const double t = now();
+      p.steps_per_second = (step - window_step) / std::max(t - window_start, 1e-9);
+      window_step = step, window_start = t;
+      p.eta_seconds = (c.steps - step) / p.steps_per_second;
+      progress(p);
+    }
+  }
+  save("final");
+  if (!c.dump_replay.empty()) {
+    auto t = replay.to_transitions();
+    t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->name},
+                  {"made_by", "aaren sac --dump-replay (the SAC replay buffer: medium-replay style)"},
+                  {"seed", std::to_string(c.seed)},
+                  {"sac_steps", std::to_string(c.steps)}};
+    data::write_d4rl(c.dump_replay, t);
+  }
+  result.seconds = now() - start;
+  return result;
+}
+
+}  // namespace aaren

@@ -1,0 +1,101 @@
+// aaren sac: train a Soft Actor-Critic behaviour policy online.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/sac.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "bench/report.h"
+#include "bench/svg_plot.h"
+
+namespace aaren::cli {
+
+namespace {
+std::string format_duration(double s) {
+  std::ostringstream os;
+  const int64_t t = static_cast<int64_t>(s);
+  if (t >= 3600) os << t / 3600 << "h";
+  os << std::setw(t >= 3600 ? 2 : 1) << std::setfill('0') << (t % 3600) / 60 << "m" << std::setw(2) << t % 60 << "s";
+  return os.str();
+}
+}  // namespace
+
+int run_sac(int argc, char** argv) {
+  namespace po = boost::program_options;
+  SacConfig c;
+  po::options_description options("Options (defaults: CleanRL's SAC)");
+  options.add_options()
+      ("env", po::value(&c.env)->default_value(c.env), "environment")
+      ("steps", po::value(&c.steps)->default_value(c.steps), "env steps")
+      ("out", po::value(&c.out_dir)->required(), "output folder: log.csv, eval.csv, policy_*.pt, config.json, plot")
+      ("learning-starts", po::value(&c.learning_starts)->default_value(c.learning_starts), "random steps first")
+      ("batch-size", po::value(&c.batch_size)->default_value(c.batch_size), "minibatch size")
+      ("hidden", po::value(&c.hidden)->default_value(c.hidden), "MLP width (2 hidden layers)")
+      ("buffer-size", po::value(&c.buffer_size)->default_value(c.buffer_size), "replay capacity")
+      ("gamma", po::value(&c.gamma)->default_value(c.gamma), "discount")
+      ("tau", po::value(&c.tau)->default_value(c.tau), "target smoothing")
+      ("policy-lr", po::value(&c.policy_lr)->default_value(c.policy_lr), "actor learning rate")
+      ("q-lr", po::value(&c.q_lr)->default_value(c.q_lr), "critic (and alpha) learning rate")
+      ("policy-frequency", po::value(&c.policy_frequency)->default_value(c.policy_frequency), "delayed actor updates")
+      ("alpha", po::value(&c.alpha)->default_value(c.alpha), "entropy weight (initial value when autotuned)")
+      ("no-autotune", po::bool_switch(), "keep alpha fixed")
+      ("eval-every", po::value(&c.eval_every)->default_value(c.eval_every), "evaluate every N steps (0: never)")
+      ("eval-episodes", po::value(&c.eval_episodes)->default_value(c.eval_episodes), "episodes per evaluation")
+      ("checkpoint-steps", po::value(&c.checkpoint_steps)->multitoken(), "save the policy at these steps")
+      ("checkpoint-returns", po::value(&c.checkpoint_returns)->multitoken(),
+       "save the policy when the evaluation return first reaches these")
+      ("dump-replay", po::value(&c.dump_replay), "write the replay buffer to this .hdf5 (D4RL layout)")
+      ("model-xml", po::value(&c.env_options.model_xml), "MJCF file instead of the built-in model")
+      ("seed", po::value(&c.seed)->default_value(c.seed), "random seed")
+      ("threads", po::value(&c.threads)->default_value(c.threads), "LibTorch threads");
+  po::variables_map vm;
+  if (!parse(argc, argv, "--out DIR [options]", options, vm)) return kExitOk;
+  c.autotune = !vm["no-autotune"].as<bool>();
+  try {
+    c.validate();
+    envs::resolve_env_name(c.env);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  } catch (const envs::EnvError& e) {
+    throw InputError(e.what());
+  }
+  const nlohmann::json config{
+      {"command", "sac"}, {"env", c.env}, {"steps", c.steps}, {"learning_starts", c.learning_starts},
+      {"batch_size", c.batch_size}, {"hidden", c.hidden}, {"buffer_size", c.buffer_size}, {"gamma", c.gamma},
+      {"tau", c.tau}, {"policy_lr", c.policy_lr}, {"q_lr", c.q_lr}, {"policy_frequency", c.policy_frequency},
+      {"alpha", c.alpha}, {"autotune", c.autotune}, {"eval_every", c.eval_every}, {"eval_episodes", c.eval_episodes},
+      {"checkpoint_steps", c.checkpoint_steps}, {"checkpoint_returns", c.checkpoint_returns},
+      {"dump_replay", c.dump_replay}, {"model_xml", c.env_options.model_xml}, {"seed", c.seed},
+      {"threads", c.threads}, {"out", c.out_dir}};
+  std::filesystem::create_directories(c.out_dir);
+  bench::write_file_atomically(c.out_dir + "/config.json", config.dump(2) + "\n");
+  std::cout << "config: " << config.dump() << std::endl;
+
+  const auto result = train_sac(c, [&](const SacProgress& p) {
+    std::cerr << "\r[sac] step " << p.step << "/" << c.steps << " (" << std::fixed << std::setprecision(1)
+              << 100.0 * p.step / c.steps << "%) " << std::setprecision(0) << p.steps_per_second << " steps/s, ETA "
+              << format_duration(p.eta_seconds) << " | episodes " << p.episodes << ", return (last 10) "
+              << std::setprecision(1) << p.recent_mean_return << ", eval " << p.eval_return << ", alpha "
+              << std::setprecision(3) << p.alpha << "   " << std::flush;
+  });
+  std::cerr << "\n";
+  if (!result.eval_steps.empty()) {
+    bench::Series s{"deterministic evaluation", {}, result.eval_returns};
+    for (auto x : result.eval_steps) s.x.push_back(static_cast<double>(x));
+    bench::write_svg(c.out_dir + "/eval.svg", {s},
+                     {"SAC on " + c.env + " (seed " + std::to_string(c.seed) + ")", "env steps", "mean return"});
+    double best = -1e300;
+    for (double r : result.eval_returns) best = std::max(best, r);
+    std::cout << "evaluation: last " << result.eval_returns.back() << ", best " << best << " (" << c.eval_episodes
+              << " episodes each)\n";
+  }
+  std::cout << "trained in " << format_duration(result.seconds) << "; policies:";
+  for (const auto& p : result.checkpoints) std::cout << " " << p;
+  std::cout << "\n";
+  return kExitOk;
+}
+
+}  // namespace aaren::cli
