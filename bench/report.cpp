@@ -61,10 +61,19 @@ void Table::write_csv(const std::string& path) const {
   for (const auto& row : rows) {
     for (size_t c = 0; c < row.size(); ++c) {
       os << (c ? "," : "");
-      if (auto d = std::get_if<double>(&row[c]))
+      if (auto d = std::get_if<double>(&row[c])) {
         os << std::setprecision(9) << *d;
-      else
-        os << cell_text(row[c]);
+      } else {
+        // RFC 4180: quote fields holding commas, quotes or newlines.
+        const auto text = cell_text(row[c]);
+        if (text.find_first_of(",\"\n") == std::string::npos) {
+          os << text;
+        } else {
+          os << '"';
+          for (char ch : text) os << (ch == '"' ? "\"\"" : std::string(1, ch));
+          os << '"';
+        }
+      }
     }
     os << "\n";
   }
