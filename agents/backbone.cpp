@@ -1,5 +1,6 @@
 #include "agents/backbone.h"
 
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -41,6 +42,28 @@ int64_t BackboneState::bytes() const {
   int64_t total = 0;
   for (const auto& layer : layers) total += std::visit([](const auto& st) { return st.bytes(); }, layer);
   return total;
+}
+
+void BackboneState::reset_sequence(int64_t b) {
+  torch::NoGradGuard no_grad;
+  for (auto& layer : layers) {
+    if (auto* scan = std::get_if<ScanState>(&layer)) {
+      // Out of place: the tensors may be shared with an autograd graph.
+      auto m = scan->m.clone(), u = scan->u.clone(), w = scan->w.clone();
+      m[b].fill_(-std::numeric_limits<double>::infinity());
+      u[b].zero_();
+      w[b].zero_();
+      *scan = {m, u, w};
+    } else {
+      auto& kv = std::get<KVCache>(layer);
+      kv.key_mask[b].fill_(false);
+    }
+  }
+}
+
+void BackboneState::detach_() {
+  for (auto& layer : layers)
+    if (auto* scan = std::get_if<ScanState>(&layer)) *scan = {scan->m.detach(), scan->u.detach(), scan->w.detach()};
 }
 
 FeedForwardImpl::FeedForwardImpl(const BackboneConfig& config)

@@ -57,6 +57,11 @@ struct BackboneState {
   int64_t tokens = 0;  // tokens consumed so far (per sequence)
 
   int64_t bytes() const;
+  // Sequence b starts afresh: Aaren's summary becomes the empty one; the KV
+  // cache hides b's stored tokens from later queries (its memory stays).
+  void reset_sequence(int64_t b);
+  // Cuts the autograd history (truncated backpropagation between chunks).
+  void detach_();
 };
 
 // A token mixer: maps [B,N,D] -> [B,N,D] causally. With a state, the tokens

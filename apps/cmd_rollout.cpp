@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agents/decision_trainer.h"
 #include "agents/rollout.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -14,12 +15,21 @@ namespace aaren::cli {
 int run_rollout(int argc, char** argv) {
   namespace po = boost::program_options;
   RolloutConfig config;
-  std::string policy = "random";
+  std::string policy = "random", checkpoint, mode = "recurrent";
+  double target_return = 0.0;
+  int torch_threads = 1;
   bool json = false;
   po::options_description options("Options");
   options.add_options()
-      ("env", po::value(&config.env)->required(), "environment (see 'aaren envs')")
-      ("policy", po::value(&policy)->default_value(policy), "policy: random")
+      ("env", po::value(&config.env), "environment (see 'aaren envs'); default with --checkpoint: its env")
+      ("policy", po::value(&policy)->default_value(policy), "policy without a checkpoint: random")
+      ("checkpoint", po::value(&checkpoint), "a trained agent from 'aaren train'")
+      ("target-return", po::value(&target_return)->default_value(0.0),
+       "return to condition on (0: the checkpoint's evaluation target)")
+      ("mode", po::value(&mode)->default_value(mode),
+       "recurrent (Aaren's state / the Transformer's KV cache carried over the episode), window (DT: last K "
+       "steps re-run), kvcache (Transformer)")
+      ("torch-threads", po::value(&torch_threads)->default_value(torch_threads), "LibTorch threads for the policy")
       ("episodes", po::value(&config.episodes)->default_value(config.episodes), "episodes to run")
       ("seed", po::value(&config.seed)->default_value(config.seed), "seed (env i gets seed + i)")
       ("num-envs", po::value(&config.num_envs)->default_value(config.num_envs),
@@ -28,20 +38,63 @@ int run_rollout(int argc, char** argv) {
       ("model-xml", po::value(&config.env_options.model_xml), "MJCF file to use instead of the built-in model")
       ("json", po::bool_switch(&json), "print one JSON object");
   po::variables_map vm;
-  if (!parse(argc, argv, "--env NAME [options]", options, vm)) return kExitOk;
-  if (policy != "random") throw UsageError("--policy must be 'random' (trained checkpoints come with the agent)");
+  if (!parse(argc, argv, "(--env NAME --policy random | --checkpoint FILE) [options]", options, vm))
+    return kExitOk;
+  if (checkpoint.empty() && policy != "random")
+    throw UsageError("--policy must be 'random'; trained agents are given with --checkpoint FILE");
+  if (checkpoint.empty() && config.env.empty()) throw UsageError("--env is required without --checkpoint");
   if (config.episodes < 1) throw UsageError("--episodes must be >= 1");
   if (config.threads < 1) throw UsageError("--threads must be >= 1");
 
   RolloutResult result;
+  int64_t state_bytes_last = 0;
+  std::string backbone;
   try {
-    RandomPolicy random_policy(config.seed + 1000003);
-    result = aaren::run_rollout(config, random_policy);
+    if (checkpoint.empty()) {
+      RandomPolicy random_policy(config.seed + 1000003);
+      result = aaren::run_rollout(config, random_policy);
+    } else {
+      at::set_num_threads(torch_threads);
+      LoadedAgent agent;
+      try {
+        agent = load_checkpoint(checkpoint);
+      } catch (const std::runtime_error& e) {
+        throw InputError(e.what());
+      }
+      if (config.env.empty()) config.env = agent.env;
+      auto env_probe = envs::make_env(config.env, config.env_options);
+      if (env_probe->obs_dim() != agent.model->config().state_dim || env_probe->act_dim() != agent.model->config().act_dim)
+        throw InputError(checkpoint + ": trained for obs/act dims " + std::to_string(agent.model->config().state_dim) +
+                         "/" + std::to_string(agent.model->config().act_dim) + ", env " + config.env + " has " +
+                         std::to_string(env_probe->obs_dim()) + "/" + std::to_string(env_probe->act_dim()));
+      if (target_return == 0.0) target_return = agent.config.target_return;
+      ActMode act_mode;
+      try {
+        act_mode = parse_act_mode(mode);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+      backbone = agent.config.backbone;
+      const int64_t n = config.num_envs > 0 ? std::min(config.num_envs, config.episodes)
+                                            : std::min<int64_t>(config.episodes, 16);
+      std::unique_ptr<DecisionBatchPolicy> p;
+      try {
+        p = std::make_unique<DecisionBatchPolicy>(agent.model, agent.normalizer, agent.config.return_scale,
+                                                  target_return, act_mode, n);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+      config.num_envs = n;
+      result = aaren::run_rollout(config, *p);
+      state_bytes_last = p->state_bytes();
+    }
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
   const auto returns = result.returns(), lengths = result.lengths(), scores = result.normalized_scores();
-  const nlohmann::json resolved{{"env", config.env},         {"policy", policy},
+  const nlohmann::json resolved{{"env", config.env},         {"policy", checkpoint.empty() ? policy : checkpoint},
+                                {"backbone", backbone},        {"mode", checkpoint.empty() ? "" : mode},
+                                {"target_return", target_return},
                                 {"episodes", config.episodes}, {"seed", config.seed},
                                 {"num_envs", config.num_envs}, {"threads", config.threads},
                                 {"model_xml", config.env_options.model_xml}};
@@ -64,6 +117,7 @@ int run_rollout(int argc, char** argv) {
                        {"seconds", result.seconds},
                        {"env_us_per_step", us_per_step},
                        {"policy_us_per_step", policy_us_per_step},
+                       {"policy_state_bytes", state_bytes_last},
                        {"unstable_episodes", warnings}};
     std::cout << out.dump(2) << std::endl;
     return kExitOk;
@@ -83,7 +137,10 @@ int run_rollout(int argc, char** argv) {
             << ": random " << result.reference.random_return << ", expert " << result.reference.expert_return
             << ")\n"
             << "time        " << result.seconds << " s in all; per env step: env " << us_per_step << " us, policy "
-            << policy_us_per_step << " us\n";
+            << policy_us_per_step << " us (for " << (config.num_envs > 0 ? config.num_envs : 1)
+            << " envs together)\n";
+  if (!checkpoint.empty())
+    std::cout << "memory      policy state " << state_bytes_last << " bytes at the end (" << mode << ")\n";
   return kExitOk;
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <sstream>
+#include <stdexcept>
 
 namespace aaren::data {
 
@@ -122,6 +124,24 @@ SequenceBatch WindowSampler::sample(int64_t batch_size) {
   }
   return out;
 }
+
+namespace {
+std::string save_rng(const std::mt19937_64& rng) {
+  std::ostringstream os;
+  os << rng;
+  return os.str();
+}
+void load_rng(std::mt19937_64& rng, const std::string& state) {
+  std::istringstream is(state);
+  is >> rng;
+  if (!is) throw std::invalid_argument("sampler: bad random-generator state");
+}
+}  // namespace
+
+std::string WindowSampler::rng_state() const { return save_rng(rng_); }
+void WindowSampler::set_rng_state(const std::string& state) { load_rng(rng_, state); }
+std::string EpisodeSampler::rng_state() const { return save_rng(rng_); }
+void EpisodeSampler::set_rng_state(const std::string& state) { load_rng(rng_, state); }
 
 EpisodeSampler::EpisodeSampler(const TrajectoryDataset& data, BatchOptions options, uint64_t seed)
     : data_(data), options_(options), rng_(seed) {}

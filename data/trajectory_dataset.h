@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "data/transitions.h"
@@ -79,6 +80,9 @@ class WindowSampler {
  public:
   WindowSampler(const TrajectoryDataset& data, int64_t context, BatchOptions options, uint64_t seed);
   SequenceBatch sample(int64_t batch_size);
+  // The generator's state as text (for checkpoints that resume exactly).
+  std::string rng_state() const;
+  void set_rng_state(const std::string& state);
 
  private:
   const TrajectoryDataset& data_;
@@ -96,6 +100,8 @@ class EpisodeSampler {
   SequenceBatch sample(int64_t batch_size);
   // The given episodes, in order.
   SequenceBatch episodes(const std::vector<int64_t>& indices) const;
+  std::string rng_state() const;
+  void set_rng_state(const std::string& state);
   // Consecutive time chunks of at most max_len steps (views), for processing
   // long episodes in pieces with the backbone's state carried between them.
   static std::vector<SequenceBatch> chunks(const SequenceBatch& batch, int64_t max_len);

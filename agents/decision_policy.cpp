@@ -1,0 +1,63 @@
+#include "agents/decision_policy.h"
+
+#include <stdexcept>
+
+namespace aaren {
+
+void DecisionConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("decision policy: " + what); };
+  if (state_dim <= 0) fail("state_dim must be > 0");
+  if (act_dim <= 0) fail("act_dim must be > 0");
+  if (max_ep_len <= 0) fail("max_ep_len must be > 0");
+  if (context <= 0) fail("context must be > 0");
+  backbone.validate();
+}
+
+DecisionPolicyImpl::DecisionPolicyImpl(DecisionConfig config) : config_(std::move(config)) {
+  config_.validate();
+  const int64_t D = config_.backbone.d_model;
+  embed_timestep = register_module("embed_timestep", torch::nn::Embedding(config_.max_ep_len, D));
+  embed_return = register_module("embed_return", torch::nn::Linear(1, D));
+  embed_state = register_module("embed_state", torch::nn::Linear(config_.state_dim, D));
+  embed_action = register_module("embed_action", torch::nn::Linear(config_.act_dim, D));
+  embed_ln = register_module("embed_ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D})));
+  backbone = register_module("backbone", Backbone(config_.backbone));
+  predict_action = register_module("predict_action", torch::nn::Linear(D, config_.act_dim));
+}
+
+torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const torch::Tensor& actions,
+                                          const torch::Tensor& returns_to_go, const torch::Tensor& timesteps,
+                                          const torch::Tensor& mask, BackboneState* state) {
+  const auto B = states.size(0), T = states.size(1), D = config_.backbone.d_model;
+  TORCH_CHECK(states.dim() == 3 && states.size(2) == config_.state_dim, "decision policy: states must be [B, T, ",
+              config_.state_dim, "], got ", states.sizes());
+  TORCH_CHECK(actions.sizes() == torch::IntArrayRef({B, T, config_.act_dim}), "decision policy: actions must be [",
+              B, ", ", T, ", ", config_.act_dim, "], got ", actions.sizes());
+  const auto time = embed_timestep(timesteps.clamp(0, config_.max_ep_len - 1));  // [B, T, D]
+  const auto r = embed_return(returns_to_go.unsqueeze(-1)) + time;
+  const auto s = embed_state(states) + time;
+  const auto a = embed_action(actions) + time;
+  // Interleave per step: (R_t, s_t, a_t) -> [B, 3T, D].
+  const auto tokens = embed_ln(torch::stack({r, s, a}, 2).reshape({B, 3 * T, D}));
+  torch::Tensor token_mask;
+  if (mask.defined()) token_mask = mask.unsqueeze(2).expand({B, T, 3}).reshape({B, 3 * T});
+  const auto h = backbone->forward(tokens, token_mask, state).reshape({B, T, 3, D});
+  return torch::tanh(predict_action(h.select(2, 1)));  // read at the state tokens
+}
+
+torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, const torch::Tensor& return_to_go,
+                                      const torch::Tensor& states, const torch::Tensor& timesteps,
+                                      const torch::Tensor& first_step, BackboneState& state) {
+  const auto B = states.size(0), D = config_.backbone.d_model;
+  const auto t = timesteps.clamp(0, config_.max_ep_len - 1);
+  const auto a = embed_action(previous_actions) + embed_timestep((t - 1).clamp_min(0));
+  const auto r = embed_return(return_to_go.unsqueeze(-1)) + embed_timestep(t);
+  const auto s = embed_state(states) + embed_timestep(t);
+  const auto tokens = embed_ln(torch::stack({a, r, s}, 1));  // [B, 3, D]
+  const auto mask = torch::stack({~first_step, torch::ones({B}, first_step.options()), torch::ones({B}, first_step.options())}, 1);
+  const auto h = backbone->forward(tokens, mask, &state);  // three recurrent updates
+  (void)D;
+  return torch::tanh(predict_action(h.select(1, 2)));
+}
+
+}  // namespace aaren

@@ -1,0 +1,377 @@
+#include "agents/decision_trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "data/hdf5_io.h"
+#include "data/trajectory_dataset.h"
+#include "envs/registry.h"
+
+namespace aaren {
+
+namespace {
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+constexpr int64_t kCheckpointVersion = 1;
+}  // namespace
+
+struct TrainingState {
+  torch::optim::Optimizer* optimizer = nullptr;
+  std::string sampler_rng;
+  torch::Tensor torch_rng;
+};
+
+void TrainConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (dataset.empty() && resume.empty()) fail("--dataset is required");
+  if (out_dir.empty()) fail("--out is required");
+  if (backbone != "aaren" && backbone != "transformer") fail("--backbone must be aaren or transformer, got '" + backbone + "'");
+  if (embed_dim <= 0 || n_layers <= 0 || n_heads <= 0 || embed_dim % n_heads != 0)
+    fail("--embed-dim, --layers, --heads must be > 0 and --heads must divide --embed-dim");
+  if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
+  if (context <= 0 || batch_size <= 0 || aaren_batch <= 0 || chunk_steps <= 0)
+    fail("--context, --batch-size, --aaren-batch, --chunk-steps must be > 0");
+  if (updates <= 0) fail("--updates must be > 0");
+  if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0)) fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
+  if (!(return_scale > 0) || max_ep_len <= 0) fail("--return-scale and --max-ep-len must be > 0");
+  if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0) fail("--eval-every, --checkpoint-every >= 0; --eval-episodes > 0");
+  if (threads <= 0) fail("--threads must be > 0");
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"dataset", dataset}, {"env", env}, {"out", out_dir}, {"backbone", backbone}, {"embed_dim", embed_dim},
+          {"n_layers", n_layers}, {"n_heads", n_heads}, {"dropout", dropout}, {"context", context},
+          {"batch_size", batch_size}, {"aaren_batch", aaren_batch}, {"chunk_steps", chunk_steps},
+          {"updates", updates}, {"lr", lr}, {"weight_decay", weight_decay}, {"warmup", warmup},
+          {"grad_clip", grad_clip}, {"return_scale", return_scale}, {"max_ep_len", max_ep_len},
+          {"target_return", target_return}, {"eval_every", eval_every}, {"eval_episodes", eval_episodes},
+          {"checkpoint_every", checkpoint_every}, {"seed", seed}, {"threads", threads}, {"resume", resume}};
+}
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  c.dataset = j.at("dataset"), c.env = j.at("env"), c.out_dir = j.at("out"), c.backbone = j.at("backbone");
+  c.embed_dim = j.at("embed_dim"), c.n_layers = j.at("n_layers"), c.n_heads = j.at("n_heads");
+  c.dropout = j.at("dropout"), c.context = j.at("context"), c.batch_size = j.at("batch_size");
+  c.aaren_batch = j.at("aaren_batch"), c.chunk_steps = j.at("chunk_steps"), c.updates = j.at("updates");
+  c.lr = j.at("lr"), c.weight_decay = j.at("weight_decay"), c.warmup = j.at("warmup");
+  c.grad_clip = j.at("grad_clip"), c.return_scale = j.at("return_scale"), c.max_ep_len = j.at("max_ep_len");
+  c.target_return = j.at("target_return"), c.eval_every = j.at("eval_every");
+  c.eval_episodes = j.at("eval_episodes"), c.checkpoint_every = j.at("checkpoint_every"), c.seed = j.at("seed");
+  c.threads = j.at("threads"), c.resume = j.at("resume");
+  return c;
+}
+
+double default_target_return(const std::string& env) {
+  const auto name = envs::resolve_env_name(env).spec->name;
+  if (name == "hopper") return 3600;
+  if (name == "halfcheetah") return 12000;
+  if (name == "walker2d") return 5000;
+  return 6000;
+}
+
+namespace {
+
+DecisionConfig decision_config(const TrainConfig& c, int64_t state_dim, int64_t act_dim) {
+  DecisionConfig d;
+  d.state_dim = state_dim, d.act_dim = act_dim, d.max_ep_len = c.max_ep_len, d.context = c.context;
+  d.backbone.kind = c.backbone;
+  d.backbone.d_model = c.embed_dim, d.backbone.n_layers = c.n_layers, d.backbone.n_heads = c.n_heads;
+  d.backbone.dropout = c.dropout;
+  return d;
+}
+
+void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    write(tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot rename the temporary file into place");
+  }
+}
+
+// Mean squared error over the real steps; normaliser = real steps x act_dim.
+torch::Tensor masked_mse_sum(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& mask) {
+  return ((pred - target).pow(2) * mask.unsqueeze(-1).to(pred.scalar_type())).sum();
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const DecisionPolicy& model, const TrainConfig& config,
+                     const StateNormalizer& normalizer, const std::string& env, int64_t update,
+                     const TrainingState* training) {
+  torch::serialize::OutputArchive archive, weights;
+  model->save(weights);
+  archive.write("model", weights);
+  archive.write("aaren_checkpoint_version", torch::tensor({kCheckpointVersion}));
+  nlohmann::json meta{{"config", config.to_json()},
+                      {"env", env},
+                      {"backbone", config.backbone},
+                      {"update", update},
+                      {"state_dim", model->config().state_dim},
+                      {"act_dim", model->config().act_dim}};
+  archive.write("meta_json", c10::IValue(meta.dump()));
+  archive.write("state_mean", normalizer.mean);
+  archive.write("state_inv_std", normalizer.inv_std);
+  if (training) {
+    torch::serialize::OutputArchive opt;
+    training->optimizer->save(opt);
+    archive.write("optimizer", opt);
+    archive.write("sampler_rng", c10::IValue(training->sampler_rng));
+    archive.write("torch_rng", training->torch_rng);
+  }
+  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+}
+
+namespace {
+// Opens a checkpoint archive with clear errors.
+torch::serialize::InputArchive open_checkpoint(const std::string& path, nlohmann::json& meta) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such checkpoint file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": cannot read the checkpoint (truncated, corrupt, or not a checkpoint)");
+  }
+  c10::IValue meta_text;
+  torch::Tensor version;
+  if (!archive.try_read("aaren_checkpoint_version", version) || !archive.try_read("meta_json", meta_text))
+    throw std::runtime_error(path + ": not an aaren agent checkpoint (no aaren_checkpoint_version/meta_json)");
+  if (version.item<int64_t>() != kCheckpointVersion)
+    throw std::runtime_error(path + ": checkpoint version " + std::to_string(version.item<int64_t>()) +
+                             ", this build reads version " + std::to_string(kCheckpointVersion));
+  try {
+    meta = nlohmann::json::parse(meta_text.toStringRef());
+  } catch (const std::exception&) {
+    throw std::runtime_error(path + ": the checkpoint's meta_json is not valid JSON");
+  }
+  return archive;
+}
+}  // namespace
+
+LoadedAgent load_checkpoint(const std::string& path) {
+  nlohmann::json meta;
+  auto archive = open_checkpoint(path, meta);
+  LoadedAgent agent;
+  try {
+    agent.config = TrainConfig::from_json(meta.at("config"));
+    agent.env = meta.at("env");
+    agent.update = meta.at("update");
+    const int64_t S = meta.at("state_dim"), A = meta.at("act_dim");
+    agent.model = DecisionPolicy(decision_config(agent.config, S, A));
+    torch::serialize::InputArchive weights;
+    archive.read("model", weights);
+    agent.model->load(weights);
+    archive.read("state_mean", agent.normalizer.mean);
+    archive.read("state_inv_std", agent.normalizer.inv_std);
+    if (agent.normalizer.mean.numel() != S || agent.normalizer.inv_std.numel() != S)
+      throw std::runtime_error("normalisation statistics do not match state_dim " + std::to_string(S));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path + ": bad checkpoint metadata (" + std::string(e.what()) + ")");
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": weights do not match the stored configuration (" +
+                             e.msg().substr(0, e.msg().find('\n')) + ")");
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  agent.model->eval();
+  return agent;
+}
+
+RolloutResult evaluate_agent(DecisionPolicy model, const StateNormalizer& normalizer, const std::string& env,
+                             double return_scale, double target_return, ActMode mode, int64_t episodes,
+                             uint64_t seed, int64_t num_envs) {
+  RolloutConfig rc;
+  rc.env = env;
+  rc.episodes = episodes;
+  rc.num_envs = num_envs;
+  rc.seed = seed;
+  const int64_t n = num_envs > 0 ? std::min(num_envs, episodes) : std::min<int64_t>(episodes, 16);
+  const bool was_training = model->is_training();
+  model->eval();
+  DecisionBatchPolicy policy(model, normalizer, return_scale, target_return, mode, n);
+  auto result = run_rollout(rc, policy);
+  if (was_training) model->train();
+  return result;
+}
+
+TrainResult train_decision(const TrainConfig& config_in, const std::function<void(const TrainProgress&)>& progress) {
+  TrainConfig c = config_in;
+  c.validate();
+  at::set_num_threads(c.threads);
+  LoadedAgent resumed;
+  if (!c.resume.empty()) {
+    resumed = load_checkpoint(c.resume);
+    // Continue the stored run: its architecture and data; the new updates
+    // target, output folder and evaluation settings.
+    TrainConfig stored = resumed.config;
+    stored.updates = c.updates, stored.out_dir = c.out_dir, stored.eval_every = c.eval_every;
+    stored.eval_episodes = c.eval_episodes, stored.checkpoint_every = c.checkpoint_every;
+    stored.threads = c.threads, stored.resume = c.resume;
+    c = stored;
+    at::set_num_threads(c.threads);
+  }
+  std::filesystem::create_directories(c.out_dir);
+
+  data::Transitions t;
+  try {
+    t = data::read_dataset(c.dataset);
+  } catch (const data::DataError& e) {
+    throw std::invalid_argument(e.what());
+  }
+  const auto split = data::split_episodes(t);
+  const data::TrajectoryDataset dataset(t, split);
+  // The environment for evaluation.
+  std::string env = c.env;
+  if (env.empty()) {
+    auto it = t.metadata.find("env_name");
+    if (it != t.metadata.end()) env = it->second;
+  }
+  if (env.empty()) {
+    if (auto ref = envs::score_reference_for(c.dataset)) env = ref->env;
+  }
+  if (env.empty()) throw std::invalid_argument("--env: cannot tell the environment from the dataset; name it");
+  env = envs::resolve_env_name(env).spec->name;
+  c.env = env;
+  if (c.target_return == 0.0) c.target_return = default_target_return(env);
+
+  StateNormalizer norm;
+  norm.mean = torch::tensor(dataset.state_mean());
+  norm.inv_std = 1.0 / (torch::tensor(dataset.state_std()) + 1e-6);
+
+  torch::manual_seed(c.seed);
+  DecisionPolicy model(decision_config(c, dataset.obs_dim(), dataset.act_dim()));
+  if (resumed.model) {
+    if (resumed.model->config().state_dim != dataset.obs_dim() || resumed.model->config().act_dim != dataset.act_dim())
+      throw std::invalid_argument(c.resume + ": trained on other dims than " + c.dataset);
+    torch::NoGradGuard no_grad;
+    auto src = resumed.model->named_parameters();
+    for (auto& p : model->named_parameters()) p.value().copy_(src[p.key()]);
+  }
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+  data::BatchOptions batch_options;
+  batch_options.return_scale = c.return_scale;
+  batch_options.max_timestep = c.max_ep_len;
+  data::WindowSampler windows(dataset, c.context, batch_options, c.seed);
+  data::EpisodeSampler episodes(dataset, batch_options, c.seed);
+  const bool is_aaren = c.backbone == "aaren";
+
+  int64_t start_update = 0;
+  if (resumed.model) {
+    nlohmann::json meta;
+    auto archive = open_checkpoint(c.resume, meta);
+    torch::serialize::InputArchive opt;
+    c10::IValue sampler_rng;
+    torch::Tensor torch_rng;
+    if (!archive.try_read("optimizer", opt) || !archive.try_read("sampler_rng", sampler_rng) ||
+        !archive.try_read("torch_rng", torch_rng))
+      throw std::invalid_argument(c.resume + ": has no training state to resume from");
+    optimizer.load(opt);
+    (is_aaren ? episodes.set_rng_state(sampler_rng.toStringRef()) : windows.set_rng_state(sampler_rng.toStringRef()));
+    auto generator = at::detail::getDefaultCPUGenerator();  // a handle: sets the global one
+    generator.set_state(torch_rng);
+    start_update = resumed.update;
+    if (start_update >= c.updates)
+      throw std::invalid_argument("--updates " + std::to_string(c.updates) + " is not beyond the checkpoint's " +
+                                  std::to_string(start_update));
+  }
+
+  std::ofstream log(c.out_dir + "/train_log.csv", start_update ? std::ios::app : std::ios::trunc);
+  if (!start_update) log << "update,loss,lr,seconds\n";
+  std::ofstream eval_log(c.out_dir + "/eval.csv", start_update ? std::ios::app : std::ios::trunc);
+  if (!start_update) eval_log << "update,return_mean,return_std,score_mean,score_std\n";
+
+  TrainResult result;
+  for (const auto& e : split.episodes) result.dataset_return_mean += e.episode_return / split.episodes.size();
+  auto checkpoint = [&](const std::string& path, int64_t update) {
+    TrainingState ts{&optimizer, is_aaren ? episodes.rng_state() : windows.rng_state(),
+                     at::detail::getDefaultCPUGenerator().get_state()};
+    save_checkpoint(path, model, c, norm, env, update, &ts);
+  };
+  auto evaluate = [&](int64_t update) {
+    const auto r = evaluate_agent(model, norm, env, c.return_scale, c.target_return,
+                                  is_aaren ? ActMode::kRecurrent : ActMode::kWindow, c.eval_episodes,
+                                  c.seed + 1000 * static_cast<uint64_t>(update));
+    EvalResult e{update, mean_of(r.returns()), std_of(r.returns()), mean_of(r.normalized_scores()),
+                 std_of(r.normalized_scores())};
+    eval_log << update << "," << e.return_mean << "," << e.return_std << "," << e.score_mean << "," << e.score_std
+             << "\n";
+    eval_log.flush();
+    result.evals.push_back(e);
+    return e;
+  };
+
+  TrainProgress p;
+  p.updates = c.updates;
+  p.eval_return = p.eval_score = std::nan("");
+  const double start = now();
+  double window_start = start;
+  int64_t window_update = start_update;
+  auto params = model->parameters();
+  model->train();
+  for (int64_t update = start_update; update < c.updates; ++update) {
+    const double lr = c.lr * std::min(1.0, static_cast<double>(update + 1) / std::max<int64_t>(c.warmup, 1));
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad();
+    double loss_value = 0;
+    if (is_aaren) {
+      const auto batch = episodes.sample(c.aaren_batch);
+      const double count = batch.mask.sum().item<double>() * dataset.act_dim();
+      auto state = model->initial_state(batch.batch());
+      for (const auto& chunk : data::EpisodeSampler::chunks(batch, c.chunk_steps)) {
+        if (!chunk.mask.any().item<bool>()) break;  // only padding left
+        const auto pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps,
+                                         chunk.mask, &state);
+        const auto loss = masked_mse_sum(pred, chunk.actions, chunk.mask) / count;
+        loss.backward();
+        state.detach_();
+        loss_value += loss.item<double>();
+      }
+    } else {
+      const auto batch = windows.sample(c.batch_size);
+      const double count = batch.mask.sum().item<double>() * dataset.act_dim();
+      const auto pred = model->forward(batch.states, batch.actions, batch.returns_to_go, batch.timesteps, batch.mask);
+      const auto loss = masked_mse_sum(pred, batch.actions, batch.mask) / count;
+      loss.backward();
+      loss_value = loss.item<double>();
+    }
+    torch::nn::utils::clip_grad_norm_(params, c.grad_clip);
+    optimizer.step();
+    const int64_t done = update + 1;
+    p.update = done, p.loss = loss_value, p.lr = lr;
+    log << done << "," << loss_value << "," << lr << "," << now() - start << "\n";
+
+    if (c.eval_every > 0 && done % c.eval_every == 0 && done < c.updates) {
+      const auto e = evaluate(done);
+      p.eval_return = e.return_mean, p.eval_score = e.score_mean;
+    }
+    if (c.checkpoint_every > 0 && done % c.checkpoint_every == 0)
+      checkpoint(c.out_dir + "/checkpoint_" + std::to_string(done) + ".pt", done);
+    if (progress && (done % 10 == 0 || done == c.updates)) {
+      const double t_now = now();
+      p.updates_per_second = (done - window_update) / std::max(t_now - window_start, 1e-9);
+      if (t_now - window_start > 5) window_start = t_now, window_update = done;
+      p.eta_seconds = (c.updates - done) / std::max(p.updates_per_second, 1e-9);
+      progress(p);
+    }
+  }
+  log.flush();
+  result.final_loss = p.loss;
+  result.checkpoint = c.out_dir + "/checkpoint.pt";
+  checkpoint(result.checkpoint, c.updates);
+  const auto e = evaluate(c.updates);
+  p.eval_return = e.return_mean, p.eval_score = e.score_mean;
+  if (progress) progress(p);
+  result.seconds = now() - start;
+  return result;
+}
+
+}  // namespace aaren

@@ -1,0 +1,184 @@
+// The decision agent: parity of acting and training computations, overfitting,
+// checkpoints and resumption.
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agents/decision_trainer.h"
+#include "data/hdf5_io.h"
+#include "envs/vector_env.h"
+#include "tests/agents/scan_test_support.h"
+#include "tests/data/fixtures.h"
+
+using aaren::testing::max_abs_diff;
+
+namespace {
+
+aaren::DecisionPolicy small_policy(const std::string& kind, int64_t context = 20) {
+  aaren::DecisionConfig c;
+  c.state_dim = 11, c.act_dim = 3, c.context = context;
+  c.backbone.kind = kind;
+  c.backbone.d_model = 32, c.backbone.n_layers = 2, c.backbone.n_heads = 2;
+  aaren::DecisionPolicy p(c);
+  p->eval();
+  return p;
+}
+
+aaren::StateNormalizer unit_normalizer() { return {torch::zeros({11}), torch::ones({11})}; }
+
+// Acts for one hopper episode (at most max_steps) through the batch policy
+// and returns what it saw and did: normalised states, actions, scaled
+// returns-to-go, timesteps.
+struct Episode {
+  torch::Tensor states, actions, rtg, timesteps;
+};
+Episode act_episode(aaren::DecisionPolicy model, aaren::ActMode mode, int64_t max_steps) {
+  const double scale = 1000, target = 3600;
+  aaren::envs::VectorEnv venv("hopper", 1, {}, 9);
+  aaren::DecisionBatchPolicy policy(model, unit_normalizer(), scale, target, mode, 1);
+  venv.reset();
+  policy.begin_episode(0);
+  std::vector<double> actions(3);
+  std::vector<torch::Tensor> s, a;
+  std::vector<float> rtg;
+  double returns = 0;
+  for (int64_t t = 0; t < max_steps; ++t) {
+    const auto& obs = venv.observations();
+    s.push_back(torch::tensor(std::vector<float>(obs.begin(), obs.end())));
+    rtg.push_back(static_cast<float>((target - returns) / scale));
+    policy.act(venv, actions);
+    a.push_back(torch::tensor(std::vector<float>(actions.begin(), actions.end())));
+    venv.step(actions.data());
+    policy.observe(venv);
+    returns += venv.rewards()[0];
+    if (venv.dones()[0]) break;
+  }
+  const int64_t T = static_cast<int64_t>(s.size());
+  return {torch::stack(s).unsqueeze(0), torch::stack(a).unsqueeze(0), torch::tensor(rtg).unsqueeze(0),
+          torch::arange(T, torch::kInt64).unsqueeze(0)};
+}
+
+}  // namespace
+
+TEST_CASE("decision: Aaren's recurrent rollout actions == the parallel forward on the same episode", "[decision]") {
+  torch::manual_seed(41);
+  auto model = small_policy("aaren");
+  const auto e = act_episode(model, aaren::ActMode::kRecurrent, 60);
+  REQUIRE(e.states.size(1) > 5);
+  torch::NoGradGuard no_grad;
+  const auto parallel = model->forward(e.states, e.actions, e.rtg, e.timesteps);
+  CHECK(max_abs_diff(parallel, e.actions) < 1e-4);
+}
+
+TEST_CASE("decision: the Transformer's KV-cache and window actions == the full causal forward", "[decision]") {
+  torch::manual_seed(42);
+  auto model = small_policy("transformer", /*context=*/64);  // the window covers the whole episode
+  const auto kv = act_episode(model, aaren::ActMode::kKVCache, 60);
+  const auto win = act_episode(model, aaren::ActMode::kWindow, 60);
+  torch::NoGradGuard no_grad;
+  const auto parallel = model->forward(kv.states, kv.actions, kv.rtg, kv.timesteps);
+  CHECK(max_abs_diff(parallel, kv.actions) < 1e-4);
+  REQUIRE(win.actions.sizes() == kv.actions.sizes());
+  CHECK(max_abs_diff(win.actions, kv.actions) < 1e-4);
+  // A short window sees only the last K steps: it matches the forward on them.
+  auto short_model = small_policy("transformer", /*context=*/5);
+  {
+    torch::NoGradGuard g;
+    auto src = model->named_parameters();
+    for (auto& p : short_model->named_parameters()) p.value().copy_(src[p.key()]);
+  }
+  const auto w5 = act_episode(short_model, aaren::ActMode::kWindow, 30);
+  const int64_t T = w5.states.size(1);
+  REQUIRE(T > 5);
+  const auto last = short_model->forward(w5.states.narrow(1, T - 5, 5), w5.actions.narrow(1, T - 5, 5),
+                                         w5.rtg.narrow(1, T - 5, 5), w5.timesteps.narrow(1, T - 5, 5));
+  CHECK(max_abs_diff(last.select(1, 4), w5.actions.select(1, T - 1)) < 1e-4);
+}
+
+namespace {
+// A tiny hopper-shaped dataset: 3 episodes of 12 steps, random states and actions.
+std::string tiny_dataset(const std::string& dir) {
+  aaren::data::Transitions t;
+  t.obs_dim = 11, t.act_dim = 3;
+  torch::manual_seed(7);
+  const auto obs = torch::randn({36, 11}), act = torch::rand({36, 3}) * 1.6 - 0.8;
+  t.size = 36;
+  t.observations.assign(obs.data_ptr<float>(), obs.data_ptr<float>() + obs.numel());
+  t.actions.assign(act.data_ptr<float>(), act.data_ptr<float>() + act.numel());
+  for (int i = 0; i < 36; ++i) {
+    t.rewards.push_back(1.0f + 0.1f * (i % 7));
+    t.terminals.push_back(i % 12 == 11);
+    t.timeouts.push_back(0);
+  }
+  t.has_timeouts = true;
+  t.metadata["env_name"] = "hopper";
+  const auto path = dir + "/tiny.hdf5";
+  aaren::data::write_d4rl(path, t);
+  return path;
+}
+
+aaren::TrainConfig tiny_config(const std::string& dataset, const std::string& out, const std::string& kind) {
+  aaren::TrainConfig c;
+  c.dataset = dataset, c.out_dir = out, c.backbone = kind;
+  c.embed_dim = 32, c.n_layers = 2, c.n_heads = 1, c.dropout = 0.0;
+  c.context = 12, c.batch_size = 8, c.aaren_batch = 3, c.chunk_steps = 5;
+  c.lr = 3e-3, c.warmup = 10, c.updates = 300, c.eval_episodes = 1, c.threads = 1, c.seed = 3;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("decision: the agent overfits a tiny dataset (both backbones)", "[decision]") {
+  const auto dir = aaren::testing::temp_dir("overfit");
+  const auto data = tiny_dataset(dir);
+  for (std::string kind : {"aaren", "transformer"}) {
+    const auto r = aaren::train_decision(tiny_config(data, dir + "/" + kind, kind));
+    INFO(kind << " final loss " << r.final_loss);
+    CHECK(r.final_loss < 0.01);  // actions are uniform in [-0.8, 0.8]: variance 0.21
+  }
+}
+
+TEST_CASE("decision: checkpoint round trip; resume == uninterrupted; bad checkpoints are refused", "[decision]") {
+  const auto dir = aaren::testing::temp_dir("ckpt");
+  const auto data = tiny_dataset(dir);
+  for (std::string kind : {"aaren", "transformer"}) {
+    auto c = tiny_config(data, dir + "/straight_" + kind, kind);
+    c.updates = 8;
+    c.dropout = 0.1;  // the generator state must be restored too
+    const auto straight = aaren::train_decision(c);
+    auto first = c;
+    first.updates = 4;
+    first.out_dir = dir + "/first_" + kind;
+    const auto half = aaren::train_decision(first);
+    auto second = c;
+    second.out_dir = dir + "/second_" + kind;
+    second.resume = half.checkpoint;
+    const auto resumed = aaren::train_decision(second);
+    const auto a = aaren::load_checkpoint(straight.checkpoint), b = aaren::load_checkpoint(resumed.checkpoint);
+    INFO(kind);
+    CHECK(b.update == 8);
+    auto pa = a.model->named_parameters(), pb = b.model->named_parameters();
+    double diff = 0;
+    for (auto& p : pa) diff = std::max(diff, max_abs_diff(p.value(), pb[p.key()]));
+    CHECK(diff == 0.0);
+    // Round trip: the loaded agent is the saved one.
+    CHECK(a.env == "hopper");
+    CHECK(a.config.backbone == kind);
+    CHECK(a.normalizer.mean.numel() == 11);
+  }
+  // Corrupt, truncated and foreign files.
+  const auto good = dir + "/straight_aaren/checkpoint.pt";
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::ofstream(dir + "/truncated.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  std::ofstream(dir + "/garbage.pt") << "this is not a checkpoint";
+  CHECK_THROWS_WITH(aaren::load_checkpoint(dir + "/truncated.pt"), Catch::Contains("truncated.pt: cannot read"));
+  CHECK_THROWS_WITH(aaren::load_checkpoint(dir + "/garbage.pt"), Catch::Contains("garbage.pt"));
+  CHECK_THROWS_WITH(aaren::load_checkpoint(dir + "/missing.pt"), Catch::Contains("no such checkpoint"));
+  torch::serialize::OutputArchive other;
+  other.write("x", torch::ones({1}));
+  other.save_to(dir + "/other.pt");
+  CHECK_THROWS_WITH(aaren::load_checkpoint(dir + "/other.pt"), Catch::Contains("not an aaren agent checkpoint"));
+}
