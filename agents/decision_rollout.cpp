@@ -88,7 +88,8 @@ void DecisionBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& 
     const auto t = torch::tensor(t_, torch::kInt64);
     out = model_->act(prev, rtg, states, t, t == 0, state_);
   }
-  const float* a = out.contiguous().data_ptr<float>();
+  out = out.contiguous();  // keep the contiguous copy alive while reading it
+  const float* a = out.data_ptr<float>();
   for (int64_t i = 0; i < n_ * A_; ++i) {
     actions[i] = a[i];
     last_action_[i] = a[i];

@@ -136,8 +136,17 @@ int run_concat(int argc, char** argv) {
     sources += (sources.empty() ? "" : " + ") + f;
   }
   auto merged = concatenate(parts);
-  merged.metadata = parts[0].metadata;
+  merged.metadata.clear();
+  // Keep how every part was made, and how they were put together.
+  for (size_t k = 0; k < parts.size(); ++k)
+    for (const auto& [key, value] : parts[k].metadata) {
+      if (key == "env_name") merged.metadata["env_name"] = value;
+      merged.metadata["part" + std::to_string(k) + "/" + key] = value;
+    }
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   merged.metadata["made_by"] = "aaren data concat";
+  merged.metadata["command"] = command;
   merged.metadata["sources"] = sources;
   try {
     data::write_d4rl(out, merged);
