@@ -1,5 +1,6 @@
 #include "agents/decision_rollout.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace aaren {
@@ -48,7 +49,11 @@ void DecisionBatchPolicy::begin_episode(int64_t slot) {
   t_[slot] = 0;
   std::fill(prev_action_.begin() + slot * A_, prev_action_.begin() + (slot + 1) * A_, 0.0f);
   history_[slot].clear();
-  if (mode_ != ActMode::kWindow) state_.reset_sequence(slot);
+  if (mode_ == ActMode::kWindow) return;
+  if (n_ == 1)
+    state_ = model_->initial_state(1);  // a fresh state: a KV cache gives back its memory
+  else
+    state_.reset_sequence(slot);  // others go on: masked out (a KV cache keeps its memory)
 }
 
 void DecisionBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& actions) {
@@ -88,6 +93,7 @@ void DecisionBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& 
     const auto t = torch::tensor(t_, torch::kInt64);
     out = model_->act(prev, rtg, states, t, t == 0, state_);
   }
+  peak_state_bytes_ = std::max(peak_state_bytes_, state_bytes());
   out = out.contiguous();  // keep the contiguous copy alive while reading it
   const float* a = out.data_ptr<float>();
   for (int64_t i = 0; i < n_ * A_; ++i) {

@@ -38,6 +38,7 @@ class DecisionBatchPolicy : public BatchPolicy {
   // Bytes the policy keeps between env steps: the backbone state (recurrent,
   // kvcache) or the K-step history (window).
   int64_t state_bytes() const;
+  int64_t peak_state_bytes() const { return peak_state_bytes_; }  // largest seen after an act()
 
  private:
   DecisionPolicy model_;
@@ -57,6 +58,7 @@ class DecisionBatchPolicy : public BatchPolicy {
     int64_t t;
   };
   std::vector<std::deque<Step>> history_;
+  int64_t peak_state_bytes_ = 0;
 };
 
 }  // namespace aaren

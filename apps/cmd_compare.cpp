@@ -1,0 +1,94 @@
+// aaren compare: roll out trained agents side by side — score, time per env
+// step and policy memory — each backbone in each of its acting modes.
+#include <iomanip>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/decision_trainer.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "bench/report.h"
+#include "data/hdf5_io.h"
+
+namespace aaren::cli {
+
+int run_compare(int argc, char** argv) {
+  namespace po = boost::program_options;
+  std::vector<std::string> checkpoints;
+  std::string dataset, csv;
+  int64_t episodes = 10;
+  uint64_t seed = 0;
+  double target_return = 0.0;
+  bool json = false;
+  po::options_description options("Options");
+  options.add_options()
+      ("checkpoints", po::value(&checkpoints)->multitoken()->required(), "agents from 'aaren train'")
+      ("episodes", po::value(&episodes)->default_value(episodes), "episodes per agent and mode (one env at a time)")
+      ("target-return", po::value(&target_return)->default_value(target_return),
+       "return to condition on (0: each checkpoint's evaluation target)")
+      ("dataset", po::value(&dataset), "also report this dataset's mean episode return")
+      ("seed", po::value(&seed)->default_value(seed), "env seed")
+      ("csv", po::value(&csv), "also write the table to this CSV file")
+      ("json", po::bool_switch(&json), "print one JSON object");
+  po::positional_options_description positional;
+  positional.add("checkpoints", -1);
+  po::variables_map vm;
+  if (!parse(argc, argv, "CHECKPOINT... [options]", options, vm, &positional)) return kExitOk;
+  at::set_num_threads(1);  // batch-1 acting: one thread (FACTS §5)
+
+  bench::Table table;
+  table.columns = {"backbone", "mode", "return_mean", "return_std", "normalized_mean", "normalized_std",
+                   "policy_us_per_step", "env_us_per_step", "state_bytes_peak", "episodes"};
+  double data_mean = std::nan("");
+  if (!dataset.empty()) {
+    try {
+      const auto t = data::read_dataset(dataset);
+      const auto split = data::split_episodes(t);
+      data_mean = 0;
+      for (const auto& e : split.episodes) data_mean += e.episode_return / split.episodes.size();
+    } catch (const data::DataError& e) {
+      throw InputError(e.what());
+    }
+  }
+  for (const auto& path : checkpoints) {
+    LoadedAgent agent;
+    try {
+      agent = load_checkpoint(path);
+    } catch (const std::runtime_error& e) {
+      throw InputError(e.what());
+    }
+    const double target = target_return != 0.0 ? target_return : agent.config.target_return;
+    std::vector<ActMode> modes = agent.config.backbone == "aaren" ? std::vector<ActMode>{ActMode::kRecurrent}
+                                                                  : std::vector<ActMode>{ActMode::kWindow, ActMode::kKVCache};
+    for (auto mode : modes) {
+      RolloutConfig rc;
+      rc.env = agent.env;
+      rc.episodes = episodes;
+      rc.num_envs = 1;
+      rc.seed = seed;
+      DecisionBatchPolicy policy(agent.model, agent.normalizer, agent.config.return_scale, target, mode, 1);
+      std::cerr << "[compare] " << agent.config.backbone << " (" << act_mode_name(mode) << "): " << episodes
+                << " episodes..." << std::endl;
+      const auto r = run_rollout(rc, policy);
+      const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
+      table.add_row({agent.config.backbone, act_mode_name(mode), mean_of(r.returns()), std_of(r.returns()),
+                     mean_of(r.normalized_scores()), std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps,
+                     1e6 * r.env_seconds / steps, policy.peak_state_bytes(), episodes});
+    }
+  }
+  if (!csv.empty()) table.write_csv(csv);
+  if (json) {
+    nlohmann::json out{{"rows", table.to_json()}, {"dataset_return_mean", data_mean}};
+    std::cout << out.dump(2) << std::endl;
+    return kExitOk;
+  }
+  std::cout << "\n" << table.format();
+  if (!dataset.empty()) std::cout << "\ndataset mean episode return: " << data_mean << " (" << dataset << ")\n";
+  std::cout << "policy_us_per_step: time in the policy per env step (batch 1, 1 thread); state_bytes_peak: what the\n"
+               "policy keeps between steps (Aaren: (m, u, w) per layer and head; window: the K-step history;\n"
+               "kvcache: the keys and values of every token so far).\n";
+  return kExitOk;
+}
+
+}  // namespace aaren::cli
