@@ -1,0 +1,55 @@
+// `aaren collect`, `aaren train`, `aaren rollout --checkpoint`, `aaren compare` end to end, and their errors.
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/apps/run_aaren.h"
+#include "tests/data/fixtures.h"
+
+using aaren::testing::run_aaren;
+
+TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for bad inputs", "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("agent_cli");
+  auto r = run_aaren("collect --env hopper --policy random --transitions 400 --seed 2 --out " + dir + "/d.hdf5");
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(run_aaren("data validate " + dir + "/d.hdf5").exit_code == 0);
+  const std::string small = " --embed-dim 16 --layers 1 --updates 3 --warmup 1 --eval-episodes 1 --threads 1";
+  for (std::string kind : {"aaren", "transformer"}) {
+    r = run_aaren("train --dataset " + dir + "/d.hdf5 --backbone " + kind + " --out " + dir + "/" + kind + small);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    std::ifstream config(dir + "/" + kind + "/config.json");
+    CHECK(config.good());
+  }
+  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --episodes 2 --json", false);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.output);
+  CHECK(j["returns"].size() == 2);
+  CHECK(j["policy_state_bytes"].get<int64_t>() > 0);
+  r = run_aaren("compare " + dir + "/aaren/checkpoint.pt " + dir + "/transformer/checkpoint.pt --episodes 1 --json",
+                false);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output)["rows"].size() == 3);  // aaren recurrent; transformer window, kvcache
+
+  // A checkpoint for another env, a corrupt one, a bad mode, a bad backbone.
+  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --env walker2d --episodes 1");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("trained for obs/act dims 11/3, env walker2d has 17/6"));
+  std::ofstream(dir + "/bad.pt") << "garbage";
+  r = run_aaren("rollout --checkpoint " + dir + "/bad.pt");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("bad.pt"));
+  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --mode kvcache");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("kvcache is for the Transformer"));
+  r = run_aaren("train --dataset " + dir + "/d.hdf5 --backbone lstm --out " + dir + "/x");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--backbone must be aaren or transformer"));
+  r = run_aaren("train --dataset " + dir + "/missing.hdf5 --out " + dir + "/x");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("missing.hdf5: no such file"));
+}
