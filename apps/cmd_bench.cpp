@@ -24,6 +24,30 @@ void save_config_next_to(const std::string& csv_path, const nlohmann::json& conf
   bench::write_file_atomically(path.string(), config.dump(2) + "\n");
 }
 
+// Prints the resolved configuration (to stderr when stdout carries JSON).
+nlohmann::json announce(const std::string& command, const nlohmann::json& config, bool json) {
+  const nlohmann::json resolved{{"command", command}, {"config", config}, {"machine", bench::machine_info()}};
+  (json ? std::cerr : std::cout) << "config: " << resolved.dump() << std::endl;
+  return resolved;
+}
+
+// Writes the CSV (and the config beside it) if asked, then prints the table
+// (after `legend`) or one JSON object.
+void report(const bench::Table& table, const nlohmann::json& resolved, const std::string& csv, bool json,
+            const std::string& legend) {
+  if (!csv.empty()) {
+    table.write_csv(csv);
+    save_config_next_to(csv, resolved);
+  }
+  if (json) {
+    auto out = resolved;
+    out["rows"] = table.to_json();
+    std::cout << out.dump(2) << std::endl;
+  } else {
+    std::cout << legend << table.format();
+  }
+}
+
 int run_bench_scan(int argc, char** argv) {
   bench::ScanBenchConfig config;
   std::string csv;
@@ -58,24 +82,10 @@ int run_bench_scan(int argc, char** argv) {
                        std::to_string(h));
 
   at::set_num_threads(config.threads);
-  const auto resolved = nlohmann::json{{"command", "bench scan"}, {"config", config.to_json()},
-                                       {"machine", bench::machine_info()}};
-  (json ? std::cerr : std::cout) << "config: " << resolved.dump() << std::endl;
-
-  const auto table = bench::run_scan_bench(config, &std::cerr);
-  if (!csv.empty()) {
-    table.write_csv(csv);
-    save_config_next_to(csv, resolved);
-  }
-  if (json) {
-    auto out = resolved;
-    out["rows"] = table.to_json();
-    std::cout << out.dump(2) << std::endl;
-  } else {
-    std::cout << "\nTimes are medians over interleaved rounds (ms); ratios are of fwd+bwd medians;\n"
-                 "errors are max |x - brute force| (float64 brute force, float32 inputs).\n\n"
-              << table.format();
-  }
+  const auto resolved = announce("bench scan", config.to_json(), json);
+  report(bench::run_scan_bench(config, &std::cerr), resolved, csv, json,
+         "\nTimes are medians over interleaved rounds (ms); ratios are of fwd+bwd medians;\n"
+         "errors are max |x - brute force| (float64 brute force, float32 inputs).\n\n");
   return kExitOk;
 }
 
@@ -105,21 +115,8 @@ int run_bench_data(int argc, char** argv) {
   if (config.batch <= 0 || config.context <= 0 || config.episode_batch <= 0)
     throw UsageError("--batch, --context and --episode-batch must be > 0");
   at::set_num_threads(1);  // the sampling rates are per core
-  const auto resolved = nlohmann::json{{"command", "bench data"}, {"config", config.to_json()},
-                                       {"machine", bench::machine_info()}};
-  (json ? std::cerr : std::cout) << "config: " << resolved.dump() << std::endl;
-  const auto table = bench::run_data_bench(config, &std::cerr);
-  if (!csv.empty()) {
-    table.write_csv(csv);
-    save_config_next_to(csv, resolved);
-  }
-  if (json) {
-    auto out = resolved;
-    out["rows"] = table.to_json();
-    std::cout << out.dump(2) << std::endl;
-  } else {
-    std::cout << "\n" << table.format();
-  }
+  const auto resolved = announce("bench data", config.to_json(), json);
+  report(bench::run_data_bench(config, &std::cerr), resolved, csv, json, "\n");
   return kExitOk;
 }
 
@@ -146,27 +143,15 @@ int run_bench_env(int argc, char** argv) {
     throw UsageError("--steps, --num-envs and --vector-steps must be >= 1");
   for (int t : config.threads)
     if (t < 1) throw UsageError("--threads must be >= 1");
-  const auto resolved = nlohmann::json{{"command", "bench env"}, {"config", config.to_json()},
-                                       {"machine", bench::machine_info()}};
-  (json ? std::cerr : std::cout) << "config: " << resolved.dump() << std::endl;
+  const auto resolved = announce("bench env", config.to_json(), json);
   bench::Table table;
   try {
     table = bench::run_env_bench(config, &std::cerr);
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
-  if (!csv.empty()) {
-    table.write_csv(csv);
-    save_config_next_to(csv, resolved);
-  }
-  if (json) {
-    auto out = resolved;
-    out["rows"] = table.to_json();
-    std::cout << out.dump(2) << std::endl;
-  } else {
-    std::cout << "\nraw = mj_step x frame_skip on the same model and actions; overhead = env / raw (target <= 1.15)\n\n"
-              << table.format();
-  }
+  report(table, resolved, csv, json,
+         "\nraw = mj_step x frame_skip on the same model and actions; overhead = env / raw (target <= 1.15)\n\n");
   return kExitOk;
 }
 
