@@ -57,7 +57,7 @@ TEST_CASE("collect: random rollouts validate and replaying infos/qpos, qvel repr
   }
 }
 
-TEST_CASE("collect: --episodes gives whole episodes; concat drops partial seams", "[collect]") {
+TEST_CASE("collect: --episodes gives whole episodes, and concat drops partial seams", "[collect]") {
   const auto dir = aaren::testing::temp_dir("collect2");
   aaren::CollectConfig c;
   c.env = "hopper";

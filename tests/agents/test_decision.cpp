@@ -140,7 +140,7 @@ TEST_CASE("decision: the agent overfits a tiny dataset (both backbones)", "[deci
   }
 }
 
-TEST_CASE("decision: checkpoint round trip; resume == uninterrupted; bad checkpoints are refused", "[decision]") {
+TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpoints are refused", "[decision]") {
   const auto dir = aaren::testing::temp_dir("ckpt");
   const auto data = tiny_dataset(dir);
   for (std::string kind : {"aaren", "transformer"}) {

@@ -190,7 +190,7 @@ TEST_CASE("envs: the 1000-step time limit truncates", "[envs]") {
   CHECK(env.elapsed_steps() == 1000);
 }
 
-TEST_CASE("envs: same seed, same trajectory; another seed, another", "[envs]") {
+TEST_CASE("envs: same seed, same trajectory, and another seed, another", "[envs]") {
   for (const auto& name : kEnvs) {
     auto run = [&](uint64_t seed) {
       auto env = make_env(name);
