@@ -48,7 +48,7 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
 torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, const torch::Tensor& return_to_go,
                                       const torch::Tensor& states, const torch::Tensor& timesteps,
                                       const torch::Tensor& first_step, BackboneState& state) {
-  const auto B = states.size(0), D = config_.backbone.d_model;
+  const auto B = states.size(0);
   const auto t = timesteps.clamp(0, config_.max_ep_len - 1);
   const auto a = embed_action(previous_actions) + embed_timestep((t - 1).clamp_min(0));
   const auto r = embed_return(return_to_go.unsqueeze(-1)) + embed_timestep(t);
@@ -56,7 +56,6 @@ torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, con
   const auto tokens = embed_ln(torch::stack({a, r, s}, 1));  // [B, 3, D]
   const auto mask = torch::stack({~first_step, torch::ones({B}, first_step.options()), torch::ones({B}, first_step.options())}, 1);
   const auto h = backbone->forward(tokens, mask, &state);  // three recurrent updates
-  (void)D;
   return torch::tanh(predict_action(h.select(1, 2)));
 }
 

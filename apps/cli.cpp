@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 
 #include <iomanip>
+#include <sstream>
 #include <iostream>
 
 namespace aaren::cli {
@@ -54,6 +55,14 @@ int dispatch(const std::string& program, const std::string& description, const s
   for (const auto& c : commands) std::cerr << " " << c.name;
   std::cerr << " (see '" << program << " --help')\n";
   return kExitUsage;
+}
+
+std::string format_duration(double s) {
+  std::ostringstream os;
+  const int64_t t = static_cast<int64_t>(s);
+  if (t >= 3600) os << t / 3600 << "h";
+  os << std::setw(t >= 3600 ? 2 : 1) << std::setfill('0') << (t % 3600) / 60 << "m" << std::setw(2) << t % 60 << "s";
+  return os.str();
 }
 
 bool parse(int argc, char** argv, const std::string& usage, po::options_description& options, po::variables_map& vm,

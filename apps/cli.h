@@ -35,6 +35,9 @@ bool parse(int argc, char** argv, const std::string& usage, boost::program_optio
            boost::program_options::variables_map& vm,
            const boost::program_options::positional_options_description* positional = nullptr);
 
+// "1h02m03s" / "2m03s": durations in progress lines.
+std::string format_duration(double seconds);
+
 // A usage error detected after parsing (a value out of range, a conflict).
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -13,14 +13,6 @@
 
 namespace aaren::cli {
 
-std::string format_duration(double s) {
-  std::ostringstream os;
-  const int64_t t = static_cast<int64_t>(s);
-  if (t >= 3600) os << t / 3600 << "h";
-  os << std::setw(t >= 3600 ? 2 : 1) << std::setfill('0') << (t % 3600) / 60 << "m" << std::setw(2) << t % 60 << "s";
-  return os.str();
-}
-
 int run_sac(int argc, char** argv) {
   namespace po = boost::program_options;
   SacConfig c;

@@ -11,8 +11,6 @@
 
 namespace aaren::cli {
 
-std::string format_duration(double s);  // cmd_sac.cpp
-
 int run_train(int argc, char** argv) {
   namespace po = boost::program_options;
   TrainConfig c;
