@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/apps/run_aaren.h"
+#include "tests/data/fixtures.h"
 
 using aaren::testing::run_aaren;
 
@@ -44,7 +45,8 @@ TEST_CASE("cli: bad commands and flags give one-line errors and exit 2", "[cli]"
 }
 
 TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[cli]") {
-  const std::string csv = "test_cli_bench_scan.csv";
+  const auto dir = aaren::testing::temp_dir("cli_bench");
+  const std::string csv = dir + "/bench_scan.csv";
   auto r = run_aaren_stdout("bench scan --lengths 1 50 --heads 2 --batch 2 --d-model 16 --min-rounds 1 "
                             "--min-seconds 0 --json --csv " + csv);
   REQUIRE(r.exit_code == 0);
@@ -61,6 +63,6 @@ TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[c
   std::string header;
   std::getline(f, header);
   CHECK_THAT(header, Catch::StartsWith("heads,tokens,fast_fwd_ms"));
-  std::ifstream cfg("test_cli_bench_scan.config.json");
+  std::ifstream cfg(dir + "/bench_scan.config.json");
   CHECK(cfg.good());
 }
