@@ -22,9 +22,7 @@ Ant::Ant(AntConfig config)
 }
 
 void Ant::add_reset_noise(double* qpos, double* qvel) {
-  const double s = config_.reset_noise_scale;
-  for (int i = 0; i < model_->nq; ++i) qpos[i] += uniform(-s, s);
-  for (int i = 0; i < model_->nv; ++i) qvel[i] += s * normal();
+  uniform_normal_reset_noise(qpos, qvel, config_.reset_noise_scale);
 }
 
 double Ant::clipped_contact(int i) const {

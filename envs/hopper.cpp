@@ -7,9 +7,7 @@ Hopper::Hopper(HopperConfig config)
       config_(std::move(config)) {}
 
 void Hopper::add_reset_noise(double* qpos, double* qvel) {
-  const double s = config_.reset_noise_scale;
-  for (int i = 0; i < model_->nq; ++i) qpos[i] += uniform(-s, s);
-  for (int i = 0; i < model_->nv; ++i) qvel[i] += uniform(-s, s);
+  uniform_reset_noise(qpos, qvel, config_.reset_noise_scale);
 }
 
 bool Hopper::is_healthy() const {

@@ -72,6 +72,19 @@ int MujocoEnv::body_id(const char* body) const {
   return id;
 }
 
+void MujocoEnv::uniform_reset_noise(double* qpos, double* qvel, double scale) {
+  std::uniform_real_distribution<double> u(-scale, scale);
+  for (int i = 0; i < model_->nq; ++i) qpos[i] += u(rng_);
+  for (int i = 0; i < model_->nv; ++i) qvel[i] += u(rng_);
+}
+
+void MujocoEnv::uniform_normal_reset_noise(double* qpos, double* qvel, double scale) {
+  std::uniform_real_distribution<double> u(-scale, scale);
+  std::normal_distribution<double> n(0.0, 1.0);
+  for (int i = 0; i < model_->nq; ++i) qpos[i] += u(rng_);
+  for (int i = 0; i < model_->nv; ++i) qvel[i] += scale * n(rng_);
+}
+
 void MujocoEnv::planar_observation(double* obs, double qvel_clip) const {
   const mjData* d = data_.get();
   int k = 0;

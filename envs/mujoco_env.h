@@ -71,9 +71,11 @@ class MujocoEnv : public Env {
   // Runs after each physics step (Ant: contact forces).
   virtual void after_physics_step() {}
 
-  // Helpers for reset noise.
-  double uniform(double low, double high) { return std::uniform_real_distribution<double>(low, high)(rng_); }
-  double normal() { return std::normal_distribution<double>(0.0, 1.0)(rng_); }
+  // gym's two reset-noise schemes: qpos, qvel += U(-scale, scale) (Hopper,
+  // Walker2d), or qpos += U(-scale, scale) and qvel += scale N(0, 1)
+  // (HalfCheetah, Ant).
+  void uniform_reset_noise(double* qpos, double* qvel, double scale);
+  void uniform_normal_reset_noise(double* qpos, double* qvel, double scale);
   // Index of a body by name, or EnvError naming the model.
   int body_id(const char* body) const;
   // The planar robots' observation: qpos[1:] (x excluded), then qvel, each

@@ -7,9 +7,7 @@ Walker2d::Walker2d(Walker2dConfig config)
       config_(std::move(config)) {}
 
 void Walker2d::add_reset_noise(double* qpos, double* qvel) {
-  const double s = config_.reset_noise_scale;
-  for (int i = 0; i < model_->nq; ++i) qpos[i] += uniform(-s, s);
-  for (int i = 0; i < model_->nv; ++i) qvel[i] += uniform(-s, s);
+  uniform_reset_noise(qpos, qvel, config_.reset_noise_scale);
 }
 
 bool Walker2d::is_healthy() const {
