@@ -245,7 +245,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
 
   StateNormalizer norm;
   norm.mean = torch::tensor(dataset.state_mean());
-  norm.inv_std = 1.0 / (torch::tensor(dataset.state_std()) + 1e-6);
+  norm.inv_std = torch::tensor(dataset.state_inv_std());  // the samplers' own factors
 
   torch::manual_seed(c.seed);
   DecisionPolicy model(decision_config(c, dataset.obs_dim(), dataset.act_dim()));

@@ -195,6 +195,23 @@ void require_finite(const File& f, const std::string& key, const std::vector<T>&
     }
 }
 
+// The row count of `key` must be `expected` (the length of observations).
+void require_rows(const File& f, const std::string& key, int64_t rows, int64_t expected) {
+  if (rows != expected)
+    f.fail(key, "has " + std::to_string(rows) + " rows, expected " + std::to_string(expected) +
+                    " (the length of 'observations')");
+}
+
+// A column (N,) or (N, 1) of `expected_rows` numbers; returns N.
+int64_t require_column(const File& f, const std::string& key, const Dataset& d, int64_t expected_rows,
+                       const char* expected_shape) {
+  if (!(d.dims.size() == 1 || (d.dims.size() == 2 && d.dims[1] == 1)))
+    f.fail(key, "shape " + join_dims(d.dims) + ", expected " + expected_shape);
+  const auto rows = static_cast<int64_t>(d.dims[0]);
+  require_rows(f, key, rows, expected_rows);
+  return rows;
+}
+
 // A numeric 2-D array (rows, cols) converted to T. expected_rows < 0: any.
 // With allow_vector, a 1-D (rows,) array is read as (rows, 1).
 template <typename T>
@@ -212,9 +229,7 @@ std::vector<T> read_matrix(const File& f, const std::string& key, int64_t expect
   const auto rows = static_cast<int64_t>(d.dims[0]);
   if (rows == 0) f.fail(key, "has no rows");
   if (cols == 0) f.fail(key, "shape " + join_dims(d.dims) + ", expected a non-zero width");
-  if (expected_rows >= 0 && rows != expected_rows)
-    f.fail(key, "has " + std::to_string(rows) + " rows, expected " + std::to_string(expected_rows) +
-                    " (the length of 'observations')");
+  if (expected_rows >= 0) require_rows(f, key, rows, expected_rows);
   std::vector<T> out(static_cast<size_t>(rows * cols));
   read_into(f, key, d, native_type<T>(), out.data());
   require_finite(f, key, out, cols);
@@ -227,13 +242,7 @@ std::vector<float> read_vector(const File& f, const std::string& key, int64_t ex
                                std::map<std::string, std::string>& dtypes) {
   auto d = open_dataset(f, key);
   require_numeric(f, key, d, false);
-  if (!(d.dims.size() == 1 || (d.dims.size() == 2 && d.dims[1] == 1)))
-    f.fail(key, "shape " + join_dims(d.dims) + ", expected (N,) or (N, 1)");
-  const auto rows = static_cast<int64_t>(d.dims[0]);
-  if (rows == 0) f.fail(key, "has no rows");
-  if (rows != expected_rows)
-    f.fail(key, "has " + std::to_string(rows) + " rows, expected " + std::to_string(expected_rows) +
-                    " (the length of 'observations')");
+  const int64_t rows = require_column(f, key, d, expected_rows, "(N,) or (N, 1)");
   std::vector<float> out(static_cast<size_t>(rows));
   read_into(f, key, d, H5T_NATIVE_FLOAT, out.data());
   require_finite(f, key, out, 1);
@@ -246,12 +255,7 @@ std::vector<uint8_t> read_flags(const File& f, const std::string& key, int64_t e
                                 std::map<std::string, std::string>& dtypes) {
   auto d = open_dataset(f, key);
   require_numeric(f, key, d, true);
-  if (!(d.dims.size() == 1 || (d.dims.size() == 2 && d.dims[1] == 1)))
-    f.fail(key, "shape " + join_dims(d.dims) + ", expected (N,)");
-  const auto rows = static_cast<int64_t>(d.dims[0]);
-  if (rows != expected_rows)
-    f.fail(key, "has " + std::to_string(rows) + " rows, expected " + std::to_string(expected_rows) +
-                    " (the length of 'observations')");
+  const int64_t rows = require_column(f, key, d, expected_rows, "(N,)");
   std::vector<uint8_t> out(static_cast<size_t>(rows));
   if (d.cls == H5T_ENUM) {
     // Read the raw enum values through the native version of the file type.

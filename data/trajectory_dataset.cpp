@@ -47,6 +47,7 @@ TrajectoryDataset::TrajectoryDataset(const Transitions& t, const EpisodeSplit& s
     const double mean = sum[j] / total;
     state_mean_[j] = static_cast<float>(mean);
     state_std_[j] = static_cast<float>(std::sqrt(std::max(0.0, sq[j] / total - mean * mean)));
+    state_inv_std_.push_back(static_cast<float>(1.0 / (state_std_[j] + 1e-6)));
   }
 }
 
@@ -69,8 +70,7 @@ SequenceBatch allocate(int64_t B, int64_t T, int64_t obs_dim, int64_t act_dim) {
 
 // Copies `count` steps of one episode (from its step `first`) into row b at
 // time slot `slot` onwards.
-void fill(const TrajectoryDataset& data, const BatchOptions& opt, const std::vector<float>& inv_std,
-          SequenceBatch& out, int64_t b, int64_t slot, const Episode& e, int64_t first, int64_t count) {
+void fill(const TrajectoryDataset& data, const BatchOptions& opt, SequenceBatch& out, int64_t b, int64_t slot, const Episode& e, int64_t first, int64_t count) {
   const int64_t T = out.length(), od = data.obs_dim(), ad = data.act_dim();
   float* states = out.states.data_ptr<float>() + (b * T + slot) * od;
   float* actions = out.actions.data_ptr<float>() + (b * T + slot) * ad;
@@ -79,6 +79,7 @@ void fill(const TrajectoryDataset& data, const BatchOptions& opt, const std::vec
   int64_t* steps = out.timesteps.data_ptr<int64_t>() + b * T + slot;
   bool* mask = out.mask.data_ptr<bool>() + b * T + slot;
   const auto& mean = data.state_mean();
+  const auto& inv_std = data.state_inv_std();
   const float scale = static_cast<float>(1.0 / opt.return_scale);
   for (int64_t k = 0; k < count; ++k) {
     const int64_t i = e.start + first + k;
@@ -96,12 +97,6 @@ void fill(const TrajectoryDataset& data, const BatchOptions& opt, const std::vec
   }
 }
 
-std::vector<float> inverse_std(const TrajectoryDataset& data) {
-  std::vector<float> inv(data.obs_dim());
-  for (int64_t j = 0; j < data.obs_dim(); ++j) inv[j] = static_cast<float>(1.0 / (data.state_std()[j] + 1e-6));
-  return inv;
-}
-
 }  // namespace
 
 WindowSampler::WindowSampler(const TrajectoryDataset& data, int64_t context, BatchOptions options, uint64_t seed)
@@ -111,7 +106,6 @@ WindowSampler::WindowSampler(const TrajectoryDataset& data, int64_t context, Bat
 
 SequenceBatch WindowSampler::sample(int64_t batch_size) {
   auto out = allocate(batch_size, context_, data_.obs_dim(), data_.act_dim());
-  const auto inv_std = inverse_std(data_);
   // A step uniform over all steps = an episode with probability proportional
   // to its length and a start uniform within it (DT's rule) in one draw.
   std::uniform_int_distribution<int64_t> any_step(0, data_.num_steps() - 1);
@@ -120,7 +114,7 @@ SequenceBatch WindowSampler::sample(int64_t batch_size) {
     const auto& e = data_.episodes()[data_.episode_of(i)];
     const int64_t first = i - e.start;
     const int64_t count = std::min(context_, e.length - first);
-    fill(data_, options_, inv_std, out, b, context_ - count, e, first, count);  // left padding
+    fill(data_, options_, out, b, context_ - count, e, first, count);  // left padding
   }
   return out;
 }
@@ -161,10 +155,9 @@ SequenceBatch EpisodeSampler::episodes(const std::vector<int64_t>& indices) cons
     T = std::max(T, data_.episodes()[k].length);
   }
   auto out = allocate(static_cast<int64_t>(indices.size()), T, data_.obs_dim(), data_.act_dim());
-  const auto inv_std = inverse_std(data_);
   for (size_t b = 0; b < indices.size(); ++b) {
     const auto& e = data_.episodes()[indices[b]];
-    fill(data_, options_, inv_std, out, static_cast<int64_t>(b), 0, e, 0, e.length);  // right padding
+    fill(data_, options_, out, static_cast<int64_t>(b), 0, e, 0, e.length);  // right padding
   }
   return out;
 }

@@ -32,6 +32,7 @@ class TrajectoryDataset {
   // episodes, accumulated in double. DT normalises with (s - mean) / (std + 1e-6).
   const std::vector<float>& state_mean() const { return state_mean_; }
   const std::vector<float>& state_std() const { return state_std_; }
+  const std::vector<float>& state_inv_std() const { return state_inv_std_; }  // 1 / (std + 1e-6)
 
   // Rows of step i (0 <= i < num_steps()).
   const float* observation(int64_t i) const { return observations_.data() + i * obs_dim_; }
@@ -47,7 +48,7 @@ class TrajectoryDataset {
   std::vector<Episode> episodes_;
   std::vector<int64_t> starts_;  // episodes_[k].start, for episode_of()
   std::vector<float> observations_, actions_, rewards_, rtg_;
-  std::vector<float> state_mean_, state_std_;
+  std::vector<float> state_mean_, state_std_, state_inv_std_;
 };
 
 // How raw steps become model inputs. Defaults are DT's (FACTS §2).

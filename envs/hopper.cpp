@@ -26,9 +26,8 @@ bool Hopper::is_healthy() const {
 bool Hopper::is_terminal_state() const { return config_.terminate_when_unhealthy && !is_healthy(); }
 
 double Hopper::step_reward(const double* action) {
-  const double x_velocity = (data_->qpos[0] - x_before_) / dt();
-  const double healthy = (config_.terminate_when_unhealthy || is_healthy()) ? config_.healthy_reward : 0.0;
-  return config_.forward_reward_weight * x_velocity + healthy - control_cost(action, config_.ctrl_cost_weight);
+  return planar_walker_reward(x_before_, action, config_.forward_reward_weight, config_.healthy_reward,
+                              config_.terminate_when_unhealthy || is_healthy(), config_.ctrl_cost_weight);
 }
 
 }  // namespace aaren::envs

@@ -98,6 +98,13 @@ double MujocoEnv::control_cost(const double* action, double weight) const {
   return weight * sq;
 }
 
+double MujocoEnv::planar_walker_reward(double x_before, const double* action, double forward_weight,
+                                       double healthy_reward, bool healthy_or_terminating, double ctrl_weight) const {
+  const double x_velocity = (data_->qpos[0] - x_before) / dt();
+  return forward_weight * x_velocity + (healthy_or_terminating ? healthy_reward : 0.0) -
+         control_cost(action, ctrl_weight);
+}
+
 void MujocoEnv::refresh_observation() { compute_observation(obs_.data()); }
 
 const std::vector<double>& MujocoEnv::reset() {

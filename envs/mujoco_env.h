@@ -83,6 +83,11 @@ class MujocoEnv : public Env {
   void planar_observation(double* obs, double qvel_clip) const;
   // weight * |a|^2 over the (clipped) action.
   double control_cost(const double* action, double weight) const;
+  // gym v3's reward of the planar walkers (Hopper, Walker2d):
+  // forward_weight * x-velocity + healthy_reward - ctrl_weight |a|^2, the
+  // healthy reward paid while healthy or whenever unhealthy states terminate.
+  double planar_walker_reward(double x_before, const double* action, double forward_weight, double healthy_reward,
+                              bool healthy_or_terminating, double ctrl_weight) const;
 
   std::shared_ptr<const mjModel> model_;
   std::unique_ptr<mjData, DataDeleter> data_;
