@@ -34,6 +34,7 @@ void SacConfig::validate() const {
   if (policy_frequency < 1) fail("--policy-frequency must be >= 1");
   if (eval_every < 0 || eval_episodes < 1) fail("--eval-every must be >= 0 and --eval-episodes >= 1");
   if (out_dir.empty()) fail("--out is required");
+  if (std::isnan(stop_at_return)) fail("--stop-at-return must be a number");
   if (threads < 1) fail("--threads must be >= 1");
 }
 
@@ -274,6 +275,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
   int64_t episode_length = 0;
   for (int64_t step = 1; step <= c.steps; ++step) {
     p.step = step;
+    result.steps_done = step;
     if (step <= c.learning_starts) {
       for (auto& a : action) a = uniform(rng);
     } else {
@@ -328,10 +330,15 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
       if (step % c.policy_frequency == 0) {
         for (int64_t k = 0; k < c.policy_frequency; ++k) {
           auto [a, logp] = actor->sample(b_obs);
+          // The critic's weights are constants here: freezing them skips their
+          // weight gradients (a third of this backward pass), not the chain
+          // rule through Q into the action.
+          for (auto& w : q->parameters()) w.requires_grad_(false);
           const auto q_pi = std::get<0>(q->forward(b_obs, a).min(0));
           const auto actor_loss = (alpha * logp - q_pi).mean();
           actor_opt.zero_grad();
           actor_loss.backward();
+          for (auto& w : q->parameters()) w.requires_grad_(true);
           actor_opt.step();
           p.actor_loss = actor_loss.item<double>();
           if (c.autotune) {
@@ -365,6 +372,10 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
           tag << "return" << static_cast<int64_t>(c.checkpoint_returns[k]);
           save(tag.str());
         }
+      if (p.eval_return >= c.stop_at_return) {
+        result.stopped_early = true;
+        break;
+      }
     }
     if (std::find(c.checkpoint_steps.begin(), c.checkpoint_steps.end(), step) != c.checkpoint_steps.end())
       save("step" + std::to_string(step));
@@ -384,7 +395,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
     t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->name},
                   {"made_by", "aaren sac --dump-replay (the SAC replay buffer: medium-replay style)"},
                   {"seed", std::to_string(c.seed)},
-                  {"sac_steps", std::to_string(c.steps)}};
+                  {"sac_steps", std::to_string(result.steps_done)}};
     data::write_d4rl(c.dump_replay, t);
   }
   result.seconds = now() - start;

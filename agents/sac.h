@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -34,6 +35,9 @@ struct SacConfig {
   int64_t eval_episodes = 5;
   std::vector<int64_t> checkpoint_steps;    // save the policy at these steps
   std::vector<double> checkpoint_returns;   // ... and when the evaluation return first reaches these
+  // Stop once an evaluation's mean return reaches this (infinity: run all steps).
+  // "Reaches R within N steps" is then answered by a run that ends early.
+  double stop_at_return = std::numeric_limits<double>::infinity();
   uint64_t seed = 1;
   int threads = 1;
   std::string out_dir;             // log.csv, eval.csv, policy_*.pt, config.json
@@ -103,6 +107,8 @@ struct SacResult {
   std::vector<int64_t> eval_steps;
   std::vector<double> eval_returns;
   std::vector<std::string> checkpoints;
+  int64_t steps_done = 0;      // env steps taken (< steps when stopped at --stop-at-return)
+  bool stopped_early = false;
   double seconds = 0;
 };
 

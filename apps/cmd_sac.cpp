@@ -1,4 +1,5 @@
 // aaren sac: train a Soft Actor-Critic behaviour policy online.
+#include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -37,6 +38,8 @@ int run_sac(int argc, char** argv) {
       ("checkpoint-steps", po::value(&c.checkpoint_steps)->multitoken(), "save the policy at these steps")
       ("checkpoint-returns", po::value(&c.checkpoint_returns)->multitoken(),
        "save the policy when the evaluation return first reaches these")
+      ("stop-at-return", po::value(&c.stop_at_return),
+       "stop once an evaluation's mean return reaches this (default: run all --steps)")
       ("dump-replay", po::value(&c.dump_replay), "write the replay buffer to this .hdf5 (D4RL layout)")
       ("model-xml", po::value(&c.env_options.model_xml), "MJCF file instead of the built-in model")
       ("seed", po::value(&c.seed)->default_value(c.seed), "random seed")
@@ -58,6 +61,7 @@ int run_sac(int argc, char** argv) {
       {"tau", c.tau}, {"policy_lr", c.policy_lr}, {"q_lr", c.q_lr}, {"policy_frequency", c.policy_frequency},
       {"alpha", c.alpha}, {"autotune", c.autotune}, {"eval_every", c.eval_every}, {"eval_episodes", c.eval_episodes},
       {"checkpoint_steps", c.checkpoint_steps}, {"checkpoint_returns", c.checkpoint_returns},
+      {"stop_at_return", std::isinf(c.stop_at_return) ? nlohmann::json(nullptr) : nlohmann::json(c.stop_at_return)},
       {"dump_replay", c.dump_replay}, {"model_xml", c.env_options.model_xml}, {"seed", c.seed},
       {"threads", c.threads}, {"out", c.out_dir}};
   std::filesystem::create_directories(c.out_dir);
@@ -82,7 +86,11 @@ int run_sac(int argc, char** argv) {
     std::cout << "evaluation: last " << result.eval_returns.back() << ", best " << best << " (" << c.eval_episodes
               << " episodes each)\n";
   }
-  std::cout << "trained in " << format_duration(result.seconds) << "; policies:";
+  if (result.stopped_early)
+    std::cout << "stopped at step " << result.steps_done << ": the evaluation reached --stop-at-return "
+              << c.stop_at_return << "\n";
+  std::cout << "trained " << result.steps_done << " env steps in " << format_duration(result.seconds)
+            << "; policies:";
   for (const auto& p : result.checkpoints) std::cout << " " << p;
   std::cout << "\n";
   return kExitOk;

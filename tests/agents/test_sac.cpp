@@ -120,3 +120,31 @@ TEST_CASE("sac: a short run trains, logs, checkpoints, dumps its replay, and is 
   CHECK_THROWS_WITH(aaren::load_policy(dir + "/a/log.csv"), Catch::Contains("log.csv"));
   CHECK_THROWS_WITH(aaren::load_policy(dir + "/nope.pt"), Catch::Contains("no such policy file"));
 }
+
+TEST_CASE("sac: --stop-at-return ends the run at the first evaluation that reaches it", "[sac]") {
+  aaren::SacConfig c;
+  c.env = "hopper";
+  c.steps = 10000;
+  c.learning_starts = 300;
+  c.batch_size = 16;
+  c.hidden = 16;
+  c.eval_every = 150;
+  c.eval_episodes = 1;
+  c.seed = 2;
+  const auto dir = aaren::testing::temp_dir("sac_stop");
+  c.out_dir = dir + "/stop";
+  c.stop_at_return = -1e9;  // any evaluation reaches it
+  const auto stopped = aaren::train_sac(c);
+  CHECK(stopped.stopped_early);
+  CHECK(stopped.steps_done == 150);
+  CHECK(stopped.eval_returns.size() == 1);
+  CHECK(aaren::load_policy(c.out_dir + "/policy_final.pt").step == 150);
+
+  c.steps = 300;
+  c.out_dir = dir + "/never";
+  c.stop_at_return = 1e9;  // unreachable: all steps run
+  const auto full = aaren::train_sac(c);
+  CHECK_FALSE(full.stopped_early);
+  CHECK(full.steps_done == 300);
+  CHECK(full.eval_returns.size() == 2);
+}
