@@ -15,8 +15,7 @@ AarenAttention::AarenAttention(const BackboneConfig& config)
   out = register_module("out", torch::nn::Linear(d_model_, d_model_));
 }
 
-std::pair<torch::Tensor, torch::Tensor> AarenAttention::scores_and_values(const torch::Tensor& x) {
-  const auto B = x.size(0), N = x.size(1);
+std::pair<torch::Tensor, torch::Tensor> AarenAttention::folded_key() const {
   // The query is the same for every token, so the key projection folds into
   // it: s_h = q_h·(W_h x + b_h) / sqrt(d) = (W_h^T q_h)·x / sqrt(d) + q_h·b_h / sqrt(d).
   // That is a [D -> H] projection instead of [D -> D]: same function and
@@ -25,7 +24,34 @@ std::pair<torch::Tensor, torch::Tensor> AarenAttention::scores_and_values(const 
   const auto q = query * scale;                                                  // [H, d]
   const auto w_eff = torch::einsum("hd,hdk->hk", {q, key->weight.view({n_heads_, d_head_, d_model_})});  // [H, D]
   const auto b_eff = (key->bias.view({n_heads_, d_head_}) * q).sum(-1);          // [H]
-  const auto scores = torch::addmm(b_eff, x.reshape({B * N, d_model_}), w_eff.t())  // [B*N, H]
+  return {w_eff, b_eff};
+}
+
+void AarenAttention::prepare_inference() {
+  torch::NoGradGuard no_grad;
+  auto [w_eff, b_eff] = folded_key();
+  fused_weight_t_ = torch::cat({w_eff, value->weight}).t().contiguous();
+  fused_bias_ = torch::cat({b_eff, value->bias});
+  inference_prepared_ = true;
+}
+
+void AarenAttention::train(bool on) {
+  if (on) inference_prepared_ = false;
+  SequenceMixer::train(on);
+}
+
+std::pair<torch::Tensor, torch::Tensor> AarenAttention::scores_and_values(const torch::Tensor& x) {
+  const auto B = x.size(0), N = x.size(1);
+  const auto x2 = x.reshape({B * N, d_model_});
+  if (inference_prepared_ && !is_training() && !torch::GradMode::is_enabled()) {
+    // Acting: one GEMM gives the scores and the values.
+    const auto proj = torch::addmm(fused_bias_, x2, fused_weight_t_);  // [B*N, H + D]
+    const auto scores = proj.narrow(1, 0, n_heads_).view({B, N, n_heads_}).permute({0, 2, 1});
+    const auto values = proj.narrow(1, n_heads_, d_model_).reshape({B, N, n_heads_, d_head_}).permute({0, 2, 1, 3});
+    return {scores, values};
+  }
+  const auto [w_eff, b_eff] = folded_key();
+  const auto scores = torch::addmm(b_eff, x2, w_eff.t())                         // [B*N, H]
                           .view({B, N, n_heads_})
                           .permute({0, 2, 1});                                    // [B, H, N]
   const auto values = value(x).view({B, N, n_heads_, d_head_}).permute({0, 2, 1, 3});  // [B, H, N, d]
@@ -40,8 +66,8 @@ torch::Tensor AarenAttention::forward(const torch::Tensor& x, const torch::Tenso
   auto result = reference_scan_ ? scan_reference(scores, values, initial, mask)
                                 : scan_fast(scores, values, initial, mask);
   if (state) *state = result.final;
-  auto o = result.out.permute({0, 2, 1, 3}).reshape({B, N, d_model_});  // [B, N, D]
-  return out(o);
+  auto o = result.out.permute({0, 2, 1, 3}).reshape({B * N, d_model_});  // [B*N, D]
+  return out(o).view({B, N, d_model_});
 }
 
 LayerState AarenAttention::initial_state(int64_t batch, const torch::TensorOptions& options) const {

@@ -15,6 +15,8 @@ class AarenAttention : public SequenceMixer {
   // x [B, N, D] -> [B, N, D]; state (ScanState) continued and updated if given.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) override;
   LayerState initial_state(int64_t batch, const torch::TensorOptions& options) const override;
+  void prepare_inference() override;
+  void train(bool on = true) override;  // train(true) drops the inference snapshot
 
   // Scores s [B, H, N] and values [B, H, N, d_head] for tokens x [B, N, D].
   std::pair<torch::Tensor, torch::Tensor> scores_and_values(const torch::Tensor& x);
@@ -24,6 +26,14 @@ class AarenAttention : public SequenceMixer {
   bool reference_scan_;
   torch::Tensor query;  // [H, d_head], one learned query per head
   torch::nn::Linear key{nullptr}, value{nullptr}, out{nullptr};
+
+  // Acting: the folded key and the value projection as one [D -> H + D]
+  // matrix, a snapshot of the weights taken by prepare_inference() and used
+  // in eval mode without gradients until train() (or the next prepare).
+  torch::Tensor fused_weight_t_;  // [D, H + D]: scores' columns first
+  torch::Tensor fused_bias_;      // [H + D]
+  bool inference_prepared_ = false;
+  std::pair<torch::Tensor, torch::Tensor> folded_key() const;  // (w_eff [H, D], b_eff [H])
 };
 
 }  // namespace aaren

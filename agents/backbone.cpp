@@ -72,7 +72,10 @@ FeedForwardImpl::FeedForwardImpl(const BackboneConfig& config)
       drop(register_module("drop", torch::nn::Dropout(config.dropout))) {}
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  return drop(fc_out(torch::gelu(fc_in(x))));
+  // As [tokens, D]: a Linear on 2-D input is one addmm with the bias fused,
+  // not matmul + add (it matters when acting, a few tokens at a time).
+  const auto flat = x.reshape({-1, x.size(-1)});
+  return drop(fc_out(torch::gelu(fc_in(flat)))).view(x.sizes());
 }
 
 BlockImpl::BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer> mixer)
@@ -115,6 +118,10 @@ torch::Tensor BackboneImpl::forward(const torch::Tensor& x, const torch::Tensor&
 torch::Tensor BackboneImpl::step(const torch::Tensor& x, BackboneState& state) {
   TORCH_CHECK(x.dim() == 2, "backbone step: input must be [B, D], got ", x.sizes());
   return forward(x.unsqueeze(1), {}, &state).squeeze(1);
+}
+
+void BackboneImpl::prepare_inference() {
+  for (auto& block : blocks_) block->mixer().prepare_inference();
 }
 
 BackboneState BackboneImpl::initial_state(int64_t batch) const {

@@ -70,6 +70,9 @@ class SequenceMixer : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) = 0;
   virtual LayerState initial_state(int64_t batch, const torch::TensorOptions& options) const = 0;
+  // Precompute what acting needs from the current weights (see the mixer);
+  // valid until the weights change. Default: nothing to do.
+  virtual void prepare_inference() {}
 };
 
 // Position-wise feed-forward: Linear(D, ff_mult D) -> GELU -> Linear -> dropout.
@@ -90,6 +93,7 @@ class BlockImpl : public torch::nn::Module {
   BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer> mixer);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state);
   const SequenceMixer& mixer() const { return *mixer_; }
+  SequenceMixer& mixer() { return *mixer_; }
 
  private:
   torch::nn::LayerNorm ln_mix{nullptr}, ln_ff{nullptr};
@@ -116,6 +120,10 @@ class BackboneImpl : public torch::nn::Module {
 
   BackboneState initial_state(int64_t batch) const;
   const BackboneConfig& config() const { return config_; }
+  // Snapshot of the current weights in the layout acting wants (Aaren: one
+  // fused score-and-value projection). Used in eval mode without gradients;
+  // train(true) drops it; call again after changing weights in eval mode.
+  void prepare_inference();
 
  private:
   BackboneConfig config_;

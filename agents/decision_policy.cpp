@@ -54,7 +54,11 @@ torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, con
   const auto r = embed_return(return_to_go.unsqueeze(-1)) + embed_timestep(t);
   const auto s = embed_state(states) + embed_timestep(t);
   const auto tokens = embed_ln(torch::stack({a, r, s}, 1));  // [B, 3, D]
-  const auto mask = torch::stack({~first_step, torch::ones({B}, first_step.options()), torch::ones({B}, first_step.options())}, 1);
+  torch::Tensor mask;  // none needed when no sequence is at its first step
+  if (first_step.defined()) {
+    const auto real = torch::ones({B}, first_step.options());
+    mask = torch::stack({~first_step, real, real}, 1);
+  }
   const auto h = backbone->forward(tokens, mask, &state);  // three recurrent updates
   return torch::tanh(predict_action(h.select(1, 2)));
 }

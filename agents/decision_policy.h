@@ -40,7 +40,7 @@ class DecisionPolicyImpl : public torch::nn::Module {
   // and returns a_t [B, A] read at s_t.
   //   previous_actions [B, A], return_to_go [B] (scaled), states [B, S],
   //   timesteps [B] int64 (t), first_step [B] bool: no a_{t-1} token there
-  //   (it is fed as padding, which changes nothing).
+  //   (it is fed as padding, which changes nothing); undefined: none is.
   torch::Tensor act(const torch::Tensor& previous_actions, const torch::Tensor& return_to_go,
                     const torch::Tensor& states, const torch::Tensor& timesteps, const torch::Tensor& first_step,
                     BackboneState& state);

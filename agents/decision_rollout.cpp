@@ -36,6 +36,10 @@ DecisionBatchPolicy::DecisionBatchPolicy(DecisionPolicy model, StateNormalizer n
     throw std::invalid_argument("--mode kvcache is for the Transformer backbone; Aaren acts with --mode recurrent");
   if (mode_ == ActMode::kRecurrent && kind == "transformer") mode_ = ActMode::kKVCache;  // same path
   model_->eval();
+  model_->backbone->prepare_inference();  // the weights stay as they are while this policy acts
+  // All of the policy's tensors live in inference mode (no autograd
+  // bookkeeping per op); the state is made and updated only in it.
+  c10::InferenceMode inference;
   state_ = model_->initial_state(n_);
   rtg_.assign(n_, static_cast<float>(target_ / scale_));
   t_.assign(n_, 0);
@@ -50,6 +54,7 @@ void DecisionBatchPolicy::begin_episode(int64_t slot) {
   std::fill(prev_action_.begin() + slot * A_, prev_action_.begin() + (slot + 1) * A_, 0.0f);
   history_[slot].clear();
   if (mode_ == ActMode::kWindow) return;
+  c10::InferenceMode inference;
   if (n_ == 1)
     state_ = model_->initial_state(1);  // a fresh state: a KV cache gives back its memory
   else
@@ -57,8 +62,13 @@ void DecisionBatchPolicy::begin_episode(int64_t slot) {
 }
 
 void DecisionBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& actions) {
-  torch::NoGradGuard no_grad;
-  const auto& obs = envs.observations();
+  act(envs.observations(), actions);
+}
+
+void DecisionBatchPolicy::act(const std::vector<double>& obs, std::vector<double>& actions) {
+  TORCH_CHECK(static_cast<int64_t>(obs.size()) == n_ * S_, "decision policy: expected ", n_ * S_,
+              " observation values, got ", obs.size());
+  c10::InferenceMode inference;
   auto states = norm_.apply(torch::tensor(std::vector<float>(obs.begin(), obs.end())).view({n_, S_}));
   torch::Tensor out;
   if (mode_ == ActMode::kWindow) {
@@ -91,7 +101,8 @@ void DecisionBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& 
     const auto prev = torch::tensor(prev_action_).view({n_, A_});
     const auto rtg = torch::tensor(rtg_);
     const auto t = torch::tensor(t_, torch::kInt64);
-    out = model_->act(prev, rtg, states, t, t == 0, state_);
+    const bool any_first = std::find(t_.begin(), t_.end(), 0) != t_.end();
+    out = model_->act(prev, rtg, states, t, any_first ? t == 0 : torch::Tensor(), state_);
   }
   peak_state_bytes_ = std::max(peak_state_bytes_, state_bytes());
   out = out.contiguous();  // keep the contiguous copy alive while reading it
@@ -103,15 +114,22 @@ void DecisionBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& 
 }
 
 void DecisionBatchPolicy::observe(const envs::VectorEnv& envs) {
-  for (int64_t i = 0; i < n_; ++i) {
-    if (!envs.active(i) && !envs.dones()[i]) continue;
-    rtg_[i] -= static_cast<float>(envs.rewards()[i] / scale_);
-    std::copy(last_action_.begin() + i * A_, last_action_.begin() + (i + 1) * A_, prev_action_.begin() + i * A_);
-    if (mode_ == ActMode::kWindow && !history_[i].empty())
-      std::copy(last_action_.begin() + i * A_, last_action_.begin() + (i + 1) * A_,
-                history_[i].back().action.begin());
-    ++t_[i];
-  }
+  for (int64_t i = 0; i < n_; ++i)
+    if (envs.active(i) || envs.dones()[i]) advance_env(i, envs.rewards()[i]);
+}
+
+void DecisionBatchPolicy::advance(const std::vector<double>& rewards) {
+  TORCH_CHECK(static_cast<int64_t>(rewards.size()) == n_, "decision policy: expected ", n_, " rewards, got ",
+              rewards.size());
+  for (int64_t i = 0; i < n_; ++i) advance_env(i, rewards[i]);
+}
+
+void DecisionBatchPolicy::advance_env(int64_t i, double reward) {
+  rtg_[i] -= static_cast<float>(reward / scale_);
+  std::copy(last_action_.begin() + i * A_, last_action_.begin() + (i + 1) * A_, prev_action_.begin() + i * A_);
+  if (mode_ == ActMode::kWindow && !history_[i].empty())
+    std::copy(last_action_.begin() + i * A_, last_action_.begin() + (i + 1) * A_, history_[i].back().action.begin());
+  ++t_[i];
 }
 
 int64_t DecisionBatchPolicy::state_bytes() const {

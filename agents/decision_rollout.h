@@ -35,6 +35,12 @@ class DecisionBatchPolicy : public BatchPolicy {
   void act(const envs::VectorEnv& envs, std::vector<double>& actions) override;
   void observe(const envs::VectorEnv& envs) override;
 
+  // The same without envs (benchmarks drive the policy with synthetic input):
+  //   observations [num_envs * S] -> actions [num_envs * A];
+  //   advance: every env took its action and got rewards [num_envs].
+  void act(const std::vector<double>& observations, std::vector<double>& actions);
+  void advance(const std::vector<double>& rewards);
+
   // Bytes the policy keeps between env steps: the backbone state (recurrent,
   // kvcache) or the K-step history (window).
   int64_t state_bytes() const;
@@ -59,6 +65,8 @@ class DecisionBatchPolicy : public BatchPolicy {
   };
   std::vector<std::deque<Step>> history_;
   int64_t peak_state_bytes_ = 0;
+
+  void advance_env(int64_t i, double reward);
 };
 
 }  // namespace aaren

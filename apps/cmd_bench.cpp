@@ -8,8 +8,11 @@
 #include "apps/commands.h"
 #include "bench/data_bench.h"
 #include "bench/env_bench.h"
+#include "bench/policy_bench.h"
 #include "bench/scan_bench.h"
+#include "bench/train_bench.h"
 #include "envs/env.h"
+#include "envs/registry.h"
 
 namespace aaren::cli {
 
@@ -155,12 +158,134 @@ int run_bench_env(int argc, char** argv) {
   return kExitOk;
 }
 
+int run_bench_policy(int argc, char** argv) {
+  bench::PolicyBenchConfig config;
+  std::string csv, plot_dir;
+  bool json = false;
+  po::options_description options("Options (defaults: DT's size, 128-d, 3 layers, 1 head, K = 20; 1 thread)");
+  options.add_options()
+      ("checkpoint", po::value(&config.checkpoint), "take sizes, normalisation and weights from 'aaren train'")
+      ("env", po::value(&config.env)->default_value(config.env), "observation and action sizes (no checkpoint)")
+      ("d-model", po::value(&config.d_model)->default_value(config.d_model), "model width (no checkpoint)")
+      ("layers", po::value(&config.n_layers)->default_value(config.n_layers), "blocks (no checkpoint)")
+      ("heads", po::value(&config.n_heads)->default_value(config.n_heads), "heads (no checkpoint)")
+      ("context", po::value(&config.context)->default_value(config.context), "K: window length in steps")
+      ("steps", po::value(&config.steps)->default_value(config.steps), "env steps per timed episode")
+      ("batch", po::value(&config.batches)->multitoken()->default_value(config.batches, "1 16"), "batch sizes")
+      ("repeats", po::value(&config.repeats)->default_value(config.repeats), "timed episodes per batch size")
+      ("sweep-tokens", po::value(&config.sweep_tokens)->default_value(config.sweep_tokens),
+       "batch-1 sweep up to this many tokens (0: none)")
+      ("variants", po::value(&config.variants)->multitoken()->default_value(config.variants,
+       "aaren-recurrent aaren-lean transformer-window transformer-kvcache"), "what to measure")
+      ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
+      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed (weights and inputs)")
+      ("csv", po::value(&csv), "write the summary to this CSV (per-step and sweep tables and the config beside it)")
+      ("plot", po::value(&plot_dir), "write SVG plots into this folder")
+      ("json", po::bool_switch(&json), "print one JSON object instead of the tables");
+  po::variables_map vm;
+  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  try {
+    config.validate();
+    if (config.checkpoint.empty()) envs::resolve_env_name(config.env);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  } catch (const envs::EnvError& e) {
+    throw InputError(e.what());
+  }
+  at::set_num_threads(config.threads);
+  const auto resolved = announce("bench policy", config.to_json(), json);
+  bench::PolicyBenchResult result;
+  try {
+    result = bench::run_policy_bench(config, &std::cerr);
+  } catch (const std::runtime_error& e) {  // an unreadable checkpoint
+    throw InputError(e.what());
+  }
+  if (!csv.empty()) {
+    const auto parent = std::filesystem::path(csv).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    auto sibling = [&](const std::string& suffix) {
+      auto path = std::filesystem::path(csv);
+      return (path.parent_path() / (path.stem().string() + suffix)).string();
+    };
+    result.steps.write_csv(sibling("_steps.csv"));
+    if (!result.sweep.rows.empty()) {
+      result.sweep.write_csv(sibling("_sweep.csv"));
+      result.sweep_summary.write_csv(sibling("_sweep_summary.csv"));
+    }
+  }
+  if (!plot_dir.empty()) {
+    std::filesystem::create_directories(plot_dir);
+    bench::write_policy_plots(result, plot_dir);
+  }
+  if (json) {
+    auto out = resolved;
+    out["variants"] = result.summary.to_json();
+    out["sweep"] = result.sweep_summary.to_json();
+    std::cout << out.dump(2) << std::endl;
+    if (!csv.empty()) {
+      result.summary.write_csv(csv);
+      save_config_next_to(csv, resolved);
+    }
+    return kExitOk;
+  }
+  report(result.summary, resolved, csv, false,
+         "\nPer env step (one call of the policy for the whole batch): median and p99 over every timed step,\n"
+         "variants interleaved. window_over_variant = the window's median / this one's. state_bytes: what the\n"
+         "policy keeps between steps; rss_growth: process RSS against before the policy was made (run alone).\n\n");
+  if (!result.sweep_summary.rows.empty())
+    std::cout << "\nBatch-1 sweep (each variant alone; median over the last 10% of steps before each point):\n\n"
+              << result.sweep_summary.format();
+  return kExitOk;
+}
+
+int run_bench_train(int argc, char** argv) {
+  bench::TrainBenchConfig config;
+  std::string csv, plot_dir;
+  bool json = false;
+  po::options_description options("Options (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)");
+  options.add_options()
+      ("lengths", po::value(&config.lengths)->multitoken()->default_value(config.lengths, "60 150 300 600 1500 3000"),
+       "tokens per sequence (multiples of 3)")
+      ("batch", po::value(&config.batch)->default_value(config.batch), "sequences per step")
+      ("d-model", po::value(&config.d_model)->default_value(config.d_model), "model width")
+      ("layers", po::value(&config.n_layers)->default_value(config.n_layers), "blocks")
+      ("heads", po::value(&config.n_heads)->default_value(config.n_heads), "heads")
+      ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
+      ("min-rounds", po::value(&config.min_rounds)->default_value(config.min_rounds), "interleaved rounds, at least")
+      ("min-seconds", po::value(&config.min_seconds)->default_value(config.min_seconds),
+       "keep adding rounds until a length has run this long")
+      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
+      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
+      ("plot", po::value(&plot_dir), "write SVG plots into this folder")
+      ("json", po::bool_switch(&json), "print one JSON object instead of the table");
+  po::variables_map vm;
+  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  try {
+    config.validate();
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  at::set_num_threads(config.threads);
+  const auto resolved = announce("bench train", config.to_json(), json);
+  const auto table = bench::run_train_bench(config, &std::cerr);
+  if (!plot_dir.empty()) {
+    std::filesystem::create_directories(plot_dir);
+    bench::write_train_plots(table, plot_dir);
+  }
+  report(table, resolved, csv, json,
+         "\nOne training step (forward, MSE loss, backward, clip, AdamW) on the same batch; times are medians over\n"
+         "interleaved rounds; peak = peak RSS growth during one step of each alone (VmHWM).\n\n");
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
   const std::vector<Command> benches{
       {"scan", "fast scan vs reference scan vs causal attention: time and error", run_bench_scan},
       {"env", "env step cost over raw mj_step, vectorised throughput (1 and 2 threads)", run_bench_env},
+      {"policy", "acting cost per env step: Aaren recurrent vs Transformer window and KV cache", run_bench_policy},
+      {"train", "training step time and peak memory vs sequence length: Aaren vs Transformer", run_bench_train},
       {"data", "HDF5 load time and batch sampling rate (DT windows, whole episodes)", run_bench_data},
   };
   return dispatch(argv[0], "Benchmarks: each prints a table and can write CSV/JSON.", benches, argc, argv);

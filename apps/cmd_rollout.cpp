@@ -6,16 +6,23 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/decision_trainer.h"
+#include "agents/lean_export.h"
 #include "agents/rollout.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 
 namespace aaren::cli {
 
+namespace {
+int report_rollout(const RolloutResult& result, const RolloutConfig& config, const std::string& policy_name,
+                   const std::string& backbone, const std::string& mode, double target_return,
+                   int64_t state_bytes_last, bool json);
+}  // namespace
+
 int run_rollout(int argc, char** argv) {
   namespace po = boost::program_options;
   RolloutConfig config;
-  std::string policy = "random", checkpoint, mode = "recurrent";
+  std::string policy = "random", checkpoint, mode = "recurrent", runtime = "torch";
   double target_return = 0.0;
   int torch_threads = 1;
   bool json = false;
@@ -29,6 +36,8 @@ int run_rollout(int argc, char** argv) {
       ("mode", po::value(&mode)->default_value(mode),
        "recurrent (Aaren's state / the Transformer's KV cache carried over the episode), window (DT: last K "
        "steps re-run), kvcache (Transformer)")
+      ("runtime", po::value(&runtime)->default_value(runtime),
+       "torch (LibTorch, every mode) or lean (the LibTorch-free runtime; Aaren, recurrent)")
       ("torch-threads", po::value(&torch_threads)->default_value(torch_threads), "LibTorch threads for the policy")
       ("episodes", po::value(&config.episodes)->default_value(config.episodes), "episodes to run")
       ("seed", po::value(&config.seed)->default_value(config.seed), "seed (env i gets seed + i)")
@@ -45,6 +54,9 @@ int run_rollout(int argc, char** argv) {
   if (checkpoint.empty() && config.env.empty()) throw UsageError("--env is required without --checkpoint");
   if (config.episodes < 1) throw UsageError("--episodes must be >= 1");
   if (config.threads < 1) throw UsageError("--threads must be >= 1");
+  if (runtime != "torch" && runtime != "lean") throw UsageError("--runtime must be torch or lean, got '" + runtime + "'");
+  if (runtime == "lean" && checkpoint.empty()) throw UsageError("--runtime lean needs --checkpoint");
+  if (runtime == "lean" && mode != "recurrent") throw UsageError("--runtime lean runs --mode recurrent only");
 
   RolloutResult result;
   int64_t state_bytes_last = 0;
@@ -77,6 +89,20 @@ int run_rollout(int argc, char** argv) {
       backbone = agent.config.backbone;
       const int64_t n = config.num_envs > 0 ? std::min(config.num_envs, config.episodes)
                                             : std::min<int64_t>(config.episodes, 16);
+      config.num_envs = n;
+      if (runtime == "lean") {
+        std::shared_ptr<const lean::Model> model;
+        try {
+          model = std::make_shared<const lean::Model>(lean::Model::from_file(to_policy_file(agent), checkpoint));
+        } catch (const std::exception& e) {
+          throw UsageError(e.what());  // a Transformer agent
+        }
+        LeanBatchPolicy lean_policy(model, target_return, n);
+        result = aaren::run_rollout(config, lean_policy);
+        state_bytes_last = lean_policy.state_bytes();
+        return report_rollout(result, config, checkpoint, backbone, "recurrent (lean runtime)", target_return,
+                              state_bytes_last, json);
+      }
       std::unique_ptr<DecisionBatchPolicy> p;
       try {
         p = std::make_unique<DecisionBatchPolicy>(agent.model, agent.normalizer, agent.config.return_scale,
@@ -84,16 +110,23 @@ int run_rollout(int argc, char** argv) {
       } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
       }
-      config.num_envs = n;
       result = aaren::run_rollout(config, *p);
       state_bytes_last = p->state_bytes();
     }
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
+  return report_rollout(result, config, checkpoint.empty() ? policy : checkpoint, backbone,
+                        checkpoint.empty() ? "" : mode, target_return, state_bytes_last, json);
+}
+
+namespace {
+int report_rollout(const RolloutResult& result, const RolloutConfig& config, const std::string& policy_name,
+                   const std::string& backbone, const std::string& mode, double target_return,
+                   int64_t state_bytes_last, bool json) {
   const auto returns = result.returns(), lengths = result.lengths(), scores = result.normalized_scores();
-  const nlohmann::json resolved{{"env", config.env},         {"policy", checkpoint.empty() ? policy : checkpoint},
-                                {"backbone", backbone},        {"mode", checkpoint.empty() ? "" : mode},
+  const nlohmann::json resolved{{"env", config.env},         {"policy", policy_name},
+                                {"backbone", backbone},        {"mode", mode},
                                 {"target_return", target_return},
                                 {"episodes", config.episodes}, {"seed", config.seed},
                                 {"num_envs", config.num_envs}, {"threads", config.threads},
@@ -139,9 +172,11 @@ int run_rollout(int argc, char** argv) {
             << "time        " << result.seconds << " s in all; per env step: env " << us_per_step << " us, policy "
             << policy_us_per_step << " us (for " << (config.num_envs > 0 ? config.num_envs : 1)
             << " envs together)\n";
-  if (!checkpoint.empty())
+  if (!mode.empty())
     std::cout << "memory      policy state " << state_bytes_last << " bytes at the end (" << mode << ")\n";
   return kExitOk;
 }
+
+}  // namespace
 
 }  // namespace aaren::cli

@@ -10,4 +10,5 @@ int run_sac(int argc, char** argv);
 int run_collect(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_compare(int argc, char** argv);
+int run_export(int argc, char** argv);
 }  // namespace aaren::cli

@@ -6,6 +6,7 @@ int main(int argc, char** argv) {
   const std::vector<aaren::cli::Command> commands{
       {"train", "train a decision agent offline (Aaren or Transformer backbone)", aaren::cli::run_train},
       {"compare", "roll out trained agents side by side: score, time per step, memory", aaren::cli::run_compare},
+      {"export", "write an Aaren agent as a lean policy file (the LibTorch-free runtime)", aaren::cli::run_export},
       {"envs", "list the environments (names, dims, D4RL score references)", aaren::cli::run_envs},
       {"rollout", "run a policy in an environment: returns and normalised scores", aaren::cli::run_rollout},
       {"sac", "train a Soft Actor-Critic behaviour policy online", aaren::cli::run_sac},

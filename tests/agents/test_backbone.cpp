@@ -148,3 +148,40 @@ TEST_CASE("backbone: bad configs are rejected with the field named", "[backbone]
   c.dropout = 1.5;
   CHECK_THROWS_WITH(Backbone(c), Catch::Contains("dropout"));
 }
+
+TEST_CASE("backbone: Aaren's acting snapshot == the training path, and is retaken after weights change", "[backbone]") {
+  torch::manual_seed(12);
+  for (int64_t heads : {1, 4}) {
+    Backbone net(small_config("aaren", heads));
+    net->eval();  // no dropout: every path computes the same function
+    const auto x = torch::randn({2, 40, 32});
+    auto with_grad = [&] { return net->forward(x).detach(); };  // folded key and value apart
+    auto inference = [&] {
+      c10::InferenceMode guard;
+      return net->forward(x).clone();
+    };
+    INFO("heads=" << heads);
+    CHECK(max_abs_diff(inference(), with_grad()) < 1e-5);  // no snapshot yet: the plain path
+    net->prepare_inference();                              // one fused [D -> H + D] projection
+    CHECK(max_abs_diff(inference(), with_grad()) < 1e-5);
+    // An optimiser step changes the weights; a new snapshot follows them.
+    torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(0.5));
+    sgd.zero_grad();
+    net->forward(x).pow(2).sum().backward();
+    sgd.step();
+    const auto after = with_grad();
+    CHECK(max_abs_diff(after, inference()) > 1e-3);  // the old snapshot is the old weights
+    net->prepare_inference();
+    const double scale = 1.0 + after.abs().max().item<double>();  // the big step made big outputs
+    CHECK(max_abs_diff(inference(), after) < 1e-6 * scale);
+    // train() drops the snapshot: eval mode without one takes the plain path.
+    net->train();
+    net->eval();
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : net->named_parameters())
+        if (p.key().find("value.weight") != std::string::npos) p.value().mul_(-1.0);
+    }
+    CHECK(max_abs_diff(inference(), with_grad()) < 1e-6 * scale);
+  }
+}

@@ -18,8 +18,8 @@ struct RunResult {
 
 // `args` are appended to the program path; with merge_stderr the output holds
 // both streams, otherwise stderr is discarded.
-inline RunResult run_aaren(const std::string& args, bool merge_stderr = true) {
-  const std::string cmd = std::string(AAREN_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+inline RunResult run_program(const std::string& program, const std::string& args, bool merge_stderr = true) {
+  const std::string cmd = program + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) throw std::runtime_error("popen failed: " + cmd);
   std::string out;
@@ -28,6 +28,10 @@ inline RunResult run_aaren(const std::string& args, bool merge_stderr = true) {
   while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+inline RunResult run_aaren(const std::string& args, bool merge_stderr = true) {
+  return run_program(AAREN_BINARY, args, merge_stderr);
 }
 
 }  // namespace aaren::testing

@@ -35,6 +35,31 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.output)["rows"].size() == 3);  // aaren recurrent; transformer window, kvcache
 
+  // The lean runtime: exported, it acts as the LibTorch policy does.
+  const double torch_return = j["return_mean"].get<double>();
+  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --episodes 2 --runtime lean --json", false);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output)["return_mean"].get<double>() == Approx(torch_return).epsilon(1e-4));
+  r = run_aaren("export --checkpoint " + dir + "/aaren/checkpoint.pt --out " + dir + "/aaren.policy");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("hopper"));
+  // The example program: runtime and env only.
+  r = aaren::testing::run_program(AAREN_LEAN_EXAMPLE, dir + "/aaren.policy 2", false);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("hopper: mean return"));
+  r = aaren::testing::run_program(AAREN_LEAN_EXAMPLE, dir + "/d.hdf5");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("d.hdf5") && Catch::Contains("AARENPOL"));
+  r = run_aaren("export --checkpoint " + dir + "/transformer/checkpoint.pt --out " + dir + "/t.policy");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("runs Aaren"));
+  CHECK_FALSE(std::ifstream(dir + "/t.policy").good());
+  r = run_aaren("rollout --checkpoint " + dir + "/transformer/checkpoint.pt --runtime lean");
+  CHECK(r.exit_code == 2);
+  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --runtime onnx");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--runtime must be torch or lean"));
+
   // A checkpoint for another env, a corrupt one, a bad mode, a bad backbone.
   r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --env walker2d --episodes 1");
   CHECK(r.exit_code == 2);

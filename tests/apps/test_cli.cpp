@@ -66,3 +66,51 @@ TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[c
   std::ifstream cfg(dir + "/bench_scan.config.json");
   CHECK(cfg.good());
 }
+
+TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plots", "[cli][bench]") {
+  const auto dir = aaren::testing::temp_dir("cli_bench_policy");
+  auto r = run_aaren_stdout("bench policy --d-model 32 --layers 2 --context 5 --steps 12 --batch 1 2 --repeats 2 "
+                            "--sweep-tokens 60 --json --csv " + dir + "/policy.csv --plot " + dir + "/plots");
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.output);
+  REQUIRE(j["variants"].size() == 8);  // 4 variants x 2 batch sizes
+  for (const auto& v : j["variants"]) {
+    INFO(v.dump());
+    CHECK(v["median_us_per_step"].get<double>() > 0.0);
+    CHECK(v["p99_us_per_step"].get<double>() >= v["median_us_per_step"].get<double>());
+    const auto first = v["state_bytes_first"].get<int64_t>(), last = v["state_bytes_last"].get<int64_t>();
+    const auto name = v["variant"].get<std::string>();
+    if (name.rfind("aaren", 0) == 0) CHECK(first == last);  // constant memory
+    if (name == "transformer-kvcache") CHECK(last > first);  // grows with the tokens
+  }
+  CHECK(j["sweep"].size() == 4 * 2);  // tokens 30 and 60 for each variant
+  for (const auto* f : {"/policy.csv", "/policy_steps.csv", "/policy_sweep.csv", "/policy.config.json",
+                        "/plots/memory_vs_timestep.svg", "/plots/cumulative_time_vs_timestep.svg",
+                        "/plots/memory_vs_tokens.svg", "/plots/latency_vs_tokens.svg"})
+    CHECK(std::ifstream(dir + f).good());
+
+  r = run_aaren("bench policy --variants aaren-recurrent nope");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--variants") && Catch::Contains("nope"));
+  r = run_aaren("bench policy --env nowhere");
+  CHECK(r.exit_code == 2);
+  r = run_aaren("bench policy --checkpoint " + dir + "/missing.pt");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("missing.pt"));
+}
+
+TEST_CASE("cli: bench train times both backbones against length", "[cli][bench]") {
+  const auto dir = aaren::testing::temp_dir("cli_bench_train");
+  auto r = run_aaren_stdout("bench train --lengths 6 30 --batch 2 --d-model 16 --layers 1 --min-rounds 1 "
+                            "--min-seconds 0 --json --plot " + dir);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.output);
+  REQUIRE(j["rows"].size() == 2);
+  CHECK(j["rows"][1]["tokens"] == 30);
+  CHECK(j["rows"][1]["aaren_ms"].get<double>() > 0.0);
+  CHECK(j["rows"][1]["transformer_ms"].get<double>() > 0.0);
+  CHECK(std::ifstream(dir + "/train_time_vs_length.svg").good());
+  r = run_aaren("bench train --lengths 61");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("multiples of 3"));
+}

@@ -97,7 +97,7 @@ TEST_CASE("data: optional keys and metadata", "[data]") {
 
 TEST_CASE("data: Minari layout", "[data]") {
   REQUIRE_H5PY();
-  for (const std::string path : {h5py_fixtures() + "/minari", h5py_fixtures() + "/minari/data/main_data.hdf5"}) {
+  for (const std::string& path : {h5py_fixtures() + "/minari", h5py_fixtures() + "/minari/data/main_data.hdf5"}) {
     const auto t = aaren::data::read_dataset(path);
     REQUIRE(t.size == 7);
     CHECK(t.episode_starts == std::vector<int64_t>{0, 4});

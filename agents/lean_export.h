@@ -1,0 +1,34 @@
+// From LibTorch to the lean runtime: a trained Aaren agent as a lean policy
+// file (`aaren export`), and a BatchPolicy that rolls lean policies out in
+// vectorised envs (`aaren rollout --runtime lean`).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "agents/decision_trainer.h"
+#include "agents/rollout.h"
+#include "runtime/lean_policy.h"
+
+namespace aaren {
+
+// Every parameter of the agent's model by its LibTorch name, the state
+// normalisation, and a header with the sizes. Throws std::invalid_argument
+// for a Transformer agent (the runtime runs Aaren).
+lean::PolicyFile to_policy_file(const LoadedAgent& agent);
+
+// One lean policy per env slot, sharing the weights.
+class LeanBatchPolicy : public BatchPolicy {
+ public:
+  LeanBatchPolicy(std::shared_ptr<const lean::Model> model, double target_return, int64_t num_envs);
+  void begin_episode(int64_t slot) override { policies_[slot].reset(); }
+  void act(const envs::VectorEnv& envs, std::vector<double>& actions) override;
+  void observe(const envs::VectorEnv& envs) override;
+  int64_t state_bytes() const;
+
+ private:
+  std::shared_ptr<const lean::Model> model_;
+  std::vector<lean::Policy> policies_;
+};
+
+}  // namespace aaren

@@ -1,0 +1,45 @@
+// aaren export: a trained Aaren agent as a lean policy file, for the
+// LibTorch-free runtime (runtime/lean_policy.h, aaren-lean-example).
+#include <iostream>
+
+#include "agents/lean_export.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+
+namespace aaren::cli {
+
+int run_export(int argc, char** argv) {
+  namespace po = boost::program_options;
+  std::string checkpoint, out;
+  po::options_description options("Options");
+  options.add_options()
+      ("checkpoint", po::value(&checkpoint)->required(), "an Aaren agent from 'aaren train'")
+      ("out", po::value(&out)->required(), "the policy file to write");
+  po::variables_map vm;
+  if (!parse(argc, argv, "--checkpoint FILE --out POLICY", options, vm)) return kExitOk;
+  LoadedAgent agent;
+  try {
+    agent = load_checkpoint(checkpoint);
+  } catch (const std::runtime_error& e) {
+    throw InputError(e.what());
+  }
+  lean::PolicyFile file;
+  try {
+    file = to_policy_file(agent);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(checkpoint + ": " + e.what());
+  }
+  try {
+    lean::Model::from_file(file, out);  // what the runtime will refuse is not written
+    lean::write_policy_file(out, file);
+    const auto model = lean::Model::load(out);  // read back as the runtime reads it
+    std::cout << "wrote " << out << ": " << model->env << ", Aaren " << model->d_model << "-d x " << model->n_layers
+              << " layers x " << model->n_heads << " heads, " << file.tensors.size() << " tensors, "
+              << model->weight_bytes() << " weight bytes as packed by the runtime\n";
+  } catch (const lean::PolicyFileError& e) {
+    throw InputError(e.what());
+  }
+  return kExitOk;
+}
+
+}  // namespace aaren::cli

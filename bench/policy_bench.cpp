@@ -1,0 +1,381 @@
+#include "bench/policy_bench.h"
+
+#include <malloc.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <memory>
+#include <ostream>
+#include <random>
+#include <stdexcept>
+
+#include "agents/decision_rollout.h"
+#include "agents/decision_trainer.h"
+#include "agents/lean_export.h"
+#include "bench/svg_plot.h"
+#include "envs/registry.h"
+
+namespace aaren::bench {
+
+int64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+void PolicyBenchConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (d_model < 1 || n_layers < 1 || n_heads < 1 || d_model % n_heads != 0)
+    fail("--d-model, --layers and --heads must be >= 1, and --heads must divide --d-model");
+  if (context < 1) fail("--context must be >= 1");
+  if (steps < 1) fail("--steps must be >= 1");
+  if (repeats < 1) fail("--repeats must be >= 1");
+  if (sweep_tokens < 0) fail("--sweep-tokens must be >= 0");
+  if (threads < 1) fail("--threads must be >= 1");
+  if (batches.empty()) fail("--batch needs at least one size");
+  for (auto b : batches)
+    if (b < 1) fail("--batch sizes must be >= 1, got " + std::to_string(b));
+  if (variants.empty()) fail("--variants needs at least one variant");
+  for (const auto& v : variants)
+    if (v != "aaren-recurrent" && v != "aaren-lean" && v != "transformer-window" && v != "transformer-kvcache")
+      fail("--variants: unknown variant '" + v +
+           "' (aaren-recurrent, aaren-lean, transformer-window, transformer-kvcache)");
+}
+
+nlohmann::json PolicyBenchConfig::to_json() const {
+  return {{"env", env},         {"checkpoint", checkpoint}, {"d_model", d_model}, {"n_layers", n_layers},
+          {"n_heads", n_heads}, {"context", context},       {"steps", steps},     {"batches", batches},
+          {"repeats", repeats}, {"sweep_tokens", sweep_tokens}, {"variants", variants}, {"threads", threads},
+          {"seed", seed}};
+}
+
+namespace {
+
+constexpr int64_t kTokensPerStep = 3;  // DT's layout: a_{t-1}, R_t, s_t
+
+struct Variant {
+  std::string name;
+  DecisionPolicy model{nullptr};
+  ActMode mode = ActMode::kRecurrent;
+  std::shared_ptr<const lean::Model> lean;  // aaren-lean: the same Aaren weights, in the lean runtime
+};
+
+// What the benchmark steps: a LibTorch DecisionBatchPolicy or lean policies.
+class SteppedPolicy {
+ public:
+  virtual ~SteppedPolicy() = default;
+  virtual void act(const std::vector<double>& observations, std::vector<double>& actions) = 0;
+  virtual void advance(const std::vector<double>& rewards) = 0;
+  virtual int64_t state_bytes() const = 0;
+};
+
+class TorchPolicy : public SteppedPolicy {
+ public:
+  explicit TorchPolicy(std::unique_ptr<DecisionBatchPolicy> p) : p_(std::move(p)) {}
+  void act(const std::vector<double>& o, std::vector<double>& a) override { p_->act(o, a); }
+  void advance(const std::vector<double>& r) override { p_->advance(r); }
+  int64_t state_bytes() const override { return p_->state_bytes(); }
+
+ private:
+  std::unique_ptr<DecisionBatchPolicy> p_;
+};
+
+class LeanPolicies : public SteppedPolicy {
+ public:
+  LeanPolicies(std::shared_ptr<const lean::Model> model, double target, int64_t batch) {
+    for (int64_t i = 0; i < batch; ++i) policies_.emplace_back(model, target);
+  }
+  void act(const std::vector<double>& o, std::vector<double>& a) override {
+    const auto& m = policies_.front().model();
+    for (size_t i = 0; i < policies_.size(); ++i)
+      policies_[i].act(o.data() + i * m.state_dim, a.data() + i * m.act_dim);
+  }
+  void advance(const std::vector<double>& r) override {
+    for (size_t i = 0; i < policies_.size(); ++i) policies_[i].observe(r[i]);
+  }
+  int64_t state_bytes() const override {
+    int64_t bytes = 0;
+    for (const auto& p : policies_) bytes += p.state_bytes();
+    return bytes;
+  }
+
+ private:
+  std::vector<lean::Policy> policies_;
+};
+
+struct Models {
+  std::vector<Variant> variants;
+  StateNormalizer normalizer;
+  double return_scale = 1000.0, target_return = 3600.0;
+  int64_t obs_dim = 0, act_dim = 0;
+};
+
+// Both backbones at one size: the checkpoint's (its weights) and the other
+// freshly initialised, or both fresh at the given model options.
+Models build_models(const PolicyBenchConfig& c) {
+  Models m;
+  DecisionConfig dc;
+  DecisionPolicy trained{nullptr};
+  if (!c.checkpoint.empty()) {
+    auto agent = load_checkpoint(c.checkpoint);  // throws std::runtime_error naming the file
+    dc = agent.model->config();
+    trained = agent.model;
+    m.normalizer = agent.normalizer;
+    m.return_scale = agent.config.return_scale;
+    m.target_return = agent.config.target_return != 0.0 ? agent.config.target_return
+                                                        : default_target_return(agent.env);
+  } else {
+    const auto* spec = envs::resolve_env_name(c.env).spec;
+    dc.state_dim = spec->obs_dim;
+    dc.act_dim = spec->act_dim;
+    dc.context = c.context;
+    dc.backbone.d_model = c.d_model;
+    dc.backbone.n_layers = c.n_layers;
+    dc.backbone.n_heads = c.n_heads;
+    m.normalizer = {torch::zeros({dc.state_dim}), torch::ones({dc.state_dim})};
+    m.target_return = default_target_return(c.env);
+  }
+  m.obs_dim = dc.state_dim;
+  m.act_dim = dc.act_dim;
+  torch::manual_seed(c.seed);
+  auto model_of = [&](const std::string& kind) {
+    if (trained && trained->config().backbone.kind == kind) return trained;
+    auto config = dc;
+    config.backbone.kind = kind;
+    DecisionPolicy fresh(config);
+    fresh->eval();
+    return fresh;
+  };
+  for (const auto& name : c.variants) {
+    Variant v{name};
+    if (name == "aaren-recurrent") {
+      v.model = model_of("aaren");
+      v.mode = ActMode::kRecurrent;
+    } else if (name == "aaren-lean") {
+      LoadedAgent agent;
+      agent.model = model_of("aaren");
+      agent.normalizer = m.normalizer;
+      agent.config.return_scale = m.return_scale;
+      agent.config.target_return = m.target_return;
+      agent.env = c.checkpoint.empty() ? c.env : "checkpoint";
+      v.lean = std::make_shared<const lean::Model>(lean::Model::from_file(to_policy_file(agent), "(in memory)"));
+    } else {
+      v.model = model_of("transformer");
+      v.mode = name == "transformer-window" ? ActMode::kWindow : ActMode::kKVCache;
+    }
+    m.variants.push_back(std::move(v));
+  }
+  return m;
+}
+
+std::unique_ptr<SteppedPolicy> make_policy(const Models& m, const Variant& v, int64_t batch) {
+  if (v.lean) return std::make_unique<LeanPolicies>(v.lean, m.target_return, batch);
+  return std::make_unique<TorchPolicy>(
+      std::make_unique<DecisionBatchPolicy>(v.model, m.normalizer, m.return_scale, m.target_return, v.mode, batch));
+}
+
+// Nearest-rank percentile of the samples (p in [0, 100]).
+double percentile(std::vector<double> samples, double p) {
+  std::sort(samples.begin(), samples.end());
+  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * samples.size()));
+  return samples[std::min(samples.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+// Synthetic observations for one env step of a batch: standard normal.
+class Inputs {
+ public:
+  Inputs(int64_t batch, int64_t obs_dim, uint64_t seed) : obs_(batch * obs_dim), rewards_(batch, 1.0), rng_(seed) {}
+  const std::vector<double>& next() {
+    for (auto& x : obs_) x = normal_(rng_);
+    return obs_;
+  }
+  const std::vector<double>& rewards() const { return rewards_; }
+
+ private:
+  std::vector<double> obs_, rewards_;
+  std::mt19937_64 rng_;
+  std::normal_distribution<double> normal_;
+};
+
+struct EpisodeTrace {
+  std::vector<double> seconds;       // per env step
+  std::vector<int64_t> state_bytes;  // after each env step
+  std::vector<int64_t> rss_growth;   // after each env step, against before the policy was made
+};
+
+// One variant alone for `steps` env steps, with RSS read after every step.
+EpisodeTrace run_alone(const Models& m, const Variant& v, int64_t batch, int64_t steps, uint64_t seed,
+                       std::ostream* progress, const std::string& label) {
+  malloc_trim(0);  // hand freed heap back, so growth is this variant's
+  const int64_t rss0 = resident_bytes();
+  EpisodeTrace trace;
+  auto policy = make_policy(m, v, batch);
+  Inputs inputs(batch, m.obs_dim, seed);
+  std::vector<double> actions(batch * m.act_dim);
+  const double start = now_seconds();
+  double last_report = start;
+  for (int64_t t = 0; t < steps; ++t) {
+    const auto& obs = inputs.next();
+    const double t0 = now_seconds();
+    policy->act(obs, actions);
+    policy->advance(inputs.rewards());
+    const double t1 = now_seconds();
+    trace.seconds.push_back(t1 - t0);
+    trace.state_bytes.push_back(policy->state_bytes());
+    trace.rss_growth.push_back(resident_bytes() - rss0);
+    if (progress && (t1 - last_report > 1.0 || t + 1 == steps)) {
+      last_report = t1;
+      const double rate = (t + 1) / (t1 - start);
+      *progress << "\r[bench policy] " << label << " " << v.name << ": step " << (t + 1) << "/" << steps << " ("
+                << std::fixed << std::setprecision(0) << rate << " steps/s, ETA "
+                << std::setprecision(1) << (steps - t - 1) / rate << " s)   " << std::flush;
+    }
+  }
+  if (progress) *progress << "\n";
+  return trace;
+}
+
+}  // namespace
+
+PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* progress) {
+  c.validate();
+  at::set_num_threads(c.threads);
+  const auto m = build_models(c);
+  const int64_t V = static_cast<int64_t>(m.variants.size());
+
+  PolicyBenchResult r;
+  r.summary.columns = {"variant",           "batch",           "steps",           "median_us_per_step",
+                       "p99_us_per_step",   "mean_us_per_step", "median_us_per_env_step", "window_over_variant",
+                       "state_bytes_first", "state_bytes_last", "rss_growth_bytes_last", "rss_growth_bytes_peak"};
+  r.steps.columns = {"variant", "batch", "step", "tokens", "median_us", "cumulative_us", "state_bytes",
+                     "rss_growth_bytes"};
+  for (const int64_t batch : c.batches) {
+    // Timing: all variants on the same inputs, interleaved step by step.
+    std::vector<std::vector<std::vector<double>>> seconds(V, std::vector<std::vector<double>>(c.steps));
+    for (int64_t rep = 0; rep < c.repeats; ++rep) {
+      std::vector<std::unique_ptr<SteppedPolicy>> policies;
+      for (const auto& v : m.variants) policies.push_back(make_policy(m, v, batch));
+      Inputs inputs(batch, m.obs_dim, c.seed + 1000 * rep + batch);
+      std::vector<double> actions(batch * m.act_dim);
+      const double start = now_seconds();
+      double last_report = start;
+      for (int64_t t = 0; t < c.steps; ++t) {
+        const auto& obs = inputs.next();
+        for (int64_t k = 0; k < V; ++k) {
+          const int64_t i = (t + k) % V;  // rotate who goes first
+          const double t0 = now_seconds();
+          policies[i]->act(obs, actions);
+          policies[i]->advance(inputs.rewards());
+          seconds[i][t].push_back(now_seconds() - t0);
+        }
+        const double now = now_seconds();
+        if (progress && (now - last_report > 1.0 || t + 1 == c.steps)) {
+          last_report = now;
+          const double done = rep * c.steps + t + 1, total = c.repeats * c.steps;
+          const double rate = (t + 1) / (now - start);
+          *progress << "\r[bench policy] timing, batch " << batch << ", episode " << (rep + 1) << "/" << c.repeats
+                    << ": step " << (t + 1) << "/" << c.steps << " (" << std::fixed << std::setprecision(0) << rate
+                    << " steps/s, ETA " << std::setprecision(1) << (total - done) / rate << " s)   " << std::flush;
+        }
+      }
+      if (progress) *progress << "\n";
+    }
+    // Memory: each variant alone.
+    std::vector<EpisodeTrace> traces;
+    for (const auto& v : m.variants)
+      traces.push_back(run_alone(m, v, batch, c.steps, c.seed + batch, progress, "memory, batch " + std::to_string(batch)));
+
+    std::vector<double> medians(V);
+    for (int64_t i = 0; i < V; ++i) {
+      std::vector<double> all;
+      for (const auto& s : seconds[i]) all.insert(all.end(), s.begin(), s.end());
+      medians[i] = median(all) * 1e6;
+    }
+    double window = std::nan("");
+    for (int64_t i = 0; i < V; ++i)
+      if (m.variants[i].name == "transformer-window") window = medians[i];
+    for (int64_t i = 0; i < V; ++i) {
+      std::vector<double> all;
+      double cumulative = 0;
+      for (int64_t t = 0; t < c.steps; ++t) {
+        all.insert(all.end(), seconds[i][t].begin(), seconds[i][t].end());
+        const double step_us = median(seconds[i][t]) * 1e6;
+        cumulative += step_us;
+        r.steps.add_row({m.variants[i].name, batch, t + 1, (t + 1) * kTokensPerStep, step_us, cumulative,
+                         traces[i].state_bytes[t], traces[i].rss_growth[t]});
+      }
+      double mean = 0;
+      for (double s : all) mean += s / all.size();
+      const auto& tr = traces[i];
+      r.summary.add_row({m.variants[i].name, batch, c.steps, medians[i], percentile(all, 99) * 1e6, mean * 1e6,
+                         medians[i] / batch, window / medians[i], tr.state_bytes.front(), tr.state_bytes.back(),
+                         tr.rss_growth.back(), *std::max_element(tr.rss_growth.begin(), tr.rss_growth.end())});
+    }
+  }
+
+  r.sweep.columns = {"variant", "step", "tokens", "us", "state_bytes", "rss_growth_bytes"};
+  r.sweep_summary.columns = {"variant", "tokens", "median_us_per_step", "state_bytes", "rss_growth_bytes"};
+  if (c.sweep_tokens > 0) {
+    const int64_t steps = (c.sweep_tokens + kTokensPerStep - 1) / kTokensPerStep;
+    for (const auto& v : m.variants) {
+      const auto tr = run_alone(m, v, 1, steps, c.seed + 7, progress, "sweep to " + std::to_string(c.sweep_tokens) + " tokens");
+      for (int64_t t = 0; t < steps; ++t)
+        r.sweep.add_row({v.name, t + 1, (t + 1) * kTokensPerStep, tr.seconds[t] * 1e6, tr.state_bytes[t],
+                         tr.rss_growth[t]});
+      // At each checkpoint: the median over the last 10% of steps before it.
+      for (int64_t tokens : {30, 100, 300, 1000, 3000, 10000, 30000, 100000}) {
+        if (tokens > steps * kTokensPerStep) break;
+        const int64_t end = tokens / kTokensPerStep, begin = std::min(end - 1, end - std::max<int64_t>(1, end / 10));
+        std::vector<double> window(tr.seconds.begin() + begin, tr.seconds.begin() + end);
+        r.sweep_summary.add_row(
+            {v.name, end * kTokensPerStep, median(window) * 1e6, tr.state_bytes[end - 1], tr.rss_growth[end - 1]});
+      }
+    }
+  }
+  return r;
+}
+
+void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
+  // Columns by name, rows filtered by variant (and batch).
+  auto column = [](const Table& t, const std::string& name) {
+    return static_cast<size_t>(std::find(t.columns.begin(), t.columns.end(), name) - t.columns.begin());
+  };
+  auto number = [](const Cell& cell) {
+    if (auto* i = std::get_if<int64_t>(&cell)) return static_cast<double>(*i);
+    if (auto* d = std::get_if<double>(&cell)) return *d;
+    return std::nan("");
+  };
+  auto series = [&](const Table& t, const std::string& x, const std::string& y, int64_t batch) {
+    std::vector<Series> out;
+    const auto cv = column(t, "variant"), cb = column(t, "batch"), cx = column(t, x), cy = column(t, y);
+    for (const auto& row : t.rows) {
+      if (cb < t.columns.size() && number(row[cb]) != batch) continue;
+      const auto& name = std::get<std::string>(row[cv]);
+      if (out.empty() || out.back().name != name) out.push_back({name, {}, {}});
+      out.back().x.push_back(number(row[cx]));
+      out.back().y.push_back(number(row[cy]));
+    }
+    return out;
+  };
+  const int64_t batch = r.steps.rows.empty() ? 1 : static_cast<int64_t>(number(r.steps.rows.front()[column(r.steps, "batch")]));
+  write_svg(dir + "/memory_vs_timestep.svg", series(r.steps, "step", "state_bytes", batch),
+            {"Policy state (batch " + std::to_string(batch) + ")", "env step", "bytes kept between steps", false, true});
+  write_svg(dir + "/cumulative_time_vs_timestep.svg", series(r.steps, "step", "cumulative_us", batch),
+            {"Cumulative policy time (batch " + std::to_string(batch) + ", median over episodes)", "env step",
+             "cumulative time (us)"});
+  if (!r.sweep.rows.empty()) {
+    write_svg(dir + "/memory_vs_tokens.svg", series(r.sweep, "tokens", "state_bytes", 1),
+              {"Policy state against tokens seen (batch 1)", "tokens", "bytes", true, true});
+    write_svg(dir + "/rss_vs_tokens.svg", series(r.sweep, "tokens", "rss_growth_bytes", 1),
+              {"Process RSS growth against tokens seen (batch 1)", "tokens", "bytes"});
+    write_svg(dir + "/latency_vs_tokens.svg", series(r.sweep, "tokens", "us", 1),
+              {"Time per env step against tokens seen (batch 1)", "tokens", "us per env step", true, true});
+  }
+}
+
+}  // namespace aaren::bench

@@ -1,0 +1,65 @@
+// `aaren bench policy`: what a decision policy costs per env step when it
+// acts, Aaren against the Transformer, measured side by side in one process.
+//
+// Variants (same model size, same synthetic inputs):
+//   aaren-recurrent      Aaren's (m, u, w) state, three tokens per env step;
+//   aaren-lean           the same Aaren policy in the LibTorch-free runtime;
+//   transformer-window   DT's way: the last K steps re-run every env step;
+//   transformer-kvcache  the Transformer with a cache of every key and value.
+//
+// Three measurements:
+//   timing  — every variant steps the same inputs, interleaved step by step
+//             (rotating the order), `repeats` episodes of `steps` env steps;
+//   memory  — each variant alone (after malloc_trim), process RSS and the
+//             policy's state bytes after every step;
+//   sweep   — batch 1, each variant alone, until `sweep_tokens` tokens:
+//             latency and memory against the number of tokens seen.
+// Inputs are synthetic (standard-normal observations, reward 1 per step):
+// the cost does not depend on their values, and no episode ends early.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "bench/report.h"
+
+namespace aaren::bench {
+
+struct PolicyBenchConfig {
+  std::string env = "hopper";      // observation and action sizes
+  std::string checkpoint;          // optional: sizes, normalisation and one backbone's weights from 'aaren train'
+  int64_t d_model = 128;           // model options (DT's defaults) when no checkpoint is given
+  int64_t n_layers = 3;
+  int64_t n_heads = 1;
+  int64_t context = 20;            // K, the window's length in env steps
+  int64_t steps = 1000;            // env steps per timed episode
+  std::vector<int64_t> batches{1, 16};
+  int64_t repeats = 3;             // timed episodes per batch size
+  int64_t sweep_tokens = 10000;    // batch-1 sweep length in tokens (0: no sweep)
+  std::vector<std::string> variants{"aaren-recurrent", "aaren-lean", "transformer-window", "transformer-kvcache"};
+  int threads = 1;
+  uint64_t seed = 0;
+
+  void validate() const;  // throws std::invalid_argument naming the flag
+  nlohmann::json to_json() const;
+};
+
+struct PolicyBenchResult {
+  Table summary;  // one row per (variant, batch)
+  Table steps;    // one row per (variant, batch, step) of the timing and memory runs
+  Table sweep;    // one row per (variant, step) of the sweep
+  Table sweep_summary;  // the sweep at tokens 30, 100, 300, 1000, 3000, 10000
+};
+
+PolicyBenchResult run_policy_bench(const PolicyBenchConfig& config, std::ostream* progress);
+
+// memory_vs_timestep.svg, cumulative_time_vs_timestep.svg (timing, batch 1),
+// and, with a sweep, memory_vs_tokens.svg and latency_vs_tokens.svg.
+void write_policy_plots(const PolicyBenchResult& result, const std::string& dir);
+
+// Resident set size of this process (bytes), from /proc/self/statm.
+int64_t resident_bytes();
+
+}  // namespace aaren::bench

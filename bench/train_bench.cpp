@@ -1,0 +1,157 @@
+#include "bench/train_bench.h"
+
+#include <malloc.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+#include <stdexcept>
+
+#include "agents/decision_policy.h"
+#include "bench/policy_bench.h"
+#include "bench/svg_plot.h"
+
+namespace aaren::bench {
+
+int64_t peak_resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmHWM:   1234 kB"
+  return -1;
+}
+
+bool reset_peak_resident() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";  // resets the peak RSS (VmHWM) to the current RSS
+  clear.flush();
+  return static_cast<bool>(clear);
+}
+
+void TrainBenchConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (lengths.empty()) fail("--lengths needs at least one length");
+  for (auto n : lengths)
+    if (n < 3 || n % 3 != 0) fail("--lengths must be positive multiples of 3 (tokens R, s, a per step), got " + std::to_string(n));
+  if (batch < 1) fail("--batch must be >= 1");
+  if (d_model < 1 || n_layers < 1 || n_heads < 1 || d_model % n_heads != 0)
+    fail("--d-model, --layers and --heads must be >= 1, and --heads must divide --d-model");
+  if (threads < 1) fail("--threads must be >= 1");
+  if (min_rounds < 1) fail("--min-rounds must be >= 1");
+}
+
+nlohmann::json TrainBenchConfig::to_json() const {
+  return {{"lengths", lengths},   {"batch", batch},         {"d_model", d_model},         {"n_layers", n_layers},
+          {"n_heads", n_heads},   {"state_dim", state_dim}, {"act_dim", act_dim},         {"threads", threads},
+          {"min_rounds", min_rounds}, {"min_seconds", min_seconds}, {"seed", seed}};
+}
+
+namespace {
+
+struct Trainer {
+  DecisionPolicy model{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+};
+
+struct Batch {
+  torch::Tensor states, actions, rtg, timesteps;
+};
+
+// DT's update: MSE between predicted and dataset actions, gradient clip 0.25, AdamW.
+void train_step(Trainer& t, const Batch& b) {
+  const auto predicted = t.model->forward(b.states, b.actions, b.rtg, b.timesteps);
+  const auto loss = torch::mse_loss(predicted, b.actions);
+  t.optimizer->zero_grad();
+  loss.backward();
+  torch::nn::utils::clip_grad_norm_(t.model->parameters(), 0.25);
+  t.optimizer->step();
+}
+
+}  // namespace
+
+Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
+  c.validate();
+  at::set_num_threads(c.threads);
+  const std::vector<std::string> kinds{"aaren", "transformer"};
+  std::vector<Trainer> trainers;
+  for (const auto& kind : kinds) {
+    torch::manual_seed(c.seed);
+    DecisionConfig dc;
+    dc.state_dim = c.state_dim;
+    dc.act_dim = c.act_dim;
+    dc.backbone.kind = kind;
+    dc.backbone.d_model = c.d_model;
+    dc.backbone.n_layers = c.n_layers;
+    dc.backbone.n_heads = c.n_heads;
+    Trainer t{DecisionPolicy(dc), nullptr};
+    t.model->train();
+    t.optimizer = std::make_unique<torch::optim::AdamW>(t.model->parameters(),
+                                                        torch::optim::AdamWOptions(1e-4).weight_decay(1e-4));
+    trainers.push_back(std::move(t));
+  }
+
+  Table table;
+  table.columns = {"tokens",        "env_steps",          "batch",         "aaren_ms",
+                   "transformer_ms", "transformer_over_aaren", "aaren_peak_mb", "transformer_peak_mb", "rounds"};
+  for (const int64_t N : c.lengths) {
+    const int64_t T = N / 3;
+    torch::manual_seed(c.seed + N);
+    const Batch b{torch::randn({c.batch, T, c.state_dim}), torch::rand({c.batch, T, c.act_dim}) * 2 - 1,
+                  torch::randn({c.batch, T}), torch::arange(T).clamp_max(999).expand({c.batch, T}).contiguous()};
+    // Peak memory: one step of each alone, from a trimmed heap.
+    std::vector<double> peak_mb;
+    for (auto& t : trainers) {
+      malloc_trim(0);
+      const int64_t before = resident_bytes();
+      const bool ok = reset_peak_resident();
+      train_step(t, b);
+      const int64_t peak = peak_resident_bytes();
+      peak_mb.push_back(ok && peak > 0 ? (peak - before) / 1048576.0 : std::nan(""));
+    }
+    // Time: interleaved rounds, alternating who goes first.
+    std::vector<std::vector<double>> seconds(kinds.size());
+    const double start = now_seconds();
+    int rounds = 0;
+    while (rounds < c.min_rounds || now_seconds() - start < c.min_seconds) {
+      for (size_t k = 0; k < kinds.size(); ++k) {
+        const size_t i = (k + rounds) % kinds.size();
+        const double t0 = now_seconds();
+        train_step(trainers[i], b);
+        seconds[i].push_back(now_seconds() - t0);
+      }
+      ++rounds;
+      if (progress)
+        *progress << "\r[bench train] " << N << " tokens: round " << rounds << ", aaren " << std::fixed
+                  << std::setprecision(1) << 1e3 * median(seconds[0]) << " ms, transformer "
+                  << 1e3 * median(seconds[1]) << " ms   " << std::flush;
+    }
+    if (progress) *progress << "\n";
+    const double aaren = 1e3 * median(seconds[0]), transformer = 1e3 * median(seconds[1]);
+    table.add_row({N, T, c.batch, aaren, transformer, transformer / aaren, peak_mb[0], peak_mb[1],
+                   static_cast<int64_t>(rounds)});
+  }
+  return table;
+}
+
+void write_train_plots(const Table& table, const std::string& dir) {
+  Series aaren_t{"Aaren (scan)", {}, {}}, transformer_t{"Transformer (attention)", {}, {}};
+  Series aaren_m{"Aaren (scan)", {}, {}}, transformer_m{"Transformer (attention)", {}, {}};
+  auto num = [](const Cell& cell) {
+    if (auto* i = std::get_if<int64_t>(&cell)) return static_cast<double>(*i);
+    return std::get<double>(cell);
+  };
+  for (const auto& row : table.rows) {
+    const double n = num(row[0]);
+    aaren_t.x.push_back(n), aaren_t.y.push_back(num(row[3]));
+    transformer_t.x.push_back(n), transformer_t.y.push_back(num(row[4]));
+    aaren_m.x.push_back(n), aaren_m.y.push_back(num(row[6]));
+    transformer_m.x.push_back(n), transformer_m.y.push_back(num(row[7]));
+  }
+  write_svg(dir + "/train_time_vs_length.svg", {aaren_t, transformer_t},
+            {"Training step time against sequence length", "tokens per sequence", "ms per step", true, true});
+  write_svg(dir + "/train_memory_vs_length.svg", {aaren_m, transformer_m},
+            {"Training step peak memory against sequence length", "tokens per sequence", "peak RSS growth (MB)",
+             true, true});
+}
+
+}  // namespace aaren::bench

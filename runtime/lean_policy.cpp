@@ -1,0 +1,310 @@
+#include "runtime/lean_policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace aaren::lean {
+
+PackedLinear PackedLinear::pack(const std::vector<float>& weight, const std::vector<float>& bias, int64_t out,
+                                int64_t in) {
+  PackedLinear p;
+  p.in = in;
+  p.out = out;
+  const int64_t panels = (out + kPanel - 1) / kPanel;
+  p.panels.assign(panels * in * kPanel, 0.0f);
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i) p.panels[((o / kPanel) * in + i) * kPanel + o % kPanel] = weight[o * in + i];
+  p.bias = bias;
+  return p;
+}
+
+namespace {
+
+// Eight floats as one SIMD value (GCC/Clang vector extensions: AVX on x86-64
+// with -mavx, two SSE halves without; aligned(4): loads need no alignment).
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+
+// One panel for M tokens: acc[m] = b + sum_i x[m][i] W^T[i][panel]. The
+// 4 x M accumulators stay in registers; the panel is read once, in order.
+template <int M>
+void apply_panels(const PackedLinear& p, const float* x, float* y) {
+  constexpr int64_t K = PackedLinear::kPanel, V = K / 8;
+  static_assert(K % 8 == 0, "panels are whole SIMD vectors");
+  const int64_t in = p.in, out = p.out;
+  for (int64_t panel = 0; panel * K < out; ++panel) {
+    const float* w = p.panels.data() + panel * in * K;
+    const int64_t o0 = panel * K, width = std::min(K, out - o0);
+    v8 acc[M][V];
+    float b[K] = {};
+    for (int64_t k = 0; k < width; ++k) b[k] = p.bias[o0 + k];
+    for (int m = 0; m < M; ++m)
+      for (int v = 0; v < V; ++v) acc[m][v] = *reinterpret_cast<const v8*>(b + 8 * v);
+    for (int64_t i = 0; i < in; ++i, w += K) {
+      v8 wv[V];
+      for (int v = 0; v < V; ++v) wv[v] = *reinterpret_cast<const v8*>(w + 8 * v);
+      for (int m = 0; m < M; ++m) {
+        const float xi = x[m * in + i];
+        for (int v = 0; v < V; ++v) acc[m][v] += xi * wv[v];
+      }
+    }
+    for (int m = 0; m < M; ++m) {
+      float r[K];
+      for (int v = 0; v < V; ++v) *reinterpret_cast<v8*>(r + 8 * v) = acc[m][v];
+      for (int64_t k = 0; k < width; ++k) y[m * out + o0 + k] = r[k];
+    }
+  }
+}
+
+// LayerNorm over D (biased variance, eps 1e-5, as torch::nn::LayerNorm).
+void layer_norm(const float* x, const LayerNormWeights& ln, int64_t D, float* y) {
+  float mean = 0;
+  for (int64_t i = 0; i < D; ++i) mean += x[i];
+  mean /= static_cast<float>(D);
+  float var = 0;
+  for (int64_t i = 0; i < D; ++i) var += (x[i] - mean) * (x[i] - mean);
+  var /= static_cast<float>(D);
+  const float inv = 1.0f / std::sqrt(var + 1e-5f);
+  for (int64_t i = 0; i < D; ++i) y[i] = (x[i] - mean) * inv * ln.weight[i] + ln.bias[i];
+}
+
+std::vector<float> copy_of(const PolicyFile& f, const std::string& name, const std::vector<int64_t>& dims) {
+  return f.tensor(name, dims).data;
+}
+
+LayerNormWeights layer_norm_of(const PolicyFile& f, const std::string& name, int64_t D) {
+  return {copy_of(f, name + ".weight", {D}), copy_of(f, name + ".bias", {D})};
+}
+
+PackedLinear linear_of(const PolicyFile& f, const std::string& name, int64_t out, int64_t in) {
+  return PackedLinear::pack(copy_of(f, name + ".weight", {out, in}), copy_of(f, name + ".bias", {out}), out, in);
+}
+
+}  // namespace
+
+void PackedLinear::apply(const float* x, int64_t M, float* y) const {
+  switch (M) {
+    case 1: return apply_panels<1>(*this, x, y);
+    case 2: return apply_panels<2>(*this, x, y);
+    default: return apply_panels<3>(*this, x, y);
+  }
+}
+
+float gelu(float x) {
+  // erf(z) = z P(z^2) / Q(z^2) on |z| <= 4 (|erf| rounds to 1 beyond): a
+  // rational minimax fit, accurate to a few float ulps (checked in the tests
+  // against std::erf).
+  float z = x * 0.70710678118654752f;
+  z = std::min(4.0f, std::max(-4.0f, z));
+  const float z2 = z * z;
+  float p = -2.72614225801306e-10f;
+  p = p * z2 + 2.77068142495902e-08f;
+  p = p * z2 - 2.10102402082508e-06f;
+  p = p * z2 - 5.69250639462346e-05f;
+  p = p * z2 - 7.34990630326855e-04f;
+  p = p * z2 - 2.95459980854025e-03f;
+  p = p * z2 - 1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * z2 - 2.13374055278905e-04f;
+  q = q * z2 - 1.68282697438203e-03f;
+  q = q * z2 - 7.37332916720468e-03f;
+  q = q * z2 - 1.42647390514189e-02f;
+  // Beyond |z| = 3.9, erf rounds to +-1 in float: exactly x or 0 there, as
+  // the exact GELU gives for huge |x|.
+  const float e = std::abs(z) >= 3.9f ? std::copysign(1.0f, z) : z * p / q;
+  return 0.5f * x * (1.0f + e);
+}
+
+Model Model::from_file(const PolicyFile& f, const std::string& path) {
+  try {
+    Model m;
+    if (f.text("backbone") != "aaren")
+      throw PolicyFileError("backbone is '" + f.text("backbone") + "'; the lean runtime runs Aaren policies");
+    if (f.text("tokens") != "interleaved")
+      throw PolicyFileError("token layout '" + f.text("tokens") + "' is not supported by this runtime");
+    m.state_dim = f.integer("state_dim");
+    m.act_dim = f.integer("act_dim");
+    m.d_model = f.integer("d_model");
+    m.n_layers = f.integer("n_layers");
+    m.n_heads = f.integer("n_heads");
+    m.ff_dim = f.integer("ff_dim");
+    m.max_ep_len = f.integer("max_ep_len");
+    m.return_scale = f.real("return_scale");
+    m.target_return = f.real("target_return");
+    m.env = f.text("env");
+    const int64_t S = m.state_dim, A = m.act_dim, D = m.d_model, H = m.n_heads, F = m.ff_dim;
+    if (S < 1 || A < 1 || D < 1 || H < 1 || D % H != 0 || F < 1 || m.n_layers < 1 || m.max_ep_len < 1 ||
+        !(m.return_scale > 0))
+      throw PolicyFileError("inconsistent sizes in the header");
+    const int64_t dh = D / H;
+    m.state_mean = copy_of(f, "state_mean", {S});
+    m.state_inv_std = copy_of(f, "state_inv_std", {S});
+    m.timestep = copy_of(f, "embed_timestep.weight", {m.max_ep_len, D});
+    m.embed_return = linear_of(f, "embed_return", D, 1);
+    m.embed_state = linear_of(f, "embed_state", D, S);
+    m.embed_action = linear_of(f, "embed_action", D, A);
+    m.embed_ln = layer_norm_of(f, "embed_ln", D);
+    for (int64_t l = 0; l < m.n_layers; ++l) {
+      const std::string b = "backbone.block" + std::to_string(l) + ".";
+      Layer layer;
+      layer.ln_mix = layer_norm_of(f, b + "ln_mix", D);
+      layer.ln_ff = layer_norm_of(f, b + "ln_ff", D);
+      // Fold the key into the query (in double): score_h = (W_h^T q_h)·x/sqrt(d) + q_h·b_h/sqrt(d).
+      const auto& q = f.tensor(b + "mixer.query", {H, dh}).data;
+      const auto& wk = f.tensor(b + "mixer.key.weight", {D, D}).data;
+      const auto& bk = f.tensor(b + "mixer.key.bias", {D}).data;
+      const auto& wv = f.tensor(b + "mixer.value.weight", {D, D}).data;
+      const auto& bv = f.tensor(b + "mixer.value.bias", {D}).data;
+      const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+      std::vector<float> w((H + D) * D), bias(H + D);
+      for (int64_t h = 0; h < H; ++h) {
+        double bsum = 0;
+        for (int64_t d = 0; d < dh; ++d) bsum += double(q[h * dh + d]) * scale * bk[h * dh + d];
+        bias[h] = static_cast<float>(bsum);
+        for (int64_t k = 0; k < D; ++k) {
+          double s = 0;
+          for (int64_t d = 0; d < dh; ++d) s += double(q[h * dh + d]) * scale * wk[(h * dh + d) * D + k];
+          w[h * D + k] = static_cast<float>(s);
+        }
+      }
+      std::copy(wv.begin(), wv.end(), w.begin() + H * D);
+      std::copy(bv.begin(), bv.end(), bias.begin() + H);
+      layer.scores_values = PackedLinear::pack(w, bias, H + D, D);
+      layer.out = linear_of(f, b + "mixer.out", D, D);
+      layer.fc_in = linear_of(f, b + "ff.fc_in", F, D);
+      layer.fc_out = linear_of(f, b + "ff.fc_out", D, F);
+      m.layers.push_back(std::move(layer));
+    }
+    m.ln_final = layer_norm_of(f, "backbone.ln_final", D);
+    m.predict = linear_of(f, "predict_action", A, D);
+    return m;
+  } catch (const PolicyFileError& e) {
+    throw PolicyFileError(path + ": " + e.what());
+  }
+}
+
+std::shared_ptr<const Model> Model::load(const std::string& path) {
+  return std::make_shared<const Model>(from_file(read_policy_file(path), path));
+}
+
+int64_t Model::weight_bytes() const {
+  int64_t bytes = static_cast<int64_t>((state_mean.size() + state_inv_std.size() + timestep.size()) * sizeof(float));
+  bytes += embed_return.bytes() + embed_state.bytes() + embed_action.bytes() + predict.bytes();
+  for (const auto& l : layers) bytes += l.scores_values.bytes() + l.out.bytes() + l.fc_in.bytes() + l.fc_out.bytes();
+  return bytes;
+}
+
+Policy::Policy(std::shared_ptr<const Model> model, double target_return)
+    : model_(std::move(model)), target_(target_return > 0 ? target_return : model_->target_return) {
+  const auto& m = *model_;
+  const int64_t L = m.n_layers, H = m.n_heads, D = m.d_model;
+  prev_action_.assign(m.act_dim, 0.0f);
+  last_action_.assign(m.act_dim, 0.0f);
+  m_.assign(L * H, 0.0f);
+  u_.assign(L * H, 0.0f);
+  w_.assign(L * D, 0.0f);
+  x_.assign(3 * D, 0.0f);
+  y_.assign(3 * D, 0.0f);
+  proj_.assign(3 * (H + D), 0.0f);
+  mix_.assign(3 * D, 0.0f);
+  hidden_.assign(3 * m.ff_dim, 0.0f);
+  input_.assign(std::max<int64_t>(m.state_dim, m.act_dim), 0.0f);
+  reset();
+}
+
+void Policy::reset() {
+  t_ = 0;
+  rtg_ = static_cast<float>(target_ / model_->return_scale);
+  std::fill(prev_action_.begin(), prev_action_.end(), 0.0f);
+  std::fill(m_.begin(), m_.end(), -std::numeric_limits<float>::infinity());
+  std::fill(u_.begin(), u_.end(), 0.0f);
+  std::fill(w_.begin(), w_.end(), 0.0f);
+}
+
+void Policy::act(const double* observation, double* action) {
+  const auto& m = *model_;
+  const int64_t D = m.d_model, H = m.n_heads, dh = D / H, F = m.ff_dim, S = m.state_dim, A = m.act_dim;
+  // Timesteps clipped to the table as the LibTorch policy clips them.
+  const int64_t t = std::min(t_, m.max_ep_len - 1), t_prev = std::max<int64_t>(0, t - 1);
+  // Tokens of this step, in order: a_{t-1} (none at t = 0: the LibTorch
+  // policy feeds it as padding, which changes no state), R_t, s_t.
+  const int64_t n = t_ == 0 ? 2 : 3;
+  float* x = x_.data();
+  float* tok = x;
+  if (n == 3) {
+    for (int64_t i = 0; i < A; ++i) input_[i] = prev_action_[i];
+    m.embed_action.apply(input_.data(), 1, tok);
+    for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t_prev * D + i];
+    tok += D;
+  }
+  m.embed_return.apply(&rtg_, 1, tok);
+  for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t * D + i];
+  tok += D;
+  for (int64_t i = 0; i < S; ++i)
+    input_[i] = (static_cast<float>(observation[i]) - m.state_mean[i]) * m.state_inv_std[i];
+  m.embed_state.apply(input_.data(), 1, tok);
+  for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t * D + i];
+  for (int64_t j = 0; j < n; ++j) {
+    layer_norm(x + j * D, m.embed_ln, D, y_.data() + j * D);
+  }
+  std::copy(y_.begin(), y_.begin() + n * D, x_.begin());
+
+  for (int64_t l = 0; l < m.n_layers; ++l) {
+    const auto& layer = m.layers[l];
+    const bool last = l + 1 == m.n_layers;
+    for (int64_t j = 0; j < n; ++j) layer_norm(x + j * D, layer.ln_mix, D, y_.data() + j * D);
+    layer.scores_values.apply(y_.data(), n, proj_.data());
+    // The scan, token by token: (m, u, w) <- (m', u e^(m-m') + e^(s-m'), w e^(m-m') + v e^(s-m')), o = w/u.
+    for (int64_t j = 0; j < n; ++j) {
+      const float* p = proj_.data() + j * (H + D);
+      for (int64_t h = 0; h < H; ++h) {
+        float& mh = m_[l * H + h];
+        float& uh = u_[l * H + h];
+        float* wh = w_.data() + l * D + h * dh;
+        const float s = p[h];
+        const float m_new = std::max(mh, s);
+        const float keep = std::exp(mh - m_new), add = std::exp(s - m_new);
+        mh = m_new;
+        uh = uh * keep + add;
+        const float* v = p + H + h * dh;
+        float* o = mix_.data() + j * D + h * dh;
+        const float inv_u = 1.0f / uh;
+        for (int64_t d = 0; d < dh; ++d) {
+          wh[d] = wh[d] * keep + v[d] * add;
+          o[d] = wh[d] * inv_u;
+        }
+      }
+    }
+    layer.out.apply(mix_.data(), n, y_.data());
+    for (int64_t i = 0; i < n * D; ++i) x[i] += y_[i];
+    // Feed-forward; after the last mixer only s_t's output is read.
+    const int64_t first = last ? n - 1 : 0, count = n - first;
+    float* xf = x + first * D;
+    for (int64_t j = 0; j < count; ++j) layer_norm(xf + j * D, layer.ln_ff, D, y_.data() + j * D);
+    layer.fc_in.apply(y_.data(), count, hidden_.data());
+    for (int64_t i = 0; i < count * F; ++i) hidden_[i] = gelu(hidden_[i]);
+    layer.fc_out.apply(hidden_.data(), count, y_.data());
+    for (int64_t i = 0; i < count * D; ++i) xf[i] += y_[i];
+  }
+  float* s_out = x + (n - 1) * D;
+  layer_norm(s_out, m.ln_final, D, y_.data());
+  float a[64];
+  float* out = A <= 64 ? a : mix_.data();
+  m.predict.apply(y_.data(), 1, out);
+  for (int64_t i = 0; i < A; ++i) {
+    last_action_[i] = std::tanh(out[i]);
+    action[i] = last_action_[i];
+  }
+}
+
+void Policy::observe(double reward) {
+  rtg_ -= static_cast<float>(reward / model_->return_scale);
+  prev_action_ = last_action_;  // same size: no allocation
+  ++t_;
+}
+
+int64_t Policy::state_bytes() const {
+  return static_cast<int64_t>((m_.size() + u_.size() + w_.size()) * sizeof(float));
+}
+
+}  // namespace aaren::lean

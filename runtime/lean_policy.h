@@ -1,0 +1,94 @@
+// The lean runtime: a trained Aaren decision policy stepped with the C++
+// standard library alone — no LibTorch, no allocation after construction.
+//
+// Per env step the policy feeds DT's three tokens (a_{t-1}, R_t, s_t) to
+// each layer together: the projections and the feed-forward read each weight
+// matrix once for all three tokens (weights packed in 32-wide column panels,
+// loops the compiler vectorises), and only the scan runs token by token on
+// the (m, u, w) state. Math and parameters are the LibTorch policy's
+// (agents/decision_policy.h): same layout, same LayerNorm, exact-erf GELU.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/policy_file.h"
+
+namespace aaren::lean {
+
+// A weight matrix y = W x + b stored for the kernel: W^T cut into panels of
+// kPanel output columns, each panel [in][kPanel] contiguous (zero-padded).
+struct PackedLinear {
+  static constexpr int64_t kPanel = 32;
+  int64_t in = 0, out = 0;
+  std::vector<float> panels;  // [ceil(out / kPanel)][in][kPanel]
+  std::vector<float> bias;    // [out]
+
+  // From a row-major [out][in] weight (LibTorch's Linear layout) and bias.
+  static PackedLinear pack(const std::vector<float>& weight, const std::vector<float>& bias, int64_t out, int64_t in);
+  // y[m] = W x[m] + b for m < M (M <= 3): x [M][in], y [M][out].
+  void apply(const float* x, int64_t M, float* y) const;
+  int64_t bytes() const { return static_cast<int64_t>((panels.size() + bias.size()) * sizeof(float)); }
+};
+
+struct LayerNormWeights {
+  std::vector<float> weight, bias;  // [D]
+};
+
+// The immutable model, shared by every policy instance (one per episode).
+struct Model {
+  int64_t state_dim = 0, act_dim = 0, d_model = 0, n_layers = 0, n_heads = 0, ff_dim = 0, max_ep_len = 0;
+  double return_scale = 1000.0, target_return = 0.0;
+  std::string env;
+  std::vector<float> state_mean, state_inv_std;  // (s - mean) * inv_std
+  std::vector<float> timestep;                   // [max_ep_len][D]
+  PackedLinear embed_return, embed_state, embed_action;
+  LayerNormWeights embed_ln;
+  struct Layer {
+    LayerNormWeights ln_mix, ln_ff;
+    PackedLinear scores_values;  // [D -> H + D]: the key folded into the query (H scores), then the values
+    PackedLinear out, fc_in, fc_out;
+  };
+  std::vector<Layer> layers;
+  LayerNormWeights ln_final;
+  PackedLinear predict;
+
+  static Model from_file(const PolicyFile& file, const std::string& path);  // throws PolicyFileError
+  static std::shared_ptr<const Model> load(const std::string& path);
+  int64_t weight_bytes() const;
+};
+
+class Policy {
+ public:
+  // target_return <= 0: the model's own target. All memory is allocated here.
+  explicit Policy(std::shared_ptr<const Model> model, double target_return = 0.0);
+
+  // A new episode: empty state, t = 0, return-to-go = target / scale.
+  void reset();
+  // observation [state_dim] (raw) -> action [act_dim] in (-1, 1).
+  void act(const double* observation, double* action);
+  // The env returned this reward for the action just taken.
+  void observe(double reward);
+
+  int64_t state_bytes() const;  // the (m, u, w) state: constant over the episode
+  const Model& model() const { return *model_; }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  double target_;
+  int64_t t_ = 0;
+  float rtg_ = 0;
+  std::vector<float> prev_action_, last_action_;
+  // Per layer and head: m, u [L][H]; w [L][H][d_head].
+  std::vector<float> m_, u_, w_;
+  // Scratch for three tokens.
+  std::vector<float> x_, y_, proj_, mix_, hidden_, input_;
+};
+
+// Exact-erf GELU, vectorisable: x/2 (1 + erf(x / sqrt 2)) with erf from a
+// rational approximation accurate to float precision.
+float gelu(float x);
+
+}  // namespace aaren::lean
