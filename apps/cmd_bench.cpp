@@ -221,6 +221,7 @@ int run_bench_policy(int argc, char** argv) {
     auto out = resolved;
     out["variants"] = result.summary.to_json();
     out["sweep"] = result.sweep_summary.to_json();
+    if (!result.floor.is_null()) out["lean_floor"] = result.floor;
     std::cout << out.dump(2) << std::endl;
     if (!csv.empty()) {
       result.summary.write_csv(csv);
@@ -232,6 +233,11 @@ int run_bench_policy(int argc, char** argv) {
          "\nPer env step (one call of the policy for the whole batch): median and p99 over every timed step,\n"
          "variants interleaved. window_over_variant = the window's median / this one's. state_bytes: what the\n"
          "policy keeps between steps; rss_growth: process RSS against before the policy was made (run alone).\n\n");
+  if (!result.floor.is_null())
+    std::cout << "\nLean runtime floor: " << result.floor["weight_bytes_per_env_step"].get<int64_t>()
+              << " weight bytes per env step (three tokens, one pass) at "
+              << result.floor["read_bandwidth_gb_per_s"].get<double>() << " GB/s read bandwidth (a buffer that size) = "
+              << result.floor["floor_us_per_env_step"].get<double>() << " us per env step\n";
   if (!result.sweep_summary.rows.empty())
     std::cout << "\nBatch-1 sweep (each variant alone; median over the last 10% of steps before each point):\n\n"
               << result.sweep_summary.format();

@@ -54,6 +54,26 @@ nlohmann::json PolicyBenchConfig::to_json() const {
           {"seed", seed}};
 }
 
+double measure_read_bandwidth(int64_t bytes, double seconds) {
+  std::vector<float> buffer(std::max<int64_t>(bytes / 4, 16), 1.0f);
+  float sink = 0;
+  int64_t passes = 0;
+  const double start = now_seconds();
+  double elapsed = 0;
+  do {
+    // Eight independent sums: the loop is bound by loads, not by one add chain.
+    float acc[8] = {};
+    const size_t n = buffer.size() / 8 * 8;
+    for (size_t i = 0; i < n; i += 8)
+      for (int k = 0; k < 8; ++k) acc[k] += buffer[i + k];
+    for (float a : acc) sink += a;
+    ++passes;
+    elapsed = now_seconds() - start;
+  } while (elapsed < seconds);
+  if (sink == -1.0f) buffer[0] = 2.0f;  // keeps the sums alive
+  return static_cast<double>(passes) * buffer.size() * sizeof(float) / elapsed;
+}
+
 namespace {
 
 constexpr int64_t kTokensPerStep = 3;  // DT's layout: a_{t-1}, R_t, s_t
@@ -249,6 +269,14 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
   const int64_t V = static_cast<int64_t>(m.variants.size());
 
   PolicyBenchResult r;
+  for (const auto& v : m.variants)
+    if (v.lean) {
+      const int64_t bytes = v.lean->bytes_read_per_step();
+      const double bandwidth = measure_read_bandwidth(bytes);
+      r.floor = {{"weight_bytes_per_env_step", bytes},
+                 {"read_bandwidth_gb_per_s", bandwidth / 1e9},
+                 {"floor_us_per_env_step", 1e6 * bytes / bandwidth}};
+    }
   r.summary.columns = {"variant",           "batch",           "steps",           "median_us_per_step",
                        "p99_us_per_step",   "mean_us_per_step", "median_us_per_env_step", "window_over_variant",
                        "state_bytes_first", "state_bytes_last", "rss_growth_bytes_last", "rss_growth_bytes_peak"};

@@ -51,7 +51,15 @@ struct PolicyBenchResult {
   Table steps;    // one row per (variant, batch, step) of the timing and memory runs
   Table sweep;    // one row per (variant, step) of the sweep
   Table sweep_summary;  // the sweep at tokens 30, 100, 300, 1000, 3000, 10000
+  // With aaren-lean: the floor of its step — the weight bytes one env step
+  // reads (all three tokens share one pass) over the read bandwidth measured
+  // on a buffer of that size.
+  nlohmann::json floor;
 };
+
+// Read bandwidth (bytes/s) over a buffer of `bytes`, read again and again
+// (so it is the bandwidth of whichever cache level holds that much).
+double measure_read_bandwidth(int64_t bytes, double seconds = 0.5);
 
 PolicyBenchResult run_policy_bench(const PolicyBenchConfig& config, std::ostream* progress);
 

@@ -194,6 +194,15 @@ int64_t Model::weight_bytes() const {
   return bytes;
 }
 
+int64_t Model::bytes_read_per_step() const {
+  const int64_t f = sizeof(float);
+  int64_t bytes = (state_mean.size() + state_inv_std.size() + 2 * d_model) * f;  // normaliser, two timestep rows
+  bytes += embed_return.bytes() + embed_state.bytes() + embed_action.bytes() + predict.bytes();
+  bytes += (2 + 4 * static_cast<int64_t>(layers.size())) * d_model * f;  // LayerNorms: embed, per layer two, final
+  for (const auto& l : layers) bytes += l.scores_values.bytes() + l.out.bytes() + l.fc_in.bytes() + l.fc_out.bytes();
+  return bytes;
+}
+
 Policy::Policy(std::shared_ptr<const Model> model, double target_return)
     : model_(std::move(model)), target_(target_return > 0 ? target_return : model_->target_return) {
   const auto& m = *model_;

@@ -57,7 +57,8 @@ struct Model {
 
   static Model from_file(const PolicyFile& file, const std::string& path);  // throws PolicyFileError
   static std::shared_ptr<const Model> load(const std::string& path);
-  int64_t weight_bytes() const;
+  int64_t weight_bytes() const;      // everything held, the whole timestep table included
+  int64_t bytes_read_per_step() const;  // what one env step reads: every matrix once, two timestep rows
 };
 
 class Policy {

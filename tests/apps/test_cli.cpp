@@ -69,8 +69,8 @@ TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[c
 
 TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plots", "[cli][bench]") {
   const auto dir = aaren::testing::temp_dir("cli_bench_policy");
-  auto r = run_aaren_stdout("bench policy --d-model 32 --layers 2 --context 5 --steps 12 --batch 1 2 --repeats 2 "
-                            "--sweep-tokens 60 --json --csv " + dir + "/policy.csv --plot " + dir + "/plots");
+  auto r = run_aaren_stdout("bench policy --d-model 32 --layers 2 --context 5 --steps 30 --batch 1 2 --repeats 2 "
+                            "--sweep-tokens 100 --json --csv " + dir + "/policy.csv --plot " + dir + "/plots");
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
   REQUIRE(j["variants"].size() == 8);  // 4 variants x 2 batch sizes
@@ -83,7 +83,7 @@ TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plo
     if (name.rfind("aaren", 0) == 0) CHECK(first == last);  // constant memory
     if (name == "transformer-kvcache") CHECK(last > first);  // grows with the tokens
   }
-  CHECK(j["sweep"].size() == 4 * 2);  // tokens 30 and 60 for each variant
+  CHECK(j["sweep"].size() == 4 * 2);  // tokens 30 and 99 for each variant
   for (const auto* f : {"/policy.csv", "/policy_steps.csv", "/policy_sweep.csv", "/policy.config.json",
                         "/plots/memory_vs_timestep.svg", "/plots/cumulative_time_vs_timestep.svg",
                         "/plots/memory_vs_tokens.svg", "/plots/latency_vs_tokens.svg"})
