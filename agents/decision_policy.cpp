@@ -10,6 +10,7 @@ void DecisionConfig::validate() const {
   if (act_dim <= 0) fail("act_dim must be > 0");
   if (max_ep_len <= 0) fail("max_ep_len must be > 0");
   if (context <= 0) fail("context must be > 0");
+  if (tokens != "interleaved" && tokens != "fused") fail("tokens must be interleaved or fused, got '" + tokens + "'");
   backbone.validate();
 }
 
@@ -27,13 +28,23 @@ DecisionPolicyImpl::DecisionPolicyImpl(DecisionConfig config) : config_(std::mov
 
 torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const torch::Tensor& actions,
                                           const torch::Tensor& returns_to_go, const torch::Tensor& timesteps,
-                                          const torch::Tensor& mask, BackboneState* state) {
+                                          const torch::Tensor& mask, BackboneState* state,
+                                          const torch::Tensor& previous_action) {
   const auto B = states.size(0), T = states.size(1), D = config_.backbone.d_model;
   TORCH_CHECK(states.dim() == 3 && states.size(2) == config_.state_dim, "decision policy: states must be [B, T, ",
               config_.state_dim, "], got ", states.sizes());
   TORCH_CHECK(actions.sizes() == torch::IntArrayRef({B, T, config_.act_dim}), "decision policy: actions must be [",
               B, ", ", T, ", ", config_.act_dim, "], got ", actions.sizes());
   const auto time = embed_timestep(timesteps.clamp(0, config_.max_ep_len - 1));  // [B, T, D]
+  if (config_.tokens == "fused") {
+    // a_{t-1} per step: the actions shifted right by one.
+    const auto first = previous_action.defined() ? previous_action.unsqueeze(1)
+                                                 : torch::zeros({B, 1, config_.act_dim}, actions.options());
+    const auto previous = torch::cat({first, actions.narrow(1, 0, T - 1)}, 1);  // [B, T, A]
+    const auto tokens = embed_ln(embed_return(returns_to_go.unsqueeze(-1)) + embed_state(states) +
+                                 embed_action(previous) + time);  // [B, T, D]
+    return torch::tanh(predict_action(backbone->forward(tokens, mask, state)));
+  }
   const auto r = embed_return(returns_to_go.unsqueeze(-1)) + time;
   const auto s = embed_state(states) + time;
   const auto a = embed_action(actions) + time;
@@ -50,6 +61,11 @@ torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, con
                                       const torch::Tensor& first_step, BackboneState& state) {
   const auto B = states.size(0);
   const auto t = timesteps.clamp(0, config_.max_ep_len - 1);
+  if (config_.tokens == "fused") {
+    const auto token = embed_ln(embed_return(return_to_go.unsqueeze(-1)) + embed_state(states) +
+                                embed_action(previous_actions) + embed_timestep(t));  // [B, D]
+    return torch::tanh(predict_action(backbone->forward(token.unsqueeze(1), {}, &state).squeeze(1)));
+  }
   const auto a = embed_action(previous_actions) + embed_timestep((t - 1).clamp_min(0));
   const auto r = embed_return(return_to_go.unsqueeze(-1)) + embed_timestep(t);
   const auto s = embed_state(states) + embed_timestep(t);

@@ -1,7 +1,13 @@
-// The decision policy (Decision Transformer's token layout, FACTS §2) over a
-// backbone chosen by name: per timestep the tokens (R_t, s_t, a_t), each with
-// its own linear embedding plus a learned timestep embedding, then LayerNorm;
-// the action a_t is read from the output at s_t by Linear + tanh.
+// The decision policy over a backbone chosen by name, in one of two token
+// layouts (the same parameters either way):
+//   interleaved — Decision Transformer's (FACTS §2): per timestep the tokens
+//                 (R_t, s_t, a_t), each with its own linear embedding plus a
+//                 learned timestep embedding, then LayerNorm; a_t is read at s_t.
+//   fused       — one token per timestep: the sum of the three embeddings of
+//                 (R_t, s_t, a_{t-1}) plus the timestep embedding, then
+//                 LayerNorm; a_t is read at token t. A recurrent policy then
+//                 updates once per env step, and sequences are a third as long.
+// Actions come out of Linear + tanh.
 #pragma once
 
 #include <torch/torch.h>
@@ -17,7 +23,10 @@ struct DecisionConfig {
   int64_t act_dim = 0;
   int64_t max_ep_len = 1000;  // timestep embedding table size (timesteps are clipped to it)
   int64_t context = 20;       // K: the Transformer's window (steps) when acting as DT does
+  std::string tokens = "interleaved";  // "interleaved" | "fused"
   BackboneConfig backbone;    // kind "aaren" | "transformer", sizes, dropout
+
+  int64_t tokens_per_step() const { return tokens == "fused" ? 1 : 3; }
 
   void validate() const;  // throws std::invalid_argument naming the field
 };
@@ -31,16 +40,19 @@ class DecisionPolicyImpl : public torch::nn::Module {
   //   timesteps [B, T] int64, mask [B, T] bool (or undefined)
   // -> predicted actions [B, T, A] (from the state tokens). With a backbone
   // state, the sequence continues from it (chunked training / acting).
+  // Fused layout: step t's token holds a_{t-1}; previous_action [B, A] is the
+  // action before the first step (undefined: zeros, as at an episode's start).
   torch::Tensor forward(const torch::Tensor& states, const torch::Tensor& actions, const torch::Tensor& returns_to_go,
                         const torch::Tensor& timesteps, const torch::Tensor& mask = {},
-                        BackboneState* state = nullptr);
+                        BackboneState* state = nullptr, const torch::Tensor& previous_action = {});
 
   // Token-by-token acting for a batch of envs, one env step each: feeds the
-  // tokens a_{t-1}, R_t, s_t (three recurrent updates of the backbone state)
-  // and returns a_t [B, A] read at s_t.
+  // tokens a_{t-1}, R_t, s_t (interleaved: three recurrent updates of the
+  // backbone state; fused: one token) and returns a_t [B, A].
   //   previous_actions [B, A], return_to_go [B] (scaled), states [B, S],
   //   timesteps [B] int64 (t), first_step [B] bool: no a_{t-1} token there
   //   (it is fed as padding, which changes nothing); undefined: none is.
+  //   Fused: previous_actions must be zeros at a first step (as in training).
   torch::Tensor act(const torch::Tensor& previous_actions, const torch::Tensor& return_to_go,
                     const torch::Tensor& states, const torch::Tensor& timesteps, const torch::Tensor& first_step,
                     BackboneState& state);

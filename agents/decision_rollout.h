@@ -45,6 +45,9 @@ class DecisionBatchPolicy : public BatchPolicy {
   // kvcache) or the K-step history (window).
   int64_t state_bytes() const;
   int64_t peak_state_bytes() const { return peak_state_bytes_; }  // largest seen after an act()
+  // Tokens the backbone state has taken in per sequence (recurrent, kvcache):
+  // 3 per env step in the interleaved layout, 1 in the fused one.
+  int64_t tokens_seen() const { return state_.tokens; }
 
  private:
   DecisionPolicy model_;

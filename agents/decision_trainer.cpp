@@ -29,6 +29,7 @@ void TrainConfig::validate() const {
   if (dataset.empty() && resume.empty()) fail("--dataset is required");
   if (out_dir.empty()) fail("--out is required");
   if (backbone != "aaren" && backbone != "transformer") fail("--backbone must be aaren or transformer, got '" + backbone + "'");
+  if (tokens != "interleaved" && tokens != "fused") fail("--tokens must be interleaved or fused, got '" + tokens + "'");
   if (embed_dim <= 0 || n_layers <= 0 || n_heads <= 0 || embed_dim % n_heads != 0)
     fail("--embed-dim, --layers, --heads must be > 0 and --heads must divide --embed-dim");
   if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
@@ -42,7 +43,7 @@ void TrainConfig::validate() const {
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"dataset", dataset}, {"env", env}, {"out", out_dir}, {"backbone", backbone}, {"embed_dim", embed_dim},
+  return {{"dataset", dataset}, {"env", env}, {"out", out_dir}, {"backbone", backbone}, {"tokens", tokens}, {"embed_dim", embed_dim},
           {"n_layers", n_layers}, {"n_heads", n_heads}, {"dropout", dropout}, {"context", context},
           {"batch_size", batch_size}, {"aaren_batch", aaren_batch}, {"chunk_steps", chunk_steps},
           {"updates", updates}, {"lr", lr}, {"weight_decay", weight_decay}, {"warmup", warmup},
@@ -54,6 +55,7 @@ nlohmann::json TrainConfig::to_json() const {
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   TrainConfig c;
   c.dataset = j.at("dataset"), c.env = j.at("env"), c.out_dir = j.at("out"), c.backbone = j.at("backbone");
+  c.tokens = j.value("tokens", std::string("interleaved"));  // checkpoints from before the fused layout
   c.embed_dim = j.at("embed_dim"), c.n_layers = j.at("n_layers"), c.n_heads = j.at("n_heads");
   c.dropout = j.at("dropout"), c.context = j.at("context"), c.batch_size = j.at("batch_size");
   c.aaren_batch = j.at("aaren_batch"), c.chunk_steps = j.at("chunk_steps"), c.updates = j.at("updates");
@@ -79,6 +81,7 @@ DecisionConfig decision_config(const TrainConfig& c, int64_t state_dim, int64_t 
   DecisionConfig d;
   d.state_dim = state_dim, d.act_dim = act_dim, d.max_ep_len = c.max_ep_len, d.context = c.context;
   d.backbone.kind = c.backbone;
+  d.tokens = c.tokens;
   d.backbone.d_model = c.embed_dim, d.backbone.n_layers = c.n_layers, d.backbone.n_heads = c.n_heads;
   d.backbone.dropout = c.dropout;
   return d;
@@ -326,10 +329,12 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
       const auto batch = episodes.sample(c.aaren_batch);
       const double count = batch.mask.sum().item<double>() * dataset.act_dim();
       auto state = model->initial_state(batch.batch());
+      torch::Tensor previous_action;  // fused layout: a_{t-1} across chunk boundaries (none at the episode start)
       for (const auto& chunk : data::EpisodeSampler::chunks(batch, c.chunk_steps)) {
         if (!chunk.mask.any().item<bool>()) break;  // only padding left
         const auto pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps,
-                                         chunk.mask, &state);
+                                         chunk.mask, &state, previous_action);
+        previous_action = chunk.actions.select(1, chunk.length() - 1);
         const auto loss = masked_mse_sum(pred, chunk.actions, chunk.mask) / count;
         loss.backward();
         state.detach_();

@@ -22,7 +22,7 @@ lean::PolicyFile to_policy_file(const LoadedAgent& agent) {
   const double target = agent.config.target_return != 0.0 ? agent.config.target_return
                                                            : default_target_return(agent.env);
   f.header = {{"backbone", "aaren"},
-              {"tokens", "interleaved"},
+              {"tokens", dc.tokens},
               {"env", agent.env},
               {"state_dim", std::to_string(dc.state_dim)},
               {"act_dim", std::to_string(dc.act_dim)},

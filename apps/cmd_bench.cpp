@@ -177,6 +177,8 @@ int run_bench_policy(int argc, char** argv) {
        "batch-1 sweep up to this many tokens (0: none)")
       ("variants", po::value(&config.variants)->multitoken()->default_value(config.variants,
        "aaren-recurrent aaren-lean transformer-window transformer-kvcache"), "what to measure")
+      ("tokens", po::value(&config.tokens)->multitoken()->default_value(config.tokens, "interleaved fused"),
+       "token layouts: interleaved (DT, 3 per step), fused (1 per step)")
       ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
       ("seed", po::value(&config.seed)->default_value(config.seed), "random seed (weights and inputs)")
       ("csv", po::value(&csv), "write the summary to this CSV (per-step and sweep tables and the config beside it)")
@@ -231,7 +233,7 @@ int run_bench_policy(int argc, char** argv) {
   }
   report(result.summary, resolved, csv, false,
          "\nPer env step (one call of the policy for the whole batch): median and p99 over every timed step,\n"
-         "variants interleaved. window_over_variant = the window's median / this one's. state_bytes: what the\n"
+         "variants interleaved. window_over_variant = DT's window (interleaved layout) median / this one's. state_bytes: what the\n"
          "policy keeps between steps; rss_growth: process RSS against before the policy was made (run alone).\n\n");
   if (!result.floor.is_null())
     std::cout << "\nLean runtime floor: " << result.floor["weight_bytes_per_env_step"].get<int64_t>()

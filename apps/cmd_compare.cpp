@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/decision_trainer.h"
+#include "agents/lean_export.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "bench/report.h"
@@ -38,7 +39,7 @@ int run_compare(int argc, char** argv) {
   at::set_num_threads(1);  // batch-1 acting: one thread (FACTS §5)
 
   bench::Table table;
-  table.columns = {"backbone", "mode", "return_mean", "return_std", "normalized_mean", "normalized_std",
+  table.columns = {"backbone", "tokens", "mode", "return_mean", "return_std", "normalized_mean", "normalized_std",
                    "policy_us_per_step", "env_us_per_step", "state_bytes_peak", "episodes"};
   double data_mean = std::nan("");
   if (!dataset.empty()) {
@@ -72,9 +73,25 @@ int run_compare(int argc, char** argv) {
                 << " episodes..." << std::endl;
       const auto r = run_rollout(rc, policy);
       const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
-      table.add_row({agent.config.backbone, act_mode_name(mode), mean_of(r.returns()), std_of(r.returns()),
+      table.add_row({agent.config.backbone, agent.config.tokens, act_mode_name(mode), mean_of(r.returns()), std_of(r.returns()),
                      mean_of(r.normalized_scores()), std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps,
                      1e6 * r.env_seconds / steps, policy.peak_state_bytes(), episodes});
+    }
+    if (agent.config.backbone == "aaren") {
+      // The same agent in the LibTorch-free runtime (the same function: equal scores).
+      RolloutConfig rc;
+      rc.env = agent.env;
+      rc.episodes = episodes;
+      rc.num_envs = 1;
+      rc.seed = seed;
+      const auto model = std::make_shared<const lean::Model>(lean::Model::from_file(to_policy_file(agent), path));
+      LeanBatchPolicy policy(model, target, 1);
+      std::cerr << "[compare] aaren (lean runtime): " << episodes << " episodes..." << std::endl;
+      const auto r = run_rollout(rc, policy);
+      const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
+      table.add_row({std::string("aaren"), agent.config.tokens, std::string("lean"), mean_of(r.returns()), std_of(r.returns()),
+                     mean_of(r.normalized_scores()), std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps,
+                     1e6 * r.env_seconds / steps, policy.state_bytes(), episodes});
     }
   }
   if (!csv.empty()) table.write_csv(csv);
@@ -87,7 +104,8 @@ int run_compare(int argc, char** argv) {
   if (!dataset.empty()) std::cout << "\ndataset mean episode return: " << data_mean << " (" << dataset << ")\n";
   std::cout << "policy_us_per_step: time in the policy per env step (batch 1, 1 thread); state_bytes_peak: what the\n"
                "policy keeps between steps (Aaren: (m, u, w) per layer and head; window: the K-step history;\n"
-               "kvcache: the keys and values of every token so far).\n";
+               "kvcache: the keys and values of every token so far). lean: the Aaren agent in the LibTorch-free\n"
+               "runtime (runtime/), the same function as its recurrent LibTorch row.\n";
   return kExitOk;
 }
 

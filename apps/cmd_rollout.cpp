@@ -15,7 +15,8 @@ namespace aaren::cli {
 
 namespace {
 int report_rollout(const RolloutResult& result, const RolloutConfig& config, const std::string& policy_name,
-                   const std::string& backbone, const std::string& mode, double target_return,
+                   const std::string& backbone, const std::string& tokens, const std::string& mode,
+                   double target_return,
                    int64_t state_bytes_last, bool json);
 }  // namespace
 
@@ -60,7 +61,7 @@ int run_rollout(int argc, char** argv) {
 
   RolloutResult result;
   int64_t state_bytes_last = 0;
-  std::string backbone;
+  std::string backbone, tokens;
   try {
     if (checkpoint.empty()) {
       RandomPolicy random_policy(config.seed + 1000003);
@@ -87,6 +88,7 @@ int run_rollout(int argc, char** argv) {
         throw UsageError(e.what());
       }
       backbone = agent.config.backbone;
+      tokens = agent.config.tokens;
       const int64_t n = config.num_envs > 0 ? std::min(config.num_envs, config.episodes)
                                             : std::min<int64_t>(config.episodes, 16);
       config.num_envs = n;
@@ -100,8 +102,8 @@ int run_rollout(int argc, char** argv) {
         LeanBatchPolicy lean_policy(model, target_return, n);
         result = aaren::run_rollout(config, lean_policy);
         state_bytes_last = lean_policy.state_bytes();
-        return report_rollout(result, config, checkpoint, backbone, "recurrent (lean runtime)", target_return,
-                              state_bytes_last, json);
+        return report_rollout(result, config, checkpoint, backbone, tokens, "recurrent (lean runtime)",
+                              target_return, state_bytes_last, json);
       }
       std::unique_ptr<DecisionBatchPolicy> p;
       try {
@@ -116,17 +118,18 @@ int run_rollout(int argc, char** argv) {
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
-  return report_rollout(result, config, checkpoint.empty() ? policy : checkpoint, backbone,
+  return report_rollout(result, config, checkpoint.empty() ? policy : checkpoint, backbone, tokens,
                         checkpoint.empty() ? "" : mode, target_return, state_bytes_last, json);
 }
 
 namespace {
 int report_rollout(const RolloutResult& result, const RolloutConfig& config, const std::string& policy_name,
-                   const std::string& backbone, const std::string& mode, double target_return,
+                   const std::string& backbone, const std::string& tokens, const std::string& mode,
+                   double target_return,
                    int64_t state_bytes_last, bool json) {
   const auto returns = result.returns(), lengths = result.lengths(), scores = result.normalized_scores();
   const nlohmann::json resolved{{"env", config.env},         {"policy", policy_name},
-                                {"backbone", backbone},        {"mode", mode},
+                                {"backbone", backbone},        {"tokens", tokens},     {"mode", mode},
                                 {"target_return", target_return},
                                 {"episodes", config.episodes}, {"seed", config.seed},
                                 {"num_envs", config.num_envs}, {"threads", config.threads},

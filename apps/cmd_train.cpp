@@ -18,6 +18,8 @@ int run_train(int argc, char** argv) {
   options.add_options()
       ("dataset", po::value(&c.dataset), "D4RL .hdf5 file, Minari main_data.hdf5 or Minari folder")
       ("backbone", po::value(&c.backbone)->default_value(c.backbone), "aaren | transformer")
+      ("tokens", po::value(&c.tokens)->default_value(c.tokens),
+       "token layout: interleaved (DT: R, s, a per step) | fused (one token per step from R_t, s_t, a_{t-1})")
       ("out", po::value(&c.out_dir)->required(), "output folder: config.json, train_log.csv, eval.csv, checkpoint.pt")
       ("env", po::value(&c.env), "env for evaluation (default: from the dataset's metadata or file name)")
       ("embed-dim", po::value(&c.embed_dim)->default_value(c.embed_dim), "model width")

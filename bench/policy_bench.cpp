@@ -41,6 +41,9 @@ void PolicyBenchConfig::validate() const {
   for (auto b : batches)
     if (b < 1) fail("--batch sizes must be >= 1, got " + std::to_string(b));
   if (variants.empty()) fail("--variants needs at least one variant");
+  if (tokens.empty()) fail("--tokens needs at least one layout");
+  for (const auto& t : tokens)
+    if (t != "interleaved" && t != "fused") fail("--tokens: unknown layout '" + t + "' (interleaved, fused)");
   for (const auto& v : variants)
     if (v != "aaren-recurrent" && v != "aaren-lean" && v != "transformer-window" && v != "transformer-kvcache")
       fail("--variants: unknown variant '" + v +
@@ -50,22 +53,23 @@ void PolicyBenchConfig::validate() const {
 nlohmann::json PolicyBenchConfig::to_json() const {
   return {{"env", env},         {"checkpoint", checkpoint}, {"d_model", d_model}, {"n_layers", n_layers},
           {"n_heads", n_heads}, {"context", context},       {"steps", steps},     {"batches", batches},
-          {"repeats", repeats}, {"sweep_tokens", sweep_tokens}, {"variants", variants}, {"threads", threads},
+          {"repeats", repeats}, {"sweep_tokens", sweep_tokens}, {"variants", variants}, {"tokens", tokens}, {"threads", threads},
           {"seed", seed}};
 }
 
 double measure_read_bandwidth(int64_t bytes, double seconds) {
-  std::vector<float> buffer(std::max<int64_t>(bytes / 4, 16), 1.0f);
+  std::vector<float> buffer(std::max<int64_t>(bytes / 4, 64), 1.0f);
   float sink = 0;
   int64_t passes = 0;
   const double start = now_seconds();
   double elapsed = 0;
   do {
-    // Eight independent sums: the loop is bound by loads, not by one add chain.
-    float acc[8] = {};
-    const size_t n = buffer.size() / 8 * 8;
-    for (size_t i = 0; i < n; i += 8)
-      for (int k = 0; k < 8; ++k) acc[k] += buffer[i + k];
+    // 64 independent sums (several SIMD registers): bound by loads, not by
+    // the latency of one chain of adds.
+    float acc[64] = {};
+    const size_t n = buffer.size() / 64 * 64;
+    for (size_t i = 0; i < n; i += 64)
+      for (int k = 0; k < 64; ++k) acc[k] += buffer[i + k];
     for (float a : acc) sink += a;
     ++passes;
     elapsed = now_seconds() - start;
@@ -76,10 +80,12 @@ double measure_read_bandwidth(int64_t bytes, double seconds) {
 
 namespace {
 
-constexpr int64_t kTokensPerStep = 3;  // DT's layout: a_{t-1}, R_t, s_t
 
 struct Variant {
-  std::string name;
+  std::string name;    // "aaren-recurrent", ...; "/fused" appended for the fused layout
+  std::string kind;    // the name without the layout
+  std::string tokens;  // "interleaved" | "fused"
+  int64_t tokens_per_step = 3;
   DecisionPolicy model{nullptr};
   ActMode mode = ActMode::kRecurrent;
   std::shared_ptr<const lean::Model> lean;  // aaren-lean: the same Aaren weights, in the lean runtime
@@ -163,29 +169,35 @@ Models build_models(const PolicyBenchConfig& c) {
   m.obs_dim = dc.state_dim;
   m.act_dim = dc.act_dim;
   torch::manual_seed(c.seed);
-  auto model_of = [&](const std::string& kind) {
-    if (trained && trained->config().backbone.kind == kind) return trained;
+  auto model_of = [&](const std::string& kind, const std::string& tokens) {
+    if (trained && trained->config().backbone.kind == kind && trained->config().tokens == tokens) return trained;
     auto config = dc;
     config.backbone.kind = kind;
+    config.tokens = tokens;
     DecisionPolicy fresh(config);
     fresh->eval();
     return fresh;
   };
+  for (const auto& tokens : c.tokens)
   for (const auto& name : c.variants) {
-    Variant v{name};
+    Variant v;
+    v.kind = name;
+    v.tokens = tokens;
+    v.name = tokens == "fused" ? name + "/fused" : name;
+    v.tokens_per_step = tokens == "fused" ? 1 : 3;
     if (name == "aaren-recurrent") {
-      v.model = model_of("aaren");
+      v.model = model_of("aaren", tokens);
       v.mode = ActMode::kRecurrent;
     } else if (name == "aaren-lean") {
       LoadedAgent agent;
-      agent.model = model_of("aaren");
+      agent.model = model_of("aaren", tokens);
       agent.normalizer = m.normalizer;
       agent.config.return_scale = m.return_scale;
       agent.config.target_return = m.target_return;
       agent.env = c.checkpoint.empty() ? c.env : "checkpoint";
       v.lean = std::make_shared<const lean::Model>(lean::Model::from_file(to_policy_file(agent), "(in memory)"));
     } else {
-      v.model = model_of("transformer");
+      v.model = model_of("transformer", tokens);
       v.mode = name == "transformer-window" ? ActMode::kWindow : ActMode::kKVCache;
     }
     m.variants.push_back(std::move(v));
@@ -326,7 +338,10 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
     }
     double window = std::nan("");
     for (int64_t i = 0; i < V; ++i)
-      if (m.variants[i].name == "transformer-window") window = medians[i];
+      if (m.variants[i].name == "transformer-window") window = medians[i];  // DT's way, the baseline
+    if (std::isnan(window))
+      for (int64_t i = 0; i < V; ++i)
+        if (m.variants[i].kind == "transformer-window") window = medians[i];
     for (int64_t i = 0; i < V; ++i) {
       std::vector<double> all;
       double cumulative = 0;
@@ -334,7 +349,7 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
         all.insert(all.end(), seconds[i][t].begin(), seconds[i][t].end());
         const double step_us = median(seconds[i][t]) * 1e6;
         cumulative += step_us;
-        r.steps.add_row({m.variants[i].name, batch, t + 1, (t + 1) * kTokensPerStep, step_us, cumulative,
+        r.steps.add_row({m.variants[i].name, batch, t + 1, (t + 1) * m.variants[i].tokens_per_step, step_us, cumulative,
                          traces[i].state_bytes[t], traces[i].rss_growth[t]});
       }
       double mean = 0;
@@ -349,19 +364,19 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
   r.sweep.columns = {"variant", "step", "tokens", "us", "state_bytes", "rss_growth_bytes"};
   r.sweep_summary.columns = {"variant", "tokens", "median_us_per_step", "state_bytes", "rss_growth_bytes"};
   if (c.sweep_tokens > 0) {
-    const int64_t steps = (c.sweep_tokens + kTokensPerStep - 1) / kTokensPerStep;
     for (const auto& v : m.variants) {
+      const int64_t per_step = v.tokens_per_step, steps = (c.sweep_tokens + per_step - 1) / per_step;
       const auto tr = run_alone(m, v, 1, steps, c.seed + 7, progress, "sweep to " + std::to_string(c.sweep_tokens) + " tokens");
       for (int64_t t = 0; t < steps; ++t)
-        r.sweep.add_row({v.name, t + 1, (t + 1) * kTokensPerStep, tr.seconds[t] * 1e6, tr.state_bytes[t],
+        r.sweep.add_row({v.name, t + 1, (t + 1) * per_step, tr.seconds[t] * 1e6, tr.state_bytes[t],
                          tr.rss_growth[t]});
       // At each checkpoint: the median over the last 10% of steps before it.
       for (int64_t tokens : {30, 100, 300, 1000, 3000, 10000, 30000, 100000}) {
-        if (tokens > steps * kTokensPerStep) break;
-        const int64_t end = tokens / kTokensPerStep, begin = std::min(end - 1, end - std::max<int64_t>(1, end / 10));
+        if (tokens > steps * per_step) break;
+        const int64_t end = tokens / per_step, begin = std::min(end - 1, end - std::max<int64_t>(1, end / 10));
         std::vector<double> window(tr.seconds.begin() + begin, tr.seconds.begin() + end);
         r.sweep_summary.add_row(
-            {v.name, end * kTokensPerStep, median(window) * 1e6, tr.state_bytes[end - 1], tr.rss_growth[end - 1]});
+            {v.name, end * per_step, median(window) * 1e6, tr.state_bytes[end - 1], tr.rss_growth[end - 1]});
       }
     }
   }

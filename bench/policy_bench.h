@@ -1,7 +1,8 @@
 // `aaren bench policy`: what a decision policy costs per env step when it
 // acts, Aaren against the Transformer, measured side by side in one process.
 //
-// Variants (same model size, same synthetic inputs):
+// Variants (same model size, same synthetic inputs), each in DT's interleaved
+// token layout (three tokens per env step) and in the fused one (one token):
 //   aaren-recurrent      Aaren's (m, u, w) state, three tokens per env step;
 //   aaren-lean           the same Aaren policy in the LibTorch-free runtime;
 //   transformer-window   DT's way: the last K steps re-run every env step;
@@ -39,6 +40,8 @@ struct PolicyBenchConfig {
   int64_t repeats = 3;             // timed episodes per batch size
   int64_t sweep_tokens = 10000;    // batch-1 sweep length in tokens (0: no sweep)
   std::vector<std::string> variants{"aaren-recurrent", "aaren-lean", "transformer-window", "transformer-kvcache"};
+  // Token layouts: each variant runs in each (fused ones are named "<variant>/fused").
+  std::vector<std::string> tokens{"interleaved", "fused"};
   int threads = 1;
   uint64_t seed = 0;
 

@@ -21,28 +21,34 @@ PackedLinear PackedLinear::pack(const std::vector<float>& weight, const std::vec
 
 namespace {
 
-// Eight floats as one SIMD value (GCC/Clang vector extensions: AVX on x86-64
-// with -mavx, two SSE halves without; aligned(4): loads need no alignment).
-typedef float v8 __attribute__((vector_size(32), aligned(4)));
+// A SIMD register of floats (GCC/Clang vector extensions): 16 lanes where
+// the target has AVX-512, else 8 (AVX, or two SSE halves); aligned(4):
+// loads need no alignment.
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+#else
+constexpr int kLanes = 8;
+#endif
+typedef float vec __attribute__((vector_size(kLanes * sizeof(float)), aligned(4)));
 
 // One panel for M tokens: acc[m] = b + sum_i x[m][i] W^T[i][panel]. The
 // 4 x M accumulators stay in registers; the panel is read once, in order.
 template <int M>
 void apply_panels(const PackedLinear& p, const float* x, float* y) {
-  constexpr int64_t K = PackedLinear::kPanel, V = K / 8;
-  static_assert(K % 8 == 0, "panels are whole SIMD vectors");
+  constexpr int64_t K = PackedLinear::kPanel, V = K / kLanes;
+  static_assert(K % kLanes == 0, "panels are whole SIMD vectors");
   const int64_t in = p.in, out = p.out;
   for (int64_t panel = 0; panel * K < out; ++panel) {
     const float* w = p.panels.data() + panel * in * K;
     const int64_t o0 = panel * K, width = std::min(K, out - o0);
-    v8 acc[M][V];
+    vec acc[M][V];
     float b[K] = {};
     for (int64_t k = 0; k < width; ++k) b[k] = p.bias[o0 + k];
     for (int m = 0; m < M; ++m)
-      for (int v = 0; v < V; ++v) acc[m][v] = *reinterpret_cast<const v8*>(b + 8 * v);
+      for (int v = 0; v < V; ++v) acc[m][v] = *reinterpret_cast<const vec*>(b + kLanes * v);
     for (int64_t i = 0; i < in; ++i, w += K) {
-      v8 wv[V];
-      for (int v = 0; v < V; ++v) wv[v] = *reinterpret_cast<const v8*>(w + 8 * v);
+      vec wv[V];
+      for (int v = 0; v < V; ++v) wv[v] = *reinterpret_cast<const vec*>(w + kLanes * v);
       for (int m = 0; m < M; ++m) {
         const float xi = x[m * in + i];
         for (int v = 0; v < V; ++v) acc[m][v] += xi * wv[v];
@@ -50,7 +56,7 @@ void apply_panels(const PackedLinear& p, const float* x, float* y) {
     }
     for (int m = 0; m < M; ++m) {
       float r[K];
-      for (int v = 0; v < V; ++v) *reinterpret_cast<v8*>(r + 8 * v) = acc[m][v];
+      for (int v = 0; v < V; ++v) *reinterpret_cast<vec*>(r + kLanes * v) = acc[m][v];
       for (int64_t k = 0; k < width; ++k) y[m * out + o0 + k] = r[k];
     }
   }
@@ -90,12 +96,14 @@ void PackedLinear::apply(const float* x, int64_t M, float* y) const {
   }
 }
 
-float gelu(float x) {
-  // erf(z) = z P(z^2) / Q(z^2) on |z| <= 4 (|erf| rounds to 1 beyond): a
-  // rational minimax fit, accurate to a few float ulps (checked in the tests
-  // against std::erf).
-  float z = x * 0.70710678118654752f;
-  z = std::min(4.0f, std::max(-4.0f, z));
+namespace {
+// x/2 (1 + erf(x / sqrt 2)), erf(z) = z P(z^2) / Q(z^2) on |z| < 3.9: a
+// rational minimax fit accurate to a few float ulps (checked in the tests
+// against std::erf). Beyond, erf rounds to +-1 in float: exactly x or 0
+// there, as the exact GELU gives for huge |x|. Branch-free, so loops of it
+// vectorise.
+inline float gelu_inline(float x) {
+  const float z = std::min(3.9f, std::max(-3.9f, x * 0.70710678118654752f));
   const float z2 = z * z;
   float p = -2.72614225801306e-10f;
   p = p * z2 + 2.77068142495902e-08f;
@@ -109,19 +117,26 @@ float gelu(float x) {
   q = q * z2 - 1.68282697438203e-03f;
   q = q * z2 - 7.37332916720468e-03f;
   q = q * z2 - 1.42647390514189e-02f;
-  // Beyond |z| = 3.9, erf rounds to +-1 in float: exactly x or 0 there, as
-  // the exact GELU gives for huge |x|.
-  const float e = std::abs(z) >= 3.9f ? std::copysign(1.0f, z) : z * p / q;
+  const float saturated = x > 0.0f ? 1.0f : -1.0f;
+  const float e = std::abs(x * 0.70710678118654752f) >= 3.9f ? saturated : z * p / q;
   return 0.5f * x * (1.0f + e);
 }
+
+void gelu_in_place(float* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = gelu_inline(x[i]);
+}
+}  // namespace
+
+float gelu(float x) { return gelu_inline(x); }
 
 Model Model::from_file(const PolicyFile& f, const std::string& path) {
   try {
     Model m;
     if (f.text("backbone") != "aaren")
       throw PolicyFileError("backbone is '" + f.text("backbone") + "'; the lean runtime runs Aaren policies");
-    if (f.text("tokens") != "interleaved")
+    if (f.text("tokens") != "interleaved" && f.text("tokens") != "fused")
       throw PolicyFileError("token layout '" + f.text("tokens") + "' is not supported by this runtime");
+    m.fused = f.text("tokens") == "fused";
     m.state_dim = f.integer("state_dim");
     m.act_dim = f.integer("act_dim");
     m.d_model = f.integer("d_model");
@@ -235,27 +250,35 @@ void Policy::act(const double* observation, double* action) {
   const int64_t D = m.d_model, H = m.n_heads, dh = D / H, F = m.ff_dim, S = m.state_dim, A = m.act_dim;
   // Timesteps clipped to the table as the LibTorch policy clips them.
   const int64_t t = std::min(t_, m.max_ep_len - 1), t_prev = std::max<int64_t>(0, t - 1);
-  // Tokens of this step, in order: a_{t-1} (none at t = 0: the LibTorch
-  // policy feeds it as padding, which changes no state), R_t, s_t.
-  const int64_t n = t_ == 0 ? 2 : 3;
   float* x = x_.data();
-  float* tok = x;
-  if (n == 3) {
-    for (int64_t i = 0; i < A; ++i) input_[i] = prev_action_[i];
-    m.embed_action.apply(input_.data(), 1, tok);
-    for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t_prev * D + i];
-    tok += D;
-  }
-  m.embed_return.apply(&rtg_, 1, tok);
-  for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t * D + i];
-  tok += D;
   for (int64_t i = 0; i < S; ++i)
     input_[i] = (static_cast<float>(observation[i]) - m.state_mean[i]) * m.state_inv_std[i];
-  m.embed_state.apply(input_.data(), 1, tok);
-  for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t * D + i];
-  for (int64_t j = 0; j < n; ++j) {
-    layer_norm(x + j * D, m.embed_ln, D, y_.data() + j * D);
+  int64_t n = 0;  // tokens this step
+  if (m.fused) {
+    // One token: E_R(R_t) + E_s(s_t) + E_a(a_{t-1}) + E_t(t) (a_{-1} = 0), as the LibTorch policy sums them.
+    n = 1;
+    m.embed_return.apply(&rtg_, 1, x);
+    m.embed_state.apply(input_.data(), 1, y_.data());
+    for (int64_t i = 0; i < D; ++i) x[i] += y_[i];
+    m.embed_action.apply(prev_action_.data(), 1, y_.data());
+    for (int64_t i = 0; i < D; ++i) x[i] = (x[i] + y_[i]) + m.timestep[t * D + i];
+  } else {
+    // Tokens of this step, in order: a_{t-1} (none at t = 0: the LibTorch
+    // policy feeds it as padding, which changes no state), R_t, s_t.
+    n = t_ == 0 ? 2 : 3;
+    float* tok = x;
+    if (n == 3) {
+      m.embed_action.apply(prev_action_.data(), 1, tok);
+      for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t_prev * D + i];
+      tok += D;
+    }
+    m.embed_return.apply(&rtg_, 1, tok);
+    for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t * D + i];
+    tok += D;
+    m.embed_state.apply(input_.data(), 1, tok);
+    for (int64_t i = 0; i < D; ++i) tok[i] += m.timestep[t * D + i];
   }
+  for (int64_t j = 0; j < n; ++j) layer_norm(x + j * D, m.embed_ln, D, y_.data() + j * D);
   std::copy(y_.begin(), y_.begin() + n * D, x_.begin());
 
   for (int64_t l = 0; l < m.n_layers; ++l) {
@@ -291,7 +314,7 @@ void Policy::act(const double* observation, double* action) {
     float* xf = x + first * D;
     for (int64_t j = 0; j < count; ++j) layer_norm(xf + j * D, layer.ln_ff, D, y_.data() + j * D);
     layer.fc_in.apply(y_.data(), count, hidden_.data());
-    for (int64_t i = 0; i < count * F; ++i) hidden_[i] = gelu(hidden_[i]);
+    gelu_in_place(hidden_.data(), count * F);
     layer.fc_out.apply(hidden_.data(), count, y_.data());
     for (int64_t i = 0; i < count * D; ++i) xf[i] += y_[i];
   }

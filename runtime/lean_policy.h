@@ -1,8 +1,9 @@
 // The lean runtime: a trained Aaren decision policy stepped with the C++
 // standard library alone — no LibTorch, no allocation after construction.
 //
-// Per env step the policy feeds DT's three tokens (a_{t-1}, R_t, s_t) to
-// each layer together: the projections and the feed-forward read each weight
+// Per env step the policy feeds DT's three tokens (a_{t-1}, R_t, s_t) — or,
+// in the fused layout, the one token that sums their embeddings — to each
+// layer together: the projections and the feed-forward read each weight
 // matrix once for all three tokens (weights packed in 32-wide column panels,
 // loops the compiler vectorises), and only the scan runs token by token on
 // the (m, u, w) state. Math and parameters are the LibTorch policy's
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -18,12 +20,30 @@
 
 namespace aaren::lean {
 
+// Cache-line (64-byte) aligned storage: a SIMD load of a panel row never
+// straddles two lines.
+template <class T>
+struct CacheAligned {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheAligned() = default;
+  template <class U>
+  CacheAligned(const CacheAligned<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlign); }
+  template <class U>
+  bool operator==(const CacheAligned<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const CacheAligned<U>&) const noexcept { return false; }
+};
+using AlignedFloats = std::vector<float, CacheAligned<float>>;
+
 // A weight matrix y = W x + b stored for the kernel: W^T cut into panels of
 // kPanel output columns, each panel [in][kPanel] contiguous (zero-padded).
 struct PackedLinear {
   static constexpr int64_t kPanel = 32;
   int64_t in = 0, out = 0;
-  std::vector<float> panels;  // [ceil(out / kPanel)][in][kPanel]
+  AlignedFloats panels;       // [ceil(out / kPanel)][in][kPanel]
   std::vector<float> bias;    // [out]
 
   // From a row-major [out][in] weight (LibTorch's Linear layout) and bias.
@@ -40,6 +60,7 @@ struct LayerNormWeights {
 // The immutable model, shared by every policy instance (one per episode).
 struct Model {
   int64_t state_dim = 0, act_dim = 0, d_model = 0, n_layers = 0, n_heads = 0, ff_dim = 0, max_ep_len = 0;
+  bool fused = false;  // token layout: one token per step (a_{t-1}, R_t, s_t summed), else DT's three
   double return_scale = 1000.0, target_return = 0.0;
   std::string env;
   std::vector<float> state_mean, state_inv_std;  // (s - mean) * inv_std
@@ -84,7 +105,7 @@ class Policy {
   std::vector<float> prev_action_, last_action_;
   // Per layer and head: m, u [L][H]; w [L][H][d_head].
   std::vector<float> m_, u_, w_;
-  // Scratch for three tokens.
+  // Scratch for three tokens (and one more embedding).
   std::vector<float> x_, y_, proj_, mix_, hidden_, input_;
 };
 

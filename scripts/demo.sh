@@ -16,11 +16,26 @@ build/aaren data inspect "$DATA"
 # DT's model (128-d, 3 layers, 1 head, dropout 0.1), batch 64 windows of K = 20
 # for the Transformer and 8 whole episodes for Aaren; a short schedule
 # (300 updates, lr 1e-3 after 50 warm-up updates) instead of DT's 100k.
-for backbone in aaren transformer; do
-  echo
-  build/aaren train --dataset "$DATA" --backbone "$backbone" --out "$OUT/$backbone" \
-    --updates 300 --lr 1e-3 --warmup 50 --eval-episodes 10 --seed 0
+# Each backbone in both token layouts: DT's interleaved (R, s, a: three
+# tokens per env step) and fused (one token per env step).
+for tokens in interleaved fused; do
+  for backbone in aaren transformer; do
+    echo
+    build/aaren train --dataset "$DATA" --backbone "$backbone" --tokens "$tokens" --out "$OUT/$backbone-$tokens" \
+      --updates 300 --lr 1e-3 --warmup 50 --eval-episodes 10 --seed 0
+  done
 done
 echo
-build/aaren compare "$OUT/aaren/checkpoint.pt" "$OUT/transformer/checkpoint.pt" \
+# Scores, time per env step and memory of every agent in each way it can
+# act (Aaren: recurrent in LibTorch and in the lean runtime; the Transformer:
+# DT's window and a KV cache).
+build/aaren compare "$OUT"/aaren-interleaved/checkpoint.pt "$OUT"/aaren-fused/checkpoint.pt \
+  "$OUT"/transformer-interleaved/checkpoint.pt "$OUT"/transformer-fused/checkpoint.pt \
   --episodes 10 --target-return 3600 --dataset "$DATA" --csv "$OUT/compare.csv"
+echo
+# Memory and latency against the tokens seen, side by side in one process
+# (the full benchmark: build/aaren bench policy; docs/BENCHMARKS.md).
+build/aaren bench policy --steps 300 --batch 1 --repeats 1 --sweep-tokens 3000 \
+  --csv "$OUT/bench_policy.csv" --plot "$OUT/plots"
+echo
+echo "Outputs (CSV, SVG plots, checkpoints, configs): $OUT/"

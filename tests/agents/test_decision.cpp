@@ -17,9 +17,10 @@ using aaren::testing::max_abs_diff;
 
 namespace {
 
-aaren::DecisionPolicy small_policy(const std::string& kind, int64_t context = 20) {
+aaren::DecisionPolicy small_policy(const std::string& kind, int64_t context = 20,
+                                   const std::string& tokens = "interleaved") {
   aaren::DecisionConfig c;
-  c.state_dim = 11, c.act_dim = 3, c.context = context;
+  c.state_dim = 11, c.act_dim = 3, c.context = context, c.tokens = tokens;
   c.backbone.kind = kind;
   c.backbone.d_model = 32, c.backbone.n_layers = 2, c.backbone.n_heads = 2;
   aaren::DecisionPolicy p(c);
@@ -64,18 +65,55 @@ Episode act_episode(aaren::DecisionPolicy model, aaren::ActMode mode, int64_t ma
 }  // namespace
 
 TEST_CASE("decision: Aaren's recurrent rollout actions == the parallel forward on the same episode", "[decision]") {
-  torch::manual_seed(41);
-  auto model = small_policy("aaren");
-  const auto e = act_episode(model, aaren::ActMode::kRecurrent, 60);
-  REQUIRE(e.states.size(1) > 5);
-  torch::NoGradGuard no_grad;
-  const auto parallel = model->forward(e.states, e.actions, e.rtg, e.timesteps);
-  CHECK(max_abs_diff(parallel, e.actions) < 1e-4);
+  for (std::string tokens : {"interleaved", "fused"}) {
+    INFO(tokens);
+    torch::manual_seed(41);
+    auto model = small_policy("aaren", 20, tokens);
+    const auto e = act_episode(model, aaren::ActMode::kRecurrent, 60);
+    const int64_t T = e.states.size(1);
+    REQUIRE(T > 5);
+    torch::NoGradGuard no_grad;
+    const auto parallel = model->forward(e.states, e.actions, e.rtg, e.timesteps);
+    CHECK(max_abs_diff(parallel, e.actions) < 1e-4);
+    // In two chunks with the state (and, fused, the last action) carried, as training feeds episodes.
+    auto state = model->initial_state(1);
+    const int64_t k = T / 2;
+    const auto first = model->forward(e.states.narrow(1, 0, k), e.actions.narrow(1, 0, k), e.rtg.narrow(1, 0, k),
+                                      e.timesteps.narrow(1, 0, k), {}, &state);
+    const auto second = model->forward(e.states.narrow(1, k, T - k), e.actions.narrow(1, k, T - k),
+                                       e.rtg.narrow(1, k, T - k), e.timesteps.narrow(1, k, T - k), {}, &state,
+                                       e.actions.select(1, k - 1));
+    CHECK(max_abs_diff(torch::cat({first, second}, 1), parallel) < 1e-5);
+  }
+}
+
+TEST_CASE("decision: the fused layout updates the recurrent state once per env step", "[decision]") {
+  torch::manual_seed(43);
+  for (std::string tokens : {"interleaved", "fused"}) {
+    auto model = small_policy("aaren", 20, tokens);
+    aaren::envs::VectorEnv venv("hopper", 1, {}, 9);
+    aaren::DecisionBatchPolicy policy(model, unit_normalizer(), 1000, 3600, aaren::ActMode::kRecurrent, 1);
+    venv.reset();
+    policy.begin_episode(0);
+    std::vector<double> actions(3);
+    int64_t acts = 0;
+    for (int64_t t = 0; t < 10; ++t) {
+      policy.act(venv, actions);
+      ++acts;
+      venv.step(actions.data());
+      policy.observe(venv);
+      if (venv.dones()[0]) break;
+    }
+    INFO(tokens << ", " << acts << " env steps");
+    CHECK(policy.tokens_seen() == (tokens == "fused" ? acts : 3 * acts));  // backbone updates per sequence
+  }
 }
 
 TEST_CASE("decision: the Transformer's KV-cache and window actions == the full causal forward", "[decision]") {
+  for (std::string tokens : {"interleaved", "fused"}) {
+  INFO(tokens);
   torch::manual_seed(42);
-  auto model = small_policy("transformer", /*context=*/64);  // the window covers the whole episode
+  auto model = small_policy("transformer", /*context=*/64, tokens);  // the window covers the whole episode
   const auto kv = act_episode(model, aaren::ActMode::kKVCache, 60);
   const auto win = act_episode(model, aaren::ActMode::kWindow, 60);
   torch::NoGradGuard no_grad;
@@ -84,7 +122,7 @@ TEST_CASE("decision: the Transformer's KV-cache and window actions == the full c
   REQUIRE(win.actions.sizes() == kv.actions.sizes());
   CHECK(max_abs_diff(win.actions, kv.actions) < 1e-4);
   // A short window sees only the last K steps: it matches the forward on them.
-  auto short_model = small_policy("transformer", /*context=*/5);
+  auto short_model = small_policy("transformer", /*context=*/5, tokens);
   {
     torch::NoGradGuard g;
     auto src = model->named_parameters();
@@ -96,6 +134,7 @@ TEST_CASE("decision: the Transformer's KV-cache and window actions == the full c
   const auto last = short_model->forward(w5.states.narrow(1, T - 5, 5), w5.actions.narrow(1, T - 5, 5),
                                          w5.rtg.narrow(1, T - 5, 5), w5.timesteps.narrow(1, T - 5, 5));
   CHECK(max_abs_diff(last.select(1, 4), w5.actions.select(1, T - 1)) < 1e-4);
+  }
 }
 
 namespace {

@@ -12,13 +12,15 @@
 
 namespace {
 
-aaren::LoadedAgent random_agent(int64_t d_model, int64_t layers, int64_t heads, int64_t max_ep_len, uint64_t seed) {
+aaren::LoadedAgent random_agent(int64_t d_model, int64_t layers, int64_t heads, int64_t max_ep_len, uint64_t seed,
+                                const std::string& tokens = "interleaved") {
   torch::manual_seed(seed);
   aaren::DecisionConfig dc;
   dc.state_dim = 11;
   dc.act_dim = 3;
   dc.max_ep_len = max_ep_len;
   dc.backbone.kind = "aaren";
+  dc.tokens = tokens;
   dc.backbone.d_model = d_model;
   dc.backbone.n_layers = layers;
   dc.backbone.n_heads = heads;
@@ -46,10 +48,12 @@ std::shared_ptr<const aaren::lean::Model> lean_model_of(const aaren::LoadedAgent
 TEST_CASE("lean runtime: actions == the LibTorch recurrent policy's over whole episodes", "[lean]") {
   struct Case {
     int64_t d, layers, heads, max_ep_len, steps;
+    std::string tokens;
   };
-  // DT's size; several heads; an episode longer than the timestep table.
-  for (const auto& c : {Case{128, 3, 1, 1000, 300}, Case{64, 2, 4, 50, 120}}) {
-    const auto agent = random_agent(c.d, c.layers, c.heads, c.max_ep_len, 7 + c.d);
+  // DT's size; several heads; an episode longer than the timestep table; both layouts.
+  for (const auto& c : {Case{128, 3, 1, 1000, 300, "interleaved"}, Case{64, 2, 4, 50, 120, "interleaved"},
+                        Case{128, 3, 1, 1000, 300, "fused"}, Case{64, 2, 4, 50, 120, "fused"}}) {
+    const auto agent = random_agent(c.d, c.layers, c.heads, c.max_ep_len, 7 + c.d, c.tokens);
     aaren::DecisionBatchPolicy torch_policy(agent.model, agent.normalizer, 1000.0, 3600.0, aaren::ActMode::kRecurrent, 1);
     aaren::lean::Policy lean_policy(lean_model_of(agent), 3600.0);
     std::mt19937_64 rng(c.d);
@@ -66,13 +70,15 @@ TEST_CASE("lean runtime: actions == the LibTorch recurrent policy's over whole e
       lean_policy.observe(reward[0]);
       for (int k = 0; k < 3; ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
     }
-    INFO("d=" << c.d << " heads=" << c.heads);
+    INFO("d=" << c.d << " heads=" << c.heads << " " << c.tokens);
     CHECK(worst < 1e-5);
   }
 }
 
 TEST_CASE("lean runtime: a real Hopper episode, the lean policy fed what the LibTorch one saw", "[lean]") {
-  const auto agent = random_agent(128, 3, 1, 1000, 3);
+  for (std::string tokens : {"interleaved", "fused"}) {
+  INFO(tokens);
+  const auto agent = random_agent(128, 3, 1, 1000, 3, tokens);
   aaren::DecisionBatchPolicy torch_policy(agent.model, agent.normalizer, 1000.0, 3600.0, aaren::ActMode::kRecurrent, 1);
   aaren::lean::Policy lean_policy(lean_model_of(agent), 3600.0);
   auto env = aaren::envs::make_env("hopper");
@@ -93,6 +99,7 @@ TEST_CASE("lean runtime: a real Hopper episode, the lean policy fed what the Lib
   INFO("episode of " << steps << " steps");
   CHECK(steps > 5);
   CHECK(worst < 1e-5);
+  }
 }
 
 TEST_CASE("lean export: a Transformer agent is refused with a clear message", "[lean]") {

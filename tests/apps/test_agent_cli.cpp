@@ -33,7 +33,7 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   r = run_aaren("compare " + dir + "/aaren/checkpoint.pt " + dir + "/transformer/checkpoint.pt --episodes 1 --json",
                 false);
   REQUIRE(r.exit_code == 0);
-  CHECK(nlohmann::json::parse(r.output)["rows"].size() == 3);  // aaren recurrent; transformer window, kvcache
+  CHECK(nlohmann::json::parse(r.output)["rows"].size() == 4);  // aaren recurrent, lean; transformer window, kvcache
 
   // The lean runtime: exported, it acts as the LibTorch policy does.
   const double torch_return = j["return_mean"].get<double>();

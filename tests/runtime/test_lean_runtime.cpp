@@ -64,9 +64,14 @@ std::string temp_path(const std::string& name) {
 }  // namespace
 
 TEST_CASE("lean runtime: stepping allocates nothing on the heap", "[runtime]") {
+  for (std::string tokens : {"interleaved", "fused"}) {
+  INFO(tokens);
   aaren::testing::PolicySizes sizes;
-  const auto model = std::make_shared<const Model>(Model::from_file(aaren::testing::random_policy_file(sizes, 1), "t"));
+  auto file = aaren::testing::random_policy_file(sizes, 1);
+  file.header["tokens"] = tokens;
+  const auto model = std::make_shared<const Model>(Model::from_file(file, "t"));
   Policy policy(model);
+  allocations = 0;
   std::vector<double> obs(sizes.state_dim), action(sizes.act_dim);
   // The counter works: an allocation while counting is seen.
   counting = true;
@@ -87,6 +92,7 @@ TEST_CASE("lean runtime: stepping allocates nothing on the heap", "[runtime]") {
   CHECK(allocations.load() == 0);
   for (double a : action) CHECK(std::isfinite(a));
   CHECK(policy.state_bytes() == static_cast<int64_t>(sizeof(float)) * sizes.n_layers * (2 * sizes.n_heads + sizes.d_model));
+  }
 }
 
 TEST_CASE("lean runtime: the same inputs give the same actions, and episodes are independent", "[runtime]") {
@@ -167,6 +173,10 @@ TEST_CASE("lean runtime: bad policy files give one clear error naming the file",
   transformer.header["backbone"] = "transformer";
   aaren::lean::write_policy_file(path, transformer);
   CHECK_THROWS_WITH(Model::load(path), Catch::Contains("runs Aaren"));
+  auto layout = good;
+  layout.header["tokens"] = "quad";
+  aaren::lean::write_policy_file(path, layout);
+  CHECK_THROWS_WITH(Model::load(path), Catch::Contains("token layout 'quad'"));
   auto text = good;
   text.header["d_model"] = "wide";
   aaren::lean::write_policy_file(path, text);
