@@ -173,6 +173,8 @@ int run_bench_policy(int argc, char** argv) {
       ("steps", po::value(&config.steps)->default_value(config.steps), "env steps per timed episode")
       ("batch", po::value(&config.batches)->multitoken()->default_value(config.batches, "1 16"), "batch sizes")
       ("repeats", po::value(&config.repeats)->default_value(config.repeats), "timed episodes per batch size")
+      ("block", po::value(&config.block)->default_value(config.block),
+       "variants take turns every this many env steps (1: step by step, cold caches)")
       ("sweep-tokens", po::value(&config.sweep_tokens)->default_value(config.sweep_tokens),
        "batch-1 sweep up to this many tokens (0: none)")
       ("variants", po::value(&config.variants)->multitoken()->default_value(config.variants,
@@ -233,7 +235,7 @@ int run_bench_policy(int argc, char** argv) {
   }
   report(result.summary, resolved, csv, false,
          "\nPer env step (one call of the policy for the whole batch): median and p99 over every timed step,\n"
-         "variants interleaved. window_over_variant = DT's window (interleaved layout) median / this one's. state_bytes: what the\n"
+         "variants interleaved in blocks of --block steps. window_over_variant = DT's window (interleaved layout) median / this one's. state_bytes: what the\n"
          "policy keeps between steps; rss_growth: process RSS against before the policy was made (run alone).\n\n");
   if (!result.floor.is_null())
     std::cout << "\nLean runtime floor: " << result.floor["weight_bytes_per_env_step"].get<int64_t>()

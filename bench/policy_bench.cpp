@@ -35,6 +35,7 @@ void PolicyBenchConfig::validate() const {
   if (context < 1) fail("--context must be >= 1");
   if (steps < 1) fail("--steps must be >= 1");
   if (repeats < 1) fail("--repeats must be >= 1");
+  if (block < 1) fail("--block must be >= 1");
   if (sweep_tokens < 0) fail("--sweep-tokens must be >= 0");
   if (threads < 1) fail("--threads must be >= 1");
   if (batches.empty()) fail("--batch needs at least one size");
@@ -53,7 +54,7 @@ void PolicyBenchConfig::validate() const {
 nlohmann::json PolicyBenchConfig::to_json() const {
   return {{"env", env},         {"checkpoint", checkpoint}, {"d_model", d_model}, {"n_layers", n_layers},
           {"n_heads", n_heads}, {"context", context},       {"steps", steps},     {"batches", batches},
-          {"repeats", repeats}, {"sweep_tokens", sweep_tokens}, {"variants", variants}, {"tokens", tokens}, {"threads", threads},
+          {"repeats", repeats}, {"block", block}, {"sweep_tokens", sweep_tokens}, {"variants", variants}, {"tokens", tokens}, {"threads", threads},
           {"seed", seed}};
 }
 
@@ -300,26 +301,34 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
     for (int64_t rep = 0; rep < c.repeats; ++rep) {
       std::vector<std::unique_ptr<SteppedPolicy>> policies;
       for (const auto& v : m.variants) policies.push_back(make_policy(m, v, batch));
+      // Every variant sees the same observations at step t.
       Inputs inputs(batch, m.obs_dim, c.seed + 1000 * rep + batch);
+      std::vector<std::vector<double>> observations;
+      for (int64_t t = 0; t < c.steps; ++t) observations.push_back(inputs.next());
       std::vector<double> actions(batch * m.act_dim);
       const double start = now_seconds();
       double last_report = start;
-      for (int64_t t = 0; t < c.steps; ++t) {
-        const auto& obs = inputs.next();
+      // Interleaved in blocks of `block` steps, rotating who goes first: noise
+      // on the machine hits every variant alike, while within a block each
+      // runs as a deployed policy does, its weights warm in the caches.
+      for (int64_t t0 = 0; t0 < c.steps; t0 += c.block) {
+        const int64_t t1 = std::min(c.steps, t0 + c.block);
         for (int64_t k = 0; k < V; ++k) {
-          const int64_t i = (t + k) % V;  // rotate who goes first
-          const double t0 = now_seconds();
-          policies[i]->act(obs, actions);
-          policies[i]->advance(inputs.rewards());
-          seconds[i][t].push_back(now_seconds() - t0);
+          const int64_t i = (t0 / c.block + k) % V;
+          for (int64_t t = t0; t < t1; ++t) {
+            const double begin = now_seconds();
+            policies[i]->act(observations[t], actions);
+            policies[i]->advance(inputs.rewards());
+            seconds[i][t].push_back(now_seconds() - begin);
+          }
         }
         const double now = now_seconds();
-        if (progress && (now - last_report > 1.0 || t + 1 == c.steps)) {
+        if (progress && (now - last_report > 1.0 || t1 == c.steps)) {
           last_report = now;
-          const double done = rep * c.steps + t + 1, total = c.repeats * c.steps;
-          const double rate = (t + 1) / (now - start);
+          const double done = rep * c.steps + t1, total = c.repeats * c.steps;
+          const double rate = t1 / (now - start);
           *progress << "\r[bench policy] timing, batch " << batch << ", episode " << (rep + 1) << "/" << c.repeats
-                    << ": step " << (t + 1) << "/" << c.steps << " (" << std::fixed << std::setprecision(0) << rate
+                    << ": step " << t1 << "/" << c.steps << " (" << std::fixed << std::setprecision(0) << rate
                     << " steps/s, ETA " << std::setprecision(1) << (total - done) / rate << " s)   " << std::flush;
         }
       }
@@ -383,6 +392,26 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
   return r;
 }
 
+namespace {
+// At most `max_points` points per series: the median y of each run of
+// consecutive points (at the run's last x). Keeps the SVGs small and the
+// per-step noise out of the lines.
+std::vector<Series> thinned(std::vector<Series> all, size_t max_points = 400) {
+  for (auto& s : all) {
+    if (s.x.size() <= max_points) continue;
+    const size_t bucket = (s.x.size() + max_points - 1) / max_points;
+    Series t{s.name, {}, {}};
+    for (size_t i = 0; i < s.x.size(); i += bucket) {
+      const size_t end = std::min(s.x.size(), i + bucket);
+      t.x.push_back(s.x[end - 1]);
+      t.y.push_back(median(std::vector<double>(s.y.begin() + i, s.y.begin() + end)));
+    }
+    s = std::move(t);
+  }
+  return all;
+}
+}  // namespace
+
 void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
   // Columns by name, rows filtered by variant (and batch).
   auto column = [](const Table& t, const std::string& name) {
@@ -403,7 +432,7 @@ void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
       out.back().x.push_back(number(row[cx]));
       out.back().y.push_back(number(row[cy]));
     }
-    return out;
+    return thinned(std::move(out));
   };
   const int64_t batch = r.steps.rows.empty() ? 1 : static_cast<int64_t>(number(r.steps.rows.front()[column(r.steps, "batch")]));
   write_svg(dir + "/memory_vs_timestep.svg", series(r.steps, "step", "state_bytes", batch),

@@ -9,8 +9,9 @@
 //   transformer-kvcache  the Transformer with a cache of every key and value.
 //
 // Three measurements:
-//   timing  — every variant steps the same inputs, interleaved step by step
-//             (rotating the order), `repeats` episodes of `steps` env steps;
+//   timing  — every variant steps the same inputs, interleaved in blocks of
+//             `block` env steps (rotating the order), `repeats` episodes of
+//             `steps` env steps;
 //   memory  — each variant alone (after malloc_trim), process RSS and the
 //             policy's state bytes after every step;
 //   sweep   — batch 1, each variant alone, until `sweep_tokens` tokens:
@@ -38,6 +39,7 @@ struct PolicyBenchConfig {
   int64_t steps = 1000;            // env steps per timed episode
   std::vector<int64_t> batches{1, 16};
   int64_t repeats = 3;             // timed episodes per batch size
+  int64_t block = 50;              // timing: variants take turns every this many env steps
   int64_t sweep_tokens = 10000;    // batch-1 sweep length in tokens (0: no sweep)
   std::vector<std::string> variants{"aaren-recurrent", "aaren-lean", "transformer-window", "transformer-kvcache"};
   // Token layouts: each variant runs in each (fused ones are named "<variant>/fused").
