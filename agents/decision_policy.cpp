@@ -41,8 +41,7 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
     const auto first = previous_action.defined() ? previous_action.unsqueeze(1)
                                                  : torch::zeros({B, 1, config_.act_dim}, actions.options());
     const auto previous = torch::cat({first, actions.narrow(1, 0, T - 1)}, 1);  // [B, T, A]
-    const auto tokens = embed_ln(embed_return(returns_to_go.unsqueeze(-1)) + embed_state(states) +
-                                 embed_action(previous) + time);  // [B, T, D]
+    const auto tokens = fused_tokens(returns_to_go, states, previous, time);  // [B, T, D]
     return torch::tanh(predict_action(backbone->forward(tokens, mask, state)));
   }
   const auto r = embed_return(returns_to_go.unsqueeze(-1)) + time;
@@ -56,14 +55,19 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
   return torch::tanh(predict_action(h.select(2, 1)));  // read at the state tokens
 }
 
+torch::Tensor DecisionPolicyImpl::fused_tokens(const torch::Tensor& returns_to_go, const torch::Tensor& states,
+                                               const torch::Tensor& previous_actions, const torch::Tensor& time) {
+  return embed_ln(embed_return(returns_to_go.unsqueeze(-1)) + embed_state(states) + embed_action(previous_actions) +
+                  time);
+}
+
 torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, const torch::Tensor& return_to_go,
                                       const torch::Tensor& states, const torch::Tensor& timesteps,
                                       const torch::Tensor& first_step, BackboneState& state) {
   const auto B = states.size(0);
   const auto t = timesteps.clamp(0, config_.max_ep_len - 1);
   if (config_.tokens == "fused") {
-    const auto token = embed_ln(embed_return(return_to_go.unsqueeze(-1)) + embed_state(states) +
-                                embed_action(previous_actions) + embed_timestep(t));  // [B, D]
+    const auto token = fused_tokens(return_to_go, states, previous_actions, embed_timestep(t));  // [B, D]
     return torch::tanh(predict_action(backbone->forward(token.unsqueeze(1), {}, &state).squeeze(1)));
   }
   const auto a = embed_action(previous_actions) + embed_timestep((t - 1).clamp_min(0));

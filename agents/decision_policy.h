@@ -63,9 +63,10 @@ class DecisionPolicyImpl : public torch::nn::Module {
   Backbone backbone{nullptr};
 
  private:
-  // [B, T, D] token embeddings of each kind (timestep embedding added).
-  torch::Tensor embed_tokens(const torch::Tensor& states, const torch::Tensor& actions,
-                             const torch::Tensor& returns_to_go, const torch::Tensor& timesteps);
+  // The fused layout's token: LN(E_R(R_t) + E_s(s_t) + E_a(a_{t-1}) + E_t(t)).
+  // Leading dims [B, T] (training) or [B] (acting); time is E_t(t) already.
+  torch::Tensor fused_tokens(const torch::Tensor& returns_to_go, const torch::Tensor& states,
+                             const torch::Tensor& previous_actions, const torch::Tensor& time);
 
   DecisionConfig config_;
   torch::nn::Linear embed_return{nullptr}, embed_state{nullptr}, embed_action{nullptr}, predict_action{nullptr};

@@ -40,6 +40,10 @@ lean::PolicyFile to_policy_file(const LoadedAgent& agent) {
   return f;
 }
 
+std::shared_ptr<const lean::Model> lean_model_of(const LoadedAgent& agent, const std::string& name) {
+  return std::make_shared<const lean::Model>(lean::Model::from_file(to_policy_file(agent), name));
+}
+
 LeanBatchPolicy::LeanBatchPolicy(std::shared_ptr<const lean::Model> model, double target_return, int64_t num_envs)
     : model_(std::move(model)) {
   for (int64_t i = 0; i < num_envs; ++i) policies_.emplace_back(model_, target_return);

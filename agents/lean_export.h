@@ -17,6 +17,10 @@ namespace aaren {
 // for a Transformer agent (the runtime runs Aaren).
 lean::PolicyFile to_policy_file(const LoadedAgent& agent);
 
+// The agent as the lean runtime runs it, without a file in between (`name`
+// labels errors). Throws as to_policy_file, or lean::PolicyFileError.
+std::shared_ptr<const lean::Model> lean_model_of(const LoadedAgent& agent, const std::string& name);
+
 // One lean policy per env slot, sharing the weights.
 class LeanBatchPolicy : public BatchPolicy {
  public:

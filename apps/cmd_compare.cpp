@@ -1,5 +1,6 @@
 // aaren compare: roll out trained agents side by side — score, time per env
 // step and policy memory — each backbone in each of its acting modes.
+#include <functional>
 #include <iomanip>
 #include <iostream>
 
@@ -62,36 +63,29 @@ int run_compare(int argc, char** argv) {
     const double target = target_return != 0.0 ? target_return : agent.config.target_return;
     std::vector<ActMode> modes = agent.config.backbone == "aaren" ? std::vector<ActMode>{ActMode::kRecurrent}
                                                                   : std::vector<ActMode>{ActMode::kWindow, ActMode::kKVCache};
-    for (auto mode : modes) {
+    // One row: `policy` acting for `episodes` episodes, one env at a time.
+    auto add_row = [&](BatchPolicy& policy, const std::string& mode, const std::function<int64_t()>& state_bytes) {
       RolloutConfig rc;
       rc.env = agent.env;
       rc.episodes = episodes;
       rc.num_envs = 1;
       rc.seed = seed;
-      DecisionBatchPolicy policy(agent.model, agent.normalizer, agent.config.return_scale, target, mode, 1);
-      std::cerr << "[compare] " << agent.config.backbone << " (" << act_mode_name(mode) << "): " << episodes
-                << " episodes..." << std::endl;
+      std::cerr << "[compare] " << agent.config.backbone << " (" << mode << "): " << episodes << " episodes..."
+                << std::endl;
       const auto r = run_rollout(rc, policy);
       const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
-      table.add_row({agent.config.backbone, agent.config.tokens, act_mode_name(mode), mean_of(r.returns()), std_of(r.returns()),
+      table.add_row({agent.config.backbone, agent.config.tokens, mode, mean_of(r.returns()), std_of(r.returns()),
                      mean_of(r.normalized_scores()), std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps,
-                     1e6 * r.env_seconds / steps, policy.peak_state_bytes(), episodes});
+                     1e6 * r.env_seconds / steps, state_bytes(), episodes});
+    };
+    for (auto mode : modes) {
+      DecisionBatchPolicy policy(agent.model, agent.normalizer, agent.config.return_scale, target, mode, 1);
+      add_row(policy, act_mode_name(mode), [&] { return policy.peak_state_bytes(); });
     }
     if (agent.config.backbone == "aaren") {
       // The same agent in the LibTorch-free runtime (the same function: equal scores).
-      RolloutConfig rc;
-      rc.env = agent.env;
-      rc.episodes = episodes;
-      rc.num_envs = 1;
-      rc.seed = seed;
-      const auto model = std::make_shared<const lean::Model>(lean::Model::from_file(to_policy_file(agent), path));
-      LeanBatchPolicy policy(model, target, 1);
-      std::cerr << "[compare] aaren (lean runtime): " << episodes << " episodes..." << std::endl;
-      const auto r = run_rollout(rc, policy);
-      const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
-      table.add_row({std::string("aaren"), agent.config.tokens, std::string("lean"), mean_of(r.returns()), std_of(r.returns()),
-                     mean_of(r.normalized_scores()), std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps,
-                     1e6 * r.env_seconds / steps, policy.state_bytes(), episodes});
+      LeanBatchPolicy policy(lean_model_of(agent, path), target, 1);
+      add_row(policy, "lean", [&] { return policy.state_bytes(); });
     }
   }
   if (!csv.empty()) table.write_csv(csv);

@@ -95,7 +95,7 @@ int run_rollout(int argc, char** argv) {
       if (runtime == "lean") {
         std::shared_ptr<const lean::Model> model;
         try {
-          model = std::make_shared<const lean::Model>(lean::Model::from_file(to_policy_file(agent), checkpoint));
+          model = lean_model_of(agent, checkpoint);
         } catch (const std::exception& e) {
           throw UsageError(e.what());  // a Transformer agent
         }

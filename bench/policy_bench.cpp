@@ -196,7 +196,7 @@ Models build_models(const PolicyBenchConfig& c) {
       agent.config.return_scale = m.return_scale;
       agent.config.target_return = m.target_return;
       agent.env = c.checkpoint.empty() ? c.env : "checkpoint";
-      v.lean = std::make_shared<const lean::Model>(lean::Model::from_file(to_policy_file(agent), "(in memory)"));
+      v.lean = lean_model_of(agent, "(in memory)");
     } else {
       v.model = model_of("transformer", tokens);
       v.mode = name == "transformer-window" ? ActMode::kWindow : ActMode::kKVCache;
@@ -417,24 +417,19 @@ void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
   auto column = [](const Table& t, const std::string& name) {
     return static_cast<size_t>(std::find(t.columns.begin(), t.columns.end(), name) - t.columns.begin());
   };
-  auto number = [](const Cell& cell) {
-    if (auto* i = std::get_if<int64_t>(&cell)) return static_cast<double>(*i);
-    if (auto* d = std::get_if<double>(&cell)) return *d;
-    return std::nan("");
-  };
   auto series = [&](const Table& t, const std::string& x, const std::string& y, int64_t batch) {
     std::vector<Series> out;
     const auto cv = column(t, "variant"), cb = column(t, "batch"), cx = column(t, x), cy = column(t, y);
     for (const auto& row : t.rows) {
-      if (cb < t.columns.size() && number(row[cb]) != batch) continue;
+      if (cb < t.columns.size() && as_number(row[cb]) != batch) continue;
       const auto& name = std::get<std::string>(row[cv]);
       if (out.empty() || out.back().name != name) out.push_back({name, {}, {}});
-      out.back().x.push_back(number(row[cx]));
-      out.back().y.push_back(number(row[cy]));
+      out.back().x.push_back(as_number(row[cx]));
+      out.back().y.push_back(as_number(row[cy]));
     }
     return thinned(std::move(out));
   };
-  const int64_t batch = r.steps.rows.empty() ? 1 : static_cast<int64_t>(number(r.steps.rows.front()[column(r.steps, "batch")]));
+  const int64_t batch = r.steps.rows.empty() ? 1 : static_cast<int64_t>(as_number(r.steps.rows.front()[column(r.steps, "batch")]));
   write_svg(dir + "/memory_vs_timestep.svg", series(r.steps, "step", "state_bytes", batch),
             {"Policy state (batch " + std::to_string(batch) + ")", "env step", "bytes kept between steps", false, true});
   write_svg(dir + "/cumulative_time_vs_timestep.svg", series(r.steps, "step", "cumulative_us", batch),

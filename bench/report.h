@@ -36,6 +36,9 @@ void write_file_atomically(const std::string& path, const std::string& text);
 // Median of the samples (sorted copy).
 double median(std::vector<double> samples);
 
+// A numeric cell as a double (NaN for text).
+double as_number(const Cell& cell);
+
 // Machine description for reports: CPU model, cores, LibTorch threads.
 nlohmann::json machine_info();
 

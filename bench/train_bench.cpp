@@ -136,16 +136,12 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
 void write_train_plots(const Table& table, const std::string& dir) {
   Series aaren_t{"Aaren (scan)", {}, {}}, transformer_t{"Transformer (attention)", {}, {}};
   Series aaren_m{"Aaren (scan)", {}, {}}, transformer_m{"Transformer (attention)", {}, {}};
-  auto num = [](const Cell& cell) {
-    if (auto* i = std::get_if<int64_t>(&cell)) return static_cast<double>(*i);
-    return std::get<double>(cell);
-  };
   for (const auto& row : table.rows) {
-    const double n = num(row[0]);
-    aaren_t.x.push_back(n), aaren_t.y.push_back(num(row[3]));
-    transformer_t.x.push_back(n), transformer_t.y.push_back(num(row[4]));
-    aaren_m.x.push_back(n), aaren_m.y.push_back(num(row[6]));
-    transformer_m.x.push_back(n), transformer_m.y.push_back(num(row[7]));
+    const double n = as_number(row[0]);
+    aaren_t.x.push_back(n), aaren_t.y.push_back(as_number(row[3]));
+    transformer_t.x.push_back(n), transformer_t.y.push_back(as_number(row[4]));
+    aaren_m.x.push_back(n), aaren_m.y.push_back(as_number(row[6]));
+    transformer_m.x.push_back(n), transformer_m.y.push_back(as_number(row[7]));
   }
   write_svg(dir + "/train_time_vs_length.svg", {aaren_t, transformer_t},
             {"Training step time against sequence length", "tokens per sequence", "ms per step", true, true});

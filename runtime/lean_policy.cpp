@@ -15,7 +15,8 @@ PackedLinear PackedLinear::pack(const std::vector<float>& weight, const std::vec
   p.panels.assign(panels * in * kPanel, 0.0f);
   for (int64_t o = 0; o < out; ++o)
     for (int64_t i = 0; i < in; ++i) p.panels[((o / kPanel) * in + i) * kPanel + o % kPanel] = weight[o * in + i];
-  p.bias = bias;
+  p.bias.assign(panels * kPanel, 0.0f);  // padded like the panels: whole vectors per panel
+  std::copy(bias.begin(), bias.end(), p.bias.begin());
   return p;
 }
 
@@ -41,9 +42,8 @@ void apply_panels(const PackedLinear& p, const float* x, float* y) {
   for (int64_t panel = 0; panel * K < out; ++panel) {
     const float* w = p.panels.data() + panel * in * K;
     const int64_t o0 = panel * K, width = std::min(K, out - o0);
+    const float* b = p.bias.data() + o0;
     vec acc[M][V];
-    float b[K] = {};
-    for (int64_t k = 0; k < width; ++k) b[k] = p.bias[o0 + k];
     for (int m = 0; m < M; ++m)
       for (int v = 0; v < V; ++v) acc[m][v] = *reinterpret_cast<const vec*>(b + kLanes * v);
     for (int64_t i = 0; i < in; ++i, w += K) {
@@ -232,7 +232,7 @@ Policy::Policy(std::shared_ptr<const Model> model, double target_return)
   proj_.assign(3 * (H + D), 0.0f);
   mix_.assign(3 * D, 0.0f);
   hidden_.assign(3 * m.ff_dim, 0.0f);
-  input_.assign(std::max<int64_t>(m.state_dim, m.act_dim), 0.0f);
+  input_.assign(m.state_dim, 0.0f);
   reset();
 }
 
@@ -320,11 +320,9 @@ void Policy::act(const double* observation, double* action) {
   }
   float* s_out = x + (n - 1) * D;
   layer_norm(s_out, m.ln_final, D, y_.data());
-  float a[64];
-  float* out = A <= 64 ? a : mix_.data();
-  m.predict.apply(y_.data(), 1, out);
+  m.predict.apply(y_.data(), 1, last_action_.data());
   for (int64_t i = 0; i < A; ++i) {
-    last_action_[i] = std::tanh(out[i]);
+    last_action_[i] = std::tanh(last_action_[i]);
     action[i] = last_action_[i];
   }
 }

@@ -44,7 +44,7 @@ struct PackedLinear {
   static constexpr int64_t kPanel = 32;
   int64_t in = 0, out = 0;
   AlignedFloats panels;       // [ceil(out / kPanel)][in][kPanel]
-  std::vector<float> bias;    // [out]
+  AlignedFloats bias;         // [out], zero-padded to whole panels
 
   // From a row-major [out][in] weight (LibTorch's Linear layout) and bias.
   static PackedLinear pack(const std::vector<float>& weight, const std::vector<float>& bias, int64_t out, int64_t in);
@@ -105,8 +105,9 @@ class Policy {
   std::vector<float> prev_action_, last_action_;
   // Per layer and head: m, u [L][H]; w [L][H][d_head].
   std::vector<float> m_, u_, w_;
-  // Scratch for three tokens (and one more embedding).
-  std::vector<float> x_, y_, proj_, mix_, hidden_, input_;
+  // Scratch for up to three tokens.
+  std::vector<float> x_, y_, proj_, mix_, hidden_;
+  std::vector<float> input_;  // the normalised observation [state_dim]
 };
 
 // Exact-erf GELU, vectorisable: x/2 (1 + erf(x / sqrt 2)) with erf from a

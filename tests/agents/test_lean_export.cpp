@@ -38,10 +38,6 @@ aaren::LoadedAgent random_agent(int64_t d_model, int64_t layers, int64_t heads, 
   return agent;
 }
 
-std::shared_ptr<const aaren::lean::Model> lean_model_of(const aaren::LoadedAgent& agent) {
-  return std::make_shared<const aaren::lean::Model>(
-      aaren::lean::Model::from_file(aaren::to_policy_file(agent), "(in memory)"));
-}
 
 }  // namespace
 
@@ -55,7 +51,7 @@ TEST_CASE("lean runtime: actions == the LibTorch recurrent policy's over whole e
                         Case{128, 3, 1, 1000, 300, "fused"}, Case{64, 2, 4, 50, 120, "fused"}}) {
     const auto agent = random_agent(c.d, c.layers, c.heads, c.max_ep_len, 7 + c.d, c.tokens);
     aaren::DecisionBatchPolicy torch_policy(agent.model, agent.normalizer, 1000.0, 3600.0, aaren::ActMode::kRecurrent, 1);
-    aaren::lean::Policy lean_policy(lean_model_of(agent), 3600.0);
+    aaren::lean::Policy lean_policy(aaren::lean_model_of(agent, "(in memory)"), 3600.0);
     std::mt19937_64 rng(c.d);
     std::normal_distribution<double> normal(0.0, 2.0);
     std::vector<double> obs(11), a(3), b(3), reward(1);
@@ -80,7 +76,7 @@ TEST_CASE("lean runtime: a real Hopper episode, the lean policy fed what the Lib
   INFO(tokens);
   const auto agent = random_agent(128, 3, 1, 1000, 3, tokens);
   aaren::DecisionBatchPolicy torch_policy(agent.model, agent.normalizer, 1000.0, 3600.0, aaren::ActMode::kRecurrent, 1);
-  aaren::lean::Policy lean_policy(lean_model_of(agent), 3600.0);
+  aaren::lean::Policy lean_policy(aaren::lean_model_of(agent, "(in memory)"), 3600.0);
   auto env = aaren::envs::make_env("hopper");
   env->seed(4);
   std::vector<double> obs = env->reset(), a(3), b(3);
