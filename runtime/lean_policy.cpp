@@ -34,7 +34,7 @@ typedef float vec __attribute__((vector_size(kLanes * sizeof(float)), aligned(4)
 
 // One panel for M tokens: acc[m] = b + sum_i x[m][i] W^T[i][panel]. The
 // 4 x M accumulators stay in registers; the panel is read once, in order.
-template <int M>
+template <int M, int Sets = 2>
 void apply_panels(const PackedLinear& p, const float* x, float* y) {
   constexpr int64_t K = PackedLinear::kPanel, V = K / kLanes;
   static_assert(K % kLanes == 0, "panels are whole SIMD vectors");
@@ -43,35 +43,80 @@ void apply_panels(const PackedLinear& p, const float* x, float* y) {
     const float* w = p.panels.data() + panel * in * K;
     const int64_t o0 = panel * K, width = std::min(K, out - o0);
     const float* b = p.bias.data() + o0;
-    vec acc[M][V];
+    // Two accumulator sets, for even and odd i: each FMA chain then waits on
+    // its own result every other row only, so the FMA latency (4 cycles)
+    // no longer paces the loop when M is small.
+    vec acc[Sets][M][V];
     for (int m = 0; m < M; ++m)
-      for (int v = 0; v < V; ++v) acc[m][v] = *reinterpret_cast<const vec*>(b + kLanes * v);
-    for (int64_t i = 0; i < in; ++i, w += K) {
-      vec wv[V];
-      for (int v = 0; v < V; ++v) wv[v] = *reinterpret_cast<const vec*>(w + kLanes * v);
+      for (int v = 0; v < V; ++v) {
+        acc[0][m][v] = *reinterpret_cast<const vec*>(b + kLanes * v);
+        for (int r = 1; r < Sets; ++r) acc[r][m][v] = vec{0};
+      }
+    int64_t i = 0;
+    for (; i + Sets <= in; i += Sets, w += Sets * K)
+      for (int r = 0; r < Sets; ++r) {
+        vec wv[V];
+        for (int v = 0; v < V; ++v) wv[v] = *reinterpret_cast<const vec*>(w + r * K + kLanes * v);
+        for (int m = 0; m < M; ++m) {
+          const float xi = x[m * in + i + r];
+          for (int v = 0; v < V; ++v) acc[r][m][v] += xi * wv[v];
+        }
+      }
+    for (; i < in; ++i, w += K)
       for (int m = 0; m < M; ++m) {
         const float xi = x[m * in + i];
-        for (int v = 0; v < V; ++v) acc[m][v] += xi * wv[v];
+        for (int v = 0; v < V; ++v) acc[0][m][v] += xi * *reinterpret_cast<const vec*>(w + kLanes * v);
       }
-    }
     for (int m = 0; m < M; ++m) {
       float r[K];
-      for (int v = 0; v < V; ++v) *reinterpret_cast<vec*>(r + kLanes * v) = acc[m][v];
+      for (int v = 0; v < V; ++v) {
+        vec sum = acc[0][m][v];
+        for (int set = 1; set < Sets; ++set) sum += acc[set][m][v];
+        *reinterpret_cast<vec*>(r + kLanes * v) = sum;
+      }
       for (int64_t k = 0; k < width; ++k) y[m * out + o0 + k] = r[k];
     }
   }
 }
 
+// sum of the kLanes lanes of v (a fixed order: deterministic).
+inline float lane_sum(vec v) {
+  float sum = 0;
+  for (int k = 0; k < kLanes; ++k) sum += v[k];
+  return sum;
+}
+
 // LayerNorm over D (biased variance, eps 1e-5, as torch::nn::LayerNorm).
+// The two reductions run in SIMD lanes: a scalar chain of D dependent adds
+// would cost more than the normalisation itself.
 void layer_norm(const float* x, const LayerNormWeights& ln, int64_t D, float* y) {
-  float mean = 0;
-  for (int64_t i = 0; i < D; ++i) mean += x[i];
+  const int64_t body = D - D % kLanes;
+  vec acc = {0};
+  for (int64_t i = 0; i < body; i += kLanes) acc += *reinterpret_cast<const vec*>(x + i);
+  float mean = lane_sum(acc);
+  for (int64_t i = body; i < D; ++i) mean += x[i];
   mean /= static_cast<float>(D);
-  float var = 0;
-  for (int64_t i = 0; i < D; ++i) var += (x[i] - mean) * (x[i] - mean);
+  acc = vec{0};
+  for (int64_t i = 0; i < body; i += kLanes) {
+    const vec c = *reinterpret_cast<const vec*>(x + i) - mean;
+    acc += c * c;
+  }
+  float var = lane_sum(acc);
+  for (int64_t i = body; i < D; ++i) var += (x[i] - mean) * (x[i] - mean);
   var /= static_cast<float>(D);
   const float inv = 1.0f / std::sqrt(var + 1e-5f);
   for (int64_t i = 0; i < D; ++i) y[i] = (x[i] - mean) * inv * ln.weight[i] + ln.bias[i];
+}
+
+// sum a[i] b[i] in SIMD lanes (a fixed order: deterministic).
+float dot(const float* a, const float* b, int64_t n) {
+  vec acc = {0};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    acc += *reinterpret_cast<const vec*>(a + i) * *reinterpret_cast<const vec*>(b + i);
+  float sum = lane_sum(acc);
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
 }
 
 std::vector<float> copy_of(const PolicyFile& f, const std::string& name, const std::vector<int64_t>& dims) {
@@ -90,9 +135,12 @@ PackedLinear linear_of(const PolicyFile& f, const std::string& name, int64_t out
 
 void PackedLinear::apply(const float* x, int64_t M, float* y) const {
   switch (M) {
-    case 1: return apply_panels<1>(*this, x, y);
-    case 2: return apply_panels<2>(*this, x, y);
-    default: return apply_panels<3>(*this, x, y);
+    case 1:
+      return apply_panels<1>(*this, x, y);
+    case 2:
+      return apply_panels<2>(*this, x, y);
+    default:
+      return apply_panels<3>(*this, x, y);
   }
 }
 
@@ -168,24 +216,45 @@ Model Model::from_file(const PolicyFile& f, const std::string& path) {
       const auto& q = f.tensor(b + "mixer.query", {H, dh}).data;
       const auto& wk = f.tensor(b + "mixer.key.weight", {D, D}).data;
       const auto& bk = f.tensor(b + "mixer.key.bias", {D}).data;
-      const auto& wv = f.tensor(b + "mixer.value.weight", {D, D}).data;
-      const auto& bv = f.tensor(b + "mixer.value.bias", {D}).data;
+      const auto wv = copy_of(f, b + "mixer.value.weight", {D, D});
+      const auto bv = copy_of(f, b + "mixer.value.bias", {D});
+      const auto wo = copy_of(f, b + "mixer.out.weight", {D, D});
+      const auto bo = copy_of(f, b + "mixer.out.bias", {D});
       const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
-      std::vector<float> w((H + D) * D), bias(H + D);
+      layer.score_weight.assign(H * D, 0.0f);
+      layer.score_bias.assign(H, 0.0f);
       for (int64_t h = 0; h < H; ++h) {
         double bsum = 0;
         for (int64_t d = 0; d < dh; ++d) bsum += double(q[h * dh + d]) * scale * bk[h * dh + d];
-        bias[h] = static_cast<float>(bsum);
+        layer.score_bias[h] = static_cast<float>(bsum);
         for (int64_t k = 0; k < D; ++k) {
           double s = 0;
           for (int64_t d = 0; d < dh; ++d) s += double(q[h * dh + d]) * scale * wk[(h * dh + d) * D + k];
-          w[h * D + k] = static_cast<float>(s);
+          layer.score_weight[h * D + k] = static_cast<float>(s);
         }
       }
-      std::copy(wv.begin(), wv.end(), w.begin() + H * D);
-      std::copy(bv.begin(), bv.end(), bias.begin() + H);
-      layer.scores_values = PackedLinear::pack(w, bias, H + D, D);
-      layer.out = linear_of(f, b + "mixer.out", D, D);
+      layer.values_folded = H == 1;
+      if (layer.values_folded) {
+        // W_ov = W_o W_v and b_ov = W_o b_v + b_o, summed in double.
+        std::vector<float> w_ov(D * D), b_ov(D);
+        std::vector<double> row(D);
+        for (int64_t o = 0; o < D; ++o) {
+          std::fill(row.begin(), row.end(), 0.0);
+          double bias = bo[o];
+          for (int64_t k = 0; k < D; ++k) {
+            const double a = wo[o * D + k];
+            bias += a * bv[k];
+            const float* v = wv.data() + k * D;
+            for (int64_t i = 0; i < D; ++i) row[i] += a * v[i];
+          }
+          for (int64_t i = 0; i < D; ++i) w_ov[o * D + i] = static_cast<float>(row[i]);
+          b_ov[o] = static_cast<float>(bias);
+        }
+        layer.out = PackedLinear::pack(w_ov, b_ov, D, D);
+      } else {
+        layer.value = PackedLinear::pack(wv, bv, D, D);
+        layer.out = PackedLinear::pack(wo, bo, D, D);
+      }
       layer.fc_in = linear_of(f, b + "ff.fc_in", F, D);
       layer.fc_out = linear_of(f, b + "ff.fc_out", D, F);
       m.layers.push_back(std::move(layer));
@@ -205,8 +274,13 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
 int64_t Model::weight_bytes() const {
   int64_t bytes = static_cast<int64_t>((state_mean.size() + state_inv_std.size() + timestep.size()) * sizeof(float));
   bytes += embed_return.bytes() + embed_state.bytes() + embed_action.bytes() + predict.bytes();
-  for (const auto& l : layers) bytes += l.scores_values.bytes() + l.out.bytes() + l.fc_in.bytes() + l.fc_out.bytes();
+  for (const auto& l : layers) bytes += l.bytes();
   return bytes;
+}
+
+int64_t Model::Layer::bytes() const {
+  const int64_t scores = static_cast<int64_t>((score_weight.size() + score_bias.size()) * sizeof(float));
+  return scores + value.bytes() + out.bytes() + fc_in.bytes() + fc_out.bytes();
 }
 
 int64_t Model::bytes_read_per_step() const {
@@ -214,7 +288,7 @@ int64_t Model::bytes_read_per_step() const {
   int64_t bytes = (state_mean.size() + state_inv_std.size() + 2 * d_model) * f;  // normaliser, two timestep rows
   bytes += embed_return.bytes() + embed_state.bytes() + embed_action.bytes() + predict.bytes();
   bytes += (2 + 4 * static_cast<int64_t>(layers.size())) * d_model * f;  // LayerNorms: embed, per layer two, final
-  for (const auto& l : layers) bytes += l.scores_values.bytes() + l.out.bytes() + l.fc_in.bytes() + l.fc_out.bytes();
+  for (const auto& l : layers) bytes += l.bytes();
   return bytes;
 }
 
@@ -229,7 +303,8 @@ Policy::Policy(std::shared_ptr<const Model> model, double target_return)
   w_.assign(L * D, 0.0f);
   x_.assign(3 * D, 0.0f);
   y_.assign(3 * D, 0.0f);
-  proj_.assign(3 * (H + D), 0.0f);
+  values_.assign(3 * D, 0.0f);
+  scores_.assign(3 * H, 0.0f);
   mix_.assign(3 * D, 0.0f);
   hidden_.assign(3 * m.ff_dim, 0.0f);
   input_.assign(m.state_dim, 0.0f);
@@ -284,21 +359,30 @@ void Policy::act(const double* observation, double* action) {
   for (int64_t l = 0; l < m.n_layers; ++l) {
     const auto& layer = m.layers[l];
     const bool last = l + 1 == m.n_layers;
+    // After the last layer only s_t's output is read: the earlier tokens of
+    // this step only feed the scan state there.
+    const int64_t first = last ? n - 1 : 0, count = n - first;
     for (int64_t j = 0; j < n; ++j) layer_norm(x + j * D, layer.ln_mix, D, y_.data() + j * D);
-    layer.scores_values.apply(y_.data(), n, proj_.data());
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t h = 0; h < H; ++h)
+        scores_[j * H + h] = layer.score_bias[h] + dot(layer.score_weight.data() + h * D, y_.data() + j * D, D);
+    const float* values = y_.data();  // folded: the scan averages the normalised inputs
+    if (!layer.values_folded) {
+      layer.value.apply(y_.data(), n, values_.data());
+      values = values_.data();
+    }
     // The scan, token by token: (m, u, w) <- (m', u e^(m-m') + e^(s-m'), w e^(m-m') + v e^(s-m')), o = w/u.
     for (int64_t j = 0; j < n; ++j) {
-      const float* p = proj_.data() + j * (H + D);
       for (int64_t h = 0; h < H; ++h) {
         float& mh = m_[l * H + h];
         float& uh = u_[l * H + h];
         float* wh = w_.data() + l * D + h * dh;
-        const float s = p[h];
+        const float s = scores_[j * H + h];
         const float m_new = std::max(mh, s);
         const float keep = std::exp(mh - m_new), add = std::exp(s - m_new);
         mh = m_new;
         uh = uh * keep + add;
-        const float* v = p + H + h * dh;
+        const float* v = values + j * D + h * dh;
         float* o = mix_.data() + j * D + h * dh;
         const float inv_u = 1.0f / uh;
         for (int64_t d = 0; d < dh; ++d) {
@@ -307,11 +391,9 @@ void Policy::act(const double* observation, double* action) {
         }
       }
     }
-    layer.out.apply(mix_.data(), n, y_.data());
-    for (int64_t i = 0; i < n * D; ++i) x[i] += y_[i];
-    // Feed-forward; after the last mixer only s_t's output is read.
-    const int64_t first = last ? n - 1 : 0, count = n - first;
     float* xf = x + first * D;
+    layer.out.apply(mix_.data() + first * D, count, y_.data());
+    for (int64_t i = 0; i < count * D; ++i) xf[i] += y_[i];
     for (int64_t j = 0; j < count; ++j) layer_norm(xf + j * D, layer.ln_ff, D, y_.data() + j * D);
     layer.fc_in.apply(y_.data(), count, hidden_.data());
     gelu_in_place(hidden_.data(), count * F);

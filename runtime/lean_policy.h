@@ -4,10 +4,13 @@
 // Per env step the policy feeds DT's three tokens (a_{t-1}, R_t, s_t) — or,
 // in the fused layout, the one token that sums their embeddings — to each
 // layer together: the projections and the feed-forward read each weight
-// matrix once for all three tokens (weights packed in 32-wide column panels,
+// matrix once for all three tokens (weights packed in column panels four SIMD registers wide,
 // loops the compiler vectorises), and only the scan runs token by token on
 // the (m, u, w) state. Math and parameters are the LibTorch policy's
-// (agents/decision_policy.h): same layout, same LayerNorm, exact-erf GELU.
+// (agents/decision_policy.h): same layout, same LayerNorm, exact-erf GELU;
+// only the algebra is regrouped where that reads fewer bytes (the key folded
+// into the query; with one head, the value folded into the output
+// projection), with products formed in double at load time.
 #pragma once
 
 #include <cstdint>
@@ -32,19 +35,29 @@ struct CacheAligned {
   T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
   void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlign); }
   template <class U>
-  bool operator==(const CacheAligned<U>&) const noexcept { return true; }
+  bool operator==(const CacheAligned<U>&) const noexcept {
+    return true;
+  }
   template <class U>
-  bool operator!=(const CacheAligned<U>&) const noexcept { return false; }
+  bool operator!=(const CacheAligned<U>&) const noexcept {
+    return false;
+  }
 };
 using AlignedFloats = std::vector<float, CacheAligned<float>>;
 
 // A weight matrix y = W x + b stored for the kernel: W^T cut into panels of
 // kPanel output columns, each panel [in][kPanel] contiguous (zero-padded).
 struct PackedLinear {
-  static constexpr int64_t kPanel = 32;
+  // Four SIMD registers wide: with two accumulator sets for three tokens
+  // that is 24 of AVX-512's 32 registers (12 of AVX2's 16 at 16 wide).
+#if defined(__AVX512F__)
+  static constexpr int64_t kPanel = 64;
+#else
+  static constexpr int64_t kPanel = 16;
+#endif
   int64_t in = 0, out = 0;
-  AlignedFloats panels;       // [ceil(out / kPanel)][in][kPanel]
-  AlignedFloats bias;         // [out], zero-padded to whole panels
+  AlignedFloats panels;  // [ceil(out / kPanel)][in][kPanel]
+  AlignedFloats bias;    // [out], zero-padded to whole panels
 
   // From a row-major [out][in] weight (LibTorch's Linear layout) and bias.
   static PackedLinear pack(const std::vector<float>& weight, const std::vector<float>& bias, int64_t out, int64_t in);
@@ -69,8 +82,19 @@ struct Model {
   LayerNormWeights embed_ln;
   struct Layer {
     LayerNormWeights ln_mix, ln_ff;
-    PackedLinear scores_values;  // [D -> H + D]: the key folded into the query (H scores), then the values
-    PackedLinear out, fc_in, fc_out;
+    // Scores: the key folded into the query, s_h = score_weight[h]·y + score_bias[h]
+    // (H dot products of length D, not a padded GEMM panel).
+    AlignedFloats score_weight;     // [H][D]
+    std::vector<float> score_bias;  // [H]
+    // One head: the attention weights sum to 1, so W_o (sum a_i (W_v y_i + b_v)) + b_o
+    // = (W_o W_v)(sum a_i y_i) + (W_o b_v + b_o): the scan runs over the
+    // normalised inputs y_i and one [D -> D] matrix replaces two. Several
+    // heads keep the value projection (their state would grow H-fold).
+    bool values_folded = false;
+    PackedLinear value;  // [D -> D], only when !values_folded
+    PackedLinear out;    // W_o W_v (folded) or W_o
+    PackedLinear fc_in, fc_out;
+    int64_t bytes() const;
   };
   std::vector<Layer> layers;
   LayerNormWeights ln_final;
@@ -78,7 +102,7 @@ struct Model {
 
   static Model from_file(const PolicyFile& file, const std::string& path);  // throws PolicyFileError
   static std::shared_ptr<const Model> load(const std::string& path);
-  int64_t weight_bytes() const;      // everything held, the whole timestep table included
+  int64_t weight_bytes() const;         // everything held, the whole timestep table included
   int64_t bytes_read_per_step() const;  // what one env step reads: every matrix once, two timestep rows
 };
 
@@ -106,7 +130,7 @@ class Policy {
   // Per layer and head: m, u [L][H]; w [L][H][d_head].
   std::vector<float> m_, u_, w_;
   // Scratch for up to three tokens.
-  std::vector<float> x_, y_, proj_, mix_, hidden_;
+  std::vector<float> x_, y_, values_, scores_, mix_, hidden_;
   std::vector<float> input_;  // the normalised observation [state_dim]
 };
 

@@ -4,20 +4,22 @@
 # the fused layout over several seeds, with the main job's short schedule,
 # roll each out, and print mean +- std of the returns over seeds and the
 # policy time per env step. Usage: scripts/compare-layouts.sh [SEEDS...]
-# (default 1 2 3). Needs a build (scripts/test.sh or scripts/demo.sh).
+# (default 1 2 3). UPDATES (default 300, the main job's) sets the schedule;
+# OUT (default runs/layouts) where runs go. Needs a build (scripts/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then SEEDS=("$@"); else SEEDS=(1 2 3); fi
 BACKBONES=${BACKBONES:-aaren}
 DATA=data/bundled/hopper-mixed-v0.hdf5
-OUT=runs/layouts
+OUT=${OUT:-runs/layouts}
+UPDATES=${UPDATES:-300}
 mkdir -p "$OUT"
 for backbone in $BACKBONES; do
   for tokens in interleaved fused; do
     for seed in "${SEEDS[@]}"; do
       dir="$OUT/$backbone-$tokens-seed$seed"
       build/aaren train --dataset "$DATA" --backbone "$backbone" --tokens "$tokens" --out "$dir" \
-        --updates 300 --lr 1e-3 --warmup 50 --eval-episodes 10 --seed "$seed" --threads 1 >/dev/null
+        --updates "$UPDATES" --lr 1e-3 --warmup 50 --eval-episodes 10 --seed "$seed" --threads 1 >/dev/null
       mode=recurrent; [ "$backbone" = transformer ] && mode=window
       build/aaren rollout --checkpoint "$dir/checkpoint.pt" --mode "$mode" --episodes 10 --num-envs 1 \
         --target-return 3600 --json > "$dir/rollout.json"
