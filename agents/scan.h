@@ -36,8 +36,8 @@ struct ScanState {
 };
 
 struct ScanResult {
-  at::Tensor out;    // [B, H, N, d]
-  ScanState final;   // the summary after the last token (padding excluded)
+  at::Tensor out;   // [B, H, N, d]
+  ScanState final;  // the summary after the last token (padding excluded)
 };
 
 // Reference: Hillis–Steele inclusive scan with the associative combine, built
@@ -46,14 +46,22 @@ ScanResult scan_reference(const at::Tensor& scores, const at::Tensor& values,
                           const c10::optional<ScanState>& initial = c10::nullopt,
                           const at::Tensor& mask = at::Tensor());
 
-// Fast CPU kernel: one fused sequential pass per (batch, head), parallel over
-// batch x heads, O(N d) work; hand-written backward (two reverse scans) as a
-// torch::autograd::Function. Gradients flow to scores, values and to the
-// initial state's u and w; the final state's u and w take gradients too, so
-// chunks of a long sequence can be chained with their state carried.
+// The fast scan. CPU tensors: one fused sequential pass per (batch, head),
+// parallel over batch x heads, O(N d) work; hand-written backward (two
+// reverse scans) as a torch::autograd::Function. CUDA tensors: scan_cuda()
+// (in builds against a CUDA LibTorch; others say so in the error).
+// Gradients flow to scores, values and to the initial state's u and w; the
+// final state's u and w take gradients too, so chunks of a long sequence can
+// be chained with their state carried. bf16/fp16 scores and values (mixed
+// precision) are scanned in float32: the state never leaves fp32.
 ScanResult scan_fast(const at::Tensor& scores, const at::Tensor& values,
-                     const c10::optional<ScanState>& initial = c10::nullopt,
-                     const at::Tensor& mask = at::Tensor());
+                     const c10::optional<ScanState>& initial = c10::nullopt, const at::Tensor& mask = at::Tensor());
+
+#ifdef AAREN_WITH_CUDA
+// The CUDA kernels of agents/cuda/scan_kernels.h behind the same contract.
+ScanResult scan_cuda(const at::Tensor& scores, const at::Tensor& values,
+                     const c10::optional<ScanState>& initial = c10::nullopt, const at::Tensor& mask = at::Tensor());
+#endif
 
 // Brute force: every prefix attended explicitly (softmax over s_1..s_k, then a
 // weighted sum), computed in float64 whatever the input dtype. O(N^2 d).
@@ -64,7 +72,7 @@ at::Tensor attention_bruteforce(const at::Tensor& scores, const at::Tensor& valu
 
 // Shape and dtype checks shared by the implementations; throws c10::Error
 // (std::exception) with a one-line message naming the argument.
-void check_scan_inputs(const at::Tensor& scores, const at::Tensor& values,
-                       const c10::optional<ScanState>& initial, const at::Tensor& mask);
+void check_scan_inputs(const at::Tensor& scores, const at::Tensor& values, const c10::optional<ScanState>& initial,
+                       const at::Tensor& mask);
 
 }  // namespace aaren

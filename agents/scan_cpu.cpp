@@ -33,8 +33,8 @@ template <typename T>
 struct ScanKernel {
   // One (batch, head) sequence. Pointers address contiguous rows:
   // s[N], v[N*d], valid[N]; outputs o[N*d], M[N], U[N], final w[d].
-  static void forward(int64_t N, int64_t d, const T* s, const T* v, const bool* valid, T m, T u, const T* w0,
-                      T* o, T* M, T* U, T* w) {
+  static void forward(int64_t N, int64_t d, const T* s, const T* v, const bool* valid, T m, T u, const T* w0, T* o,
+                      T* M, T* U, T* w) {
     for (int64_t j = 0; j < d; ++j) w[j] = w0[j];
     for (int64_t k = 0; k < N; ++k) {
       T* __restrict ok = o + k * d;
@@ -201,8 +201,8 @@ class FastScanFunction : public torch::autograd::Function<FastScanFunction> {
           const int64_t b = bh / H;
           ScanKernel<scalar_t>::backward(N, d, sp + bh * N, vp + bh * N * d, validp + b * N, op + bh * N * d,
                                          Mp + bh * N, Up + bh * N, gop ? gop + bh * N * d : nullptr, gup[bh],
-                                         gwp ? gwp + bh * d : nullptr, m0p[bh], u0p[bh], dsp + bh * N,
-                                         dvp + bh * N * d, du0p + bh, dw0p + bh * d, scratch.data());
+                                         gwp ? gwp + bh * d : nullptr, m0p[bh], u0p[bh], dsp + bh * N, dvp + bh * N * d,
+                                         du0p + bh, dw0p + bh * d, scratch.data());
         }
       });
     });
@@ -214,6 +214,19 @@ class FastScanFunction : public torch::autograd::Function<FastScanFunction> {
 
 ScanResult scan_fast(const at::Tensor& scores, const at::Tensor& values, const c10::optional<ScanState>& initial,
                      const at::Tensor& mask) {
+  if (scores.defined() && values.defined() && scores.is_floating_point() && scores.element_size() < 4) {
+    // Mixed precision: the projections ran in bf16/fp16; the scan (exp, the
+    // running sums) runs in fp32 and so does its state.
+    return scan_fast(scores.to(torch::kFloat), values.to(torch::kFloat), initial, mask);
+  }
+  if (scores.defined() && scores.is_cuda()) {
+#ifdef AAREN_WITH_CUDA
+    return scan_cuda(scores, values, initial, mask);
+#else
+    TORCH_CHECK(false, "aaren scan: CUDA tensors, but this build has no CUDA scan (configure against a CUDA-enabled ",
+                "LibTorch: -DCMAKE_PREFIX_PATH=...; see README)");
+#endif
+  }
   check_scan_inputs(scores, values, initial, mask);
   TORCH_CHECK(scores.device().is_cpu(), "aaren scan_fast: the CPU kernel needs CPU tensors, got ", scores.device());
   const auto B = scores.size(0), H = scores.size(1), N = scores.size(2), d = values.size(3);

@@ -1,0 +1,171 @@
+// The scan and the decision policy on a CUDA GPU against the CPU: the CUDA
+// kernels through LibTorch (scan_fast on CUDA tensors) against the CPU kernel
+// and the float64 brute force, gradients included; chunks chained on the GPU;
+// bf16 inputs scanned in fp32; a training step of each backbone on the GPU
+// against the same step on the CPU. Its own binary: where LibTorch sees no
+// GPU (a CPU-only LibTorch, or no device) it prints why and exits 77, which
+// ctest reports as skipped.
+#include <torch/torch.h>
+
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+#include "agents/decision_policy.h"
+#include "agents/scan.h"
+#include "tests/agents/scan_test_support.h"
+
+namespace {
+
+using aaren::testing::rel_error;
+
+struct ScanCase {
+  int64_t B, H, N, d;
+  double score_scale;
+  bool masked, initial;
+};
+
+// Inputs on the CPU (float64), a loss that reaches every output, and its
+// gradients for one device and dtype.
+struct ScanRun {
+  torch::Tensor out, mN, uN, wN, ds, dv, du0, dw0;
+};
+
+ScanRun run_scan(const ScanCase& c, const torch::Tensor& s, const torch::Tensor& v, const torch::Tensor& mask,
+                 const aaren::ScanState& init, const torch::Tensor& go, const torch::Tensor& gu,
+                 const torch::Tensor& gw, torch::Device device, torch::Dtype dtype) {
+  auto to = [&](const torch::Tensor& t) { return t.to(device, dtype).detach(); };
+  auto sd = to(s).requires_grad_(true), vd = to(v).requires_grad_(true);
+  c10::optional<aaren::ScanState> initial;
+  torch::Tensor u0, w0;
+  if (c.initial) {
+    u0 = to(init.u).requires_grad_(true), w0 = to(init.w).requires_grad_(true);
+    initial = aaren::ScanState{to(init.m), u0, w0};
+  }
+  const auto md = mask.defined() ? mask.to(device) : torch::Tensor();
+  auto r = aaren::scan_fast(sd, vd, initial, md);
+  auto loss = (r.out * to(go)).sum() + (r.final.u * to(gu)).sum() + (r.final.w * to(gw)).sum();
+  loss.backward();
+  auto host = [](const torch::Tensor& t) { return t.defined() ? t.cpu().to(torch::kFloat64) : torch::Tensor(); };
+  return {host(r.out),
+          host(r.final.m),
+          host(r.final.u),
+          host(r.final.w),
+          host(sd.grad()),
+          host(vd.grad()),
+          c.initial ? host(u0.grad()) : torch::Tensor(),
+          c.initial ? host(w0.grad()) : torch::Tensor()};
+}
+
+}  // namespace
+
+TEST_CASE("CUDA scan == the CPU kernel and the brute force, outputs and gradients", "[cuda]") {
+  const std::vector<ScanCase> cases{{2, 1, 1, 8, 1, false, false},    {3, 2, 7, 16, 1, true, true},
+                                    {2, 4, 61, 32, 30, true, false},  {4, 1, 600, 128, 1e4, true, true},
+                                    {2, 2, 3000, 64, 3, false, true}, {1, 1, 3001, 33, 1, true, true}};
+  torch::manual_seed(11);
+  for (const auto& c : cases) {
+    const auto opt = torch::dtype(torch::kFloat64);
+    const auto s = torch::randn({c.B, c.H, c.N}, opt) * c.score_scale, v = torch::randn({c.B, c.H, c.N, c.d}, opt);
+    const auto mask = c.masked ? torch::rand({c.B, c.N}) > 0.2 : torch::Tensor();
+    const aaren::ScanState init{torch::randn({c.B, c.H}, opt) * c.score_scale, torch::rand({c.B, c.H}, opt) + 0.5,
+                                torch::randn({c.B, c.H, c.d}, opt)};
+    const auto go = torch::randn({c.B, c.H, c.N, c.d}, opt), gu = torch::randn({c.B, c.H}, opt),
+               gw = torch::randn({c.B, c.H, c.d}, opt);
+    INFO("B=" << c.B << " H=" << c.H << " N=" << c.N << " d=" << c.d << " scores x" << c.score_scale
+              << " masked=" << c.masked << " initial=" << c.initial);
+    const auto truth =
+        aaren::attention_bruteforce(s, v, c.initial ? c10::optional<aaren::ScanState>(init) : c10::nullopt, mask);
+    for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+      const double tol = dtype == torch::kFloat64 ? 1e-10 : 2e-4;
+      INFO((dtype == torch::kFloat64 ? "double" : "float"));
+      const auto gpu = run_scan(c, s, v, mask, init, go, gu, gw, torch::kCUDA, dtype);
+      const auto cpu = run_scan(c, s, v, mask, init, go, gu, gw, torch::kCPU, dtype);
+      CHECK(rel_error(gpu.out, truth) < tol);
+      CHECK(rel_error(gpu.out, cpu.out) < tol);
+      CHECK(torch::equal(gpu.mN, cpu.mN));
+      CHECK(rel_error(gpu.uN, cpu.uN) < tol);
+      CHECK(rel_error(gpu.wN, cpu.wN) < tol);
+      CHECK(rel_error(gpu.ds, cpu.ds) < tol);
+      CHECK(rel_error(gpu.dv, cpu.dv) < tol);
+      if (c.initial) {
+        CHECK(rel_error(gpu.du0, cpu.du0) < tol);
+        CHECK(rel_error(gpu.dw0, cpu.dw0) < tol);
+      }
+    }
+  }
+}
+
+TEST_CASE("CUDA scan: chunks chained through the carried state == one pass; same seed, same bits", "[cuda]") {
+  torch::manual_seed(12);
+  const auto opt = torch::device(torch::kCUDA).dtype(torch::kFloat32);
+  const int64_t B = 3, H = 2, N = 700, d = 32;
+  const auto s = torch::randn({B, H, N}, opt) * 5, v = torch::randn({B, H, N, d}, opt);
+  const auto whole = aaren::scan_fast(s, v);
+  c10::optional<aaren::ScanState> state;
+  std::vector<torch::Tensor> parts;
+  for (const auto& [from, to] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 300}, {300, N}}) {
+    auto r = aaren::scan_fast(s.narrow(2, from, to - from), v.narrow(2, from, to - from), state);
+    parts.push_back(r.out);
+    state = r.final;
+  }
+  CHECK(rel_error(torch::cat(parts, 2), whole.out) < 1e-5);
+  CHECK(rel_error(state->w, whole.final.w) < 1e-5);
+  CHECK(torch::equal(aaren::scan_fast(s, v).out, whole.out));
+}
+
+TEST_CASE("CUDA scan: bf16 scores and values are scanned in fp32", "[cuda]") {
+  torch::manual_seed(13);
+  const auto s = torch::randn({2, 1, 500}, torch::device(torch::kCUDA)).to(torch::kBFloat16);
+  const auto v = torch::randn({2, 1, 500, 64}, torch::device(torch::kCUDA)).to(torch::kBFloat16);
+  const auto r = aaren::scan_fast(s, v);
+  CHECK(r.out.scalar_type() == torch::kFloat32);
+  CHECK(r.final.u.scalar_type() == torch::kFloat32);
+  CHECK(rel_error(r.out, aaren::scan_fast(s.to(torch::kFloat32), v.to(torch::kFloat32)).out) < 1e-6);
+}
+
+TEST_CASE("CUDA: a training step of each backbone == the same step on the CPU", "[cuda]") {
+  for (const std::string kind : {"aaren", "transformer"}) {
+    INFO(kind);
+    aaren::DecisionConfig config;
+    config.state_dim = 11, config.act_dim = 3, config.max_ep_len = 100;
+    config.backbone.kind = kind;
+    config.backbone.dropout = 0.0;
+    torch::manual_seed(14);
+    aaren::DecisionPolicy cpu_model(config), gpu_model(config);
+    {
+      torch::NoGradGuard no_grad;
+      auto src = cpu_model->named_parameters();
+      for (auto& p : gpu_model->named_parameters()) p.value().copy_(src[p.key()]);
+    }
+    gpu_model->to(torch::kCUDA);
+    const int64_t B = 4, T = 40;
+    const auto states = torch::randn({B, T, 11}), actions = torch::rand({B, T, 3}) * 2 - 1;
+    const auto rtg = torch::randn({B, T}), steps = torch::arange(T).repeat({B, 1});
+    const auto mask = torch::arange(T).unsqueeze(0) < torch::tensor({40, 30, 1, 17}).unsqueeze(1);
+    auto loss_of = [&](aaren::DecisionPolicy& m, torch::Device dev) {
+      const auto pred = m->forward(states.to(dev), actions.to(dev), rtg.to(dev), steps.to(dev), mask.to(dev));
+      return ((pred - actions.to(dev)).pow(2) * mask.to(dev).unsqueeze(-1)).sum();
+    };
+    auto lc = loss_of(cpu_model, torch::kCPU), lg = loss_of(gpu_model, torch::kCUDA);
+    lc.backward();
+    lg.backward();
+    CHECK(std::abs(lc.item<double>() - lg.item<double>()) < 1e-4 * (1 + std::abs(lc.item<double>())));
+    auto gpu_params = gpu_model->named_parameters();
+    double worst = 0;
+    for (const auto& p : cpu_model->named_parameters())
+      worst = std::max(worst, rel_error(gpu_params[p.key()].grad().cpu(), p.value().grad()));
+    CHECK(worst < 1e-3);
+  }
+}
+
+int main(int argc, char** argv) {
+  if (!torch::cuda::is_available()) {
+    std::printf(
+        "aaren_cuda_tests: skipped: LibTorch sees no CUDA GPU (a CPU-only LibTorch such as Debian's, "
+        "or no device)\n");
+    return 77;
+  }
+  return Catch::Session().run(argc, argv);
+}
