@@ -1,12 +1,13 @@
 #include "agents/decision_trainer.h"
 
+#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
-#include <unistd.h>
 
+#include "agents/device.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "envs/registry.h"
@@ -28,7 +29,8 @@ void TrainConfig::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
   if (dataset.empty() && resume.empty()) fail("--dataset is required");
   if (out_dir.empty()) fail("--out is required");
-  if (backbone != "aaren" && backbone != "transformer") fail("--backbone must be aaren or transformer, got '" + backbone + "'");
+  if (backbone != "aaren" && backbone != "transformer")
+    fail("--backbone must be aaren or transformer, got '" + backbone + "'");
   if (tokens != "interleaved" && tokens != "fused") fail("--tokens must be interleaved or fused, got '" + tokens + "'");
   if (embed_dim <= 0 || n_layers <= 0 || n_heads <= 0 || embed_dim % n_heads != 0)
     fail("--embed-dim, --layers, --heads must be > 0 and --heads must divide --embed-dim");
@@ -36,20 +38,47 @@ void TrainConfig::validate() const {
   if (context <= 0 || batch_size <= 0 || aaren_batch <= 0 || chunk_steps <= 0)
     fail("--context, --batch-size, --aaren-batch, --chunk-steps must be > 0");
   if (updates <= 0) fail("--updates must be > 0");
-  if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0)) fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
+  if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0))
+    fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
   if (!(return_scale > 0) || max_ep_len <= 0) fail("--return-scale and --max-ep-len must be > 0");
-  if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0) fail("--eval-every, --checkpoint-every >= 0; --eval-episodes > 0");
+  if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0)
+    fail("--eval-every, --checkpoint-every >= 0; --eval-episodes > 0");
   if (threads <= 0) fail("--threads must be > 0");
+  check_precision("--precision", precision);
+  if (parse_device("--device", device).is_cuda() && !resume.empty())
+    fail("--resume continues on the CPU only (the optimiser state is kept as saved); drop --device");
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"dataset", dataset}, {"env", env}, {"out", out_dir}, {"backbone", backbone}, {"tokens", tokens}, {"embed_dim", embed_dim},
-          {"n_layers", n_layers}, {"n_heads", n_heads}, {"dropout", dropout}, {"context", context},
-          {"batch_size", batch_size}, {"aaren_batch", aaren_batch}, {"chunk_steps", chunk_steps},
-          {"updates", updates}, {"lr", lr}, {"weight_decay", weight_decay}, {"warmup", warmup},
-          {"grad_clip", grad_clip}, {"return_scale", return_scale}, {"max_ep_len", max_ep_len},
-          {"target_return", target_return}, {"eval_every", eval_every}, {"eval_episodes", eval_episodes},
-          {"checkpoint_every", checkpoint_every}, {"seed", seed}, {"threads", threads}, {"resume", resume}};
+  return {{"dataset", dataset},
+          {"env", env},
+          {"out", out_dir},
+          {"backbone", backbone},
+          {"tokens", tokens},
+          {"embed_dim", embed_dim},
+          {"n_layers", n_layers},
+          {"n_heads", n_heads},
+          {"dropout", dropout},
+          {"context", context},
+          {"batch_size", batch_size},
+          {"aaren_batch", aaren_batch},
+          {"chunk_steps", chunk_steps},
+          {"updates", updates},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"warmup", warmup},
+          {"grad_clip", grad_clip},
+          {"return_scale", return_scale},
+          {"max_ep_len", max_ep_len},
+          {"target_return", target_return},
+          {"eval_every", eval_every},
+          {"eval_episodes", eval_episodes},
+          {"checkpoint_every", checkpoint_every},
+          {"seed", seed},
+          {"threads", threads},
+          {"device", device},
+          {"precision", precision},
+          {"resume", resume}};
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
@@ -64,6 +93,8 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   c.target_return = j.at("target_return"), c.eval_every = j.at("eval_every");
   c.eval_episodes = j.at("eval_episodes"), c.checkpoint_every = j.at("checkpoint_every"), c.seed = j.at("seed");
   c.threads = j.at("threads"), c.resume = j.at("resume");
+  c.device = j.value("device", std::string("cpu"));  // checkpoints from before --device
+  c.precision = j.value("precision", std::string("fp32"));
   return c;
 }
 
@@ -102,8 +133,16 @@ void write_atomically(const std::string& path, const std::function<void(const st
 }
 
 // Mean squared error over the real steps; normaliser = real steps x act_dim.
-torch::Tensor masked_mse_sum(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& mask) {
+// In fp32 whatever the forward pass ran in.
+torch::Tensor masked_mse_sum(const torch::Tensor& pred_in, const torch::Tensor& target, const torch::Tensor& mask) {
+  const auto pred = pred_in.to(torch::kFloat);
   return ((pred - target).pow(2) * mask.unsqueeze(-1).to(pred.scalar_type())).sum();
+}
+
+data::SequenceBatch to_device(const data::SequenceBatch& b, const torch::Device& device) {
+  if (device.is_cpu()) return b;
+  return {b.states.to(device),        b.actions.to(device),   b.rewards.to(device),
+          b.returns_to_go.to(device), b.timesteps.to(device), b.mask.to(device)};
 }
 
 }  // namespace
@@ -140,7 +179,7 @@ torch::serialize::InputArchive open_checkpoint(const std::string& path, nlohmann
   if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such checkpoint file");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, torch::kCPU);  // weights saved from a GPU run load on any machine
   } catch (const c10::Error& e) {
     throw std::runtime_error(path + ": cannot read the checkpoint (truncated, corrupt, or not a checkpoint)");
   }
@@ -190,8 +229,8 @@ LoadedAgent load_checkpoint(const std::string& path) {
 }
 
 RolloutResult evaluate_agent(DecisionPolicy model, const StateNormalizer& normalizer, const std::string& env,
-                             double return_scale, double target_return, ActMode mode, int64_t episodes,
-                             uint64_t seed, int64_t num_envs) {
+                             double return_scale, double target_return, ActMode mode, int64_t episodes, uint64_t seed,
+                             int64_t num_envs) {
   RolloutConfig rc;
   rc.env = env;
   rc.episodes = episodes;
@@ -259,6 +298,9 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     auto src = resumed.model->named_parameters();
     for (auto& p : model->named_parameters()) p.value().copy_(src[p.key()]);
   }
+  const torch::Device device = parse_device("--device", c.device);
+  const bool bf16 = c.precision == "bf16";
+  model->to(device);
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
   data::BatchOptions batch_options;
   batch_options.return_scale = c.return_scale;
@@ -294,15 +336,27 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
 
   TrainResult result;
   for (const auto& e : split.episodes) result.dataset_return_mean += e.episode_return / split.episodes.size();
+  // Checkpoints and evaluations use the weights on the CPU (rollouts step
+  // one env at a time: no work for a GPU); Module::to moves the parameters
+  // in place, so the optimiser keeps them.
+  auto on_cpu = [&](const std::function<void()>& fn) {
+    if (device.is_cpu()) return fn();
+    model->to(torch::kCPU);
+    fn();
+    model->to(device);
+  };
   auto checkpoint = [&](const std::string& path, int64_t update) {
     TrainingState ts{&optimizer, is_aaren ? episodes.rng_state() : windows.rng_state(),
                      at::detail::getDefaultCPUGenerator().get_state()};
-    save_checkpoint(path, model, c, norm, env, update, &ts);
+    on_cpu([&] { save_checkpoint(path, model, c, norm, env, update, &ts); });
   };
   auto evaluate = [&](int64_t update) {
-    const auto r = evaluate_agent(model, norm, env, c.return_scale, c.target_return,
-                                  is_aaren ? ActMode::kRecurrent : ActMode::kWindow, c.eval_episodes,
-                                  c.seed + 1000 * static_cast<uint64_t>(update));
+    RolloutResult r;
+    on_cpu([&] {
+      r = evaluate_agent(model, norm, env, c.return_scale, c.target_return,
+                         is_aaren ? ActMode::kRecurrent : ActMode::kWindow, c.eval_episodes,
+                         c.seed + 1000 * static_cast<uint64_t>(update));
+    });
     EvalResult e{update, mean_of(r.returns()), std_of(r.returns()), mean_of(r.normalized_scores()),
                  std_of(r.normalized_scores())};
     eval_log << update << "," << e.return_mean << "," << e.return_std << "," << e.score_mean << "," << e.score_std
@@ -326,14 +380,18 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     optimizer.zero_grad();
     double loss_value = 0;
     if (is_aaren) {
-      const auto batch = episodes.sample(c.aaren_batch);
+      const auto batch = to_device(episodes.sample(c.aaren_batch), device);
       const double count = batch.mask.sum().item<double>() * dataset.act_dim();
       auto state = model->initial_state(batch.batch());
       torch::Tensor previous_action;  // fused layout: a_{t-1} across chunk boundaries (none at the episode start)
       for (const auto& chunk : data::EpisodeSampler::chunks(batch, c.chunk_steps)) {
         if (!chunk.mask.any().item<bool>()) break;  // only padding left
-        const auto pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps,
-                                         chunk.mask, &state, previous_action);
+        torch::Tensor pred;
+        {
+          const AutocastScope amp(bf16, device);
+          pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps, chunk.mask, &state,
+                                previous_action);
+        }
         previous_action = chunk.actions.select(1, chunk.length() - 1);
         const auto loss = masked_mse_sum(pred, chunk.actions, chunk.mask) / count;
         loss.backward();
@@ -341,9 +399,13 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
         loss_value += loss.item<double>();
       }
     } else {
-      const auto batch = windows.sample(c.batch_size);
+      const auto batch = to_device(windows.sample(c.batch_size), device);
       const double count = batch.mask.sum().item<double>() * dataset.act_dim();
-      const auto pred = model->forward(batch.states, batch.actions, batch.returns_to_go, batch.timesteps, batch.mask);
+      torch::Tensor pred;
+      {
+        const AutocastScope amp(bf16, device);
+        pred = model->forward(batch.states, batch.actions, batch.returns_to_go, batch.timesteps, batch.mask);
+      }
       const auto loss = masked_mse_sum(pred, batch.actions, batch.mask) / count;
       loss.backward();
       loss_value = loss.item<double>();

@@ -21,30 +21,32 @@
 namespace aaren {
 
 struct TrainConfig {
-  std::string dataset;           // D4RL .hdf5, Minari main_data.hdf5 or folder
-  std::string env;               // for evaluation; empty: from metadata or the file name
-  std::string out_dir;           // config.json, train_log.csv, eval.csv, checkpoint.pt
-  std::string backbone = "aaren";  // "aaren" | "transformer"
+  std::string dataset;                 // D4RL .hdf5, Minari main_data.hdf5 or folder
+  std::string env;                     // for evaluation; empty: from metadata or the file name
+  std::string out_dir;                 // config.json, train_log.csv, eval.csv, checkpoint.pt
+  std::string backbone = "aaren";      // "aaren" | "transformer"
   std::string tokens = "interleaved";  // "interleaved" (DT: R, s, a per step) | "fused" (one token per step)
   int64_t embed_dim = 128, n_layers = 3, n_heads = 1;
   double dropout = 0.1;
-  int64_t context = 20;          // K: Transformer windows (steps)
-  int64_t batch_size = 64;       // Transformer: windows per update
-  int64_t aaren_batch = 8;       // Aaren: whole episodes per update
-  int64_t chunk_steps = 200;     // Aaren: env steps per chunk (600 tokens)
+  int64_t context = 20;       // K: Transformer windows (steps)
+  int64_t batch_size = 64;    // Transformer: windows per update
+  int64_t aaren_batch = 8;    // Aaren: whole episodes per update
+  int64_t chunk_steps = 200;  // Aaren: env steps per chunk (600 tokens)
   int64_t updates = 100000;
   double lr = 1e-4, weight_decay = 1e-4;
-  int64_t warmup = 10000;        // linear warm-up updates
+  int64_t warmup = 10000;  // linear warm-up updates
   double grad_clip = 0.25;
   double return_scale = 1000.0;
   int64_t max_ep_len = 1000;
-  double target_return = 0.0;    // evaluation target; 0: the env's DT default (hopper 3600, ...)
-  int64_t eval_every = 0;        // updates between evaluations (0: only at the end)
+  double target_return = 0.0;  // evaluation target; 0: the env's DT default (hopper 3600, ...)
+  int64_t eval_every = 0;      // updates between evaluations (0: only at the end)
   int64_t eval_episodes = 10;
   int64_t checkpoint_every = 0;  // also keep checkpoint_<update>.pt every N updates (0: no)
   uint64_t seed = 0;
   int threads = 2;
-  std::string resume;            // continue from this checkpoint
+  std::string device = "cpu";      // "cpu" | "cuda" | "cuda:N" (a CUDA LibTorch); evaluation runs on the CPU
+  std::string precision = "fp32";  // "fp32" | "bf16" (mixed: bf16 matmuls, fp32 weights and scan state)
+  std::string resume;              // continue from this checkpoint
 
   void validate() const;  // throws std::invalid_argument naming the flag
   nlohmann::json to_json() const;
@@ -95,7 +97,7 @@ TrainResult train_decision(const TrainConfig& config, const std::function<void(c
 
 // Evaluates an agent: `episodes` episodes, seeds from `seed`.
 RolloutResult evaluate_agent(DecisionPolicy model, const StateNormalizer& normalizer, const std::string& env,
-                             double return_scale, double target_return, ActMode mode, int64_t episodes,
-                             uint64_t seed, int64_t num_envs = 0);
+                             double return_scale, double target_return, ActMode mode, int64_t episodes, uint64_t seed,
+                             int64_t num_envs = 0);
 
 }  // namespace aaren

@@ -9,6 +9,7 @@
 #include "bench/data_bench.h"
 #include "bench/env_bench.h"
 #include "bench/policy_bench.h"
+#include "agents/device.h"
 #include "bench/scan_bench.h"
 #include "bench/train_bench.h"
 #include "envs/env.h"
@@ -69,6 +70,7 @@ int run_bench_scan(int argc, char** argv) {
        "keep adding rounds until a case has run this long")
       ("seed", po::value(&config.seed)->default_value(config.seed), "random seed of the inputs")
       ("no-errors", po::bool_switch(), "skip the comparison with the float64 brute force")
+      ("device", po::value(&config.device)->default_value(config.device), "cpu | cuda | cuda:N (a CUDA LibTorch)")
       ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
       ("json", po::bool_switch(&json), "print one JSON object (config, machine, rows) instead of the table");
   po::variables_map vm;
@@ -77,6 +79,11 @@ int run_bench_scan(int argc, char** argv) {
   if (config.batch <= 0) throw UsageError("--batch must be > 0");
   if (config.threads <= 0) throw UsageError("--threads must be > 0");
   if (config.min_rounds <= 0) throw UsageError("--min-rounds must be > 0");
+  try {
+    parse_device("--device", config.device);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
   for (auto n : config.lengths)
     if (n <= 0) throw UsageError("--lengths must be > 0, got " + std::to_string(n));
   for (auto h : config.heads)
@@ -265,6 +272,9 @@ int run_bench_train(int argc, char** argv) {
       ("min-seconds", po::value(&config.min_seconds)->default_value(config.min_seconds),
        "keep adding rounds until a length has run this long")
       ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
+      ("device", po::value(&config.device)->default_value(config.device), "cpu | cuda | cuda:N (a CUDA LibTorch)")
+      ("precision", po::value(&config.precision)->default_value(config.precision),
+       "fp32 | bf16 (mixed precision; the scan state stays fp32)")
       ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
       ("plot", po::value(&plot_dir), "write SVG plots into this folder")
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");

@@ -46,6 +46,10 @@ int run_train(int argc, char** argv) {
        "also keep checkpoint_<update>.pt every N updates")
       ("seed", po::value(&c.seed)->default_value(c.seed), "random seed")
       ("threads", po::value(&c.threads)->default_value(c.threads), "LibTorch threads")
+      ("device", po::value(&c.device)->default_value(c.device),
+       "cpu | cuda | cuda:N (needs a CUDA LibTorch; evaluations and checkpoints use the CPU)")
+      ("precision", po::value(&c.precision)->default_value(c.precision),
+       "fp32 | bf16 (mixed precision: bf16 matmuls; weights, optimiser and the scan state stay fp32)")
       ("resume", po::value(&c.resume), "continue the run stored in this checkpoint (same weights as uninterrupted)");
   po::variables_map vm;
   if (!parse(argc, argv, "--dataset FILE --backbone aaren|transformer --out DIR [options]", options, vm))

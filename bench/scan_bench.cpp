@@ -8,14 +8,22 @@
 #include <ostream>
 
 #include "agents/causal_attention.h"
+#include "agents/device.h"
 #include "agents/scan.h"
 
 namespace aaren::bench {
 
 nlohmann::json ScanBenchConfig::to_json() const {
-  return {{"lengths", lengths}, {"heads", heads},         {"batch", batch}, {"d_model", d_model},
-          {"threads", threads}, {"min_rounds", min_rounds}, {"min_seconds", min_seconds},
-          {"seed", seed},       {"check_errors", check_errors}};
+  return {{"lengths", lengths},
+          {"heads", heads},
+          {"batch", batch},
+          {"d_model", d_model},
+          {"threads", threads},
+          {"min_rounds", min_rounds},
+          {"min_seconds", min_seconds},
+          {"seed", seed},
+          {"check_errors", check_errors},
+          {"device", device}};
 }
 
 namespace {
@@ -34,35 +42,38 @@ torch::Tensor scores_of(const torch::Tensor& q, const torch::Tensor& K) {
   return torch::matmul(K, (q * scale).unsqueeze(0).unsqueeze(-1)).squeeze(-1);  // [B, H, N]
 }
 
-double time_once(const std::function<void()>& fn) {
+// Wall time of fn, queued GPU work included.
+double time_once(const std::function<void()>& fn, const torch::Device& device) {
+  synchronize(device);
   const double t0 = now_seconds();
   fn();
+  synchronize(device);
   return now_seconds() - t0;
 }
 
 }  // namespace
 
 Table run_scan_bench(const ScanBenchConfig& config, std::ostream* progress) {
+  const torch::Device device = parse_device("--device", config.device);
   const std::vector<std::string> names{"fast", "reference", "attention"};
-  const std::vector<Variant> variants{
-      [](auto& q, auto& K, auto& V) { return scan_fast(scores_of(q, K), V).out; },
-      [](auto& q, auto& K, auto& V) { return scan_reference(scores_of(q, K), V).out; },
-      [](auto& q, auto& K, auto& V) {
-        const auto Q = q.unsqueeze(0).unsqueeze(2).expand_as(K).contiguous();
-        return causal_softmax_attention(Q, K, V);
-      }};
+  const std::vector<Variant> variants{[](auto& q, auto& K, auto& V) { return scan_fast(scores_of(q, K), V).out; },
+                                      [](auto& q, auto& K, auto& V) { return scan_reference(scores_of(q, K), V).out; },
+                                      [](auto& q, auto& K, auto& V) {
+                                        const auto Q = q.unsqueeze(0).unsqueeze(2).expand_as(K).contiguous();
+                                        return causal_softmax_attention(Q, K, V);
+                                      }};
 
   Table table;
-  table.columns = {"heads",        "tokens",          "fast_fwd_ms",    "fast_fwdbwd_ms", "ref_fwd_ms",
-                   "ref_fwdbwd_ms", "attn_fwd_ms",    "attn_fwdbwd_ms", "ref/fast_fwdbwd", "attn/fast_fwdbwd",
-                   "fast_max_err", "ref_max_err",     "attn_max_err",   "rounds"};
+  table.columns = {"heads",         "tokens",      "fast_fwd_ms",    "fast_fwdbwd_ms",  "ref_fwd_ms",
+                   "ref_fwdbwd_ms", "attn_fwd_ms", "attn_fwdbwd_ms", "ref/fast_fwdbwd", "attn/fast_fwdbwd",
+                   "fast_max_err",  "ref_max_err", "attn_max_err",   "rounds"};
 
   for (const int64_t H : config.heads) {
     for (const int64_t N : config.lengths) {
       const int64_t B = config.batch, d = config.d_model / H;
       torch::manual_seed(config.seed);
-      Inputs in{torch::randn({H, d}), torch::randn({B, H, N, d}), torch::randn({B, H, N, d}),
-                torch::randn({B, H, N, d})};
+      Inputs in{torch::randn({H, d}).to(device), torch::randn({B, H, N, d}).to(device),
+                torch::randn({B, H, N, d}).to(device), torch::randn({B, H, N, d}).to(device)};
 
       std::vector<std::vector<double>> fwd(names.size()), fwdbwd(names.size());
       std::vector<torch::Tensor> outputs(names.size());
@@ -71,14 +82,18 @@ Table run_scan_bench(const ScanBenchConfig& config, std::ostream* progress) {
       // Rounds interleave the variants so that machine noise hits all alike.
       while (rounds < config.min_rounds || (now_seconds() - case_start < config.min_seconds && rounds < 1000)) {
         for (size_t v = 0; v < variants.size(); ++v) {
-          fwd[v].push_back(time_once([&] {
-            torch::NoGradGuard no_grad;
-            outputs[v] = variants[v](in.q, in.K, in.V);
-          }));
-          fwdbwd[v].push_back(time_once([&] {
-            auto K = in.K.detach().requires_grad_(true), V = in.V.detach().requires_grad_(true);
-            variants[v](in.q, K, V).backward(in.grad_out);
-          }));
+          fwd[v].push_back(time_once(
+              [&] {
+                torch::NoGradGuard no_grad;
+                outputs[v] = variants[v](in.q, in.K, in.V);
+              },
+              device));
+          fwdbwd[v].push_back(time_once(
+              [&] {
+                auto K = in.K.detach().requires_grad_(true), V = in.V.detach().requires_grad_(true);
+                variants[v](in.q, K, V).backward(in.grad_out);
+              },
+              device));
         }
         ++rounds;
       }
@@ -88,7 +103,7 @@ Table run_scan_bench(const ScanBenchConfig& config, std::ostream* progress) {
         torch::NoGradGuard no_grad;
         const auto truth = attention_bruteforce(scores_of(in.q, in.K), in.V);
         for (size_t v = 0; v < names.size(); ++v)
-          err[v] = (outputs[v].to(torch::kFloat64) - truth).abs().max().item<double>();
+          err[v] = (outputs[v].to(torch::kFloat64) - truth).abs().max().item<double>();  // on the device
       }
       auto ms = [](const std::vector<double>& s) { return 1e3 * median(s); };
       table.add_row({H, N, ms(fwd[0]), ms(fwdbwd[0]), ms(fwd[1]), ms(fwdbwd[1]), ms(fwd[2]), ms(fwdbwd[2]),
@@ -97,8 +112,8 @@ Table run_scan_bench(const ScanBenchConfig& config, std::ostream* progress) {
       if (progress) {
         *progress << "[bench scan] H=" << H << " N=" << N << ": fast " << std::fixed << std::setprecision(3)
                   << ms(fwdbwd[0]) << " ms, reference " << ms(fwdbwd[1]) << " ms, attention " << ms(fwdbwd[2])
-                  << " ms fwd+bwd (" << rounds << " rounds, " << std::setprecision(1)
-                  << now_seconds() - case_start << " s)" << std::endl;
+                  << " ms fwd+bwd (" << rounds << " rounds, " << std::setprecision(1) << now_seconds() - case_start
+                  << " s)" << std::endl;
       }
     }
   }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <string>
 #include <vector>
 
 #include "bench/report.h"
@@ -20,7 +21,8 @@ struct ScanBenchConfig {
   int min_rounds = 3;                           // interleaved rounds per case, at least
   double min_seconds = 2.0;                     // ... and until this much time was spent on the case
   uint64_t seed = 0;
-  bool check_errors = true;                     // compare with the float64 brute force
+  bool check_errors = true;    // compare with the float64 brute force
+  std::string device = "cpu";  // cpu | cuda | cuda:N (a CUDA LibTorch)
 
   nlohmann::json to_json() const;
 };

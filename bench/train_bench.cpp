@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "agents/decision_policy.h"
+#include "agents/device.h"
 #include "bench/policy_bench.h"
 #include "bench/svg_plot.h"
 
@@ -32,18 +33,23 @@ void TrainBenchConfig::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
   if (lengths.empty()) fail("--lengths needs at least one length");
   for (auto n : lengths)
-    if (n < 3 || n % 3 != 0) fail("--lengths must be positive multiples of 3 (tokens R, s, a per step), got " + std::to_string(n));
+    if (n < 3 || n % 3 != 0)
+      fail("--lengths must be positive multiples of 3 (tokens R, s, a per step), got " + std::to_string(n));
   if (batch < 1) fail("--batch must be >= 1");
   if (d_model < 1 || n_layers < 1 || n_heads < 1 || d_model % n_heads != 0)
     fail("--d-model, --layers and --heads must be >= 1, and --heads must divide --d-model");
   if (threads < 1) fail("--threads must be >= 1");
   if (min_rounds < 1) fail("--min-rounds must be >= 1");
+  parse_device("--device", device);
+  check_precision("--precision", precision);
 }
 
 nlohmann::json TrainBenchConfig::to_json() const {
-  return {{"lengths", lengths},   {"batch", batch},         {"d_model", d_model},         {"n_layers", n_layers},
-          {"n_heads", n_heads},   {"state_dim", state_dim}, {"act_dim", act_dim},         {"threads", threads},
-          {"min_rounds", min_rounds}, {"min_seconds", min_seconds}, {"seed", seed}};
+  return {{"lengths", lengths},         {"batch", batch},     {"d_model", d_model},
+          {"n_layers", n_layers},       {"n_heads", n_heads}, {"state_dim", state_dim},
+          {"act_dim", act_dim},         {"threads", threads}, {"min_rounds", min_rounds},
+          {"min_seconds", min_seconds}, {"seed", seed},       {"device", device},
+          {"precision", precision}};
 }
 
 namespace {
@@ -57,14 +63,21 @@ struct Batch {
   torch::Tensor states, actions, rtg, timesteps;
 };
 
-// DT's update: MSE between predicted and dataset actions, gradient clip 0.25, AdamW.
-void train_step(Trainer& t, const Batch& b) {
-  const auto predicted = t.model->forward(b.states, b.actions, b.rtg, b.timesteps);
-  const auto loss = torch::mse_loss(predicted, b.actions);
+// DT's update: MSE between predicted and dataset actions, gradient clip 0.25,
+// AdamW; the forward pass in bf16 autocast when asked. Returns when the
+// device has finished it.
+void train_step(Trainer& t, const Batch& b, const torch::Device& device, bool bf16) {
+  torch::Tensor predicted;
+  {
+    const AutocastScope amp(bf16, device);
+    predicted = t.model->forward(b.states, b.actions, b.rtg, b.timesteps);
+  }
+  const auto loss = torch::mse_loss(predicted.to(torch::kFloat), b.actions);
   t.optimizer->zero_grad();
   loss.backward();
   torch::nn::utils::clip_grad_norm_(t.model->parameters(), 0.25);
   t.optimizer->step();
+  synchronize(device);
 }
 
 }  // namespace
@@ -72,6 +85,8 @@ void train_step(Trainer& t, const Batch& b) {
 Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
   c.validate();
   at::set_num_threads(c.threads);
+  const torch::Device device = parse_device("--device", c.device);
+  const bool bf16 = c.precision == "bf16";
   const std::vector<std::string> kinds{"aaren", "transformer"};
   std::vector<Trainer> trainers;
   for (const auto& kind : kinds) {
@@ -84,6 +99,7 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
     dc.backbone.n_layers = c.n_layers;
     dc.backbone.n_heads = c.n_heads;
     Trainer t{DecisionPolicy(dc), nullptr};
+    t.model->to(device);
     t.model->train();
     t.optimizer = std::make_unique<torch::optim::AdamW>(t.model->parameters(),
                                                         torch::optim::AdamWOptions(1e-4).weight_decay(1e-4));
@@ -91,22 +107,24 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
   }
 
   Table table;
-  table.columns = {"tokens",        "env_steps",          "batch",         "aaren_ms",
-                   "transformer_ms", "transformer_over_aaren", "aaren_peak_mb", "transformer_peak_mb", "rounds"};
+  table.columns = {"tokens",        "env_steps",           "batch",
+                   "aaren_ms",      "transformer_ms",      "transformer_over_aaren",
+                   "aaren_peak_mb", "transformer_peak_mb", "rounds"};
   for (const int64_t N : c.lengths) {
     const int64_t T = N / 3;
     torch::manual_seed(c.seed + N);
-    const Batch b{torch::randn({c.batch, T, c.state_dim}), torch::rand({c.batch, T, c.act_dim}) * 2 - 1,
-                  torch::randn({c.batch, T}), torch::arange(T).clamp_max(999).expand({c.batch, T}).contiguous()};
+    const Batch b{torch::randn({c.batch, T, c.state_dim}).to(device),
+                  (torch::rand({c.batch, T, c.act_dim}) * 2 - 1).to(device), torch::randn({c.batch, T}).to(device),
+                  torch::arange(T).clamp_max(999).expand({c.batch, T}).contiguous().to(device)};
     // Peak memory: one step of each alone, from a trimmed heap.
     std::vector<double> peak_mb;
     for (auto& t : trainers) {
       malloc_trim(0);
       const int64_t before = resident_bytes();
       const bool ok = reset_peak_resident();
-      train_step(t, b);
+      train_step(t, b, device, bf16);
       const int64_t peak = peak_resident_bytes();
-      peak_mb.push_back(ok && peak > 0 ? (peak - before) / 1048576.0 : std::nan(""));
+      peak_mb.push_back(ok && peak > 0 && device.is_cpu() ? (peak - before) / 1048576.0 : std::nan(""));
     }
     // Time: interleaved rounds, alternating who goes first.
     std::vector<std::vector<double>> seconds(kinds.size());
@@ -116,19 +134,19 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
       for (size_t k = 0; k < kinds.size(); ++k) {
         const size_t i = (k + rounds) % kinds.size();
         const double t0 = now_seconds();
-        train_step(trainers[i], b);
+        train_step(trainers[i], b, device, bf16);
         seconds[i].push_back(now_seconds() - t0);
       }
       ++rounds;
       if (progress)
         *progress << "\r[bench train] " << N << " tokens: round " << rounds << ", aaren " << std::fixed
-                  << std::setprecision(1) << 1e3 * median(seconds[0]) << " ms, transformer "
-                  << 1e3 * median(seconds[1]) << " ms   " << std::flush;
+                  << std::setprecision(1) << 1e3 * median(seconds[0]) << " ms, transformer " << 1e3 * median(seconds[1])
+                  << " ms   " << std::flush;
     }
     if (progress) *progress << "\n";
     const double aaren = 1e3 * median(seconds[0]), transformer = 1e3 * median(seconds[1]);
-    table.add_row({N, T, c.batch, aaren, transformer, transformer / aaren, peak_mb[0], peak_mb[1],
-                   static_cast<int64_t>(rounds)});
+    table.add_row(
+        {N, T, c.batch, aaren, transformer, transformer / aaren, peak_mb[0], peak_mb[1], static_cast<int64_t>(rounds)});
   }
   return table;
 }
@@ -145,9 +163,9 @@ void write_train_plots(const Table& table, const std::string& dir) {
   }
   write_svg(dir + "/train_time_vs_length.svg", {aaren_t, transformer_t},
             {"Training step time against sequence length", "tokens per sequence", "ms per step", true, true});
-  write_svg(dir + "/train_memory_vs_length.svg", {aaren_m, transformer_m},
-            {"Training step peak memory against sequence length", "tokens per sequence", "peak RSS growth (MB)",
-             true, true});
+  write_svg(
+      dir + "/train_memory_vs_length.svg", {aaren_m, transformer_m},
+      {"Training step peak memory against sequence length", "tokens per sequence", "peak RSS growth (MB)", true, true});
 }
 
 }  // namespace aaren::bench

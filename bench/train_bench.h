@@ -15,16 +15,18 @@ namespace aaren::bench {
 
 struct TrainBenchConfig {
   std::vector<int64_t> lengths{60, 150, 300, 600, 1500, 3000};  // tokens per sequence (3 per env step)
-  int64_t batch = 16;       // sequences per step
-  int64_t d_model = 128;    // DT's size: 128-d, 3 layers, 1 head, dropout 0.1
+  int64_t batch = 16;                                           // sequences per step
+  int64_t d_model = 128;                                        // DT's size: 128-d, 3 layers, 1 head, dropout 0.1
   int64_t n_layers = 3;
   int64_t n_heads = 1;
-  int64_t state_dim = 11;   // Hopper's sizes
+  int64_t state_dim = 11;  // Hopper's sizes
   int64_t act_dim = 3;
   int threads = 1;
-  int min_rounds = 3;       // interleaved rounds per length, at least
+  int min_rounds = 3;        // interleaved rounds per length, at least
   double min_seconds = 3.0;  // ... and until this much time was spent on the length
   uint64_t seed = 0;
+  std::string device = "cpu";      // cpu | cuda | cuda:N (a CUDA LibTorch)
+  std::string precision = "fp32";  // fp32 | bf16 (autocast; the scan state stays fp32)
 
   void validate() const;  // throws std::invalid_argument naming the flag
   nlohmann::json to_json() const;
@@ -32,6 +34,7 @@ struct TrainBenchConfig {
 
 // Columns: tokens, env_steps, batch, aaren_ms, transformer_ms, transformer_over_aaren,
 // aaren_peak_mb, transformer_peak_mb, rounds. Times are medians over rounds.
+// Peak memory is the CPU's (RSS); NaN when the step runs on a GPU.
 Table run_train_bench(const TrainBenchConfig& config, std::ostream* progress);
 
 // train_time_vs_length.svg and train_memory_vs_length.svg.

@@ -14,6 +14,7 @@
 
 #include "agents/decision_policy.h"
 #include "agents/scan.h"
+#include "tests/agents/decision_test_support.h"
 #include "tests/agents/scan_test_support.h"
 
 namespace {
@@ -128,10 +129,7 @@ TEST_CASE("CUDA scan: bf16 scores and values are scanned in fp32", "[cuda]") {
 TEST_CASE("CUDA: a training step of each backbone == the same step on the CPU", "[cuda]") {
   for (const std::string kind : {"aaren", "transformer"}) {
     INFO(kind);
-    aaren::DecisionConfig config;
-    config.state_dim = 11, config.act_dim = 3, config.max_ep_len = 100;
-    config.backbone.kind = kind;
-    config.backbone.dropout = 0.0;
+    const auto config = aaren::testing::small_decision_config(kind);
     torch::manual_seed(14);
     aaren::DecisionPolicy cpu_model(config), gpu_model(config);
     {
@@ -140,9 +138,9 @@ TEST_CASE("CUDA: a training step of each backbone == the same step on the CPU", 
       for (auto& p : gpu_model->named_parameters()) p.value().copy_(src[p.key()]);
     }
     gpu_model->to(torch::kCUDA);
-    const int64_t B = 4, T = 40;
-    const auto states = torch::randn({B, T, 11}), actions = torch::rand({B, T, 3}) * 2 - 1;
-    const auto rtg = torch::randn({B, T}), steps = torch::arange(T).repeat({B, 1});
+    const int64_t T = 40;
+    const auto batch = aaren::testing::random_decision_batch(4, T);
+    const auto &states = batch.states, &actions = batch.actions, &rtg = batch.returns_to_go, &steps = batch.timesteps;
     const auto mask = torch::arange(T).unsqueeze(0) < torch::tensor({40, 30, 1, 17}).unsqueeze(1);
     auto loss_of = [&](aaren::DecisionPolicy& m, torch::Device dev) {
       const auto pred = m->forward(states.to(dev), actions.to(dev), rtg.to(dev), steps.to(dev), mask.to(dev));

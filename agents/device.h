@@ -1,0 +1,37 @@
+// Where tensors live and in what precision the forward pass runs, for the
+// trainer and the benchmarks: `--device cpu|cuda|cuda:N`, `--precision
+// fp32|bf16`. bf16 is mixed precision (autocast): matrix products in bf16,
+// parameters, optimiser, reductions and the Aaren scan state in fp32.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <string>
+
+namespace aaren {
+
+// "cpu", "cuda", "cuda:N". Throws std::invalid_argument naming `flag` when
+// the text is not a device, or names a GPU that this LibTorch cannot use (a
+// CPU-only LibTorch, such as Debian's, or no device visible).
+c10::Device parse_device(const std::string& flag, const std::string& text);
+
+// Throws std::invalid_argument naming `flag` unless text is fp32 or bf16.
+void check_precision(const std::string& flag, const std::string& text);
+
+// Waits for the work queued on a GPU (timing); nothing on the CPU.
+void synchronize(const c10::Device& device);
+
+// bf16 autocast for the device's type while alive (when `on`); restores the
+// previous state and clears autocast's weight cache on exit.
+class AutocastScope {
+ public:
+  AutocastScope(bool on, const c10::Device& device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_ = false, cuda_ = false, was_enabled_ = false;
+};
+
+}  // namespace aaren

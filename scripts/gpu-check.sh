@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# GPU check, one script (target: under 8 minutes on one H100): build against
+# the CUDA-enabled LibTorch it finds, run the GPU tests, and print one table:
+#   - scan kernels alone, forward and backward: time and achieved bandwidth
+#     against a device-to-device copy timed in the same run (N = 600..10^4);
+#   - a training step of Aaren and of the Transformer at 60 and 3000 tokens
+#     (batch 16, DT's size), fp32 and bf16;
+#   - DT's default training (Transformer, batch 64, K = 20) on the bundled
+#     dataset for UPDATES updates (default 2000), and the time 100k would take
+#     at that rate.
+# Outputs (logs, CSVs, the table) go to runs/gpu-check/.
+#
+# LibTorch: $TORCH_PREFIX if set, else the one of python3's torch
+# (torch.utils.cmake_prefix_path). Other dependencies are the Debian
+# packages of scripts/setup.sh (installed when apt can reach its mirrors).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=runs/gpu-check
+BUILD=${BUILD:-build-gpu}
+UPDATES=${UPDATES:-2000}
+mkdir -p "$OUT"
+start=$(date +%s)
+step() { echo; echo "== $* ($(($(date +%s) - start)) s)"; }
+
+step "GPU and LibTorch"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || {
+  echo "gpu-check: nvidia-smi finds no GPU" >&2
+  exit 1
+}
+GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+if [[ -z "${TORCH_PREFIX:-}" ]]; then
+  TORCH_PREFIX=$(python3 -c "import torch; print(torch.utils.cmake_prefix_path)" 2>/dev/null) || {
+    echo "gpu-check: no TORCH_PREFIX and python3 has no torch; point TORCH_PREFIX at a CUDA LibTorch" >&2
+    exit 1
+  }
+  python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'GPU visible:', torch.cuda.is_available())"
+fi
+echo "LibTorch: $TORCH_PREFIX"
+
+step "dependencies"
+if command -v apt-get >/dev/null && timeout 60 apt-get update -qq >/dev/null 2>&1; then
+  ./scripts/setup.sh
+else
+  echo "apt cannot reach its mirrors: using what is installed"
+fi
+for h in mujoco/mujoco.h hdf5.h boost/program_options.hpp catch2/catch.hpp nlohmann/json.hpp; do
+  [[ -e /usr/include/$h ]] || {
+    echo "gpu-check: /usr/include/$h is missing (Debian packages: see scripts/setup.sh)" >&2
+    exit 1
+  }
+done
+
+step "build against the CUDA LibTorch ($BUILD)"
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+  -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" -DAAREN_NATIVE=ON 2>&1 | tee "$OUT/configure.log" | grep -E "CUDA|LibTorch|Error" || true
+grep -q "CUDA ON" "$OUT/configure.log" || {
+  echo "gpu-check: this LibTorch has no CUDA (see $OUT/configure.log)" >&2
+  exit 1
+}
+cmake --build "$BUILD" --target aaren aaren_cuda_tests aaren_cuda_kernel_tests aaren-scan-kernel-bench \
+  2>&1 | tail -3
+
+step "GPU tests"
+"$BUILD"/tests/aaren_cuda_kernel_tests | tee "$OUT/kernel_tests.log" | tail -4
+"$BUILD"/tests/aaren_cuda_tests | tee "$OUT/torch_tests.log" | tail -4
+
+step "scan kernels against a device copy"
+"$BUILD"/aaren-scan-kernel-bench --batch 64 --lengths 600,3000,10000 --csv "$OUT/scan_kernels.csv" |
+  tee "$OUT/scan_kernels.txt"
+
+step "training step, 60 and 3000 tokens"
+for precision in fp32 bf16; do
+  "$BUILD"/aaren bench train --device cuda --precision "$precision" --lengths 60 3000 --min-seconds 2 \
+    --csv "$OUT/train_$precision.csv" 2>/dev/null | tail -4 | tee "$OUT/train_$precision.txt"
+done
+
+step "DT's default training on the GPU: $UPDATES updates"
+for precision in fp32 bf16; do
+  dir="$OUT/dt-$precision"
+  "$BUILD"/aaren train --dataset data/bundled/hopper-mixed-v0.hdf5 \
+    --backbone transformer --out "$dir" --updates "$UPDATES" --device cuda --precision "$precision" \
+    --eval-episodes 2 >"$dir.log" 2>&1
+done
+
+step "summary"
+python3 - "$OUT" "$GPU" "$UPDATES" <<'PY' | tee "$OUT/summary.md"
+import csv, sys
+out, gpu, updates = sys.argv[1], sys.argv[2], int(sys.argv[3])
+print(f"GPU: {gpu}\n")
+print("| tokens | copy GB/s | scan fwd ms | fwd GB/s | fwd/copy | scan bwd ms | bwd GB/s | bwd/copy |")
+print("|---|---|---|---|---|---|---|---|")
+for r in csv.DictReader(open(f"{out}/scan_kernels.csv")):
+    print(f"| {r['tokens']} | {float(r['copy_gbps']):.0f} | {float(r['fwd_ms']):.3f} | {float(r['fwd_gbps']):.0f} | "
+          f"{float(r['fwd_over_copy']):.2f} | {float(r['bwd_ms']):.3f} | {float(r['bwd_gbps']):.0f} | "
+          f"{float(r['bwd_over_copy']):.2f} |")
+print("\n| precision | tokens | Aaren ms/step | Transformer ms/step | Transformer / Aaren |")
+print("|---|---|---|---|---|")
+for p in ("fp32", "bf16"):
+    for r in csv.DictReader(open(f"{out}/train_{p}.csv")):
+        print(f"| {p} | {r['tokens']} | {float(r['aaren_ms']):.2f} | {float(r['transformer_ms']):.2f} | "
+              f"{float(r['transformer_over_aaren']):.2f} |")
+print(f"\n| precision | {updates} DT updates (s) | projected 100k updates (min) |")
+print("|---|---|---|")
+for p in ("fp32", "bf16"):
+    rows = list(csv.DictReader(open(f"{out}/dt-{p}/train_log.csv")))
+    # Time from the log (training only, evaluations excluded).
+    secs = float(rows[-1]["seconds"])
+    print(f"| {p} | {secs:.1f} | {secs / len(rows) * 100000 / 60:.1f} |")
+PY
+echo
+echo "gpu-check: done in $(($(date +%s) - start)) s; outputs in $OUT"

@@ -1,0 +1,30 @@
+// A small decision policy and a batch for it, shared by the device tests.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "agents/decision_policy.h"
+
+namespace aaren::testing {
+
+// Hopper's sizes, DT's width, no dropout (so two runs of a step agree).
+inline DecisionConfig small_decision_config(const std::string& kind) {
+  DecisionConfig config;
+  config.state_dim = 11, config.act_dim = 3, config.max_ep_len = 100;
+  config.backbone.kind = kind;
+  config.backbone.dropout = 0.0;
+  return config;
+}
+
+struct DecisionBatch {
+  torch::Tensor states, actions, returns_to_go, timesteps;  // [B, T, 11], [B, T, 3], [B, T], [B, T]
+};
+
+inline DecisionBatch random_decision_batch(int64_t B, int64_t T) {
+  return {torch::randn({B, T, 11}), torch::rand({B, T, 3}) * 2 - 1, torch::randn({B, T}),
+          torch::arange(T).repeat({B, 1})};
+}
+
+}  // namespace aaren::testing
