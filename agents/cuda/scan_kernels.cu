@@ -5,6 +5,14 @@
 
 #include "agents/cuda/scan_kernels.h"
 
+// Kernel launches. Under tests/cuda/emulator (the kernels run on CPU threads
+// to test them without a GPU) a launch is a function call.
+#ifdef AAREN_SIMT_EMULATOR
+#define AAREN_LAUNCH(kernel, grid, block, stream, ...) ::aaren_simt::launch(grid, block, [=] { kernel(__VA_ARGS__); })
+#else
+#define AAREN_LAUNCH(kernel, grid, block, stream, ...) kernel<<<grid, block, 0, stream>>>(__VA_ARGS__)
+#endif
+
 namespace aaren::cuda {
 
 namespace {
@@ -283,9 +291,10 @@ cudaError_t scan_forward(const ScanForwardArgs<T>& a, cudaStream_t stream) {
   T* c = a.workspace;
   T* e = c + a.BH * a.N;
   T* inv_u = e + a.BH * a.N;
-  forward_scalars_kernel<T><<<blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, 0, stream>>>(a, c, e, inv_u);
+  AAREN_LAUNCH(forward_scalars_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, c, e,
+               inv_u);
   const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices_of(a.d)));
-  forward_values_kernel<T><<<grid, warps_for(a.N) * kWarpSize, 0, stream>>>(a, c, e, inv_u);
+  AAREN_LAUNCH(forward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, c, e, inv_u);
   return cudaGetLastError();
 }
 
@@ -297,11 +306,11 @@ cudaError_t scan_backward(const ScanBackwardArgs<T>& a, cudaStream_t stream) {
   T* af = f + a.BH * a.N;
   T* part_og = af + a.BH * a.N;
   T* part_vg = part_og + a.BH * slices * a.N;
-  backward_scalars_kernel<T><<<blocks_of(a.BH * a.N, 256), 256, 0, stream>>>(a, f, af);
+  AAREN_LAUNCH(backward_scalars_kernel<T>, blocks_of(a.BH * a.N, 256), 256, stream, a, f, af);
   const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices));
-  backward_values_kernel<T><<<grid, warps_for(a.N) * kWarpSize, 0, stream>>>(a, f, af, part_og, part_vg);
-  backward_finish_kernel<T>
-      <<<blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, 0, stream>>>(a, f, af, part_og, part_vg, slices);
+  AAREN_LAUNCH(backward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, f, af, part_og, part_vg);
+  AAREN_LAUNCH(backward_finish_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, f, af,
+               part_og, part_vg, slices);
   return cudaGetLastError();
 }
 
