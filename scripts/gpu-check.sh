@@ -8,7 +8,9 @@
 #   - DT's default training (Transformer, batch 64, K = 20) on the bundled
 #     dataset for UPDATES updates (default 2000), and the time 100k would take
 #     at that rate.
-# Outputs (logs, CSVs, the table) go to runs/gpu-check/.
+# Outputs (logs, CSVs, the table) go to runs/gpu-check/. Part 1 (the kernels)
+# needs nvcc alone; part 2 (LibTorch on the GPU) also a CUDA LibTorch and the
+# Debian packages of scripts/setup.sh, and says why when it cannot run.
 #
 # LibTorch: $TORCH_PREFIX if set, else the one of python3's torch
 # (torch.utils.cmake_prefix_path). Other dependencies are the Debian
@@ -22,71 +24,72 @@ mkdir -p "$OUT"
 start=$(date +%s)
 step() { echo; echo "== $* ($(($(date +%s) - start)) s)"; }
 
-step "GPU and LibTorch"
+step "GPU"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || {
   echo "gpu-check: nvidia-smi finds no GPU" >&2
   exit 1
 }
 GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-if [[ -z "${TORCH_PREFIX:-}" ]]; then
-  TORCH_PREFIX=$(python3 -c "import torch; print(torch.utils.cmake_prefix_path)" 2>/dev/null) || {
-    echo "gpu-check: no TORCH_PREFIX and python3 has no torch; point TORCH_PREFIX at a CUDA LibTorch" >&2
-    exit 1
-  }
-  python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'GPU visible:', torch.cuda.is_available())"
-fi
-echo "LibTorch: $TORCH_PREFIX"
-
-step "dependencies"
-if command -v apt-get >/dev/null && timeout 60 apt-get update -qq >/dev/null 2>&1; then
-  ./scripts/setup.sh
-else
-  echo "apt cannot reach its mirrors: using what is installed"
-fi
-for h in mujoco/mujoco.h hdf5.h boost/program_options.hpp catch2/catch.hpp nlohmann/json.hpp; do
-  [[ -e /usr/include/$h ]] || {
-    echo "gpu-check: /usr/include/$h is missing (Debian packages: see scripts/setup.sh)" >&2
-    exit 1
-  }
-done
-
-step "build against the CUDA LibTorch ($BUILD)"
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
-  -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" -DAAREN_NATIVE=ON 2>&1 | tee "$OUT/configure.log" | grep -E "CUDA|LibTorch|Error" || true
-grep -q "CUDA ON" "$OUT/configure.log" || {
-  echo "gpu-check: this LibTorch has no CUDA (see $OUT/configure.log)" >&2
+
+# Part 1 needs nvcc alone: the kernels, their test and the bandwidth table.
+step "part 1: the scan kernels (nvcc only; $BUILD-kernels)"
+cmake -S . -B "$BUILD-kernels" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAAREN_KERNELS_ONLY=ON \
+  -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" >"$OUT/configure-kernels.log" 2>&1 || {
+  tail -5 "$OUT/configure-kernels.log" >&2
   exit 1
 }
-cmake --build "$BUILD" --target aaren aaren_cuda_tests aaren_cuda_kernel_tests aaren-scan-kernel-bench \
-  2>&1 | tail -3
-
-step "GPU tests"
-"$BUILD"/tests/aaren_cuda_kernel_tests | tee "$OUT/kernel_tests.log" | tail -4
-"$BUILD"/tests/aaren_cuda_tests | tee "$OUT/torch_tests.log" | tail -4
-
-step "scan kernels against a device copy"
-"$BUILD"/aaren-scan-kernel-bench --batch 64 --lengths 600,3000,10000 --csv "$OUT/scan_kernels.csv" |
+cmake --build "$BUILD-kernels" 2>&1 | tail -1
+"$BUILD-kernels"/aaren_cuda_kernel_tests | tee "$OUT/kernel_tests.log" | tail -3
+"$BUILD-kernels"/aaren-scan-kernel-bench --batch 64 --lengths 600,3000,10000 --csv "$OUT/scan_kernels.csv" |
   tee "$OUT/scan_kernels.txt"
 
-step "training step, 60 and 3000 tokens"
-for precision in fp32 bf16; do
-  "$BUILD"/aaren bench train --device cuda --precision "$precision" --lengths 60 3000 --min-seconds 2 \
-    --csv "$OUT/train_$precision.csv" 2>/dev/null | tail -4 | tee "$OUT/train_$precision.txt"
-done
-
-step "DT's default training on the GPU: $UPDATES updates"
-for precision in fp32 bf16; do
-  dir="$OUT/dt-$precision"
-  "$BUILD"/aaren train --dataset data/bundled/hopper-mixed-v0.hdf5 \
-    --backbone transformer --out "$dir" --updates "$UPDATES" --device cuda --precision "$precision" \
-    --eval-episodes 2 >"$dir.log" 2>&1
-done
+# Part 2 needs a CUDA LibTorch and the Debian packages of scripts/setup.sh.
+step "part 2: LibTorch on the GPU ($BUILD)"
+part2() {
+  if [[ -z "${TORCH_PREFIX:-}" ]]; then
+    TORCH_PREFIX=$(python3 -c "import torch; print(torch.utils.cmake_prefix_path)" 2>/dev/null) || {
+      echo "no TORCH_PREFIX and python3 has no torch"
+      return 1
+    }
+    python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'GPU visible:', torch.cuda.is_available())"
+  fi
+  echo "LibTorch: $TORCH_PREFIX"
+  if command -v apt-get >/dev/null && timeout 60 apt-get update -qq >/dev/null 2>&1; then ./scripts/setup.sh; fi
+  for h in mujoco/mujoco.h hdf5.h boost/program_options.hpp catch2/catch.hpp nlohmann/json.hpp; do
+    [[ -e /usr/include/$h ]] || {
+      echo "/usr/include/$h is missing (Debian packages: see scripts/setup.sh)"
+      return 1
+    }
+  done
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+    -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" >"$OUT/configure.log" 2>&1 || {
+    tail -5 "$OUT/configure.log"
+    return 1
+  }
+  grep -q "CUDA ON" "$OUT/configure.log" || {
+    echo "this LibTorch has no CUDA (see $OUT/configure.log)"
+    return 1
+  }
+  # (set -e does not reach into a function called from `if`: each step says so itself.)
+  cmake --build "$BUILD" --target aaren aaren_cuda_tests 2>&1 | tail -1 || return 1
+  "$BUILD"/tests/aaren_cuda_tests | tee "$OUT/torch_tests.log" | tail -3 || return 1
+  for precision in fp32 bf16; do
+    "$BUILD"/aaren bench train --device cuda --precision "$precision" --lengths 60 3000 --min-seconds 2 \
+      --csv "$OUT/train_$precision.csv" 2>/dev/null | tail -4 || return 1
+  done
+  for precision in fp32 bf16; do
+    "$BUILD"/aaren train --dataset data/bundled/hopper-mixed-v0.hdf5 --backbone transformer \
+      --out "$OUT/dt-$precision" --updates "$UPDATES" --device cuda --precision "$precision" \
+      --eval-episodes 2 >"$OUT/dt-$precision.log" 2>&1 || { tail -3 "$OUT/dt-$precision.log"; return 1; }
+  done
+}
+if part2; then PART2=ran; else PART2="did not run"; echo "gpu-check: part 2 $PART2 (above: why)"; fi
 
 step "summary"
-python3 - "$OUT" "$GPU" "$UPDATES" <<'PY' | tee "$OUT/summary.md"
-import csv, sys
-out, gpu, updates = sys.argv[1], sys.argv[2], int(sys.argv[3])
+python3 - "$OUT" "$GPU" "$UPDATES" "$PART2" <<'PY' | tee "$OUT/summary.md"
+import csv, os, sys
+out, gpu, updates, part2 = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 print(f"GPU: {gpu}\n")
 print("| tokens | copy GB/s | scan fwd ms | fwd GB/s | fwd/copy | scan bwd ms | bwd GB/s | bwd/copy |")
 print("|---|---|---|---|---|---|---|---|")
@@ -94,6 +97,9 @@ for r in csv.DictReader(open(f"{out}/scan_kernels.csv")):
     print(f"| {r['tokens']} | {float(r['copy_gbps']):.0f} | {float(r['fwd_ms']):.3f} | {float(r['fwd_gbps']):.0f} | "
           f"{float(r['fwd_over_copy']):.2f} | {float(r['bwd_ms']):.3f} | {float(r['bwd_gbps']):.0f} | "
           f"{float(r['bwd_over_copy']):.2f} |")
+if part2 != "ran":
+    print(f"\nPart 2 (LibTorch on the GPU: training steps, DT's schedule) {part2}.")
+    sys.exit(0)
 print("\n| precision | tokens | Aaren ms/step | Transformer ms/step | Transformer / Aaren |")
 print("|---|---|---|---|---|")
 for p in ("fp32", "bf16"):
