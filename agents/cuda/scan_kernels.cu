@@ -287,20 +287,21 @@ int64_t scan_backward_workspace(int64_t BH, int64_t N, int64_t d) { return 2 * B
 
 template <typename T>
 cudaError_t scan_forward(const ScanForwardArgs<T>& a, cudaStream_t stream) {
-  if (a.BH == 0 || a.N == 0 || a.d == 0) return cudaSuccess;
+  if (a.BH == 0 || a.N == 0) return cudaSuccess;
   T* c = a.workspace;
   T* e = c + a.BH * a.N;
   T* inv_u = e + a.BH * a.N;
   AAREN_LAUNCH(forward_scalars_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, c, e,
                inv_u);
   const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices_of(a.d)));
-  AAREN_LAUNCH(forward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, c, e, inv_u);
+  if (a.d > 0)  // (M and U exist without values: d = 0 is a valid, empty problem)
+    AAREN_LAUNCH(forward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, c, e, inv_u);
   return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t scan_backward(const ScanBackwardArgs<T>& a, cudaStream_t stream) {
-  if (a.BH == 0 || a.N == 0 || a.d == 0) return cudaSuccess;
+  if (a.BH == 0 || a.N == 0) return cudaSuccess;
   const int slices = slices_of(a.d);
   T* f = a.workspace;
   T* af = f + a.BH * a.N;
@@ -308,7 +309,8 @@ cudaError_t scan_backward(const ScanBackwardArgs<T>& a, cudaStream_t stream) {
   T* part_vg = part_og + a.BH * slices * a.N;
   AAREN_LAUNCH(backward_scalars_kernel<T>, blocks_of(a.BH * a.N, 256), 256, stream, a, f, af);
   const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices));
-  AAREN_LAUNCH(backward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, f, af, part_og, part_vg);
+  if (a.d > 0)
+    AAREN_LAUNCH(backward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, f, af, part_og, part_vg);
   AAREN_LAUNCH(backward_finish_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, f, af,
                part_og, part_vg, slices);
   return cudaGetLastError();

@@ -275,6 +275,7 @@ int main() {
       {1, 1, 1, 1, 1.0, "none", false, true},     {2, 2, 7, 5, 1.0, "scattered", true, true},
       {1, 1, 33, 32, 1.0, "none", false, false},  {1, 2, 100, 33, 30.0, "scattered", false, true},
       {2, 1, 129, 8, 1.0, "leading", true, true}, {1, 1, 300, 40, 1e4, "scattered", true, true},
+      {1, 1, 9, 0, 1.0, "scattered", true, true},  // no value columns: M, U and ds (from gu) still
   };
 #else
   const std::vector<Case> cases{
@@ -283,6 +284,7 @@ int main() {
       {2, 1, 129, 64, 1.0, "leading", false, true},   {2, 1, 129, 64, 1.0, "leading", true, true},
       {1, 2, 517, 128, 1e4, "scattered", true, true}, {1, 1, 1000, 48, 1e4, "none", false, true},
       {2, 1, 3000, 64, 1.0, "scattered", true, true}, {1, 1, 3001, 128, 3.0, "none", true, false},
+      {2, 1, 50, 0, 1.0, "scattered", true, true},
   };
 #endif
   std::mt19937_64 rng(20241127);
