@@ -80,7 +80,7 @@ void apply_panels(const PackedLinear& p, const float* x, float* y) {
 }
 
 // sum of the kLanes lanes of v (a fixed order: deterministic).
-inline float lane_sum(vec v) {
+inline float lane_sum(const vec& v) {
   float sum = 0;
   for (int k = 0; k < kLanes; ++k) sum += v[k];
   return sum;
