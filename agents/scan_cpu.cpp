@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "agents/scan.h"
+#include "agents/scan_function.h"
 
 namespace aaren {
 
@@ -123,34 +124,23 @@ struct ScanKernel {
   }
 };
 
-class FastScanFunction : public torch::autograd::Function<FastScanFunction> {
- public:
-  // s [B,H,N], v [B,H,N,d], m0/u0 [B,H], w0 [B,H,d], valid [B,N] bool.
-  // Returns {o [B,H,N,d], m_N [B,H], u_N [B,H], w_N [B,H,d]}.
-  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& s_in,
-                                                const torch::Tensor& v_in, const torch::Tensor& m0_in,
-                                                const torch::Tensor& u0_in, const torch::Tensor& w0_in,
-                                                const torch::Tensor& valid_in) {
-    const auto s = s_in.contiguous(), v = v_in.contiguous(), m0 = m0_in.contiguous(), u0 = u0_in.contiguous();
-    const auto w0 = w0_in.contiguous(), valid = valid_in.contiguous();
-    const int64_t B = s.size(0), H = s.size(1), N = s.size(2), d = v.size(3);
-    auto o = torch::empty({B, H, N, d}, v.options());
-    auto M = torch::empty({B, H, N}, s.options());
-    auto U = torch::empty({B, H, N}, s.options());
-    auto wN = torch::empty({B, H, d}, v.options());
-
-    AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "aaren_scan_forward", [&] {
-      const auto* sp = s.data_ptr<scalar_t>();
-      const auto* vp = v.data_ptr<scalar_t>();
-      const auto* m0p = m0.data_ptr<scalar_t>();
-      const auto* u0p = u0.data_ptr<scalar_t>();
-      const auto* w0p = w0.data_ptr<scalar_t>();
-      const auto* validp = valid.data_ptr<bool>();
-      auto* op = o.data_ptr<scalar_t>();
-      auto* Mp = M.data_ptr<scalar_t>();
-      auto* Up = U.data_ptr<scalar_t>();
+// The CPU passes for detail::ScanFunction: one sequential sweep per
+// (batch, head), parallel over batch x heads.
+struct CpuScanKernel {
+  static void forward(const detail::ScanTensors& t, const torch::Tensor& wN) {
+    const int64_t H = t.H(), N = t.N(), d = t.d();
+    AT_DISPATCH_FLOATING_TYPES(t.s.scalar_type(), "aaren_scan_forward", [&] {
+      const auto* sp = t.s.data_ptr<scalar_t>();
+      const auto* vp = t.v.data_ptr<scalar_t>();
+      const auto* m0p = t.m0.data_ptr<scalar_t>();
+      const auto* u0p = t.u0.data_ptr<scalar_t>();
+      const auto* w0p = t.w0.data_ptr<scalar_t>();
+      const auto* validp = t.valid.data_ptr<bool>();
+      auto* op = t.o.data_ptr<scalar_t>();
+      auto* Mp = t.M.data_ptr<scalar_t>();
+      auto* Up = t.U.data_ptr<scalar_t>();
       auto* wp = wN.data_ptr<scalar_t>();
-      at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+      at::parallel_for(0, t.B() * H, 1, [&](int64_t begin, int64_t end) {
         for (int64_t bh = begin; bh < end; ++bh) {
           const int64_t b = bh / H;
           ScanKernel<scalar_t>::forward(N, d, sp + bh * N, vp + bh * N * d, validp + b * N, m0p[bh], u0p[bh],
@@ -158,44 +148,28 @@ class FastScanFunction : public torch::autograd::Function<FastScanFunction> {
         }
       });
     });
-
-    auto mN = M.select(2, N - 1).clone();
-    auto uN = U.select(2, N - 1).clone();
-    ctx->save_for_backward({s, v, m0, u0, valid, o, M, U});
-    ctx->mark_non_differentiable({mN});
-    return {o, mN, uN, wN};
   }
 
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const auto &s = saved[0], &v = saved[1], &m0 = saved[2], &u0 = saved[3], &valid = saved[4], &o = saved[5],
-               &M = saved[6], &U = saved[7];
-    const int64_t B = s.size(0), H = s.size(1), N = s.size(2), d = v.size(3);
-    const auto go = grads[0].defined() ? grads[0].contiguous() : torch::Tensor();
-    const auto gu = grads[2].defined() ? grads[2].contiguous() : torch::zeros({B, H}, s.options());
-    const auto gw = grads[3].defined() ? grads[3].contiguous() : torch::Tensor();
-
-    auto ds = torch::empty_like(s), dv = torch::empty_like(v);
-    auto du0 = torch::empty_like(u0), dw0 = torch::empty({B, H, d}, v.options());
-
-    AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "aaren_scan_backward", [&] {
-      const auto* sp = s.data_ptr<scalar_t>();
-      const auto* vp = v.data_ptr<scalar_t>();
-      const auto* m0p = m0.data_ptr<scalar_t>();
-      const auto* u0p = u0.data_ptr<scalar_t>();
-      const auto* validp = valid.data_ptr<bool>();
-      const auto* op = o.data_ptr<scalar_t>();
-      const auto* Mp = M.data_ptr<scalar_t>();
-      const auto* Up = U.data_ptr<scalar_t>();
-      const auto* gop = go.defined() ? go.data_ptr<scalar_t>() : nullptr;
+  static void backward(const detail::ScanTensors& t, const detail::ScanGrads& g) {
+    const int64_t H = t.H(), N = t.N(), d = t.d();
+    const auto gu = g.gu.defined() ? g.gu : torch::zeros({t.B(), H}, t.s.options());  // read per sequence
+    AT_DISPATCH_FLOATING_TYPES(t.s.scalar_type(), "aaren_scan_backward", [&] {
+      const auto* sp = t.s.data_ptr<scalar_t>();
+      const auto* vp = t.v.data_ptr<scalar_t>();
+      const auto* m0p = t.m0.data_ptr<scalar_t>();
+      const auto* u0p = t.u0.data_ptr<scalar_t>();
+      const auto* validp = t.valid.data_ptr<bool>();
+      const auto* op = t.o.data_ptr<scalar_t>();
+      const auto* Mp = t.M.data_ptr<scalar_t>();
+      const auto* Up = t.U.data_ptr<scalar_t>();
+      const auto* gop = g.go.defined() ? g.go.data_ptr<scalar_t>() : nullptr;
       const auto* gup = gu.data_ptr<scalar_t>();
-      const auto* gwp = gw.defined() ? gw.data_ptr<scalar_t>() : nullptr;
-      auto* dsp = ds.data_ptr<scalar_t>();
-      auto* dvp = dv.data_ptr<scalar_t>();
-      auto* du0p = du0.data_ptr<scalar_t>();
-      auto* dw0p = dw0.data_ptr<scalar_t>();
-      at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+      const auto* gwp = g.gw.defined() ? g.gw.data_ptr<scalar_t>() : nullptr;
+      auto* dsp = g.ds.data_ptr<scalar_t>();
+      auto* dvp = g.dv.data_ptr<scalar_t>();
+      auto* du0p = g.du0.data_ptr<scalar_t>();
+      auto* dw0p = g.dw0.data_ptr<scalar_t>();
+      at::parallel_for(0, t.B() * H, 1, [&](int64_t begin, int64_t end) {
         std::vector<scalar_t> scratch(d);
         for (int64_t bh = begin; bh < end; ++bh) {
           const int64_t b = bh / H;
@@ -206,7 +180,6 @@ class FastScanFunction : public torch::autograd::Function<FastScanFunction> {
         }
       });
     });
-    return {ds, dv, torch::Tensor(), du0, dw0, torch::Tensor()};
   }
 };
 
@@ -229,14 +202,7 @@ ScanResult scan_fast(const at::Tensor& scores, const at::Tensor& values, const c
   }
   check_scan_inputs(scores, values, initial, mask);
   TORCH_CHECK(scores.device().is_cpu(), "aaren scan_fast: the CPU kernel needs CPU tensors, got ", scores.device());
-  const auto B = scores.size(0), H = scores.size(1), N = scores.size(2), d = values.size(3);
-  const auto st = initial ? *initial : ScanState::empty(B, H, d, scores.options());
-  const auto valid = mask.defined() ? mask : torch::ones({B, N}, scores.options().dtype(torch::kBool));
-  auto outs = FastScanFunction::apply(scores, values, st.m.detach(), st.u, st.w, valid);
-  ScanResult result;
-  result.out = outs[0];
-  result.final = {outs[1], outs[2], outs[3]};
-  return result;
+  return detail::run_scan<CpuScanKernel>(scores, values, initial, mask);
 }
 
 }  // namespace aaren
