@@ -40,7 +40,7 @@ cmake -S . -B "$BUILD-kernels" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAAREN_KERNE
   exit 1
 }
 cmake --build "$BUILD-kernels" 2>&1 | tail -1
-"$BUILD-kernels"/aaren_cuda_kernel_tests | tee "$OUT/kernel_tests.log" | tail -3
+"$BUILD-kernels"/tests/aaren_cuda_kernel_tests | tee "$OUT/kernel_tests.log" | tail -3
 "$BUILD-kernels"/aaren-scan-kernel-bench --batch 64 --lengths 600,3000,10000 --csv "$OUT/scan_kernels.csv" |
   tee "$OUT/scan_kernels.txt"
 
