@@ -22,6 +22,11 @@ DecisionPolicyImpl::DecisionPolicyImpl(DecisionConfig config) : config_(std::mov
   embed_state = register_module("embed_state", torch::nn::Linear(config_.state_dim, D));
   embed_action = register_module("embed_action", torch::nn::Linear(config_.act_dim, D));
   embed_ln = register_module("embed_ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D})));
+  if (config_.tokens == "fused" && config_.fused_norm) {
+    norm_return = register_module("norm_return", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D})));
+    norm_state = register_module("norm_state", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D})));
+    norm_action = register_module("norm_action", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D})));
+  }
   backbone = register_module("backbone", Backbone(config_.backbone));
   predict_action = register_module("predict_action", torch::nn::Linear(D, config_.act_dim));
 }
@@ -33,15 +38,15 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
   const auto B = states.size(0), T = states.size(1), D = config_.backbone.d_model;
   TORCH_CHECK(states.dim() == 3 && states.size(2) == config_.state_dim, "decision policy: states must be [B, T, ",
               config_.state_dim, "], got ", states.sizes());
-  TORCH_CHECK(actions.sizes() == torch::IntArrayRef({B, T, config_.act_dim}), "decision policy: actions must be [",
-              B, ", ", T, ", ", config_.act_dim, "], got ", actions.sizes());
+  TORCH_CHECK(actions.sizes() == torch::IntArrayRef({B, T, config_.act_dim}), "decision policy: actions must be [", B,
+              ", ", T, ", ", config_.act_dim, "], got ", actions.sizes());
   const auto time = embed_timestep(timesteps.clamp(0, config_.max_ep_len - 1));  // [B, T, D]
   if (config_.tokens == "fused") {
     // a_{t-1} per step: the actions shifted right by one.
     const auto first = previous_action.defined() ? previous_action.unsqueeze(1)
                                                  : torch::zeros({B, 1, config_.act_dim}, actions.options());
     const auto previous = torch::cat({first, actions.narrow(1, 0, T - 1)}, 1);  // [B, T, A]
-    const auto tokens = fused_tokens(returns_to_go, states, previous, time);  // [B, T, D]
+    const auto tokens = fused_tokens(returns_to_go, states, previous, time);    // [B, T, D]
     return torch::tanh(predict_action(backbone->forward(tokens, mask, state)));
   }
   const auto r = embed_return(returns_to_go.unsqueeze(-1)) + time;
@@ -57,8 +62,15 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
 
 torch::Tensor DecisionPolicyImpl::fused_tokens(const torch::Tensor& returns_to_go, const torch::Tensor& states,
                                                const torch::Tensor& previous_actions, const torch::Tensor& time) {
-  return embed_ln(embed_return(returns_to_go.unsqueeze(-1)) + embed_state(states) + embed_action(previous_actions) +
-                  time);
+  auto r = embed_return(returns_to_go.unsqueeze(-1));
+  auto s = embed_state(states);
+  auto a = embed_action(previous_actions);
+  if (norm_return) {
+    // E_R(R) = w R + b is a line in R^D; normalised, it tends to LN(w) as R
+    // grows, so conditioning far above the data stays one bounded input.
+    r = norm_return(r), s = norm_state(s), a = norm_action(a);
+  }
+  return embed_ln(r + s + a + time);
 }
 
 torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, const torch::Tensor& return_to_go,
@@ -74,7 +86,7 @@ torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, con
   const auto r = embed_return(return_to_go.unsqueeze(-1)) + embed_timestep(t);
   const auto s = embed_state(states) + embed_timestep(t);
   const auto tokens = embed_ln(torch::stack({a, r, s}, 1));  // [B, 3, D]
-  torch::Tensor mask;  // none needed when no sequence is at its first step
+  torch::Tensor mask;                                        // none needed when no sequence is at its first step
   if (first_step.defined()) {
     const auto real = torch::ones({B}, first_step.options());
     mask = torch::stack({~first_step, real, real}, 1);

@@ -55,6 +55,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"out", out_dir},
           {"backbone", backbone},
           {"tokens", tokens},
+          {"fused_norm", fused_norm},
           {"embed_dim", embed_dim},
           {"n_layers", n_layers},
           {"n_heads", n_heads},
@@ -85,6 +86,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   TrainConfig c;
   c.dataset = j.at("dataset"), c.env = j.at("env"), c.out_dir = j.at("out"), c.backbone = j.at("backbone");
   c.tokens = j.value("tokens", std::string("interleaved"));  // checkpoints from before the fused layout
+  c.fused_norm = j.value("fused_norm", false);  // fused checkpoints from before the per-part LayerNorms summed plainly
   c.embed_dim = j.at("embed_dim"), c.n_layers = j.at("n_layers"), c.n_heads = j.at("n_heads");
   c.dropout = j.at("dropout"), c.context = j.at("context"), c.batch_size = j.at("batch_size");
   c.aaren_batch = j.at("aaren_batch"), c.chunk_steps = j.at("chunk_steps"), c.updates = j.at("updates");
@@ -113,6 +115,7 @@ DecisionConfig decision_config(const TrainConfig& c, int64_t state_dim, int64_t 
   d.state_dim = state_dim, d.act_dim = act_dim, d.max_ep_len = c.max_ep_len, d.context = c.context;
   d.backbone.kind = c.backbone;
   d.tokens = c.tokens;
+  d.fused_norm = c.fused_norm;
   d.backbone.d_model = c.embed_dim, d.backbone.n_layers = c.n_layers, d.backbone.n_heads = c.n_heads;
   d.backbone.dropout = c.dropout;
   return d;

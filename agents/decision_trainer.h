@@ -26,6 +26,7 @@ struct TrainConfig {
   std::string out_dir;                 // config.json, train_log.csv, eval.csv, checkpoint.pt
   std::string backbone = "aaren";      // "aaren" | "transformer"
   std::string tokens = "interleaved";  // "interleaved" (DT: R, s, a per step) | "fused" (one token per step)
+  bool fused_norm = true;              // fused: LayerNorm R's, s's and a's embeddings before summing them
   int64_t embed_dim = 128, n_layers = 3, n_heads = 1;
   double dropout = 0.1;
   int64_t context = 20;       // K: Transformer windows (steps)

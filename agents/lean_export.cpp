@@ -19,10 +19,11 @@ lean::PolicyFile to_policy_file(const LoadedAgent& agent) {
   if (dc.backbone.kind != "aaren")
     throw std::invalid_argument("the lean runtime runs Aaren policies; this agent's backbone is " + dc.backbone.kind);
   lean::PolicyFile f;
-  const double target = agent.config.target_return != 0.0 ? agent.config.target_return
-                                                           : default_target_return(agent.env);
+  const double target =
+      agent.config.target_return != 0.0 ? agent.config.target_return : default_target_return(agent.env);
   f.header = {{"backbone", "aaren"},
               {"tokens", dc.tokens},
+              {"fused_norm", dc.tokens == "fused" && dc.fused_norm ? "1" : "0"},
               {"env", agent.env},
               {"state_dim", std::to_string(dc.state_dim)},
               {"act_dim", std::to_string(dc.act_dim)},

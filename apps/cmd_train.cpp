@@ -15,11 +15,15 @@ int run_train(int argc, char** argv) {
   namespace po = boost::program_options;
   TrainConfig c;
   po::options_description options("Options (defaults: Decision Transformer's, FACTS §2)");
+  // clang-format off
   options.add_options()
       ("dataset", po::value(&c.dataset), "D4RL .hdf5 file, Minari main_data.hdf5 or Minari folder")
       ("backbone", po::value(&c.backbone)->default_value(c.backbone), "aaren | transformer")
       ("tokens", po::value(&c.tokens)->default_value(c.tokens),
        "token layout: interleaved (DT: R, s, a per step) | fused (one token per step from R_t, s_t, a_{t-1})")
+      ("fused-norm", po::value(&c.fused_norm)->default_value(c.fused_norm),
+       "fused: LayerNorm each part's embedding before the sum, so a target return far above the data cannot "
+       "drown the state (0: the plain sum)")
       ("out", po::value(&c.out_dir)->required(), "output folder: config.json, train_log.csv, eval.csv, checkpoint.pt")
       ("env", po::value(&c.env), "env for evaluation (default: from the dataset's metadata or file name)")
       ("embed-dim", po::value(&c.embed_dim)->default_value(c.embed_dim), "model width")
@@ -51,6 +55,7 @@ int run_train(int argc, char** argv) {
       ("precision", po::value(&c.precision)->default_value(c.precision),
        "fp32 | bf16 (mixed precision: bf16 matmuls; weights, optimiser and the scan state stay fp32)")
       ("resume", po::value(&c.resume), "continue the run stored in this checkpoint (same weights as uninterrupted)");
+  // clang-format on
   po::variables_map vm;
   if (!parse(argc, argv, "--dataset FILE --backbone aaren|transformer --out DIR [options]", options, vm))
     return kExitOk;

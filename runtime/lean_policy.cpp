@@ -185,6 +185,8 @@ Model Model::from_file(const PolicyFile& f, const std::string& path) {
     if (f.text("tokens") != "interleaved" && f.text("tokens") != "fused")
       throw PolicyFileError("token layout '" + f.text("tokens") + "' is not supported by this runtime");
     m.fused = f.text("tokens") == "fused";
+    // Files written before the fused token normalised its parts carry no key: the plain sum.
+    m.fused_norm = m.fused && f.header.count("fused_norm") && f.integer("fused_norm") != 0;
     m.state_dim = f.integer("state_dim");
     m.act_dim = f.integer("act_dim");
     m.d_model = f.integer("d_model");
@@ -207,6 +209,11 @@ Model Model::from_file(const PolicyFile& f, const std::string& path) {
     m.embed_state = linear_of(f, "embed_state", D, S);
     m.embed_action = linear_of(f, "embed_action", D, A);
     m.embed_ln = layer_norm_of(f, "embed_ln", D);
+    if (m.fused_norm) {
+      m.norm_return = layer_norm_of(f, "norm_return", D);
+      m.norm_state = layer_norm_of(f, "norm_state", D);
+      m.norm_action = layer_norm_of(f, "norm_action", D);
+    }
     for (int64_t l = 0; l < m.n_layers; ++l) {
       const std::string b = "backbone.block" + std::to_string(l) + ".";
       Layer layer;
@@ -288,6 +295,7 @@ int64_t Model::bytes_read_per_step() const {
   int64_t bytes = (state_mean.size() + state_inv_std.size() + 2 * d_model) * f;  // normaliser, two timestep rows
   bytes += embed_return.bytes() + embed_state.bytes() + embed_action.bytes() + predict.bytes();
   bytes += (2 + 4 * static_cast<int64_t>(layers.size())) * d_model * f;  // LayerNorms: embed, per layer two, final
+  if (fused_norm) bytes += 3 * 2 * d_model * f;                          // the fused token's per-part LayerNorms
   for (const auto& l : layers) bytes += l.bytes();
   return bytes;
 }
@@ -330,13 +338,21 @@ void Policy::act(const double* observation, double* action) {
     input_[i] = (static_cast<float>(observation[i]) - m.state_mean[i]) * m.state_inv_std[i];
   int64_t n = 0;  // tokens this step
   if (m.fused) {
-    // One token: E_R(R_t) + E_s(s_t) + E_a(a_{t-1}) + E_t(t) (a_{-1} = 0), as the LibTorch policy sums them.
+    // One token: N_R(E_R(R_t)) + N_s(E_s(s_t)) + N_a(E_a(a_{t-1})) + E_t(t)
+    // (a_{-1} = 0; N_* the per-part LayerNorms, or none in files from
+    // before them), summed in the LibTorch policy's order.
     n = 1;
-    m.embed_return.apply(&rtg_, 1, x);
-    m.embed_state.apply(input_.data(), 1, y_.data());
-    for (int64_t i = 0; i < D; ++i) x[i] += y_[i];
-    m.embed_action.apply(prev_action_.data(), 1, y_.data());
-    for (int64_t i = 0; i < D; ++i) x[i] = (x[i] + y_[i]) + m.timestep[t * D + i];
+    const float* parts = y_.data();  // [3][D]: the return's, the state's, the action's
+    m.embed_return.apply(&rtg_, 1, y_.data());
+    m.embed_state.apply(input_.data(), 1, y_.data() + D);
+    m.embed_action.apply(prev_action_.data(), 1, y_.data() + 2 * D);
+    if (m.fused_norm) {
+      layer_norm(y_.data(), m.norm_return, D, mix_.data());
+      layer_norm(y_.data() + D, m.norm_state, D, mix_.data() + D);
+      layer_norm(y_.data() + 2 * D, m.norm_action, D, mix_.data() + 2 * D);
+      parts = mix_.data();
+    }
+    for (int64_t i = 0; i < D; ++i) x[i] = ((parts[i] + parts[D + i]) + parts[2 * D + i]) + m.timestep[t * D + i];
   } else {
     // Tokens of this step, in order: a_{t-1} (none at t = 0: the LibTorch
     // policy feeds it as padding, which changes no state), R_t, s_t.

@@ -2,7 +2,7 @@
 // standard library alone — no LibTorch, no allocation after construction.
 //
 // Per env step the policy feeds DT's three tokens (a_{t-1}, R_t, s_t) — or,
-// in the fused layout, the one token that sums their embeddings — to each
+// in the fused layout, the one token that sums their (normalised) embeddings — to each
 // layer together: the projections and the feed-forward read each weight
 // matrix once for all three tokens (weights packed in column panels four SIMD registers wide,
 // loops the compiler vectorises), and only the scan runs token by token on
@@ -73,13 +73,15 @@ struct LayerNormWeights {
 // The immutable model, shared by every policy instance (one per episode).
 struct Model {
   int64_t state_dim = 0, act_dim = 0, d_model = 0, n_layers = 0, n_heads = 0, ff_dim = 0, max_ep_len = 0;
-  bool fused = false;  // token layout: one token per step (a_{t-1}, R_t, s_t summed), else DT's three
+  bool fused = false;       // token layout: one token per step (a_{t-1}, R_t, s_t summed), else DT's three
+  bool fused_norm = false;  // fused: each part's embedding LayerNorm-ed before the sum
   double return_scale = 1000.0, target_return = 0.0;
   std::string env;
   std::vector<float> state_mean, state_inv_std;  // (s - mean) * inv_std
   std::vector<float> timestep;                   // [max_ep_len][D]
   PackedLinear embed_return, embed_state, embed_action;
   LayerNormWeights embed_ln;
+  LayerNormWeights norm_return, norm_state, norm_action;  // fused_norm only
   struct Layer {
     LayerNormWeights ln_mix, ln_ff;
     // Scores: the key folded into the query, s_h = score_weight[h]·y + score_bias[h]

@@ -12,8 +12,14 @@ namespace {
 
 constexpr char kMagic[8] = {'A', 'A', 'R', 'E', 'N', 'P', 'O', 'L'};
 
-uint64_t fnv1a(const char* data, size_t size) {
-  uint64_t h = 1469598103934665603ull;
+// FNV-1a, 64 bit. Version 1 was written with an offset basis one digit
+// short of the standard 14695981039346656037 (a reader written from the
+// FNV specification would reject every such file); version 2 uses the
+// standard one, and version-1 files are checked with what wrote them.
+constexpr uint64_t kFnvBasis = 14695981039346656037ull, kFnvBasisVersion1 = 1469598103934665603ull;
+
+uint64_t fnv1a(const char* data, size_t size, uint64_t basis = kFnvBasis) {
+  uint64_t h = basis;
   for (size_t i = 0; i < size; ++i) {
     h ^= static_cast<unsigned char>(data[i]);
     h *= 1099511628211ull;
@@ -160,13 +166,13 @@ PolicyFile read_policy_file(const std::string& path) {
     r.fail("not a lean policy file (no AARENPOL magic; make one with 'aaren export')");
   r.get_bytes(sizeof(kMagic), "magic");
   const auto version = r.get<uint32_t>("version");
-  if (version != PolicyFile::kVersion)
-    r.fail("format version " + std::to_string(version) + ", this runtime reads version " +
-           std::to_string(PolicyFile::kVersion));
+  if (version < PolicyFile::kOldestVersion || version > PolicyFile::kVersion)
+    r.fail("format version " + std::to_string(version) + ", this runtime reads versions " +
+           std::to_string(PolicyFile::kOldestVersion) + "-" + std::to_string(PolicyFile::kVersion));
   if (bytes.size() < sizeof(kMagic) + 8 + sizeof(uint64_t)) r.fail("truncated");
   uint64_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - sizeof(uint64_t), sizeof(uint64_t));
-  if (stored != fnv1a(bytes.data(), bytes.size() - sizeof(uint64_t)))
+  if (stored != fnv1a(bytes.data(), bytes.size() - sizeof(uint64_t), version == 1 ? kFnvBasisVersion1 : kFnvBasis))
     r.fail("checksum mismatch (the file is corrupt or truncated)");
 
   PolicyFile file;

@@ -20,7 +20,9 @@ namespace {
 aaren::DecisionPolicy small_policy(const std::string& kind, int64_t context = 20,
                                    const std::string& tokens = "interleaved") {
   aaren::DecisionConfig c;
-  c.state_dim = 11, c.act_dim = 3, c.context = context, c.tokens = tokens;
+  // "fused-sum": the fused layout without its per-part LayerNorms (checkpoints from before them).
+  c.state_dim = 11, c.act_dim = 3, c.context = context, c.tokens = tokens == "fused-sum" ? "fused" : tokens;
+  c.fused_norm = tokens != "fused-sum";
   c.backbone.kind = kind;
   c.backbone.d_model = 32, c.backbone.n_layers = 2, c.backbone.n_heads = 2;
   aaren::DecisionPolicy p(c);
@@ -65,7 +67,7 @@ Episode act_episode(aaren::DecisionPolicy model, aaren::ActMode mode, int64_t ma
 }  // namespace
 
 TEST_CASE("decision: Aaren's recurrent rollout actions == the parallel forward on the same episode", "[decision]") {
-  for (std::string tokens : {"interleaved", "fused"}) {
+  for (std::string tokens : {"interleaved", "fused", "fused-sum"}) {
     INFO(tokens);
     torch::manual_seed(41);
     auto model = small_policy("aaren", 20, tokens);
@@ -80,9 +82,9 @@ TEST_CASE("decision: Aaren's recurrent rollout actions == the parallel forward o
     const int64_t k = T / 2;
     const auto first = model->forward(e.states.narrow(1, 0, k), e.actions.narrow(1, 0, k), e.rtg.narrow(1, 0, k),
                                       e.timesteps.narrow(1, 0, k), {}, &state);
-    const auto second = model->forward(e.states.narrow(1, k, T - k), e.actions.narrow(1, k, T - k),
-                                       e.rtg.narrow(1, k, T - k), e.timesteps.narrow(1, k, T - k), {}, &state,
-                                       e.actions.select(1, k - 1));
+    const auto second =
+        model->forward(e.states.narrow(1, k, T - k), e.actions.narrow(1, k, T - k), e.rtg.narrow(1, k, T - k),
+                       e.timesteps.narrow(1, k, T - k), {}, &state, e.actions.select(1, k - 1));
     CHECK(max_abs_diff(torch::cat({first, second}, 1), parallel) < 1e-5);
   }
 }
@@ -110,30 +112,30 @@ TEST_CASE("decision: the fused layout updates the recurrent state once per env s
 }
 
 TEST_CASE("decision: the Transformer's KV-cache and window actions == the full causal forward", "[decision]") {
-  for (std::string tokens : {"interleaved", "fused"}) {
-  INFO(tokens);
-  torch::manual_seed(42);
-  auto model = small_policy("transformer", /*context=*/64, tokens);  // the window covers the whole episode
-  const auto kv = act_episode(model, aaren::ActMode::kKVCache, 60);
-  const auto win = act_episode(model, aaren::ActMode::kWindow, 60);
-  torch::NoGradGuard no_grad;
-  const auto parallel = model->forward(kv.states, kv.actions, kv.rtg, kv.timesteps);
-  CHECK(max_abs_diff(parallel, kv.actions) < 1e-4);
-  REQUIRE(win.actions.sizes() == kv.actions.sizes());
-  CHECK(max_abs_diff(win.actions, kv.actions) < 1e-4);
-  // A short window sees only the last K steps: it matches the forward on them.
-  auto short_model = small_policy("transformer", /*context=*/5, tokens);
-  {
-    torch::NoGradGuard g;
-    auto src = model->named_parameters();
-    for (auto& p : short_model->named_parameters()) p.value().copy_(src[p.key()]);
-  }
-  const auto w5 = act_episode(short_model, aaren::ActMode::kWindow, 30);
-  const int64_t T = w5.states.size(1);
-  REQUIRE(T > 5);
-  const auto last = short_model->forward(w5.states.narrow(1, T - 5, 5), w5.actions.narrow(1, T - 5, 5),
-                                         w5.rtg.narrow(1, T - 5, 5), w5.timesteps.narrow(1, T - 5, 5));
-  CHECK(max_abs_diff(last.select(1, 4), w5.actions.select(1, T - 1)) < 1e-4);
+  for (std::string tokens : {"interleaved", "fused", "fused-sum"}) {
+    INFO(tokens);
+    torch::manual_seed(42);
+    auto model = small_policy("transformer", /*context=*/64, tokens);  // the window covers the whole episode
+    const auto kv = act_episode(model, aaren::ActMode::kKVCache, 60);
+    const auto win = act_episode(model, aaren::ActMode::kWindow, 60);
+    torch::NoGradGuard no_grad;
+    const auto parallel = model->forward(kv.states, kv.actions, kv.rtg, kv.timesteps);
+    CHECK(max_abs_diff(parallel, kv.actions) < 1e-4);
+    REQUIRE(win.actions.sizes() == kv.actions.sizes());
+    CHECK(max_abs_diff(win.actions, kv.actions) < 1e-4);
+    // A short window sees only the last K steps: it matches the forward on them.
+    auto short_model = small_policy("transformer", /*context=*/5, tokens);
+    {
+      torch::NoGradGuard g;
+      auto src = model->named_parameters();
+      for (auto& p : short_model->named_parameters()) p.value().copy_(src[p.key()]);
+    }
+    const auto w5 = act_episode(short_model, aaren::ActMode::kWindow, 30);
+    const int64_t T = w5.states.size(1);
+    REQUIRE(T > 5);
+    const auto last = short_model->forward(w5.states.narrow(1, T - 5, 5), w5.actions.narrow(1, T - 5, 5),
+                                           w5.rtg.narrow(1, T - 5, 5), w5.timesteps.narrow(1, T - 5, 5));
+    CHECK(max_abs_diff(last.select(1, 4), w5.actions.select(1, T - 1)) < 1e-4);
   }
 }
 
@@ -177,6 +179,56 @@ TEST_CASE("decision: the agent overfits a tiny dataset (both backbones)", "[deci
     INFO(kind << " final loss " << r.final_loss);
     CHECK(r.final_loss < 0.01);  // actions are uniform in [-0.8, 0.8]: variance 0.21
   }
+}
+
+TEST_CASE("decision: a fused token still carries the state when the target return is far above the data",
+          "[decision]") {
+  // How far two states' tokens lie apart, with the return-to-go in the
+  // data's range (0.3) and ten to a hundred times above it. The plain sum
+  // lets E_R(R) grow with R until LayerNorm squeezes the state's part to
+  // nothing; the per-part LayerNorms bound the return's part instead.
+  torch::manual_seed(44);
+  const auto s1 = torch::randn({256, 11}), s2 = torch::randn({256, 11});
+  const auto a = torch::rand({256, 3}) * 2 - 1;
+  for (std::string tokens : {"fused", "fused-sum"}) {
+    auto model = small_policy("aaren", 20, tokens);
+    torch::NoGradGuard no_grad;
+    const auto time = torch::zeros({256, 32});  // E_t(t): the same for both states
+    auto spread = [&](double rtg) {
+      const auto r = torch::full({256}, rtg);
+      return (model->fused_tokens(r, s1, a, time) - model->fused_tokens(r, s2, a, time))
+          .norm(2, -1)
+          .mean()
+          .item<double>();
+    };
+    const double in_range = spread(0.3);
+    for (double far : {3.6, 30.0}) {
+      INFO(tokens << ": state spread " << spread(far) << " at R = " << far << ", " << in_range << " at R = 0.3");
+      if (tokens == "fused")
+        CHECK(spread(far) > 0.5 * in_range);
+      else
+        CHECK(spread(far) < 0.5 * in_range);  // the failure the per-part LayerNorms remove
+    }
+  }
+}
+
+TEST_CASE("decision: the fused layout's per-part LayerNorms are stored in the checkpoint's config", "[decision]") {
+  const auto dir = aaren::testing::temp_dir("fusednorm");
+  const auto data = tiny_dataset(dir);
+  for (bool norm : {true, false}) {
+    auto c = tiny_config(data, dir + "/run_" + std::to_string(norm), "aaren");
+    c.tokens = "fused", c.fused_norm = norm, c.updates = 2;
+    const auto loaded = aaren::load_checkpoint(aaren::train_decision(c).checkpoint);
+    INFO("fused_norm " << norm);
+    CHECK(loaded.config.fused_norm == norm);
+    CHECK(loaded.model->config().fused_norm == norm);
+    CHECK(loaded.model->named_parameters().contains("norm_state.weight") == norm);
+  }
+  // A config written before the option existed: the plain sum those checkpoints were trained with.
+  auto j = aaren::TrainConfig().to_json();
+  j.erase("fused_norm");
+  CHECK_FALSE(aaren::TrainConfig::from_json(j).fused_norm);
+  CHECK(aaren::TrainConfig().fused_norm);  // new runs normalise
 }
 
 TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpoints are refused", "[decision]") {
@@ -224,10 +276,10 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
 
 TEST_CASE("decision: batched rollouts in every mode are deterministic and finite", "[decision]") {
   torch::manual_seed(43);
-  for (auto [kind, mode] : std::vector<std::pair<std::string, aaren::ActMode>>{
-           {"aaren", aaren::ActMode::kRecurrent},
-           {"transformer", aaren::ActMode::kWindow},
-           {"transformer", aaren::ActMode::kKVCache}}) {
+  for (auto [kind, mode] :
+       std::vector<std::pair<std::string, aaren::ActMode>>{{"aaren", aaren::ActMode::kRecurrent},
+                                                           {"transformer", aaren::ActMode::kWindow},
+                                                           {"transformer", aaren::ActMode::kKVCache}}) {
     auto model = small_policy(kind);
     auto run = [&] {
       return aaren::evaluate_agent(model, unit_normalizer(), "hopper", 1000, 3600, mode, 5, 17, 3).returns();
