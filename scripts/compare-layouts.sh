@@ -6,8 +6,9 @@
 # per env step. Usage: scripts/compare-layouts.sh [SEEDS...] (default 1 2 3).
 # UPDATES (default 300, the main job's) sets the schedule; TARGETS (default
 # "400 3600": just above the dataset's best episode, 349.7, and DT's Hopper
-# target) the conditioning; OUT (default runs/layouts) where runs go. Needs a
-# build (scripts/test.sh).
+# target) the conditioning; OUT (default runs/layouts) where runs go;
+# FUSED_NORM=0 trains the fused token as the plain sum of its parts' embeddings
+# (the layout before its per-part LayerNorms). Needs a build (scripts/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then SEEDS=("$@"); else SEEDS=(1 2 3); fi
@@ -16,13 +17,15 @@ DATA=data/bundled/hopper-mixed-v0.hdf5
 OUT=${OUT:-runs/layouts}
 UPDATES=${UPDATES:-300}
 TARGETS=${TARGETS:-400 3600}
+FUSED_NORM=${FUSED_NORM:-1}
 mkdir -p "$OUT"
 for backbone in $BACKBONES; do
   for tokens in interleaved fused; do
     for seed in "${SEEDS[@]}"; do
       dir="$OUT/$backbone-$tokens-seed$seed"
       build/aaren train --dataset "$DATA" --backbone "$backbone" --tokens "$tokens" --out "$dir" \
-        --updates "$UPDATES" --lr 1e-3 --warmup 50 --eval-episodes 10 --seed "$seed" --threads 1 >/dev/null
+        --updates "$UPDATES" --lr 1e-3 --warmup 50 --eval-episodes 10 --seed "$seed" --threads 1 \
+        --fused-norm "$FUSED_NORM" >/dev/null
       mode=recurrent; [ "$backbone" = transformer ] && mode=window
       for target in $TARGETS; do
         build/aaren rollout --checkpoint "$dir/checkpoint.pt" --mode "$mode" --episodes 10 --num-envs 1 \
