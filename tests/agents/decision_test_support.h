@@ -18,6 +18,13 @@ inline DecisionConfig small_decision_config(const std::string& kind) {
   return config;
 }
 
+// A token layout by test name: "interleaved", "fused", or "fused-sum" (the
+// fused layout without its per-part LayerNorms, as trained before them).
+inline void set_token_layout(DecisionConfig& config, const std::string& layout) {
+  config.tokens = layout == "fused-sum" ? "fused" : layout;
+  config.fused_norm = layout != "fused-sum";
+}
+
 struct DecisionBatch {
   torch::Tensor states, actions, returns_to_go, timesteps;  // [B, T, 11], [B, T, 3], [B, T], [B, T]
 };

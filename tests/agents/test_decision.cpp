@@ -10,6 +10,7 @@
 #include "agents/decision_trainer.h"
 #include "data/hdf5_io.h"
 #include "envs/vector_env.h"
+#include "tests/agents/decision_test_support.h"
 #include "tests/agents/scan_test_support.h"
 #include "tests/data/fixtures.h"
 
@@ -20,9 +21,8 @@ namespace {
 aaren::DecisionPolicy small_policy(const std::string& kind, int64_t context = 20,
                                    const std::string& tokens = "interleaved") {
   aaren::DecisionConfig c;
-  // "fused-sum": the fused layout without its per-part LayerNorms (checkpoints from before them).
-  c.state_dim = 11, c.act_dim = 3, c.context = context, c.tokens = tokens == "fused-sum" ? "fused" : tokens;
-  c.fused_norm = tokens != "fused-sum";
+  c.state_dim = 11, c.act_dim = 3, c.context = context;
+  aaren::testing::set_token_layout(c, tokens);
   c.backbone.kind = kind;
   c.backbone.d_model = 32, c.backbone.n_layers = 2, c.backbone.n_heads = 2;
   aaren::DecisionPolicy p(c);

@@ -14,6 +14,7 @@
 #include "agents/decision_rollout.h"
 #include "agents/lean_export.h"
 #include "envs/registry.h"
+#include "tests/agents/decision_test_support.h"
 
 namespace {
 
@@ -25,9 +26,7 @@ aaren::LoadedAgent random_agent(int64_t d_model, int64_t layers, int64_t heads, 
   dc.act_dim = 3;
   dc.max_ep_len = max_ep_len;
   dc.backbone.kind = "aaren";
-  // "fused-sum": the fused layout as trained before its parts were normalised.
-  dc.tokens = tokens == "fused-sum" ? "fused" : tokens;
-  dc.fused_norm = tokens != "fused-sum";
+  aaren::testing::set_token_layout(dc, tokens);
   dc.backbone.d_model = d_model;
   dc.backbone.n_layers = layers;
   dc.backbone.n_heads = heads;
