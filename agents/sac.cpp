@@ -396,6 +396,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
                   {"made_by", "aaren sac --dump-replay (the SAC replay buffer: medium-replay style)"},
                   {"seed", std::to_string(c.seed)},
                   {"sac_steps", std::to_string(result.steps_done)}};
+    if (!c.command_line.empty()) t.metadata["command"] = c.command_line;
     data::write_d4rl(c.dump_replay, t);
   }
   result.seconds = now() - start;

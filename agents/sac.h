@@ -42,6 +42,7 @@ struct SacConfig {
   int threads = 1;
   std::string out_dir;             // log.csv, eval.csv, policy_*.pt, config.json
   std::string dump_replay;         // write the replay buffer here in the D4RL layout (empty: no)
+  std::string command_line;        // recorded in the replay file's metadata
 
   void validate() const;  // throws std::invalid_argument naming the field
 };

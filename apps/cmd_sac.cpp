@@ -47,6 +47,7 @@ int run_sac(int argc, char** argv) {
   po::variables_map vm;
   if (!parse(argc, argv, "--out DIR [options]", options, vm)) return kExitOk;
   c.autotune = !vm["no-autotune"].as<bool>();
+  for (int i = 0; i < argc; ++i) c.command_line += (i ? " " : "") + std::string(argv[i]);
   try {
     c.validate();
     envs::resolve_env_name(c.env);
