@@ -20,6 +20,8 @@ void BackboneConfig::validate() const {
   if (!(dropout >= 0.0 && dropout < 1.0)) fail("dropout must be in [0, 1), got " + std::to_string(dropout));
   if (scan != "fast" && scan != "reference") fail("scan must be 'fast' or 'reference', got '" + scan + "'");
   if (kv_capacity <= 0) fail("kv_capacity must be > 0, got " + std::to_string(kv_capacity));
+  if (!(recency >= 0.0 && recency < 1e3)) fail("recency must be in [0, 1000), got " + std::to_string(recency));
+  if (recency > 0 && kind != "aaren") fail("recency is an Aaren option (the Transformer has a window)");
 }
 
 std::string BackboneConfig::to_string() const {
@@ -27,6 +29,7 @@ std::string BackboneConfig::to_string() const {
   os << "kind=" << kind << " d_model=" << d_model << " n_layers=" << n_layers << " n_heads=" << n_heads
      << " ff_mult=" << ff_mult << " dropout=" << dropout;
   if (kind == "aaren") os << " scan=" << scan;
+  if (recency > 0) os << " recency=" << recency;
   if (kind == "transformer") os << " kv_capacity=" << kv_capacity;
   return os.str();
 }
@@ -85,8 +88,9 @@ BlockImpl::BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer
       drop(register_module("drop", torch::nn::Dropout(config.dropout))),
       ff(register_module("ff", FeedForward(config))) {}
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) {
-  auto h = x + drop(mixer_->forward(ln_mix(x), mask, state));
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+                                 const torch::Tensor& positions) {
+  auto h = x + drop(mixer_->forward(ln_mix(x), mask, state, positions));
   return h + ff(ln_ff(h));
 }
 
@@ -103,21 +107,26 @@ BackboneImpl::BackboneImpl(BackboneConfig config) : config_(std::move(config)) {
   ln_final = register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config_.d_model})));
 }
 
-torch::Tensor BackboneImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, BackboneState* state) {
+torch::Tensor BackboneImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, BackboneState* state,
+                                    const torch::Tensor& positions) {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == config_.d_model, "backbone: input must be [B, N, ", config_.d_model,
               "], got ", x.sizes());
   if (state)
-    TORCH_CHECK(static_cast<int64_t>(state->layers.size()) == config_.n_layers,
-                "backbone: state has ", state->layers.size(), " layers, the model ", config_.n_layers);
+    TORCH_CHECK(static_cast<int64_t>(state->layers.size()) == config_.n_layers, "backbone: state has ",
+                state->layers.size(), " layers, the model ", config_.n_layers);
   auto h = x;
-  for (size_t i = 0; i < blocks_.size(); ++i) h = blocks_[i]->forward(h, mask, state ? &state->layers[i] : nullptr);
+  if (positions.defined())
+    TORCH_CHECK(positions.dim() == 2 && positions.size(0) == x.size(0) && positions.size(1) == x.size(1),
+                "backbone: positions must be [B, N] = [", x.size(0), ", ", x.size(1), "], got ", positions.sizes());
+  for (size_t i = 0; i < blocks_.size(); ++i)
+    h = blocks_[i]->forward(h, mask, state ? &state->layers[i] : nullptr, positions);
   if (state) state->tokens += x.size(1);
   return ln_final(h);
 }
 
-torch::Tensor BackboneImpl::step(const torch::Tensor& x, BackboneState& state) {
+torch::Tensor BackboneImpl::step(const torch::Tensor& x, BackboneState& state, const torch::Tensor& positions) {
   TORCH_CHECK(x.dim() == 2, "backbone step: input must be [B, D], got ", x.sizes());
-  return forward(x.unsqueeze(1), {}, &state).squeeze(1);
+  return forward(x.unsqueeze(1), {}, &state, positions.defined() ? positions.unsqueeze(1) : positions).squeeze(1);
 }
 
 void BackboneImpl::prepare_inference() {

@@ -28,11 +28,17 @@ struct BackboneConfig {
   std::string kind = "aaren";  // "aaren" | "transformer"
   int64_t d_model = 128;       // D
   int64_t n_layers = 3;
-  int64_t n_heads = 1;         // H; d_head = D / H
-  int64_t ff_mult = 4;         // feed-forward width = ff_mult * D
-  double dropout = 0.1;        // residual and feed-forward dropout
-  std::string scan = "fast";   // Aaren only: "fast" (CPU kernel) | "reference" (LibTorch ops)
-  int64_t kv_capacity = 64;    // Transformer only: initial KV-cache length (doubles when full)
+  int64_t n_heads = 1;        // H; d_head = D / H
+  int64_t ff_mult = 4;        // feed-forward width = ff_mult * D
+  double dropout = 0.1;       // residual and feed-forward dropout
+  std::string scan = "fast";  // Aaren only: "fast" (CPU kernel) | "reference" (LibTorch ops)
+  int64_t kv_capacity = 64;   // Transformer only: initial KV-cache length (doubles when full)
+  // Aaren only: a learned recency bias per head, initialised to this rate b
+  // (0: none). Token i's score becomes s_i + b p_i for its position p_i (the
+  // env step), so at position p an older token weighs exp(-b (p - p_i)) times
+  // what its content alone gives: a soft window of about 1/b steps. It only
+  // changes the scores, so the scan, chunking and the recurrent step stay exact.
+  double recency = 0.0;
 
   void validate() const;  // throws std::invalid_argument naming the bad field
   std::string to_string() const;
@@ -66,9 +72,12 @@ struct BackboneState {
 
 // A token mixer: maps [B,N,D] -> [B,N,D] causally. With a state, the tokens
 // continue the sequence that the state summarises, and the state is updated.
+// positions [B, N] (float, absolute within the sequence) feed position-aware
+// mixers (Aaren's recency bias); others ignore them.
 class SequenceMixer : public torch::nn::Module {
  public:
-  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) = 0;
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+                                const torch::Tensor& positions) = 0;
   virtual LayerState initial_state(int64_t batch, const torch::TensorOptions& options) const = 0;
   // Precompute what acting needs from the current weights (see the mixer);
   // valid until the weights change. Default: nothing to do.
@@ -91,7 +100,8 @@ TORCH_MODULE(FeedForward);
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer> mixer);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+                        const torch::Tensor& positions);
   const SequenceMixer& mixer() const { return *mixer_; }
   SequenceMixer& mixer() { return *mixer_; }
 
@@ -113,10 +123,12 @@ class BackboneImpl : public torch::nn::Module {
   // Outputs at padded positions are unspecified; real positions are exactly
   // as if the padding were not there. With state, continues from it and
   // updates it (for the Transformer, inference only: no gradient through the cache).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {}, BackboneState* state = nullptr);
+  // positions [B, N]: each token's position in its sequence (needed with a recency bias).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {}, BackboneState* state = nullptr,
+                        const torch::Tensor& positions = {});
 
-  // One token per sequence: x [B, D] -> [B, D]; state updated in place.
-  torch::Tensor step(const torch::Tensor& x, BackboneState& state);
+  // One token per sequence: x [B, D] -> [B, D]; state updated in place; positions [B].
+  torch::Tensor step(const torch::Tensor& x, BackboneState& state, const torch::Tensor& positions = {});
 
   BackboneState initial_state(int64_t batch) const;
   const BackboneConfig& config() const { return config_; }

@@ -52,7 +52,8 @@ CausalSelfAttention::CausalSelfAttention(const BackboneConfig& config)
   out = register_module("out", torch::nn::Linear(d_model_, d_model_));
 }
 
-torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) {
+torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+                                           const torch::Tensor& /*positions*/) {
   const auto B = x.size(0), N = x.size(1);
   const auto parts = qkv(x).view({B, N, 3, n_heads_, d_head_}).permute({2, 0, 3, 1, 4});  // [3, B, H, N, d]
   const auto q = parts[0], k = parts[1], v = parts[2];

@@ -18,7 +18,8 @@ class CausalSelfAttention : public SequenceMixer {
 
   // x [B, N, D] -> [B, N, D]; with a KVCache state the tokens attend to the
   // cached ones as well and are appended to the cache.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state) override;
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+                        const torch::Tensor& positions) override;  // positions: unused (causal masking only)
   LayerState initial_state(int64_t batch, const torch::TensorOptions& options) const override;
 
  private:

@@ -40,14 +40,17 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
               config_.state_dim, "], got ", states.sizes());
   TORCH_CHECK(actions.sizes() == torch::IntArrayRef({B, T, config_.act_dim}), "decision policy: actions must be [", B,
               ", ", T, ", ", config_.act_dim, "], got ", actions.sizes());
-  const auto time = embed_timestep(timesteps.clamp(0, config_.max_ep_len - 1));  // [B, T, D]
+  const auto steps = timesteps.clamp(0, config_.max_ep_len - 1);
+  const auto time = embed_timestep(steps);  // [B, T, D]
+  // Token positions for a recency bias: the env step each token belongs to.
+  const auto step_positions = steps.to(torch::kFloat);  // [B, T]
   if (config_.tokens == "fused") {
     // a_{t-1} per step: the actions shifted right by one.
     const auto first = previous_action.defined() ? previous_action.unsqueeze(1)
                                                  : torch::zeros({B, 1, config_.act_dim}, actions.options());
     const auto previous = torch::cat({first, actions.narrow(1, 0, T - 1)}, 1);  // [B, T, A]
     const auto tokens = fused_tokens(returns_to_go, states, previous, time);    // [B, T, D]
-    return torch::tanh(predict_action(backbone->forward(tokens, mask, state)));
+    return torch::tanh(predict_action(backbone->forward(tokens, mask, state, step_positions)));
   }
   const auto r = embed_return(returns_to_go.unsqueeze(-1)) + time;
   const auto s = embed_state(states) + time;
@@ -56,7 +59,8 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
   const auto tokens = embed_ln(torch::stack({r, s, a}, 2).reshape({B, 3 * T, D}));
   torch::Tensor token_mask;
   if (mask.defined()) token_mask = mask.unsqueeze(2).expand({B, T, 3}).reshape({B, 3 * T});
-  const auto h = backbone->forward(tokens, token_mask, state).reshape({B, T, 3, D});
+  const auto positions = step_positions.unsqueeze(2).expand({B, T, 3}).reshape({B, 3 * T});
+  const auto h = backbone->forward(tokens, token_mask, state, positions).reshape({B, T, 3, D});
   return torch::tanh(predict_action(h.select(2, 1)));  // read at the state tokens
 }
 
@@ -80,9 +84,11 @@ torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, con
   const auto t = timesteps.clamp(0, config_.max_ep_len - 1);
   if (config_.tokens == "fused") {
     const auto token = fused_tokens(return_to_go, states, previous_actions, embed_timestep(t));  // [B, D]
-    return torch::tanh(predict_action(backbone->forward(token.unsqueeze(1), {}, &state).squeeze(1)));
+    return torch::tanh(
+        predict_action(backbone->forward(token.unsqueeze(1), {}, &state, t.to(torch::kFloat).unsqueeze(1)).squeeze(1)));
   }
-  const auto a = embed_action(previous_actions) + embed_timestep((t - 1).clamp_min(0));
+  const auto t_previous = (t - 1).clamp_min(0);  // a_{t-1} belongs to step t-1, as in training
+  const auto a = embed_action(previous_actions) + embed_timestep(t_previous);
   const auto r = embed_return(return_to_go.unsqueeze(-1)) + embed_timestep(t);
   const auto s = embed_state(states) + embed_timestep(t);
   const auto tokens = embed_ln(torch::stack({a, r, s}, 1));  // [B, 3, D]
@@ -91,7 +97,8 @@ torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, con
     const auto real = torch::ones({B}, first_step.options());
     mask = torch::stack({~first_step, real, real}, 1);
   }
-  const auto h = backbone->forward(tokens, mask, &state);  // three recurrent updates
+  const auto positions = torch::stack({t_previous, t, t}, 1).to(torch::kFloat);  // [B, 3]
+  const auto h = backbone->forward(tokens, mask, &state, positions);             // three recurrent updates
   return torch::tanh(predict_action(h.select(1, 2)));
 }
 

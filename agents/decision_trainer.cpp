@@ -37,6 +37,10 @@ void TrainConfig::validate() const {
   if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
   if (context <= 0 || batch_size <= 0 || aaren_batch <= 0 || chunk_steps <= 0)
     fail("--context, --batch-size, --aaren-batch, --chunk-steps must be > 0");
+  if (aaren_sampling != "episodes" && aaren_sampling != "windows")
+    fail("--aaren-sampling must be episodes or windows, got '" + aaren_sampling + "'");
+  if (!(recency >= 0 && recency < 1e3)) fail("--recency must be in [0, 1000)");
+  if (recency > 0 && backbone != "aaren") fail("--recency is an Aaren option (the Transformer acts on a window)");
   if (updates <= 0) fail("--updates must be > 0");
   if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0))
     fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
@@ -64,6 +68,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"batch_size", batch_size},
           {"aaren_batch", aaren_batch},
           {"chunk_steps", chunk_steps},
+          {"aaren_sampling", aaren_sampling},
+          {"recency", recency},
           {"updates", updates},
           {"lr", lr},
           {"weight_decay", weight_decay},
@@ -90,6 +96,8 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   c.embed_dim = j.at("embed_dim"), c.n_layers = j.at("n_layers"), c.n_heads = j.at("n_heads");
   c.dropout = j.at("dropout"), c.context = j.at("context"), c.batch_size = j.at("batch_size");
   c.aaren_batch = j.at("aaren_batch"), c.chunk_steps = j.at("chunk_steps"), c.updates = j.at("updates");
+  c.aaren_sampling = j.value("aaren_sampling", std::string("episodes"));  // checkpoints from before the option
+  c.recency = j.value("recency", 0.0);
   c.lr = j.at("lr"), c.weight_decay = j.at("weight_decay"), c.warmup = j.at("warmup");
   c.grad_clip = j.at("grad_clip"), c.return_scale = j.at("return_scale"), c.max_ep_len = j.at("max_ep_len");
   c.target_return = j.at("target_return"), c.eval_every = j.at("eval_every");
@@ -118,6 +126,7 @@ DecisionConfig decision_config(const TrainConfig& c, int64_t state_dim, int64_t 
   d.fused_norm = c.fused_norm;
   d.backbone.d_model = c.embed_dim, d.backbone.n_layers = c.n_layers, d.backbone.n_heads = c.n_heads;
   d.backbone.dropout = c.dropout;
+  d.backbone.recency = c.recency;
   return d;
 }
 
@@ -311,6 +320,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
   data::WindowSampler windows(dataset, c.context, batch_options, c.seed);
   data::EpisodeSampler episodes(dataset, batch_options, c.seed);
   const bool is_aaren = c.backbone == "aaren";
+  const bool whole_episodes = is_aaren && c.aaren_sampling == "episodes";
 
   int64_t start_update = 0;
   if (resumed.model) {
@@ -323,7 +333,8 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
         !archive.try_read("torch_rng", torch_rng))
       throw std::invalid_argument(c.resume + ": has no training state to resume from");
     optimizer.load(opt);
-    (is_aaren ? episodes.set_rng_state(sampler_rng.toStringRef()) : windows.set_rng_state(sampler_rng.toStringRef()));
+    (whole_episodes ? episodes.set_rng_state(sampler_rng.toStringRef())
+                    : windows.set_rng_state(sampler_rng.toStringRef()));
     auto generator = at::detail::getDefaultCPUGenerator();  // a handle: sets the global one
     generator.set_state(torch_rng);
     start_update = resumed.update;
@@ -333,7 +344,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
   }
 
   std::ofstream log(c.out_dir + "/train_log.csv", start_update ? std::ios::app : std::ios::trunc);
-  if (!start_update) log << "update,loss,lr,seconds\n";
+  if (!start_update) log << "update,loss,lr,seconds,steps\n";  // steps: real env steps in the batch
   std::ofstream eval_log(c.out_dir + "/eval.csv", start_update ? std::ios::app : std::ios::trunc);
   if (!start_update) eval_log << "update,return_mean,return_std,score_mean,score_std\n";
 
@@ -349,7 +360,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     model->to(device);
   };
   auto checkpoint = [&](const std::string& path, int64_t update) {
-    TrainingState ts{&optimizer, is_aaren ? episodes.rng_state() : windows.rng_state(),
+    TrainingState ts{&optimizer, whole_episodes ? episodes.rng_state() : windows.rng_state(),
                      at::detail::getDefaultCPUGenerator().get_state()};
     on_cpu([&] { save_checkpoint(path, model, c, norm, env, update, &ts); });
   };
@@ -382,9 +393,11 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
     double loss_value = 0;
-    if (is_aaren) {
+    int64_t batch_steps = 0;
+    if (whole_episodes) {
       const auto batch = to_device(episodes.sample(c.aaren_batch), device);
-      const double count = batch.mask.sum().item<double>() * dataset.act_dim();
+      batch_steps = batch.mask.sum().item<int64_t>();
+      const double count = static_cast<double>(batch_steps * dataset.act_dim());
       auto state = model->initial_state(batch.batch());
       torch::Tensor previous_action;  // fused layout: a_{t-1} across chunk boundaries (none at the episode start)
       for (const auto& chunk : data::EpisodeSampler::chunks(batch, c.chunk_steps)) {
@@ -403,7 +416,8 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
       }
     } else {
       const auto batch = to_device(windows.sample(c.batch_size), device);
-      const double count = batch.mask.sum().item<double>() * dataset.act_dim();
+      batch_steps = batch.mask.sum().item<int64_t>();
+      const double count = static_cast<double>(batch_steps * dataset.act_dim());
       torch::Tensor pred;
       {
         const AutocastScope amp(bf16, device);
@@ -417,7 +431,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     optimizer.step();
     const int64_t done = update + 1;
     p.update = done, p.loss = loss_value, p.lr = lr;
-    log << done << "," << loss_value << "," << lr << "," << now() - start << "\n";
+    log << done << "," << loss_value << "," << lr << "," << now() - start << "," << batch_steps << "\n";
 
     if (c.eval_every > 0 && done % c.eval_every == 0 && done < c.updates) {
       const auto e = evaluate(done);
@@ -425,6 +439,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     }
     if (c.checkpoint_every > 0 && done % c.checkpoint_every == 0)
       checkpoint(c.out_dir + "/checkpoint_" + std::to_string(done) + ".pt", done);
+    if (done % 10 == 0) log.flush();  // a killed run keeps its log
     if (progress && (done % 10 == 0 || done == c.updates)) {
       const double t_now = now();
       p.updates_per_second = (done - window_update) / std::max(t_now - window_start, 1e-9);

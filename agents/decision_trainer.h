@@ -33,6 +33,12 @@ struct TrainConfig {
   int64_t batch_size = 64;    // Transformer: windows per update
   int64_t aaren_batch = 8;    // Aaren: whole episodes per update
   int64_t chunk_steps = 200;  // Aaren: env steps per chunk (600 tokens)
+  // Aaren: "episodes" (whole episodes from their first step, as the recurrent
+  // policy sees them) | "windows" (DT's K-step windows, batch_size of them,
+  // each from an empty state: cheap, and close to acting only where a recency
+  // bias makes tokens older than K steps weigh little)
+  std::string aaren_sampling = "episodes";
+  double recency = 0.0;  // Aaren: initial rate of the learned per-head recency bias (0: none)
   int64_t updates = 100000;
   double lr = 1e-4, weight_decay = 1e-4;
   int64_t warmup = 10000;  // linear warm-up updates

@@ -18,6 +18,8 @@ lean::PolicyFile to_policy_file(const LoadedAgent& agent) {
   const auto& dc = agent.model->config();
   if (dc.backbone.kind != "aaren")
     throw std::invalid_argument("the lean runtime runs Aaren policies; this agent's backbone is " + dc.backbone.kind);
+  if (dc.backbone.recency > 0)
+    throw std::invalid_argument("the lean runtime has no recency bias yet; act with --runtime torch");
   lean::PolicyFile f;
   const double target =
       agent.config.target_return != 0.0 ? agent.config.target_return : default_target_return(agent.env);

@@ -6,6 +6,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "bench/conditioning_bench.h"
 #include "bench/data_bench.h"
 #include "bench/env_bench.h"
 #include "bench/policy_bench.h"
@@ -40,6 +41,8 @@ nlohmann::json announce(const std::string& command, const nlohmann::json& config
 void report(const bench::Table& table, const nlohmann::json& resolved, const std::string& csv, bool json,
             const std::string& legend) {
   if (!csv.empty()) {
+    const auto parent = std::filesystem::path(csv).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
     table.write_csv(csv);
     save_config_next_to(csv, resolved);
   }
@@ -298,6 +301,51 @@ int run_bench_train(int argc, char** argv) {
   return kExitOk;
 }
 
+int run_bench_conditioning(int argc, char** argv) {
+  bench::ConditioningBenchConfig config;
+  std::string csv;
+  bool json = false;
+  po::options_description options("Options");
+  options.add_options()
+      ("checkpoints", po::value(&config.checkpoints)->multitoken()->required(), "agents from 'aaren train'")
+      ("dataset", po::value(&config.dataset)->required(), "the episodes to drive them along (teacher forcing)")
+      ("times", po::value(&config.times)->multitoken()->default_value(config.times, "5 100 500"),
+       "env steps t at which to measure")
+      ("episodes", po::value(&config.episodes)->default_value(config.episodes),
+       "episodes longer than the largest t, drawn at random")
+      ("target-high", po::value(&config.target_high)->default_value(config.target_high),
+       "target return G for the derivatives (0: the env's DT target, e.g. hopper 3600)")
+      ("target-low", po::value(&config.target_low)->default_value(config.target_low),
+       "second target for the action shift (0: half of the high one, DT's second target)")
+      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed (which episodes)")
+      ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
+      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
+      ("json", po::bool_switch(&json), "print one JSON object instead of the table");
+  po::variables_map vm;
+  if (!parse(argc, argv, "--checkpoints A.pt [B.pt ...] --dataset FILE [options]", options, vm)) return kExitOk;
+  try {
+    config.validate();
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  at::set_num_threads(config.threads);
+  const auto resolved = announce("bench conditioning", config.to_json(), json);
+  bench::Table table;
+  try {
+    table = bench::run_conditioning_bench(config, &std::cerr);
+  } catch (const std::runtime_error& e) {  // an unreadable checkpoint or dataset
+    throw InputError(e.what());
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+  report(table, resolved, csv, json,
+         "\nEach agent driven along dataset episodes (their states and actions), conditioned on a target G as when\n"
+         "acting (Aaren: the whole prefix; Transformer: DT's window of K steps). At step t: d_target = |d a_t / d G|,\n"
+         "d_current = |d a_t / d R_t| (the current return-to-go token alone), both per return_scale (1000) of return;\n"
+         "shift = |a_t(G) - a_t(G_low)|. Means over episodes.\n\n");
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -307,6 +355,8 @@ int run_bench(int argc, char** argv) {
       {"policy", "acting cost per env step: Aaren recurrent vs Transformer window and KV cache", run_bench_policy},
       {"train", "training step time and peak memory vs sequence length: Aaren vs Transformer", run_bench_train},
       {"data", "HDF5 load time and batch sampling rate (DT windows, whole episodes)", run_bench_data},
+      {"conditioning", "how strongly trained agents' actions respond to the target return, early and late",
+       run_bench_conditioning},
   };
   return dispatch(argv[0], "Benchmarks: each prints a table and can write CSV/JSON.", benches, argc, argv);
 }

@@ -35,6 +35,12 @@ int run_train(int argc, char** argv) {
       ("aaren-batch", po::value(&c.aaren_batch)->default_value(c.aaren_batch), "Aaren: whole episodes per update")
       ("chunk-steps", po::value(&c.chunk_steps)->default_value(c.chunk_steps),
        "Aaren: steps per chunk (state carried, gradients cut between chunks)")
+      ("aaren-sampling", po::value(&c.aaren_sampling)->default_value(c.aaren_sampling),
+       "Aaren: episodes (whole episodes from the first step, as it acts) | windows (DT's --batch-size windows of "
+       "--context steps, each from an empty state; pair with --recency)")
+      ("recency", po::value(&c.recency)->default_value(c.recency),
+       "Aaren: learned per-head recency bias, initial rate b (score + b * step: a token k steps old weighs exp(-b k) "
+       "as much; 0: none)")
       ("updates", po::value(&c.updates)->default_value(c.updates), "gradient updates (total, also with --resume)")
       ("lr", po::value(&c.lr)->default_value(c.lr), "AdamW learning rate")
       ("weight-decay", po::value(&c.weight_decay)->default_value(c.weight_decay), "AdamW weight decay")

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "agents/aaren_attention.h"
 #include "agents/backbone.h"
 #include "tests/agents/scan_test_support.h"
 
@@ -183,5 +184,97 @@ TEST_CASE("backbone: Aaren's acting snapshot == the training path, and is retake
         if (p.key().find("value.weight") != std::string::npos) p.value().mul_(-1.0);
     }
     CHECK(max_abs_diff(inference(), with_grad()) < 1e-6 * scale);
+  }
+}
+
+namespace {
+// Positions as a decision policy gives them: env steps, three tokens per
+// step (interleaved), starting late in an episode so that b p is large.
+torch::Tensor late_positions(int64_t B, int64_t N, double first) {
+  return (first + torch::arange(N, torch::kDouble).div(3).floor()).unsqueeze(0).repeat({B, 1});
+}
+}  // namespace
+
+TEST_CASE("backbone: Aaren's recency bias == softmax attention over s_i + b p_i (float64 brute force)", "[backbone]") {
+  torch::manual_seed(GENERATE(21, 22));
+  const double rate = GENERATE(0.05, 0.7);
+  BackboneConfig c = small_config("aaren", 2);
+  c.recency = rate;
+  c.dropout = 0;
+  aaren::AarenAttention layer(c);
+  layer.eval();
+  torch::NoGradGuard no_grad;
+  const int64_t B = 2, N = 90, H = 2;
+  const auto x = torch::randn({B, N, 32});
+  const auto positions = late_positions(B, N, 950);  // b p up to ~700
+  REQUIRE(torch::allclose(layer.recency_rates(), torch::full({H}, rate)));
+  const auto fast = layer.forward(x, {}, nullptr, positions.to(torch::kFloat));
+  auto [s, v] = layer.scores_and_values(x);
+  const auto biased = s.to(torch::kDouble) + rate * positions.unsqueeze(1);
+  const auto o = aaren::attention_bruteforce(biased, v.to(torch::kDouble)).permute({0, 2, 1, 3}).reshape({B, N, 32});
+  auto params = layer.named_parameters();
+  const auto brute = torch::addmm(params["out.bias"].to(torch::kDouble), o.reshape({B * N, 32}),
+                                  params["out.weight"].to(torch::kDouble).t())
+                         .view({B, N, 32});
+  CAPTURE(rate);
+  CHECK(max_abs_diff(fast.to(torch::kDouble), brute) < 1e-4);
+  // The bias matters: without it the outputs differ.
+  CHECK(max_abs_diff(aaren::attention_bruteforce(s.to(torch::kDouble), v.to(torch::kDouble)),
+                     aaren::attention_bruteforce(biased, v.to(torch::kDouble))) > 1e-2);
+}
+
+TEST_CASE("backbone: with a recency bias, recurrent steps and chunks == parallel forward, late in an episode",
+          "[backbone]") {
+  torch::manual_seed(23);
+  BackboneConfig c = small_config("aaren", 2);
+  c.recency = 0.3;
+  Backbone net(c);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t B = 3, N = 120;
+  const auto x = torch::randn({B, N, 32});
+  const auto positions = late_positions(B, N, 900).to(torch::kFloat);
+  const auto parallel = net->forward(x, {}, nullptr, positions);
+  auto state = net->initial_state(B);
+  std::vector<torch::Tensor> steps;
+  for (int64_t t = 0; t < N; ++t) steps.push_back(net->step(x.select(1, t), state, positions.select(1, t)));
+  CHECK(max_abs_diff(torch::stack(steps, 1), parallel) < 1e-4);
+  auto chunked = net->initial_state(B);
+  const auto a = net->forward(x.narrow(1, 0, 50), {}, &chunked, positions.narrow(1, 0, 50));
+  const auto b = net->forward(x.narrow(1, 50, N - 50), {}, &chunked, positions.narrow(1, 50, N - 50));
+  CHECK(max_abs_diff(torch::cat({a, b}, 1), parallel) < 1e-4);
+  // Without positions a recency model refuses to run.
+  CHECK_THROWS(net->forward(x));
+}
+
+TEST_CASE("backbone: the recency rate's gradient == central finite differences (float64)", "[backbone]") {
+  torch::manual_seed(24);
+  BackboneConfig c = small_config("aaren", 2);
+  c.recency = 0.2;
+  c.dropout = 0;
+  Backbone net(c);
+  net->to(torch::kDouble);
+  net->train();
+  const int64_t B = 2, N = 45;
+  const auto x = torch::randn({B, N, 32}, torch::kDouble);
+  const auto positions = late_positions(B, N, 300);
+  const auto probe = torch::randn({B, N, 32}, torch::kDouble);
+  auto loss = [&] { return (net->forward(x, {}, nullptr, positions) * probe).sum(); };
+  torch::Tensor rho;
+  for (auto& p : net->named_parameters())
+    if (p.key().find("recency") != std::string::npos) rho = p.value();
+  REQUIRE(rho.defined());
+  loss().backward();
+  const auto analytic = rho.grad().clone();
+  torch::NoGradGuard no_grad;
+  const double h = 1e-6;
+  for (int64_t k = 0; k < rho.numel(); ++k) {
+    const double saved = rho[k].item<double>();
+    rho[k] = saved + h;
+    const double up = loss().item<double>();
+    rho[k] = saved - h;
+    const double down = loss().item<double>();
+    rho[k] = saved;
+    CHECK(analytic[k].item<double>() == Approx((up - down) / (2 * h)).epsilon(1e-5).margin(1e-7));
   }
 }

@@ -19,11 +19,12 @@ using aaren::testing::max_abs_diff;
 namespace {
 
 aaren::DecisionPolicy small_policy(const std::string& kind, int64_t context = 20,
-                                   const std::string& tokens = "interleaved") {
+                                   const std::string& tokens = "interleaved", double recency = 0) {
   aaren::DecisionConfig c;
   c.state_dim = 11, c.act_dim = 3, c.context = context;
   aaren::testing::set_token_layout(c, tokens);
   c.backbone.kind = kind;
+  c.backbone.recency = recency;
   c.backbone.d_model = 32, c.backbone.n_layers = 2, c.backbone.n_heads = 2;
   aaren::DecisionPolicy p(c);
   p->eval();
@@ -68,24 +69,26 @@ Episode act_episode(aaren::DecisionPolicy model, aaren::ActMode mode, int64_t ma
 
 TEST_CASE("decision: Aaren's recurrent rollout actions == the parallel forward on the same episode", "[decision]") {
   for (std::string tokens : {"interleaved", "fused", "fused-sum"}) {
-    INFO(tokens);
-    torch::manual_seed(41);
-    auto model = small_policy("aaren", 20, tokens);
-    const auto e = act_episode(model, aaren::ActMode::kRecurrent, 60);
-    const int64_t T = e.states.size(1);
-    REQUIRE(T > 5);
-    torch::NoGradGuard no_grad;
-    const auto parallel = model->forward(e.states, e.actions, e.rtg, e.timesteps);
-    CHECK(max_abs_diff(parallel, e.actions) < 1e-4);
-    // In two chunks with the state (and, fused, the last action) carried, as training feeds episodes.
-    auto state = model->initial_state(1);
-    const int64_t k = T / 2;
-    const auto first = model->forward(e.states.narrow(1, 0, k), e.actions.narrow(1, 0, k), e.rtg.narrow(1, 0, k),
-                                      e.timesteps.narrow(1, 0, k), {}, &state);
-    const auto second =
-        model->forward(e.states.narrow(1, k, T - k), e.actions.narrow(1, k, T - k), e.rtg.narrow(1, k, T - k),
-                       e.timesteps.narrow(1, k, T - k), {}, &state, e.actions.select(1, k - 1));
-    CHECK(max_abs_diff(torch::cat({first, second}, 1), parallel) < 1e-5);
+    for (double recency : {0.0, 0.3}) {  // with a recency bias the positions (env steps) must match too
+      INFO(tokens << ", recency " << recency);
+      torch::manual_seed(41);
+      auto model = small_policy("aaren", 20, tokens, recency);
+      const auto e = act_episode(model, aaren::ActMode::kRecurrent, 60);
+      const int64_t T = e.states.size(1);
+      REQUIRE(T > 5);
+      torch::NoGradGuard no_grad;
+      const auto parallel = model->forward(e.states, e.actions, e.rtg, e.timesteps);
+      CHECK(max_abs_diff(parallel, e.actions) < 1e-4);
+      // In two chunks with the state (and, fused, the last action) carried, as training feeds episodes.
+      auto state = model->initial_state(1);
+      const int64_t k = T / 2;
+      const auto first = model->forward(e.states.narrow(1, 0, k), e.actions.narrow(1, 0, k), e.rtg.narrow(1, 0, k),
+                                        e.timesteps.narrow(1, 0, k), {}, &state);
+      const auto second =
+          model->forward(e.states.narrow(1, k, T - k), e.actions.narrow(1, k, T - k), e.rtg.narrow(1, k, T - k),
+                         e.timesteps.narrow(1, k, T - k), {}, &state, e.actions.select(1, k - 1));
+      CHECK(max_abs_diff(torch::cat({first, second}, 1), parallel) < 1e-5);
+    }
   }
 }
 

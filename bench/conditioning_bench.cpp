@@ -1,0 +1,155 @@
+#include "bench/conditioning_bench.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ostream>
+#include <random>
+#include <stdexcept>
+
+#include "agents/decision_trainer.h"
+#include "data/hdf5_io.h"
+#include "data/trajectory_dataset.h"
+
+namespace aaren::bench {
+
+void ConditioningBenchConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (checkpoints.empty()) fail("--checkpoints: name at least one checkpoint from 'aaren train'");
+  if (dataset.empty()) fail("--dataset is required (the episodes to drive the agents along)");
+  if (times.empty()) fail("--times: name at least one step");
+  for (auto t : times)
+    if (t < 0) fail("--times must be >= 0, got " + std::to_string(t));
+  if (episodes <= 0) fail("--episodes must be > 0");
+  if (!std::isfinite(target_high) || !std::isfinite(target_low) || target_high < 0 || target_low < 0)
+    fail("--target-high and --target-low must be finite and >= 0 (0: DT's targets)");
+  if (threads <= 0 || threads > 256) fail("--threads must be in [1, 256]");
+}
+
+nlohmann::json ConditioningBenchConfig::to_json() const {
+  return {{"checkpoints", checkpoints}, {"dataset", dataset},       {"times", times}, {"episodes", episodes},
+          {"target_high", target_high}, {"target_low", target_low}, {"seed", seed},   {"threads", threads}};
+}
+
+namespace {
+
+// Steps [first, t] of episode `e`, conditioned on target G (scaled): the
+// model inputs, with R_j = G - (rewards before j) / scale.
+struct Window {
+  torch::Tensor states, actions, offsets, timesteps;  // [1, n, S], [1, n, A], [1, n], [1, n]
+};
+
+Window window_of(const data::TrajectoryDataset& d, const data::Episode& e, int64_t first, int64_t t,
+                 const LoadedAgent& agent) {
+  const int64_t n = t - first + 1, S = d.obs_dim(), A = d.act_dim();
+  Window w;
+  w.states = torch::empty({1, n, S});
+  w.actions = torch::empty({1, n, A});
+  w.offsets = torch::empty({1, n});
+  w.timesteps = torch::empty({1, n}, torch::kInt64);
+  const double scale = agent.config.return_scale;
+  double before = 0;  // rewards of steps < j
+  for (int64_t j = 0; j < first; ++j) before += d.reward(e.start + j);
+  for (int64_t j = first; j <= t; ++j) {
+    const int64_t i = e.start + j, k = j - first;
+    std::copy(d.observation(i), d.observation(i) + S, w.states[0][k].data_ptr<float>());
+    std::copy(d.action(i), d.action(i) + A, w.actions[0][k].data_ptr<float>());
+    w.offsets[0][k] = static_cast<float>(before / scale);
+    w.timesteps[0][k] = std::min<int64_t>(j, agent.config.max_ep_len - 1);
+    before += d.reward(i);
+  }
+  w.states = agent.normalizer.apply(w.states);
+  return w;
+}
+
+double norm(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x * x;
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+ConditioningProbe probe_conditioning(LoadedAgent& agent, const data::TrajectoryDataset& d, int64_t episode,
+                                     int64_t time, double target_high, double target_low) {
+  const auto& e = d.episodes().at(episode);
+  if (time < 0 || time >= e.length) throw std::invalid_argument("probe_conditioning: step outside the episode");
+  const bool windowed = agent.config.backbone == "transformer";  // acts as DT does: the last K steps
+  const int64_t first = windowed ? std::max<int64_t>(0, time - agent.config.context + 1) : 0;
+  const auto w = window_of(d, e, first, time, agent);
+  const int64_t n = w.states.size(1);
+  const double scale = agent.config.return_scale;
+  torch::AutoGradMode grad(true);
+  // R_j = G - offsets_j (+ r at j = t): d/dG moves every return token, d/dr the current one.
+  auto g = torch::full({}, target_high / scale, torch::requires_grad());
+  auto r = torch::zeros({}, torch::requires_grad());
+  auto last = torch::zeros({1, n});
+  last[0][n - 1] = 1;
+  const auto a = agent.model->forward(w.states, w.actions, g - w.offsets + r * last, w.timesteps)
+                     .select(1, n - 1)
+                     .squeeze(0);  // [A]
+  ConditioningProbe out;
+  std::vector<double> dg(a.size(0)), dr(a.size(0));
+  for (int64_t j = 0; j < a.size(0); ++j) {
+    const auto grads = torch::autograd::grad({a[j]}, {g, r}, {}, /*retain_graph=*/true);
+    dg[j] = grads[0].item<double>(), dr[j] = grads[1].item<double>();
+    out.action.push_back(a[j].item<double>());
+  }
+  out.d_target = norm(dg), out.d_current = norm(dr);
+  torch::NoGradGuard no_grad;
+  const auto a_low = agent.model->forward(w.states, w.actions, target_low / scale - w.offsets, w.timesteps)
+                         .select(1, n - 1)
+                         .squeeze(0);
+  out.shift = (a.detach() - a_low).norm().item<double>();
+  return out;
+}
+
+Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream* progress) {
+  config.validate();
+  const auto t = data::read_dataset(config.dataset);
+  const auto split = data::split_episodes(t);
+  const data::TrajectoryDataset d(t, split);
+  const int64_t t_max = *std::max_element(config.times.begin(), config.times.end());
+  std::vector<int64_t> long_enough;
+  for (int64_t k = 0; k < d.num_episodes(); ++k)
+    if (d.episodes()[k].length > t_max) long_enough.push_back(k);
+  if (long_enough.empty())
+    throw std::invalid_argument(config.dataset + ": no episode is longer than --times' largest step " +
+                                std::to_string(t_max) + " (longest: " + std::to_string(d.max_episode_length()) + ")");
+  std::mt19937_64 rng(config.seed);
+  std::shuffle(long_enough.begin(), long_enough.end(), rng);
+  long_enough.resize(std::min<size_t>(long_enough.size(), config.episodes));
+
+  Table table;
+  table.columns = {"checkpoint", "backbone",     "tokens",    "t",    "episodes",
+                   "d_target",   "d_target_std", "d_current", "shift"};
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return s / v.size();
+  };
+  for (const auto& path : config.checkpoints) {
+    auto agent = load_checkpoint(path);
+    if (agent.model->config().state_dim != d.obs_dim() || agent.model->config().act_dim != d.act_dim())
+      throw std::invalid_argument(path + ": trained on other state/action sizes than " + config.dataset);
+    const double high = config.target_high > 0 ? config.target_high : default_target_return(agent.env);
+    const double low = config.target_low > 0 ? config.target_low : high / 2;
+    for (int64_t time : config.times) {
+      std::vector<double> d_target, d_current, shift;
+      for (int64_t k : long_enough) {
+        const auto p = probe_conditioning(agent, d, k, time, high, low);
+        d_target.push_back(p.d_target), d_current.push_back(p.d_current), shift.push_back(p.shift);
+      }
+      const double m = mean(d_target);
+      double var = 0;
+      for (double x : d_target) var += (x - m) * (x - m);
+      table.add_row({path, agent.config.backbone, agent.config.tokens, time, static_cast<int64_t>(d_target.size()), m,
+                     std::sqrt(var / d_target.size()), mean(d_current), mean(shift)});
+      if (progress) *progress << "[conditioning] " << path << " t=" << time << " done\n";
+    }
+  }
+  return table;
+}
+
+}  // namespace aaren::bench

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Collects the score-table cells (scripts/score-table.sh) into tables and a chart.
+
+Reads   RESULTS/<dataset>/<backbone>[-<tag>]-seed<N>/{config.json,train_log.csv,eval-<target>.json}
+        and the datasets' behaviour scores from DATASETS/<dataset>.summary.txt (`aaren data inspect`).
+Writes  RESULTS/cells.csv    one row per cell and target
+        RESULTS/summary.csv  mean and std over seeds per dataset, variant and target
+        RESULTS/scores.svg   bars at DT's high target (mean over seeds, whiskers one std)
+and prints the summary as a Markdown table.
+
+Usage: scripts/results-table.py [--results docs/results] [--datasets docs/datasets]
+Only the Python standard library.
+"""
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import re
+import statistics
+import sys
+
+HIGH = {"hopper": 3600, "halfcheetah": 12000, "walker2d": 5000}
+ORDER = ["hopper-medium", "hopper-medium-replay", "hopper-medium-expert", "halfcheetah-medium",
+         "halfcheetah-medium-replay", "walker2d-medium", "walker2d-medium-replay"]
+
+
+def behaviour_score(datasets, name):
+    """Mean normalised score of the dataset's episodes, from `aaren data inspect`."""
+    path = os.path.join(datasets, name + ".summary.txt")
+    if not os.path.exists(path):
+        return math.nan
+    for line in open(path):
+        m = re.match(r"normalised\s+min\s+\S+\s+mean\s+(\S+)", line)
+        if m:
+            return float(m.group(1))
+    return math.nan
+
+
+def read_cell(folder):
+    m = re.match(r"(aaren|transformer)(?:-(.+))?-seed(\d+)$", os.path.basename(folder))
+    if not m:
+        return []
+    backbone, tag, seed = m.group(1), m.group(2) or "", int(m.group(3))
+    config = json.load(open(os.path.join(folder, "config.json")))
+    log = list(csv.DictReader(open(os.path.join(folder, "train_log.csv"))))
+    updates = int(log[-1]["update"]) if log else 0
+    seconds = float(log[-1]["seconds"]) if log else math.nan
+    steps = sum(int(r.get("steps") or 0) for r in log)
+    per_step = 1 if config.get("tokens") == "fused" else 3
+    rows = []
+    for path in sorted(glob.glob(os.path.join(folder, "eval-*.json"))):
+        target = int(re.search(r"eval-(\d+)\.json$", path).group(1))
+        r = json.load(open(path))
+        rows.append({
+            "dataset": os.path.basename(os.path.dirname(folder)), "backbone": backbone, "tag": tag, "seed": seed,
+            "tokens": config.get("tokens", "interleaved"), "target": target,
+            "return_mean": r["return_mean"], "score_mean": r["normalized_score_mean"],
+            "score_std_episodes": r["normalized_score_std"], "episodes": len(r["returns"]),
+            "updates": updates, "steps_seen": steps, "tokens_seen": steps * per_step,
+            "train_seconds": seconds, "seconds_per_update": seconds / updates if updates else math.nan,
+            "precision": config.get("precision", "fp32"), "lr": config.get("lr"),
+        })
+    return rows
+
+
+def write_csv(path, rows):
+    if not rows:
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def svg_bars(path, summary):
+    """Grouped bars: one group per dataset, one bar per variant, at the high target."""
+    rows = [r for r in summary if r["target"] == HIGH[r["dataset"].split("-")[0]]]
+    datasets = [d for d in ORDER if any(r["dataset"] == d for r in rows)]
+    datasets += sorted({r["dataset"] for r in rows} - set(datasets))
+    variants = sorted({r["variant"] for r in rows}, key=lambda v: (v != "transformer", v))
+    if not rows:
+        return
+    colours = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+    W, H, left, right, top, bottom = 900, 420, 60, 180, 40, 110
+    top_value = max([r["score_mean"] + (r["score_std"] or 0) for r in rows] +
+                    [r["behaviour_score"] for r in rows if not math.isnan(r["behaviour_score"])] + [10])
+    top_value = 10 * math.ceil(top_value / 10)
+    plot_w, plot_h = W - left - right, H - top - bottom
+    group = plot_w / max(len(datasets), 1)
+    bar = group * 0.8 / max(len(variants), 1)
+    y = lambda v: top + plot_h * (1 - max(v, 0) / top_value)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<text x="{left}" y="22" font-size="14">D4RL normalised score at DT\'s high target '
+           f'(mean over seeds; whiskers: one std; dashes: behaviour policy)</text>']
+    for k in range(0, 6):
+        v = top_value * k / 5
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>')
+    for i, d in enumerate(datasets):
+        x0 = left + i * group + group * 0.1
+        for j, v in enumerate(variants):
+            r = next((r for r in rows if r["dataset"] == d and r["variant"] == v), None)
+            if not r:
+                continue
+            x = x0 + j * bar
+            out.append(f'<rect x="{x:.1f}" y="{y(r["score_mean"]):.1f}" width="{bar * 0.9:.1f}" '
+                       f'height="{y(0) - y(r["score_mean"]):.1f}" fill="{colours[j % len(colours)]}"/>')
+            if r["score_std"]:
+                cx = x + bar * 0.45
+                lo, hi = r["score_mean"] - r["score_std"], r["score_mean"] + r["score_std"]
+                out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(lo):.1f}" y2="{y(hi):.1f}" stroke="black"/>')
+        b = next((r["behaviour_score"] for r in rows if r["dataset"] == d), math.nan)
+        if not math.isnan(b):
+            out.append(f'<line x1="{x0:.1f}" x2="{x0 + group * 0.8:.1f}" y1="{y(b):.1f}" y2="{y(b):.1f}" '
+                       f'stroke="black" stroke-dasharray="4,3"/>')
+        out.append(f'<text transform="translate({x0 + group * 0.4:.1f},{top + plot_h + 12}) rotate(30)">{d}</text>')
+    for j, v in enumerate(variants):
+        yy = top + 10 + 20 * j
+        out.append(f'<rect x="{left + plot_w + 15}" y="{yy}" width="12" height="12" fill="{colours[j % len(colours)]}"/>')
+        out.append(f'<text x="{left + plot_w + 32}" y="{yy + 10}">{v}</text>')
+    out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="black"/>')
+    out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="black"/>')
+    out.append("</svg>")
+    tmp = path + ".tmp"
+    open(tmp, "w").write("\n".join(out) + "\n")
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results", default="docs/results")
+    ap.add_argument("--datasets", default="docs/datasets")
+    a = ap.parse_args()
+    cells = []
+    for folder in sorted(glob.glob(os.path.join(a.results, "*", "*-seed*"))):
+        cells += read_cell(folder)
+    if not cells:
+        sys.exit(f"results-table: no cells under {a.results} (run scripts/score-table.sh first)")
+    write_csv(os.path.join(a.results, "cells.csv"), cells)
+    groups = {}
+    for c in cells:
+        variant = c["backbone"] + (f"-{c['tag']}" if c["tag"] else "")
+        groups.setdefault((c["dataset"], variant, c["target"]), []).append(c)
+    summary = []
+    for (dataset, variant, target), g in groups.items():
+        scores = [c["score_mean"] for c in g]
+        summary.append({
+            "dataset": dataset, "variant": variant, "target": target, "seeds": len(g),
+            "score_mean": statistics.mean(scores), "score_std": statistics.pstdev(scores) if len(g) > 1 else 0.0,
+            "behaviour_score": behaviour_score(a.datasets, dataset),
+            "updates": g[0]["updates"], "tokens_seen": statistics.mean(c["tokens_seen"] for c in g),
+            "seconds_per_update": statistics.mean(c["seconds_per_update"] for c in g),
+        })
+    rank = {d: i for i, d in enumerate(ORDER)}
+    summary.sort(key=lambda r: (rank.get(r["dataset"], 99), r["dataset"], -r["target"], r["variant"]))
+    write_csv(os.path.join(a.results, "summary.csv"), summary)
+    svg_bars(os.path.join(a.results, "scores.svg"), summary)
+    print("| dataset | target | variant | seeds | normalised score | behaviour | updates | tokens seen | s / update |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in summary:
+        print(f"| {r['dataset']} | {r['target']} | {r['variant']} | {r['seeds']} | "
+              f"{r['score_mean']:.1f} +- {r['score_std']:.1f} | {r['behaviour_score']:.1f} | {r['updates']} | "
+              f"{r['tokens_seen'] / 1e6:.2f}M | {r['seconds_per_update']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

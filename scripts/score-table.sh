@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# One cell of the D4RL-recipe score table: train one agent on one dataset with
+# the table's fixed schedule, then evaluate it at DT's two targets.
+#
+# Usage: scripts/score-table.sh DATASET BACKBONE SEED
+#   DATASET   hopper-medium, hopper-medium-replay, hopper-medium-expert,
+#             halfcheetah-medium, halfcheetah-medium-replay, walker2d-medium,
+#             walker2d-medium-replay (files from scripts/make-datasets.sh)
+#   BACKBONE  aaren | transformer
+#   SEED      training seed (the table uses 1 2 3)
+# Environment (defaults are the table's schedule; see docs/RESULTS.md):
+#   UPDATES=3000 LR=1e-3 WARMUP=300   gradient updates, AdamW learning rate, warm-up
+#   BATCH=64 K=20                     Transformer: DT's windows per update and their length
+#   AAREN_BATCH=2                     Aaren: whole episodes per update
+#   TOKENS=interleaved                token layout (DT's); fused for the extra columns
+#   PRECISION=bf16 THREADS=1          autocast (fp32 where the CPU lacks bf16 units)
+#   EPISODES=20                       evaluation episodes per target
+#   EXTRA="..."                       further `aaren train` flags (ablations); name the
+#                                     variant with TAG=... so its cell gets its own folder
+#   DATA=datasets RUNS=runs/score-table RESULTS=docs/results
+#
+# Resumable: training keeps a checkpoint every 500 updates and continues from
+# the newest after a kill; a finished stage (checkpoint.pt, eval-<target>.json)
+# is skipped. The small files of every cell (config.json, train_log.csv,
+# eval.csv, the evaluations as JSON, the console log) are copied to
+# $RESULTS/DATASET/BACKBONE[-TAG]-seedSEED/; checkpoints stay under $RUNS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if (($# != 3)); then
+  sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+fi
+DATASET=$1 BACKBONE=$2 SEED=$3
+case "$BACKBONE" in aaren|transformer) ;; *) echo "score-table: BACKBONE must be aaren or transformer, got '$BACKBONE'" >&2; exit 2 ;; esac
+[[ $SEED =~ ^[0-9]+$ ]] || { echo "score-table: SEED must be a non-negative integer, got '$SEED'" >&2; exit 2; }
+ENV=${DATASET%%-*}
+case "$ENV" in
+  hopper) HIGH=3600 LOW=1800 ;;
+  halfcheetah) HIGH=12000 LOW=6000 ;;
+  walker2d) HIGH=5000 LOW=2500 ;;
+  *) echo "score-table: DATASET must start with hopper, halfcheetah or walker2d, got '$DATASET'" >&2; exit 2 ;;
+esac
+
+DATA=${DATA:-datasets} RUNS=${RUNS:-runs/score-table} RESULTS=${RESULTS:-docs/results}
+UPDATES=${UPDATES:-3000} LR=${LR:-1e-3} WARMUP=${WARMUP:-300}
+BATCH=${BATCH:-64} K=${K:-20} AAREN_BATCH=${AAREN_BATCH:-2}
+TOKENS=${TOKENS:-interleaved} PRECISION=${PRECISION:-bf16} THREADS=${THREADS:-1}
+EPISODES=${EPISODES:-20} EXTRA=${EXTRA:-} TAG=${TAG:-}
+FILE=$DATA/$DATASET.hdf5
+[[ -f $FILE ]] || { echo "score-table: $FILE: no such dataset (make it with scripts/make-datasets.sh $ENV)" >&2; exit 2; }
+
+A=build/aaren
+if [[ ! -x $A ]]; then
+  ./scripts/setup.sh
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build --target aaren
+fi
+
+CELL=$BACKBONE${TAG:+-$TAG}-seed$SEED
+RUN=$RUNS/$DATASET/$CELL
+KEEP=$RESULTS/$DATASET/$CELL
+mkdir -p "$RUN" "$KEEP"
+
+if [[ -f $RUN/checkpoint.pt ]]; then
+  echo "[$DATASET $CELL] trained: skipped"
+else
+  # shellcheck disable=SC2206
+  FLAGS=(--dataset "$FILE" --backbone "$BACKBONE" --tokens "$TOKENS" --out "$RUN" --updates "$UPDATES"
+         --lr "$LR" --warmup "$WARMUP" --batch-size "$BATCH" --context "$K" --aaren-batch "$AAREN_BATCH"
+         --precision "$PRECISION" --threads "$THREADS" --seed "$SEED" --eval-episodes 4
+         --checkpoint-every 500 $EXTRA)
+  latest=$(ls "$RUN"/checkpoint_*.pt 2>/dev/null | sed 's/.*checkpoint_\([0-9]*\)\.pt/\1/' | sort -n | tail -1 || true)
+  if [[ -n $latest ]]; then
+    echo "[$DATASET $CELL] resuming from update $latest"
+    $A train --resume "$RUN/checkpoint_$latest.pt" --out "$RUN" --updates "$UPDATES" --eval-episodes 4 \
+      --checkpoint-every 500 --threads "$THREADS" 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN/console.log"
+  else
+    echo "[$DATASET $CELL] training: ${FLAGS[*]}"
+    $A train "${FLAGS[@]}" 2>&1 | tr '\r' '\n' | grep -v '^\[train' > "$RUN/console.log"
+  fi
+  [[ -f $RUN/checkpoint.pt ]] || { echo "score-table: training $RUN ended without a checkpoint" >&2; exit 1; }
+  rm -f "$RUN"/checkpoint_*.pt
+fi
+
+# Evaluation as DT evaluates: the Transformer re-runs its last K steps every
+# env step (window), Aaren carries its recurrent state (constant memory).
+MODE=recurrent
+[[ $BACKBONE == transformer ]] && MODE=window
+for target in $HIGH $LOW; do
+  out=$RUN/eval-$target.json
+  if [[ -f $out ]]; then
+    echo "[$DATASET $CELL] evaluated at $target: skipped"
+  else
+    $A rollout --checkpoint "$RUN/checkpoint.pt" --target-return "$target" --mode $MODE --episodes "$EPISODES" \
+      --seed 100000 --json > "$out.tmp" && mv "$out.tmp" "$out"
+  fi
+done
+
+cp "$RUN"/config.json "$RUN"/train_log.csv "$RUN"/eval.csv "$RUN"/console.log "$RUN"/eval-*.json "$KEEP"/
+python3 - "$KEEP" "$HIGH" "$LOW" <<'EOF'
+import json, sys
+keep = sys.argv[1]
+for t in sys.argv[2:]:
+    r = json.load(open(f"{keep}/eval-{t}.json"))
+    print(f"{keep}: target {t}: " + json.dumps({k: v for k, v in r.items() if not isinstance(v, (list, dict))}))
+EOF
