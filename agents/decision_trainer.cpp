@@ -44,6 +44,8 @@ void TrainConfig::validate() const {
   if (updates <= 0) fail("--updates must be > 0");
   if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0))
     fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
+  if (lr_schedule != "constant" && lr_schedule != "cosine")
+    fail("--lr-schedule must be constant or cosine, got '" + lr_schedule + "'");
   if (!(return_scale > 0) || max_ep_len <= 0) fail("--return-scale and --max-ep-len must be > 0");
   if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0)
     fail("--eval-every, --checkpoint-every >= 0; --eval-episodes > 0");
@@ -74,6 +76,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"lr", lr},
           {"weight_decay", weight_decay},
           {"warmup", warmup},
+          {"lr_schedule", lr_schedule},
           {"grad_clip", grad_clip},
           {"return_scale", return_scale},
           {"max_ep_len", max_ep_len},
@@ -99,6 +102,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   c.aaren_sampling = j.value("aaren_sampling", std::string("episodes"));  // checkpoints from before the option
   c.recency = j.value("recency", 0.0);
   c.lr = j.at("lr"), c.weight_decay = j.at("weight_decay"), c.warmup = j.at("warmup");
+  c.lr_schedule = j.value("lr_schedule", std::string("constant"));  // checkpoints from before the option
   c.grad_clip = j.at("grad_clip"), c.return_scale = j.at("return_scale"), c.max_ep_len = j.at("max_ep_len");
   c.target_return = j.at("target_return"), c.eval_every = j.at("eval_every");
   c.eval_episodes = j.at("eval_episodes"), c.checkpoint_every = j.at("checkpoint_every"), c.seed = j.at("seed");
@@ -106,6 +110,15 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   c.device = j.value("device", std::string("cpu"));  // checkpoints from before --device
   c.precision = j.value("precision", std::string("fp32"));
   return c;
+}
+
+double learning_rate(const TrainConfig& c, int64_t update) {
+  const double warm = std::min(1.0, static_cast<double>(update + 1) / std::max<int64_t>(c.warmup, 1));
+  if (c.lr_schedule != "cosine" || update < c.warmup) return c.lr * warm;
+  // Half a cosine from lr after the warm-up to 0 at the last update: a short
+  // schedule ends on small steps instead of wherever lr's noise left it.
+  const double progress = static_cast<double>(update - c.warmup) / std::max<int64_t>(c.updates - c.warmup, 1);
+  return c.lr * 0.5 * (1 + std::cos(M_PI * std::min(progress, 1.0)));
 }
 
 double default_target_return(const std::string& env) {
@@ -389,7 +402,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
   auto params = model->parameters();
   model->train();
   for (int64_t update = start_update; update < c.updates; ++update) {
-    const double lr = c.lr * std::min(1.0, static_cast<double>(update + 1) / std::max<int64_t>(c.warmup, 1));
+    const double lr = learning_rate(c, update);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
     double loss_value = 0;

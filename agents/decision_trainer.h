@@ -42,6 +42,7 @@ struct TrainConfig {
   int64_t updates = 100000;
   double lr = 1e-4, weight_decay = 1e-4;
   int64_t warmup = 10000;  // linear warm-up updates
+  std::string lr_schedule = "constant";  // after the warm-up: "constant" (DT's) | "cosine" (to 0 at the last update)
   double grad_clip = 0.25;
   double return_scale = 1000.0;
   int64_t max_ep_len = 1000;
@@ -59,6 +60,9 @@ struct TrainConfig {
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);
 };
+
+// The learning rate of update `update` (0-based): linear warm-up, then the schedule.
+double learning_rate(const TrainConfig& config, int64_t update);
 
 // DT's evaluation target for an env: hopper 3600, halfcheetah 12000, walker2d 5000, ant 6000.
 double default_target_return(const std::string& env);

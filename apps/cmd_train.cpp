@@ -45,6 +45,8 @@ int run_train(int argc, char** argv) {
       ("lr", po::value(&c.lr)->default_value(c.lr), "AdamW learning rate")
       ("weight-decay", po::value(&c.weight_decay)->default_value(c.weight_decay), "AdamW weight decay")
       ("warmup", po::value(&c.warmup)->default_value(c.warmup), "linear warm-up updates")
+      ("lr-schedule", po::value(&c.lr_schedule)->default_value(c.lr_schedule),
+       "after the warm-up: constant (DT's) | cosine (half a cosine to 0 at the last update; for short schedules)")
       ("grad-clip", po::value(&c.grad_clip)->default_value(c.grad_clip), "gradient-norm clipping")
       ("return-scale", po::value(&c.return_scale)->default_value(c.return_scale), "returns-to-go are divided by this")
       ("max-ep-len", po::value(&c.max_ep_len)->default_value(c.max_ep_len), "timestep embedding size")

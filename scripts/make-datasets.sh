@@ -111,7 +111,7 @@ make_env() {
 # Bit-for-bit check: the first 10,000 transitions made again from the same
 # seed must equal the file's (every array, compared as raw bytes).
 same_prefix() {  # $1 original, $2 regenerated
-  python3 - "$1" "$2" $CHECK_N <<'EOF'
+  /usr/bin/python3 - "$1" "$2" $CHECK_N <<'EOF'
 import sys, h5py, numpy as np
 a, b, n = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), int(sys.argv[3])
 keys = []

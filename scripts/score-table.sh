@@ -98,7 +98,7 @@ for target in $HIGH $LOW; do
 done
 
 cp "$RUN"/config.json "$RUN"/train_log.csv "$RUN"/eval.csv "$RUN"/console.log "$RUN"/eval-*.json "$KEEP"/
-python3 - "$KEEP" "$HIGH" "$LOW" <<'EOF'
+/usr/bin/python3 - "$KEEP" "$HIGH" "$LOW" <<'EOF'
 import json, sys
 keep = sys.argv[1]
 for t in sys.argv[2:]:

@@ -293,3 +293,23 @@ TEST_CASE("decision: batched rollouts in every mode are deterministic and finite
     for (double r : a) CHECK(std::isfinite(r));
   }
 }
+
+TEST_CASE("decision: learning-rate schedules: linear warm-up, then constant (DT) or half a cosine to 0",
+          "[decision]") {
+  aaren::TrainConfig c;
+  c.lr = 1e-3, c.warmup = 10, c.updates = 110;
+  CHECK(aaren::learning_rate(c, 0) == Approx(1e-4));
+  CHECK(aaren::learning_rate(c, 4) == Approx(5e-4));
+  CHECK(aaren::learning_rate(c, 9) == Approx(1e-3));
+  CHECK(aaren::learning_rate(c, 109) == Approx(1e-3));  // DT: constant after the warm-up
+  c.lr_schedule = "cosine";
+  CHECK(aaren::learning_rate(c, 4) == Approx(5e-4));  // the warm-up is the same
+  CHECK(aaren::learning_rate(c, 10) == Approx(1e-3));
+  CHECK(aaren::learning_rate(c, 60) == Approx(5e-4));                             // half-way: lr / 2
+  CHECK(aaren::learning_rate(c, 35) == Approx(1e-3 * (1 + std::sqrt(0.5)) / 2));  // a quarter: cos(pi / 4)
+  CHECK(aaren::learning_rate(c, 109) == Approx(1e-3 * 0.5 * (1 + std::cos(M_PI * 99 / 100))));
+  for (int64_t u = 11; u < 110; ++u) CHECK(aaren::learning_rate(c, u) < aaren::learning_rate(c, u - 1));
+  c.lr_schedule = "linear";
+  c.dataset = "d.hdf5", c.out_dir = "out";
+  CHECK_THROWS_WITH(c.validate(), Catch::Contains("--lr-schedule"));
+}
