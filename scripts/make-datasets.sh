@@ -67,8 +67,8 @@ EXPERT_POLICY=data/bundled/policies/sac-hopper-seed1-final.pt
 N=1000000            # transitions in medium and expert, as D4RL's
 CHECK_N=10000
 
-sac_args() {  # $1 env; the flags shared by the full run and its check
-  echo "--env $1 --steps 1000000 --eval-every 5000 --eval-episodes 10 --seed $SAC_SEED --threads 1"
+sac_args() {  # $1 env, $2 steps; the flags shared by the full run and its check
+  echo "--env $1 --steps $2 --eval-every 5000 --eval-episodes 10 --seed $SAC_SEED --threads 1"
 }
 
 make_env() {
@@ -80,7 +80,7 @@ make_env() {
     rm -rf "$sac" "$replay"  # a killed run cannot be continued: start it again
     echo "[$env] SAC until normalised score 33 (return $(medium_return "$env"))"
     # shellcheck disable=SC2046
-    $A sac $(sac_args "$env") --stop-at-return "$(medium_return "$env")" \
+    $A sac $(sac_args "$env" 1000000) --stop-at-return "$(medium_return "$env")" \
       --dump-replay "$replay" --out "$sac" 2>&1 | tee "$OUT/sac-$env.log"
     [[ -f $replay ]] || { echo "make-datasets: SAC for $env ended without $replay" >&2; exit 1; }
   fi
@@ -128,8 +128,8 @@ check_env() {
   trap 'rm -rf "$tmp"' RETURN
   if [[ -f $OUT/$env-medium-replay.hdf5 ]]; then
     # shellcheck disable=SC2046
-    $A sac $(sac_args "$env") --steps $CHECK_N --stop-at-return "$(medium_return "$env")" \
-      --dump-replay "$tmp/replay.hdf5" --out "$tmp/sac" >/dev/null 2>&1
+    $A sac $(sac_args "$env" $CHECK_N) --stop-at-return "$(medium_return "$env")" \
+      --dump-replay "$tmp/replay.hdf5" --out "$tmp/sac" >"$tmp/sac.log" 2>&1 || { cat "$tmp/sac.log" >&2; fails=1; }
     same_prefix "$OUT/$env-medium-replay.hdf5" "$tmp/replay.hdf5" || fails=1
   fi
   if [[ -f $OUT/$env-medium.hdf5 ]]; then
