@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Makes D4RL-recipe datasets (Fu et al. 2020, "D4RL: Datasets for Deep
-# Data-Driven Reinforcement Learning", section 5 and appendix C) with this
-# toolkit alone:
+# Data-Driven Reinforcement Learning") with this toolkit alone:
 #
 #   <env>-medium-replay  every transition in the replay buffer of a SAC run
 #                        stopped at its first deterministic evaluation with a
@@ -35,7 +34,7 @@ while (($#)); do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
     --check) CHECK=1; shift ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     hopper|halfcheetah|walker2d) ENVS+=("$1"); shift ;;
     *) echo "make-datasets: unknown argument '$1' (expected --out DIR, --check, hopper, halfcheetah or walker2d)" >&2; exit 2 ;;
   esac

@@ -10,6 +10,7 @@
 #   SEED      training seed (the table uses 1 2 3)
 # Environment (defaults are the table's schedule; see docs/RESULTS.md):
 #   UPDATES=3000 LR=1e-3 WARMUP=300   gradient updates, AdamW learning rate, warm-up
+#   LR_SCHEDULE=cosine                after the warm-up: cosine to 0 (constant: DT's)
 #   BATCH=64 K=20                     Transformer: DT's windows per update and their length
 #   AAREN_BATCH=2                     Aaren: whole episodes per update
 #   TOKENS=interleaved                token layout (DT's); fused for the extra columns
@@ -28,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if (($# != 3)); then
-  sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
   exit 2
 fi
 DATASET=$1 BACKBONE=$2 SEED=$3
@@ -43,7 +44,7 @@ case "$ENV" in
 esac
 
 DATA=${DATA:-datasets} RUNS=${RUNS:-runs/score-table} RESULTS=${RESULTS:-docs/results}
-UPDATES=${UPDATES:-3000} LR=${LR:-1e-3} WARMUP=${WARMUP:-300}
+UPDATES=${UPDATES:-3000} LR=${LR:-1e-3} WARMUP=${WARMUP:-300} LR_SCHEDULE=${LR_SCHEDULE:-cosine}
 BATCH=${BATCH:-64} K=${K:-20} AAREN_BATCH=${AAREN_BATCH:-2}
 TOKENS=${TOKENS:-interleaved} PRECISION=${PRECISION:-bf16} THREADS=${THREADS:-1}
 EPISODES=${EPISODES:-20} EXTRA=${EXTRA:-} TAG=${TAG:-}
@@ -67,7 +68,7 @@ if [[ -f $RUN/checkpoint.pt ]]; then
 else
   # shellcheck disable=SC2206
   FLAGS=(--dataset "$FILE" --backbone "$BACKBONE" --tokens "$TOKENS" --out "$RUN" --updates "$UPDATES"
-         --lr "$LR" --warmup "$WARMUP" --batch-size "$BATCH" --context "$K" --aaren-batch "$AAREN_BATCH"
+         --lr "$LR" --warmup "$WARMUP" --lr-schedule "$LR_SCHEDULE" --batch-size "$BATCH" --context "$K" --aaren-batch "$AAREN_BATCH"
          --precision "$PRECISION" --threads "$THREADS" --seed "$SEED" --eval-episodes 4
          --checkpoint-every 500 $EXTRA)
   latest=$(ls "$RUN"/checkpoint_*.pt 2>/dev/null | sed 's/.*checkpoint_\([0-9]*\)\.pt/\1/' | sort -n | tail -1 || true)

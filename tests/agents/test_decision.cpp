@@ -237,22 +237,36 @@ TEST_CASE("decision: the fused layout's per-part LayerNorms are stored in the ch
 TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpoints are refused", "[decision]") {
   const auto dir = aaren::testing::temp_dir("ckpt");
   const auto data = tiny_dataset(dir);
-  for (std::string kind : {"aaren", "transformer"}) {
-    auto c = tiny_config(data, dir + "/straight_" + kind, kind);
+  // aaren-windows: DT's windows, a recency bias and the cosine schedule (other sampler, other state).
+  for (std::string variant : {"aaren", "transformer", "aaren-windows"}) {
+    const std::string kind = variant == "transformer" ? "transformer" : "aaren";
+    auto c = tiny_config(data, dir + "/straight_" + variant, kind);
     c.updates = 8;
     c.dropout = 0.1;  // the generator state must be restored too
+    const bool windows = variant == "aaren-windows";
+    if (windows) c.aaren_sampling = "windows", c.recency = 0.2, c.lr_schedule = "cosine", c.warmup = 2;
+    c.checkpoint_every = windows ? 4 : 0;
     const auto straight = aaren::train_decision(c);
-    auto first = c;
-    first.updates = 4;
-    first.out_dir = dir + "/first_" + kind;
-    const auto half = aaren::train_decision(first);
+    // Resumed from a shorter run (constant lr), or, with a schedule that depends on --updates, from the
+    // straight run's own checkpoint at update 4 (a run killed and continued).
+    std::string half = dir + "/straight_" + variant + "/checkpoint_4.pt";
+    if (!windows) {
+      auto first = c;
+      first.updates = 4;
+      first.out_dir = dir + "/first_" + variant;
+      half = aaren::train_decision(first).checkpoint;
+    }
     auto second = c;
-    second.out_dir = dir + "/second_" + kind;
-    second.resume = half.checkpoint;
+    second.out_dir = dir + "/second_" + variant;
+    second.resume = half;
     const auto resumed = aaren::train_decision(second);
     const auto a = aaren::load_checkpoint(straight.checkpoint), b = aaren::load_checkpoint(resumed.checkpoint);
-    INFO(kind);
+    INFO(variant);
     CHECK(b.update == 8);
+    CHECK(b.config.aaren_sampling == c.aaren_sampling);
+    CHECK(b.config.recency == c.recency);
+    CHECK(b.config.lr_schedule == c.lr_schedule);
+    CHECK(b.model->named_parameters().contains("backbone.block0.mixer.recency") == (c.recency > 0));
     auto pa = a.model->named_parameters(), pb = b.model->named_parameters();
     double diff = 0;
     for (auto& p : pa) diff = std::max(diff, max_abs_diff(p.value(), pb[p.key()]));
