@@ -23,7 +23,7 @@
 namespace aaren {
 
 // One config for both backbones; defaults are Decision Transformer's
-// (FACTS §2): 128-d, 3 layers, 1 head, dropout 0.1, 4x feed-forward.
+// (Chen et al. 2021): 128-d, 3 layers, 1 head, dropout 0.1, 4x feed-forward.
 struct BackboneConfig {
   std::string kind = "aaren";  // "aaren" | "transformer"
   int64_t d_model = 128;       // D

@@ -42,8 +42,10 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
               ", ", T, ", ", config_.act_dim, "], got ", actions.sizes());
   const auto steps = timesteps.clamp(0, config_.max_ep_len - 1);
   const auto time = embed_timestep(steps);  // [B, T, D]
-  // Token positions for a recency bias: the env step each token belongs to.
-  const auto step_positions = steps.to(torch::kFloat);  // [B, T]
+  // Token positions for a recency bias (the env step each token belongs to);
+  // none otherwise, so acting pays nothing for the option.
+  const bool positional = config_.backbone.recency > 0;
+  const auto step_positions = positional ? steps.to(torch::kFloat) : torch::Tensor();  // [B, T]
   if (config_.tokens == "fused") {
     // a_{t-1} per step: the actions shifted right by one.
     const auto first = previous_action.defined() ? previous_action.unsqueeze(1)
@@ -59,7 +61,8 @@ torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const tor
   const auto tokens = embed_ln(torch::stack({r, s, a}, 2).reshape({B, 3 * T, D}));
   torch::Tensor token_mask;
   if (mask.defined()) token_mask = mask.unsqueeze(2).expand({B, T, 3}).reshape({B, 3 * T});
-  const auto positions = step_positions.unsqueeze(2).expand({B, T, 3}).reshape({B, 3 * T});
+  const auto positions =
+      positional ? step_positions.unsqueeze(2).expand({B, T, 3}).reshape({B, 3 * T}) : torch::Tensor();
   const auto h = backbone->forward(tokens, token_mask, state, positions).reshape({B, T, 3, D});
   return torch::tanh(predict_action(h.select(2, 1)));  // read at the state tokens
 }
@@ -84,8 +87,8 @@ torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, con
   const auto t = timesteps.clamp(0, config_.max_ep_len - 1);
   if (config_.tokens == "fused") {
     const auto token = fused_tokens(return_to_go, states, previous_actions, embed_timestep(t));  // [B, D]
-    return torch::tanh(
-        predict_action(backbone->forward(token.unsqueeze(1), {}, &state, t.to(torch::kFloat).unsqueeze(1)).squeeze(1)));
+    const auto position = config_.backbone.recency > 0 ? t.to(torch::kFloat).unsqueeze(1) : torch::Tensor();
+    return torch::tanh(predict_action(backbone->forward(token.unsqueeze(1), {}, &state, position).squeeze(1)));
   }
   const auto t_previous = (t - 1).clamp_min(0);  // a_{t-1} belongs to step t-1, as in training
   const auto a = embed_action(previous_actions) + embed_timestep(t_previous);
@@ -97,8 +100,9 @@ torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, con
     const auto real = torch::ones({B}, first_step.options());
     mask = torch::stack({~first_step, real, real}, 1);
   }
-  const auto positions = torch::stack({t_previous, t, t}, 1).to(torch::kFloat);  // [B, 3]
-  const auto h = backbone->forward(tokens, mask, &state, positions);             // three recurrent updates
+  const auto positions =
+      config_.backbone.recency > 0 ? torch::stack({t_previous, t, t}, 1).to(torch::kFloat) : torch::Tensor();  // [B, 3]
+  const auto h = backbone->forward(tokens, mask, &state, positions);  // three recurrent updates
   return torch::tanh(predict_action(h.select(1, 2)));
 }
 

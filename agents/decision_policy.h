@@ -1,6 +1,6 @@
 // The decision policy over a backbone chosen by name, in one of two token
 // layouts (the same parameters either way):
-//   interleaved — Decision Transformer's (FACTS §2): per timestep the tokens
+//   interleaved — Decision Transformer's (Chen et al. 2021): per timestep the tokens
 //                 (R_t, s_t, a_t), each with its own linear embedding plus a
 //                 learned timestep embedding, then LayerNorm; a_t is read at s_t.
 //   fused       — one token per timestep built from (R_t, s_t, a_{t-1}): each

@@ -1,5 +1,5 @@
 // Offline training of the decision policy on a D4RL/Minari file, with DT's
-// defaults (FACTS §2), and the one-file checkpoint that rollouts load.
+// defaults (Chen et al. 2021, "Decision Transformer"), and the one-file checkpoint that rollouts load.
 //
 // The Transformer trains on K-step windows sampled as DT samples them. Aaren
 // trains on what its recurrent policy sees when acting: whole episodes from

@@ -1,5 +1,5 @@
 // The Aaren prefix scan: attention of one query over every prefix of a
-// sequence, computed as a many-to-many RNN (Feng et al. 2024, FACTS §1).
+// sequence, computed as a many-to-many RNN (Feng et al. 2024, "Attention as an RNN").
 //
 // For scores s_i (= q·k_i / sqrt(d_head)) and values v_i, the output at k is
 //     o_k = sum_{i<=k} exp(s_i) v_i / sum_{i<=k} exp(s_i).

@@ -59,7 +59,7 @@ int run_bench_scan(int argc, char** argv) {
   bench::ScanBenchConfig config;
   std::string csv;
   bool json = false;
-  po::options_description options("Options (defaults: the acceptance setting of the foundation issue)");
+  po::options_description options("Options (defaults: B = 16, d_model = 128, N = 60, 600, 3000, H = 1 and 4)");
   options.add_options()
       ("lengths", po::value(&config.lengths)->multitoken()->default_value(config.lengths, "60 600 3000"),
        "sequence lengths N")
