@@ -5,12 +5,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
 
 #include "agents/device.h"
+#include "agents/sealed_archive.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "envs/registry.h"
+#include "runtime/sealed_file.h"
 
 namespace aaren {
 
@@ -50,6 +53,7 @@ void TrainConfig::validate() const {
   if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0)
     fail("--eval-every, --checkpoint-every >= 0; --eval-episodes > 0");
   if (threads <= 0) fail("--threads must be > 0");
+  if (!std::isfinite(target_return)) fail("--target-return must be a finite number");
   check_precision("--precision", precision);
   if (parse_device("--device", device).is_cuda() && !resume.empty())
     fail("--resume continues on the CPU only (the optimiser state is kept as saved); drop --device");
@@ -143,20 +147,6 @@ DecisionConfig decision_config(const TrainConfig& c, int64_t state_dim, int64_t 
   return d;
 }
 
-void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
-    write(tmp);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot rename the temporary file into place");
-  }
-}
-
 // Mean squared error over the real steps; normaliser = real steps x act_dim.
 // In fp32 whatever the forward pass ran in.
 torch::Tensor masked_mse_sum(const torch::Tensor& pred_in, const torch::Tensor& target, const torch::Tensor& mask) {
@@ -195,22 +185,22 @@ void save_checkpoint(const std::string& path, const DecisionPolicy& model, const
     archive.write("sampler_rng", c10::IValue(training->sampler_rng));
     archive.write("torch_rng", training->torch_rng);
   }
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  save_sealed_archive(archive, path);
 }
 
 namespace {
 // Opens a checkpoint archive with clear errors.
 torch::serialize::InputArchive open_checkpoint(const std::string& path, nlohmann::json& meta) {
-  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such checkpoint file");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path, torch::kCPU);  // weights saved from a GPU run load on any machine
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": cannot read the checkpoint (truncated, corrupt, or not a checkpoint)");
-  }
+  auto archive = load_sealed_archive(path, "checkpoint");
   c10::IValue meta_text;
   torch::Tensor version;
-  if (!archive.try_read("aaren_checkpoint_version", version) || !archive.try_read("meta_json", meta_text))
+  bool found = false;
+  try {
+    found = archive.try_read("aaren_checkpoint_version", version) && archive.try_read("meta_json", meta_text) &&
+            version.numel() == 1 && meta_text.isString();
+  } catch (const c10::Error&) {
+  }
+  if (!found)
     throw std::runtime_error(path + ": not an aaren agent checkpoint (no aaren_checkpoint_version/meta_json)");
   if (version.item<int64_t>() != kCheckpointVersion)
     throw std::runtime_error(path + ": checkpoint version " + std::to_string(version.item<int64_t>()) +
@@ -276,7 +266,11 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
   at::set_num_threads(c.threads);
   LoadedAgent resumed;
   if (!c.resume.empty()) {
-    resumed = load_checkpoint(c.resume);
+    try {
+      resumed = load_checkpoint(c.resume);
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());  // a bad input file, as for every command that loads one
+    }
     // Continue the stored run: its architecture and data; the new updates
     // target, output folder and evaluation settings.
     TrainConfig stored = resumed.config;
@@ -287,10 +281,12 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     at::set_num_threads(c.threads);
   }
   std::filesystem::create_directories(c.out_dir);
+  sealed::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
 
   data::Transitions t;
   try {
-    t = data::read_dataset(c.dataset);
+    t = data::read_dataset_isolated(c.dataset);  // a file that crashes libhdf5 cannot take the run down
+    for (const auto& w : t.warnings) std::cerr << "warning: " << w << "\n";
   } catch (const data::DataError& e) {
     throw std::invalid_argument(e.what());
   }
@@ -306,8 +302,14 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     if (auto ref = envs::score_reference_for(c.dataset)) env = ref->env;
   }
   if (env.empty()) throw std::invalid_argument("--env: cannot tell the environment from the dataset; name it");
-  env = envs::resolve_env_name(env).spec->name;
+  const auto* spec = envs::resolve_env_name(env).spec;
+  env = spec->name;
   c.env = env;
+  // Found now, not at the first evaluation after all the training.
+  if (spec->obs_dim != dataset.obs_dim() || spec->act_dim != dataset.act_dim())
+    throw std::invalid_argument("--env " + env + ": observations/actions " + std::to_string(spec->obs_dim) + "/" +
+                                std::to_string(spec->act_dim) + ", but " + c.dataset + " has " +
+                                std::to_string(dataset.obs_dim()) + "/" + std::to_string(dataset.act_dim()));
   if (c.target_return == 0.0) c.target_return = default_target_return(env);
 
   StateNormalizer norm;
@@ -360,6 +362,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
   if (!start_update) log << "update,loss,lr,seconds,steps\n";  // steps: real env steps in the batch
   std::ofstream eval_log(c.out_dir + "/eval.csv", start_update ? std::ios::app : std::ios::trunc);
   if (!start_update) eval_log << "update,return_mean,return_std,score_mean,score_std\n";
+  log.flush(), eval_log.flush();  // the headers are there even if the run is killed at once
 
   TrainResult result;
   for (const auto& e : split.episodes) result.dataset_return_mean += e.episode_return / split.episodes.size();
@@ -452,7 +455,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     }
     if (c.checkpoint_every > 0 && done % c.checkpoint_every == 0)
       checkpoint(c.out_dir + "/checkpoint_" + std::to_string(done) + ".pt", done);
-    if (done % 10 == 0) log.flush();  // a killed run keeps its log
+    log.flush();  // a killed run keeps its log, to the last update
     if (progress && (done % 10 == 0 || done == c.updates)) {
       const double t_now = now();
       p.updates_per_second = (done - window_update) / std::max(t_now - window_start, 1e-9);

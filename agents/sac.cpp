@@ -1,5 +1,6 @@
 #include "agents/sac.h"
 
+#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -9,9 +10,9 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 #include "agents/rollout.h"
+#include "agents/sealed_archive.h"
 #include "data/hdf5_io.h"
 
 namespace aaren {
@@ -103,20 +104,13 @@ void save_policy(const std::string& path, const PolicyCheckpoint& p) {
   archive.write("aaren_policy_env", c10::IValue(p.env));
   archive.write("aaren_policy_dims", torch::tensor({p.obs_dim, p.act_dim, p.hidden, p.step}, torch::kInt64));
   archive.write("aaren_policy_eval_return", torch::tensor({p.eval_return}, torch::kFloat64));
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  archive.save_to(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot rename the temporary file into place");
-  }
+  save_sealed_archive(archive, path);
 }
 
 PolicyCheckpoint load_policy(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such policy file");
+  auto archive = load_sealed_archive(path, "policy file");
   PolicyCheckpoint p;
   try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
     c10::IValue env;
     torch::Tensor dims, ret;
     if (!archive.try_read("aaren_policy_env", env) || !archive.try_read("aaren_policy_dims", dims) ||
@@ -251,7 +245,8 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
   std::ofstream log(c.out_dir + "/log.csv");
   log << "step,episode,return,length,alpha,q_loss,actor_loss\n";
   std::ofstream eval_log(c.out_dir + "/eval.csv");
-  eval_log << "step,eval_return\n";
+  eval_log << "step,eval_return" << std::endl;
+  log.flush();
 
   SacResult result;
   SacProgress p;
@@ -296,7 +291,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
       if (recent.size() > 10) recent.erase(recent.begin());
       p.recent_mean_return = mean_of(recent);
       log << step << "," << p.episodes << "," << episode_return << "," << episode_length << "," << alpha << ","
-          << p.q_loss << "," << p.actor_loss << "\n";
+          << p.q_loss << "," << p.actor_loss << std::endl;  // per line: a killed run keeps its log
       obs = env->reset();
       episode_return = 0;
       episode_length = 0;
@@ -320,7 +315,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
         const auto q_next = std::get<0>(q_target->forward(b_next, next_a).min(0)) - alpha * next_logp;
         target = b_rew + c.gamma * (1.0 - b_term) * q_next;
       }
-      const auto q_pred = q->forward(b_obs, b_act);                   // [2, B]
+      const auto q_pred = q->forward(b_obs, b_act);                             // [2, B]
       const auto q_loss = (q_pred - target.unsqueeze(0)).pow(2).mean(1).sum();  // both critics' MSE
       q_opt.zero_grad();
       q_loss.backward();

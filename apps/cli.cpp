@@ -1,28 +1,58 @@
 #include "apps/cli.h"
 
 #include <c10/util/Exception.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
-#include <sstream>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 namespace aaren::cli {
 
 namespace po = boost::program_options;
 
 namespace {
-void print_commands(const std::string& program, const std::string& description,
-                    const std::vector<Command>& commands) {
+
+// Forwards to stderr's buffer and remembers whether the last character was a
+// newline: an error raised while a "\r" progress line is open then starts on
+// a line of its own.
+class LineTrackingBuf : public std::streambuf {
+ public:
+  explicit LineTrackingBuf(std::streambuf* target) : target_(target) {}
+  bool mid_line() const { return mid_line_; }
+
+ protected:
+  int overflow(int ch) override {
+    if (ch == traits_type::eof()) return traits_type::not_eof(ch);
+    mid_line_ = ch != '\n';
+    return target_->sputc(static_cast<char>(ch));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (n > 0) mid_line_ = s[n - 1] != '\n';
+    return target_->sputn(s, n);
+  }
+  int sync() override { return target_->pubsync(); }
+
+ private:
+  std::streambuf* target_;
+  bool mid_line_ = false;
+};
+
+void print_commands(const std::string& program, const std::string& description, const std::vector<Command>& commands) {
   std::cout << description << "\n\nUsage: " << program << " <command> [options]\n\nCommands:\n";
   for (const auto& c : commands) std::cout << "  " << std::left << std::setw(12) << c.name << c.summary << "\n";
   std::cout << "\nRun '" << program << " <command> --help' for a command's options.\n";
 }
 }  // namespace
 
-int dispatch(const std::string& program, const std::string& description, const std::vector<Command>& commands,
-             int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
-      std::string(argv[1]) == "help") {
+int dispatch(const std::string& program, const std::string& description, const std::vector<Command>& commands, int argc,
+             char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
     print_commands(program, description, commands);
     return argc < 2 ? kExitUsage : kExitOk;
   }
@@ -32,21 +62,35 @@ int dispatch(const std::string& program, const std::string& description, const s
     std::string full = program + " " + name;
     std::vector<char*> args{full.data()};
     for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+    LineTrackingBuf tracking(std::cerr.rdbuf());
+    struct Restore {
+      std::streambuf* original;
+      ~Restore() { std::cerr.rdbuf(original); }
+    } restore{std::cerr.rdbuf(&tracking)};
+    auto& err = std::cerr;
+    auto new_line = [&] {
+      if (tracking.mid_line()) err << "\n";
+    };
     try {
       return c.run(static_cast<int>(args.size()), args.data());
     } catch (const po::error& e) {
+      new_line();
       std::cerr << full << ": " << e.what() << " (see '" << full << " --help')\n";
       return kExitUsage;
     } catch (const UsageError& e) {
+      new_line();
       std::cerr << full << ": " << e.what() << " (see '" << full << " --help')\n";
       return kExitUsage;
     } catch (const InputError& e) {
+      new_line();
       std::cerr << full << ": " << e.what() << "\n";
       return kExitUsage;
     } catch (const c10::Error& e) {
+      new_line();
       std::cerr << full << ": " << e.what_without_backtrace() << "\n";
       return kExitFailure;
     } catch (const std::exception& e) {
+      new_line();
       std::cerr << full << ": " << e.what() << "\n";
       return kExitFailure;
     }
@@ -65,17 +109,125 @@ std::string format_duration(double s) {
   return os.str();
 }
 
+void require_writable(const std::string& flag, const std::string& path, bool folder) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = folder ? fs::path(path) : fs::path(path).parent_path();
+  if (!folder && fs::is_directory(path, ec))
+    throw UsageError("--" + flag + " " + path + ": is a folder, expected a file name");
+  if (folder && fs::exists(path, ec) && !fs::is_directory(path, ec))
+    throw UsageError("--" + flag + " " + path + ": exists and is not a folder");
+  if (!dir.empty() && !fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw UsageError("--" + flag + " " + path + ": cannot create the folder " + dir.string() + " (" + ec.message() +
+                       ")");
+  }
+  const fs::path probe = (dir.empty() ? fs::path(".") : dir) / (".aaren-write-probe." + std::to_string(::getpid()));
+  {
+    std::ofstream out(probe);
+    if (!out) throw UsageError("--" + flag + " " + path + ": cannot write in " + (dir.empty() ? "." : dir.string()));
+  }
+  fs::remove(probe, ec);
+}
+
+void require_not_input(const std::string& flag, const std::string& out, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& in : inputs) {
+    const bool same = fs::exists(out, ec) ? fs::equivalent(out, in, ec)
+                                          : fs::weakly_canonical(out, ec) == fs::weakly_canonical(in, ec);
+    if (same) throw UsageError("--" + flag + " " + out + ": is also an input; write the result elsewhere");
+  }
+}
+
+int max_threads() { return 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+
+namespace {
+
+// The value of a parsed flag as text, for messages.
+template <class T>
+std::string text_of(const T& v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// Ranges every command shares, by flag name: the cheap checks that must fail
+// before any long work starts, not after it.
+void check_range(const std::string& name, double v, const std::string& shown) {
+  auto fail = [&](const std::string& what) { throw UsageError("--" + name + " " + shown + ": " + what); };
+  if (!std::isfinite(v)) fail("expected a finite number");
+  if (name == "threads" || name == "torch-threads") {
+    if (v < 1) fail("expected at least 1");
+    if (v > max_threads())
+      fail("at most " + std::to_string(max_threads()) + " (4 x the " +
+           std::to_string(std::thread::hardware_concurrency()) + " hardware threads of this machine)");
+  } else if (name == "episodes" || name == "num-envs" || name == "eval-episodes" || name == "repeats") {
+    if (v < 0) fail("expected a non-negative count");
+    if (v > 1e6) fail("at most 1000000");
+  } else if (name == "updates" || name == "steps" || name == "transitions") {
+    if (v < 0) fail("expected a non-negative count");
+    if (v > 1e10) fail("at most 10000000000");
+  }
+}
+
+// Boost parses "-1" into an unsigned flag as 2^64 - 1; a seed or count given
+// as a negative number is a mistake, not a huge value.
+bool negative_text(const po::parsed_options& parsed, const std::string& name) {
+  for (const auto& o : parsed.options)
+    if (o.string_key == name)
+      for (const auto& v : o.value)
+        if (!v.empty() && v[0] == '-') return true;
+  return false;
+}
+
+void check_values(const po::parsed_options& parsed, const po::variables_map& vm) {
+  for (const auto& [name, value] : vm) {
+    if (value.defaulted() || value.empty()) continue;
+    const auto& any = value.value();
+    const auto& type = any.type();
+    if (type == typeid(uint64_t) || type == typeid(uint32_t) || type == typeid(unsigned)) {
+      if (negative_text(parsed, name))
+        throw UsageError("--" + name + ": expected a non-negative integer (up to 2^64 - 1), got a negative number");
+      const double v = type == typeid(uint64_t)   ? static_cast<double>(boost::any_cast<uint64_t>(any))
+                       : type == typeid(uint32_t) ? static_cast<double>(boost::any_cast<uint32_t>(any))
+                                                  : static_cast<double>(boost::any_cast<unsigned>(any));
+      if (name != "seed") check_range(name, v, text_of(v));
+    } else if (type == typeid(int)) {
+      check_range(name, boost::any_cast<int>(any), text_of(boost::any_cast<int>(any)));
+    } else if (type == typeid(int64_t)) {
+      check_range(name, static_cast<double>(boost::any_cast<int64_t>(any)), text_of(boost::any_cast<int64_t>(any)));
+    } else if (type == typeid(double)) {
+      check_range(name, boost::any_cast<double>(any), text_of(boost::any_cast<double>(any)));
+    } else if (type == typeid(float)) {
+      check_range(name, boost::any_cast<float>(any), text_of(boost::any_cast<float>(any)));
+    } else if (type == typeid(std::vector<int>)) {
+      for (int v : boost::any_cast<std::vector<int>>(any)) check_range(name, v, text_of(v));
+    } else if (type == typeid(std::vector<int64_t>)) {
+      for (int64_t v : boost::any_cast<std::vector<int64_t>>(any))
+        check_range(name, static_cast<double>(v), text_of(v));
+    } else if (type == typeid(std::vector<double>)) {
+      for (double v : boost::any_cast<std::vector<double>>(any)) check_range(name, v, text_of(v));
+    }
+  }
+}
+
+}  // namespace
+
 bool parse(int argc, char** argv, const std::string& usage, po::options_description& options, po::variables_map& vm,
            const po::positional_options_description* positional) {
   options.add_options()("help,h", "show this help");
   po::command_line_parser parser(argc, argv);
   parser.options(options);
   if (positional) parser.positional(*positional);
-  po::store(parser.run(), vm);
+  const auto parsed = parser.run();
+  po::store(parsed, vm);
   if (vm.count("help")) {
     std::cout << "Usage: " << argv[0] << " " << usage << "\n\n" << options << "\n";
     return false;
   }
+  check_values(parsed, vm);
   po::notify(vm);
   return true;
 }

@@ -25,8 +25,8 @@ constexpr int kExitUsage = 2;
 // Runs the command named by argv[1] (argv[0] is `program`), or prints the
 // list of commands for --help / no arguments. Catches every exception and
 // turns it into a one-line message and an exit code.
-int dispatch(const std::string& program, const std::string& description, const std::vector<Command>& commands,
-             int argc, char** argv);
+int dispatch(const std::string& program, const std::string& description, const std::vector<Command>& commands, int argc,
+             char** argv);
 
 // Parses argv against `options`; returns false (after printing usage to
 // stdout) when --help was given. Unknown flags and bad values throw
@@ -34,6 +34,20 @@ int dispatch(const std::string& program, const std::string& description, const s
 bool parse(int argc, char** argv, const std::string& usage, boost::program_options::options_description& options,
            boost::program_options::variables_map& vm,
            const boost::program_options::positional_options_description* positional = nullptr);
+
+// The most threads a --threads flag accepts: 4 x the hardware threads (more
+// only oversubscribes the cores; tens of thousands hang thread creation).
+int max_threads();
+
+// Checked before any long work: `path` (a file an output flag names) can be
+// written. Creates its parent folder when missing (folder = false) or the
+// folder itself (folder = true), then writes and removes a probe file there.
+// Throws UsageError naming the flag.
+void require_writable(const std::string& flag, const std::string& path, bool folder = false);
+
+// Throws UsageError when the output `out` is one of the inputs (same file,
+// whatever the spelling of the path).
+void require_not_input(const std::string& flag, const std::string& out, const std::vector<std::string>& inputs);
 
 // "1h02m03s" / "2m03s": durations in progress lines.
 std::string format_duration(double seconds);

@@ -78,6 +78,7 @@ int run_bench_scan(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object (config, machine, rows) instead of the table");
   po::variables_map vm;
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
   config.check_errors = !vm["no-errors"].as<bool>();
   if (config.batch <= 0) throw UsageError("--batch must be > 0");
   if (config.threads <= 0) throw UsageError("--threads must be > 0");
@@ -123,6 +124,7 @@ int run_bench_data(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
   po::variables_map vm;
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
   if (config.transitions <= 0 || config.obs_dim <= 0 || config.act_dim <= 0)
     throw UsageError("--transitions, --obs-dim and --act-dim must be > 0");
   if (config.batch <= 0 || config.context <= 0 || config.episode_batch <= 0)
@@ -152,6 +154,7 @@ int run_bench_env(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
   po::variables_map vm;
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
   if (config.steps < 1 || config.num_envs < 1 || config.vector_steps < 1)
     throw UsageError("--steps, --num-envs and --vector-steps must be >= 1");
   for (int t : config.threads)
@@ -198,6 +201,8 @@ int run_bench_policy(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object instead of the tables");
   po::variables_map vm;
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
+  if (!plot_dir.empty()) require_writable("plot", plot_dir, /*folder=*/true);
   try {
     config.validate();
     if (config.checkpoint.empty()) envs::resolve_env_name(config.env);
@@ -283,6 +288,8 @@ int run_bench_train(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
   po::variables_map vm;
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
+  if (!plot_dir.empty()) require_writable("plot", plot_dir, /*folder=*/true);
   try {
     config.validate();
   } catch (const std::invalid_argument& e) {
@@ -323,6 +330,7 @@ int run_bench_conditioning(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
   po::variables_map vm;
   if (!parse(argc, argv, "--checkpoints A.pt [B.pt ...] --dataset FILE [options]", options, vm)) return kExitOk;
+  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
   try {
     config.validate();
   } catch (const std::invalid_argument& e) {

@@ -31,6 +31,8 @@ int run_collect(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  require_writable("out", c.out);
+  if (c.policy != "random") require_not_input("out", c.out, {c.policy});
   data::Transitions t;
   try {
     t = collect(c, [](int64_t steps, int64_t episodes) {

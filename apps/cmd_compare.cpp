@@ -45,7 +45,7 @@ int run_compare(int argc, char** argv) {
   double data_mean = std::nan("");
   if (!dataset.empty()) {
     try {
-      const auto t = data::read_dataset(dataset);
+      const auto t = data::read_dataset_isolated(dataset);
       const auto split = data::split_episodes(t);
       data_mean = 0;
       for (const auto& e : split.episodes) data_mean += e.episode_return / split.episodes.size();

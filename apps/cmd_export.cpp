@@ -17,6 +17,8 @@ int run_export(int argc, char** argv) {
       ("out", po::value(&out)->required(), "the policy file to write");
   po::variables_map vm;
   if (!parse(argc, argv, "--checkpoint FILE --out POLICY", options, vm)) return kExitOk;
+  require_not_input("out", out, {checkpoint});
+  require_writable("out", out);
   LoadedAgent agent;
   try {
     agent = load_checkpoint(checkpoint);

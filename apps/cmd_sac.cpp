@@ -10,6 +10,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "bench/report.h"
+#include "runtime/sealed_file.h"
 #include "bench/svg_plot.h"
 
 namespace aaren::cli {
@@ -65,7 +66,9 @@ int run_sac(int argc, char** argv) {
       {"stop_at_return", std::isinf(c.stop_at_return) ? nlohmann::json(nullptr) : nlohmann::json(c.stop_at_return)},
       {"dump_replay", c.dump_replay}, {"model_xml", c.env_options.model_xml}, {"seed", c.seed},
       {"threads", c.threads}, {"out", c.out_dir}};
-  std::filesystem::create_directories(c.out_dir);
+  require_writable("out", c.out_dir, /*folder=*/true);
+  if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
+  sealed::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run
   bench::write_file_atomically(c.out_dir + "/config.json", config.dump(2) + "\n");
   std::cout << "config: " << config.dump() << std::endl;
 

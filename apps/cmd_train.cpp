@@ -72,7 +72,17 @@ int run_train(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  std::filesystem::create_directories(c.out_dir);
+  const bool out_existed = std::filesystem::exists(c.out_dir);
+  require_writable("out", c.out_dir, /*folder=*/true);
+  // A run that fails on its input (a bad dataset, a wrong --env) leaves no
+  // folder behind that it created; one that has written a checkpoint keeps it.
+  auto remove_if_created = [&] {
+    if (out_existed) return;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(c.out_dir, ec))
+      if (entry.path().extension() == ".pt") return;
+    std::filesystem::remove_all(c.out_dir, ec);
+  };
   std::cout << "config: " << c.to_json().dump() << std::endl;
   bench::write_file_atomically(c.out_dir + "/config.json", c.to_json().dump(2) + "\n");
   TrainResult r;
@@ -86,8 +96,10 @@ int run_train(int argc, char** argv) {
                 << p.eval_score << ")   " << std::flush;
     });
   } catch (const std::invalid_argument& e) {
+    remove_if_created();
     throw InputError(e.what());
   } catch (const envs::EnvError& e) {
+    remove_if_created();
     throw InputError(e.what());
   }
   std::cerr << "\n";

@@ -107,7 +107,7 @@ ConditioningProbe probe_conditioning(LoadedAgent& agent, const data::TrajectoryD
 
 Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream* progress) {
   config.validate();
-  const auto t = data::read_dataset(config.dataset);
+  const auto t = data::read_dataset_isolated(config.dataset);
   const auto split = data::split_episodes(t);
   const data::TrajectoryDataset d(t, split);
   const int64_t t_max = *std::max_element(config.times.begin(), config.times.end());

@@ -10,10 +10,11 @@
 namespace aaren::bench {
 
 nlohmann::json DataBenchConfig::to_json() const {
-  return {{"file", file},       {"transitions", transitions}, {"obs_dim", obs_dim},
-          {"act_dim", act_dim}, {"workdir", workdir},         {"batch", batch},
-          {"context", context}, {"episode_batch", episode_batch}, {"seconds", seconds},
-          {"seed", seed}};
+  return {{"file", file},       {"transitions", transitions},
+          {"obs_dim", obs_dim}, {"act_dim", act_dim},
+          {"workdir", workdir}, {"batch", batch},
+          {"context", context}, {"episode_batch", episode_batch},
+          {"seconds", seconds}, {"seed", seed}};
 }
 
 namespace {
@@ -70,11 +71,21 @@ Table run_data_bench(const DataBenchConfig& c, std::ostream* progress) {
   double t0 = now_seconds();
   const auto t = data::read_dataset(path);
   const double read_s = now_seconds() - t0;
+  // What the commands pay: the same read in a child process (crash and stall
+  // containment), its result piped back.
+  t0 = now_seconds();
+  const auto isolated = data::read_dataset_isolated(path);
+  const double isolated_s = now_seconds() - t0;
+  if (isolated.size != t.size || isolated.observations != t.observations)
+    throw std::runtime_error(path + ": the isolated read differs from the direct read");
   t0 = now_seconds();
   const auto split = data::split_episodes(t);
   const data::TrajectoryDataset dataset(t, split);
   const double build_s = now_seconds() - t0;
   table.add_row({std::string("load: read HDF5"), read_s, std::string("s"), std::to_string(t.size) + " transitions"});
+  table.add_row({std::string("load: read HDF5 in a child process"), isolated_s, std::string("s"),
+                 "what the commands use; x" + std::to_string(isolated_s / std::max(read_s, 1e-9)).substr(0, 4) +
+                     " the direct read"});
   table.add_row({std::string("load: episodes + dataset"), build_s, std::string("s"),
                  std::to_string(dataset.num_episodes()) + " episodes, returns-to-go, state mean/std"});
   table.add_row({std::string("load: total"), read_s + build_s, std::string("s"), std::string("target <= 2 s")});

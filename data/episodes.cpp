@@ -4,14 +4,16 @@
 
 namespace aaren::data {
 
-EpisodeSplit split_episodes(const Transitions& t, bool keep_partial) {
+EpisodeSplit split_episodes(const Transitions& t, bool keep_partial, int64_t step_limit) {
   EpisodeSplit split;
+  const bool by_limit = !t.has_timeouts && t.episode_starts.empty() && step_limit > 0;
+  split.step_limit = by_limit ? step_limit : 0;
   auto close = [&](int64_t start, int64_t end_inclusive) {
     Episode e;
     e.start = start;
     e.length = end_inclusive - start + 1;
     e.terminated = t.terminals[end_inclusive] != 0;
-    e.timed_out = t.timeouts[end_inclusive] != 0 && !e.terminated;
+    e.timed_out = (t.timeouts[end_inclusive] != 0 || (by_limit && e.length == step_limit)) && !e.terminated;
     double ret = 0.0;
     for (int64_t i = start; i <= end_inclusive; ++i) ret += t.rewards[i];
     e.episode_return = ret;
@@ -29,7 +31,9 @@ EpisodeSplit split_episodes(const Transitions& t, bool keep_partial) {
 
   int64_t start = 0;
   for (int64_t i = 0; i < t.size; ++i) {
-    if (t.terminals[i] || t.timeouts[i]) {
+    // D4RL's sequence_dataset on files without timeouts (v0): an episode
+    // also ends when the env's step counter runs out.
+    if (t.terminals[i] || t.timeouts[i] || (by_limit && i - start + 1 == step_limit)) {
       close(start, i);
       start = i + 1;
     }

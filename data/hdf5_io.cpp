@@ -5,14 +5,16 @@
 
 #include <hdf5.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <set>
 #include <sstream>
-#include <unistd.h>
 
 namespace aaren::data {
 
@@ -93,13 +95,22 @@ class File {
   File(const std::string& path, bool write = false) : path_(path) {
     silence_hdf5();
     if (write) {
-      file_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+      // The HDF5 1.10 file format: superblock, object headers and chunk
+      // indexes carry checksums, so damage to a file we wrote is found when
+      // it is read, instead of being followed. h5py (HDF5 >= 1.10) reads it.
+      Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+      H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_V110);
+      file_ = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
       if (!file_.valid()) fail("cannot create the file");
       return;
     }
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) fail("no such file");
-    if (std::filesystem::is_directory(path, ec)) fail("is a directory, expected an HDF5 file");
+    const auto status = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(status)) fail("no such file");
+    if (std::filesystem::is_directory(status)) fail("is a directory, expected an HDF5 file");
+    // A FIFO or a device would block libhdf5's open (or feed it endless bytes).
+    if (!std::filesystem::is_regular_file(status))
+      fail("not a regular file (a FIFO, socket or device?), expected an HDF5 file");
     if (std::filesystem::file_size(path, ec) == 0) fail("the file is empty, expected an HDF5 file");
     const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
     if (is_hdf5 <= 0) fail("not an HDF5 file (no HDF5 signature)");
@@ -181,9 +192,13 @@ void read_into(const File& f, const std::string& key, const Dataset& d, hid_t me
 template <typename T>
 hid_t native_type();
 template <>
-hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+hid_t native_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+hid_t native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 
 template <typename T>
 void require_finite(const File& f, const std::string& key, const std::vector<T>& v, int64_t row_width) {
@@ -280,13 +295,13 @@ std::vector<uint8_t> read_flags(const File& f, const std::string& key, int64_t e
   return out;
 }
 
-// Text of a small scalar (or short 1-D) dataset; empty if not readable as such.
-std::string read_small_as_text(const File& f, const std::string& key) {
+// Text of a small scalar (or short 1-D) dataset; nullopt if unreadable.
+std::optional<std::string> read_small_as_text(const File& f, const std::string& key) {
   Dataset d;
   try {
     d = open_dataset(f, key);
   } catch (const DataError&) {
-    return {};
+    return std::nullopt;
   }
   if (d.elements > 16) return "<array " + join_dims(d.dims) + " " + d.dtype + ">";
   if (d.cls == H5T_STRING) {
@@ -296,22 +311,23 @@ std::string read_small_as_text(const File& f, const std::string& key) {
       H5Tset_size(mem.get(), H5T_VARIABLE);
       H5Tset_cset(mem.get(), H5Tget_cset(d.type.get()));
       char* text = nullptr;
-      if (H5Dread(d.dset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0) return {};
+      if (H5Dread(d.dset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0) return std::nullopt;
       std::string s = text ? text : "";
       H5Dvlen_reclaim(mem.get(), d.space.get(), H5P_DEFAULT, &text);
       return s;
     }
     const size_t size = H5Tget_size(d.type.get());
-    std::string s(size, '\0');
+    if (size == 0 || size > (1u << 20)) return std::nullopt;  // a damaged size: not worth 1 MB of text
+    std::string s(size + 1, '\0');
     Handle mem(H5Tcopy(d.type.get()), H5Tclose);
-    if (H5Dread(d.dset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, s.data()) < 0) return {};
+    if (H5Dread(d.dset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, s.data()) < 0) return std::nullopt;
     s.resize(std::strlen(s.c_str()));
     return s;
   }
   if (d.cls == H5T_FLOAT || d.cls == H5T_INTEGER || d.cls == H5T_ENUM) {
     if (d.cls == H5T_ENUM) return "<enum>";
     std::vector<double> v(static_cast<size_t>(std::max<int64_t>(d.elements, 1)));
-    if (H5Dread(d.dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) return {};
+    if (H5Dread(d.dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) return std::nullopt;
     std::ostringstream os;
     os.precision(10);
     if (d.dims.empty()) {
@@ -327,23 +343,64 @@ std::string read_small_as_text(const File& f, const std::string& key) {
 }
 
 // Every dataset below `group` (recursively), as "group/sub/name" -> text.
-void read_metadata(const File& f, const std::string& group, std::map<std::string, std::string>& out) {
-  if (!f.is_group(group)) return;
+// A damaged file can hold a link that leads back to one of its own parents
+// (the group then seems to contain itself) or a huge fan-out, so the walk
+// remembers the object addresses it has entered and stops at a depth and an
+// entry count; what it cannot read becomes a warning, not an error, because
+// metadata is optional.
+struct MetadataWalk {
+  static constexpr int kMaxDepth = 8;
+  static constexpr size_t kMaxEntries = 4096;
+  std::set<std::pair<unsigned long, haddr_t>> entered;
+  size_t entries = 0;
+  std::vector<std::string>* warnings = nullptr;
+  void warn(const File& f, const std::string& key, const std::string& what) {
+    if (warnings->size() < 8) warnings->push_back(f.path() + ": key '" + key + "': " + what);
+  }
+};
+
+void read_metadata(const File& f, const std::string& group, std::map<std::string, std::string>& out, MetadataWalk& walk,
+                   int depth = 0) {
+  if (!f.exists(group)) return;
   Handle g(H5Gopen2(f.id(), group.c_str(), H5P_DEFAULT), H5Gclose);
-  if (!g.valid()) return;
+  if (!g.valid()) {
+    if (depth == 0 && !f.is_group(group))
+      walk.warn(f, group, "is not a group: ignored");
+    else
+      walk.warn(f, group, "cannot open the group (corrupt?): ignored");
+    return;
+  }
+  H5O_info_t info;
+  if (H5Oget_info2(g.get(), &info, H5O_INFO_BASIC) < 0) return walk.warn(f, group, "unreadable group header: ignored");
+  if (!walk.entered.insert({info.fileno, info.addr}).second)
+    return walk.warn(f, group, "links back to a group it is inside (a damaged link?): not followed");
+  if (depth > MetadataWalk::kMaxDepth) return walk.warn(f, group, "nested too deep: not read");
   std::vector<std::string> names;
   auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
-    static_cast<std::vector<std::string>*>(data)->push_back(name);
-    return 0;
+    auto* v = static_cast<std::vector<std::string>*>(data);
+    v->push_back(name);
+    return v->size() > MetadataWalk::kMaxEntries ? 1 : 0;  // 1 stops the iteration
   };
-  H5Literate(g.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names);
+  if (H5Literate(g.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names) < 0)
+    walk.warn(f, group, "cannot list the group (corrupt?): partly read");
   for (const auto& name : names) {
+    if (++walk.entries > MetadataWalk::kMaxEntries) return walk.warn(f, group, "too many entries: the rest not read");
     const std::string key = group + "/" + name;
-    if (f.is_group(key)) {
-      read_metadata(f, key, out);
+    Handle obj(H5Oopen(f.id(), key.c_str(), H5P_DEFAULT), H5Oclose);
+    if (!obj.valid()) {
+      walk.warn(f, key, "cannot open (corrupt?): ignored");
+      continue;
+    }
+    const auto type = H5Iget_type(obj.get());
+    obj = Handle();
+    if (type == H5I_GROUP) {
+      read_metadata(f, key, out, walk, depth + 1);
     } else {
       auto text = read_small_as_text(f, key);
-      if (!text.empty()) out[key.substr(std::string("metadata/").size())] = text;
+      if (!text)
+        walk.warn(f, key, "unreadable value: ignored");
+      else
+        out[key.substr(std::string("metadata/").size())] = *text;
     }
   }
 }
@@ -395,7 +452,9 @@ Transitions read_d4rl(const std::string& path) {
     if (width != t.nv)
       f.fail("infos/qacc_warmstart", "width " + std::to_string(width) + ", expected nv = " + std::to_string(t.nv));
   }
-  read_metadata(f, "metadata", t.metadata);
+  MetadataWalk walk;
+  walk.warnings = &t.warnings;
+  read_metadata(f, "metadata", t.metadata, walk);
   return t;
 }
 
@@ -405,6 +464,10 @@ Transitions read_minari(const std::string& path_in) {
   if (std::filesystem::is_directory(path, ec)) {
     const auto inner = std::filesystem::path(path) / "data" / "main_data.hdf5";
     const auto flat = std::filesystem::path(path) / "main_data.hdf5";
+    if (!std::filesystem::exists(inner, ec) && !std::filesystem::exists(flat, ec))
+      throw DataError(path +
+                      ": is a directory without data/main_data.hdf5 (expected a D4RL .hdf5 file or a Minari "
+                      "dataset folder)");
     path = std::filesystem::exists(inner, ec) ? inner.string() : flat.string();
   }
   File f(path);
@@ -449,8 +512,7 @@ Transitions read_minari(const std::string& path_in) {
       for (const auto& [k, v] : dt) t.dtypes[k.substr(g.size() + 1)] = v;
     } else if (obs_dim != t.obs_dim || act_dim != t.act_dim) {
       f.fail(g, "observation/action widths " + std::to_string(obs_dim) + "/" + std::to_string(act_dim) +
-                    " differ from the first episode's " + std::to_string(t.obs_dim) + "/" +
-                    std::to_string(t.act_dim));
+                    " differ from the first episode's " + std::to_string(t.obs_dim) + "/" + std::to_string(t.act_dim));
     }
     t.episode_starts.push_back(t.size);
     t.observations.insert(t.observations.end(), obs.begin(), obs.end() - obs_dim);
@@ -502,25 +564,28 @@ void write_array(const File& f, const std::string& key, hid_t file_type, hid_t m
   }
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle dset(H5Dcreate2(f.id(), key.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-              H5Dclose);
+  Handle dset(H5Dcreate2(f.id(), key.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
   if (!dset.valid()) f.fail(key, "cannot create the dataset");
   if (dims[0] > 0 && H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     f.fail(key, "write failed (disk full?)");
 }
 
+// A fixed-length UTF-8 string: stored in the dataset itself. Variable-length
+// strings live in the global heap, which has no checksum; a damaged global
+// heap can crash or stall libhdf5 when it is read.
 void write_string(const File& f, const std::string& key, const std::string& value) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_size(type.get(), std::max<size_t>(value.size(), 1));
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle dset(H5Dcreate2(f.id(), key.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-              H5Dclose);
+  Handle dset(H5Dcreate2(f.id(), key.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
   if (!dset.valid()) f.fail(key, "cannot create the dataset");
-  const char* text = value.c_str();
-  if (H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0) f.fail(key, "write failed");
+  std::string padded = value;
+  padded.resize(std::max<size_t>(value.size(), 1), '\0');
+  if (H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, padded.data()) < 0) f.fail(key, "write failed");
 }
 
 }  // namespace
@@ -533,8 +598,8 @@ void write_d4rl(const std::string& path, const Transitions& t, const WriteOption
     const auto N = static_cast<hsize_t>(t.size);
     write_array(f, "observations", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.observations.data(),
                 {N, static_cast<hsize_t>(t.obs_dim)}, opt);
-    write_array(f, "actions", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.actions.data(),
-                {N, static_cast<hsize_t>(t.act_dim)}, opt);
+    write_array(f, "actions", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.actions.data(), {N, static_cast<hsize_t>(t.act_dim)},
+                opt);
     write_array(f, "rewards", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.rewards.data(), {N}, opt);
     // numpy/h5py booleans: an int8 enum {FALSE = 0, TRUE = 1}.
     Handle bool_type(H5Tenum_create(H5T_NATIVE_INT8), H5Tclose);

@@ -26,9 +26,17 @@ Transitions read_minari(const std::string& path);
 // Reads either layout: Minari when the file has episode_* groups.
 Transitions read_dataset(const std::string& path);
 
+// read_dataset in a child process, for files that may be damaged: libhdf5
+// can crash (SIGSEGV) or loop forever on corrupted metadata, which no check
+// in this process could catch. The child reads the file and sends the result
+// back through a pipe; a crash, a stall past `timeout_seconds` (0: 120 s plus
+// 1 s per 20 MB of file) or a DataError becomes one DataError line naming the
+// file. The result is the same as read_dataset's.
+Transitions read_dataset_isolated(const std::string& path, double timeout_seconds = 0);
+
 struct WriteOptions {
-  int gzip_level = 4;            // h5py's default
-  int64_t chunk_rows = 16384;    // rows per chunk (capped at N)
+  int gzip_level = 4;          // h5py's default
+  int64_t chunk_rows = 16384;  // rows per chunk (capped at N)
 };
 
 // Writes the D4RL layout (float32 observations/actions/rewards, bool-enum

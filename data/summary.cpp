@@ -27,6 +27,13 @@ DatasetSummary summarize(const Transitions& t, const EpisodeSplit& split) {
   s.partial_steps = split.partial_steps;
   s.partial_kept = split.partial_kept;
   s.has_timeouts = t.has_timeouts;
+  if (!t.episode_starts.empty())
+    s.episode_rule = "the file's episode groups";
+  else if (split.step_limit > 0)
+    s.episode_rule = "terminals or the " + std::to_string(split.step_limit) +
+                     "-step limit (no 'timeouts' key: D4RL v0, as D4RL's sequence_dataset)";
+  else
+    s.episode_rule = "terminals or timeouts";
   std::vector<double> returns, lengths;
   for (const auto& e : split.episodes) {
     ++s.episodes;
@@ -55,6 +62,7 @@ nlohmann::json DatasetSummary::to_json() const {
           {"partial_steps", partial_steps},
           {"partial_kept", partial_kept},
           {"has_timeouts", has_timeouts},
+          {"episode_rule", episode_rule},
           {"return_min", returns.min},
           {"return_mean", returns.mean},
           {"return_max", returns.max},

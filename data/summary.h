@@ -20,6 +20,7 @@ struct DatasetSummary {
   int64_t partial_steps = 0;  // trailing steps without an episode end
   bool partial_kept = false;
   bool has_timeouts = false;
+  std::string episode_rule;  // what ends an episode in this file
   Stats returns, lengths;
   std::map<std::string, std::string> dtypes, metadata;
   bool has_qpos = false, has_qvel = false, has_next_observations = false;

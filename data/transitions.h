@@ -19,7 +19,7 @@ struct DataError : std::runtime_error {
 // Transitions in the D4RL layout (FACTS §3), converted to float32 in memory
 // (qpos/qvel kept in float64: they are replayed into the simulator).
 struct Transitions {
-  int64_t size = 0;     // N
+  int64_t size = 0;  // N
   int64_t obs_dim = 0;
   int64_t act_dim = 0;
   std::vector<float> observations;       // [N, obs_dim]
@@ -40,6 +40,9 @@ struct Transitions {
 
   std::map<std::string, std::string> metadata;  // metadata/... scalars, as text
   std::map<std::string, std::string> dtypes;    // key -> dtype in the file, e.g. "float64"
+  // Problems with optional parts (unreadable metadata) that did not stop the
+  // read: one line each, naming the file and key, for the caller to show.
+  std::vector<std::string> warnings;
 
   // Throws DataError unless every array has the sizes N, obs_dim, act_dim say.
   void check_consistent(const std::string& origin) const;
@@ -57,12 +60,19 @@ struct EpisodeSplit {
   std::vector<Episode> episodes;  // complete episodes (and the partial one if kept)
   int64_t partial_steps = 0;      // transitions after the last episode end
   bool partial_kept = false;      // whether those form the last entry of `episodes`
+  int64_t step_limit = 0;         // > 0: the file has no timeouts; episodes also ended at this length
 };
 
+// Gym's TimeLimit for Hopper, HalfCheetah, Walker2d and Ant (v2-v4): the step
+// limit D4RL's sequence_dataset applies to files without timeouts.
+constexpr int64_t kGymMujocoStepLimit = 1000;
+
 // D4RL rule: an episode ends at i (inclusive) when terminals[i] or
-// timeouts[i]. A trailing run without an end is a partial episode: dropped by
-// default (as the reference tools do), kept with keep_partial. With explicit
-// episode_starts (Minari), those boundaries are used instead.
-EpisodeSplit split_episodes(const Transitions& t, bool keep_partial = false);
+// timeouts[i]; in a file without timeouts (D4RL v0) when terminals[i] or the
+// episode reaches `step_limit` steps (0: no limit), as D4RL's
+// sequence_dataset does. A trailing run without an end is a partial episode:
+// dropped by default (as the reference tools do), kept with keep_partial.
+// With explicit episode_starts (Minari), those boundaries are used instead.
+EpisodeSplit split_episodes(const Transitions& t, bool keep_partial = false, int64_t step_limit = kGymMujocoStepLimit);
 
 }  // namespace aaren::data

@@ -20,6 +20,19 @@ void install_handlers() {
   std::call_once(once, [] { mju_user_warning = capture_warning; });
 }
 
+// MuJoCo's parse errors span several lines ("Error: ...\nElement 'x', line 3\n");
+// one line for our messages.
+std::string one_line(const char* text) {
+  std::string s(text);
+  for (auto& ch : s)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  std::string out;
+  for (char ch : s)
+    if (!(ch == ' ' && !out.empty() && out.back() == ' ')) out += ch;
+  return out;
+}
+
 constexpr int kWatchedWarnings[] = {mjWARN_BADQACC, mjWARN_BADQVEL, mjWARN_BADQPOS, mjWARN_BADCTRL};
 
 }  // namespace
@@ -30,7 +43,7 @@ std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std:
   mjModel* m = nullptr;
   if (!model_xml.empty()) {
     m = mj_loadXML(model_xml.c_str(), nullptr, error, sizeof error);
-    if (!m) throw EnvError("model file " + model_xml + ": " + (error[0] ? error : "cannot load"));
+    if (!m) throw EnvError("model file " + model_xml + ": " + (error[0] ? one_line(error) : "cannot load"));
   } else {
     // The built-in MJCF text goes through MuJoCo's virtual file system.
     const std::string& xml = builtin_model_xml(builtin);
@@ -45,7 +58,17 @@ std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std:
     mj_deleteVFS(vfs.get());
     if (!m) throw EnvError("built-in model " + builtin + ": " + error);
   }
-  return std::shared_ptr<const mjModel>(m, [](const mjModel* p) { mj_deleteModel(const_cast<mjModel*>(p)); });
+  std::shared_ptr<const mjModel> model(m, [](const mjModel* p) { mj_deleteModel(const_cast<mjModel*>(p)); });
+  // MuJoCo accepts any number here; a NaN or non-positive timestep runs and
+  // yields NaN returns (or time that goes backwards).
+  const auto origin = model_xml.empty() ? "built-in model " + builtin : "model file " + model_xml;
+  if (!std::isfinite(m->opt.timestep) || m->opt.timestep <= 0)
+    throw EnvError(origin + ": option timestep " + std::to_string(m->opt.timestep) + ", expected a finite number > 0");
+  for (int i = 0; i < m->nbody; ++i)
+    if (!std::isfinite(m->body_mass[i]) || m->body_mass[i] < 0)
+      throw EnvError(origin + ": body " + std::to_string(i) + " has mass " + std::to_string(m->body_mass[i]) +
+                     ", expected a finite number >= 0");
+  return model;
 }
 
 MujocoEnv::MujocoEnv(std::string name, const std::string& builtin, const std::string& model_xml, int frame_skip,
@@ -56,10 +79,10 @@ MujocoEnv::MujocoEnv(std::string name, const std::string& builtin, const std::st
   model_ = load_model(builtin, model_xml);
   const auto origin = model_xml.empty() ? "the built-in model" : "model file " + model_xml;
   if (model_->nq != expected_nq || model_->nv != expected_nv || model_->nu != expected_nu)
-    throw EnvError(origin + ": " + name_ + " needs nq=" + std::to_string(expected_nq) + ", nv=" +
-                   std::to_string(expected_nv) + ", nu=" + std::to_string(expected_nu) + " (the same joints and " +
-                   "actuators), got nq=" + std::to_string(model_->nq) + ", nv=" + std::to_string(model_->nv) +
-                   ", nu=" + std::to_string(model_->nu));
+    throw EnvError(origin + ": " + name_ + " needs nq=" + std::to_string(expected_nq) +
+                   ", nv=" + std::to_string(expected_nv) + ", nu=" + std::to_string(expected_nu) +
+                   " (the same joints and " + "actuators), got nq=" + std::to_string(model_->nq) +
+                   ", nv=" + std::to_string(model_->nv) + ", nu=" + std::to_string(model_->nu));
   data_.reset(mj_makeData(model_.get()));
   if (!data_) throw EnvError(name_ + ": cannot allocate mjData");
   obs_.assign(static_cast<size_t>(obs_dim), 0.0);
@@ -89,7 +112,8 @@ void MujocoEnv::planar_observation(double* obs, double qvel_clip) const {
   const mjData* d = data_.get();
   int k = 0;
   for (int i = 1; i < model_->nq; ++i) obs[k++] = d->qpos[i];
-  for (int i = 0; i < model_->nv; ++i) obs[k++] = qvel_clip > 0 ? std::clamp(d->qvel[i], -qvel_clip, qvel_clip) : d->qvel[i];
+  for (int i = 0; i < model_->nv; ++i)
+    obs[k++] = qvel_clip > 0 ? std::clamp(d->qvel[i], -qvel_clip, qvel_clip) : d->qvel[i];
 }
 
 double MujocoEnv::control_cost(const double* action, double weight) const {

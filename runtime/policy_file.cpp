@@ -6,6 +6,8 @@
 #include <iterator>
 #include <sstream>
 
+#include "runtime/sealed_file.h"
+
 namespace aaren::lean {
 
 namespace {
@@ -18,14 +20,7 @@ constexpr char kMagic[8] = {'A', 'A', 'R', 'E', 'N', 'P', 'O', 'L'};
 // standard one, and version-1 files are checked with what wrote them.
 constexpr uint64_t kFnvBasis = 14695981039346656037ull, kFnvBasisVersion1 = 1469598103934665603ull;
 
-uint64_t fnv1a(const char* data, size_t size, uint64_t basis = kFnvBasis) {
-  uint64_t h = basis;
-  for (size_t i = 0; i < size; ++i) {
-    h ^= static_cast<unsigned char>(data[i]);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
+uint64_t fnv1a(const char* data, size_t size, uint64_t basis = kFnvBasis) { return sealed::fnv1a(data, size, basis); }
 
 // Appends raw little-endian values (x86-64 and ARM64 are little-endian).
 template <class T>

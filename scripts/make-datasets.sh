@@ -41,7 +41,7 @@ while (($#)); do
 done
 ((${#ENVS[@]})) || ENVS=(hopper halfcheetah walker2d)
 
-A=build/aaren
+A=${AAREN:-build/aaren}  # AAREN=path: a frozen copy, so rebuilding cannot change a long run
 if [[ ! -x $A ]]; then
   ./scripts/setup.sh
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

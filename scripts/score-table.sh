@@ -51,7 +51,7 @@ EPISODES=${EPISODES:-20} EXTRA=${EXTRA:-} TAG=${TAG:-}
 FILE=$DATA/$DATASET.hdf5
 [[ -f $FILE ]] || { echo "score-table: $FILE: no such dataset (make it with scripts/make-datasets.sh $ENV)" >&2; exit 2; }
 
-A=build/aaren
+A=${AAREN:-build/aaren}  # AAREN=path: a frozen copy, so rebuilding cannot change a long run
 if [[ ! -x $A ]]; then
   ./scripts/setup.sh
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -16,12 +16,10 @@ struct RunResult {
   std::string output;
 };
 
-// `args` are appended to the program path; with merge_stderr the output holds
-// both streams, otherwise stderr is discarded.
-inline RunResult run_program(const std::string& program, const std::string& args, bool merge_stderr = true) {
-  const std::string cmd = program + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) throw std::runtime_error("popen failed: " + cmd);
+// Runs `command` through the shell and returns its exit code and stdout.
+inline RunResult run_shell(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("popen failed: " + command);
   std::string out;
   std::array<char, 4096> buf;
   size_t n;
@@ -30,8 +28,19 @@ inline RunResult run_program(const std::string& program, const std::string& args
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+// `args` are appended to the program path; with merge_stderr the output holds
+// both streams, otherwise stderr is discarded.
+inline RunResult run_program(const std::string& program, const std::string& args, bool merge_stderr = true) {
+  return run_shell(program + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null"));
+}
+
 inline RunResult run_aaren(const std::string& args, bool merge_stderr = true) {
   return run_program(AAREN_BINARY, args, merge_stderr);
+}
+
+// Only what the program writes to stderr (stdout discarded).
+inline RunResult run_aaren_stderr(const std::string& args) {
+  return run_shell(std::string(AAREN_BINARY) + " " + args + " 2>&1 >/dev/null");
 }
 
 }  // namespace aaren::testing

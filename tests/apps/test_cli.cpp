@@ -3,8 +3,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -47,8 +53,10 @@ TEST_CASE("cli: bad commands and flags give one-line errors and exit 2", "[cli]"
 TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[cli]") {
   const auto dir = aaren::testing::temp_dir("cli_bench");
   const std::string csv = dir + "/bench_scan.csv";
-  auto r = run_aaren_stdout("bench scan --lengths 1 50 --heads 2 --batch 2 --d-model 16 --min-rounds 1 "
-                            "--min-seconds 0 --json --csv " + csv);
+  auto r = run_aaren_stdout(
+      "bench scan --lengths 1 50 --heads 2 --batch 2 --d-model 16 --min-rounds 1 "
+      "--min-seconds 0 --json --csv " +
+      csv);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
   REQUIRE(j["rows"].size() == 2);
@@ -69,8 +77,10 @@ TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[c
 
 TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plots", "[cli][bench]") {
   const auto dir = aaren::testing::temp_dir("cli_bench_policy");
-  auto r = run_aaren_stdout("bench policy --d-model 32 --layers 2 --context 5 --steps 30 --batch 1 2 --repeats 2 "
-                            "--sweep-tokens 100 --tokens interleaved fused --json --csv " + dir + "/policy.csv --plot " + dir + "/plots");
+  auto r = run_aaren_stdout(
+      "bench policy --d-model 32 --layers 2 --context 5 --steps 30 --batch 1 2 --repeats 2 "
+      "--sweep-tokens 100 --tokens interleaved fused --json --csv " +
+      dir + "/policy.csv --plot " + dir + "/plots");
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
   REQUIRE(j["variants"].size() == 16);  // 4 variants x 2 layouts x 2 batch sizes
@@ -85,9 +95,9 @@ TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plo
       CHECK(last > first);  // grows with the tokens (30 fused tokens stay inside the first 64-token block)
   }
   CHECK(j["sweep"].size() == 8 * 2);  // tokens 30 and 99 (interleaved) or 100 (fused) for each
-  for (const auto* f : {"/policy.csv", "/policy_steps.csv", "/policy_sweep.csv", "/policy.config.json",
-                        "/plots/memory_vs_timestep.svg", "/plots/cumulative_time_vs_timestep.svg",
-                        "/plots/memory_vs_tokens.svg", "/plots/latency_vs_tokens.svg"})
+  for (const auto* f :
+       {"/policy.csv", "/policy_steps.csv", "/policy_sweep.csv", "/policy.config.json", "/plots/memory_vs_timestep.svg",
+        "/plots/cumulative_time_vs_timestep.svg", "/plots/memory_vs_tokens.svg", "/plots/latency_vs_tokens.svg"})
     CHECK(std::ifstream(dir + f).good());
 
   r = run_aaren("bench policy --variants aaren-recurrent nope");
@@ -102,8 +112,10 @@ TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plo
 
 TEST_CASE("cli: bench train times both backbones against length", "[cli][bench]") {
   const auto dir = aaren::testing::temp_dir("cli_bench_train");
-  auto r = run_aaren_stdout("bench train --lengths 6 30 --batch 2 --d-model 16 --layers 1 --min-rounds 1 "
-                            "--min-seconds 0 --json --plot " + dir);
+  auto r = run_aaren_stdout(
+      "bench train --lengths 6 30 --batch 2 --d-model 16 --layers 1 --min-rounds 1 "
+      "--min-seconds 0 --json --plot " +
+      dir);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
   REQUIRE(j["rows"].size() == 2);
@@ -114,4 +126,71 @@ TEST_CASE("cli: bench train times both backbones against length", "[cli][bench]"
   r = run_aaren("bench train --lengths 61");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("multiples of 3"));
+}
+
+// Mistakes that used to be accepted, or found only after the long work:
+// each is one line on stderr and exit 2 before anything runs, and leaves no
+// output behind.
+TEST_CASE("cli: abusive flag values are refused before any work, in one line", "[cli]") {
+  const auto dir = aaren::testing::temp_dir("cli_abuse");
+  const std::string data = AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5";
+  const std::string train = "train --dataset " + data + " --backbone aaren --updates 2 --out " + dir + "/run ";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {train + "--seed -1", "--seed: expected a non-negative integer"},
+      {train + "--threads 33000", "--threads 33000: at most"},
+      {train + "--threads 0", "--threads 0: expected at least 1"},
+      {train + "--target-return nan", "--target-return nan: expected a finite number"},
+      {train + "--target-return inf", "--target-return inf: expected a finite number"},
+      {train + "--lr nan", "--lr nan: expected a finite number"},
+      {train + "--env walker2d", "--env walker2d: observations/actions 17/6, but"},
+      {"train --backbone aaren --updates 2 --out " + dir + "/run --dataset " + dir, "is a directory"},
+      {"rollout --env hopper --policy random --num-envs -1", "--num-envs -1: expected a non-negative count"},
+      {"rollout --env hopper --policy random --episodes 99999999999999", "--episodes 99999999999999: at most"},
+      {"rollout --env hopper --policy random --torch-threads 0", "--torch-threads 0: expected at least 1"},
+      {"bench scan --csv /proc/no/such/dir/x.csv", "--csv /proc/no/such/dir/x.csv: cannot"},
+      {"data concat " + data + " " + dir + "/b.hdf5 --out " + data, "is also an input"},
+  };
+  for (const auto& [args, message] : cases) {
+    INFO(args);
+    const auto r = aaren::testing::run_aaren_stderr(args);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(message));
+    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  }
+  CHECK(!std::filesystem::exists(dir + "/run"));  // no folder left by a refused run
+}
+
+TEST_CASE("cli: a dataset path that is a FIFO is refused at once", "[cli]") {
+  const auto dir = aaren::testing::temp_dir("cli_fifo");
+  REQUIRE(mkfifo((dir + "/pipe.hdf5").c_str(), 0600) == 0);
+  for (const std::string cmd : {"data inspect ", "data validate "}) {
+    const auto r = aaren::testing::run_aaren_stderr(cmd + dir + "/pipe.hdf5");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("not a regular file"));
+  }
+}
+
+TEST_CASE("cli: an MJCF with a non-finite or negative timestep, or a parse error, is one line", "[cli]") {
+  const auto dir = aaren::testing::temp_dir("cli_mjcf");
+  std::ifstream in(AAREN_SOURCE_DIR "/envs/models/hopper.xml");
+  const std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = xml.find("timestep=\"");
+  REQUIRE(at != std::string::npos);
+  const auto end = xml.find('"', at + 10);
+  for (const std::string value : {"nan", "-1", "0"}) {
+    const auto path = dir + "/hopper_" + value + ".xml";
+    std::ofstream(path) << xml.substr(0, at + 10) << value << xml.substr(end);
+    const auto r =
+        aaren::testing::run_aaren_stderr("rollout --env hopper --policy random --episodes 1 --model-xml " + path);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("timestep"));
+    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  }
+  std::ofstream(dir + "/broken.xml") << "<mujoco><worldbody><body></worldbody></mujoco>";
+  const auto r = aaren::testing::run_aaren_stderr("rollout --env hopper --policy random --episodes 1 --model-xml " +
+                                                  dir + "/broken.xml");
+  CHECK(r.exit_code == 2);
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
 }

@@ -56,6 +56,25 @@ d4rl("f64_rew2d_uint8.hdf5", dtype=np.float64, rew_shape=(N, 1), flag_dtype=np.u
 d4rl("v0_no_timeouts.hdf5", with_timeouts=False)
 d4rl("hopper-medium-v2.hdf5", extras=True)
 
+# A damaged link: metadata/loop is the metadata group itself, so the group
+# appears to contain itself (a walk without cycle detection never ends).
+d4rl("metadata_cycle.hdf5", extras=True)
+with h5py.File(os.path.join(out, "metadata_cycle.hdf5"), "a") as f:
+    f["metadata/policy/loop"] = f["metadata"]
+
+# D4RL v0 files have no timeouts; D4RL's sequence_dataset also ends an
+# episode when the env's 1000-step limit runs out.
+with h5py.File(os.path.join(out, "v0_halfcheetah_style.hdf5"), "w") as f:  # 3000 steps, no terminals
+    f.create_dataset("observations", data=np.zeros((3000, 17), np.float32))
+    f.create_dataset("actions", data=np.zeros((3000, 6), np.float32))
+    f.create_dataset("rewards", data=np.ones(3000, np.float32))
+    f.create_dataset("terminals", data=np.zeros(3000, bool))
+with h5py.File(os.path.join(out, "v0_hopper_style.hdf5"), "w") as f:  # 1000 steps time-limited, then 200 to a fall
+    f.create_dataset("observations", data=np.zeros((1200, 11), np.float32))
+    f.create_dataset("actions", data=np.zeros((1200, 3), np.float32))
+    f.create_dataset("rewards", data=np.ones(1200, np.float32))
+    f.create_dataset("terminals", data=np.arange(1200) == 1199)
+
 # Minari: episodes of 4 and 3 steps, observations with T + 1 rows.
 os.makedirs(os.path.join(out, "minari", "data"), exist_ok=True)
 with h5py.File(os.path.join(out, "minari", "data", "main_data.hdf5"), "w") as f:

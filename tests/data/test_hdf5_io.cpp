@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "data/hdf5_io.h"
@@ -12,10 +14,10 @@ using aaren::data::DataError;
 using aaren::data::Transitions;
 using aaren::testing::h5py_fixtures;
 
-#define REQUIRE_H5PY()                                                              \
-  if (h5py_fixtures().empty()) {                                                    \
+#define REQUIRE_H5PY()                                                                 \
+  if (h5py_fixtures().empty()) {                                                       \
     WARN("skipped: /usr/bin/python3 with h5py is missing (apt install python3-h5py)"); \
-    return;                                                                         \
+    return;                                                                            \
   }
 
 namespace {
@@ -102,9 +104,9 @@ TEST_CASE("data: Minari layout", "[data]") {
     REQUIRE(t.size == 7);
     CHECK(t.episode_starts == std::vector<int64_t>{0, 4});
     // observations drop each episode's final row; next_observations hold it.
-    CHECK(t.observations[4 * 4] == 4.0f);                         // episode 1 starts at fixture row 4
-    CHECK(t.next_observations[3 * 4] == 4.0f);                    // last step of episode 0 -> row 4
-    CHECK(t.next_observations[6 * 4] == 7.0f);                    // last step of episode 1 -> row 7
+    CHECK(t.observations[4 * 4] == 4.0f);       // episode 1 starts at fixture row 4
+    CHECK(t.next_observations[3 * 4] == 4.0f);  // last step of episode 0 -> row 4
+    CHECK(t.next_observations[6 * 4] == 7.0f);  // last step of episode 1 -> row 7
     auto split = aaren::data::split_episodes(t);
     REQUIRE(split.episodes.size() == 2);
     CHECK(split.episodes[0].terminated);
@@ -121,7 +123,8 @@ TEST_CASE("data: writer -> reader round trip is exact, and h5py reads the file",
   auto fill = [](auto& v, int64_t n, double scale) {
     auto r = torch::randn({n}, torch::kFloat64) * scale;
     v.resize(n);
-    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<typename std::decay_t<decltype(v)>::value_type>(r[i].item<double>());
+    for (int64_t i = 0; i < n; ++i)
+      v[i] = static_cast<typename std::decay_t<decltype(v)>::value_type>(r[i].item<double>());
   };
   fill(t.observations, t.size * t.obs_dim, 3.0);
   fill(t.actions, t.size * t.act_dim, 1.0);
@@ -205,4 +208,92 @@ TEST_CASE("data: bad files give one line naming the file, the key and what was e
       CHECK(what.find('\n') == std::string::npos);
     }
   }
+}
+
+TEST_CASE("data: v0 files (no timeouts) also end episodes at the 1000-step limit, as D4RL does", "[data]") {
+  REQUIRE_H5PY();
+  // HalfCheetah never terminates: 3000 steps are 3 time-limited episodes.
+  const auto cheetah = aaren::data::read_dataset(h5py_fixtures() + "/v0_halfcheetah_style.hdf5");
+  const auto a = aaren::data::split_episodes(cheetah);
+  REQUIRE(a.episodes.size() == 3);
+  CHECK(a.step_limit == 1000);
+  CHECK(a.partial_steps == 0);
+  for (const auto& e : a.episodes) CHECK((e.length == 1000 && e.timed_out && !e.terminated));
+  // Hopper: a time-limited episode, then one that ends by falling.
+  const auto hopper = aaren::data::read_dataset(h5py_fixtures() + "/v0_hopper_style.hdf5");
+  const auto b = aaren::data::split_episodes(hopper);
+  REQUIRE(b.episodes.size() == 2);
+  CHECK((b.episodes[0].length == 1000 && b.episodes[0].timed_out));
+  CHECK((b.episodes[1].start == 1000 && b.episodes[1].length == 200 && b.episodes[1].terminated));
+  // Files with timeouts keep their own boundaries (the limit is not applied).
+  const auto v2 = aaren::data::read_dataset(h5py_fixtures() + "/f32_bool.hdf5");
+  CHECK(aaren::data::split_episodes(v2).step_limit == 0);
+}
+
+TEST_CASE("data: a metadata group that contains itself is read once, with a warning", "[data]") {
+  REQUIRE_H5PY();
+  const auto path = h5py_fixtures() + "/metadata_cycle.hdf5";
+  const auto t = aaren::data::read_dataset(path);
+  check_fixture_content(t, true);
+  CHECK(t.metadata.at("env_name") == "hopper");
+  REQUIRE(!t.warnings.empty());
+  CHECK_THAT(t.warnings[0], Catch::StartsWith(path + ": key 'metadata/policy/loop'"));
+  CHECK_THAT(t.warnings[0], Catch::Contains("not followed"));
+}
+
+TEST_CASE("data: the isolated read returns what the direct read does, and the same errors", "[data]") {
+  REQUIRE_H5PY();
+  const auto& dir = h5py_fixtures();
+  for (const std::string file : {"f32_bool.hdf5", "hopper-medium-v2.hdf5", "minari", "v0_hopper_style.hdf5"}) {
+    INFO(file);
+    const auto direct = aaren::data::read_dataset(dir + "/" + file);
+    const auto isolated = aaren::data::read_dataset_isolated(dir + "/" + file);
+    CHECK(isolated.size == direct.size);
+    CHECK(isolated.observations == direct.observations);
+    CHECK(isolated.actions == direct.actions);
+    CHECK(isolated.rewards == direct.rewards);
+    CHECK(isolated.terminals == direct.terminals);
+    CHECK(isolated.timeouts == direct.timeouts);
+    CHECK(isolated.has_timeouts == direct.has_timeouts);
+    CHECK(isolated.next_observations == direct.next_observations);
+    CHECK(isolated.qpos == direct.qpos);
+    CHECK(isolated.qvel == direct.qvel);
+    CHECK(isolated.episode_starts == direct.episode_starts);
+    CHECK(isolated.metadata == direct.metadata);
+    CHECK(isolated.dtypes == direct.dtypes);
+  }
+  for (const std::string file : {"bad_length.hdf5", "bad_nan.hdf5", "bad_corrupt.hdf5", "does_not_exist.hdf5"}) {
+    INFO(file);
+    std::string direct, isolated;
+    try {
+      aaren::data::read_dataset(dir + "/" + file);
+    } catch (const DataError& e) {
+      direct = e.what();
+    }
+    try {
+      aaren::data::read_dataset_isolated(dir + "/" + file);
+    } catch (const DataError& e) {
+      isolated = e.what();
+    }
+    CHECK(!direct.empty());
+    CHECK(isolated == direct);
+  }
+}
+
+TEST_CASE("data: a FIFO or a folder is refused at once, not read", "[data]") {
+  const auto dir = aaren::testing::temp_dir("fifo");
+  const auto fifo = dir + "/pipe.hdf5";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  for (const bool isolated : {false, true}) {
+    try {
+      if (isolated)
+        aaren::data::read_dataset_isolated(fifo);
+      else
+        aaren::data::read_d4rl(fifo);
+      FAIL("a FIFO was read");
+    } catch (const DataError& e) {
+      CHECK_THAT(std::string(e.what()), Catch::Contains("not a regular file"));
+    }
+  }
+  CHECK_THROWS_WITH(aaren::data::read_d4rl(dir), Catch::Contains("is a directory"));
 }
