@@ -291,6 +291,9 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     throw std::invalid_argument(e.what());
   }
   const auto split = data::split_episodes(t);
+  if (split.episodes.empty())
+    throw std::invalid_argument(c.dataset + ": no complete episode (" + std::to_string(t.size) +
+                                " transitions, none ends with a terminal, a timeout or the step limit)");
   const data::TrajectoryDataset dataset(t, split);
   // The environment for evaluation.
   std::string env = c.env;

@@ -50,6 +50,8 @@ int run_rollout(int argc, char** argv) {
   po::variables_map vm;
   if (!parse(argc, argv, "(--env NAME --policy random | --checkpoint FILE) [options]", options, vm))
     return kExitOk;
+  // RolloutConfig's own default env must not override the checkpoint's.
+  if (!vm.count("env")) config.env.clear();
   if (checkpoint.empty() && policy != "random")
     throw UsageError("--policy must be 'random'; trained agents are given with --checkpoint FILE");
   if (checkpoint.empty() && config.env.empty()) throw UsageError("--env is required without --checkpoint");

@@ -78,3 +78,17 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("missing.hdf5: no such file"));
 }
+
+TEST_CASE("cli: rollout of a checkpoint without --env acts in the checkpoint's env", "[cli][decision]") {
+  // A HalfCheetah agent (rollout's own default env is Hopper, whose sizes differ).
+  const auto dir = aaren::testing::temp_dir("cli_env_default");
+  auto r = run_aaren("collect --env halfcheetah --policy random --episodes 1 --out " + dir + "/hc.hdf5");
+  REQUIRE(r.exit_code == 0);
+  r = run_aaren("train --dataset " + dir + "/hc.hdf5 --backbone aaren --embed-dim 16 --layers 1 --updates 1 " +
+                "--aaren-batch 1 --eval-episodes 1 --threads 1 --out " + dir + "/run");
+  REQUIRE(r.exit_code == 0);
+  r = run_aaren("rollout --checkpoint " + dir + "/run/checkpoint.pt --episodes 1 --json", false);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output).at("config").at("env") == "halfcheetah");
+}

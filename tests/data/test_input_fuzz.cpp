@@ -155,7 +155,12 @@ TEST_CASE("fuzz: a damaged checkpoint never loads", "[agents][fuzz]") {
   c.out_dir = dir + "/run";
   c.embed_dim = 16, c.n_layers = 1, c.max_ep_len = 200, c.updates = 1, c.eval_episodes = 1, c.threads = 1;
   c.aaren_batch = 1;
+  // What a run killed while writing a checkpoint leaves: removed by the next
+  // run in that folder (its writer, pid 2^22 + 1, cannot exist).
+  std::filesystem::create_directories(c.out_dir);
+  write_bytes(c.out_dir + "/checkpoint_500.pt.tmp.4194305", "half a checkpoint");
   const auto result = aaren::train_decision(c);
+  CHECK(!std::filesystem::exists(c.out_dir + "/checkpoint_500.pt.tmp.4194305"));
   const auto original = read_bytes(result.checkpoint);
   const auto good = aaren::load_checkpoint(result.checkpoint);  // the undamaged file loads
   REQUIRE(good.model);
