@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
 #include "agents/rollout.h"
 #include "agents/sealed_archive.h"
 #include "data/hdf5_io.h"
@@ -37,6 +38,7 @@ void SacConfig::validate() const {
   if (out_dir.empty()) fail("--out is required");
   if (std::isnan(stop_at_return)) fail("--stop-at-return must be a number");
   if (threads < 1) fail("--threads must be >= 1");
+  if (state_every < 0) fail("--state-every must be >= 0");
 }
 
 GaussianActorImpl::GaussianActorImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden)
@@ -219,6 +221,20 @@ double evaluate(GaussianActor& actor, const SacConfig& c, int64_t round) {
   return total / c.eval_episodes;
 }
 
+// Keeps a CSV log's header and the rows whose first column (the step) is at
+// most `step`: what a resumed run must continue after.
+void truncate_log(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  std::string kept, line;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (header || std::stoll(line.substr(0, line.find(','))) <= step) kept += line + "\n";
+    header = false;
+  }
+  in.close();
+  std::ofstream(path, std::ios::trunc) << kept;
+}
+
 }  // namespace
 
 SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgress&)>& progress) {
@@ -242,17 +258,157 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
   double alpha = c.alpha;
 
   Replay replay(std::min(c.buffer_size, c.steps), od, ad, env->nq(), env->nv());
-  std::ofstream log(c.out_dir + "/log.csv");
-  log << "step,episode,return,length,alpha,q_loss,actor_loss\n";
-  std::ofstream eval_log(c.out_dir + "/eval.csv");
-  eval_log << "step,eval_return" << std::endl;
-  log.flush();
 
   SacResult result;
   SacProgress p;
   p.eval_return = std::nan("");
   std::vector<double> recent;
   std::vector<bool> return_saved(c.checkpoint_returns.size(), false);
+
+  // ---- resumable state: saved at episode boundaries, so the env is
+  // rebuilt by restoring its generator and resetting (bit for bit).
+  const std::string state_path = c.out_dir + "/resume.pt";
+  const nlohmann::json identity{{"env", envs::resolve_env_name(c.env).spec->name},
+                                {"model_xml", c.env_options.model_xml},
+                                {"seed", c.seed},
+                                {"hidden", c.hidden},
+                                {"batch_size", c.batch_size},
+                                {"capacity", replay.capacity},
+                                {"learning_starts", c.learning_starts},
+                                {"policy_frequency", c.policy_frequency},
+                                {"gamma", c.gamma},
+                                {"tau", c.tau},
+                                {"policy_lr", c.policy_lr},
+                                {"q_lr", c.q_lr},
+                                {"autotune", c.autotune},
+                                {"eval_every", c.eval_every},
+                                {"eval_episodes", c.eval_episodes}};
+  std::string env_rng = env->rng_state();  // before the reset that starts the current episode
+  auto save_state = [&](int64_t step) {
+    torch::serialize::OutputArchive a, actor_a, q_a, qt_a, actor_o, q_o, alpha_o;
+    actor->save(actor_a), q->save(q_a), q_target->save(qt_a);
+    actor_opt.save(actor_o), q_opt.save(q_o), alpha_opt.save(alpha_o);
+    a.write("actor", actor_a), a.write("q", q_a), a.write("q_target", qt_a);
+    a.write("actor_opt", actor_o), a.write("q_opt", q_o), a.write("alpha_opt", alpha_o);
+    a.write("log_alpha", log_alpha.detach().clone());
+    const int64_t rows = replay.size;  // the ring fills from row 0: rows [0, size) hold data
+    for (auto& [name, t] : std::vector<std::pair<std::string, torch::Tensor*>>{{"obs", &replay.obs},
+                                                                               {"act", &replay.act},
+                                                                               {"rew", &replay.rew},
+                                                                               {"next_obs", &replay.next_obs},
+                                                                               {"terminated", &replay.terminated},
+                                                                               {"truncated", &replay.truncated}})
+      a.write("replay_" + name, t->narrow(0, 0, rows).clone());
+    a.write("replay_qpos", torch::from_blob(replay.qpos.data(), {rows * replay.nq}, torch::kFloat64).clone());
+    a.write("replay_qvel", torch::from_blob(replay.qvel.data(), {rows * replay.nv}, torch::kFloat64).clone());
+    a.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+    std::ostringstream rng_text;
+    rng_text << rng;
+    auto finite_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    const nlohmann::json meta{{"identity", identity},
+                              {"step", step},
+                              {"replay_size", replay.size},
+                              {"replay_next", replay.next},
+                              {"episodes", p.episodes},
+                              {"last_return", p.last_return},
+                              {"recent", recent},
+                              {"q_loss", p.q_loss},
+                              {"actor_loss", p.actor_loss},
+                              {"eval_return", finite_or_null(p.eval_return)},
+                              {"return_saved", std::vector<int>(return_saved.begin(), return_saved.end())},
+                              {"eval_steps", result.eval_steps},
+                              {"eval_returns", result.eval_returns},
+                              {"checkpoints", result.checkpoints},
+                              {"rng", rng_text.str()},
+                              {"env_rng", env_rng}};
+    a.write("meta_json", c10::IValue(meta.dump()));
+    save_sealed_archive(a, state_path);
+  };
+
+  std::vector<double> obs = env->reset(), action(ad);
+  int64_t first_step = 1;
+  const bool resuming = c.resume && std::filesystem::exists(state_path);
+  if (resuming) {
+    torch::serialize::InputArchive a;
+    try {
+      a = load_sealed_archive(state_path, "SAC training state");
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());
+    }
+    nlohmann::json meta;
+    try {
+      c10::IValue text;
+      a.read("meta_json", text);
+      meta = nlohmann::json::parse(text.toStringRef());
+      if (meta.at("identity") != identity)
+        throw std::invalid_argument(state_path + ": written by another configuration (" + meta.at("identity").dump() +
+                                    "), this run is " + identity.dump() + "; use another --out or drop --resume");
+      torch::serialize::InputArchive actor_a, q_a, qt_a, actor_o, q_o, alpha_o;
+      a.read("actor", actor_a), a.read("q", q_a), a.read("q_target", qt_a);
+      a.read("actor_opt", actor_o), a.read("q_opt", q_o), a.read("alpha_opt", alpha_o);
+      actor->load(actor_a), q->load(q_a), q_target->load(qt_a);
+      actor_opt.load(actor_o), q_opt.load(q_o), alpha_opt.load(alpha_o);
+      // A fresh tensor for every read: read() into a defined tensor replaces
+      // its storage in place and keeps its dtype.
+      auto read = [&](const std::string& key) {
+        torch::Tensor t;
+        a.read(key, t);
+        return t;
+      };
+      const auto saved_log_alpha = read("log_alpha");
+      {
+        torch::NoGradGuard no_grad;
+        log_alpha.copy_(saved_log_alpha);
+      }
+      alpha = log_alpha.exp().item<double>();
+      const int64_t rows = meta.at("replay_size");
+      for (auto& [name, dst] : std::vector<std::pair<std::string, torch::Tensor*>>{{"obs", &replay.obs},
+                                                                                   {"act", &replay.act},
+                                                                                   {"rew", &replay.rew},
+                                                                                   {"next_obs", &replay.next_obs},
+                                                                                   {"terminated", &replay.terminated},
+                                                                                   {"truncated", &replay.truncated}}) {
+        dst->narrow(0, 0, rows).copy_(read("replay_" + name));
+      }
+      const auto qpos = read("replay_qpos").to(torch::kFloat64).contiguous();
+      const auto qvel = read("replay_qvel").to(torch::kFloat64).contiguous();
+      std::copy(qpos.data_ptr<double>(), qpos.data_ptr<double>() + qpos.numel(), replay.qpos.begin());
+      std::copy(qvel.data_ptr<double>(), qvel.data_ptr<double>() + qvel.numel(), replay.qvel.begin());
+      replay.size = rows, replay.next = meta.at("replay_next");
+      const auto torch_rng = read("torch_rng");
+      auto generator = at::detail::getDefaultCPUGenerator();  // a handle: sets the global one
+      generator.set_state(torch_rng);
+      std::istringstream(meta.at("rng").get<std::string>()) >> rng;
+      p.episodes = meta.at("episodes"), p.last_return = meta.at("last_return");
+      recent = meta.at("recent").get<std::vector<double>>();
+      p.recent_mean_return = recent.empty() ? 0.0 : mean_of(recent);
+      p.q_loss = meta.at("q_loss"), p.actor_loss = meta.at("actor_loss");
+      p.eval_return = meta.at("eval_return").is_null() ? std::nan("") : meta.at("eval_return").get<double>();
+      const auto saved = meta.at("return_saved").get<std::vector<int>>();
+      for (size_t k = 0; k < saved.size() && k < return_saved.size(); ++k) return_saved[k] = saved[k] != 0;
+      result.eval_steps = meta.at("eval_steps").get<std::vector<int64_t>>();
+      result.eval_returns = meta.at("eval_returns").get<std::vector<double>>();
+      result.checkpoints = meta.at("checkpoints").get<std::vector<std::string>>();
+      env_rng = meta.at("env_rng").get<std::string>();
+      env->set_rng_state(env_rng);
+      obs = env->reset();
+      first_step = meta.at("step").get<int64_t>() + 1;
+    } catch (const nlohmann::json::exception& e) {
+      throw std::invalid_argument(state_path + ": damaged training state (" + std::string(e.what()) + ")");
+    } catch (const c10::Error& e) {
+      throw std::invalid_argument(state_path + ": training state does not match this configuration (" +
+                                  e.msg().substr(0, e.msg().find('\n')) + ")");
+    }
+    truncate_log(c.out_dir + "/log.csv", first_step - 1);
+    truncate_log(c.out_dir + "/eval.csv", first_step - 1);
+  }
+  std::ofstream log(c.out_dir + "/log.csv", resuming ? std::ios::app : std::ios::trunc);
+  std::ofstream eval_log(c.out_dir + "/eval.csv", resuming ? std::ios::app : std::ios::trunc);
+  if (!resuming) {
+    log << "step,episode,return,length,alpha,q_loss,actor_loss" << std::endl;
+    eval_log << "step,eval_return" << std::endl;
+  }
+  int64_t next_state_at = c.state_every > 0 ? (first_step - 1) / c.state_every * c.state_every + c.state_every : 0;
   auto save = [&](const std::string& tag) {
     const std::string path = c.out_dir + "/policy_" + tag + ".pt";
     save_policy(path, {actor, envs::resolve_env_name(c.env).spec->name, od, ad, c.hidden, p.step,
@@ -262,13 +418,15 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
 
   const double start = now();
   double window_start = start;
-  int64_t window_step = 0;
+  int64_t window_step = first_step - 1;
+  result.steps_done = first_step - 1;
+  p.step = first_step - 1, p.alpha = alpha;
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   std::uniform_int_distribution<int64_t> pick;
-  std::vector<double> obs = env->reset(), action(ad);
   double episode_return = 0;
   int64_t episode_length = 0;
-  for (int64_t step = 1; step <= c.steps; ++step) {
+  for (int64_t step = first_step; step <= c.steps; ++step) {
+    bool episode_ended = false;
     p.step = step;
     result.steps_done = step;
     if (step <= c.learning_starts) {
@@ -292,9 +450,11 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
       p.recent_mean_return = mean_of(recent);
       log << step << "," << p.episodes << "," << episode_return << "," << episode_length << "," << alpha << ","
           << p.q_loss << "," << p.actor_loss << std::endl;  // per line: a killed run keeps its log
+      env_rng = env->rng_state();
       obs = env->reset();
       episode_return = 0;
       episode_length = 0;
+      episode_ended = true;
     } else {
       obs = next_obs;
     }
@@ -382,6 +542,10 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
       window_step = step, window_start = t;
       p.eta_seconds = (c.steps - step) / p.steps_per_second;
       progress(p);
+    }
+    if (episode_ended && c.state_every > 0 && step >= next_state_at && step < c.steps) {
+      save_state(step);
+      next_state_at = step / c.state_every * c.state_every + c.state_every;
     }
   }
   save("final");

@@ -43,6 +43,13 @@ struct SacConfig {
   std::string out_dir;             // log.csv, eval.csv, policy_*.pt, config.json
   std::string dump_replay;         // write the replay buffer here in the D4RL layout (empty: no)
   std::string command_line;        // recorded in the replay file's metadata
+  // Save the whole training state (networks, optimisers, alpha, replay
+  // buffer, generators, logs' position) to out_dir/resume.pt at the first
+  // episode end after every N steps (0: never); with `resume`, a run whose
+  // out_dir holds resume.pt continues from it, giving the same numbers as a
+  // run that was never stopped.
+  int64_t state_every = 0;
+  bool resume = false;
 
   void validate() const;  // throws std::invalid_argument naming the field
 };

@@ -44,7 +44,11 @@ int run_sac(int argc, char** argv) {
       ("dump-replay", po::value(&c.dump_replay), "write the replay buffer to this .hdf5 (D4RL layout)")
       ("model-xml", po::value(&c.env_options.model_xml), "MJCF file instead of the built-in model")
       ("seed", po::value(&c.seed)->default_value(c.seed), "random seed")
-      ("threads", po::value(&c.threads)->default_value(c.threads), "LibTorch threads");
+      ("threads", po::value(&c.threads)->default_value(c.threads), "LibTorch threads")
+      ("state-every", po::value(&c.state_every)->default_value(c.state_every),
+       "save the whole training state to OUT/resume.pt at the first episode end after every N steps (0: never)")
+      ("resume", po::bool_switch(&c.resume),
+       "continue from OUT/resume.pt when it exists (the same numbers as an uninterrupted run)");
   po::variables_map vm;
   if (!parse(argc, argv, "--out DIR [options]", options, vm)) return kExitOk;
   c.autotune = !vm["no-autotune"].as<bool>();
@@ -65,20 +69,25 @@ int run_sac(int argc, char** argv) {
       {"checkpoint_steps", c.checkpoint_steps}, {"checkpoint_returns", c.checkpoint_returns},
       {"stop_at_return", std::isinf(c.stop_at_return) ? nlohmann::json(nullptr) : nlohmann::json(c.stop_at_return)},
       {"dump_replay", c.dump_replay}, {"model_xml", c.env_options.model_xml}, {"seed", c.seed},
-      {"threads", c.threads}, {"out", c.out_dir}};
+      {"threads", c.threads}, {"out", c.out_dir}, {"state_every", c.state_every}, {"resume", c.resume}};
   require_writable("out", c.out_dir, /*folder=*/true);
   if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
   sealed::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run
   bench::write_file_atomically(c.out_dir + "/config.json", config.dump(2) + "\n");
   std::cout << "config: " << config.dump() << std::endl;
 
-  const auto result = train_sac(c, [&](const SacProgress& p) {
+  SacResult result;
+  try {
+    result = train_sac(c, [&](const SacProgress& p) {
     std::cerr << "\r[sac] step " << p.step << "/" << c.steps << " (" << std::fixed << std::setprecision(1)
               << 100.0 * p.step / c.steps << "%) " << std::setprecision(0) << p.steps_per_second << " steps/s, ETA "
               << format_duration(p.eta_seconds) << " | episodes " << p.episodes << ", return (last 10) "
               << std::setprecision(1) << p.recent_mean_return << ", eval " << p.eval_return << ", alpha "
               << std::setprecision(3) << p.alpha << "   " << std::flush;
-  });
+    });
+  } catch (const std::invalid_argument& e) {  // a resume state from another run, or a damaged one
+    throw InputError(e.what());
+  }
   std::cerr << "\n";
   if (!result.eval_steps.empty()) {
     bench::Series s{"deterministic evaluation", {}, result.eval_returns};

@@ -36,12 +36,18 @@ class Env {
 
   // Re-seeds the reset-noise generator: the same seed gives the same episodes.
   virtual void seed(uint64_t seed) = 0;
+  // The reset-noise generator's state as text, and back: a run resumed at an
+  // episode boundary restores it and resets, and gets the same episodes.
+  virtual std::string rng_state() const = 0;
+  virtual void set_rng_state(const std::string& state) = 0;
   // Starts an episode (initial state + reset noise); returns the observation.
   virtual const std::vector<double>& reset() = 0;
   // Applies an action (clipped to [-1, 1]; size act_dim, finite, else
   // EnvError) for one environment step (frame_skip physics steps).
   virtual StepResult step(const double* action, int64_t size) = 0;
-  StepResult step(const std::vector<double>& action) { return step(action.data(), static_cast<int64_t>(action.size())); }
+  StepResult step(const std::vector<double>& action) {
+    return step(action.data(), static_cast<int64_t>(action.size()));
+  }
   // The current observation.
   virtual const std::vector<double>& observation() const = 0;
   // Sets the simulator state (as recorded in D4RL's infos/qpos, infos/qvel)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <sstream>
 
 namespace aaren::envs {
 
@@ -130,6 +131,18 @@ double MujocoEnv::planar_walker_reward(double x_before, const double* action, do
 }
 
 void MujocoEnv::refresh_observation() { compute_observation(obs_.data()); }
+
+std::string MujocoEnv::rng_state() const {
+  std::ostringstream os;
+  os << rng_;
+  return os.str();
+}
+
+void MujocoEnv::set_rng_state(const std::string& state) {
+  std::istringstream is(state);
+  is >> rng_;
+  if (!is) throw EnvError(name_ + ": not a reset-noise generator state");
+}
 
 const std::vector<double>& MujocoEnv::reset() {
   const mjModel* m = model_.get();

@@ -39,6 +39,8 @@ class MujocoEnv : public Env {
   int64_t nv() const override { return model_->nv; }
   int64_t max_episode_steps() const override { return max_episode_steps_; }
   void seed(uint64_t seed) override { rng_.seed(seed); }
+  std::string rng_state() const override;
+  void set_rng_state(const std::string& state) override;
   const std::vector<double>& reset() override;
   using Env::step;
   StepResult step(const double* action, int64_t size) override;

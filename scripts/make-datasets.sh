@@ -18,7 +18,9 @@
 #   --check regenerate the first 10,000 transitions of every file present
 #           from the recorded seeds and compare them bit for bit
 #
-# Resumable: a stage whose output exists is skipped, so the script can be
+# Resumable: a stage whose output exists is skipped, and a killed SAC run
+# continues from its last saved state (`aaren sac --state-every 5000
+# --resume`, same numbers as a run never stopped), so the script can be
 # killed and run again. Every file records the command that made it in its
 # metadata (`aaren data inspect FILE` prints it). SAC runs use one LibTorch
 # thread: the same seed reproduces the same run only with the same thread
@@ -76,11 +78,18 @@ make_env() {
   if [[ -f $replay && -f $sac/policy_final.pt ]]; then
     echo "[$env] SAC run and medium-replay exist: skipped"
   else
-    rm -rf "$sac" "$replay"  # a killed run cannot be continued: start it again
-    echo "[$env] SAC until normalised score 33 (return $(medium_return "$env"))"
+    # A killed run continues from its last saved state (every 5000 steps, at
+    # an episode end), with the same numbers as a run never stopped.
+    rm -f "$replay"
+    if [[ -f $sac/resume.pt ]]; then
+      echo "[$env] SAC resumed from $sac/resume.pt"
+    else
+      rm -rf "$sac"
+      echo "[$env] SAC until normalised score 33 (return $(medium_return "$env"))"
+    fi
     # shellcheck disable=SC2046
-    $A sac $(sac_args "$env" 1000000) --stop-at-return "$(medium_return "$env")" \
-      --dump-replay "$replay" --out "$sac" 2>&1 | tee "$OUT/sac-$env.log"
+    $A sac $(sac_args "$env" 1000000) --stop-at-return "$(medium_return "$env")" --state-every 5000 --resume \
+      --dump-replay "$replay" --out "$sac" 2>&1 | tee -a "$OUT/sac-$env.log"
     [[ -f $replay ]] || { echo "make-datasets: SAC for $env ended without $replay" >&2; exit 1; }
   fi
   if [[ -f $medium ]]; then

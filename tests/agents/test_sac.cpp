@@ -6,8 +6,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "agents/sac.h"
+#include "data/hdf5_io.h"
 #include "tests/agents/scan_test_support.h"
 #include "tests/data/fixtures.h"
 
@@ -73,7 +76,7 @@ TEST_CASE("sac: target update is Polyak averaging", "[sac]") {
 }
 
 TEST_CASE("sac: entropy tuning raises alpha when entropy is too low and lowers it when too high", "[sac]") {
-  const double target = -3.0;  // -act_dim
+  const double target = -3.0;               // -act_dim
   for (double logp_value : {5.0, -10.0}) {  // entropy -5 (< -3) or 10 (> -3)
     auto log_alpha = torch::zeros({1}, torch::requires_grad());
     torch::optim::Adam opt({log_alpha}, torch::optim::AdamOptions(0.1));
@@ -119,6 +122,53 @@ TEST_CASE("sac: a short run trains, logs, checkpoints, dumps its replay, and is 
   CHECK(p.step == 600);
   CHECK_THROWS_WITH(aaren::load_policy(dir + "/a/log.csv"), Catch::Contains("log.csv"));
   CHECK_THROWS_WITH(aaren::load_policy(dir + "/nope.pt"), Catch::Contains("no such policy file"));
+}
+
+TEST_CASE("sac: a run stopped and resumed from its saved state == one never stopped", "[sac]") {
+  auto config = [](const std::string& dir, int64_t steps) {
+    aaren::SacConfig c;
+    c.env = "hopper";
+    c.steps = steps;
+    c.learning_starts = 200;
+    c.batch_size = 32;
+    c.hidden = 32;
+    c.buffer_size = 400;  // the ring wraps before the state is saved and after
+    c.eval_every = 300;
+    c.eval_episodes = 2;
+    c.seed = 9;
+    c.out_dir = dir;
+    c.dump_replay = dir + "/replay.hdf5";
+    c.state_every = 150;
+    return c;
+  };
+  const auto dir = aaren::testing::temp_dir("sac_resume");
+  const auto straight = aaren::train_sac(config(dir + "/straight", 900));
+  aaren::train_sac(config(dir + "/stopped", 500));  // "killed" after step 500, state saved before it
+  REQUIRE(std::filesystem::exists(dir + "/stopped/resume.pt"));
+  auto resumed_config = config(dir + "/stopped", 900);
+  resumed_config.resume = true;
+  const auto resumed = aaren::train_sac(resumed_config);
+  CHECK(resumed.eval_returns == straight.eval_returns);
+  CHECK(resumed.steps_done == 900);
+  const auto a = aaren::load_policy(dir + "/straight/policy_final.pt");
+  const auto b = aaren::load_policy(dir + "/stopped/policy_final.pt");
+  auto pa = a.actor->named_parameters(), pb = b.actor->named_parameters();
+  for (const auto& w : pa) CHECK(torch::equal(w.value(), pb[w.key()]));
+  auto file = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  CHECK(file(dir + "/stopped/log.csv") == file(dir + "/straight/log.csv"));  // rows after the state dropped
+  CHECK(file(dir + "/stopped/eval.csv") == file(dir + "/straight/eval.csv"));
+  const auto ra = aaren::data::read_d4rl(dir + "/straight/replay.hdf5");
+  const auto rb = aaren::data::read_d4rl(dir + "/stopped/replay.hdf5");
+  CHECK(ra.observations == rb.observations);
+  CHECK(ra.qpos == rb.qpos);
+  CHECK(ra.timeouts == rb.timeouts);
+  // A state from another configuration is refused, naming it.
+  auto other = config(dir + "/stopped", 900);
+  other.resume = true, other.hidden = 16;
+  CHECK_THROWS_WITH(aaren::train_sac(other), Catch::Contains("resume.pt: written by another configuration"));
 }
 
 TEST_CASE("sac: --stop-at-return ends the run at the first evaluation that reaches it", "[sac]") {
