@@ -43,6 +43,9 @@ def read_cell(folder):
     if not m:
         return []
     backbone, tag, seed = m.group(1), m.group(2) or "", int(m.group(3))
+    if not all(os.path.exists(os.path.join(folder, f)) for f in ("config.json", "train_log.csv")):
+        print(f"results-table: {folder}: not finished (no config.json/train_log.csv yet): left out", file=sys.stderr)
+        return []
     config = json.load(open(os.path.join(folder, "config.json")))
     log = list(csv.DictReader(open(os.path.join(folder, "train_log.csv"))))
     updates = int(log[-1]["update"]) if log else 0
