@@ -37,7 +37,7 @@ int run_compare(int argc, char** argv) {
   positional.add("checkpoints", -1);
   po::variables_map vm;
   if (!parse(argc, argv, "CHECKPOINT... [options]", options, vm, &positional)) return kExitOk;
-  at::set_num_threads(1);  // batch-1 acting: one thread (FACTS §5)
+  at::set_num_threads(1);  // batch-1 acting: one thread (more only adds synchronisation for tiny matmuls)
 
   bench::Table table;
   table.columns = {"backbone", "tokens", "mode", "return_mean", "return_std", "normalized_mean", "normalized_std",

@@ -14,7 +14,7 @@ namespace aaren::cli {
 int run_train(int argc, char** argv) {
   namespace po = boost::program_options;
   TrainConfig c;
-  po::options_description options("Options (defaults: Decision Transformer's, FACTS §2)");
+  po::options_description options("Options (defaults: Decision Transformer's, Chen et al. 2021)");
   // clang-format off
   options.add_options()
       ("dataset", po::value(&c.dataset), "D4RL .hdf5 file, Minari main_data.hdf5 or Minari folder")

@@ -51,7 +51,7 @@ class TrajectoryDataset {
   std::vector<float> state_mean_, state_std_, state_inv_std_;
 };
 
-// How raw steps become model inputs. Defaults are DT's (FACTS §2).
+// How raw steps become model inputs. Defaults are DT's (Chen et al. 2021, gym experiments).
 struct BatchOptions {
   double return_scale = 1000.0;  // returns-to-go are divided by this
   bool normalize_states = true;  // (s - mean) / (std + 1e-6)

@@ -16,7 +16,7 @@ struct DataError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Transitions in the D4RL layout (FACTS §3), converted to float32 in memory
+// Transitions in the D4RL layout (Fu et al. 2020), converted to float32 in memory
 // (qpos/qvel kept in float64: they are replayed into the simulator).
 struct Transitions {
   int64_t size = 0;  // N

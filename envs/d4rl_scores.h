@@ -1,5 +1,5 @@
 // D4RL's normalised score: 100 (R - random) / (expert - random), with d4rl's
-// reference returns per environment (FACTS §3), and the mapping from the names
+// reference returns per environment (D4RL, Fu et al. 2020: d4rl/infos.py), and the mapping from the names
 // users write (hopper, Hopper-v3, hopper-medium-v2, hopper_medium-v2.hdf5) to
 // the environment they mean. No MuJoCo needed.
 #pragma once
