@@ -135,20 +135,10 @@ void write_policy_file(const std::string& path, const PolicyFile& file) {
   }
   put<uint64_t>(out, fnv1a(out.data(), out.size()));
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw PolicyFileError(path + ": cannot open for writing");
-    f.write(out.data(), static_cast<std::streamsize>(out.size()));
-    f.flush();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw PolicyFileError(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw PolicyFileError(path + ": cannot rename the temporary file into place");
+  try {
+    sealed::write_file_atomically(path, out);
+  } catch (const sealed::SealError& e) {
+    throw PolicyFileError(e.what());
   }
 }
 

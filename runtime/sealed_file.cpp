@@ -50,12 +50,15 @@ void write_sealed(const std::string& path, const std::string& payload) {
   put<uint32_t>(header, 0);
   put<uint64_t>(header, payload.size());
   put<uint64_t>(header, fnv1a(payload.data(), payload.size()));
+  write_file_atomically(path, header + payload);
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw SealError(path + ": cannot write (is the folder writable?)");
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+    if (!out) throw SealError(path + ": cannot open for writing (is the folder writable?)");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out) {
       out.close();
@@ -88,6 +91,7 @@ Unsealed read_sealed(const std::string& path) {
   if (version != kVersion)
     throw SealError(path + ": sealed-file version " + std::to_string(version) + ", this build reads version " +
                     std::to_string(kVersion) + " (damaged, or written by a newer aaren-rl)");
+  if (get<uint32_t>(bytes, 12) != 0) throw SealError(path + ": damaged header (reserved field not 0)");
   const auto size = get<uint64_t>(bytes, 16);
   const auto checksum = get<uint64_t>(bytes, 24);
   if (size != bytes.size() - kHeaderSize)

@@ -28,6 +28,10 @@ struct SealError : std::runtime_error {
 // FNV-1a, 64 bit, with the standard offset basis 14695981039346656037.
 uint64_t fnv1a(const char* data, size_t size, uint64_t basis = 14695981039346656037ull);
 
+// Writes `bytes` to `path` through `path.tmp.<pid>` renamed into place.
+// Throws SealError naming the file.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
 // Writes header + payload to `path` through `path.tmp.<pid>` renamed into
 // place: a kill leaves either the old file or the new one, never half of one.
 void write_sealed(const std::string& path, const std::string& payload);
