@@ -1,24 +1,23 @@
 #include "agents/decision_trainer.h"
 
 #include <unistd.h>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
 
+#include "base/clock.h"
 #include "agents/device.h"
 #include "agents/sealed_archive.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "envs/registry.h"
-#include "runtime/sealed_file.h"
+#include "base/atomic_file.h"
 
 namespace aaren {
 
 namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 constexpr int64_t kCheckpointVersion = 1;
 }  // namespace
 
@@ -281,7 +280,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     at::set_num_threads(c.threads);
   }
   std::filesystem::create_directories(c.out_dir);
-  sealed::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
+  base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
 
   data::Transitions t;
   try {
@@ -368,7 +367,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
   log.flush(), eval_log.flush();  // the headers are there even if the run is killed at once
 
   TrainResult result;
-  for (const auto& e : split.episodes) result.dataset_return_mean += e.episode_return / split.episodes.size();
+  result.dataset_return_mean = split.mean_return();
   // Checkpoints and evaluations use the weights on the CPU (rollouts step
   // one env at a time: no work for a GPU); Module::to moves the parameters
   // in place, so the optimiser keeps them.
@@ -402,7 +401,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
   TrainProgress p;
   p.updates = c.updates;
   p.eval_return = p.eval_score = std::nan("");
-  const double start = now();
+  const double start = base::now_seconds();
   double window_start = start;
   int64_t window_update = start_update;
   auto params = model->parameters();
@@ -450,7 +449,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
     optimizer.step();
     const int64_t done = update + 1;
     p.update = done, p.loss = loss_value, p.lr = lr;
-    log << done << "," << loss_value << "," << lr << "," << now() - start << "," << batch_steps << "\n";
+    log << done << "," << loss_value << "," << lr << "," << base::now_seconds() - start << "," << batch_steps << "\n";
 
     if (c.eval_every > 0 && done % c.eval_every == 0 && done < c.updates) {
       const auto e = evaluate(done);
@@ -460,7 +459,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
       checkpoint(c.out_dir + "/checkpoint_" + std::to_string(done) + ".pt", done);
     log.flush();  // a killed run keeps its log, to the last update
     if (progress && (done % 10 == 0 || done == c.updates)) {
-      const double t_now = now();
+      const double t_now = base::now_seconds();
       p.updates_per_second = (done - window_update) / std::max(t_now - window_start, 1e-9);
       if (t_now - window_start > 5) window_start = t_now, window_update = done;
       p.eta_seconds = (c.updates - done) / std::max(p.updates_per_second, 1e-9);
@@ -474,7 +473,7 @@ TrainResult train_decision(const TrainConfig& config_in, const std::function<voi
   const auto e = evaluate(c.updates);
   p.eval_return = e.return_mean, p.eval_score = e.score_mean;
   if (progress) progress(p);
-  result.seconds = now() - start;
+  result.seconds = base::now_seconds() - start;
   return result;
 }
 

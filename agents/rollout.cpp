@@ -1,14 +1,11 @@
 #include "agents/rollout.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
-namespace aaren {
+#include "base/clock.h"
 
-namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-}  // namespace
+namespace aaren {
 
 void RandomPolicy::act(const envs::VectorEnv& envs, std::vector<double>& actions) {
   std::uniform_real_distribution<double> u(-1.0, 1.0);
@@ -54,7 +51,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
   const int64_t n = config.num_envs > 0 ? config.num_envs : std::min<int64_t>(config.episodes, 16);
   RolloutResult result;
   result.reference = envs::score_reference(config.env);
-  const double start = now();
+  const double start = base::now_seconds();
   envs::VectorEnv venv(config.env, std::min(n, config.episodes), config.env_options, config.seed, config.threads);
   const int64_t slots = venv.size();
   std::vector<int64_t> quota(slots), done(slots, 0);
@@ -66,16 +63,16 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
   std::vector<double> actions(slots * venv.act_dim(), 0.0);
   int64_t finished = 0;
   while (finished < config.episodes) {
-    double t0 = now();
+    double t0 = base::now_seconds();
     policy.act(venv, actions);
-    result.policy_seconds += now() - t0;
-    t0 = now();
+    result.policy_seconds += base::now_seconds() - t0;
+    t0 = base::now_seconds();
     venv.step(actions.data());
-    result.env_seconds += now() - t0;
+    result.env_seconds += base::now_seconds() - t0;
     for (int64_t i = 0; i < slots; ++i) result.env_steps += venv.active(i) ? 1 : 0;
-    t0 = now();
+    t0 = base::now_seconds();
     policy.observe(venv);
-    result.policy_seconds += now() - t0;
+    result.policy_seconds += base::now_seconds() - t0;
     for (auto& e : venv.take_finished()) {
       const int64_t i = e.env_index;
       per_env[i].push_back(std::move(e));
@@ -90,7 +87,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
   }
   for (auto& v : per_env)
     for (auto& e : v) result.episodes.push_back(std::move(e));
-  result.seconds = now() - start;
+  result.seconds = base::now_seconds() - start;
   return result;
 }
 

@@ -1,7 +1,6 @@
 #include "agents/sac.h"
 
 #include <unistd.h>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
+#include "base/clock.h"
 #include "agents/rollout.h"
 #include "agents/sealed_archive.h"
 #include "data/hdf5_io.h"
@@ -21,7 +21,6 @@ namespace aaren {
 namespace {
 constexpr double kLogStdMin = -5.0, kLogStdMax = 2.0;
 const double kLog2 = std::log(2.0);
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 }  // namespace
 
 void SacConfig::validate() const {
@@ -416,7 +415,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
     result.checkpoints.push_back(path);
   };
 
-  const double start = now();
+  const double start = base::now_seconds();
   double window_start = start;
   int64_t window_step = first_step - 1;
   result.steps_done = first_step - 1;
@@ -537,7 +536,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
     if (progress && (step % 1000 == 0 || step == c.steps)) {
       // Rate over the last window: learning steps are far slower than the
       // random ones before learning_starts.
-      const double t = now();
+      const double t = base::now_seconds();
       p.steps_per_second = (step - window_step) / std::max(t - window_start, 1e-9);
       window_step = step, window_start = t;
       p.eta_seconds = (c.steps - step) / p.steps_per_second;
@@ -558,7 +557,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
     if (!c.command_line.empty()) t.metadata["command"] = c.command_line;
     data::write_d4rl(c.dump_replay, t);
   }
-  result.seconds = now() - start;
+  result.seconds = base::now_seconds() - start;
   return result;
 }
 

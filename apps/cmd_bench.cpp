@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/cli.h"
+#include "base/atomic_file.h"
 #include "apps/commands.h"
 #include "bench/conditioning_bench.h"
 #include "bench/data_bench.h"
@@ -26,7 +27,7 @@ namespace {
 void save_config_next_to(const std::string& csv_path, const nlohmann::json& config) {
   auto path = std::filesystem::path(csv_path);
   path.replace_extension(".config.json");
-  bench::write_file_atomically(path.string(), config.dump(2) + "\n");
+  base::write_file_atomically(path.string(), config.dump(2) + "\n");
 }
 
 // Prints the resolved configuration (to stderr when stdout carries JSON).

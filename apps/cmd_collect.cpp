@@ -45,10 +45,8 @@ int run_collect(int argc, char** argv) {
   }
   std::cerr << "\n";
   const auto split = data::split_episodes(t);
-  double total = 0;
-  for (const auto& e : split.episodes) total += e.episode_return;
   std::cout << c.out << ": " << t.size << " transitions, " << split.episodes.size() << " complete episodes"
-            << (split.episodes.empty() ? "" : ", mean return " + std::to_string(total / split.episodes.size()))
+            << (split.episodes.empty() ? "" : ", mean return " + std::to_string(split.mean_return()))
             << (split.partial_steps ? ", " + std::to_string(split.partial_steps) + " trailing partial steps" : "")
             << "\n";
   return kExitOk;

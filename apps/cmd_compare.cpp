@@ -10,7 +10,7 @@
 #include "agents/lean_export.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "bench/report.h"
+#include "base/table.h"
 #include "data/hdf5_io.h"
 
 namespace aaren::cli {
@@ -39,16 +39,14 @@ int run_compare(int argc, char** argv) {
   if (!parse(argc, argv, "CHECKPOINT... [options]", options, vm, &positional)) return kExitOk;
   at::set_num_threads(1);  // batch-1 acting: one thread (more only adds synchronisation for tiny matmuls)
 
-  bench::Table table;
+  base::Table table;
   table.columns = {"backbone", "tokens", "mode", "return_mean", "return_std", "normalized_mean", "normalized_std",
                    "policy_us_per_step", "env_us_per_step", "state_bytes_peak", "episodes"};
   double data_mean = std::nan("");
   if (!dataset.empty()) {
     try {
       const auto t = data::read_dataset_isolated(dataset);
-      const auto split = data::split_episodes(t);
-      data_mean = 0;
-      for (const auto& e : split.episodes) data_mean += e.episode_return / split.episodes.size();
+      data_mean = data::split_episodes(t).mean_return();
     } catch (const data::DataError& e) {
       throw InputError(e.what());
     }

@@ -9,9 +9,8 @@
 #include "agents/sac.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "bench/report.h"
-#include "runtime/sealed_file.h"
-#include "bench/svg_plot.h"
+#include "base/atomic_file.h"
+#include "base/svg_plot.h"
 
 namespace aaren::cli {
 
@@ -72,8 +71,8 @@ int run_sac(int argc, char** argv) {
       {"threads", c.threads}, {"out", c.out_dir}, {"state_every", c.state_every}, {"resume", c.resume}};
   require_writable("out", c.out_dir, /*folder=*/true);
   if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
-  sealed::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run
-  bench::write_file_atomically(c.out_dir + "/config.json", config.dump(2) + "\n");
+  base::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run
+  base::write_file_atomically(c.out_dir + "/config.json", config.dump(2) + "\n");
   std::cout << "config: " << config.dump() << std::endl;
 
   SacResult result;
@@ -90,9 +89,9 @@ int run_sac(int argc, char** argv) {
   }
   std::cerr << "\n";
   if (!result.eval_steps.empty()) {
-    bench::Series s{"deterministic evaluation", {}, result.eval_returns};
+    base::Series s{"deterministic evaluation", {}, result.eval_returns};
     for (auto x : result.eval_steps) s.x.push_back(static_cast<double>(x));
-    bench::write_svg(c.out_dir + "/eval.svg", {s},
+    base::write_svg(c.out_dir + "/eval.svg", {s},
                      {"SAC on " + c.env + " (seed " + std::to_string(c.seed) + ")", "env steps", "mean return"});
     double best = -1e300;
     for (double r : result.eval_returns) best = std::max(best, r);

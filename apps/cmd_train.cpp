@@ -6,8 +6,8 @@
 #include "agents/decision_trainer.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "bench/report.h"
-#include "bench/svg_plot.h"
+#include "base/atomic_file.h"
+#include "base/svg_plot.h"
 
 namespace aaren::cli {
 
@@ -84,7 +84,7 @@ int run_train(int argc, char** argv) {
     std::filesystem::remove_all(c.out_dir, ec);
   };
   std::cout << "config: " << c.to_json().dump() << std::endl;
-  bench::write_file_atomically(c.out_dir + "/config.json", c.to_json().dump(2) + "\n");
+  base::write_file_atomically(c.out_dir + "/config.json", c.to_json().dump(2) + "\n");
   TrainResult r;
   try {
     r = train_decision(c, [&](const TrainProgress& p) {
@@ -105,9 +105,9 @@ int run_train(int argc, char** argv) {
   std::cerr << "\n";
   // The resolved run (env, target return) next to its outputs.
   if (!r.evals.empty()) {
-    bench::Series s{"eval return", {}, {}};
+    base::Series s{"eval return", {}, {}};
     for (const auto& e : r.evals) s.x.push_back(static_cast<double>(e.update)), s.y.push_back(e.return_mean);
-    bench::write_svg(c.out_dir + "/eval.svg", {s}, {"decision agent (" + c.backbone + ")", "updates", "mean return"});
+    base::write_svg(c.out_dir + "/eval.svg", {s}, {"decision agent (" + c.backbone + ")", "updates", "mean return"});
     const auto& last = r.evals.back();
     std::cout << "final evaluation: return " << last.return_mean << " +- " << last.return_std << ", normalised "
               << last.score_mean << " +- " << last.score_std << " (dataset mean episode return "

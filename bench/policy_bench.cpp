@@ -16,7 +16,7 @@
 #include "agents/decision_rollout.h"
 #include "agents/decision_trainer.h"
 #include "agents/lean_export.h"
-#include "bench/svg_plot.h"
+#include "base/svg_plot.h"
 #include "envs/registry.h"
 
 namespace aaren::bench {
@@ -396,11 +396,11 @@ namespace {
 // At most `max_points` points per series: the median y of each run of
 // consecutive points (at the run's last x). Keeps the SVGs small and the
 // per-step noise out of the lines.
-std::vector<Series> thinned(std::vector<Series> all, size_t max_points = 400) {
+std::vector<base::Series> thinned(std::vector<base::Series> all, size_t max_points = 400) {
   for (auto& s : all) {
     if (s.x.size() <= max_points) continue;
     const size_t bucket = (s.x.size() + max_points - 1) / max_points;
-    Series t{s.name, {}, {}};
+    base::Series t{s.name, {}, {}};
     for (size_t i = 0; i < s.x.size(); i += bucket) {
       const size_t end = std::min(s.x.size(), i + bucket);
       t.x.push_back(s.x[end - 1]);
@@ -418,7 +418,7 @@ void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
     return static_cast<size_t>(std::find(t.columns.begin(), t.columns.end(), name) - t.columns.begin());
   };
   auto series = [&](const Table& t, const std::string& x, const std::string& y, int64_t batch) {
-    std::vector<Series> out;
+    std::vector<base::Series> out;
     const auto cv = column(t, "variant"), cb = column(t, "batch"), cx = column(t, x), cy = column(t, y);
     for (const auto& row : t.rows) {
       if (cb < t.columns.size() && as_number(row[cb]) != batch) continue;
@@ -430,17 +430,17 @@ void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
     return thinned(std::move(out));
   };
   const int64_t batch = r.steps.rows.empty() ? 1 : static_cast<int64_t>(as_number(r.steps.rows.front()[column(r.steps, "batch")]));
-  write_svg(dir + "/memory_vs_timestep.svg", series(r.steps, "step", "state_bytes", batch),
+  base::write_svg(dir + "/memory_vs_timestep.svg", series(r.steps, "step", "state_bytes", batch),
             {"Policy state (batch " + std::to_string(batch) + ")", "env step", "bytes kept between steps", false, true});
-  write_svg(dir + "/cumulative_time_vs_timestep.svg", series(r.steps, "step", "cumulative_us", batch),
+  base::write_svg(dir + "/cumulative_time_vs_timestep.svg", series(r.steps, "step", "cumulative_us", batch),
             {"Cumulative policy time (batch " + std::to_string(batch) + ", median over episodes)", "env step",
              "cumulative time (us)"});
   if (!r.sweep.rows.empty()) {
-    write_svg(dir + "/memory_vs_tokens.svg", series(r.sweep, "tokens", "state_bytes", 1),
+    base::write_svg(dir + "/memory_vs_tokens.svg", series(r.sweep, "tokens", "state_bytes", 1),
               {"Policy state against tokens seen (batch 1)", "tokens", "bytes", true, true});
-    write_svg(dir + "/rss_vs_tokens.svg", series(r.sweep, "tokens", "rss_growth_bytes", 1),
+    base::write_svg(dir + "/rss_vs_tokens.svg", series(r.sweep, "tokens", "rss_growth_bytes", 1),
               {"Process RSS growth against tokens seen (batch 1)", "tokens", "bytes"});
-    write_svg(dir + "/latency_vs_tokens.svg", series(r.sweep, "tokens", "us", 1),
+    base::write_svg(dir + "/latency_vs_tokens.svg", series(r.sweep, "tokens", "us", 1),
               {"Time per env step against tokens seen (batch 1)", "tokens", "us per env step", true, true});
   }
 }

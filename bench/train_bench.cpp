@@ -11,7 +11,7 @@
 #include "agents/decision_policy.h"
 #include "agents/device.h"
 #include "bench/policy_bench.h"
-#include "bench/svg_plot.h"
+#include "base/svg_plot.h"
 
 namespace aaren::bench {
 
@@ -152,8 +152,8 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
 }
 
 void write_train_plots(const Table& table, const std::string& dir) {
-  Series aaren_t{"Aaren (scan)", {}, {}}, transformer_t{"Transformer (attention)", {}, {}};
-  Series aaren_m{"Aaren (scan)", {}, {}}, transformer_m{"Transformer (attention)", {}, {}};
+  base::Series aaren_t{"Aaren (scan)", {}, {}}, transformer_t{"Transformer (attention)", {}, {}};
+  base::Series aaren_m{"Aaren (scan)", {}, {}}, transformer_m{"Transformer (attention)", {}, {}};
   for (const auto& row : table.rows) {
     const double n = as_number(row[0]);
     aaren_t.x.push_back(n), aaren_t.y.push_back(as_number(row[3]));
@@ -161,9 +161,9 @@ void write_train_plots(const Table& table, const std::string& dir) {
     aaren_m.x.push_back(n), aaren_m.y.push_back(as_number(row[6]));
     transformer_m.x.push_back(n), transformer_m.y.push_back(as_number(row[7]));
   }
-  write_svg(dir + "/train_time_vs_length.svg", {aaren_t, transformer_t},
+  base::write_svg(dir + "/train_time_vs_length.svg", {aaren_t, transformer_t},
             {"Training step time against sequence length", "tokens per sequence", "ms per step", true, true});
-  write_svg(
+  base::write_svg(
       dir + "/train_memory_vs_length.svg", {aaren_m, transformer_m},
       {"Training step peak memory against sequence length", "tokens per sequence", "peak RSS growth (MB)", true, true});
 }

@@ -15,6 +15,9 @@ set_tests_properties("CUDA: scan kernels == float64 brute force (skipped without
                      PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 
 # The kernels timed against a device-to-device copy.
-add_executable(aaren-scan-kernel-bench ${PROJECT_SOURCE_DIR}/bench/cuda/scan_kernel_bench.cpp)
+# base/atomic_file.cpp is compiled in: the kernels-only build has no other library of ours.
+add_executable(aaren-scan-kernel-bench ${PROJECT_SOURCE_DIR}/bench/cuda/scan_kernel_bench.cpp
+                                       ${PROJECT_SOURCE_DIR}/base/atomic_file.cpp)
+target_include_directories(aaren-scan-kernel-bench PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(aaren-scan-kernel-bench PRIVATE aaren_cuda_kernels)
 set_target_properties(aaren-scan-kernel-bench PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})

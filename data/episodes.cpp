@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include "data/transitions.h"
 
@@ -46,6 +47,13 @@ EpisodeSplit split_episodes(const Transitions& t, bool keep_partial, int64_t ste
     split.partial_kept = true;
   }
   return split;
+}
+
+double EpisodeSplit::mean_return() const {
+  if (episodes.empty()) return std::nan("");
+  double total = 0;
+  for (const auto& e : episodes) total += e.episode_return;
+  return total / static_cast<double>(episodes.size());
 }
 
 }  // namespace aaren::data

@@ -9,12 +9,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <set>
 #include <sstream>
+
+#include "base/atomic_file.h"
 
 namespace aaren::data {
 
@@ -26,6 +29,21 @@ void silence_hdf5() {
     return true;
   }();
   (void)done;
+}
+
+// The names of a group's links, in name order; at most `limit` of them.
+// False when libhdf5 cannot list the group (a damaged file).
+bool list_children(hid_t group, std::vector<std::string>& names, size_t limit = SIZE_MAX) {
+  struct Listing {
+    std::vector<std::string>* names;
+    size_t limit;
+  } listing{&names, limit};
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    auto* l = static_cast<Listing*>(data);
+    l->names->push_back(name);
+    return l->names->size() > l->limit ? 1 : 0;  // 1 stops the iteration
+  };
+  return H5Literate(group, H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &listing) >= 0;
 }
 
 // Owns an HDF5 identifier and closes it with the matching H5*close.
@@ -376,12 +394,7 @@ void read_metadata(const File& f, const std::string& group, std::map<std::string
     return walk.warn(f, group, "links back to a group it is inside (a damaged link?): not followed");
   if (depth > MetadataWalk::kMaxDepth) return walk.warn(f, group, "nested too deep: not read");
   std::vector<std::string> names;
-  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
-    auto* v = static_cast<std::vector<std::string>*>(data);
-    v->push_back(name);
-    return v->size() > MetadataWalk::kMaxEntries ? 1 : 0;  // 1 stops the iteration
-  };
-  if (H5Literate(g.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names) < 0)
+  if (!list_children(g.get(), names, MetadataWalk::kMaxEntries))
     walk.warn(f, group, "cannot list the group (corrupt?): partly read");
   for (const auto& name : names) {
     if (++walk.entries > MetadataWalk::kMaxEntries) return walk.warn(f, group, "too many entries: the rest not read");
@@ -475,11 +488,7 @@ Transitions read_minari(const std::string& path_in) {
   std::vector<std::pair<int64_t, std::string>> groups;
   {
     std::vector<std::string> names;
-    auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
-      static_cast<std::vector<std::string>*>(data)->push_back(name);
-      return 0;
-    };
-    if (H5Literate(f.id(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names) < 0)
+    if (!list_children(f.id(), names))
       f.fail("cannot list the root group (corrupt?)");
     for (const auto& n : names) {
       if (n.rfind("episode_", 0) != 0) continue;
@@ -536,11 +545,7 @@ Transitions read_dataset(const std::string& path) {
     if (!f.exists("observations")) {
       // Minari files have episode_* groups at the root instead.
       std::vector<std::string> names;
-      auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
-        static_cast<std::vector<std::string>*>(data)->push_back(name);
-        return 0;
-      };
-      H5Literate(f.id(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names);
+      list_children(f.id(), names);
       for (const auto& n : names)
         if (n.rfind("episode_", 0) == 0) return read_minari(path);
     }
@@ -588,12 +593,9 @@ void write_string(const File& f, const std::string& key, const std::string& valu
   if (H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, padded.data()) < 0) f.fail(key, "write failed");
 }
 
-}  // namespace
-
-void write_d4rl(const std::string& path, const Transitions& t, const WriteOptions& opt) {
-  t.check_consistent(path);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
+// The D4RL v2 layout into `tmp` (renamed into place by write_d4rl).
+void write_d4rl_file(const std::string& tmp, const Transitions& t, const WriteOptions& opt) {
+  {
     File f(tmp, /*write=*/true);
     const auto N = static_cast<hsize_t>(t.size);
     write_array(f, "observations", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t.observations.data(),
@@ -622,13 +624,16 @@ void write_d4rl(const std::string& path, const Transitions& t, const WriteOption
                   opt);
     for (const auto& [key, value] : t.metadata) write_string(f, "metadata/" + key, value);
     if (H5Fflush(f.id(), H5F_SCOPE_GLOBAL) < 0) f.fail("flush failed (disk full?)");
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw DataError(path + ": cannot rename the temporary file into place");
+}
+}  // namespace
+
+void write_d4rl(const std::string& path, const Transitions& t, const WriteOptions& opt) {
+  t.check_consistent(path);
+  try {
+    base::write_through_temp_file(path, [&](const std::string& tmp) { write_d4rl_file(tmp, t, opt); });
+  } catch (const base::FileWriteError& e) {
+    throw DataError(e.what());
   }
 }
 

@@ -61,6 +61,9 @@ struct EpisodeSplit {
   int64_t partial_steps = 0;      // transitions after the last episode end
   bool partial_kept = false;      // whether those form the last entry of `episodes`
   int64_t step_limit = 0;         // > 0: the file has no timeouts; episodes also ended at this length
+
+  // The mean undiscounted return over `episodes`; NaN when there are none.
+  double mean_return() const;
 };
 
 // Gym's TimeLimit for Hopper, HalfCheetah, Walker2d and Ant (v2-v4): the step

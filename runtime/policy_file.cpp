@@ -6,6 +6,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "base/atomic_file.h"
 #include "runtime/sealed_file.h"
 
 namespace aaren::lean {
@@ -136,8 +137,8 @@ void write_policy_file(const std::string& path, const PolicyFile& file) {
   put<uint64_t>(out, fnv1a(out.data(), out.size()));
 
   try {
-    sealed::write_file_atomically(path, out);
-  } catch (const sealed::SealError& e) {
+    base::write_file_atomically(path, out);
+  } catch (const base::FileWriteError& e) {
     throw PolicyFileError(e.what());
   }
 }

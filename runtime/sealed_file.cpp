@@ -1,15 +1,11 @@
 #include "runtime/sealed_file.h"
 
-#include <signal.h>
-#include <unistd.h>
+#include "base/atomic_file.h"
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <regex>
 
 namespace aaren::sealed {
 
@@ -50,25 +46,10 @@ void write_sealed(const std::string& path, const std::string& payload) {
   put<uint32_t>(header, 0);
   put<uint64_t>(header, payload.size());
   put<uint64_t>(header, fnv1a(payload.data(), payload.size()));
-  write_file_atomically(path, header + payload);
-}
-
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw SealError(path + ": cannot open for writing (is the folder writable?)");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw SealError(path + ": write failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw SealError(path + ": cannot rename the temporary file into place");
+  try {
+    base::write_file_atomically(path, header + payload);
+  } catch (const base::FileWriteError& e) {
+    throw SealError(e.what());
   }
 }
 
@@ -101,23 +82,6 @@ Unsealed read_sealed(const std::string& path) {
     throw SealError(path + ": checksum mismatch (the file is damaged)");
   u.payload = bytes.substr(kHeaderSize);
   return u;
-}
-
-int remove_stale_temp_files(const std::string& dir) {
-  static const std::regex temp_name(R"(.+\.tmp\.([0-9]+))");
-  std::error_code ec;
-  int removed = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (!std::regex_match(name, m, temp_name)) continue;
-    const long pid = std::stol(m[1].str().substr(0, 9));
-    if (pid == ::getpid()) continue;
-    // kill(pid, 0) fails with ESRCH when no such process exists.
-    const bool writer_gone = ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-    if (writer_gone && std::filesystem::remove(entry.path(), ec)) ++removed;
-  }
-  return removed;
 }
 
 }  // namespace aaren::sealed

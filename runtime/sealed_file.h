@@ -28,12 +28,9 @@ struct SealError : std::runtime_error {
 // FNV-1a, 64 bit, with the standard offset basis 14695981039346656037.
 uint64_t fnv1a(const char* data, size_t size, uint64_t basis = 14695981039346656037ull);
 
-// Writes `bytes` to `path` through `path.tmp.<pid>` renamed into place.
-// Throws SealError naming the file.
-void write_file_atomically(const std::string& path, const std::string& bytes);
-
 // Writes header + payload to `path` through `path.tmp.<pid>` renamed into
-// place: a kill leaves either the old file or the new one, never half of one.
+// place (base/atomic_file.h): a kill leaves either the old file or the new
+// one, never half of one. Throws SealError naming the file.
 void write_sealed(const std::string& path, const std::string& payload);
 
 struct Unsealed {
@@ -45,9 +42,5 @@ struct Unsealed {
 // file without the magic is returned whole with legacy = true, for callers
 // that still accept unsealed files of older versions.
 Unsealed read_sealed(const std::string& path);
-
-// Removes `<name>.tmp.<pid>` files in `dir` whose writer process is gone
-// (left by a run that was killed while writing). Returns how many.
-int remove_stale_temp_files(const std::string& dir);
 
 }  // namespace aaren::sealed

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "agents/cuda/scan_kernels.h"
+#include "base/atomic_file.h"
 
 namespace {
 
@@ -115,9 +115,8 @@ int main(int argc, char** argv) {
               (long long)batch, (long long)heads, (long long)d, (long long)repeats);
   std::printf("%8s %10s %10s %10s %10s %10s %10s %10s %10s\n", "tokens", "copy_ms", "copy_GB/s", "fwd_ms", "fwd_GB/s",
               "fwd/copy", "bwd_ms", "bwd_GB/s", "bwd/copy");
-  std::ofstream out;
+  std::ostringstream out;  // the CSV, written whole at the end (base/atomic_file.h)
   if (!csv.empty()) {
-    out.open(csv + ".tmp");
     out << "device,batch,heads,d_head,tokens,copy_ms,copy_gbps,fwd_ms,fwd_gbps,fwd_over_copy,bwd_ms,bwd_gbps,"
            "bwd_over_copy\n";
   }
@@ -176,7 +175,7 @@ int main(int argc, char** argv) {
     const double gc = copy_bytes / mc / 1e6, gf = fwd_bytes / mf / 1e6, gb = bwd_bytes / mb / 1e6;
     std::printf("%8lld %10.4f %10.1f %10.4f %10.1f %10.2f %10.4f %10.1f %10.2f\n", (long long)N, mc, gc, mf, gf,
                 gf / gc, mb, gb, gb / gc);
-    if (out)
+    if (!csv.empty())
       out << '"' << prop.name << "\"," << batch << ',' << heads << ',' << d << ',' << N << ',' << mc << ',' << gc << ','
           << mf << ',' << gf << ',' << gf / gc << ',' << mb << ',' << gb << ',' << gb / gc << '\n';
     for (void* p :
@@ -184,9 +183,8 @@ int main(int argc, char** argv) {
           (void*)u0, (void*)du0, (void*)w0, (void*)wN, (void*)dw0, (void*)fw, (void*)bw, (void*)valid})
       cudaFree(p);
   }
-  if (out) {
-    out.close();
-    std::rename((csv + ".tmp").c_str(), csv.c_str());
+  if (!csv.empty()) {
+    aaren::base::write_file_atomically(csv, out.str());
     std::printf("wrote %s\n", csv.c_str());
   }
   return 0;

@@ -1,4 +1,4 @@
-#include "bench/svg_plot.h"
+#include "base/svg_plot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,9 +6,9 @@
 #include <limits>
 #include <sstream>
 
-#include "bench/report.h"
+#include "base/atomic_file.h"
 
-namespace aaren::bench {
+namespace aaren::base {
 
 namespace {
 
@@ -131,4 +131,4 @@ void write_svg(const std::string& path, const std::vector<Series>& series, const
   write_file_atomically(path, svg_line_chart(series, options));
 }
 
-}  // namespace aaren::bench
+}  // namespace aaren::base

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace aaren::bench {
+namespace aaren::base {
 
 struct Series {
   std::string name;
@@ -24,4 +24,4 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
 // Writes it atomically (temporary file + rename).
 void write_svg(const std::string& path, const std::vector<Series>& series, const PlotOptions& options);
 
-}  // namespace aaren::bench
+}  // namespace aaren::base

@@ -1,0 +1,65 @@
+// A config's field table (base/config_fields.h) as command-line options:
+// one --flag per field with its help and default, parsed strictly into the
+// struct. The commands add their own few non-config flags beside them.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "apps/cli.h"
+#include "base/config_fields.h"
+
+namespace aaren::cli {
+
+// Adds --<flag> for every field, showing the value in `defaults` as the
+// default (fields listed in `required` show none and must be given).
+template <class Config>
+void add_config_options(boost::program_options::options_description& options,
+                        const std::vector<base::ConfigField<Config>>& fields, const Config& defaults,
+                        const std::set<std::string>& required = {}) {
+  namespace po = boost::program_options;
+  for (const auto& f : fields) {
+    auto* value = po::value<std::string>()->value_name("arg");
+    const auto shown = base::display_value(f.get(defaults));
+    if (required.count(f.flag))
+      value->required();
+    else if (!shown.empty())
+      value->default_value(shown);
+    options.add_options()(f.flag.c_str(), value, f.help.c_str());
+  }
+}
+
+// Sets every field given on the command line (not the defaults shown) and
+// returns their flags. Throws UsageError naming the flag and what it expects.
+template <class Config>
+std::set<std::string> apply_config_options(const boost::program_options::variables_map& vm,
+                                           const std::vector<base::ConfigField<Config>>& fields, Config& config) {
+  std::set<std::string> given;
+  for (const auto& f : fields) {
+    const auto it = vm.find(f.flag);
+    if (it == vm.end() || it->second.defaulted()) continue;
+    try {
+      f.set_text(config, it->second.as<std::string>());
+    } catch (const std::invalid_argument& e) {
+      throw UsageError("--" + f.flag + ": " + e.what());
+    }
+    given.insert(f.flag);
+  }
+  return given;
+}
+
+// With --resume, a flag that the stored run keeps (its model, data,
+// optimiser) cannot change: refused, naming the flag and the stored value.
+template <class Config>
+void refuse_fixed_on_resume(const std::set<std::string>& given, const std::vector<base::ConfigField<Config>>& fields,
+                            const Config& stored, const std::set<std::string>& allowed = {}) {
+  for (const auto& f : fields)
+    if (given.count(f.flag) && !f.on_resume && !allowed.count(f.flag))
+      throw UsageError("--" + f.flag + " cannot change on --resume (the run continues with " +
+                       base::display_value(f.get(stored)) + "); drop it");
+}
+
+}  // namespace aaren::cli

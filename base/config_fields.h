@@ -1,0 +1,208 @@
+// A configuration struct's fields, each described once: its command-line
+// name, JSON key, help text, and whether a resumed run may change it. From
+// that one table come the command-line options (apps/config_options.h), the
+// JSON a run saves next to its outputs and in its checkpoints, reading that
+// JSON back (with the value older files imply for fields they predate), and
+// which fields a resumed run takes from the command line.
+//
+// Values are parsed strictly: "--seed -1" or "--updates 1e3x" are errors,
+// never a wrapped or truncated number. Enum fields are spelled by name: an
+// enum type E takes part through two functions found by argument-dependent
+// lookup, `const char* to_string(E)` and `const std::vector<E>& all_values(E)`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace aaren::base {
+
+// Parses command-line text as a T; throws std::invalid_argument saying what
+// was expected.
+template <class T>
+T parse_value(const std::string& text);
+
+template <>
+inline std::string parse_value<std::string>(const std::string& text) {
+  return text;
+}
+
+template <>
+inline bool parse_value<bool>(const std::string& text) {
+  if (text == "1" || text == "true" || text == "yes" || text == "on") return true;
+  if (text == "0" || text == "false" || text == "no" || text == "off") return false;
+  throw std::invalid_argument("expected 1/0 (or true/false), got '" + text + "'");
+}
+
+template <>
+inline double parse_value<double>(const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v))
+    throw std::invalid_argument("expected a finite number, got '" + text + "'");
+  return v;
+}
+
+namespace detail {
+template <class T>
+T parse_integer(const std::string& text) {
+  const bool negative = !text.empty() && text[0] == '-';
+  auto fail = [&] {
+    throw std::invalid_argument(std::string(std::is_unsigned<T>::value ? "expected a whole number >= 0"
+                                                                       : "expected a whole number") +
+                                " up to " + std::to_string(std::numeric_limits<T>::max()) + ", got '" + text + "'");
+  };
+  const size_t digits_from = (negative || (!text.empty() && text[0] == '+')) ? 1 : 0;
+  if (text.size() <= digits_from || !std::isdigit(static_cast<unsigned char>(text[digits_from])) ||
+      (negative && std::is_unsigned<T>::value))
+    fail();
+  errno = 0;
+  char* end = nullptr;
+  if (negative) {
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (end != text.c_str() + text.size() || errno == ERANGE || v < static_cast<long long>(std::numeric_limits<T>::lowest()))
+      fail();
+    return static_cast<T>(v);
+  }
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (end != text.c_str() + text.size() || errno == ERANGE ||
+      v > static_cast<unsigned long long>(std::numeric_limits<T>::max()))
+    fail();
+  return static_cast<T>(v);
+}
+
+template <class E>
+std::string names_of() {
+  std::string out;
+  for (E e : all_values(E{})) out += (out.empty() ? "" : ", ") + std::string(to_string(e));
+  return out;
+}
+}  // namespace detail
+
+template <>
+inline int parse_value<int>(const std::string& text) {
+  return detail::parse_integer<int>(text);
+}
+template <>
+inline int64_t parse_value<int64_t>(const std::string& text) {
+  return detail::parse_integer<int64_t>(text);
+}
+template <>
+inline uint64_t parse_value<uint64_t>(const std::string& text) {
+  return detail::parse_integer<uint64_t>(text);
+}
+
+// An enum by name; throws std::invalid_argument listing the names.
+template <class E>
+E parse_enum(const std::string& text) {
+  for (E e : all_values(E{}))
+    if (text == to_string(e)) return e;
+  throw std::invalid_argument("expected one of " + detail::names_of<E>() + ", got '" + text + "'");
+}
+
+template <class Config>
+struct ConfigField {
+  std::string flag;  // command-line name without "--", e.g. "embed-dim"
+  std::string key;   // JSON key, e.g. "embed_dim"
+  std::string help;
+  bool on_resume = false;                // a resumed run takes this field from the command line
+  std::optional<nlohmann::json> legacy;  // its value in files written before the field existed
+  std::function<nlohmann::json(const Config&)> get;
+  std::function<void(Config&, const nlohmann::json&)> set_json;  // throws nlohmann::json::exception
+  std::function<void(Config&, const std::string&)> set_text;     // throws std::invalid_argument
+};
+
+// Options of one field beyond its name, member and help.
+struct FieldOptions {
+  std::string key;  // JSON key; empty: the flag with '-' -> '_'
+  bool on_resume = false;
+  std::optional<nlohmann::json> legacy;
+};
+
+template <class Config, class T>
+ConfigField<Config> field(const std::string& flag, T Config::*member, const std::string& help,
+                          FieldOptions options = {}) {
+  ConfigField<Config> f;
+  f.flag = flag;
+  f.key = options.key;
+  if (f.key.empty())
+    for (char c : flag) f.key += c == '-' ? '_' : c;
+  f.help = help;
+  f.on_resume = options.on_resume;
+  f.legacy = options.legacy;
+  if constexpr (std::is_enum<T>::value) {
+    f.get = [member](const Config& c) { return nlohmann::json(to_string(c.*member)); };
+    f.set_json = [member, key = f.key](Config& c, const nlohmann::json& j) {
+      try {
+        c.*member = parse_enum<T>(j.get<std::string>());
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("'" + key + "': " + e.what());
+      }
+    };
+    f.set_text = [member](Config& c, const std::string& text) { c.*member = parse_enum<T>(text); };
+  } else {
+    f.get = [member](const Config& c) { return nlohmann::json(c.*member); };
+    f.set_json = [member](Config& c, const nlohmann::json& j) { c.*member = j.get<T>(); };
+    f.set_text = [member](Config& c, const std::string& text) { c.*member = parse_value<T>(text); };
+  }
+  return f;
+}
+
+// Every field as a JSON object, in the table's order.
+template <class Config>
+nlohmann::json fields_to_json(const Config& config, const std::vector<ConfigField<Config>>& fields) {
+  auto j = nlohmann::json::object();
+  for (const auto& f : fields) j[f.key] = f.get(config);
+  return j;
+}
+
+// A config from JSON: every field must be there, except those with a legacy
+// value (files from before the field). Throws std::invalid_argument naming
+// the key.
+template <class Config>
+Config fields_from_json(const nlohmann::json& j, const std::vector<ConfigField<Config>>& fields) {
+  Config c;
+  for (const auto& f : fields) {
+    const auto it = j.find(f.key);
+    try {
+      if (it != j.end())
+        f.set_json(c, *it);
+      else if (f.legacy)
+        f.set_json(c, *f.legacy);
+      else
+        throw std::invalid_argument("'" + f.key + "' is missing");
+    } catch (const nlohmann::json::exception&) {
+      throw std::invalid_argument("'" + f.key + "' has the wrong type (" + (it != j.end() ? it->dump() : "") + ")");
+    }
+  }
+  return c;
+}
+
+// `stored`, with the fields a resumed run may change taken from `given`.
+template <class Config>
+Config resumed_config(const Config& stored, const Config& given, const std::vector<ConfigField<Config>>& fields) {
+  Config c = stored;
+  for (const auto& f : fields)
+    if (f.on_resume) f.set_json(c, f.get(given));
+  return c;
+}
+
+// A value as a user would type it: JSON's shortest round-trip form for
+// numbers (0.1, not 0.10000000000000001), strings without quotes.
+inline std::string display_value(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+}  // namespace aaren::base
