@@ -143,19 +143,9 @@ void require_not_input(const std::string& flag, const std::string& out, const st
 
 int max_threads() { return 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 
-namespace {
-
-// The value of a parsed flag as text, for messages.
-template <class T>
-std::string text_of(const T& v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
 // Ranges every command shares, by flag name: the cheap checks that must fail
 // before any long work starts, not after it.
-void check_range(const std::string& name, double v, const std::string& shown) {
+void check_flag_range(const std::string& name, double v, const std::string& shown) {
   auto fail = [&](const std::string& what) { throw UsageError("--" + name + " " + shown + ": " + what); };
   if (!std::isfinite(v)) fail("expected a finite number");
   if (name == "threads" || name == "torch-threads") {
@@ -170,6 +160,16 @@ void check_range(const std::string& name, double v, const std::string& shown) {
     if (v < 0) fail("expected a non-negative count");
     if (v > 1e10) fail("at most 10000000000");
   }
+}
+
+namespace {
+
+// The value of a parsed flag as text, for messages.
+template <class T>
+std::string text_of(const T& v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
 }
 
 // Boost parses "-1" into an unsigned flag as 2^64 - 1; a seed or count given
@@ -193,22 +193,22 @@ void check_values(const po::parsed_options& parsed, const po::variables_map& vm)
       const double v = type == typeid(uint64_t)   ? static_cast<double>(boost::any_cast<uint64_t>(any))
                        : type == typeid(uint32_t) ? static_cast<double>(boost::any_cast<uint32_t>(any))
                                                   : static_cast<double>(boost::any_cast<unsigned>(any));
-      if (name != "seed") check_range(name, v, text_of(v));
+      if (name != "seed") check_flag_range(name, v, text_of(v));
     } else if (type == typeid(int)) {
-      check_range(name, boost::any_cast<int>(any), text_of(boost::any_cast<int>(any)));
+      check_flag_range(name, boost::any_cast<int>(any), text_of(boost::any_cast<int>(any)));
     } else if (type == typeid(int64_t)) {
-      check_range(name, static_cast<double>(boost::any_cast<int64_t>(any)), text_of(boost::any_cast<int64_t>(any)));
+      check_flag_range(name, static_cast<double>(boost::any_cast<int64_t>(any)), text_of(boost::any_cast<int64_t>(any)));
     } else if (type == typeid(double)) {
-      check_range(name, boost::any_cast<double>(any), text_of(boost::any_cast<double>(any)));
+      check_flag_range(name, boost::any_cast<double>(any), text_of(boost::any_cast<double>(any)));
     } else if (type == typeid(float)) {
-      check_range(name, boost::any_cast<float>(any), text_of(boost::any_cast<float>(any)));
+      check_flag_range(name, boost::any_cast<float>(any), text_of(boost::any_cast<float>(any)));
     } else if (type == typeid(std::vector<int>)) {
-      for (int v : boost::any_cast<std::vector<int>>(any)) check_range(name, v, text_of(v));
+      for (int v : boost::any_cast<std::vector<int>>(any)) check_flag_range(name, v, text_of(v));
     } else if (type == typeid(std::vector<int64_t>)) {
       for (int64_t v : boost::any_cast<std::vector<int64_t>>(any))
-        check_range(name, static_cast<double>(v), text_of(v));
+        check_flag_range(name, static_cast<double>(v), text_of(v));
     } else if (type == typeid(std::vector<double>)) {
-      for (double v : boost::any_cast<std::vector<double>>(any)) check_range(name, v, text_of(v));
+      for (double v : boost::any_cast<std::vector<double>>(any)) check_flag_range(name, v, text_of(v));
     }
   }
 }

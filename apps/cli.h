@@ -49,6 +49,11 @@ void require_writable(const std::string& flag, const std::string& path, bool fol
 // whatever the spelling of the path).
 void require_not_input(const std::string& flag, const std::string& out, const std::vector<std::string>& inputs);
 
+// The ranges every command shares, by flag name (--threads, --episodes,
+// --updates, ...): throws UsageError "--NAME SHOWN: what" when `value` is out
+// of range. parse() applies it to every typed flag.
+void check_flag_range(const std::string& name, double value, const std::string& shown);
+
 // "1h02m03s" / "2m03s": durations in progress lines.
 std::string format_duration(double seconds);
 

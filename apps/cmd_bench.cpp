@@ -11,7 +11,7 @@
 #include "bench/data_bench.h"
 #include "bench/env_bench.h"
 #include "bench/policy_bench.h"
-#include "agents/device.h"
+#include "agents/models/device.h"
 #include "bench/scan_bench.h"
 #include "bench/train_bench.h"
 #include "envs/env.h"
@@ -172,6 +172,29 @@ int run_bench_env(int argc, char** argv) {
   return kExitOk;
 }
 
+namespace {
+// The per-step and sweep tables beside the summary CSV, and the plots.
+void write_policy_tables(const bench::PolicyBenchResult& result, const std::string& csv, const std::string& plot_dir) {
+  if (!csv.empty()) {
+    const auto parent = std::filesystem::path(csv).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    auto sibling = [&](const std::string& suffix) {
+      auto path = std::filesystem::path(csv);
+      return (path.parent_path() / (path.stem().string() + suffix)).string();
+    };
+    result.steps.write_csv(sibling("_steps.csv"));
+    if (!result.sweep.rows.empty()) {
+      result.sweep.write_csv(sibling("_sweep.csv"));
+      result.sweep_summary.write_csv(sibling("_sweep_summary.csv"));
+    }
+  }
+  if (!plot_dir.empty()) {
+    std::filesystem::create_directories(plot_dir);
+    bench::write_policy_plots(result, plot_dir);
+  }
+}
+}  // namespace
+
 int run_bench_policy(int argc, char** argv) {
   bench::PolicyBenchConfig config;
   std::string csv, plot_dir;
@@ -220,23 +243,7 @@ int run_bench_policy(int argc, char** argv) {
   } catch (const std::runtime_error& e) {  // an unreadable checkpoint
     throw InputError(e.what());
   }
-  if (!csv.empty()) {
-    const auto parent = std::filesystem::path(csv).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
-    auto sibling = [&](const std::string& suffix) {
-      auto path = std::filesystem::path(csv);
-      return (path.parent_path() / (path.stem().string() + suffix)).string();
-    };
-    result.steps.write_csv(sibling("_steps.csv"));
-    if (!result.sweep.rows.empty()) {
-      result.sweep.write_csv(sibling("_sweep.csv"));
-      result.sweep_summary.write_csv(sibling("_sweep_summary.csv"));
-    }
-  }
-  if (!plot_dir.empty()) {
-    std::filesystem::create_directories(plot_dir);
-    bench::write_policy_plots(result, plot_dir);
-  }
+  write_policy_tables(result, csv, plot_dir);
   if (json) {
     auto out = resolved;
     out["variants"] = result.summary.to_json();

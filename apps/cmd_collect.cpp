@@ -1,7 +1,7 @@
 // aaren collect: make a D4RL-layout dataset by rolling out a behaviour policy.
 #include <iostream>
 
-#include "agents/collect.h"
+#include "agents/training/collect.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "data/transitions.h"

@@ -6,14 +6,56 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agents/decision_trainer.h"
-#include "agents/lean_export.h"
+#include "agents/acting/acting.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "base/table.h"
 #include "data/hdf5_io.h"
 
 namespace aaren::cli {
+
+namespace {
+// The rows of one agent: each backbone in each of its ways to act, one env at
+// a time; Aaren also in the LibTorch-free runtime (the same function: equal scores).
+void compare_agent(base::Table& table, const std::string& path, int64_t episodes, uint64_t seed,
+                   double target_return) {
+  LoadedAgent agent;
+  try {
+    agent = load_checkpoint(path);
+  } catch (const std::runtime_error& e) {
+    throw InputError(e.what());
+  }
+  const bool aaren = agent.config.backbone == BackboneKind::kAaren;
+  std::vector<std::pair<ActingOptions, std::string>> ways;
+  ActingOptions acting;
+  acting.target_return = target_return;
+  for (auto mode : aaren ? std::vector<ActMode>{ActMode::kRecurrent}
+                         : std::vector<ActMode>{ActMode::kWindow, ActMode::kKVCache}) {
+    acting.mode = mode;
+    ways.emplace_back(acting, act_mode_name(mode));
+  }
+  if (aaren) {
+    acting.mode = ActMode::kRecurrent, acting.runtime = Runtime::kLean;
+    ways.emplace_back(acting, "lean");
+  }
+  for (const auto& [options, mode] : ways) {
+    const auto policy = make_agent_policy(agent, options, path);
+    RolloutConfig rc;
+    rc.env = agent.env;
+    rc.episodes = episodes;
+    rc.num_envs = 1;
+    rc.seed = seed;
+    std::cerr << "[compare] " << to_string(agent.config.backbone) << " (" << mode << "): " << episodes << " episodes..."
+              << std::endl;
+    const auto r = run_rollout(rc, *policy);
+    const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
+    table.add_row({to_string(agent.config.backbone), to_string(agent.config.tokens), mode, mean_of(r.returns()),
+                   std_of(r.returns()), mean_of(r.normalized_scores()), std_of(r.normalized_scores()),
+                   1e6 * r.policy_seconds / steps, 1e6 * r.env_seconds / steps, policy->peak_state_bytes(),
+                   episodes});
+  }
+}
+}  // namespace
 
 int run_compare(int argc, char** argv) {
   namespace po = boost::program_options;
@@ -51,41 +93,7 @@ int run_compare(int argc, char** argv) {
       throw InputError(e.what());
     }
   }
-  for (const auto& path : checkpoints) {
-    LoadedAgent agent;
-    try {
-      agent = load_checkpoint(path);
-    } catch (const std::runtime_error& e) {
-      throw InputError(e.what());
-    }
-    const double target = target_return != 0.0 ? target_return : agent.config.target_return;
-    std::vector<ActMode> modes = agent.config.backbone == "aaren" ? std::vector<ActMode>{ActMode::kRecurrent}
-                                                                  : std::vector<ActMode>{ActMode::kWindow, ActMode::kKVCache};
-    // One row: `policy` acting for `episodes` episodes, one env at a time.
-    auto add_row = [&](BatchPolicy& policy, const std::string& mode, const std::function<int64_t()>& state_bytes) {
-      RolloutConfig rc;
-      rc.env = agent.env;
-      rc.episodes = episodes;
-      rc.num_envs = 1;
-      rc.seed = seed;
-      std::cerr << "[compare] " << agent.config.backbone << " (" << mode << "): " << episodes << " episodes..."
-                << std::endl;
-      const auto r = run_rollout(rc, policy);
-      const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
-      table.add_row({agent.config.backbone, agent.config.tokens, mode, mean_of(r.returns()), std_of(r.returns()),
-                     mean_of(r.normalized_scores()), std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps,
-                     1e6 * r.env_seconds / steps, state_bytes(), episodes});
-    };
-    for (auto mode : modes) {
-      DecisionBatchPolicy policy(agent.model, agent.normalizer, agent.config.return_scale, target, mode, 1);
-      add_row(policy, act_mode_name(mode), [&] { return policy.peak_state_bytes(); });
-    }
-    if (agent.config.backbone == "aaren") {
-      // The same agent in the LibTorch-free runtime (the same function: equal scores).
-      LeanBatchPolicy policy(lean_model_of(agent, path), target, 1);
-      add_row(policy, "lean", [&] { return policy.state_bytes(); });
-    }
-  }
+  for (const auto& path : checkpoints) compare_agent(table, path, episodes, seed, target_return);
   if (!csv.empty()) table.write_csv(csv);
   if (json) {
     nlohmann::json out{{"rows", table.to_json()}, {"dataset_return_mean", data_mean}};

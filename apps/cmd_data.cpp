@@ -2,12 +2,12 @@
 #include <iomanip>
 #include <iostream>
 
-#include "agents/collect.h"
+#include "agents/training/collect.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "data/hdf5_io.h"
 #include "data/summary.h"
-#include "envs/d4rl_scores.h"
+#include "envs/registry.h"
 
 namespace aaren::cli {
 
@@ -53,14 +53,10 @@ int run_inspect(int argc, char** argv) {
     if (!ref) throw UsageError("--env '" + env + "' has no D4RL reference scores (known: hopper, halfcheetah, walker2d, ant)");
     env_source = "--env";
   } else {
-    for (const char* key : {"env_name", "env", "environment"}) {
-      auto it = t.metadata.find(key);
-      if (it != t.metadata.end() && (ref = envs::score_reference_for(it->second))) {
-        env_source = std::string("metadata/") + key;
-        break;
-      }
+    if (const auto found = envs::dataset_env(t.metadata, file)) {
+      ref = envs::score_reference(found->env);
+      env_source = found->source;
     }
-    if (!ref && (ref = envs::score_reference_for(file))) env_source = "file name";
   }
 
   auto j = summary.to_json();
@@ -141,14 +137,7 @@ int run_concat(int argc, char** argv) {
     parts.push_back(load(f));
     sources += (sources.empty() ? "" : " + ") + f;
   }
-  auto merged = concatenate(parts);
-  merged.metadata.clear();
-  // Keep how every part was made, and how they were put together.
-  for (size_t k = 0; k < parts.size(); ++k)
-    for (const auto& [key, value] : parts[k].metadata) {
-      if (key == "env_name") merged.metadata["env_name"] = value;
-      merged.metadata["part" + std::to_string(k) + "/" + key] = value;
-    }
+  auto merged = concatenate(parts);  // with each part's metadata; and here how they were put together
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   merged.metadata["made_by"] = "aaren data concat";

@@ -2,7 +2,7 @@
 // LibTorch-free runtime (runtime/lean_policy.h, aaren-lean-example).
 #include <iostream>
 
-#include "agents/lean_export.h"
+#include "agents/acting/lean_export.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 

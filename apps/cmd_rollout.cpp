@@ -5,9 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agents/decision_trainer.h"
-#include "agents/lean_export.h"
-#include "agents/rollout.h"
+#include "agents/acting/acting.h"
+#include "agents/acting/rollout.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 
@@ -18,6 +17,23 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
                    const std::string& backbone, const std::string& tokens, const std::string& mode,
                    double target_return,
                    int64_t state_bytes_last, bool json);
+
+LoadedAgent load_agent(const std::string& path) {
+  try {
+    return load_checkpoint(path);
+  } catch (const std::runtime_error& e) {
+    throw InputError(e.what());
+  }
+}
+
+void check_env_matches(const LoadedAgent& agent, const RolloutConfig& config, const std::string& checkpoint) {
+  const auto env = envs::make_env(config.env, config.env_options);
+  const auto& dc = agent.model->config();
+  if (env->obs_dim() != dc.state_dim || env->act_dim() != dc.act_dim)
+    throw InputError(checkpoint + ": trained for obs/act dims " + std::to_string(dc.state_dim) + "/" +
+                     std::to_string(dc.act_dim) + ", env " + config.env + " has " + std::to_string(env->obs_dim()) +
+                     "/" + std::to_string(env->act_dim()));
+}
 }  // namespace
 
 int run_rollout(int argc, char** argv) {
@@ -61,67 +77,40 @@ int run_rollout(int argc, char** argv) {
   if (runtime == "lean" && checkpoint.empty()) throw UsageError("--runtime lean needs --checkpoint");
   if (runtime == "lean" && mode != "recurrent") throw UsageError("--runtime lean runs --mode recurrent only");
 
-  RolloutResult result;
-  int64_t state_bytes_last = 0;
-  std::string backbone, tokens;
   try {
     if (checkpoint.empty()) {
       RandomPolicy random_policy(config.seed + 1000003);
-      result = aaren::run_rollout(config, random_policy);
-    } else {
-      at::set_num_threads(torch_threads);
-      LoadedAgent agent;
-      try {
-        agent = load_checkpoint(checkpoint);
-      } catch (const std::runtime_error& e) {
-        throw InputError(e.what());
-      }
-      if (config.env.empty()) config.env = agent.env;
-      auto env_probe = envs::make_env(config.env, config.env_options);
-      if (env_probe->obs_dim() != agent.model->config().state_dim || env_probe->act_dim() != agent.model->config().act_dim)
-        throw InputError(checkpoint + ": trained for obs/act dims " + std::to_string(agent.model->config().state_dim) +
-                         "/" + std::to_string(agent.model->config().act_dim) + ", env " + config.env + " has " +
-                         std::to_string(env_probe->obs_dim()) + "/" + std::to_string(env_probe->act_dim()));
-      if (target_return == 0.0) target_return = agent.config.target_return;
-      ActMode act_mode;
-      try {
-        act_mode = parse_act_mode(mode);
-      } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
-      }
-      backbone = agent.config.backbone;
-      tokens = agent.config.tokens;
-      const int64_t n = config.num_envs > 0 ? std::min(config.num_envs, config.episodes)
-                                            : std::min<int64_t>(config.episodes, 16);
-      config.num_envs = n;
-      if (runtime == "lean") {
-        std::shared_ptr<const lean::Model> model;
-        try {
-          model = lean_model_of(agent, checkpoint);
-        } catch (const std::exception& e) {
-          throw UsageError(e.what());  // a Transformer agent
-        }
-        LeanBatchPolicy lean_policy(model, target_return, n);
-        result = aaren::run_rollout(config, lean_policy);
-        state_bytes_last = lean_policy.state_bytes();
-        return report_rollout(result, config, checkpoint, backbone, tokens, "recurrent (lean runtime)",
-                              target_return, state_bytes_last, json);
-      }
-      std::unique_ptr<DecisionBatchPolicy> p;
-      try {
-        p = std::make_unique<DecisionBatchPolicy>(agent.model, agent.normalizer, agent.config.return_scale,
-                                                  target_return, act_mode, n);
-      } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
-      }
-      result = aaren::run_rollout(config, *p);
-      state_bytes_last = p->state_bytes();
+      const auto result = aaren::run_rollout(config, random_policy);
+      return report_rollout(result, config, policy, "", "", "", target_return, 0, json);
     }
+    at::set_num_threads(torch_threads);
+    const auto agent = load_agent(checkpoint);
+    if (config.env.empty()) config.env = agent.env;
+    check_env_matches(agent, config, checkpoint);
+    ActingOptions acting;
+    acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
+    acting.target_return = acting_target_return(agent, target_return);
+    acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);
+    try {
+      acting.mode = parse_act_mode(mode);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+    std::unique_ptr<AgentPolicy> p;
+    try {
+      p = make_agent_policy(agent, acting, checkpoint);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());  // e.g. a Transformer agent in the lean runtime
+    } catch (const lean::PolicyFileError& e) {
+      throw UsageError(e.what());
+    }
+    const auto result = aaren::run_rollout(config, *p);
+    const std::string mode_label = acting.runtime == Runtime::kLean ? "recurrent (lean runtime)" : mode;
+    return report_rollout(result, config, checkpoint, to_string(agent.config.backbone), to_string(agent.config.tokens),
+                          mode_label, acting.target_return, p->state_bytes(), json);
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
-  return report_rollout(result, config, checkpoint.empty() ? policy : checkpoint, backbone, tokens,
-                        checkpoint.empty() ? "" : mode, target_return, state_bytes_last, json);
 }
 
 namespace {

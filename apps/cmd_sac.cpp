@@ -6,13 +6,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agents/sac.h"
+#include "agents/training/sac.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "base/atomic_file.h"
 #include "base/svg_plot.h"
 
 namespace aaren::cli {
+
+namespace {
+void report(const SacConfig& c, const SacResult& result);
+}  // namespace
 
 int run_sac(int argc, char** argv) {
   namespace po = boost::program_options;
@@ -60,15 +64,7 @@ int run_sac(int argc, char** argv) {
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
-  const nlohmann::json config{
-      {"command", "sac"}, {"env", c.env}, {"steps", c.steps}, {"learning_starts", c.learning_starts},
-      {"batch_size", c.batch_size}, {"hidden", c.hidden}, {"buffer_size", c.buffer_size}, {"gamma", c.gamma},
-      {"tau", c.tau}, {"policy_lr", c.policy_lr}, {"q_lr", c.q_lr}, {"policy_frequency", c.policy_frequency},
-      {"alpha", c.alpha}, {"autotune", c.autotune}, {"eval_every", c.eval_every}, {"eval_episodes", c.eval_episodes},
-      {"checkpoint_steps", c.checkpoint_steps}, {"checkpoint_returns", c.checkpoint_returns},
-      {"stop_at_return", std::isinf(c.stop_at_return) ? nlohmann::json(nullptr) : nlohmann::json(c.stop_at_return)},
-      {"dump_replay", c.dump_replay}, {"model_xml", c.env_options.model_xml}, {"seed", c.seed},
-      {"threads", c.threads}, {"out", c.out_dir}, {"state_every", c.state_every}, {"resume", c.resume}};
+  const auto config = c.to_json();
   require_writable("out", c.out_dir, /*folder=*/true);
   if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
   base::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run
@@ -88,6 +84,12 @@ int run_sac(int argc, char** argv) {
     throw InputError(e.what());
   }
   std::cerr << "\n";
+  report(c, result);
+  return kExitOk;
+}
+
+namespace {
+void report(const SacConfig& c, const SacResult& result) {
   if (!result.eval_steps.empty()) {
     base::Series s{"deterministic evaluation", {}, result.eval_returns};
     for (auto x : result.eval_steps) s.x.push_back(static_cast<double>(x));
@@ -105,7 +107,7 @@ int run_sac(int argc, char** argv) {
             << "; policies:";
   for (const auto& p : result.checkpoints) std::cout << " " << p;
   std::cout << "\n";
-  return kExitOk;
 }
+}  // namespace
 
 }  // namespace aaren::cli

@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cstdlib>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,19 +34,26 @@ void add_config_options(boost::program_options::options_description& options,
 }
 
 // Sets every field given on the command line (not the defaults shown) and
-// returns their flags. Throws UsageError naming the flag and what it expects.
+// returns their flags. Numbers are also held to the ranges every command
+// shares (check_flag_range). Throws UsageError naming the flag and the value.
 template <class Config>
 std::set<std::string> apply_config_options(const boost::program_options::variables_map& vm,
                                            const std::vector<base::ConfigField<Config>>& fields, Config& config) {
+  using base::FieldType;
   std::set<std::string> given;
   for (const auto& f : fields) {
     const auto it = vm.find(f.flag);
     if (it == vm.end() || it->second.defaulted()) continue;
+    const auto text = it->second.template as<std::string>();
+    if (f.type == FieldType::kUnsigned && !text.empty() && text[0] == '-')
+      throw UsageError("--" + f.flag + ": expected a non-negative integer (up to 2^64 - 1), got a negative number");
     try {
-      f.set_text(config, it->second.as<std::string>());
+      f.set_text(config, text);
     } catch (const std::invalid_argument& e) {
-      throw UsageError("--" + f.flag + ": " + e.what());
+      throw UsageError("--" + f.flag + (f.type == FieldType::kEnum ? " " : " " + text + ": ") + e.what());
     }
+    if (f.type == FieldType::kInteger || f.type == FieldType::kUnsigned || f.type == FieldType::kNumber)
+      check_flag_range(f.flag, std::strtod(text.c_str(), nullptr), text);
     given.insert(f.flag);
   }
   return given;

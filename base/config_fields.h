@@ -42,7 +42,7 @@ template <>
 inline bool parse_value<bool>(const std::string& text) {
   if (text == "1" || text == "true" || text == "yes" || text == "on") return true;
   if (text == "0" || text == "false" || text == "no" || text == "off") return false;
-  throw std::invalid_argument("expected 1/0 (or true/false), got '" + text + "'");
+  throw std::invalid_argument("expected 1 or 0 (true or false)");
 }
 
 template <>
@@ -51,7 +51,7 @@ inline double parse_value<double>(const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v))
-    throw std::invalid_argument("expected a finite number, got '" + text + "'");
+    throw std::invalid_argument("expected a finite number");
   return v;
 }
 
@@ -60,9 +60,10 @@ template <class T>
 T parse_integer(const std::string& text) {
   const bool negative = !text.empty() && text[0] == '-';
   auto fail = [&] {
-    throw std::invalid_argument(std::string(std::is_unsigned<T>::value ? "expected a whole number >= 0"
-                                                                       : "expected a whole number") +
-                                " up to " + std::to_string(std::numeric_limits<T>::max()) + ", got '" + text + "'");
+    throw std::invalid_argument(
+        std::string(std::is_unsigned<T>::value ? "expected a non-negative integer" : "expected an integer") + " (" +
+        std::to_string(std::numeric_limits<T>::lowest()) + " to " + std::to_string(std::numeric_limits<T>::max()) +
+        ")");
   };
   const size_t digits_from = (negative || (!text.empty() && text[0] == '+')) ? 1 : 0;
   if (text.size() <= digits_from || !std::isdigit(static_cast<unsigned char>(text[digits_from])) ||
@@ -72,7 +73,8 @@ T parse_integer(const std::string& text) {
   char* end = nullptr;
   if (negative) {
     const long long v = std::strtoll(text.c_str(), &end, 10);
-    if (end != text.c_str() + text.size() || errno == ERANGE || v < static_cast<long long>(std::numeric_limits<T>::lowest()))
+    if (end != text.c_str() + text.size() || errno == ERANGE ||
+        v < static_cast<long long>(std::numeric_limits<T>::lowest()))
       fail();
     return static_cast<T>(v);
   }
@@ -83,10 +85,13 @@ T parse_integer(const std::string& text) {
   return static_cast<T>(v);
 }
 
+// "a", "a or b", "a, b or c".
 template <class E>
 std::string names_of() {
+  const auto& values = all_values(E{});
   std::string out;
-  for (E e : all_values(E{})) out += (out.empty() ? "" : ", ") + std::string(to_string(e));
+  for (size_t i = 0; i < values.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + std::string(to_string(values[i]));
   return out;
 }
 }  // namespace detail
@@ -109,11 +114,15 @@ template <class E>
 E parse_enum(const std::string& text) {
   for (E e : all_values(E{}))
     if (text == to_string(e)) return e;
-  throw std::invalid_argument("expected one of " + detail::names_of<E>() + ", got '" + text + "'");
+  throw std::invalid_argument("must be " + detail::names_of<E>() + ", got '" + text + "'");
 }
+
+// What a field holds, for messages and range checks.
+enum class FieldType { kText, kBool, kInteger, kUnsigned, kNumber, kEnum };
 
 template <class Config>
 struct ConfigField {
+  FieldType type = FieldType::kText;
   std::string flag;  // command-line name without "--", e.g. "embed-dim"
   std::string key;   // JSON key, e.g. "embed_dim"
   std::string help;
@@ -142,6 +151,12 @@ ConfigField<Config> field(const std::string& flag, T Config::*member, const std:
   f.help = help;
   f.on_resume = options.on_resume;
   f.legacy = options.legacy;
+  f.type = std::is_enum<T>::value                                     ? FieldType::kEnum
+           : std::is_same<T, bool>::value                             ? FieldType::kBool
+           : std::is_floating_point<T>::value                         ? FieldType::kNumber
+           : std::is_integral<T>::value && std::is_unsigned<T>::value ? FieldType::kUnsigned
+           : std::is_integral<T>::value                               ? FieldType::kInteger
+                                                                      : FieldType::kText;
   if constexpr (std::is_enum<T>::value) {
     f.get = [member](const Config& c) { return nlohmann::json(to_string(c.*member)); };
     f.set_json = [member, key = f.key](Config& c, const nlohmann::json& j) {

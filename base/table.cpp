@@ -39,7 +39,8 @@ std::string Table::format() const {
     for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], cell_text(row[c]).size());
   std::ostringstream os;
   auto line = [&](const std::vector<std::string>& cells) {
-    for (size_t c = 0; c < cells.size(); ++c) os << (c ? "  " : "") << std::setw(static_cast<int>(width[c])) << cells[c];
+    for (size_t c = 0; c < cells.size(); ++c)
+      os << (c ? "  " : "") << std::setw(static_cast<int>(width[c])) << cells[c];
     os << "\n";
   };
   line(columns);

@@ -8,7 +8,9 @@
 #include <random>
 #include <stdexcept>
 
-#include "agents/decision_trainer.h"
+#include "agents/acting/acting.h"
+#include "agents/checkpoint/checkpoint.h"
+#include "envs/registry.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 
@@ -75,7 +77,7 @@ ConditioningProbe probe_conditioning(LoadedAgent& agent, const data::TrajectoryD
                                      int64_t time, double target_high, double target_low) {
   const auto& e = d.episodes().at(episode);
   if (time < 0 || time >= e.length) throw std::invalid_argument("probe_conditioning: step outside the episode");
-  const bool windowed = agent.config.backbone == "transformer";  // acts as DT does: the last K steps
+  const bool windowed = evaluation_mode(agent.config.backbone) == ActMode::kWindow;  // acts as DT does: the last K steps
   const int64_t first = windowed ? std::max<int64_t>(0, time - agent.config.context + 1) : 0;
   const auto w = window_of(d, e, first, time, agent);
   const int64_t n = w.states.size(1);
@@ -133,7 +135,7 @@ Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream
     auto agent = load_checkpoint(path);
     if (agent.model->config().state_dim != d.obs_dim() || agent.model->config().act_dim != d.act_dim())
       throw std::invalid_argument(path + ": trained on other state/action sizes than " + config.dataset);
-    const double high = config.target_high > 0 ? config.target_high : default_target_return(agent.env);
+    const double high = config.target_high > 0 ? config.target_high : envs::env_spec(agent.env).dt_target_high;
     const double low = config.target_low > 0 ? config.target_low : high / 2;
     for (int64_t time : config.times) {
       std::vector<double> d_target, d_current, shift;
@@ -144,7 +146,7 @@ Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream
       const double m = mean(d_target);
       double var = 0;
       for (double x : d_target) var += (x - m) * (x - m);
-      table.add_row({path, agent.config.backbone, agent.config.tokens, time, static_cast<int64_t>(d_target.size()), m,
+      table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), time, static_cast<int64_t>(d_target.size()), m,
                      std::sqrt(var / d_target.size()), mean(d_current), mean(shift)});
       if (progress) *progress << "[conditioning] " << path << " t=" << time << " done\n";
     }

@@ -13,9 +13,10 @@
 #include <random>
 #include <stdexcept>
 
-#include "agents/decision_rollout.h"
-#include "agents/decision_trainer.h"
-#include "agents/lean_export.h"
+#include "agents/acting/decision_rollout.h"
+#include "agents/acting/acting.h"
+#include "agents/checkpoint/checkpoint.h"
+#include "agents/acting/lean_export.h"
 #include "base/svg_plot.h"
 #include "envs/registry.h"
 
@@ -83,56 +84,11 @@ namespace {
 
 
 struct Variant {
-  std::string name;    // "aaren-recurrent", ...; "/fused" appended for the fused layout
-  std::string kind;    // the name without the layout
-  std::string tokens;  // "interleaved" | "fused"
+  std::string name;  // "aaren-recurrent", ...; "/fused" appended for the fused layout
+  std::string kind;  // the name without the layout
   int64_t tokens_per_step = 3;
-  DecisionPolicy model{nullptr};
-  ActMode mode = ActMode::kRecurrent;
-  std::shared_ptr<const lean::Model> lean;  // aaren-lean: the same Aaren weights, in the lean runtime
-};
-
-// What the benchmark steps: a LibTorch DecisionBatchPolicy or lean policies.
-class SteppedPolicy {
- public:
-  virtual ~SteppedPolicy() = default;
-  virtual void act(const std::vector<double>& observations, std::vector<double>& actions) = 0;
-  virtual void advance(const std::vector<double>& rewards) = 0;
-  virtual int64_t state_bytes() const = 0;
-};
-
-class TorchPolicy : public SteppedPolicy {
- public:
-  explicit TorchPolicy(std::unique_ptr<DecisionBatchPolicy> p) : p_(std::move(p)) {}
-  void act(const std::vector<double>& o, std::vector<double>& a) override { p_->act(o, a); }
-  void advance(const std::vector<double>& r) override { p_->advance(r); }
-  int64_t state_bytes() const override { return p_->state_bytes(); }
-
- private:
-  std::unique_ptr<DecisionBatchPolicy> p_;
-};
-
-class LeanPolicies : public SteppedPolicy {
- public:
-  LeanPolicies(std::shared_ptr<const lean::Model> model, double target, int64_t batch) {
-    for (int64_t i = 0; i < batch; ++i) policies_.emplace_back(model, target);
-  }
-  void act(const std::vector<double>& o, std::vector<double>& a) override {
-    const auto& m = policies_.front().model();
-    for (size_t i = 0; i < policies_.size(); ++i)
-      policies_[i].act(o.data() + i * m.state_dim, a.data() + i * m.act_dim);
-  }
-  void advance(const std::vector<double>& r) override {
-    for (size_t i = 0; i < policies_.size(); ++i) policies_[i].observe(r[i]);
-  }
-  int64_t state_bytes() const override {
-    int64_t bytes = 0;
-    for (const auto& p : policies_) bytes += p.state_bytes();
-    return bytes;
-  }
-
- private:
-  std::vector<lean::Policy> policies_;
+  LoadedAgent agent;     // the weights (the checkpoint's or fresh), normaliser, return scale and target
+  ActingOptions acting;  // runtime and mode; the batch is set per run
 };
 
 struct Models {
@@ -147,69 +103,71 @@ struct Models {
 Models build_models(const PolicyBenchConfig& c) {
   Models m;
   DecisionConfig dc;
-  DecisionPolicy trained{nullptr};
+  LoadedAgent trained;
   if (!c.checkpoint.empty()) {
-    auto agent = load_checkpoint(c.checkpoint);  // throws std::runtime_error naming the file
-    dc = agent.model->config();
-    trained = agent.model;
-    m.normalizer = agent.normalizer;
-    m.return_scale = agent.config.return_scale;
-    m.target_return = agent.config.target_return != 0.0 ? agent.config.target_return
-                                                        : default_target_return(agent.env);
+    trained = load_checkpoint(c.checkpoint);  // throws std::runtime_error naming the file
+    dc = trained.model->config();
+    m.normalizer = trained.normalizer;
+    m.return_scale = trained.config.return_scale;
+    m.target_return = acting_target_return(trained);
   } else {
-    const auto* spec = envs::resolve_env_name(c.env).spec;
-    dc.state_dim = spec->obs_dim;
-    dc.act_dim = spec->act_dim;
+    const auto& spec = envs::env_spec(c.env);
+    dc.state_dim = spec.obs_dim;
+    dc.act_dim = spec.act_dim;
     dc.context = c.context;
     dc.backbone.d_model = c.d_model;
     dc.backbone.n_layers = c.n_layers;
     dc.backbone.n_heads = c.n_heads;
     m.normalizer = {torch::zeros({dc.state_dim}), torch::ones({dc.state_dim})};
-    m.target_return = default_target_return(c.env);
+    m.target_return = spec.dt_target_high;
   }
   m.obs_dim = dc.state_dim;
   m.act_dim = dc.act_dim;
   torch::manual_seed(c.seed);
-  auto model_of = [&](const std::string& kind, const std::string& tokens) {
-    if (trained && trained->config().backbone.kind == kind && trained->config().tokens == tokens) return trained;
-    auto config = dc;
-    config.backbone.kind = kind;
-    config.tokens = tokens;
-    DecisionPolicy fresh(config);
-    fresh->eval();
-    return fresh;
+  // The checkpoint's model where it has this backbone and layout, else fresh weights.
+  auto agent_of = [&](BackboneKind kind, TokenLayout tokens) {
+    LoadedAgent agent;
+    if (trained.model && trained.model->config().backbone.kind == kind && trained.model->config().tokens == tokens) {
+      agent.model = trained.model;
+    } else {
+      auto config = dc;
+      config.backbone.kind = kind;
+      config.tokens = tokens;
+      agent.model = DecisionPolicy(config);
+      agent.model->eval();
+    }
+    agent.normalizer = m.normalizer;
+    agent.config.return_scale = m.return_scale;
+    agent.config.target_return = m.target_return;
+    agent.env = c.checkpoint.empty() ? c.env : trained.env;
+    return agent;
   };
-  for (const auto& tokens : c.tokens)
+  for (const auto& layout : c.tokens)
   for (const auto& name : c.variants) {
+    const auto tokens = base::parse_enum<TokenLayout>(layout);
     Variant v;
     v.kind = name;
-    v.tokens = tokens;
-    v.name = tokens == "fused" ? name + "/fused" : name;
-    v.tokens_per_step = tokens == "fused" ? 1 : 3;
-    if (name == "aaren-recurrent") {
-      v.model = model_of("aaren", tokens);
-      v.mode = ActMode::kRecurrent;
-    } else if (name == "aaren-lean") {
-      LoadedAgent agent;
-      agent.model = model_of("aaren", tokens);
-      agent.normalizer = m.normalizer;
-      agent.config.return_scale = m.return_scale;
-      agent.config.target_return = m.target_return;
-      agent.env = c.checkpoint.empty() ? c.env : "checkpoint";
-      v.lean = lean_model_of(agent, "(in memory)");
-    } else {
-      v.model = model_of("transformer", tokens);
-      v.mode = name == "transformer-window" ? ActMode::kWindow : ActMode::kKVCache;
+    v.name = tokens == TokenLayout::kFused ? name + "/fused" : name;
+    v.tokens_per_step = tokens_per_step(tokens);
+    const bool aaren = name == "aaren-recurrent" || name == "aaren-lean";
+    v.agent = agent_of(aaren ? BackboneKind::kAaren : BackboneKind::kTransformer, tokens);
+    v.acting.mode = name == "transformer-window"    ? ActMode::kWindow
+                    : name == "transformer-kvcache" ? ActMode::kKVCache
+                                                    : ActMode::kRecurrent;
+    if (name == "aaren-lean") {
+      v.acting.runtime = Runtime::kLean;
+      v.acting.lean_model = lean_model_of(v.agent, "(in memory)");  // converted once, outside the timing
     }
     m.variants.push_back(std::move(v));
   }
   return m;
 }
 
-std::unique_ptr<SteppedPolicy> make_policy(const Models& m, const Variant& v, int64_t batch) {
-  if (v.lean) return std::make_unique<LeanPolicies>(v.lean, m.target_return, batch);
-  return std::make_unique<TorchPolicy>(
-      std::make_unique<DecisionBatchPolicy>(v.model, m.normalizer, m.return_scale, m.target_return, v.mode, batch));
+std::unique_ptr<AgentPolicy> make_policy(const Models& m, const Variant& v, int64_t batch) {
+  auto acting = v.acting;
+  acting.num_envs = batch;
+  acting.target_return = m.target_return;
+  return make_agent_policy(v.agent, acting, v.name);
 }
 
 // Nearest-rank percentile of the samples (p in [0, 100]).
@@ -283,8 +241,8 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
 
   PolicyBenchResult r;
   for (const auto& v : m.variants)
-    if (v.lean) {
-      const int64_t bytes = v.lean->bytes_read_per_step();
+    if (v.acting.lean_model) {
+      const int64_t bytes = v.acting.lean_model->bytes_read_per_step();
       const double bandwidth = measure_read_bandwidth(bytes);
       r.floor = {{"weight_bytes_per_env_step", bytes},
                  {"read_bandwidth_gb_per_s", bandwidth / 1e9},
@@ -299,7 +257,7 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
     // Timing: all variants on the same inputs, interleaved step by step.
     std::vector<std::vector<std::vector<double>>> seconds(V, std::vector<std::vector<double>>(c.steps));
     for (int64_t rep = 0; rep < c.repeats; ++rep) {
-      std::vector<std::unique_ptr<SteppedPolicy>> policies;
+      std::vector<std::unique_ptr<AgentPolicy>> policies;
       for (const auto& v : m.variants) policies.push_back(make_policy(m, v, batch));
       // Every variant sees the same observations at step t.
       Inputs inputs(batch, m.obs_dim, c.seed + 1000 * rep + batch);

@@ -7,9 +7,9 @@
 #include <iomanip>
 #include <ostream>
 
-#include "agents/causal_attention.h"
-#include "agents/device.h"
-#include "agents/scan.h"
+#include "agents/models/causal_attention.h"
+#include "agents/models/device.h"
+#include "agents/scan/scan.h"
 
 namespace aaren::bench {
 

@@ -8,8 +8,8 @@
 #include <ostream>
 #include <stdexcept>
 
-#include "agents/decision_policy.h"
-#include "agents/device.h"
+#include "agents/models/decision_policy.h"
+#include "agents/models/device.h"
 #include "bench/policy_bench.h"
 #include "base/svg_plot.h"
 
@@ -87,7 +87,7 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
   at::set_num_threads(c.threads);
   const torch::Device device = parse_device("--device", c.device);
   const bool bf16 = c.precision == "bf16";
-  const std::vector<std::string> kinds{"aaren", "transformer"};
+  const std::vector<BackboneKind> kinds{BackboneKind::kAaren, BackboneKind::kTransformer};
   std::vector<Trainer> trainers;
   for (const auto& kind : kinds) {
     torch::manual_seed(c.seed);

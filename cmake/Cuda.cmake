@@ -1,6 +1,6 @@
-# CUDA. The scan kernels (agents/cuda/*.cu) are plain CUDA with no LibTorch:
+# CUDA. The scan kernels (agents/scan/cuda/*.cu) are plain CUDA with no LibTorch:
 # they build wherever nvcc is found, GPU or not, with a test and a benchmark
-# that drive them directly. The LibTorch wrapper (agents/cuda/scan_cuda.cpp),
+# that drive them directly. The LibTorch wrapper (agents/scan/cuda/scan_cuda.cpp),
 # which makes `--device cuda` work, builds when the LibTorch found has CUDA
 # (point CMAKE_PREFIX_PATH or Torch_DIR at one; see README).
 #

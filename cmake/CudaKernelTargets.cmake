@@ -1,7 +1,7 @@
 # The CUDA scan kernels with their GPU test and benchmark: plain CUDA, no
 # LibTorch, no Debian packages. Included by the top level in every build
 # where nvcc is found, the kernels-only build (-DAAREN_KERNELS_ONLY=ON) too.
-add_library(aaren_cuda_kernels STATIC ${PROJECT_SOURCE_DIR}/agents/cuda/scan_kernels.cu)
+add_library(aaren_cuda_kernels STATIC ${PROJECT_SOURCE_DIR}/agents/scan/cuda/scan_kernels.cu)
 target_include_directories(aaren_cuda_kernels PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(aaren_cuda_kernels PUBLIC CUDA::cudart_static)
 set_target_properties(aaren_cuda_kernels PROPERTIES POSITION_INDEPENDENT_CODE ON)

@@ -14,7 +14,8 @@ AntConfig AntConfig::v4() {
 
 Ant::Ant(AntConfig config)
     : MujocoEnv("ant", "ant", config.model_xml, config.frame_skip, config.max_episode_steps,
-                config.contact_forces_in_observation ? 111 : 27, 15, 14, 8),
+                config.contact_forces_in_observation ? kSizes.obs_dim : kObsDimWithoutContacts, kSizes.nq,
+                kSizes.nv, kSizes.nu),
       config_(std::move(config)),
       torso_(body_id("torso")) {
   if (model_->nbody != 14) throw EnvError("ant: the model must have 14 bodies (world included), got " +

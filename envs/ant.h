@@ -38,6 +38,9 @@ struct AntConfig {
 
 class Ant : public MujocoEnv {
  public:
+  // gym v3: qpos[2:], qvel and 84 clipped contact forces; v4 leaves the forces out (27).
+  static constexpr EnvSizes kSizes{111, 15, 14, 8};
+  static constexpr int64_t kObsDimWithoutContacts = 27;
   explicit Ant(AntConfig config = {});
   bool is_terminal_state() const override;
   bool is_healthy() const;

@@ -4,16 +4,16 @@
 #include <cctype>
 #include <filesystem>
 
+#include "envs/registry.h"
+
 namespace aaren::envs {
 
 const std::vector<ScoreReference>& score_references() {
-  // d4rl/infos.py REF_MIN_SCORE / REF_MAX_SCORE (the same for every dataset of an env).
-  static const std::vector<ScoreReference> refs{
-      {"hopper", -20.272305, 3234.3},
-      {"halfcheetah", -280.178953, 12135.0},
-      {"walker2d", 1.629008, 4592.3},
-      {"ant", -325.6, 3879.7},
-  };
+  static const std::vector<ScoreReference> refs = [] {
+    std::vector<ScoreReference> r;
+    for (const auto& spec : env_specs()) r.push_back(spec.d4rl);
+    return r;
+  }();
   return refs;
 }
 

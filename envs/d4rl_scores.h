@@ -1,7 +1,8 @@
 // D4RL's normalised score: 100 (R - random) / (expert - random), with d4rl's
-// reference returns per environment (D4RL, Fu et al. 2020: d4rl/infos.py), and the mapping from the names
+// reference returns per environment (D4RL, Fu et al. 2020: d4rl/infos.py; kept in
+// the env registry), and the mapping from the names
 // users write (hopper, Hopper-v3, hopper-medium-v2, hopper_medium-v2.hdf5) to
-// the environment they mean. No MuJoCo needed.
+// the environment they mean.
 #pragma once
 
 #include <optional>
@@ -20,7 +21,7 @@ struct ScoreReference {
   }
 };
 
-// Every environment with reference scores.
+// Every environment with reference scores (the rows of envs/registry.h).
 const std::vector<ScoreReference>& score_references();
 
 // The environment a name or a file path refers to: its first token (before

@@ -3,8 +3,8 @@
 namespace aaren::envs {
 
 HalfCheetah::HalfCheetah(HalfCheetahConfig config)
-    : MujocoEnv("halfcheetah", "half_cheetah", config.model_xml, config.frame_skip, config.max_episode_steps, 17, 9,
-                9, 6),
+    : MujocoEnv("halfcheetah", "half_cheetah", config.model_xml, config.frame_skip, config.max_episode_steps,
+                kSizes.obs_dim, kSizes.nq, kSizes.nv, kSizes.nu),
       config_(std::move(config)) {}
 
 void HalfCheetah::add_reset_noise(double* qpos, double* qvel) {

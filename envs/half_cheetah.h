@@ -17,6 +17,7 @@ struct HalfCheetahConfig {
 // Never terminates; only the time limit ends an episode.
 class HalfCheetah : public MujocoEnv {
  public:
+  static constexpr EnvSizes kSizes{17, 9, 9, 6};  // gym v3: qpos[1:], qvel
   explicit HalfCheetah(HalfCheetahConfig config = {});
   bool is_terminal_state() const override { return false; }
   const HalfCheetahConfig& config() const { return config_; }

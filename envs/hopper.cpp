@@ -3,7 +3,8 @@
 namespace aaren::envs {
 
 Hopper::Hopper(HopperConfig config)
-    : MujocoEnv("hopper", "hopper", config.model_xml, config.frame_skip, config.max_episode_steps, 11, 6, 6, 3),
+    : MujocoEnv("hopper", "hopper", config.model_xml, config.frame_skip, config.max_episode_steps, kSizes.obs_dim,
+                kSizes.nq, kSizes.nv, kSizes.nu),
       config_(std::move(config)) {}
 
 void Hopper::add_reset_noise(double* qpos, double* qvel) {

@@ -26,6 +26,7 @@ struct HopperConfig {
 
 class Hopper : public MujocoEnv {
  public:
+  static constexpr EnvSizes kSizes{11, 6, 6, 3};  // gym v3: qpos[1:], clipped qvel
   explicit Hopper(HopperConfig config = {});
   bool is_terminal_state() const override;
   bool is_healthy() const;

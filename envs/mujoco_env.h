@@ -15,6 +15,13 @@
 
 namespace aaren::envs {
 
+// An env's sizes: observation length, and the model's qpos, qvel and
+// actuator counts (checked against the MJCF file when it is loaded).
+struct EnvSizes {
+  int64_t obs_dim;
+  int nq, nv, nu;
+};
+
 // The MJCF text of a built-in model ("hopper", "walker2d", "half_cheetah",
 // "ant"), compiled into the library from envs/models/.
 const std::string& builtin_model_xml(const std::string& model);

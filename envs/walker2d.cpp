@@ -3,7 +3,8 @@
 namespace aaren::envs {
 
 Walker2d::Walker2d(Walker2dConfig config)
-    : MujocoEnv("walker2d", "walker2d", config.model_xml, config.frame_skip, config.max_episode_steps, 17, 9, 9, 6),
+    : MujocoEnv("walker2d", "walker2d", config.model_xml, config.frame_skip, config.max_episode_steps,
+                kSizes.obs_dim, kSizes.nq, kSizes.nv, kSizes.nu),
       config_(std::move(config)) {}
 
 void Walker2d::add_reset_noise(double* qpos, double* qvel) {

@@ -23,6 +23,7 @@ struct Walker2dConfig {
 
 class Walker2d : public MujocoEnv {
  public:
+  static constexpr EnvSizes kSizes{17, 9, 9, 6};  // gym v3: qpos[1:], clipped qvel
   explicit Walker2d(Walker2dConfig config = {});
   bool is_terminal_state() const override;
   bool is_healthy() const;

@@ -301,7 +301,7 @@ int64_t Model::bytes_read_per_step() const {
 }
 
 Policy::Policy(std::shared_ptr<const Model> model, double target_return)
-    : model_(std::move(model)), target_(target_return > 0 ? target_return : model_->target_return) {
+    : model_(std::move(model)), target_(target_return != 0.0 ? target_return : model_->target_return) {
   const auto& m = *model_;
   const int64_t L = m.n_layers, H = m.n_heads, D = m.d_model;
   prev_action_.assign(m.act_dim, 0.0f);

@@ -7,7 +7,7 @@
 // matrix once for all three tokens (weights packed in column panels four SIMD registers wide,
 // loops the compiler vectorises), and only the scan runs token by token on
 // the (m, u, w) state. Math and parameters are the LibTorch policy's
-// (agents/decision_policy.h): same layout, same LayerNorm, exact-erf GELU;
+// (agents/models/decision_policy.h): same layout, same LayerNorm, exact-erf GELU;
 // only the algebra is regrouped where that reads fewer bytes (the key folded
 // into the query; with one head, the value folded into the output
 // projection), with products formed in double at load time.
@@ -110,7 +110,7 @@ struct Model {
 
 class Policy {
  public:
-  // target_return <= 0: the model's own target. All memory is allocated here.
+  // target_return 0: the model's own target (any other value, negative too, is used as it is). All memory is allocated here.
   explicit Policy(std::shared_ptr<const Model> model, double target_return = 0.0);
 
   // A new episode: empty state, t = 0, return-to-go = target / scale.

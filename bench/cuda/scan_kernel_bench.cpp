@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "agents/cuda/scan_kernels.h"
+#include "agents/scan/cuda/scan_kernels.h"
 #include "base/atomic_file.h"
 
 namespace {

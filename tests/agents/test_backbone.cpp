@@ -3,8 +3,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "agents/aaren_attention.h"
-#include "agents/backbone.h"
+#include "agents/models/aaren_attention.h"
+#include "agents/models/backbone.h"
+#include "base/config_fields.h"
 #include "tests/agents/scan_test_support.h"
 
 using aaren::Backbone;
@@ -14,7 +15,7 @@ using aaren::testing::max_abs_diff;
 namespace {
 BackboneConfig small_config(const std::string& kind, int64_t heads) {
   BackboneConfig c;
-  c.kind = kind;
+  c.kind = aaren::base::parse_enum<aaren::BackboneKind>(kind);
   c.d_model = 32;
   c.n_layers = 3;
   c.n_heads = heads;
@@ -140,9 +141,8 @@ TEST_CASE("backbone: parameter counts differ only by the learned queries", "[bac
 
 TEST_CASE("backbone: bad configs are rejected with the field named", "[backbone]") {
   BackboneConfig c;
-  c.kind = "lstm";
-  CHECK_THROWS_WITH(Backbone(c), Catch::Contains("kind must be"));
-  c = BackboneConfig{};
+  // The kind is an enum: an unknown one is refused where text becomes it.
+  CHECK_THROWS_WITH(aaren::base::parse_enum<aaren::BackboneKind>("lstm"), Catch::Contains("must be aaren or transformer"));
   c.n_heads = 3;
   CHECK_THROWS_WITH(Backbone(c), Catch::Contains("n_heads must divide d_model"));
   c = BackboneConfig{};

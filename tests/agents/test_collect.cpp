@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "agents/collect.h"
+#include "agents/training/collect.h"
 #include "data/hdf5_io.h"
 #include "envs/registry.h"
 #include "tests/data/fixtures.h"

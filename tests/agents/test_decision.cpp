@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agents/decision_trainer.h"
+#include "agents/acting/acting.h"
+#include "agents/checkpoint/checkpoint.h"
+#include "agents/training/decision_trainer.h"
 #include "data/hdf5_io.h"
 #include "envs/vector_env.h"
 #include "tests/agents/decision_test_support.h"
@@ -23,7 +25,7 @@ aaren::DecisionPolicy small_policy(const std::string& kind, int64_t context = 20
   aaren::DecisionConfig c;
   c.state_dim = 11, c.act_dim = 3, c.context = context;
   aaren::testing::set_token_layout(c, tokens);
-  c.backbone.kind = kind;
+  c.backbone.kind = aaren::testing::backbone_kind(kind);
   c.backbone.recency = recency;
   c.backbone.d_model = 32, c.backbone.n_layers = 2, c.backbone.n_heads = 2;
   aaren::DecisionPolicy p(c);
@@ -166,7 +168,7 @@ std::string tiny_dataset(const std::string& dir) {
 
 aaren::TrainConfig tiny_config(const std::string& dataset, const std::string& out, const std::string& kind) {
   aaren::TrainConfig c;
-  c.dataset = dataset, c.out_dir = out, c.backbone = kind;
+  c.dataset = dataset, c.out_dir = out, c.backbone = aaren::testing::backbone_kind(kind);
   c.embed_dim = 32, c.n_layers = 2, c.n_heads = 1, c.dropout = 0.0;
   c.context = 12, c.batch_size = 8, c.aaren_batch = 3, c.chunk_steps = 5;
   c.lr = 3e-3, c.warmup = 10, c.updates = 300, c.eval_episodes = 1, c.threads = 1, c.seed = 3;
@@ -220,7 +222,7 @@ TEST_CASE("decision: the fused layout's per-part LayerNorms are stored in the ch
   const auto data = tiny_dataset(dir);
   for (bool norm : {true, false}) {
     auto c = tiny_config(data, dir + "/run_" + std::to_string(norm), "aaren");
-    c.tokens = "fused", c.fused_norm = norm, c.updates = 2;
+    c.tokens = aaren::TokenLayout::kFused, c.fused_norm = norm, c.updates = 2;
     const auto loaded = aaren::load_checkpoint(aaren::train_decision(c).checkpoint);
     INFO("fused_norm " << norm);
     CHECK(loaded.config.fused_norm == norm);
@@ -244,7 +246,9 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
     c.updates = 8;
     c.dropout = 0.1;  // the generator state must be restored too
     const bool windows = variant == "aaren-windows";
-    if (windows) c.aaren_sampling = "windows", c.recency = 0.2, c.lr_schedule = "cosine", c.warmup = 2;
+    if (windows)
+      c.aaren_sampling = aaren::AarenSampling::kWindows, c.recency = 0.2, c.lr_schedule = aaren::LrSchedule::kCosine,
+      c.warmup = 2;
     c.checkpoint_every = windows ? 4 : 0;
     const auto straight = aaren::train_decision(c);
     // Resumed from a shorter run (constant lr), or, with a schedule that depends on --updates, from the
@@ -273,7 +277,7 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
     CHECK(diff == 0.0);
     // Round trip: the loaded agent is the saved one.
     CHECK(a.env == "hopper");
-    CHECK(a.config.backbone == kind);
+    CHECK(to_string(a.config.backbone) == kind);
     CHECK(a.normalizer.mean.numel() == 11);
   }
   // Corrupt, truncated and foreign files.
@@ -292,6 +296,43 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
   CHECK_THROWS_WITH(aaren::load_checkpoint(dir + "/other.pt"), Catch::Contains("not an aaren agent checkpoint"));
 }
 
+TEST_CASE("decision: a run's config.json is the resolved config it ran with, on resume too", "[decision]") {
+  const auto dir = aaren::testing::temp_dir("resolved");
+  const auto data = tiny_dataset(dir);
+  auto c = tiny_config(data, dir + "/first", "aaren");
+  c.updates = 4, c.checkpoint_every = 2;
+  c.env.clear(), c.target_return = 0;  // resolved from the dataset: hopper, DT's 3600
+  auto read_json = [](const std::string& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+  };
+  aaren::train_decision(c);
+  const auto first = read_json(c.out_dir + "/config.json");
+  CHECK(first == aaren::load_checkpoint(c.out_dir + "/checkpoint.pt").config.to_json());
+  CHECK(first.at("env") == "hopper");
+  CHECK(first.at("target_return") == 3600.0);
+  // Resumed with a new length and evaluation; the model, data and optimiser settings are the stored run's.
+  auto more = aaren::TrainConfig();
+  more.resume = c.out_dir + "/checkpoint_2.pt", more.out_dir = dir + "/more";
+  more.updates = 6, more.eval_episodes = 2, more.threads = 1;
+  aaren::DecisionTrainer resumed(more, {"resume", "out", "updates", "eval-episodes", "threads"});
+  CHECK(resumed.start_update() == 2);
+  resumed.run();
+  const auto ran = read_json(more.out_dir + "/config.json");
+  CHECK(ran == aaren::load_checkpoint(more.out_dir + "/checkpoint.pt").config.to_json());
+  CHECK(ran.at("lr") == c.lr);  // not TrainConfig's default
+  CHECK(ran.at("warmup") == c.warmup);
+  CHECK(ran.at("embed_dim") == c.embed_dim);
+  CHECK(ran.at("dataset") == data);
+  CHECK(ran.at("updates") == 6);
+  CHECK(ran.at("eval_episodes") == 2);
+  CHECK(ran.at("resume") == more.resume);
+  // A flag the stored run keeps is refused, naming it and the value the run continues with.
+  more.lr = 1e-2;
+  CHECK_THROWS_WITH(aaren::DecisionTrainer(more, {"resume", "out", "lr"}),
+                    Catch::Contains("--lr cannot change on --resume") && Catch::Contains("0.003"));
+}
+
 TEST_CASE("decision: batched rollouts in every mode are deterministic and finite", "[decision]") {
   torch::manual_seed(43);
   for (auto [kind, mode] :
@@ -300,7 +341,10 @@ TEST_CASE("decision: batched rollouts in every mode are deterministic and finite
                                                            {"transformer", aaren::ActMode::kKVCache}}) {
     auto model = small_policy(kind);
     auto run = [&] {
-      return aaren::evaluate_agent(model, unit_normalizer(), "hopper", 1000, 3600, mode, 5, 17, 3).returns();
+      aaren::LoadedAgent agent;
+      agent.model = model, agent.normalizer = unit_normalizer(), agent.env = "hopper";
+      agent.config.return_scale = 1000;
+      return aaren::evaluate_agent(agent, 3600, mode, 5, 17, 3).returns();
     };
     const auto a = run(), b = run();
     INFO(kind << " " << aaren::act_mode_name(mode));
@@ -316,14 +360,17 @@ TEST_CASE("decision: learning-rate schedules: linear warm-up, then constant (DT)
   CHECK(aaren::learning_rate(c, 4) == Approx(5e-4));
   CHECK(aaren::learning_rate(c, 9) == Approx(1e-3));
   CHECK(aaren::learning_rate(c, 109) == Approx(1e-3));  // DT: constant after the warm-up
-  c.lr_schedule = "cosine";
+  c.lr_schedule = aaren::LrSchedule::kCosine;
   CHECK(aaren::learning_rate(c, 4) == Approx(5e-4));  // the warm-up is the same
   CHECK(aaren::learning_rate(c, 10) == Approx(1e-3));
   CHECK(aaren::learning_rate(c, 60) == Approx(5e-4));                             // half-way: lr / 2
   CHECK(aaren::learning_rate(c, 35) == Approx(1e-3 * (1 + std::sqrt(0.5)) / 2));  // a quarter: cos(pi / 4)
   CHECK(aaren::learning_rate(c, 109) == Approx(1e-3 * 0.5 * (1 + std::cos(M_PI * 99 / 100))));
   for (int64_t u = 11; u < 110; ++u) CHECK(aaren::learning_rate(c, u) < aaren::learning_rate(c, u - 1));
-  c.lr_schedule = "linear";
-  c.dataset = "d.hdf5", c.out_dir = "out";
-  CHECK_THROWS_WITH(c.validate(), Catch::Contains("--lr-schedule"));
+  // An unknown schedule is refused where text becomes the enum (the flag and config.json).
+  for (const auto& f : aaren::TrainConfig::fields())
+    if (f.flag == "lr-schedule") CHECK_THROWS_WITH(f.set_text(c, "linear"), Catch::Contains("must be constant or cosine"));
+  auto j = c.to_json();
+  j["lr_schedule"] = "linear";
+  CHECK_THROWS_WITH(aaren::TrainConfig::from_json(j), Catch::Contains("lr_schedule"));
 }

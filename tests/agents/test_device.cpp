@@ -6,9 +6,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "agents/decision_policy.h"
-#include "agents/device.h"
-#include "agents/scan.h"
+#include "agents/models/decision_policy.h"
+#include "agents/models/device.h"
+#include "agents/scan/scan.h"
 #include "tests/agents/decision_test_support.h"
 
 TEST_CASE("device flags: cpu parses, and a GPU this LibTorch cannot use or a typo is a clear error", "[device]") {

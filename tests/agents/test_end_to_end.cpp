@@ -5,7 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "agents/decision_trainer.h"
+#include "agents/training/decision_trainer.h"
+#include "tests/agents/decision_test_support.h"
 #include "tests/data/fixtures.h"
 
 TEST_CASE("end to end: each backbone beats the bundled dataset's mean episode return", "[e2e][decision]") {
@@ -14,7 +15,7 @@ TEST_CASE("end to end: each backbone beats the bundled dataset's mean episode re
     aaren::TrainConfig c;
     c.dataset = AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5";
     c.out_dir = dir + "/" + kind;
-    c.backbone = kind;
+    c.backbone = aaren::testing::backbone_kind(kind);
     // DT's model and batch; a short, faster schedule (lr 1e-3, 30 warm-up
     // updates, 120 updates) so the test runs in about two minutes.
     c.updates = 120;

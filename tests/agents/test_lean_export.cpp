@@ -11,8 +11,8 @@
 #include <fstream>
 #include <random>
 
-#include "agents/decision_rollout.h"
-#include "agents/lean_export.h"
+#include "agents/acting/decision_rollout.h"
+#include "agents/acting/lean_export.h"
 #include "envs/registry.h"
 #include "tests/agents/decision_test_support.h"
 
@@ -25,7 +25,7 @@ aaren::LoadedAgent random_agent(int64_t d_model, int64_t layers, int64_t heads, 
   dc.state_dim = 11;
   dc.act_dim = 3;
   dc.max_ep_len = max_ep_len;
-  dc.backbone.kind = "aaren";
+  dc.backbone.kind = aaren::BackboneKind::kAaren;
   aaren::testing::set_token_layout(dc, tokens);
   dc.backbone.d_model = d_model;
   dc.backbone.n_layers = layers;
@@ -167,7 +167,7 @@ TEST_CASE(
 TEST_CASE("lean export: a Transformer agent is refused with a clear message", "[lean]") {
   auto agent = random_agent(32, 1, 1, 50, 1);
   auto config = agent.model->config();
-  config.backbone.kind = "transformer";
+  config.backbone.kind = aaren::BackboneKind::kTransformer;
   agent.model = aaren::DecisionPolicy(config);
   CHECK_THROWS_WITH(aaren::to_policy_file(agent), Catch::Contains("runs Aaren"));
 }

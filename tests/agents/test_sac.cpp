@@ -9,7 +9,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "agents/sac.h"
+#include "agents/training/sac.h"
 #include "data/hdf5_io.h"
 #include "tests/agents/scan_test_support.h"
 #include "tests/data/fixtures.h"

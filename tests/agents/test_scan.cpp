@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "agents/scan.h"
+#include "agents/scan/scan.h"
 #include "tests/agents/scan_test_support.h"
 
 using aaren::ScanState;

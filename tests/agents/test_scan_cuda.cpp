@@ -12,8 +12,8 @@
 
 #include <cstdio>
 
-#include "agents/decision_policy.h"
-#include "agents/scan.h"
+#include "agents/models/decision_policy.h"
+#include "agents/scan/scan.h"
 #include "tests/agents/decision_test_support.h"
 #include "tests/agents/scan_test_support.h"
 

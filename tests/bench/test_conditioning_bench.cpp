@@ -7,7 +7,8 @@
 
 #include <cmath>
 
-#include "agents/decision_trainer.h"
+#include "agents/checkpoint/checkpoint.h"
+#include "tests/agents/decision_test_support.h"
 #include "bench/conditioning_bench.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
@@ -16,12 +17,12 @@ namespace {
 
 aaren::LoadedAgent random_agent(const std::string& kind, const aaren::data::TrajectoryDataset& d) {
   aaren::LoadedAgent agent;
-  agent.config.backbone = kind;
+  agent.config.backbone = aaren::testing::backbone_kind(kind);
   agent.config.context = 7;  // a window shorter than the probed steps
   agent.config.max_ep_len = 1000;
   aaren::DecisionConfig c;
   c.state_dim = d.obs_dim(), c.act_dim = d.act_dim(), c.context = agent.config.context;
-  c.backbone.kind = kind;
+  c.backbone.kind = agent.config.backbone;
   c.backbone.d_model = 32, c.backbone.n_layers = 2, c.backbone.n_heads = 2, c.backbone.dropout = 0.0;
   agent.model = aaren::DecisionPolicy(c);
   agent.model->eval();
@@ -44,7 +45,7 @@ std::vector<double> act_at(aaren::LoadedAgent& agent, const aaren::data::Traject
   for (int64_t j = 1; j <= t; ++j) rewards_before[j] = rewards_before[j - 1] + d.reward(e.start + j - 1);
   auto rtg = [&](int64_t j) { return (target - rewards_before[j]) / scale + (j == t ? nudge : 0.0); };
   torch::Tensor a;
-  if (agent.config.backbone == "aaren") {
+  if (agent.config.backbone == aaren::BackboneKind::kAaren) {
     auto state = agent.model->initial_state(1);
     auto previous = torch::zeros({1, A});
     for (int64_t j = 0; j <= t; ++j) {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "agents/cuda/scan_kernels.h"
+#include "agents/scan/cuda/scan_kernels.h"
 
 namespace {
 

@@ -4,5 +4,5 @@
 // machines without a GPU; says nothing about speed.
 #include "tests/cuda/emulator/simt_emulator.h"  // first: CUDA's keywords and runtime calls
 
-#include "agents/cuda/scan_kernels.cu"
+#include "agents/scan/cuda/scan_kernels.cu"
 #include "tests/cuda/test_scan_kernels.cpp"

@@ -18,7 +18,8 @@
 #include <map>
 #include <random>
 
-#include "agents/decision_trainer.h"
+#include "agents/checkpoint/checkpoint.h"
+#include "agents/training/decision_trainer.h"
 #include "data/hdf5_io.h"
 #include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
@@ -184,7 +185,7 @@ TEST_CASE("fuzz: a damaged checkpoint never loads", "[agents][fuzz]") {
   std::cout << "[fuzz checkpoints] " << mutants << " mutants: refused with one line = " << refused << std::endl;
   // Through the command line: exit 2 and one line, as for every bad input.
   write_bytes(dir + "/bad.pt", mutate(original, rng));
-  for (const std::string command :
+  for (const std::string& command :
        {std::string("rollout --episodes 1 --checkpoint "), "export --out " + dir + "/p.bin --checkpoint ",
         "train --out " + dir + "/resumed --updates 2 --resume "}) {
     INFO(command);

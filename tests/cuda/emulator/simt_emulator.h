@@ -1,5 +1,5 @@
 // A small SIMT emulator: enough of CUDA's programming model to run the scan
-// kernels (agents/cuda/scan_kernels.cu) on the CPU, unchanged, so that their
+// kernels (agents/scan/cuda/scan_kernels.cu) on the CPU, unchanged, so that their
 // indexing, chunking, barriers and shuffles are tested on machines with no
 // GPU. Each CUDA thread of a block is a std::thread; blocks run one after
 // another (so `__shared__` can be a static); __syncthreads() is a barrier

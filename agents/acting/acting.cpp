@@ -1,0 +1,58 @@
+#include "agents/acting/acting.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "agents/acting/lean_export.h"
+#include "envs/registry.h"
+
+namespace aaren {
+
+double acting_target_return(const LoadedAgent& agent, double requested) {
+  if (requested != 0.0) return requested;
+  if (agent.config.target_return != 0.0) return agent.config.target_return;
+  return envs::env_spec(agent.env).dt_target_high;
+}
+
+int64_t acting_num_envs(int64_t requested, int64_t episodes) {
+  return std::min<int64_t>(requested > 0 ? requested : 16, std::max<int64_t>(episodes, 1));
+}
+
+ActMode evaluation_mode(BackboneKind backbone) {
+  return backbone == BackboneKind::kAaren ? ActMode::kRecurrent : ActMode::kWindow;
+}
+
+std::unique_ptr<AgentPolicy> make_agent_policy(const LoadedAgent& agent, const ActingOptions& options,
+                                               const std::string& name) {
+  const double target = acting_target_return(agent, options.target_return);
+  if (options.runtime == Runtime::kLean) {
+    if (options.mode != ActMode::kRecurrent)
+      throw std::invalid_argument("the lean runtime acts recurrently only (--mode recurrent)");
+    auto model = options.lean_model ? options.lean_model : lean_model_of(agent, name);
+    return std::make_unique<LeanBatchPolicy>(model, target, options.num_envs);
+  }
+  return std::make_unique<DecisionBatchPolicy>(agent.model, agent.normalizer, agent.config.return_scale, target,
+                                               options.mode, options.num_envs);
+}
+
+RolloutResult evaluate_agent(const LoadedAgent& agent, double target_return, ActMode mode, int64_t episodes,
+                             uint64_t seed, int64_t num_envs) {
+  RolloutConfig rc;
+  rc.env = agent.env;
+  rc.episodes = episodes;
+  rc.num_envs = acting_num_envs(num_envs, episodes);
+  rc.seed = seed;
+  DecisionPolicy model = agent.model;  // a handle to the same weights (the agent is const, its model is not)
+  const bool was_training = model->is_training();
+  model->eval();
+  ActingOptions options;
+  options.mode = mode;
+  options.target_return = target_return;
+  options.num_envs = rc.num_envs;
+  auto policy = make_agent_policy(agent, options, "agent");
+  auto result = run_rollout(rc, *policy);
+  if (was_training) model->train();
+  return result;
+}
+
+}  // namespace aaren

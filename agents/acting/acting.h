@@ -1,0 +1,62 @@
+// A loaded agent turned into a policy that acts: the one place that decides
+// the runtime (LibTorch or the lean runtime), the acting mode, the return it
+// is conditioned on and how many envs step together. `aaren rollout`,
+// `aaren compare`, training's evaluations and the benchmarks all go through it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agents/acting/decision_rollout.h"
+#include "agents/acting/rollout.h"
+#include "agents/checkpoint/checkpoint.h"
+#include "runtime/lean_policy.h"
+
+namespace aaren {
+
+enum class Runtime {
+  kLibTorch,  // the model as trained: every mode
+  kLean,      // the LibTorch-free runtime (runtime/): Aaren, recurrent
+};
+inline const char* to_string(Runtime r) { return r == Runtime::kLibTorch ? "torch" : "lean"; }
+inline const std::vector<Runtime>& all_values(Runtime) {
+  static const std::vector<Runtime> v{Runtime::kLibTorch, Runtime::kLean};
+  return v;
+}
+
+struct ActingOptions {
+  Runtime runtime = Runtime::kLibTorch;
+  ActMode mode = ActMode::kRecurrent;
+  double target_return = 0.0;  // 0: acting_target_return(agent)
+  int64_t num_envs = 1;        // slots stepped together
+  // kLean: the agent already converted (lean_model_of), for callers that make
+  // many policies from one agent; empty: converted here.
+  std::shared_ptr<const lean::Model> lean_model;
+};
+
+// The return an agent is conditioned on: `requested` unless it is 0, else the
+// agent's evaluation target (its training config's, else its env's DT target).
+double acting_target_return(const LoadedAgent& agent, double requested = 0.0);
+
+// Envs stepped together for `episodes` episodes: `requested` (0: up to 16),
+// never more than the episodes.
+int64_t acting_num_envs(int64_t requested, int64_t episodes);
+
+// How a backbone acts by default in evaluations: Aaren recurrently, the
+// Transformer as DT does (its last K steps re-run every env step).
+ActMode evaluation_mode(BackboneKind backbone);
+
+// Throws std::invalid_argument for a combination that cannot act (the lean
+// runtime with a Transformer, or in another mode than recurrent; kvcache for
+// Aaren). `name` labels errors.
+std::unique_ptr<AgentPolicy> make_agent_policy(const LoadedAgent& agent, const ActingOptions& options,
+                                               const std::string& name);
+
+// Evaluates `agent` for `episodes` episodes (seeds from `seed`) at
+// `target_return` (0: its own), in `mode`, with acting_num_envs(num_envs).
+RolloutResult evaluate_agent(const LoadedAgent& agent, double target_return, ActMode mode, int64_t episodes,
+                             uint64_t seed, int64_t num_envs = 0);
+
+}  // namespace aaren

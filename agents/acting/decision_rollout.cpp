@@ -1,0 +1,142 @@
+#include "agents/acting/decision_rollout.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace aaren {
+
+ActMode parse_act_mode(const std::string& name) {
+  if (name == "recurrent") return ActMode::kRecurrent;
+  if (name == "window") return ActMode::kWindow;
+  if (name == "kvcache") return ActMode::kKVCache;
+  throw std::invalid_argument("--mode must be recurrent, window or kvcache, got '" + name + "'");
+}
+
+std::string act_mode_name(ActMode mode) {
+  switch (mode) {
+    case ActMode::kRecurrent: return "recurrent";
+    case ActMode::kWindow: return "window";
+    default: return "kvcache";
+  }
+}
+
+DecisionBatchPolicy::DecisionBatchPolicy(DecisionPolicy model, StateNormalizer normalizer, double return_scale,
+                                         double target_return, ActMode mode, int64_t num_envs)
+    : model_(std::move(model)),
+      norm_(std::move(normalizer)),
+      scale_(return_scale),
+      target_(target_return),
+      mode_(mode),
+      n_(num_envs),
+      S_(model_->config().state_dim),
+      A_(model_->config().act_dim),
+      K_(model_->config().context) {
+  const auto& kind = model_->config().backbone.kind;
+  if (mode_ == ActMode::kKVCache && kind != BackboneKind::kTransformer)
+    throw std::invalid_argument("--mode kvcache is for the Transformer backbone; Aaren acts with --mode recurrent");
+  if (mode_ == ActMode::kRecurrent && kind == BackboneKind::kTransformer) mode_ = ActMode::kKVCache;  // same path
+  model_->eval();
+  model_->backbone->prepare_inference();  // the weights stay as they are while this policy acts
+  // All of the policy's tensors live in inference mode (no autograd
+  // bookkeeping per op); the state is made and updated only in it.
+  c10::InferenceMode inference;
+  state_ = model_->initial_state(n_);
+  rtg_.assign(n_, static_cast<float>(target_ / scale_));
+  t_.assign(n_, 0);
+  prev_action_.assign(n_ * A_, 0.0f);
+  last_action_.assign(n_ * A_, 0.0f);
+  history_.resize(n_);
+}
+
+void DecisionBatchPolicy::begin_episode(int64_t slot) {
+  rtg_[slot] = static_cast<float>(target_ / scale_);
+  t_[slot] = 0;
+  std::fill(prev_action_.begin() + slot * A_, prev_action_.begin() + (slot + 1) * A_, 0.0f);
+  history_[slot].clear();
+  if (mode_ == ActMode::kWindow) return;
+  c10::InferenceMode inference;
+  if (n_ == 1)
+    state_ = model_->initial_state(1);  // a fresh state: a KV cache gives back its memory
+  else
+    state_.reset_sequence(slot);  // others go on: masked out (a KV cache keeps its memory)
+}
+
+void DecisionBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& actions) {
+  act(envs.observations(), actions);
+}
+
+void DecisionBatchPolicy::act(const std::vector<double>& obs, std::vector<double>& actions) {
+  TORCH_CHECK(static_cast<int64_t>(obs.size()) == n_ * S_, "decision policy: expected ", n_ * S_,
+              " observation values, got ", obs.size());
+  c10::InferenceMode inference;
+  auto states = norm_.apply(torch::tensor(std::vector<float>(obs.begin(), obs.end())).view({n_, S_}));
+  torch::Tensor out;
+  if (mode_ == ActMode::kWindow) {
+    // DT: append (s_t, R_t, t) to each env's history, keep the last K steps,
+    // left-pad, and re-run the whole window; the action slot of the current
+    // step is zero (it comes after s_t, so causal attention never sees it).
+    auto states_acc = states.accessor<float, 2>();
+    for (int64_t i = 0; i < n_; ++i) {
+      Step s{std::vector<float>(S_), std::vector<float>(A_, 0.0f), rtg_[i], t_[i]};
+      for (int64_t k = 0; k < S_; ++k) s.state[k] = states_acc[i][k];
+      history_[i].push_back(std::move(s));
+      while (static_cast<int64_t>(history_[i].size()) > K_) history_[i].pop_front();
+    }
+    auto bs = torch::zeros({n_, K_, S_}), ba = torch::zeros({n_, K_, A_}), br = torch::zeros({n_, K_});
+    auto bt = torch::zeros({n_, K_}, torch::kInt64);
+    auto bm = torch::zeros({n_, K_}, torch::kBool);
+    for (int64_t i = 0; i < n_; ++i) {
+      const int64_t len = static_cast<int64_t>(history_[i].size()), pad = K_ - len;
+      for (int64_t j = 0; j < len; ++j) {
+        const auto& s = history_[i][j];
+        std::copy(s.state.begin(), s.state.end(), bs[i][pad + j].data_ptr<float>());
+        std::copy(s.action.begin(), s.action.end(), ba[i][pad + j].data_ptr<float>());
+        br[i][pad + j] = s.rtg;
+        bt[i][pad + j] = s.t;
+        bm[i][pad + j] = true;
+      }
+    }
+    out = model_->forward(bs, ba, br, bt, bm).select(1, K_ - 1);
+  } else {
+    const auto prev = torch::tensor(prev_action_).view({n_, A_});
+    const auto rtg = torch::tensor(rtg_);
+    const auto t = torch::tensor(t_, torch::kInt64);
+    const bool any_first = std::find(t_.begin(), t_.end(), 0) != t_.end();
+    out = model_->act(prev, rtg, states, t, any_first ? t == 0 : torch::Tensor(), state_);
+  }
+  peak_state_bytes_ = std::max(peak_state_bytes_, state_bytes());
+  out = out.contiguous();  // keep the contiguous copy alive while reading it
+  const float* a = out.data_ptr<float>();
+  for (int64_t i = 0; i < n_ * A_; ++i) {
+    actions[i] = a[i];
+    last_action_[i] = a[i];
+  }
+}
+
+void DecisionBatchPolicy::observe(const envs::VectorEnv& envs) {
+  for (int64_t i = 0; i < n_; ++i)
+    if (envs.active(i) || envs.dones()[i]) advance_env(i, envs.rewards()[i]);
+}
+
+void DecisionBatchPolicy::advance(const std::vector<double>& rewards) {
+  TORCH_CHECK(static_cast<int64_t>(rewards.size()) == n_, "decision policy: expected ", n_, " rewards, got ",
+              rewards.size());
+  for (int64_t i = 0; i < n_; ++i) advance_env(i, rewards[i]);
+}
+
+void DecisionBatchPolicy::advance_env(int64_t i, double reward) {
+  rtg_[i] -= static_cast<float>(reward / scale_);
+  std::copy(last_action_.begin() + i * A_, last_action_.begin() + (i + 1) * A_, prev_action_.begin() + i * A_);
+  if (mode_ == ActMode::kWindow && !history_[i].empty())
+    std::copy(last_action_.begin() + i * A_, last_action_.begin() + (i + 1) * A_, history_[i].back().action.begin());
+  ++t_[i];
+}
+
+int64_t DecisionBatchPolicy::state_bytes() const {
+  if (mode_ != ActMode::kWindow) return state_.bytes();
+  int64_t bytes = 0;
+  for (const auto& h : history_) bytes += static_cast<int64_t>(h.size()) * ((S_ + A_ + 1) * 4 + 8);
+  return bytes;
+}
+
+}  // namespace aaren

@@ -1,0 +1,75 @@
+// Acting with a trained decision policy in vectorised envs: return-to-go
+// conditioning (R_{t+1} = R_t - r_t / scale), state normalisation, and three
+// ways to run the backbone:
+//   recurrent — one backbone update per token, the state (Aaren: (m, u, w);
+//               Transformer: a KV cache) carried over the whole episode;
+//   window    — DT's way: the last K steps re-run in full every env step;
+//   kvcache   — the Transformer with its KV cache (the recurrent path).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "agents/models/decision_policy.h"
+#include "agents/acting/rollout.h"
+
+namespace aaren {
+
+enum class ActMode { kRecurrent, kWindow, kKVCache };
+ActMode parse_act_mode(const std::string& name);  // "recurrent" | "window" | "kvcache"
+std::string act_mode_name(ActMode mode);
+
+struct StateNormalizer {
+  torch::Tensor mean, inv_std;  // [S]: (s - mean) / (std + 1e-6)
+  torch::Tensor apply(const torch::Tensor& states) const { return (states - mean) * inv_std; }
+};
+
+class DecisionBatchPolicy : public AgentPolicy {
+ public:
+  DecisionBatchPolicy(DecisionPolicy model, StateNormalizer normalizer, double return_scale, double target_return,
+                      ActMode mode, int64_t num_envs);
+  void begin_episode(int64_t slot) override;
+  void act(const envs::VectorEnv& envs, std::vector<double>& actions) override;
+  void observe(const envs::VectorEnv& envs) override;
+
+  // The same without envs (benchmarks drive the policy with synthetic input):
+  //   observations [num_envs * S] -> actions [num_envs * A];
+  //   advance: every env took its action and got rewards [num_envs].
+  void act(const std::vector<double>& observations, std::vector<double>& actions) override;
+  void advance(const std::vector<double>& rewards) override;
+
+  // Bytes the policy keeps between env steps: the backbone state (recurrent,
+  // kvcache) or the K-step history (window).
+  int64_t state_bytes() const override;
+  int64_t peak_state_bytes() const override { return peak_state_bytes_; }  // largest seen after an act()
+  // Tokens the backbone state has taken in per sequence (recurrent, kvcache):
+  // 3 per env step in the interleaved layout, 1 in the fused one.
+  int64_t tokens_seen() const { return state_.tokens; }
+
+ private:
+  DecisionPolicy model_;
+  StateNormalizer norm_;
+  double scale_, target_;
+  ActMode mode_;
+  int64_t n_, S_, A_, K_;
+  BackboneState state_;
+  std::vector<float> rtg_;          // scaled return-to-go per env
+  std::vector<int64_t> t_;          // timestep per env
+  std::vector<float> prev_action_;  // [n, A]
+  std::vector<float> last_action_;  // [n, A]: the action just taken
+  // Window mode: the last K steps per env (normalised state, action, rtg, t).
+  struct Step {
+    std::vector<float> state, action;
+    float rtg;
+    int64_t t;
+  };
+  std::vector<std::deque<Step>> history_;
+  int64_t peak_state_bytes_ = 0;
+
+  void advance_env(int64_t i, double reward);
+};
+
+}  // namespace aaren

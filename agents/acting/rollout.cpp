@@ -1,0 +1,94 @@
+#include "agents/acting/rollout.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/clock.h"
+
+namespace aaren {
+
+void RandomPolicy::act(const envs::VectorEnv& envs, std::vector<double>& actions) {
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (auto& a : actions) a = u(rng_);
+}
+
+std::vector<double> RolloutResult::returns() const {
+  std::vector<double> v;
+  for (const auto& e : episodes) v.push_back(e.episode_return);
+  return v;
+}
+
+std::vector<double> RolloutResult::lengths() const {
+  std::vector<double> v;
+  for (const auto& e : episodes) v.push_back(static_cast<double>(e.length));
+  return v;
+}
+
+std::vector<double> RolloutResult::normalized_scores() const {
+  std::vector<double> v;
+  for (const auto& e : episodes) v.push_back(reference.normalize(e.episode_return));
+  return v;
+}
+
+double mean_of(const std::vector<double>& v) {
+  if (v.empty()) return 0.0;
+  double s = 0;
+  for (double x : v) s += x;
+  return s / v.size();
+}
+
+double std_of(const std::vector<double>& v) {
+  if (v.empty()) return 0.0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / v.size());
+}
+
+RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
+                          const std::function<void(int64_t, int64_t)>& progress) {
+  if (config.episodes < 1) throw envs::EnvError("rollout: episodes must be >= 1");
+  const int64_t n = config.num_envs > 0 ? config.num_envs : std::min<int64_t>(config.episodes, 16);
+  RolloutResult result;
+  result.reference = envs::score_reference(config.env);
+  const double start = base::now_seconds();
+  envs::VectorEnv venv(config.env, std::min(n, config.episodes), config.env_options, config.seed, config.threads);
+  const int64_t slots = venv.size();
+  std::vector<int64_t> quota(slots), done(slots, 0);
+  for (int64_t i = 0; i < slots; ++i) quota[i] = config.episodes / slots + (i < config.episodes % slots ? 1 : 0);
+  std::vector<std::vector<envs::EpisodeRecord>> per_env(slots);
+
+  venv.reset();
+  for (int64_t i = 0; i < slots; ++i) policy.begin_episode(i);
+  std::vector<double> actions(slots * venv.act_dim(), 0.0);
+  int64_t finished = 0;
+  while (finished < config.episodes) {
+    double t0 = base::now_seconds();
+    policy.act(venv, actions);
+    result.policy_seconds += base::now_seconds() - t0;
+    t0 = base::now_seconds();
+    venv.step(actions.data());
+    result.env_seconds += base::now_seconds() - t0;
+    for (int64_t i = 0; i < slots; ++i) result.env_steps += venv.active(i) ? 1 : 0;
+    t0 = base::now_seconds();
+    policy.observe(venv);
+    result.policy_seconds += base::now_seconds() - t0;
+    for (auto& e : venv.take_finished()) {
+      const int64_t i = e.env_index;
+      per_env[i].push_back(std::move(e));
+      ++finished;
+      if (++done[i] >= quota[i]) {
+        venv.set_active(i, false);
+      } else {
+        policy.begin_episode(i);
+      }
+      if (progress) progress(finished, config.episodes);
+    }
+  }
+  for (auto& v : per_env)
+    for (auto& e : v) result.episodes.push_back(std::move(e));
+  result.seconds = base::now_seconds() - start;
+  return result;
+}
+
+}  // namespace aaren

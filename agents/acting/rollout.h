@@ -1,0 +1,85 @@
+// Running a policy in vectorised environments for a fixed number of episodes:
+// used by `aaren rollout`, training's evaluation, `aaren collect` and the
+// benchmarks. No LibTorch here: policies bring their own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "envs/registry.h"
+#include "envs/vector_env.h"
+
+namespace aaren {
+
+// A policy acting for a batch of envs at once.
+class BatchPolicy {
+ public:
+  virtual ~BatchPolicy() = default;
+  // Env `slot` starts a new episode (called after every reset).
+  virtual void begin_episode(int64_t slot) {}
+  // actions [num_envs * act_dim] for the current observations of the active
+  // envs (inactive slots may be left as they are).
+  virtual void act(const envs::VectorEnv& envs, std::vector<double>& actions) = 0;
+  // After each vectorised step (rewards, dones are in `envs`).
+  virtual void observe(const envs::VectorEnv& envs) {}
+};
+
+// A trained agent acting in `num_envs` slots. Beside the env-driven calls it
+// can be driven without envs, as the benchmarks do with synthetic input.
+class AgentPolicy : public BatchPolicy {
+ public:
+  using BatchPolicy::act;
+  // observations [num_envs * S] -> actions [num_envs * A], every slot.
+  virtual void act(const std::vector<double>& observations, std::vector<double>& actions) = 0;
+  // Every slot took its action and got rewards [num_envs].
+  virtual void advance(const std::vector<double>& rewards) = 0;
+  // Bytes the policy keeps between env steps, now and at most so far.
+  virtual int64_t state_bytes() const = 0;
+  virtual int64_t peak_state_bytes() const = 0;
+};
+
+// Uniform actions in [-1, 1].
+class RandomPolicy : public BatchPolicy {
+ public:
+  explicit RandomPolicy(uint64_t seed) : rng_(seed) {}
+  void act(const envs::VectorEnv& envs, std::vector<double>& actions) override;
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+struct RolloutConfig {
+  std::string env = "hopper";  // any name the registry accepts
+  envs::EnvOptions env_options;
+  int64_t episodes = 10;
+  int64_t num_envs = 0;        // envs stepped together; 0: min(episodes, 16)
+  int threads = 1;             // threads stepping the envs
+  uint64_t seed = 0;           // env i is seeded with seed + i
+};
+
+struct RolloutResult {
+  std::vector<envs::EpisodeRecord> episodes;  // ordered by env, then by episode
+  envs::ScoreReference reference;             // for normalised scores
+  int64_t env_steps = 0;
+  double seconds = 0.0;         // wall time of the whole rollout (env creation included)
+  double env_seconds = 0.0;     // time inside the vectorised env steps
+  double policy_seconds = 0.0;  // time inside the policy (act + observe)
+
+  std::vector<double> returns() const;
+  std::vector<double> lengths() const;
+  std::vector<double> normalized_scores() const;
+};
+
+// Env i runs episodes i, i + n, i + 2n, ... until `episodes` are done, so the
+// set of episodes does not depend on which ones end first. `progress` (may be
+// empty) is called after every finished episode.
+RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
+                          const std::function<void(int64_t done, int64_t total)>& progress = {});
+
+double mean_of(const std::vector<double>& v);
+double std_of(const std::vector<double>& v);  // population standard deviation
+
+}  // namespace aaren

@@ -1,0 +1,108 @@
+#include "agents/checkpoint/train_config.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "agents/models/device.h"
+
+namespace aaren {
+
+const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
+  using C = TrainConfig;
+  using base::field;
+  // legacy: the value a checkpoint written before the field existed implies.
+  static const std::vector<base::ConfigField<C>> table{
+      field("dataset", &C::dataset, "D4RL .hdf5 file, Minari main_data.hdf5 or Minari folder"),
+      field("env", &C::env, "env for evaluation (default: from the dataset's metadata or file name)"),
+      field("out", &C::out_dir, "output folder: config.json, train_log.csv, eval.csv, checkpoint.pt", {"out", true}),
+      field("backbone", &C::backbone, "aaren | transformer"),
+      field("tokens", &C::tokens,
+            "token layout: interleaved (DT: R, s, a per step) | fused (one token per step from R_t, s_t, a_{t-1})",
+            {"", false, nlohmann::json("interleaved")}),
+      field("fused-norm", &C::fused_norm,
+            "fused: LayerNorm each part's embedding before the sum, so a target return far above the data cannot "
+            "drown the state (0: the plain sum)",
+            {"", false, nlohmann::json(false)}),
+      field("embed-dim", &C::embed_dim, "model width"),
+      field("layers", &C::n_layers, "blocks", {"n_layers"}),
+      field("heads", &C::n_heads, "attention heads", {"n_heads"}),
+      field("dropout", &C::dropout, "dropout"),
+      field("context", &C::context, "K: Transformer window in steps (3K tokens)"),
+      field("batch-size", &C::batch_size, "windows per update (the Transformer; Aaren with --aaren-sampling windows)"),
+      field("aaren-batch", &C::aaren_batch, "Aaren: whole episodes per update"),
+      field("chunk-steps", &C::chunk_steps, "Aaren: steps per chunk (state carried, gradients cut between chunks)"),
+      field("aaren-sampling", &C::aaren_sampling,
+            "Aaren: episodes (whole episodes from the first step, as it acts) | windows (DT's --batch-size windows "
+            "of --context steps, each from an empty state; pair with --recency)",
+            {"", false, nlohmann::json("episodes")}),
+      field("recency", &C::recency,
+            "Aaren: learned per-head recency bias, initial rate b (score + b * step: a token k steps old weighs "
+            "exp(-b k) as much; 0: none)",
+            {"", false, nlohmann::json(0.0)}),
+      field("updates", &C::updates, "gradient updates (total, also with --resume)", {"", true}),
+      field("lr", &C::lr, "AdamW learning rate"),
+      field("weight-decay", &C::weight_decay, "AdamW weight decay"),
+      field("warmup", &C::warmup, "linear warm-up updates"),
+      field("lr-schedule", &C::lr_schedule,
+            "after the warm-up: constant (DT's) | cosine (half a cosine to 0 at the last update; for short schedules)",
+            {"", false, nlohmann::json("constant")}),
+      field("grad-clip", &C::grad_clip, "gradient-norm clipping"),
+      field("return-scale", &C::return_scale, "returns-to-go are divided by this"),
+      field("max-ep-len", &C::max_ep_len, "timestep embedding size"),
+      field("target-return", &C::target_return, "evaluation target return (0: the env's DT default, e.g. hopper 3600)"),
+      field("eval-every", &C::eval_every, "evaluate every N updates (0: at the end)", {"", true}),
+      field("eval-episodes", &C::eval_episodes, "episodes per evaluation", {"", true}),
+      field("checkpoint-every", &C::checkpoint_every, "also keep checkpoint_<update>.pt every N updates", {"", true}),
+      field("seed", &C::seed, "random seed"),
+      field("threads", &C::threads, "LibTorch threads", {"", true}),
+      field("device", &C::device,
+            "cpu | cuda | cuda:N (needs a CUDA LibTorch; evaluations and checkpoints use the CPU)",
+            {"", false, nlohmann::json("cpu")}),
+      field("precision", &C::precision,
+            "fp32 | bf16 (mixed precision: bf16 matmuls; weights, optimiser and the scan state stay fp32)",
+            {"", false, nlohmann::json("fp32")}),
+      field("resume", &C::resume, "continue the run stored in this checkpoint (same weights as uninterrupted)",
+            {"", true}),
+  };
+  return table;
+}
+
+void TrainConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (dataset.empty() && resume.empty()) fail("--dataset is required");
+  if (out_dir.empty()) fail("--out is required");
+  if (embed_dim <= 0 || n_layers <= 0 || n_heads <= 0 || embed_dim % n_heads != 0)
+    fail("--embed-dim, --layers, --heads must be > 0 and --heads must divide --embed-dim");
+  if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
+  if (context <= 0 || batch_size <= 0 || aaren_batch <= 0 || chunk_steps <= 0)
+    fail("--context, --batch-size, --aaren-batch, --chunk-steps must be > 0");
+  if (!(recency >= 0 && recency < 1e3)) fail("--recency must be in [0, 1000)");
+  if (recency > 0 && backbone != BackboneKind::kAaren)
+    fail("--recency is an Aaren option (the Transformer acts on a window)");
+  if (updates <= 0) fail("--updates must be > 0");
+  if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0))
+    fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
+  if (!(return_scale > 0) || max_ep_len <= 0) fail("--return-scale and --max-ep-len must be > 0");
+  if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0)
+    fail("--eval-every, --checkpoint-every >= 0; --eval-episodes > 0");
+  if (threads <= 0) fail("--threads must be > 0");
+  if (!std::isfinite(target_return)) fail("--target-return must be a finite number");
+  check_precision("--precision", precision);
+  if (parse_device("--device", device).is_cuda() && !resume.empty())
+    fail("--resume continues on the CPU only (the optimiser state is kept as saved); drop --device");
+}
+
+nlohmann::json TrainConfig::to_json() const { return base::fields_to_json(*this, fields()); }
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j) { return base::fields_from_json(j, fields()); }
+
+double learning_rate(const TrainConfig& c, int64_t update) {
+  const double warm = std::min(1.0, static_cast<double>(update + 1) / std::max<int64_t>(c.warmup, 1));
+  if (c.lr_schedule != LrSchedule::kCosine || update < c.warmup) return c.lr * warm;
+  // Half a cosine from lr after the warm-up to 0 at the last update: a short
+  // schedule ends on small steps instead of wherever lr's noise left it.
+  const double progress = static_cast<double>(update - c.warmup) / std::max<int64_t>(c.updates - c.warmup, 1);
+  return c.lr * 0.5 * (1 + std::cos(M_PI * std::min(progress, 1.0)));
+}
+
+}  // namespace aaren

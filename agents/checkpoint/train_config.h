@@ -1,0 +1,62 @@
+// The decision trainer's configuration: DT's defaults (Chen et al. 2021,
+// "Decision Transformer"), each field described once in fields() and from
+// there mapped to its command-line flag, its JSON key in config.json and in
+// checkpoints, and whether a resumed run may change it. No LibTorch here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agents/models/kinds.h"
+#include "base/config_fields.h"
+
+namespace aaren {
+
+struct TrainConfig {
+  std::string dataset;  // D4RL .hdf5, Minari main_data.hdf5 or folder
+  std::string env;      // for evaluation; empty: from the dataset's metadata or file name
+  std::string out_dir;  // config.json, train_log.csv, eval.csv, checkpoint.pt
+  BackboneKind backbone = BackboneKind::kAaren;
+  TokenLayout tokens = TokenLayout::kInterleaved;
+  bool fused_norm = true;  // fused: LayerNorm R's, s's and a's embeddings before summing them
+  int64_t embed_dim = 128, n_layers = 3, n_heads = 1;
+  double dropout = 0.1;
+  int64_t context = 20;       // K: Transformer windows (steps)
+  int64_t batch_size = 64;    // windows per update (the Transformer; Aaren with windows)
+  int64_t aaren_batch = 8;    // Aaren: whole episodes per update
+  int64_t chunk_steps = 200;  // Aaren: env steps per chunk (600 tokens)
+  AarenSampling aaren_sampling = AarenSampling::kEpisodes;
+  double recency = 0.0;  // Aaren: initial rate of the learned per-head recency bias (0: none)
+  int64_t updates = 100000;
+  double lr = 1e-4, weight_decay = 1e-4;
+  int64_t warmup = 10000;  // linear warm-up updates
+  LrSchedule lr_schedule = LrSchedule::kConstant;
+  double grad_clip = 0.25;
+  double return_scale = 1000.0;
+  int64_t max_ep_len = 1000;
+  double target_return = 0.0;  // evaluation target; 0: the env's DT default (hopper 3600, ...)
+  int64_t eval_every = 0;      // updates between evaluations (0: only at the end)
+  int64_t eval_episodes = 10;
+  int64_t checkpoint_every = 0;  // also keep checkpoint_<update>.pt every N updates (0: no)
+  uint64_t seed = 0;
+  int threads = 2;
+  std::string device = "cpu";      // "cpu" | "cuda" | "cuda:N" (a CUDA LibTorch); evaluation runs on the CPU
+  std::string precision = "fp32";  // "fp32" | "bf16" (mixed: bf16 matmuls, fp32 weights and scan state)
+  std::string resume;              // continue from this checkpoint
+
+  // Every field: flag, JSON key, help, whether --resume may change it.
+  static const std::vector<base::ConfigField<TrainConfig>>& fields();
+
+  void validate() const;  // throws std::invalid_argument naming the flag
+  nlohmann::json to_json() const;
+  // Throws std::invalid_argument naming a missing or mistyped key.
+  static TrainConfig from_json(const nlohmann::json& j);
+};
+
+// The learning rate of update `update` (0-based): linear warm-up, then the schedule.
+double learning_rate(const TrainConfig& config, int64_t update);
+
+}  // namespace aaren

@@ -1,0 +1,324 @@
+// CUDA kernels of the Aaren scan; the plan is in scan_kernels.h.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+
+#include "agents/scan/cuda/scan_kernels.h"
+
+// Kernel launches. Under tests/cuda/emulator (the kernels run on CPU threads
+// to test them without a GPU) a launch is a function call.
+#ifdef AAREN_SIMT_EMULATOR
+#define AAREN_LAUNCH(kernel, grid, block, stream, ...) ::aaren_simt::launch(grid, block, [=] { kernel(__VA_ARGS__); })
+#else
+#define AAREN_LAUNCH(kernel, grid, block, stream, ...) kernel<<<grid, block, 0, stream>>>(__VA_ARGS__)
+#endif
+
+namespace aaren::cuda {
+
+namespace {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kWarpSize = 32;
+constexpr int kTokensPerWarp = 8;  // tokens a warp holds in registers per chunk
+constexpr int kMaxWarps = 16;      // warps per block in the value kernels (512 threads)
+constexpr int kScalarWarps = 4;    // sequences per block in the scalar kernels
+
+__device__ __forceinline__ float neg_inf(float) { return __int_as_float(0xff800000); }
+__device__ __forceinline__ double neg_inf(double) { return __longlong_as_double(0xfff0000000000000ULL); }
+__device__ __forceinline__ float exp_of(float x) { return expf(x); }
+__device__ __forceinline__ double exp_of(double x) { return exp(x); }
+
+// e^{from - to}; 0 when `from` is the empty summary's -inf (so -inf - -inf
+// never makes a NaN).
+template <typename T>
+__device__ __forceinline__ T rescale(T from, T to) {
+  return from == neg_inf(T()) ? T(0) : exp_of(from - to);
+}
+
+// (m, u) <- (m, u) then (m2, u2): the associative combine of scan.h, u part.
+template <typename T>
+__device__ __forceinline__ void combine(T& m, T& u, T m2, T u2) {
+  const T mn = m > m2 ? m : m2;
+  if (mn == neg_inf(T())) return;  // both empty
+  u = u * rescale(m, mn) + u2 * rescale(m2, mn);
+  m = mn;
+}
+
+int slices_of(int64_t d) { return static_cast<int>((d + kWarpSize - 1) / kWarpSize); }
+
+// Enough warps to cover the sequence, at most kMaxWarps.
+int warps_for(int64_t N) {
+  return static_cast<int>(
+      std::min<int64_t>(kMaxWarps, std::max<int64_t>(1, (N + kTokensPerWarp - 1) / kTokensPerWarp)));
+}
+
+// ---- forward -----------------------------------------------------------------
+
+// One warp per sequence: M, U, and the per-token c = e^{M_{t-1} - M_t},
+// e = e^{s_t - M_t} (0 when padded), inv_u = 1/U_t (0 when padded or empty).
+template <typename T>
+__global__ void forward_scalars_kernel(ScanForwardArgs<T> a, T* c_out, T* e_out, T* inv_u_out) {
+  const int lane = threadIdx.x % kWarpSize;
+  const int64_t bh = static_cast<int64_t>(blockIdx.x) * kScalarWarps + threadIdx.x / kWarpSize;
+  if (bh >= a.BH) return;  // the whole warp leaves together
+  const int64_t N = a.N;
+  const T* s = a.s + bh * N;
+  const bool* valid = a.valid + (bh / a.H) * N;
+  T *M = a.M + bh * N, *U = a.U + bh * N, *c = c_out + bh * N, *e = e_out + bh * N, *inv_u = inv_u_out + bh * N;
+  T carry_m = a.m0[bh], carry_u = a.u0[bh];  // the summary of everything before this group
+  for (int64_t base = 0; base < N; base += kWarpSize) {
+    const int64_t t = base + lane;
+    const bool in = t < N, ok = in && valid[t];
+    const T st = in ? s[t] : T(0);
+    T m = ok ? st : neg_inf(T()), u = ok ? T(1) : T(0);
+    // Inclusive scan over the lanes (Hillis-Steele with shuffles).
+    for (int off = 1; off < kWarpSize; off <<= 1) {
+      const T m_up = __shfl_up_sync(kFullMask, m, off), u_up = __shfl_up_sync(kFullMask, u, off);
+      if (lane >= off) {
+        T mm = m_up, uu = u_up;
+        combine(mm, uu, m, u);
+        m = mm, u = uu;
+      }
+    }
+    {
+      T mm = carry_m, uu = carry_u;
+      combine(mm, uu, m, u);
+      m = mm, u = uu;
+    }
+    T m_before = __shfl_up_sync(kFullMask, m, 1);
+    if (lane == 0) m_before = carry_m;
+    if (in) {
+      M[t] = m;
+      U[t] = u;
+      c[t] = m == neg_inf(T()) ? T(1) : rescale(m_before, m);
+      e[t] = ok ? exp_of(st - m) : T(0);
+      inv_u[t] = ok && u > T(0) ? T(1) / u : T(0);
+    }
+    carry_m = __shfl_sync(kFullMask, m, kWarpSize - 1);
+    carry_u = __shfl_sync(kFullMask, u, kWarpSize - 1);
+  }
+}
+
+// One block per (sequence, 32 columns): w_t = c_t w_{t-1} + e_t v_t, o_t = w_t / U_t.
+template <typename T>
+__global__ void __launch_bounds__(kMaxWarps* kWarpSize)
+    forward_values_kernel(ScanForwardArgs<T> a, const T* c_in, const T* e_in, const T* inv_u_in) {
+  __shared__ T map_w[kMaxWarps][kWarpSize];  // each warp's chunk as the affine map w -> C w + W
+  __shared__ T map_c[kMaxWarps];
+  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize, warps = blockDim.x / kWarpSize;
+  const int64_t bh = blockIdx.x, N = a.N, d = a.d;
+  const int64_t col = static_cast<int64_t>(blockIdx.y) * kWarpSize + lane;
+  const bool has_col = col < d;
+  const T *c = c_in + bh * N, *e = e_in + bh * N, *inv_u = inv_u_in + bh * N;
+  const T* v = a.v + bh * N * d + col;
+  T* o = a.o + bh * N * d + col;
+  T carry = has_col ? a.w0[bh * d + col] : T(0);
+  const int64_t chunk = static_cast<int64_t>(warps) * kTokensPerWarp;
+  for (int64_t base = 0; base < N; base += chunk) {
+    const int64_t t0 = base + static_cast<int64_t>(warp) * kTokensPerWarp;
+    T cv[kTokensPerWarp], ev[kTokensPerWarp], iv[kTokensPerWarp], xv[kTokensPerWarp];
+#pragma unroll
+    for (int k = 0; k < kTokensPerWarp; ++k) {  // all loads first: they are in flight together
+      const int64_t t = t0 + k;
+      const bool in = t < N;
+      cv[k] = in ? c[t] : T(1);  // past the end: the identity map
+      ev[k] = in ? e[t] : T(0);
+      iv[k] = in ? inv_u[t] : T(0);
+      xv[k] = in && has_col ? v[t * d] : T(0);
+    }
+    T local_w = T(0), local_c = T(1);
+#pragma unroll
+    for (int k = 0; k < kTokensPerWarp; ++k) {
+      local_w = cv[k] * local_w + ev[k] * xv[k];
+      local_c *= cv[k];
+    }
+    map_w[warp][lane] = local_w;
+    if (lane == 0) map_c[warp] = local_c;
+    __syncthreads();
+    T w = carry;
+    for (int j = 0; j < warp; ++j) w = map_c[j] * w + map_w[j][lane];
+#pragma unroll
+    for (int k = 0; k < kTokensPerWarp; ++k) {
+      w = cv[k] * w + ev[k] * xv[k];
+      if (has_col && t0 + k < N) o[(t0 + k) * d] = w * iv[k];
+    }
+    for (int j = 0; j < warps; ++j) carry = map_c[j] * carry + map_w[j][lane];
+    __syncthreads();  // the maps are rewritten by the next chunk
+  }
+  if (has_col) a.wN[bh * d + col] = carry;
+}
+
+// ---- backward ----------------------------------------------------------------
+
+// Per token: f_k = e^{L_k - L_{k+1}} (1 at the last token, 0 while the
+// prefix is empty) and a_k = e^{s_k - L_k} (0 when padded), L = M + log U.
+template <typename T>
+__global__ void backward_scalars_kernel(ScanBackwardArgs<T> a, T* f_out, T* a_out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= a.BH * a.N) return;
+  const int64_t bh = i / a.N, k = i % a.N;
+  const T Mk = a.M[i], Uk = a.U[i];
+  T f = T(1);
+  if (!(Uk > T(0)))
+    f = T(0);
+  else if (k + 1 < a.N)
+    f = exp_of(Mk - a.M[i + 1]) * (Uk / a.U[i + 1]);
+  f_out[i] = f;
+  const bool ok = a.valid[(bh / a.H) * a.N + k];
+  a_out[i] = ok && Uk > T(0) ? exp_of(a.s[i] - Mk) / Uk : T(0);
+}
+
+// One block per (sequence, 32 columns), chunks from the end: G, dv = a G,
+// and per token this slice's partial sums o·g and v·G; finally dw0.
+template <typename T>
+__global__ void __launch_bounds__(kMaxWarps* kWarpSize)
+    backward_values_kernel(ScanBackwardArgs<T> a, const T* f_in, const T* a_in, T* part_og, T* part_vg) {
+  __shared__ T map_g[kMaxWarps][kWarpSize];  // each warp's chunk as the map G -> F G + Gl
+  __shared__ T map_f[kMaxWarps];
+  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize, warps = blockDim.x / kWarpSize;
+  const int64_t bh = blockIdx.x, N = a.N, d = a.d, slice = blockIdx.y, slices = gridDim.y;
+  const int64_t col = slice * kWarpSize + lane;
+  const bool has_col = col < d;
+  const T *f = f_in + bh * N, *af = a_in + bh * N;
+  const bool* valid = a.valid + (bh / a.H) * N;
+  const int64_t offset = bh * N * d + col;
+  const T *v = a.v + offset, *o = a.o + offset, *g = a.g ? a.g + offset : nullptr;
+  T* dv = a.dv + offset;
+  T *og_out = part_og + (bh * slices + slice) * N, *vg_out = part_vg + (bh * slices + slice) * N;
+  // G after the last token: the final state's u_N gw (m_N a constant).
+  const T u_final = a.U[bh * N + N - 1];
+  T carry = has_col && a.gw && u_final > T(0) ? u_final * a.gw[bh * d + col] : T(0);
+  const int64_t chunk = static_cast<int64_t>(warps) * kTokensPerWarp;
+  for (int64_t base = (N - 1) / chunk * chunk; base >= 0; base -= chunk) {
+    const int64_t t0 = base + static_cast<int64_t>(warp) * kTokensPerWarp;
+    T fv[kTokensPerWarp], gv[kTokensPerWarp], av[kTokensPerWarp], vv[kTokensPerWarp], ov[kTokensPerWarp];
+#pragma unroll
+    for (int k = 0; k < kTokensPerWarp; ++k) {
+      const int64_t t = t0 + k;
+      const bool in = t < N, load = in && has_col;
+      fv[k] = in ? f[t] : T(1);
+      av[k] = in ? af[t] : T(0);
+      gv[k] = load && g && valid[t] ? g[t * d] : T(0);  // a padded output takes no gradient
+      vv[k] = load ? v[t * d] : T(0);
+      ov[k] = load ? o[t * d] : T(0);
+    }
+    T local_g = T(0), local_f = T(1);
+#pragma unroll
+    for (int k = kTokensPerWarp - 1; k >= 0; --k) {
+      local_g = fv[k] * local_g + gv[k];
+      local_f *= fv[k];
+    }
+    map_g[warp][lane] = local_g;
+    if (lane == 0) map_f[warp] = local_f;
+    __syncthreads();
+    T G = carry;  // G after this warp's tokens: the later warps' maps applied to the carry
+    for (int j = warps - 1; j > warp; --j) G = map_f[j] * G + map_g[j][lane];
+#pragma unroll
+    for (int k = kTokensPerWarp - 1; k >= 0; --k) {
+      const int64_t t = t0 + k;
+      G = fv[k] * G + gv[k];
+      if (t < N) {  // the same for the whole warp: the shuffles below see every lane
+        if (has_col) dv[t * d] = av[k] * G;
+        T og = ov[k] * gv[k], vg = vv[k] * G;
+        for (int off = kWarpSize / 2; off > 0; off >>= 1) {
+          og += __shfl_xor_sync(kFullMask, og, off);
+          vg += __shfl_xor_sync(kFullMask, vg, off);
+        }
+        if (lane == 0) og_out[t] = og, vg_out[t] = vg;
+      }
+    }
+    for (int j = warps - 1; j >= 0; --j) carry = map_f[j] * carry + map_g[j][lane];
+    __syncthreads();
+  }
+  // carry = G_0. The initial state weighs e^{m0 - L_0} = e^{m0 - M_0} / U_0.
+  if (has_col) {
+    const T u0 = a.u0[bh], U0 = a.U[bh * N];
+    a.dw0[bh * d + col] = u0 > T(0) && U0 > T(0) ? exp_of(a.m0[bh] - a.M[bh * N]) / U0 * carry : T(0);
+  }
+}
+
+// One warp per sequence: sum the slices' partials (in slice order), the
+// scalar suffix scan P_k = f_k P_{k+1} + (o·g)_k from P_N = -u_N gu, then
+// ds_k = a_k ((v·G)_k - P_k) and du0.
+template <typename T>
+__global__ void backward_finish_kernel(ScanBackwardArgs<T> a, const T* f_in, const T* a_in, const T* part_og,
+                                       const T* part_vg, int slices) {
+  const int lane = threadIdx.x % kWarpSize;
+  const int64_t bh = static_cast<int64_t>(blockIdx.x) * kScalarWarps + threadIdx.x / kWarpSize;
+  if (bh >= a.BH) return;
+  const int64_t N = a.N;
+  const T *f = f_in + bh * N, *af = a_in + bh * N;
+  const T u_final = a.U[bh * N + N - 1];
+  T carry = a.gu && u_final > T(0) ? -u_final * a.gu[bh] : T(0);  // P after the last token
+  for (int64_t base = (N - 1) / kWarpSize * kWarpSize; base >= 0; base -= kWarpSize) {
+    const int64_t t = base + lane;
+    const bool in = t < N;
+    T F = in ? f[t] : T(1), X = T(0), vg = T(0);
+    if (in)
+      for (int sl = 0; sl < slices; ++sl) {
+        X += part_og[(bh * slices + sl) * N + t];
+        vg += part_vg[(bh * slices + sl) * N + t];
+      }
+    // Suffix scan of the maps P -> F P + X over lanes lane..31.
+    for (int off = 1; off < kWarpSize; off <<= 1) {
+      const T F_down = __shfl_down_sync(kFullMask, F, off), X_down = __shfl_down_sync(kFullMask, X, off);
+      if (lane + off < kWarpSize) {
+        X = X + F * X_down;
+        F = F * F_down;
+      }
+    }
+    const T P = X + F * carry;
+    if (in) a.ds[bh * N + t] = af[t] * (vg - P);
+    carry = __shfl_sync(kFullMask, P, 0);
+  }
+  if (lane == 0) {
+    const T u0 = a.u0[bh], U0 = a.U[bh * N];
+    a.du0[bh] = u0 > T(0) && U0 > T(0) ? -exp_of(a.m0[bh] - a.M[bh * N]) / U0 * carry : T(0);
+  }
+}
+
+int64_t blocks_of(int64_t n, int64_t per_block) { return (n + per_block - 1) / per_block; }
+
+}  // namespace
+
+int64_t scan_forward_workspace(int64_t BH, int64_t N, int64_t) { return 3 * BH * N; }
+
+int64_t scan_backward_workspace(int64_t BH, int64_t N, int64_t d) { return 2 * BH * N + 2 * BH * slices_of(d) * N; }
+
+template <typename T>
+cudaError_t scan_forward(const ScanForwardArgs<T>& a, cudaStream_t stream) {
+  if (a.BH == 0 || a.N == 0) return cudaSuccess;
+  T* c = a.workspace;
+  T* e = c + a.BH * a.N;
+  T* inv_u = e + a.BH * a.N;
+  AAREN_LAUNCH(forward_scalars_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, c, e,
+               inv_u);
+  const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices_of(a.d)));
+  if (a.d > 0)  // (M and U exist without values: d = 0 is a valid, empty problem)
+    AAREN_LAUNCH(forward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, c, e, inv_u);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t scan_backward(const ScanBackwardArgs<T>& a, cudaStream_t stream) {
+  if (a.BH == 0 || a.N == 0) return cudaSuccess;
+  const int slices = slices_of(a.d);
+  T* f = a.workspace;
+  T* af = f + a.BH * a.N;
+  T* part_og = af + a.BH * a.N;
+  T* part_vg = part_og + a.BH * slices * a.N;
+  AAREN_LAUNCH(backward_scalars_kernel<T>, blocks_of(a.BH * a.N, 256), 256, stream, a, f, af);
+  const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices));
+  if (a.d > 0)
+    AAREN_LAUNCH(backward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, f, af, part_og, part_vg);
+  AAREN_LAUNCH(backward_finish_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, f, af,
+               part_og, part_vg, slices);
+  return cudaGetLastError();
+}
+
+template cudaError_t scan_forward<float>(const ScanForwardArgs<float>&, cudaStream_t);
+template cudaError_t scan_forward<double>(const ScanForwardArgs<double>&, cudaStream_t);
+template cudaError_t scan_backward<float>(const ScanBackwardArgs<float>&, cudaStream_t);
+template cudaError_t scan_backward<double>(const ScanBackwardArgs<double>&, cudaStream_t);
+
+}  // namespace aaren::cuda

@@ -1,0 +1,41 @@
+// `aaren collect`: roll out a behaviour policy (uniform random, or a saved SAC
+// policy with optional Gaussian action noise) and write the transitions in
+// the D4RL layout, with infos/qpos, infos/qvel recorded before each step.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "data/transitions.h"
+#include "envs/registry.h"
+
+namespace aaren {
+
+struct CollectConfig {
+  std::string env = "hopper";
+  envs::EnvOptions env_options;
+  std::string policy = "random";  // "random" or a policy file from `aaren sac`
+  double noise = 0.0;             // Gaussian action noise (std), then clipped to [-1, 1]
+  bool deterministic = false;     // SAC policy: tanh(mean) instead of sampling
+  int64_t transitions = 0;        // stop after this many (the last episode may be cut: partial)
+  int64_t episodes = 0;           // ... or after this many whole episodes (exactly one of the two)
+  uint64_t seed = 0;
+  std::string out;                // .hdf5 file
+  std::string command_line;       // recorded in the file's metadata
+
+  void validate() const;  // throws std::invalid_argument naming the flag
+};
+
+// Collects and writes config.out; returns what was written.
+data::Transitions collect(const CollectConfig& config,
+                          const std::function<void(int64_t steps, int64_t episodes)>& progress = {});
+
+// Concatenates files with the same dimensions (e.g. medium + expert ->
+// "medium-expert"); optional keys are kept only if every file has them. A
+// trailing partial episode of any input but the last is dropped, so that it
+// does not merge with the next input's first episode. Each part's metadata is
+// kept as part<k>/<key> (and env_name as it is).
+data::Transitions concatenate(const std::vector<data::Transitions>& parts);
+
+}  // namespace aaren

@@ -1,0 +1,365 @@
+#include "agents/training/decision_trainer.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+
+#include "agents/acting/acting.h"
+#include "agents/checkpoint/checkpoint.h"
+#include "agents/models/device.h"
+#include "base/atomic_file.h"
+#include "base/clock.h"
+#include "data/hdf5_io.h"
+#include "data/trajectory_dataset.h"
+#include "envs/registry.h"
+
+namespace aaren {
+
+namespace {
+
+// Mean squared error over the real steps; normaliser = real steps x act_dim.
+// In fp32 whatever the forward pass ran in.
+torch::Tensor masked_mse_sum(const torch::Tensor& pred_in, const torch::Tensor& target, const torch::Tensor& mask) {
+  const auto pred = pred_in.to(torch::kFloat);
+  return ((pred - target).pow(2) * mask.unsqueeze(-1).to(pred.scalar_type())).sum();
+}
+
+data::SequenceBatch to_device(const data::SequenceBatch& b, const torch::Device& device) {
+  if (device.is_cpu()) return b;
+  return {b.states.to(device),        b.actions.to(device),   b.rewards.to(device),
+          b.returns_to_go.to(device), b.timesteps.to(device), b.mask.to(device)};
+}
+
+struct UpdateLoss {
+  double loss = 0;
+  int64_t steps = 0;  // real env steps in the batch
+};
+
+// How one update's batch is drawn and its gradient accumulated: the two
+// ways a backbone trains, each with its own sampler.
+class BatchRegime {
+ public:
+  virtual ~BatchRegime() = default;
+  virtual UpdateLoss accumulate_gradients(DecisionPolicy& model, const torch::Device& device, bool bf16) = 0;
+  virtual std::string rng_state() const = 0;
+  virtual void set_rng_state(const std::string& state) = 0;
+};
+
+// DT's: `batch` K-step windows, each from an empty state, in one pass.
+class WindowRegime : public BatchRegime {
+ public:
+  WindowRegime(const data::TrajectoryDataset& data, const TrainConfig& c, const data::BatchOptions& options)
+      : sampler_(data, c.context, options, c.seed), batch_(c.batch_size), act_dim_(data.act_dim()) {}
+  UpdateLoss accumulate_gradients(DecisionPolicy& model, const torch::Device& device, bool bf16) override {
+    const auto batch = to_device(sampler_.sample(batch_), device);
+    const int64_t steps = batch.mask.sum().item<int64_t>();
+    torch::Tensor pred;
+    {
+      const AutocastScope amp(bf16, device);
+      pred = model->forward(batch.states, batch.actions, batch.returns_to_go, batch.timesteps, batch.mask);
+    }
+    const auto loss = masked_mse_sum(pred, batch.actions, batch.mask) / static_cast<double>(steps * act_dim_);
+    loss.backward();
+    return {loss.item<double>(), steps};
+  }
+  std::string rng_state() const override { return sampler_.rng_state(); }
+  void set_rng_state(const std::string& s) override { sampler_.set_rng_state(s); }
+
+ private:
+  data::WindowSampler sampler_;
+  int64_t batch_, act_dim_;
+};
+
+// Aaren's: whole episodes from their first step, as the recurrent policy
+// sees them, in chunks with the scan state (and, fused, the previous action)
+// carried across chunk boundaries and gradients cut there.
+class EpisodeRegime : public BatchRegime {
+ public:
+  EpisodeRegime(const data::TrajectoryDataset& data, const TrainConfig& c, const data::BatchOptions& options)
+      : sampler_(data, options, c.seed), batch_(c.aaren_batch), chunk_(c.chunk_steps), act_dim_(data.act_dim()) {}
+  UpdateLoss accumulate_gradients(DecisionPolicy& model, const torch::Device& device, bool bf16) override {
+    const auto batch = to_device(sampler_.sample(batch_), device);
+    UpdateLoss out;
+    out.steps = batch.mask.sum().item<int64_t>();
+    const double count = static_cast<double>(out.steps * act_dim_);
+    auto state = model->initial_state(batch.batch());
+    torch::Tensor previous_action;  // fused layout: a_{t-1} across chunk boundaries (none at the episode start)
+    for (const auto& chunk : data::EpisodeSampler::chunks(batch, chunk_)) {
+      if (!chunk.mask.any().item<bool>()) break;  // only padding left
+      torch::Tensor pred;
+      {
+        const AutocastScope amp(bf16, device);
+        pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps, chunk.mask, &state,
+                              previous_action);
+      }
+      previous_action = chunk.actions.select(1, chunk.length() - 1);
+      const auto loss = masked_mse_sum(pred, chunk.actions, chunk.mask) / count;
+      loss.backward();
+      state.detach_();
+      out.loss += loss.item<double>();
+    }
+    return out;
+  }
+  std::string rng_state() const override { return sampler_.rng_state(); }
+  void set_rng_state(const std::string& s) override { sampler_.set_rng_state(s); }
+
+ private:
+  data::EpisodeSampler sampler_;
+  int64_t batch_, chunk_, act_dim_;
+};
+
+std::unique_ptr<BatchRegime> make_regime(const data::TrajectoryDataset& data, const TrainConfig& c) {
+  data::BatchOptions options;
+  options.return_scale = c.return_scale;
+  options.max_timestep = c.max_ep_len;
+  if (c.backbone == BackboneKind::kAaren && c.aaren_sampling == AarenSampling::kEpisodes)
+    return std::make_unique<EpisodeRegime>(data, c, options);
+  return std::make_unique<WindowRegime>(data, c, options);
+}
+
+// The run a resume continues: the stored config with the fields a resumed
+// run may change from `given`; flags it cannot change are refused.
+TrainConfig continue_stored_run(const TrainConfig& given, const LoadedAgent& stored,
+                                const std::set<std::string>& flags) {
+  for (const auto& f : TrainConfig::fields())
+    if (flags.count(f.flag) && !f.on_resume)
+      throw std::invalid_argument("--" + f.flag + " cannot change on --resume (the run continues with " +
+                                  base::display_value(f.get(stored.config)) + "); drop it");
+  return base::resumed_config(stored.config, given, TrainConfig::fields());
+}
+
+struct TrainingData {
+  data::Transitions transitions;
+  data::EpisodeSplit split;
+};
+
+TrainingData read_training_data(const std::string& path) {
+  TrainingData d;
+  try {
+    d.transitions = data::read_dataset_isolated(path);  // a file that crashes libhdf5 cannot take the run down
+    for (const auto& w : d.transitions.warnings) std::cerr << "warning: " << w << "\n";
+  } catch (const data::DataError& e) {
+    throw std::invalid_argument(e.what());
+  }
+  d.split = data::split_episodes(d.transitions);
+  if (d.split.episodes.empty())
+    throw std::invalid_argument(path + ": no complete episode (" + std::to_string(d.transitions.size) +
+                                " transitions, none ends with a terminal, a timeout or the step limit)");
+  return d;
+}
+
+// The env for evaluation: --env, else the dataset's; checked against the
+// data's sizes now, not at the first evaluation after all the training.
+std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const data::TrajectoryDataset& dataset) {
+  std::string env = c.env;
+  if (env.empty()) {
+    if (const auto found = envs::dataset_env(t.metadata, c.dataset)) env = found->env;
+  }
+  if (env.empty()) throw std::invalid_argument("--env: cannot tell the environment from the dataset; name it");
+  const auto& spec = envs::env_spec(env);
+  if (spec.obs_dim != dataset.obs_dim() || spec.act_dim != dataset.act_dim())
+    throw std::invalid_argument("--env " + spec.name + ": observations/actions " + std::to_string(spec.obs_dim) + "/" +
+                                std::to_string(spec.act_dim) + ", but " + c.dataset + " has " +
+                                std::to_string(dataset.obs_dim()) + "/" + std::to_string(dataset.act_dim()));
+  return spec.name;
+}
+
+}  // namespace
+
+struct DecisionTrainer::Run {
+  TrainConfig c;
+  std::optional<LoadedAgent> resumed;
+  TrainingData data;
+  std::unique_ptr<data::TrajectoryDataset> dataset;
+  LoadedAgent agent;  // the model being trained, its normaliser, config and env
+  torch::Device device{torch::kCPU};
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<BatchRegime> regime;
+  int64_t start_update = 0;
+  std::ofstream log, eval_log;
+  TrainResult result;
+
+  void prepare(const TrainConfig& given, const std::set<std::string>& flags);
+  void build_model();
+  void restore_training_state();
+  void open_logs();
+  template <class Fn>
+  void on_cpu(const Fn& fn);
+  void checkpoint(const std::string& path, int64_t update);
+  EvalResult evaluate(int64_t update);
+  UpdateLoss update(int64_t update, double lr);
+};
+
+void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std::string>& flags) {
+  given.validate();
+  c = given;
+  if (!c.resume.empty()) {
+    try {
+      resumed = load_checkpoint(c.resume);
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());  // a bad input file, as for every command that loads one
+    }
+    c = continue_stored_run(given, *resumed, flags);
+  }
+  at::set_num_threads(c.threads);
+  std::filesystem::create_directories(c.out_dir);
+  base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
+  data = read_training_data(c.dataset);
+  dataset = std::make_unique<data::TrajectoryDataset>(data.transitions, data.split);
+  c.env = resolve_env(c, data.transitions, *dataset);
+  if (c.target_return == 0.0) c.target_return = envs::env_spec(c.env).dt_target_high;
+  build_model();
+  restore_training_state();
+  // The resolved run, next to its outputs (on resume: the run as it continues).
+  base::write_file_atomically(c.out_dir + "/config.json", c.to_json().dump(2) + "\n");
+  open_logs();
+  result.dataset_return_mean = data.split.mean_return();
+}
+
+void DecisionTrainer::Run::build_model() {
+  agent.config = c;
+  agent.env = c.env;
+  agent.normalizer.mean = torch::tensor(dataset->state_mean());
+  agent.normalizer.inv_std = torch::tensor(dataset->state_inv_std());  // the samplers' own factors
+  torch::manual_seed(c.seed);
+  agent.model = DecisionPolicy(decision_config(c, dataset->obs_dim(), dataset->act_dim()));
+  if (resumed) {
+    const auto& stored = resumed->model->config();
+    if (stored.state_dim != dataset->obs_dim() || stored.act_dim != dataset->act_dim())
+      throw std::invalid_argument(c.resume + ": trained on other dims than " + c.dataset);
+    torch::NoGradGuard no_grad;
+    auto src = resumed->model->named_parameters();
+    for (auto& p : agent.model->named_parameters()) p.value().copy_(src[p.key()]);
+  }
+  device = parse_device("--device", c.device);
+  agent.model->to(device);
+  optimizer = std::make_unique<torch::optim::AdamW>(agent.model->parameters(),
+                                                    torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+  regime = make_regime(*dataset, c);
+}
+
+void DecisionTrainer::Run::restore_training_state() {
+  if (!resumed) return;
+  if (!resumed->training) throw std::invalid_argument(c.resume + ": has no training state to resume from");
+  optimizer->load(*resumed->training->optimizer);
+  regime->set_rng_state(resumed->training->sampler_rng);
+  auto generator = at::detail::getDefaultCPUGenerator();  // a handle: sets the global one
+  generator.set_state(resumed->training->torch_rng);
+  start_update = resumed->update;
+  if (start_update >= c.updates)
+    throw std::invalid_argument("--updates " + std::to_string(c.updates) + " is not beyond the checkpoint's " +
+                                std::to_string(start_update));
+  resumed.reset();  // the stored weights are copied; free them
+}
+
+void DecisionTrainer::Run::open_logs() {
+  const auto mode = start_update ? std::ios::app : std::ios::trunc;
+  log.open(c.out_dir + "/train_log.csv", mode);
+  eval_log.open(c.out_dir + "/eval.csv", mode);
+  if (!start_update) {
+    log << "update,loss,lr,seconds,steps\n";  // steps: real env steps in the batch
+    eval_log << "update,return_mean,return_std,score_mean,score_std\n";
+  }
+  log.flush(), eval_log.flush();  // the headers are there even if the run is killed at once
+}
+
+// Checkpoints and evaluations use the weights on the CPU (rollouts step one
+// env at a time: no work for a GPU); Module::to moves the parameters in
+// place, so the optimiser keeps them.
+template <class Fn>
+void DecisionTrainer::Run::on_cpu(const Fn& fn) {
+  if (device.is_cpu()) return fn();
+  agent.model->to(torch::kCPU);
+  fn();
+  agent.model->to(device);
+}
+
+void DecisionTrainer::Run::checkpoint(const std::string& path, int64_t update) {
+  TrainingStateRef ts{optimizer.get(), regime->rng_state(), at::detail::getDefaultCPUGenerator().get_state()};
+  on_cpu([&] { save_checkpoint(path, agent.model, c, agent.normalizer, c.env, update, &ts); });
+}
+
+EvalResult DecisionTrainer::Run::evaluate(int64_t update) {
+  RolloutResult r;
+  on_cpu([&] {
+    r = evaluate_agent(agent, c.target_return, evaluation_mode(c.backbone), c.eval_episodes,
+                       c.seed + 1000 * static_cast<uint64_t>(update));
+  });
+  EvalResult e{update, mean_of(r.returns()), std_of(r.returns()), mean_of(r.normalized_scores()),
+               std_of(r.normalized_scores())};
+  eval_log << update << "," << e.return_mean << "," << e.return_std << "," << e.score_mean << "," << e.score_std
+           << "\n";
+  eval_log.flush();
+  result.evals.push_back(e);
+  return e;
+}
+
+UpdateLoss DecisionTrainer::Run::update(int64_t update, double lr) {
+  for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  optimizer->zero_grad();
+  const auto loss = regime->accumulate_gradients(agent.model, device, c.precision == "bf16");
+  torch::nn::utils::clip_grad_norm_(agent.model->parameters(), c.grad_clip);
+  optimizer->step();
+  return loss;
+}
+
+DecisionTrainer::DecisionTrainer(const TrainConfig& config, const std::set<std::string>& given_flags)
+    : run_(std::make_unique<Run>()) {
+  run_->prepare(config, given_flags);
+}
+
+DecisionTrainer::~DecisionTrainer() = default;
+
+const TrainConfig& DecisionTrainer::config() const { return run_->c; }
+
+int64_t DecisionTrainer::start_update() const { return run_->start_update; }
+
+TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>& progress) {
+  auto& r = *run_;
+  const auto& c = r.c;
+  TrainProgress p;
+  p.updates = c.updates;
+  p.eval_return = p.eval_score = std::nan("");
+  const double start = base::now_seconds();
+  double window_start = start;
+  int64_t window_update = r.start_update;
+  r.agent.model->train();
+  for (int64_t update = r.start_update; update < c.updates; ++update) {
+    const double lr = learning_rate(c, update);
+    const auto loss = r.update(update, lr);
+    const int64_t done = update + 1;
+    p.update = done, p.loss = loss.loss, p.lr = lr;
+    r.log << done << "," << loss.loss << "," << lr << "," << base::now_seconds() - start << "," << loss.steps << "\n";
+    if (c.eval_every > 0 && done % c.eval_every == 0 && done < c.updates) {
+      const auto e = r.evaluate(done);
+      p.eval_return = e.return_mean, p.eval_score = e.score_mean;
+    }
+    if (c.checkpoint_every > 0 && done % c.checkpoint_every == 0)
+      r.checkpoint(c.out_dir + "/checkpoint_" + std::to_string(done) + ".pt", done);
+    r.log.flush();  // a killed run keeps its log, to the last update
+    if (progress && (done % 10 == 0 || done == c.updates)) {
+      const double t_now = base::now_seconds();
+      p.updates_per_second = (done - window_update) / std::max(t_now - window_start, 1e-9);
+      if (t_now - window_start > 5) window_start = t_now, window_update = done;
+      p.eta_seconds = (c.updates - done) / std::max(p.updates_per_second, 1e-9);
+      progress(p);
+    }
+  }
+  r.result.final_loss = p.loss;
+  r.result.checkpoint = c.out_dir + "/checkpoint.pt";
+  r.checkpoint(r.result.checkpoint, c.updates);
+  const auto e = r.evaluate(c.updates);
+  p.eval_return = e.return_mean, p.eval_score = e.score_mean;
+  if (progress) progress(p);
+  r.result.seconds = base::now_seconds() - start;
+  return r.result;
+}
+
+TrainResult train_decision(const TrainConfig& config, const std::function<void(const TrainProgress&)>& progress) {
+  return DecisionTrainer(config).run(progress);
+}
+
+}  // namespace aaren

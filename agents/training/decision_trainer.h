@@ -1,0 +1,69 @@
+// Offline training of the decision policy on a D4RL/Minari file, with DT's
+// defaults (Chen et al. 2021, "Decision Transformer").
+//
+// The Transformer trains on K-step windows sampled as DT samples them. Aaren
+// trains by default on what its recurrent policy sees when acting: whole
+// episodes from their first step, processed in chunks of `chunk_steps` with
+// the scan state carried between chunks (gradients stop at chunk boundaries:
+// truncated backpropagation), so training and acting compute the same function.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agents/checkpoint/train_config.h"
+
+namespace aaren {
+
+struct TrainProgress {
+  int64_t update = 0, updates = 0;
+  double loss = 0, lr = 0, updates_per_second = 0, eta_seconds = 0;
+  double eval_return = 0, eval_score = 0;  // NaN before the first evaluation
+};
+
+struct EvalResult {
+  int64_t update = 0;
+  double return_mean = 0, return_std = 0, score_mean = 0, score_std = 0;
+};
+
+struct TrainResult {
+  std::string checkpoint;
+  std::vector<EvalResult> evals;
+  double final_loss = 0, seconds = 0;
+  double dataset_return_mean = 0;
+};
+
+class DecisionTrainer {
+ public:
+  // Resolves the run and prepares it: with --resume the stored run (reading
+  // the checkpoint once) with the fields a resumed run may change taken from
+  // `config`; the env from the dataset when not given; the target return.
+  // Reads the dataset, builds the model and optimiser, and writes the
+  // resolved config to OUT/config.json. `given_flags`: the fields set on the
+  // command line; with --resume, one the stored run keeps is refused.
+  // Throws std::invalid_argument (bad input: one line naming the flag or file).
+  explicit DecisionTrainer(const TrainConfig& config, const std::set<std::string>& given_flags = {});
+  ~DecisionTrainer();
+  DecisionTrainer(const DecisionTrainer&) = delete;
+  DecisionTrainer& operator=(const DecisionTrainer&) = delete;
+
+  const TrainConfig& config() const;  // as resolved: what runs and what config.json holds
+  int64_t start_update() const;       // > 0 when resumed
+
+  // Trains to config().updates, evaluating and checkpointing as configured,
+  // then writes OUT/checkpoint.pt and evaluates it.
+  TrainResult run(const std::function<void(const TrainProgress&)>& progress = {});
+
+ private:
+  struct Run;
+  std::unique_ptr<Run> run_;
+};
+
+// DecisionTrainer(config).run(progress).
+TrainResult train_decision(const TrainConfig& config, const std::function<void(const TrainProgress&)>& progress = {});
+
+}  // namespace aaren

@@ -1,0 +1,638 @@
+#include "agents/training/sac.h"
+
+#include <unistd.h>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+#include "agents/acting/rollout.h"
+#include "agents/checkpoint/sealed_archive.h"
+#include "base/clock.h"
+#include "data/hdf5_io.h"
+
+namespace aaren {
+
+namespace {
+constexpr double kLogStdMin = -5.0, kLogStdMax = 2.0;
+const double kLog2 = std::log(2.0);
+}  // namespace
+
+nlohmann::json SacConfig::to_json() const {
+  return {{"command", "sac"},
+          {"env", env},
+          {"steps", steps},
+          {"learning_starts", learning_starts},
+          {"batch_size", batch_size},
+          {"hidden", hidden},
+          {"buffer_size", buffer_size},
+          {"gamma", gamma},
+          {"tau", tau},
+          {"policy_lr", policy_lr},
+          {"q_lr", q_lr},
+          {"policy_frequency", policy_frequency},
+          {"alpha", alpha},
+          {"autotune", autotune},
+          {"eval_every", eval_every},
+          {"eval_episodes", eval_episodes},
+          {"checkpoint_steps", checkpoint_steps},
+          {"checkpoint_returns", checkpoint_returns},
+          {"stop_at_return", std::isinf(stop_at_return) ? nlohmann::json(nullptr) : nlohmann::json(stop_at_return)},
+          {"dump_replay", dump_replay},
+          {"model_xml", env_options.model_xml},
+          {"seed", seed},
+          {"threads", threads},
+          {"out", out_dir},
+          {"state_every", state_every},
+          {"resume", resume}};
+}
+
+void SacConfig::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  if (steps < 1) fail("--steps must be >= 1");
+  if (learning_starts < 0) fail("--learning-starts must be >= 0");
+  if (batch_size < 1) fail("--batch-size must be >= 1");
+  if (hidden < 1) fail("--hidden must be >= 1");
+  if (buffer_size < 1) fail("--buffer-size must be >= 1");
+  if (!(gamma > 0 && gamma <= 1)) fail("--gamma must be in (0, 1]");
+  if (!(tau > 0 && tau <= 1)) fail("--tau must be in (0, 1]");
+  if (policy_frequency < 1) fail("--policy-frequency must be >= 1");
+  if (eval_every < 0 || eval_episodes < 1) fail("--eval-every must be >= 0 and --eval-episodes >= 1");
+  if (out_dir.empty()) fail("--out is required");
+  if (std::isnan(stop_at_return)) fail("--stop-at-return must be a number");
+  if (threads < 1) fail("--threads must be >= 1");
+  if (state_every < 0) fail("--state-every must be >= 0");
+}
+
+GaussianActorImpl::GaussianActorImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden)
+    : fc1(register_module("fc1", torch::nn::Linear(obs_dim, hidden))),
+      fc2(register_module("fc2", torch::nn::Linear(hidden, hidden))),
+      mean_head(register_module("mean", torch::nn::Linear(hidden, act_dim))),
+      log_std_head(register_module("log_std", torch::nn::Linear(hidden, act_dim))) {}
+
+std::pair<torch::Tensor, torch::Tensor> GaussianActorImpl::forward(const torch::Tensor& obs) {
+  auto h = torch::relu(fc2(torch::relu(fc1(obs))));
+  auto log_std = torch::tanh(log_std_head(h));
+  log_std = kLogStdMin + 0.5 * (kLogStdMax - kLogStdMin) * (log_std + 1);
+  return {mean_head(h), log_std};
+}
+
+torch::Tensor tanh_gaussian_log_prob(const torch::Tensor& u, const torch::Tensor& mean, const torch::Tensor& log_std) {
+  const auto z = (u - mean) * torch::exp(-log_std);
+  const auto gaussian = -0.5 * z.pow(2) - log_std - 0.5 * std::log(2 * M_PI);
+  // log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))
+  const auto squash = 2.0 * (kLog2 - u - torch::softplus(-2.0 * u));
+  return (gaussian - squash).sum(-1);
+}
+
+std::pair<torch::Tensor, torch::Tensor> GaussianActorImpl::sample(const torch::Tensor& obs) {
+  auto [mean, log_std] = forward(obs);
+  const auto u = mean + torch::exp(log_std) * torch::randn_like(mean);  // reparameterised
+  return {torch::tanh(u), tanh_gaussian_log_prob(u, mean, log_std)};
+}
+
+torch::Tensor GaussianActorImpl::deterministic(const torch::Tensor& obs) { return torch::tanh(forward(obs).first); }
+
+TwinQImpl::TwinQImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden) {
+  // nn.Linear's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), per member.
+  auto layer = [&](const std::string& name, int64_t in, int64_t out, torch::Tensor& w, torch::Tensor& b) {
+    const double k = 1.0 / std::sqrt(static_cast<double>(in));
+    w = register_parameter(name + "_w", torch::empty({2, in, out}).uniform_(-k, k));
+    b = register_parameter(name + "_b", torch::empty({2, 1, out}).uniform_(-k, k));
+  };
+  layer("l1", obs_dim + act_dim, hidden, w1, b1);
+  layer("l2", hidden, hidden, w2, b2);
+  layer("l3", hidden, 1, w3, b3);
+}
+
+torch::Tensor TwinQImpl::forward(const torch::Tensor& obs, const torch::Tensor& act) {
+  auto x = torch::cat({obs, act}, -1).unsqueeze(0).expand({2, -1, -1});  // [2, B, O+A]
+  x = torch::relu(torch::baddbmm(b1, x, w1));
+  x = torch::relu(torch::baddbmm(b2, x, w2));
+  return torch::baddbmm(b3, x, w3).squeeze(-1);  // [2, B]
+}
+
+torch::Tensor alpha_loss(const torch::Tensor& log_alpha, const torch::Tensor& log_prob, double target_entropy) {
+  return (-log_alpha.exp() * (log_prob.detach() + target_entropy)).mean();
+}
+
+void polyak_update(torch::nn::Module& target, const torch::nn::Module& source, double tau) {
+  torch::NoGradGuard no_grad;
+  auto tp = target.parameters();
+  auto sp = source.parameters();
+  for (size_t i = 0; i < tp.size(); ++i) tp[i].mul_(1.0 - tau).add_(sp[i], tau);
+}
+
+void save_policy(const std::string& path, const PolicyCheckpoint& p) {
+  torch::serialize::OutputArchive archive;
+  p.actor->save(archive);
+  archive.write("aaren_policy_env", c10::IValue(p.env));
+  archive.write("aaren_policy_dims", torch::tensor({p.obs_dim, p.act_dim, p.hidden, p.step}, torch::kInt64));
+  archive.write("aaren_policy_eval_return", torch::tensor({p.eval_return}, torch::kFloat64));
+  save_sealed_archive(archive, path);
+}
+
+PolicyCheckpoint load_policy(const std::string& path) {
+  auto archive = load_sealed_archive(path, "policy file");
+  PolicyCheckpoint p;
+  try {
+    c10::IValue env;
+    torch::Tensor dims, ret;
+    if (!archive.try_read("aaren_policy_env", env) || !archive.try_read("aaren_policy_dims", dims) ||
+        !archive.try_read("aaren_policy_eval_return", ret))
+      throw std::runtime_error("not an aaren SAC policy (missing aaren_policy_* entries)");
+    p.env = env.toStringRef();
+    p.obs_dim = dims[0].item<int64_t>(), p.act_dim = dims[1].item<int64_t>();
+    p.hidden = dims[2].item<int64_t>(), p.step = dims[3].item<int64_t>();
+    p.eval_return = ret[0].item<double>();
+    p.actor = GaussianActor(p.obs_dim, p.act_dim, p.hidden);
+    p.actor->load(archive);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": cannot read the policy (" + e.msg().substr(0, e.msg().find('\n')) + ")");
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  p.actor->eval();
+  return p;
+}
+
+namespace {
+
+// Replay buffer in preallocated float32 tensors; qpos/qvel in float64 so the
+// dump can replay exactly.
+struct Replay {
+  torch::Tensor obs, act, rew, next_obs, terminated, truncated;
+  std::vector<double> qpos, qvel;
+  int64_t capacity, size = 0, next = 0, nq, nv;
+
+  Replay(int64_t cap, int64_t od, int64_t ad, int64_t nq_, int64_t nv_) : capacity(cap), nq(nq_), nv(nv_) {
+    obs = torch::zeros({cap, od});
+    act = torch::zeros({cap, ad});
+    rew = torch::zeros({cap});
+    next_obs = torch::zeros({cap, od});
+    terminated = torch::zeros({cap});
+    truncated = torch::zeros({cap});
+    qpos.resize(cap * nq);
+    qvel.resize(cap * nv);
+  }
+
+  void add(const std::vector<double>& o, const std::vector<double>& a, double r, const std::vector<double>& o2,
+           bool term, bool trunc, const std::vector<double>& qp, const std::vector<double>& qv) {
+    const int64_t i = next;
+    auto put = [&](torch::Tensor& t, const std::vector<double>& v) {
+      float* row = t.data_ptr<float>() + i * t.size(1);
+      for (size_t k = 0; k < v.size(); ++k) row[k] = static_cast<float>(v[k]);
+    };
+    put(obs, o);
+    put(act, a);
+    put(next_obs, o2);
+    rew.data_ptr<float>()[i] = static_cast<float>(r);
+    terminated.data_ptr<float>()[i] = term;
+    truncated.data_ptr<float>()[i] = trunc;
+    std::copy(qp.begin(), qp.end(), qpos.begin() + i * nq);
+    std::copy(qv.begin(), qv.end(), qvel.begin() + i * nv);
+    next = (next + 1) % capacity;
+    size = std::min(size + 1, capacity);
+  }
+
+  // In insertion order (oldest first), as D4RL's medium-replay files are.
+  data::Transitions to_transitions() const {
+    data::Transitions t;
+    t.size = size;
+    t.obs_dim = obs.size(1), t.act_dim = act.size(1), t.nq = nq, t.nv = nv;
+    t.has_timeouts = true;
+    const int64_t first = size < capacity ? 0 : next;
+    for (int64_t k = 0; k < size; ++k) {
+      const int64_t i = (first + k) % capacity;
+      auto row = [&](const torch::Tensor& x, std::vector<float>& out) {
+        const float* p = x.data_ptr<float>() + i * x.size(1);
+        out.insert(out.end(), p, p + x.size(1));
+      };
+      row(obs, t.observations);
+      row(act, t.actions);
+      row(next_obs, t.next_observations);
+      t.rewards.push_back(rew.data_ptr<float>()[i]);
+      t.terminals.push_back(terminated.data_ptr<float>()[i] != 0);
+      t.timeouts.push_back(truncated.data_ptr<float>()[i] != 0);
+      t.qpos.insert(t.qpos.end(), qpos.begin() + i * nq, qpos.begin() + (i + 1) * nq);
+      t.qvel.insert(t.qvel.end(), qvel.begin() + i * nv, qvel.begin() + (i + 1) * nv);
+    }
+    return t;
+  }
+};
+
+torch::Tensor to_tensor(const std::vector<double>& v) {
+  return torch::tensor(std::vector<float>(v.begin(), v.end())).unsqueeze(0);
+}
+
+// Mean return of deterministic episodes on a separate env.
+double evaluate(GaussianActor& actor, const SacConfig& c, int64_t round) {
+  auto env = envs::make_env(c.env, c.env_options);
+  env->seed(c.seed * 1000003 + 7919 * static_cast<uint64_t>(round));
+  torch::NoGradGuard no_grad;
+  double total = 0;
+  for (int64_t e = 0; e < c.eval_episodes; ++e) {
+    env->reset();
+    for (;;) {
+      auto a = actor->deterministic(to_tensor(env->observation())).squeeze(0);
+      std::vector<double> action(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+      auto r = env->step(action);
+      total += r.reward;
+      if (r.done()) break;
+    }
+  }
+  return total / c.eval_episodes;
+}
+
+// Keeps a CSV log's header and the rows whose first column (the step) is at
+// most `step`: what a resumed run must continue after.
+void truncate_log(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  std::string kept, line;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (header || std::stoll(line.substr(0, line.find(','))) <= step) kept += line + "\n";
+    header = false;
+  }
+  in.close();
+  std::ofstream(path, std::ios::trunc) << kept;
+}
+
+// One SAC run's state, and its steps as small methods. The order of every
+// random draw (LibTorch's generator, `rng`, the env's) is that of the
+// original single loop, so runs and resumed runs are bit for bit the same.
+struct SacRun {
+  const SacConfig& c;
+  std::unique_ptr<envs::Env> env;
+  int64_t od, ad;
+  std::mt19937_64 rng;
+  GaussianActor actor{nullptr};
+  TwinQ q{nullptr}, q_target{nullptr};
+  std::unique_ptr<torch::optim::Adam> actor_opt, q_opt, alpha_opt;
+  double target_entropy;
+  torch::Tensor log_alpha;
+  double alpha;
+  std::unique_ptr<Replay> replay;
+  SacResult result;
+  SacProgress p;
+  std::vector<double> recent;      // the last 10 episode returns
+  std::vector<bool> return_saved;  // per --checkpoint-returns entry
+  std::string state_path;          // OUT/resume.pt
+  nlohmann::json identity;         // what a resume must match
+  std::string env_rng;             // the env's generator before the reset that starts the current episode
+  std::vector<double> obs, action;
+  int64_t first_step = 1;
+  std::ofstream log, eval_log;
+  double episode_return = 0;
+  int64_t episode_length = 0;
+
+  explicit SacRun(const SacConfig& config);
+  void save_state(int64_t step);
+  bool resume();
+  void open_logs(bool resumed);
+  void save_policy_as(const std::string& tag);
+  bool step_env(int64_t step);  // true when the episode ended
+  void learn(int64_t step);
+  bool evaluate_now(int64_t step);  // true when --stop-at-return is reached
+  void dump_replay();
+};
+
+SacRun::SacRun(const SacConfig& config)
+    : c(config),
+      env(envs::make_env(c.env, c.env_options)),
+      od(env->obs_dim()),
+      ad(env->act_dim()),
+      rng(c.seed),
+      target_entropy(-static_cast<double>(ad)),
+      alpha(c.alpha),
+      return_saved(c.checkpoint_returns.size(), false),
+      state_path(c.out_dir + "/resume.pt"),
+      action(ad) {
+  env->seed(c.seed);
+  actor = GaussianActor(od, ad, c.hidden);
+  q = TwinQ(od, ad, c.hidden);
+  q_target = TwinQ(od, ad, c.hidden);
+  polyak_update(*q_target, *q, 1.0);
+  actor_opt = std::make_unique<torch::optim::Adam>(actor->parameters(), torch::optim::AdamOptions(c.policy_lr));
+  q_opt = std::make_unique<torch::optim::Adam>(q->parameters(), torch::optim::AdamOptions(c.q_lr));
+  log_alpha = torch::full({1}, std::log(c.alpha), torch::requires_grad());
+  alpha_opt =
+      std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(c.q_lr));
+  replay = std::make_unique<Replay>(std::min(c.buffer_size, c.steps), od, ad, env->nq(), env->nv());
+  p.eval_return = std::nan("");
+  identity = {{"env", envs::resolve_env_name(c.env).spec->name},
+              {"model_xml", c.env_options.model_xml},
+              {"seed", c.seed},
+              {"hidden", c.hidden},
+              {"batch_size", c.batch_size},
+              {"capacity", replay->capacity},
+              {"learning_starts", c.learning_starts},
+              {"policy_frequency", c.policy_frequency},
+              {"gamma", c.gamma},
+              {"tau", c.tau},
+              {"policy_lr", c.policy_lr},
+              {"q_lr", c.q_lr},
+              {"autotune", c.autotune},
+              {"eval_every", c.eval_every},
+              {"eval_episodes", c.eval_episodes}};
+  env_rng = env->rng_state();
+  obs = env->reset();
+}
+
+// The replay buffer's tensors by the names the state file uses.
+std::vector<std::pair<std::string, torch::Tensor*>> replay_tensors(Replay& replay) {
+  return {{"obs", &replay.obs},
+          {"act", &replay.act},
+          {"rew", &replay.rew},
+          {"next_obs", &replay.next_obs},
+          {"terminated", &replay.terminated},
+          {"truncated", &replay.truncated}};
+}
+
+// Saved at episode boundaries, so the env is rebuilt by restoring its
+// generator and resetting (bit for bit).
+void SacRun::save_state(int64_t step) {
+  torch::serialize::OutputArchive a, actor_a, q_a, qt_a, actor_o, q_o, alpha_o;
+  actor->save(actor_a), q->save(q_a), q_target->save(qt_a);
+  actor_opt->save(actor_o), q_opt->save(q_o), alpha_opt->save(alpha_o);
+  a.write("actor", actor_a), a.write("q", q_a), a.write("q_target", qt_a);
+  a.write("actor_opt", actor_o), a.write("q_opt", q_o), a.write("alpha_opt", alpha_o);
+  a.write("log_alpha", log_alpha.detach().clone());
+  const int64_t rows = replay->size;  // the ring fills from row 0: rows [0, size) hold data
+  for (auto& [name, t] : replay_tensors(*replay)) a.write("replay_" + name, t->narrow(0, 0, rows).clone());
+  a.write("replay_qpos", torch::from_blob(replay->qpos.data(), {rows * replay->nq}, torch::kFloat64).clone());
+  a.write("replay_qvel", torch::from_blob(replay->qvel.data(), {rows * replay->nv}, torch::kFloat64).clone());
+  a.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+  std::ostringstream rng_text;
+  rng_text << rng;
+  auto finite_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  const nlohmann::json meta{{"identity", identity},
+                            {"step", step},
+                            {"replay_size", replay->size},
+                            {"replay_next", replay->next},
+                            {"episodes", p.episodes},
+                            {"last_return", p.last_return},
+                            {"recent", recent},
+                            {"q_loss", p.q_loss},
+                            {"actor_loss", p.actor_loss},
+                            {"eval_return", finite_or_null(p.eval_return)},
+                            {"return_saved", std::vector<int>(return_saved.begin(), return_saved.end())},
+                            {"eval_steps", result.eval_steps},
+                            {"eval_returns", result.eval_returns},
+                            {"checkpoints", result.checkpoints},
+                            {"rng", rng_text.str()},
+                            {"env_rng", env_rng}};
+  a.write("meta_json", c10::IValue(meta.dump()));
+  save_sealed_archive(a, state_path);
+}
+
+// Restores OUT/resume.pt when --resume finds one; false when there is none.
+bool SacRun::resume() {
+  if (!c.resume || !std::filesystem::exists(state_path)) return false;
+  torch::serialize::InputArchive a;
+  try {
+    a = load_sealed_archive(state_path, "SAC training state");
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());
+  }
+  try {
+    c10::IValue text;
+    a.read("meta_json", text);
+    const auto meta = nlohmann::json::parse(text.toStringRef());
+    if (meta.at("identity") != identity)
+      throw std::invalid_argument(state_path + ": written by another configuration (" + meta.at("identity").dump() +
+                                  "), this run is " + identity.dump() + "; use another --out or drop --resume");
+    torch::serialize::InputArchive actor_a, q_a, qt_a, actor_o, q_o, alpha_o;
+    a.read("actor", actor_a), a.read("q", q_a), a.read("q_target", qt_a);
+    a.read("actor_opt", actor_o), a.read("q_opt", q_o), a.read("alpha_opt", alpha_o);
+    actor->load(actor_a), q->load(q_a), q_target->load(qt_a);
+    actor_opt->load(actor_o), q_opt->load(q_o), alpha_opt->load(alpha_o);
+    // A fresh tensor for every read: read() into a defined tensor replaces
+    // its storage in place and keeps its dtype.
+    auto read = [&](const std::string& key) {
+      torch::Tensor t;
+      a.read(key, t);
+      return t;
+    };
+    const auto saved_log_alpha = read("log_alpha");
+    {
+      torch::NoGradGuard no_grad;
+      log_alpha.copy_(saved_log_alpha);
+    }
+    alpha = log_alpha.exp().item<double>();
+    const int64_t rows = meta.at("replay_size");
+    for (auto& [name, dst] : replay_tensors(*replay)) dst->narrow(0, 0, rows).copy_(read("replay_" + name));
+    const auto qpos = read("replay_qpos").to(torch::kFloat64).contiguous();
+    const auto qvel = read("replay_qvel").to(torch::kFloat64).contiguous();
+    std::copy(qpos.data_ptr<double>(), qpos.data_ptr<double>() + qpos.numel(), replay->qpos.begin());
+    std::copy(qvel.data_ptr<double>(), qvel.data_ptr<double>() + qvel.numel(), replay->qvel.begin());
+    replay->size = rows, replay->next = meta.at("replay_next");
+    auto generator = at::detail::getDefaultCPUGenerator();  // a handle: sets the global one
+    generator.set_state(read("torch_rng"));
+    std::istringstream(meta.at("rng").get<std::string>()) >> rng;
+    p.episodes = meta.at("episodes"), p.last_return = meta.at("last_return");
+    recent = meta.at("recent").get<std::vector<double>>();
+    p.recent_mean_return = recent.empty() ? 0.0 : mean_of(recent);
+    p.q_loss = meta.at("q_loss"), p.actor_loss = meta.at("actor_loss");
+    p.eval_return = meta.at("eval_return").is_null() ? std::nan("") : meta.at("eval_return").get<double>();
+    const auto saved = meta.at("return_saved").get<std::vector<int>>();
+    for (size_t k = 0; k < saved.size() && k < return_saved.size(); ++k) return_saved[k] = saved[k] != 0;
+    result.eval_steps = meta.at("eval_steps").get<std::vector<int64_t>>();
+    result.eval_returns = meta.at("eval_returns").get<std::vector<double>>();
+    result.checkpoints = meta.at("checkpoints").get<std::vector<std::string>>();
+    env_rng = meta.at("env_rng").get<std::string>();
+    env->set_rng_state(env_rng);
+    obs = env->reset();
+    first_step = meta.at("step").get<int64_t>() + 1;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(state_path + ": damaged training state (" + std::string(e.what()) + ")");
+  } catch (const c10::Error& e) {
+    throw std::invalid_argument(state_path + ": training state does not match this configuration (" +
+                                e.msg().substr(0, e.msg().find('\n')) + ")");
+  }
+  truncate_log(c.out_dir + "/log.csv", first_step - 1);
+  truncate_log(c.out_dir + "/eval.csv", first_step - 1);
+  return true;
+}
+
+void SacRun::open_logs(bool resumed) {
+  log.open(c.out_dir + "/log.csv", resumed ? std::ios::app : std::ios::trunc);
+  eval_log.open(c.out_dir + "/eval.csv", resumed ? std::ios::app : std::ios::trunc);
+  if (!resumed) {
+    log << "step,episode,return,length,alpha,q_loss,actor_loss" << std::endl;
+    eval_log << "step,eval_return" << std::endl;
+  }
+}
+
+void SacRun::save_policy_as(const std::string& tag) {
+  const std::string path = c.out_dir + "/policy_" + tag + ".pt";
+  save_policy(path, {actor, envs::resolve_env_name(c.env).spec->name, od, ad, c.hidden, p.step,
+                     std::isnan(p.eval_return) ? 0.0 : p.eval_return});
+  result.checkpoints.push_back(path);
+}
+
+bool SacRun::step_env(int64_t step) {
+  if (step <= c.learning_starts) {
+    std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+    for (auto& a : action) a = uniform(rng);
+  } else {
+    torch::NoGradGuard no_grad;
+    auto a = actor->sample(to_tensor(obs)).first.squeeze(0);
+    std::copy(a.data_ptr<float>(), a.data_ptr<float>() + ad, action.begin());
+  }
+  const auto qpos = env->qpos(), qvel = env->qvel();
+  const auto r = env->step(action);
+  const auto& next_obs = env->observation();
+  replay->add(obs, action, r.reward, next_obs, r.terminated, r.truncated, qpos, qvel);
+  episode_return += r.reward;
+  ++episode_length;
+  if (!r.done()) {
+    obs = next_obs;
+    return false;
+  }
+  ++p.episodes;
+  p.last_return = episode_return;
+  recent.push_back(episode_return);
+  if (recent.size() > 10) recent.erase(recent.begin());
+  p.recent_mean_return = mean_of(recent);
+  log << step << "," << p.episodes << "," << episode_return << "," << episode_length << "," << alpha << "," << p.q_loss
+      << "," << p.actor_loss << std::endl;  // per line: a killed run keeps its log
+  env_rng = env->rng_state();
+  obs = env->reset();
+  episode_return = 0;
+  episode_length = 0;
+  return true;
+}
+
+void SacRun::learn(int64_t step) {
+  // Critic: y = r + gamma (1 - terminated) (min Q'(s', a') - alpha log pi(a'|s')).
+  std::uniform_int_distribution<int64_t> pick(0, replay->size - 1);
+  std::vector<int64_t> idx(c.batch_size);
+  for (auto& i : idx) i = pick(rng);
+  const auto index = torch::tensor(idx, torch::kInt64);
+  const auto b_obs = replay->obs.index_select(0, index), b_act = replay->act.index_select(0, index);
+  const auto b_rew = replay->rew.index_select(0, index), b_next = replay->next_obs.index_select(0, index);
+  const auto b_term = replay->terminated.index_select(0, index);
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    auto [next_a, next_logp] = actor->sample(b_next);
+    const auto q_next = std::get<0>(q_target->forward(b_next, next_a).min(0)) - alpha * next_logp;
+    target = b_rew + c.gamma * (1.0 - b_term) * q_next;
+  }
+  const auto q_pred = q->forward(b_obs, b_act);                             // [2, B]
+  const auto q_loss = (q_pred - target.unsqueeze(0)).pow(2).mean(1).sum();  // both critics' MSE
+  q_opt->zero_grad();
+  q_loss.backward();
+  q_opt->step();
+  p.q_loss = q_loss.item<double>();
+  if (step % c.policy_frequency == 0) {
+    for (int64_t k = 0; k < c.policy_frequency; ++k) {
+      auto [a, logp] = actor->sample(b_obs);
+      // The critic's weights are constants here: freezing them skips their
+      // weight gradients (a third of this backward pass), not the chain
+      // rule through Q into the action.
+      for (auto& w : q->parameters()) w.requires_grad_(false);
+      const auto q_pi = std::get<0>(q->forward(b_obs, a).min(0));
+      const auto actor_loss = (alpha * logp - q_pi).mean();
+      actor_opt->zero_grad();
+      actor_loss.backward();
+      for (auto& w : q->parameters()) w.requires_grad_(true);
+      actor_opt->step();
+      p.actor_loss = actor_loss.item<double>();
+      if (c.autotune) {
+        torch::Tensor logp_now;
+        {
+          torch::NoGradGuard no_grad;
+          logp_now = actor->sample(b_obs).second;
+        }
+        alpha_opt->zero_grad();
+        alpha_loss(log_alpha, logp_now, target_entropy).backward();
+        alpha_opt->step();
+        alpha = log_alpha.exp().item<double>();
+      }
+    }
+  }
+  polyak_update(*q_target, *q, c.tau);
+}
+
+bool SacRun::evaluate_now(int64_t step) {
+  p.eval_return = evaluate(actor, c, step / c.eval_every);
+  eval_log << step << "," << p.eval_return << "\n";
+  eval_log.flush();
+  log.flush();
+  result.eval_steps.push_back(step);
+  result.eval_returns.push_back(p.eval_return);
+  for (size_t k = 0; k < c.checkpoint_returns.size(); ++k)
+    if (!return_saved[k] && p.eval_return >= c.checkpoint_returns[k]) {
+      return_saved[k] = true;
+      save_policy_as("return" + std::to_string(static_cast<int64_t>(c.checkpoint_returns[k])));
+    }
+  return p.eval_return >= c.stop_at_return;
+}
+
+void SacRun::dump_replay() {
+  auto t = replay->to_transitions();
+  t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->name},
+                {"made_by", "aaren sac --dump-replay (the SAC replay buffer: medium-replay style)"},
+                {"seed", std::to_string(c.seed)},
+                {"sac_steps", std::to_string(result.steps_done)}};
+  if (!c.command_line.empty()) t.metadata["command"] = c.command_line;
+  data::write_d4rl(c.dump_replay, t);
+}
+
+}  // namespace
+
+SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgress&)>& progress) {
+  c.validate();
+  at::set_num_threads(c.threads);
+  torch::manual_seed(c.seed);
+  std::filesystem::create_directories(c.out_dir);
+  SacRun run(c);
+  auto& p = run.p;
+  const bool resumed = run.resume();
+  run.open_logs(resumed);
+  int64_t next_state_at = c.state_every > 0 ? (run.first_step - 1) / c.state_every * c.state_every + c.state_every : 0;
+  const double start = base::now_seconds();
+  double window_start = start;
+  int64_t window_step = run.first_step - 1;
+  run.result.steps_done = run.first_step - 1;
+  p.step = run.first_step - 1, p.alpha = run.alpha;
+  for (int64_t step = run.first_step; step <= c.steps; ++step) {
+    p.step = step;
+    run.result.steps_done = step;
+    const bool episode_ended = run.step_env(step);
+    if (step > c.learning_starts) run.learn(step);
+    p.alpha = run.alpha;
+    if (c.eval_every > 0 && step % c.eval_every == 0 && run.evaluate_now(step)) {
+      run.result.stopped_early = true;
+      break;
+    }
+    if (std::find(c.checkpoint_steps.begin(), c.checkpoint_steps.end(), step) != c.checkpoint_steps.end())
+      run.save_policy_as("step" + std::to_string(step));
+    if (progress && (step % 1000 == 0 || step == c.steps)) {
+      // Rate over the last window: learning steps are far slower than the
+      // random ones before learning_starts.
+      const double t = base::now_seconds();
+      p.steps_per_second = (step - window_step) / std::max(t - window_start, 1e-9);
+      window_step = step, window_start = t;
+      p.eta_seconds = (c.steps - step) / p.steps_per_second;
+      progress(p);
+    }
+    if (episode_ended && c.state_every > 0 && step >= next_state_at && step < c.steps) {
+      run.save_state(step);
+      next_state_at = step / c.state_every * c.state_every + c.state_every;
+    }
+  }
+  run.save_policy_as("final");
+  if (!c.dump_replay.empty()) run.dump_replay();
+  run.result.seconds = base::now_seconds() - start;
+  return run.result;
+}
+
+}  // namespace aaren

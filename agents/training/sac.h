@@ -1,0 +1,130 @@
+// Soft Actor-Critic (Haarnoja et al. 2018) on LibTorch: the behaviour-policy
+// trainer that makes our own D4RL-style datasets (random / medium / expert /
+// replay), as D4RL made its own with SAC. Hyper-parameters follow CleanRL's
+// sac_continuous_action.py.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "envs/registry.h"
+
+namespace aaren {
+
+struct SacConfig {
+  std::string env = "halfcheetah";
+  envs::EnvOptions env_options;
+  int64_t steps = 300000;         // env steps (one gradient step per env step after learning_starts)
+  int64_t learning_starts = 5000;  // uniform random actions before learning
+  int64_t batch_size = 256;
+  int64_t hidden = 256;            // 256x256 MLPs for the actor and both critics
+  int64_t buffer_size = 1000000;
+  double gamma = 0.99;
+  double tau = 0.005;              // Polyak averaging of the target critics
+  double policy_lr = 3e-4;
+  double q_lr = 1e-3;
+  int64_t policy_frequency = 2;    // actor (and alpha) updated this many times every this many steps
+  double alpha = 0.2;              // entropy weight (initial when autotuned)
+  bool autotune = true;            // tune alpha towards entropy -act_dim
+  int64_t eval_every = 10000;      // deterministic evaluation every N steps (0: never)
+  int64_t eval_episodes = 5;
+  std::vector<int64_t> checkpoint_steps;    // save the policy at these steps
+  std::vector<double> checkpoint_returns;   // ... and when the evaluation return first reaches these
+  // Stop once an evaluation's mean return reaches this (infinity: run all steps).
+  // "Reaches R within N steps" is then answered by a run that ends early.
+  double stop_at_return = std::numeric_limits<double>::infinity();
+  uint64_t seed = 1;
+  int threads = 1;
+  std::string out_dir;             // log.csv, eval.csv, policy_*.pt, config.json
+  std::string dump_replay;         // write the replay buffer here in the D4RL layout (empty: no)
+  std::string command_line;        // recorded in the replay file's metadata
+  // Save the whole training state (networks, optimisers, alpha, replay
+  // buffer, generators, logs' position) to out_dir/resume.pt at the first
+  // episode end after every N steps (0: never); with `resume`, a run whose
+  // out_dir holds resume.pt continues from it, giving the same numbers as a
+  // run that was never stopped.
+  int64_t state_every = 0;
+  bool resume = false;
+
+  void validate() const;  // throws std::invalid_argument naming the field
+  // Every field, as OUT/config.json records the run (stop_at_return: null when it is infinite).
+  nlohmann::json to_json() const;
+};
+
+// Tanh-squashed Gaussian policy: obs -> hidden -> hidden -> (mean, log_std).
+class GaussianActorImpl : public torch::nn::Module {
+ public:
+  GaussianActorImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden);
+  // obs [B, obs_dim] -> (action [B, act_dim] in (-1, 1), log-prob [B]).
+  // log pi(a) = log N(u; mean, std) - sum log(1 - tanh(u)^2), the second term
+  // computed as 2 (log 2 - u - softplus(-2u)) so it stays finite for large |u|.
+  std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& obs);
+  torch::Tensor deterministic(const torch::Tensor& obs);  // tanh(mean)
+  // (mean, log_std), log_std squashed into [-5, 2].
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& obs);
+
+ private:
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr}, mean_head{nullptr}, log_std_head{nullptr};
+};
+TORCH_MODULE(GaussianActor);
+
+// log-probability of tanh-squashed Gaussian samples, exposed for tests:
+// u [B, A] pre-tanh sample, mean/log_std [B, A] -> [B].
+torch::Tensor tanh_gaussian_log_prob(const torch::Tensor& u, const torch::Tensor& mean, const torch::Tensor& log_std);
+
+// Two Q networks run as one batched ensemble (one bmm per layer instead of
+// two matmuls): (obs [B, O], act [B, A]) -> [2, B].
+class TwinQImpl : public torch::nn::Module {
+ public:
+  TwinQImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden);
+  torch::Tensor forward(const torch::Tensor& obs, const torch::Tensor& act);
+
+ private:
+  torch::Tensor w1, b1, w2, b2, w3, b3;  // [2, in, out], [2, 1, out]
+};
+TORCH_MODULE(TwinQ);
+
+// Entropy-temperature loss: -alpha (log pi + target_entropy), alpha = exp(log_alpha);
+// its gradient raises alpha when the policy's entropy (-log pi) is below the target.
+torch::Tensor alpha_loss(const torch::Tensor& log_alpha, const torch::Tensor& log_prob, double target_entropy);
+
+// target <- tau * source + (1 - tau) * target, parameter by parameter.
+void polyak_update(torch::nn::Module& target, const torch::nn::Module& source, double tau);
+
+// A saved SAC policy, as `aaren collect --policy FILE` loads it.
+struct PolicyCheckpoint {
+  GaussianActor actor{nullptr};
+  std::string env;
+  int64_t obs_dim = 0, act_dim = 0, hidden = 0, step = 0;
+  double eval_return = 0.0;
+};
+void save_policy(const std::string& path, const PolicyCheckpoint& policy);  // atomic
+PolicyCheckpoint load_policy(const std::string& path);  // throws std::runtime_error naming the file
+
+struct SacProgress {
+  int64_t step = 0, episodes = 0;
+  double last_return = 0, recent_mean_return = 0, alpha = 0, q_loss = 0, actor_loss = 0;
+  double steps_per_second = 0, eta_seconds = 0;
+  double eval_return = 0;  // latest evaluation (NaN before the first)
+};
+
+struct SacResult {
+  std::vector<int64_t> eval_steps;
+  std::vector<double> eval_returns;
+  std::vector<std::string> checkpoints;
+  int64_t steps_done = 0;      // env steps taken (< steps when stopped at --stop-at-return)
+  bool stopped_early = false;
+  double seconds = 0;
+};
+
+// Trains; writes the logs, checkpoints and (optionally) the replay buffer.
+SacResult train_sac(const SacConfig& config, const std::function<void(const SacProgress&)>& progress = {});
+
+}  // namespace aaren
