@@ -9,6 +9,7 @@
 #include "agents/training/sac.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
 #include "base/atomic_file.h"
 #include "base/svg_plot.h"
 
@@ -22,38 +23,11 @@ int run_sac(int argc, char** argv) {
   namespace po = boost::program_options;
   SacConfig c;
   po::options_description options("Options (defaults: CleanRL's SAC)");
-  options.add_options()
-      ("env", po::value(&c.env)->default_value(c.env), "environment")
-      ("steps", po::value(&c.steps)->default_value(c.steps), "env steps")
-      ("out", po::value(&c.out_dir)->required(), "output folder: log.csv, eval.csv, policy_*.pt, config.json, plot")
-      ("learning-starts", po::value(&c.learning_starts)->default_value(c.learning_starts), "random steps first")
-      ("batch-size", po::value(&c.batch_size)->default_value(c.batch_size), "minibatch size")
-      ("hidden", po::value(&c.hidden)->default_value(c.hidden), "MLP width (2 hidden layers)")
-      ("buffer-size", po::value(&c.buffer_size)->default_value(c.buffer_size), "replay capacity")
-      ("gamma", po::value(&c.gamma)->default_value(c.gamma), "discount")
-      ("tau", po::value(&c.tau)->default_value(c.tau), "target smoothing")
-      ("policy-lr", po::value(&c.policy_lr)->default_value(c.policy_lr), "actor learning rate")
-      ("q-lr", po::value(&c.q_lr)->default_value(c.q_lr), "critic (and alpha) learning rate")
-      ("policy-frequency", po::value(&c.policy_frequency)->default_value(c.policy_frequency), "delayed actor updates")
-      ("alpha", po::value(&c.alpha)->default_value(c.alpha), "entropy weight (initial value when autotuned)")
-      ("no-autotune", po::bool_switch(), "keep alpha fixed")
-      ("eval-every", po::value(&c.eval_every)->default_value(c.eval_every), "evaluate every N steps (0: never)")
-      ("eval-episodes", po::value(&c.eval_episodes)->default_value(c.eval_episodes), "episodes per evaluation")
-      ("checkpoint-steps", po::value(&c.checkpoint_steps)->multitoken(), "save the policy at these steps")
-      ("checkpoint-returns", po::value(&c.checkpoint_returns)->multitoken(),
-       "save the policy when the evaluation return first reaches these")
-      ("stop-at-return", po::value(&c.stop_at_return),
-       "stop once an evaluation's mean return reaches this (default: run all --steps)")
-      ("dump-replay", po::value(&c.dump_replay), "write the replay buffer to this .hdf5 (D4RL layout)")
-      ("model-xml", po::value(&c.env_options.model_xml), "MJCF file instead of the built-in model")
-      ("seed", po::value(&c.seed)->default_value(c.seed), "random seed")
-      ("threads", po::value(&c.threads)->default_value(c.threads), "LibTorch threads")
-      ("state-every", po::value(&c.state_every)->default_value(c.state_every),
-       "save the whole training state to OUT/resume.pt at the first episode end after every N steps (0: never)")
-      ("resume", po::bool_switch(&c.resume),
-       "continue from OUT/resume.pt when it exists (the same numbers as an uninterrupted run)");
+  add_config_options(options, SacConfig::fields(), c, {"out"});
+  options.add_options()("no-autotune", po::bool_switch(), "keep alpha fixed");
   po::variables_map vm;
   if (!parse(argc, argv, "--out DIR [options]", options, vm)) return kExitOk;
+  apply_config_options(vm, SacConfig::fields(), c);
   c.autotune = !vm["no-autotune"].as<bool>();
   for (int i = 0; i < argc; ++i) c.command_line += (i ? " " : "") + std::string(argv[i]);
   try {

@@ -23,11 +23,21 @@ void add_config_options(boost::program_options::options_description& options,
                         const std::set<std::string>& required = {}) {
   namespace po = boost::program_options;
   for (const auto& f : fields) {
+    if (!f.on_command_line) continue;
+    if (f.type == base::FieldType::kList) {  // --flag A B C
+      options.add_options()(f.flag.c_str(), po::value<std::vector<std::string>>()->multitoken(), f.help.c_str());
+      continue;
+    }
+    if (f.is_switch) {  // a bare --flag
+      options.add_options()(f.flag.c_str(), po::value<std::string>()->zero_tokens()->implicit_value("1"),
+                            f.help.c_str());
+      continue;
+    }
     auto* value = po::value<std::string>()->value_name("arg");
     const auto shown = base::display_value(f.get(defaults));
     if (required.count(f.flag))
       value->required();
-    else if (!shown.empty())
+    else if (!shown.empty() && shown != "null")
       value->default_value(shown);
     options.add_options()(f.flag.c_str(), value, f.help.c_str());
   }
@@ -44,7 +54,13 @@ std::set<std::string> apply_config_options(const boost::program_options::variabl
   for (const auto& f : fields) {
     const auto it = vm.find(f.flag);
     if (it == vm.end() || it->second.defaulted()) continue;
-    const auto text = it->second.template as<std::string>();
+    std::string text;
+    if (f.type == FieldType::kList) {
+      for (const auto& item : it->second.template as<std::vector<std::string>>())
+        text += (text.empty() ? "" : " ") + item;
+    } else {
+      text = it->second.template as<std::string>();
+    }
     if (f.type == FieldType::kUnsigned && !text.empty() && text[0] == '-')
       throw UsageError("--" + f.flag + ": expected a non-negative integer (up to 2^64 - 1), got a negative number");
     try {
@@ -54,6 +70,7 @@ std::set<std::string> apply_config_options(const boost::program_options::variabl
     }
     if (f.type == FieldType::kInteger || f.type == FieldType::kUnsigned || f.type == FieldType::kNumber)
       check_flag_range(f.flag, std::strtod(text.c_str(), nullptr), text);
+    // (List items are parsed strictly; their ranges are the config's validate().)
     given.insert(f.flag);
   }
   return given;

@@ -118,7 +118,7 @@ E parse_enum(const std::string& text) {
 }
 
 // What a field holds, for messages and range checks.
-enum class FieldType { kText, kBool, kInteger, kUnsigned, kNumber, kEnum };
+enum class FieldType { kText, kBool, kInteger, kUnsigned, kNumber, kEnum, kList };
 
 template <class Config>
 struct ConfigField {
@@ -127,23 +127,105 @@ struct ConfigField {
   std::string key;   // JSON key, e.g. "embed_dim"
   std::string help;
   bool on_resume = false;                // a resumed run takes this field from the command line
+  bool is_switch = false;                // a bool given as a bare --flag (true when present)
+  bool on_command_line = true;           // false: in the JSON only (a command spells it its own way)
   std::optional<nlohmann::json> legacy;  // its value in files written before the field existed
   std::function<nlohmann::json(const Config&)> get;
   std::function<void(Config&, const nlohmann::json&)> set_json;  // throws nlohmann::json::exception
-  std::function<void(Config&, const std::string&)> set_text;     // throws std::invalid_argument
+  std::function<void(Config&, const std::string&)> set_text;     // throws std::invalid_argument; lists: items
+                                                                 // separated by spaces
 };
 
-// Options of one field beyond its name, member and help.
+// Options of one field beyond its name, member and help, in this order:
+// {JSON key (empty: the flag with '-' -> '_'), may change on resume, legacy
+// value, a bare --switch, on the command line}.
 struct FieldOptions {
-  std::string key;  // JSON key; empty: the flag with '-' -> '_'
-  bool on_resume = false;
+  FieldOptions(std::string key_ = "", bool on_resume_ = false, std::optional<nlohmann::json> legacy_ = std::nullopt,
+               bool is_switch_ = false, bool on_command_line_ = true)
+      : key(std::move(key_)),
+        on_resume(on_resume_),
+        legacy(std::move(legacy_)),
+        is_switch(is_switch_),
+        on_command_line(on_command_line_) {}
+  std::string key;
+  bool on_resume;
   std::optional<nlohmann::json> legacy;
+  bool is_switch;
+  bool on_command_line;
 };
 
-template <class Config, class T>
-ConfigField<Config> field(const std::string& flag, T Config::*member, const std::string& help,
-                          FieldOptions options = {}) {
+namespace detail {
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+
+template <class T>
+FieldType field_type() {
+  if constexpr (is_vector<T>::value) return FieldType::kList;
+  if constexpr (std::is_enum<T>::value) return FieldType::kEnum;
+  if constexpr (std::is_same<T, bool>::value) return FieldType::kBool;
+  if constexpr (std::is_floating_point<T>::value) return FieldType::kNumber;
+  if constexpr (std::is_integral<T>::value && std::is_unsigned<T>::value) return FieldType::kUnsigned;
+  if constexpr (std::is_integral<T>::value) return FieldType::kInteger;
+  return FieldType::kText;
+}
+
+// JSON for a value: enums by name; an infinite number as null (JSON has no infinity).
+template <class T>
+nlohmann::json to_json_value(const T& v) {
+  if constexpr (std::is_enum<T>::value) {
+    return nlohmann::json(to_string(v));
+  } else if constexpr (std::is_floating_point<T>::value) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  } else {
+    return nlohmann::json(v);
+  }
+}
+
+template <class T>
+T from_json_value(const nlohmann::json& j, const std::string& key) {
+  if constexpr (std::is_enum<T>::value) {
+    try {
+      return parse_enum<T>(j.get<std::string>());
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("'" + key + "': " + e.what());
+    }
+  } else if constexpr (std::is_floating_point<T>::value) {
+    return j.is_null() ? std::numeric_limits<T>::infinity() : j.get<T>();
+  } else {
+    return j.get<T>();
+  }
+}
+
+template <class T>
+T from_text(const std::string& text) {
+  if constexpr (is_vector<T>::value) {
+    T items;
+    std::string item;
+    for (size_t i = 0; i <= text.size(); ++i) {
+      if (i == text.size() || text[i] == ' ') {
+        if (!item.empty()) items.push_back(parse_value<typename T::value_type>(item));
+        item.clear();
+      } else {
+        item += text[i];
+      }
+    }
+    return items;
+  } else if constexpr (std::is_enum<T>::value) {
+    return parse_enum<T>(text);
+  } else {
+    return parse_value<T>(text);
+  }
+}
+}  // namespace detail
+
+// A field reached through `at` (for members of members: `[](C& c) -> auto& { return c.options.x; }`).
+template <class Config, class At>
+ConfigField<Config> field_at(const std::string& flag, At at, const std::string& help, FieldOptions options = {}) {
+  using T = std::decay_t<decltype(at(std::declval<Config&>()))>;
   ConfigField<Config> f;
+  f.type = detail::field_type<T>();
   f.flag = flag;
   f.key = options.key;
   if (f.key.empty())
@@ -151,28 +233,20 @@ ConfigField<Config> field(const std::string& flag, T Config::*member, const std:
   f.help = help;
   f.on_resume = options.on_resume;
   f.legacy = options.legacy;
-  f.type = std::is_enum<T>::value                                     ? FieldType::kEnum
-           : std::is_same<T, bool>::value                             ? FieldType::kBool
-           : std::is_floating_point<T>::value                         ? FieldType::kNumber
-           : std::is_integral<T>::value && std::is_unsigned<T>::value ? FieldType::kUnsigned
-           : std::is_integral<T>::value                               ? FieldType::kInteger
-                                                                      : FieldType::kText;
-  if constexpr (std::is_enum<T>::value) {
-    f.get = [member](const Config& c) { return nlohmann::json(to_string(c.*member)); };
-    f.set_json = [member, key = f.key](Config& c, const nlohmann::json& j) {
-      try {
-        c.*member = parse_enum<T>(j.get<std::string>());
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument("'" + key + "': " + e.what());
-      }
-    };
-    f.set_text = [member](Config& c, const std::string& text) { c.*member = parse_enum<T>(text); };
-  } else {
-    f.get = [member](const Config& c) { return nlohmann::json(c.*member); };
-    f.set_json = [member](Config& c, const nlohmann::json& j) { c.*member = j.get<T>(); };
-    f.set_text = [member](Config& c, const std::string& text) { c.*member = parse_value<T>(text); };
-  }
+  f.is_switch = options.is_switch;
+  f.on_command_line = options.on_command_line;
+  // get() reads through the same accessor; it does not modify the config.
+  f.get = [at](const Config& c) { return detail::to_json_value<T>(at(const_cast<Config&>(c))); };
+  f.set_json = [at, key = f.key](Config& c, const nlohmann::json& j) { at(c) = detail::from_json_value<T>(j, key); };
+  f.set_text = [at](Config& c, const std::string& text) { at(c) = detail::from_text<T>(text); };
   return f;
+}
+
+template <class Config, class T>
+ConfigField<Config> field(const std::string& flag, T Config::*member, const std::string& help,
+                          FieldOptions options = {}) {
+  return field_at<Config>(
+      flag, [member](Config& c) -> T& { return c.*member; }, help, std::move(options));
 }
 
 // Every field as a JSON object, in the table's order.
@@ -217,7 +291,13 @@ Config resumed_config(const Config& stored, const Config& given, const std::vect
 // A value as a user would type it: JSON's shortest round-trip form for
 // numbers (0.1, not 0.10000000000000001), strings without quotes.
 inline std::string display_value(const nlohmann::json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_array()) {
+    std::string out;
+    for (const auto& v : value) out += (out.empty() ? "" : " ") + display_value(v);
+    return out;
+  }
+  return value.dump();
 }
 
 }  // namespace aaren::base

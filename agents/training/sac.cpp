@@ -23,33 +23,53 @@ constexpr double kLogStdMin = -5.0, kLogStdMax = 2.0;
 const double kLog2 = std::log(2.0);
 }  // namespace
 
+const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
+  using C = SacConfig;
+  using base::field;
+  static const std::vector<base::ConfigField<C>> table{
+      field("env", &C::env, "environment (see 'aaren envs')"),
+      field("steps", &C::steps, "env steps (one gradient step per env step after --learning-starts)"),
+      field("out", &C::out_dir, "output folder: log.csv, eval.csv, policy_*.pt, config.json, plot", {"out"}),
+      field("learning-starts", &C::learning_starts, "uniform random actions first, for this many steps"),
+      field("batch-size", &C::batch_size, "minibatch size"),
+      field("hidden", &C::hidden, "MLP width (2 hidden layers; the actor and both critics)"),
+      field("buffer-size", &C::buffer_size, "replay capacity"),
+      field("gamma", &C::gamma, "discount"),
+      field("tau", &C::tau, "Polyak averaging of the target critics"),
+      field("policy-lr", &C::policy_lr, "actor learning rate"),
+      field("q-lr", &C::q_lr, "critic (and alpha) learning rate"),
+      field("policy-frequency", &C::policy_frequency,
+            "delayed actor updates: this many actor (and alpha) updates every this many steps"),
+      field("alpha", &C::alpha, "entropy weight (initial value when autotuned)"),
+      field("autotune", &C::autotune, "tune alpha towards entropy -act_dim ('aaren sac --no-autotune': off)",
+            {"", false, std::nullopt, false, /*on_command_line=*/false}),
+      field("eval-every", &C::eval_every, "deterministic evaluation every N steps (0: never)"),
+      field("eval-episodes", &C::eval_episodes, "episodes per evaluation"),
+      field("checkpoint-steps", &C::checkpoint_steps, "save the policy at these steps"),
+      field("checkpoint-returns", &C::checkpoint_returns,
+            "save the policy when the evaluation return first reaches these"),
+      field("stop-at-return", &C::stop_at_return,
+            "stop once an evaluation's mean return reaches this (default: run all --steps)"),
+      field("dump-replay", &C::dump_replay, "write the replay buffer to this .hdf5 (D4RL layout)"),
+      base::field_at<C>(
+          "model-xml", [](C& c) -> std::string& { return c.env_options.model_xml; },
+          "MJCF file instead of the built-in model"),
+      field("seed", &C::seed, "random seed"),
+      field("threads", &C::threads, "LibTorch threads"),
+      field("state-every", &C::state_every,
+            "save the whole training state to OUT/resume.pt at the first episode end after every N steps "
+            "(0: never)"),
+      field("resume", &C::resume,
+            "continue from OUT/resume.pt when it exists (the same numbers as an uninterrupted run)",
+            {"", false, std::nullopt, /*is_switch=*/true}),
+  };
+  return table;
+}
+
 nlohmann::json SacConfig::to_json() const {
-  return {{"command", "sac"},
-          {"env", env},
-          {"steps", steps},
-          {"learning_starts", learning_starts},
-          {"batch_size", batch_size},
-          {"hidden", hidden},
-          {"buffer_size", buffer_size},
-          {"gamma", gamma},
-          {"tau", tau},
-          {"policy_lr", policy_lr},
-          {"q_lr", q_lr},
-          {"policy_frequency", policy_frequency},
-          {"alpha", alpha},
-          {"autotune", autotune},
-          {"eval_every", eval_every},
-          {"eval_episodes", eval_episodes},
-          {"checkpoint_steps", checkpoint_steps},
-          {"checkpoint_returns", checkpoint_returns},
-          {"stop_at_return", std::isinf(stop_at_return) ? nlohmann::json(nullptr) : nlohmann::json(stop_at_return)},
-          {"dump_replay", dump_replay},
-          {"model_xml", env_options.model_xml},
-          {"seed", seed},
-          {"threads", threads},
-          {"out", out_dir},
-          {"state_every", state_every},
-          {"resume", resume}};
+  auto j = base::fields_to_json(*this, fields());
+  j["command"] = "sac";
+  return j;
 }
 
 void SacConfig::validate() const {

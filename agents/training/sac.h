@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/config_fields.h"
 #include "envs/registry.h"
 
 namespace aaren {
@@ -53,8 +54,12 @@ struct SacConfig {
   int64_t state_every = 0;
   bool resume = false;
 
+  // Every field but command_line: flag, JSON key and help (the command line
+  // and OUT/config.json both come from it).
+  static const std::vector<base::ConfigField<SacConfig>>& fields();
+
   void validate() const;  // throws std::invalid_argument naming the field
-  // Every field, as OUT/config.json records the run (stop_at_return: null when it is infinite).
+  // OUT/config.json: every field (stop_at_return: null when it is infinite).
   nlohmann::json to_json() const;
 };
 
