@@ -76,15 +76,4 @@ std::set<std::string> apply_config_options(const boost::program_options::variabl
   return given;
 }
 
-// With --resume, a flag that the stored run keeps (its model, data,
-// optimiser) cannot change: refused, naming the flag and the stored value.
-template <class Config>
-void refuse_fixed_on_resume(const std::set<std::string>& given, const std::vector<base::ConfigField<Config>>& fields,
-                            const Config& stored, const std::set<std::string>& allowed = {}) {
-  for (const auto& f : fields)
-    if (given.count(f.flag) && !f.on_resume && !allowed.count(f.flag))
-      throw UsageError("--" + f.flag + " cannot change on --resume (the run continues with " +
-                       base::display_value(f.get(stored)) + "); drop it");
-}
-
 }  // namespace aaren::cli
