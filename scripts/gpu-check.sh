@@ -13,7 +13,9 @@
 # Debian packages of scripts/setup.sh, and says why when it cannot run.
 #
 # LibTorch: $TORCH_PREFIX if set, else the one of python3's torch
-# (torch.utils.cmake_prefix_path). Other dependencies are the Debian
+# (torch.utils.cmake_prefix_path). CMAKE_ARGS: extra arguments for the
+# LibTorch build's configure step (e.g. -DBoost_DIR=... where the system's
+# Boost lacks program_options). Other dependencies are the Debian
 # packages of scripts/setup.sh (installed when apt can reach its mirrors).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,19 @@ UPDATES=${UPDATES:-2000}
 mkdir -p "$OUT"
 start=$(date +%s)
 step() { echo; echo "== $* ($(($(date +%s) - start)) s)"; }
+# Builds (keeping going past a failing file, so one run shows every error),
+# logs to a file and, on failure, prints the compiler's errors, not a tail.
+build_or_show_errors() {
+  local dir=$1 log=$2
+  shift 2
+  if cmake --build "$dir" "$@" -- -k 0 >"$log" 2>&1; then
+    tail -1 "$log"
+    return 0
+  fi
+  echo "gpu-check: build in $dir failed; errors (whole log: $log):"
+  grep -E -A4 "error( |:)|Error [0-9]|undefined reference" "$log" | head -120
+  return 1
+}
 
 step "GPU"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || {
@@ -39,7 +54,7 @@ cmake -S . -B "$BUILD-kernels" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAAREN_KERNE
   tail -5 "$OUT/configure-kernels.log" >&2
   exit 1
 }
-cmake --build "$BUILD-kernels" 2>&1 | tail -1
+build_or_show_errors "$BUILD-kernels" "$OUT/build-kernels.log" || exit 1
 "$BUILD-kernels"/tests/aaren_cuda_kernel_tests | tee "$OUT/kernel_tests.log" | tail -3
 "$BUILD-kernels"/aaren-scan-kernel-bench --batch 64 --lengths 600,3000,10000 --csv "$OUT/scan_kernels.csv" |
   tee "$OUT/scan_kernels.txt"
@@ -55,15 +70,19 @@ part2() {
     python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'GPU visible:', torch.cuda.is_available())"
   fi
   echo "LibTorch: $TORCH_PREFIX"
-  if command -v apt-get >/dev/null && timeout 60 apt-get update -qq >/dev/null 2>&1; then ./scripts/setup.sh; fi
-  for h in mujoco/mujoco.h hdf5.h boost/program_options.hpp catch2/catch.hpp nlohmann/json.hpp; do
+  # setup.sh on a Debian with a reachable mirror (apt-get update exits 0 even when none answers).
+  if [[ -r /etc/debian_version ]] && command -v apt-get >/dev/null &&
+    timeout 60 apt-get update 2>&1 | grep -qE "^(Hit|Get):"; then ./scripts/setup.sh || true; fi
+  # (HDF5: CMake finds it through h5cc, wherever the distribution puts it.)
+  for h in mujoco/mujoco.h boost/program_options.hpp catch2/catch.hpp nlohmann/json.hpp; do
     [[ -e /usr/include/$h ]] || {
       echo "/usr/include/$h is missing (Debian packages: see scripts/setup.sh)"
       return 1
     }
   done
+  # shellcheck disable=SC2086 # CMAKE_ARGS: extra configure arguments, split on spaces (e.g. -DBoost_DIR=...)
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
-    -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" >"$OUT/configure.log" 2>&1 || {
+    -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" ${CMAKE_ARGS:-} >"$OUT/configure.log" 2>&1 || {
     tail -5 "$OUT/configure.log"
     return 1
   }
@@ -72,8 +91,9 @@ part2() {
     return 1
   }
   # (set -e does not reach into a function called from `if`: each step says so itself.)
-  cmake --build "$BUILD" --target aaren aaren_cuda_tests 2>&1 | tail -1 || return 1
-  "$BUILD"/tests/aaren_cuda_tests | tee "$OUT/torch_tests.log" | tail -3 || return 1
+  build_or_show_errors "$BUILD" "$OUT/build.log" --target aaren aaren_cuda_tests || return 1
+  # A failing test is reported (and fails the check) but the measurements still run.
+  "$BUILD"/tests/aaren_cuda_tests | tee "$OUT/torch_tests.log" | tail -3 || TESTS_FAILED=1
   for precision in fp32 bf16; do
     "$BUILD"/aaren bench train --device cuda --precision "$precision" --lengths 60 3000 --min-seconds 2 \
       --csv "$OUT/train_$precision.csv" 2>/dev/null | tail -4 || return 1
@@ -84,7 +104,9 @@ part2() {
       --eval-episodes 2 >"$OUT/dt-$precision.log" 2>&1 || { tail -3 "$OUT/dt-$precision.log"; return 1; }
   done
 }
+TESTS_FAILED=0
 if part2; then PART2=ran; else PART2="did not run"; echo "gpu-check: part 2 $PART2 (above: why)"; fi
+((TESTS_FAILED == 0)) || echo "gpu-check: the CUDA tests FAILED (see $OUT/torch_tests.log)"
 
 step "summary"
 python3 - "$OUT" "$GPU" "$UPDATES" "$PART2" <<'PY' | tee "$OUT/summary.md"
@@ -116,3 +138,4 @@ for p in ("fp32", "bf16"):
 PY
 echo
 echo "gpu-check: done in $(($(date +%s) - start)) s; outputs in $OUT"
+exit "$TESTS_FAILED"

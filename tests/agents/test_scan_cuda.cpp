@@ -19,6 +19,7 @@
 
 namespace {
 
+using aaren::testing::max_abs_diff;
 using aaren::testing::rel_error;
 
 struct ScanCase {
@@ -151,10 +152,26 @@ TEST_CASE("CUDA: a training step of each backbone == the same step on the CPU", 
     lg.backward();
     CHECK(std::abs(lc.item<double>() - lg.item<double>()) < 1e-4 * (1 + std::abs(lc.item<double>())));
     auto gpu_params = gpu_model->named_parameters();
-    double worst = 0;
+    // Each parameter's gradient error against the largest gradient entry in
+    // the model: a gradient that is exactly zero in exact arithmetic (the key
+    // projection's bias adds q.b to every score of a softmax, which cancels)
+    // is rounding noise on both devices, and a relative error of noise means
+    // nothing. That one is checked to be noise-sized instead.
+    double scale = 0;
     for (const auto& p : cpu_model->named_parameters())
-      worst = std::max(worst, rel_error(gpu_params[p.key()].grad().cpu(), p.value().grad()));
-    CHECK(worst < 1e-3);
+      scale = std::max(scale, p.value().grad().abs().max().item<double>());
+    double worst = 0;
+    std::string worst_name;
+    for (const auto& p : cpu_model->named_parameters()) {
+      const double e = max_abs_diff(gpu_params[p.key()].grad().cpu(), p.value().grad()) / scale;
+      if (e > worst) worst = e, worst_name = p.key();
+      if (p.key().find("key.bias") != std::string::npos) {
+        INFO(p.key() << ": its exact gradient is zero");
+        CHECK(p.value().grad().abs().max().item<double>() < 1e-5 * scale);
+      }
+    }
+    INFO("worst: " << worst_name);
+    CHECK(worst < 1e-4);
   }
 }
 
