@@ -1,9 +1,12 @@
 // aaren train: offline training of a decision agent (Aaren or Transformer backbone).
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 
 #include "agents/training/decision_trainer.h"
+#include "agents/training/distributed.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
@@ -51,12 +54,30 @@ int run_train(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  // --nproc N: this process starts N ranks of the same command and waits
+  // (a rank is a process with WORLD_SIZE set, by us, torchrun or by hand).
+  const char* world = std::getenv("WORLD_SIZE");
+  if (c.nproc > 1 && !(world && *world)) {
+    if (!dist::available())
+      throw UsageError("--nproc: this build has no distributed training (install libgloo-dev and rebuild)");
+    require_writable("out", c.out_dir, /*folder=*/true);
+    std::vector<std::string> words{"aaren", "train"};
+    for (int i = 1; i < argc; ++i) words.push_back(argv[i]);
+    std::vector<char*> args;
+    for (auto& w : words) args.push_back(w.data());
+    args.push_back(nullptr);
+    // A failed rank's peers stop at their next all-reduce; past this, they are killed.
+    const auto grace = std::chrono::milliseconds(static_cast<int64_t>(std::min(c.dist_timeout, 60.0) * 1000));
+    return dist::launch_local_ranks(c.nproc, args.data(), grace);
+  }
   const bool out_existed = std::filesystem::exists(c.out_dir);
   require_writable("out", c.out_dir, /*folder=*/true);
   // A run that fails on its input (a bad dataset, a wrong --env) leaves no
   // folder behind that it created; one that has written a checkpoint keeps it.
+  const char* rank = std::getenv("RANK");
+  const bool main_rank = !rank || !*rank || std::string(rank) == "0";  // the rank that writes OUT
   auto remove_if_created = [&] {
-    if (out_existed) return;
+    if (out_existed || !main_rank) return;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(c.out_dir, ec))
       if (entry.path().extension() == ".pt") return;
@@ -65,8 +86,10 @@ int run_train(int argc, char** argv) {
   try {
     DecisionTrainer trainer(c, given);
     const auto& resolved = trainer.config();
-    std::cout << "config: " << resolved.to_json().dump() << std::endl;
+    const bool reports = trainer.rank() == 0;  // the other ranks train silently
+    if (reports) std::cout << "config: " << resolved.to_json().dump() << std::endl;
     const auto result = trainer.run([&](const TrainProgress& p) { print_progress(to_string(resolved.backbone), p); });
+    if (!reports) return kExitOk;
     std::cerr << "\n";
     report(resolved, result);
   } catch (const std::invalid_argument& e) {

@@ -104,17 +104,29 @@ WindowSampler::WindowSampler(const TrajectoryDataset& data, int64_t context, Bat
   if (context <= 0) throw std::invalid_argument("window sampler: context K must be > 0");
 }
 
-SequenceBatch WindowSampler::sample(int64_t batch_size) {
-  auto out = allocate(batch_size, context_, data_.obs_dim(), data_.act_dim());
+SequenceBatch WindowSampler::sample(int64_t batch_size) { return sample(batch_size, 0, batch_size); }
+
+namespace {
+void check_slice(const char* who, int64_t batch_size, int64_t first, int64_t count) {
+  if (batch_size <= 0 || first < 0 || count <= 0 || first + count > batch_size)
+    throw std::invalid_argument(std::string(who) + ": slice [" + std::to_string(first) + ", " +
+                                std::to_string(first + count) + ") of a batch of " + std::to_string(batch_size));
+}
+}  // namespace
+
+SequenceBatch WindowSampler::sample(int64_t batch_size, int64_t first_item, int64_t item_count) {
+  check_slice("window sampler", batch_size, first_item, item_count);
+  auto out = allocate(item_count, context_, data_.obs_dim(), data_.act_dim());
   // A step uniform over all steps = an episode with probability proportional
   // to its length and a start uniform within it (DT's rule) in one draw.
   std::uniform_int_distribution<int64_t> any_step(0, data_.num_steps() - 1);
   for (int64_t b = 0; b < batch_size; ++b) {
     const int64_t i = any_step(rng_);
+    if (b < first_item || b >= first_item + item_count) continue;  // another rank's window
     const auto& e = data_.episodes()[data_.episode_of(i)];
     const int64_t first = i - e.start;
     const int64_t count = std::min(context_, e.length - first);
-    fill(data_, options_, out, b, context_ - count, e, first, count);  // left padding
+    fill(data_, options_, out, b - first_item, context_ - count, e, first, count);  // left padding
   }
   return out;
 }
@@ -140,11 +152,14 @@ void EpisodeSampler::set_rng_state(const std::string& state) { load_rng(rng_, st
 EpisodeSampler::EpisodeSampler(const TrajectoryDataset& data, BatchOptions options, uint64_t seed)
     : data_(data), options_(options), rng_(seed) {}
 
-SequenceBatch EpisodeSampler::sample(int64_t batch_size) {
+SequenceBatch EpisodeSampler::sample(int64_t batch_size) { return sample(batch_size, 0, batch_size); }
+
+SequenceBatch EpisodeSampler::sample(int64_t batch_size, int64_t first, int64_t count) {
+  check_slice("episode sampler", batch_size, first, count);
   std::uniform_int_distribution<int64_t> any_step(0, data_.num_steps() - 1);
   std::vector<int64_t> indices(batch_size);
   for (auto& k : indices) k = data_.episode_of(any_step(rng_));
-  return episodes(indices);
+  return episodes(std::vector<int64_t>(indices.begin() + first, indices.begin() + first + count));
 }
 
 SequenceBatch EpisodeSampler::episodes(const std::vector<int64_t>& indices) const {

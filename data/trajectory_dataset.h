@@ -81,6 +81,10 @@ class WindowSampler {
  public:
   WindowSampler(const TrajectoryDataset& data, int64_t context, BatchOptions options, uint64_t seed);
   SequenceBatch sample(int64_t batch_size);
+  // Draws `batch_size` windows (the generator advances as for all of them)
+  // and returns windows [first, first + count): data-parallel ranks that
+  // share a seed each take their slice of one global batch.
+  SequenceBatch sample(int64_t batch_size, int64_t first, int64_t count);
   // The generator's state as text (for checkpoints that resume exactly).
   std::string rng_state() const;
   void set_rng_state(const std::string& state);
@@ -99,6 +103,8 @@ class EpisodeSampler {
   EpisodeSampler(const TrajectoryDataset& data, BatchOptions options, uint64_t seed);
   // Episodes drawn with probability proportional to their length.
   SequenceBatch sample(int64_t batch_size);
+  // As WindowSampler's: draws batch_size, returns episodes [first, first + count).
+  SequenceBatch sample(int64_t batch_size, int64_t first, int64_t count);
   // The given episodes, in order.
   SequenceBatch episodes(const std::vector<int64_t>& indices) const;
   std::string rng_state() const;

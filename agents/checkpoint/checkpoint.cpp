@@ -42,6 +42,7 @@ std::optional<TrainingSnapshot> read_training_state(torch::serialize::InputArchi
       !archive.try_read("torch_rng", s.torch_rng) || !sampler_rng.isString())
     return std::nullopt;
   s.sampler_rng = sampler_rng.toStringRef();
+  archive.try_read("rank_torch_rng", s.rank_torch_rng);  // written by data-parallel runs only
   return s;
 }
 }  // namespace
@@ -80,6 +81,7 @@ void save_checkpoint(const std::string& path, const DecisionPolicy& model, const
     archive.write("optimizer", opt);
     archive.write("sampler_rng", c10::IValue(training->sampler_rng));
     archive.write("torch_rng", training->torch_rng);
+    if (training->rank_torch_rng.defined()) archive.write("rank_torch_rng", training->rank_torch_rng);
   }
   save_sealed_archive(archive, path);
 }

@@ -24,6 +24,7 @@ struct TrainingSnapshot {
   std::shared_ptr<torch::serialize::InputArchive> optimizer;  // load into an optimiser over the same parameters
   std::string sampler_rng;                                    // the batch sampler's generator
   torch::Tensor torch_rng;                                    // LibTorch's default CPU generator
+  torch::Tensor rank_torch_rng;  // [ranks, bytes]: each data-parallel rank's generator (undefined: one rank)
 };
 
 // Everything a rollout (or a resumed run) needs, from one checkpoint file.
@@ -41,6 +42,7 @@ struct TrainingStateRef {
   torch::optim::Optimizer* optimizer = nullptr;
   std::string sampler_rng;
   torch::Tensor torch_rng;
+  torch::Tensor rank_torch_rng;  // [ranks, bytes] when trained on several ranks
 };
 
 // The model a TrainConfig describes, for data of these sizes.

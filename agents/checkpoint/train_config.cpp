@@ -63,6 +63,14 @@ const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
             {"", false, nlohmann::json("fp32")}),
       field("resume", &C::resume, "continue the run stored in this checkpoint (same weights as uninterrupted)",
             {"", true}),
+      field("nproc", &C::nproc,
+            "data-parallel ranks started on this machine (c10d: Gloo on the CPU, NCCL on CUDA); --batch-size "
+            "and --aaren-batch are the global batch, split over the ranks. Under torchrun or a hand launch, "
+            "WORLD_SIZE/RANK/MASTER_ADDR/MASTER_PORT decide instead",
+            {"", true, nlohmann::json(1)}),
+      field("dist-timeout", &C::dist_timeout,
+            "seconds a rank waits for the others (rendezvous, each update's all-reduce) before it ends the run",
+            {"dist_timeout", true, nlohmann::json(1800.0)}),
   };
   return table;
 }
@@ -86,6 +94,15 @@ void TrainConfig::validate() const {
   if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0)
     fail("--eval-every, --checkpoint-every >= 0; --eval-episodes > 0");
   if (threads <= 0) fail("--threads must be > 0");
+  if (nproc < 1 || nproc > 1024) fail("--nproc must be in [1, 1024]");
+  if (!(dist_timeout > 0 && dist_timeout < 1e7)) fail("--dist-timeout must be > 0 seconds");
+  if (nproc > 1) {
+    const bool episodes = backbone == BackboneKind::kAaren && aaren_sampling == AarenSampling::kEpisodes;
+    const int64_t global = episodes ? aaren_batch : batch_size;
+    if (global % nproc != 0)
+      fail(std::string(episodes ? "--aaren-batch " : "--batch-size ") + std::to_string(global) +
+           " must be a multiple of the " + std::to_string(nproc) + " ranks (it is the global batch)");
+  }
   if (!std::isfinite(target_return)) fail("--target-return must be a finite number");
   check_precision("--precision", precision);
   if (parse_device("--device", device).is_cuda() && !resume.empty())

@@ -10,6 +10,7 @@
 #include "agents/acting/acting.h"
 #include "agents/checkpoint/checkpoint.h"
 #include "agents/models/device.h"
+#include "agents/training/distributed.h"
 #include "base/atomic_file.h"
 #include "base/clock.h"
 #include "data/hdf5_io.h"
@@ -51,10 +52,14 @@ class BatchRegime {
 // DT's: `batch` K-step windows, each from an empty state, in one pass.
 class WindowRegime : public BatchRegime {
  public:
-  WindowRegime(const data::TrajectoryDataset& data, const TrainConfig& c, const data::BatchOptions& options)
-      : sampler_(data, c.context, options, c.seed), batch_(c.batch_size), act_dim_(data.act_dim()) {}
+  WindowRegime(const data::TrajectoryDataset& data, const TrainConfig& c, const data::BatchOptions& options, int rank)
+      : sampler_(data, c.context, options, c.seed),
+        batch_(c.batch_size),
+        local_(c.batch_size / c.nproc),
+        first_(rank * local_),
+        act_dim_(data.act_dim()) {}
   UpdateLoss accumulate_gradients(DecisionPolicy& model, const torch::Device& device, bool bf16) override {
-    const auto batch = to_device(sampler_.sample(batch_), device);
+    const auto batch = to_device(sampler_.sample(batch_, first_, local_), device);
     const int64_t steps = batch.mask.sum().item<int64_t>();
     torch::Tensor pred;
     {
@@ -70,7 +75,7 @@ class WindowRegime : public BatchRegime {
 
  private:
   data::WindowSampler sampler_;
-  int64_t batch_, act_dim_;
+  int64_t batch_, local_, first_, act_dim_;  // the global batch; this rank's slice of it
 };
 
 // Aaren's: whole episodes from their first step, as the recurrent policy
@@ -78,10 +83,16 @@ class WindowRegime : public BatchRegime {
 // carried across chunk boundaries and gradients cut there.
 class EpisodeRegime : public BatchRegime {
  public:
-  EpisodeRegime(const data::TrajectoryDataset& data, const TrainConfig& c, const data::BatchOptions& options)
-      : sampler_(data, options, c.seed), batch_(c.aaren_batch), chunk_(c.chunk_steps), act_dim_(data.act_dim()) {}
+  EpisodeRegime(const data::TrajectoryDataset& data, const TrainConfig& c, const data::BatchOptions& options,
+                int rank)
+      : sampler_(data, options, c.seed),
+        batch_(c.aaren_batch),
+        local_(c.aaren_batch / c.nproc),
+        first_(rank * local_),
+        chunk_(c.chunk_steps),
+        act_dim_(data.act_dim()) {}
   UpdateLoss accumulate_gradients(DecisionPolicy& model, const torch::Device& device, bool bf16) override {
-    const auto batch = to_device(sampler_.sample(batch_), device);
+    const auto batch = to_device(sampler_.sample(batch_, first_, local_), device);
     UpdateLoss out;
     out.steps = batch.mask.sum().item<int64_t>();
     const double count = static_cast<double>(out.steps * act_dim_);
@@ -108,27 +119,38 @@ class EpisodeRegime : public BatchRegime {
 
  private:
   data::EpisodeSampler sampler_;
-  int64_t batch_, chunk_, act_dim_;
+  int64_t batch_, local_, first_, chunk_, act_dim_;
 };
 
-std::unique_ptr<BatchRegime> make_regime(const data::TrajectoryDataset& data, const TrainConfig& c) {
+// Every rank draws the global batch from the same generator and keeps its
+// slice: W ranks see exactly what one process with the global batch sees.
+std::unique_ptr<BatchRegime> make_regime(const data::TrajectoryDataset& data, const TrainConfig& c, int rank) {
   data::BatchOptions options;
   options.return_scale = c.return_scale;
   options.max_timestep = c.max_ep_len;
   if (c.backbone == BackboneKind::kAaren && c.aaren_sampling == AarenSampling::kEpisodes)
-    return std::make_unique<EpisodeRegime>(data, c, options);
-  return std::make_unique<WindowRegime>(data, c, options);
+    return std::make_unique<EpisodeRegime>(data, c, options, rank);
+  return std::make_unique<WindowRegime>(data, c, options, rank);
 }
 
-// The run a resume continues: the stored config with the fields a resumed
-// run may change from `given`; flags it cannot change are refused.
+// The run a resume continues: the stored config, with the fields a resumed
+// run may change taken from `given` where the command line set them (`flags`;
+// the others keep the stored run's values: a resumed run with the stored
+// --threads computes what the uninterrupted run computed, bit for bit). With
+// no flags at all (a config built in code), every such field comes from
+// `given`. Flags it cannot change are refused.
 TrainConfig continue_stored_run(const TrainConfig& given, const LoadedAgent& stored,
                                 const std::set<std::string>& flags) {
   for (const auto& f : TrainConfig::fields())
     if (flags.count(f.flag) && !f.on_resume)
       throw std::invalid_argument("--" + f.flag + " cannot change on --resume (the run continues with " +
                                   base::display_value(f.get(stored.config)) + "); drop it");
-  return base::resumed_config(stored.config, given, TrainConfig::fields());
+  if (flags.empty()) return base::resumed_config(stored.config, given, TrainConfig::fields());
+  TrainConfig c = stored.config;
+  for (const auto& f : TrainConfig::fields())
+    if (f.on_resume && flags.count(f.flag)) f.set_json(c, f.get(given));
+  c.resume = given.resume, c.out_dir = given.out_dir;
+  return c;
 }
 
 struct TrainingData {
@@ -181,8 +203,16 @@ struct DecisionTrainer::Run {
   int64_t start_update = 0;
   std::ofstream log, eval_log;
   TrainResult result;
+  // Data-parallel: this process's rank; the group and the gradient all-reduce
+  // when there are several. Rank 0 alone writes files and evaluates.
+  dist::LaunchInfo launch;
+  std::unique_ptr<dist::ProcessGroup> group;
+  std::unique_ptr<dist::GradientAllReduce> reducer;
+  std::vector<torch::Tensor> parameters;
 
+  bool writes_files() const { return launch.rank == 0; }
   void prepare(const TrainConfig& given, const std::set<std::string>& flags);
+  void join_group();
   void build_model();
   void restore_training_state();
   void open_logs();
@@ -204,19 +234,46 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
     }
     c = continue_stored_run(given, *resumed, flags);
   }
+  launch = dist::launch_from_environment();
+  if (launch.world_size > 1 && given.nproc > 1 && given.nproc != launch.world_size)
+    throw std::invalid_argument("--nproc " + std::to_string(given.nproc) + " but WORLD_SIZE=" +
+                                std::to_string(launch.world_size) + " (the launcher decides the ranks)");
+  if (resumed && resumed->config.nproc != launch.world_size)
+    throw std::invalid_argument(c.resume + ": trained on " + std::to_string(resumed->config.nproc) +
+                                " rank(s); resume it with --nproc " + std::to_string(resumed->config.nproc) +
+                                " (here: " + std::to_string(launch.world_size) + ")");
+  c.nproc = launch.world_size;
+  c.validate();  // the global batch against the resolved world size
   at::set_num_threads(c.threads);
-  std::filesystem::create_directories(c.out_dir);
-  base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
+  join_group();  // first: a rank that fails below closes its connection, and the others stop at once
+  if (writes_files()) {
+    std::filesystem::create_directories(c.out_dir);
+    base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
+  }
   data = read_training_data(c.dataset);
   dataset = std::make_unique<data::TrajectoryDataset>(data.transitions, data.split);
   c.env = resolve_env(c, data.transitions, *dataset);
   if (c.target_return == 0.0) c.target_return = envs::env_spec(c.env).dt_target_high;
   build_model();
   restore_training_state();
+  result.dataset_return_mean = data.split.mean_return();
+  if (!writes_files()) return;
   // The resolved run, next to its outputs (on resume: the run as it continues).
   base::write_file_atomically(c.out_dir + "/config.json", c.to_json().dump(2) + "\n");
   open_logs();
-  result.dataset_return_mean = data.split.mean_return();
+}
+
+void DecisionTrainer::Run::join_group() {
+  if (launch.world_size == 1) return;
+  if (!dist::available())
+    throw std::invalid_argument("WORLD_SIZE=" + std::to_string(launch.world_size) +
+                                ": this build has no distributed training (install libgloo-dev and rebuild)");
+  // Each rank its own GPU (LOCAL_RANK) unless --device names one.
+  device = parse_device("--device", c.device);
+  if (device.is_cuda() && c.device == "cuda") device = torch::Device(torch::kCUDA, launch.local_rank);
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(c.dist_timeout * 1000));
+  group = std::make_unique<dist::ProcessGroup>(launch, device.is_cuda() ? "nccl" : "gloo", timeout);
+  reducer = std::make_unique<dist::GradientAllReduce>(*group);
 }
 
 void DecisionTrainer::Run::build_model() {
@@ -234,11 +291,20 @@ void DecisionTrainer::Run::build_model() {
     auto src = resumed->model->named_parameters();
     for (auto& p : agent.model->named_parameters()) p.value().copy_(src[p.key()]);
   }
-  device = parse_device("--device", c.device);
+  if (!group) device = parse_device("--device", c.device);
   agent.model->to(device);
+  parameters = agent.model->parameters();
+  if (group) {
+    // Every rank built the same weights from the same seed; rank 0's are
+    // sent anyway, so ranks on different machines or builds cannot drift.
+    torch::NoGradGuard no_grad;
+    for (auto& p : parameters) group->broadcast(p, 0);
+    // Dropout: one stream per rank (rank 0 keeps the single-process stream).
+    if (launch.rank > 0) torch::manual_seed(c.seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(launch.rank));
+  }
   optimizer = std::make_unique<torch::optim::AdamW>(agent.model->parameters(),
                                                     torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
-  regime = make_regime(*dataset, c);
+  regime = make_regime(*dataset, c, launch.rank);
 }
 
 void DecisionTrainer::Run::restore_training_state() {
@@ -247,7 +313,11 @@ void DecisionTrainer::Run::restore_training_state() {
   optimizer->load(*resumed->training->optimizer);
   regime->set_rng_state(resumed->training->sampler_rng);
   auto generator = at::detail::getDefaultCPUGenerator();  // a handle: sets the global one
-  generator.set_state(resumed->training->torch_rng);
+  const auto& ranks = resumed->training->rank_torch_rng;
+  if (ranks.defined() && ranks.size(0) != launch.world_size)
+    throw std::invalid_argument(c.resume + ": holds " + std::to_string(ranks.size(0)) + " ranks' generators, not " +
+                                std::to_string(launch.world_size));
+  generator.set_state(ranks.defined() ? ranks[launch.rank].clone() : resumed->training->torch_rng);
   start_update = resumed->update;
   if (start_update >= c.updates)
     throw std::invalid_argument("--updates " + std::to_string(c.updates) + " is not beyond the checkpoint's " +
@@ -277,8 +347,16 @@ void DecisionTrainer::Run::on_cpu(const Fn& fn) {
   agent.model->to(device);
 }
 
+// Called on every rank (the generators are gathered); rank 0 writes. The
+// optimiser's state and the sampler's generator are the same on every rank.
 void DecisionTrainer::Run::checkpoint(const std::string& path, int64_t update) {
-  TrainingStateRef ts{optimizer.get(), regime->rng_state(), at::detail::getDefaultCPUGenerator().get_state()};
+  TrainingStateRef ts{optimizer.get(), regime->rng_state(), at::detail::getDefaultCPUGenerator().get_state(), {}};
+  if (group) {
+    auto states = group->all_gather(ts.torch_rng.to(device));
+    for (auto& state : states) state = state.cpu();
+    ts.rank_torch_rng = torch::stack(states);
+  }
+  if (!writes_files()) return;
   on_cpu([&] { save_checkpoint(path, agent.model, c, agent.normalizer, c.env, update, &ts); });
 }
 
@@ -300,8 +378,12 @@ EvalResult DecisionTrainer::Run::evaluate(int64_t update) {
 UpdateLoss DecisionTrainer::Run::update(int64_t update, double lr) {
   for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer->zero_grad();
-  const auto loss = regime->accumulate_gradients(agent.model, device, c.precision == "bf16");
-  torch::nn::utils::clip_grad_norm_(agent.model->parameters(), c.grad_clip);
+  auto loss = regime->accumulate_gradients(agent.model, device, c.precision == "bf16");
+  if (reducer) {
+    const auto totals = reducer->reduce(parameters, loss.loss, loss.steps);  // the global batch's gradient
+    loss.loss = totals.loss, loss.steps = totals.steps;
+  }
+  torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
   optimizer->step();
   return loss;
 }
@@ -316,6 +398,8 @@ DecisionTrainer::~DecisionTrainer() = default;
 const TrainConfig& DecisionTrainer::config() const { return run_->c; }
 
 int64_t DecisionTrainer::start_update() const { return run_->start_update; }
+
+int DecisionTrainer::rank() const { return run_->launch.rank; }
 
 TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>& progress) {
   auto& r = *run_;
@@ -332,15 +416,17 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
     const auto loss = r.update(update, lr);
     const int64_t done = update + 1;
     p.update = done, p.loss = loss.loss, p.lr = lr;
-    r.log << done << "," << loss.loss << "," << lr << "," << base::now_seconds() - start << "," << loss.steps << "\n";
-    if (c.eval_every > 0 && done % c.eval_every == 0 && done < c.updates) {
+    if (r.writes_files())
+      r.log << done << "," << loss.loss << "," << lr << "," << base::now_seconds() - start << "," << loss.steps
+            << "\n";
+    if (r.writes_files() && c.eval_every > 0 && done % c.eval_every == 0 && done < c.updates) {
       const auto e = r.evaluate(done);
       p.eval_return = e.return_mean, p.eval_score = e.score_mean;
     }
     if (c.checkpoint_every > 0 && done % c.checkpoint_every == 0)
       r.checkpoint(c.out_dir + "/checkpoint_" + std::to_string(done) + ".pt", done);
     r.log.flush();  // a killed run keeps its log, to the last update
-    if (progress && (done % 10 == 0 || done == c.updates)) {
+    if (progress && r.writes_files() && (done % 10 == 0 || done == c.updates)) {
       const double t_now = base::now_seconds();
       p.updates_per_second = (done - window_update) / std::max(t_now - window_start, 1e-9);
       if (t_now - window_start > 5) window_start = t_now, window_update = done;
@@ -351,6 +437,8 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
   r.result.final_loss = p.loss;
   r.result.checkpoint = c.out_dir + "/checkpoint.pt";
   r.checkpoint(r.result.checkpoint, c.updates);
+  r.result.seconds = base::now_seconds() - start;
+  if (!r.writes_files()) return r.result;  // rank 0 evaluates
   const auto e = r.evaluate(c.updates);
   p.eval_return = e.return_mean, p.eval_score = e.score_mean;
   if (progress) progress(p);

@@ -41,7 +41,8 @@ class DecisionTrainer {
  public:
   // Resolves the run and prepares it: with --resume the stored run (reading
   // the checkpoint once) with the fields a resumed run may change taken from
-  // `config`; the env from the dataset when not given; the target return.
+  // `config` where given_flags names them (all of them when given_flags is
+  // empty); the env from the dataset when not given; the target return.
   // Reads the dataset, builds the model and optimiser, and writes the
   // resolved config to OUT/config.json. `given_flags`: the fields set on the
   // command line; with --resume, one the stored run keeps is refused.
@@ -53,6 +54,7 @@ class DecisionTrainer {
 
   const TrainConfig& config() const;  // as resolved: what runs and what config.json holds
   int64_t start_update() const;       // > 0 when resumed
+  int rank() const;                   // data-parallel rank (0 alone writes files, evaluates and reports)
 
   // Trains to config().updates, evaluating and checkpointing as configured,
   // then writes OUT/checkpoint.pt and evaluates it.

@@ -1,0 +1,306 @@
+// Data-parallel training over c10d/Gloo, end to end through the real program:
+// W ranks of batch B/W train exactly what one rank of batch B trains, a dead
+// or missing rank ends the run with a clear error instead of a hang, and the
+// batch samplers' slices are the global batch's.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agents/checkpoint/checkpoint.h"
+#include "agents/training/distributed.h"
+#include "data/hdf5_io.h"
+#include "data/trajectory_dataset.h"
+#include "tests/apps/run_aaren.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using aaren::testing::run_aaren;
+
+const std::string kData = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-medium-expert-mini.hdf5";
+
+std::string fresh_dir(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("aaren_dist_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// One rank of `aaren train`, started by hand as torchrun would, its stderr to a file.
+pid_t start_rank(int rank, int world, int port, const std::string& args, const std::string& stderr_file) {
+  const std::string command = "RANK=" + std::to_string(rank) + " WORLD_SIZE=" + std::to_string(world) +
+                              " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " exec " + AAREN_BINARY +
+                              " train " + args + " >/dev/null 2>" + stderr_file;
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  pid_t pid = 0;
+  REQUIRE(::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
+  return pid;
+}
+
+// Waits for `pid` up to `limit`; returns its exit code, or -1 (then kills it).
+int wait_for(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+// The loss column of a train_log.csv's last row.
+double last_loss(const std::string& log) {
+  const auto row = log.substr(log.rfind('\n', log.size() - 2) + 1);
+  const auto comma = row.find(',');
+  return std::stod(row.substr(comma + 1, row.find(',', comma + 1) - comma - 1));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST_CASE("Batch samplers: the slices W ranks draw are the global batch's, in order", "[distributed]") {
+  const auto transitions = aaren::data::read_dataset(kData);
+  const auto split = aaren::data::split_episodes(transitions);
+  const aaren::data::TrajectoryDataset dataset(transitions, split);
+  aaren::data::BatchOptions options;
+  for (const int world : {2, 4}) {
+    INFO("world " << world);
+    aaren::data::WindowSampler whole(dataset, 10, options, 7);
+    aaren::data::EpisodeSampler whole_episodes(dataset, options, 7);
+    std::vector<aaren::data::WindowSampler> windows;
+    std::vector<aaren::data::EpisodeSampler> episodes;
+    for (int r = 0; r < world; ++r)
+      windows.emplace_back(dataset, 10, options, 7), episodes.emplace_back(dataset, options, 7);
+    for (int draw = 0; draw < 3; ++draw) {  // the generators stay in step across draws
+      const auto all = whole.sample(8);
+      const auto all_episodes = whole_episodes.sample(4 * world);
+      for (int r = 0; r < world; ++r) {
+        const auto part = windows[r].sample(8, r * 8 / world, 8 / world);
+        CHECK(torch::equal(part.states, all.states.narrow(0, r * 8 / world, 8 / world)));
+        CHECK(torch::equal(part.mask, all.mask.narrow(0, r * 8 / world, 8 / world)));
+        const auto ep = episodes[r].sample(4 * world, r * 4, 4);
+        // Padded to the slice's longest episode: compare the real steps.
+        const auto mine = all_episodes.mask.narrow(0, r * 4, 4).narrow(1, 0, ep.length());
+        CHECK(torch::equal(ep.mask, mine));
+        CHECK(torch::equal(ep.actions * ep.mask.unsqueeze(-1),
+                           all_episodes.actions.narrow(0, r * 4, 4).narrow(1, 0, ep.length()) * mine.unsqueeze(-1)));
+      }
+    }
+  }
+  aaren::data::WindowSampler s(dataset, 10, options, 1);
+  CHECK_THROWS_AS(s.sample(8, 6, 4), std::invalid_argument);
+}
+
+// The acceptance check: 2 ranks of batch 32 == 1 rank of batch 64, on the same
+// samples with dropout 0, to 1e-5 after 20 updates, for both backbones.
+TEST_CASE("Data-parallel: 2 Gloo ranks of half the batch train the weights of 1 rank of the whole batch",
+          "[distributed]") {
+  REQUIRE(aaren::dist::available());  // scripts/setup.sh installs libgloo-dev: a build without it fails here
+  const std::string common = "--dataset " + kData +
+                             " --updates 20 --dropout 0 --embed-dim 32 --layers 2 --context 10 --lr 1e-4"
+                             " --warmup 5 --lr-schedule cosine --threads 1 --seed 3 --eval-episodes 1";
+  for (const std::string backbone : {"transformer", "aaren"}) {
+    INFO(backbone);
+    // Aaren: whole episodes, in chunks with the state carried between them.
+    const std::string batch = backbone == "aaren" ? " --aaren-batch 4 --chunk-steps 40" : " --batch-size 64";
+    const auto one = fresh_dir(backbone + "_1"), two = fresh_dir(backbone + "_2");
+    const auto r1 = run_aaren("train " + common + batch + " --backbone " + backbone + " --out " + one);
+    REQUIRE(r1.exit_code == 0);
+    const auto r2 = run_aaren("train " + common + batch + " --backbone " + backbone + " --out " + two + " --nproc 2");
+    INFO(r2.output);
+    REQUIRE(r2.exit_code == 0);
+    const auto a = aaren::load_checkpoint(one + "/checkpoint.pt"), b = aaren::load_checkpoint(two + "/checkpoint.pt");
+    CHECK(b.config.nproc == 2);
+    CHECK(a.config.nproc == 1);
+    auto pa = a.model->named_parameters(), pb = b.model->named_parameters();
+    // (DT's learning rate: Adam turns a gradient that is rounding noise, such
+    // as the attention key bias's, exactly zero in exact arithmetic, into steps
+    // of about lr, so the two runs can drift apart by a few lr there at most.)
+    double worst = 0, moved = 0;
+    std::string worst_name;
+    for (const auto& p : pa) {
+      const double d = (p.value() - pb[p.key()]).abs().max().item<double>();
+      if (d > worst) worst = d, worst_name = p.key();
+      moved = std::max(moved, p.value().abs().max().item<double>());
+    }
+    INFO("worst: " << worst_name);
+    CHECK(worst < 1e-5);
+    CHECK(moved > 0);
+    // The logged loss is the global batch's on both.
+    const auto log1 = read_text(one + "/train_log.csv"), log2 = read_text(two + "/train_log.csv");
+    CHECK(std::count(log2.begin(), log2.end(), '\n') == 21);
+    CHECK(last_loss(log2) == Approx(last_loss(log1)).epsilon(1e-4));
+    // Resuming needs the same world size, and says so.
+    const auto resumed = run_aaren("train --resume " + two + "/checkpoint.pt --out " + two + " --updates 30");
+    CHECK(resumed.exit_code != 0);
+    CHECK(resumed.output.find("trained on 2 rank(s); resume it with --nproc 2") != std::string::npos);
+    fs::remove_all(one), fs::remove_all(two);
+  }
+}
+
+TEST_CASE("Resume through the command line continues exactly: 1 rank, and 2 ranks (each its own dropout stream)",
+          "[distributed]") {
+  REQUIRE(aaren::dist::available());
+  const std::string common = "--dataset " + kData +
+                             " --backbone transformer --dropout 0.1 --embed-dim 32 --layers 1 --context 10"
+                             " --batch-size 16 --threads 1 --seed 4 --eval-episodes 1 --nproc 2";
+  const auto straight = fresh_dir("straight"), resumed = fresh_dir("resumed");
+  REQUIRE(run_aaren("train " + common + " --updates 12 --checkpoint-every 6 --out " + straight).exit_code == 0);
+  {
+    // One rank, through the command line, flags not repeated on --resume:
+    // they keep the stored values (a default --threads 2 in place of the
+    // run's 1 changes LibTorch's summation order, and the bits; it did).
+    const auto one = fresh_dir("one"), one_resumed = fresh_dir("one_resumed");
+    const auto single = common.substr(0, common.find(" --nproc 2")) + " --lr 1e-3 --warmup 2";
+    REQUIRE(run_aaren("train " + single + " --updates 12 --checkpoint-every 6 --out " + one).exit_code == 0);
+    REQUIRE(run_aaren("train --resume " + one + "/checkpoint_6.pt --updates 12 --out " + one_resumed).exit_code == 0);
+    const auto x = aaren::load_checkpoint(one + "/checkpoint.pt"),
+               y = aaren::load_checkpoint(one_resumed + "/checkpoint.pt");
+    CHECK(y.config.threads == 1);
+    auto py = y.model->named_parameters();
+    for (const auto& p : x.model->named_parameters()) {
+      INFO("one rank: " << p.key());
+      CHECK(torch::equal(p.value(), py[p.key()]));
+    }
+    fs::remove_all(one), fs::remove_all(one_resumed);
+  }
+  const auto r = run_aaren("train --resume " + straight + "/checkpoint_6.pt --updates 12 --nproc 2 --out " + resumed);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto a = aaren::load_checkpoint(straight + "/checkpoint.pt"),
+             b = aaren::load_checkpoint(resumed + "/checkpoint.pt");
+  REQUIRE(b.training);
+  CHECK(b.training->rank_torch_rng.size(0) == 2);
+  // The two ranks' generators differ (each its own dropout masks).
+  CHECK_FALSE(torch::equal(b.training->rank_torch_rng[0], b.training->rank_torch_rng[1]));
+  auto pb = b.model->named_parameters();
+  for (const auto& p : a.model->named_parameters()) {
+    INFO(p.key() << ": differs by " << (p.value() - pb[p.key()]).abs().max().item<double>());
+    CHECK(torch::equal(p.value(), pb[p.key()]));
+  }
+  fs::remove_all(straight), fs::remove_all(resumed);
+}
+
+TEST_CASE("Data-parallel: a rank killed mid-run ends the other with a clear error, not a hang", "[distributed]") {
+  REQUIRE(aaren::dist::available());  // scripts/setup.sh installs libgloo-dev: a build without it fails here
+  const auto out = fresh_dir("kill");
+  const int port = free_port();
+  const std::string args = "--dataset " + kData +
+                           " --backbone transformer --updates 100000 --embed-dim 32 --layers 1 --batch-size 8"
+                           " --threads 1 --dist-timeout 20 --out " +
+                           out;
+  const pid_t rank1 = start_rank(1, 2, port, args, out + ".rank1.err");
+  const pid_t rank0 = start_rank(0, 2, port, args, out + ".rank0.err");
+  // Wait until training runs (rank 0 has logged updates), then kill rank 1.
+  const auto started = std::chrono::steady_clock::now();
+  while (seconds_since(started) < 120) {
+    const auto log = read_text(out + "/train_log.csv");
+    if (std::count(log.begin(), log.end(), '\n') >= 4) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto log = read_text(out + "/train_log.csv");
+  REQUIRE(std::count(log.begin(), log.end(), '\n') >= 4);
+  ::kill(rank1, SIGKILL);
+  ::waitpid(rank1, nullptr, 0);
+  const auto killed = std::chrono::steady_clock::now();
+  const int code = wait_for(rank0, std::chrono::seconds(40));
+  const double took = seconds_since(killed);
+  const auto err = read_text(out + ".rank0.err");
+  INFO(err);
+  CHECK(code > 0);   // not -1: it ended by itself
+  CHECK(took < 25);  // within the timeout (20 s) and a margin
+  CHECK(err.find("rank 0: all-reduce across 2 ranks failed") != std::string::npos);
+  CHECK(err.find("another rank died") != std::string::npos);
+  CHECK(std::count(err.begin(), err.end(), '\n') <= 3);  // a line, not a backtrace
+  fs::remove_all(out), fs::remove(out + ".rank0.err"), fs::remove(out + ".rank1.err");
+}
+
+TEST_CASE("Data-parallel: a rank whose peers never arrive, or whose port is taken, says so and exits",
+          "[distributed]") {
+  REQUIRE(aaren::dist::available());  // scripts/setup.sh installs libgloo-dev: a build without it fails here
+  const auto out = fresh_dir("alone");
+  const std::string args = "--dataset " + kData + " --backbone transformer --updates 5 --dist-timeout 2 --out " + out;
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    const pid_t rank0 = start_rank(0, 2, free_port(), args, out + ".err");
+    const int code = wait_for(rank0, std::chrono::seconds(30));
+    const auto err = read_text(out + ".err");
+    INFO(err);
+    CHECK(code > 0);
+    CHECK(seconds_since(t0) < 15);
+    CHECK(err.find("rank 0: rendezvous at 127.0.0.1:") != std::string::npos);
+    CHECK(err.find("did every rank start? (WORLD_SIZE=2)") != std::string::npos);
+    CHECK_FALSE(fs::exists(out + "/config.json"));
+  }
+  {
+    // Something else listens on the port.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 1) == 0);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    const pid_t rank0 = start_rank(0, 2, ntohs(addr.sin_port), args, out + ".err");
+    const int code = wait_for(rank0, std::chrono::seconds(30));
+    ::close(fd);
+    const auto err = read_text(out + ".err");
+    INFO(err);
+    CHECK(code > 0);
+    CHECK(err.find("set another MASTER_PORT") != std::string::npos);
+  }
+  fs::remove_all(out), fs::remove(out + ".err");
+}
+
+TEST_CASE("Data-parallel: launch variables are checked", "[distributed]") {
+  const auto out = fresh_dir("env");
+  const std::string args = "train --dataset " + kData + " --backbone transformer --updates 2 --out " + out;
+  auto r = aaren::testing::run_shell("RANK=2 WORLD_SIZE=2 " + std::string(AAREN_BINARY) + " " + args + " 2>&1");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("RANK=2 is not below WORLD_SIZE=2") != std::string::npos);
+  r = aaren::testing::run_shell("WORLD_SIZE=two " + std::string(AAREN_BINARY) + " " + args + " 2>&1");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("WORLD_SIZE=two: expected an integer >= 1") != std::string::npos);
+  r = run_aaren(args + " --nproc 3 --batch-size 64");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("--batch-size 64 must be a multiple of the 3 ranks") != std::string::npos);
+  fs::remove_all(out);
+}
