@@ -1,7 +1,11 @@
 // aaren bench <benchmark>: benchmarks that print a table and write CSV/JSON.
 #include <ATen/Parallel.h>
 
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "apps/cli.h"
@@ -14,6 +18,7 @@
 #include "agents/models/device.h"
 #include "bench/scan_bench.h"
 #include "bench/train_bench.h"
+#include "agents/training/distributed.h"
 #include "envs/env.h"
 #include "envs/registry.h"
 
@@ -271,9 +276,59 @@ int run_bench_policy(int argc, char** argv) {
   return kExitOk;
 }
 
+namespace {
+
+// A table written by rank 0 of a data-parallel measurement, read back.
+void append_rows(bench::Table& to, const std::string& json_file) {
+  std::ifstream in(json_file);
+  const auto rows = nlohmann::json::parse(in);
+  for (const auto& row : rows) {
+    std::vector<base::Cell> cells;
+    for (const auto& column : to.columns) {
+      const auto& v = row.at(column);
+      if (v.is_number_integer())
+        cells.emplace_back(v.get<int64_t>());
+      else if (v.is_number())
+        cells.emplace_back(v.get<double>());
+      else
+        cells.emplace_back(v.is_null() ? std::nan("") : 0.0);
+    }
+    to.add_row(cells);
+  }
+}
+
+// `bench train --nproc 1 2 ...`: each count in turn, 1 in this process and
+// N > 1 as N ranks of this same command (rank 0 hands its rows back in a file).
+bench::Table run_data_parallel(const bench::TrainBenchConfig& config, int argc, char** argv) {
+  bench::Table all;
+  for (const int n : config.nproc) {
+    if (n == 1) {
+      const auto t = bench::run_data_parallel_train_bench(config, &std::cerr);
+      all.columns = t.columns;
+      for (const auto& row : t.rows) all.add_row(row);
+      continue;
+    }
+    const auto rows_file = base::temp_file_name(std::filesystem::temp_directory_path().string() + "/aaren-bench-dp.json");
+    std::vector<std::string> words{"aaren", "bench", "train"};
+    for (int i = 1; i < argc; ++i) words.push_back(argv[i]);
+    words.insert(words.end(), {"--rank-output", rows_file});
+    std::vector<char*> args;
+    for (auto& w : words) args.push_back(w.data());
+    args.push_back(nullptr);
+    const int code = dist::launch_local_ranks(n, args.data(), std::chrono::seconds(30));
+    if (code != 0) throw std::runtime_error("--nproc " + std::to_string(n) + ": a rank failed (exit " + std::to_string(code) + ")");
+    if (all.columns.empty()) all.columns = bench::data_parallel_train_columns();
+    append_rows(all, rows_file);
+    std::filesystem::remove(rows_file);
+  }
+  return all;
+}
+
+}  // namespace
+
 int run_bench_train(int argc, char** argv) {
   bench::TrainBenchConfig config;
-  std::string csv, plot_dir;
+  std::string csv, plot_dir, rank_output;
   bool json = false;
   po::options_description options("Options (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)");
   options.add_options()
@@ -291,11 +346,24 @@ int run_bench_train(int argc, char** argv) {
       ("device", po::value(&config.device)->default_value(config.device), "cpu | cuda | cuda:N (a CUDA LibTorch)")
       ("precision", po::value(&config.precision)->default_value(config.precision),
        "fp32 | bf16 (mixed precision; the scan state stays fp32)")
+      ("nproc", po::value(&config.nproc)->multitoken(),
+       "data-parallel: measure with these numbers of ranks (e.g. 1 2; Gloo on the CPU): updates and samples per "
+       "second and the all-reduce's share; --batch is the global batch")
+      ("dist-timeout", po::value(&config.dist_timeout)->default_value(config.dist_timeout),
+       "seconds the ranks wait for each other")
+      ("rank-output", po::value(&rank_output), "(internal) rank 0 of --nproc writes its rows here")
       ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
       ("plot", po::value(&plot_dir), "write SVG plots into this folder")
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
   po::variables_map vm;
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  const char* world = std::getenv("WORLD_SIZE");
+  if (!config.nproc.empty() && world && *world) {  // one rank of a data-parallel measurement
+    const auto table = bench::run_data_parallel_train_bench(config, &std::cerr);
+    if (!rank_output.empty() && !table.rows.empty())
+      base::write_file_atomically(rank_output, table.to_json().dump() + "\n");
+    return kExitOk;
+  }
   if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
   if (!plot_dir.empty()) require_writable("plot", plot_dir, /*folder=*/true);
   try {
@@ -305,6 +373,15 @@ int run_bench_train(int argc, char** argv) {
   }
   at::set_num_threads(config.threads);
   const auto resolved = announce("bench train", config.to_json(), json);
+  if (!config.nproc.empty()) {
+    if (!dist::available()) throw UsageError("--nproc: this build has no distributed training (install libgloo-dev)");
+    const auto table = run_data_parallel(config, argc, argv);
+    report(table, resolved, csv, json,
+           "\nOne data-parallel update of each backbone (forward, MSE loss, backward, all-reduce, clip, AdamW) on the\n"
+           "global batch split over the ranks; medians over interleaved rounds; allreduce = its share of the update,\n"
+           "waiting for the slower rank included.\n\n");
+    return kExitOk;
+  }
   const auto table = bench::run_train_bench(config, &std::cerr);
   if (!plot_dir.empty()) {
     std::filesystem::create_directories(plot_dir);

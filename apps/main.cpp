@@ -1,8 +1,10 @@
 // aaren: offline RL with Aaren backbones. One subcommand per file in apps/.
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "base/blas_kernels.h"
 
 int main(int argc, char** argv) {
+  aaren::base::prefer_native_blas_kernels();  // before any matrix product
   const std::vector<aaren::cli::Command> commands{
       {"train", "train a decision agent offline (Aaren or Transformer backbone)", aaren::cli::run_train},
       {"compare", "roll out trained agents side by side: score, time per step, memory", aaren::cli::run_compare},

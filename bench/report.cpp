@@ -5,6 +5,8 @@
 #include <fstream>
 #include <thread>
 
+#include "base/blas_kernels.h"
+
 namespace aaren::bench {
 
 nlohmann::json machine_info() {
@@ -18,7 +20,8 @@ nlohmann::json machine_info() {
   }
   return {{"cpu", cpu},
           {"hardware_threads", std::thread::hardware_concurrency()},
-          {"torch_threads", at::get_num_threads()}};
+          {"torch_threads", at::get_num_threads()},
+          {"blas_kernels", base::blas_kernels()}};  // OpenBLAS's kernel set ("" for another BLAS)
 }
 
 }  // namespace aaren::bench

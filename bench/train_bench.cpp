@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <fstream>
 #include <iomanip>
 #include <ostream>
@@ -10,8 +11,9 @@
 
 #include "agents/models/decision_policy.h"
 #include "agents/models/device.h"
-#include "bench/policy_bench.h"
+#include "agents/training/distributed.h"
 #include "base/svg_plot.h"
+#include "bench/policy_bench.h"
 
 namespace aaren::bench {
 
@@ -42,6 +44,12 @@ void TrainBenchConfig::validate() const {
   if (min_rounds < 1) fail("--min-rounds must be >= 1");
   parse_device("--device", device);
   check_precision("--precision", precision);
+  for (const int n : nproc) {
+    if (n < 1 || n > 1024) fail("--nproc values must be in [1, 1024]");
+    if (batch % n != 0)
+      fail("--batch " + std::to_string(batch) + " must be a multiple of every --nproc (it is the global batch)");
+  }
+  if (!(dist_timeout > 0)) fail("--dist-timeout must be > 0 seconds");
 }
 
 nlohmann::json TrainBenchConfig::to_json() const {
@@ -49,7 +57,7 @@ nlohmann::json TrainBenchConfig::to_json() const {
           {"n_layers", n_layers},       {"n_heads", n_heads}, {"state_dim", state_dim},
           {"act_dim", act_dim},         {"threads", threads}, {"min_rounds", min_rounds},
           {"min_seconds", min_seconds}, {"seed", seed},       {"device", device},
-          {"precision", precision}};
+          {"precision", precision},     {"nproc", nproc},     {"dist_timeout", dist_timeout}};
 }
 
 namespace {
@@ -66,7 +74,10 @@ struct Batch {
 // DT's update: MSE between predicted and dataset actions, gradient clip 0.25,
 // AdamW; the forward pass in bf16 autocast when asked. Returns when the
 // device has finished it.
-void train_step(Trainer& t, const Batch& b, const torch::Device& device, bool bf16) {
+// With `reducer`, the gradients are summed across ranks before the clip
+// (the data-parallel update), and the all-reduce's seconds are returned.
+double train_step(Trainer& t, const Batch& b, const torch::Device& device, bool bf16,
+                  dist::GradientAllReduce* reducer = nullptr) {
   torch::Tensor predicted;
   {
     const AutocastScope amp(bf16, device);
@@ -75,21 +86,21 @@ void train_step(Trainer& t, const Batch& b, const torch::Device& device, bool bf
   const auto loss = torch::mse_loss(predicted.to(torch::kFloat), b.actions);
   t.optimizer->zero_grad();
   loss.backward();
+  double allreduce = 0;
+  if (reducer) {
+    const double t0 = now_seconds();
+    reducer->reduce(t.model->parameters(), loss.item<double>(), b.states.size(0) * b.states.size(1));
+    allreduce = now_seconds() - t0;
+  }
   torch::nn::utils::clip_grad_norm_(t.model->parameters(), 0.25);
   t.optimizer->step();
   synchronize(device);
+  return allreduce;
 }
 
-}  // namespace
-
-Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
-  c.validate();
-  at::set_num_threads(c.threads);
-  const torch::Device device = parse_device("--device", c.device);
-  const bool bf16 = c.precision == "bf16";
-  const std::vector<BackboneKind> kinds{BackboneKind::kAaren, BackboneKind::kTransformer};
+std::vector<Trainer> make_trainers(const TrainBenchConfig& c, const torch::Device& device) {
   std::vector<Trainer> trainers;
-  for (const auto& kind : kinds) {
+  for (const auto kind : {BackboneKind::kAaren, BackboneKind::kTransformer}) {
     torch::manual_seed(c.seed);
     DecisionConfig dc;
     dc.state_dim = c.state_dim;
@@ -105,6 +116,25 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
                                                         torch::optim::AdamWOptions(1e-4).weight_decay(1e-4));
     trainers.push_back(std::move(t));
   }
+  return trainers;
+}
+
+Batch random_batch(const TrainBenchConfig& c, int64_t batch, int64_t T, uint64_t seed, const torch::Device& device) {
+  torch::manual_seed(seed);
+  return {torch::randn({batch, T, c.state_dim}).to(device), (torch::rand({batch, T, c.act_dim}) * 2 - 1).to(device),
+          torch::randn({batch, T}).to(device),
+          torch::arange(T).clamp_max(999).expand({batch, T}).contiguous().to(device)};
+}
+
+}  // namespace
+
+Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
+  c.validate();
+  at::set_num_threads(c.threads);
+  const torch::Device device = parse_device("--device", c.device);
+  const bool bf16 = c.precision == "bf16";
+  auto trainers = make_trainers(c, device);
+  const size_t kinds = trainers.size();
 
   Table table;
   table.columns = {"tokens",        "env_steps",           "batch",
@@ -112,10 +142,7 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
                    "aaren_peak_mb", "transformer_peak_mb", "rounds"};
   for (const int64_t N : c.lengths) {
     const int64_t T = N / 3;
-    torch::manual_seed(c.seed + N);
-    const Batch b{torch::randn({c.batch, T, c.state_dim}).to(device),
-                  (torch::rand({c.batch, T, c.act_dim}) * 2 - 1).to(device), torch::randn({c.batch, T}).to(device),
-                  torch::arange(T).clamp_max(999).expand({c.batch, T}).contiguous().to(device)};
+    const Batch b = random_batch(c, c.batch, T, c.seed + N, device);
     // Peak memory: one step of each alone, from a trimmed heap.
     std::vector<double> peak_mb;
     for (auto& t : trainers) {
@@ -127,12 +154,12 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
       peak_mb.push_back(ok && peak > 0 && device.is_cpu() ? (peak - before) / 1048576.0 : std::nan(""));
     }
     // Time: interleaved rounds, alternating who goes first.
-    std::vector<std::vector<double>> seconds(kinds.size());
+    std::vector<std::vector<double>> seconds(kinds);
     const double start = now_seconds();
     int rounds = 0;
     while (rounds < c.min_rounds || now_seconds() - start < c.min_seconds) {
-      for (size_t k = 0; k < kinds.size(); ++k) {
-        const size_t i = (k + rounds) % kinds.size();
+      for (size_t k = 0; k < kinds; ++k) {
+        const size_t i = (k + rounds) % kinds;
         const double t0 = now_seconds();
         train_step(trainers[i], b, device, bf16);
         seconds[i].push_back(now_seconds() - t0);
@@ -151,6 +178,75 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
   return table;
 }
 
+std::vector<std::string> data_parallel_train_columns() {
+  return {"nproc",
+          "tokens",
+          "batch",
+          "aaren_ms",
+          "transformer_ms",
+          "aaren_updates_per_s",
+          "transformer_updates_per_s",
+          "aaren_samples_per_s",
+          "transformer_samples_per_s",
+          "aaren_allreduce_ms",
+          "transformer_allreduce_ms",
+          "rounds"};
+}
+
+Table run_data_parallel_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
+  c.validate();
+  const auto launch = dist::launch_from_environment();
+  const int world = launch.world_size;
+  if (c.batch % world != 0) throw std::invalid_argument("--batch must be a multiple of WORLD_SIZE");
+  at::set_num_threads(c.threads);
+  torch::Device device = parse_device("--device", c.device);
+  if (device.is_cuda() && c.device == "cuda") device = torch::Device(torch::kCUDA, launch.local_rank);
+  std::unique_ptr<dist::ProcessGroup> group;
+  if (world > 1)
+    group =
+        std::make_unique<dist::ProcessGroup>(launch, device.is_cuda() ? "nccl" : "gloo",
+                                             std::chrono::milliseconds(static_cast<int64_t>(c.dist_timeout * 1000)));
+  const bool bf16 = c.precision == "bf16";
+  auto trainers = make_trainers(c, device);
+  std::vector<std::unique_ptr<dist::GradientAllReduce>> reducers(trainers.size());
+  if (group)
+    for (auto& r : reducers) r = std::make_unique<dist::GradientAllReduce>(*group);
+  const bool main_rank = launch.rank == 0;
+  Table table;
+  table.columns = data_parallel_train_columns();
+  const int64_t local = c.batch / world;
+  for (const int64_t N : c.lengths) {
+    const Batch b = random_batch(c, local, N / 3, c.seed + N + 7919 * static_cast<uint64_t>(launch.rank), device);
+    for (size_t i = 0; i < trainers.size(); ++i)
+      train_step(trainers[i], b, device, bf16, reducers[i].get());  // warm-up
+    std::vector<std::vector<double>> seconds(trainers.size()), allreduce(trainers.size());
+    const double start = now_seconds();
+    for (int rounds = 0;; ++rounds) {
+      // Rank 0 decides whether to go on; every rank runs the same rounds.
+      auto more = torch::tensor({rounds < c.min_rounds || now_seconds() - start < c.min_seconds ? 1 : 0},
+                                torch::TensorOptions(torch::kInt).device(device));
+      if (group) group->broadcast(more, 0);
+      if (more.cpu().item<int>() == 0) break;
+      for (size_t k = 0; k < trainers.size(); ++k) {
+        const size_t i = (k + rounds) % trainers.size();
+        const double t0 = now_seconds();
+        allreduce[i].push_back(train_step(trainers[i], b, device, bf16, reducers[i].get()));
+        seconds[i].push_back(now_seconds() - t0);
+      }
+      if (progress && main_rank)
+        *progress << "\r[bench train] " << world << " rank(s), " << N << " tokens: round " << rounds + 1 << ", aaren "
+                  << std::fixed << std::setprecision(1) << 1e3 * median(seconds[0]) << " ms, transformer "
+                  << 1e3 * median(seconds[1]) << " ms   " << std::flush;
+    }
+    if (progress && main_rank) *progress << "\n";
+    const double a = 1e3 * median(seconds[0]), t = 1e3 * median(seconds[1]);
+    table.add_row({static_cast<int64_t>(world), N, c.batch, a, t, 1e3 / a, 1e3 / t, c.batch * 1e3 / a,
+                   c.batch * 1e3 / t, 1e3 * median(allreduce[0]), 1e3 * median(allreduce[1]),
+                   static_cast<int64_t>(seconds[0].size())});
+  }
+  return main_rank ? table : Table{table.columns, {}};
+}
+
 void write_train_plots(const Table& table, const std::string& dir) {
   base::Series aaren_t{"Aaren (scan)", {}, {}}, transformer_t{"Transformer (attention)", {}, {}};
   base::Series aaren_m{"Aaren (scan)", {}, {}}, transformer_m{"Transformer (attention)", {}, {}};
@@ -162,7 +258,7 @@ void write_train_plots(const Table& table, const std::string& dir) {
     transformer_m.x.push_back(n), transformer_m.y.push_back(as_number(row[7]));
   }
   base::write_svg(dir + "/train_time_vs_length.svg", {aaren_t, transformer_t},
-            {"Training step time against sequence length", "tokens per sequence", "ms per step", true, true});
+                  {"Training step time against sequence length", "tokens per sequence", "ms per step", true, true});
   base::write_svg(
       dir + "/train_memory_vs_length.svg", {aaren_m, transformer_m},
       {"Training step peak memory against sequence length", "tokens per sequence", "peak RSS growth (MB)", true, true});

@@ -27,6 +27,10 @@ struct TrainBenchConfig {
   uint64_t seed = 0;
   std::string device = "cpu";      // cpu | cuda | cuda:N (a CUDA LibTorch)
   std::string precision = "fp32";  // fp32 | bf16 (autocast; the scan state stays fp32)
+  // Data-parallel: rank counts to measure (empty: the length sweep alone).
+  // --batch is then the global batch, split over the ranks.
+  std::vector<int> nproc;
+  double dist_timeout = 600;  // seconds, for the ranks' collectives
 
   void validate() const;  // throws std::invalid_argument naming the flag
   nlohmann::json to_json() const;
@@ -36,6 +40,18 @@ struct TrainBenchConfig {
 // aaren_peak_mb, transformer_peak_mb, rounds. Times are medians over rounds.
 // Peak memory is the CPU's (RSS); NaN when the step runs on a GPU.
 Table run_train_bench(const TrainBenchConfig& config, std::ostream* progress);
+
+// One rank's part of the data-parallel measurement (the process group from
+// torchrun's variables; one process when WORLD_SIZE is unset): each round,
+// each backbone's update on this rank's slice of the global batch, with the
+// gradients summed across ranks in one all-reduce. On rank 0 the table:
+// nproc, tokens, batch (global), aaren_ms, transformer_ms (the update, as
+// the slowest rank finishes it), aaren_updates_per_s, transformer_updates_per_s,
+// aaren_samples_per_s, transformer_samples_per_s, aaren_allreduce_ms,
+// transformer_allreduce_ms (the all-reduce's share, waiting for peers
+// included), rounds. Other ranks return an empty table.
+Table run_data_parallel_train_bench(const TrainBenchConfig& config, std::ostream* progress);
+std::vector<std::string> data_parallel_train_columns();
 
 // train_time_vs_length.svg and train_memory_vs_length.svg.
 void write_train_plots(const Table& table, const std::string& dir);

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -303,4 +304,26 @@ TEST_CASE("Data-parallel: launch variables are checked", "[distributed]") {
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("--batch-size 64 must be a multiple of the 3 ranks") != std::string::npos);
   fs::remove_all(out);
+}
+
+TEST_CASE("bench train --nproc 1 2: one row per rank count, the all-reduce measured only with several ranks",
+          "[distributed]") {
+  REQUIRE(aaren::dist::available());
+  const auto r = aaren::testing::run_aaren(
+      "bench train --nproc 1 2 --lengths 30 --batch 4 --d-model 16 --layers 1 --min-seconds 0 --min-rounds 2 --json",
+      /*merge_stderr=*/false);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto out = nlohmann::json::parse(r.output);
+  const auto& rows = out.at("rows");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].at("nproc") == 1);
+  CHECK(rows[1].at("nproc") == 2);
+  CHECK(rows[0].at("aaren_allreduce_ms").get<double>() == 0.0);
+  CHECK(rows[1].at("aaren_allreduce_ms").get<double>() > 0.0);
+  CHECK(rows[1].at("batch") == 4);
+  CHECK(rows[1].at("rounds").get<int>() >= 2);
+  const auto bad = aaren::testing::run_aaren("bench train --nproc 3 --batch 4");
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("--batch 4 must be a multiple of every --nproc") != std::string::npos);
 }

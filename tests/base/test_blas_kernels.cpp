@@ -1,0 +1,31 @@
+// The test binary's main, like the aaren program's, re-initialises OpenBLAS
+// with the kernels this CPU's instructions call for when it picked older ones
+// (base/blas_kernels.h). Checked where the BLAS is OpenBLAS, as scripts/setup.sh
+// configures it.
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "base/blas_kernels.h"
+
+TEST_CASE("OpenBLAS runs the kernels of this CPU's instruction set, not its oldest", "[blas]") {
+  const std::string kernels = aaren::base::blas_kernels();
+  INFO("OpenBLAS kernels: '" << kernels << "'");
+  REQUIRE_FALSE(kernels.empty());  // Debian's LibTorch through OpenBLAS (scripts/setup.sh)
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512cd");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const std::string k = kernels;
+  const bool has_avx512_kernels = k == "SkylakeX" || k == "Cooperlake" || k == "SapphireRapids";
+  const bool has_avx2_kernels = has_avx512_kernels || k == "Haswell" || k == "Zen";
+  if (avx512) CHECK(has_avx512_kernels);
+  if (avx2) CHECK(has_avx2_kernels);
+  // And the products are right with them (a float64 reference).
+  torch::manual_seed(3);
+  const auto a = torch::randn({130, 70}), b = torch::randn({70, 90});
+  const auto exact = torch::mm(a.to(torch::kDouble), b.to(torch::kDouble));
+  CHECK((torch::mm(a, b).to(torch::kDouble) - exact).abs().max().item<double>() < 1e-4);
+}
