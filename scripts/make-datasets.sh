@@ -44,6 +44,12 @@ done
 ((${#ENVS[@]})) || ENVS=(hopper halfcheetah walker2d)
 
 A=${AAREN:-build/aaren}  # AAREN=path: a frozen copy, so rebuilding cannot change a long run
+# OpenBLAS's kernels decide the last bits of every fp32 product. The datasets in docs/DATASETS.md were
+# made on its Prescott kernels (what it picked on this project's machines before
+# aaren chose the CPU's own, base/blas_kernels.h); pinned here so a rerun
+# reproduces them bit for bit. OPENBLAS_CORETYPE=SkylakeX (or Haswell) runs about
+# 3x faster, with other bits.
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Prescott}
 if [[ ! -x $A ]]; then
   ./scripts/setup.sh
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -52,6 +52,12 @@ FILE=$DATA/$DATASET.hdf5
 [[ -f $FILE ]] || { echo "score-table: $FILE: no such dataset (make it with scripts/make-datasets.sh $ENV)" >&2; exit 2; }
 
 A=${AAREN:-build/aaren}  # AAREN=path: a frozen copy, so rebuilding cannot change a long run
+# OpenBLAS's kernels decide the last bits of every fp32 product. The cells in docs/RESULTS.md were
+# made on its Prescott kernels (what it picked on this project's machines before
+# aaren chose the CPU's own, base/blas_kernels.h); pinned here so a rerun
+# reproduces them bit for bit. OPENBLAS_CORETYPE=SkylakeX (or Haswell) runs about
+# 3x faster, with other bits.
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Prescott}
 if [[ ! -x $A ]]; then
   ./scripts/setup.sh
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
