@@ -81,7 +81,7 @@ void BackboneState::detach_() {
 FeedForwardImpl::FeedForwardImpl(const BackboneConfig& config)
     : fc_in(register_module("fc_in", torch::nn::Linear(config.d_model, config.ff_mult * config.d_model))),
       fc_out(register_module("fc_out", torch::nn::Linear(config.ff_mult * config.d_model, config.d_model))),
-      drop(register_module("drop", torch::nn::Dropout(config.dropout))) {}
+      drop(register_module("drop", Dropout(config.dropout))) {}
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
   // As [tokens, D]: a Linear on 2-D input is one addmm with the bias fused,
@@ -94,7 +94,7 @@ BlockImpl::BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer
     : ln_mix(register_module("ln_mix", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.d_model})))),
       ln_ff(register_module("ln_ff", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.d_model})))),
       mixer_(register_module("mixer", std::move(mixer))),
-      drop(register_module("drop", torch::nn::Dropout(config.dropout))),
+      drop(register_module("drop", Dropout(config.dropout))),
       ff(register_module("ff", FeedForward(config))) {}
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,

@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "agents/models/dropout.h"
 #include "agents/models/kinds.h"
 #include "agents/models/sequence_mixer.h"
 
@@ -69,7 +70,7 @@ class FeedForwardImpl : public torch::nn::Module {
 
  private:
   torch::nn::Linear fc_in{nullptr}, fc_out{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  Dropout drop{nullptr};
 };
 TORCH_MODULE(FeedForward);
 
@@ -85,7 +86,7 @@ class BlockImpl : public torch::nn::Module {
  private:
   torch::nn::LayerNorm ln_mix{nullptr}, ln_ff{nullptr};
   std::shared_ptr<SequenceMixer> mixer_;
-  torch::nn::Dropout drop{nullptr};
+  Dropout drop{nullptr};
   FeedForward ff{nullptr};
 };
 TORCH_MODULE(Block);
