@@ -329,6 +329,7 @@ bench::Table run_data_parallel(const bench::TrainBenchConfig& config, int argc, 
 int run_bench_train(int argc, char** argv) {
   bench::TrainBenchConfig config;
   std::string csv, plot_dir, rank_output;
+  int profile_updates = 0;
   bool json = false;
   po::options_description options("Options (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)");
   options.add_options()
@@ -352,6 +353,8 @@ int run_bench_train(int argc, char** argv) {
       ("dist-timeout", po::value(&config.dist_timeout)->default_value(config.dist_timeout),
        "seconds the ranks wait for each other")
       ("rank-output", po::value(&rank_output), "(internal) rank 0 of --nproc writes its rows here")
+      ("profile", po::value(&profile_updates)->implicit_value(3),
+       "instead: where an update's time goes, per operator (LibTorch's profiler; N updates at the first length)")
       ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
       ("plot", po::value(&plot_dir), "write SVG plots into this folder")
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
@@ -373,6 +376,13 @@ int run_bench_train(int argc, char** argv) {
   }
   at::set_num_threads(config.threads);
   const auto resolved = announce("bench train", config.to_json(), json);
+  if (profile_updates > 0) {
+    const auto table = bench::run_train_profile(config, profile_updates, 15);
+    report(table, resolved, csv, json,
+           "\nSelf time per update (an operator's time less that of the operators it calls; 'phase: ...' rows are\n"
+           "what the phase spends outside operators), largest first; share = of the whole update.\n\n");
+    return kExitOk;
+  }
   if (!config.nproc.empty()) {
     if (!dist::available()) throw UsageError("--nproc: this build has no distributed training (install libgloo-dev)");
     const auto table = run_data_parallel(config, argc, argv);

@@ -1,11 +1,15 @@
 #include "bench/train_bench.h"
 
+#include <ATen/record_function.h>
 #include <malloc.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <ostream>
 #include <stdexcept>
 
@@ -78,22 +82,32 @@ struct Batch {
 // (the data-parallel update), and the all-reduce's seconds are returned.
 double train_step(Trainer& t, const Batch& b, const torch::Device& device, bool bf16,
                   dist::GradientAllReduce* reducer = nullptr) {
-  torch::Tensor predicted;
+  torch::Tensor predicted, loss;
   {
+    RECORD_USER_SCOPE("phase: forward");
     const AutocastScope amp(bf16, device);
     predicted = t.model->forward(b.states, b.actions, b.rtg, b.timesteps);
   }
-  const auto loss = torch::mse_loss(predicted.to(torch::kFloat), b.actions);
-  t.optimizer->zero_grad();
-  loss.backward();
+  {
+    RECORD_USER_SCOPE("phase: loss and backward");
+    loss = torch::mse_loss(predicted.to(torch::kFloat), b.actions);
+    t.optimizer->zero_grad();
+    loss.backward();
+  }
   double allreduce = 0;
   if (reducer) {
     const double t0 = now_seconds();
     reducer->reduce(t.model->parameters(), loss.item<double>(), b.states.size(0) * b.states.size(1));
     allreduce = now_seconds() - t0;
   }
-  torch::nn::utils::clip_grad_norm_(t.model->parameters(), 0.25);
-  t.optimizer->step();
+  {
+    RECORD_USER_SCOPE("phase: clip");
+    torch::nn::utils::clip_grad_norm_(t.model->parameters(), 0.25);
+  }
+  {
+    RECORD_USER_SCOPE("phase: AdamW step");
+    t.optimizer->step();
+  }
   synchronize(device);
   return allreduce;
 }
@@ -245,6 +259,57 @@ Table run_data_parallel_train_bench(const TrainBenchConfig& c, std::ostream* pro
                    static_cast<int64_t>(seconds[0].size())});
   }
   return main_rank ? table : Table{table.columns, {}};
+}
+
+Table run_train_profile(const TrainBenchConfig& c, int updates, int top) {
+  c.validate();
+  at::set_num_threads(c.threads);
+  const torch::Device device = parse_device("--device", c.device);
+  const bool bf16 = c.precision == "bf16";
+  auto trainers = make_trainers(c, device);
+  const int64_t N = c.lengths.front();
+  const Batch b = random_batch(c, c.batch, N / 3, c.seed + N, device);
+  Table table;
+  table.columns = {"backbone", "op", "calls_per_update", "self_ms_per_update", "share"};
+  const char* names[] = {"aaren", "transformer"};
+  namespace prof = torch::autograd::profiler;
+  for (size_t i = 0; i < trainers.size(); ++i) {
+    for (int w = 0; w < 2; ++w) train_step(trainers[i], b, device, bf16);  // warm-up
+    prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+    for (int u = 0; u < updates; ++u) train_step(trainers[i], b, device, bf16);
+    const auto lists = prof::disableProfilerLegacy();
+    // Self time: a range's time less its children's, per thread (ranges nest).
+    struct Open {
+      std::string name;
+      double start, children;
+    };
+    std::map<std::string, std::pair<double, int64_t>> self;  // name -> (us, calls)
+    double total = 0;
+    for (const auto& events : lists) {
+      std::vector<Open> stack;
+      for (const auto& e : events) {
+        if (e.kind() == prof::EventKind::PushRange) {
+          stack.push_back({e.name(), e.cpuUs(), 0});
+        } else if (e.kind() == prof::EventKind::PopRange && !stack.empty()) {
+          const auto open = stack.back();
+          stack.pop_back();
+          const double elapsed = e.cpuUs() - open.start;
+          auto& entry = self[open.name];
+          entry.first += elapsed - open.children, entry.second += 1;
+          if (stack.empty())
+            total += elapsed;
+          else
+            stack.back().children += elapsed;
+        }
+      }
+    }
+    std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(self.begin(), self.end());
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+    for (int r = 0; r < std::min<int>(top, static_cast<int>(rows.size())); ++r)
+      table.add_row({std::string(names[i]), rows[r].first, static_cast<double>(rows[r].second.second) / updates,
+                     rows[r].second.first / 1e3 / updates, rows[r].second.first / std::max(total, 1e-9)});
+  }
+  return table;
 }
 
 void write_train_plots(const Table& table, const std::string& dir) {

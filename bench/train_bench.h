@@ -53,6 +53,13 @@ Table run_train_bench(const TrainBenchConfig& config, std::ostream* progress);
 Table run_data_parallel_train_bench(const TrainBenchConfig& config, std::ostream* progress);
 std::vector<std::string> data_parallel_train_columns();
 
+// Where one update's time goes: each backbone's update at the first length,
+// `updates` times under LibTorch's profiler, each operator's self time (its
+// time less that of the operators it calls) per update, largest first, and
+// the phases (forward, backward, clip, optimizer step) as operators of their
+// own. Columns: backbone, op, calls_per_update, self_ms_per_update, share.
+Table run_train_profile(const TrainBenchConfig& config, int updates, int top);
+
 // train_time_vs_length.svg and train_memory_vs_length.svg.
 void write_train_plots(const Table& table, const std::string& dir);
 
