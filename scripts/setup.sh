@@ -12,6 +12,7 @@ PACKAGES=(
   libboost-program-options-dev  # command-line flags
   nlohmann-json3-dev            # JSON output of the commands
   libgloo-dev                   # Gloo headers: data-parallel training on LibTorch's c10d
+  libblas-dev                   # cblas.h: the fused CPU attention calls OpenBLAS directly
   catch2                        # Catch2 v2 (single header), the test framework
   python3 python3-h5py python3-numpy  # Python-side references used by some tests
 )

@@ -1,5 +1,7 @@
 #include "agents/models/causal_attention.h"
 
+#include "agents/models/attention_cpu.h"
+
 #include <cmath>
 
 namespace aaren {
@@ -33,6 +35,9 @@ torch::Tensor causal_softmax_attention(const torch::Tensor& q, const torch::Tens
                                        const torch::Tensor& key_mask, int64_t offset) {
   const auto B = q.size(0), Nq = q.size(2), Nk = k.size(2);
   TORCH_CHECK(Nk == offset + Nq, "causal attention: ", Nk, " keys for ", Nq, " queries at offset ", offset);
+  // Training and windowed acting: one fused call (attention_cpu.h). The KV
+  // cache (offset > 0) and bf16 autocast take LibTorch's path below.
+  if (offset == 0 && fused_attention_applies(q)) return fused_causal_attention(q, k, v, key_mask);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   auto logits = torch::matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, Nq, Nk]
   auto allowed = torch::ones({Nq, Nk}, q.options().dtype(torch::kBool)).tril(offset).view({1, 1, Nq, Nk});
