@@ -54,6 +54,17 @@ int run_train(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  // A run that fails on its input (a bad dataset, a wrong --env) leaves no
+  // folder behind that it created; one that has written a checkpoint keeps it.
+  // Only the process that creates OUT (the launcher, or rank 0) removes it.
+  const bool out_existed = std::filesystem::exists(c.out_dir);
+  auto remove_if_created = [&] {
+    if (out_existed) return;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(c.out_dir, ec))
+      if (entry.path().extension() == ".pt") return;
+    std::filesystem::remove_all(c.out_dir, ec);
+  };
   // --nproc N: this process starts N ranks of the same command and waits
   // (a rank is a process with WORLD_SIZE set, by us, torchrun or by hand).
   const char* world = std::getenv("WORLD_SIZE");
@@ -68,21 +79,16 @@ int run_train(int argc, char** argv) {
     args.push_back(nullptr);
     // A failed rank's peers stop at their next all-reduce; past this, they are killed.
     const auto grace = std::chrono::milliseconds(static_cast<int64_t>(std::min(c.dist_timeout, 60.0) * 1000));
-    return dist::launch_local_ranks(c.nproc, args.data(), grace);
+    const int code = dist::launch_local_ranks(c.nproc, args.data(), grace);
+    if (code != 0) remove_if_created();
+    return code;
   }
-  const bool out_existed = std::filesystem::exists(c.out_dir);
-  require_writable("out", c.out_dir, /*folder=*/true);
-  // A run that fails on its input (a bad dataset, a wrong --env) leaves no
-  // folder behind that it created; one that has written a checkpoint keeps it.
-  const char* rank = std::getenv("RANK");
-  const bool main_rank = !rank || !*rank || std::string(rank) == "0";  // the rank that writes OUT
-  auto remove_if_created = [&] {
-    if (out_existed || !main_rank) return;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(c.out_dir, ec))
-      if (entry.path().extension() == ".pt") return;
-    std::filesystem::remove_all(c.out_dir, ec);
-  };
+  // Under several ranks, errors name the rank that saw them, and only rank 0 touches OUT.
+  const char* rank_text = std::getenv("RANK");
+  const std::string rank = rank_text && *rank_text && world && *world && std::string(world) != "1" ? rank_text : "";
+  const auto tagged = [&](const std::string& what) { return rank.empty() ? what : "rank " + rank + ": " + what; };
+  const bool main_rank = rank.empty() || rank == "0";
+  if (main_rank) require_writable("out", c.out_dir, /*folder=*/true);
   try {
     DecisionTrainer trainer(c, given);
     const auto& resolved = trainer.config();
@@ -93,11 +99,11 @@ int run_train(int argc, char** argv) {
     std::cerr << "\n";
     report(resolved, result);
   } catch (const std::invalid_argument& e) {
-    remove_if_created();
-    throw InputError(e.what());
+    if (main_rank) remove_if_created();
+    throw InputError(tagged(e.what()));
   } catch (const envs::EnvError& e) {
-    remove_if_created();
-    throw InputError(e.what());
+    if (main_rank) remove_if_created();
+    throw InputError(tagged(e.what()));
   }
   return kExitOk;
 }

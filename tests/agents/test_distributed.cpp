@@ -300,6 +300,12 @@ TEST_CASE("Data-parallel: launch variables are checked", "[distributed]") {
   r = aaren::testing::run_shell("WORLD_SIZE=two " + std::string(AAREN_BINARY) + " " + args + " 2>&1");
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("WORLD_SIZE=two: expected an integer >= 1") != std::string::npos);
+  // A bad input under --nproc: each rank names itself, and the folder the launcher made is gone.
+  r = run_aaren("train --dataset /no/such/file.hdf5 --backbone transformer --nproc 2 --out " + out);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("rank 0: /no/such/file.hdf5") != std::string::npos);
+  CHECK(r.output.find("rank 1: /no/such/file.hdf5") != std::string::npos);
+  CHECK_FALSE(fs::exists(out));
   r = run_aaren(args + " --nproc 3 --batch-size 64");
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("--batch-size 64 must be a multiple of the 3 ranks") != std::string::npos);
