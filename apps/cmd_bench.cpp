@@ -309,13 +309,10 @@ bench::Table run_data_parallel(const bench::TrainBenchConfig& config, int argc, 
       continue;
     }
     const auto rows_file = base::temp_file_name(std::filesystem::temp_directory_path().string() + "/aaren-bench-dp.json");
-    std::vector<std::string> words{"aaren", "bench", "train"};
-    for (int i = 1; i < argc; ++i) words.push_back(argv[i]);
-    words.insert(words.end(), {"--rank-output", rows_file});
-    std::vector<char*> args;
-    for (auto& w : words) args.push_back(w.data());
-    args.push_back(nullptr);
-    const int code = dist::launch_local_ranks(n, args.data(), std::chrono::seconds(30));
+    std::vector<std::string> args{"bench", "train"};
+    args.insert(args.end(), argv + 1, argv + argc);
+    args.insert(args.end(), {"--rank-output", rows_file});
+    const int code = dist::launch_local_ranks(n, args, std::chrono::seconds(30));
     if (code != 0) throw std::runtime_error("--nproc " + std::to_string(n) + ": a rank failed (exit " + std::to_string(code) + ")");
     if (all.columns.empty()) all.columns = bench::data_parallel_train_columns();
     append_rows(all, rows_file);

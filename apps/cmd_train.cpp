@@ -72,14 +72,11 @@ int run_train(int argc, char** argv) {
     if (!dist::available())
       throw UsageError("--nproc: this build has no distributed training (install libgloo-dev and rebuild)");
     require_writable("out", c.out_dir, /*folder=*/true);
-    std::vector<std::string> words{"aaren", "train"};
-    for (int i = 1; i < argc; ++i) words.push_back(argv[i]);
-    std::vector<char*> args;
-    for (auto& w : words) args.push_back(w.data());
-    args.push_back(nullptr);
+    std::vector<std::string> args{"train"};
+    args.insert(args.end(), argv + 1, argv + argc);
     // A failed rank's peers stop at their next all-reduce; past this, they are killed.
     const auto grace = std::chrono::milliseconds(static_cast<int64_t>(std::min(c.dist_timeout, 60.0) * 1000));
-    const int code = dist::launch_local_ranks(c.nproc, args.data(), grace);
+    const int code = dist::launch_local_ranks(c.nproc, args, grace);
     if (code != 0) remove_if_created();
     return code;
   }

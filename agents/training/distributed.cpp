@@ -287,7 +287,12 @@ int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128
 
 }  // namespace
 
-int launch_local_ranks(int nproc, char** argv, std::chrono::milliseconds grace) {
+int launch_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono::milliseconds grace) {
+  std::vector<std::string> words{"aaren"};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
   const char* port_env = std::getenv("MASTER_PORT");
   const std::string port = port_env && *port_env ? port_env : std::to_string(free_port());
   const char* addr_env = std::getenv("MASTER_ADDR");
@@ -321,7 +326,7 @@ int launch_local_ranks(int nproc, char** argv, std::chrono::milliseconds grace) 
     for (auto& s : env_text) envp.push_back(s.data());
     envp.push_back(nullptr);
     pid_t pid = 0;
-    const int err = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv, envp.data());
+    const int err = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
     if (err != 0) {
       forward_signal(SIGTERM);
       for (pid_t child : children) ::waitpid(child, nullptr, 0);

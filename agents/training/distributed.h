@@ -86,6 +86,7 @@ class GradientAllReduce {
 // given `grace` to end on their own (their collectives fail at once when a
 // peer's connection closes), then killed. Returns the first failing rank's
 // exit status, or 0.
-int launch_local_ranks(int nproc, char** argv, std::chrono::milliseconds grace);
+// `args`: the program's arguments after its path (e.g. {"train", "--dataset", ...}).
+int launch_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono::milliseconds grace);
 
 }  // namespace aaren::dist
