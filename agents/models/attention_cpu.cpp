@@ -30,13 +30,16 @@ void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, 
 }
 
 // P (N x N, holding the scaled scores) -> the masked row softmax, in place.
+// With zero_masked_queries, a query whose own token is padding also gets a
+// zero row (self-attention, where the key mask is the query mask).
 template <class T>
-void masked_softmax_rows(T* p, int N, const bool* key_real) {
+void masked_softmax_rows(T* p, int N, const bool* key_real, bool zero_masked_queries) {
   for (int i = 0; i < N; ++i) {
     T* row = p + static_cast<int64_t>(i) * N;
     T max = -std::numeric_limits<T>::infinity();
-    for (int j = 0; j <= i; ++j)
-      if (!key_real || key_real[j]) max = std::max(max, row[j]);
+    if (!(zero_masked_queries && key_real && !key_real[i]))
+      for (int j = 0; j <= i; ++j)
+        if (!key_real || key_real[j]) max = std::max(max, row[j]);
     if (max == -std::numeric_limits<T>::infinity()) {  // no key to see: the output row is 0
       std::fill(row, row + N, T(0));
       continue;
@@ -52,76 +55,143 @@ void masked_softmax_rows(T* p, int N, const bool* key_real) {
   }
 }
 
+// Where the (sequence b, head h) slices live. Separate q, k, v [B, H, N, d]:
+// each slice is N x d with row stride d. Packed (a qkv Linear's output
+// [B, N, 3D], D = H d, and an output [B, N, D]): the slices are columns
+// h*d.. of each row, with row strides 3D and D, so no layout copies are made.
+struct Layout {
+  int64_t B, H, N, d;
+  bool packed;
+  int64_t ld_in() const { return packed ? 3 * H * d : d; }
+  int64_t ld_out() const { return packed ? H * d : d; }
+  // Offsets of q_bh (k and v follow at + kv_step, + 2 kv_step) and of o_bh.
+  int64_t in(int64_t bh) const { return packed ? (bh / H) * N * 3 * H * d + (bh % H) * d : bh * N * d; }
+  int64_t kv_step() const { return packed ? H * d : B * H * N * d; }
+  int64_t out(int64_t bh) const { return packed ? (bh / H) * N * H * d + (bh % H) * d : bh * N * d; }
+};
+
+// O = softmax(mask(Q K^T / sqrt(d))) V per (b, h); P keeps the probabilities.
+// `in` holds q, k and v at in(bh), + kv_step, + 2 kv_step.
+template <class T>
+void attention_forward(const Layout& L, const T* in, const bool* mask, bool zero_masked_queries, T* P, T* O) {
+  const T scale = T(1) / std::sqrt(static_cast<T>(L.d));
+  const int n = static_cast<int>(L.N), dd = static_cast<int>(L.d);
+  const int li = static_cast<int>(L.ld_in()), lo = static_cast<int>(L.ld_out());
+  at::parallel_for(0, L.B * L.H, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const T *q = in + L.in(bh), *k = q + L.kv_step(), *v = k + L.kv_step();
+      T* p = P + bh * L.N * L.N;
+      gemm(false, true, n, n, dd, scale, q, li, k, li, p, n);  // S = Q K^T / sqrt(d)
+      masked_softmax_rows(p, n, mask ? mask + (bh / L.H) * L.N : nullptr, zero_masked_queries);
+      gemm(false, false, n, dd, n, T(1), p, n, v, li, O + L.out(bh), lo);  // O = P V
+    }
+  });
+}
+
+// The backward: from dO, the gradients of q, k and v, laid out as `in`.
+template <class T>
+void attention_backward(const Layout& L, const T* in, const T* P, const T* G, T* grad_in) {
+  const T scale = T(1) / std::sqrt(static_cast<T>(L.d));
+  const int n = static_cast<int>(L.N), dd = static_cast<int>(L.d);
+  const int li = static_cast<int>(L.ld_in()), lo = static_cast<int>(L.ld_out());
+  at::parallel_for(0, L.B * L.H, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> ds(static_cast<size_t>(L.N * L.N));
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const T *q = in + L.in(bh), *k = q + L.kv_step(), *v = k + L.kv_step();
+      T *dq = grad_in + L.in(bh), *dk = dq + L.kv_step(), *dv = dk + L.kv_step();
+      const T *p = P + bh * L.N * L.N, *g = G + L.out(bh);
+      gemm(true, false, n, dd, n, T(1), p, n, g, lo, dv, li);         // dV = P^T dO
+      gemm(false, true, n, n, dd, T(1), g, lo, v, li, ds.data(), n);  // dP = dO V^T
+      // Softmax's Jacobian: dS_ij = P_ij (dP_ij - sum_l P_il dP_il); masked entries have P = 0.
+      for (int i = 0; i < n; ++i) {
+        const T* pi = p + static_cast<int64_t>(i) * n;
+        T* row = ds.data() + static_cast<int64_t>(i) * n;
+        T dot = 0;
+        for (int j = 0; j <= i; ++j) dot += pi[j] * row[j];
+        for (int j = 0; j <= i; ++j) row[j] = pi[j] * (row[j] - dot);
+        std::fill(row + i + 1, row + n, T(0));
+      }
+      gemm(false, false, n, dd, n, scale, ds.data(), n, k, li, dq, li);  // dQ = dS K / sqrt(d)
+      gemm(true, false, n, dd, n, scale, ds.data(), n, q, li, dk, li);   // dK = dS^T Q / sqrt(d)
+    }
+  });
+}
+
+// The two passes on tensors: `in` holds q, k and v as `L` says; `out` is
+// written, P ([B, H, N, N]) is returned for the backward.
+torch::Tensor forward_pass(const Layout& L, const torch::Tensor& in, const torch::Tensor& key_mask,
+                           bool zero_masked_queries, torch::Tensor& out) {
+  auto probs = torch::empty({L.B, L.H, L.N, L.N}, in.options());
+  const auto mask = key_mask.numel() > 0 ? key_mask.to(torch::kBool).contiguous() : torch::Tensor();
+  AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "fused_causal_attention", [&] {
+    attention_forward<scalar_t>(L, in.data_ptr<scalar_t>(), mask.defined() ? mask.data_ptr<bool>() : nullptr,
+                                zero_masked_queries, probs.data_ptr<scalar_t>(), out.data_ptr<scalar_t>());
+  });
+  return probs;
+}
+
+torch::Tensor backward_pass(const Layout& L, const torch::Tensor& in, const torch::Tensor& probs,
+                            const torch::Tensor& grad_out) {
+  const auto g = grad_out.contiguous();
+  auto grad = torch::empty_like(in);
+  AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "fused_causal_attention_backward", [&] {
+    attention_backward<scalar_t>(L, in.data_ptr<scalar_t>(), probs.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(),
+                                 grad.data_ptr<scalar_t>());
+  });
+  return grad;
+}
+
+// q, k, v: [B, H, N, d] each.
 class FusedAttention : public torch::autograd::Function<FusedAttention> {
  public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q_in,
-                               const torch::Tensor& k_in, const torch::Tensor& v_in, const torch::Tensor& key_mask) {
-    const auto q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
-    const int64_t B = q.size(0), H = q.size(1), N = q.size(2), d = q.size(3);
-    auto probs = torch::empty({B, H, N, N}, q.options());
-    auto out = torch::empty_like(q);
-    const auto mask = key_mask.numel() > 0 ? key_mask.to(torch::kBool).contiguous() : torch::Tensor();
-    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "fused_causal_attention", [&] {
-      const scalar_t scale = scalar_t(1) / std::sqrt(static_cast<scalar_t>(d));
-      const scalar_t *Q = q.data_ptr<scalar_t>(), *K = k.data_ptr<scalar_t>(), *V = v.data_ptr<scalar_t>();
-      scalar_t *P = probs.data_ptr<scalar_t>(), *O = out.data_ptr<scalar_t>();
-      const bool* M = mask.defined() ? mask.data_ptr<bool>() : nullptr;
-      at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t bh = begin; bh < end; ++bh) {
-          const int64_t b = bh / H, x = bh * N * d, s = bh * N * N;
-          const int n = static_cast<int>(N), dd = static_cast<int>(d);
-          gemm(false, true, n, n, dd, scale, Q + x, dd, K + x, dd, P + s, n);  // S = Q K^T / sqrt(d)
-          masked_softmax_rows(P + s, n, M ? M + b * N : nullptr);
-          gemm(false, false, n, dd, n, scalar_t(1), P + s, n, V + x, dd, O + x, dd);  // O = P V
-        }
-      });
-    });
-    ctx->save_for_backward({q, k, v, probs});
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, const torch::Tensor& key_mask) {
+    // One [3, B, H, N, d] block, so q, k and v share the packed kernel's addressing.
+    const auto qkv = torch::stack({q, k, v});
+    auto out = torch::empty_like(q, at::MemoryFormat::Contiguous);
+    const auto probs = forward_pass({q.size(0), q.size(1), q.size(2), q.size(3), false}, qkv, key_mask, false, out);
+    ctx->save_for_backward({qkv, probs});
     return out;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto &q = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
-    const auto g = grads[0].contiguous();
-    const int64_t B = q.size(0), H = q.size(1), N = q.size(2), d = q.size(3);
-    auto dq = torch::empty_like(q), dk = torch::empty_like(k), dv = torch::empty_like(v);
-    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "fused_causal_attention_backward", [&] {
-      const scalar_t scale = scalar_t(1) / std::sqrt(static_cast<scalar_t>(d));
-      const scalar_t *Q = q.data_ptr<scalar_t>(), *K = k.data_ptr<scalar_t>(), *V = v.data_ptr<scalar_t>();
-      const scalar_t *P = probs.data_ptr<scalar_t>(), *G = g.data_ptr<scalar_t>();
-      scalar_t *DQ = dq.data_ptr<scalar_t>(), *DK = dk.data_ptr<scalar_t>(), *DV = dv.data_ptr<scalar_t>();
-      at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
-        std::vector<scalar_t> ds(static_cast<size_t>(N * N));
-        const int n = static_cast<int>(N), dd = static_cast<int>(d);
-        for (int64_t bh = begin; bh < end; ++bh) {
-          const int64_t x = bh * N * d, s = bh * N * N;
-          gemm(true, false, n, dd, n, scalar_t(1), P + s, n, G + x, dd, DV + x, dd);     // dV = P^T dO
-          gemm(false, true, n, n, dd, scalar_t(1), G + x, dd, V + x, dd, ds.data(), n);  // dP = dO V^T
-          // Softmax's Jacobian: dS_ij = P_ij (dP_ij - sum_l P_il dP_il); masked entries have P = 0.
-          for (int i = 0; i < n; ++i) {
-            const scalar_t* p = P + s + static_cast<int64_t>(i) * n;
-            scalar_t* row = ds.data() + static_cast<int64_t>(i) * n;
-            scalar_t dot = 0;
-            for (int j = 0; j <= i; ++j) dot += p[j] * row[j];
-            for (int j = 0; j <= i; ++j) row[j] = p[j] * (row[j] - dot);
-            std::fill(row + i + 1, row + n, scalar_t(0));
-          }
-          gemm(false, false, n, dd, n, scale, ds.data(), n, K + x, dd, DQ + x, dd);  // dQ = dS K / sqrt(d)
-          gemm(true, false, n, dd, n, scale, ds.data(), n, Q + x, dd, DK + x, dd);   // dK = dS^T Q / sqrt(d)
-        }
-      });
-    });
-    return {dq, dk, dv, torch::Tensor()};
+    const auto &qkv = saved[0], &probs = saved[1];
+    const auto grad = backward_pass({qkv.size(1), qkv.size(2), qkv.size(3), qkv.size(4), false}, qkv, probs, grads[0]);
+    return {grad[0], grad[1], grad[2], torch::Tensor()};
+  }
+};
+
+// qkv: [B, N, 3D] (q | k | v, heads of d = D / H side by side in each).
+class FusedSelfAttention : public torch::autograd::Function<FusedSelfAttention> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& qkv_in,
+                               const torch::Tensor& key_mask, int64_t heads) {
+    const auto qkv = qkv_in.contiguous();
+    const int64_t B = qkv.size(0), N = qkv.size(1), D = qkv.size(2) / 3;
+    auto out = torch::empty({B, N, D}, qkv.options());
+    const auto probs = forward_pass({B, heads, N, D / heads, true}, qkv, key_mask, true, out);
+    ctx->save_for_backward({qkv, probs});
+    ctx->saved_data["heads"] = heads;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &qkv = saved[0], &probs = saved[1];
+    const int64_t heads = ctx->saved_data["heads"].toInt();
+    const Layout L{qkv.size(0), heads, qkv.size(1), qkv.size(2) / 3 / heads, true};
+    return {backward_pass(L, qkv, probs, grads[0]), torch::Tensor(), torch::Tensor()};
   }
 };
 
 }  // namespace
 
-bool fused_attention_applies(const torch::Tensor& q) {
-  return q.device().is_cpu() && (q.scalar_type() == torch::kFloat || q.scalar_type() == torch::kDouble) &&
-         q.size(2) <= 4096;
+bool fused_attention_applies(const torch::Tensor& t, int64_t tokens) {
+  return t.device().is_cpu() && (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble) &&
+         tokens <= 4096;
 }
 
 torch::Tensor fused_causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -132,12 +202,26 @@ torch::Tensor fused_causal_attention(const torch::Tensor& q, const torch::Tensor
   return FusedAttention::apply(q, k, v, key_mask.defined() ? key_mask : torch::empty({0}, torch::kBool));
 }
 
+torch::Tensor fused_causal_self_attention(const torch::Tensor& qkv, const torch::Tensor& mask, int64_t heads) {
+  TORCH_CHECK(qkv.dim() == 3 && heads > 0 && qkv.size(2) % (3 * heads) == 0,
+              "fused self-attention: qkv must be [B, N, 3 D] with D a multiple of ", heads, " heads, got ",
+              qkv.sizes());
+  if (mask.defined())
+    TORCH_CHECK(mask.dim() == 2 && mask.size(0) == qkv.size(0) && mask.size(1) == qkv.size(1),
+                "fused self-attention: mask must be [B, N], got ", mask.sizes());
+  return FusedSelfAttention::apply(qkv, mask.defined() ? mask : torch::empty({0}, torch::kBool), heads);
+}
+
 #else  // no CBLAS in this build: LibTorch's path serves every input
 
-bool fused_attention_applies(const torch::Tensor&) { return false; }
+bool fused_attention_applies(const torch::Tensor&, int64_t) { return false; }
 
 torch::Tensor fused_causal_attention(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                                      const torch::Tensor&) {
+  TORCH_CHECK(false, "fused attention: this build has no CBLAS");
+}
+
+torch::Tensor fused_causal_self_attention(const torch::Tensor&, const torch::Tensor&, int64_t) {
   TORCH_CHECK(false, "fused attention: this build has no CBLAS");
 }
 

@@ -13,14 +13,26 @@
 
 namespace aaren {
 
-// Whether the fused path serves these inputs: a build with CBLAS, CPU tensors
-// of float or double (bf16 autocast keeps LibTorch's path, which runs on AMX).
-bool fused_attention_applies(const torch::Tensor& q);
+// Whether the fused path serves inputs like `t` over `tokens` positions: a
+// build with CBLAS, CPU tensors of float or double (bf16 autocast keeps
+// LibTorch's path, which runs on AMX), and an N x N score block per head
+// that stays small (N <= 4096).
+bool fused_attention_applies(const torch::Tensor& t, int64_t tokens);
 
 // q, k, v: [B, H, N, d]; key_mask: [B, N] bool or undefined (all keys real).
 // Query n sees keys t <= n that are real; a query with no such key outputs 0.
 // Returns [B, H, N, d], differentiable in q, k and v.
 torch::Tensor fused_causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                      const torch::Tensor& key_mask);
+
+// Causal self-attention straight from a qkv projection, as a Transformer
+// layer computes it: qkv [B, N, 3D] holds q | k | v, each D = H d wide with
+// the H heads side by side; mask [B, N] bool or undefined marks real tokens.
+// Returns [B, N, D] (heads side by side again), differentiable in qkv. Equal
+// to splitting qkv into [B, H, N, d] heads, fused_causal_attention, zeroing
+// the rows of padded queries and merging the heads back; but the kernel
+// reads and writes those layouts in place (GEMM row strides), so the
+// forward and backward make none of the copies that split and merge cost.
+torch::Tensor fused_causal_self_attention(const torch::Tensor& qkv, const torch::Tensor& mask, int64_t heads);
 
 }  // namespace aaren

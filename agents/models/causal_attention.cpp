@@ -37,7 +37,7 @@ torch::Tensor causal_softmax_attention(const torch::Tensor& q, const torch::Tens
   TORCH_CHECK(Nk == offset + Nq, "causal attention: ", Nk, " keys for ", Nq, " queries at offset ", offset);
   // Training and windowed acting: one fused call (attention_cpu.h). The KV
   // cache (offset > 0) and bf16 autocast take LibTorch's path below.
-  if (offset == 0 && fused_attention_applies(q)) return fused_causal_attention(q, k, v, key_mask);
+  if (offset == 0 && fused_attention_applies(q, Nq)) return fused_causal_attention(q, k, v, key_mask);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   auto logits = torch::matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, Nq, Nk]
   auto allowed = torch::ones({Nq, Nk}, q.options().dtype(torch::kBool)).tril(offset).view({1, 1, Nq, Nk});
@@ -60,7 +60,19 @@ CausalSelfAttention::CausalSelfAttention(const BackboneConfig& config)
 torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
                                            const torch::Tensor& /*positions*/) {
   const auto B = x.size(0), N = x.size(1);
-  const auto parts = qkv(x).view({B, N, 3, n_heads_, d_head_}).permute({2, 0, 3, 1, 4});  // [3, B, H, N, d]
+  // Linear on [B*N, D]: one addmm with the bias fused; on [B, N, D] LibTorch
+  // 1.13 runs matmul + add, and a separate bias reduction in the backward.
+  const auto packed = qkv(x.reshape({B * N, d_model_})).view({B, N, 3 * d_model_});  // q | k | v
+  // Training and windowed acting: the heads are read from and written to
+  // these layouts in place, padded queries output 0 (attention_cpu.h). Under
+  // bf16 autocast the projections stay bf16 (AMX) and the attention between
+  // them runs in fp32, as autocast runs softmax: the [B, N, 3D] cast costs
+  // less than LibTorch's bf16 path of per-sequence products and masks.
+  const auto attend =
+      packed.device().is_cpu() && packed.scalar_type() == torch::kBFloat16 ? packed.to(torch::kFloat) : packed;
+  if (!state && fused_attention_applies(attend, N))
+    return out(fused_causal_self_attention(attend, mask, n_heads_).view({B * N, d_model_})).view({B, N, d_model_});
+  const auto parts = packed.view({B, N, 3, n_heads_, d_head_}).permute({2, 0, 3, 1, 4});  // [3, B, H, N, d]
   const auto q = parts[0], k = parts[1], v = parts[2];
 
   // Keys/values visible to these queries: the cache (if any) followed by the
@@ -87,7 +99,7 @@ torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x, const torch::
   // Padded queries output 0 (as in the Aaren scan). Real queries always see
   // themselves, so every row that survives has an allowed key.
   if (mask.defined()) o = o * mask.view({B, 1, N, 1}).to(o.scalar_type());
-  return out(o.permute({0, 2, 1, 3}).reshape({B, N, d_model_}));
+  return out(o.permute({0, 2, 1, 3}).reshape({B * N, d_model_})).view({B, N, d_model_});
 }
 
 LayerState CausalSelfAttention::initial_state(int64_t batch, const torch::TensorOptions& options) const {

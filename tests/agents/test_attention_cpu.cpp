@@ -25,8 +25,8 @@ torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const to
 }  // namespace
 
 TEST_CASE("fused CPU attention == causal softmax attention in float64: outputs and gradients", "[attention]") {
-  REQUIRE(aaren::fused_attention_applies(torch::zeros({1, 1, 4, 2}, torch::kFloat)));
-  REQUIRE_FALSE(aaren::fused_attention_applies(torch::zeros({1, 1, 4, 2}, torch::kBFloat16)));
+  REQUIRE(aaren::fused_attention_applies(torch::zeros({1, 1, 4, 2}, torch::kFloat), 4));
+  REQUIRE_FALSE(aaren::fused_attention_applies(torch::zeros({1, 1, 4, 2}, torch::kBFloat16), 4));
   torch::manual_seed(21);
   for (const double scale : {0.1, 1.0, 30.0}) {
     for (const int padding : {0, 1, 2}) {  // none, DT's left padding, scattered (with rows that see no key)
@@ -59,4 +59,41 @@ TEST_CASE("fused CPU attention == causal softmax attention in float64: outputs a
                 .item<double>() < 1e-12);
     }
   }
+}
+
+TEST_CASE("fused self-attention on a packed qkv == split heads, attend, zero padded queries, merge: float64",
+          "[attention]") {
+  torch::manual_seed(22);
+  for (const double scale : {0.1, 1.0, 30.0}) {
+    for (const int padding : {0, 1, 2}) {
+      for (const int64_t H : {1, 4}) {
+        INFO("scale " << scale << ", padding " << padding << ", heads " << H);
+        const int64_t B = 3, N = 13, d = 4, D = H * d;
+        auto qkv = (torch::randn({B, N, 3 * D}, torch::kDouble) * std::sqrt(scale)).requires_grad_();
+        torch::Tensor mask;
+        if (padding == 1) mask = torch::arange(N).unsqueeze(0) >= torch::tensor({0, 5, 12}).unsqueeze(1);
+        if (padding == 2) mask = torch::rand({B, N}) > 0.4;
+        const auto out = aaren::fused_causal_self_attention(qkv, mask, H);
+        REQUIRE(out.sizes() == torch::IntArrayRef({B, N, D}));
+        // The layer written out with LibTorch ops.
+        const auto qkv2 = qkv.detach().clone().requires_grad_();
+        const auto parts = qkv2.view({B, N, 3, H, d}).permute({2, 0, 3, 1, 4});
+        auto o = reference(parts[0], parts[1], parts[2], mask);
+        if (mask.defined()) o = o * mask.view({B, 1, N, 1}).to(torch::kDouble);
+        const auto ref = o.permute({0, 2, 1, 3}).reshape({B, N, D});
+        CHECK((out - ref).abs().max().item<double>() < 1e-12);
+        const auto w = torch::randn_like(ref);
+        (out * w).sum().backward();
+        (ref * w).sum().backward();
+        CHECK((qkv.grad() - qkv2.grad()).abs().max().item<double>() < 1e-10);
+        // A non-contiguous input (a column slice) is read correctly too.
+        const auto wide = torch::randn({B, N, 3 * D + 5}, torch::kDouble);
+        wide.narrow(2, 2, 3 * D).copy_(qkv.detach());
+        CHECK((aaren::fused_causal_self_attention(wide.narrow(2, 2, 3 * D), mask, H) - ref).abs().max().item<double>() <
+              1e-12);
+      }
+    }
+  }
+  CHECK_THROWS_WITH(aaren::fused_causal_self_attention(torch::zeros({2, 3, 10}, torch::kDouble), {}, 2),
+                    Catch::Contains("qkv must be [B, N, 3 D]"));
 }
