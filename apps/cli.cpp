@@ -46,12 +46,20 @@ class LineTrackingBuf : public std::streambuf {
 void print_commands(const std::string& program, const std::string& description, const std::vector<Command>& commands) {
   std::cout << description << "\n\nUsage: " << program << " <command> [options]\n\nCommands:\n";
   for (const auto& c : commands) std::cout << "  " << std::left << std::setw(12) << c.name << c.summary << "\n";
-  std::cout << "\nRun '" << program << " <command> --help' for a command's options.\n";
+  std::cout << "\nRun '" << program << " <command> --help' (or '" << program
+            << " help <command>') for a command's options.\n";
 }
 }  // namespace
 
 int dispatch(const std::string& program, const std::string& description, const std::vector<Command>& commands, int argc,
              char** argv) {
+  if (argc >= 3 && std::string(argv[1]) == "help") {  // `help CMD [SUB]` = `CMD [SUB] --help`
+    std::vector<char*> args(argv, argv + argc);
+    static char help_flag[] = "--help";
+    args.erase(args.begin() + 1);
+    args.push_back(help_flag);
+    return dispatch(program, description, commands, static_cast<int>(args.size()), args.data());
+  }
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
     print_commands(program, description, commands);
     return argc < 2 ? kExitUsage : kExitOk;

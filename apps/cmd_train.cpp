@@ -1,15 +1,23 @@
 // aaren train: offline training of a decision agent (Aaren or Transformer backbone).
+#include <signal.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
 
 #include "agents/training/decision_trainer.h"
 #include "agents/training/distributed.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
 #include "base/svg_plot.h"
 #include "envs/env.h"
 
@@ -20,35 +28,141 @@ void print_progress(const std::string& backbone, const TrainProgress& p) {
   std::cerr << "\r[train " << backbone << "] update " << p.update << "/" << p.updates << " (" << std::fixed
             << std::setprecision(1) << 100.0 * p.update / p.updates << "%) " << std::setprecision(1)
             << p.updates_per_second << " upd/s, ETA " << format_duration(p.eta_seconds) << " | loss "
-            << std::setprecision(4) << p.loss << " lr " << std::scientific << std::setprecision(2) << p.lr << std::fixed
-            << std::setprecision(1) << " | eval return " << p.eval_return << " (score " << p.eval_score << ")   "
-            << std::flush;
+            << std::setprecision(4) << p.loss << " lr " << std::scientific << std::setprecision(2) << p.lr << std::fixed;
+  if (!p.last_evals.empty()) {  // nothing before the first evaluation
+    std::cerr << " | score at update " << p.last_evals.front().update << ":";
+    for (const auto& e : p.last_evals)
+      std::cerr << " " << std::setprecision(1) << e.score_mean << " (target " << std::setprecision(0) << e.target
+                << ")";
+  }
+  std::cerr << "   " << std::flush;
+}
+
+// OUT/eval.svg from OUT/eval.csv (so a resumed run's curve has its whole
+// history): the normalised score against updates, one line per target.
+void plot_evaluations(const TrainConfig& c) {
+  std::ifstream in(c.out_dir + "/eval.csv");
+  std::string line;
+  std::getline(in, line);  // header: update,target,return_mean,return_std,score_mean,score_std
+  std::map<double, base::Series> by_target;
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    std::vector<double> cells;
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(std::strtod(cell.c_str(), nullptr));
+    if (cells.size() < 6) continue;
+    auto& s = by_target[cells[1]];
+    s.x.push_back(cells[0]), s.y.push_back(cells[4]);
+  }
+  std::vector<base::Series> series;
+  for (auto it = by_target.rbegin(); it != by_target.rend(); ++it) {
+    std::ostringstream name;
+    name << "target " << std::fixed << std::setprecision(0) << it->first;
+    it->second.name = name.str();
+    series.push_back(it->second);
+  }
+  if (series.empty()) return;
+  base::write_svg(c.out_dir + "/eval.svg", series,
+                  {std::string(to_string(c.backbone)) + " on " + std::filesystem::path(c.dataset).filename().string(),
+                   "updates", "D4RL normalised score"});
 }
 
 void report(const TrainConfig& c, const TrainResult& r) {
+  plot_evaluations(c);
   if (!r.evals.empty()) {
-    base::Series s{"eval return", {}, {}};
-    for (const auto& e : r.evals) s.x.push_back(static_cast<double>(e.update)), s.y.push_back(e.return_mean);
-    base::write_svg(c.out_dir + "/eval.svg", {s},
-                    {"decision agent (" + std::string(to_string(c.backbone)) + ")", "updates", "mean return"});
-    const auto& last = r.evals.back();
-    std::cout << "final evaluation: return " << last.return_mean << " +- " << last.return_std << ", normalised "
-              << last.score_mean << " +- " << last.score_std << " (dataset mean episode return "
-              << r.dataset_return_mean << ")\n";
+    const int64_t last = r.evals.back().update;
+    std::cout << "evaluation at update " << last << " (" << c.eval_episodes << " episodes per target; dataset mean "
+              << "episode return " << r.dataset_return_mean << "):\n";
+    for (const auto& e : r.evals)
+      if (e.update == last)
+        std::cout << "  target " << e.target << ": return " << e.return_mean << " +- " << e.return_std
+                  << ", normalised " << e.score_mean << " +- " << e.score_std << "\n";
   }
   std::cout << "trained in " << format_duration(r.seconds) << "; checkpoint " << r.checkpoint << "\n";
+}
+
+// SIGINT/SIGTERM: finish the update in progress, write a checkpoint and the
+// logs, exit with 128 + the signal. A second one ends the process at once
+// (SA_RESETHAND restores the default action).
+void stop_on_signal(int signal) { request_training_stop(signal); }
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = stop_on_signal;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// --config FILE: a run's config.json (or any JSON object of its keys) as the
+// starting point; flags given beside it override it.
+std::optional<std::string> config_file_argument(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--config") {
+      if (i + 1 >= argc) throw UsageError("--config needs a file (a run's config.json)");
+      return std::string(argv[i + 1]);
+    }
+    if (a.rfind("--config=", 0) == 0) return a.substr(9);
+  }
+  return std::nullopt;
+}
+
+TrainConfig load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError("--config " + path + ": cannot read it");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError("--config " + path + ": not JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object()) throw InputError("--config " + path + ": expected a JSON object of settings");
+  TrainConfig c;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "provenance") continue;  // what ran it, not a setting
+    const auto& fields = TrainConfig::fields();
+    const auto f = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.key == key; });
+    if (f == fields.end()) throw InputError("--config " + path + ": unknown key '" + key + "'");
+    try {
+      f->set_json(c, value);
+    } catch (const std::exception&) {
+      throw InputError("--config " + path + ": '" + key + "' has the wrong type (" + value.dump() + ")");
+    }
+  }
+  return c;
 }
 }  // namespace
 
 int run_train(int argc, char** argv) {
   namespace po = boost::program_options;
-  TrainConfig c;
+  const auto config_file = config_file_argument(argc, argv);
+  TrainConfig c = config_file ? load_config_file(*config_file) : TrainConfig{};
   po::options_description options("Options (defaults: Decision Transformer's, Chen et al. 2021)");
-  add_config_options(options, TrainConfig::fields(), c, {"out"});
+  options.add_options()("config", po::value<std::string>()->value_name("FILE"),
+                        "start from this JSON (a run's config.json); flags given beside it override it");
+  add_config_options(options, TrainConfig::fields(), c);
   po::variables_map vm;
-  if (!parse(argc, argv, "--dataset FILE --backbone aaren|transformer --out DIR [options]", options, vm))
+  if (!parse(argc, argv,
+             "--dataset FILE --backbone aaren|transformer --out DIR [options]\n"
+             "       aaren train --resume OUT [--updates N]   (continue a stopped run from its newest checkpoint)\n"
+             "       aaren train --config OUT/config.json --out NEW [flags]   (a run again, or a variation)\n\n"
+             "Writes OUT/config.json (with provenance), train_log.csv, eval.csv and eval.svg (evaluations during\n"
+             "training at both of DT's targets), checkpoint_<update>.pt every --checkpoint-every updates and\n"
+             "checkpoint.pt at the end. SIGINT/SIGTERM (Ctrl-C) finish the update in progress, write a\n"
+             "checkpoint and exit with 128 + the signal; a second one stops at once.",
+             options, vm))
     return kExitOk;
   const auto given = apply_config_options(vm, TrainConfig::fields(), c);
+  if (config_file && !given.count("out") && !given.count("resume"))
+    throw UsageError("--config " + *config_file + ": give --out for the new run (the file's is " + c.out_dir +
+                     ", another run's folder)");
+  // --resume OUT (or OUT/checkpoint_N.pt) continues in OUT unless --out says otherwise.
+  if (!c.resume.empty() && !given.count("out")) {
+    const std::filesystem::path resume(c.resume);
+    c.out_dir = std::filesystem::is_directory(resume) ? resume.string() : resume.parent_path().string();
+    if (c.out_dir.empty()) c.out_dir = ".";
+  }
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {
@@ -86,12 +200,29 @@ int run_train(int argc, char** argv) {
   const auto tagged = [&](const std::string& what) { return rank.empty() ? what : "rank " + rank + ": " + what; };
   const bool main_rank = rank.empty() || rank == "0";
   if (main_rank) require_writable("out", c.out_dir, /*folder=*/true);
+  install_stop_handlers();
   try {
-    DecisionTrainer trainer(c, given);
+    DecisionTrainer trainer(c, given, provenance(argc, argv));
     const auto& resolved = trainer.config();
     const bool reports = trainer.rank() == 0;  // the other ranks train silently
     if (reports) std::cout << "config: " << resolved.to_json().dump() << std::endl;
-    const auto result = trainer.run([&](const TrainProgress& p) { print_progress(to_string(resolved.backbone), p); });
+    int64_t plotted = -1;
+    const auto result = trainer.run([&](const TrainProgress& p) {
+      print_progress(to_string(resolved.backbone), p);
+      if (!p.last_evals.empty() && p.last_evals.front().update != plotted)
+        plot_evaluations(resolved), plotted = p.last_evals.front().update;  // the curve grows as the run goes
+    });
+    if (result.stop_signal != 0) {
+      if (reports) {
+        std::cerr << "\n";
+        plot_evaluations(resolved);
+        std::cout << "stopped by " << (result.stop_signal == SIGINT ? "SIGINT" : "SIGTERM") << " after update "
+                  << result.updates_done << "; checkpoint " << result.checkpoint << "\ncontinue with: aaren train "
+                  << "--resume " << resolved.out_dir
+                  << (resolved.nproc > 1 ? " --nproc " + std::to_string(resolved.nproc) : std::string()) << "\n";
+      }
+      return 128 + result.stop_signal;
+    }
     if (!reports) return kExitOk;
     std::cerr << "\n";
     report(resolved, result);

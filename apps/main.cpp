@@ -1,10 +1,18 @@
 // aaren: offline RL with Aaren backbones. One subcommand per file in apps/.
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/provenance.h"
+
+#include <iostream>
+#include <string>
 #include "base/blas_kernels.h"
 
 int main(int argc, char** argv) {
   aaren::base::prefer_native_blas_kernels();  // before any matrix product
+  if (argc == 2 && (std::string(argv[1]) == "--version" || std::string(argv[1]) == "version")) {
+    std::cout << aaren::cli::version_line() << "\n";
+    return 0;
+  }
   const std::vector<aaren::cli::Command> commands{
       {"train", "train a decision agent offline (Aaren or Transformer backbone)", aaren::cli::run_train},
       {"compare", "roll out trained agents side by side: score, time per step, memory", aaren::cli::run_compare},

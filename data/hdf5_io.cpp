@@ -637,4 +637,10 @@ void write_d4rl(const std::string& path, const Transitions& t, const WriteOption
   }
 }
 
+std::string hdf5_library_version() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
+}
+
 }  // namespace aaren::data

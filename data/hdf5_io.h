@@ -45,4 +45,7 @@ struct WriteOptions {
 // into place. Throws DataError on failure, leaving nothing behind.
 void write_d4rl(const std::string& path, const Transitions& t, const WriteOptions& options = {});
 
+// The HDF5 library this build runs on, e.g. "1.10.8".
+std::string hdf5_library_version();
+
 }  // namespace aaren::data

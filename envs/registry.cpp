@@ -130,4 +130,6 @@ std::optional<DatasetEnv> dataset_env(const std::map<std::string, std::string>& 
   return std::nullopt;
 }
 
+std::string mujoco_version() { return mj_versionString(); }
+
 }  // namespace aaren::envs

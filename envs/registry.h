@@ -65,4 +65,7 @@ struct DatasetEnv {
 // (hopper-medium-v2.hdf5). nullopt when neither names a known env.
 std::optional<DatasetEnv> dataset_env(const std::map<std::string, std::string>& metadata, const std::string& path);
 
+// The MuJoCo library this build runs on, e.g. "2.3.3".
+std::string mujoco_version();
+
 }  // namespace aaren::envs

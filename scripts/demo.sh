@@ -21,11 +21,13 @@ build/aaren data inspect "$DATA"
 # recurrent policy computes when acting). A short schedule instead of DT's
 # 100k updates: 1500 updates, lr 1e-3 after 50 warm-up updates, then a cosine
 # to 0; bf16 autocast (weights, optimiser and the scan state stay fp32).
+# Evaluated at updates 500, 1000 and 1500 (OUT/BACKBONE/eval.svg); the
+# final scores below come from `compare`, 10 episodes per target.
 for backbone in aaren transformer; do
   echo
   build/aaren train --dataset "$DATA" --backbone "$backbone" --out "$OUT/$backbone" --aaren-batch 2 \
     --updates 1500 --lr 1e-3 --warmup 50 --lr-schedule cosine --precision bf16 --threads 2 \
-    --eval-episodes 10 --seed 0
+    --eval-every 500 --eval-episodes 5 --seed 0
 done
 echo
 # Scores, time per env step and memory of each agent in every way it can act

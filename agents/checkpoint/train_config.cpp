@@ -49,10 +49,20 @@ const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
       field("grad-clip", &C::grad_clip, "gradient-norm clipping"),
       field("return-scale", &C::return_scale, "returns-to-go are divided by this"),
       field("max-ep-len", &C::max_ep_len, "timestep embedding size"),
-      field("target-return", &C::target_return, "evaluation target return (0: the env's DT default, e.g. hopper 3600)"),
-      field("eval-every", &C::eval_every, "evaluate every N updates (0: at the end)", {"", true}),
-      field("eval-episodes", &C::eval_episodes, "episodes per evaluation", {"", true}),
-      field("checkpoint-every", &C::checkpoint_every, "also keep checkpoint_<update>.pt every N updates", {"", true}),
+      field("target-return", &C::target_return,
+            "the agent's target return when it acts (0: the env's higher DT target, e.g. hopper 3600)"),
+      field("eval-targets", &C::eval_targets,
+            "target returns each evaluation conditions on (default: the env's two DT targets, e.g. hopper 3600 1800)",
+            {"", true, nlohmann::json::array()}),
+      field("eval-every", &C::eval_every,
+            "evaluate every N updates (0: updates / 10, i.e. 10 points per run); the last update is always evaluated",
+            {"", true}),
+      field("eval-episodes", &C::eval_episodes, "episodes per evaluation and target", {"", true}),
+      field("checkpoint-every", &C::checkpoint_every,
+            "write checkpoint_<update>.pt every N updates (0: only at the end and when stopped by SIGINT/SIGTERM)",
+            {"", true}),
+      field("keep-last", &C::keep_last, "keep the newest K periodic checkpoints, delete older ones (0: keep all)",
+            {"", true, nlohmann::json(0)}),
       field("seed", &C::seed, "random seed"),
       field("threads", &C::threads, "LibTorch threads", {"", true}),
       field("device", &C::device,
@@ -91,8 +101,10 @@ void TrainConfig::validate() const {
   if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0))
     fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
   if (!(return_scale > 0) || max_ep_len <= 0) fail("--return-scale and --max-ep-len must be > 0");
-  if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0)
-    fail("--eval-every, --checkpoint-every >= 0; --eval-episodes > 0");
+  if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0 || keep_last < 0)
+    fail("--eval-every, --checkpoint-every, --keep-last >= 0; --eval-episodes > 0");
+  for (const double t : eval_targets)
+    if (!std::isfinite(t)) fail("--eval-targets must be finite numbers");
   if (threads <= 0) fail("--threads must be > 0");
   if (nproc < 1 || nproc > 1024) fail("--nproc must be in [1, 1024]");
   if (!(dist_timeout > 0 && dist_timeout < 1e7)) fail("--dist-timeout must be > 0 seconds");

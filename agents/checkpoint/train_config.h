@@ -37,10 +37,12 @@ struct TrainConfig {
   double grad_clip = 0.25;
   double return_scale = 1000.0;
   int64_t max_ep_len = 1000;
-  double target_return = 0.0;  // evaluation target; 0: the env's DT default (hopper 3600, ...)
-  int64_t eval_every = 0;      // updates between evaluations (0: only at the end)
+  double target_return = 0.0;        // the agent's acting target; 0: the env's higher DT target (hopper 3600, ...)
+  std::vector<double> eval_targets;  // each evaluation conditions on each; empty: the env's two DT targets
+  int64_t eval_every = 0;            // updates between evaluations; 0: updates / 10 (the last update always)
   int64_t eval_episodes = 10;
-  int64_t checkpoint_every = 0;  // also keep checkpoint_<update>.pt every N updates (0: no)
+  int64_t checkpoint_every = 1000;  // checkpoint_<update>.pt every N updates (0: only at the end and on a signal)
+  int64_t keep_last = 1;            // periodic checkpoints kept, newest first (0: all)
   uint64_t seed = 0;
   int threads = 2;
   std::string device = "cpu";      // "cpu" | "cuda" | "cuda:N" (a CUDA LibTorch); evaluation runs on the CPU

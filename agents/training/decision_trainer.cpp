@@ -1,10 +1,14 @@
 #include "agents/training/decision_trainer.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <regex>
 #include <stdexcept>
 
 #include "agents/acting/acting.h"
@@ -13,6 +17,7 @@
 #include "agents/training/distributed.h"
 #include "base/atomic_file.h"
 #include "base/clock.h"
+#include "base/csv_log.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "envs/registry.h"
@@ -20,6 +25,34 @@
 namespace aaren {
 
 namespace {
+
+// Lock-free on every platform we build for, so a signal handler may set it.
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "request_training_stop must be async-signal-safe");
+
+// OUT/checkpoint_<update>.pt files, oldest first: (update, path).
+std::vector<std::pair<int64_t, std::string>> periodic_checkpoints(const std::string& dir) {
+  static const std::regex name("checkpoint_([0-9]+)\\.pt");
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::smatch m;
+    const auto file = entry.path().filename().string();
+    if (entry.is_regular_file() && std::regex_match(file, m, name))
+      found.emplace_back(std::stoll(m[1].str()), entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// --resume DIR: that run's newest checkpoint_<update>.pt.
+std::string resolve_resume_path(const std::string& resume) {
+  if (!std::filesystem::is_directory(resume)) return resume;
+  const auto found = periodic_checkpoints(resume);
+  if (found.empty())
+    throw std::invalid_argument("--resume " + resume + ": no checkpoint_<update>.pt in this folder to resume from");
+  return found.back().second;
+}
 
 // Mean squared error over the real steps; normaliser = real steps x act_dim.
 // In fp32 whatever the forward pass ran in.
@@ -83,8 +116,7 @@ class WindowRegime : public BatchRegime {
 // carried across chunk boundaries and gradients cut there.
 class EpisodeRegime : public BatchRegime {
  public:
-  EpisodeRegime(const data::TrajectoryDataset& data, const TrainConfig& c, const data::BatchOptions& options,
-                int rank)
+  EpisodeRegime(const data::TrajectoryDataset& data, const TrainConfig& c, const data::BatchOptions& options, int rank)
       : sampler_(data, options, c.seed),
         batch_(c.aaren_batch),
         local_(c.aaren_batch / c.nproc),
@@ -203,6 +235,7 @@ struct DecisionTrainer::Run {
   int64_t start_update = 0;
   std::ofstream log, eval_log;
   TrainResult result;
+  nlohmann::json provenance;
   // Data-parallel: this process's rank; the group and the gradient all-reduce
   // when there are several. Rank 0 alone writes files and evaluates.
   dist::LaunchInfo launch;
@@ -212,6 +245,7 @@ struct DecisionTrainer::Run {
 
   bool writes_files() const { return launch.rank == 0; }
   void prepare(const TrainConfig& given, const std::set<std::string>& flags);
+  void write_config();
   void join_group();
   void build_model();
   void restore_training_state();
@@ -219,20 +253,26 @@ struct DecisionTrainer::Run {
   template <class Fn>
   void on_cpu(const Fn& fn);
   void checkpoint(const std::string& path, int64_t update);
-  EvalResult evaluate(int64_t update);
-  UpdateLoss update(int64_t update, double lr);
+  void periodic_checkpoint(int64_t update);
+  std::vector<EvalResult> evaluate(int64_t update);
+  // One update; `stop`: whether this rank was asked to stop. Returns the
+  // loss and whether the run stops after it (every rank agrees).
+  std::pair<UpdateLoss, bool> update(int64_t update, double lr, bool stop);
 };
 
 void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std::string>& flags) {
   given.validate();
   c = given;
+  if (!c.resume.empty()) c.resume = resolve_resume_path(c.resume);
   if (!c.resume.empty()) {
     try {
       resumed = load_checkpoint(c.resume);
     } catch (const std::runtime_error& e) {
       throw std::invalid_argument(e.what());  // a bad input file, as for every command that loads one
     }
-    c = continue_stored_run(given, *resumed, flags);
+    auto with_path = given;
+    with_path.resume = c.resume;
+    c = continue_stored_run(with_path, *resumed, flags);
   }
   launch = dist::launch_from_environment();
   if (launch.world_size > 1 && given.nproc > 1 && given.nproc != launch.world_size)
@@ -253,14 +293,24 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   data = read_training_data(c.dataset);
   dataset = std::make_unique<data::TrajectoryDataset>(data.transitions, data.split);
   c.env = resolve_env(c, data.transitions, *dataset);
-  if (c.target_return == 0.0) c.target_return = envs::env_spec(c.env).dt_target_high;
+  const auto& spec = envs::env_spec(c.env);
+  if (c.target_return == 0.0) c.target_return = spec.dt_target_high;
+  if (c.eval_targets.empty()) c.eval_targets = {spec.dt_target_high, spec.dt_target_low};
+  if (c.eval_every == 0) c.eval_every = std::max<int64_t>(1, c.updates / 10);
   build_model();
   restore_training_state();
   result.dataset_return_mean = data.split.mean_return();
   if (!writes_files()) return;
-  // The resolved run, next to its outputs (on resume: the run as it continues).
-  base::write_file_atomically(c.out_dir + "/config.json", c.to_json().dump(2) + "\n");
+  write_config();
   open_logs();
+}
+
+// The resolved run, next to its outputs (on resume: the run as it continues),
+// and what ran it.
+void DecisionTrainer::Run::write_config() {
+  auto j = c.to_json();
+  if (!provenance.is_null()) j["provenance"] = provenance;
+  base::write_file_atomically(c.out_dir + "/config.json", j.dump(2) + "\n");
 }
 
 void DecisionTrainer::Run::join_group() {
@@ -326,14 +376,18 @@ void DecisionTrainer::Run::restore_training_state() {
 }
 
 void DecisionTrainer::Run::open_logs() {
-  const auto mode = start_update ? std::ios::app : std::ios::trunc;
-  log.open(c.out_dir + "/train_log.csv", mode);
-  eval_log.open(c.out_dir + "/eval.csv", mode);
-  if (!start_update) {
-    log << "update,loss,lr,seconds,steps\n";  // steps: real env steps in the batch
-    eval_log << "update,return_mean,return_std,score_mean,score_std\n";
-  }
-  log.flush(), eval_log.flush();  // the headers are there even if the run is killed at once
+  // Resumed into the folder of the run it continues: what that run wrote past
+  // the resumed update belongs to a continuation that is being replaced.
+  const int64_t keep = start_update > 0 ? start_update : -1;
+  int64_t dropped = base::open_csv_log(log, c.out_dir + "/train_log.csv", "update,loss,lr,seconds,steps", keep);
+  dropped += base::open_csv_log(eval_log, c.out_dir + "/eval.csv",
+                                "update,target,return_mean,return_std,score_mean,score_std", keep);
+  int removed = 0;
+  for (const auto& [update, path] : periodic_checkpoints(c.out_dir))
+    if (keep >= 0 && update > keep) removed += std::filesystem::remove(path) ? 1 : 0;
+  if (dropped > 0 || removed > 0)
+    std::cerr << "resumed at update " << start_update << ": dropped " << dropped << " log row(s) and " << removed
+              << " checkpoint(s) of " << c.out_dir << " written after it\n";
 }
 
 // Checkpoints and evaluations use the weights on the CPU (rollouts step one
@@ -358,38 +412,57 @@ void DecisionTrainer::Run::checkpoint(const std::string& path, int64_t update) {
   }
   if (!writes_files()) return;
   on_cpu([&] { save_checkpoint(path, agent.model, c, agent.normalizer, c.env, update, &ts); });
+  result.checkpoint = path;
 }
 
-EvalResult DecisionTrainer::Run::evaluate(int64_t update) {
-  RolloutResult r;
-  on_cpu([&] {
-    r = evaluate_agent(agent, c.target_return, evaluation_mode(c.backbone), c.eval_episodes,
-                       c.seed + 1000 * static_cast<uint64_t>(update));
-  });
-  EvalResult e{update, mean_of(r.returns()), std_of(r.returns()), mean_of(r.normalized_scores()),
-               std_of(r.normalized_scores())};
-  eval_log << update << "," << e.return_mean << "," << e.return_std << "," << e.score_mean << "," << e.score_std
-           << "\n";
+// checkpoint_<update>.pt, keeping the newest keep_last of them.
+void DecisionTrainer::Run::periodic_checkpoint(int64_t update) {
+  checkpoint(c.out_dir + "/checkpoint_" + std::to_string(update) + ".pt", update);
+  if (!writes_files() || c.keep_last <= 0) return;
+  auto found = periodic_checkpoints(c.out_dir);
+  for (size_t i = 0; i + static_cast<size_t>(c.keep_last) < found.size(); ++i) std::filesystem::remove(found[i].second);
+}
+
+std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
+  std::vector<EvalResult> out;
+  for (const double target : c.eval_targets) {
+    RolloutResult r;
+    on_cpu([&] {
+      r = evaluate_agent(agent, target, evaluation_mode(c.backbone), c.eval_episodes,
+                         c.seed + 1000 * static_cast<uint64_t>(update));
+    });
+    EvalResult e{update,
+                 target,
+                 mean_of(r.returns()),
+                 std_of(r.returns()),
+                 mean_of(r.normalized_scores()),
+                 std_of(r.normalized_scores())};
+    eval_log << update << "," << target << "," << e.return_mean << "," << e.return_std << "," << e.score_mean << ","
+             << e.score_std << "\n";
+    out.push_back(e);
+    result.evals.push_back(e);
+  }
   eval_log.flush();
-  result.evals.push_back(e);
-  return e;
+  return out;
 }
 
-UpdateLoss DecisionTrainer::Run::update(int64_t update, double lr) {
+std::pair<UpdateLoss, bool> DecisionTrainer::Run::update(int64_t update, double lr, bool stop) {
   for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer->zero_grad();
   auto loss = regime->accumulate_gradients(agent.model, device, c.precision == "bf16");
   if (reducer) {
-    const auto totals = reducer->reduce(parameters, loss.loss, loss.steps);  // the global batch's gradient
-    loss.loss = totals.loss, loss.steps = totals.steps;
+    const auto totals = reducer->reduce(parameters, loss.loss, loss.steps, stop);  // the global batch's gradient
+    loss.loss = totals.loss, loss.steps = totals.steps, stop = totals.stop;
   }
   torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
   optimizer->step();
-  return loss;
+  return {loss, stop};
 }
 
-DecisionTrainer::DecisionTrainer(const TrainConfig& config, const std::set<std::string>& given_flags)
+DecisionTrainer::DecisionTrainer(const TrainConfig& config, const std::set<std::string>& given_flags,
+                                 const nlohmann::json& provenance)
     : run_(std::make_unique<Run>()) {
+  run_->provenance = provenance;
   run_->prepare(config, given_flags);
 }
 
@@ -406,26 +479,28 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
   const auto& c = r.c;
   TrainProgress p;
   p.updates = c.updates;
-  p.eval_return = p.eval_score = std::nan("");
   const double start = base::now_seconds();
   double window_start = start;
   int64_t window_update = r.start_update;
   r.agent.model->train();
-  for (int64_t update = r.start_update; update < c.updates; ++update) {
+  int stop_signal = 0;
+  for (int64_t update = r.start_update; update < c.updates && stop_signal == 0; ++update) {
     const double lr = learning_rate(c, update);
-    const auto loss = r.update(update, lr);
+    const int asked = g_stop_signal.load(std::memory_order_relaxed);
+    const auto [loss, stop] = r.update(update, lr, asked != 0);
+    if (stop) stop_signal = asked != 0 ? asked : SIGTERM;  // a peer was asked
     const int64_t done = update + 1;
     p.update = done, p.loss = loss.loss, p.lr = lr;
     if (r.writes_files())
-      r.log << done << "," << loss.loss << "," << lr << "," << base::now_seconds() - start << "," << loss.steps
-            << "\n";
-    if (r.writes_files() && c.eval_every > 0 && done % c.eval_every == 0 && done < c.updates) {
-      const auto e = r.evaluate(done);
-      p.eval_return = e.return_mean, p.eval_score = e.score_mean;
-    }
-    if (c.checkpoint_every > 0 && done % c.checkpoint_every == 0)
-      r.checkpoint(c.out_dir + "/checkpoint_" + std::to_string(done) + ".pt", done);
+      r.log << done << "," << loss.loss << "," << lr << "," << base::now_seconds() - start << "," << loss.steps << "\n";
     r.log.flush();  // a killed run keeps its log, to the last update
+    r.result.updates_done = done;
+    if (stop_signal != 0) {
+      r.periodic_checkpoint(done);  // every rank: the generators are gathered
+      break;
+    }
+    if (r.writes_files() && done % c.eval_every == 0 && done < c.updates) p.last_evals = r.evaluate(done);
+    if (c.checkpoint_every > 0 && done % c.checkpoint_every == 0 && done < c.updates) r.periodic_checkpoint(done);
     if (progress && r.writes_files() && (done % 10 == 0 || done == c.updates)) {
       const double t_now = base::now_seconds();
       p.updates_per_second = (done - window_update) / std::max(t_now - window_start, 1e-9);
@@ -435,16 +510,23 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
     }
   }
   r.result.final_loss = p.loss;
+  r.result.stop_signal = stop_signal;
+  if (stop_signal != 0) {
+    g_stop_signal.store(0, std::memory_order_relaxed);  // handled: a later run in this process starts afresh
+    r.result.seconds = base::now_seconds() - start;
+    return r.result;
+  }
+  r.checkpoint(c.out_dir + "/checkpoint.pt", c.updates);
   r.result.checkpoint = c.out_dir + "/checkpoint.pt";
-  r.checkpoint(r.result.checkpoint, c.updates);
   r.result.seconds = base::now_seconds() - start;
   if (!r.writes_files()) return r.result;  // rank 0 evaluates
-  const auto e = r.evaluate(c.updates);
-  p.eval_return = e.return_mean, p.eval_score = e.score_mean;
+  p.last_evals = r.evaluate(c.updates);
   if (progress) progress(p);
   r.result.seconds = base::now_seconds() - start;
   return r.result;
 }
+
+void request_training_stop(int signal) noexcept { g_stop_signal.store(signal, std::memory_order_relaxed); }
 
 TrainResult train_decision(const TrainConfig& config, const std::function<void(const TrainProgress&)>& progress) {
   return DecisionTrainer(config).run(progress);

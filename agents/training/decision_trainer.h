@@ -19,23 +19,31 @@
 
 namespace aaren {
 
-struct TrainProgress {
-  int64_t update = 0, updates = 0;
-  double loss = 0, lr = 0, updates_per_second = 0, eta_seconds = 0;
-  double eval_return = 0, eval_score = 0;  // NaN before the first evaluation
-};
-
 struct EvalResult {
   int64_t update = 0;
+  double target = 0;  // the target return it conditioned on
   double return_mean = 0, return_std = 0, score_mean = 0, score_std = 0;
 };
 
+struct TrainProgress {
+  int64_t update = 0, updates = 0;
+  double loss = 0, lr = 0, updates_per_second = 0, eta_seconds = 0;
+  std::vector<EvalResult> last_evals;  // the latest evaluation, one per target; empty before the first
+};
+
 struct TrainResult {
-  std::string checkpoint;
+  std::string checkpoint;  // the last one written
   std::vector<EvalResult> evals;
   double final_loss = 0, seconds = 0;
   double dataset_return_mean = 0;
+  int64_t updates_done = 0;
+  int stop_signal = 0;  // > 0: stopped early by this signal (after a checkpoint), not evaluated at the end
 };
+
+// Asks a running DecisionTrainer::run (every rank of it) to stop after the
+// update in progress, write checkpoint_<update>.pt and flushed logs, and
+// return. Async-signal-safe: meant for SIGINT/SIGTERM handlers.
+void request_training_stop(int signal) noexcept;
 
 class DecisionTrainer {
  public:
@@ -44,10 +52,15 @@ class DecisionTrainer {
   // `config` where given_flags names them (all of them when given_flags is
   // empty); the env from the dataset when not given; the target return.
   // Reads the dataset, builds the model and optimiser, and writes the
-  // resolved config to OUT/config.json. `given_flags`: the fields set on the
-  // command line; with --resume, one the stored run keeps is refused.
+  // resolved config to OUT/config.json, with `provenance` (what ran it:
+  // versions, machine, command line) under "provenance" when given.
+  // `given_flags`: the fields set on the command line; with --resume, one the
+  // stored run keeps is refused. --resume may name a run's folder: its
+  // newest checkpoint_<update>.pt. Resuming into the folder of the run it
+  // continues drops that run's log rows and checkpoints past the resumed update.
   // Throws std::invalid_argument (bad input: one line naming the flag or file).
-  explicit DecisionTrainer(const TrainConfig& config, const std::set<std::string>& given_flags = {});
+  explicit DecisionTrainer(const TrainConfig& config, const std::set<std::string>& given_flags = {},
+                           const nlohmann::json& provenance = {});
   ~DecisionTrainer();
   DecisionTrainer(const DecisionTrainer&) = delete;
   DecisionTrainer& operator=(const DecisionTrainer&) = delete;
@@ -57,7 +70,8 @@ class DecisionTrainer {
   int rank() const;                   // data-parallel rank (0 alone writes files, evaluates and reports)
 
   // Trains to config().updates, evaluating and checkpointing as configured,
-  // then writes OUT/checkpoint.pt and evaluates it.
+  // then writes OUT/checkpoint.pt and evaluates it; or, stopped by
+  // request_training_stop, writes OUT/checkpoint_<update>.pt and returns.
   TrainResult run(const std::function<void(const TrainProgress&)>& progress = {});
 
  private:

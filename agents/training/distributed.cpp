@@ -216,14 +216,14 @@ void ProcessGroup::barrier() {}
 #endif
 
 GradientAllReduce::Totals GradientAllReduce::reduce(const std::vector<torch::Tensor>& params, double local_loss,
-                                                    int64_t local_steps) {
+                                                    int64_t local_steps, bool stop) {
   int64_t total = 0;
   for (const auto& p : params) total += p.numel();
   const auto options = params.empty() ? torch::TensorOptions() : params.front().options();
-  // [grad_0 * n_r, ..., grad_k * n_r, loss_r * n_r, n_r], summed over ranks.
+  // [grad_0 * n_r, ..., grad_k * n_r, loss_r * n_r, n_r, stop_r], summed over ranks.
   // The grads are fp32 (mixed precision keeps fp32 weights); so is the buffer.
-  if (!flat_.defined() || flat_.numel() != total + 2 || flat_.device() != options.device())
-    flat_ = torch::empty({total + 2}, options.dtype(torch::kFloat));
+  if (!flat_.defined() || flat_.numel() != total + 3 || flat_.device() != options.device())
+    flat_ = torch::empty({total + 3}, options.dtype(torch::kFloat));
   torch::NoGradGuard no_grad;
   const double n = static_cast<double>(local_steps);
   int64_t offset = 0;
@@ -235,13 +235,14 @@ GradientAllReduce::Totals GradientAllReduce::reduce(const std::vector<torch::Ten
       slot.zero_();
     offset += p.numel();
   }
-  flat_.narrow(0, total, 2).copy_(torch::tensor({local_loss * n, n}, torch::kDouble));
+  flat_.narrow(0, total, 3).copy_(torch::tensor({local_loss * n, n, stop ? 1.0 : 0.0}, torch::kDouble));
   group_.all_reduce_sum(flat_);
-  const auto sums = flat_.narrow(0, total, 2).to(torch::kCPU, torch::kDouble);
+  const auto sums = flat_.narrow(0, total, 3).to(torch::kCPU, torch::kDouble);
   Totals out;
   out.steps = static_cast<int64_t>(std::llround(sums[1].item<double>()));
   if (out.steps <= 0) throw DistributedError("all-reduce: the global batch has no real step");
   out.loss = sums[0].item<double>() / static_cast<double>(out.steps);
+  out.stop = sums[2].item<double>() > 0.5;
   flat_.narrow(0, 0, total).div_(static_cast<double>(out.steps));
   offset = 0;
   for (const auto& p : params) {

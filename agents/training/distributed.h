@@ -71,9 +71,13 @@ class GradientAllReduce {
   struct Totals {
     double loss = 0;    // the global batch's loss
     int64_t steps = 0;  // its real steps
+    bool stop = false;  // some rank asked to stop after this update
   };
   // `params`: the model's parameters (grads filled by backward on each rank).
-  Totals reduce(const std::vector<torch::Tensor>& params, double local_loss, int64_t local_steps);
+  // `stop` rides in the same buffer, so every rank learns in the same update
+  // that one of them was asked to stop (a signal reaches ranks at different times).
+  Totals reduce(const std::vector<torch::Tensor>& params, double local_loss, int64_t local_steps,
+                bool stop = false);
 
  private:
   ProcessGroup& group_;

@@ -14,6 +14,7 @@
 #include "agents/acting/rollout.h"
 #include "agents/checkpoint/sealed_archive.h"
 #include "base/clock.h"
+#include "base/csv_log.h"
 #include "data/hdf5_io.h"
 
 namespace aaren {
@@ -269,20 +270,6 @@ double evaluate(GaussianActor& actor, const SacConfig& c, int64_t round) {
   return total / c.eval_episodes;
 }
 
-// Keeps a CSV log's header and the rows whose first column (the step) is at
-// most `step`: what a resumed run must continue after.
-void truncate_log(const std::string& path, int64_t step) {
-  std::ifstream in(path);
-  std::string kept, line;
-  bool header = true;
-  while (std::getline(in, line)) {
-    if (header || std::stoll(line.substr(0, line.find(','))) <= step) kept += line + "\n";
-    header = false;
-  }
-  in.close();
-  std::ofstream(path, std::ios::trunc) << kept;
-}
-
 // One SAC run's state, and its steps as small methods. The order of every
 // random draw (LibTorch's generator, `rng`, the env's) is that of the
 // original single loop, so runs and resumed runs are bit for bit the same.
@@ -475,18 +462,14 @@ bool SacRun::resume() {
     throw std::invalid_argument(state_path + ": training state does not match this configuration (" +
                                 e.msg().substr(0, e.msg().find('\n')) + ")");
   }
-  truncate_log(c.out_dir + "/log.csv", first_step - 1);
-  truncate_log(c.out_dir + "/eval.csv", first_step - 1);
   return true;
 }
 
+// A resumed run keeps the rows up to the step it resumes after.
 void SacRun::open_logs(bool resumed) {
-  log.open(c.out_dir + "/log.csv", resumed ? std::ios::app : std::ios::trunc);
-  eval_log.open(c.out_dir + "/eval.csv", resumed ? std::ios::app : std::ios::trunc);
-  if (!resumed) {
-    log << "step,episode,return,length,alpha,q_loss,actor_loss" << std::endl;
-    eval_log << "step,eval_return" << std::endl;
-  }
+  const int64_t keep = resumed ? first_step - 1 : -1;
+  base::open_csv_log(log, c.out_dir + "/log.csv", "step,episode,return,length,alpha,q_loss,actor_loss", keep);
+  base::open_csv_log(eval_log, c.out_dir + "/eval.csv", "step,eval_return", keep);
 }
 
 void SacRun::save_policy_as(const std::string& tag) {

@@ -172,6 +172,7 @@ aaren::TrainConfig tiny_config(const std::string& dataset, const std::string& ou
   c.embed_dim = 32, c.n_layers = 2, c.n_heads = 1, c.dropout = 0.0;
   c.context = 12, c.batch_size = 8, c.aaren_batch = 3, c.chunk_steps = 5;
   c.lr = 3e-3, c.warmup = 10, c.updates = 300, c.eval_episodes = 1, c.threads = 1, c.seed = 3;
+  c.eval_every = 1000000;  // only the final evaluation (evaluations during training: tests/apps/test_train_cli.cpp)
   return c;
 }
 }  // namespace

@@ -22,6 +22,7 @@ TEST_CASE("end to end: each backbone beats the bundled dataset's mean episode re
     c.lr = 1e-3;
     c.warmup = 30;
     c.eval_episodes = 10;
+    c.eval_every = c.updates, c.eval_targets = {3600.0};  // one evaluation, at the end, at DT's Hopper target
     c.seed = 0;
     c.threads = 2;
     const auto r = aaren::train_decision(c);

@@ -1,0 +1,194 @@
+// `aaren train` as a long run lives: stopped by SIGTERM and resumed, started
+// again from its config.json, checkpoints pruned, evaluation curves at both
+// of DT's targets, provenance saved.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/checkpoint/checkpoint.h"
+#include "tests/apps/run_aaren.h"
+#include "tests/data/fixtures.h"
+
+extern char** environ;
+
+using aaren::testing::run_aaren;
+
+namespace {
+
+const std::string kBundled = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+double max_weight_difference(const std::string& a_path, const std::string& b_path) {
+  const auto a = aaren::load_checkpoint(a_path), b = aaren::load_checkpoint(b_path);
+  auto pa = a.model->named_parameters(), pb = b.model->named_parameters();
+  double diff = 0;
+  for (auto& p : pa) diff = std::max(diff, (p.value() - pb[p.key()]).abs().max().item<double>());
+  return diff;
+}
+
+// Starts `aaren ARGS...` (output to `log`), returns its pid.
+pid_t spawn_aaren(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> words{"/bin/sh", "-c", "exec " + std::string(AAREN_BINARY)};
+  for (const auto& a : args) words[2] += " " + a;
+  words[2] += " >" + log + " 2>&1";
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ) == 0);
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "cli: SIGTERM stops training with a checkpoint and logs, and resuming it == the uninterrupted run, bit for bit",
+    "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("train_stop");
+  // Dropout on (its generator must be restored too); evaluation only at the end, as for both runs.
+  const std::string common = "train --dataset " + kBundled +
+                             " --backbone transformer --embed-dim 16 --layers 1 --context 5 --batch-size 16"
+                             " --updates 400 --lr 2e-3 --warmup 20 --eval-every 400 --eval-episodes 1 --threads 1"
+                             " --checkpoint-every 0 --seed 4";
+  auto r = run_aaren(common + " --out " + dir + "/straight");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+
+  const std::string out = dir + "/stopped";
+  std::vector<std::string> args;
+  for (std::istringstream words(common + " --out " + out); !words.eof();) {
+    std::string w;
+    words >> w;
+    if (!w.empty()) args.push_back(w);
+  }
+  const pid_t pid = spawn_aaren(args, dir + "/stopped.log");
+  // Stop it once it has logged a few updates.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (read_lines(out + "/train_log.csv").size() < 20 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const auto log_text = read_lines(dir + "/stopped.log");
+  std::string console;
+  for (const auto& l : log_text) console += l + "\n";
+  INFO(console);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  CHECK(console.find("stopped by SIGTERM after update") != std::string::npos);
+  // The logs: headers, flushed rows up to the stop; a checkpoint at that update, loadable.
+  const auto rows = read_lines(out + "/train_log.csv");
+  REQUIRE(rows.size() >= 21);
+  CHECK(rows.front() == "update,loss,lr,seconds,steps");
+  const int64_t stopped_at = std::stoll(rows.back().substr(0, rows.back().find(',')));
+  REQUIRE(stopped_at < 400);  // it was stopped, not finished
+  CHECK(read_lines(out + "/eval.csv").front() == "update,target,return_mean,return_std,score_mean,score_std");
+  const auto checkpoint = out + "/checkpoint_" + std::to_string(stopped_at) + ".pt";
+  REQUIRE(std::filesystem::exists(checkpoint));
+  CHECK(aaren::load_checkpoint(checkpoint).update == stopped_at);
+  CHECK_FALSE(std::filesystem::exists(out + "/checkpoint.pt"));
+
+  // Resumed by naming the folder only: the same weights as the run never stopped.
+  r = run_aaren("train --resume " + out);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(max_weight_difference(dir + "/straight/checkpoint.pt", out + "/checkpoint.pt") == 0.0);
+  // One row per update, none twice, the header once.
+  const auto resumed_rows = read_lines(out + "/train_log.csv");
+  CHECK(resumed_rows.size() == 401);
+  CHECK(resumed_rows[stopped_at].substr(0, resumed_rows[stopped_at].find(',')) == std::to_string(stopped_at));
+  // config.json is the run it continued (not TrainConfig's defaults), with provenance.
+  auto config = read_json(out + "/config.json");
+  CHECK(config.at("lr") == 2e-3);
+  CHECK(config.at("warmup") == 20);
+  CHECK(config.at("resume") == checkpoint);
+  CHECK(config.at("eval_targets") == nlohmann::json({3600.0, 1800.0}));
+  const auto provenance = config.at("provenance");
+  CHECK(provenance.at("command").at(1) == "--resume");
+  CHECK(provenance.at("toolkit").get<std::string>().rfind("aaren-rl ", 0) == 0);
+  CHECK(provenance.at("libtorch").get<std::string>().size() > 0);
+  config.erase("provenance");
+  CHECK(config == aaren::load_checkpoint(out + "/checkpoint.pt").config.to_json());
+}
+
+TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned checkpoints, --config, --version",
+          "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("train_curve");
+  const std::string out = dir + "/run";
+  auto r = run_aaren("train --dataset " + kBundled +
+                     " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --updates 30"
+                     " --warmup 5 --eval-episodes 1 --threads 1 --checkpoint-every 10 --keep-last 2 --lr 3e-3 --out " +
+                     out);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // Default: 10 evaluations (every 3 updates), each at hopper's two DT targets.
+  const auto evals = read_lines(out + "/eval.csv");
+  REQUIRE(evals.size() == 1 + 10 * 2);
+  CHECK(evals[1].rfind("3,3600,", 0) == 0);
+  CHECK(evals[2].rfind("3,1800,", 0) == 0);
+  CHECK(evals.back().rfind("30,1800,", 0) == 0);
+  std::ifstream svg(out + "/eval.svg");
+  const std::string plot((std::istreambuf_iterator<char>(svg)), {});
+  CHECK(plot.find("target 3600") != std::string::npos);
+  CHECK(plot.find("target 1800") != std::string::npos);
+  CHECK(r.output.find("target 3600: return") != std::string::npos);
+  CHECK(r.output.find("nan") == std::string::npos);
+  // Periodic checkpoints at 10 and 20 (30 is the final checkpoint.pt); --keep-last 2 keeps both.
+  CHECK(std::filesystem::exists(out + "/checkpoint_10.pt"));
+  CHECK(std::filesystem::exists(out + "/checkpoint_20.pt"));
+  CHECK(std::filesystem::exists(out + "/checkpoint.pt"));
+
+  // --keep-last 1 deletes the older one.
+  r = run_aaren("train --config " + out + "/config.json --keep-last 1 --out " + dir + "/again");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(dir + "/again/checkpoint_10.pt"));
+  CHECK(std::filesystem::exists(dir + "/again/checkpoint_20.pt"));
+  // Started from the first run's config.json: the same run (seed included), so the same weights.
+  CHECK(max_weight_difference(out + "/checkpoint.pt", dir + "/again/checkpoint.pt") == 0.0);
+  auto a = read_json(out + "/config.json"), b = read_json(dir + "/again/config.json");
+  for (auto* j : {&a, &b}) j->erase("provenance"), j->erase("out"), j->erase("keep_last");
+  CHECK(a == b);
+  // --config needs --out (the file's folder is another run's), and a file that is not a config says so.
+  r = run_aaren("train --config " + out + "/config.json");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("give --out") != std::string::npos);
+  std::ofstream(dir + "/bad.json") << R"({"lr": 0.001, "learning_rate": 3})";
+  r = run_aaren("train --config " + dir + "/bad.json --out " + dir + "/bad");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("unknown key 'learning_rate'") != std::string::npos);
+  // --resume of a folder without checkpoints.
+  std::filesystem::create_directories(dir + "/empty");
+  r = run_aaren("train --resume " + dir + "/empty");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("no checkpoint_<update>.pt") != std::string::npos);
+
+  r = run_aaren("--version");
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.rfind("aaren-rl ", 0) == 0);
+  CHECK(r.output.find("LibTorch") != std::string::npos);
+  r = run_aaren("help train");
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("--keep-last") != std::string::npos);
+}
