@@ -5,6 +5,7 @@
 #include "agents/training/collect.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 #include "data/summary.h"
 #include "envs/registry.h"
@@ -17,9 +18,10 @@ namespace {
 
 // Read in a child process: a damaged file that crashes or stalls libhdf5
 // gives one line and exit 2 instead of taking this process down.
-data::Transitions load(const std::string& path) {
+// A file, a Minari folder, or a dataset name (data/dataset_names.h).
+data::Transitions load(const std::string& name) {
   try {
-    auto t = data::read_dataset_isolated(path);
+    auto t = data::read_dataset_isolated(data::resolve_dataset(name));
     for (const auto& w : t.warnings) std::cerr << "warning: " << w << "\n";
     return t;
   } catch (const data::DataError& e) {
@@ -32,7 +34,9 @@ int run_inspect(int argc, char** argv) {
   bool json = false, keep_partial = false;
   po::options_description options("Options");
   options.add_options()
-      ("file", po::value(&file)->required(), "D4RL .hdf5 file, Minari main_data.hdf5 or Minari dataset folder")
+      ("file", po::value(&file)->required(),
+       "D4RL .hdf5 file, Minari main_data.hdf5 or dataset folder, or a dataset name (hopper-medium-v2, "
+       "mujoco/hopper/medium-v0: see 'aaren data list')")
       ("env", po::value(&env), "environment for the normalised score (default: from metadata or the file name)")
       ("keep-partial", po::bool_switch(&keep_partial), "count a trailing unfinished episode as an episode")
       ("json", po::bool_switch(&json), "print one JSON object");
@@ -49,6 +53,7 @@ int run_inspect(int argc, char** argv) {
   std::optional<envs::ScoreReference> ref;
   std::string env_source;
   if (!env.empty()) {
+    if (const auto refusal = envs::unsupported_version(env)) throw UsageError("--env " + *refusal);
     ref = envs::score_reference_for(env);
     if (!ref) throw UsageError("--env '" + env + "' has no D4RL reference scores (known: hopper, halfcheetah, walker2d, ant)");
     env_source = "--env";
@@ -104,7 +109,7 @@ int run_inspect(int argc, char** argv) {
 int run_validate(int argc, char** argv) {
   std::string file;
   po::options_description options("Options");
-  options.add_options()("file", po::value(&file)->required(), "D4RL or Minari file to check");
+  options.add_options()("file", po::value(&file)->required(), "D4RL or Minari file (or dataset name) to check");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
@@ -152,6 +157,34 @@ int run_concat(int argc, char** argv) {
   return kExitOk;
 }
 
+int run_list(int argc, char** argv) {
+  bool json = false;
+  po::options_description options("Options");
+  options.add_options()("json", po::bool_switch(&json), "print one JSON object");
+  po::variables_map vm;
+  if (!parse(argc, argv,
+             "[--json]\n\nThe datasets --dataset finds by name: D4RL's in $D4RL_DATASET_DIR (default ~/.d4rl/datasets), "
+             "Minari's in $MINARI_DATASETS_PATH (default ~/.minari/datasets).",
+             options, vm))
+    return kExitOk;
+  const auto found = data::list_datasets();
+  if (json) {
+    auto rows = nlohmann::json::array();
+    for (const auto& d : found) rows.push_back({{"name", d.name}, {"source", d.source}, {"path", d.path}});
+    std::cout << nlohmann::json{{"d4rl_dir", data::d4rl_dataset_dir()},
+                                {"minari_dir", data::minari_datasets_dir()},
+                                {"datasets", rows}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "D4RL:   " << data::d4rl_dataset_dir() << " ($D4RL_DATASET_DIR)\nMinari: " << data::minari_datasets_dir()
+            << " ($MINARI_DATASETS_PATH)\n";
+  if (found.empty()) std::cout << "\nno datasets found there\n";
+  for (const auto& d : found) std::cout << std::left << std::setw(8) << d.source << d.name << "  (" << d.path << ")\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_data(int argc, char** argv) {
@@ -159,6 +192,7 @@ int run_data(int argc, char** argv) {
       {"inspect", "summarise a file: sizes, episodes, returns, normalised score", run_inspect},
       {"validate", "exit 0 when the file loads, else print the first problem (exit 2)", run_validate},
       {"concat", "concatenate D4RL files (e.g. medium + expert = medium-expert)", run_concat},
+      {"list", "the D4RL and Minari datasets found by name (--dataset hopper-medium-v2)", run_list},
   };
   return dispatch(argv[0], "Offline datasets (D4RL and Minari HDF5).", commands, argc, argv);
 }

@@ -12,10 +12,14 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
 
@@ -471,6 +475,59 @@ Transitions read_d4rl(const std::string& path) {
   return t;
 }
 
+namespace {
+
+// The root group's scalar string attributes, as name -> text.
+herr_t collect_string_attribute(hid_t location, const char* name, const H5A_info_t*, void* out) {
+  auto& metadata = *static_cast<std::map<std::string, std::string>*>(out);
+  const hid_t attribute = H5Aopen(location, name, H5P_DEFAULT);
+  if (attribute < 0) return 0;
+  const hid_t type = H5Aget_type(attribute), space = H5Aget_space(attribute);
+  if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING && H5Sget_simple_extent_npoints(space) == 1) {
+    if (H5Tis_variable_str(type) > 0) {
+      char* text = nullptr;
+      const hid_t memory = H5Tget_native_type(type, H5T_DIR_ASCEND);
+      if (H5Aread(attribute, memory, &text) >= 0 && text) metadata[name] = text;
+      if (text) H5free_memory(text);
+      H5Tclose(memory);
+    } else {
+      std::string text(H5Tget_size(type), '\0');
+      if (H5Aread(attribute, type, text.data()) >= 0) metadata[name] = text.c_str();
+    }
+  }
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  H5Aclose(attribute);
+  return 0;
+}
+
+// Minari's metadata: root attributes and metadata.json (top-level values as
+// text). Its env_spec (a JSON text) gives env_id, e.g. "Hopper-v5". Damaged
+// metadata is skipped: the transitions are what matter.
+void read_minari_metadata(const File& f, const std::string& path, std::map<std::string, std::string>& metadata) {
+  hsize_t index = 0;
+  H5Aiterate2(f.id(), H5_INDEX_NAME, H5_ITER_INC, &index, collect_string_attribute, &metadata);
+  const auto json_path = std::filesystem::path(path).parent_path() / "metadata.json";
+  std::ifstream in(json_path);
+  if (in) {
+    try {
+      const auto j = nlohmann::json::parse(in);
+      for (const auto& [key, value] : j.items()) metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  const auto spec = metadata.find("env_spec");
+  if (spec != metadata.end() && !metadata.count("env_id")) {
+    try {
+      const auto j = nlohmann::json::parse(spec->second);
+      if (j.contains("id") && j["id"].is_string()) metadata["env_id"] = j["id"].get<std::string>();
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+}
+
+}  // namespace
+
 Transitions read_minari(const std::string& path_in) {
   std::string path = path_in;
   std::error_code ec;
@@ -532,7 +589,9 @@ Transitions read_minari(const std::string& path_in) {
     t.timeouts.insert(t.timeouts.end(), trunc.begin(), trunc.end());
     t.size += T;
   }
-  // Dataset-level attributes are Minari's metadata; record where it came from.
+  // Dataset-level metadata: the root's string attributes (Minari <= 0.4
+  // writes them there) and data/metadata.json beside the file (later Minari).
+  read_minari_metadata(f, path, t.metadata);
   t.metadata["format"] = "minari";
   return t;
 }

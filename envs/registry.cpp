@@ -84,6 +84,18 @@ std::string known_names() {
   return out + ", or a D4RL dataset name such as hopper-medium-v2";
 }
 
+// Gymnasium's v5 (2024) against the v3/v4 semantics implemented here, per
+// its changelog: only HalfCheetah keeps v4's dynamics and reward.
+std::string v5_difference(const std::string& env) {
+  if (env == "hopper") return "it pays the healthy reward only while healthy (the terminating step's reward is 1 lower)";
+  if (env == "walker2d")
+    return "both feet have friction 1.9 (the right foot's is 0.9 in v2-v4), and it pays the healthy reward only "
+           "while healthy";
+  if (env == "ant")
+    return "it observes and charges the contact forces, and pays the healthy reward only while healthy";
+  return "";
+}
+
 bool is_d4rl_quality(const std::string& q) {
   static const std::vector<std::string> qualities{"random",        "medium",        "expert",
                                                   "medium-replay", "medium-expert", "full-replay"};
@@ -98,6 +110,10 @@ ResolvedName resolve_env_name(const std::string& name) {
     const std::string stem = id.substr(0, id.size() - 2);  // "hopper-"
     if (n == spec.name) return {&spec, "v3", ""};
     if (n == stem + "v3" || n == stem + "v4") return {&spec, n.substr(n.size() - 2), ""};
+    if (n == stem + "v5") {
+      if (const auto refusal = unsupported_version(name)) throw EnvError(*refusal);
+      return {&spec, "v4", ""};  // HalfCheetah-v5: v4's dynamics and reward (v5 renamed info keys, added arguments)
+    }
     // D4RL: <env>-<quality>-v<k>, e.g. hopper-medium-replay-v2.
     const std::string prefix = spec.name + "-";
     if (n.rfind(prefix, 0) == 0) {
@@ -121,12 +137,26 @@ std::unique_ptr<Env> make_env(const std::string& name, const EnvOptions& options
 ScoreReference score_reference(const std::string& name) { return env_spec(name).d4rl; }
 
 std::optional<DatasetEnv> dataset_env(const std::map<std::string, std::string>& metadata, const std::string& path) {
-  for (const char* key : {"env_name", "env", "environment"}) {
+  for (const char* key : {"env_name", "env", "environment", "env_id"}) {
     const auto it = metadata.find(key);
     if (it == metadata.end()) continue;
-    if (auto ref = score_reference_for(it->second)) return DatasetEnv{ref->env, std::string("metadata/") + key};
+    if (auto ref = score_reference_for(it->second))
+      return DatasetEnv{ref->env, std::string("metadata/") + key, it->second};
   }
-  if (auto ref = score_reference_for(path)) return DatasetEnv{ref->env, "file name"};
+  if (auto ref = score_reference_for(path)) return DatasetEnv{ref->env, "file name", ""};
+  return std::nullopt;
+}
+
+std::optional<std::string> unsupported_version(const std::string& name) {
+  const std::string n = lower(name);
+  for (const auto& spec : env_specs()) {
+    const std::string id = lower(spec.gym_id);
+    if (n != id.substr(0, id.size() - 2) + "v5") continue;
+    const auto difference = v5_difference(spec.name);
+    if (difference.empty()) return std::nullopt;
+    return name + ": Gymnasium's v5 is not implemented here (v3/v4 semantics are): " + difference + "; use " +
+           spec.gym_id.substr(0, spec.gym_id.size() - 2) + "v4 to act in v4's semantics knowingly";
+  }
   return std::nullopt;
 }
 

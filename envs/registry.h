@@ -50,6 +50,10 @@ struct ResolvedName {
 };
 ResolvedName resolve_env_name(const std::string& name);
 
+// Why a Gymnasium id of a known env is refused (Hopper-v5: its semantics
+// differ from the ones implemented here), or nullopt when it is not refused.
+std::optional<std::string> unsupported_version(const std::string& name);
+
 std::unique_ptr<Env> make_env(const std::string& name, const EnvOptions& options = {});
 
 // The D4RL score reference of an env name (any accepted form).
@@ -57,12 +61,14 @@ ScoreReference score_reference(const std::string& name);
 
 // The env a dataset was recorded in, and where that was read.
 struct DatasetEnv {
-  std::string env;     // canonical name
-  std::string source;  // "metadata/env_name", "metadata/env", "metadata/environment" or "file name"
+  std::string env;       // canonical name
+  std::string source;    // "metadata/env_name", "metadata/env", "metadata/environment", "metadata/env_id" or "file name"
+  std::string recorded;  // the metadata's value as written, e.g. "Hopper-v5" (empty from the file name)
 };
 // From the dataset's metadata (env_name, as D4RL and our writer store it;
-// env or environment, as other tools do), else from its file name
-// (hopper-medium-v2.hdf5). nullopt when neither names a known env.
+// env or environment, as other tools do; env_id, Minari's env_spec id as the
+// reader records it), else from its file name (hopper-medium-v2.hdf5).
+// nullopt when neither names a known env.
 std::optional<DatasetEnv> dataset_env(const std::map<std::string, std::string>& metadata, const std::string& path);
 
 // The MuJoCo library this build runs on, e.g. "2.3.3".

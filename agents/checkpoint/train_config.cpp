@@ -12,7 +12,10 @@ const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
   using base::field;
   // legacy: the value a checkpoint written before the field existed implies.
   static const std::vector<base::ConfigField<C>> table{
-      field("dataset", &C::dataset, "D4RL .hdf5 file, Minari main_data.hdf5 or Minari folder"),
+      field("dataset", &C::dataset,
+            "D4RL .hdf5 file, Minari main_data.hdf5 or folder, or a dataset name: hopper-medium-v2 (D4RL, in "
+            "$D4RL_DATASET_DIR or ~/.d4rl/datasets), mujoco/hopper/medium-v0 (Minari, in $MINARI_DATASETS_PATH or "
+            "~/.minari/datasets); see 'aaren data list'"),
       field("env", &C::env, "env for evaluation (default: from the dataset's metadata or file name)"),
       field("out", &C::out_dir, "output folder: config.json, train_log.csv, eval.csv, checkpoint.pt", {"out", true}),
       field("backbone", &C::backbone, "aaren | transformer"),

@@ -18,6 +18,7 @@
 #include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/csv_log.h"
+#include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "envs/registry.h"
@@ -210,7 +211,12 @@ TrainingData read_training_data(const std::string& path) {
 std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const data::TrajectoryDataset& dataset) {
   std::string env = c.env;
   if (env.empty()) {
-    if (const auto found = envs::dataset_env(t.metadata, c.dataset)) env = found->env;
+    if (const auto found = envs::dataset_env(t.metadata, c.dataset)) {
+      // Data recorded in an env version whose semantics differ from ours: say so, evaluate only when told to.
+      if (const auto refusal = envs::unsupported_version(found->recorded))
+        throw std::invalid_argument(c.dataset + ": recorded in " + *refusal + " (pass --env)");
+      env = found->env;
+    }
   }
   if (env.empty()) throw std::invalid_argument("--env: cannot tell the environment from the dataset; name it");
   const auto& spec = envs::env_spec(env);
@@ -289,6 +295,11 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   if (writes_files()) {
     std::filesystem::create_directories(c.out_dir);
     base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
+  }
+  try {
+    c.dataset = data::resolve_dataset(c.dataset);  // a name (hopper-medium-v2): its file, in config.json too
+  } catch (const data::DataError& e) {
+    throw std::invalid_argument(e.what());
   }
   data = read_training_data(c.dataset);
   dataset = std::make_unique<data::TrajectoryDataset>(data.transitions, data.split);

@@ -192,3 +192,72 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("--keep-last") != std::string::npos);
 }
+
+TEST_CASE(
+    "cli: datasets by name through D4RL's and Minari's folders; Gymnasium v5 ids refused or accepted by semantics",
+    "[cli][data]") {
+  const auto dir = aaren::testing::temp_dir("dataset_names");
+  const auto d4rl = dir + "/d4rl", minari = dir + "/minari";
+  std::filesystem::create_directories(d4rl);
+  // D4RL downloads hopper-medium-v2 as hopper_medium-v2.hdf5.
+  std::filesystem::copy_file(kBundled, d4rl + "/hopper_medium-v2.hdf5");
+  // A Minari dataset, mujoco/test/tiny-v0, recorded in Hopper-v5 (its env_spec, in data/metadata.json).
+  const auto& fixtures = aaren::testing::h5py_fixtures();
+  REQUIRE_FALSE(fixtures.empty());  // needs /usr/bin/python3 with h5py (scripts/setup.sh installs it)
+  const auto dataset = minari + "/mujoco/test/tiny-v0";
+  std::filesystem::create_directories(dataset);
+  std::filesystem::copy(fixtures + "/minari", dataset, std::filesystem::copy_options::recursive);
+  std::ofstream(dataset + "/data/metadata.json")
+      << R"({"dataset_id": "mujoco/test/tiny-v0", "env_spec": "{\"id\": \"Hopper-v5\", \"max_episode_steps\": 1000}"})";
+  ::setenv("D4RL_DATASET_DIR", d4rl.c_str(), 1);
+  ::setenv("MINARI_DATASETS_PATH", minari.c_str(), 1);
+
+  auto r = run_aaren("data list --json", false);
+  REQUIRE(r.exit_code == 0);
+  const auto listed = nlohmann::json::parse(r.output).at("datasets");
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].at("name") == "hopper-medium-v2");
+  CHECK(listed[0].at("source") == "D4RL");
+  CHECK(listed[1].at("name") == "mujoco/test/tiny-v0");
+  CHECK(listed[1].at("source") == "Minari");
+
+  // Training by D4RL name: the file is found, and config.json records it.
+  r = run_aaren(
+      "train --dataset hopper-medium-v2 --backbone transformer --embed-dim 16 --layers 1 --updates 2"
+      " --eval-episodes 1 --threads 1 --out " +
+      dir + "/by-name");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto config = read_json(dir + "/by-name/config.json");
+  CHECK(config.at("dataset") == d4rl + "/hopper_medium-v2.hdf5");
+  CHECK(config.at("env") == "hopper");
+  // The Minari id resolves too: inspect reads its env_spec's id...
+  r = run_aaren("data inspect mujoco/test/tiny-v0 --json", false);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output).dump().find("Hopper-v5") != std::string::npos);
+  // ...and training on data recorded in Hopper-v5 says what v5 changed instead of evaluating in v4's semantics.
+  r = run_aaren("train --dataset mujoco/test/tiny-v0 --updates 2 --out " + dir + "/v5");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("Gymnasium's v5 is not implemented") != std::string::npos);
+  CHECK(r.output.find("healthy reward only while healthy") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/v5"));
+  // A name found nowhere: one line saying where it looked; nothing left behind.
+  r = run_aaren("train --dataset hopper-expert-v2 --out " + dir + "/missing");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("hopper_expert-v2.hdf5 in " + d4rl) != std::string::npos);
+  CHECK(r.output.find("$MINARI_DATASETS_PATH") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/missing"));
+  ::unsetenv("D4RL_DATASET_DIR");
+  ::unsetenv("MINARI_DATASETS_PATH");
+
+  // Env ids: Gymnasium's v4 ids act; HalfCheetah-v5 has v4's dynamics and reward, so it acts too;
+  // Hopper-v5 and Walker2d-v5 are refused, naming what differs.
+  CHECK(run_aaren("rollout --env Hopper-v4 --policy random --episodes 1").exit_code == 0);
+  CHECK(run_aaren("rollout --env HalfCheetah-v5 --policy random --episodes 1").exit_code == 0);
+  r = run_aaren("rollout --env Walker2d-v5 --policy random --episodes 1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("friction 1.9") != std::string::npos);
+  r = run_aaren("data inspect " + kBundled + " --env Hopper-v5");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("Gymnasium's v5 is not implemented") != std::string::npos);
+}
