@@ -2,21 +2,63 @@
 // D4RL normalised scores.
 #include <iomanip>
 #include <iostream>
+#include <memory>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "agents/acting/acting.h"
 #include "agents/acting/rollout.h"
+#include "envs/episode_video.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 
 namespace aaren::cli {
 
 namespace {
+struct VideoReport {
+  std::string path;
+  int64_t frames = 0;
+  double fps = 0;
+  int every = 0;
+};
+
 int report_rollout(const RolloutResult& result, const RolloutConfig& config, const std::string& policy_name,
                    const std::string& backbone, const std::string& tokens, const std::string& mode,
                    double target_return,
-                   int64_t state_bytes_last, bool json);
+                   int64_t state_bytes_last, bool json, const VideoReport& video);
+
+// --video: env 0's first episode, rendered offscreen and encoded by ffmpeg.
+struct VideoOptions {
+  std::string path, size = "480x360";
+  double fps = 30;
+};
+
+RolloutResult rollout_with_video(const RolloutConfig& config, BatchPolicy& policy, const VideoOptions& v,
+                                 VideoReport& report) {
+  if (v.path.empty()) return aaren::run_rollout(config, policy);
+  int width = 0, height = 0;
+  char x = 0;
+  std::istringstream size(v.size);
+  if (!(size >> width >> x >> height) || x != 'x' || !size.eof())
+    throw UsageError("--video-size must be WIDTHxHEIGHT, e.g. 480x360, got '" + v.size + "'");
+  std::unique_ptr<envs::EpisodeVideo> video;
+  const auto result = aaren::run_rollout(config, policy, {}, [&](const envs::VectorEnv& envs) {
+    try {
+      if (!video) video = std::make_unique<envs::EpisodeVideo>(v.path, envs, width, height, v.fps);
+      video->observe(envs);
+    } catch (const base::VideoError& e) {
+      throw UsageError(e.what());
+    }
+  });
+  try {
+    video->finish();
+  } catch (const base::VideoError& e) {
+    throw InputError(e.what());
+  }
+  report = {v.path, video->frames(), video->fps(), video->every()};
+  return result;
+}
 
 LoadedAgent load_agent(const std::string& path) {
   try {
@@ -43,6 +85,8 @@ int run_rollout(int argc, char** argv) {
   double target_return = 0.0;
   int torch_threads = 1;
   bool json = false;
+  VideoOptions video;
+  VideoReport video_report;
   po::options_description options("Options");
   options.add_options()
       ("env", po::value(&config.env), "environment (see 'aaren envs'); default with --checkpoint: its env")
@@ -62,6 +106,12 @@ int run_rollout(int argc, char** argv) {
        "envs stepped together (0: min(episodes, 16))")
       ("threads", po::value(&config.threads)->default_value(config.threads), "threads stepping the envs")
       ("model-xml", po::value(&config.env_options.model_xml), "MJCF file to use instead of the built-in model")
+      ("video", po::value(&video.path),
+       "also write env 0's first episode as a video, FILE.mp4 or FILE.gif (MuJoCo's renderer offscreen through "
+       "EGL, encoded by ffmpeg)")
+      ("video-size", po::value(&video.size)->default_value(video.size), "video frame size, WIDTHxHEIGHT")
+      ("video-fps", po::value(&video.fps)->default_value(video.fps),
+       "about this many frames per second: every k-th env step, played in real time")
       ("json", po::bool_switch(&json), "print one JSON object");
   po::variables_map vm;
   if (!parse(argc, argv, "(--env NAME --policy random | --checkpoint FILE) [options]", options, vm))
@@ -76,12 +126,13 @@ int run_rollout(int argc, char** argv) {
   if (runtime != "torch" && runtime != "lean") throw UsageError("--runtime must be torch or lean, got '" + runtime + "'");
   if (runtime == "lean" && checkpoint.empty()) throw UsageError("--runtime lean needs --checkpoint");
   if (runtime == "lean" && mode != "recurrent") throw UsageError("--runtime lean runs --mode recurrent only");
+  if (!video.path.empty()) require_writable("video", video.path);
 
   try {
     if (checkpoint.empty()) {
       RandomPolicy random_policy(config.seed + 1000003);
-      const auto result = aaren::run_rollout(config, random_policy);
-      return report_rollout(result, config, policy, "", "", "", target_return, 0, json);
+      const auto result = rollout_with_video(config, random_policy, video, video_report);
+      return report_rollout(result, config, policy, "", "", "", target_return, 0, json, video_report);
     }
     at::set_num_threads(torch_threads);
     const auto agent = load_agent(checkpoint);
@@ -104,10 +155,10 @@ int run_rollout(int argc, char** argv) {
     } catch (const lean::PolicyFileError& e) {
       throw UsageError(e.what());
     }
-    const auto result = aaren::run_rollout(config, *p);
+    const auto result = rollout_with_video(config, *p, video, video_report);
     const std::string mode_label = acting.runtime == Runtime::kLean ? "recurrent (lean runtime)" : mode;
     return report_rollout(result, config, checkpoint, to_string(agent.config.backbone), to_string(agent.config.tokens),
-                          mode_label, acting.target_return, p->state_bytes(), json);
+                          mode_label, acting.target_return, p->state_bytes(), json, video_report);
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
@@ -117,7 +168,7 @@ namespace {
 int report_rollout(const RolloutResult& result, const RolloutConfig& config, const std::string& policy_name,
                    const std::string& backbone, const std::string& tokens, const std::string& mode,
                    double target_return,
-                   int64_t state_bytes_last, bool json) {
+                   int64_t state_bytes_last, bool json, const VideoReport& video) {
   const auto returns = result.returns(), lengths = result.lengths(), scores = result.normalized_scores();
   const nlohmann::json resolved{{"env", config.env},         {"policy", policy_name},
                                 {"backbone", backbone},        {"tokens", tokens},     {"mode", mode},
@@ -146,6 +197,8 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
                        {"policy_us_per_step", policy_us_per_step},
                        {"policy_state_bytes", state_bytes_last},
                        {"unstable_episodes", warnings}};
+    if (!video.path.empty())
+      out["video"] = {{"path", video.path}, {"frames", video.frames}, {"fps", video.fps}, {"every", video.every}};
     std::cout << out.dump(2) << std::endl;
     return kExitOk;
   }
@@ -163,6 +216,10 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
             << "normalised  " << mean_of(scores) << " +- " << std_of(scores) << "  (" << result.reference.env
             << ": random " << result.reference.random_return << ", expert " << result.reference.expert_return
             << ")\n"
+            << (video.path.empty() ? std::string()
+                                   : "video       " + video.path + ": " + std::to_string(video.frames) +
+                                         " frames of env 0's first episode, every " + std::to_string(video.every) +
+                                         " steps\n")
             << "time        " << result.seconds << " s in all; per env step: env " << us_per_step << " us, policy "
             << policy_us_per_step << " us (for " << (config.num_envs > 0 ? config.num_envs : 1)
             << " envs together)\n";

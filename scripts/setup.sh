@@ -13,6 +13,8 @@ PACKAGES=(
   nlohmann-json3-dev            # JSON output of the commands
   libgloo-dev                   # Gloo headers: data-parallel training on LibTorch's c10d
   libblas-dev                   # cblas.h: the fused CPU attention calls OpenBLAS directly
+  libegl-dev libegl-mesa0 libgl1-mesa-dri  # offscreen rendering for videos (EGL; Mesa's software GL without a GPU)
+  ffmpeg                        # encodes rollout videos (--video FILE.mp4 / .gif)
   catch2                        # Catch2 v2 (single header), the test framework
   python3 python3-h5py python3-numpy  # Python-side references used by some tests
 )

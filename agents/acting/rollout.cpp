@@ -46,7 +46,8 @@ double std_of(const std::vector<double>& v) {
 }
 
 RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
-                          const std::function<void(int64_t, int64_t)>& progress) {
+                          const std::function<void(int64_t, int64_t)>& progress,
+                          const std::function<void(const envs::VectorEnv&)>& watch) {
   if (config.episodes < 1) throw envs::EnvError("rollout: episodes must be >= 1");
   const int64_t n = config.num_envs > 0 ? config.num_envs : std::min<int64_t>(config.episodes, 16);
   RolloutResult result;
@@ -59,6 +60,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
   std::vector<std::vector<envs::EpisodeRecord>> per_env(slots);
 
   venv.reset();
+  if (watch) watch(venv);
   for (int64_t i = 0; i < slots; ++i) policy.begin_episode(i);
   std::vector<double> actions(slots * venv.act_dim(), 0.0);
   int64_t finished = 0;
@@ -69,6 +71,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
     t0 = base::now_seconds();
     venv.step(actions.data());
     result.env_seconds += base::now_seconds() - t0;
+    if (watch) watch(venv);
     for (int64_t i = 0; i < slots; ++i) result.env_steps += venv.active(i) ? 1 : 0;
     t0 = base::now_seconds();
     policy.observe(venv);

@@ -55,9 +55,9 @@ struct RolloutConfig {
   std::string env = "hopper";  // any name the registry accepts
   envs::EnvOptions env_options;
   int64_t episodes = 10;
-  int64_t num_envs = 0;        // envs stepped together; 0: min(episodes, 16)
-  int threads = 1;             // threads stepping the envs
-  uint64_t seed = 0;           // env i is seeded with seed + i
+  int64_t num_envs = 0;  // envs stepped together; 0: min(episodes, 16)
+  int threads = 1;       // threads stepping the envs
+  uint64_t seed = 0;     // env i is seeded with seed + i
 };
 
 struct RolloutResult {
@@ -76,8 +76,11 @@ struct RolloutResult {
 // Env i runs episodes i, i + n, i + 2n, ... until `episodes` are done, so the
 // set of episodes does not depend on which ones end first. `progress` (may be
 // empty) is called after every finished episode.
+// `watch` (may be empty) sees the envs after the reset and after every step
+// (e.g. envs::EpisodeVideo).
 RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
-                          const std::function<void(int64_t done, int64_t total)>& progress = {});
+                          const std::function<void(int64_t done, int64_t total)>& progress = {},
+                          const std::function<void(const envs::VectorEnv&)>& watch = {});
 
 double mean_of(const std::vector<double>& v);
 double std_of(const std::vector<double>& v);  // population standard deviation

@@ -261,3 +261,37 @@ TEST_CASE(
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("Gymnasium's v5 is not implemented") != std::string::npos);
 }
+
+TEST_CASE("cli: rollout --video renders env 0's first episode offscreen: frame count and size", "[cli][video]") {
+  const auto dir = aaren::testing::temp_dir("video");
+  for (const std::string ext : {"gif", "mp4"}) {
+    const auto path = dir + "/hopper." + ext;
+    auto r = run_aaren(
+        "rollout --env hopper --policy random --episodes 2 --seed 3 --video-size 96x64 --json --video " + path, false);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const auto j = nlohmann::json::parse(r.output);
+    // A frame after the reset, then every k-th step of env 0's first episode (the step that ends it
+    // resets the env, so it has no frame): 1 + (length - 1) / k frames. Hopper: dt 0.008 s, 30 fps -> k = 4.
+    const int64_t length = j.at("lengths").at(0).get<int64_t>(), every = j.at("video").at("every");
+    CHECK(every == 4);
+    CHECK(j.at("video").at("fps").get<double>() == Approx(31.25));
+    const int64_t expected = 1 + (length - 1) / every;
+    CHECK(j.at("video").at("frames") == expected);
+    // What ffmpeg's own probe reads back from the file.
+    const auto probe = aaren::testing::run_shell(
+        "ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames,width,height -of "
+        "csv=p=0 " +
+        path);
+    REQUIRE(probe.exit_code == 0);
+    CHECK(probe.output == "96,64," + std::to_string(expected) + "\n");
+  }
+  // Bad requests: one line, nothing written.
+  auto r = run_aaren("rollout --env hopper --episodes 1 --video " + dir + "/x.avi");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find(".mp4 or .gif") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/x.avi"));
+  r = run_aaren("rollout --env hopper --episodes 1 --video-size 95x64 --video " + dir + "/y.gif");
+  CHECK(r.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(dir + "/y.gif"));
+}
