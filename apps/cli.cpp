@@ -156,7 +156,7 @@ int max_threads() { return 4 * std::max(1, static_cast<int>(std::thread::hardwar
 void check_flag_range(const std::string& name, double v, const std::string& shown) {
   auto fail = [&](const std::string& what) { throw UsageError("--" + name + " " + shown + ": " + what); };
   if (!std::isfinite(v)) fail("expected a finite number");
-  if (name == "threads" || name == "torch-threads") {
+  if (name == "threads" || name == "env-threads") {
     if (v < 1) fail("expected at least 1");
     if (v > max_threads())
       fail("at most " + std::to_string(max_threads()) + " (4 x the " +

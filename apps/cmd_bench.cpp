@@ -70,8 +70,8 @@ int run_bench_scan(int argc, char** argv) {
       ("lengths", po::value(&config.lengths)->multitoken()->default_value(config.lengths, "60 600 3000"),
        "sequence lengths N")
       ("heads", po::value(&config.heads)->multitoken()->default_value(config.heads, "1 4"), "head counts H")
-      ("batch", po::value(&config.batch)->default_value(config.batch), "batch size B")
-      ("d-model", po::value(&config.d_model)->default_value(config.d_model), "model width (H x d_head)")
+      ("batch-size", po::value(&config.batch)->default_value(config.batch), "batch size B")
+      ("embed-dim", po::value(&config.d_model)->default_value(config.d_model), "model width (H x d_head)")
       ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
       ("min-rounds", po::value(&config.min_rounds)->default_value(config.min_rounds),
        "interleaved timing rounds per case, at least")
@@ -86,7 +86,7 @@ int run_bench_scan(int argc, char** argv) {
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
   if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
   config.check_errors = !vm["no-errors"].as<bool>();
-  if (config.batch <= 0) throw UsageError("--batch must be > 0");
+  if (config.batch <= 0) throw UsageError("--batch-size must be > 0");
   if (config.threads <= 0) throw UsageError("--threads must be > 0");
   if (config.min_rounds <= 0) throw UsageError("--min-rounds must be > 0");
   try {
@@ -98,7 +98,7 @@ int run_bench_scan(int argc, char** argv) {
     if (n <= 0) throw UsageError("--lengths must be > 0, got " + std::to_string(n));
   for (auto h : config.heads)
     if (h <= 0 || config.d_model % h != 0)
-      throw UsageError("--heads must divide --d-model (" + std::to_string(config.d_model) + "), got " +
+      throw UsageError("--heads must divide --embed-dim (" + std::to_string(config.d_model) + "), got " +
                        std::to_string(h));
 
   at::set_num_threads(config.threads);
@@ -120,7 +120,7 @@ int run_bench_data(int argc, char** argv) {
       ("obs-dim", po::value(&config.obs_dim)->default_value(config.obs_dim), "generated file: observation width")
       ("act-dim", po::value(&config.act_dim)->default_value(config.act_dim), "generated file: action width")
       ("workdir", po::value(&config.workdir)->default_value(config.workdir), "where the generated file is written")
-      ("batch", po::value(&config.batch)->default_value(config.batch), "DT windows per batch")
+      ("batch-size", po::value(&config.batch)->default_value(config.batch), "DT windows per batch")
       ("context", po::value(&config.context)->default_value(config.context), "DT context K (steps)")
       ("episode-batch", po::value(&config.episode_batch)->default_value(config.episode_batch),
        "whole episodes per batch")
@@ -134,7 +134,7 @@ int run_bench_data(int argc, char** argv) {
   if (config.transitions <= 0 || config.obs_dim <= 0 || config.act_dim <= 0)
     throw UsageError("--transitions, --obs-dim and --act-dim must be > 0");
   if (config.batch <= 0 || config.context <= 0 || config.episode_batch <= 0)
-    throw UsageError("--batch, --context and --episode-batch must be > 0");
+    throw UsageError("--batch-size, --context and --episode-batch must be > 0");
   at::set_num_threads(1);  // the sampling rates are per core
   const auto resolved = announce("bench data", config.to_json(), json);
   report(bench::run_data_bench(config, &std::cerr), resolved, csv, json, "\n");
@@ -208,12 +208,12 @@ int run_bench_policy(int argc, char** argv) {
   options.add_options()
       ("checkpoint", po::value(&config.checkpoint), "take sizes, normalisation and weights from 'aaren train'")
       ("env", po::value(&config.env)->default_value(config.env), "observation and action sizes (no checkpoint)")
-      ("d-model", po::value(&config.d_model)->default_value(config.d_model), "model width (no checkpoint)")
+      ("embed-dim", po::value(&config.d_model)->default_value(config.d_model), "model width (no checkpoint)")
       ("layers", po::value(&config.n_layers)->default_value(config.n_layers), "blocks (no checkpoint)")
       ("heads", po::value(&config.n_heads)->default_value(config.n_heads), "heads (no checkpoint)")
       ("context", po::value(&config.context)->default_value(config.context), "K: window length in steps")
       ("steps", po::value(&config.steps)->default_value(config.steps), "env steps per timed episode")
-      ("batch", po::value(&config.batches)->multitoken()->default_value(config.batches, "1 16"), "batch sizes")
+      ("batch-size", po::value(&config.batches)->multitoken()->default_value(config.batches, "1 16"), "batch sizes")
       ("repeats", po::value(&config.repeats)->default_value(config.repeats), "timed episodes per batch size")
       ("block", po::value(&config.block)->default_value(config.block),
        "variants take turns every this many env steps (1: step by step, cold caches)")
@@ -332,8 +332,8 @@ int run_bench_train(int argc, char** argv) {
   options.add_options()
       ("lengths", po::value(&config.lengths)->multitoken()->default_value(config.lengths, "60 150 300 600 1500 3000"),
        "tokens per sequence (multiples of 3)")
-      ("batch", po::value(&config.batch)->default_value(config.batch), "sequences per step")
-      ("d-model", po::value(&config.d_model)->default_value(config.d_model), "model width")
+      ("batch-size", po::value(&config.batch)->default_value(config.batch), "sequences per step")
+      ("embed-dim", po::value(&config.d_model)->default_value(config.d_model), "model width")
       ("layers", po::value(&config.n_layers)->default_value(config.n_layers), "blocks")
       ("heads", po::value(&config.n_heads)->default_value(config.n_heads), "heads")
       ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
@@ -346,7 +346,7 @@ int run_bench_train(int argc, char** argv) {
        "fp32 | bf16 (mixed precision; the scan state stays fp32)")
       ("nproc", po::value(&config.nproc)->multitoken(),
        "data-parallel: measure with these numbers of ranks (e.g. 1 2; Gloo on the CPU): updates and samples per "
-       "second and the all-reduce's share; --batch is the global batch")
+       "second and the all-reduce's share; --batch-size is the global batch")
       ("dist-timeout", po::value(&config.dist_timeout)->default_value(config.dist_timeout),
        "seconds the ranks wait for each other")
       ("rank-output", po::value(&rank_output), "(internal) rank 0 of --nproc writes its rows here")

@@ -10,6 +10,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "base/table.h"
+#include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 
 namespace aaren::cli {
@@ -26,30 +27,33 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
     throw InputError(e.what());
   }
   const bool aaren = agent.config.backbone == BackboneKind::kAaren;
-  std::vector<std::pair<ActingOptions, std::string>> ways;
+  std::vector<ActingOptions> ways;
   ActingOptions acting;
   acting.target_return = target_return;
   for (auto mode : aaren ? std::vector<ActMode>{ActMode::kRecurrent}
                          : std::vector<ActMode>{ActMode::kWindow, ActMode::kKVCache}) {
     acting.mode = mode;
-    ways.emplace_back(acting, act_mode_name(mode));
+    ways.push_back(acting);
   }
   if (aaren) {
     acting.mode = ActMode::kRecurrent, acting.runtime = Runtime::kLean;
-    ways.emplace_back(acting, "lean");
+    ways.push_back(acting);
   }
-  for (const auto& [options, mode] : ways) {
+  for (const auto& options : ways) {
+    const std::string mode = act_mode_name(options.mode);
+    const std::string runtime = options.runtime == Runtime::kLean ? "lean" : "torch";
     const auto policy = make_agent_policy(agent, options, path);
     RolloutConfig rc;
     rc.env = agent.env;
     rc.episodes = episodes;
     rc.num_envs = 1;
     rc.seed = seed;
-    std::cerr << "[compare] " << to_string(agent.config.backbone) << " (" << mode << "): " << episodes << " episodes..."
-              << std::endl;
+    std::cerr << "[compare] " << to_string(agent.config.backbone) << " (" << mode << ", " << runtime
+              << "): " << episodes << " episodes..." << std::endl;
     const auto r = run_rollout(rc, *policy);
     const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
-    table.add_row({to_string(agent.config.backbone), to_string(agent.config.tokens), mode, mean_of(r.returns()),
+    table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), mode, runtime,
+                   mean_of(r.returns()),
                    std_of(r.returns()), mean_of(r.normalized_scores()), std_of(r.normalized_scores()),
                    1e6 * r.policy_seconds / steps, 1e6 * r.env_seconds / steps, policy->peak_state_bytes(),
                    episodes});
@@ -80,14 +84,17 @@ int run_compare(int argc, char** argv) {
   po::variables_map vm;
   if (!parse(argc, argv, "CHECKPOINT... [options]", options, vm, &positional)) return kExitOk;
   at::set_num_threads(1);  // batch-1 acting: one thread (more only adds synchronisation for tiny matmuls)
+  if (!csv.empty()) require_writable("csv", csv);  // before the rollouts, not after them
 
   base::Table table;
-  table.columns = {"backbone", "tokens", "mode", "return_mean", "return_std", "normalized_mean", "normalized_std",
-                   "policy_us_per_step", "env_us_per_step", "state_bytes_peak", "episodes"};
+  table.columns = {"checkpoint",      "backbone",          "tokens",          "mode",
+                   "runtime",         "return_mean",       "return_std",      "normalized_mean",
+                   "normalized_std",  "policy_us_per_step", "env_us_per_step", "state_bytes_peak",
+                   "episodes"};
   double data_mean = std::nan("");
   if (!dataset.empty()) {
     try {
-      const auto t = data::read_dataset_isolated(dataset);
+      const auto t = data::read_dataset_isolated(data::resolve_dataset(dataset));
       data_mean = data::split_episodes(t).mean_return();
     } catch (const data::DataError& e) {
       throw InputError(e.what());
@@ -104,8 +111,8 @@ int run_compare(int argc, char** argv) {
   if (!dataset.empty()) std::cout << "\ndataset mean episode return: " << data_mean << " (" << dataset << ")\n";
   std::cout << "policy_us_per_step: time in the policy per env step (batch 1, 1 thread); state_bytes_peak: what the\n"
                "policy keeps between steps (Aaren: (m, u, w) per layer and head; window: the K-step history;\n"
-               "kvcache: the keys and values of every token so far). lean: the Aaren agent in the LibTorch-free\n"
-               "runtime (runtime/), the same function as its recurrent LibTorch row.\n";
+               "kvcache: the keys and values of every token so far). runtime lean: the Aaren agent in the\n"
+               "LibTorch-free runtime (runtime/), the same function as its recurrent LibTorch row.\n";
   return kExitOk;
 }
 

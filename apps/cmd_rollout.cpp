@@ -9,6 +9,7 @@
 
 #include "agents/acting/acting.h"
 #include "agents/acting/rollout.h"
+#include "agents/training/sac.h"
 #include "envs/episode_video.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -60,6 +61,22 @@ RolloutResult rollout_with_video(const RolloutConfig& config, BatchPolicy& polic
   return result;
 }
 
+// A SAC actor's deterministic action (tanh of its mean) for every env at once.
+class SacBatchPolicy : public BatchPolicy {
+ public:
+  explicit SacBatchPolicy(PolicyCheckpoint policy) : policy_(std::move(policy)) { policy_.actor->eval(); }
+  void act(const envs::VectorEnv& envs, std::vector<double>& actions) override {
+    torch::NoGradGuard no_grad;
+    const auto& obs = envs.observations();
+    const auto x = torch::tensor(std::vector<float>(obs.begin(), obs.end())).view({envs.size(), envs.obs_dim()});
+    const auto a = policy_.actor->deterministic(x).to(torch::kDouble).contiguous();
+    std::copy(a.data_ptr<double>(), a.data_ptr<double>() + a.numel(), actions.begin());
+  }
+
+ private:
+  PolicyCheckpoint policy_;
+};
+
 LoadedAgent load_agent(const std::string& path) {
   try {
     return load_checkpoint(path);
@@ -81,7 +98,7 @@ void check_env_matches(const LoadedAgent& agent, const RolloutConfig& config, co
 int run_rollout(int argc, char** argv) {
   namespace po = boost::program_options;
   RolloutConfig config;
-  std::string policy = "random", checkpoint, mode = "recurrent", runtime = "torch";
+  std::string policy = "random", checkpoint, mode = "auto", runtime = "torch";
   double target_return = 0.0;
   int torch_threads = 1;
   bool json = false;
@@ -90,21 +107,23 @@ int run_rollout(int argc, char** argv) {
   po::options_description options("Options");
   options.add_options()
       ("env", po::value(&config.env), "environment (see 'aaren envs'); default with --checkpoint: its env")
-      ("policy", po::value(&policy)->default_value(policy), "policy without a checkpoint: random")
+      ("policy", po::value(&policy)->default_value(policy),
+       "without --checkpoint: random, or a SAC policy file from 'aaren sac' (policy_*.pt; acts deterministically)")
       ("checkpoint", po::value(&checkpoint), "a trained agent from 'aaren train'")
       ("target-return", po::value(&target_return)->default_value(0.0),
        "return to condition on (0: the checkpoint's evaluation target)")
       ("mode", po::value(&mode)->default_value(mode),
-       "recurrent (Aaren's state / the Transformer's KV cache carried over the episode), window (DT: last K "
-       "steps re-run), kvcache (Transformer)")
+       "how the agent acts: auto (Aaren: recurrent; the Transformer: window, as DT does) | recurrent (Aaren: "
+       "its state carried over the episode) | window (DT: the last K steps re-run) | kvcache (the "
+       "Transformer: keys and values of every step so far)")
       ("runtime", po::value(&runtime)->default_value(runtime),
        "torch (LibTorch, every mode) or lean (the LibTorch-free runtime; Aaren, recurrent)")
-      ("torch-threads", po::value(&torch_threads)->default_value(torch_threads), "LibTorch threads for the policy")
+      ("threads", po::value(&torch_threads)->default_value(torch_threads), "LibTorch threads for the policy")
       ("episodes", po::value(&config.episodes)->default_value(config.episodes), "episodes to run")
       ("seed", po::value(&config.seed)->default_value(config.seed), "seed (env i gets seed + i)")
       ("num-envs", po::value(&config.num_envs)->default_value(config.num_envs),
        "envs stepped together (0: min(episodes, 16))")
-      ("threads", po::value(&config.threads)->default_value(config.threads), "threads stepping the envs")
+      ("env-threads", po::value(&config.threads)->default_value(config.threads), "threads stepping the envs")
       ("model-xml", po::value(&config.env_options.model_xml), "MJCF file to use instead of the built-in model")
       ("video", po::value(&video.path),
        "also write env 0's first episode as a video, FILE.mp4 or FILE.gif (MuJoCo's renderer offscreen through "
@@ -118,21 +137,42 @@ int run_rollout(int argc, char** argv) {
     return kExitOk;
   // RolloutConfig's own default env must not override the checkpoint's.
   if (!vm.count("env")) config.env.clear();
-  if (checkpoint.empty() && policy != "random")
-    throw UsageError("--policy must be 'random'; trained agents are given with --checkpoint FILE");
-  if (checkpoint.empty() && config.env.empty()) throw UsageError("--env is required without --checkpoint");
+  if (!checkpoint.empty() && vm.count("policy") && !vm["policy"].defaulted())
+    throw UsageError("--policy and --checkpoint name two policies; give one");
+  if (checkpoint.empty() && config.env.empty() && policy == "random")
+    throw UsageError("--env is required with --policy random");
   if (config.episodes < 1) throw UsageError("--episodes must be >= 1");
-  if (config.threads < 1) throw UsageError("--threads must be >= 1");
+  if (config.threads < 1) throw UsageError("--env-threads must be >= 1");
   if (runtime != "torch" && runtime != "lean") throw UsageError("--runtime must be torch or lean, got '" + runtime + "'");
   if (runtime == "lean" && checkpoint.empty()) throw UsageError("--runtime lean needs --checkpoint");
-  if (runtime == "lean" && mode != "recurrent") throw UsageError("--runtime lean runs --mode recurrent only");
+  if (runtime == "lean" && mode != "recurrent" && mode != "auto")
+    throw UsageError("--runtime lean runs --mode recurrent only");
   if (!video.path.empty()) require_writable("video", video.path);
+  config.num_envs = acting_num_envs(config.num_envs, config.episodes);  // resolved, as reported
 
   try {
-    if (checkpoint.empty()) {
+    if (checkpoint.empty() && policy == "random") {
       RandomPolicy random_policy(config.seed + 1000003);
       const auto result = rollout_with_video(config, random_policy, video, video_report);
       return report_rollout(result, config, policy, "", "", "", target_return, 0, json, video_report);
+    }
+    if (checkpoint.empty()) {  // a SAC behaviour policy
+      at::set_num_threads(torch_threads);
+      PolicyCheckpoint sac;
+      try {
+        sac = load_policy(policy);
+      } catch (const std::runtime_error& e) {
+        throw InputError(std::string(e.what()) + " (--policy takes 'random' or a SAC policy file from 'aaren sac')");
+      }
+      if (config.env.empty()) config.env = sac.env;
+      const auto env = envs::make_env(config.env, config.env_options);
+      if (env->obs_dim() != sac.obs_dim || env->act_dim() != sac.act_dim)
+        throw InputError(policy + ": a policy for obs/act dims " + std::to_string(sac.obs_dim) + "/" +
+                         std::to_string(sac.act_dim) + ", env " + config.env + " has " + std::to_string(env->obs_dim()) +
+                         "/" + std::to_string(env->act_dim()));
+      SacBatchPolicy sac_policy(sac);
+      const auto result = rollout_with_video(config, sac_policy, video, video_report);
+      return report_rollout(result, config, policy, "sac", "", "deterministic", target_return, 0, json, video_report);
     }
     at::set_num_threads(torch_threads);
     const auto agent = load_agent(checkpoint);
@@ -143,10 +183,11 @@ int run_rollout(int argc, char** argv) {
     acting.target_return = acting_target_return(agent, target_return);
     acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);
     try {
-      acting.mode = parse_act_mode(mode);
+      acting.mode = mode == "auto" ? evaluation_mode(agent.config.backbone) : parse_act_mode(mode);
     } catch (const std::invalid_argument& e) {
       throw UsageError(e.what());
     }
+    mode = act_mode_name(acting.mode);
     std::unique_ptr<AgentPolicy> p;
     try {
       p = make_agent_policy(agent, acting, checkpoint);
@@ -174,7 +215,7 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
                                 {"backbone", backbone},        {"tokens", tokens},     {"mode", mode},
                                 {"target_return", target_return},
                                 {"episodes", config.episodes}, {"seed", config.seed},
-                                {"num_envs", config.num_envs}, {"threads", config.threads},
+                                {"num_envs", config.num_envs}, {"env_threads", config.threads},
                                 {"model_xml", config.env_options.model_xml}};
   const double steps = static_cast<double>(std::max<int64_t>(result.env_steps, 1));
   const double us_per_step = 1e6 * result.env_seconds / steps;

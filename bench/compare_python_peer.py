@@ -27,14 +27,14 @@ def run_peer(precision, min_seconds, kernels=None):
     env = dict(os.environ)
     if kernels:
         env["OPENBLAS_CORETYPE"] = kernels
-    out = subprocess.run([sys.executable, os.path.join(HERE, "dt_update_peer.py"), "--batch", "64", "--context", "20",
+    out = subprocess.run([sys.executable, os.path.join(HERE, "dt_update_peer.py"), "--batch-size", "64", "--context", "20",
                           "--threads", "1", "--precision", precision, "--min-seconds", str(min_seconds)],
                          check=True, capture_output=True, text=True, env=env).stdout
     return float(out.split("python-peer: ")[1].split(" ms")[0])
 
 
 def run_aaren(aaren, precision, min_seconds, nproc=None):
-    args = [aaren, "bench", "train", "--lengths", "60", "--batch", "64", "--threads", "1", "--precision", precision,
+    args = [aaren, "bench", "train", "--lengths", "60", "--batch-size", "64", "--threads", "1", "--precision", precision,
             "--min-seconds", str(min_seconds), "--json"]
     if nproc:
         args += ["--nproc", str(nproc)]

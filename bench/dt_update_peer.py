@@ -8,7 +8,7 @@ AdamW. It runs on the same LibTorch as the C++ toolkit (Debian's
 python3-torch wraps Debian's libtorch), so the two measure the same kernels
 driven from Python and from C++.
 
-Usage: bench/dt_update_peer.py [--batch 64] [--context 20] [--threads 1]
+Usage: bench/dt_update_peer.py [--batch-size 64] [--context 20] [--threads 1]
        [--min-seconds 3] [--precision fp32|bf16] [--csv FILE]
 Prints one line: median milliseconds per update (after warm-up).
 """
@@ -60,7 +60,7 @@ class DecisionTransformer(nn.Module):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--context", type=int, default=20)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--min-seconds", type=float, default=3.0)
@@ -74,7 +74,7 @@ def main():
     state_dim, act_dim = 11, 3  # Hopper's
     model = DecisionTransformer(state_dim, act_dim)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
-    B, K = a.batch, a.context
+    B, K = a.batch_size, a.context
     states, actions = torch.randn(B, K, state_dim), torch.rand(B, K, act_dim) * 2 - 1
     rtg, timesteps = torch.randn(B, K, 1), torch.randint(0, 1000, (B, K))
 

@@ -32,16 +32,16 @@ int64_t resident_bytes() {
 void PolicyBenchConfig::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
   if (d_model < 1 || n_layers < 1 || n_heads < 1 || d_model % n_heads != 0)
-    fail("--d-model, --layers and --heads must be >= 1, and --heads must divide --d-model");
+    fail("--embed-dim, --layers and --heads must be >= 1, and --heads must divide --embed-dim");
   if (context < 1) fail("--context must be >= 1");
   if (steps < 1) fail("--steps must be >= 1");
   if (repeats < 1) fail("--repeats must be >= 1");
   if (block < 1) fail("--block must be >= 1");
   if (sweep_tokens < 0) fail("--sweep-tokens must be >= 0");
   if (threads < 1) fail("--threads must be >= 1");
-  if (batches.empty()) fail("--batch needs at least one size");
+  if (batches.empty()) fail("--batch-size needs at least one size");
   for (auto b : batches)
-    if (b < 1) fail("--batch sizes must be >= 1, got " + std::to_string(b));
+    if (b < 1) fail("--batch-size sizes must be >= 1, got " + std::to_string(b));
   if (variants.empty()) fail("--variants needs at least one variant");
   if (tokens.empty()) fail("--tokens needs at least one layout");
   for (const auto& t : tokens)

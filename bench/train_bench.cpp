@@ -41,9 +41,9 @@ void TrainBenchConfig::validate() const {
   for (auto n : lengths)
     if (n < 3 || n % 3 != 0)
       fail("--lengths must be positive multiples of 3 (tokens R, s, a per step), got " + std::to_string(n));
-  if (batch < 1) fail("--batch must be >= 1");
+  if (batch < 1) fail("--batch-size must be >= 1");
   if (d_model < 1 || n_layers < 1 || n_heads < 1 || d_model % n_heads != 0)
-    fail("--d-model, --layers and --heads must be >= 1, and --heads must divide --d-model");
+    fail("--embed-dim, --layers and --heads must be >= 1, and --heads must divide --embed-dim");
   if (threads < 1) fail("--threads must be >= 1");
   if (min_rounds < 1) fail("--min-rounds must be >= 1");
   parse_device("--device", device);
@@ -51,7 +51,7 @@ void TrainBenchConfig::validate() const {
   for (const int n : nproc) {
     if (n < 1 || n > 1024) fail("--nproc values must be in [1, 1024]");
     if (batch % n != 0)
-      fail("--batch " + std::to_string(batch) + " must be a multiple of every --nproc (it is the global batch)");
+      fail("--batch-size " + std::to_string(batch) + " must be a multiple of every --nproc (it is the global batch)");
   }
   if (!(dist_timeout > 0)) fail("--dist-timeout must be > 0 seconds");
 }
@@ -211,7 +211,7 @@ Table run_data_parallel_train_bench(const TrainBenchConfig& c, std::ostream* pro
   c.validate();
   const auto launch = dist::launch_from_environment();
   const int world = launch.world_size;
-  if (c.batch % world != 0) throw std::invalid_argument("--batch must be a multiple of WORLD_SIZE");
+  if (c.batch % world != 0) throw std::invalid_argument("--batch-size must be a multiple of WORLD_SIZE");
   at::set_num_threads(c.threads);
   torch::Device device = parse_device("--device", c.device);
   if (device.is_cuda() && c.device == "cuda") device = torch::Device(torch::kCUDA, launch.local_rank);

@@ -28,7 +28,7 @@ struct TrainBenchConfig {
   std::string device = "cpu";      // cpu | cuda | cuda:N (a CUDA LibTorch)
   std::string precision = "fp32";  // fp32 | bf16 (autocast; the scan state stays fp32)
   // Data-parallel: rank counts to measure (empty: the length sweep alone).
-  // --batch is then the global batch, split over the ranks.
+  // --batch-size is then the global batch, split over the ranks.
   std::vector<int> nproc;
   double dist_timeout = 600;  // seconds, for the ranks' collectives
 

@@ -40,7 +40,7 @@ for target in 3600 1800; do
 done
 # Memory and latency against the tokens seen, side by side in one process
 # (the full benchmark: build/aaren bench policy; docs/BENCHMARKS.md).
-build/aaren bench policy --steps 300 --batch 1 --repeats 1 --sweep-tokens 3000 \
+build/aaren bench policy --steps 300 --batch-size 1 --repeats 1 --sweep-tokens 3000 \
   --csv "$OUT/bench_policy.csv" --plot "$OUT/plots"
 echo
 echo "Outputs (CSV, SVG plots, checkpoints, configs): $OUT/"

@@ -58,7 +58,7 @@ cmake -S . -B "$BUILD-kernels" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAAREN_KERNE
 }
 build_or_show_errors "$BUILD-kernels" "$OUT/build-kernels.log" || exit 1
 "$BUILD-kernels"/tests/aaren_cuda_kernel_tests | tee "$OUT/kernel_tests.log" | tail -3
-"$BUILD-kernels"/aaren-scan-kernel-bench --batch 64 --lengths 600,3000,10000 --csv "$OUT/scan_kernels.csv" |
+"$BUILD-kernels"/aaren-scan-kernel-bench --batch-size 64 --lengths 600,3000,10000 --csv "$OUT/scan_kernels.csv" |
   tee "$OUT/scan_kernels.txt"
 
 # Part 2 needs a CUDA LibTorch and the Debian packages of scripts/setup.sh.
@@ -109,7 +109,7 @@ part2() {
   done
   if (($(nvidia-smi -L | wc -l) > 1)); then
     # Data-parallel over NCCL: 2 ranks, one GPU each, DT's batch split in two.
-    "$BUILD"/aaren bench train --device cuda --nproc 1 2 --lengths 60 --batch 64 --min-seconds 2 \
+    "$BUILD"/aaren bench train --device cuda --nproc 1 2 --lengths 60 --batch-size 64 --min-seconds 2 \
       --csv "$OUT/data_parallel.csv" 2>"$OUT/data_parallel.log" | tail -4 || { tail -3 "$OUT/data_parallel.log"; return 1; }
   fi
   for precision in fp32 bf16; do

@@ -6,7 +6,7 @@
 // writes dv (plus the per-token scalars). Times are medians over repeats,
 // measured with CUDA events; the three take turns within each repeat.
 //
-//   aaren-scan-kernel-bench [--batch 64] [--heads 1] [--d-head 128]
+//   aaren-scan-kernel-bench [--batch-size 64] [--heads 1] [--d-head 128]
 //                           [--lengths 60,600,3000,10000] [--repeats 20] [--csv FILE]
 #include <cuda_runtime.h>
 
@@ -61,7 +61,7 @@ std::vector<int64_t> parse_list(const std::string& text) {
 
 int usage(const char* why) {
   std::fprintf(stderr,
-               "aaren-scan-kernel-bench: %s\nusage: aaren-scan-kernel-bench [--batch 64] [--heads 1] [--d-head 128] "
+               "aaren-scan-kernel-bench: %s\nusage: aaren-scan-kernel-bench [--batch-size 64] [--heads 1] [--d-head 128] "
                "[--lengths 60,600,3000,10000] [--repeats 20] [--csv FILE]\n",
                why);
   return 2;
@@ -77,14 +77,14 @@ int main(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") {
       std::printf(
-          "see the comment at the top of bench/cuda/scan_kernel_bench.cpp; flags: --batch --heads --d-head "
+          "see the comment at the top of bench/cuda/scan_kernel_bench.cpp; flags: --batch-size --heads --d-head "
           "--lengths --repeats --csv\n");
       return 0;
     }
     if (i + 1 >= argc) return usage(("flag " + flag + " needs a value").c_str());
     const std::string value = argv[++i];
     try {
-      if (flag == "--batch")
+      if (flag == "--batch-size")
         batch = std::stoll(value);
       else if (flag == "--heads")
         heads = std::stoll(value);
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
     }
   }
   if (batch < 1 || heads < 1 || d < 1 || repeats < 1 || lengths.empty())
-    return usage("--batch, --heads, --d-head, --repeats must be >= 1 and --lengths non-empty");
+    return usage("--batch-size, --heads, --d-head, --repeats must be >= 1 and --lengths non-empty");
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
     std::fprintf(stderr, "aaren-scan-kernel-bench: no usable CUDA device\n");

@@ -316,7 +316,7 @@ TEST_CASE("bench train --nproc 1 2: one row per rank count, the all-reduce measu
           "[distributed]") {
   REQUIRE(aaren::dist::available());
   const auto r = aaren::testing::run_aaren(
-      "bench train --nproc 1 2 --lengths 30 --batch 4 --d-model 16 --layers 1 --min-seconds 0 --min-rounds 2 --json",
+      "bench train --nproc 1 2 --lengths 30 --batch-size 4 --embed-dim 16 --layers 1 --min-seconds 0 --min-rounds 2 --json",
       /*merge_stderr=*/false);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
@@ -329,7 +329,7 @@ TEST_CASE("bench train --nproc 1 2: one row per rank count, the all-reduce measu
   CHECK(rows[1].at("aaren_allreduce_ms").get<double>() > 0.0);
   CHECK(rows[1].at("batch") == 4);
   CHECK(rows[1].at("rounds").get<int>() >= 2);
-  const auto bad = aaren::testing::run_aaren("bench train --nproc 3 --batch 4");
+  const auto bad = aaren::testing::run_aaren("bench train --nproc 3 --batch-size 4");
   CHECK(bad.exit_code != 0);
-  CHECK(bad.output.find("--batch 4 must be a multiple of every --nproc") != std::string::npos);
+  CHECK(bad.output.find("--batch-size 4 must be a multiple of every --nproc") != std::string::npos);
 }

@@ -42,7 +42,7 @@ TEST_CASE("cli: bad commands and flags give one-line errors and exit 2", "[cli]"
   r = run_aaren("bench scan --no-such-flag");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("no-such-flag"));
-  r = run_aaren("bench scan --batch abc");
+  r = run_aaren("bench scan --batch-size abc");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("batch"));
   r = run_aaren("bench scan --heads 3");
@@ -54,7 +54,7 @@ TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[c
   const auto dir = aaren::testing::temp_dir("cli_bench");
   const std::string csv = dir + "/bench_scan.csv";
   auto r = run_aaren_stdout(
-      "bench scan --lengths 1 50 --heads 2 --batch 2 --d-model 16 --min-rounds 1 "
+      "bench scan --lengths 1 50 --heads 2 --batch-size 2 --embed-dim 16 --min-rounds 1 "
       "--min-seconds 0 --json --csv " +
       csv);
   REQUIRE(r.exit_code == 0);
@@ -78,7 +78,7 @@ TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[c
 TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plots", "[cli][bench]") {
   const auto dir = aaren::testing::temp_dir("cli_bench_policy");
   auto r = run_aaren_stdout(
-      "bench policy --d-model 32 --layers 2 --context 5 --steps 30 --batch 1 2 --repeats 2 "
+      "bench policy --embed-dim 32 --layers 2 --context 5 --steps 30 --batch-size 1 2 --repeats 2 "
       "--sweep-tokens 100 --tokens interleaved fused --json --csv " +
       dir + "/policy.csv --plot " + dir + "/plots");
   REQUIRE(r.exit_code == 0);
@@ -113,7 +113,7 @@ TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plo
 TEST_CASE("cli: bench train times both backbones against length", "[cli][bench]") {
   const auto dir = aaren::testing::temp_dir("cli_bench_train");
   auto r = run_aaren_stdout(
-      "bench train --lengths 6 30 --batch 2 --d-model 16 --layers 1 --min-rounds 1 "
+      "bench train --lengths 6 30 --batch-size 2 --embed-dim 16 --layers 1 --min-rounds 1 "
       "--min-seconds 0 --json --plot " +
       dir);
   REQUIRE(r.exit_code == 0);
@@ -146,7 +146,8 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {"train --backbone aaren --updates 2 --out " + dir + "/run --dataset " + dir, "is a directory"},
       {"rollout --env hopper --policy random --num-envs -1", "--num-envs -1: expected a non-negative count"},
       {"rollout --env hopper --policy random --episodes 99999999999999", "--episodes 99999999999999: at most"},
-      {"rollout --env hopper --policy random --torch-threads 0", "--torch-threads 0: expected at least 1"},
+      {"rollout --env hopper --policy random --threads 0", "--threads 0: expected at least 1"},
+      {"rollout --env hopper --policy random --env-threads 0", "--env-threads 0: expected at least 1"},
       {"bench scan --csv /proc/no/such/dir/x.csv", "--csv /proc/no/such/dir/x.csv: cannot"},
       {"data concat " + data + " " + dir + "/b.hdf5 --out " + data, "is also an input"},
   };

@@ -194,7 +194,7 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
 }
 
 TEST_CASE(
-    "cli: datasets by name through D4RL's and Minari's folders; Gymnasium v5 ids refused or accepted by semantics",
+    "cli: datasets by name through D4RL's and Minari's folders, and Gymnasium v5 ids refused or accepted by semantics",
     "[cli][data]") {
   const auto dir = aaren::testing::temp_dir("dataset_names");
   const auto d4rl = dir + "/d4rl", minari = dir + "/minari";
@@ -294,4 +294,68 @@ TEST_CASE("cli: rollout --video renders env 0's first episode offscreen: frame c
   r = run_aaren("rollout --env hopper --episodes 1 --video-size 95x64 --video " + dir + "/y.gif");
   CHECK(r.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir + "/y.gif"));
+}
+
+TEST_CASE("cli: every command takes --help and the vocabulary's names (docs/CLI.md)", "[cli]") {
+  // Each command with the vocabulary's flags it must take (docs/CLI.md's table).
+  const std::vector<std::pair<std::string, std::vector<std::string>>> commands{
+      {"train",
+       {"--env", "--dataset", "--out", "--resume", "--config", "--seed", "--threads", "--eval-episodes", "--eval-every",
+        "--target-return", "--batch-size", "--embed-dim", "--layers", "--heads", "--device", "--precision"}},
+      {"rollout",
+       {"--env", "--checkpoint", "--policy", "--seed", "--threads", "--env-threads", "--episodes", "--target-return",
+        "--mode", "--runtime", "--json", "--video"}},
+      {"compare", {"--dataset", "--episodes", "--target-return", "--seed", "--csv", "--json"}},
+      {"sac", {"--env", "--out", "--resume", "--seed", "--threads", "--eval-episodes", "--eval-every"}},
+      {"collect", {"--env", "--policy", "--out", "--seed"}},
+      {"export", {"--checkpoint", "--out"}},
+      {"envs", {"--json"}},
+      {"data inspect", {"--env", "--json"}},
+      {"data validate", {}},
+      {"data concat", {"--out"}},
+      {"data list", {"--json"}},
+      {"bench scan", {"--batch-size", "--embed-dim", "--heads", "--threads", "--seed", "--device", "--csv", "--json"}},
+      {"bench data", {"--batch-size", "--seed", "--csv", "--json"}},
+      {"bench env", {"--seed", "--csv", "--json"}},
+      {"bench policy",
+       {"--checkpoint", "--batch-size", "--embed-dim", "--layers", "--heads", "--threads", "--seed", "--csv", "--plot",
+        "--json"}},
+      {"bench train",
+       {"--batch-size", "--embed-dim", "--layers", "--heads", "--threads", "--seed", "--device", "--precision", "--csv",
+        "--plot", "--json"}},
+      {"bench conditioning", {"--dataset", "--seed", "--threads", "--csv", "--json"}},
+  };
+  for (const auto& [command, flags] : commands) {
+    INFO(command);
+    const auto r = run_aaren(command + " --help", false);
+    REQUIRE(r.exit_code == 0);
+    for (const auto& flag : flags) {
+      INFO(flag);
+      CHECK(r.output.find("  " + flag + " ") != std::string::npos);
+    }
+    // The old dialect is gone.
+    for (const std::string old : {"--d-model", "--torch-threads", "--batch "})
+      CHECK(r.output.find(old) == std::string::npos);
+    CHECK(r.output.find("0000000000") == std::string::npos);  // defaults as typed (0.1, not 0.10000000000000001)
+  }
+  // `aaren help CMD SUB` is `aaren CMD SUB --help`.
+  CHECK(run_aaren("help bench train", false).output == run_aaren("bench train --help", false).output);
+}
+
+TEST_CASE("cli: rollout --policy runs a SAC behaviour policy file deterministically", "[cli]") {
+  // The bundled Hopper SAC policy at the end of its run (deterministic evaluation during SAC: about 3100).
+  const auto r = run_aaren("rollout --policy " + std::string(AAREN_SOURCE_DIR) +
+                               "/data/bundled/policies/sac-hopper-seed1-final.pt --episodes 2 --json",
+                           false);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.output);
+  CHECK(j.at("config").at("env") == "hopper");  // from the policy file
+  CHECK(j.at("config").at("backbone") == "sac");
+  CHECK(j.at("config").at("num_envs") == 2);
+  CHECK(j.at("normalized_score_mean").get<double>() > 60);  // a random policy scores about 1
+  // Not a policy file: one line.
+  const auto bad = run_aaren("rollout --policy " + kBundled + " --episodes 1");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("a SAC policy file") != std::string::npos);
 }

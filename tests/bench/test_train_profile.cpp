@@ -10,7 +10,7 @@
 
 TEST_CASE("bench train --profile: each backbone's operators by self time, shares of one update", "[bench]") {
   const auto r = aaren::testing::run_aaren(
-      "bench train --profile 2 --lengths 30 --batch 8 --d-model 64 --layers 1 --json", /*merge_stderr=*/false);
+      "bench train --profile 2 --lengths 30 --batch-size 8 --embed-dim 64 --layers 1 --json", /*merge_stderr=*/false);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto rows = nlohmann::json::parse(r.output).at("rows");
