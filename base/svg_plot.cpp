@@ -16,37 +16,53 @@ std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
-std::string fmt(double v) {
+// Tick labels of one axis share one format, chosen from the tick step: as
+// many decimals as the step needs (30, not 30.0; 0.25 and 0.50 alike),
+// scientific only for very large or small values; never "-0".
+std::string fmt_tick(double v, double step) {
+  if (std::abs(v) < 1e-9 * std::abs(step)) v = 0;
   std::ostringstream os;
   const double a = std::abs(v);
-  if (a != 0 && (a >= 1e5 || a < 1e-2))
-    os << std::setprecision(2) << std::scientific << v;
-  else
-    os << std::setprecision(a >= 100 ? 0 : a >= 10 ? 1 : 2) << std::fixed << v;
+  if (a != 0 && (a >= 1e6 || a < 1e-3)) {
+    os << std::setprecision(1) << std::scientific << v;
+    return os.str();
+  }
+  const int decimals = std::max(0, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)));
+  os << std::setprecision(std::min(decimals, 6)) << std::fixed << v;
   return os.str();
 }
 
-// "Nice" tick values covering [lo, hi].
-std::vector<double> ticks(double lo, double hi, bool log_scale) {
+// "Nice" tick values covering [lo, hi], and their step (log axes: decades).
+std::vector<double> ticks(double lo, double hi, bool log_scale, double& step) {
   std::vector<double> t;
   if (log_scale) {
     for (double p = std::floor(lo); p <= std::ceil(hi) + 1e-9; p += 1) t.push_back(p);
+    step = 1;
     return t;
   }
   const double span = hi - lo;
   const double raw = span / 5;
   const double mag = std::pow(10, std::floor(std::log10(raw)));
-  double step = mag;
+  step = mag;
   for (double m : {1.0, 2.0, 5.0, 10.0})
     if (m * mag >= raw) {
       step = m * mag;
@@ -56,7 +72,19 @@ std::vector<double> ticks(double lo, double hi, bool log_scale) {
   return t;
 }
 
+std::string tick_label(double t, bool log_scale, double step) {
+  if (!log_scale) return fmt_tick(t, step);
+  const double v = std::pow(10, t);
+  return fmt_tick(v, v);  // a decade: 0.01, 0.1, 1, 10, 1000, 1.0e+06
+}
+
+// Width of a text in the 12 px sans-serif font, roughly (for layout only).
+double text_width(const std::string& text, double font_px = 12) { return 0.6 * font_px * text.size(); }
+
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+// Dash patterns, cycled apart from the colours, so that lines lying on top of
+// each other stay visible as two.
+const char* kDashes[] = {"", "7,3", "2,2", "9,3,2,3"};
 
 }  // namespace
 
@@ -73,11 +101,23 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (x1 == x0) x1 = x0 + 1;
   if (y1 == y0) y1 = y0 + 1;
-  if (!o.log_y) {  // a little headroom, and include 0 when close
+  if (!o.log_y) {  // a little headroom
     const double pad = 0.05 * (y1 - y0);
     y0 -= pad, y1 += pad;
   }
-  const double L = 80, R = 170, T = 40, B = 55;
+  double x_step = 1, y_step = 1;
+  const auto x_ticks = ticks(x0, x1, o.log_x, x_step), y_ticks = ticks(y0, y1, o.log_y, y_step);
+  // Margins from what they hold: the widest y tick label, then the y axis
+  // title beside it; the legend's longest name on the right.
+  double y_label_width = 0, legend_width = 0;
+  for (double t : y_ticks) y_label_width = std::max(y_label_width, text_width(tick_label(t, o.log_y, y_step)));
+  int named = 0;
+  for (const auto& ser : series)
+    if (!ser.x.empty()) legend_width = std::max(legend_width, text_width(ser.name)), ++named;
+  const double L = 36 + y_label_width + 10, T = 40, B = 55;
+  // A legend too wide for 45% of the picture gets a smaller font instead of being cut at the edge.
+  const double R = named > 0 ? std::min(48 + legend_width + 12, 0.45 * o.width) : 20;
+  const double legend_font = legend_width > 0 ? std::max(6.0, std::min(12.0, 12.0 * (R - 60) / legend_width)) : 12;
   const double W = o.width - L - R, H = o.height - T - B;
   auto px = [&](double v) { return L + (tx(v) - x0) / (x1 - x0) * W; };
   auto py = [&](double v) { return T + H - (ty(v) - y0) / (y1 - y0) * H; };
@@ -89,38 +129,46 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   s << "<text x=\"" << L + W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" << escape(o.title)
     << "</text>\n";
-  for (double t : ticks(x0, x1, o.log_x)) {
+  for (double t : x_ticks) {
     const double x = L + (t - x0) / (x1 - x0) * W;
     if (x < L - 0.5 || x > L + W + 0.5) continue;
     s << "<line x1=\"" << x << "\" y1=\"" << T << "\" x2=\"" << x << "\" y2=\"" << T + H
       << "\" stroke=\"#e5e5e5\"/>\n<text x=\"" << x << "\" y=\"" << T + H + 16 << "\" text-anchor=\"middle\">"
-      << fmt(o.log_x ? std::pow(10, t) : t) << "</text>\n";
+      << tick_label(t, o.log_x, x_step) << "</text>\n";
   }
-  for (double t : ticks(y0, y1, o.log_y)) {
+  for (double t : y_ticks) {
     const double y = T + H - (t - y0) / (y1 - y0) * H;
     if (y < T - 0.5 || y > T + H + 0.5) continue;
     s << "<line x1=\"" << L << "\" y1=\"" << y << "\" x2=\"" << L + W << "\" y2=\"" << y
       << "\" stroke=\"#e5e5e5\"/>\n<text x=\"" << L - 6 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">"
-      << fmt(o.log_y ? std::pow(10, t) : t) << "</text>\n";
+      << tick_label(t, o.log_y, y_step) << "</text>\n";
   }
   s << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W << "\" height=\"" << H
     << "\" fill=\"none\" stroke=\"#333\"/>\n";
   s << "<text x=\"" << L + W / 2 << "\" y=\"" << o.height - 12 << "\" text-anchor=\"middle\">" << escape(o.x_label)
     << (o.log_x ? " (log)" : "") << "</text>\n";
-  s << "<text transform=\"translate(18," << T + H / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
-    << escape(o.y_label) << (o.log_y ? " (log)" : "") << "</text>\n";
+  s << "<text transform=\"translate(" << L - y_label_width - 16 << "," << T + H / 2
+    << ") rotate(-90)\" text-anchor=\"middle\">" << escape(o.y_label) << (o.log_y ? " (log)" : "") << "</text>\n";
   int k = 0;
   for (const auto& ser : series) {
     if (ser.x.empty()) continue;
     const char* color = kColors[k % 8];
-    s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.8\" points=\"";
+    const char* dash = kDashes[k % 4];
+    const std::string dash_attr = *dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : "";
+    s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.8\"" << dash_attr << " points=\"";
+    size_t points = 0;
     for (size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
-      if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i])) s << px(ser.x[i]) << "," << py(ser.y[i]) << " ";
+      if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i])) s << px(ser.x[i]) << "," << py(ser.y[i]) << " ", ++points;
     s << "\"/>\n";
+    if (points <= 40)  // few points (evaluations): mark each one
+      for (size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
+        if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i]))
+          s << "<circle cx=\"" << px(ser.x[i]) << "\" cy=\"" << py(ser.y[i]) << "\" r=\"2.5\" fill=\"" << color
+            << "\"/>\n";
     const double ly = T + 14 + 18 * k;
-    s << "<line x1=\"" << L + W + 12 << "\" y1=\"" << ly << "\" x2=\"" << L + W + 32 << "\" y2=\"" << ly
-      << "\" stroke=\"" << color << "\" stroke-width=\"2.5\"/>\n<text x=\"" << L + W + 38 << "\" y=\"" << ly + 4
-      << "\">" << escape(ser.name) << "</text>\n";
+    s << "<line x1=\"" << L + W + 12 << "\" y1=\"" << ly << "\" x2=\"" << L + W + 40 << "\" y2=\"" << ly
+      << "\" stroke=\"" << color << "\" stroke-width=\"2.5\"" << dash_attr << "/>\n<text x=\"" << L + W + 46
+      << "\" y=\"" << ly + 4 << "\" font-size=\"" << legend_font << "\">" << escape(ser.name) << "</text>\n";
     ++k;
   }
   s << "</svg>\n";

@@ -1,0 +1,49 @@
+// SVG line charts (base/svg_plot.h): tick labels of one axis share one
+// format, no "-0", the legend fits inside the picture, identical series stay
+// distinguishable.
+#include <catch2/catch.hpp>
+
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/svg_plot.h"
+
+namespace {
+// The text of every <text> element whose y is `y` (the x axis) or whose
+// anchor is "end" (the y axis).
+std::vector<std::string> texts(const std::string& svg, const std::string& attribute_fragment) {
+  std::vector<std::string> out;
+  const std::regex element("<text ([^>]*)>([^<]*)</text>");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), element); it != std::sregex_iterator(); ++it)
+    if ((*it)[1].str().find(attribute_fragment) != std::string::npos) out.push_back((*it)[2].str());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("svg chart: one tick format per axis, no -0, integers without decimals, the legend inside", "[plot]") {
+  aaren::base::Series a{
+      "target 3600 (a long series name for the legend)", {30, 60, 90, 120, 150}, {-0.3, 0.1, 0.5, 0.9, 1.2}};
+  aaren::base::Series b{"same values", a.x, a.y};
+  const auto svg = aaren::base::svg_line_chart({a, b}, {"title", "updates", "score"});
+  const auto y_labels = texts(svg, "text-anchor=\"end\"");
+  REQUIRE(y_labels.size() >= 3);
+  std::set<size_t> decimals;
+  for (const auto& t : y_labels) {
+    INFO(t);
+    const bool negative_zero = t.rfind("-", 0) == 0 && t.find_first_not_of("-0.") == std::string::npos;
+    CHECK_FALSE(negative_zero);
+    decimals.insert(t.find('.') == std::string::npos ? 0 : t.size() - t.find('.') - 1);
+  }
+  CHECK(decimals.size() == 1);  // one format on the axis
+  // The x axis: updates are integers, labelled so ("60", not "60.0").
+  for (const auto& t : texts(svg, "text-anchor=\"middle\"")) CHECK(t.find(".0") == std::string::npos);
+  // The legend's text ends inside the picture (its width estimated at 0.6 em per character).
+  const std::regex legend("<text x=\"([0-9.]+)\" y=\"[0-9.]+\" font-size=\"([0-9.]+)\">target 3600");
+  std::smatch m;
+  REQUIRE(std::regex_search(svg, m, legend));
+  CHECK(std::stod(m[1].str()) + 0.6 * std::stod(m[2].str()) * a.name.size() <= 720);
+  // Two identical series: the second is dashed, so both show.
+  CHECK(svg.find("stroke-dasharray") != std::string::npos);
+}
