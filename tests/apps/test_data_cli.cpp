@@ -12,10 +12,7 @@ using aaren::testing::h5py_fixtures;
 using aaren::testing::run_aaren;
 
 TEST_CASE("cli: data inspect --json reports the required keys and the normalised score", "[cli][data]") {
-  if (h5py_fixtures().empty()) {
-    WARN("skipped: /usr/bin/python3 with h5py is missing");
-    return;
-  }
+  REQUIRE_H5PY();
   // The env comes from the D4RL-style file name (and metadata/env_name).
   auto r = run_aaren("data inspect " + h5py_fixtures() + "/hopper-medium-v2.hdf5 --json", false);
   REQUIRE(r.exit_code == 0);
@@ -47,10 +44,7 @@ TEST_CASE("cli: data inspect --json reports the required keys and the normalised
 }
 
 TEST_CASE("cli: data validate exits 0 on good files and 2 with one line on bad ones", "[cli][data]") {
-  if (h5py_fixtures().empty()) {
-    WARN("skipped: /usr/bin/python3 with h5py is missing");
-    return;
-  }
+  REQUIRE_H5PY();
   auto r = run_aaren("data validate " + h5py_fixtures() + "/f64_rew2d_uint8.hdf5");
   CHECK(r.exit_code == 0);
   for (const std::string bad : {"bad_nan.hdf5", "bad_truncated.hdf5", "bad_not_hdf5.hdf5", "bad_length.hdf5"}) {

@@ -202,8 +202,8 @@ TEST_CASE(
   // D4RL downloads hopper-medium-v2 as hopper_medium-v2.hdf5.
   std::filesystem::copy_file(kBundled, d4rl + "/hopper_medium-v2.hdf5");
   // A Minari dataset, mujoco/test/tiny-v0, recorded in Hopper-v5 (its env_spec, in data/metadata.json).
+  REQUIRE_H5PY();
   const auto& fixtures = aaren::testing::h5py_fixtures();
-  REQUIRE_FALSE(fixtures.empty());  // needs /usr/bin/python3 with h5py (scripts/setup.sh installs it)
   const auto dataset = minari + "/mujoco/test/tiny-v0";
   std::filesystem::create_directories(dataset);
   std::filesystem::copy(fixtures + "/minari", dataset, std::filesystem::copy_options::recursive);

@@ -14,11 +14,6 @@ using aaren::data::DataError;
 using aaren::data::Transitions;
 using aaren::testing::h5py_fixtures;
 
-#define REQUIRE_H5PY()                                                                 \
-  if (h5py_fixtures().empty()) {                                                       \
-    WARN("skipped: /usr/bin/python3 with h5py is missing (apt install python3-h5py)"); \
-    return;                                                                            \
-  }
 
 namespace {
 // The content every good fixture shares (see make_fixtures.py).
@@ -156,10 +151,7 @@ TEST_CASE("data: writer -> reader round trip is exact, and h5py reads the file",
   CHECK(r.metadata == t.metadata);
   CHECK(r.dtypes.at("terminals") == "bool");
 
-  if (!aaren::testing::have_h5py()) {
-    WARN("skipped the h5py half: /usr/bin/python3 with h5py is missing");
-    return;
-  }
+  REQUIRE_H5PY();
   const std::string script = "/usr/bin/python3 -c \"import h5py, numpy as np; f = h5py.File('" + path +
                              "', 'r'); print(f['observations'].shape, f['terminals'].dtype, f['infos/qpos'].dtype, "
                              "int(np.argmax(f['terminals'][:])), int(np.argmax(f['timeouts'][:])), "

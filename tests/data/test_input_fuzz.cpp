@@ -77,8 +77,8 @@ TEST_CASE("fuzz: damaged HDF5 files give data or one line, never a crash or a ha
   // metadata strings in the global heap, nested metadata), one by our writer
   // (the checksummed 1.10 format).
   std::vector<std::string> bases;
-  if (!aaren::testing::h5py_fixtures().empty())
-    bases.push_back(aaren::testing::h5py_fixtures() + "/hopper-medium-v2.hdf5");
+  REQUIRE_H5PY();
+  bases.push_back(aaren::testing::h5py_fixtures() + "/hopper-medium-v2.hdf5");
   {
     aaren::data::Transitions t;
     t.size = 200, t.obs_dim = 11, t.act_dim = 3, t.has_timeouts = true;
