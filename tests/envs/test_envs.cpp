@@ -232,7 +232,7 @@ TEST_CASE("envs: reset noise stays within its bounds", "[envs]") {
   CHECK(max_v <= 0.005);
   CHECK(max_cq <= 0.1);
   CHECK(std::sqrt(sum_v2 / n_v) == Approx(0.1).epsilon(0.1));  // 0.1 N(0, 1)
-  CHECK(hq0[1] == 1.25);  // rootz reference: qpos[1] is the torso height
+  CHECK(hq0[1] == 1.25);                                       // rootz reference: qpos[1] is the torso height
 }
 
 TEST_CASE("envs: set_state + step == stepping on from that state", "[envs]") {
@@ -272,7 +272,8 @@ TEST_CASE("envs: bad actions, states and model files give clear errors", "[envs]
                     Catch::Contains("model file /nonexistent/hopper.xml"));
   // A model with other joints is refused.
   const std::string wrong = "/tmp/aaren_test_wrong_model.xml";
-  std::ofstream(wrong) << "<mujoco><worldbody><body><joint type='hinge'/><geom size='0.1'/></body></worldbody></mujoco>";
+  std::ofstream(wrong)
+      << "<mujoco><worldbody><body><joint type='hinge'/><geom size='0.1'/></body></worldbody></mujoco>";
   CHECK_THROWS_WITH(Hopper(HopperConfig{.model_xml = wrong}), Catch::Contains("needs nq=6"));
 }
 
@@ -329,4 +330,82 @@ TEST_CASE("envs: vectorised stepping matches single envs, auto-resets, 1 and 2 t
     INFO("threads=" << threads);
     CHECK(episodes > 3);  // random actions make the hopper fall: several auto-resets
   }
+}
+
+// Planted bugs each of the tests below catches (checked once by planting them):
+// - the +-10 clip on Hopper's/Walker2d's observed velocities removed, or the
+//   observation taken from qpos[0:] (observations);
+// - `terminate_when_unhealthy ||` dropped from the healthy reward (the
+//   terminating step's reward);
+// - Walker2d's control cost, Ant's control or contact cost dropped (costs).
+TEST_CASE("envs: observations are gym's definition: qpos without x, qvel clipped at +-10 (Hopper, Walker2d)",
+          "[envs]") {
+  for (const std::string name : {"hopper", "walker2d", "halfcheetah"}) {
+    INFO(name);
+    auto env = make_env(name);
+    env->seed(5);
+    env->reset();
+    std::mt19937_64 rng(11);
+    for (int t = 0; t < 20; ++t) env->step(random_action(rng, env->act_dim()).data(), env->act_dim());
+    // Velocities beyond the clip, both signs.
+    auto q = env->qpos(), v = env->qvel();
+    v[0] = 30.0, v[1] = -25.0, v[2] = 9.5;
+    env->set_state(q.data(), v.data());
+    const auto& obs = env->observation();
+    const double clip = name == "halfcheetah" ? 1e300 : 10.0;  // gym's HalfCheetah-v3 does not clip
+    std::vector<double> expected(q.begin() + 1, q.end());
+    for (double x : v) expected.push_back(std::clamp(x, -clip, clip));
+    REQUIRE(obs.size() == expected.size());
+    for (size_t i = 0; i < obs.size(); ++i) CHECK(obs[i] == expected[i]);
+  }
+}
+
+TEST_CASE("envs: the step that ends an episode still pays the healthy reward (gym v3: terminate_when_unhealthy)",
+          "[envs]") {
+  for (const std::string name : {"hopper", "walker2d"}) {
+    INFO(name);
+    auto env = make_env(name);
+    env->seed(1);
+    env->reset();
+    // Tipping over: the torso just inside its healthy angle, turning fast.
+    auto q = env->qpos(), v = env->qvel();
+    q[2] = name == "hopper" ? 0.199 : 0.999;
+    v[2] = 5.0;
+    env->set_state(q.data(), v.data());
+    const std::vector<double> action(env->act_dim(), 0.3);
+    const double x0 = env->qpos()[0];
+    const auto r = env->step(action.data(), env->act_dim());
+    REQUIRE(r.terminated);
+    const double dt = 0.008, ctrl = 1e-3 * 0.09 * env->act_dim();
+    CHECK(r.reward == Approx((env->qpos()[0] - x0) / dt + 1.0 - ctrl).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("envs: Walker2d's control cost and Ant's control and contact costs (gym's formulas, non-zero actions)",
+          "[envs]") {
+  Walker2d walker;
+  walker.seed(2);
+  walker.reset();
+  const double w0 = walker.qpos()[0];
+  auto r = walker.step({0.5, -0.5, 0.25, 1.0, -1.0, 0.0});
+  CHECK(r.reward == Approx((walker.qpos()[0] - w0) / 0.008 + 1.0 - 1e-3 * 2.5625).epsilon(1e-12));
+
+  // Ant with its contact forces computed, observed and charged (gymnasium's use_contact_forces=True).
+  // The forward velocity is gym's: the torso's xpos as MuJoCo leaves it after the step.
+  AntConfig config = AntConfig::v4();
+  config.contact_forces_in_observation = true;
+  Ant ant(config);
+  ant.seed(3);
+  ant.reset();
+  std::mt19937_64 rng(4);
+  for (int t = 0; t < 10; ++t) ant.step(random_action(rng, 8, 0.3).data(), 8);  // onto its feet
+  const double a0 = ant.data()->xpos[3 * 1];                                    // body 1: the torso
+  const std::vector<double> action{0.5, -0.5, 0.5, -0.5, 0.25, 0.25, -0.25, -0.25};
+  r = ant.step(action.data(), 8);
+  double contact = 0;
+  for (int i = 0; i < 6 * ant.model()->nbody; ++i)
+    contact += std::pow(std::clamp(ant.data()->cfrc_ext[i], -1.0, 1.0), 2);
+  CHECK(contact > 0);  // the feet are on the ground: the cost is not vacuous
+  const double expected = (ant.data()->xpos[3 * 1] - a0) / 0.05 + 1.0 - 0.5 * 1.25 - 5e-4 * contact;
+  CHECK(r.reward == Approx(expected).epsilon(1e-12));
 }
