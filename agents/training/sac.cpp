@@ -142,6 +142,13 @@ torch::Tensor alpha_loss(const torch::Tensor& log_alpha, const torch::Tensor& lo
   return (-log_alpha.exp() * (log_prob.detach() + target_entropy)).mean();
 }
 
+torch::Tensor soft_q_target(const torch::Tensor& reward, const torch::Tensor& terminated,
+                            const torch::Tensor& next_q, const torch::Tensor& next_log_prob, double alpha,
+                            double gamma) {
+  const auto soft_value = std::get<0>(next_q.min(0)) - alpha * next_log_prob;
+  return reward + gamma * (1.0 - terminated) * soft_value;
+}
+
 void polyak_update(torch::nn::Module& target, const torch::nn::Module& source, double tau) {
   torch::NoGradGuard no_grad;
   auto tp = target.parameters();
@@ -525,8 +532,7 @@ void SacRun::learn(int64_t step) {
   {
     torch::NoGradGuard no_grad;
     auto [next_a, next_logp] = actor->sample(b_next);
-    const auto q_next = std::get<0>(q_target->forward(b_next, next_a).min(0)) - alpha * next_logp;
-    target = b_rew + c.gamma * (1.0 - b_term) * q_next;
+    target = soft_q_target(b_rew, b_term, q_target->forward(b_next, next_a), next_logp, alpha, c.gamma);
   }
   const auto q_pred = q->forward(b_obs, b_act);                             // [2, B]
   const auto q_loss = (q_pred - target.unsqueeze(0)).pow(2).mean(1).sum();  // both critics' MSE

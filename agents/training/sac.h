@@ -100,6 +100,14 @@ TORCH_MODULE(TwinQ);
 // its gradient raises alpha when the policy's entropy (-log pi) is below the target.
 torch::Tensor alpha_loss(const torch::Tensor& log_alpha, const torch::Tensor& log_prob, double target_entropy);
 
+// The critics' target (Haarnoja et al. 2018, clipped double Q of Fujimoto et al. 2018):
+// y = r + gamma (1 - terminated) (min_k Q'_k(s', a') - alpha log pi(a'|s')), a' ~ pi(s').
+// A truncated (time-limit) step is not terminated: its value is bootstrapped.
+// next_q: [2, B] from the two target critics; the others [B].
+torch::Tensor soft_q_target(const torch::Tensor& reward, const torch::Tensor& terminated,
+                            const torch::Tensor& next_q, const torch::Tensor& next_log_prob, double alpha,
+                            double gamma);
+
 // target <- tau * source + (1 - tau) * target, parameter by parameter.
 void polyak_update(torch::nn::Module& target, const torch::nn::Module& source, double tau);
 

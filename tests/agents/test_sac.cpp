@@ -63,6 +63,21 @@ TEST_CASE("sac: the twin critic == two separate MLPs", "[sac]") {
   }
 }
 
+// Catches the planted bugs `max` for `min` over the twin critics and a target
+// without (1 - terminated): both change one of the two hand-computed values.
+TEST_CASE("sac: the critics' target on a 2-sample batch, by hand", "[sac]") {
+  // Sample 0 continues (terminated 0), sample 1 ended in a terminal state.
+  const auto f64 = torch::kDouble;
+  const auto reward = torch::tensor({1.0, -2.0}, f64), terminated = torch::tensor({0.0, 1.0}, f64);
+  const auto next_q = torch::tensor({{5.0, 3.0}, {4.0, 7.0}}, f64);  // critic 1, critic 2
+  const auto next_log_prob = torch::tensor({-0.5, 0.25}, f64);
+  const double alpha = 0.2, gamma = 0.99;
+  const auto y = aaren::soft_q_target(reward, terminated, next_q, next_log_prob, alpha, gamma);
+  // y0 = 1 + 0.99 * (min(5, 4) - 0.2 * -0.5) = 1 + 0.99 * 4.1; y1 = -2 (no bootstrap past a terminal).
+  CHECK(y[0].item<double>() == Approx(1.0 + 0.99 * 4.1).epsilon(1e-12));
+  CHECK(y[1].item<double>() == Approx(-2.0).epsilon(1e-12));
+}
+
 TEST_CASE("sac: target update is Polyak averaging", "[sac]") {
   torch::manual_seed(34);
   aaren::TwinQ a(3, 1, 4), b(3, 1, 4);
