@@ -241,12 +241,14 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
   const auto dir = aaren::testing::temp_dir("ckpt");
   const auto data = tiny_dataset(dir);
   // aaren-windows: DT's windows, a recency bias and the cosine schedule (other sampler, other state).
-  for (std::string variant : {"aaren", "transformer", "aaren-windows"}) {
+  // aaren-fused: one token per step, the previous action carried across chunks and into the resumed run.
+  for (std::string variant : {"aaren", "transformer", "aaren-windows", "aaren-fused"}) {
     const std::string kind = variant == "transformer" ? "transformer" : "aaren";
     auto c = tiny_config(data, dir + "/straight_" + variant, kind);
     c.updates = 8;
     c.dropout = 0.1;  // the generator state must be restored too
     const bool windows = variant == "aaren-windows";
+    if (variant == "aaren-fused") c.tokens = aaren::TokenLayout::kFused;
     if (windows)
       c.aaren_sampling = aaren::AarenSampling::kWindows, c.recency = 0.2, c.lr_schedule = aaren::LrSchedule::kCosine,
       c.warmup = 2;
@@ -271,6 +273,7 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
     CHECK(b.config.aaren_sampling == c.aaren_sampling);
     CHECK(b.config.recency == c.recency);
     CHECK(b.config.lr_schedule == c.lr_schedule);
+    CHECK(b.config.tokens == c.tokens);
     CHECK(b.model->named_parameters().contains("backbone.block0.mixer.recency") == (c.recency > 0));
     auto pa = a.model->named_parameters(), pb = b.model->named_parameters();
     double diff = 0;
@@ -354,6 +357,37 @@ TEST_CASE("decision: batched rollouts in every mode are deterministic and finite
   }
 }
 
+// Catches a batched policy that does not reset a slot's state (scan state, KV
+// cache, window) when its env auto-resets, or that mixes slots: env k of a
+// batch must act exactly as a batch of one env with env k's seed.
+TEST_CASE("decision: a batch of N envs with auto-reset == N batch-1 rollouts, episode by episode", "[decision]") {
+  torch::manual_seed(44);
+  for (auto [kind, mode] :
+       std::vector<std::pair<std::string, aaren::ActMode>>{{"aaren", aaren::ActMode::kRecurrent},
+                                                           {"transformer", aaren::ActMode::kWindow},
+                                                           {"transformer", aaren::ActMode::kKVCache}}) {
+    INFO(kind << " " << aaren::act_mode_name(mode));
+    aaren::LoadedAgent agent;
+    agent.model = small_policy(kind), agent.normalizer = unit_normalizer(), agent.env = "hopper";
+    agent.config.return_scale = 1000;
+    // 3 envs, 6 episodes: env k runs episodes k and k + 3, the second after an auto-reset.
+    const auto batch = aaren::evaluate_agent(agent, 3600, mode, 6, 70, 3);
+    REQUIRE(batch.episodes.size() == 6);
+    for (int64_t k = 0; k < 3; ++k) {
+      const auto single = aaren::evaluate_agent(agent, 3600, mode, 2, 70 + static_cast<uint64_t>(k), 1);
+      REQUIRE(single.episodes.size() == 2);
+      for (int e = 0; e < 2; ++e) {
+        const auto& b = batch.episodes[static_cast<size_t>(2 * k + e)];  // ordered by env, then episode
+        const auto& o = single.episodes[static_cast<size_t>(e)];
+        INFO("env " << k << ", episode " << e);
+        CHECK(b.env_index == k);
+        CHECK(b.length == o.length);
+        CHECK(b.episode_return == Approx(o.episode_return).epsilon(1e-6));
+      }
+    }
+  }
+}
+
 TEST_CASE("decision: learning-rate schedules: linear warm-up, then constant (DT) or half a cosine to 0", "[decision]") {
   aaren::TrainConfig c;
   c.lr = 1e-3, c.warmup = 10, c.updates = 110;
@@ -370,7 +404,8 @@ TEST_CASE("decision: learning-rate schedules: linear warm-up, then constant (DT)
   for (int64_t u = 11; u < 110; ++u) CHECK(aaren::learning_rate(c, u) < aaren::learning_rate(c, u - 1));
   // An unknown schedule is refused where text becomes the enum (the flag and config.json).
   for (const auto& f : aaren::TrainConfig::fields())
-    if (f.flag == "lr-schedule") CHECK_THROWS_WITH(f.set_text(c, "linear"), Catch::Contains("must be constant or cosine"));
+    if (f.flag == "lr-schedule")
+      CHECK_THROWS_WITH(f.set_text(c, "linear"), Catch::Contains("must be constant or cosine"));
   auto j = c.to_json();
   j["lr_schedule"] = "linear";
   CHECK_THROWS_WITH(aaren::TrainConfig::from_json(j), Catch::Contains("lr_schedule"));
