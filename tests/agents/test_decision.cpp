@@ -177,6 +177,26 @@ aaren::TrainConfig tiny_config(const std::string& dataset, const std::string& ou
 }
 }  // namespace
 
+// Catches the trainer not carrying Aaren's scan state, or (fused layout) the
+// previous action, across chunk boundaries: the loss of whole episodes in
+// chunks of 5 steps must equal the loss of one pass over them (the forward
+// pass is the same function; only the gradients are cut at the boundaries).
+TEST_CASE("decision: Aaren's loss in chunks with the state carried == one pass over whole episodes", "[decision]") {
+  const auto dir = aaren::testing::temp_dir("chunks");
+  const auto data = tiny_dataset(dir);
+  for (const std::string layout : {"interleaved", "fused"}) {
+    INFO(layout);
+    double loss[2];
+    for (int k = 0; k < 2; ++k) {
+      auto c = tiny_config(data, dir + "/" + layout + std::to_string(k), "aaren");
+      c.tokens = aaren::testing::token_layout(layout);
+      c.updates = 1, c.chunk_steps = k == 0 ? 5 : 100000;
+      loss[k] = aaren::train_decision(c).final_loss;
+    }
+    CHECK(loss[0] == Approx(loss[1]).epsilon(1e-5));
+  }
+}
+
 TEST_CASE("decision: the agent overfits a tiny dataset (both backbones)", "[decision]") {
   const auto dir = aaren::testing::temp_dir("overfit");
   const auto data = tiny_dataset(dir);
