@@ -88,8 +88,14 @@ TEST_CASE("dataset: DT windows are left-padded, normalised, scaled and follow th
   }
   // An episode is chosen with probability proportional to its length: 5/45.
   CHECK(std::abs(from_short / 4000.0 - 5.0 / 45.0) < 0.02);
-  // Starts uniform over all 45 steps.
+  // Starts uniform over all 45 steps: each occurs, and Pearson's chi-square
+  // against 4000/45 per step stays below its 0.1% critical value for 44
+  // degrees of freedom (78.75); a start drawn from the wrong range or with
+  // the wrong weights lands far above it.
   CHECK(first_step_counts.size() == 45);
+  double chi_square = 0;
+  for (const auto& [step, count] : first_step_counts) chi_square += std::pow(count - 4000.0 / 45, 2) / (4000.0 / 45);
+  CHECK(chi_square < 78.75);
 }
 
 TEST_CASE("dataset: same seed, same batches", "[data]") {
