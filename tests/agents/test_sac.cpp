@@ -109,7 +109,8 @@ TEST_CASE("sac: entropy tuning raises alpha when entropy is too low and lowers i
   }
 }
 
-TEST_CASE("sac: a short run trains, logs, checkpoints, dumps its replay, and is reproducible", "[sac]") {
+TEST_CASE("sac: a short run updates its networks, logs, checkpoints, dumps every step to its replay file, reproducibly",
+          "[sac]") {
   auto run = [](const std::string& dir) {
     aaren::SacConfig c;
     c.env = "hopper";
@@ -135,6 +136,18 @@ TEST_CASE("sac: a short run trains, logs, checkpoints, dumps its replay, and is 
   CHECK(p.env == "hopper");
   CHECK(p.obs_dim == 11);
   CHECK(p.step == 600);
+  // The actor learned between the checkpoint at step 400 and the end (updates start at step 200).
+  const auto mid = aaren::load_policy(dir + "/a/policy_step400.pt");
+  auto pm = mid.actor->named_parameters(), pf = p.actor->named_parameters();
+  double moved = 0;
+  for (auto& w : pf) moved = std::max(moved, (w.value() - pm[w.key()]).abs().max().item<double>());
+  CHECK(moved > 1e-4);
+  // The replay file: every one of the 600 env steps, in the D4RL layout, with the env's sizes.
+  const auto replay = aaren::data::read_dataset(dir + "/a/replay.hdf5");
+  CHECK(replay.size == 600);
+  CHECK(replay.obs_dim == 11);
+  CHECK(replay.act_dim == 3);
+  for (float a : replay.actions) CHECK(std::abs(a) <= 1.0f);
   CHECK_THROWS_WITH(aaren::load_policy(dir + "/a/log.csv"), Catch::Contains("log.csv"));
   CHECK_THROWS_WITH(aaren::load_policy(dir + "/nope.pt"), Catch::Contains("no such policy file"));
 }
