@@ -46,12 +46,21 @@ std::vector<std::pair<int64_t, std::string>> periodic_checkpoints(const std::str
   return found;
 }
 
-// --resume DIR: that run's newest checkpoint_<update>.pt.
+// --resume DIR: that run's newest checkpoint: the last checkpoint_<update>.pt,
+// or checkpoint.pt when that was written after it (a finished run, to be
+// trained for longer).
 std::string resolve_resume_path(const std::string& resume) {
   if (!std::filesystem::is_directory(resume)) return resume;
   const auto found = periodic_checkpoints(resume);
-  if (found.empty())
-    throw std::invalid_argument("--resume " + resume + ": no checkpoint_<update>.pt in this folder to resume from");
+  const auto final_path = (std::filesystem::path(resume) / "checkpoint.pt").string();
+  std::error_code ec;
+  const bool has_final = std::filesystem::is_regular_file(final_path, ec);
+  if (found.empty() && !has_final)
+    throw std::invalid_argument("--resume " + resume + ": no checkpoint_<update>.pt or checkpoint.pt in this folder");
+  if (found.empty()) return final_path;
+  if (has_final && std::filesystem::last_write_time(final_path, ec) >=
+                       std::filesystem::last_write_time(found.back().second, ec))
+    return final_path;
   return found.back().second;
 }
 

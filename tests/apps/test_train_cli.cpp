@@ -182,7 +182,13 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   std::filesystem::create_directories(dir + "/empty");
   r = run_aaren("train --resume " + dir + "/empty");
   CHECK(r.exit_code == 2);
-  CHECK(r.output.find("no checkpoint_<update>.pt") != std::string::npos);
+  CHECK(r.output.find("no checkpoint_<update>.pt or checkpoint.pt") != std::string::npos);
+  // A finished run (its checkpoint.pt written after checkpoint_20.pt) trains on from checkpoint.pt.
+  r = run_aaren("train --resume " + out + " --updates 33");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(aaren::load_checkpoint(out + "/checkpoint.pt").update == 33);
+  CHECK(read_json(out + "/config.json").at("resume") == out + "/checkpoint.pt");
 
   r = run_aaren("--version");
   CHECK(r.exit_code == 0);
