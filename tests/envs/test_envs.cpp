@@ -333,8 +333,8 @@ TEST_CASE("envs: vectorised stepping matches single envs, auto-resets, 1 and 2 t
 }
 
 // Planted bugs each of the tests below catches (checked once by planting them):
-// - the +-10 clip on Hopper's/Walker2d's observed velocities removed, or the
-//   observation taken from qpos[0:] (observations);
+// - the +-10 clip on Hopper's/Walker2d's observed velocities removed
+//   (observations; the test also compares against qpos[1:], gym's slice);
 // - `terminate_when_unhealthy ||` dropped from the healthy reward (the
 //   terminating step's reward);
 // - Walker2d's control cost, Ant's control or contact cost dropped (costs).
