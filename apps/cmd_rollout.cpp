@@ -85,13 +85,13 @@ LoadedAgent load_agent(const std::string& path) {
   }
 }
 
-void check_env_matches(const LoadedAgent& agent, const RolloutConfig& config, const std::string& checkpoint) {
+// A policy file (agent or SAC) made for obs/act dims the env must have.
+void check_env_matches(int64_t obs_dim, int64_t act_dim, const RolloutConfig& config, const std::string& file) {
   const auto env = envs::make_env(config.env, config.env_options);
-  const auto& dc = agent.model->config();
-  if (env->obs_dim() != dc.state_dim || env->act_dim() != dc.act_dim)
-    throw InputError(checkpoint + ": trained for obs/act dims " + std::to_string(dc.state_dim) + "/" +
-                     std::to_string(dc.act_dim) + ", env " + config.env + " has " + std::to_string(env->obs_dim()) +
-                     "/" + std::to_string(env->act_dim()));
+  if (env->obs_dim() != obs_dim || env->act_dim() != act_dim)
+    throw InputError(file + ": trained for obs/act dims " + std::to_string(obs_dim) + "/" + std::to_string(act_dim) +
+                     ", env " + config.env + " has " + std::to_string(env->obs_dim()) + "/" +
+                     std::to_string(env->act_dim()));
 }
 }  // namespace
 
@@ -165,11 +165,7 @@ int run_rollout(int argc, char** argv) {
         throw InputError(std::string(e.what()) + " (--policy takes 'random' or a SAC policy file from 'aaren sac')");
       }
       if (config.env.empty()) config.env = sac.env;
-      const auto env = envs::make_env(config.env, config.env_options);
-      if (env->obs_dim() != sac.obs_dim || env->act_dim() != sac.act_dim)
-        throw InputError(policy + ": a policy for obs/act dims " + std::to_string(sac.obs_dim) + "/" +
-                         std::to_string(sac.act_dim) + ", env " + config.env + " has " + std::to_string(env->obs_dim()) +
-                         "/" + std::to_string(env->act_dim()));
+      check_env_matches(sac.obs_dim, sac.act_dim, config, policy);
       SacBatchPolicy sac_policy(sac);
       const auto result = rollout_with_video(config, sac_policy, video, video_report);
       return report_rollout(result, config, policy, "sac", "", "deterministic", target_return, 0, json, video_report);
@@ -177,7 +173,7 @@ int run_rollout(int argc, char** argv) {
     at::set_num_threads(torch_threads);
     const auto agent = load_agent(checkpoint);
     if (config.env.empty()) config.env = agent.env;
-    check_env_matches(agent, config, checkpoint);
+    check_env_matches(agent.model->config().state_dim, agent.model->config().act_dim, config, checkpoint);
     ActingOptions acting;
     acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
     acting.target_return = acting_target_return(agent, target_return);

@@ -357,19 +357,26 @@ TEST_CASE("decision: a run's config.json is the resolved config it ran with, on 
                     Catch::Contains("--lr cannot change on --resume") && Catch::Contains("0.003"));
 }
 
+namespace {
+// Every way a decision agent acts: Aaren recurrently, the Transformer on a window or a KV cache.
+const std::vector<std::pair<std::string, aaren::ActMode>> kActingWays{{"aaren", aaren::ActMode::kRecurrent},
+                                                                      {"transformer", aaren::ActMode::kWindow},
+                                                                      {"transformer", aaren::ActMode::kKVCache}};
+
+// A small untrained agent for hopper, as a checkpoint would load it.
+aaren::LoadedAgent small_agent(const std::string& kind) {
+  aaren::LoadedAgent agent;
+  agent.model = small_policy(kind), agent.normalizer = unit_normalizer(), agent.env = "hopper";
+  agent.config.return_scale = 1000;
+  return agent;
+}
+}  // namespace
+
 TEST_CASE("decision: batched rollouts in every mode are deterministic and finite", "[decision]") {
   torch::manual_seed(43);
-  for (auto [kind, mode] :
-       std::vector<std::pair<std::string, aaren::ActMode>>{{"aaren", aaren::ActMode::kRecurrent},
-                                                           {"transformer", aaren::ActMode::kWindow},
-                                                           {"transformer", aaren::ActMode::kKVCache}}) {
-    auto model = small_policy(kind);
-    auto run = [&] {
-      aaren::LoadedAgent agent;
-      agent.model = model, agent.normalizer = unit_normalizer(), agent.env = "hopper";
-      agent.config.return_scale = 1000;
-      return aaren::evaluate_agent(agent, 3600, mode, 5, 17, 3).returns();
-    };
+  for (const auto& [kind, mode] : kActingWays) {
+    const auto agent = small_agent(kind);
+    auto run = [&] { return aaren::evaluate_agent(agent, 3600, mode, 5, 17, 3).returns(); };
     const auto a = run(), b = run();
     INFO(kind << " " << aaren::act_mode_name(mode));
     CHECK(a == b);
@@ -382,14 +389,9 @@ TEST_CASE("decision: batched rollouts in every mode are deterministic and finite
 // batch must act exactly as a batch of one env with env k's seed.
 TEST_CASE("decision: a batch of N envs with auto-reset == N batch-1 rollouts, episode by episode", "[decision]") {
   torch::manual_seed(44);
-  for (auto [kind, mode] :
-       std::vector<std::pair<std::string, aaren::ActMode>>{{"aaren", aaren::ActMode::kRecurrent},
-                                                           {"transformer", aaren::ActMode::kWindow},
-                                                           {"transformer", aaren::ActMode::kKVCache}}) {
+  for (const auto& [kind, mode] : kActingWays) {
     INFO(kind << " " << aaren::act_mode_name(mode));
-    aaren::LoadedAgent agent;
-    agent.model = small_policy(kind), agent.normalizer = unit_normalizer(), agent.env = "hopper";
-    agent.config.return_scale = 1000;
+    const auto agent = small_agent(kind);
     // 3 envs, 6 episodes: env k runs episodes k and k + 3, the second after an auto-reset.
     const auto batch = aaren::evaluate_agent(agent, 3600, mode, 6, 70, 3);
     REQUIRE(batch.episodes.size() == 6);
