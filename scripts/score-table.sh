@@ -68,14 +68,20 @@ CELL=$BACKBONE${TAG:+-$TAG}-seed$SEED
 RUN=$RUNS/$DATASET/$CELL
 KEEP=$RESULTS/$DATASET/$CELL
 mkdir -p "$RUN" "$KEEP"
+# One process per cell: a second chain (scripts/score-table-all.sh, scripts/ablation.sh) that
+# reaches a cell in progress leaves it to the first.
+exec 9>"$RUN/.lock"
+flock -n 9 || { echo "[$DATASET $CELL] running in another process: skipped"; exit 0; }
 
 if [[ -f $RUN/checkpoint.pt ]]; then
   echo "[$DATASET $CELL] trained: skipped"
 else
+  # One evaluation during training, at the end, on 4 episodes (a sanity check in eval.csv;
+  # the table's own evaluation is the rollout stage below).
   # shellcheck disable=SC2206
   FLAGS=(--dataset "$FILE" --backbone "$BACKBONE" --tokens "$TOKENS" --out "$RUN" --updates "$UPDATES"
          --lr "$LR" --warmup "$WARMUP" --lr-schedule "$LR_SCHEDULE" --batch-size "$BATCH" --context "$K" --aaren-batch "$AAREN_BATCH"
-         --precision "$PRECISION" --threads "$THREADS" --seed "$SEED" --eval-episodes 4
+         --precision "$PRECISION" --threads "$THREADS" --seed "$SEED" --eval-episodes 4 --eval-every "$UPDATES"
          --checkpoint-every 500 $EXTRA)
   latest=$(ls "$RUN"/checkpoint_*.pt 2>/dev/null | sed 's/.*checkpoint_\([0-9]*\)\.pt/\1/' | sort -n | tail -1 || true)
   if [[ -n $latest ]]; then

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The ablation rows of docs/RESULTS.md: Aaren variants on the datasets where it
+# falls short of the Transformer, each one cell of scripts/score-table.sh with
+# the table's schedule and one change, in its own folder (TAG). Resumable like
+# the table: finished stages are skipped, a killed row continues from its
+# newest checkpoint.
+#
+# Usage: scripts/ablation.sh [ROW...]      (default: every row, in this order)
+#   eqtok-wmr    walker2d-medium-replay, 5 whole episodes per update: the
+#                Transformer's steps per update (64 x 20), where 2 episodes
+#                give 0.43x of them
+#   winrec-wmr   walker2d-medium-replay, DT's 64 windows of 20 steps with a
+#                learned recency bias (initial rate 0.1), acting on the whole
+#                history
+#   eqtok-hm     hopper-medium, 3 whole episodes per update (0.71x -> 1.06x)
+#   fused-wmr    walker2d-medium-replay, the fused layout (one token per step)
+#   heads4-wmr   walker2d-medium-replay, 4 heads of 32 dims instead of 1 of 128
+# Environment: SEED=1, and every variable of scripts/score-table.sh (AAREN=...).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROWS=("$@")
+((${#ROWS[@]})) || ROWS=(eqtok-wmr winrec-wmr eqtok-hm fused-wmr heads4-wmr)
+SEED=${SEED:-1}
+failed=0
+for row in "${ROWS[@]}"; do
+  case "$row" in
+    eqtok-wmr) env TAG=eqtok AAREN_BATCH=5 scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
+    winrec-wmr) env TAG=winrec EXTRA="--aaren-sampling windows --recency 0.1" \
+                  scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
+    eqtok-hm) env TAG=eqtok AAREN_BATCH=3 scripts/score-table.sh hopper-medium aaren "$SEED" ;;
+    fused-wmr) env TAG=fused TOKENS=fused scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
+    heads4-wmr) env TAG=heads4 EXTRA="--heads 4" scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
+    *) echo "ablation: unknown row '$row' (eqtok-wmr winrec-wmr eqtok-hm fused-wmr heads4-wmr)" >&2; exit 2 ;;
+  esac || { echo "[$row] failed" >&2; failed=1; }
+done
+exit $failed
