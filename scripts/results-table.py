@@ -22,6 +22,7 @@ import statistics
 import sys
 
 HIGH = {"hopper": 3600, "halfcheetah": 12000, "walker2d": 5000}
+MAIN = ("aaren", "transformer")  # the table's two agents; tagged variants are ablation rows
 ORDER = ["hopper-medium", "hopper-medium-replay", "hopper-medium-expert", "halfcheetah-medium",
          "halfcheetah-medium-replay", "walker2d-medium", "walker2d-medium-replay"]
 
@@ -81,7 +82,7 @@ def write_csv(path, rows):
 
 def svg_bars(path, summary):
     """Grouped bars: one group per dataset, one bar per variant, at the high target."""
-    rows = [r for r in summary if r["target"] == HIGH[r["dataset"].split("-")[0]]]
+    rows = [r for r in summary if r["target"] == HIGH[r["dataset"].split("-")[0]] and r["variant"] in MAIN]
     datasets = [d for d in ORDER if any(r["dataset"] == d for r in rows)]
     datasets += sorted({r["dataset"] for r in rows} - set(datasets))
     variants = sorted({r["variant"] for r in rows}, key=lambda v: (v != "transformer", v))
@@ -169,6 +170,27 @@ def main():
         print(f"| {r['dataset']} | {r['target']} | {r['variant']} | {r['seeds']} | "
               f"{r['score_mean']:.1f} +- {r['score_std']:.1f} | {r['behaviour_score']:.1f} | {r['updates']} | "
               f"{r['tokens_seen'] / 1e6:.2f}M | {r['seconds_per_update']:.3f} |")
+    print_target_check(summary)
+
+
+def print_target_check(summary):
+    """At DT's high target: is Aaren within one std (over seeds) of the Transformer, or above it?"""
+    print("\n| dataset | Aaren | Transformer | behaviour | Aaren within one std or above |")
+    print("|---|---|---|---|---|")
+    met = counted = 0
+    for d in ORDER:
+        high = HIGH[d.split("-")[0]]
+        get = lambda v: next((r for r in summary if r["dataset"] == d and r["variant"] == v and r["target"] == high), None)
+        a, t = get("aaren"), get("transformer")
+        if not a or not t:
+            continue
+        ok = a["score_mean"] >= t["score_mean"] - t["score_std"]
+        counted += 1
+        met += ok
+        print(f"| {d} | {a['score_mean']:.1f} +- {a['score_std']:.1f} ({a['seeds']}) | "
+              f"{t['score_mean']:.1f} +- {t['score_std']:.1f} ({t['seeds']}) | {a['behaviour_score']:.1f} | "
+              f"{'yes' if ok else 'no'} |")
+    print(f"\nAaren within one std of the Transformer or above: {met} of {counted} datasets")
 
 
 if __name__ == "__main__":

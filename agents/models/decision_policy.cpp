@@ -74,7 +74,11 @@ torch::Tensor DecisionPolicyImpl::fused_tokens(const torch::Tensor& returns_to_g
   if (norm_return) {
     // E_R(R) = w R + b is a line in R^D; normalised, it tends to LN(w) as R
     // grows, so conditioning far above the data stays one bounded input.
-    r = norm_return(r), s = norm_state(s), a = norm_action(a);
+    // Under bf16 autocast the embeddings come out in bf16 and LibTorch's CPU
+    // LayerNorm wants its input in its weights' type: normalise in that type
+    // (fp32), as the interleaved layout's sum with the timestep embedding does.
+    const auto type = time.scalar_type();
+    r = norm_return(r.to(type)), s = norm_state(s.to(type)), a = norm_action(a.to(type));
   }
   return embed_ln(r + s + a + time);
 }

@@ -34,34 +34,38 @@ TEST_CASE("mixed precision: bf16 scores and values are scanned in fp32, state in
   CHECK(v.grad().scalar_type() == torch::kBFloat16);  // gradients come back in the inputs' dtype
 }
 
-TEST_CASE("mixed precision: a bf16 autocast step of each backbone tracks the fp32 step", "[device]") {
-  for (const std::string kind : {"aaren", "transformer"}) {
-    INFO(kind);
-    torch::manual_seed(6);
-    aaren::DecisionPolicy model(aaren::testing::small_decision_config(kind));
-    const auto batch = aaren::testing::random_decision_batch(4, 30);
-    const auto &states = batch.states, &actions = batch.actions, &rtg = batch.returns_to_go, &steps = batch.timesteps;
-    auto loss_and_grad = [&](bool bf16) {
-      model->zero_grad();
-      torch::Tensor pred;
-      {
-        const aaren::AutocastScope amp(bf16, torch::kCPU);
-        pred = model->forward(states, actions, rtg, steps);
-      }
-      if (bf16) CHECK(pred.scalar_type() == torch::kBFloat16);
-      const auto loss = (pred.to(torch::kFloat) - actions).pow(2).mean();
-      loss.backward();
-      std::vector<torch::Tensor> grads;
-      for (const auto& p : model->parameters()) grads.push_back(p.grad().flatten().clone());
-      return std::make_pair(loss.item<double>(), torch::cat(grads));
-    };
-    const auto [loss32, grad32] = loss_and_grad(false);
-    const auto [loss16, grad16] = loss_and_grad(true);
-    CHECK(std::isfinite(loss16));
-    CHECK(std::abs(loss16 - loss32) < 0.02 * loss32);
-    // bf16 has 8 bits of mantissa: directions agree, values to a few percent.
-    const double cosine = (grad16 * grad32).sum().item<double>() / (grad16.norm() * grad32.norm()).item<double>();
-    CHECK(cosine > 0.99);
-    CHECK(!at::autocast::is_cpu_enabled());  // the scope restored the previous state
-  }
+TEST_CASE("mixed precision: a bf16 autocast step of each backbone and token layout tracks the fp32 step", "[device]") {
+  // fused: its per-part LayerNorms see the bf16 embeddings (they once refused them).
+  for (const std::string kind : {"aaren", "transformer"})
+    for (const std::string layout : {"interleaved", "fused", "fused-sum"}) {
+      INFO(kind << ", " << layout);
+      torch::manual_seed(6);
+      auto config = aaren::testing::small_decision_config(kind);
+      aaren::testing::set_token_layout(config, layout);
+      aaren::DecisionPolicy model(config);
+      const auto batch = aaren::testing::random_decision_batch(4, 30);
+      const auto &states = batch.states, &actions = batch.actions, &rtg = batch.returns_to_go, &steps = batch.timesteps;
+      auto loss_and_grad = [&](bool bf16) {
+        model->zero_grad();
+        torch::Tensor pred;
+        {
+          const aaren::AutocastScope amp(bf16, torch::kCPU);
+          pred = model->forward(states, actions, rtg, steps);
+        }
+        if (bf16) CHECK(pred.scalar_type() == torch::kBFloat16);
+        const auto loss = (pred.to(torch::kFloat) - actions).pow(2).mean();
+        loss.backward();
+        std::vector<torch::Tensor> grads;
+        for (const auto& p : model->parameters()) grads.push_back(p.grad().flatten().clone());
+        return std::make_pair(loss.item<double>(), torch::cat(grads));
+      };
+      const auto [loss32, grad32] = loss_and_grad(false);
+      const auto [loss16, grad16] = loss_and_grad(true);
+      CHECK(std::isfinite(loss16));
+      CHECK(std::abs(loss16 - loss32) < 0.02 * loss32);
+      // bf16 has 8 bits of mantissa: directions agree, values to a few percent.
+      const double cosine = (grad16 * grad32).sum().item<double>() / (grad16.norm() * grad32.norm()).item<double>();
+      CHECK(cosine > 0.99);
+      CHECK(!at::autocast::is_cpu_enabled());  // the scope restored the previous state
+    }
 }
