@@ -15,11 +15,14 @@
 #   eqtok-hm     hopper-medium, 3 whole episodes per update (0.71x -> 1.06x)
 #   fused-wmr    walker2d-medium-replay, the fused layout (one token per step)
 #   heads4-wmr   walker2d-medium-replay, 4 heads of 32 dims instead of 1 of 128
+#   rec-wmr      walker2d-medium-replay, whole episodes with a learned recency
+#                bias (initial rate 0.1)
+#   winrec-hm    hopper-medium, as winrec-wmr
 # Environment: SEED=1, and every variable of scripts/score-table.sh (AAREN=...).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROWS=("$@")
-((${#ROWS[@]})) || ROWS=(eqtok-wmr winrec-wmr eqtok-hm fused-wmr heads4-wmr)
+((${#ROWS[@]})) || ROWS=(eqtok-wmr winrec-wmr eqtok-hm fused-wmr heads4-wmr rec-wmr winrec-hm)
 SEED=${SEED:-1}
 failed=0
 for row in "${ROWS[@]}"; do
@@ -30,7 +33,10 @@ for row in "${ROWS[@]}"; do
     eqtok-hm) env TAG=eqtok AAREN_BATCH=3 scripts/score-table.sh hopper-medium aaren "$SEED" ;;
     fused-wmr) env TAG=fused TOKENS=fused scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
     heads4-wmr) env TAG=heads4 EXTRA="--heads 4" scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
-    *) echo "ablation: unknown row '$row' (eqtok-wmr winrec-wmr eqtok-hm fused-wmr heads4-wmr)" >&2; exit 2 ;;
+    winrec-hm) env TAG=winrec EXTRA="--aaren-sampling windows --recency 0.1" \
+                 scripts/score-table.sh hopper-medium aaren "$SEED" ;;
+    rec-wmr) env TAG=rec EXTRA="--recency 0.1" scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
+    *) echo "ablation: unknown row '$row' (eqtok-wmr winrec-wmr eqtok-hm fused-wmr heads4-wmr rec-wmr winrec-hm)" >&2; exit 2 ;;
   esac || { echo "[$row] failed" >&2; failed=1; }
 done
 exit $failed

@@ -164,13 +164,45 @@ def main():
     summary.sort(key=lambda r: (rank.get(r["dataset"], 99), r["dataset"], -r["target"], r["variant"]))
     write_csv(os.path.join(a.results, "summary.csv"), summary)
     svg_bars(os.path.join(a.results, "scores.svg"), summary)
-    print("| dataset | target | variant | seeds | normalised score | behaviour | updates | tokens seen | s / update |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in summary:
-        print(f"| {r['dataset']} | {r['target']} | {r['variant']} | {r['seeds']} | "
-              f"{r['score_mean']:.1f} +- {r['score_std']:.1f} | {r['behaviour_score']:.1f} | {r['updates']} | "
-              f"{r['tokens_seen'] / 1e6:.2f}M | {r['seconds_per_update']:.3f} |")
+    print_main_table(summary)
     print_target_check(summary)
+
+
+def find(summary, dataset, variant, target):
+    return next((r for r in summary if r["dataset"] == dataset and r["variant"] == variant and r["target"] == target),
+                None)
+
+
+def score(r):
+    return f"{r['score_mean']:.1f} +- {r['score_std']:.1f} ({r['seeds']})" if r else "-"
+
+
+def print_main_table(summary):
+    """One row per dataset: both agents at both targets (mean +- std over seeds, seeds), then every
+    tagged variant (an ablation row) beside the table's Aaren."""
+    low = {"hopper": 1800, "halfcheetah": 6000, "walker2d": 2500}
+    print("| dataset | Aaren, high target | Transformer, high | Aaren, low target | Transformer, low | behaviour "
+          "| tokens seen (Aaren / Transformer) |")
+    print("|---|---|---|---|---|---|---|")
+    for d in ORDER:
+        env = d.split("-")[0]
+        ah, th = find(summary, d, "aaren", HIGH[env]), find(summary, d, "transformer", HIGH[env])
+        al, tl = find(summary, d, "aaren", low[env]), find(summary, d, "transformer", low[env])
+        if not (ah or th):
+            continue
+        behaviour = (ah or th)["behaviour_score"]
+        tokens = " / ".join(f"{r['tokens_seen'] / 1e6:.1f}M" if r else "-" for r in (ah, th))
+        print(f"| {d} | {score(ah)} | {score(th)} | {score(al)} | {score(tl)} | {behaviour:.1f} | {tokens} |")
+    variants = sorted({(r["dataset"], r["variant"]) for r in summary if r["variant"] not in MAIN},
+                      key=lambda dv: (ORDER.index(dv[0]) if dv[0] in ORDER else 99, dv[1]))
+    if not variants:
+        return
+    print("\n| dataset | variant | high target | low target | tokens seen |")
+    print("|---|---|---|---|---|")
+    for d, v in variants:
+        env = d.split("-")[0]
+        h, l = find(summary, d, v, HIGH[env]), find(summary, d, v, low[env])
+        print(f"| {d} | {v} | {score(h)} | {score(l)} | {(h or l)['tokens_seen'] / 1e6:.1f}M |")
 
 
 def print_target_check(summary):
