@@ -20,6 +20,9 @@
 #   winrec-hm    hopper-medium, as winrec-wmr
 #   heads4-hm    hopper-medium, as heads4-wmr
 #   fused-hm     hopper-medium, as fused-wmr
+#   heads4-wm    walker2d-medium, as heads4-wmr
+#   winrec-wm    walker2d-medium, as winrec-wmr
+#   fused-wm     walker2d-medium, as fused-wmr
 # Environment: SEED=1, and every variable of scripts/score-table.sh (AAREN=...).
 # The fused rows need a build from commit 29c09e0 on: older ones stop at the
 # first update of --tokens fused --precision bf16.
@@ -28,7 +31,7 @@ cd "$(dirname "$0")/.."
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; }
 [[ ${1:-} == -h || ${1:-} == --help ]] && { usage; exit 0; }
 ROWS=("$@")
-((${#ROWS[@]})) || ROWS=(eqtok-wmr winrec-wmr eqtok-hm fused-wmr heads4-wmr rec-wmr winrec-hm heads4-hm fused-hm)
+((${#ROWS[@]})) || ROWS=(eqtok-wmr winrec-wmr eqtok-hm fused-wmr heads4-wmr rec-wmr winrec-hm heads4-hm fused-hm heads4-wm winrec-wm fused-wm)
 SEED=${SEED:-1}
 failed=0
 for row in "${ROWS[@]}"; do
@@ -43,6 +46,10 @@ for row in "${ROWS[@]}"; do
                  scripts/score-table.sh hopper-medium aaren "$SEED" ;;
     heads4-hm) env TAG=heads4 EXTRA="--heads 4" scripts/score-table.sh hopper-medium aaren "$SEED" ;;
     fused-hm) env TAG=fused TOKENS=fused scripts/score-table.sh hopper-medium aaren "$SEED" ;;
+    heads4-wm) env TAG=heads4 EXTRA="--heads 4" scripts/score-table.sh walker2d-medium aaren "$SEED" ;;
+    winrec-wm) env TAG=winrec EXTRA="--aaren-sampling windows --recency 0.1" \
+                 scripts/score-table.sh walker2d-medium aaren "$SEED" ;;
+    fused-wm) env TAG=fused TOKENS=fused scripts/score-table.sh walker2d-medium aaren "$SEED" ;;
     rec-wmr) env TAG=rec EXTRA="--recency 0.1" scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
     *) echo "ablation: unknown row '$row'" >&2; usage; exit 2 ;;
   esac || { echo "[$row] failed" >&2; failed=1; }
