@@ -22,8 +22,9 @@
 #
 # Resumable: training keeps a checkpoint every 500 updates and continues from
 # the newest after a kill; a finished stage (checkpoint.pt, eval-<target>.json)
-# is skipped. The small files of every cell (config.json, train_log.csv,
-# eval.csv, the evaluations as JSON, the console log) are copied to
+# is skipped; a second process that reaches a cell in progress skips it. The
+# small files of every cell (config.json, train_log.csv, eval.csv, the
+# evaluations as JSON, the console log) are copied to
 # $RESULTS/DATASET/BACKBONE[-TAG]-seedSEED/; checkpoints stay under $RUNS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
