@@ -35,23 +35,22 @@ ROWS=("$@")
 SEED=${SEED:-1}
 failed=0
 for row in "${ROWS[@]}"; do
-  case "$row" in
-    eqtok-wmr) env TAG=eqtok AAREN_BATCH=5 scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
-    winrec-wmr) env TAG=winrec EXTRA="--aaren-sampling windows --recency 0.1" \
-                  scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
-    eqtok-hm) env TAG=eqtok AAREN_BATCH=3 scripts/score-table.sh hopper-medium aaren "$SEED" ;;
-    fused-wmr) env TAG=fused TOKENS=fused scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
-    heads4-wmr) env TAG=heads4 EXTRA="--heads 4" scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
-    winrec-hm) env TAG=winrec EXTRA="--aaren-sampling windows --recency 0.1" \
-                 scripts/score-table.sh hopper-medium aaren "$SEED" ;;
-    heads4-hm) env TAG=heads4 EXTRA="--heads 4" scripts/score-table.sh hopper-medium aaren "$SEED" ;;
-    fused-hm) env TAG=fused TOKENS=fused scripts/score-table.sh hopper-medium aaren "$SEED" ;;
-    heads4-wm) env TAG=heads4 EXTRA="--heads 4" scripts/score-table.sh walker2d-medium aaren "$SEED" ;;
-    winrec-wm) env TAG=winrec EXTRA="--aaren-sampling windows --recency 0.1" \
-                 scripts/score-table.sh walker2d-medium aaren "$SEED" ;;
-    fused-wm) env TAG=fused TOKENS=fused scripts/score-table.sh walker2d-medium aaren "$SEED" ;;
-    rec-wmr) env TAG=rec EXTRA="--recency 0.1" scripts/score-table.sh walker2d-medium-replay aaren "$SEED" ;;
+  # ROW = CHANGE-DATA: the change (score-table.sh's variables) and the dataset it applies to.
+  case "${row##*-}" in
+    hm) dataset=hopper-medium ;;
+    wm) dataset=walker2d-medium ;;
+    wmr) dataset=walker2d-medium-replay ;;
     *) echo "ablation: unknown row '$row'" >&2; usage; exit 2 ;;
-  esac || { echo "[$row] failed" >&2; failed=1; }
+  esac
+  change=${row%-*}
+  case "$change" in
+    eqtok) vars=(AAREN_BATCH=$([[ $dataset == hopper-medium ]] && echo 3 || echo 5)) ;;
+    winrec) vars=(EXTRA="--aaren-sampling windows --recency 0.1") ;;
+    rec) vars=(EXTRA="--recency 0.1") ;;
+    heads4) vars=(EXTRA="--heads 4") ;;
+    fused) vars=(TOKENS=fused) ;;
+    *) echo "ablation: unknown row '$row'" >&2; usage; exit 2 ;;
+  esac
+  env TAG="$change" "${vars[@]}" scripts/score-table.sh "$dataset" aaren "$SEED" || { echo "[$row] failed" >&2; failed=1; }
 done
 exit $failed

@@ -22,6 +22,7 @@ import statistics
 import sys
 
 HIGH = {"hopper": 3600, "halfcheetah": 12000, "walker2d": 5000}
+LOW = {"hopper": 1800, "halfcheetah": 6000, "walker2d": 2500}
 MAIN = ("aaren", "transformer")  # the table's two agents; tagged variants are ablation rows
 ORDER = ["hopper-medium", "hopper-medium-replay", "hopper-medium-expert", "halfcheetah-medium",
          "halfcheetah-medium-replay", "walker2d-medium", "walker2d-medium-replay"]
@@ -180,14 +181,13 @@ def score(r):
 def print_main_table(summary):
     """One row per dataset: both agents at both targets (mean +- std over seeds, seeds), then every
     tagged variant (an ablation row) beside the table's Aaren."""
-    low = {"hopper": 1800, "halfcheetah": 6000, "walker2d": 2500}
     print("| dataset | Aaren, high target | Transformer, high | Aaren, low target | Transformer, low | behaviour "
           "| tokens seen (Aaren / Transformer) |")
     print("|---|---|---|---|---|---|---|")
     for d in ORDER:
         env = d.split("-")[0]
         ah, th = find(summary, d, "aaren", HIGH[env]), find(summary, d, "transformer", HIGH[env])
-        al, tl = find(summary, d, "aaren", low[env]), find(summary, d, "transformer", low[env])
+        al, tl = find(summary, d, "aaren", LOW[env]), find(summary, d, "transformer", LOW[env])
         if not (ah or th):
             continue
         behaviour = (ah or th)["behaviour_score"]
@@ -201,7 +201,7 @@ def print_main_table(summary):
     print("|---|---|---|---|---|")
     for d, v in variants:
         env = d.split("-")[0]
-        h, l = find(summary, d, v, HIGH[env]), find(summary, d, v, low[env])
+        h, l = find(summary, d, v, HIGH[env]), find(summary, d, v, LOW[env])
         print(f"| {d} | {v} | {score(h)} | {score(l)} | {(h or l)['tokens_seen'] / 1e6:.1f}M |")
 
 
@@ -212,16 +212,13 @@ def print_target_check(summary):
     met = counted = 0
     for d in ORDER:
         high = HIGH[d.split("-")[0]]
-        get = lambda v: next((r for r in summary if r["dataset"] == d and r["variant"] == v and r["target"] == high), None)
-        a, t = get("aaren"), get("transformer")
+        a, t = find(summary, d, "aaren", high), find(summary, d, "transformer", high)
         if not a or not t:
             continue
         ok = a["score_mean"] >= t["score_mean"] - t["score_std"]
         counted += 1
         met += ok
-        print(f"| {d} | {a['score_mean']:.1f} +- {a['score_std']:.1f} ({a['seeds']}) | "
-              f"{t['score_mean']:.1f} +- {t['score_std']:.1f} ({t['seeds']}) | {a['behaviour_score']:.1f} | "
-              f"{'yes' if ok else 'no'} |")
+        print(f"| {d} | {score(a)} | {score(t)} | {a['behaviour_score']:.1f} | {'yes' if ok else 'no'} |")
     print(f"\nAaren within one std of the Transformer or above: {met} of {counted} datasets")
 
 
