@@ -15,6 +15,9 @@ int run_collect(int argc, char** argv) {
   options.add_options()
       ("env", po::value(&c.env)->required(), "environment")
       ("policy", po::value(&c.policy)->default_value(c.policy), "'random' or a policy file from 'aaren sac'")
+      ("actions", po::value(&c.actions),
+       "instead of a policy: play the actions of this .hdf5 in order (with the seed of the run that took them, "
+       "its episodes again; default --transitions: all of them)")
       ("noise", po::value(&c.noise)->default_value(c.noise), "Gaussian action noise std (then clipped)")
       ("deterministic", po::bool_switch(&c.deterministic), "SAC policy: act with tanh(mean) instead of sampling")
       ("transitions", po::value(&c.transitions)->default_value(0), "collect this many transitions")
@@ -33,6 +36,7 @@ int run_collect(int argc, char** argv) {
   }
   require_writable("out", c.out);
   if (c.policy != "random") require_not_input("out", c.out, {c.policy});
+  if (!c.actions.empty()) require_not_input("out", c.out, {c.actions});
   data::Transitions t;
   try {
     t = collect(c, [](int64_t steps, int64_t episodes) {

@@ -65,7 +65,8 @@ int run_sac(int argc, char** argv) {
 namespace {
 void report(const SacConfig& c, const SacResult& result) {
   if (!result.eval_steps.empty()) {
-    base::Series s{"deterministic evaluation", {}, result.eval_returns};
+    base::Series s{c.eval_sampled ? "evaluation (sampled actions)" : "deterministic evaluation", {},
+                   result.eval_returns};
     for (auto x : result.eval_steps) s.x.push_back(static_cast<double>(x));
     base::write_svg(c.out_dir + "/eval.svg", {s},
                      {"SAC on " + c.env + " (seed " + std::to_string(c.seed) + ")", "env steps", "mean return"});

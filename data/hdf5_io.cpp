@@ -439,6 +439,12 @@ void Transitions::check_consistent(const std::string& origin) const {
   if (!qacc_warmstart.empty() && qacc_warmstart.size() != N * nv) fail("infos/qacc_warmstart does not match N x nv");
 }
 
+std::vector<float> read_actions(const std::string& path, int64_t& act_dim) {
+  File f(path);
+  std::map<std::string, std::string> dtypes;
+  return read_matrix<float>(f, "actions", -1, act_dim, dtypes);
+}
+
 Transitions read_d4rl(const std::string& path) {
   File f(path);
   Transitions t;

@@ -48,4 +48,9 @@ void write_d4rl(const std::string& path, const Transitions& t, const WriteOption
 // The HDF5 library this build runs on, e.g. "1.10.8".
 std::string hdf5_library_version();
 
+// The `actions` array [rows, act_dim] of an HDF5 file alone (a D4RL file, or a
+// record of one that keeps only its actions), as float32. Throws DataError
+// naming the file and the key.
+std::vector<float> read_actions(const std::string& path, int64_t& act_dim);
+
 }  // namespace aaren::data

@@ -13,7 +13,12 @@
 namespace aaren {
 
 void CollectConfig::validate() const {
-  if ((transitions > 0) == (episodes > 0)) throw std::invalid_argument("give exactly one of --transitions N, --episodes N (N >= 1)");
+  if (!actions.empty()) {
+    if (policy != "random" || noise > 0 || deterministic || episodes > 0)
+      throw std::invalid_argument("--actions plays stored actions: no --policy, --noise, --deterministic or --episodes");
+  } else if ((transitions > 0) == (episodes > 0)) {
+    throw std::invalid_argument("give exactly one of --transitions N, --episodes N (N >= 1)");
+  }
   if (noise < 0) throw std::invalid_argument("--noise must be >= 0");
   if (out.empty()) throw std::invalid_argument("--out FILE.hdf5 is required");
 }
@@ -28,8 +33,22 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   std::normal_distribution<double> normal(0.0, 1.0);
 
   PolicyCheckpoint policy;
-  const bool random_policy = c.policy == "random";
-  if (!random_policy) {
+  const bool replay = !c.actions.empty();
+  const bool random_policy = !replay && c.policy == "random";
+  std::vector<float> stored;  // --actions
+  int64_t transitions = c.transitions;
+  if (replay) {
+    int64_t width = 0;
+    stored = data::read_actions(c.actions, width);
+    if (width != env->act_dim())
+      throw std::runtime_error(c.actions + ": actions of width " + std::to_string(width) + ", but " + c.env +
+                               " takes " + std::to_string(env->act_dim()));
+    const int64_t rows = static_cast<int64_t>(stored.size()) / width;
+    if (transitions > rows)
+      throw std::runtime_error("--transitions " + std::to_string(transitions) + ": " + c.actions + " holds " +
+                               std::to_string(rows) + " actions");
+    if (transitions == 0) transitions = rows;
+  } else if (!random_policy) {
     policy = load_policy(c.policy);
     if (policy.obs_dim != env->obs_dim() || policy.act_dim != env->act_dim())
       throw std::runtime_error(c.policy + ": policy for " + policy.env + " (obs " + std::to_string(policy.obs_dim) +
@@ -43,9 +62,11 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   std::vector<double> action(ad);
   int64_t episodes = 0;
   env->reset();
-  while ((c.transitions > 0 && t.size < c.transitions) || (c.episodes > 0 && episodes < c.episodes)) {
+  while ((transitions > 0 && t.size < transitions) || (c.episodes > 0 && episodes < c.episodes)) {
     const auto& obs = env->observation();
-    if (random_policy) {
+    if (replay) {
+      std::copy(stored.begin() + t.size * ad, stored.begin() + (t.size + 1) * ad, action.begin());
+    } else if (random_policy) {
       for (auto& a : action) a = uniform(rng);
     } else {
       auto x = torch::tensor(std::vector<float>(obs.begin(), obs.end())).unsqueeze(0);
@@ -79,9 +100,10 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   noise << c.noise;
   t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->name},
                 {"made_by", "aaren collect"},
-                {"policy", random_policy ? "random (uniform in [-1, 1])"
-                                         : c.policy + " (SAC, step " + std::to_string(policy.step) +
-                                               ", evaluation return " + std::to_string(policy.eval_return) + ")"},
+                {"policy", replay          ? "the actions of " + c.actions
+                           : random_policy ? "random (uniform in [-1, 1])"
+                                           : c.policy + " (SAC, step " + std::to_string(policy.step) +
+                                                 ", evaluation return " + std::to_string(policy.eval_return) + ")"},
                 {"action_noise", noise.str()},
                 {"deterministic", c.deterministic ? "true" : "false"},
                 {"seed", std::to_string(c.seed)},

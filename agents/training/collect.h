@@ -16,6 +16,12 @@ struct CollectConfig {
   std::string env = "hopper";
   envs::EnvOptions env_options;
   std::string policy = "random";  // "random" or a policy file from `aaren sac`
+  // Instead of a policy: play these actions in order (an HDF5 file's `actions`).
+  // With the env seeded as the run that took them was (`aaren sac --seed S`
+  // seeds its env with S and resets it at every episode end, as collect does),
+  // this replays that run's episodes exactly: how a medium-replay file is
+  // rebuilt from a small record of its actions.
+  std::string actions;
   double noise = 0.0;             // Gaussian action noise (std), then clipped to [-1, 1]
   bool deterministic = false;     // SAC policy: tanh(mean) instead of sampling
   int64_t transitions = 0;        // stop after this many (the last episode may be cut: partial)

@@ -44,8 +44,11 @@ const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
       field("alpha", &C::alpha, "entropy weight (initial value when autotuned)"),
       field("autotune", &C::autotune, "tune alpha towards entropy -act_dim ('aaren sac --no-autotune': off)",
             {"", false, std::nullopt, false, /*on_command_line=*/false}),
-      field("eval-every", &C::eval_every, "deterministic evaluation every N steps (0: never)"),
+      field("eval-every", &C::eval_every, "evaluation every N steps (0: never)"),
       field("eval-episodes", &C::eval_episodes, "episodes per evaluation"),
+      field("eval-sampled", &C::eval_sampled,
+            "evaluate with actions sampled from the policy (as 'aaren collect' samples a dataset), not its mean",
+            {"", false, false, /*is_switch=*/true}),
       field("checkpoint-steps", &C::checkpoint_steps, "save the policy at these steps"),
       field("checkpoint-returns", &C::checkpoint_returns,
             "save the policy when the evaluation return first reaches these"),
@@ -258,22 +261,31 @@ torch::Tensor to_tensor(const std::vector<double>& v) {
   return torch::tensor(std::vector<float>(v.begin(), v.end())).unsqueeze(0);
 }
 
-// Mean return of deterministic episodes on a separate env.
+// Mean return of evaluation episodes on a separate env, acting with the mean
+// action or (--eval-sampled) sampling as `aaren collect` does. Sampling draws
+// from LibTorch's global generator: it is seeded for the round and restored
+// afterwards, so the training run draws the same numbers with or without it.
 double evaluate(GaussianActor& actor, const SacConfig& c, int64_t round) {
   auto env = envs::make_env(c.env, c.env_options);
-  env->seed(c.seed * 1000003 + 7919 * static_cast<uint64_t>(round));
+  const uint64_t seed = c.seed * 1000003 + 7919 * static_cast<uint64_t>(round);
+  env->seed(seed);
   torch::NoGradGuard no_grad;
+  auto generator = at::detail::getDefaultCPUGenerator();
+  const auto training_rng = generator.get_state();
+  if (c.eval_sampled) torch::manual_seed(seed);
   double total = 0;
   for (int64_t e = 0; e < c.eval_episodes; ++e) {
     env->reset();
     for (;;) {
-      auto a = actor->deterministic(to_tensor(env->observation())).squeeze(0);
+      const auto obs = to_tensor(env->observation());
+      auto a = (c.eval_sampled ? actor->sample(obs).first : actor->deterministic(obs)).squeeze(0);
       std::vector<double> action(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
       auto r = env->step(action);
       total += r.reward;
       if (r.done()) break;
     }
   }
+  generator.set_state(training_rng);
   return total / c.eval_episodes;
 }
 
@@ -353,7 +365,8 @@ SacRun::SacRun(const SacConfig& config)
               {"q_lr", c.q_lr},
               {"autotune", c.autotune},
               {"eval_every", c.eval_every},
-              {"eval_episodes", c.eval_episodes}};
+              {"eval_episodes", c.eval_episodes},
+              {"eval_sampled", c.eval_sampled}};
   env_rng = env->rng_state();
   obs = env->reset();
 }
@@ -488,8 +501,10 @@ void SacRun::save_policy_as(const std::string& tag) {
 
 bool SacRun::step_env(int64_t step) {
   if (step <= c.learning_starts) {
+    // Rounded to float32, as the replay buffer stores them: the env steps with
+    // exactly what is stored, so the stored actions replay the run's episodes.
     std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-    for (auto& a : action) a = uniform(rng);
+    for (auto& a : action) a = static_cast<float>(uniform(rng));
   } else {
     torch::NoGradGuard no_grad;
     auto a = actor->sample(to_tensor(obs)).first.squeeze(0);
@@ -590,7 +605,9 @@ void SacRun::dump_replay() {
   t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->name},
                 {"made_by", "aaren sac --dump-replay (the SAC replay buffer: medium-replay style)"},
                 {"seed", std::to_string(c.seed)},
-                {"sac_steps", std::to_string(result.steps_done)}};
+                {"sac_steps", std::to_string(result.steps_done)},
+                {"eval", std::to_string(c.eval_episodes) + (c.eval_sampled ? " sampled" : " deterministic") +
+                             " episodes every " + std::to_string(c.eval_every) + " steps"}};
   if (!c.command_line.empty()) t.metadata["command"] = c.command_line;
   data::write_d4rl(c.dump_replay, t);
 }

@@ -34,8 +34,13 @@ struct SacConfig {
   int64_t policy_frequency = 2;    // actor (and alpha) updated this many times every this many steps
   double alpha = 0.2;              // entropy weight (initial when autotuned)
   bool autotune = true;            // tune alpha towards entropy -act_dim
-  int64_t eval_every = 10000;      // deterministic evaluation every N steps (0: never)
+  int64_t eval_every = 10000;      // evaluation every N steps (0: never)
   int64_t eval_episodes = 5;
+  // Evaluate with actions sampled from the policy's Gaussian, as `aaren collect`
+  // samples them for a dataset, instead of its mean (tanh of the mean). D4RL's
+  // medium datasets are sampled from the stopped policy, so it is the sampled
+  // mean that has to match D4RL's dataset statistics.
+  bool eval_sampled = false;
   std::vector<int64_t> checkpoint_steps;    // save the policy at these steps
   std::vector<double> checkpoint_returns;   // ... and when the evaluation return first reaches these
   // Stop once an evaluation's mean return reaches this (infinity: run all steps).

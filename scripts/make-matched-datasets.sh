@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Makes datasets matched to D4RL v2's published statistics (Fu et al. 2020,
+# "D4RL: Datasets for Deep Data-Driven Reinforcement Learning"), with this
+# toolkit alone. One SAC run per env (seed 1) gives them all:
+#
+#   <env>-medium         1M transitions *sampled* from the SAC policy whose
+#                        sampled mean (50 episodes) is nearest D4RL's medium
+#                        file in D4RL-normalised score: the run evaluates every
+#                        2,500 steps and saves its policy every 500; the
+#                        policies between two evaluations that straddle D4RL's
+#                        level are probed. The file's own mean is then checked
+#                        against D4RL's (+-3), the next-nearest tried on a miss
+#   <env>-medium-replay  that SAC run's replay buffer up to that policy, as
+#                        D4RL's is ("until the policy reaches the medium
+#                        level"): the first S rows of the run's buffer, which is
+#                        kept in insertion order; its size and mean are what the
+#                        run gives
+#   <env>-expert         (stage 2) the same run continued to 1M steps; of its
+#                        policies saved every 50k steps from 500k, the one whose
+#                        sampled mean is nearest D4RL's expert file; 1M transitions
+#   <env>-medium-expert  medium + expert, concatenated
+#
+# The SAC run of stage 1 saves a policy at every evaluation and stops once an
+# evaluation is 25 points past D4RL's medium level (the policy has left it).
+#
+# Usage: scripts/make-matched-datasets.sh [--out DIR] [--stage medium|expert] [ENV...]
+#   ENV      hopper, halfcheetah, walker2d (default: all three)
+#   --stage  medium (default): SAC past the medium level, then medium and
+#            medium-replay. expert: continue each SAC run to 1M steps, then
+#            expert and medium-expert (hours per env).
+#   --out    where the files go (default: datasets/matched; not committed)
+#
+# Rebuilt in minutes, without SAC: each selected policy and each medium-replay's
+# actions are committed (data/matched/), and a file missing here is made again
+# from them: `aaren collect --actions` replays the SAC run's episodes exactly.
+# docs/datasets/matched/checksums.txt holds the arrays' SHA-256
+# (scripts/dataset-checksums.py); every file made is checked against it.
+#
+# Resumable: a stage whose output exists is skipped; a killed SAC run continues
+# from its last saved state (every 5,000 steps, `aaren sac --resume`), giving the
+# numbers of a run never stopped. Kernels are pinned (OPENBLAS_CORETYPE=Haswell,
+# ATEN_CPU_CAPABILITY=avx2: AAREN_REPRODUCIBLE=1) so that any x86-64 CPU with
+# AVX2 makes the same bits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=datasets/matched
+STAGE=medium
+ENVS=()
+while (($#)); do
+  case "$1" in
+    --out) OUT="$2"; shift 2 ;;
+    --stage) STAGE="$2"; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    hopper|halfcheetah|walker2d) ENVS+=("$1"); shift ;;
+    *) echo "make-matched-datasets: unknown argument '$1' (expected --out DIR, --stage medium|expert, hopper, halfcheetah or walker2d)" >&2; exit 2 ;;
+  esac
+done
+case "$STAGE" in medium|expert) ;; *) echo "make-matched-datasets: --stage must be medium or expert, got '$STAGE'" >&2; exit 2 ;; esac
+((${#ENVS[@]})) || ENVS=(hopper halfcheetah walker2d)
+
+A=${AAREN:-build/aaren}  # AAREN=path: a frozen copy, so rebuilding cannot change a long run
+export OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2
+if [[ ! -x $A ]]; then
+  ./scripts/setup.sh
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build --target aaren
+fi
+mkdir -p "$OUT"
+PY=/usr/bin/python3  # Debian's, with h5py
+
+# D4RL's reference returns (d4rl/infos.py REF_MIN_SCORE, REF_MAX_SCORE) and the
+# mean normalised score of D4RL v2's medium and expert files (docs/DATASETS.md
+# gives their source).
+ref() {  # $1 env -> "min max medium_target expert_target"
+  case "$1" in
+    hopper) echo "-20.272305 3234.3 44.3 108.5" ;;
+    halfcheetah) echo "-280.178953 12135.0 40.7 88.1" ;;
+    walker2d) echo "1.629008 4592.3 62.1 107.1" ;;
+  esac
+}
+to_return() {  # $1 env, $2 normalised score -> return
+  read -r lo hi _ _ <<<"$(ref "$1")"
+  awk -v lo="$lo" -v hi="$hi" -v s="$2" 'BEGIN { printf "%.3f", lo + s / 100 * (hi - lo) }'
+}
+
+SAC_SEED=1 MEDIUM_SEED=11 EXPERT_SEED=12 N=1000000 TOLERANCE=3 PAST=25
+RECORDS=data/matched SUMS=docs/datasets/matched/checksums.txt
+EVAL_EVERY=2500 POLICY_EVERY=500
+MEDIUM_CANDIDATES=$(seq $POLICY_EVERY $POLICY_EVERY 600000 | tr '\n' ' ')
+EXPERT_CANDIDATES="650000 700000 750000 800000 850000 900000 950000 1000000"
+
+sac() {  # $1 env, then extra flags: the one SAC run of both stages
+  local env=$1; shift
+  $A sac --env "$env" --steps 1000000 --eval-every $EVAL_EVERY --eval-episodes 50 --eval-sampled \
+    --checkpoint-steps $MEDIUM_CANDIDATES $EXPERT_CANDIDATES --seed $SAC_SEED --threads 1 --state-every 5000 --resume \
+    --out "$OUT/sac-$env" "$@" 2>&1 | stdbuf -o0 tr '\r' '\n' | awk '!/^\[sac\] step/ || /0000\// { print; fflush() }' | tee -a "$OUT/sac-$env.log"
+}
+
+summarise() {  # $1 file: aaren data inspect --json beside it, once
+  local s=${1%.hdf5}.summary.json
+  [[ -f $s ]] || { $A data inspect "$1" --json > "$s.tmp" && mv "$s.tmp" "$s"; }
+}
+normalised_mean() {  # $1 file
+  summarise "$1"
+  $PY -c "import json,sys; print(json.load(open(sys.argv[1]))['normalized_score_mean'])" "${1%.hdf5}.summary.json"
+}
+
+# A file's arrays against the committed checksum (a new file's is added).
+check_sum() {  # $1 file
+  local line name
+  line=$(scripts/dataset-checksums.py "$1")
+  name=$(basename "$1")
+  mkdir -p "$(dirname "$SUMS")"
+  if grep -q "  $name\$" "$SUMS" 2>/dev/null; then
+    grep -qx "$line" "$SUMS" || { echo "make-matched-datasets: $1 differs from $SUMS" >&2; return 1; }
+    echo "[$name] arrays match $SUMS"
+  else
+    echo "$line" >> "$SUMS"
+  fi
+}
+
+# The policies around D4RL's medium level: those saved (every 500 steps)
+# between two evaluations that straddle it, and those of evaluations within 5
+# points of it; each is probed (50 sampled episodes, seed 500: not the data's
+# seed) into SAC/probes.csv. Prints "step gap score", nearest first.
+medium_candidates() {  # $1 env
+  local env=$1 sac=$OUT/sac-$1
+  read -r lo hi medium _ <<<"$(ref "$env")"
+  local steps
+  steps=$(awk -F, -v lo="$lo" -v hi="$hi" -v m="$medium" -v every=$POLICY_EVERY 'NR > 1 {
+      s = 100 * ($2 - lo) / (hi - lo)
+      if (s > m - 5 && s < m + 5) print $1
+      if (NR > 2 && (prev - m) * (s - m) <= 0) for (k = prev_step; k <= $1; k += every) print k
+      prev = s; prev_step = $1 }' "$sac/eval.csv" | sort -n -u)
+  [[ -f $sac/probes.csv ]] || echo "step,normalised" > "$sac/probes.csv"
+  for step in $steps; do
+    grep -q "^$step," "$sac/probes.csv" && continue
+    local probe=$sac/probe.hdf5
+    $A collect --env "$env" --policy "$sac/policy_step$step.pt" --episodes 50 --seed 500 --out "$probe" >/dev/null 2>&1
+    echo "$step,$($A data inspect "$probe" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['normalized_score_mean'])")" >> "$sac/probes.csv"
+    rm -f "$probe"
+  done
+  awk -F, -v m="$medium" 'NR > 1 { d = $2 - m; if (d < 0) d = -d; printf "%s %.4f %.2f\n", $1, d, $2 }' \
+    "$sac/probes.csv" | sort -k2,2g -k1,1n
+}
+
+# The first `rows` transitions of a file (a SAC replay buffer, oldest first).
+first_rows() {  # $1 source, $2 rows, $3 out, $4 what
+  $PY - "$1" "$2" "$3" "$4" <<'PY'
+import os, sys, h5py
+src, rows, out, what = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+tmp = out + ".tmp." + str(os.getpid())
+with h5py.File(src, "r") as a, h5py.File(tmp, "w") as b:
+    def copy(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            data = obj[()] if obj.ndim == 0 or obj.shape[0] != a["rewards"].shape[0] else obj[:rows]
+            b.create_dataset(name, data=data, compression="gzip" if getattr(data, "ndim", 0) else None)
+    a.visititems(copy)
+    for key, value in (("made_by", what), ("sac_steps", str(rows))):
+        if "metadata/" + key in b:
+            del b["metadata/" + key]
+        b["metadata/" + key] = value
+os.replace(tmp, out)
+PY
+}
+
+# The committed record of a run: its selected policy and the replay's actions.
+keep_record() {  # $1 env, $2 selected step
+  local env=$1 policy=$RECORDS/sac-$1-seed$SAC_SEED-medium.pt actions=$RECORDS/$1-medium-replay-actions.hdf5
+  mkdir -p "$RECORDS"
+  [[ -f $policy ]] || cp "$OUT/sac-$env/policy_step$2.pt" "$policy"
+  [[ -f $actions ]] || $PY - "$OUT/$env-medium-replay.hdf5" "$actions" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as src, h5py.File(sys.argv[2], "w") as dst:
+    dst.create_dataset("actions", data=src["actions"][()], compression="gzip", compression_opts=9, shuffle=True)
+    dst.attrs["made_by"] = "scripts/make-matched-datasets.sh: the actions of " + sys.argv[1].rsplit("/", 1)[-1]
+PY
+}
+
+# Medium from the candidates in order: the first whose 1M file is within the tolerance.
+select_medium() {  # $1 env -> prints the selected step
+  local env=$1 sac=$OUT/sac-$1 medium=$OUT/$1-medium.hdf5 tried=0
+  read -r _ _ target _ <<<"$(ref "$env")"
+  while read -r step gap score; do
+    ((tried < 3)) || break
+    tried=$((tried + 1))
+    echo "[$env] medium candidate: step $step, probed at $score (D4RL $target)" >&2
+    rm -f "$medium" "${medium%.hdf5}.summary.json"
+    $A collect --env "$env" --policy "$sac/policy_step$step.pt" --transitions $N --seed $MEDIUM_SEED --out "$medium" >&2
+    local mean
+    mean=$(normalised_mean "$medium")
+    echo "[$env] medium file from step $step: normalised mean $mean" >&2
+    if awk -v a="$mean" -v t="$target" -v tol=$TOLERANCE 'BEGIN { d = a - t; exit !(d <= tol && d >= -tol) }'; then
+      echo "$step"
+      return 0
+    fi
+  done < <(medium_candidates "$env")
+  echo "make-matched-datasets: $env: no candidate within +-$TOLERANCE of D4RL's $target (kept the last one tried)" >&2
+  echo "$step"
+}
+
+medium_stage() {
+  local env=$1 sac=$OUT/sac-$1 replay=$OUT/$1-medium-replay.hdf5 medium=$OUT/$1-medium.hdf5
+  local policy=$RECORDS/sac-$1-seed$SAC_SEED-medium.pt actions=$RECORDS/$1-medium-replay-actions.hdf5
+  if [[ -f $policy && -f $actions ]]; then  # the committed record: minutes, no SAC
+    [[ -f $replay ]] || $A collect --env "$env" --actions "$actions" --seed $SAC_SEED --out "$replay"
+    [[ -f $medium ]] || $A collect --env "$env" --policy "$policy" --transitions $N --seed $MEDIUM_SEED --out "$medium"
+  else
+    read -r _ _ target _ <<<"$(ref "$env")"
+    [[ -f $sac/replay-all.hdf5 ]] || sac "$env" --stop-at-return "$(to_return "$env" "$(awk -v m="$target" -v p=$PAST 'BEGIN { print m + p }')")" \
+      --dump-replay "$sac/replay-all.hdf5"
+    local step
+    step=$(select_medium "$env")
+    echo "$step" > "$sac/medium-step.txt"
+    first_rows "$sac/replay-all.hdf5" "$step" "$replay" \
+      "scripts/make-matched-datasets.sh: the first $step transitions of the SAC run's buffer (seed $SAC_SEED), up to the medium policy"
+    keep_record "$env" "$step"
+  fi
+  check_sum "$replay"
+  check_sum "$medium"
+  summarise "$replay"
+  summarise "$medium"
+}
+
+expert_stage() {
+  local env=$1 sac=$OUT/sac-$1 expert=$OUT/$1-expert.hdf5 me=$OUT/$1-medium-expert.hdf5
+  [[ -f $OUT/$env-medium.hdf5 ]] || { echo "make-matched-datasets: $env: run --stage medium first" >&2; return 1; }
+  [[ -f $sac/policy_step1000000.pt ]] || sac "$env"
+  read -r _ _ _ target <<<"$(ref "$env")"
+  local best="" best_gap=1e9
+  for step in $EXPERT_CANDIDATES; do  # 50 sampled episodes of each candidate (seed 500: not the data's)
+    local probe=$sac/probe-$step.hdf5
+    [[ -f ${probe%.hdf5}.summary.json ]] || {
+      $A collect --env "$env" --policy "$sac/policy_step$step.pt" --episodes 50 --seed 500 --out "$probe" >/dev/null
+      summarise "$probe"
+      rm -f "$probe"
+    }
+    local score gap
+    score=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['normalized_score_mean'])" "${probe%.hdf5}.summary.json")
+    gap=$(awk -v s="$score" -v t="$target" 'BEGIN { d = s - t; print d < 0 ? -d : d }')
+    echo "[$env] expert candidate step $step: sampled normalised $score (D4RL expert $target)"
+    if awk -v g="$gap" -v b="$best_gap" 'BEGIN { exit !(g < b) }'; then best=$step best_gap=$gap; fi
+  done
+  echo "$best" > "$sac/expert-step.txt"
+  [[ -f $expert ]] || $A collect --env "$env" --policy "$sac/policy_step$best.pt" --transitions $N --seed $EXPERT_SEED --out "$expert"
+  [[ -f $me ]] || $A data concat "$OUT/$env-medium.hdf5" "$expert" --out "$me"
+  summarise "$expert"
+  summarise "$me"
+}
+
+status=0
+for env in "${ENVS[@]}"; do
+  if [[ $STAGE == medium ]]; then medium_stage "$env" || status=1; else expert_stage "$env" || status=1; fi
+done
+exit $status
