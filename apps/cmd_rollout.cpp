@@ -120,7 +120,7 @@ int run_rollout(int argc, char** argv) {
        "torch (LibTorch, every mode) or lean (the LibTorch-free runtime; Aaren, recurrent)")
       ("threads", po::value(&torch_threads)->default_value(torch_threads), "LibTorch threads for the policy")
       ("episodes", po::value(&config.episodes)->default_value(config.episodes), "episodes to run")
-      ("seed", po::value(&config.seed)->default_value(config.seed), "seed (env i gets seed + i)")
+      ("seed", po::value(&config.seed)->default_value(config.seed), "seed: episode e starts from a reset seeded with seed + e (whatever --num-envs)")
       ("num-envs", po::value(&config.num_envs)->default_value(config.num_envs),
        "envs stepped together (0: min(episodes, 16))")
       ("env-threads", po::value(&config.threads)->default_value(config.threads), "threads stepping the envs")

@@ -10,7 +10,9 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
+#include <unistd.h>
 
 #include "agents/training/decision_trainer.h"
 #include "agents/training/distributed.h"
@@ -18,6 +20,7 @@
 #include "apps/commands.h"
 #include "apps/config_options.h"
 #include "apps/provenance.h"
+#include "base/numbers.h"
 #include "base/svg_plot.h"
 #include "envs/env.h"
 
@@ -43,12 +46,16 @@ void print_progress(const std::string& backbone, const TrainProgress& p) {
 void plot_evaluations(const TrainConfig& c) {
   std::ifstream in(c.out_dir + "/eval.csv");
   std::string line;
-  std::getline(in, line);  // header: update,target,return_mean,return_std,score_mean,score_std
+  std::getline(in, line);  // header: update,target,return_mean,return_std,score_mean,score_std,seed,episodes
   std::map<double, base::Series> by_target;
   while (std::getline(in, line)) {
     std::istringstream row(line);
     std::vector<double> cells;
-    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(std::strtod(cell.c_str(), nullptr));
+    for (std::string cell; std::getline(row, cell, ',');) {
+      double v = std::nan("");
+      base::parse_real(cell, v);
+      cells.push_back(v);
+    }
     if (cells.size() < 6) continue;
     auto& s = by_target[cells[1]];
     s.x.push_back(cells[0]), s.y.push_back(cells[4]);
@@ -120,7 +127,9 @@ TrainConfig load_config_file(const std::string& path) {
   if (!j.is_object()) throw InputError("--config " + path + ": expected a JSON object of settings");
   TrainConfig c;
   for (const auto& [key, value] : j.items()) {
-    if (key == "provenance") continue;  // what ran it, not a setting
+    // What ran it, and (in files written before it moved under provenance) the
+    // checkpoint it continued: history, not settings. A new run starts afresh.
+    if (key == "provenance" || key == "resume") continue;
     const auto& fields = TrainConfig::fields();
     const auto f = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.key == key; });
     if (f == fields.end()) throw InputError("--config " + path + ": unknown key '" + key + "'");
@@ -132,15 +141,71 @@ TrainConfig load_config_file(const std::string& path) {
   }
   return c;
 }
-}  // namespace
 
-int run_train(int argc, char** argv) {
+// What a folder holds that makes it a run's: its config, logs or checkpoints.
+std::vector<std::string> run_files_in(const std::string& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const auto name = entry.path().filename().string();
+    if (name == "config.json" || name == "train_log.csv" || name == "eval.csv" ||
+        (name.rfind("checkpoint", 0) == 0 && entry.path().extension() == ".pt"))
+      found.push_back(name);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// A new run never writes into another run's folder: --out that holds a run is
+// refused, or with --overwrite moved aside whole (one rename) and deleted once
+// the new run has started; a new run that fails on its input puts it back.
+class OutFolderGuard {
+ public:
+  OutFolderGuard(const TrainConfig& c, bool overwrite) : out_(c.out_dir) {
+    if (!c.resume.empty() && overwrite) throw UsageError("--overwrite starts a new run; --resume continues one: give one");
+    if (!c.resume.empty()) return;
+    const auto files = run_files_in(out_);
+    if (files.empty()) return;
+    if (!overwrite) {
+      std::string list;
+      for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];
+      throw UsageError("--out " + out_ + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") +
+                       "); continue it with --resume " + out_ + ", replace it with --overwrite, or choose another --out");
+    }
+    aside_ = out_ + ".replaced." + std::to_string(::getpid());
+    std::error_code ec;
+    std::filesystem::rename(out_, aside_, ec);
+    if (ec) throw InputError("--overwrite: cannot move " + out_ + " aside (" + ec.message() + ")");
+  }
+  // The new run has started: the old one goes.
+  void commit() {
+    if (aside_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(aside_, ec);
+    aside_.clear();
+  }
+  // The new run failed before it started: the old one comes back.
+  ~OutFolderGuard() {
+    if (aside_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(out_, ec);
+    std::filesystem::rename(aside_, out_, ec);
+  }
+
+ private:
+  std::string out_, aside_;
+};
+
+// The resolved command line: --config FILE first, the flags over it. Returns
+// false when --help was asked.
+bool parse_train_command(int argc, char** argv, TrainConfig& c, std::set<std::string>& given, bool& overwrite) {
   namespace po = boost::program_options;
   const auto config_file = config_file_argument(argc, argv);
-  TrainConfig c = config_file ? load_config_file(*config_file) : TrainConfig{};
+  if (config_file) c = load_config_file(*config_file);
   po::options_description options("Options (defaults: Decision Transformer's, Chen et al. 2021)");
   options.add_options()("config", po::value<std::string>()->value_name("FILE"),
-                        "start from this JSON (a run's config.json); flags given beside it override it");
+                        "start from this JSON (a run's config.json); flags given beside it override it")(
+      "overwrite", po::bool_switch(&overwrite), "replace the run in --out (refused without it)");
   add_config_options(options, TrainConfig::fields(), c);
   po::variables_map vm;
   if (!parse(argc, argv,
@@ -152,8 +217,8 @@ int run_train(int argc, char** argv) {
              "checkpoint.pt at the end. SIGINT/SIGTERM (Ctrl-C) finish the update in progress, write a\n"
              "checkpoint and exit with 128 + the signal; a second one stops at once.",
              options, vm))
-    return kExitOk;
-  const auto given = apply_config_options(vm, TrainConfig::fields(), c);
+    return false;
+  given = apply_config_options(vm, TrainConfig::fields(), c);
   if (config_file && !given.count("out") && !given.count("resume"))
     throw UsageError("--config " + *config_file + ": give --out for the new run (the file's is " + c.out_dir +
                      ", another run's folder)");
@@ -168,9 +233,58 @@ int run_train(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  return true;
+}
+
+// Trains (this process, one rank of several or alone) and reports.
+int train_and_report(const TrainConfig& c, const std::set<std::string>& given, const nlohmann::json& provenance,
+                     const std::function<void()>& started) {
+  DecisionTrainer trainer(c, given, provenance);
+  started();
+  const auto& resolved = trainer.config();
+  const bool reports = trainer.rank() == 0;  // the other ranks train silently
+  if (reports) std::cout << "config: " << resolved.to_json().dump() << std::endl;
+  int64_t plotted = -1;
+  const auto result = trainer.run([&](const TrainProgress& p) {
+    print_progress(to_string(resolved.backbone), p);
+    if (!p.last_evals.empty() && p.last_evals.front().update != plotted)
+      plot_evaluations(resolved), plotted = p.last_evals.front().update;  // the curve grows as the run goes
+  });
+  if (result.stop_signal != 0) {
+    if (reports) {
+      std::cerr << "\n";
+      plot_evaluations(resolved);
+      std::cout << "stopped by " << (result.stop_signal == SIGINT ? "SIGINT" : "SIGTERM") << " after update "
+                << result.updates_done << "; checkpoint " << result.checkpoint << "\ncontinue with: aaren train "
+                << "--resume " << resolved.out_dir
+                << (resolved.nproc > 1 ? " --nproc " + std::to_string(resolved.nproc) : std::string()) << "\n";
+    }
+    return 128 + result.stop_signal;
+  }
+  if (!reports) return kExitOk;
+  std::cerr << "\n";
+  report(resolved, result);
+  return kExitOk;
+}
+}  // namespace
+
+int run_train(int argc, char** argv) {
+  TrainConfig c;
+  std::set<std::string> given;
+  bool overwrite = false;
+  if (!parse_train_command(argc, argv, c, given, overwrite)) return kExitOk;
+  // Under several ranks, errors name the rank that saw them, and only rank 0 (or the launcher) touches OUT.
+  const char* world = std::getenv("WORLD_SIZE");
+  const bool is_rank = world && *world;
+  const char* rank_text = std::getenv("RANK");
+  const std::string rank = rank_text && *rank_text && is_rank && std::string(world) != "1" ? rank_text : "";
+  const auto tagged = [&](const std::string& what) { return rank.empty() ? what : "rank " + rank + ": " + what; };
+  const bool main_rank = rank.empty() || rank == "0";
+  // Our own launcher has checked OUT before it started the ranks.
+  std::optional<OutFolderGuard> guard;
+  if (main_rank && !(is_rank && std::getenv("AAREN_OUT_CHECKED"))) guard.emplace(c, overwrite);
   // A run that fails on its input (a bad dataset, a wrong --env) leaves no
   // folder behind that it created; one that has written a checkpoint keeps it.
-  // Only the process that creates OUT (the launcher, or rank 0) removes it.
   const bool out_existed = std::filesystem::exists(c.out_dir);
   auto remove_if_created = [&] {
     if (out_existed) return;
@@ -181,51 +295,26 @@ int run_train(int argc, char** argv) {
   };
   // --nproc N: this process starts N ranks of the same command and waits
   // (a rank is a process with WORLD_SIZE set, by us, torchrun or by hand).
-  const char* world = std::getenv("WORLD_SIZE");
-  if (c.nproc > 1 && !(world && *world)) {
+  if (c.nproc > 1 && !is_rank) {
     if (!dist::available())
       throw UsageError("--nproc: this build has no distributed training (install libgloo-dev and rebuild)");
     require_writable("out", c.out_dir, /*folder=*/true);
+    guard->commit();
     std::vector<std::string> args{"train"};
     args.insert(args.end(), argv + 1, argv + argc);
+    setenv("AAREN_OUT_CHECKED", "1", 1);
     // A failed rank's peers stop at their next all-reduce; past this, they are killed.
     const auto grace = std::chrono::milliseconds(static_cast<int64_t>(std::min(c.dist_timeout, 60.0) * 1000));
     const int code = dist::launch_local_ranks(c.nproc, args, grace);
     if (code != 0) remove_if_created();
     return code;
   }
-  // Under several ranks, errors name the rank that saw them, and only rank 0 touches OUT.
-  const char* rank_text = std::getenv("RANK");
-  const std::string rank = rank_text && *rank_text && world && *world && std::string(world) != "1" ? rank_text : "";
-  const auto tagged = [&](const std::string& what) { return rank.empty() ? what : "rank " + rank + ": " + what; };
-  const bool main_rank = rank.empty() || rank == "0";
   if (main_rank) require_writable("out", c.out_dir, /*folder=*/true);
   install_stop_handlers();
   try {
-    DecisionTrainer trainer(c, given, provenance(argc, argv));
-    const auto& resolved = trainer.config();
-    const bool reports = trainer.rank() == 0;  // the other ranks train silently
-    if (reports) std::cout << "config: " << resolved.to_json().dump() << std::endl;
-    int64_t plotted = -1;
-    const auto result = trainer.run([&](const TrainProgress& p) {
-      print_progress(to_string(resolved.backbone), p);
-      if (!p.last_evals.empty() && p.last_evals.front().update != plotted)
-        plot_evaluations(resolved), plotted = p.last_evals.front().update;  // the curve grows as the run goes
+    return train_and_report(c, given, provenance(argc, argv), [&] {
+      if (guard) guard->commit();
     });
-    if (result.stop_signal != 0) {
-      if (reports) {
-        std::cerr << "\n";
-        plot_evaluations(resolved);
-        std::cout << "stopped by " << (result.stop_signal == SIGINT ? "SIGINT" : "SIGTERM") << " after update "
-                  << result.updates_done << "; checkpoint " << result.checkpoint << "\ncontinue with: aaren train "
-                  << "--resume " << resolved.out_dir
-                  << (resolved.nproc > 1 ? " --nproc " + std::to_string(resolved.nproc) : std::string()) << "\n";
-      }
-      return 128 + result.stop_signal;
-    }
-    if (!reports) return kExitOk;
-    std::cerr << "\n";
-    report(resolved, result);
   } catch (const std::invalid_argument& e) {
     if (main_rank) remove_if_created();
     throw InputError(tagged(e.what()));
@@ -233,7 +322,6 @@ int run_train(int argc, char** argv) {
     if (main_rank) remove_if_created();
     throw InputError(tagged(e.what()));
   }
-  return kExitOk;
 }
 
 }  // namespace aaren::cli

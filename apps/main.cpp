@@ -8,6 +8,11 @@
 #include "base/blas_kernels.h"
 
 int main(int argc, char** argv) {
+  const std::string unreproducible = aaren::base::apply_reproducible_mode();  // first: it pins the kernels
+  if (!unreproducible.empty()) {
+    std::cerr << "error: " << unreproducible << "\n";
+    return 2;
+  }
   aaren::base::prefer_native_blas_kernels();  // before any matrix product
   if (argc == 2 && (std::string(argv[1]) == "--version" || std::string(argv[1]) == "version")) {
     std::cout << aaren::cli::version_line() << "\n";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace aaren::base {
@@ -45,6 +46,39 @@ bool good_enough(const std::string& chosen, const std::string& native) {
 std::string blas_kernels() {
   const auto corename = reinterpret_cast<CorenameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
   return corename ? std::string(corename()) : std::string();
+}
+
+bool reproducible_mode() {
+  const char* mode = std::getenv("AAREN_REPRODUCIBLE");
+  return mode && std::string(mode) == "1";
+}
+
+std::string apply_reproducible_mode() {
+  if (!reproducible_mode()) return "";
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    return "AAREN_REPRODUCIBLE=1 needs a CPU with AVX2 and FMA (its kernels are those of Haswell); this one lacks them";
+#else
+  return "AAREN_REPRODUCIBLE=1 is defined for x86-64 CPUs only";
+#endif
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  if (coretype && lower(coretype) != "haswell")
+    return std::string("AAREN_REPRODUCIBLE=1 runs OpenBLAS's Haswell kernels, but OPENBLAS_CORETYPE=") + coretype +
+           " is set; unset it or set it to Haswell";
+  setenv("ATEN_CPU_CAPABILITY", "avx2", 1);  // read at ATen's first dispatch, after this
+  setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
+  setenv("DNNL_MAX_CPU_ISA", "AVX2", 1);  // oneDNN's older name for it
+  if (lower(blas_kernels()) != "haswell") {
+    setenv("OPENBLAS_CORETYPE", "Haswell", 1);  // also what child processes (ranks) load with
+    const auto quit = reinterpret_cast<InitFn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit"));
+    const auto init = reinterpret_cast<InitFn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init"));
+    if (quit && init) quit(), init();
+    if (!blas_kernels().empty() && lower(blas_kernels()) != "haswell")
+      return "AAREN_REPRODUCIBLE=1: OpenBLAS would not switch to its Haswell kernels (it runs " + blas_kernels() + ")";
+  }
+  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  return "";
 }
 
 void prefer_native_blas_kernels() {

@@ -21,4 +21,17 @@ void prefer_native_blas_kernels();
 // is not OpenBLAS.
 std::string blas_kernels();
 
+// AAREN_REPRODUCIBLE=1: portable numbers. The last bits of a float product or
+// sum depend on the kernels that compute it (vector width, FMA, blocking), and
+// OpenBLAS, ATen and oneDNN each pick theirs from the CPU. This pins the set
+// that every x86-64 CPU with AVX2 and FMA (Intel since 2013, AMD since 2015)
+// runs alike, with or without AVX-512: OpenBLAS's Haswell kernels
+// (OPENBLAS_CORETYPE), ATen's AVX2 kernels (ATEN_CPU_CAPABILITY) and oneDNN
+// capped at AVX2 (ONEDNN_MAX_CPU_ISA), so the same run with the same seed and
+// --threads gives the same bits there. Call first thing in main, before
+// prefer_native_blas_kernels. Returns "" or, when the mode cannot hold (no
+// AVX2/FMA, or a conflicting OPENBLAS_CORETYPE), one line saying why.
+std::string apply_reproducible_mode();
+bool reproducible_mode();  // AAREN_REPRODUCIBLE=1
+
 }  // namespace aaren::base

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/numbers.h"
+
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -47,11 +49,8 @@ inline bool parse_value<bool>(const std::string& text) {
 
 template <>
 inline double parse_value<double>(const std::string& text) {
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v))
-    throw std::invalid_argument("expected a finite number");
+  double v = 0;
+  if (!parse_real(text, v)) throw std::invalid_argument("expected a finite number");
   return v;
 }
 

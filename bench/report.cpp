@@ -1,6 +1,7 @@
 #include "bench/report.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 
 #include <fstream>
 #include <thread>
@@ -8,6 +9,18 @@
 #include "base/blas_kernels.h"
 
 namespace aaren::bench {
+
+namespace {
+// ATen's vectorised kernel set ("AVX2", "AVX512", "DEFAULT"), as LibTorch's
+// build summary reports it (LibTorch exports no accessor for it).
+std::string aten_cpu_capability() {
+  const std::string config = at::show_config(), key = "CPU capability usage: ";
+  const auto at = config.find(key);
+  if (at == std::string::npos) return "";
+  const auto begin = at + key.size();
+  return config.substr(begin, config.find('\n', begin) - begin);
+}
+}  // namespace
 
 nlohmann::json machine_info() {
   std::string cpu = "unknown";
@@ -21,7 +34,9 @@ nlohmann::json machine_info() {
   return {{"cpu", cpu},
           {"hardware_threads", std::thread::hardware_concurrency()},
           {"torch_threads", at::get_num_threads()},
-          {"blas_kernels", base::blas_kernels()}};  // OpenBLAS's kernel set ("" for another BLAS)
+          {"blas_kernels", base::blas_kernels()},  // OpenBLAS's kernel set ("" for another BLAS)
+          {"aten_cpu_capability", aten_cpu_capability()},
+          {"reproducible", base::reproducible_mode()}};  // AAREN_REPRODUCIBLE=1: the pinned kernels
 }
 
 }  // namespace aaren::bench

@@ -78,9 +78,22 @@ VectorEnv::VectorEnv(const std::string& name, int64_t num_envs, const EnvOptions
   results_.resize(num_envs);
 }
 
+void VectorEnv::seed_episodes(uint64_t base, int64_t stride) {
+  seed_episodes_ = true;
+  episode_seed_base_ = base;
+  episode_seed_stride_ = stride;
+  episodes_begun_.assign(envs_.size(), 0);
+}
+
+const std::vector<double>& VectorEnv::reset_env(int64_t i) {
+  if (seed_episodes_)
+    envs_[i]->seed(episode_seed_base_ + static_cast<uint64_t>(i + episode_seed_stride_ * episodes_begun_[i]++));
+  return envs_[i]->reset();
+}
+
 void VectorEnv::reset() {
   pool_.run(size(), [&](int64_t i) {
-    const auto& o = envs_[i]->reset();
+    const auto& o = reset_env(i);
     std::copy(o.begin(), o.end(), obs_.begin() + i * obs_dim_);
     returns_[i] = 0.0;
     lengths_[i] = 0;
@@ -99,7 +112,7 @@ void VectorEnv::step(const double* actions) {
     returns_[i] += rewards_[i];
     ++lengths_[i];
     dones_[i] = results_[i].done();
-    const auto& o = dones_[i] ? env.reset() : env.observation();
+    const auto& o = dones_[i] ? reset_env(i) : env.observation();
     std::copy(o.begin(), o.end(), obs_.begin() + i * obs_dim_);
   });
   for (int64_t i = 0; i < size(); ++i) {

@@ -43,6 +43,7 @@ struct EpisodeRecord {
   int64_t length = 0;
   bool terminated = false, truncated = false, unstable = false;
   std::string warning;
+  int64_t episode = 0;  // its number in a rollout (run_rollout sets it)
 };
 
 class VectorEnv {
@@ -54,6 +55,12 @@ class VectorEnv {
   int64_t obs_dim() const { return obs_dim_; }
   int64_t act_dim() const { return act_dim_; }
   const Env& env(int64_t i) const { return *envs_[i]; }
+
+  // From now on env i's k-th episode (k = 0, 1, ...) starts from a reset
+  // seeded with base + i + k * stride: with stride = size(), episode number
+  // e = i + k * size() has seed base + e, so an evaluation's episodes are the
+  // same whatever the number of envs (run_rollout's order of episodes).
+  void seed_episodes(uint64_t base, int64_t stride);
 
   // Resets every env; observations() then holds the first observations.
   void reset();
@@ -75,7 +82,13 @@ class VectorEnv {
   int threads() const { return pool_.threads(); }
 
  private:
+  const std::vector<double>& reset_env(int64_t i);  // reseeded first when seed_episodes is on
+
   std::vector<std::unique_ptr<Env>> envs_;
+  bool seed_episodes_ = false;
+  uint64_t episode_seed_base_ = 0;
+  int64_t episode_seed_stride_ = 1;
+  std::vector<int64_t> episodes_begun_;  // per env, under seed_episodes
   int64_t obs_dim_, act_dim_;
   std::vector<double> obs_, rewards_, returns_;
   std::vector<int64_t> lengths_;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/atomic_file.h"
+#include "base/numbers.h"
 #include "runtime/sealed_file.h"
 
 namespace aaren::lean {
@@ -80,12 +81,8 @@ int64_t PolicyFile::integer(const std::string& key) const {
 
 double PolicyFile::real(const std::string& key) const {
   const auto& s = text(key);
-  try {
-    size_t used = 0;
-    const auto v = std::stod(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::exception&) {
-  }
+  double v = 0;
+  if (base::parse_real(s, v)) return v;  // not std::stod: the host program's locale may use decimal commas
   throw PolicyFileError("policy header '" + key + "' must be a number, got '" + s + "'");
 }
 

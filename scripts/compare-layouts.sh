@@ -25,7 +25,7 @@ for backbone in $BACKBONES; do
       dir="$OUT/$backbone-$tokens-seed$seed"
       build/aaren train --dataset "$DATA" --backbone "$backbone" --tokens "$tokens" --out "$dir" \
         --updates "$UPDATES" --lr 1e-3 --warmup 50 --eval-episodes 10 --seed "$seed" --threads 1 \
-        --fused-norm "$FUSED_NORM" >/dev/null
+        --fused-norm "$FUSED_NORM" --overwrite >/dev/null
       mode=recurrent; [ "$backbone" = transformer ] && mode=window
       for target in $TARGETS; do
         build/aaren rollout --checkpoint "$dir/checkpoint.pt" --mode "$mode" --episodes 10 --num-envs 1 \

@@ -33,7 +33,7 @@ for seed in "${SEEDS[@]}"; do
     # single-process run is the baseline, not a tuned configuration).
     "$A" train --dataset "$DATA" --backbone "$BACKBONE" --out "$dir" --aaren-batch 2 --updates "$UPDATES" \
       --lr 1e-3 --warmup 50 --lr-schedule cosine --precision bf16 --threads 1 --seed "$seed" \
-      --eval-episodes "$EPISODES" --nproc "$nproc" >"$dir.log" 2>&1 || { tail -3 "$dir.log"; exit 1; }
+      --eval-episodes "$EPISODES" --nproc "$nproc" --overwrite >"$dir.log" 2>&1 || { tail -3 "$dir.log"; exit 1; }
   done
 done
 /usr/bin/python3 - "$OUT" "$BACKBONE" "${SEEDS[@]}" <<'EOF'

@@ -27,7 +27,7 @@ for backbone in aaren transformer; do
   echo
   build/aaren train --dataset "$DATA" --backbone "$backbone" --out "$OUT/$backbone" --aaren-batch 2 \
     --updates 1500 --lr 1e-3 --warmup 50 --lr-schedule cosine --precision bf16 --threads 2 \
-    --eval-every 500 --eval-episodes 5 --seed 0
+    --eval-every 500 --eval-episodes 5 --seed 0 --overwrite
 done
 echo
 # Scores, time per env step and memory of each agent in every way it can act

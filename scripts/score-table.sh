@@ -83,7 +83,7 @@ else
   FLAGS=(--dataset "$FILE" --backbone "$BACKBONE" --tokens "$TOKENS" --out "$RUN" --updates "$UPDATES"
          --lr "$LR" --warmup "$WARMUP" --lr-schedule "$LR_SCHEDULE" --batch-size "$BATCH" --context "$K" --aaren-batch "$AAREN_BATCH"
          --precision "$PRECISION" --threads "$THREADS" --seed "$SEED" --eval-episodes 4 --eval-every "$UPDATES"
-         --checkpoint-every 500 $EXTRA)
+         --checkpoint-every 500 --overwrite $EXTRA)  # --overwrite: a run killed before its first checkpoint
   latest=$(ls "$RUN"/checkpoint_*.pt 2>/dev/null | sed 's/.*checkpoint_\([0-9]*\)\.pt/\1/' | sort -n | tail -1 || true)
   if [[ -n $latest ]]; then
     echo "[$DATASET $CELL] resuming from update $latest"

@@ -15,6 +15,8 @@ PACKAGES=(
   libblas-dev                   # cblas.h: the fused CPU attention calls OpenBLAS directly
   libegl-dev libegl-mesa0 libgl1-mesa-dri  # offscreen rendering for videos (EGL; Mesa's software GL without a GPU)
   ffmpeg                        # encodes rollout videos (--video FILE.mp4 / .gif)
+  libssl-dev                    # SHA-256 of a run's dataset (OpenSSL)
+  locales                       # de_DE.UTF-8 for the tests under users' locales (ctest -L environment)
   catch2                        # Catch2 v2 (single header), the test framework
   python3 python3-h5py python3-numpy  # Python-side references used by some tests
 )
@@ -49,3 +51,12 @@ for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
     $SUDO update-alternatives --set "$lib-x86_64-linux-gnu" "$dir/$lib" >/dev/null
   fi
 done
+
+# A decimal-comma locale for the tests that run again under what users'
+# machines have (tests/run-in-user-environment.sh, `ctest -L environment`).
+if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf8'; then
+  echo "setup: generating the de_DE.UTF-8 locale (for the tests)" >&2
+  $SUDO sed -i 's/^# *\(de_DE.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+  grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+  $SUDO locale-gen >/dev/null
+fi

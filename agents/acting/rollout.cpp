@@ -55,6 +55,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
   const double start = base::now_seconds();
   envs::VectorEnv venv(config.env, std::min(n, config.episodes), config.env_options, config.seed, config.threads);
   const int64_t slots = venv.size();
+  venv.seed_episodes(config.seed, slots);  // episode e: seed + e, whatever the number of envs
   std::vector<int64_t> quota(slots), done(slots, 0);
   for (int64_t i = 0; i < slots; ++i) quota[i] = config.episodes / slots + (i < config.episodes % slots ? 1 : 0);
   std::vector<std::vector<envs::EpisodeRecord>> per_env(slots);
@@ -88,8 +89,14 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
       if (progress) progress(finished, config.episodes);
     }
   }
-  for (auto& v : per_env)
-    for (auto& e : v) result.episodes.push_back(std::move(e));
+  // In episode order: env i's k-th episode is episode i + k * slots.
+  result.episodes.resize(static_cast<size_t>(config.episodes));
+  for (int64_t i = 0; i < slots; ++i)
+    for (size_t k = 0; k < per_env[i].size(); ++k) {
+      const int64_t episode = i + static_cast<int64_t>(k) * slots;
+      per_env[i][k].episode = episode;
+      result.episodes[static_cast<size_t>(episode)] = std::move(per_env[i][k]);
+    }
   result.seconds = base::now_seconds() - start;
   return result;
 }

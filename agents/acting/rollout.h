@@ -57,11 +57,11 @@ struct RolloutConfig {
   int64_t episodes = 10;
   int64_t num_envs = 0;  // envs stepped together; 0: min(episodes, 16)
   int threads = 1;       // threads stepping the envs
-  uint64_t seed = 0;     // env i is seeded with seed + i
+  uint64_t seed = 0;     // episode e (0, 1, ...) starts from a reset seeded with seed + e
 };
 
 struct RolloutResult {
-  std::vector<envs::EpisodeRecord> episodes;  // ordered by env, then by episode
+  std::vector<envs::EpisodeRecord> episodes;  // episode 0, 1, ... (seed + 0, seed + 1, ...)
   envs::ScoreReference reference;             // for normalised scores
   int64_t env_steps = 0;
   double seconds = 0.0;         // wall time of the whole rollout (env creation included)
@@ -74,7 +74,8 @@ struct RolloutResult {
 };
 
 // Env i runs episodes i, i + n, i + 2n, ... until `episodes` are done, so the
-// set of episodes does not depend on which ones end first. `progress` (may be
+// set of episodes does not depend on which ones end first; episode e starts
+// from a reset seeded with seed + e, so it is the same episode whatever n is. `progress` (may be
 // empty) is called after every finished episode.
 // `watch` (may be empty) sees the envs after the reset and after every step
 // (e.g. envs::EpisodeVideo).

@@ -74,8 +74,8 @@ const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
       field("precision", &C::precision,
             "fp32 | bf16 (mixed precision: bf16 matmuls; weights, optimiser and the scan state stay fp32)",
             {"", false, nlohmann::json("fp32")}),
-      field("resume", &C::resume, "continue the run stored in this checkpoint (same weights as uninterrupted)",
-            {"", true}),
+      field("resume", &C::resume, "continue a run: a checkpoint, or a run folder's newest (exactly)",
+            {"", true, nlohmann::json("")}),
       field("nproc", &C::nproc,
             "data-parallel ranks started on this machine (c10d: Gloo on the CPU, NCCL on CUDA); --batch-size "
             "and --aaren-batch are the global batch, split over the ranks. Under torchrun or a hand launch, "
@@ -124,9 +124,20 @@ void TrainConfig::validate() const {
     fail("--resume continues on the CPU only (the optimiser state is kept as saved); drop --device");
 }
 
-nlohmann::json TrainConfig::to_json() const { return base::fields_to_json(*this, fields()); }
+// Without "resume": which checkpoint a run continued from is history, not a
+// setting (config.json keeps it under provenance.resumes), so a run started
+// from a resumed run's config.json (--config) starts afresh.
+nlohmann::json TrainConfig::to_json() const {
+  auto j = base::fields_to_json(*this, fields());
+  j.erase("resume");
+  return j;
+}
 
-TrainConfig TrainConfig::from_json(const nlohmann::json& j) { return base::fields_from_json(j, fields()); }
+TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
+  auto c = base::fields_from_json(j, fields());
+  c.resume.clear();  // files written before it moved to provenance still hold it
+  return c;
+}
 
 double learning_rate(const TrainConfig& c, int64_t update) {
   const double warm = std::min(1.0, static_cast<double>(update + 1) / std::max<int64_t>(c.warmup, 1));

@@ -23,6 +23,24 @@ void CollectConfig::validate() const {
   if (out.empty()) throw std::invalid_argument("--out FILE.hdf5 is required");
 }
 
+namespace {
+// --actions: the stored actions, checked against the env; `transitions` (0:
+// all of them) must not exceed them.
+std::vector<float> stored_actions(const CollectConfig& c, int64_t act_dim, int64_t& transitions) {
+  int64_t width = 0;
+  auto stored = data::read_actions(c.actions, width);
+  if (width != act_dim)
+    throw std::runtime_error(c.actions + ": actions of width " + std::to_string(width) + ", but " + c.env +
+                             " takes " + std::to_string(act_dim));
+  const int64_t rows = static_cast<int64_t>(stored.size()) / width;
+  if (transitions > rows)
+    throw std::runtime_error("--transitions " + std::to_string(transitions) + ": " + c.actions + " holds " +
+                             std::to_string(rows) + " actions");
+  if (transitions == 0) transitions = rows;
+  return stored;
+}
+}  // namespace
+
 data::Transitions collect(const CollectConfig& c, const std::function<void(int64_t, int64_t)>& progress) {
   c.validate();
   auto env = envs::make_env(c.env, c.env_options);
@@ -35,20 +53,9 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   PolicyCheckpoint policy;
   const bool replay = !c.actions.empty();
   const bool random_policy = !replay && c.policy == "random";
-  std::vector<float> stored;  // --actions
   int64_t transitions = c.transitions;
-  if (replay) {
-    int64_t width = 0;
-    stored = data::read_actions(c.actions, width);
-    if (width != env->act_dim())
-      throw std::runtime_error(c.actions + ": actions of width " + std::to_string(width) + ", but " + c.env +
-                               " takes " + std::to_string(env->act_dim()));
-    const int64_t rows = static_cast<int64_t>(stored.size()) / width;
-    if (transitions > rows)
-      throw std::runtime_error("--transitions " + std::to_string(transitions) + ": " + c.actions + " holds " +
-                               std::to_string(rows) + " actions");
-    if (transitions == 0) transitions = rows;
-  } else if (!random_policy) {
+  const std::vector<float> stored = replay ? stored_actions(c, env->act_dim(), transitions) : std::vector<float>();
+  if (!replay && !random_policy) {
     policy = load_policy(c.policy);
     if (policy.obs_dim != env->obs_dim() || policy.act_dim != env->act_dim())
       throw std::runtime_error(c.policy + ": policy for " + policy.env + " (obs " + std::to_string(policy.obs_dim) +

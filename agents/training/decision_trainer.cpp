@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 
 #include "agents/acting/acting.h"
@@ -18,6 +19,8 @@
 #include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/csv_log.h"
+#include "base/file_hash.h"
+#include "base/numbers.h"
 #include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
@@ -236,6 +239,30 @@ std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const 
   return spec.name;
 }
 
+// A JSON object from a file; empty when the file is missing or not an object.
+nlohmann::json read_json_object(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nlohmann::json::object();
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+// The `seconds` column of train_log.csv at `update` (0 when it is not there):
+// a resumed run's clock continues from it.
+double logged_seconds(const std::string& log_path, int64_t update) {
+  std::ifstream in(log_path);
+  const std::string prefix = std::to_string(update) + ",";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    std::vector<std::string> cells;
+    std::istringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    double seconds = 0;
+    if (cells.size() > 3 && base::parse_real(cells[3], seconds)) return seconds;
+  }
+  return 0.0;
+}
+
 }  // namespace
 
 struct DecisionTrainer::Run {
@@ -248,6 +275,7 @@ struct DecisionTrainer::Run {
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<BatchRegime> regime;
   int64_t start_update = 0;
+  double seconds_before = 0;  // train_log.csv's clock at start_update (a resumed run's continues)
   std::ofstream log, eval_log;
   TrainResult result;
   nlohmann::json provenance;
@@ -261,6 +289,7 @@ struct DecisionTrainer::Run {
   bool writes_files() const { return launch.rank == 0; }
   void prepare(const TrainConfig& given, const std::set<std::string>& flags);
   void write_config();
+  nlohmann::json run_history() const;
   void join_group();
   void build_model();
   void restore_training_state();
@@ -326,11 +355,39 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
 }
 
 // The resolved run, next to its outputs (on resume: the run as it continues),
-// and what ran it.
+// and what ran it: the first command and start time, then one entry per
+// resume (its command, start and the checkpoint it continued), and the
+// dataset by path, size and SHA-256.
 void DecisionTrainer::Run::write_config() {
   auto j = c.to_json();
-  if (!provenance.is_null()) j["provenance"] = provenance;
+  if (!provenance.is_null()) j["provenance"] = run_history();
   base::write_file_atomically(c.out_dir + "/config.json", j.dump(2) + "\n");
+}
+
+nlohmann::json DecisionTrainer::Run::run_history() const {
+  nlohmann::json before;  // the provenance of the run this one continues
+  if (start_update > 0) {
+    const auto earlier = read_json_object((std::filesystem::path(c.resume).parent_path() / "config.json").string());
+    if (earlier.contains("provenance") && earlier.at("provenance").is_object()) before = earlier.at("provenance");
+  }
+  nlohmann::json history = provenance;
+  history["resumes"] = nlohmann::json::array();
+  if (!before.is_null()) {
+    history = before;
+    if (!history.contains("resumes") || !history.at("resumes").is_array()) history["resumes"] = nlohmann::json::array();
+    history["resumes"].push_back({{"command", provenance.value("command", nlohmann::json())},
+                                  {"started_utc", provenance.value("started_utc", "")},
+                                  {"commit", provenance.value("commit", "")},
+                                  {"machine", provenance.value("machine", nlohmann::json())},
+                                  {"from_checkpoint", c.resume},
+                                  {"at_update", start_update}});
+  }
+  const auto known = before.is_object() ? before.value("dataset", nlohmann::json()) : nlohmann::json();
+  history["dataset"] = base::file_identity(c.dataset, known);
+  if (known.contains("sha256") && known.at("sha256") != history["dataset"].at("sha256"))
+    std::cerr << "warning: " << c.dataset << " has changed since the run started (SHA-256 " << known.at("sha256")
+              << ", now " << history["dataset"].at("sha256") << ")\n";
+  return history;
 }
 
 void DecisionTrainer::Run::join_group() {
@@ -389,6 +446,8 @@ void DecisionTrainer::Run::restore_training_state() {
                                 std::to_string(launch.world_size));
   generator.set_state(ranks.defined() ? ranks[launch.rank].clone() : resumed->training->torch_rng);
   start_update = resumed->update;
+  seconds_before = logged_seconds((std::filesystem::path(c.resume).parent_path() / "train_log.csv").string(),
+                                  start_update);
   if (start_update >= c.updates)
     throw std::invalid_argument("--updates " + std::to_string(c.updates) + " is not beyond the checkpoint's " +
                                 std::to_string(start_update));
@@ -401,7 +460,7 @@ void DecisionTrainer::Run::open_logs() {
   const int64_t keep = start_update > 0 ? start_update : -1;
   int64_t dropped = base::open_csv_log(log, c.out_dir + "/train_log.csv", "update,loss,lr,seconds,steps", keep);
   dropped += base::open_csv_log(eval_log, c.out_dir + "/eval.csv",
-                                "update,target,return_mean,return_std,score_mean,score_std", keep);
+                                "update,target,return_mean,return_std,score_mean,score_std,seed,episodes", keep);
   int removed = 0;
   for (const auto& [update, path] : periodic_checkpoints(c.out_dir))
     if (keep >= 0 && update > keep) removed += std::filesystem::remove(path) ? 1 : 0;
@@ -439,18 +498,21 @@ void DecisionTrainer::Run::checkpoint(const std::string& path, int64_t update) {
 void DecisionTrainer::Run::periodic_checkpoint(int64_t update) {
   checkpoint(c.out_dir + "/checkpoint_" + std::to_string(update) + ".pt", update);
   if (!writes_files() || c.keep_last <= 0) return;
+  // Only this run's own: checkpoints up to this update (a resume into the
+  // folder has already removed the ones past the update it resumed from).
   auto found = periodic_checkpoints(c.out_dir);
+  found.erase(std::remove_if(found.begin(), found.end(), [&](const auto& f) { return f.first > update; }), found.end());
   for (size_t i = 0; i + static_cast<size_t>(c.keep_last) < found.size(); ++i) std::filesystem::remove(found[i].second);
 }
 
 std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
   std::vector<EvalResult> out;
   for (const double target : c.eval_targets) {
+    // Episode e of this evaluation starts from seed + e: `aaren rollout --checkpoint ... --target T
+    // --seed S --episodes N` (any --num-envs) plays the same episodes.
+    const uint64_t seed = c.seed + 1000 * static_cast<uint64_t>(update);
     RolloutResult r;
-    on_cpu([&] {
-      r = evaluate_agent(agent, target, evaluation_mode(c.backbone), c.eval_episodes,
-                         c.seed + 1000 * static_cast<uint64_t>(update));
-    });
+    on_cpu([&] { r = evaluate_agent(agent, target, evaluation_mode(c.backbone), c.eval_episodes, seed); });
     EvalResult e{update,
                  target,
                  mean_of(r.returns()),
@@ -458,7 +520,7 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
                  mean_of(r.normalized_scores()),
                  std_of(r.normalized_scores())};
     eval_log << update << "," << target << "," << e.return_mean << "," << e.return_std << "," << e.score_mean << ","
-             << e.score_std << "\n";
+             << e.score_std << "," << seed << "," << c.eval_episodes << "\n";
     out.push_back(e);
     result.evals.push_back(e);
   }
@@ -512,7 +574,8 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
     const int64_t done = update + 1;
     p.update = done, p.loss = loss.loss, p.lr = lr;
     if (r.writes_files())
-      r.log << done << "," << loss.loss << "," << lr << "," << base::now_seconds() - start << "," << loss.steps << "\n";
+      r.log << done << "," << loss.loss << "," << lr << "," << r.seconds_before + base::now_seconds() - start << ","
+            << loss.steps << "\n";
     r.log.flush();  // a killed run keeps its log, to the last update
     r.result.updates_done = done;
     if (stop_signal != 0) {

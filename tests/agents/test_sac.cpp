@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "agents/training/collect.h"
 #include "agents/training/sac.h"
 #include "data/hdf5_io.h"
 #include "tests/agents/scan_test_support.h"
@@ -109,7 +110,7 @@ TEST_CASE("sac: entropy tuning raises alpha when entropy is too low and lowers i
   }
 }
 
-TEST_CASE("sac: a short run updates its networks, logs, checkpoints, dumps every step to its replay file, reproducibly",
+TEST_CASE("sac: a short run updates its networks, logs, checkpoints, dumps a replay file that replays exactly",
           "[sac]") {
   auto run = [](const std::string& dir) {
     aaren::SacConfig c;
@@ -148,8 +149,41 @@ TEST_CASE("sac: a short run updates its networks, logs, checkpoints, dumps every
   CHECK(replay.obs_dim == 11);
   CHECK(replay.act_dim == 3);
   for (float a : replay.actions) CHECK(std::abs(a) <= 1.0f);
+  // Its actions alone, played in an env seeded as the run's (collect --actions), give the same episodes:
+  // every observation, reward and episode end, bit for bit, the random phase's (rounded to float32) too.
+  aaren::CollectConfig replayed;
+  replayed.env = "hopper", replayed.seed = 5, replayed.actions = dir + "/a/replay.hdf5";
+  replayed.out = dir + "/replayed.hdf5";
+  const auto again = aaren::collect(replayed);
+  REQUIRE(again.size == 600);
+  CHECK(again.observations == replay.observations);
+  CHECK(again.next_observations == replay.next_observations);
+  CHECK(again.rewards == replay.rewards);
+  CHECK(again.terminals == replay.terminals);
+  CHECK(again.timeouts == replay.timeouts);
+  CHECK(again.qpos == replay.qpos);
+  replayed.env = "walker2d", replayed.out = dir + "/wrong.hdf5";
+  CHECK_THROWS_WITH(aaren::collect(replayed), Catch::Contains("actions of width 3, but walker2d takes 6"));
   CHECK_THROWS_WITH(aaren::load_policy(dir + "/a/log.csv"), Catch::Contains("log.csv"));
   CHECK_THROWS_WITH(aaren::load_policy(dir + "/nope.pt"), Catch::Contains("no such policy file"));
+}
+
+TEST_CASE("sac: --eval-sampled evaluates with sampled actions and leaves training's random stream alone", "[sac]") {
+  auto run = [](const std::string& dir, bool sampled) {
+    aaren::SacConfig c;
+    c.env = "hopper", c.steps = 400, c.learning_starts = 200, c.batch_size = 32, c.hidden = 32;
+    c.eval_every = 200, c.eval_episodes = 3, c.seed = 9, c.out_dir = dir, c.eval_sampled = sampled;
+    return aaren::train_sac(c);
+  };
+  const auto dir = aaren::testing::temp_dir("sac_sampled");
+  const auto mean = run(dir + "/mean", false), sampled = run(dir + "/sampled", true);
+  REQUIRE(sampled.eval_returns.size() == 2);
+  CHECK(sampled.eval_returns != mean.eval_returns);               // other actions, other returns
+  CHECK(run(dir + "/again", true).eval_returns == sampled.eval_returns);  // seeded per evaluation
+  // The same training: the evaluations' draws do not shift the networks' or the env's.
+  const auto a = aaren::load_policy(dir + "/mean/policy_final.pt"), b = aaren::load_policy(dir + "/sampled/policy_final.pt");
+  auto pa = a.actor->named_parameters(), pb = b.actor->named_parameters();
+  for (auto& w : pa) CHECK(torch::equal(w.value(), pb[w.key()]));
 }
 
 TEST_CASE("sac: a run stopped and resumed from its saved state == one never stopped", "[sac]") {

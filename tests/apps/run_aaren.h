@@ -5,9 +5,13 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace aaren::testing {
 
@@ -41,6 +45,19 @@ inline RunResult run_aaren(const std::string& args, bool merge_stderr = true) {
 // Only what the program writes to stderr (stdout discarded).
 inline RunResult run_aaren_stderr(const std::string& args) {
   return run_shell(std::string(AAREN_BINARY) + " " + args + " 2>&1 >/dev/null");
+}
+
+// A text file's lines (none when it is missing).
+inline std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+inline nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
 }
 
 }  // namespace aaren::testing

@@ -11,7 +11,7 @@
 using aaren::testing::h5py_fixtures;
 using aaren::testing::run_aaren;
 
-TEST_CASE("cli: data inspect --json reports the required keys and the normalised score", "[cli][data]") {
+TEST_CASE("cli: data inspect --json reports the required keys and the normalised score", "[cli][data][environment]") {
   REQUIRE_H5PY();
   // The env comes from the D4RL-style file name (and metadata/env_name).
   auto r = run_aaren("data inspect " + h5py_fixtures() + "/hopper-medium-v2.hdf5 --json", false);

@@ -19,7 +19,7 @@ TEST_CASE("cli: envs lists every env with its dims", "[cli][envs]") {
   CHECK(j[3]["obs_dim"] == 111);
 }
 
-TEST_CASE("cli: rollout with a random policy reports returns, lengths, scores, seeded", "[cli][envs]") {
+TEST_CASE("cli: rollout with a random policy reports returns, lengths, scores, seeded", "[cli][envs][environment]") {
   auto a = run_aaren("rollout --env hopper-medium-v2 --policy random --episodes 6 --seed 4 --json", false);
   REQUIRE(a.exit_code == 0);
   auto j = nlohmann::json::parse(a.output);

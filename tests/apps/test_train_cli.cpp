@@ -21,23 +21,13 @@
 
 extern char** environ;
 
+using aaren::testing::read_json;
+using aaren::testing::read_lines;
 using aaren::testing::run_aaren;
 
 namespace {
 
 const std::string kBundled = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 double max_weight_difference(const std::string& a_path, const std::string& b_path) {
   const auto a = aaren::load_checkpoint(a_path), b = aaren::load_checkpoint(b_path);
@@ -103,7 +93,7 @@ TEST_CASE(
   CHECK(rows.front() == "update,loss,lr,seconds,steps");
   const int64_t stopped_at = std::stoll(rows.back().substr(0, rows.back().find(',')));
   REQUIRE(stopped_at < 400);  // it was stopped, not finished
-  CHECK(read_lines(out + "/eval.csv").front() == "update,target,return_mean,return_std,score_mean,score_std");
+  CHECK(read_lines(out + "/eval.csv").front() == "update,target,return_mean,return_std,score_mean,score_std,seed,episodes");
   const auto checkpoint = out + "/checkpoint_" + std::to_string(stopped_at) + ".pt";
   REQUIRE(std::filesystem::exists(checkpoint));
   CHECK(aaren::load_checkpoint(checkpoint).update == stopped_at);
@@ -122,10 +112,14 @@ TEST_CASE(
   auto config = read_json(out + "/config.json");
   CHECK(config.at("lr") == 2e-3);
   CHECK(config.at("warmup") == 20);
-  CHECK(config.at("resume") == checkpoint);
+  CHECK_FALSE(config.contains("resume"));  // history, under provenance: a --config of this file starts afresh
   CHECK(config.at("eval_targets") == nlohmann::json({3600.0, 1800.0}));
   const auto provenance = config.at("provenance");
-  CHECK(provenance.at("command").at(1) == "--resume");
+  CHECK(provenance.at("command").at(1) == "--dataset");  // the first command, kept
+  REQUIRE(provenance.at("resumes").size() == 1);
+  CHECK(provenance.at("resumes").at(0).at("command").at(1) == "--resume");
+  CHECK(provenance.at("resumes").at(0).at("from_checkpoint") == checkpoint);
+  CHECK(provenance.at("resumes").at(0).at("at_update") == stopped_at);
   CHECK(provenance.at("toolkit").get<std::string>().rfind("aaren-rl ", 0) == 0);
   CHECK(provenance.at("libtorch").get<std::string>().size() > 0);
   config.erase("provenance");
@@ -188,7 +182,8 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(aaren::load_checkpoint(out + "/checkpoint.pt").update == 33);
-  CHECK(read_json(out + "/config.json").at("resume") == out + "/checkpoint.pt");
+  CHECK(read_json(out + "/config.json").at("provenance").at("resumes").back().at("from_checkpoint") ==
+        out + "/checkpoint.pt");
 
   r = run_aaren("--version");
   CHECK(r.exit_code == 0);

@@ -110,7 +110,7 @@ TEST_CASE("data: Minari layout", "[data]") {
   }
 }
 
-TEST_CASE("data: writer -> reader round trip is exact, and h5py reads the file", "[data]") {
+TEST_CASE("data: writer -> reader round trip is exact, and h5py reads the file", "[data][environment]") {
   const auto dir = aaren::testing::temp_dir("roundtrip");
   Transitions t;
   t.size = 257, t.obs_dim = 11, t.act_dim = 3, t.nq = 6, t.nv = 6;

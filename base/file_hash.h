@@ -1,0 +1,21 @@
+// A file's content, named: its size and SHA-256 (OpenSSL), so a run records
+// which bytes it trained on, not only where they were.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace aaren::base {
+
+// SHA-256 of the file's bytes as 64 hex digits. Throws std::runtime_error
+// naming the file when it cannot be read.
+std::string sha256_of_file(const std::string& path);
+
+// {"path", "bytes", "modified" (seconds since the epoch), "sha256"}. The hash
+// is taken from `known` (a record made earlier) when path, size and
+// modification time are the same, so a 1 GB dataset is read once per run.
+nlohmann::json file_identity(const std::string& path, const nlohmann::json& known = nullptr);
+
+}  // namespace aaren::base

@@ -1,0 +1,244 @@
+// Runs a user can trust: a run folder is never overwritten or mixed, a run
+// started from a resumed run's config.json starts afresh, a run resumed twice
+// records what the uninterrupted run records (config, logs, evaluations) and
+// remembers its history, every command plays an evaluation's episodes the
+// same way, and the reproducible mode gives the committed bits.
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/checkpoint/checkpoint.h"
+#include "base/file_hash.h"
+#include "tests/apps/run_aaren.h"
+#include "tests/data/fixtures.h"
+
+using aaren::testing::read_json;
+using aaren::testing::read_lines;
+using aaren::testing::run_aaren;
+
+namespace {
+
+const std::string kBundled = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
+// A small Aaren agent, no dropout, DT's constant rate after a short warm-up: a
+// run's numbers depend on the update only, not on how long the run is.
+const std::string kTinyRun = "train --dataset " + kBundled +
+                             " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --warmup 5"
+                             " --lr 3e-3 --dropout 0 --threads 1 --seed 7";
+const std::string kTiny = kTinyRun + " --eval-episodes 2";
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string text_of(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// train_log.csv without its `seconds` column (wall time differs between runs).
+std::vector<std::string> log_without_seconds(const std::string& path) {
+  std::vector<std::string> rows;
+  for (const auto& line : read_lines(path)) {
+    std::vector<std::string> cells;
+    std::istringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    REQUIRE(cells.size() == 5);  // update,loss,lr,seconds,steps
+    rows.push_back(cells[0] + "," + cells[1] + "," + cells[2] + "," + cells[4]);
+  }
+  return rows;
+}
+
+std::vector<double> column(const std::string& csv, size_t index) {
+  std::vector<double> values;
+  const auto lines = read_lines(csv);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> cells;
+    std::istringstream row(lines[i]);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    values.push_back(std::stod(cells.at(index)));
+  }
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --overwrite replaces it whole", "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("run_folder");
+  const std::string out = dir + "/run";
+  auto r = run_aaren(kTiny + " --updates 6 --checkpoint-every 2 --keep-last 1 --eval-every 6 --out " + out);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto before = files_in(out);
+  const auto config_before = text_of(out + "/config.json"), log_before = text_of(out + "/train_log.csv");
+  CHECK(std::find(before.begin(), before.end(), "checkpoint_4.pt") != before.end());
+
+  // Refused in one line, naming the folder and the ways out; nothing touched.
+  r = run_aaren(kTiny + " --updates 3 --out " + out);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--out " + out + " holds a run") != std::string::npos);
+  CHECK(r.output.find("--overwrite") != std::string::npos);
+  CHECK(files_in(out) == before);
+  CHECK(text_of(out + "/config.json") == config_before);
+  CHECK(text_of(out + "/train_log.csv") == log_before);
+  // --overwrite with a bad input: the new run fails before it starts, the old one is put back.
+  r = run_aaren(kTiny + " --updates 3 --env walker2d --overwrite --out " + out);
+  CHECK(r.exit_code == 2);
+  CHECK(files_in(out) == before);
+  CHECK(text_of(out + "/config.json") == config_before);
+  CHECK(files_in(dir) == std::vector<std::string>{"run"});
+  // --overwrite: the new run alone, none of the old one's checkpoints or log rows.
+  r = run_aaren(kTiny + " --updates 4 --checkpoint-every 2 --keep-last 1 --eval-every 4 --overwrite --out " + out);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto after = files_in(out);
+  CHECK(std::find(after.begin(), after.end(), "checkpoint_4.pt") == after.end());
+  CHECK(std::find(after.begin(), after.end(), "checkpoint_2.pt") != after.end());
+  CHECK(read_lines(out + "/train_log.csv").size() == 1 + 4);
+  CHECK(read_json(out + "/config.json").at("updates") == 4);
+  CHECK(files_in(dir) == std::vector<std::string>{"run"});  // the old one is gone, not left aside
+  // --overwrite and --resume contradict each other.
+  r = run_aaren("train --resume " + out + " --updates 8 --overwrite");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("give one") != std::string::npos);
+}
+
+TEST_CASE("cli: --config of a resumed run's config.json starts a new run afresh", "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("config_afresh");
+  auto r = run_aaren(kTiny + " --updates 4 --eval-every 4 --out " + dir + "/first");
+  REQUIRE(r.exit_code == 0);
+  r = run_aaren("train --resume " + dir + "/first --updates 6");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto resumed = read_json(dir + "/first/config.json");
+  CHECK_FALSE(resumed.contains("resume"));
+  CHECK(resumed.at("provenance").at("resumes").size() == 1);
+  r = run_aaren("train --config " + dir + "/first/config.json --seed 2 --out " + dir + "/again");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto rows = read_lines(dir + "/again/train_log.csv");
+  REQUIRE(rows.size() == 1 + 6);  // updates 1 to 6: a new run of the resumed run's length
+  CHECK(rows.at(1).rfind("1,", 0) == 0);
+  const auto again = read_json(dir + "/again/config.json");
+  CHECK(again.at("seed") == 2);
+  CHECK(again.at("provenance").at("resumes").empty());
+}
+
+TEST_CASE("cli: a run resumed twice records the uninterrupted run's config, logs and evaluations, and its history",
+          "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("resumed_twice");
+  const std::string flags = kTiny + " --eval-every 10 --checkpoint-every 0";
+  auto r = run_aaren(flags + " --updates 30 --out " + dir + "/straight");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string out = dir + "/staged";
+  r = run_aaren(flags + " --updates 10 --out " + out);
+  REQUIRE(r.exit_code == 0);
+  const auto first = read_json(out + "/config.json").at("provenance");
+  for (const int updates : {20, 30}) {
+    r = run_aaren("train --resume " + out + " --updates " + std::to_string(updates));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+  }
+  // The same record as the run never stopped: every log row (but wall time), every evaluation, the config.
+  CHECK(log_without_seconds(out + "/train_log.csv") == log_without_seconds(dir + "/straight/train_log.csv"));
+  CHECK(read_lines(out + "/eval.csv") == read_lines(dir + "/straight/eval.csv"));
+  auto staged = read_json(out + "/config.json"), straight = read_json(dir + "/straight/config.json");
+  const auto history = staged.at("provenance");
+  for (auto* j : {&staged, &straight}) j->erase("provenance"), j->erase("out");
+  CHECK(staged == straight);
+  // One row per update, in order; the clock continues across the resumes.
+  const auto updates = column(out + "/train_log.csv", 0), seconds = column(out + "/train_log.csv", 3);
+  REQUIRE(updates.size() == 30);
+  for (size_t i = 0; i < updates.size(); ++i) CHECK(updates[i] == static_cast<double>(i + 1));
+  for (size_t i = 1; i < seconds.size(); ++i) CHECK(seconds[i] >= seconds[i - 1]);
+  // The first command and start kept; each resume appended with its command and the checkpoint it continued.
+  CHECK(history.at("command") == first.at("command"));
+  CHECK(history.at("started_utc") == first.at("started_utc"));
+  REQUIRE(history.at("resumes").size() == 2);
+  CHECK(history.at("resumes").at(0).at("at_update") == 10);
+  CHECK(history.at("resumes").at(1).at("at_update") == 20);
+  CHECK(history.at("resumes").at(1).at("from_checkpoint") == out + "/checkpoint.pt");
+  CHECK(history.at("resumes").at(1).at("command").at(1) == "--resume");
+  // The dataset by size and content: sha256sum's digest.
+  const auto sum = aaren::testing::run_shell("sha256sum " + kBundled);
+  REQUIRE(sum.exit_code == 0);
+  CHECK(history.at("dataset").at("sha256") == sum.output.substr(0, 64));
+  CHECK(history.at("dataset").at("bytes") == static_cast<int64_t>(std::filesystem::file_size(kBundled)));
+}
+
+TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play the same episodes", "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("eval_seeds");
+  auto r = run_aaren(kTinyRun + " --updates 4 --eval-every 4 --eval-episodes 16 --out " + dir + "/run");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // eval.csv's last row: target 1800 (the second), with the seed its episodes started from.
+  const auto rows = read_lines(dir + "/run/eval.csv");
+  CHECK(rows.front() == "update,target,return_mean,return_std,score_mean,score_std,seed,episodes");
+  const auto seeds = column(dir + "/run/eval.csv", 6), means = column(dir + "/run/eval.csv", 2);
+  const auto seed = std::to_string(static_cast<uint64_t>(seeds.back()));
+  const std::string rollout = "rollout --checkpoint " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 16 --json --seed " + seed;
+  const auto one = run_aaren(rollout + " --num-envs 1", false), sixteen = run_aaren(rollout + " --num-envs 16", false);
+  REQUIRE(one.exit_code == 0);
+  REQUIRE(sixteen.exit_code == 0);
+  const auto returns = nlohmann::json::parse(one.output).at("returns").get<std::vector<double>>();
+  CHECK(returns == nlohmann::json::parse(sixteen.output).at("returns").get<std::vector<double>>());  // bit for bit
+  double sum = 0;
+  for (double x : returns) sum += x;
+  std::ostringstream mean;
+  mean << sum / returns.size();  // as eval.csv prints it
+  std::ostringstream logged;
+  logged << means.back();
+  CHECK(mean.str() == logged.str());
+  // compare: the same mean (one env at a time).
+  r = run_aaren("compare --checkpoints " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 16 --json --seed " + seed,
+                false);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto compared = nlohmann::json::parse(r.output).at("rows").at(0);
+  CHECK(compared.at("return_mean").get<double>() == Approx(sum / returns.size()).epsilon(1e-12));
+}
+
+TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation give the committed digest",
+          "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("reproducible");
+  // A conflicting kernel choice is refused in one line.
+  auto r = aaren::testing::run_shell("AAREN_REPRODUCIBLE=1 OPENBLAS_CORETYPE=Prescott " + std::string(AAREN_BINARY) +
+                                     " envs 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("OPENBLAS_CORETYPE=Prescott") != std::string::npos);
+  r = aaren::testing::run_shell("env -u OPENBLAS_CORETYPE AAREN_REPRODUCIBLE=1 " + std::string(AAREN_BINARY) + " " +
+                                kTiny + " --updates 20 --eval-every 20 --precision fp32 --out " + dir + "/run 2>&1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto machine = read_json(dir + "/run/config.json").at("provenance").at("machine");
+  CHECK(machine.at("blas_kernels") == "Haswell");
+  CHECK(machine.at("aten_cpu_capability") == "AVX2");
+  CHECK(machine.at("reproducible") == true);
+  // The digest: every weight's bytes (in name order) and the evaluation's rows.
+  const auto agent = aaren::load_checkpoint(dir + "/run/checkpoint.pt");
+  std::ofstream bytes(dir + "/digest.bin", std::ios::binary);
+  std::map<std::string, torch::Tensor> weights;
+  for (const auto& p : agent.model->named_parameters()) weights[p.key()] = p.value().contiguous();
+  for (const auto& [name, w] : weights)
+    bytes.write(static_cast<const char*>(w.data_ptr()), static_cast<std::streamsize>(w.numel() * w.element_size()));
+  for (const auto& line : read_lines(dir + "/run/eval.csv")) bytes << line << "\n";
+  bytes.close();
+  const auto digest = aaren::base::sha256_of_file(dir + "/digest.bin");
+  INFO("digest here: " << digest << " (tests/data/reproducible-digest.txt: how it was made)");
+  const auto expected = read_lines(std::string(AAREN_SOURCE_DIR) + "/tests/data/reproducible-digest.txt");
+  REQUIRE_FALSE(expected.empty());
+  CHECK(digest == expected.front());
+}
