@@ -86,15 +86,15 @@ to_return() {  # $1 env, $2 normalised score -> return
 
 SAC_SEED=1 MEDIUM_SEED=11 EXPERT_SEED=12 N=1000000 TOLERANCE=3 PAST=25
 RECORDS=data/matched SUMS=docs/datasets/matched/checksums.txt
-EVAL_EVERY=2500 POLICY_EVERY=500
+EVAL_EVERY=2500 POLICY_EVERY=500 FINE_EVERY=25
 MEDIUM_CANDIDATES=$(seq $POLICY_EVERY $POLICY_EVERY 600000 | tr '\n' ' ')
 EXPERT_CANDIDATES="650000 700000 750000 800000 850000 900000 950000 1000000"
 
 sac() {  # $1 env, then extra flags: the one SAC run of both stages
   local env=$1; shift
   $A sac --env "$env" --steps 1000000 --eval-every $EVAL_EVERY --eval-episodes 50 --eval-sampled \
-    --checkpoint-steps $MEDIUM_CANDIDATES $EXPERT_CANDIDATES --seed $SAC_SEED --threads 1 --state-every 5000 --resume \
-    --out "$OUT/sac-$env" "$@" 2>&1 | stdbuf -o0 tr '\r' '\n' | awk '!/^\[sac\] step/ || /0000\// { print; fflush() }' | tee -a "$OUT/sac-$env.log"
+    --checkpoint-steps $MEDIUM_CANDIDATES $EXPERT_CANDIDATES ${FINE_STEPS:-} --seed $SAC_SEED --threads 1 --state-every 5000 --resume \
+    --out "${SAC_OUT:-$OUT/sac-$env}" "$@" 2>&1 | stdbuf -o0 tr '\r' '\n' | awk '!/^\[sac\] step/ || /0000\// { print; fflush() }' | tee -a "${SAC_OUT:-$OUT/sac-$env}.log"
 }
 
 summarise() {  # $1 file: aaren data inspect --json beside it, once
@@ -120,29 +120,69 @@ check_sum() {  # $1 file
   fi
 }
 
-# The policies around D4RL's medium level: those saved (every 500 steps)
-# between two evaluations that straddle it, and those of evaluations within 5
-# points of it; each is probed (50 sampled episodes, seed 500: not the data's
-# seed) into SAC/probes.csv. Prints "step gap score", nearest first.
-medium_candidates() {  # $1 env
-  local env=$1 sac=$OUT/sac-$1
-  read -r lo hi medium _ <<<"$(ref "$env")"
-  local steps
-  steps=$(awk -F, -v lo="$lo" -v hi="$hi" -v m="$medium" -v every=$POLICY_EVERY 'NR > 1 {
-      s = 100 * ($2 - lo) / (hi - lo)
-      if (s > m - 5 && s < m + 5) print $1
-      if (NR > 2 && (prev - m) * (s - m) <= 0) for (k = prev_step; k <= $1; k += every) print k
-      prev = s; prev_step = $1 }' "$sac/eval.csv" | sort -n -u)
+# A policy of the run: saved by the run itself or by its fine rerun.
+policy_at() {  # $1 env, $2 step
+  local f=$OUT/sac-$1/policy_step$2.pt
+  [[ -f $f ]] || f=$OUT/sac-$1-fine/policy_step$2.pt
+  echo "$f"
+}
+
+# 50 sampled episodes (seed 500: not the data's) of the policies at these
+# steps, once each, into SAC/probes.csv.
+probe() {  # $1 env, then steps
+  local env=$1 sac=$OUT/sac-$1 probe=$OUT/sac-$1/probe.hdf5; shift
   [[ -f $sac/probes.csv ]] || echo "step,normalised" > "$sac/probes.csv"
-  for step in $steps; do
+  for step in "$@"; do
     grep -q "^$step," "$sac/probes.csv" && continue
-    local probe=$sac/probe.hdf5
-    $A collect --env "$env" --policy "$sac/policy_step$step.pt" --episodes 50 --seed 500 --out "$probe" >/dev/null 2>&1
+    $A collect --env "$env" --policy "$(policy_at "$env" "$step")" --episodes 50 --seed 500 --out "$probe" >/dev/null 2>&1
     echo "$step,$($A data inspect "$probe" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['normalized_score_mean'])")" >> "$sac/probes.csv"
     rm -f "$probe"
   done
+}
+
+# Steps between two consecutive ones of `file` (step,score CSV) whose scores
+# straddle the level: every `every` steps from the lower to the upper.
+straddled() {  # $1 file, $2 level, $3 lo, $4 hi (return -> score; 0 100: already scores), $5 every
+  awk -F, -v m="$2" -v lo="$3" -v hi="$4" -v every="$5" 'NR > 1 {
+      s = 100 * ($2 - lo) / (hi - lo)
+      if (NR > 2 && (prev - m) * (s - m) <= 0) for (k = prev_step; k <= $1; k += every) print k
+      prev = s; prev_step = $1 }' "$1"
+}
+
+# The policies around D4RL's medium level, probed: those saved (every 500
+# steps) between two evaluations that straddle it, and those of evaluations
+# within 5 points of it. When none is within 1.5 points, the run is repeated
+# (deterministic: the same run) saving a policy every 25 steps between the two
+# probed policies that straddle the level, and those are probed too. Prints
+# "step gap score", nearest first.
+medium_candidates() {  # $1 env
+  local env=$1 sac=$OUT/sac-$1
+  read -r lo hi medium _ <<<"$(ref "$env")"
+  local coarse near
+  coarse=$(straddled "$sac/eval.csv" "$medium" "$lo" "$hi" $POLICY_EVERY)
+  near=$(awk -F, -v lo="$lo" -v hi="$hi" -v m="$medium" 'NR > 1 { s = 100 * ($2 - lo) / (hi - lo); if (s > m - 5 && s < m + 5) print $1 }' "$sac/eval.csv")
+  # shellcheck disable=SC2086
+  probe "$env" $(printf '%s\n' $coarse $near | sort -n -u)
+  if ! ranked "$env" | awk 'NR == 1 { exit !($2 > 1.5) }'; then ranked "$env"; return; fi
+  sorted=$(mktemp)
+  { head -1 "$sac/probes.csv"; tail -n +2 "$sac/probes.csv" | sort -t, -k1,1n; } > "$sorted"
+  local fine
+  fine=$(straddled "$sorted" "$medium" 0 100 $FINE_EVERY | sort -n -u)
+  rm -f "$sorted"
+  if [[ -n $fine && ! -f $OUT/sac-$env-fine/policy_final.pt ]]; then
+    echo "[$env] no probe within 1.5 of $medium: the run again, a policy every $FINE_EVERY steps in between" >&2
+    # shellcheck disable=SC2086
+    SAC_OUT=$OUT/sac-$env-fine FINE_STEPS="$fine" sac "$env" \
+      --stop-at-return "$(to_return "$env" "$(awk -v m="$medium" -v p=$PAST 'BEGIN { print m + p }')")" >&2
+  fi
+  # shellcheck disable=SC2086
+  probe "$env" $fine
+  ranked "$env"
+}
+ranked() {  # $1 env: the probes, nearest D4RL's medium level first
+  read -r _ _ medium _ <<<"$(ref "$1")"
   awk -F, -v m="$medium" 'NR > 1 { d = $2 - m; if (d < 0) d = -d; printf "%s %.4f %.2f\n", $1, d, $2 }' \
-    "$sac/probes.csv" | sort -k2,2g -k1,1n
+    "$OUT/sac-$1/probes.csv" | sort -k2,2g -k1,1n
 }
 
 # The first `rows` transitions of a file (a SAC replay buffer, oldest first).
@@ -169,7 +209,7 @@ PY
 keep_record() {  # $1 env, $2 selected step
   local env=$1 policy=$RECORDS/sac-$1-seed$SAC_SEED-medium.pt actions=$RECORDS/$1-medium-replay-actions.hdf5
   mkdir -p "$RECORDS"
-  [[ -f $policy ]] || cp "$OUT/sac-$env/policy_step$2.pt" "$policy"
+  [[ -f $policy ]] || cp "$(policy_at "$env" "$2")" "$policy"
   [[ -f $actions ]] || $PY - "$OUT/$env-medium-replay.hdf5" "$actions" <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as src, h5py.File(sys.argv[2], "w") as dst:
@@ -187,7 +227,7 @@ select_medium() {  # $1 env -> prints the selected step
     tried=$((tried + 1))
     echo "[$env] medium candidate: step $step, probed at $score (D4RL $target)" >&2
     rm -f "$medium" "${medium%.hdf5}.summary.json"
-    $A collect --env "$env" --policy "$sac/policy_step$step.pt" --transitions $N --seed $MEDIUM_SEED --out "$medium" >&2
+    $A collect --env "$env" --policy "$(policy_at "$env" "$step")" --transitions $N --seed $MEDIUM_SEED --out "$medium" >&2
     local mean
     mean=$(normalised_mean "$medium")
     echo "[$env] medium file from step $step: normalised mean $mean" >&2
