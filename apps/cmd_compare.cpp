@@ -35,7 +35,7 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
     acting.mode = mode;
     ways.push_back(acting);
   }
-  if (aaren) {
+  if (aaren && agent.config.condition_on_return) {  // the lean runtime conditions on the return
     acting.mode = ActMode::kRecurrent, acting.runtime = Runtime::kLean;
     ways.push_back(acting);
   }

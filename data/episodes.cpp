@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 
 #include "data/transitions.h"
@@ -54,6 +55,30 @@ double EpisodeSplit::mean_return() const {
   double total = 0;
   for (const auto& e : episodes) total += e.episode_return;
   return total / static_cast<double>(episodes.size());
+}
+
+EpisodeSplit top_episodes(const EpisodeSplit& split, double fraction) {
+  EpisodeSplit out = split;
+  if (fraction >= 1.0 || split.episodes.empty()) return out;
+  int64_t total = 0;
+  for (const auto& e : split.episodes) total += e.length;
+  const int64_t budget = std::max<int64_t>(static_cast<int64_t>(fraction * static_cast<double>(total)), 1);
+  std::vector<size_t> order(split.episodes.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return split.episodes[a].episode_return > split.episodes[b].episode_return;
+  });
+  std::vector<bool> keep(order.size(), false);
+  int64_t steps = split.episodes[order[0]].length;
+  keep[order[0]] = true;
+  for (size_t k = 1; k < order.size() && steps + split.episodes[order[k]].length <= budget; ++k) {
+    steps += split.episodes[order[k]].length;
+    keep[order[k]] = true;
+  }
+  out.episodes.clear();
+  for (size_t i = 0; i < split.episodes.size(); ++i)
+    if (keep[i]) out.episodes.push_back(split.episodes[i]);
+  return out;
 }
 
 }  // namespace aaren::data

@@ -78,4 +78,9 @@ constexpr int64_t kGymMujocoStepLimit = 1000;
 // With explicit episode_starts (Minari), those boundaries are used instead.
 EpisodeSplit split_episodes(const Transitions& t, bool keep_partial = false, int64_t step_limit = kGymMujocoStepLimit);
 
+// DT's %BC data (Chen et al. 2021; its experiment.py, `pct_traj`): the
+// episodes in order of return, best first, added while their steps stay within
+// `fraction` of all steps (at least the best one), in their original order.
+EpisodeSplit top_episodes(const EpisodeSplit& split, double fraction);
+
 }  // namespace aaren::data

@@ -21,7 +21,7 @@
 #   <env>-medium-expert  medium + expert, concatenated
 #
 # The SAC run of stage 1 saves a policy at every evaluation and stops once an
-# evaluation is 25 points past D4RL's medium level (the policy has left it).
+# evaluation is 10 points past D4RL's medium level (the policy has left it).
 #
 # Usage: scripts/make-matched-datasets.sh [--out DIR] [--stage medium|expert] [ENV...]
 #   ENV      hopper, halfcheetah, walker2d (default: all three)
@@ -84,7 +84,7 @@ to_return() {  # $1 env, $2 normalised score -> return
   awk -v lo="$lo" -v hi="$hi" -v s="$2" 'BEGIN { printf "%.3f", lo + s / 100 * (hi - lo) }'
 }
 
-SAC_SEED=1 MEDIUM_SEED=11 EXPERT_SEED=12 N=1000000 TOLERANCE=3 PAST=25
+SAC_SEED=1 MEDIUM_SEED=11 EXPERT_SEED=12 N=1000000 TOLERANCE=3 PAST=10
 RECORDS=data/matched SUMS=docs/datasets/matched/checksums.txt
 EVAL_EVERY=2500 POLICY_EVERY=500 FINE_EVERY=25
 MEDIUM_CANDIDATES=$(seq $POLICY_EVERY $POLICY_EVERY 600000 | tr '\n' ' ')

@@ -22,6 +22,8 @@ lean::PolicyFile to_policy_file(const LoadedAgent& agent) {
     throw std::invalid_argument("the lean runtime runs Aaren policies; this agent's backbone is " + std::string(to_string(dc.backbone.kind)));
   if (dc.backbone.recency > 0)
     throw std::invalid_argument("the lean runtime has no recency bias yet; act with --runtime torch");
+  if (!dc.condition_on_return)
+    throw std::invalid_argument("the lean runtime conditions on the return; a BC control acts with --runtime torch");
   lean::PolicyFile f;
   const double target = acting_target_return(agent);
   f.header = {{"backbone", "aaren"},

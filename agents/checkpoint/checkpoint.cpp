@@ -52,6 +52,7 @@ DecisionConfig decision_config(const TrainConfig& c, int64_t state_dim, int64_t 
   d.state_dim = state_dim, d.act_dim = act_dim, d.max_ep_len = c.max_ep_len, d.context = c.context;
   d.tokens = c.tokens;
   d.fused_norm = c.fused_norm;
+  d.condition_on_return = c.condition_on_return;
   d.backbone.kind = c.backbone;
   d.backbone.d_model = c.embed_dim, d.backbone.n_layers = c.n_layers, d.backbone.n_heads = c.n_heads;
   d.backbone.dropout = c.dropout;

@@ -7,11 +7,13 @@
 
 namespace aaren {
 
-const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
-  using C = TrainConfig;
+namespace {
+using C = TrainConfig;
+
+// The data, the model and the controls.
+std::vector<base::ConfigField<C>> model_fields() {
   using base::field;
-  // legacy: the value a checkpoint written before the field existed implies.
-  static const std::vector<base::ConfigField<C>> table{
+  return {
       field("dataset", &C::dataset,
             "D4RL .hdf5 file, Minari main_data.hdf5 or folder, or a dataset name: hopper-medium-v2 (D4RL, in "
             "$D4RL_DATASET_DIR or ~/.d4rl/datasets), mujoco/hopper/medium-v0 (Minari, in $MINARI_DATASETS_PATH or "
@@ -42,6 +44,21 @@ const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
             "Aaren: learned per-head recency bias, initial rate b (score + b * step: a token k steps old weighs "
             "exp(-b k) as much; 0: none)",
             {"", false, nlohmann::json(0.0)}),
+      field("condition-on-return", &C::condition_on_return,
+            "1: condition on the return-to-go (DT) | 0: hold it at 0, behaviour cloning with the same backbone "
+            "(DT's BC control)",
+            {"", false, nlohmann::json(true)}),
+      field("top-fraction", &C::top_fraction,
+            "train on the highest-return episodes, best first, up to this fraction of the timesteps (DT's %BC: "
+            "0.1 with --condition-on-return 0 is 10%BC; 1: all)",
+            {"", false, nlohmann::json(1.0)}),
+  };
+}
+
+// The schedule, the evaluations and the run.
+std::vector<base::ConfigField<C>> run_fields() {
+  using base::field;
+  return {
       field("updates", &C::updates, "gradient updates (total, also with --resume)", {"", true}),
       field("lr", &C::lr, "AdamW learning rate"),
       field("weight-decay", &C::weight_decay, "AdamW weight decay"),
@@ -85,6 +102,16 @@ const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
             "seconds a rank waits for the others (rendezvous, each update's all-reduce) before it ends the run",
             {"dist_timeout", true, nlohmann::json(1800.0)}),
   };
+}
+}  // namespace
+
+const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
+  static const std::vector<base::ConfigField<TrainConfig>> table = [] {
+    auto all = model_fields();
+    const auto more = run_fields();
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  }();
   return table;
 }
 
@@ -98,6 +125,7 @@ void TrainConfig::validate() const {
   if (context <= 0 || batch_size <= 0 || aaren_batch <= 0 || chunk_steps <= 0)
     fail("--context, --batch-size, --aaren-batch, --chunk-steps must be > 0");
   if (!(recency >= 0 && recency < 1e3)) fail("--recency must be in [0, 1000)");
+  if (!(top_fraction > 0 && top_fraction <= 1)) fail("--top-fraction must be in (0, 1]");
   if (recency > 0 && backbone != BackboneKind::kAaren)
     fail("--recency is an Aaren option (the Transformer acts on a window)");
   if (updates <= 0) fail("--updates must be > 0");

@@ -36,6 +36,12 @@ struct TrainConfig {
   LrSchedule lr_schedule = LrSchedule::kConstant;
   double grad_clip = 0.25;
   double return_scale = 1000.0;
+  // DT's controls (Chen et al. 2021, section 5.1, "%BC"): false trains and acts
+  // with the return-to-go input held at 0 (behaviour cloning with the same
+  // backbone and tokens); top_fraction < 1 keeps only the highest-return
+  // episodes, best first, up to that fraction of the data's timesteps.
+  bool condition_on_return = true;
+  double top_fraction = 1.0;
   int64_t max_ep_len = 1000;
   double target_return = 0.0;        // the agent's acting target; 0: the env's higher DT target (hopper 3600, ...)
   std::vector<double> eval_targets;  // each evaluation conditions on each; empty: the env's two DT targets

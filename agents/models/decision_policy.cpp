@@ -31,9 +31,10 @@ DecisionPolicyImpl::DecisionPolicyImpl(DecisionConfig config) : config_(std::mov
 }
 
 torch::Tensor DecisionPolicyImpl::forward(const torch::Tensor& states, const torch::Tensor& actions,
-                                          const torch::Tensor& returns_to_go, const torch::Tensor& timesteps,
+                                          const torch::Tensor& returns_to_go_in, const torch::Tensor& timesteps,
                                           const torch::Tensor& mask, BackboneState* state,
                                           const torch::Tensor& previous_action) {
+  const auto returns_to_go = condition(returns_to_go_in);
   const auto B = states.size(0), T = states.size(1), D = config_.backbone.d_model;
   TORCH_CHECK(states.dim() == 3 && states.size(2) == config_.state_dim, "decision policy: states must be [B, T, ",
               config_.state_dim, "], got ", states.sizes());
@@ -83,9 +84,15 @@ torch::Tensor DecisionPolicyImpl::fused_tokens(const torch::Tensor& returns_to_g
   return embed_ln(r + s + a + time);
 }
 
-torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, const torch::Tensor& return_to_go,
+// BC (condition_on_return false): the return input held at 0, in training and acting alike.
+torch::Tensor DecisionPolicyImpl::condition(const torch::Tensor& returns_to_go) const {
+  return config_.condition_on_return ? returns_to_go : torch::zeros_like(returns_to_go);
+}
+
+torch::Tensor DecisionPolicyImpl::act(const torch::Tensor& previous_actions, const torch::Tensor& return_to_go_in,
                                       const torch::Tensor& states, const torch::Tensor& timesteps,
                                       const torch::Tensor& first_step, BackboneState& state) {
+  const auto return_to_go = condition(return_to_go_in);
   const auto B = states.size(0);
   const auto t = timesteps.clamp(0, config_.max_ep_len - 1);
   if (config_.tokens == TokenLayout::kFused) {

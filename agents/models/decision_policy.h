@@ -31,6 +31,7 @@ struct DecisionConfig {
   int64_t context = 20;                // K: the Transformer's window (steps) when acting as DT does
   TokenLayout tokens = TokenLayout::kInterleaved;
   bool fused_norm = true;              // fused: LayerNorm each part before the sum (else the plain sum)
+  bool condition_on_return = true;     // false: the return-to-go input is 0 (DT's BC control)
   BackboneConfig backbone;             // kind (Aaren or Transformer), sizes, dropout
 
   int64_t tokens_per_step() const { return aaren::tokens_per_step(tokens); }
@@ -66,6 +67,8 @@ class DecisionPolicyImpl : public torch::nn::Module {
 
   BackboneState initial_state(int64_t batch) const { return backbone->initial_state(batch); }
   const DecisionConfig& config() const { return config_; }
+  // The return-to-go input as the model takes it: itself, or 0 for BC.
+  torch::Tensor condition(const torch::Tensor& returns_to_go) const;
 
   // The fused layout's token, LN(N_R(E_R(R_t)) + N_s(E_s(s_t)) + N_a(E_a(a_{t-1})) + E_t(t))
   // (N_*: the per-part LayerNorms; identities when !fused_norm).

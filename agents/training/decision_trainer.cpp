@@ -340,6 +340,7 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
     throw std::invalid_argument(e.what());
   }
   data = read_training_data(c.dataset);
+  if (c.top_fraction < 1.0) data.split = data::top_episodes(data.split, c.top_fraction);  // DT's %BC
   dataset = std::make_unique<data::TrajectoryDataset>(data.transitions, data.split);
   c.env = resolve_env(c, data.transitions, *dataset);
   const auto& spec = envs::env_spec(c.env);

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "agents/acting/acting.h"
+#include "agents/acting/lean_export.h"
 #include "agents/checkpoint/checkpoint.h"
 #include "agents/training/decision_trainer.h"
 #include "data/hdf5_io.h"
@@ -195,6 +196,47 @@ TEST_CASE("decision: Aaren's loss in chunks with the state carried == one pass o
     }
     CHECK(loss[0] == Approx(loss[1]).epsilon(1e-5));
   }
+}
+
+// DT's controls: a BC agent (--condition-on-return 0) acts the same whatever
+// the return it is given, in training's forward pass and when acting, for
+// both backbones and layouts; 10%BC (--top-fraction) trains on the best
+// episodes only; the lean runtime refuses a BC agent (it conditions on R).
+TEST_CASE("decision: BC and %BC controls: the return input held at 0, the best episodes kept", "[decision]") {
+  const auto dir = aaren::testing::temp_dir("bc");
+  const auto data = tiny_dataset(dir);
+  for (const std::string kind : {"aaren", "transformer"})
+    for (const std::string layout : {"interleaved", "fused"})
+      for (const bool conditioned : {true, false}) {
+        INFO(kind << " " << layout << (conditioned ? " DT" : " BC"));
+        auto c = tiny_config(data, dir + "/" + kind + layout + (conditioned ? "dt" : "bc"), kind);
+        c.tokens = aaren::testing::token_layout(layout), c.updates = 20, c.condition_on_return = conditioned;
+        c.top_fraction = conditioned ? 1.0 : 0.5;  // 0.5 of 36 steps: the best episode alone (12 steps)
+        const auto r = aaren::train_decision(c);
+        CHECK(std::isfinite(r.final_loss));
+        auto agent = aaren::load_checkpoint(c.out_dir + "/checkpoint.pt");
+        CHECK(agent.config.condition_on_return == conditioned);
+        torch::NoGradGuard no_grad;
+        agent.model->eval();
+        const auto states = torch::randn({2, 4, 11}), actions = torch::rand({2, 4, 3}) - 0.5;
+        const auto time = torch::arange(4).unsqueeze(0).expand({2, 4});
+        const auto low = agent.model->forward(states, actions, torch::full({2, 4}, 0.1), time);
+        const auto high = agent.model->forward(states, actions, torch::full({2, 4}, 3.6), time);
+        CHECK((max_abs_diff(low, high) == 0.0) == !conditioned);
+        if (kind == "aaren" && layout == "interleaved" && conditioned) CHECK_NOTHROW(aaren::to_policy_file(agent));
+        if (kind == "aaren" && layout == "interleaved" && !conditioned)
+          CHECK_THROWS_WITH(aaren::to_policy_file(agent), Catch::Contains("a BC control acts with --runtime torch"));
+      }
+  // %BC's data: returns by episode (12, 12 and 12 steps) and which are kept.
+  aaren::data::EpisodeSplit split;
+  for (const double ret : {5.0, 9.0, 1.0}) split.episodes.push_back({0, 12, true, false, ret});
+  const auto half = aaren::data::top_episodes(split, 0.7);  // budget 25 steps: the two best
+  REQUIRE(half.episodes.size() == 2);
+  CHECK(half.episodes[0].episode_return == 5.0);  // in their original order
+  CHECK(half.episodes[1].episode_return == 9.0);
+  CHECK(aaren::data::top_episodes(split, 0.01).episodes.size() == 1);  // at least the best one
+  CHECK(aaren::data::top_episodes(split, 0.01).episodes[0].episode_return == 9.0);
+  CHECK(aaren::data::top_episodes(split, 1.0).episodes.size() == 3);
 }
 
 TEST_CASE("decision: the agent overfits a tiny dataset (both backbones)", "[decision]") {
