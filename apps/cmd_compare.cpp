@@ -29,6 +29,7 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
   const bool aaren = agent.config.backbone == BackboneKind::kAaren;
   std::vector<ActingOptions> ways;
   ActingOptions acting;
+  acting.batch_invariant = true;  // the episodes of train's evaluation and rollout, bit for bit
   acting.target_return = target_return;
   for (auto mode : aaren ? std::vector<ActMode>{ActMode::kRecurrent}
                          : std::vector<ActMode>{ActMode::kWindow, ActMode::kKVCache}) {

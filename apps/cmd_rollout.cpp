@@ -175,6 +175,7 @@ int run_rollout(int argc, char** argv) {
     if (config.env.empty()) config.env = agent.env;
     check_env_matches(agent.model->config().state_dim, agent.model->config().act_dim, config, checkpoint);
     ActingOptions acting;
+    acting.batch_invariant = true;  // the same episodes with any --num-envs
     acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
     acting.target_return = acting_target_return(agent, target_return);
     acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);

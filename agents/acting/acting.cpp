@@ -31,8 +31,9 @@ std::unique_ptr<AgentPolicy> make_agent_policy(const LoadedAgent& agent, const A
     auto model = options.lean_model ? options.lean_model : lean_model_of(agent, name);
     return std::make_unique<LeanBatchPolicy>(model, target, options.num_envs);
   }
+  const int64_t rows = options.batch_invariant ? std::max(options.num_envs, kEvaluationRows) : 0;
   return std::make_unique<DecisionBatchPolicy>(agent.model, agent.normalizer, agent.config.return_scale, target,
-                                               options.mode, options.num_envs);
+                                               options.mode, options.num_envs, rows);
 }
 
 RolloutResult evaluate_agent(const LoadedAgent& agent, double target_return, ActMode mode, int64_t episodes,
@@ -49,6 +50,7 @@ RolloutResult evaluate_agent(const LoadedAgent& agent, double target_return, Act
   options.mode = mode;
   options.target_return = target_return;
   options.num_envs = rc.num_envs;
+  options.batch_invariant = true;
   auto policy = make_agent_policy(agent, options, "agent");
   auto result = run_rollout(rc, *policy);
   if (was_training) model->train();

@@ -31,6 +31,13 @@ struct ActingOptions {
   ActMode mode = ActMode::kRecurrent;
   double target_return = 0.0;  // 0: acting_target_return(agent)
   int64_t num_envs = 1;        // slots stepped together
+  // Evaluations: the model computes kEvaluationRows rows whatever num_envs is
+  // (up to that many; the rest are padding), so an episode's actions, and so
+  // its return, are the same bits with 1 env or 16. OpenBLAS computes a row of
+  // a product with other code for other row counts (measured: every row of a
+  // 1-row product differs in its last bits from the same row of a 16-row one,
+  // for each of its kernel sets). Off for the benchmarks, which time batch 1.
+  bool batch_invariant = false;
   // kLean: the agent already converted (lean_model_of), for callers that make
   // many policies from one agent; empty: converted here.
   std::shared_ptr<const lean::Model> lean_model;
@@ -43,6 +50,8 @@ double acting_target_return(const LoadedAgent& agent, double requested = 0.0);
 // Envs stepped together for `episodes` episodes: `requested` (0: up to 16),
 // never more than the episodes.
 int64_t acting_num_envs(int64_t requested, int64_t episodes);
+
+constexpr int64_t kEvaluationRows = 16;
 
 // How a backbone acts by default in evaluations: Aaren recurrently, the
 // Transformer as DT does (its last K steps re-run every env step).

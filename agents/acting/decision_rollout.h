@@ -29,8 +29,11 @@ struct StateNormalizer {
 
 class DecisionBatchPolicy : public AgentPolicy {
  public:
+  // rows >= num_envs: the batch the model computes (rows past num_envs are
+  // padding: a fixed row count makes each env's actions the same bits whatever
+  // num_envs is; 0: num_envs).
   DecisionBatchPolicy(DecisionPolicy model, StateNormalizer normalizer, double return_scale, double target_return,
-                      ActMode mode, int64_t num_envs);
+                      ActMode mode, int64_t num_envs, int64_t rows = 0);
   void begin_episode(int64_t slot) override;
   void act(const envs::VectorEnv& envs, std::vector<double>& actions) override;
   void observe(const envs::VectorEnv& envs) override;
@@ -54,7 +57,9 @@ class DecisionBatchPolicy : public AgentPolicy {
   StateNormalizer norm_;
   double scale_, target_;
   ActMode mode_;
-  int64_t n_, S_, A_, K_;
+  int64_t n_, m_;     // envs, and the rows the model computes (n_ real, the rest padding)
+  bool fixed_rows_;   // m_ was fixed by the caller (evaluations), not by the number of envs
+  int64_t S_, A_, K_;
   BackboneState state_;
   std::vector<float> rtg_;          // scaled return-to-go per env
   std::vector<int64_t> t_;          // timestep per env
@@ -68,6 +73,13 @@ class DecisionBatchPolicy : public AgentPolicy {
   };
   std::vector<std::deque<Step>> history_;
   int64_t peak_state_bytes_ = 0;
+  // The row each env's episode computes in. With fixed rows, episode e (env i's
+  // k-th: e = i + k * n_, run_rollout's order) takes row e mod m_ when it is
+  // free: OpenBLAS's kernels compute some row positions with other code (with
+  // its Haswell kernels, rows 2 and 3 of every 4), so an episode keeps its bits
+  // only in the same row, whatever the number of envs.
+  std::vector<int64_t> row_, episodes_begun_, slot_at_row_;
+  int64_t take_row(int64_t slot);
 
   void advance_env(int64_t i, double reward);
 };
