@@ -156,6 +156,17 @@ std::vector<std::string> run_files_in(const std::string& dir) {
   return found;
 }
 
+std::string resumed_folder(const std::string& resume) {
+  const std::filesystem::path p(resume);
+  return std::filesystem::is_directory(p) ? p.string() : p.parent_path().string();
+}
+
+bool same_folder(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::weakly_canonical(a.empty() ? "." : a, ec) ==
+         std::filesystem::weakly_canonical(b.empty() ? "." : b, ec);
+}
+
 // A new run never writes into another run's folder: --out that holds a run is
 // refused, or with --overwrite moved aside whole (one rename) and deleted once
 // the new run has started; a new run that fails on its input puts it back.
@@ -163,9 +174,11 @@ class OutFolderGuard {
  public:
   OutFolderGuard(const TrainConfig& c, bool overwrite) : out_(c.out_dir) {
     if (!c.resume.empty() && overwrite) throw UsageError("--overwrite starts a new run; --resume continues one: give one");
-    if (!c.resume.empty()) return;
     const auto files = run_files_in(out_);
-    if (files.empty()) return;
+    if (files.empty() || (!c.resume.empty() && same_folder(out_, resumed_folder(c.resume)))) return;
+    if (!c.resume.empty())
+      throw UsageError("--out " + out_ + " holds another run than the one --resume " + c.resume +
+                       " continues; give an empty --out, or none (the run's own folder)");
     if (!overwrite) {
       std::string list;
       for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];

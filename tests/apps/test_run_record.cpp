@@ -109,6 +109,14 @@ TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --ove
   CHECK(read_lines(out + "/train_log.csv").size() == 1 + 4);
   CHECK(read_json(out + "/config.json").at("updates") == 4);
   CHECK(files_in(dir) == std::vector<std::string>{"run"});  // the old one is gone, not left aside
+
+  // A resume never writes into another run's folder.
+  r = run_aaren(kTiny + " --updates 2 --eval-every 2 --out " + dir + "/other");
+  REQUIRE(r.exit_code == 0);
+  r = run_aaren("train --resume " + dir + "/other --updates 4 --out " + out);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("holds another run") != std::string::npos);
+  CHECK(read_lines(out + "/train_log.csv").size() == 1 + 4);
   // --overwrite and --resume contradict each other.
   r = run_aaren("train --resume " + out + " --updates 8 --overwrite");
   CHECK(r.exit_code == 2);
