@@ -384,7 +384,12 @@ nlohmann::json DecisionTrainer::Run::run_history() const {
                                   {"at_update", start_update}});
   }
   const auto known = before.is_object() ? before.value("dataset", nlohmann::json()) : nlohmann::json();
-  history["dataset"] = base::file_identity(c.dataset, known);
+  try {
+    history["dataset"] = base::file_identity(c.dataset, known);
+  } catch (const std::exception& e) {  // a folder, or unreadable now: named, not hashed
+    history["dataset"] = {{"path", c.dataset}, {"sha256", nullptr}};
+    std::cerr << "warning: " << c.dataset << ": not hashed (" << e.what() << ")\n";
+  }
   if (known.contains("sha256") && known.at("sha256") != history["dataset"].at("sha256"))
     std::cerr << "warning: " << c.dataset << " has changed since the run started (SHA-256 " << known.at("sha256")
               << ", now " << history["dataset"].at("sha256") << ")\n";
