@@ -129,7 +129,7 @@ void DecisionBatchPolicy::act(const std::vector<double>& obs, std::vector<double
     const auto rtg = torch::tensor(rtg_);
     const auto t = torch::tensor(t_, torch::kInt64);
     // With a fixed row count the mask is always given, so every row takes the same path whatever n_ is.
-    const bool any_first = m_ > n_ || fixed_rows_ || std::find(t_.begin(), t_.end(), 0) != t_.end();
+    const bool any_first = fixed_rows_ || std::find(t_.begin(), t_.end(), 0) != t_.end();
     out = model_->act(prev, rtg, states, t, any_first ? t == 0 : torch::Tensor(), state_);
   }
   peak_state_bytes_ = std::max(peak_state_bytes_, state_bytes());
