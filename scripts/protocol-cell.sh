@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# One cell of the protocol table (docs/RESULTS.md, "The next table"): train one
+# arm on one matched dataset with the protocol's schedule, evaluating at DT's two
+# targets 10 times during training, then 50 episodes at the last point.
+#
+# Usage: scripts/protocol-cell.sh DATASET ARM SEED
+#   DATASET  hopper-medium, walker2d-medium-replay, ... (files from
+#            scripts/make-matched-datasets.sh, in $DATA)
+#   ARM      aaren        Aaren, whole episodes from the first step (2 per update)
+#            transformer  DT's Transformer on DT's windows (64 x K = 20)
+#            bc           DT's BC control: the Transformer, return input held at 0
+#            10bc         DT's 10%BC: BC on the best 10% of the timesteps by return
+#            aaren-windows  the ablation row: Aaren on DT's windows (DT's sampler)
+#   SEED     1, 2, 3 (4, 5 where a verdict is inconclusive at 3)
+# Environment:
+#   UPDATES=...      gradient updates (the protocol's length, fixed by its pilot)
+#   EVAL_EVERY=...   updates between evaluations (default UPDATES / 10)
+#   SLICE=SECONDS    stop training after this long (SIGTERM: the update in progress
+#                    ends, a checkpoint is written) and exit 3, to be continued by
+#                    the next call; 0 (default): train to the end
+#   DATA=datasets/matched RUNS=runs/protocol RESULTS=docs/results/protocol
+#   AAREN=build/aaren  a frozen copy, so rebuilding cannot change a long run
+#
+# Fixed by the protocol: DT's optimiser (AdamW, lr 1e-4, weight decay 1e-4, linear
+# warm-up over 10k updates, then constant; Chen et al. 2021, gym/experiment.py),
+# DT's model (128-d, 3 layers, 1 head, dropout 0.1), fp32, 1 thread, and kernels
+# pinned (AAREN_REPRODUCIBLE=1) so that every AVX2 CPU gives the same bits.
+#
+# Resumable: a killed or sliced run continues from its newest checkpoint (a resumed
+# run's record equals an uninterrupted one's); a finished stage is skipped. The
+# small files (config.json, train_log.csv, eval.csv, eval-final.json) are copied
+# to $RESULTS/DATASET/ARM-seedSEED/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if (($# != 3)); then
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
+  exit 2
+fi
+DATASET=$1 ARM=$2 SEED=$3
+case "$ARM" in
+  aaren) ARM_FLAGS=(--backbone aaren --aaren-batch 2 --chunk-steps 200) ;;
+  transformer) ARM_FLAGS=(--backbone transformer) ;;
+  bc) ARM_FLAGS=(--backbone transformer --condition-on-return 0) ;;
+  10bc) ARM_FLAGS=(--backbone transformer --condition-on-return 0 --top-fraction 0.1) ;;
+  aaren-windows) ARM_FLAGS=(--backbone aaren --aaren-sampling windows) ;;
+  *) echo "protocol-cell: ARM must be aaren, transformer, bc, 10bc or aaren-windows, got '$ARM'" >&2; exit 2 ;;
+esac
+[[ $SEED =~ ^[0-9]+$ ]] || { echo "protocol-cell: SEED must be a non-negative integer, got '$SEED'" >&2; exit 2; }
+case "${DATASET%%-*}" in
+  hopper) HIGH=3600 ;;
+  halfcheetah) HIGH=12000 ;;
+  walker2d) HIGH=5000 ;;
+  *) echo "protocol-cell: DATASET must start with hopper, halfcheetah or walker2d, got '$DATASET'" >&2; exit 2 ;;
+esac
+[[ -n ${UPDATES:-} ]] || { echo "protocol-cell: set UPDATES (the protocol's length, docs/RESULTS.md)" >&2; exit 2; }
+EVAL_EVERY=${EVAL_EVERY:-$((UPDATES / 10))} SLICE=${SLICE:-0}
+DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-docs/results/protocol}
+FILE=$DATA/$DATASET.hdf5
+[[ -f $FILE ]] || { echo "protocol-cell: $FILE: no such dataset (make it with scripts/make-matched-datasets.sh)" >&2; exit 2; }
+A=${AAREN:-build/aaren}
+[[ -x $A ]] || { echo "protocol-cell: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
+export AAREN_REPRODUCIBLE=1
+
+CELL=$ARM-seed$SEED
+RUN=$RUNS/$DATASET/$CELL
+KEEP=$RESULTS/$DATASET/$CELL
+mkdir -p "$RUN"
+exec 9>"$RUN.lock"
+flock -n 9 || { echo "[$DATASET $CELL] running in another process: skipped"; exit 0; }
+
+train() {  # the arguments: how this call starts or continues the run
+  local rc=0
+  if ((SLICE > 0)); then
+    timeout -s TERM "$SLICE" "$A" train "$@" 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN.console.log" || rc=$?
+  else
+    "$A" train "$@" 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN.console.log" || rc=$?
+  fi
+  [[ -f $RUN/checkpoint.pt ]] && return 0
+  # 143 = 128 + SIGTERM: the slice ended and a checkpoint was written.
+  ((rc == 143 || rc == 124)) && { echo "[$DATASET $CELL] slice ended: $(tail -1 "$RUN/train_log.csv" | cut -d, -f1) updates"; exit 3; }
+  echo "protocol-cell: training $RUN failed (exit $rc; see $RUN.console.log)" >&2
+  exit 1
+}
+
+if [[ -f $RUN/checkpoint.pt ]]; then
+  echo "[$DATASET $CELL] trained: skipped"
+elif [[ -f $RUN/config.json ]]; then
+  echo "[$DATASET $CELL] continuing from $(tail -1 "$RUN/train_log.csv" | cut -d, -f1) updates"
+  train --resume "$RUN" --threads 1
+else
+  echo "[$DATASET $CELL] training $UPDATES updates"
+  train --dataset "$FILE" "${ARM_FLAGS[@]}" --out "$RUN" --overwrite --seed "$SEED" --updates "$UPDATES" \
+    --lr 1e-4 --weight-decay 1e-4 --warmup 10000 --lr-schedule constant --dropout 0.1 --precision fp32 \
+    --threads 1 --eval-every "$EVAL_EVERY" --eval-episodes 10 --checkpoint-every 1000
+fi
+
+# The last point again with 50 episodes: the seed its 10 episodes used (eval.csv), so those
+# 10 are the first 10 of the 50.
+if [[ ! -f $RUN/eval-final.json ]]; then
+  last_seed=$(awk -F, -v t="$HIGH" 'NR > 1 && $2 == t { s = $7 } END { print s }' "$RUN/eval.csv")
+  "$A" rollout --checkpoint "$RUN/checkpoint.pt" --target-return "$HIGH" --episodes 50 --seed "$last_seed" \
+    --json > "$RUN/eval-final.json.tmp"
+  mv "$RUN/eval-final.json.tmp" "$RUN/eval-final.json"
+fi
+mkdir -p "$KEEP"
+cp "$RUN"/config.json "$RUN"/train_log.csv "$RUN"/eval.csv "$RUN"/eval-final.json "$KEEP"/
+echo "[$DATASET $CELL] done: $KEEP"
