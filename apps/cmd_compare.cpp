@@ -46,6 +46,7 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
     const auto policy = make_agent_policy(agent, options, path);
     RolloutConfig rc;
     rc.env = agent.env;
+    rc.reference = agent_score_reference(agent);
     rc.episodes = episodes;
     rc.num_envs = 1;
     rc.seed = seed;

@@ -1,6 +1,9 @@
 // aaren data inspect|validate FILE: what a D4RL/Minari file holds, or whether it loads.
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <optional>
 
 #include "agents/training/collect.h"
 #include "apps/cli.h"
@@ -29,6 +32,35 @@ data::Transitions load(const std::string& name) {
   }
 }
 
+// The env row and score references `data inspect` reports: --env, else the
+// dataset's metadata, else its file name; the references: the dataset's own,
+// else the row's.
+struct InspectedEnv {
+  const envs::EnvSpec* row = nullptr;
+  std::string source;
+  std::optional<envs::ScoreReference> ref;
+  std::string ref_source;
+};
+InspectedEnv inspect_env(const std::string& env, const data::Transitions& t, const std::string& file) {
+  InspectedEnv e;
+  if (!env.empty()) {
+    try {
+      e.row = envs::resolve_env_name(env).spec;
+    } catch (const envs::EnvError& error) {
+      throw UsageError("--env '" + env + "': " + error.what());
+    }
+    e.source = "--env";
+  } else if (const auto found = envs::dataset_env(t.metadata, file)) {
+    e.row = &envs::env_spec(found->env);
+    e.source = found->source + (found->note.empty() ? "" : "; " + found->note);
+  }
+  if (e.row) {
+    const auto r = envs::dataset_reference(t.metadata, *e.row);
+    e.ref = r.reference, e.ref_source = r.source;
+  }
+  return e;
+}
+
 int run_inspect(int argc, char** argv) {
   std::string file, env;
   bool json = false, keep_partial = false;
@@ -49,26 +81,15 @@ int run_inspect(int argc, char** argv) {
   const auto split = data::split_episodes(t, keep_partial);
   const auto summary = data::summarize(t, split);
 
-  // The environment: --env, else metadata, else the file name.
-  std::optional<envs::ScoreReference> ref;
-  std::string env_source;
-  if (!env.empty()) {
-    if (const auto refusal = envs::unsupported_version(env)) throw UsageError("--env " + *refusal);
-    ref = envs::score_reference_for(env);
-    if (!ref) throw UsageError("--env '" + env + "' has no D4RL reference scores (known: hopper, halfcheetah, walker2d, ant)");
-    env_source = "--env";
-  } else {
-    if (const auto found = envs::dataset_env(t.metadata, file)) {
-      ref = envs::score_reference(found->env);
-      env_source = found->source;
-    }
-  }
-
+  const auto [row, env_source, ref, ref_source] = inspect_env(env, t, file);
   auto j = summary.to_json();
   j["file"] = file;
-  j["env"] = ref ? nlohmann::json(ref->env) : nlohmann::json();
+  j["env"] = row ? nlohmann::json(row->gym_id) : nlohmann::json();
   if (ref) {
     j["env_source"] = env_source;
+    j["ref_min_score"] = ref->random_return;
+    j["ref_max_score"] = ref->expert_return;
+    j["reference_source"] = ref_source;
     j["normalized_score_min"] = ref->normalize(summary.returns.min);
     j["normalized_score_mean"] = ref->normalize(summary.returns.mean);
     j["normalized_score_max"] = ref->normalize(summary.returns.max);
@@ -93,8 +114,10 @@ int run_inspect(int argc, char** argv) {
   o << "lengths       min " << summary.lengths.min << "  mean " << summary.lengths.mean << "  max "
     << summary.lengths.max << "\n";
   if (ref)
-    o << "normalised    min " << ref->normalize(summary.returns.min) << "  mean " << ref->normalize(summary.returns.mean)
-      << "  max " << ref->normalize(summary.returns.max) << "  (" << ref->env << ", from " << env_source << ")\n";
+    o << "normalised    min " << ref->normalize(summary.returns.min) << "  mean "
+      << ref->normalize(summary.returns.mean) << "  max " << ref->normalize(summary.returns.max) << "  (" << row->gym_id
+      << ", from " << env_source << "; references " << ref->random_return << " / " << ref->expert_return << ", "
+      << ref_source << ")\n";
   else
     o << "normalised    unknown environment (use --env)\n";
   o << "dtypes       ";
@@ -157,6 +180,24 @@ int run_concat(int argc, char** argv) {
   return kExitOk;
 }
 
+// A listed dataset's env and score references, read from its name and, for
+// Minari's, its data/metadata.json (without reading the data); nullopt when
+// neither names a known env.
+struct ListedReference {
+  std::string env;
+  envs::ScoreReference reference;
+  std::string source;
+};
+std::optional<ListedReference> listed_reference(const data::FoundDataset& d) {
+  const auto metadata = d.source == "Minari"
+                            ? data::read_minari_metadata_json(std::filesystem::path(d.path) / "data" / "metadata.json")
+                            : std::map<std::string, std::string>{};
+  const auto found = envs::dataset_env(metadata, d.source == "D4RL" ? d.name : d.path);
+  if (!found) return std::nullopt;
+  const auto r = envs::dataset_reference(metadata, envs::env_spec(found->env));
+  return ListedReference{found->env, r.reference, r.source};
+}
+
 int run_list(int argc, char** argv) {
   bool json = false;
   po::options_description options("Options");
@@ -170,7 +211,16 @@ int run_list(int argc, char** argv) {
   const auto found = data::list_datasets();
   if (json) {
     auto rows = nlohmann::json::array();
-    for (const auto& d : found) rows.push_back({{"name", d.name}, {"source", d.source}, {"path", d.path}});
+    for (const auto& d : found) {
+      nlohmann::json row{{"name", d.name}, {"source", d.source}, {"path", d.path}};
+      if (const auto ref = listed_reference(d)) {
+        row["env"] = ref->env;
+        row["ref_min_score"] = ref->reference.random_return;
+        row["ref_max_score"] = ref->reference.expert_return;
+        row["reference_source"] = ref->source;
+      }
+      rows.push_back(row);
+    }
     std::cout << nlohmann::json{{"d4rl_dir", data::d4rl_dataset_dir()},
                                 {"minari_dir", data::minari_datasets_dir()},
                                 {"datasets", rows}}
@@ -181,7 +231,13 @@ int run_list(int argc, char** argv) {
   std::cout << "D4RL:   " << data::d4rl_dataset_dir() << " ($D4RL_DATASET_DIR)\nMinari: " << data::minari_datasets_dir()
             << " ($MINARI_DATASETS_PATH)\n";
   if (found.empty()) std::cout << "\nno datasets found there\n";
-  for (const auto& d : found) std::cout << std::left << std::setw(8) << d.source << d.name << "  (" << d.path << ")\n";
+  for (const auto& d : found) {
+    std::cout << std::left << std::setw(8) << d.source << d.name << "  (" << d.path << ")";
+    if (const auto ref = listed_reference(d))
+      std::cout << "  " << ref->env << ", references " << ref->reference.random_return << " / "
+                << ref->reference.expert_return << " (" << ref->source << ")";
+    std::cout << "\n";
+  }
   return kExitOk;
 }
 

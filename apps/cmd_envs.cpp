@@ -19,30 +19,36 @@ int run_envs(int argc, char** argv) {
   if (!parse(argc, argv, "[--json]", options, vm)) return kExitOk;
   auto out = nlohmann::json::array();
   if (!json)
-    std::cout << std::left << std::setw(13) << "name" << std::setw(16) << "gym id" << std::setw(6) << "obs"
-              << std::setw(5) << "act" << std::setw(22) << "D4RL random/expert" << "notes\n";
+    std::cout << std::left << std::setw(13) << "name" << std::setw(9) << "version" << std::setw(24) << "id"
+              << std::setw(6) << "obs" << std::setw(5) << "act" << std::setw(7) << "steps" << std::setw(22)
+              << "references 0 / 100"
+              << "semantics\n";
   for (const auto& s : envs::env_specs()) {
-    const auto ref = envs::score_reference(s.name);
     if (json) {
       out.push_back({{"name", s.name},
+                     {"version", s.version},
                      {"gym_id", s.gym_id},
                      {"obs_dim", s.obs_dim},
                      {"act_dim", s.act_dim},
-                     {"ref_min_score", ref.random_return},
-                     {"ref_max_score", ref.expert_return},
+                     {"max_episode_steps", s.max_episode_steps},
+                     {"ref_min_score", s.reference.random_return},
+                     {"ref_max_score", s.reference.expert_return},
+                     {"dt_targets", {s.dt_target_high, s.dt_target_low}},
                      {"description", s.description}});
       continue;
     }
     std::ostringstream refs;
-    refs << ref.random_return << " / " << ref.expert_return;
-    std::cout << std::left << std::setw(13) << s.name << std::setw(16) << s.gym_id << std::setw(6) << s.obs_dim
-              << std::setw(5) << s.act_dim << std::setw(22) << refs.str() << s.description << "\n";
+    refs << s.reference.random_return << " / " << s.reference.expert_return;
+    std::cout << std::left << std::setw(13) << s.name << std::setw(9) << s.version << std::setw(24) << s.gym_id
+              << std::setw(6) << s.obs_dim << std::setw(5) << s.act_dim << std::setw(7) << s.max_episode_steps
+              << std::setw(22) << refs.str() << s.description << "\n";
   }
   if (json)
     std::cout << out.dump(2) << std::endl;
   else
-    std::cout << "\nAlso accepted: gym ids (Hopper-v3; Ant-v4 for gymnasium's Ant) and D4RL dataset names "
-                 "(hopper-medium-v2, walker2d-medium-replay-v2, ...).\n";
+    std::cout << "\nA bare name (hopper) and D4RL dataset names (hopper-medium-v2) mean v3, the version D4RL's data "
+                 "were collected in. References: D4RL's (gym v3 returns) in every row; a Minari dataset's own "
+                 "(ref_min_score, ref_max_score) take precedence for agents trained on it.\n";
   return kExitOk;
 }
 

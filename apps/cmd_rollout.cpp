@@ -93,6 +93,39 @@ void check_env_matches(int64_t obs_dim, int64_t act_dim, const RolloutConfig& co
                      ", env " + config.env + " has " + std::to_string(env->obs_dim()) + "/" +
                      std::to_string(env->act_dim()));
 }
+
+// A trained agent acting: its env (unless --env), its dataset's references, its mode and runtime.
+int rollout_agent(RolloutConfig config, const std::string& checkpoint, std::string mode, const std::string& runtime,
+                  double target_return, bool json, const VideoOptions& video, VideoReport& video_report) {
+  const auto agent = load_agent(checkpoint);
+  if (config.env.empty()) config.env = agent.env;
+  if (envs::env_spec(config.env).gym_id == envs::env_spec(agent.env).gym_id)
+    config.reference = agent_score_reference(agent);  // its dataset's references, in the env it was trained for
+  check_env_matches(agent.model->config().state_dim, agent.model->config().act_dim, config, checkpoint);
+  ActingOptions acting;
+  acting.batch_invariant = true;  // the same episodes with any --num-envs
+  acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
+  acting.target_return = acting_target_return(agent, target_return);
+  acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);
+  try {
+    acting.mode = mode == "auto" ? evaluation_mode(agent.config.backbone) : parse_act_mode(mode);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  mode = act_mode_name(acting.mode);
+  std::unique_ptr<AgentPolicy> p;
+  try {
+    p = make_agent_policy(agent, acting, checkpoint);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());  // e.g. a Transformer agent in the lean runtime
+  } catch (const lean::PolicyFileError& e) {
+    throw UsageError(e.what());
+  }
+  const auto result = rollout_with_video(config, *p, video, video_report);
+  const std::string mode_label = acting.runtime == Runtime::kLean ? "recurrent (lean runtime)" : mode;
+  return report_rollout(result, config, checkpoint, to_string(agent.config.backbone), to_string(agent.config.tokens),
+                        mode_label, acting.target_return, p->state_bytes(), json, video_report);
+}
 }  // namespace
 
 int run_rollout(int argc, char** argv) {
@@ -156,8 +189,8 @@ int run_rollout(int argc, char** argv) {
       const auto result = rollout_with_video(config, random_policy, video, video_report);
       return report_rollout(result, config, policy, "", "", "", target_return, 0, json, video_report);
     }
+    at::set_num_threads(torch_threads);
     if (checkpoint.empty()) {  // a SAC behaviour policy
-      at::set_num_threads(torch_threads);
       PolicyCheckpoint sac;
       try {
         sac = load_policy(policy);
@@ -170,33 +203,7 @@ int run_rollout(int argc, char** argv) {
       const auto result = rollout_with_video(config, sac_policy, video, video_report);
       return report_rollout(result, config, policy, "sac", "", "deterministic", target_return, 0, json, video_report);
     }
-    at::set_num_threads(torch_threads);
-    const auto agent = load_agent(checkpoint);
-    if (config.env.empty()) config.env = agent.env;
-    check_env_matches(agent.model->config().state_dim, agent.model->config().act_dim, config, checkpoint);
-    ActingOptions acting;
-    acting.batch_invariant = true;  // the same episodes with any --num-envs
-    acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
-    acting.target_return = acting_target_return(agent, target_return);
-    acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);
-    try {
-      acting.mode = mode == "auto" ? evaluation_mode(agent.config.backbone) : parse_act_mode(mode);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(e.what());
-    }
-    mode = act_mode_name(acting.mode);
-    std::unique_ptr<AgentPolicy> p;
-    try {
-      p = make_agent_policy(agent, acting, checkpoint);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(e.what());  // e.g. a Transformer agent in the lean runtime
-    } catch (const lean::PolicyFileError& e) {
-      throw UsageError(e.what());
-    }
-    const auto result = rollout_with_video(config, *p, video, video_report);
-    const std::string mode_label = acting.runtime == Runtime::kLean ? "recurrent (lean runtime)" : mode;
-    return report_rollout(result, config, checkpoint, to_string(agent.config.backbone), to_string(agent.config.tokens),
-                          mode_label, acting.target_return, p->state_bytes(), json, video_report);
+    return rollout_agent(config, checkpoint, mode, runtime, target_return, json, video, video_report);
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
@@ -208,11 +215,19 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
                    double target_return,
                    int64_t state_bytes_last, bool json, const VideoReport& video) {
   const auto returns = result.returns(), lengths = result.lengths(), scores = result.normalized_scores();
-  const nlohmann::json resolved{{"env", config.env},         {"policy", policy_name},
-                                {"backbone", backbone},        {"tokens", tokens},     {"mode", mode},
+  // The env as it ran (its row's id: the version) and the references its scores use.
+  const std::string env_id = envs::env_spec(config.env).gym_id;
+  const nlohmann::json resolved{{"env", env_id},
+                                {"score_references", {result.reference.random_return, result.reference.expert_return}},
+                                {"policy", policy_name},
+                                {"backbone", backbone},
+                                {"tokens", tokens},
+                                {"mode", mode},
                                 {"target_return", target_return},
-                                {"episodes", config.episodes}, {"seed", config.seed},
-                                {"num_envs", config.num_envs}, {"env_threads", config.threads},
+                                {"episodes", config.episodes},
+                                {"seed", config.seed},
+                                {"num_envs", config.num_envs},
+                                {"env_threads", config.threads},
                                 {"model_xml", config.env_options.model_xml}};
   const double steps = static_cast<double>(std::max<int64_t>(result.env_steps, 1));
   const double us_per_step = 1e6 * result.env_seconds / steps;
@@ -251,16 +266,14 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
   }
   std::cout << "\nreturn      " << mean_of(returns) << " +- " << std_of(returns) << "\n"
             << "length      " << mean_of(lengths) << " +- " << std_of(lengths) << "\n"
-            << "normalised  " << mean_of(scores) << " +- " << std_of(scores) << "  (" << result.reference.env
-            << ": random " << result.reference.random_return << ", expert " << result.reference.expert_return
-            << ")\n"
-            << (video.path.empty() ? std::string()
-                                   : "video       " + video.path + ": " + std::to_string(video.frames) +
-                                         " frames of env 0's first episode, every " + std::to_string(video.every) +
-                                         " steps\n")
+            << "normalised  " << mean_of(scores) << " +- " << std_of(scores) << "  (" << env_id << ": references "
+            << result.reference.random_return << " / " << result.reference.expert_return << ")\n"
+            << (video.path.empty()
+                    ? std::string()
+                    : "video       " + video.path + ": " + std::to_string(video.frames) +
+                          " frames of env 0's first episode, every " + std::to_string(video.every) + " steps\n")
             << "time        " << result.seconds << " s in all; per env step: env " << us_per_step << " us, policy "
-            << policy_us_per_step << " us (for " << (config.num_envs > 0 ? config.num_envs : 1)
-            << " envs together)\n";
+            << policy_us_per_step << " us (for " << (config.num_envs > 0 ? config.num_envs : 1) << " envs together)\n";
   if (!mode.empty())
     std::cout << "memory      policy state " << state_bytes_last << " bytes at the end (" << mode << ")\n";
   return kExitOk;

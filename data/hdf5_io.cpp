@@ -507,32 +507,32 @@ herr_t collect_string_attribute(hid_t location, const char* name, const H5A_info
   return 0;
 }
 
-// Minari's metadata: root attributes and metadata.json (top-level values as
-// text). Its env_spec (a JSON text) gives env_id, e.g. "Hopper-v5". Damaged
-// metadata is skipped: the transitions are what matter.
+// Minari's metadata: root attributes (Minari <= 0.4) and metadata.json.
 void read_minari_metadata(const File& f, const std::string& path, std::map<std::string, std::string>& metadata) {
   hsize_t index = 0;
   H5Aiterate2(f.id(), H5_INDEX_NAME, H5_ITER_INC, &index, collect_string_attribute, &metadata);
-  const auto json_path = std::filesystem::path(path).parent_path() / "metadata.json";
-  std::ifstream in(json_path);
-  if (in) {
-    try {
-      const auto j = nlohmann::json::parse(in);
-      for (const auto& [key, value] : j.items()) metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
-    } catch (const nlohmann::json::exception&) {
-    }
-  }
-  const auto spec = metadata.find("env_spec");
-  if (spec != metadata.end() && !metadata.count("env_id")) {
-    try {
-      const auto j = nlohmann::json::parse(spec->second);
-      if (j.contains("id") && j["id"].is_string()) metadata["env_id"] = j["id"].get<std::string>();
-    } catch (const nlohmann::json::exception&) {
-    }
-  }
+  for (const auto& [key, value] :
+       read_minari_metadata_json(std::filesystem::path(path).parent_path() / "metadata.json"))
+    metadata[key] = value;
 }
 
 }  // namespace
+
+std::map<std::string, std::string> read_minari_metadata_json(const std::filesystem::path& json_path) {
+  std::map<std::string, std::string> metadata;
+  std::ifstream in(json_path);
+  if (!in) return metadata;
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return metadata;  // damaged metadata is skipped: the transitions are what matter
+  for (const auto& [key, value] : j.items())
+    metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  const auto spec = metadata.find("env_spec");
+  if (spec != metadata.end()) {
+    const auto e = nlohmann::json::parse(spec->second, nullptr, /*allow_exceptions=*/false);
+    if (e.is_object() && e.contains("id") && e["id"].is_string()) metadata["env_id"] = e["id"].get<std::string>();
+  }
+  return metadata;
+}
 
 Transitions read_minari(const std::string& path_in) {
   std::string path = path_in;

@@ -3,6 +3,8 @@
 // writer (gzip, chunked) whose files h5py reads.
 #pragma once
 
+#include <filesystem>
+#include <map>
 #include <string>
 
 #include "data/transitions.h"
@@ -22,6 +24,11 @@ Transitions read_d4rl(const std::string& path);
 // holds T transitions per episode, next_observations filled, and
 // episode_starts set.
 Transitions read_minari(const std::string& path);
+
+// A Minari dataset's data/metadata.json: its top-level values as text (strings
+// as they are, others as JSON), with env_id taken from env_spec's id (e.g.
+// "Hopper-v5"). Empty when the file is missing or not a JSON object.
+std::map<std::string, std::string> read_minari_metadata_json(const std::filesystem::path& json_path);
 
 // Reads either layout: Minari when the file has episode_* groups.
 Transitions read_dataset(const std::string& path);

@@ -12,10 +12,17 @@ AntConfig AntConfig::v4() {
   return c;
 }
 
+AntConfig AntConfig::v5() {
+  AntConfig c;
+  c.contact_forces = ContactForces::kComputed;
+  c.observe_world_contacts = false;
+  c.healthy_reward_only_when_healthy = true;
+  return c;
+}
+
 Ant::Ant(AntConfig config)
-    : MujocoEnv("ant", "ant", config.model_xml, config.frame_skip, config.max_episode_steps,
-                config.contact_forces_in_observation ? kSizes.obs_dim : kObsDimWithoutContacts, kSizes.nq,
-                kSizes.nv, kSizes.nu),
+    : MujocoEnv("ant", "ant", config.model_xml, config.frame_skip, config.max_episode_steps, obs_dim_of(config),
+                kSizes.nq, kSizes.nv, kSizes.nu),
       config_(std::move(config)),
       torso_(body_id("torso")) {
   if (model_->nbody != 14) throw EnvError("ant: the model must have 14 bodies (world included), got " +
@@ -35,7 +42,7 @@ void Ant::compute_observation(double* obs) const {
   for (int i = 2; i < model_->nq; ++i) obs[k++] = data_->qpos[i];  // x, y excluded
   for (int i = 0; i < model_->nv; ++i) obs[k++] = data_->qvel[i];
   if (config_.contact_forces_in_observation)
-    for (int i = 0; i < 6 * model_->nbody; ++i) obs[k++] = clipped_contact(i);
+    for (int i = config_.observe_world_contacts ? 0 : 6; i < 6 * model_->nbody; ++i) obs[k++] = clipped_contact(i);
 }
 
 void Ant::after_physics_step() {
@@ -60,7 +67,12 @@ bool Ant::is_terminal_state() const { return config_.terminate_when_unhealthy &&
 
 double Ant::step_reward(const double* action) {
   const double x_velocity = (data_->xpos[3 * torso_] - x_before_) / dt();
-  const double healthy = (config_.terminate_when_unhealthy || is_healthy()) ? config_.healthy_reward : 0.0;
+  const double healthy =
+      paid_healthy_reward(config_.healthy_reward_only_when_healthy, config_.terminate_when_unhealthy, is_healthy())
+          ? config_.healthy_reward
+          : 0.0;
+  // Every body's row is charged, the world's included, as gym and Gymnasium
+  // sum the whole clipped cfrc_ext (v5 observes only cfrc_ext[1:]).
   double contact_cost = 0.0;
   const bool charge_contacts =
       config_.contact_forces == ContactForces::kZero || config_.contact_forces_in_observation;

@@ -6,6 +6,11 @@
 // mujoco-py (D4RL) those 84 numbers are always 0 and so is the cost.
 // ContactForces::kZero reproduces that; kComputed calls mj_rnePostConstraint
 // after every physics step (gymnasium's v4 fix).
+//
+// Gymnasium's v5 (AntConfig::v5(); gymnasium/envs/mujoco/ant_v5.py) computes the
+// forces, observes those of the 13 bodies after the world (cfrc_ext[1:], 78
+// numbers: a 105-dim observation), always charges the contact cost, and pays the
+// healthy reward only while healthy.
 #pragma once
 
 #include "envs/mujoco_env.h"
@@ -26,6 +31,8 @@ struct AntConfig {
   double reset_noise_scale = 0.1;  // qpos += U(-scale, scale), qvel += scale * N(0, 1)
   ContactForces contact_forces = ContactForces::kZero;
   bool contact_forces_in_observation = true;  // 111-dim observation; false: 27
+  bool observe_world_contacts = true;         // v3: all 14 bodies' forces (84); v5: cfrc_ext[1:] (78)
+  bool healthy_reward_only_when_healthy = false;  // v5: as Hopper-v5 (see MujocoEnv::paid_healthy_reward)
   int frame_skip = 5;                         // x 0.01 s (RK4) = 0.05 s per env step
   int64_t max_episode_steps = 1000;
   std::string model_xml;  // empty: envs/models/ant.xml
@@ -34,6 +41,7 @@ struct AntConfig {
   // gymnasium Ant-v4: contact forces computed, left out of the observation
   // (and then out of the reward, as there).
   static AntConfig v4();
+  static AntConfig v5();
 };
 
 class Ant : public MujocoEnv {
@@ -41,6 +49,10 @@ class Ant : public MujocoEnv {
   // gym v3: qpos[2:], qvel and 84 clipped contact forces; v4 leaves the forces out (27).
   static constexpr EnvSizes kSizes{111, 15, 14, 8};
   static constexpr int64_t kObsDimWithoutContacts = 27;
+  static constexpr int64_t kObsDimV5 = 105;  // 27 + 13 bodies x 6
+  static int64_t obs_dim_of(const AntConfig& c) {
+    return kObsDimWithoutContacts + (c.contact_forces_in_observation ? (c.observe_world_contacts ? 84 : 78) : 0);
+  }
   explicit Ant(AntConfig config = {});
   bool is_terminal_state() const override;
   bool is_healthy() const;

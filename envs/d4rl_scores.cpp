@@ -11,7 +11,8 @@ namespace aaren::envs {
 const std::vector<ScoreReference>& score_references() {
   static const std::vector<ScoreReference> refs = [] {
     std::vector<ScoreReference> r;
-    for (const auto& spec : env_specs()) r.push_back(spec.d4rl);
+    for (const auto& spec : env_specs())
+      if (spec.version == "v3") r.push_back(spec.reference);
     return r;
   }();
   return refs;

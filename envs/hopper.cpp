@@ -27,8 +27,10 @@ bool Hopper::is_healthy() const {
 bool Hopper::is_terminal_state() const { return config_.terminate_when_unhealthy && !is_healthy(); }
 
 double Hopper::step_reward(const double* action) {
-  return planar_walker_reward(x_before_, action, config_.forward_reward_weight, config_.healthy_reward,
-                              config_.terminate_when_unhealthy || is_healthy(), config_.ctrl_cost_weight);
+  return planar_walker_reward(
+      x_before_, action, config_.forward_reward_weight, config_.healthy_reward,
+      paid_healthy_reward(config_.healthy_reward_only_when_healthy, config_.terminate_when_unhealthy, is_healthy()),
+      config_.ctrl_cost_weight);
 }
 
 }  // namespace aaren::envs

@@ -1,4 +1,6 @@
-// Hopper (gym v3 semantics, as D4RL's hopper datasets were collected).
+// Hopper: gym v3 semantics by default (D4RL's hopper datasets were collected in
+// Hopper-v3; Gymnasium's v4 is the same env on the new bindings), and
+// Gymnasium's v5 (HopperConfig::v5()).
 #pragma once
 
 #include <limits>
@@ -21,7 +23,18 @@ struct HopperConfig {
   double qvel_clip = 10.0;          // observed velocities clipped to +-qvel_clip
   int frame_skip = 4;               // x 0.002 s (RK4) = 0.008 s per env step
   int64_t max_episode_steps = 1000;
+  // v3/v4 pay the healthy reward on every step when unhealthy states terminate
+  // (so also on the step that falls); Gymnasium's v5 only while healthy
+  // (gymnasium/envs/mujoco/hopper_v5.py, its version history).
+  bool healthy_reward_only_when_healthy = false;
   std::string model_xml;            // empty: the built-in envs/models/hopper.xml
+
+  static HopperConfig v3() { return {}; }
+  static HopperConfig v5() {
+    HopperConfig c;
+    c.healthy_reward_only_when_healthy = true;
+    return c;
+  }
 };
 
 class Hopper : public MujocoEnv {

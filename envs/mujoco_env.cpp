@@ -38,7 +38,8 @@ constexpr int kWatchedWarnings[] = {mjWARN_BADQACC, mjWARN_BADQVEL, mjWARN_BADQP
 
 }  // namespace
 
-std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std::string& model_xml) {
+std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std::string& model_xml,
+                                          const std::function<void(mjModel*)>& edit_builtin) {
   install_handlers();
   char error[1024] = {0};
   mjModel* m = nullptr;
@@ -58,6 +59,7 @@ std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std:
     m = mj_loadXML(file.c_str(), vfs.get(), error, sizeof error);
     mj_deleteVFS(vfs.get());
     if (!m) throw EnvError("built-in model " + builtin + ": " + error);
+    if (edit_builtin) edit_builtin(m);
   }
   std::shared_ptr<const mjModel> model(m, [](const mjModel* p) { mj_deleteModel(const_cast<mjModel*>(p)); });
   // MuJoCo accepts any number here; a NaN or non-positive timestep runs and
@@ -73,11 +75,12 @@ std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std:
 }
 
 MujocoEnv::MujocoEnv(std::string name, const std::string& builtin, const std::string& model_xml, int frame_skip,
-                     int64_t max_episode_steps, int64_t obs_dim, int expected_nq, int expected_nv, int expected_nu)
+                     int64_t max_episode_steps, int64_t obs_dim, int expected_nq, int expected_nv, int expected_nu,
+                     const std::function<void(mjModel*)>& edit_builtin)
     : name_(std::move(name)), frame_skip_(frame_skip), max_episode_steps_(max_episode_steps) {
   if (frame_skip < 1) throw EnvError(name_ + ": frame_skip must be >= 1");
   if (max_episode_steps < 1) throw EnvError(name_ + ": max_episode_steps must be >= 1");
-  model_ = load_model(builtin, model_xml);
+  model_ = load_model(builtin, model_xml, edit_builtin);
   const auto origin = model_xml.empty() ? "the built-in model" : "model file " + model_xml;
   if (model_->nq != expected_nq || model_->nv != expected_nv || model_->nu != expected_nu)
     throw EnvError(origin + ": " + name_ + " needs nq=" + std::to_string(expected_nq) +
@@ -124,10 +127,9 @@ double MujocoEnv::control_cost(const double* action, double weight) const {
 }
 
 double MujocoEnv::planar_walker_reward(double x_before, const double* action, double forward_weight,
-                                       double healthy_reward, bool healthy_or_terminating, double ctrl_weight) const {
+                                       double healthy_reward, bool pay_healthy, double ctrl_weight) const {
   const double x_velocity = (data_->qpos[0] - x_before) / dt();
-  return forward_weight * x_velocity + (healthy_or_terminating ? healthy_reward : 0.0) -
-         control_cost(action, ctrl_weight);
+  return forward_weight * x_velocity + (pay_healthy ? healthy_reward : 0.0) - control_cost(action, ctrl_weight);
 }
 
 void MujocoEnv::refresh_observation() { compute_observation(obs_.data()); }

@@ -7,6 +7,7 @@
 
 #include <mujoco/mujoco.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -35,7 +36,8 @@ struct DataDeleter {
 
 // Loads a built-in model (model_xml empty) or an MJCF file; throws EnvError
 // with MuJoCo's message on failure.
-std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std::string& model_xml);
+std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std::string& model_xml,
+                                          const std::function<void(mjModel*)>& edit_builtin = {});
 
 class MujocoEnv : public Env {
  public:
@@ -67,8 +69,11 @@ class MujocoEnv : public Env {
 
  protected:
   // `expected_nq/nv/nu` guard against a user model with other joints.
+  // `edit_builtin` changes the built-in model after it is compiled (a version's
+  // parameter, e.g. Walker2d-v5's foot friction); a user's file is never edited.
   MujocoEnv(std::string name, const std::string& builtin, const std::string& model_xml, int frame_skip,
-            int64_t max_episode_steps, int64_t obs_dim, int expected_nq, int expected_nv, int expected_nu);
+            int64_t max_episode_steps, int64_t obs_dim, int expected_nq, int expected_nv, int expected_nu,
+            const std::function<void(mjModel*)>& edit_builtin = {});
 
   // Robot-specific parts.
   virtual void add_reset_noise(double* qpos, double* qvel) = 0;
@@ -92,11 +97,18 @@ class MujocoEnv : public Env {
   void planar_observation(double* obs, double qvel_clip) const;
   // weight * |a|^2 over the (clipped) action.
   double control_cost(const double* action, double weight) const;
-  // gym v3's reward of the planar walkers (Hopper, Walker2d):
-  // forward_weight * x-velocity + healthy_reward - ctrl_weight |a|^2, the
-  // healthy reward paid while healthy or whenever unhealthy states terminate.
+  // The planar walkers' reward (Hopper, Walker2d):
+  // forward_weight * x-velocity + healthy_reward (when `pay_healthy`) - ctrl_weight |a|^2.
   double planar_walker_reward(double x_before, const double* action, double forward_weight, double healthy_reward,
-                              bool healthy_or_terminating, double ctrl_weight) const;
+                              bool pay_healthy, double ctrl_weight) const;
+  // Whether a step pays the healthy reward. gym v3 and Gymnasium v4 pay it
+  // while healthy or whenever unhealthy states terminate (float(is_healthy or
+  // terminate_when_unhealthy)), so also on the step that falls; Gymnasium v5
+  // only while healthy (its version history: "healthy_reward was given on every
+  // step (even if the Hopper was unhealthy)").
+  static bool paid_healthy_reward(bool only_when_healthy, bool terminate_when_unhealthy, bool healthy) {
+    return only_when_healthy ? healthy : (healthy || terminate_when_unhealthy);
+  }
 
   std::shared_ptr<const mjModel> model_;
   std::unique_ptr<mjData, DataDeleter> data_;

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <filesystem>
 
+#include "base/numbers.h"
 #include "envs/ant.h"
 #include "envs/half_cheetah.h"
 #include "envs/hopper.h"
@@ -10,64 +13,64 @@
 
 namespace aaren::envs {
 
-const std::vector<EnvSpec>& env_specs() {
-  // The model's options are the only ones a user sets from the command line.
-  auto with_xml = [](auto config, const EnvOptions& options) {
-    config.model_xml = options.model_xml;
-    return config;
+namespace {
+
+// A row's factory: the version's config, with the user's model file.
+template <class EnvT, class ConfigT>
+std::function<std::unique_ptr<Env>(const EnvOptions&)> factory(ConfigT config) {
+  return [config](const EnvOptions& options) {
+    ConfigT c = config;
+    c.model_xml = options.model_xml;
+    return std::make_unique<EnvT>(std::move(c));
   };
-  // Columns: name, gym id, observation and action sizes, description, D4RL's
-  // (env, random, expert) returns, DT's high and low targets, DT's return
-  // scale, factory.
+}
+
+const ScoreReference kHopperD4rl{"hopper", -20.272305, 3234.3};
+const ScoreReference kHalfCheetahD4rl{"halfcheetah", -280.178953, 12135.0};
+const ScoreReference kWalker2dD4rl{"walker2d", 1.629008, 4592.3};
+const ScoreReference kAntD4rl{"ant", -325.6, 3879.7};
+
+}  // namespace
+
+const std::vector<EnvSpec>& env_specs() {
+  // Columns: robot, version, id, observation and action sizes, time limit,
+  // semantics, references, DT's high and low targets, DT's return scale,
+  // factory. Gymnasium's versions: gymnasium/envs/mujoco/<env>_v4.py and
+  // _v5.py (their version histories) and gymnasium/envs/__init__.py (ids, time
+  // limits). Ant is not in DT's experiments: its targets are this toolkit's
+  // choice, about 1.5x and 0.75x D4RL's expert return.
   static const std::vector<EnvSpec> specs{
-      {"hopper",
-       "Hopper-v3",
-       Hopper::kSizes.obs_dim,
-       Hopper::kSizes.nu,
-       "one-legged hopper; ends when it falls (z <= 0.7, |angle| >= 0.2)",
-       {"hopper", -20.272305, 3234.3},
-       3600,
-       1800,
-       1000,
-       [=](const std::string&, const EnvOptions& o) { return std::make_unique<Hopper>(with_xml(HopperConfig{}, o)); }},
-      {"halfcheetah",
-       "HalfCheetah-v3",
-       HalfCheetah::kSizes.obs_dim,
-       HalfCheetah::kSizes.nu,
-       "planar cheetah; never terminates",
-       {"halfcheetah", -280.178953, 12135.0},
-       12000,
-       6000,
-       1000,
-       [=](const std::string&, const EnvOptions& o) {
-         return std::make_unique<HalfCheetah>(with_xml(HalfCheetahConfig{}, o));
-       }},
-      {"walker2d",
-       "Walker2d-v3",
-       Walker2d::kSizes.obs_dim,
-       Walker2d::kSizes.nu,
-       "planar biped; ends when z leaves (0.8, 2) or |angle| >= 1",
-       {"walker2d", 1.629008, 4592.3},
-       5000,
-       2500,
-       1000,
-       [=](const std::string&, const EnvOptions& o) {
-         return std::make_unique<Walker2d>(with_xml(Walker2dConfig{}, o));
-       }},
-      // Ant is not in DT's experiments: its targets here are this toolkit's
-      // choice, about 1.5x and 0.75x D4RL's expert return.
-      {"ant",
-       "Ant-v3",
-       Ant::kSizes.obs_dim,
-       Ant::kSizes.nu,
-       "quadruped; ends when z leaves [0.2, 1]; v4: 27-dim observation",
-       {"ant", -325.6, 3879.7},
-       6000,
-       3000,
-       1000,
-       [=](const std::string& version, const EnvOptions& o) {
-         return std::make_unique<Ant>(with_xml(version == "v4" ? AntConfig::v4() : AntConfig::v3(), o));
-       }},
+      {"hopper", "v3", "Hopper-v3", 11, 3, 1000,
+       "one-legged hopper; ends when it falls (z <= 0.7, |angle| >= 0.2); D4RL's data", kHopperD4rl, 3600, 1800, 1000,
+       factory<Hopper>(HopperConfig::v3())},
+      {"hopper", "v4", "Hopper-v4", 11, 3, 1000, "v3's semantics on Gymnasium's mujoco bindings", kHopperD4rl, 3600,
+       1800, 1000, factory<Hopper>(HopperConfig::v3())},
+      {"hopper", "v5", "Hopper-v5", 11, 3, 1000,
+       "v4, the healthy reward paid only while healthy (the falling step's is 1 lower); Minari's data", kHopperD4rl,
+       3600, 1800, 1000, factory<Hopper>(HopperConfig::v5())},
+      {"halfcheetah", "v3", "HalfCheetah-v3", 17, 6, 1000, "planar cheetah; never terminates; D4RL's data",
+       kHalfCheetahD4rl, 12000, 6000, 1000, factory<HalfCheetah>(HalfCheetahConfig{})},
+      {"halfcheetah", "v4", "HalfCheetah-v4", 17, 6, 1000, "v3's semantics on Gymnasium's mujoco bindings",
+       kHalfCheetahD4rl, 12000, 6000, 1000, factory<HalfCheetah>(HalfCheetahConfig{})},
+      {"halfcheetah", "v5", "HalfCheetah-v5", 17, 6, 1000, "v4's dynamics and reward (v5 adds arguments only)",
+       kHalfCheetahD4rl, 12000, 6000, 1000, factory<HalfCheetah>(HalfCheetahConfig{})},
+      {"walker2d", "v3", "Walker2d-v3", 17, 6, 1000,
+       "planar biped; ends when z leaves (0.8, 2) or |angle| >= 1; D4RL's data", kWalker2dD4rl, 5000, 2500, 1000,
+       factory<Walker2d>(Walker2dConfig::v3())},
+      {"walker2d", "v4", "Walker2d-v4", 17, 6, 1000, "v3's semantics on Gymnasium's mujoco bindings", kWalker2dD4rl,
+       5000, 2500, 1000, factory<Walker2d>(Walker2dConfig::v3())},
+      {"walker2d", "v5", "Walker2d-v5", 17, 6, 1000,
+       "v4, both feet with friction 1.9 (the right's is 0.9 before), the healthy reward only while healthy",
+       kWalker2dD4rl, 5000, 2500, 1000, factory<Walker2d>(Walker2dConfig::v5())},
+      {"ant", "v3", "Ant-v3", Ant::obs_dim_of(AntConfig::v3()), 8, 1000,
+       "quadruped; ends when z leaves [0.2, 1]; 84 contact forces observed, all 0 (mujoco-py); D4RL's data", kAntD4rl,
+       6000, 3000, 1000, factory<Ant>(AntConfig::v3())},
+      {"ant", "v4", "Ant-v4", Ant::obs_dim_of(AntConfig::v4()), 8, 1000,
+       "v3 without the contact forces in the observation or the reward (27-dim)", kAntD4rl, 6000, 3000, 1000,
+       factory<Ant>(AntConfig::v4())},
+      {"ant", "v5", "Ant-v5", Ant::obs_dim_of(AntConfig::v5()), 8, 1000,
+       "contact forces computed, cfrc_ext[1:] observed (105-dim) and charged; healthy reward only while healthy",
+       kAntD4rl, 6000, 3000, 1000, factory<Ant>(AntConfig::v5())},
   };
   return specs;
 }
@@ -80,20 +83,8 @@ std::string lower(std::string s) {
 
 std::string known_names() {
   std::string out;
-  for (const auto& s : env_specs()) out += (out.empty() ? "" : ", ") + s.name + " (" + s.gym_id + ")";
-  return out + ", or a D4RL dataset name such as hopper-medium-v2";
-}
-
-// Gymnasium's v5 (2024) against the v3/v4 semantics implemented here, per
-// its changelog: only HalfCheetah keeps v4's dynamics and reward.
-std::string v5_difference(const std::string& env) {
-  if (env == "hopper") return "it pays the healthy reward only while healthy (the terminating step's reward is 1 lower)";
-  if (env == "walker2d")
-    return "both feet have friction 1.9 (the right foot's is 0.9 in v2-v4), and it pays the healthy reward only "
-           "while healthy";
-  if (env == "ant")
-    return "it observes and charges the contact forces, and pays the healthy reward only while healthy";
-  return "";
+  for (const auto& s : env_specs()) out += (out.empty() ? "" : ", ") + s.gym_id;
+  return out + "; a bare name (hopper: v3) or a D4RL dataset name such as hopper-medium-v2";
 }
 
 bool is_d4rl_quality(const std::string& q) {
@@ -101,28 +92,32 @@ bool is_d4rl_quality(const std::string& q) {
                                                   "medium-replay", "medium-expert", "full-replay"};
   return std::find(qualities.begin(), qualities.end(), q) != qualities.end();
 }
+
+const EnvSpec* find_row(const std::string& robot, const std::string& version) {
+  for (const auto& spec : env_specs())
+    if (spec.name == robot && spec.version == version) return &spec;
+  return nullptr;
+}
+
+// D4RL: <env>-<quality>-v<k>, e.g. hopper-medium-replay-v2.
+bool is_d4rl_dataset_name(const std::string& n, const std::string& robot) {
+  const std::string prefix = robot + "-";
+  if (n.rfind(prefix, 0) != 0) return false;
+  const auto dash = n.rfind("-v");
+  return dash != std::string::npos && dash > prefix.size() && dash + 2 < n.size() &&
+         std::all_of(n.begin() + dash + 2, n.end(), ::isdigit) &&
+         is_d4rl_quality(n.substr(prefix.size(), dash - prefix.size()));
+}
 }  // namespace
 
 ResolvedName resolve_env_name(const std::string& name) {
   const std::string n = lower(name);
+  for (const auto& spec : env_specs())
+    if (n == lower(spec.gym_id)) return {&spec, ""};
   for (const auto& spec : env_specs()) {
-    const std::string id = lower(spec.gym_id);
-    const std::string stem = id.substr(0, id.size() - 2);  // "hopper-"
-    if (n == spec.name) return {&spec, "v3", ""};
-    if (n == stem + "v3" || n == stem + "v4") return {&spec, n.substr(n.size() - 2), ""};
-    if (n == stem + "v5") {
-      if (const auto refusal = unsupported_version(name)) throw EnvError(*refusal);
-      return {&spec, "v4", ""};  // HalfCheetah-v5: v4's dynamics and reward (v5 renamed info keys, added arguments)
-    }
-    // D4RL: <env>-<quality>-v<k>, e.g. hopper-medium-replay-v2.
-    const std::string prefix = spec.name + "-";
-    if (n.rfind(prefix, 0) == 0) {
-      const auto dash = n.rfind("-v");
-      if (dash != std::string::npos && dash > prefix.size() && dash + 2 < n.size() &&
-          std::all_of(n.begin() + dash + 2, n.end(), ::isdigit) &&
-          is_d4rl_quality(n.substr(prefix.size(), dash - prefix.size())))
-        return {&spec, "v3", n};
-    }
+    if (spec.version != "v3") continue;
+    if (n == spec.name) return {&spec, ""};
+    if (is_d4rl_dataset_name(n, spec.name)) return {&spec, n};
   }
   throw EnvError("unknown env '" + name + "'; known: " + known_names());
 }
@@ -130,34 +125,50 @@ ResolvedName resolve_env_name(const std::string& name) {
 const EnvSpec& env_spec(const std::string& name) { return *resolve_env_name(name).spec; }
 
 std::unique_ptr<Env> make_env(const std::string& name, const EnvOptions& options) {
-  const auto r = resolve_env_name(name);
-  return r.spec->make(r.version, options);
+  return resolve_env_name(name).spec->make(options);
 }
 
-ScoreReference score_reference(const std::string& name) { return env_spec(name).d4rl; }
+ScoreReference score_reference(const std::string& name) { return env_spec(name).reference; }
+
+namespace {
+// mujoco/<robot>/<name>-v<k> (Minari's MuJoCo ids) anywhere in `text`: the v5 row.
+const EnvSpec* minari_mujoco_row(const std::string& text) {
+  const std::string t = lower(text);
+  for (const auto& spec : env_specs())
+    if (spec.version == "v5" && t.find("mujoco/" + spec.name + "/") != std::string::npos) return &spec;
+  return nullptr;
+}
+}  // namespace
 
 std::optional<DatasetEnv> dataset_env(const std::map<std::string, std::string>& metadata, const std::string& path) {
   for (const char* key : {"env_name", "env", "environment", "env_id"}) {
     const auto it = metadata.find(key);
     if (it == metadata.end()) continue;
-    if (auto ref = score_reference_for(it->second))
-      return DatasetEnv{ref->env, std::string("metadata/") + key, it->second};
+    try {
+      return DatasetEnv{resolve_env_name(it->second).spec->gym_id, std::string("metadata/") + key, it->second, ""};
+    } catch (const EnvError&) {
+    }
+    if (auto ref = score_reference_for(it->second))  // Hopper-v2 and other spellings of a known robot: v3
+      return DatasetEnv{find_row(ref->env, "v3")->gym_id, std::string("metadata/") + key, it->second, ""};
   }
-  if (auto ref = score_reference_for(path)) return DatasetEnv{ref->env, "file name", ""};
+  const std::string v5_note = "no env_spec: Minari's MuJoCo datasets were recorded in Gymnasium's v5";
+  const auto id = metadata.find("dataset_id");
+  if (id != metadata.end())
+    if (const auto* row = minari_mujoco_row(id->second))
+      return DatasetEnv{row->gym_id, "metadata/dataset_id", id->second, v5_note};
+  if (const auto* row = minari_mujoco_row(std::filesystem::path(path).generic_string()))
+    return DatasetEnv{row->gym_id, "folder", "", v5_note};
+  if (auto ref = score_reference_for(path)) return DatasetEnv{find_row(ref->env, "v3")->gym_id, "file name", "", ""};
   return std::nullopt;
 }
 
-std::optional<std::string> unsupported_version(const std::string& name) {
-  const std::string n = lower(name);
-  for (const auto& spec : env_specs()) {
-    const std::string id = lower(spec.gym_id);
-    if (n != id.substr(0, id.size() - 2) + "v5") continue;
-    const auto difference = v5_difference(spec.name);
-    if (difference.empty()) return std::nullopt;
-    return name + ": Gymnasium's v5 is not implemented here (v3/v4 semantics are): " + difference + "; use " +
-           spec.gym_id.substr(0, spec.gym_id.size() - 2) + "v4 to act in v4's semantics knowingly";
-  }
-  return std::nullopt;
+DatasetReference dataset_reference(const std::map<std::string, std::string>& metadata, const EnvSpec& env) {
+  const auto low = metadata.find("ref_min_score"), high = metadata.find("ref_max_score");
+  double min = 0, max = 0;
+  if (low != metadata.end() && high != metadata.end() && base::parse_real(low->second, min) &&
+      base::parse_real(high->second, max) && std::isfinite(min) && std::isfinite(max) && max != min)
+    return {{env.name, min, max}, "dataset (ref_min_score, ref_max_score)"};
+  return {env.reference, "D4RL"};
 }
 
 std::string mujoco_version() { return mj_versionString(); }

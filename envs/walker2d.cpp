@@ -2,9 +2,19 @@
 
 namespace aaren::envs {
 
+namespace {
+// Sets the sliding friction of the built-in model's right foot (geom foot_geom).
+std::function<void(mjModel*)> right_foot_friction(double friction) {
+  return [friction](mjModel* m) {
+    const int geom = mj_name2id(m, mjOBJ_GEOM, "foot_geom");
+    if (geom >= 0) m->geom_friction[3 * geom] = friction;
+  };
+}
+}  // namespace
+
 Walker2d::Walker2d(Walker2dConfig config)
-    : MujocoEnv("walker2d", "walker2d", config.model_xml, config.frame_skip, config.max_episode_steps,
-                kSizes.obs_dim, kSizes.nq, kSizes.nv, kSizes.nu),
+    : MujocoEnv("walker2d", "walker2d", config.model_xml, config.frame_skip, config.max_episode_steps, kSizes.obs_dim,
+                kSizes.nq, kSizes.nv, kSizes.nu, right_foot_friction(config.right_foot_friction)),
       config_(std::move(config)) {}
 
 void Walker2d::add_reset_noise(double* qpos, double* qvel) {
@@ -20,8 +30,10 @@ bool Walker2d::is_healthy() const {
 bool Walker2d::is_terminal_state() const { return config_.terminate_when_unhealthy && !is_healthy(); }
 
 double Walker2d::step_reward(const double* action) {
-  return planar_walker_reward(x_before_, action, config_.forward_reward_weight, config_.healthy_reward,
-                              config_.terminate_when_unhealthy || is_healthy(), config_.ctrl_cost_weight);
+  return planar_walker_reward(
+      x_before_, action, config_.forward_reward_weight, config_.healthy_reward,
+      paid_healthy_reward(config_.healthy_reward_only_when_healthy, config_.terminate_when_unhealthy, is_healthy()),
+      config_.ctrl_cost_weight);
 }
 
 }  // namespace aaren::envs

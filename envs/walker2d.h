@@ -1,4 +1,6 @@
-// Walker2d (gym v3 semantics, as D4RL's walker2d datasets were collected).
+// Walker2d: gym v3 semantics by default (D4RL's walker2d datasets were collected
+// in Walker2d-v3; Gymnasium's v4 is the same env), and Gymnasium's v5
+// (Walker2dConfig::v5()).
 #pragma once
 
 #include "envs/mujoco_env.h"
@@ -18,7 +20,22 @@ struct Walker2dConfig {
   double qvel_clip = 10.0;
   int frame_skip = 4;               // x 0.002 s (RK4)
   int64_t max_episode_steps = 1000;
+  // v3/v4 pay the healthy reward on every step when unhealthy states terminate;
+  // Gymnasium's v5 only while healthy (gymnasium/envs/mujoco/walker2d_v5.py).
+  bool healthy_reward_only_when_healthy = false;
+  // The right foot's friction in the built-in model: 0.9 in gym's walker2d.xml
+  // (the left's is 1.9); Gymnasium's walker2d_v5.xml gives both feet 1.9. A
+  // user's --model-xml is used as it is.
+  double right_foot_friction = 0.9;
   std::string model_xml;            // empty: envs/models/walker2d.xml
+
+  static Walker2dConfig v3() { return {}; }
+  static Walker2dConfig v5() {
+    Walker2dConfig c;
+    c.healthy_reward_only_when_healthy = true;
+    c.right_foot_friction = 1.9;
+    return c;
+  }
 };
 
 class Walker2d : public MujocoEnv {

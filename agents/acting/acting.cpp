@@ -36,10 +36,17 @@ std::unique_ptr<AgentPolicy> make_agent_policy(const LoadedAgent& agent, const A
                                                options.mode, options.num_envs, rows);
 }
 
+std::optional<envs::ScoreReference> agent_score_reference(const LoadedAgent& agent) {
+  const auto& r = agent.config.score_references;
+  if (r.size() != 2) return std::nullopt;
+  return envs::ScoreReference{envs::env_spec(agent.env).name, r[0], r[1]};
+}
+
 RolloutResult evaluate_agent(const LoadedAgent& agent, double target_return, ActMode mode, int64_t episodes,
                              uint64_t seed, int64_t num_envs) {
   RolloutConfig rc;
   rc.env = agent.env;
+  rc.reference = agent_score_reference(agent);
   rc.episodes = episodes;
   rc.num_envs = acting_num_envs(num_envs, episodes);
   rc.seed = seed;

@@ -65,6 +65,10 @@ std::unique_ptr<AgentPolicy> make_agent_policy(const LoadedAgent& agent, const A
 
 // Evaluates `agent` for `episodes` episodes (seeds from `seed`) at
 // `target_return` (0: its own), in `mode`, with acting_num_envs(num_envs).
+// The references an agent's scores use: those its training resolved (its
+// dataset's own), or nullopt (older checkpoints): the env's.
+std::optional<envs::ScoreReference> agent_score_reference(const LoadedAgent& agent);
+
 RolloutResult evaluate_agent(const LoadedAgent& agent, double target_return, ActMode mode, int64_t episodes,
                              uint64_t seed, int64_t num_envs = 0);
 

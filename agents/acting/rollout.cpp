@@ -51,7 +51,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
   if (config.episodes < 1) throw envs::EnvError("rollout: episodes must be >= 1");
   const int64_t n = config.num_envs > 0 ? config.num_envs : std::min<int64_t>(config.episodes, 16);
   RolloutResult result;
-  result.reference = envs::score_reference(config.env);
+  result.reference = config.reference ? *config.reference : envs::score_reference(config.env);
   const double start = base::now_seconds();
   envs::VectorEnv venv(config.env, std::min(n, config.episodes), config.env_options, config.seed, config.threads);
   const int64_t slots = venv.size();

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -58,6 +59,9 @@ struct RolloutConfig {
   int64_t num_envs = 0;  // envs stepped together; 0: min(episodes, 16)
   int threads = 1;       // threads stepping the envs
   uint64_t seed = 0;     // episode e (0, 1, ...) starts from a reset seeded with seed + e
+  // The normalised score's references: an agent's (its dataset's own), else
+  // (empty) the env row's.
+  std::optional<envs::ScoreReference> reference;
 };
 
 struct RolloutResult {

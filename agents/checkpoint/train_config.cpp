@@ -74,6 +74,10 @@ std::vector<base::ConfigField<C>> run_fields() {
       field("eval-targets", &C::eval_targets,
             "target returns each evaluation conditions on (default: the env's two DT targets, e.g. hopper 3600 1800)",
             {"", true, nlohmann::json::array()}),
+      field("score-references", &C::score_references,
+            "the normalised score's two reference returns, 0 and 100 points (default: the dataset's own, Minari's "
+            "ref_min_score and ref_max_score, else D4RL's for the env)",
+            {"", false, nlohmann::json::array()}),
       field("eval-every", &C::eval_every,
             "evaluate every N updates (0: updates / 10, i.e. 10 points per run); the last update is always evaluated",
             {"", true}),

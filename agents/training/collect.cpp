@@ -105,7 +105,7 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   }
   std::ostringstream noise;
   noise << c.noise;
-  t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->name},
+  t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->gym_id},
                 {"made_by", "aaren collect"},
                 {"policy", replay          ? "the actions of " + c.actions
                            : random_policy ? "random (uniform in [-1, 1])"

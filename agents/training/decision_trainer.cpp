@@ -218,25 +218,24 @@ TrainingData read_training_data(const std::string& path) {
   return d;
 }
 
-// The env for evaluation: --env, else the dataset's; checked against the
-// data's sizes now, not at the first evaluation after all the training.
+// The env for evaluation: --env, else the dataset's (a version the data name, or
+// say how it was inferred); checked against the data's sizes now, not at the
+// first evaluation after all the training. Returns the row's id (Hopper-v5).
 std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const data::TrajectoryDataset& dataset) {
   std::string env = c.env;
   if (env.empty()) {
     if (const auto found = envs::dataset_env(t.metadata, c.dataset)) {
-      // Data recorded in an env version whose semantics differ from ours: say so, evaluate only when told to.
-      if (const auto refusal = envs::unsupported_version(found->recorded))
-        throw std::invalid_argument(c.dataset + ": recorded in " + *refusal + " (pass --env)");
       env = found->env;
+      if (!found->note.empty()) std::cerr << "note: " << c.dataset << ": " << env << " (" << found->note << ")\n";
     }
   }
   if (env.empty()) throw std::invalid_argument("--env: cannot tell the environment from the dataset; name it");
   const auto& spec = envs::env_spec(env);
   if (spec.obs_dim != dataset.obs_dim() || spec.act_dim != dataset.act_dim())
-    throw std::invalid_argument("--env " + spec.name + ": observations/actions " + std::to_string(spec.obs_dim) + "/" +
-                                std::to_string(spec.act_dim) + ", but " + c.dataset + " has " +
+    throw std::invalid_argument("--env " + spec.gym_id + ": observations/actions " + std::to_string(spec.obs_dim) +
+                                "/" + std::to_string(spec.act_dim) + ", but " + c.dataset + " has " +
                                 std::to_string(dataset.obs_dim()) + "/" + std::to_string(dataset.act_dim()));
-  return spec.name;
+  return spec.gym_id;
 }
 
 // A JSON object from a file; empty when the file is missing or not an object.
@@ -344,6 +343,10 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   dataset = std::make_unique<data::TrajectoryDataset>(data.transitions, data.split);
   c.env = resolve_env(c, data.transitions, *dataset);
   const auto& spec = envs::env_spec(c.env);
+  if (c.score_references.empty()) {
+    const auto ref = envs::dataset_reference(data.transitions.metadata, spec).reference;
+    c.score_references = {ref.random_return, ref.expert_return};
+  }
   if (c.target_return == 0.0) c.target_return = spec.dt_target_high;
   if (c.eval_targets.empty()) c.eval_targets = {spec.dt_target_high, spec.dt_target_low};
   if (c.eval_every == 0) c.eval_every = std::max<int64_t>(1, c.updates / 10);

@@ -351,7 +351,7 @@ SacRun::SacRun(const SacConfig& config)
       std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(c.q_lr));
   replay = std::make_unique<Replay>(std::min(c.buffer_size, c.steps), od, ad, env->nq(), env->nv());
   p.eval_return = std::nan("");
-  identity = {{"env", envs::resolve_env_name(c.env).spec->name},
+  identity = {{"env", envs::resolve_env_name(c.env).spec->gym_id},
               {"model_xml", c.env_options.model_xml},
               {"seed", c.seed},
               {"hidden", c.hidden},
@@ -494,7 +494,7 @@ void SacRun::open_logs(bool resumed) {
 
 void SacRun::save_policy_as(const std::string& tag) {
   const std::string path = c.out_dir + "/policy_" + tag + ".pt";
-  save_policy(path, {actor, envs::resolve_env_name(c.env).spec->name, od, ad, c.hidden, p.step,
+  save_policy(path, {actor, envs::resolve_env_name(c.env).spec->gym_id, od, ad, c.hidden, p.step,
                      std::isnan(p.eval_return) ? 0.0 : p.eval_return});
   result.checkpoints.push_back(path);
 }
@@ -602,7 +602,7 @@ bool SacRun::evaluate_now(int64_t step) {
 
 void SacRun::dump_replay() {
   auto t = replay->to_transitions();
-  t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->name},
+  t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->gym_id},
                 {"made_by", "aaren sac --dump-replay (the SAC replay buffer: medium-replay style)"},
                 {"seed", std::to_string(c.seed)},
                 {"sac_steps", std::to_string(result.steps_done)},

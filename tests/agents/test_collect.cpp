@@ -22,7 +22,7 @@ TEST_CASE("collect: random rollouts validate and replaying infos/qpos, qvel repr
     const auto t = aaren::data::read_d4rl(c.out);  // loads = validates
     REQUIRE(t.size == c.transitions);
     REQUIRE(t.nq > 0);
-    CHECK(t.metadata.at("env_name") == env_name);
+    CHECK(t.metadata.at("env_name") == aaren::envs::env_spec(env_name).gym_id);  // the version: Hopper-v3
     CHECK(t.metadata.at("made_by") == "aaren collect");
     auto env = aaren::envs::make_env(env_name);
     env->reset();

@@ -342,7 +342,7 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
     for (auto& p : pa) diff = std::max(diff, max_abs_diff(p.value(), pb[p.key()]));
     CHECK(diff == 0.0);
     // Round trip: the loaded agent is the saved one.
-    CHECK(a.env == "hopper");
+    CHECK(a.env == "Hopper-v3");
     CHECK(to_string(a.config.backbone) == kind);
     CHECK(a.normalizer.mean.numel() == 11);
   }
@@ -375,7 +375,7 @@ TEST_CASE("decision: a run's config.json is the resolved config it ran with, on 
   aaren::train_decision(c);
   const auto first = read_json(c.out_dir + "/config.json");
   CHECK(first == aaren::load_checkpoint(c.out_dir + "/checkpoint.pt").config.to_json());
-  CHECK(first.at("env") == "hopper");
+  CHECK(first.at("env") == "Hopper-v3");
   CHECK(first.at("target_return") == 3600.0);
   // Resumed with a new length and evaluation; the model, data and optimiser settings are the stored run's.
   auto more = aaren::TrainConfig();

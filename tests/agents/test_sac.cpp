@@ -134,7 +134,7 @@ TEST_CASE("sac: a short run updates its networks, logs, checkpoints, dumps a rep
   CHECK(std::filesystem::exists(dir + "/a/log.csv"));
   CHECK(std::filesystem::exists(dir + "/a/policy_step400.pt"));
   const auto p = aaren::load_policy(dir + "/a/policy_final.pt");
-  CHECK(p.env == "hopper");
+  CHECK(p.env == "Hopper-v3");
   CHECK(p.obs_dim == 11);
   CHECK(p.step == 600);
   // The actor learned between the checkpoint at step 400 and the end (updates start at step 200).

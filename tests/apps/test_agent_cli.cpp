@@ -42,11 +42,11 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   CHECK(nlohmann::json::parse(r.output)["return_mean"].get<double>() == Approx(torch_return).epsilon(1e-4));
   r = run_aaren("export --checkpoint " + dir + "/aaren/checkpoint.pt --out " + dir + "/aaren.policy");
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.output, Catch::Contains("hopper"));
+  CHECK_THAT(r.output, Catch::Contains("Hopper-v3"));
   // The example program: runtime and env only.
   r = aaren::testing::run_program(AAREN_LEAN_EXAMPLE, dir + "/aaren.policy 2", false);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.output, Catch::Contains("hopper: mean return"));
+  CHECK_THAT(r.output, Catch::Contains("Hopper-v3: mean return"));
   r = aaren::testing::run_program(AAREN_LEAN_EXAMPLE, dir + "/d.hdf5");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("d.hdf5") && Catch::Contains("AARENPOL"));
@@ -90,5 +90,5 @@ TEST_CASE("cli: rollout of a checkpoint without --env acts in the checkpoint's e
   r = run_aaren("rollout --checkpoint " + dir + "/run/checkpoint.pt --episodes 1 --json", false);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(nlohmann::json::parse(r.output).at("config").at("env") == "halfcheetah");
+  CHECK(nlohmann::json::parse(r.output).at("config").at("env") == "HalfCheetah-v3");
 }

@@ -142,7 +142,7 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {train + "--target-return nan", "--target-return nan: expected a finite number"},
       {train + "--target-return inf", "--target-return inf: expected a finite number"},
       {train + "--lr nan", "--lr nan: expected a finite number"},
-      {train + "--env walker2d", "--env walker2d: observations/actions 17/6, but"},
+      {train + "--env walker2d", "--env Walker2d-v3: observations/actions 17/6, but"},
       {"train --backbone aaren --updates 2 --out " + dir + "/run --dataset " + dir, "is a directory"},
       {"rollout --env hopper --policy random --num-envs -1", "--num-envs -1: expected a non-negative count"},
       {"rollout --env hopper --policy random --episodes 99999999999999", "--episodes 99999999999999: at most"},

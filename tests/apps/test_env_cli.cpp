@@ -13,10 +13,15 @@ TEST_CASE("cli: envs lists every env with its dims", "[cli][envs]") {
   auto r = run_aaren("envs --json", false);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.output);
-  REQUIRE(j.size() == 4);
+  REQUIRE(j.size() >= 12);  // {hopper, halfcheetah, walker2d, ant} x {v3, v4, v5}
   CHECK(j[0]["name"] == "hopper");
+  CHECK(j[0]["version"] == "v3");
   CHECK(j[0]["obs_dim"] == 11);
-  CHECK(j[3]["obs_dim"] == 111);
+  std::map<std::string, int64_t> obs;
+  for (const auto& row : j) obs[row["gym_id"]] = row["obs_dim"];
+  CHECK(obs.at("Ant-v3") == 111);
+  CHECK(obs.at("Ant-v4") == 27);
+  CHECK(obs.at("Ant-v5") == 105);
 }
 
 TEST_CASE("cli: rollout with a random policy reports returns, lengths, scores, seeded", "[cli][envs][environment]") {

@@ -194,9 +194,8 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   CHECK(r.output.find("--keep-last") != std::string::npos);
 }
 
-TEST_CASE(
-    "cli: datasets by name through D4RL's and Minari's folders, and Gymnasium v5 ids refused or accepted by semantics",
-    "[cli][data]") {
+TEST_CASE("cli: datasets by name through D4RL's and Minari's folders, and each Gymnasium version acting as itself",
+          "[cli][data]") {
   const auto dir = aaren::testing::temp_dir("dataset_names");
   const auto d4rl = dir + "/d4rl", minari = dir + "/minari";
   std::filesystem::create_directories(d4rl);
@@ -231,16 +230,16 @@ TEST_CASE(
   REQUIRE(r.exit_code == 0);
   const auto config = read_json(dir + "/by-name/config.json");
   CHECK(config.at("dataset") == d4rl + "/hopper_medium-v2.hdf5");
-  CHECK(config.at("env") == "hopper");
+  CHECK(config.at("env") == "Hopper-v3");
   // The Minari id resolves too: inspect reads its env_spec's id...
   r = run_aaren("data inspect mujoco/test/tiny-v0 --json", false);
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.output).dump().find("Hopper-v5") != std::string::npos);
-  // ...and training on data recorded in Hopper-v5 says what v5 changed instead of evaluating in v4's semantics.
+  // ...and training evaluates in the recorded version, so this 4-dim fixture is refused against Hopper-v5's
+  // sizes, naming the version, before anything is written.
   r = run_aaren("train --dataset mujoco/test/tiny-v0 --updates 2 --out " + dir + "/v5");
   CHECK(r.exit_code == 2);
-  CHECK(r.output.find("Gymnasium's v5 is not implemented") != std::string::npos);
-  CHECK(r.output.find("healthy reward only while healthy") != std::string::npos);
+  CHECK(r.output.find("--env Hopper-v5: observations/actions 11/3") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir + "/v5"));
   // A name found nowhere: one line saying where it looked; nothing left behind.
   r = run_aaren("train --dataset hopper-expert-v2 --out " + dir + "/missing");
@@ -251,16 +250,12 @@ TEST_CASE(
   ::unsetenv("D4RL_DATASET_DIR");
   ::unsetenv("MINARI_DATASETS_PATH");
 
-  // Env ids: Gymnasium's v4 ids act; HalfCheetah-v5 has v4's dynamics and reward, so it acts too;
-  // Hopper-v5 and Walker2d-v5 are refused, naming what differs.
-  CHECK(run_aaren("rollout --env Hopper-v4 --policy random --episodes 1").exit_code == 0);
-  CHECK(run_aaren("rollout --env HalfCheetah-v5 --policy random --episodes 1").exit_code == 0);
-  r = run_aaren("rollout --env Walker2d-v5 --policy random --episodes 1");
-  CHECK(r.exit_code == 2);
-  CHECK(r.output.find("friction 1.9") != std::string::npos);
-  r = run_aaren("data inspect " + kBundled + " --env Hopper-v5");
-  CHECK(r.exit_code == 2);
-  CHECK(r.output.find("Gymnasium's v5 is not implemented") != std::string::npos);
+  // Env ids: every version acts in its own semantics.
+  for (const std::string id : {"Hopper-v4", "HalfCheetah-v5", "Walker2d-v5", "Hopper-v5"})
+    CHECK(run_aaren("rollout --env " + id + " --policy random --episodes 1").exit_code == 0);
+  r = run_aaren("data inspect " + kBundled + " --env Hopper-v5 --json", false);
+  CHECK(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output).at("env") == "Hopper-v5");
 }
 
 TEST_CASE("cli: rollout --video renders env 0's first episode offscreen: frame count and size", "[cli][video]") {
@@ -351,7 +346,7 @@ TEST_CASE("cli: rollout --policy runs a SAC behaviour policy file deterministica
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
-  CHECK(j.at("config").at("env") == "hopper");  // from the policy file
+  CHECK(j.at("config").at("env") == "Hopper-v3");  // from the policy file (its "hopper": v3)
   CHECK(j.at("config").at("backbone") == "sac");
   CHECK(j.at("config").at("num_envs") == 2);
   CHECK(j.at("normalized_score_mean").get<double>() > 60);  // a random policy scores about 1

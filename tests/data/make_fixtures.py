@@ -8,6 +8,7 @@ an episode terminated at step 3, one timed out at step 6, and a trailing
 partial episode of 3 steps. observations[i, j] = i + j / 100,
 actions[i, j] = (i - j) / 10.
 """
+import json
 import os
 import sys
 
@@ -86,6 +87,41 @@ with h5py.File(os.path.join(out, "minari", "data", "main_data.hdf5"), "w") as f:
         g.create_dataset("terminations", data=np.array([False] * (T - 1) + [terminated]))
         g.create_dataset("truncations", data=np.array([False] * (T - 1) + [not terminated]))
     f.attrs["total_steps"] = 7
+
+# Minari's MuJoCo layout, one dataset per env (Minari's documentation, "Dataset Standards"; minari/dataset/
+# minari_storage.py, _storages/hdf5_storage.py): <root>/mujoco/<env>/medium-v0/data/main_data.hdf5 with
+# episode_<id> groups (observations T+1 rows, actions, rewards, terminations, truncations, infos; attrs id,
+# seed, total_steps) and data/metadata.json (dataset_id, env_spec as Gymnasium's EnvSpec JSON, reference
+# scores, spaces). Episodes: 3 of 5, 4 and 6 steps, the first terminated, the others truncated.
+MINARI_ENVS = {"hopper": ("Hopper-v5", 11, 3), "halfcheetah": ("HalfCheetah-v5", 17, 6),
+               "walker2d": ("Walker2d-v5", 17, 6), "ant": ("Ant-v5", 105, 8)}
+for robot, (env_id, o, a) in MINARI_ENVS.items():
+    folder = os.path.join(out, "minari-mujoco", "mujoco", robot, "medium-v0", "data")
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(len(robot))
+    steps = 0
+    with h5py.File(os.path.join(folder, "main_data.hdf5"), "w") as f:
+        for ep, T in enumerate([5, 4, 6]):
+            g = f.create_group(f"episode_{ep}")
+            g.attrs["id"] = ep
+            g.attrs["seed"] = 100 + ep
+            g.attrs["total_steps"] = T
+            g.create_dataset("observations", data=rng.normal(size=(T + 1, o)) * 0.1)
+            g.create_dataset("actions", data=rng.uniform(-1, 1, size=(T, a)).astype(np.float32))
+            g.create_dataset("rewards", data=np.full(T, 1.0 + ep))
+            g.create_dataset("terminations", data=np.array([False] * (T - 1) + [ep == 0]))
+            g.create_dataset("truncations", data=np.array([False] * (T - 1) + [ep != 0]))
+            g.create_group("infos").create_dataset("x_position", data=np.zeros(T + 1))
+            steps += T
+    env_spec = {"id": env_id, "entry_point": f"gymnasium.envs.mujoco.{robot}_v5:Env", "reward_threshold": None,
+                "nondeterministic": False, "max_episode_steps": 1000, "order_enforce": True,
+                "disable_env_checker": False, "kwargs": {}, "additional_wrappers": [], "vector_entry_point": None}
+    metadata = {"dataset_id": f"mujoco/{robot}/medium-v0", "env_spec": json.dumps(env_spec),
+                "total_episodes": 3, "total_steps": steps, "ref_min_score": -10.0 * len(robot),
+                "ref_max_score": 1000.0 + len(robot), "algorithm_name": "SAC", "minari_version": "0.5.1",
+                "data_format": "hdf5", "dataset_size": 0.1}
+    with open(os.path.join(folder, "metadata.json"), "w") as f:
+        json.dump(metadata, f)
 
 # Bad files: one problem each.
 d4rl("bad_missing_actions.hdf5", actions=None)
