@@ -57,6 +57,13 @@ double EpisodeSplit::mean_return() const {
   return total / static_cast<double>(episodes.size());
 }
 
+double EpisodeSplit::max_return() const {
+  if (episodes.empty()) return std::nan("");
+  double best = episodes.front().episode_return;
+  for (const auto& e : episodes) best = std::max(best, e.episode_return);
+  return best;
+}
+
 EpisodeSplit top_episodes(const EpisodeSplit& split, double fraction) {
   EpisodeSplit out = split;
   if (fraction >= 1.0 || split.episodes.empty()) return out;

@@ -64,6 +64,8 @@ struct EpisodeSplit {
 
   // The mean undiscounted return over `episodes`; NaN when there are none.
   double mean_return() const;
+  // The best undiscounted return over `episodes`; NaN when there are none.
+  double max_return() const;
 };
 
 // Gym's TimeLimit for Hopper, HalfCheetah, Walker2d and Ant (v2-v4): the step

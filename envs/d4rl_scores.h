@@ -5,6 +5,7 @@
 // the environment they mean.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,7 +17,9 @@ struct ScoreReference {
   double random_return;  // d4rl REF_MIN_SCORE
   double expert_return;  // d4rl REF_MAX_SCORE
 
+  // NaN when the reference is missing (both 0: an env without published references).
   double normalize(double episode_return) const {
+    if (expert_return == random_return) return std::numeric_limits<double>::quiet_NaN();
     return 100.0 * (episode_return - random_return) / (expert_return - random_return);
   }
 };

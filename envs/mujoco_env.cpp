@@ -185,8 +185,11 @@ StepResult MujocoEnv::step(const double* action, int64_t size) {
   for (int i = 0; i < m->nu; ++i) {
     if (!std::isfinite(action[i]))
       throw EnvError(name_ + ": action[" + std::to_string(i) + "] is " + (std::isnan(action[i]) ? "NaN" : "inf") +
-                     ", expected a finite value in [-1, 1]");
-    d->ctrl[i] = std::clamp(action[i], -1.0, 1.0);  // D4RL clips actions to the action space
+                     ", expected a finite value");
+    // Clipped to the action space (the actuator's control range), as D4RL's data were made.
+    d->ctrl[i] = m->actuator_ctrllimited[i]
+                     ? std::clamp(action[i], m->actuator_ctrlrange[2 * i], m->actuator_ctrlrange[2 * i + 1])
+                     : action[i];
   }
   for (int w : kWatchedWarnings) d->warning[w].number = 0;
   last_warning.clear();

@@ -90,6 +90,8 @@ class MujocoEnv : public Env {
   // (HalfCheetah, Ant).
   void uniform_reset_noise(double* qpos, double* qvel, double scale);
   void uniform_normal_reset_noise(double* qpos, double* qvel, double scale);
+  // The reset-noise generator (seeded by seed()), for envs with their own reset draws.
+  std::mt19937_64& rng() { return rng_; }
   // Index of a body by name, or EnvError naming the model.
   int body_id(const char* body) const;
   // The planar robots' observation: qpos[1:] (x excluded), then qvel, each

@@ -9,6 +9,11 @@
 #include "envs/ant.h"
 #include "envs/half_cheetah.h"
 #include "envs/hopper.h"
+#include "envs/inverted_double_pendulum.h"
+#include "envs/inverted_pendulum.h"
+#include "envs/pusher.h"
+#include "envs/reacher.h"
+#include "envs/swimmer.h"
 #include "envs/walker2d.h"
 
 namespace aaren::envs {
@@ -71,6 +76,69 @@ const std::vector<EnvSpec>& env_specs() {
       {"ant", "v5", "Ant-v5", Ant::obs_dim_of(AntConfig::v5()), 8, 1000,
        "contact forces computed, cfrc_ext[1:] observed (105-dim) and charged; healthy reward only while healthy",
        kAntD4rl, 6000, 3000, 1000, factory<Ant>(AntConfig::v5())},
+      // Gymnasium's other MuJoCo envs with Minari datasets, v5 only. No published references or DT
+      // targets: scores use a Minari dataset's own references (else none: NaN), and training evaluates
+      // at the dataset's best and mean episode returns (DecisionTrainer).
+      {"invertedpendulum",
+       "v5",
+       "InvertedPendulum-v5",
+       4,
+       1,
+       1000,
+       "cart-pole; 1 per step while |angle| <= 0.2, 0 on the falling step; actions in [-3, 3]",
+       {"invertedpendulum", 0, 0},
+       0,
+       0,
+       1000,
+       factory<InvertedPendulum>(InvertedPendulumConfig{})},
+      {"inverteddoublependulum",
+       "v5",
+       "InvertedDoublePendulum-v5",
+       9,
+       1,
+       1000,
+       "double cart-pole; 10 alive - tip distance and velocity penalties; ends when the tip's z <= 1",
+       {"inverteddoublependulum", 0, 0},
+       0,
+       0,
+       1000,
+       factory<InvertedDoublePendulum>(InvertedDoublePendulumConfig{})},
+      {"reacher",
+       "v5",
+       "Reacher-v5",
+       10,
+       2,
+       50,
+       "two-link arm to a random target; -distance - |a|^2; 50 steps",
+       {"reacher", 0, 0},
+       0,
+       0,
+       1000,
+       factory<Reacher>(ReacherConfig{})},
+      {"pusher",
+       "v5",
+       "Pusher-v5",
+       23,
+       7,
+       100,
+       "7-joint arm pushing a cylinder to a goal; -0.5 near - dist - 0.1 |a|^2; actions in [-2, 2]; 100 steps",
+       {"pusher", 0, 0},
+       0,
+       0,
+       1000,
+       factory<Pusher>(PusherConfig{})},
+      {"swimmer",
+       "v5",
+       "Swimmer-v5",
+       8,
+       2,
+       1000,
+       "three-link swimmer in a viscous fluid; x-velocity - 1e-4 |a|^2",
+       {"swimmer", 0, 0},
+       0,
+       0,
+       1000,
+       factory<Swimmer>(SwimmerConfig{})},
   };
   return specs;
 }
@@ -119,6 +187,10 @@ ResolvedName resolve_env_name(const std::string& name) {
     if (n == spec.name) return {&spec, ""};
     if (is_d4rl_dataset_name(n, spec.name)) return {&spec, n};
   }
+  const EnvSpec* newest = nullptr;  // a bare name without a v3 row: its newest version (swimmer: Swimmer-v5)
+  for (const auto& spec : env_specs())
+    if (n == spec.name) newest = &spec;
+  if (newest) return {newest, ""};
   throw EnvError("unknown env '" + name + "'; known: " + known_names());
 }
 
@@ -168,6 +240,7 @@ DatasetReference dataset_reference(const std::map<std::string, std::string>& met
   if (low != metadata.end() && high != metadata.end() && base::parse_real(low->second, min) &&
       base::parse_real(high->second, max) && std::isfinite(min) && std::isfinite(max) && max != min)
     return {{env.name, min, max}, "dataset (ref_min_score, ref_max_score)"};
+  if (env.reference.expert_return == env.reference.random_return) return {env.reference, "none"};
   return {env.reference, "D4RL"};
 }
 

@@ -81,7 +81,7 @@ std::optional<DatasetEnv> dataset_env(const std::map<std::string, std::string>& 
 // minari.get_normalized_score uses), else its env row's (D4RL's).
 struct DatasetReference {
   ScoreReference reference;
-  std::string source;  // "dataset (ref_min_score, ref_max_score)" or "D4RL"
+  std::string source;  // "dataset (ref_min_score, ref_max_score)", "D4RL" or "none" (scores are NaN)
 };
 DatasetReference dataset_reference(const std::map<std::string, std::string>& metadata, const EnvSpec& env);
 

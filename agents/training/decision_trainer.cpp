@@ -347,8 +347,12 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
     const auto ref = envs::dataset_reference(data.transitions.metadata, spec).reference;
     c.score_references = {ref.random_return, ref.expert_return};
   }
-  if (c.target_return == 0.0) c.target_return = spec.dt_target_high;
-  if (c.eval_targets.empty()) c.eval_targets = {spec.dt_target_high, spec.dt_target_low};
+  // DT's targets where DT published them; else (envs outside DT's experiments) the data's best and mean
+  // episode returns, as DT's targets sit near the best return in its data.
+  const double high = spec.dt_target_high != 0 ? spec.dt_target_high : data.split.max_return();
+  const double low = spec.dt_target_high != 0 ? spec.dt_target_low : data.split.mean_return();
+  if (c.target_return == 0.0) c.target_return = high;
+  if (c.eval_targets.empty()) c.eval_targets = {high, low};
   if (c.eval_every == 0) c.eval_every = std::max<int64_t>(1, c.updates / 10);
   build_model();
   restore_training_state();

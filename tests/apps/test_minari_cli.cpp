@@ -42,8 +42,15 @@ TEST_CASE("cli: Minari's MuJoCo datasets train and act in their recorded v5 env,
                         std::filesystem::copy_options::recursive);
   ::setenv("MINARI_DATASETS_PATH", root.c_str(), 1);
   // robot -> (id, the fixture's references: make_fixtures.py)
-  const std::map<std::string, std::string> ids{
-      {"hopper", "Hopper-v5"}, {"halfcheetah", "HalfCheetah-v5"}, {"walker2d", "Walker2d-v5"}, {"ant", "Ant-v5"}};
+  const std::map<std::string, std::string> ids{{"hopper", "Hopper-v5"},
+                                               {"halfcheetah", "HalfCheetah-v5"},
+                                               {"walker2d", "Walker2d-v5"},
+                                               {"ant", "Ant-v5"},
+                                               {"invertedpendulum", "InvertedPendulum-v5"},
+                                               {"inverteddoublependulum", "InvertedDoublePendulum-v5"},
+                                               {"reacher", "Reacher-v5"},
+                                               {"pusher", "Pusher-v5"},
+                                               {"swimmer", "Swimmer-v5"}};
   for (const auto& [robot, id] : ids) {
     INFO(robot);
     const double min = -10.0 * robot.size(), max = 1000.0 + robot.size();
@@ -68,7 +75,7 @@ TEST_CASE("cli: Minari's MuJoCo datasets train and act in their recorded v5 env,
   r = run_aaren("data list --json", false);
   REQUIRE(r.exit_code == 0);
   j = nlohmann::json::parse(r.output).at("datasets");
-  REQUIRE(j.size() == 4);
+  REQUIRE(j.size() == ids.size());
   for (const auto& row : j) CHECK(row.contains("ref_max_score"));
 
   // Without metadata.json the id in the folder names the robot; the version is Minari's (v5), said so,

@@ -94,7 +94,10 @@ with h5py.File(os.path.join(out, "minari", "data", "main_data.hdf5"), "w") as f:
 # seed, total_steps) and data/metadata.json (dataset_id, env_spec as Gymnasium's EnvSpec JSON, reference
 # scores, spaces). Episodes: 3 of 5, 4 and 6 steps, the first terminated, the others truncated.
 MINARI_ENVS = {"hopper": ("Hopper-v5", 11, 3), "halfcheetah": ("HalfCheetah-v5", 17, 6),
-               "walker2d": ("Walker2d-v5", 17, 6), "ant": ("Ant-v5", 105, 8)}
+               "walker2d": ("Walker2d-v5", 17, 6), "ant": ("Ant-v5", 105, 8),
+               "invertedpendulum": ("InvertedPendulum-v5", 4, 1),
+               "inverteddoublependulum": ("InvertedDoublePendulum-v5", 9, 1),
+               "reacher": ("Reacher-v5", 10, 2), "pusher": ("Pusher-v5", 23, 7), "swimmer": ("Swimmer-v5", 8, 2)}
 for robot, (env_id, o, a) in MINARI_ENVS.items():
     folder = os.path.join(out, "minari-mujoco", "mujoco", robot, "medium-v0", "data")
     os.makedirs(folder, exist_ok=True)

@@ -9,10 +9,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <tuple>
 
 #include "envs/ant.h"
 #include "envs/hopper.h"
+#include "envs/inverted_double_pendulum.h"
+#include "envs/inverted_pendulum.h"
+#include "envs/pusher.h"
+#include "envs/reacher.h"
 #include "envs/registry.h"
+#include "envs/swimmer.h"
 #include "envs/walker2d.h"
 #include "tests/envs/env_test_support.h"
 
@@ -178,8 +184,17 @@ TEST_CASE("env versions: Gymnasium's own model files give the built-in models' e
     return;
   }
   const std::vector<std::pair<std::string, std::string>> cases{
-      {"Hopper-v5", "hopper.xml"}, {"HalfCheetah-v5", "half_cheetah.xml"}, {"Walker2d-v5", "walker2d_v5.xml"},
-      {"Ant-v5", "ant.xml"},       {"Walker2d-v3", "walker2d.xml"},        {"Ant-v4", "ant.xml"}};
+      {"Hopper-v5", "hopper.xml"},
+      {"HalfCheetah-v5", "half_cheetah.xml"},
+      {"Walker2d-v5", "walker2d_v5.xml"},
+      {"Ant-v5", "ant.xml"},
+      {"Walker2d-v3", "walker2d.xml"},
+      {"Ant-v4", "ant.xml"},
+      {"InvertedPendulum-v5", "inverted_pendulum.xml"},
+      {"InvertedDoublePendulum-v5", "inverted_double_pendulum.xml"},
+      {"Reacher-v5", "reacher.xml"},
+      {"Swimmer-v5", "swimmer.xml"},
+      {"Pusher-v5", "pusher_v5.xml"}};
   for (const auto& [id, file] : cases) {
     INFO(id << " with " << file);
     const auto path = std::filesystem::path(folder) / file;
@@ -188,4 +203,184 @@ TEST_CASE("env versions: Gymnasium's own model files give the built-in models' e
     const auto a = random_returns(*builtin, 3, 5), b = random_returns(*theirs, 3, 5);
     for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(b[i]).epsilon(1e-9));
   }
+}
+
+// The four smaller envs Minari publishes datasets for, against their v5 source.
+TEST_CASE("env versions: InvertedPendulum-v5, InvertedDoublePendulum-v5, Reacher-v5, Swimmer-v5 rows", "[envs]") {
+  const std::map<std::string, std::tuple<int64_t, int64_t, int64_t>> sizes{{"InvertedPendulum-v5", {4, 1, 1000}},
+                                                                           {"InvertedDoublePendulum-v5", {9, 1, 1000}},
+                                                                           {"Reacher-v5", {10, 2, 50}},
+                                                                           {"Pusher-v5", {23, 7, 100}},
+                                                                           {"Swimmer-v5", {8, 2, 1000}}};
+  for (const auto& [id, d] : sizes) {
+    INFO(id);
+    auto env = envs::make_env(id);
+    CHECK(env->obs_dim() == std::get<0>(d));
+    CHECK(env->act_dim() == std::get<1>(d));
+    CHECK(env->max_episode_steps() == std::get<2>(d));
+    CHECK(envs::env_spec(id).max_episode_steps == std::get<2>(d));
+    CHECK(env->reset().size() == static_cast<size_t>(std::get<0>(d)));
+  }
+  CHECK(envs::env_spec("swimmer").gym_id == "Swimmer-v5");                 // a bare name without a v3 row: its newest
+  CHECK(std::isnan(envs::score_reference("Reacher-v5").normalize(-4.0)));  // no published references
+}
+
+TEST_CASE("env versions: InvertedPendulum-v5 pays 1 per upright step, 0 on the falling one, actions clipped to +-3",
+          "[envs]") {
+  envs::InvertedPendulum env;
+  env.seed(1);
+  env.reset();
+  for (double q : env.qpos()) CHECK(std::abs(q) <= 0.01);
+  auto r = env.step({0.0});
+  CHECK(r.reward == 1.0);
+  CHECK_FALSE(r.terminated);
+  // Past 0.2 rad: terminated, reward 0.
+  auto q = env.qpos(), v = env.qvel();
+  q[1] = 0.3;
+  env.set_state(q.data(), v.data());
+  r = env.step({0.0});
+  CHECK(r.terminated);
+  CHECK(r.reward == 0.0);
+  // The motor's range is [-3, 3]: 2.5 is applied as it is, 5 is clipped to 3.
+  env.reset();
+  env.step({2.5});
+  CHECK(env.data()->ctrl[0] == 2.5);
+  env.step({5.0});
+  CHECK(env.data()->ctrl[0] == 3.0);
+}
+
+TEST_CASE("env versions: InvertedDoublePendulum-v5's observation, reward terms and tip rule", "[envs]") {
+  envs::InvertedDoublePendulum env;
+  env.seed(2);
+  env.reset();
+  const auto r = env.step({0.2});
+  const mjData* d = env.data();
+  const auto& obs = env.observation();
+  CHECK(obs[0] == d->qpos[0]);
+  CHECK(obs[1] == std::sin(d->qpos[1]));
+  CHECK(obs[2] == std::sin(d->qpos[2]));
+  CHECK(obs[3] == std::cos(d->qpos[1]));
+  CHECK(obs[4] == std::cos(d->qpos[2]));
+  for (int i = 0; i < 3; ++i) CHECK(obs[5 + i] == std::clamp(d->qvel[i], -10.0, 10.0));
+  CHECK(obs[8] == std::clamp(d->qfrc_constraint[0], -10.0, 10.0));
+  const double x = d->site_xpos[0], z = d->site_xpos[2];
+  CHECK(z > 1.0);
+  REQUIRE_FALSE(r.terminated);
+  CHECK(r.reward == Approx(10 - (0.01 * x * x + (z - 2) * (z - 2)) -
+                           (1e-3 * d->qvel[1] * d->qvel[1] + 5e-3 * d->qvel[2] * d->qvel[2]))
+                        .margin(1e-12));
+  // Both poles tipped over: the tip falls below z = 1, the episode ends and pays no alive bonus.
+  auto q = env.qpos(), v = env.qvel();
+  q[1] = 2.0;
+  env.set_state(q.data(), v.data());
+  const auto fell = env.step({0.0});
+  CHECK(fell.terminated);
+  const double xf = env.data()->site_xpos[0], zf = env.data()->site_xpos[2];
+  CHECK(fell.reward == Approx(-(0.01 * xf * xf + (zf - 2) * (zf - 2)) -
+                              (1e-3 * std::pow(env.data()->qvel[1], 2) + 5e-3 * std::pow(env.data()->qvel[2], 2)))
+                           .margin(1e-12));
+}
+
+TEST_CASE("env versions: Reacher-v5's goal, observation, reward and 50-step episodes", "[envs]") {
+  envs::Reacher env;
+  std::mt19937_64 rng(4);
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    env.seed(seed);
+    env.reset();
+    const auto q = env.qpos(), v = env.qvel();
+    CHECK(std::hypot(q[2], q[3]) < 0.2);  // the goal, drawn until inside the disc
+    CHECK(std::abs(q[0]) <= 0.1);
+    CHECK(std::abs(v[0]) <= 0.005);
+    CHECK(v[2] == 0.0);
+    CHECK(v[3] == 0.0);
+  }
+  const std::vector<double> action{0.3, -0.4};
+  const auto r = env.step(action);
+  const mjData* d = env.data();
+  const int tip = mj_name2id(env.model(), mjOBJ_BODY, "fingertip"),
+            target = mj_name2id(env.model(), mjOBJ_BODY, "target");
+  const double dx = d->xpos[3 * tip] - d->xpos[3 * target], dy = d->xpos[3 * tip + 1] - d->xpos[3 * target + 1],
+               dz = d->xpos[3 * tip + 2] - d->xpos[3 * target + 2];
+  CHECK(r.reward == Approx(-std::sqrt(dx * dx + dy * dy + dz * dz) - (0.09 + 0.16)).margin(1e-12));
+  const auto& obs = env.observation();
+  CHECK(obs[0] == std::cos(d->qpos[0]));
+  CHECK(obs[2] == std::sin(d->qpos[0]));
+  CHECK(obs[4] == d->qpos[2]);
+  CHECK(obs[8] == dx);
+  CHECK(obs[9] == dy);
+  int steps = 1;
+  for (bool done = false; !done; ++steps) {
+    const auto s = env.step(random_action(rng, 2));
+    CHECK_FALSE(s.terminated);
+    done = s.truncated;
+  }
+  CHECK(steps == 50);
+}
+
+TEST_CASE("env versions: Swimmer-v5's reward is qpos[0]'s velocity minus 1e-4 |a|^2, and it never terminates",
+          "[envs]") {
+  envs::Swimmer env;
+  env.seed(5);
+  env.reset();
+  for (double q : env.qpos()) CHECK(std::abs(q) <= 0.1);
+  const double x0 = env.qpos()[0];
+  const std::vector<double> action{0.5, -1.0};
+  const auto r = env.step(action);
+  CHECK(r.reward == Approx((env.qpos()[0] - x0) / 0.04 - 1e-4 * 1.25).margin(1e-12));
+  CHECK(env.observation()[0] == env.qpos()[2]);
+  CHECK(env.observation()[3] == env.qvel()[0]);
+  std::mt19937_64 rng(5);
+  int64_t steps = 1;
+  for (bool done = false; !done; ++steps) {
+    const auto s = env.step(random_action(rng, 2));
+    CHECK_FALSE(s.terminated);
+    done = s.truncated;
+  }
+  CHECK(steps == 1000);
+}
+
+TEST_CASE("env versions: Pusher-v5's start, observation, reward after the step and 100-step episodes", "[envs]") {
+  envs::Pusher env;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    env.seed(seed);
+    env.reset();
+    const auto q = env.qpos(), v = env.qvel();
+    for (int i = 0; i < 7; ++i) CHECK(q[i] == 0.0);  // the arm starts at qpos0 exactly
+    CHECK(std::hypot(q[7], q[8]) > 0.17);
+    CHECK((q[7] >= -0.3 && q[7] <= 0.0));
+    CHECK(std::abs(q[8]) <= 0.2);
+    CHECK(q[9] == 0.0);
+    CHECK(q[10] == 0.0);
+    for (int i = 0; i < 7; ++i) CHECK(std::abs(v[i]) <= 0.005);
+    for (int i = 7; i < 11; ++i) CHECK(v[i] == 0.0);
+  }
+  const std::vector<double> action{0.5, -0.5, 1.0, -1.0, 1.5, -1.5, 2.5};  // the last clipped to 2
+  const auto r = env.step(action);
+  const mjData* d = env.data();
+  auto body = [&](const char* name) { return mj_name2id(env.model(), mjOBJ_BODY, name); };
+  auto distance = [&](int a, int b) {
+    return std::sqrt(std::pow(d->xpos[3 * a] - d->xpos[3 * b], 2) +
+                     std::pow(d->xpos[3 * a + 1] - d->xpos[3 * b + 1], 2) +
+                     std::pow(d->xpos[3 * a + 2] - d->xpos[3 * b + 2], 2));
+  };
+  const int tips = body("tips_arm"), object = body("object"), goal = body("goal");
+  double ctrl = 0;
+  for (int i = 0; i < 7; ++i) ctrl += d->ctrl[i] * d->ctrl[i];
+  CHECK(d->ctrl[6] == 2.0);
+  CHECK(r.reward == Approx(-0.5 * distance(object, tips) - distance(object, goal) - 0.1 * ctrl).margin(1e-12));
+  CHECK(distance(object, goal) >= 0.048 - 1e-12);  // the object and the goal disc sit at different heights
+  const auto& obs = env.observation();
+  CHECK(obs[0] == d->qpos[0]);
+  CHECK(obs[7] == d->qvel[0]);
+  CHECK(obs[14] == d->xpos[3 * tips]);
+  CHECK(obs[17] == d->xpos[3 * object]);
+  CHECK(obs[22] == d->xpos[3 * goal + 2]);
+  std::mt19937_64 rng(6);
+  int steps = 1;
+  for (bool done = false; !done; ++steps) {
+    const auto s = env.step(random_action(rng, 7, 2.0));
+    CHECK_FALSE(s.terminated);
+    done = s.truncated;
+  }
+  CHECK(steps == 100);
 }
