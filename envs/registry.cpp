@@ -9,6 +9,7 @@
 #include "envs/ant.h"
 #include "envs/half_cheetah.h"
 #include "envs/hopper.h"
+#include "envs/humanoid.h"
 #include "envs/inverted_double_pendulum.h"
 #include "envs/inverted_pendulum.h"
 #include "envs/pusher.h"
@@ -127,6 +128,18 @@ const std::vector<EnvSpec>& env_specs() {
        0,
        1000,
        factory<Pusher>(PusherConfig{})},
+      {"humanoid",
+       "v5",
+       "Humanoid-v5",
+       348,
+       17,
+       1000,
+       "biped; 1.25 mass-centre x-velocity + 5 healthy - 0.1 |a|^2 - contact cost; ends when z leaves (1, 2)",
+       {"humanoid", 0, 0},
+       0,
+       0,
+       1000,
+       factory<Humanoid>(HumanoidConfig{})},
       {"swimmer",
        "v5",
        "Swimmer-v5",

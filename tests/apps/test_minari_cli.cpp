@@ -50,6 +50,7 @@ TEST_CASE("cli: Minari's MuJoCo datasets train and act in their recorded v5 env,
                                                {"inverteddoublependulum", "InvertedDoublePendulum-v5"},
                                                {"reacher", "Reacher-v5"},
                                                {"pusher", "Pusher-v5"},
+                                               {"humanoid", "Humanoid-v5"},
                                                {"swimmer", "Swimmer-v5"}};
   for (const auto& [robot, id] : ids) {
     INFO(robot);

@@ -97,7 +97,8 @@ MINARI_ENVS = {"hopper": ("Hopper-v5", 11, 3), "halfcheetah": ("HalfCheetah-v5",
                "walker2d": ("Walker2d-v5", 17, 6), "ant": ("Ant-v5", 105, 8),
                "invertedpendulum": ("InvertedPendulum-v5", 4, 1),
                "inverteddoublependulum": ("InvertedDoublePendulum-v5", 9, 1),
-               "reacher": ("Reacher-v5", 10, 2), "pusher": ("Pusher-v5", 23, 7), "swimmer": ("Swimmer-v5", 8, 2)}
+               "reacher": ("Reacher-v5", 10, 2), "pusher": ("Pusher-v5", 23, 7),
+               "humanoid": ("Humanoid-v5", 348, 17), "swimmer": ("Swimmer-v5", 8, 2)}
 for robot, (env_id, o, a) in MINARI_ENVS.items():
     folder = os.path.join(out, "minari-mujoco", "mujoco", robot, "medium-v0", "data")
     os.makedirs(folder, exist_ok=True)

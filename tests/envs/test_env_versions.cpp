@@ -13,6 +13,7 @@
 
 #include "envs/ant.h"
 #include "envs/hopper.h"
+#include "envs/humanoid.h"
 #include "envs/inverted_double_pendulum.h"
 #include "envs/inverted_pendulum.h"
 #include "envs/pusher.h"
@@ -194,7 +195,8 @@ TEST_CASE("env versions: Gymnasium's own model files give the built-in models' e
       {"InvertedDoublePendulum-v5", "inverted_double_pendulum.xml"},
       {"Reacher-v5", "reacher.xml"},
       {"Swimmer-v5", "swimmer.xml"},
-      {"Pusher-v5", "pusher_v5.xml"}};
+      {"Pusher-v5", "pusher_v5.xml"},
+      {"Humanoid-v5", "humanoid.xml"}};
   for (const auto& [id, file] : cases) {
     INFO(id << " with " << file);
     const auto path = std::filesystem::path(folder) / file;
@@ -207,11 +209,10 @@ TEST_CASE("env versions: Gymnasium's own model files give the built-in models' e
 
 // The four smaller envs Minari publishes datasets for, against their v5 source.
 TEST_CASE("env versions: InvertedPendulum-v5, InvertedDoublePendulum-v5, Reacher-v5, Swimmer-v5 rows", "[envs]") {
-  const std::map<std::string, std::tuple<int64_t, int64_t, int64_t>> sizes{{"InvertedPendulum-v5", {4, 1, 1000}},
-                                                                           {"InvertedDoublePendulum-v5", {9, 1, 1000}},
-                                                                           {"Reacher-v5", {10, 2, 50}},
-                                                                           {"Pusher-v5", {23, 7, 100}},
-                                                                           {"Swimmer-v5", {8, 2, 1000}}};
+  const std::map<std::string, std::tuple<int64_t, int64_t, int64_t>> sizes{
+      {"InvertedPendulum-v5", {4, 1, 1000}}, {"InvertedDoublePendulum-v5", {9, 1, 1000}},
+      {"Reacher-v5", {10, 2, 50}},           {"Pusher-v5", {23, 7, 100}},
+      {"Humanoid-v5", {348, 17, 1000}},      {"Swimmer-v5", {8, 2, 1000}}};
   for (const auto& [id, d] : sizes) {
     INFO(id);
     auto env = envs::make_env(id);
@@ -383,4 +384,54 @@ TEST_CASE("env versions: Pusher-v5's start, observation, reward after the step a
     done = s.truncated;
   }
   CHECK(steps == 100);
+}
+
+TEST_CASE("env versions: Humanoid-v5's 348-dim observation, reward terms and the healthy rule", "[envs]") {
+  envs::Humanoid env;
+  env.seed(7);
+  env.reset();
+  std::mt19937_64 rng(7);
+  // Random actions until contacts push (non-zero cfrc_ext) or the episode ends.
+  bool touched = false;
+  for (int t = 0; t < 300 && !touched; ++t) {
+    const auto r = env.step(random_action(rng, 17, 0.4));
+    for (int i = 6; i < 6 * 14; ++i) touched = touched || env.data()->cfrc_ext[i] != 0.0;
+    if (r.terminated) break;
+  }
+  CHECK(touched);
+  const mjData* d = env.data();
+  const auto& obs = env.observation();
+  REQUIRE(obs.size() == 348);
+  for (int i = 0; i < 22; ++i) CHECK(obs[i] == d->qpos[2 + i]);
+  for (int i = 0; i < 23; ++i) CHECK(obs[22 + i] == d->qvel[i]);
+  for (int i = 0; i < 130; ++i) CHECK(obs[45 + i] == d->cinert[10 + i]);
+  for (int i = 0; i < 78; ++i) CHECK(obs[175 + i] == d->cvel[6 + i]);
+  for (int i = 0; i < 17; ++i) CHECK(obs[253 + i] == d->qfrc_actuator[6 + i]);
+  for (int i = 0; i < 78; ++i) CHECK(obs[270 + i] == d->cfrc_ext[6 + i]);
+
+  // One step from a healthy start: 1.25 x-velocity of the mass centre + 5 - 0.1 |a|^2 - contact cost.
+  env.reset();
+  const double x_before = env.mass_centre_x();
+  std::vector<double> action(17, 0.2);
+  action[0] = 0.9;  // clipped to the motors' 0.4
+  const auto r = env.step(action);
+  double ctrl = 0, contact = 0;
+  for (int i = 0; i < 17; ++i) ctrl += d->ctrl[i] * d->ctrl[i];
+  for (int i = 0; i < 6 * 14; ++i) contact += d->cfrc_ext[i] * d->cfrc_ext[i];
+  CHECK(d->ctrl[0] == 0.4);
+  REQUIRE_FALSE(r.terminated);
+  CHECK(r.reward ==
+        Approx(1.25 * (env.mass_centre_x() - x_before) / 0.015 + 5.0 - 0.1 * ctrl - std::min(5e-7 * contact, 10.0))
+            .margin(1e-9));
+  // Below z = 1: terminated, and no healthy reward.
+  auto q = env.qpos(), v = env.qvel();
+  q[2] = 0.9;
+  env.set_state(q.data(), v.data());
+  const double x0 = env.mass_centre_x();
+  const auto fell = env.step(std::vector<double>(17, 0.0));
+  double contact2 = 0;
+  for (int i = 0; i < 6 * 14; ++i) contact2 += d->cfrc_ext[i] * d->cfrc_ext[i];
+  CHECK(fell.terminated);
+  CHECK(fell.reward ==
+        Approx(1.25 * (env.mass_centre_x() - x0) / 0.015 - std::min(5e-7 * contact2, 10.0)).margin(1e-9));
 }
