@@ -18,12 +18,12 @@ int run_envs(int argc, char** argv) {
   po::variables_map vm;
   if (!parse(argc, argv, "[--json]", options, vm)) return kExitOk;
   auto out = nlohmann::json::array();
+  // The id names env and version; the robot's name is in the JSON.
   if (!json)
-    std::cout << std::left << std::setw(13) << "name" << std::setw(9) << "version" << std::setw(24) << "id"
-              << std::setw(6) << "obs" << std::setw(5) << "act" << std::setw(7) << "steps" << std::setw(22)
-              << "references 0 / 100"
-              << "semantics\n";
+    std::cout << std::left << std::setw(27) << "id" << std::setw(6) << "obs" << std::setw(5) << "act" << std::setw(7)
+              << "steps" << std::setw(22) << "references 0 / 100" << "semantics\n";
   for (const auto& s : envs::env_specs()) {
+    const bool has_reference = s.reference.expert_return != s.reference.random_return;
     if (json) {
       out.push_back({{"name", s.name},
                      {"version", s.version},
@@ -31,17 +31,20 @@ int run_envs(int argc, char** argv) {
                      {"obs_dim", s.obs_dim},
                      {"act_dim", s.act_dim},
                      {"max_episode_steps", s.max_episode_steps},
-                     {"ref_min_score", s.reference.random_return},
-                     {"ref_max_score", s.reference.expert_return},
-                     {"dt_targets", {s.dt_target_high, s.dt_target_low}},
+                     {"ref_min_score", has_reference ? nlohmann::json(s.reference.random_return) : nlohmann::json()},
+                     {"ref_max_score", has_reference ? nlohmann::json(s.reference.expert_return) : nlohmann::json()},
+                     {"dt_targets",  // none published: train takes the data's best and mean returns
+                      s.dt_target_high != 0 ? nlohmann::json{s.dt_target_high, s.dt_target_low} : nlohmann::json()},
                      {"description", s.description}});
       continue;
     }
     std::ostringstream refs;
-    refs << s.reference.random_return << " / " << s.reference.expert_return;
-    std::cout << std::left << std::setw(13) << s.name << std::setw(9) << s.version << std::setw(24) << s.gym_id
-              << std::setw(6) << s.obs_dim << std::setw(5) << s.act_dim << std::setw(7) << s.max_episode_steps
-              << std::setw(22) << refs.str() << s.description << "\n";
+    if (has_reference)
+      refs << s.reference.random_return << " / " << s.reference.expert_return;
+    else
+      refs << "none (the data's)";
+    std::cout << std::left << std::setw(27) << s.gym_id << std::setw(6) << s.obs_dim << std::setw(5) << s.act_dim
+              << std::setw(7) << s.max_episode_steps << std::setw(22) << refs.str() << s.description << "\n";
   }
   if (json)
     std::cout << out.dump(2) << std::endl;
