@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "agents/models/device.h"
+#include "base/blas_kernels.h"
 
 namespace aaren {
 
@@ -152,6 +153,10 @@ void TrainConfig::validate() const {
   }
   if (!std::isfinite(target_return)) fail("--target-return must be a finite number");
   check_precision("--precision", precision);
+  // The pinned oneDNN (AVX2) has no bf16 primitives: without this, the first update fails in oneDNN's words.
+  if (precision == "bf16" && !parse_device("--device", device).is_cuda() && base::reproducible_mode())
+    fail("--precision bf16 on the CPU: AAREN_REPRODUCIBLE=1 pins oneDNN to AVX2, which has no bf16 kernels; "
+         "use --precision fp32, or unset AAREN_REPRODUCIBLE");
   if (parse_device("--device", device).is_cuda() && !resume.empty())
     fail("--resume continues on the CPU only (the optimiser state is kept as saved); drop --device");
 }

@@ -227,6 +227,12 @@ TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation 
                                      " envs 2>&1");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("OPENBLAS_CORETYPE=Prescott") != std::string::npos);
+  // bf16 on the CPU needs kernels the pinned set lacks: refused in one line, before any work.
+  r = aaren::testing::run_shell("env -u OPENBLAS_CORETYPE AAREN_REPRODUCIBLE=1 " + std::string(AAREN_BINARY) + " " +
+                                kTiny + " --updates 20 --precision bf16 --out " + dir + "/bf16 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--precision bf16 on the CPU: AAREN_REPRODUCIBLE=1 pins oneDNN to AVX2") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/bf16"));
   r = aaren::testing::run_shell("env -u OPENBLAS_CORETYPE AAREN_REPRODUCIBLE=1 " + std::string(AAREN_BINARY) + " " +
                                 kTiny + " --updates 20 --eval-every 20 --precision fp32 --out " + dir + "/run 2>&1");
   INFO(r.output);
