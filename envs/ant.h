@@ -1,4 +1,5 @@
-// Ant (gym v3 semantics by default, as D4RL's ant datasets were collected).
+// Ant: gym v3 semantics by default (D4RL's ant datasets were collected in Ant-v3), and Gymnasium's
+// v4 (AntConfig::v4()) and v5 (AntConfig::v5()).
 //
 // Contact forces: gym's Ant-v3 observes clip(cfrc_ext, -1, 1) of the 14 bodies
 // (84 numbers) and charges a contact cost on them, but MuJoCo >= 2.0 fills

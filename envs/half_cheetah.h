@@ -1,4 +1,5 @@
-// HalfCheetah (gym v3 semantics, as D4RL's halfcheetah datasets were collected).
+// HalfCheetah: gym v3 semantics, as D4RL's halfcheetah datasets were collected; Gymnasium's v4 and v5
+// have the same dynamics and reward (half_cheetah_v5.py adds constructor arguments only).
 #pragma once
 
 #include "envs/mujoco_env.h"
