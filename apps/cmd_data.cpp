@@ -55,7 +55,10 @@ InspectedEnv inspect_env(const std::string& env, const data::Transitions& t, con
     e.source = found->source + (found->note.empty() ? "" : "; " + found->note);
   }
   if (e.row) {
-    const auto r = envs::dataset_reference(t.metadata, *e.row);
+    // The dataset's own references score its own env only (--env another: the row's).
+    const auto recorded = envs::dataset_env(t.metadata, file);
+    const bool own_env = recorded && envs::env_spec(recorded->env).gym_id == e.row->gym_id;
+    const auto r = envs::dataset_reference(own_env ? t.metadata : std::map<std::string, std::string>{}, *e.row);
     e.ref = r.reference, e.ref_source = r.source;
   }
   return e;

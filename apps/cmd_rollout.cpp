@@ -98,7 +98,8 @@ void check_env_matches(int64_t obs_dim, int64_t act_dim, const RolloutConfig& co
 int rollout_agent(RolloutConfig config, const std::string& checkpoint, std::string mode, const std::string& runtime,
                   double target_return, bool json, const VideoOptions& video, VideoReport& video_report) {
   const auto agent = load_agent(checkpoint);
-  if (config.env.empty()) config.env = agent.env;
+  // No --env, or a bare name of the agent's robot (hopper): the agent's own row (its version).
+  if (config.env.empty() || config.env == envs::env_spec(agent.env).name) config.env = agent.env;
   if (envs::env_spec(config.env).gym_id == envs::env_spec(agent.env).gym_id)
     config.reference = agent_score_reference(agent);  // its dataset's references, in the env it was trained for
   check_env_matches(agent.model->config().state_dim, agent.model->config().act_dim, config, checkpoint);

@@ -201,7 +201,9 @@ StepResult MujocoEnv::step(const double* action, int64_t size) {
   }
   ++steps_;
   StepResult r;
-  r.reward = step_reward(d->ctrl);
+  // The reward charges the action as given (gym v3 and Gymnasium charge the raw action; MuJoCo and this
+  // step clip only what drives the motors).
+  r.reward = step_reward(action);
   refresh_observation();
   if (instability(r.warning)) {
     r.unstable = true;

@@ -78,8 +78,8 @@ class MujocoEnv : public Env {
   // Robot-specific parts.
   virtual void add_reset_noise(double* qpos, double* qvel) = 0;
   virtual void compute_observation(double* obs) const = 0;
-  // Reward of the step just taken, from the state before (pre) and the
-  // clipped action; `before` holds whatever capture_before() recorded.
+  // Reward of the step just taken, from what capture_before() recorded and
+  // the action as given (the motors get it clipped to their control range).
   virtual double step_reward(const double* action) = 0;
   virtual void capture_before() = 0;
   // Runs after each physics step (Ant: contact forces).

@@ -244,9 +244,10 @@ std::optional<DatasetEnv> dataset_env(const std::map<std::string, std::string>& 
   if (id != metadata.end())
     if (const auto* row = minari_mujoco_row(id->second))
       return DatasetEnv{row->gym_id, "metadata/dataset_id", id->second, v5_note};
+  // A D4RL file name (hopper-medium-v2.hdf5) before the folder, which may be named like Minari's.
+  if (auto ref = score_reference_for(path)) return DatasetEnv{find_row(ref->env, "v3")->gym_id, "file name", "", ""};
   if (const auto* row = minari_mujoco_row(std::filesystem::path(path).generic_string()))
     return DatasetEnv{row->gym_id, "folder", "", v5_note};
-  if (auto ref = score_reference_for(path)) return DatasetEnv{find_row(ref->env, "v3")->gym_id, "file name", "", ""};
   return std::nullopt;
 }
 

@@ -153,6 +153,9 @@ void TrainConfig::validate() const {
   }
   if (!std::isfinite(target_return)) fail("--target-return must be a finite number");
   check_precision("--precision", precision);
+  if (!score_references.empty() && (score_references.size() != 2 || !std::isfinite(score_references[0]) ||
+                                    !std::isfinite(score_references[1]) || score_references[0] == score_references[1]))
+    fail("--score-references takes two different finite returns, MIN (score 0) and MAX (score 100)");
   // The pinned oneDNN (AVX2) has no bf16 primitives: without this, the first update fails in oneDNN's words.
   if (precision == "bf16" && !parse_device("--device", device).is_cuda() && base::reproducible_mode())
     fail("--precision bf16 on the CPU: AAREN_REPRODUCIBLE=1 pins oneDNN to AVX2, which has no bf16 kernels; "

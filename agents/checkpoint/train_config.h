@@ -44,11 +44,11 @@ struct TrainConfig {
   double top_fraction = 1.0;
   int64_t max_ep_len = 1000;
   double target_return = 0.0;        // the agent's acting target; 0: the env's higher DT target (hopper 3600, ...)
-  std::vector<double> eval_targets;
+  std::vector<double> eval_targets;  // each evaluation conditions on each; empty: the env's two DT targets
   // The normalised score's references [0-point, 100-point] returns, resolved
   // when training starts: the dataset's own (Minari's ref_min_score,
   // ref_max_score), else the env's (D4RL's). Empty in older checkpoints: the env's.
-  std::vector<double> score_references;  // each evaluation conditions on each; empty: the env's two DT targets
+  std::vector<double> score_references;
   int64_t eval_every = 0;            // updates between evaluations; 0: updates / 10 (the last update always)
   int64_t eval_episodes = 10;
   int64_t checkpoint_every = 1000;  // checkpoint_<update>.pt every N updates (0: only at the end and on a signal)

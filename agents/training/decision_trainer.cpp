@@ -223,11 +223,12 @@ TrainingData read_training_data(const std::string& path) {
 // first evaluation after all the training. Returns the row's id (Hopper-v5).
 std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const data::TrajectoryDataset& dataset) {
   std::string env = c.env;
-  if (env.empty()) {
-    if (const auto found = envs::dataset_env(t.metadata, c.dataset)) {
-      env = found->env;
-      if (!found->note.empty()) std::cerr << "note: " << c.dataset << ": " << env << " (" << found->note << ")\n";
-    }
+  const auto found = envs::dataset_env(t.metadata, c.dataset);
+  // A bare name (hopper) names the robot; the data's row of that robot names its version.
+  const bool bare = !env.empty() && envs::env_spec(env).name == env;
+  if (found && (env.empty() || (bare && envs::env_spec(found->env).name == env))) {
+    env = found->env;
+    if (!found->note.empty()) std::cerr << "note: " << c.dataset << ": " << env << " (" << found->note << ")\n";
   }
   if (env.empty()) throw std::invalid_argument("--env: cannot tell the environment from the dataset; name it");
   const auto& spec = envs::env_spec(env);
@@ -344,7 +345,12 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   c.env = resolve_env(c, data.transitions, *dataset);
   const auto& spec = envs::env_spec(c.env);
   if (c.score_references.empty()) {
-    const auto ref = envs::dataset_reference(data.transitions.metadata, spec).reference;
+    // The dataset's own references score its own env only; a run resumed from before references were
+    // recorded keeps the env's, as its evaluations so far used.
+    const auto found = envs::dataset_env(data.transitions.metadata, c.dataset);
+    const bool own_env = found && envs::env_spec(found->env).gym_id == spec.gym_id;
+    const auto ref = own_env && c.resume.empty() ? envs::dataset_reference(data.transitions.metadata, spec).reference
+                                                 : spec.reference;
     c.score_references = {ref.random_return, ref.expert_return};
   }
   // DT's targets where DT published them; else (envs outside DT's experiments) the data's best and mean

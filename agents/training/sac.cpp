@@ -430,7 +430,10 @@ bool SacRun::resume() {
   try {
     c10::IValue text;
     a.read("meta_json", text);
-    const auto meta = nlohmann::json::parse(text.toStringRef());
+    auto meta = nlohmann::json::parse(text.toStringRef());
+    // States written before env versions were rows record a bare name (hopper): compare its row's id.
+    auto& stored_env = meta.at("identity").at("env");
+    if (stored_env.is_string()) stored_env = envs::resolve_env_name(stored_env.get<std::string>()).spec->gym_id;
     if (meta.at("identity") != identity)
       throw std::invalid_argument(state_path + ": written by another configuration (" + meta.at("identity").dump() +
                                   "), this run is " + identity.dump() + "; use another --out or drop --resume");

@@ -66,6 +66,20 @@ TEST_CASE("cli: Minari's MuJoCo datasets train and act in their recorded v5 env,
     REQUIRE(r.exit_code == 0);
     check_scored(nlohmann::json::parse(r.output), id, min, max);
   }
+  // A bare --env of the data's robot takes the data's version (and references).
+  auto bare = run_aaren("train --dataset mujoco/hopper/medium-v0 --env hopper" + kTiny + " --out " + dir + "/bare");
+  REQUIRE(bare.exit_code == 0);
+  CHECK(read_json(dir + "/bare/config.json").at("env") == "Hopper-v5");
+  CHECK(read_json(dir + "/bare/config.json").at("score_references") == nlohmann::json::array({-60.0, 1006.0}));
+  // References: two different finite returns, or refused in one line before any work.
+  bare = run_aaren("train --dataset mujoco/hopper/medium-v0 --score-references 5" + kTiny + " --out " + dir + "/refs");
+  CHECK(bare.exit_code == 2);
+  CHECK(bare.output.find("--score-references takes two different finite returns") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/refs"));
+  // The dataset's own references score its own env only.
+  bare = run_aaren("data inspect mujoco/hopper/medium-v0 --env Walker2d-v5 --json", false);
+  REQUIRE(bare.exit_code == 0);
+  CHECK(nlohmann::json::parse(bare.output).at("reference_source") == "D4RL");
   // data list and inspect show the references.
   auto r = run_aaren("data inspect mujoco/ant/medium-v0 --json", false);
   REQUIRE(r.exit_code == 0);

@@ -72,6 +72,12 @@ TEST_CASE("env versions: one row per (env, version) with Gymnasium's sizes and t
   CHECK(envs::env_spec("hopper").gym_id == "Hopper-v3");
   CHECK(envs::env_spec("walker2d-medium-replay-v2").gym_id == "Walker2d-v3");
   CHECK(envs::env_spec("hopper-v5").gym_id == "Hopper-v5");
+  // Where a dataset was recorded: Minari's id or folder mean v5, a D4RL file name v3 (also in such a folder).
+  CHECK(envs::dataset_env({{"env_id", "Walker2d-v5"}}, "x.hdf5")->env == "Walker2d-v5");
+  CHECK(envs::dataset_env({{"dataset_id", "mujoco/ant/expert-v0"}}, "x.hdf5")->env == "Ant-v5");
+  CHECK(envs::dataset_env({}, "/d/mujoco/hopper/medium-v0/data/main_data.hdf5")->env == "Hopper-v5");
+  CHECK(envs::dataset_env({}, "/d/mujoco/hopper/hopper-medium-v2.hdf5")->env == "Hopper-v3");
+  CHECK(envs::dataset_env({{"env_name", "hopper"}}, "x.hdf5")->env == "Hopper-v3");
   CHECK_THROWS_WITH(envs::make_env("Hopper-v9"),
                     Catch::Contains("unknown env 'Hopper-v9'") && Catch::Contains("Hopper-v5"));
 }
@@ -365,8 +371,8 @@ TEST_CASE("env versions: Pusher-v5's start, observation, reward after the step a
                      std::pow(d->xpos[3 * a + 2] - d->xpos[3 * b + 2], 2));
   };
   const int tips = body("tips_arm"), object = body("object"), goal = body("goal");
-  double ctrl = 0;
-  for (int i = 0; i < 7; ++i) ctrl += d->ctrl[i] * d->ctrl[i];
+  double ctrl = 0;  // charged on the action as given (pusher_v5.py: np.square(action)); the motor gets 2
+  for (double a : action) ctrl += a * a;
   CHECK(d->ctrl[6] == 2.0);
   CHECK(r.reward == Approx(-0.5 * distance(object, tips) - distance(object, goal) - 0.1 * ctrl).margin(1e-12));
   CHECK(distance(object, goal) >= 0.048 - 1e-12);  // the object and the goal disc sit at different heights
@@ -413,10 +419,10 @@ TEST_CASE("env versions: Humanoid-v5's 348-dim observation, reward terms and the
   env.reset();
   const double x_before = env.mass_centre_x();
   std::vector<double> action(17, 0.2);
-  action[0] = 0.9;  // clipped to the motors' 0.4
+  action[0] = 0.9;  // the motor gets 0.4; the cost charges 0.9
   const auto r = env.step(action);
   double ctrl = 0, contact = 0;
-  for (int i = 0; i < 17; ++i) ctrl += d->ctrl[i] * d->ctrl[i];
+  for (double a : action) ctrl += a * a;  // humanoid_v5.py charges data.ctrl, the action as given
   for (int i = 0; i < 6 * 14; ++i) contact += d->cfrc_ext[i] * d->cfrc_ext[i];
   CHECK(d->ctrl[0] == 0.4);
   REQUIRE_FALSE(r.terminated);

@@ -84,9 +84,12 @@ TEST_CASE("envs: rewards with a non-zero action include the control costs", "[en
   Hopper env;
   env.reset();
   const double x0 = env.qpos()[0];
-  // Out-of-range actions are clipped before the cost: (1, -1, 0.5).
+  // Out-of-range actions drive the motors clipped, (1, -1, 0.5), and cost as given, as gym's hopper_v3.py
+  // charges control_cost(action): 9 + 4 + 0.25.
   auto r = env.step({3.0, -2.0, 0.5});
-  CHECK(r.reward == Approx((env.qpos()[0] - x0) / 0.008 + 1.0 - 1e-3 * 2.25).epsilon(1e-12));
+  CHECK(r.reward == Approx((env.qpos()[0] - x0) / 0.008 + 1.0 - 1e-3 * 13.25).epsilon(1e-12));
+  CHECK(env.data()->ctrl[0] == 1.0);
+  CHECK(env.data()->ctrl[1] == -1.0);
   HalfCheetah cheetah;
   cheetah.reset();
   const double c0 = cheetah.qpos()[0];
