@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 
 #include "base/numbers.h"
 #include "envs/ant.h"
@@ -41,14 +42,15 @@ ScoreReference no_reference(const char* env) { return ScoreReference{env, 0.0, 0
 
 }  // namespace
 
-const std::vector<EnvSpec>& env_specs() {
+// The four locomotion robots in gym v3 and Gymnasium v4 and v5.
+static std::vector<EnvSpec> locomotion_specs() {
   // Columns: robot, version, id, observation and action sizes, time limit,
   // semantics, references, DT's high and low targets, DT's return scale,
   // factory. Gymnasium's versions: gymnasium/envs/mujoco/<env>_v4.py and
   // _v5.py (their version histories) and gymnasium/envs/__init__.py (ids, time
   // limits). Ant is not in DT's experiments: its targets are this toolkit's
   // choice, about 1.5x and 0.75x D4RL's expert return.
-  static const std::vector<EnvSpec> specs{
+  return {
       {"hopper", "v3", "Hopper-v3", 11, 3, 1000,
        "one-legged hopper; ends when it falls (z <= 0.7, |angle| >= 0.2); D4RL's data", kHopperD4rl, 3600, 1800, 1000,
        factory<Hopper>(HopperConfig::v3())},
@@ -80,82 +82,42 @@ const std::vector<EnvSpec>& env_specs() {
       {"ant", "v5", "Ant-v5", Ant::obs_dim_of(AntConfig::v5()), 8, 1000,
        "contact forces computed, cfrc_ext[1:] observed (105-dim) and charged; healthy reward only while healthy",
        kAntD4rl, 6000, 3000, 1000, factory<Ant>(AntConfig::v5())},
+  };
+}
+
+// Gymnasium's other MuJoCo envs with Minari datasets, v5 only.
+static std::vector<EnvSpec> minari_v5_specs() {
+  return {
       // Gymnasium's other MuJoCo envs with Minari datasets, v5 only. No published references or DT
       // targets: scores use a Minari dataset's own references (else none: NaN), and training evaluates
       // at the dataset's best and mean episode returns (DecisionTrainer).
-      {"invertedpendulum",
-       "v5",
-       "InvertedPendulum-v5",
-       4,
-       1,
-       1000,
+      {"invertedpendulum", "v5", "InvertedPendulum-v5", 4, 1, 1000,
        "cart-pole; 1 per step while |angle| <= 0.2, 0 on the falling step; actions in [-3, 3]",
-       no_reference("invertedpendulum"),
-       0,
-       0,
-       1000,
-       factory<InvertedPendulum>(InvertedPendulumConfig{})},
-      {"inverteddoublependulum",
-       "v5",
-       "InvertedDoublePendulum-v5",
-       9,
-       1,
-       1000,
+       no_reference("invertedpendulum"), 0, 0, 1000, factory<InvertedPendulum>(InvertedPendulumConfig{})},
+      {"inverteddoublependulum", "v5", "InvertedDoublePendulum-v5", 9, 1, 1000,
        "double cart-pole; 10 alive - tip distance and velocity penalties; ends when the tip's z <= 1",
-       no_reference("inverteddoublependulum"),
-       0,
-       0,
-       1000,
+       no_reference("inverteddoublependulum"), 0, 0, 1000,
        factory<InvertedDoublePendulum>(InvertedDoublePendulumConfig{})},
-      {"reacher",
-       "v5",
-       "Reacher-v5",
-       10,
-       2,
-       50,
-       "two-link arm to a random target; -distance - |a|^2; 50 steps",
-       no_reference("reacher"),
-       0,
-       0,
-       1000,
-       factory<Reacher>(ReacherConfig{})},
-      {"pusher",
-       "v5",
-       "Pusher-v5",
-       23,
-       7,
-       100,
+      {"reacher", "v5", "Reacher-v5", 10, 2, 50, "two-link arm to a random target; -distance - |a|^2; 50 steps",
+       no_reference("reacher"), 0, 0, 1000, factory<Reacher>(ReacherConfig{})},
+      {"pusher", "v5", "Pusher-v5", 23, 7, 100,
        "7-joint arm pushing a cylinder to a goal; -0.5 near - dist - 0.1 |a|^2; actions in [-2, 2]; 100 steps",
-       no_reference("pusher"),
-       0,
-       0,
-       1000,
-       factory<Pusher>(PusherConfig{})},
-      {"humanoid",
-       "v5",
-       "Humanoid-v5",
-       348,
-       17,
-       1000,
+       no_reference("pusher"), 0, 0, 1000, factory<Pusher>(PusherConfig{})},
+      {"humanoid", "v5", "Humanoid-v5", 348, 17, 1000,
        "biped; 1.25 mass-centre x-velocity + 5 healthy - 0.1 |a|^2 - contact cost; ends when z leaves (1, 2)",
-       no_reference("humanoid"),
-       0,
-       0,
-       1000,
-       factory<Humanoid>(HumanoidConfig{})},
-      {"swimmer",
-       "v5",
-       "Swimmer-v5",
-       8,
-       2,
-       1000,
-       "three-link swimmer in a viscous fluid; x-velocity - 1e-4 |a|^2",
-       no_reference("swimmer"),
-       0,
-       0,
-       1000,
-       factory<Swimmer>(SwimmerConfig{})},
+       no_reference("humanoid"), 0, 0, 1000, factory<Humanoid>(HumanoidConfig{})},
+      {"swimmer", "v5", "Swimmer-v5", 8, 2, 1000, "three-link swimmer in a viscous fluid; x-velocity - 1e-4 |a|^2",
+       no_reference("swimmer"), 0, 0, 1000, factory<Swimmer>(SwimmerConfig{})},
   };
+}
+
+const std::vector<EnvSpec>& env_specs() {
+  static const std::vector<EnvSpec> specs = [] {
+    auto rows = locomotion_specs();
+    auto more = minari_v5_specs();
+    rows.insert(rows.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    return rows;
+  }();
   return specs;
 }
 
