@@ -27,6 +27,13 @@ namespace aaren::cli {
 namespace po = boost::program_options;
 
 namespace {
+// Names separated by spaces (a multitoken flag's default as typed).
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : " ") + n;
+  return out;
+}
+
 
 // Where a CSV goes, its resolved configuration goes beside it.
 void save_config_next_to(const std::string& csv_path, const nlohmann::json& config) {
@@ -220,7 +227,7 @@ int run_bench_policy(int argc, char** argv) {
       ("sweep-tokens", po::value(&config.sweep_tokens)->default_value(config.sweep_tokens),
        "batch-1 sweep up to this many tokens (0: none)")
       ("variants", po::value(&config.variants)->multitoken()->default_value(config.variants,
-       "aaren-recurrent aaren-lean transformer-window transformer-kvcache"), "what to measure")
+       joined(bench::policy_variants())), "what to measure: <backbone>-<mode> (aaren backbones lists them) or <backbone>-lean")
       ("tokens", po::value(&config.tokens)->multitoken()->default_value(config.tokens, "interleaved fused"),
        "token layouts: interleaved (DT, 3 per step), fused (1 per step)")
       ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
@@ -314,7 +321,7 @@ bench::Table run_data_parallel(const bench::TrainBenchConfig& config, int argc, 
     args.insert(args.end(), {"--rank-output", rows_file});
     const int code = dist::launch_local_ranks(n, args, std::chrono::seconds(30));
     if (code != 0) throw std::runtime_error("--nproc " + std::to_string(n) + ": a rank failed (exit " + std::to_string(code) + ")");
-    if (all.columns.empty()) all.columns = bench::data_parallel_train_columns();
+    if (all.columns.empty()) all.columns = bench::data_parallel_train_columns(config);
     append_rows(all, rows_file);
     std::filesystem::remove(rows_file);
   }
@@ -341,6 +348,9 @@ int run_bench_train(int argc, char** argv) {
       ("min-seconds", po::value(&config.min_seconds)->default_value(config.min_seconds),
        "keep adding rounds until a length has run this long")
       ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
+      ("backbones", po::value(&config.backbones)->multitoken(),
+       ("backbones to measure, the ratios against the first (default: every one, " + backbone_names(", ") + ")")
+           .c_str())
       ("device", po::value(&config.device)->default_value(config.device), "cpu | cuda | cuda:N (a CUDA LibTorch)")
       ("precision", po::value(&config.precision)->default_value(config.precision),
        "fp32 | bf16 (mixed precision; the scan state stays fp32)")

@@ -16,8 +16,9 @@
 namespace aaren::cli {
 
 namespace {
-// The rows of one agent: each backbone in each of its ways to act, one env at
-// a time; Aaren also in the LibTorch-free runtime (the same function: equal scores).
+// The rows of one agent: its backbone in each of its ways to act (its
+// descriptor's), one env at a time; also in the LibTorch-free runtime where
+// the backbone has one (the same function: equal scores).
 void compare_agent(base::Table& table, const std::string& path, int64_t episodes, uint64_t seed,
                    double target_return) {
   LoadedAgent agent;
@@ -26,17 +27,16 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
   } catch (const std::runtime_error& e) {
     throw InputError(e.what());
   }
-  const bool aaren = agent.config.backbone == BackboneKind::kAaren;
+  const auto& backbone = descriptor(agent.config.backbone);
   std::vector<ActingOptions> ways;
   ActingOptions acting;
   acting.batch_invariant = true;  // the episodes of train's evaluation and rollout, bit for bit
   acting.target_return = target_return;
-  for (auto mode : aaren ? std::vector<ActMode>{ActMode::kRecurrent}
-                         : std::vector<ActMode>{ActMode::kWindow, ActMode::kKVCache}) {
+  for (auto mode : backbone.act_modes) {
     acting.mode = mode;
     ways.push_back(acting);
   }
-  if (aaren && agent.config.condition_on_return) {  // the lean runtime conditions on the return
+  if (backbone.lean_runtime && agent.config.condition_on_return) {  // the lean runtime conditions on the return
     acting.mode = ActMode::kRecurrent, acting.runtime = Runtime::kLean;
     ways.push_back(acting);
   }

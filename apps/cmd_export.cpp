@@ -1,5 +1,6 @@
-// aaren export: a trained Aaren agent as a lean policy file, for the
-// LibTorch-free runtime (runtime/lean_policy.h, aaren-lean-example).
+// aaren export: a trained agent as a lean policy file, for the LibTorch-free
+// runtime (runtime/lean_policy.h, aaren-lean-example): backbones whose
+// descriptor says the runtime runs them (Aaren, LSTM).
 #include <iostream>
 
 #include "agents/acting/lean_export.h"
@@ -12,9 +13,9 @@ int run_export(int argc, char** argv) {
   namespace po = boost::program_options;
   std::string checkpoint, out;
   po::options_description options("Options");
-  options.add_options()
-      ("checkpoint", po::value(&checkpoint)->required(), "an Aaren agent from 'aaren train'")
-      ("out", po::value(&out)->required(), "the policy file to write");
+  options.add_options()("checkpoint", po::value(&checkpoint)->required(),
+                        "an agent from 'aaren train' (Aaren or LSTM: 'aaren backbones', column lean)")(
+      "out", po::value(&out)->required(), "the policy file to write");
   po::variables_map vm;
   if (!parse(argc, argv, "--checkpoint FILE --out POLICY", options, vm)) return kExitOk;
   require_not_input("out", out, {checkpoint});
@@ -35,8 +36,8 @@ int run_export(int argc, char** argv) {
     lean::Model::from_file(file, out);  // what the runtime will refuse is not written
     lean::write_policy_file(out, file);
     const auto model = lean::Model::load(out);  // read back as the runtime reads it
-    std::cout << "wrote " << out << ": " << model->env << ", Aaren " << model->d_model << "-d x " << model->n_layers
-              << " layers x " << model->n_heads << " heads, " << file.tensors.size() << " tensors, "
+    std::cout << "wrote " << out << ": " << model->env << ", " << model->backbone << " " << model->d_model << "-d x "
+              << model->n_layers << " layers x " << model->n_heads << " heads, " << file.tensors.size() << " tensors, "
               << model->weight_bytes() << " weight bytes as packed by the runtime\n";
   } catch (const lean::PolicyFileError& e) {
     throw InputError(e.what());

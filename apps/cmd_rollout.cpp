@@ -109,7 +109,8 @@ int rollout_agent(RolloutConfig config, const std::string& checkpoint, std::stri
   acting.target_return = acting_target_return(agent, target_return);
   acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);
   try {
-    acting.mode = mode == "auto" ? evaluation_mode(agent.config.backbone) : parse_act_mode(mode);
+    acting.mode = mode == "auto" ? evaluation_mode(agent.config.backbone)
+                                 : descriptor(agent.config.backbone).resolve_mode(parse_act_mode(mode));
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
@@ -147,11 +148,11 @@ int run_rollout(int argc, char** argv) {
       ("target-return", po::value(&target_return)->default_value(0.0),
        "return to condition on (0: the checkpoint's evaluation target)")
       ("mode", po::value(&mode)->default_value(mode),
-       "how the agent acts: auto (Aaren: recurrent; the Transformer: window, as DT does) | recurrent (Aaren: "
-       "its state carried over the episode) | window (DT: the last K steps re-run) | kvcache (the "
-       "Transformer: keys and values of every step so far)")
+       "how the agent acts: auto (its backbone's default: Aaren and the LSTM recurrent, the Transformer window, "
+       "as DT does) | recurrent (Aaren, LSTM: a state of fixed size carried over the episode) | window (DT: the "
+       "last K steps re-run) | kvcache (the Transformer: keys and values of every step so far)")
       ("runtime", po::value(&runtime)->default_value(runtime),
-       "torch (LibTorch, every mode) or lean (the LibTorch-free runtime; Aaren, recurrent)")
+       "torch (LibTorch, every mode) or lean (the LibTorch-free runtime: Aaren and the LSTM, recurrent)")
       ("threads", po::value(&torch_threads)->default_value(torch_threads), "LibTorch threads for the policy")
       ("episodes", po::value(&config.episodes)->default_value(config.episodes), "episodes to run")
       ("seed", po::value(&config.seed)->default_value(config.seed), "seed: episode e starts from a reset seeded with seed + e (whatever --num-envs)")

@@ -1,4 +1,4 @@
-// aaren train: offline training of a decision agent (Aaren or Transformer backbone).
+// aaren train: offline training of a decision agent (a registered backbone: Aaren, Transformer, LSTM).
 #include <signal.h>
 
 #include <algorithm>
@@ -44,21 +44,16 @@ void print_progress(const std::string& backbone, const TrainProgress& p) {
 // OUT/eval.svg from OUT/eval.csv (so a resumed run's curve has its whole
 // history): the normalised score against updates, one line per target.
 void plot_evaluations(const TrainConfig& c) {
-  std::ifstream in(c.out_dir + "/eval.csv");
-  std::string line;
-  std::getline(in, line);  // header: update,target,return_mean,return_std,score_mean,score_std,seed,episodes
   std::map<double, base::Series> by_target;
-  while (std::getline(in, line)) {
-    std::istringstream row(line);
-    std::vector<double> cells;
-    for (std::string cell; std::getline(row, cell, ',');) {
-      double v = std::nan("");
-      base::parse_real(cell, v);
-      cells.push_back(v);
-    }
-    if (cells.size() < 6) continue;
-    auto& s = by_target[cells[1]];
-    s.x.push_back(cells[0]), s.y.push_back(cells[4]);
+  std::vector<EvalResult> evals;
+  try {
+    evals = read_eval_csv(c.out_dir + "/eval.csv");
+  } catch (const std::runtime_error& e) {
+    std::cerr << "warning: no eval.svg: " << e.what() << "\n";
+  }
+  for (const auto& e : evals) {
+    auto& s = by_target[e.target];
+    s.x.push_back(static_cast<double>(e.update)), s.y.push_back(e.score_mean);
   }
   std::vector<base::Series> series;
   for (auto it = by_target.rbegin(); it != by_target.rend(); ++it) {

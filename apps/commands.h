@@ -5,6 +5,7 @@ namespace aaren::cli {
 int run_bench(int argc, char** argv);
 int run_data(int argc, char** argv);
 int run_envs(int argc, char** argv);
+int run_backbones(int argc, char** argv);
 int run_rollout(int argc, char** argv);
 int run_sac(int argc, char** argv);
 int run_collect(int argc, char** argv);

@@ -19,10 +19,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::vector<aaren::cli::Command> commands{
-      {"train", "train a decision agent offline (Aaren or Transformer backbone)", aaren::cli::run_train},
+      {"train", "train a decision agent offline (Aaren, Transformer or LSTM backbone)", aaren::cli::run_train},
       {"compare", "roll out trained agents side by side: score, time per step, memory", aaren::cli::run_compare},
-      {"export", "write an Aaren agent as a lean policy file (the LibTorch-free runtime)", aaren::cli::run_export},
+      {"export", "write an Aaren or LSTM agent as a lean policy file (the LibTorch-free runtime)",
+       aaren::cli::run_export},
       {"envs", "list the environments (names, dims, D4RL score references)", aaren::cli::run_envs},
+      {"backbones", "list the backbones (how each trains and acts)", aaren::cli::run_backbones},
       {"rollout", "run a policy in an environment: returns and normalised scores", aaren::cli::run_rollout},
       {"sac", "train a Soft Actor-Critic behaviour policy online", aaren::cli::run_sac},
       {"collect", "roll out a behaviour policy into a D4RL-layout .hdf5 file", aaren::cli::run_collect},

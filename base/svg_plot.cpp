@@ -88,56 +88,72 @@ const char* kDashes[] = {"", "7,3", "2,2", "9,3,2,3"};
 
 }  // namespace
 
-std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions& o) {
-  auto tx = [&](double v) { return o.log_x ? std::log10(std::max(v, 1e-300)) : v; };
-  auto ty = [&](double v) { return o.log_y ? std::log10(std::max(v, 1e-300)) : v; };
+namespace {
+// Where the data go: the plot area (left, top, width, height in px) and the
+// axes' ranges, in log10 units on a log axis.
+struct Frame {
+  double L = 0, T = 0, W = 0, H = 0, x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  bool log_x = false, log_y = false;
+  static double axis(double v, bool log) { return log ? std::log10(std::max(v, 1e-300)) : v; }
+  double px(double v) const { return L + (axis(v, log_x) - x0) / (x1 - x0) * W; }
+  double py(double v) const { return T + H - (axis(v, log_y) - y0) / (y1 - y0) * H; }
+};
+
+// The axes' ranges over the finite points of every series (a little headroom on a linear y).
+void fit_ranges(const std::vector<Series>& series, Frame& f) {
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   for (const auto& s : series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
-      x0 = std::min(x0, tx(s.x[i])), x1 = std::max(x1, tx(s.x[i]));
-      y0 = std::min(y0, ty(s.y[i])), y1 = std::max(y1, ty(s.y[i]));
+      x0 = std::min(x0, Frame::axis(s.x[i], f.log_x)), x1 = std::max(x1, Frame::axis(s.x[i], f.log_x));
+      y0 = std::min(y0, Frame::axis(s.y[i], f.log_y)), y1 = std::max(y1, Frame::axis(s.y[i], f.log_y));
     }
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (x1 == x0) x1 = x0 + 1;
   if (y1 == y0) y1 = y0 + 1;
-  if (!o.log_y) {  // a little headroom
+  if (!f.log_y) {
     const double pad = 0.05 * (y1 - y0);
     y0 -= pad, y1 += pad;
   }
-  double x_step = 1, y_step = 1;
-  const auto x_ticks = ticks(x0, x1, o.log_x, x_step), y_ticks = ticks(y0, y1, o.log_y, y_step);
-  // Margins from what they hold: the widest y tick label, then the y axis
-  // title beside it; the legend's longest name on the right.
-  double y_label_width = 0, legend_width = 0;
-  for (double t : y_ticks) y_label_width = std::max(y_label_width, text_width(tick_label(t, o.log_y, y_step)));
-  int named = 0;
-  for (const auto& ser : series)
-    if (!ser.x.empty()) legend_width = std::max(legend_width, text_width(ser.name)), ++named;
-  const double L = 36 + y_label_width + 10, T = 40, B = 55;
-  // A legend too wide for 45% of the picture gets a smaller font instead of being cut at the edge.
-  const double R = named > 0 ? std::min(48 + legend_width + 12, 0.45 * o.width) : 20;
-  const double legend_font = legend_width > 0 ? std::max(6.0, std::min(12.0, 12.0 * (R - 60) / legend_width)) : 12;
-  const double W = o.width - L - R, H = o.height - T - B;
-  auto px = [&](double v) { return L + (tx(v) - x0) / (x1 - x0) * W; };
-  auto py = [&](double v) { return T + H - (ty(v) - y0) / (y1 - y0) * H; };
+  f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
+}
 
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(1);
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << o.width << "\" height=\"" << o.height
-    << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  s << "<text x=\"" << L + W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" << escape(o.title)
-    << "</text>\n";
+// Series k: its line (dashed apart from the colour cycle), a mark per point
+// when there are few (evaluations), and its legend entry.
+void draw_series(std::ostream& s, const Series& ser, int k, const Frame& f, double legend_font) {
+  const char* color = kColors[k % 8];
+  const char* dash = kDashes[k % 4];
+  const std::string dash_attr = *dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : "";
+  s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.8\"" << dash_attr << " points=\"";
+  size_t points = 0;
+  for (size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
+    if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i]))
+      s << f.px(ser.x[i]) << "," << f.py(ser.y[i]) << " ", ++points;
+  s << "\"/>\n";
+  if (points <= 40)
+    for (size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
+      if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i]))
+        s << "<circle cx=\"" << f.px(ser.x[i]) << "\" cy=\"" << f.py(ser.y[i]) << "\" r=\"2.5\" fill=\"" << color
+          << "\"/>\n";
+  const double ly = f.T + 14 + 18 * k, lx = f.L + f.W;
+  s << "<line x1=\"" << lx + 12 << "\" y1=\"" << ly << "\" x2=\"" << lx + 40 << "\" y2=\"" << ly << "\" stroke=\""
+    << color << "\" stroke-width=\"2.5\"" << dash_attr << "/>\n<text x=\"" << lx + 46 << "\" y=\"" << ly + 4
+    << "\" font-size=\"" << legend_font << "\">" << escape(ser.name) << "</text>\n";
+}
+
+// Grid lines and tick labels of both axes, the frame, and the axis titles.
+void draw_axes(std::ostream& s, const Frame& f, const PlotOptions& o, const std::vector<double>& x_ticks, double x_step,
+               const std::vector<double>& y_ticks, double y_step, double y_label_width) {
+  const double L = f.L, T = f.T, W = f.W, H = f.H;
   for (double t : x_ticks) {
-    const double x = L + (t - x0) / (x1 - x0) * W;
+    const double x = L + (t - f.x0) / (f.x1 - f.x0) * W;
     if (x < L - 0.5 || x > L + W + 0.5) continue;
     s << "<line x1=\"" << x << "\" y1=\"" << T << "\" x2=\"" << x << "\" y2=\"" << T + H
       << "\" stroke=\"#e5e5e5\"/>\n<text x=\"" << x << "\" y=\"" << T + H + 16 << "\" text-anchor=\"middle\">"
       << tick_label(t, o.log_x, x_step) << "</text>\n";
   }
   for (double t : y_ticks) {
-    const double y = T + H - (t - y0) / (y1 - y0) * H;
+    const double y = T + H - (t - f.y0) / (f.y1 - f.y0) * H;
     if (y < T - 0.5 || y > T + H + 0.5) continue;
     s << "<line x1=\"" << L << "\" y1=\"" << y << "\" x2=\"" << L + W << "\" y2=\"" << y
       << "\" stroke=\"#e5e5e5\"/>\n<text x=\"" << L - 6 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">"
@@ -149,28 +165,39 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
     << (o.log_x ? " (log)" : "") << "</text>\n";
   s << "<text transform=\"translate(" << L - y_label_width - 16 << "," << T + H / 2
     << ") rotate(-90)\" text-anchor=\"middle\">" << escape(o.y_label) << (o.log_y ? " (log)" : "") << "</text>\n";
+}
+}  // namespace
+
+std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions& o) {
+  Frame f;
+  f.log_x = o.log_x, f.log_y = o.log_y;
+  fit_ranges(series, f);
+  double x_step = 1, y_step = 1;
+  const auto x_ticks = ticks(f.x0, f.x1, o.log_x, x_step), y_ticks = ticks(f.y0, f.y1, o.log_y, y_step);
+  // Margins from what they hold: the widest y tick label, then the y axis
+  // title beside it; the legend's longest name on the right.
+  double y_label_width = 0, legend_width = 0;
+  for (double t : y_ticks) y_label_width = std::max(y_label_width, text_width(tick_label(t, o.log_y, y_step)));
+  int named = 0;
+  for (const auto& ser : series)
+    if (!ser.x.empty()) legend_width = std::max(legend_width, text_width(ser.name)), ++named;
+  f.L = 36 + y_label_width + 10, f.T = 40;
+  // A legend too wide for 45% of the picture gets a smaller font instead of being cut at the edge.
+  const double R = named > 0 ? std::min(48 + legend_width + 12, 0.45 * o.width) : 20;
+  const double legend_font = legend_width > 0 ? std::max(6.0, std::min(12.0, 12.0 * (R - 60) / legend_width)) : 12;
+  f.W = o.width - f.L - R, f.H = o.height - f.T - 55;
+
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1);
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << o.width << "\" height=\"" << o.height
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  s << "<text x=\"" << f.L + f.W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" << escape(o.title)
+    << "</text>\n";
+  draw_axes(s, f, o, x_ticks, x_step, y_ticks, y_step, y_label_width);
   int k = 0;
-  for (const auto& ser : series) {
-    if (ser.x.empty()) continue;
-    const char* color = kColors[k % 8];
-    const char* dash = kDashes[k % 4];
-    const std::string dash_attr = *dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : "";
-    s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.8\"" << dash_attr << " points=\"";
-    size_t points = 0;
-    for (size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
-      if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i])) s << px(ser.x[i]) << "," << py(ser.y[i]) << " ", ++points;
-    s << "\"/>\n";
-    if (points <= 40)  // few points (evaluations): mark each one
-      for (size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
-        if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i]))
-          s << "<circle cx=\"" << px(ser.x[i]) << "\" cy=\"" << py(ser.y[i]) << "\" r=\"2.5\" fill=\"" << color
-            << "\"/>\n";
-    const double ly = T + 14 + 18 * k;
-    s << "<line x1=\"" << L + W + 12 << "\" y1=\"" << ly << "\" x2=\"" << L + W + 40 << "\" y2=\"" << ly
-      << "\" stroke=\"" << color << "\" stroke-width=\"2.5\"" << dash_attr << "/>\n<text x=\"" << L + W + 46
-      << "\" y=\"" << ly + 4 << "\" font-size=\"" << legend_font << "\">" << escape(ser.name) << "</text>\n";
-    ++k;
-  }
+  for (const auto& ser : series)
+    if (!ser.x.empty()) draw_series(s, ser, k++, f, legend_font);
   s << "</svg>\n";
   return s.str();
 }

@@ -46,10 +46,30 @@ void PolicyBenchConfig::validate() const {
   if (tokens.empty()) fail("--tokens needs at least one layout");
   for (const auto& t : tokens)
     if (t != "interleaved" && t != "fused") fail("--tokens: unknown layout '" + t + "' (interleaved, fused)");
+  std::string known;
+  for (const auto& v : policy_variants()) known += (known.empty() ? "" : ", ") + v;
   for (const auto& v : variants)
-    if (v != "aaren-recurrent" && v != "aaren-lean" && v != "transformer-window" && v != "transformer-kvcache")
-      fail("--variants: unknown variant '" + v +
-           "' (aaren-recurrent, aaren-lean, transformer-window, transformer-kvcache)");
+    if (!parse_variant(v)) fail("--variants: unknown variant '" + v + "' (" + known + ")");
+}
+
+std::vector<std::string> policy_variants() {
+  std::vector<std::string> names;
+  for (const auto& d : backbone_descriptors()) {
+    for (const auto mode : d.act_modes) {
+      names.push_back(d.name + "-" + to_string(mode));
+      if (mode == ActMode::kRecurrent && d.lean_runtime) names.push_back(d.name + "-lean");
+    }
+  }
+  return names;
+}
+
+std::optional<PolicyVariant> parse_variant(const std::string& name) {
+  for (const auto& d : backbone_descriptors()) {
+    if (d.lean_runtime && name == d.name + "-lean") return PolicyVariant{d.kind, ActMode::kRecurrent, true};
+    for (const auto mode : d.act_modes)
+      if (name == d.name + "-" + to_string(mode)) return PolicyVariant{d.kind, mode, false};
+  }
+  return std::nullopt;
 }
 
 nlohmann::json PolicyBenchConfig::to_json() const {
@@ -149,12 +169,10 @@ Models build_models(const PolicyBenchConfig& c) {
     v.kind = name;
     v.name = tokens == TokenLayout::kFused ? name + "/fused" : name;
     v.tokens_per_step = tokens_per_step(tokens);
-    const bool aaren = name == "aaren-recurrent" || name == "aaren-lean";
-    v.agent = agent_of(aaren ? BackboneKind::kAaren : BackboneKind::kTransformer, tokens);
-    v.acting.mode = name == "transformer-window"    ? ActMode::kWindow
-                    : name == "transformer-kvcache" ? ActMode::kKVCache
-                                                    : ActMode::kRecurrent;
-    if (name == "aaren-lean") {
+    const auto spec = *parse_variant(name);
+    v.agent = agent_of(spec.kind, tokens);
+    v.acting.mode = spec.mode;
+    if (spec.lean) {
       v.acting.runtime = Runtime::kLean;
       v.acting.lean_model = lean_model_of(v.agent, "(in memory)");  // converted once, outside the timing
     }
@@ -233,12 +251,115 @@ EpisodeTrace run_alone(const Models& m, const Variant& v, int64_t batch, int64_t
 
 }  // namespace
 
+namespace {
+// Seconds per env step of each variant: seconds[variant][step] over the repeats.
+using StepSeconds = std::vector<std::vector<std::vector<double>>>;
+
+// Timing at one batch size: all variants on the same inputs, interleaved in
+// blocks of `block` steps, rotating who goes first: noise on the machine hits
+// every variant alike, while within a block each runs as a deployed policy
+// does, its weights warm in the caches.
+StepSeconds time_interleaved(const Models& m, const PolicyBenchConfig& c, int64_t batch, std::ostream* progress) {
+  const int64_t V = static_cast<int64_t>(m.variants.size());
+  StepSeconds seconds(V, std::vector<std::vector<double>>(c.steps));
+  for (int64_t rep = 0; rep < c.repeats; ++rep) {
+    std::vector<std::unique_ptr<AgentPolicy>> policies;
+    for (const auto& v : m.variants) policies.push_back(make_policy(m, v, batch));
+    // Every variant sees the same observations at step t.
+    Inputs inputs(batch, m.obs_dim, c.seed + 1000 * rep + batch);
+    std::vector<std::vector<double>> observations;
+    for (int64_t t = 0; t < c.steps; ++t) observations.push_back(inputs.next());
+    std::vector<double> actions(batch * m.act_dim);
+    const double start = now_seconds();
+    double last_report = start;
+    for (int64_t t0 = 0; t0 < c.steps; t0 += c.block) {
+      const int64_t t1 = std::min(c.steps, t0 + c.block);
+      for (int64_t k = 0; k < V; ++k) {
+        const int64_t i = (t0 / c.block + k) % V;
+        for (int64_t t = t0; t < t1; ++t) {
+          const double begin = now_seconds();
+          policies[i]->act(observations[t], actions);
+          policies[i]->advance(inputs.rewards());
+          seconds[i][t].push_back(now_seconds() - begin);
+        }
+      }
+      const double now = now_seconds();
+      if (progress && (now - last_report > 1.0 || t1 == c.steps)) {
+        last_report = now;
+        const double done = rep * c.steps + t1, total = c.repeats * c.steps;
+        const double rate = t1 / (now - start);
+        *progress << "\r[bench policy] timing, batch " << batch << ", episode " << (rep + 1) << "/" << c.repeats
+                  << ": step " << t1 << "/" << c.steps << " (" << std::fixed << std::setprecision(0) << rate
+                  << " steps/s, ETA " << std::setprecision(1) << (total - done) / rate << " s)   " << std::flush;
+      }
+    }
+    if (progress) *progress << "\n";
+  }
+  return seconds;
+}
+
+// The summary and per-step rows of one batch size, from its timing and its memory traces.
+void add_batch_rows(PolicyBenchResult& r, const Models& m, const PolicyBenchConfig& c, int64_t batch,
+                    const StepSeconds& seconds, const std::vector<EpisodeTrace>& traces) {
+  const int64_t V = static_cast<int64_t>(m.variants.size());
+  std::vector<double> medians(V);
+  for (int64_t i = 0; i < V; ++i) {
+    std::vector<double> all;
+    for (const auto& s : seconds[i]) all.insert(all.end(), s.begin(), s.end());
+    medians[i] = median(all) * 1e6;
+  }
+  double window = std::nan("");
+  for (int64_t i = 0; i < V; ++i)
+    if (m.variants[i].name == "transformer-window") window = medians[i];  // DT's way, the baseline
+  if (std::isnan(window))
+    for (int64_t i = 0; i < V; ++i)
+      if (m.variants[i].kind == "transformer-window") window = medians[i];
+  for (int64_t i = 0; i < V; ++i) {
+    std::vector<double> all;
+    double cumulative = 0;
+    for (int64_t t = 0; t < c.steps; ++t) {
+      all.insert(all.end(), seconds[i][t].begin(), seconds[i][t].end());
+      const double step_us = median(seconds[i][t]) * 1e6;
+      cumulative += step_us;
+      r.steps.add_row({m.variants[i].name, batch, t + 1, (t + 1) * m.variants[i].tokens_per_step, step_us, cumulative,
+                       traces[i].state_bytes[t], traces[i].rss_growth[t]});
+    }
+    double mean = 0;
+    for (double s : all) mean += s / all.size();
+    const auto& tr = traces[i];
+    r.summary.add_row({m.variants[i].name, batch, c.steps, medians[i], percentile(all, 99) * 1e6, mean * 1e6,
+                       medians[i] / batch, window / medians[i], tr.state_bytes.front(), tr.state_bytes.back(),
+                       tr.rss_growth.back(), *std::max_element(tr.rss_growth.begin(), tr.rss_growth.end())});
+  }
+}
+
+// Batch 1, each variant alone, until sweep_tokens tokens: per-step rows, and
+// at each of a few token counts the median over the last 10% of steps before it.
+void run_sweep(PolicyBenchResult& r, const Models& m, const PolicyBenchConfig& c, std::ostream* progress) {
+  r.sweep.columns = {"variant", "step", "tokens", "us", "state_bytes", "rss_growth_bytes"};
+  r.sweep_summary.columns = {"variant", "tokens", "median_us_per_step", "state_bytes", "rss_growth_bytes"};
+  if (c.sweep_tokens <= 0) return;
+  for (const auto& v : m.variants) {
+    const int64_t per_step = v.tokens_per_step, steps = (c.sweep_tokens + per_step - 1) / per_step;
+    const auto tr =
+        run_alone(m, v, 1, steps, c.seed + 7, progress, "sweep to " + std::to_string(c.sweep_tokens) + " tokens");
+    for (int64_t t = 0; t < steps; ++t)
+      r.sweep.add_row({v.name, t + 1, (t + 1) * per_step, tr.seconds[t] * 1e6, tr.state_bytes[t], tr.rss_growth[t]});
+    for (int64_t tokens : {30, 100, 300, 1000, 3000, 10000, 30000, 100000}) {
+      if (tokens > steps * per_step) break;
+      const int64_t end = tokens / per_step, begin = std::min(end - 1, end - std::max<int64_t>(1, end / 10));
+      std::vector<double> window(tr.seconds.begin() + begin, tr.seconds.begin() + end);
+      r.sweep_summary.add_row(
+          {v.name, end * per_step, median(window) * 1e6, tr.state_bytes[end - 1], tr.rss_growth[end - 1]});
+    }
+  }
+}
+}  // namespace
+
 PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* progress) {
   c.validate();
   at::set_num_threads(c.threads);
   const auto m = build_models(c);
-  const int64_t V = static_cast<int64_t>(m.variants.size());
-
   PolicyBenchResult r;
   for (const auto& v : m.variants)
     if (v.acting.lean_model) {
@@ -254,99 +375,13 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
   r.steps.columns = {"variant", "batch", "step", "tokens", "median_us", "cumulative_us", "state_bytes",
                      "rss_growth_bytes"};
   for (const int64_t batch : c.batches) {
-    // Timing: all variants on the same inputs, interleaved step by step.
-    std::vector<std::vector<std::vector<double>>> seconds(V, std::vector<std::vector<double>>(c.steps));
-    for (int64_t rep = 0; rep < c.repeats; ++rep) {
-      std::vector<std::unique_ptr<AgentPolicy>> policies;
-      for (const auto& v : m.variants) policies.push_back(make_policy(m, v, batch));
-      // Every variant sees the same observations at step t.
-      Inputs inputs(batch, m.obs_dim, c.seed + 1000 * rep + batch);
-      std::vector<std::vector<double>> observations;
-      for (int64_t t = 0; t < c.steps; ++t) observations.push_back(inputs.next());
-      std::vector<double> actions(batch * m.act_dim);
-      const double start = now_seconds();
-      double last_report = start;
-      // Interleaved in blocks of `block` steps, rotating who goes first: noise
-      // on the machine hits every variant alike, while within a block each
-      // runs as a deployed policy does, its weights warm in the caches.
-      for (int64_t t0 = 0; t0 < c.steps; t0 += c.block) {
-        const int64_t t1 = std::min(c.steps, t0 + c.block);
-        for (int64_t k = 0; k < V; ++k) {
-          const int64_t i = (t0 / c.block + k) % V;
-          for (int64_t t = t0; t < t1; ++t) {
-            const double begin = now_seconds();
-            policies[i]->act(observations[t], actions);
-            policies[i]->advance(inputs.rewards());
-            seconds[i][t].push_back(now_seconds() - begin);
-          }
-        }
-        const double now = now_seconds();
-        if (progress && (now - last_report > 1.0 || t1 == c.steps)) {
-          last_report = now;
-          const double done = rep * c.steps + t1, total = c.repeats * c.steps;
-          const double rate = t1 / (now - start);
-          *progress << "\r[bench policy] timing, batch " << batch << ", episode " << (rep + 1) << "/" << c.repeats
-                    << ": step " << t1 << "/" << c.steps << " (" << std::fixed << std::setprecision(0) << rate
-                    << " steps/s, ETA " << std::setprecision(1) << (total - done) / rate << " s)   " << std::flush;
-        }
-      }
-      if (progress) *progress << "\n";
-    }
-    // Memory: each variant alone.
-    std::vector<EpisodeTrace> traces;
+    const auto seconds = time_interleaved(m, c, batch, progress);
+    std::vector<EpisodeTrace> traces;  // memory: each variant alone
     for (const auto& v : m.variants)
       traces.push_back(run_alone(m, v, batch, c.steps, c.seed + batch, progress, "memory, batch " + std::to_string(batch)));
-
-    std::vector<double> medians(V);
-    for (int64_t i = 0; i < V; ++i) {
-      std::vector<double> all;
-      for (const auto& s : seconds[i]) all.insert(all.end(), s.begin(), s.end());
-      medians[i] = median(all) * 1e6;
-    }
-    double window = std::nan("");
-    for (int64_t i = 0; i < V; ++i)
-      if (m.variants[i].name == "transformer-window") window = medians[i];  // DT's way, the baseline
-    if (std::isnan(window))
-      for (int64_t i = 0; i < V; ++i)
-        if (m.variants[i].kind == "transformer-window") window = medians[i];
-    for (int64_t i = 0; i < V; ++i) {
-      std::vector<double> all;
-      double cumulative = 0;
-      for (int64_t t = 0; t < c.steps; ++t) {
-        all.insert(all.end(), seconds[i][t].begin(), seconds[i][t].end());
-        const double step_us = median(seconds[i][t]) * 1e6;
-        cumulative += step_us;
-        r.steps.add_row({m.variants[i].name, batch, t + 1, (t + 1) * m.variants[i].tokens_per_step, step_us, cumulative,
-                         traces[i].state_bytes[t], traces[i].rss_growth[t]});
-      }
-      double mean = 0;
-      for (double s : all) mean += s / all.size();
-      const auto& tr = traces[i];
-      r.summary.add_row({m.variants[i].name, batch, c.steps, medians[i], percentile(all, 99) * 1e6, mean * 1e6,
-                         medians[i] / batch, window / medians[i], tr.state_bytes.front(), tr.state_bytes.back(),
-                         tr.rss_growth.back(), *std::max_element(tr.rss_growth.begin(), tr.rss_growth.end())});
-    }
+    add_batch_rows(r, m, c, batch, seconds, traces);
   }
-
-  r.sweep.columns = {"variant", "step", "tokens", "us", "state_bytes", "rss_growth_bytes"};
-  r.sweep_summary.columns = {"variant", "tokens", "median_us_per_step", "state_bytes", "rss_growth_bytes"};
-  if (c.sweep_tokens > 0) {
-    for (const auto& v : m.variants) {
-      const int64_t per_step = v.tokens_per_step, steps = (c.sweep_tokens + per_step - 1) / per_step;
-      const auto tr = run_alone(m, v, 1, steps, c.seed + 7, progress, "sweep to " + std::to_string(c.sweep_tokens) + " tokens");
-      for (int64_t t = 0; t < steps; ++t)
-        r.sweep.add_row({v.name, t + 1, (t + 1) * per_step, tr.seconds[t] * 1e6, tr.state_bytes[t],
-                         tr.rss_growth[t]});
-      // At each checkpoint: the median over the last 10% of steps before it.
-      for (int64_t tokens : {30, 100, 300, 1000, 3000, 10000, 30000, 100000}) {
-        if (tokens > steps * per_step) break;
-        const int64_t end = tokens / per_step, begin = std::min(end - 1, end - std::max<int64_t>(1, end / 10));
-        std::vector<double> window(tr.seconds.begin() + begin, tr.seconds.begin() + end);
-        r.sweep_summary.add_row(
-            {v.name, end * per_step, median(window) * 1e6, tr.state_bytes[end - 1], tr.rss_growth[end - 1]});
-      }
-    }
-  }
+  run_sweep(r, m, c, progress);
   return r;
 }
 

@@ -22,12 +22,28 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/report.h"
 
+#include "agents/models/backbones.h"
+
 namespace aaren::bench {
+
+// Every policy variant the registered backbones give, "<backbone>-<mode>" for
+// each of their acting modes and "<backbone>-lean" where the lean runtime runs
+// it: aaren-recurrent, aaren-lean, transformer-window, transformer-kvcache, ...
+std::vector<std::string> policy_variants();
+
+// What a variant's name says: the backbone, its mode, and whether the lean runtime runs it.
+struct PolicyVariant {
+  BackboneKind kind;
+  ActMode mode;
+  bool lean;
+};
+std::optional<PolicyVariant> parse_variant(const std::string& name);  // nullopt: not a variant
 
 struct PolicyBenchConfig {
   std::string env = "hopper";      // observation and action sizes
@@ -41,7 +57,7 @@ struct PolicyBenchConfig {
   int64_t repeats = 3;             // timed episodes per batch size
   int64_t block = 50;              // timing: variants take turns every this many env steps
   int64_t sweep_tokens = 10000;    // batch-1 sweep length in tokens (0: no sweep)
-  std::vector<std::string> variants{"aaren-recurrent", "aaren-lean", "transformer-window", "transformer-kvcache"};
+  std::vector<std::string> variants = policy_variants();
   // Token layouts: each variant runs in each (fused ones are named "<variant>/fused").
   std::vector<std::string> tokens{"interleaved", "fused"};
   int threads = 1;

@@ -16,6 +16,7 @@
 #include "agents/models/decision_policy.h"
 #include "agents/models/device.h"
 #include "agents/training/distributed.h"
+#include "base/config_fields.h"
 #include "base/svg_plot.h"
 #include "bench/policy_bench.h"
 
@@ -54,19 +55,45 @@ void TrainBenchConfig::validate() const {
       fail("--batch-size " + std::to_string(batch) + " must be a multiple of every --nproc (it is the global batch)");
   }
   if (!(dist_timeout > 0)) fail("--dist-timeout must be > 0 seconds");
+  for (const auto& name : backbones) {
+    try {
+      base::parse_enum<BackboneKind>(name);
+    } catch (const std::invalid_argument& e) {
+      fail(std::string("--backbones: ") + e.what());
+    }
+  }
+}
+
+std::vector<std::string> train_bench_backbones(const TrainBenchConfig& config) {
+  if (!config.backbones.empty()) return config.backbones;
+  std::vector<std::string> names;
+  for (const auto& d : backbone_descriptors()) names.push_back(d.name);
+  return names;
 }
 
 nlohmann::json TrainBenchConfig::to_json() const {
-  return {{"lengths", lengths},         {"batch", batch},     {"d_model", d_model},
-          {"n_layers", n_layers},       {"n_heads", n_heads}, {"state_dim", state_dim},
-          {"act_dim", act_dim},         {"threads", threads}, {"min_rounds", min_rounds},
-          {"min_seconds", min_seconds}, {"seed", seed},       {"device", device},
-          {"precision", precision},     {"nproc", nproc},     {"dist_timeout", dist_timeout}};
+  return {{"lengths", lengths},
+          {"batch", batch},
+          {"d_model", d_model},
+          {"n_layers", n_layers},
+          {"n_heads", n_heads},
+          {"state_dim", state_dim},
+          {"act_dim", act_dim},
+          {"threads", threads},
+          {"min_rounds", min_rounds},
+          {"min_seconds", min_seconds},
+          {"seed", seed},
+          {"device", device},
+          {"precision", precision},
+          {"nproc", nproc},
+          {"dist_timeout", dist_timeout},
+          {"backbones", train_bench_backbones(*this)}};
 }
 
 namespace {
 
 struct Trainer {
+  std::string name;  // the backbone's
   DecisionPolicy model{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer;
 };
@@ -114,16 +141,16 @@ double train_step(Trainer& t, const Batch& b, const torch::Device& device, bool 
 
 std::vector<Trainer> make_trainers(const TrainBenchConfig& c, const torch::Device& device) {
   std::vector<Trainer> trainers;
-  for (const auto kind : {BackboneKind::kAaren, BackboneKind::kTransformer}) {
+  for (const auto& name : train_bench_backbones(c)) {
     torch::manual_seed(c.seed);
     DecisionConfig dc;
     dc.state_dim = c.state_dim;
     dc.act_dim = c.act_dim;
-    dc.backbone.kind = kind;
+    dc.backbone.kind = base::parse_enum<BackboneKind>(name);
     dc.backbone.d_model = c.d_model;
     dc.backbone.n_layers = c.n_layers;
     dc.backbone.n_heads = c.n_heads;
-    Trainer t{DecisionPolicy(dc), nullptr};
+    Trainer t{name, DecisionPolicy(dc), nullptr};
     t.model->to(device);
     t.model->train();
     t.optimizer = std::make_unique<torch::optim::AdamW>(t.model->parameters(),
@@ -142,6 +169,48 @@ Batch random_batch(const TrainBenchConfig& c, int64_t batch, int64_t T, uint64_t
 
 }  // namespace
 
+namespace {
+// b1_<suffix>, b2_<suffix>, ... for the trainers' backbones.
+std::vector<std::string> per_backbone(const std::vector<Trainer>& trainers, const std::string& suffix) {
+  std::vector<std::string> names;
+  for (const auto& t : trainers) names.push_back(t.name + suffix);
+  return names;
+}
+
+std::vector<std::string> train_columns(const std::vector<Trainer>& trainers) {
+  std::vector<std::string> columns{"tokens", "env_steps", "batch"};
+  for (const auto& c : per_backbone(trainers, "_ms")) columns.push_back(c);
+  for (size_t i = 1; i < trainers.size(); ++i) columns.push_back(trainers[i].name + "_over_" + trainers[0].name);
+  for (const auto& c : per_backbone(trainers, "_peak_mb")) columns.push_back(c);
+  columns.push_back("rounds");
+  return columns;
+}
+
+// Peak memory of one step of each backbone alone, from a trimmed heap (MB; NaN on a GPU).
+std::vector<double> peak_step_mb(std::vector<Trainer>& trainers, const Batch& b, const torch::Device& device,
+                                 bool bf16) {
+  std::vector<double> peak_mb;
+  for (auto& t : trainers) {
+    malloc_trim(0);
+    const int64_t before = resident_bytes();
+    const bool ok = reset_peak_resident();
+    train_step(t, b, device, bf16);
+    const int64_t peak = peak_resident_bytes();
+    peak_mb.push_back(ok && peak > 0 && device.is_cpu() ? (peak - before) / 1048576.0 : std::nan(""));
+  }
+  return peak_mb;
+}
+
+void show_round(std::ostream* progress, const std::string& what, int rounds, const std::vector<Trainer>& trainers,
+                const std::vector<std::vector<double>>& seconds) {
+  if (!progress) return;
+  *progress << "\r[bench train] " << what << ": round " << rounds << std::fixed << std::setprecision(1);
+  for (size_t i = 0; i < trainers.size(); ++i)
+    *progress << ", " << trainers[i].name << " " << 1e3 * median(seconds[i]) << " ms";
+  *progress << "   " << std::flush;
+}
+}  // namespace
+
 Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
   c.validate();
   at::set_num_threads(c.threads);
@@ -151,23 +220,12 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
   const size_t kinds = trainers.size();
 
   Table table;
-  table.columns = {"tokens",        "env_steps",           "batch",
-                   "aaren_ms",      "transformer_ms",      "transformer_over_aaren",
-                   "aaren_peak_mb", "transformer_peak_mb", "rounds"};
+  table.columns = train_columns(trainers);
   for (const int64_t N : c.lengths) {
     const int64_t T = N / 3;
     const Batch b = random_batch(c, c.batch, T, c.seed + N, device);
-    // Peak memory: one step of each alone, from a trimmed heap.
-    std::vector<double> peak_mb;
-    for (auto& t : trainers) {
-      malloc_trim(0);
-      const int64_t before = resident_bytes();
-      const bool ok = reset_peak_resident();
-      train_step(t, b, device, bf16);
-      const int64_t peak = peak_resident_bytes();
-      peak_mb.push_back(ok && peak > 0 && device.is_cpu() ? (peak - before) / 1048576.0 : std::nan(""));
-    }
-    // Time: interleaved rounds, alternating who goes first.
+    const auto peak_mb = peak_step_mb(trainers, b, device, bf16);
+    // Time: interleaved rounds, rotating who goes first.
     std::vector<std::vector<double>> seconds(kinds);
     const double start = now_seconds();
     int rounds = 0;
@@ -179,32 +237,25 @@ Table run_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
         seconds[i].push_back(now_seconds() - t0);
       }
       ++rounds;
-      if (progress)
-        *progress << "\r[bench train] " << N << " tokens: round " << rounds << ", aaren " << std::fixed
-                  << std::setprecision(1) << 1e3 * median(seconds[0]) << " ms, transformer " << 1e3 * median(seconds[1])
-                  << " ms   " << std::flush;
+      show_round(progress, std::to_string(N) + " tokens", rounds, trainers, seconds);
     }
     if (progress) *progress << "\n";
-    const double aaren = 1e3 * median(seconds[0]), transformer = 1e3 * median(seconds[1]);
-    table.add_row(
-        {N, T, c.batch, aaren, transformer, transformer / aaren, peak_mb[0], peak_mb[1], static_cast<int64_t>(rounds)});
+    std::vector<Cell> row{N, T, c.batch};
+    for (const auto& s : seconds) row.push_back(1e3 * median(s));
+    for (size_t i = 1; i < kinds; ++i) row.push_back(median(seconds[i]) / median(seconds[0]));
+    for (const double mb : peak_mb) row.push_back(mb);
+    row.push_back(static_cast<int64_t>(rounds));
+    table.add_row(row);
   }
   return table;
 }
 
-std::vector<std::string> data_parallel_train_columns() {
-  return {"nproc",
-          "tokens",
-          "batch",
-          "aaren_ms",
-          "transformer_ms",
-          "aaren_updates_per_s",
-          "transformer_updates_per_s",
-          "aaren_samples_per_s",
-          "transformer_samples_per_s",
-          "aaren_allreduce_ms",
-          "transformer_allreduce_ms",
-          "rounds"};
+std::vector<std::string> data_parallel_train_columns(const TrainBenchConfig& c) {
+  std::vector<std::string> columns{"nproc", "tokens", "batch"};
+  for (const char* suffix : {"_ms", "_updates_per_s", "_samples_per_s", "_allreduce_ms"})
+    for (const auto& name : train_bench_backbones(c)) columns.push_back(name + suffix);
+  columns.push_back("rounds");
+  return columns;
 }
 
 Table run_data_parallel_train_bench(const TrainBenchConfig& c, std::ostream* progress) {
@@ -227,7 +278,7 @@ Table run_data_parallel_train_bench(const TrainBenchConfig& c, std::ostream* pro
     for (auto& r : reducers) r = std::make_unique<dist::GradientAllReduce>(*group);
   const bool main_rank = launch.rank == 0;
   Table table;
-  table.columns = data_parallel_train_columns();
+  table.columns = data_parallel_train_columns(c);
   const int64_t local = c.batch / world;
   for (const int64_t N : c.lengths) {
     const Batch b = random_batch(c, local, N / 3, c.seed + N + 7919 * static_cast<uint64_t>(launch.rank), device);
@@ -247,16 +298,18 @@ Table run_data_parallel_train_bench(const TrainBenchConfig& c, std::ostream* pro
         allreduce[i].push_back(train_step(trainers[i], b, device, bf16, reducers[i].get()));
         seconds[i].push_back(now_seconds() - t0);
       }
-      if (progress && main_rank)
-        *progress << "\r[bench train] " << world << " rank(s), " << N << " tokens: round " << rounds + 1 << ", aaren "
-                  << std::fixed << std::setprecision(1) << 1e3 * median(seconds[0]) << " ms, transformer "
-                  << 1e3 * median(seconds[1]) << " ms   " << std::flush;
+      if (main_rank)
+        show_round(progress, std::to_string(world) + " rank(s), " + std::to_string(N) + " tokens", rounds + 1, trainers,
+                   seconds);
     }
     if (progress && main_rank) *progress << "\n";
-    const double a = 1e3 * median(seconds[0]), t = 1e3 * median(seconds[1]);
-    table.add_row({static_cast<int64_t>(world), N, c.batch, a, t, 1e3 / a, 1e3 / t, c.batch * 1e3 / a,
-                   c.batch * 1e3 / t, 1e3 * median(allreduce[0]), 1e3 * median(allreduce[1]),
-                   static_cast<int64_t>(seconds[0].size())});
+    std::vector<Cell> row{static_cast<int64_t>(world), N, c.batch};
+    for (const auto& s : seconds) row.push_back(1e3 * median(s));
+    for (const auto& s : seconds) row.push_back(1.0 / median(s));
+    for (const auto& s : seconds) row.push_back(c.batch / median(s));
+    for (const auto& a : allreduce) row.push_back(1e3 * median(a));
+    row.push_back(static_cast<int64_t>(seconds[0].size()));
+    table.add_row(row);
   }
   return main_rank ? table : Table{table.columns, {}};
 }
@@ -271,7 +324,6 @@ Table run_train_profile(const TrainBenchConfig& c, int updates, int top) {
   const Batch b = random_batch(c, c.batch, N / 3, c.seed + N, device);
   Table table;
   table.columns = {"backbone", "op", "calls_per_update", "self_ms_per_update", "share"};
-  const char* names[] = {"aaren", "transformer"};
   namespace prof = torch::autograd::profiler;
   for (size_t i = 0; i < trainers.size(); ++i) {
     for (int w = 0; w < 2; ++w) train_step(trainers[i], b, device, bf16);  // warm-up
@@ -306,26 +358,31 @@ Table run_train_profile(const TrainBenchConfig& c, int updates, int top) {
     std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(self.begin(), self.end());
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
     for (int r = 0; r < std::min<int>(top, static_cast<int>(rows.size())); ++r)
-      table.add_row({std::string(names[i]), rows[r].first, static_cast<double>(rows[r].second.second) / updates,
+      table.add_row({trainers[i].name, rows[r].first, static_cast<double>(rows[r].second.second) / updates,
                      rows[r].second.first / 1e3 / updates, rows[r].second.first / std::max(total, 1e-9)});
   }
   return table;
 }
 
+// One line per backbone whose b_ms (b_peak_mb) column the table has.
 void write_train_plots(const Table& table, const std::string& dir) {
-  base::Series aaren_t{"Aaren (scan)", {}, {}}, transformer_t{"Transformer (attention)", {}, {}};
-  base::Series aaren_m{"Aaren (scan)", {}, {}}, transformer_m{"Transformer (attention)", {}, {}};
-  for (const auto& row : table.rows) {
-    const double n = as_number(row[0]);
-    aaren_t.x.push_back(n), aaren_t.y.push_back(as_number(row[3]));
-    transformer_t.x.push_back(n), transformer_t.y.push_back(as_number(row[4]));
-    aaren_m.x.push_back(n), aaren_m.y.push_back(as_number(row[6]));
-    transformer_m.x.push_back(n), transformer_m.y.push_back(as_number(row[7]));
+  std::vector<base::Series> time, memory;
+  for (const auto& d : backbone_descriptors()) {
+    const auto ms = std::find(table.columns.begin(), table.columns.end(), d.name + "_ms");
+    const auto mb = std::find(table.columns.begin(), table.columns.end(), d.name + "_peak_mb");
+    if (ms == table.columns.end() || mb == table.columns.end()) continue;
+    base::Series t{d.name, {}, {}}, m{d.name, {}, {}};
+    for (const auto& row : table.rows) {
+      const double n = as_number(row[0]);
+      t.x.push_back(n), t.y.push_back(as_number(row[ms - table.columns.begin()]));
+      m.x.push_back(n), m.y.push_back(as_number(row[mb - table.columns.begin()]));
+    }
+    time.push_back(t), memory.push_back(m);
   }
-  base::write_svg(dir + "/train_time_vs_length.svg", {aaren_t, transformer_t},
+  base::write_svg(dir + "/train_time_vs_length.svg", time,
                   {"Training step time against sequence length", "tokens per sequence", "ms per step", true, true});
   base::write_svg(
-      dir + "/train_memory_vs_length.svg", {aaren_m, transformer_m},
+      dir + "/train_memory_vs_length.svg", memory,
       {"Training step peak memory against sequence length", "tokens per sequence", "peak RSS growth (MB)", true, true});
 }
 

@@ -31,27 +31,34 @@ struct TrainBenchConfig {
   // --batch-size is then the global batch, split over the ranks.
   std::vector<int> nproc;
   double dist_timeout = 600;  // seconds, for the ranks' collectives
+  // Backbones to measure, by name (agents/models/backbones.h); empty: every
+  // registered one. The first is the one the ratios are against.
+  std::vector<std::string> backbones;
 
   void validate() const;  // throws std::invalid_argument naming the flag
   nlohmann::json to_json() const;
 };
 
-// Columns: tokens, env_steps, batch, aaren_ms, transformer_ms, transformer_over_aaren,
-// aaren_peak_mb, transformer_peak_mb, rounds. Times are medians over rounds.
-// Peak memory is the CPU's (RSS); NaN when the step runs on a GPU.
+// The backbones measured, in order (config.backbones, or every registered one).
+std::vector<std::string> train_bench_backbones(const TrainBenchConfig& config);
+
+// Columns, for backbones b1, b2, ... (b1 = aaren by default): tokens,
+// env_steps, batch, b1_ms, b2_ms, ..., b2_over_b1, ..., b1_peak_mb, b2_peak_mb,
+// ..., rounds. Times are medians over rounds. Peak memory is the CPU's (RSS);
+// NaN when the step runs on a GPU.
 Table run_train_bench(const TrainBenchConfig& config, std::ostream* progress);
 
 // One rank's part of the data-parallel measurement (the process group from
 // torchrun's variables; one process when WORLD_SIZE is unset): each round,
 // each backbone's update on this rank's slice of the global batch, with the
 // gradients summed across ranks in one all-reduce. On rank 0 the table:
-// nproc, tokens, batch (global), aaren_ms, transformer_ms (the update, as
-// the slowest rank finishes it), aaren_updates_per_s, transformer_updates_per_s,
-// aaren_samples_per_s, transformer_samples_per_s, aaren_allreduce_ms,
-// transformer_allreduce_ms (the all-reduce's share, waiting for peers
-// included), rounds. Other ranks return an empty table.
+// nproc, tokens, batch (global), then for each backbone b in turn: b_ms (the
+// update, as the slowest rank finishes it), then b_updates_per_s, then
+// b_samples_per_s, then b_allreduce_ms (the all-reduce's share, waiting for
+// peers included); rounds.
+// Other ranks return an empty table.
 Table run_data_parallel_train_bench(const TrainBenchConfig& config, std::ostream* progress);
-std::vector<std::string> data_parallel_train_columns();
+std::vector<std::string> data_parallel_train_columns(const TrainBenchConfig& config);
 
 // Where one update's time goes: each backbone's update at the first length,
 // `updates` times under LibTorch's profiler, each operator's self time (its

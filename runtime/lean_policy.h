@@ -1,74 +1,28 @@
-// The lean runtime: a trained Aaren decision policy stepped with the C++
-// standard library alone — no LibTorch, no allocation after construction.
+// The lean runtime: a trained decision policy (a backbone with a lean mixer:
+// Aaren, LSTM) stepped with the C++ standard library alone — no LibTorch, no
+// allocation after construction.
 //
 // Per env step the policy feeds DT's three tokens (a_{t-1}, R_t, s_t) — or,
 // in the fused layout, the one token that sums their (normalised) embeddings — to each
 // layer together: the projections and the feed-forward read each weight
 // matrix once for all three tokens (weights packed in column panels four SIMD registers wide,
-// loops the compiler vectorises), and only the scan runs token by token on
-// the (m, u, w) state. Math and parameters are the LibTorch policy's
-// (agents/models/decision_policy.h): same layout, same LayerNorm, exact-erf GELU;
-// only the algebra is regrouped where that reads fewer bytes (the key folded
-// into the query; with one head, the value folded into the output
-// projection), with products formed in double at load time.
+// loops the compiler vectorises), and only the mixer's recurrence runs token
+// by token on its state (Aaren's (m, u, w): lean_aaren.h; the LSTM's (h, c):
+// lean_lstm.h). Math and parameters are the LibTorch policy's
+// (agents/models/decision_policy.h): same layout, same LayerNorm, exact-erf
+// GELU; only the algebra is regrouped where that reads fewer bytes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "runtime/lean_kernels.h"
+#include "runtime/lean_mixer.h"
 #include "runtime/policy_file.h"
 
 namespace aaren::lean {
-
-// Cache-line (64-byte) aligned storage: a SIMD load of a panel row never
-// straddles two lines.
-template <class T>
-struct CacheAligned {
-  using value_type = T;
-  static constexpr std::align_val_t kAlign{64};
-  CacheAligned() = default;
-  template <class U>
-  CacheAligned(const CacheAligned<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlign); }
-  template <class U>
-  bool operator==(const CacheAligned<U>&) const noexcept {
-    return true;
-  }
-  template <class U>
-  bool operator!=(const CacheAligned<U>&) const noexcept {
-    return false;
-  }
-};
-using AlignedFloats = std::vector<float, CacheAligned<float>>;
-
-// A weight matrix y = W x + b stored for the kernel: W^T cut into panels of
-// kPanel output columns, each panel [in][kPanel] contiguous (zero-padded).
-struct PackedLinear {
-  // Four SIMD registers wide: with two accumulator sets for three tokens
-  // that is 24 of AVX-512's 32 registers (12 of AVX2's 16 at 16 wide).
-#if defined(__AVX512F__)
-  static constexpr int64_t kPanel = 64;
-#else
-  static constexpr int64_t kPanel = 16;
-#endif
-  int64_t in = 0, out = 0;
-  AlignedFloats panels;  // [ceil(out / kPanel)][in][kPanel]
-  AlignedFloats bias;    // [out], zero-padded to whole panels
-
-  // From a row-major [out][in] weight (LibTorch's Linear layout) and bias.
-  static PackedLinear pack(const std::vector<float>& weight, const std::vector<float>& bias, int64_t out, int64_t in);
-  // y[m] = W x[m] + b for m < M (M <= 3): x [M][in], y [M][out].
-  void apply(const float* x, int64_t M, float* y) const;
-  int64_t bytes() const { return static_cast<int64_t>((panels.size() + bias.size()) * sizeof(float)); }
-};
-
-struct LayerNormWeights {
-  std::vector<float> weight, bias;  // [D]
-};
 
 // The immutable model, shared by every policy instance (one per episode).
 struct Model {
@@ -76,6 +30,7 @@ struct Model {
   bool fused = false;       // token layout: one token per step (a_{t-1}, R_t, s_t summed), else DT's three
   bool fused_norm = false;  // fused: each part's embedding LayerNorm-ed before the sum
   double return_scale = 1000.0, target_return = 0.0;
+  std::string backbone;  // the policy file's: "aaren", "lstm"
   std::string env;
   std::vector<float> state_mean, state_inv_std;  // (s - mean) * inv_std
   std::vector<float> timestep;                   // [max_ep_len][D]
@@ -84,17 +39,7 @@ struct Model {
   LayerNormWeights norm_return, norm_state, norm_action;  // fused_norm only
   struct Layer {
     LayerNormWeights ln_mix, ln_ff;
-    // Scores: the key folded into the query, s_h = score_weight[h]·y + score_bias[h]
-    // (H dot products of length D, not a padded GEMM panel).
-    AlignedFloats score_weight;     // [H][D]
-    std::vector<float> score_bias;  // [H]
-    // One head: the attention weights sum to 1, so W_o (sum a_i (W_v y_i + b_v)) + b_o
-    // = (W_o W_v)(sum a_i y_i) + (W_o b_v + b_o): the scan runs over the
-    // normalised inputs y_i and one [D -> D] matrix replaces two. Several
-    // heads keep the value projection (their state would grow H-fold).
-    bool values_folded = false;
-    PackedLinear value;  // [D -> D], only when !values_folded
-    PackedLinear out;    // W_o W_v (folded) or W_o
+    std::shared_ptr<const Mixer> mixer;  // the backbone's (read_mixer)
     PackedLinear fc_in, fc_out;
     int64_t bytes() const;
   };
@@ -120,7 +65,7 @@ class Policy {
   // The env returned this reward for the action just taken.
   void observe(double reward);
 
-  int64_t state_bytes() const;  // the (m, u, w) state: constant over the episode
+  int64_t state_bytes() const;  // the mixers' states: constant over the episode
   const Model& model() const { return *model_; }
 
  private:
@@ -129,15 +74,12 @@ class Policy {
   int64_t t_ = 0;
   float rtg_ = 0;
   std::vector<float> prev_action_, last_action_;
-  // Per layer and head: m, u [L][H]; w [L][H][d_head].
-  std::vector<float> m_, u_, w_;
-  // Scratch for up to three tokens.
-  std::vector<float> x_, y_, values_, scores_, mix_, hidden_;
+  // Every layer's mixer state, layer l's from state_offset_[l].
+  std::vector<float> state_;
+  std::vector<int64_t> state_offset_;
+  // Scratch for up to three tokens (mixer_scratch_: the largest any layer's mixer needs).
+  std::vector<float> x_, y_, mix_, hidden_, mixer_scratch_;
   std::vector<float> input_;  // the normalised observation [state_dim]
 };
-
-// Exact-erf GELU, vectorisable: x/2 (1 + erf(x / sqrt 2)) with erf from a
-// rational approximation accurate to float precision.
-float gelu(float x);
 
 }  // namespace aaren::lean

@@ -11,6 +11,7 @@
 #            bc           DT's BC control: the Transformer, return input held at 0
 #            10bc         DT's 10%BC: BC on the best 10% of the timesteps by return
 #            aaren-windows  the ablation row: Aaren on DT's windows (DT's sampler)
+#            lstm         Decision LSTM, whole episodes as Aaren trains (2 per update)
 #   SEED     1, 2, 3 (4, 5 where a verdict is inconclusive at 3)
 # Environment:
 #   UPDATES=...      gradient updates (the protocol's length, fixed by its pilot)
@@ -44,7 +45,8 @@ case "$ARM" in
   bc) ARM_FLAGS=(--backbone transformer --condition-on-return 0) ;;
   10bc) ARM_FLAGS=(--backbone transformer --condition-on-return 0 --top-fraction 0.1) ;;
   aaren-windows) ARM_FLAGS=(--backbone aaren --aaren-sampling windows) ;;
-  *) echo "protocol-cell: ARM must be aaren, transformer, bc, 10bc or aaren-windows, got '$ARM'" >&2; exit 2 ;;
+  lstm) ARM_FLAGS=(--backbone lstm --aaren-batch 2 --chunk-steps 200) ;;
+  *) echo "protocol-cell: ARM must be aaren, transformer, bc, 10bc, aaren-windows or lstm, got '$ARM'" >&2; exit 2 ;;
 esac
 [[ $SEED =~ ^[0-9]+$ ]] || { echo "protocol-cell: SEED must be a non-negative integer, got '$SEED'" >&2; exit 2; }
 case "${DATASET%%-*}" in

@@ -41,7 +41,7 @@ def behaviour_score(datasets, name):
 
 
 def read_cell(folder):
-    m = re.match(r"(aaren|transformer)(?:-(.+))?-seed(\d+)$", os.path.basename(folder))
+    m = re.match(r"([a-z0-9]+)(?:-(.+))?-seed(\d+)$", os.path.basename(folder))  # backbone[-tag]-seedN
     if not m:
         return []
     backbone, tag, seed = m.group(1), m.group(2) or "", int(m.group(3))

@@ -6,7 +6,7 @@
 #   DATASET   hopper-medium, hopper-medium-replay, hopper-medium-expert,
 #             halfcheetah-medium, halfcheetah-medium-replay, walker2d-medium,
 #             walker2d-medium-replay (files from scripts/make-datasets.sh)
-#   BACKBONE  aaren | transformer
+#   BACKBONE  aaren | transformer | lstm (`aaren backbones` lists them)
 #   SEED      training seed (the table uses 1 2 3)
 # Environment (defaults are the table's schedule; see docs/RESULTS.md):
 #   UPDATES=3000 LR=1e-3 WARMUP=300   gradient updates, AdamW learning rate, warm-up
@@ -34,7 +34,6 @@ if (($# != 3)); then
   exit 2
 fi
 DATASET=$1 BACKBONE=$2 SEED=$3
-case "$BACKBONE" in aaren|transformer) ;; *) echo "score-table: BACKBONE must be aaren or transformer, got '$BACKBONE'" >&2; exit 2 ;; esac
 [[ $SEED =~ ^[0-9]+$ ]] || { echo "score-table: SEED must be a non-negative integer, got '$SEED'" >&2; exit 2; }
 ENV=${DATASET%%-*}
 case "$ENV" in
@@ -64,6 +63,8 @@ if [[ ! -x $A ]]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build --target aaren
 fi
+"$A" backbones --json | grep -q "\"name\": \"$BACKBONE\"" ||
+  { echo "score-table: BACKBONE must be one of 'aaren backbones', got '$BACKBONE'" >&2; exit 2; }
 
 CELL=$BACKBONE${TAG:+-$TAG}-seed$SEED
 RUN=$RUNS/$DATASET/$CELL
@@ -97,10 +98,10 @@ else
   rm -f "$RUN"/checkpoint_*.pt
 fi
 
-# Evaluation as DT evaluates: the Transformer re-runs its last K steps every
-# env step (window), Aaren carries its recurrent state (constant memory).
-MODE=recurrent
-[[ $BACKBONE == transformer ]] && MODE=window
+# Evaluation as DT evaluates: each backbone in its default mode (`aaren
+# backbones`): the Transformer re-runs its last K steps every env step
+# (window), Aaren and the LSTM carry their recurrent state (constant memory).
+MODE=auto
 for target in $HIGH $LOW; do
   out=$RUN/eval-$target.json
   if [[ -f $out ]]; then

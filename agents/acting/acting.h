@@ -18,7 +18,7 @@ namespace aaren {
 
 enum class Runtime {
   kLibTorch,  // the model as trained: every mode
-  kLean,      // the LibTorch-free runtime (runtime/): Aaren, recurrent
+  kLean,      // the LibTorch-free runtime (runtime/): backbones whose descriptor says so, recurrent
 };
 inline const char* to_string(Runtime r) { return r == Runtime::kLibTorch ? "torch" : "lean"; }
 inline const std::vector<Runtime>& all_values(Runtime) {
@@ -53,8 +53,8 @@ int64_t acting_num_envs(int64_t requested, int64_t episodes);
 
 constexpr int64_t kEvaluationRows = 16;
 
-// How a backbone acts by default in evaluations: Aaren recurrently, the
-// Transformer as DT does (its last K steps re-run every env step).
+// How a backbone acts by default in evaluations: its descriptor's first mode
+// (Aaren and the LSTM recurrently, the Transformer as DT does, on its last K steps).
 ActMode evaluation_mode(BackboneKind backbone);
 
 // Throws std::invalid_argument for a combination that cannot act (the lean

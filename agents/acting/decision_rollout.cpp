@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <numeric>
-
-#include <algorithm>
 #include <stdexcept>
 
 namespace aaren {
@@ -15,13 +13,7 @@ ActMode parse_act_mode(const std::string& name) {
   throw std::invalid_argument("--mode must be recurrent, window or kvcache, got '" + name + "'");
 }
 
-std::string act_mode_name(ActMode mode) {
-  switch (mode) {
-    case ActMode::kRecurrent: return "recurrent";
-    case ActMode::kWindow: return "window";
-    default: return "kvcache";
-  }
-}
+std::string act_mode_name(ActMode mode) { return to_string(mode); }
 
 DecisionBatchPolicy::DecisionBatchPolicy(DecisionPolicy model, StateNormalizer normalizer, double return_scale,
                                          double target_return, ActMode mode, int64_t num_envs, int64_t rows)
@@ -29,17 +21,13 @@ DecisionBatchPolicy::DecisionBatchPolicy(DecisionPolicy model, StateNormalizer n
       norm_(std::move(normalizer)),
       scale_(return_scale),
       target_(target_return),
-      mode_(mode),
+      mode_(descriptor(model_->config().backbone.kind).resolve_mode(mode)),
       n_(num_envs),
       m_(std::max(rows, num_envs)),
       fixed_rows_(rows > 0),
       S_(model_->config().state_dim),
       A_(model_->config().act_dim),
       K_(model_->config().context) {
-  const auto& kind = model_->config().backbone.kind;
-  if (mode_ == ActMode::kKVCache && kind != BackboneKind::kTransformer)
-    throw std::invalid_argument("--mode kvcache is for the Transformer backbone; Aaren acts with --mode recurrent");
-  if (mode_ == ActMode::kRecurrent && kind == BackboneKind::kTransformer) mode_ = ActMode::kKVCache;  // same path
   model_->eval();
   model_->backbone->prepare_inference();  // the weights stay as they are while this policy acts
   // All of the policy's tensors live in inference mode (no autograd

@@ -2,9 +2,10 @@
 // conditioning (R_{t+1} = R_t - r_t / scale), state normalisation, and three
 // ways to run the backbone:
 //   recurrent — one backbone update per token, the state (Aaren: (m, u, w);
-//               Transformer: a KV cache) carried over the whole episode;
+//               LSTM: (h, c)) carried over the whole episode;
 //   window    — DT's way: the last K steps re-run in full every env step;
-//   kvcache   — the Transformer with its KV cache (the recurrent path).
+//   kvcache   — the Transformer with its KV cache (its recurrent path).
+// Which modes a backbone has is its descriptor's (agents/models/backbones.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -13,22 +14,19 @@
 #include <string>
 #include <vector>
 
-#include "agents/models/decision_policy.h"
 #include "agents/acting/rollout.h"
+#include "agents/checkpoint/state_normalizer.h"
+#include "agents/models/decision_policy.h"
 
 namespace aaren {
 
-enum class ActMode { kRecurrent, kWindow, kKVCache };
 ActMode parse_act_mode(const std::string& name);  // "recurrent" | "window" | "kvcache"
 std::string act_mode_name(ActMode mode);
 
-struct StateNormalizer {
-  torch::Tensor mean, inv_std;  // [S]: (s - mean) / (std + 1e-6)
-  torch::Tensor apply(const torch::Tensor& states) const { return (states - mean) * inv_std; }
-};
-
 class DecisionBatchPolicy : public AgentPolicy {
  public:
+  // mode: as the backbone's descriptor resolves it (throws std::invalid_argument
+  // for a mode the backbone does not act in).
   // rows >= num_envs: the batch the model computes (rows past num_envs are
   // padding: a fixed row count makes each env's actions the same bits whatever
   // num_envs is; 0: num_envs).

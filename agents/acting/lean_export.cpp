@@ -18,15 +18,16 @@ lean::FloatTensor to_float_tensor(const torch::Tensor& t) {
 
 lean::PolicyFile to_policy_file(const LoadedAgent& agent) {
   const auto& dc = agent.model->config();
-  if (dc.backbone.kind != BackboneKind::kAaren)
-    throw std::invalid_argument("the lean runtime runs Aaren policies; this agent's backbone is " + std::string(to_string(dc.backbone.kind)));
+  if (!descriptor(dc.backbone.kind).lean_runtime)
+    throw std::invalid_argument("the lean runtime does not run " + std::string(to_string(dc.backbone.kind)) +
+                                " policies; act with --runtime torch");
   if (dc.backbone.recency > 0)
     throw std::invalid_argument("the lean runtime has no recency bias yet; act with --runtime torch");
   if (!dc.condition_on_return)
     throw std::invalid_argument("the lean runtime conditions on the return; a BC control acts with --runtime torch");
   lean::PolicyFile f;
   const double target = acting_target_return(agent);
-  f.header = {{"backbone", "aaren"},
+  f.header = {{"backbone", to_string(dc.backbone.kind)},
               {"tokens", to_string(dc.tokens)},
               {"fused_norm", dc.tokens == TokenLayout::kFused && dc.fused_norm ? "1" : "0"},
               {"env", agent.env},

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "agents/acting/decision_rollout.h"
+#include "agents/checkpoint/state_normalizer.h"
 #include "agents/checkpoint/train_config.h"
 #include "agents/models/decision_policy.h"
 

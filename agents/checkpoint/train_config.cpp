@@ -21,7 +21,7 @@ std::vector<base::ConfigField<C>> model_fields() {
             "~/.minari/datasets); see 'aaren data list'"),
       field("env", &C::env, "env for evaluation (default: from the dataset's metadata or file name)"),
       field("out", &C::out_dir, "output folder: config.json, train_log.csv, eval.csv, checkpoint.pt", {"out", true}),
-      field("backbone", &C::backbone, "aaren | transformer"),
+      field("backbone", &C::backbone, backbone_names() + " (see 'aaren backbones')"),
       field("tokens", &C::tokens,
             "token layout: interleaved (DT: R, s, a per step) | fused (one token per step from R_t, s_t, a_{t-1})",
             {"", false, nlohmann::json("interleaved")}),
@@ -34,12 +34,15 @@ std::vector<base::ConfigField<C>> model_fields() {
       field("heads", &C::n_heads, "attention heads", {"n_heads"}),
       field("dropout", &C::dropout, "dropout"),
       field("context", &C::context, "K: Transformer window in steps (3K tokens)"),
-      field("batch-size", &C::batch_size, "windows per update (the Transformer; Aaren with --aaren-sampling windows)"),
-      field("aaren-batch", &C::aaren_batch, "Aaren: whole episodes per update"),
-      field("chunk-steps", &C::chunk_steps, "Aaren: steps per chunk (state carried, gradients cut between chunks)"),
+      field("batch-size", &C::batch_size,
+            "windows per update (the Transformer; Aaren and the LSTM with --aaren-sampling windows)"),
+      field("aaren-batch", &C::aaren_batch, "Aaren, LSTM: whole episodes per update"),
+      field("chunk-steps", &C::chunk_steps,
+            "Aaren, LSTM: steps per chunk (state carried, gradients cut between chunks)"),
       field("aaren-sampling", &C::aaren_sampling,
-            "Aaren: episodes (whole episodes from the first step, as it acts) | windows (DT's --batch-size windows "
-            "of --context steps, each from an empty state; pair with --recency)",
+            "Aaren, LSTM (backbones that train on whole episodes): episodes (whole episodes from the first step, "
+            "as they act) | windows (DT's --batch-size windows of --context steps, each from an empty state; "
+            "Aaren: pair with --recency)",
             {"", false, nlohmann::json("episodes")}),
       field("recency", &C::recency,
             "Aaren: learned per-head recency bias, initial rate b (score + b * step: a token k steps old weighs "
@@ -132,7 +135,7 @@ void TrainConfig::validate() const {
   if (!(recency >= 0 && recency < 1e3)) fail("--recency must be in [0, 1000)");
   if (!(top_fraction > 0 && top_fraction <= 1)) fail("--top-fraction must be in (0, 1]");
   if (recency > 0 && backbone != BackboneKind::kAaren)
-    fail("--recency is an Aaren option (the Transformer acts on a window)");
+    fail("--recency is an Aaren option, not " + std::string(to_string(backbone)) + "'s");
   if (updates <= 0) fail("--updates must be > 0");
   if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0))
     fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
@@ -145,7 +148,7 @@ void TrainConfig::validate() const {
   if (nproc < 1 || nproc > 1024) fail("--nproc must be in [1, 1024]");
   if (!(dist_timeout > 0 && dist_timeout < 1e7)) fail("--dist-timeout must be > 0 seconds");
   if (nproc > 1) {
-    const bool episodes = backbone == BackboneKind::kAaren && aaren_sampling == AarenSampling::kEpisodes;
+    const bool episodes = trains_on_episodes();
     const int64_t global = episodes ? aaren_batch : batch_size;
     if (global % nproc != 0)
       fail(std::string(episodes ? "--aaren-batch " : "--batch-size ") + std::to_string(global) +

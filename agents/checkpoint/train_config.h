@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/models/backbones.h"
 #include "agents/models/kinds.h"
 #include "base/config_fields.h"
 
@@ -65,6 +66,10 @@ struct TrainConfig {
   static const std::vector<base::ConfigField<TrainConfig>>& fields();
 
   void validate() const;  // throws std::invalid_argument naming the flag
+  // Whole episodes per update (its backbone can, and --aaren-sampling episodes), else DT's windows.
+  bool trains_on_episodes() const {
+    return descriptor(backbone).trains_on_episodes && aaren_sampling == AarenSampling::kEpisodes;
+  }
   nlohmann::json to_json() const;
   // Throws std::invalid_argument naming a missing or mistyped key.
   static TrainConfig from_json(const nlohmann::json& j);

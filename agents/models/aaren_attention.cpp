@@ -1,5 +1,7 @@
 #include "agents/models/aaren_attention.h"
 
+#include <limits>
+
 #include <cmath>
 
 namespace aaren {
@@ -67,7 +69,7 @@ std::pair<torch::Tensor, torch::Tensor> AarenAttention::scores_and_values(const 
   return {scores, values};
 }
 
-torch::Tensor AarenAttention::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+torch::Tensor AarenAttention::forward(const torch::Tensor& x, const torch::Tensor& mask, MixerState* state,
                                       const torch::Tensor& positions) {
   const auto B = x.size(0), N = x.size(1);
   auto [scores, values] = scores_and_values(x);
@@ -79,17 +81,28 @@ torch::Tensor AarenAttention::forward(const torch::Tensor& x, const torch::Tenso
     scores = scores.to(dtype) + recency_rates().to(dtype).view({1, n_heads_, 1}) * positions.to(dtype).unsqueeze(1);
     values = values.to(dtype);
   }
+  AarenState* own = state ? &state_as<AarenState>(*state, "aaren attention") : nullptr;
   c10::optional<ScanState> initial;
-  if (state) initial = std::get<ScanState>(*state);
+  if (own) initial = own->scan;
   auto result =
       reference_scan_ ? scan_reference(scores, values, initial, mask) : scan_fast(scores, values, initial, mask);
-  if (state) *state = result.final;
+  if (own) own->scan = result.final;
   auto o = result.out.permute({0, 2, 1, 3}).reshape({B * N, d_model_});  // [B*N, D]
   return out(o).view({B, N, d_model_});
 }
 
 LayerState AarenAttention::initial_state(int64_t batch, const torch::TensorOptions& options) const {
-  return ScanState::empty(batch, n_heads_, d_head_, options);
+  return std::make_unique<AarenState>(ScanState::empty(batch, n_heads_, d_head_, options));
+}
+
+void AarenState::reset_sequence(int64_t b) {
+  torch::NoGradGuard no_grad;
+  // Out of place: the tensors may be shared with an autograd graph.
+  auto m = scan.m.clone(), u = scan.u.clone(), w = scan.w.clone();
+  m[b].fill_(-std::numeric_limits<double>::infinity());
+  u[b].zero_();
+  w[b].zero_();
+  scan = {m, u, w};
 }
 
 }  // namespace aaren

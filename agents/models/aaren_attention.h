@@ -5,16 +5,28 @@
 #pragma once
 
 #include "agents/models/backbone.h"
+#include "agents/scan/scan.h"
 
 namespace aaren {
+
+// Aaren's state for one layer: the scan's (m, u, w) per head, whose size does
+// not depend on the tokens seen.
+struct AarenState : MixerState {
+  ScanState scan;
+
+  explicit AarenState(ScanState s) : scan(std::move(s)) {}
+  int64_t bytes() const override { return scan.bytes(); }
+  void reset_sequence(int64_t b) override;  // row b's summary becomes the empty one
+  void detach_() override { scan = {scan.m.detach(), scan.u.detach(), scan.w.detach()}; }
+};
 
 class AarenAttention : public SequenceMixer {
  public:
   explicit AarenAttention(const BackboneConfig& config);
 
-  // x [B, N, D] -> [B, N, D]; state (ScanState) continued and updated if given.
+  // x [B, N, D] -> [B, N, D]; state (an AarenState) continued and updated if given.
   // positions [B, N] are needed with a recency bias (config.recency > 0).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, MixerState* state,
                         const torch::Tensor& positions) override;
   LayerState initial_state(int64_t batch, const torch::TensorOptions& options) const override;
   void prepare_inference() override;

@@ -1,11 +1,7 @@
 #include "agents/models/backbone.h"
 
-#include <limits>
 #include <sstream>
 #include <stdexcept>
-
-#include "agents/models/aaren_attention.h"
-#include "agents/models/causal_attention.h"
 
 namespace aaren {
 
@@ -20,7 +16,8 @@ void BackboneConfig::validate() const {
   if (scan != "fast" && scan != "reference") fail("scan must be 'fast' or 'reference', got '" + scan + "'");
   if (kv_capacity <= 0) fail("kv_capacity must be > 0, got " + std::to_string(kv_capacity));
   if (!(recency >= 0.0 && recency < 1e3)) fail("recency must be in [0, 1000), got " + std::to_string(recency));
-  if (recency > 0 && kind != BackboneKind::kAaren) fail("recency is an Aaren option (the Transformer has a window)");
+  if (recency > 0 && kind != BackboneKind::kAaren)
+    fail("recency is an Aaren option, not " + std::string(aaren::to_string(kind)) + "'s");
 }
 
 std::string BackboneConfig::to_string() const {
@@ -34,48 +31,21 @@ std::string BackboneConfig::to_string() const {
 }
 
 std::shared_ptr<SequenceMixer> make_mixer(const BackboneConfig& config) {
-  switch (config.kind) {
-    case BackboneKind::kAaren:
-      return std::make_shared<AarenAttention>(config);
-    case BackboneKind::kTransformer:
-      return std::make_shared<CausalSelfAttention>(config);
-  }
-  throw std::invalid_argument("backbone config: unknown kind");
-}
-
-int64_t KVCache::bytes() const {
-  int64_t total = 0;
-  for (const auto* t : {&keys, &values, &key_mask})
-    if (t->defined()) total += t->numel() * static_cast<int64_t>(t->element_size());
-  return total;
+  return descriptor(config.kind).make_mixer(config);
 }
 
 int64_t BackboneState::bytes() const {
   int64_t total = 0;
-  for (const auto& layer : layers) total += std::visit([](const auto& st) { return st.bytes(); }, layer);
+  for (const auto& layer : layers) total += layer->bytes();
   return total;
 }
 
 void BackboneState::reset_sequence(int64_t b) {
-  torch::NoGradGuard no_grad;
-  for (auto& layer : layers) {
-    if (auto* scan = std::get_if<ScanState>(&layer)) {
-      // Out of place: the tensors may be shared with an autograd graph.
-      auto m = scan->m.clone(), u = scan->u.clone(), w = scan->w.clone();
-      m[b].fill_(-std::numeric_limits<double>::infinity());
-      u[b].zero_();
-      w[b].zero_();
-      *scan = {m, u, w};
-    } else {
-      auto& kv = std::get<KVCache>(layer);
-      kv.key_mask[b].fill_(false);
-    }
-  }
+  for (auto& layer : layers) layer->reset_sequence(b);
 }
 
 void BackboneState::detach_() {
-  for (auto& layer : layers)
-    if (auto* scan = std::get_if<ScanState>(&layer)) *scan = {scan->m.detach(), scan->u.detach(), scan->w.detach()};
+  for (auto& layer : layers) layer->detach_();
 }
 
 FeedForwardImpl::FeedForwardImpl(const BackboneConfig& config)
@@ -97,7 +67,7 @@ BlockImpl::BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer
       drop(register_module("drop", Dropout(config.dropout))),
       ff(register_module("ff", FeedForward(config))) {}
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, MixerState* state,
                                  const torch::Tensor& positions) {
   auto h = x + drop(mixer_->forward(ln_mix(x), mask, state, positions));
   return h + ff(ln_ff(h));
@@ -123,7 +93,7 @@ torch::Tensor BackboneImpl::forward(const torch::Tensor& x, const torch::Tensor&
     TORCH_CHECK(positions.dim() == 2 && positions.size(0) == x.size(0) && positions.size(1) == x.size(1),
                 "backbone: positions must be [B, N] = [", x.size(0), ", ", x.size(1), "], got ", positions.sizes());
   for (size_t i = 0; i < blocks_.size(); ++i)
-    h = blocks_[i]->forward(h, mask, state ? &state->layers[i] : nullptr, positions);
+    h = blocks_[i]->forward(h, mask, state ? state->layers[i].get() : nullptr, positions);
   if (state) state->tokens += x.size(1);
   return ln_final(h);
 }

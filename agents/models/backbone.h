@@ -1,8 +1,8 @@
 // Sequence backbones for decision policies: a stack of pre-LN residual blocks
-// whose token mixer is either Aaren (attention with a learned query, computed
-// by the prefix scan) or causal softmax self-attention (the Transformer
-// baseline). Everything but the mixer is shared, so the two differ only in
-// the attention.
+// whose token mixer is the registered backbone's (agents/models/backbones.h):
+// Aaren (attention with a learned query, computed by the prefix scan), causal
+// softmax self-attention (the Transformer baseline) or an LSTM. Everything but
+// the mixer is shared, so the backbones differ only in how tokens are mixed.
 //
 // Each backbone runs two ways with the same weights:
 //   forward(x [B,N,D]) -> [B,N,D]    parallel over the sequence (training);
@@ -18,13 +18,14 @@
 #include <variant>
 #include <vector>
 
+#include "agents/models/backbones.h"
 #include "agents/models/dropout.h"
 #include "agents/models/kinds.h"
 #include "agents/models/sequence_mixer.h"
 
 namespace aaren {
 
-// One config for both backbones; defaults are Decision Transformer's
+// One config for every backbone; defaults are Decision Transformer's
 // (Chen et al. 2021): 128-d, 3 layers, 1 head, dropout 0.1, 4x feed-forward.
 struct BackboneConfig {
   BackboneKind kind = BackboneKind::kAaren;
@@ -46,8 +47,7 @@ struct BackboneConfig {
   std::string to_string() const;
 };
 
-// The token mixer of a backbone kind: the one place a new kind is wired in
-// (with its name in agents/models/kinds.h).
+// The token mixer of config.kind, from its descriptor.
 std::shared_ptr<SequenceMixer> make_mixer(const BackboneConfig& config);
 
 struct BackboneState {
@@ -55,8 +55,7 @@ struct BackboneState {
   int64_t tokens = 0;  // tokens consumed so far (per sequence)
 
   int64_t bytes() const;
-  // Sequence b starts afresh: Aaren's summary becomes the empty one; the KV
-  // cache hides b's stored tokens from later queries (its memory stays).
+  // Sequence b starts afresh in every layer (MixerState::reset_sequence).
   void reset_sequence(int64_t b);
   // Cuts the autograd history (truncated backpropagation between chunks).
   void detach_();
@@ -78,7 +77,7 @@ TORCH_MODULE(FeedForward);
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const BackboneConfig& config, std::shared_ptr<SequenceMixer> mixer);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, MixerState* state,
                         const torch::Tensor& positions);
   const SequenceMixer& mixer() const { return *mixer_; }
   SequenceMixer& mixer() { return *mixer_; }

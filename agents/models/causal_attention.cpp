@@ -57,7 +57,7 @@ CausalSelfAttention::CausalSelfAttention(const BackboneConfig& config)
   out = register_module("out", torch::nn::Linear(d_model_, d_model_));
 }
 
-torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x, const torch::Tensor& mask, LayerState* state,
+torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x, const torch::Tensor& mask, MixerState* state,
                                            const torch::Tensor& /*positions*/) {
   const auto B = x.size(0), N = x.size(1);
   // Linear on [B*N, D]: one addmm with the bias fused; on [B, N, D] LibTorch
@@ -80,7 +80,7 @@ torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x, const torch::
   torch::Tensor keys = k, values = v, key_mask = mask;
   int64_t T = 0;
   if (state) {
-    auto& cache = std::get<KVCache>(*state);
+    auto& cache = state_as<KVCache>(*state, "causal attention");
     T = cache.length;
     reserve(cache, N);
     cache.keys.narrow(2, T, N).copy_(k);
@@ -103,11 +103,23 @@ torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x, const torch::
 }
 
 LayerState CausalSelfAttention::initial_state(int64_t batch, const torch::TensorOptions& options) const {
-  KVCache cache;
-  cache.keys = torch::zeros({batch, n_heads_, kv_capacity_, d_head_}, options);
-  cache.values = torch::zeros({batch, n_heads_, kv_capacity_, d_head_}, options);
-  cache.key_mask = torch::zeros({batch, kv_capacity_}, options.dtype(torch::kBool));
+  auto cache = std::make_unique<KVCache>();
+  cache->keys = torch::zeros({batch, n_heads_, kv_capacity_, d_head_}, options);
+  cache->values = torch::zeros({batch, n_heads_, kv_capacity_, d_head_}, options);
+  cache->key_mask = torch::zeros({batch, kv_capacity_}, options.dtype(torch::kBool));
   return cache;
+}
+
+int64_t KVCache::bytes() const {
+  int64_t total = 0;
+  for (const auto* t : {&keys, &values, &key_mask})
+    if (t->defined()) total += t->numel() * static_cast<int64_t>(t->element_size());
+  return total;
+}
+
+void KVCache::reset_sequence(int64_t b) {
+  torch::NoGradGuard no_grad;
+  key_mask[b].fill_(false);
 }
 
 }  // namespace aaren

@@ -8,14 +8,17 @@
 
 namespace aaren {
 
-// The sequence model under the decision policy.
-enum class BackboneKind {
-  kAaren,        // attention as an RNN (Feng et al. 2024): a prefix scan in training, O(1) state acting
-  kTransformer,  // causal softmax attention (DT, Chen et al. 2021)
+// How a trained decision policy acts in envs (agents/acting/decision_rollout.h):
+enum class ActMode {
+  kRecurrent,  // one backbone update per token, a state of fixed size carried over the episode
+  kWindow,     // DT's way: the last K steps re-run in full every env step
+  kKVCache,    // the Transformer's keys and values kept (a state that grows with the tokens)
 };
-inline const char* to_string(BackboneKind b) { return b == BackboneKind::kAaren ? "aaren" : "transformer"; }
-inline const std::vector<BackboneKind>& all_values(BackboneKind) {
-  static const std::vector<BackboneKind> v{BackboneKind::kAaren, BackboneKind::kTransformer};
+inline const char* to_string(ActMode m) {
+  return m == ActMode::kRecurrent ? "recurrent" : m == ActMode::kWindow ? "window" : "kvcache";
+}
+inline const std::vector<ActMode>& all_values(ActMode) {
+  static const std::vector<ActMode> v{ActMode::kRecurrent, ActMode::kWindow, ActMode::kKVCache};
   return v;
 }
 

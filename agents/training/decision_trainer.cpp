@@ -173,8 +173,7 @@ std::unique_ptr<BatchRegime> make_regime(const data::TrajectoryDataset& data, co
   data::BatchOptions options;
   options.return_scale = c.return_scale;
   options.max_timestep = c.max_ep_len;
-  if (c.backbone == BackboneKind::kAaren && c.aaren_sampling == AarenSampling::kEpisodes)
-    return std::make_unique<EpisodeRegime>(data, c, options, rank);
+  if (c.trains_on_episodes()) return std::make_unique<EpisodeRegime>(data, c, options, rank);
   return std::make_unique<WindowRegime>(data, c, options, rank);
 }
 
@@ -478,8 +477,7 @@ void DecisionTrainer::Run::open_logs() {
   // the resumed update belongs to a continuation that is being replaced.
   const int64_t keep = start_update > 0 ? start_update : -1;
   int64_t dropped = base::open_csv_log(log, c.out_dir + "/train_log.csv", "update,loss,lr,seconds,steps", keep);
-  dropped += base::open_csv_log(eval_log, c.out_dir + "/eval.csv",
-                                "update,target,return_mean,return_std,score_mean,score_std,seed,episodes", keep);
+  dropped += base::open_csv_log(eval_log, c.out_dir + "/eval.csv", eval_csv_header(), keep);
   int removed = 0;
   for (const auto& [update, path] : periodic_checkpoints(c.out_dir))
     if (keep >= 0 && update > keep) removed += std::filesystem::remove(path) ? 1 : 0;
@@ -532,14 +530,15 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
     const uint64_t seed = c.seed + 1000 * static_cast<uint64_t>(update);
     RolloutResult r;
     on_cpu([&] { r = evaluate_agent(agent, target, evaluation_mode(c.backbone), c.eval_episodes, seed); });
-    EvalResult e{update,
-                 target,
-                 mean_of(r.returns()),
-                 std_of(r.returns()),
-                 mean_of(r.normalized_scores()),
-                 std_of(r.normalized_scores())};
-    eval_log << update << "," << target << "," << e.return_mean << "," << e.return_std << "," << e.score_mean << ","
-             << e.score_std << "," << seed << "," << c.eval_episodes << "\n";
+    const EvalResult e{update,
+                       target,
+                       mean_of(r.returns()),
+                       std_of(r.returns()),
+                       mean_of(r.normalized_scores()),
+                       std_of(r.normalized_scores()),
+                       seed,
+                       c.eval_episodes};
+    eval_log << eval_csv_row(e) << "\n";
     out.push_back(e);
     result.evals.push_back(e);
   }

@@ -16,14 +16,9 @@
 #include <vector>
 
 #include "agents/checkpoint/train_config.h"
+#include "agents/training/eval_log.h"
 
 namespace aaren {
-
-struct EvalResult {
-  int64_t update = 0;
-  double target = 0;  // the target return it conditioned on
-  double return_mean = 0, return_std = 0, score_mean = 0, score_std = 0;
-};
 
 struct TrainProgress {
   int64_t update = 0, updates = 0;

@@ -67,12 +67,14 @@ int usage(const char* why) {
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   int64_t batch = 64, heads = 1, d = 128, repeats = 20;
   std::vector<int64_t> lengths{60, 600, 3000, 10000};
   std::string csv;
+};
+
+// The flags into `o`; -1 to go on, else the exit code (help printed, or a usage error).
+int parse_flags(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") {
@@ -85,25 +87,65 @@ int main(int argc, char** argv) {
     const std::string value = argv[++i];
     try {
       if (flag == "--batch-size")
-        batch = std::stoll(value);
+        o.batch = std::stoll(value);
       else if (flag == "--heads")
-        heads = std::stoll(value);
+        o.heads = std::stoll(value);
       else if (flag == "--d-head")
-        d = std::stoll(value);
+        o.d = std::stoll(value);
       else if (flag == "--repeats")
-        repeats = std::stoll(value);
+        o.repeats = std::stoll(value);
       else if (flag == "--lengths")
-        lengths = parse_list(value);
+        o.lengths = parse_list(value);
       else if (flag == "--csv")
-        csv = value;
+        o.csv = value;
       else
         return usage(("unknown flag " + flag).c_str());
     } catch (const std::exception&) {
       return usage(("flag " + flag + ": not a number list: '" + value + "'").c_str());
     }
   }
-  if (batch < 1 || heads < 1 || d < 1 || repeats < 1 || lengths.empty())
+  if (o.batch < 1 || o.heads < 1 || o.d < 1 || o.repeats < 1 || o.lengths.empty())
     return usage("--batch-size, --heads, --d-head, --repeats must be >= 1 and --lengths non-empty");
+  return -1;
+}
+
+// Times `launch` on the default stream between two events (ms).
+template <typename Launch>
+double timed_ms(cudaEvent_t start, cudaEvent_t stop, Launch&& launch) {
+  CUDA_OK(cudaEventRecord(start));
+  launch();
+  CUDA_OK(cudaEventRecord(stop));
+  CUDA_OK(cudaEventSynchronize(stop));
+  float ms = 0;
+  CUDA_OK(cudaEventElapsedTime(&ms, start, stop));
+  return static_cast<double>(ms);
+}
+
+// One length's row: medians in ms, and the bytes each must move at least, as
+// GB/s against the device-to-device copy of the values.
+void report_length(const cudaDeviceProp& prop, const Options& o, int64_t N, double mc, double mf, double mb,
+                   std::ostringstream& out) {
+  const int64_t BH = o.batch * o.heads, values = BH * N * o.d;
+  const double f4 = sizeof(float);
+  const double copy_bytes = 2.0 * values * f4;
+  const double fwd_bytes = 2.0 * values * f4 + 3.0 * BH * N * f4;
+  const double bwd_bytes = 4.0 * values * f4 + 4.0 * BH * N * f4;
+  const double gc = copy_bytes / mc / 1e6, gf = fwd_bytes / mf / 1e6, gb = bwd_bytes / mb / 1e6;
+  std::printf("%8lld %10.4f %10.1f %10.4f %10.1f %10.2f %10.4f %10.1f %10.2f\n", (long long)N, mc, gc, mf, gf, gf / gc,
+              mb, gb, gb / gc);
+  if (!o.csv.empty())
+    out << '"' << prop.name << "\"," << o.batch << ',' << o.heads << ',' << o.d << ',' << N << ',' << mc << ',' << gc
+        << ',' << mf << ',' << gf << ',' << gf / gc << ',' << mb << ',' << gb << ',' << gb / gc << '\n';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (const int code = parse_flags(argc, argv, options); code >= 0) return code;
+  const int64_t batch = options.batch, heads = options.heads, d = options.d, repeats = options.repeats;
+  const std::vector<int64_t>& lengths = options.lengths;
+  const std::string& csv = options.csv;
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
     std::fprintf(stderr, "aaren-scan-kernel-bench: no usable CUDA device\n");
@@ -150,15 +192,7 @@ int main(int argc, char** argv) {
     ba.BH = BH, ba.H = heads, ba.N = N, ba.d = d, ba.s = s, ba.v = v, ba.valid = valid, ba.m0 = m0, ba.u0 = u0;
     ba.o = o, ba.M = M, ba.U = U, ba.g = g, ba.ds = ds, ba.dv = dv, ba.du0 = du0, ba.dw0 = dw0, ba.workspace = bw;
 
-    auto timed = [&](auto&& launch) {
-      CUDA_OK(cudaEventRecord(start));
-      launch();
-      CUDA_OK(cudaEventRecord(stop));
-      CUDA_OK(cudaEventSynchronize(stop));
-      float ms = 0;
-      CUDA_OK(cudaEventElapsedTime(&ms, start, stop));
-      return static_cast<double>(ms);
-    };
+    auto timed = [&](auto&& launch) { return timed_ms(start, stop, launch); };
     std::vector<double> t_copy, t_fwd, t_bwd;
     for (int64_t r = 0; r < repeats + 2; ++r) {  // two warm-up rounds
       const double c =
@@ -167,17 +201,7 @@ int main(int argc, char** argv) {
       const double b = timed([&] { CUDA_OK(aaren::cuda::scan_backward(ba, nullptr)); });
       if (r >= 2) t_copy.push_back(c), t_fwd.push_back(f), t_bwd.push_back(b);
     }
-    const double f4 = sizeof(float);
-    const double copy_bytes = 2.0 * values * f4;
-    const double fwd_bytes = 2.0 * values * f4 + 3.0 * BH * N * f4;
-    const double bwd_bytes = 4.0 * values * f4 + 4.0 * BH * N * f4;
-    const double mc = median(t_copy), mf = median(t_fwd), mb = median(t_bwd);
-    const double gc = copy_bytes / mc / 1e6, gf = fwd_bytes / mf / 1e6, gb = bwd_bytes / mb / 1e6;
-    std::printf("%8lld %10.4f %10.1f %10.4f %10.1f %10.2f %10.4f %10.1f %10.2f\n", (long long)N, mc, gc, mf, gf,
-                gf / gc, mb, gb, gb / gc);
-    if (!csv.empty())
-      out << '"' << prop.name << "\"," << batch << ',' << heads << ',' << d << ',' << N << ',' << mc << ',' << gc << ','
-          << mf << ',' << gf << ',' << gf / gc << ',' << mb << ',' << gb << ',' << gb / gc << '\n';
+    report_length(prop, options, N, median(t_copy), median(t_fwd), median(t_bwd), out);
     for (void* p :
          {(void*)s, (void*)v, (void*)o, (void*)g, (void*)dv, (void*)copy, (void*)M, (void*)U, (void*)ds, (void*)m0,
           (void*)u0, (void*)du0, (void*)w0, (void*)wN, (void*)dw0, (void*)fw, (void*)bw, (void*)valid})

@@ -13,6 +13,13 @@ using aaren::BackboneConfig;
 using aaren::testing::max_abs_diff;
 
 namespace {
+// Every registered backbone's name (agents/models/backbones.h).
+std::vector<std::string> every_backbone() {
+  std::vector<std::string> names;
+  for (const auto& d : aaren::backbone_descriptors()) names.push_back(d.name);
+  return names;
+}
+
 BackboneConfig small_config(const std::string& kind, int64_t heads) {
   BackboneConfig c;
   c.kind = aaren::base::parse_enum<aaren::BackboneKind>(kind);
@@ -27,7 +34,7 @@ BackboneConfig small_config(const std::string& kind, int64_t heads) {
 
 TEST_CASE("backbone: recurrent steps == parallel forward", "[backbone]") {
   torch::manual_seed(11);
-  for (std::string kind : {"aaren", "transformer"}) {
+  for (const auto& kind : every_backbone()) {
     for (int64_t heads : {1, 4}) {
       Backbone net(small_config(kind, heads));
       net->eval();
@@ -47,7 +54,7 @@ TEST_CASE("backbone: recurrent steps == parallel forward", "[backbone]") {
 
 TEST_CASE("backbone: chunked forward with carried state == one pass", "[backbone]") {
   torch::manual_seed(12);
-  for (std::string kind : {"aaren", "transformer"}) {
+  for (const auto& kind : every_backbone()) {
     Backbone net(small_config(kind, 2));
     net->eval();
     torch::NoGradGuard no_grad;
@@ -63,7 +70,7 @@ TEST_CASE("backbone: chunked forward with carried state == one pass", "[backbone
 
 TEST_CASE("backbone: padding changes nothing at real positions", "[backbone]") {
   torch::manual_seed(13);
-  for (std::string kind : {"aaren", "transformer"}) {
+  for (const auto& kind : every_backbone()) {
     Backbone net(small_config(kind, 2));
     net->eval();
     torch::NoGradGuard no_grad;
@@ -108,22 +115,29 @@ TEST_CASE("backbone: Aaren with the fast and the reference scan agree, gradients
   }
 }
 
-TEST_CASE("backbone: Aaren state is constant in size, the KV cache grows", "[backbone]") {
+TEST_CASE("backbone: Aaren's and the LSTM's states are constant in size, the KV cache grows", "[backbone]") {
   torch::NoGradGuard no_grad;
-  Backbone aaren_net(small_config("aaren", 2)), tf_net(small_config("transformer", 2));
+  Backbone aaren_net(small_config("aaren", 2)), tf_net(small_config("transformer", 2)),
+      lstm_net(small_config("lstm", 2));
   aaren_net->eval();
   tf_net->eval();
-  auto sa = aaren_net->initial_state(1), st = tf_net->initial_state(1);
+  lstm_net->eval();
+  auto sa = aaren_net->initial_state(1), st = tf_net->initial_state(1), sl = lstm_net->initial_state(1);
   aaren_net->step(torch::randn({1, 32}), sa);
   tf_net->step(torch::randn({1, 32}), st);
-  const auto aaren_first = sa.bytes(), tf_first = st.bytes();
+  lstm_net->step(torch::randn({1, 32}), sl);
+  const auto aaren_first = sa.bytes(), tf_first = st.bytes(), lstm_first = sl.bytes();
   for (int i = 0; i < 300; ++i) {
     aaren_net->step(torch::randn({1, 32}), sa);
     tf_net->step(torch::randn({1, 32}), st);
+    lstm_net->step(torch::randn({1, 32}), sl);
   }
   CHECK(sa.bytes() == aaren_first);
+  CHECK(sl.bytes() == lstm_first);
   // 3 layers x 2 heads x (m, u, 16-d w) floats.
   CHECK(aaren_first == 3 * (2 + 2 + 2 * 16) * 4);
+  // 3 layers x (h, c), 32 floats each.
+  CHECK(lstm_first == 3 * 2 * 32 * 4);
   CHECK(st.bytes() > 30 * tf_first);
 }
 
@@ -142,7 +156,8 @@ TEST_CASE("backbone: parameter counts differ only by the learned queries", "[bac
 TEST_CASE("backbone: bad configs are rejected with the field named", "[backbone]") {
   BackboneConfig c;
   // The kind is an enum: an unknown one is refused where text becomes it.
-  CHECK_THROWS_WITH(aaren::base::parse_enum<aaren::BackboneKind>("lstm"), Catch::Contains("must be aaren or transformer"));
+  CHECK_THROWS_WITH(aaren::base::parse_enum<aaren::BackboneKind>("gru"),
+                    Catch::Contains("must be aaren, transformer or lstm"));
   c.n_heads = 3;
   CHECK_THROWS_WITH(Backbone(c), Catch::Contains("n_heads must divide d_model"));
   c = BackboneConfig{};

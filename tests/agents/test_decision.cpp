@@ -70,29 +70,32 @@ Episode act_episode(aaren::DecisionPolicy model, aaren::ActMode mode, int64_t ma
 
 }  // namespace
 
-TEST_CASE("decision: Aaren's recurrent rollout actions == the parallel forward on the same episode", "[decision]") {
-  for (std::string tokens : {"interleaved", "fused", "fused-sum"}) {
-    for (double recency : {0.0, 0.3}) {  // with a recency bias the positions (env steps) must match too
-      INFO(tokens << ", recency " << recency);
-      torch::manual_seed(41);
-      auto model = small_policy("aaren", 20, tokens, recency);
-      const auto e = act_episode(model, aaren::ActMode::kRecurrent, 60);
-      const int64_t T = e.states.size(1);
-      REQUIRE(T > 5);
-      torch::NoGradGuard no_grad;
-      const auto parallel = model->forward(e.states, e.actions, e.rtg, e.timesteps);
-      CHECK(max_abs_diff(parallel, e.actions) < 1e-4);
-      // In two chunks with the state (and, fused, the last action) carried, as training feeds episodes.
-      auto state = model->initial_state(1);
-      const int64_t k = T / 2;
-      const auto first = model->forward(e.states.narrow(1, 0, k), e.actions.narrow(1, 0, k), e.rtg.narrow(1, 0, k),
-                                        e.timesteps.narrow(1, 0, k), {}, &state);
-      const auto second =
-          model->forward(e.states.narrow(1, k, T - k), e.actions.narrow(1, k, T - k), e.rtg.narrow(1, k, T - k),
-                         e.timesteps.narrow(1, k, T - k), {}, &state, e.actions.select(1, k - 1));
-      CHECK(max_abs_diff(torch::cat({first, second}, 1), parallel) < 1e-5);
+TEST_CASE("decision: a recurrent backbone's rollout actions == the parallel forward on the same episode (Aaren, LSTM)",
+          "[decision]") {
+  for (const auto& [kind, recency] :
+       std::vector<std::pair<std::string, double>>{{"aaren", 0.0}, {"aaren", 0.3}, {"lstm", 0.0}})
+    for (std::string tokens : {"interleaved", "fused", "fused-sum"}) {
+      {  // with a recency bias the positions (env steps) must match too
+        INFO(kind << ", " << tokens << ", recency " << recency);
+        torch::manual_seed(41);
+        auto model = small_policy(kind, 20, tokens, recency);
+        const auto e = act_episode(model, aaren::ActMode::kRecurrent, 60);
+        const int64_t T = e.states.size(1);
+        REQUIRE(T > 5);
+        torch::NoGradGuard no_grad;
+        const auto parallel = model->forward(e.states, e.actions, e.rtg, e.timesteps);
+        CHECK(max_abs_diff(parallel, e.actions) < 1e-4);
+        // In two chunks with the state (and, fused, the last action) carried, as training feeds episodes.
+        auto state = model->initial_state(1);
+        const int64_t k = T / 2;
+        const auto first = model->forward(e.states.narrow(1, 0, k), e.actions.narrow(1, 0, k), e.rtg.narrow(1, 0, k),
+                                          e.timesteps.narrow(1, 0, k), {}, &state);
+        const auto second =
+            model->forward(e.states.narrow(1, k, T - k), e.actions.narrow(1, k, T - k), e.rtg.narrow(1, k, T - k),
+                           e.timesteps.narrow(1, k, T - k), {}, &state, e.actions.select(1, k - 1));
+        CHECK(max_abs_diff(torch::cat({first, second}, 1), parallel) < 1e-5);
+      }
     }
-  }
 }
 
 TEST_CASE("decision: the fused layout updates the recurrent state once per env step", "[decision]") {
@@ -182,20 +185,22 @@ aaren::TrainConfig tiny_config(const std::string& dataset, const std::string& ou
 // previous action, across chunk boundaries: the loss of whole episodes in
 // chunks of 5 steps must equal the loss of one pass over them (the forward
 // pass is the same function; only the gradients are cut at the boundaries).
-TEST_CASE("decision: Aaren's loss in chunks with the state carried == one pass over whole episodes", "[decision]") {
+TEST_CASE("decision: the loss in chunks with the state carried == one pass over whole episodes (Aaren, LSTM)",
+          "[decision]") {
   const auto dir = aaren::testing::temp_dir("chunks");
   const auto data = tiny_dataset(dir);
-  for (const std::string layout : {"interleaved", "fused"}) {
-    INFO(layout);
-    double loss[2];
-    for (int k = 0; k < 2; ++k) {
-      auto c = tiny_config(data, dir + "/" + layout + std::to_string(k), "aaren");
-      c.tokens = aaren::testing::token_layout(layout);
-      c.updates = 1, c.chunk_steps = k == 0 ? 5 : 100000;
-      loss[k] = aaren::train_decision(c).final_loss;
+  for (const std::string kind : {"aaren", "lstm"})
+    for (const std::string layout : {"interleaved", "fused"}) {
+      INFO(kind << " " << layout);
+      double loss[2];
+      for (int k = 0; k < 2; ++k) {
+        auto c = tiny_config(data, dir + "/" + kind + layout + std::to_string(k), kind);
+        c.tokens = aaren::testing::token_layout(layout);
+        c.updates = 1, c.chunk_steps = k == 0 ? 5 : 100000;
+        loss[k] = aaren::train_decision(c).final_loss;
+      }
+      CHECK(loss[0] == Approx(loss[1]).epsilon(1e-5));
     }
-    CHECK(loss[0] == Approx(loss[1]).epsilon(1e-5));
-  }
 }
 
 // DT's controls: a BC agent (--condition-on-return 0) acts the same whatever
@@ -239,10 +244,11 @@ TEST_CASE("decision: BC and %BC controls: the return input held at 0, the best e
   CHECK(aaren::data::top_episodes(split, 1.0).episodes.size() == 3);
 }
 
-TEST_CASE("decision: the agent overfits a tiny dataset (both backbones)", "[decision]") {
+TEST_CASE("decision: the agent overfits a tiny dataset (every backbone)", "[decision]") {
   const auto dir = aaren::testing::temp_dir("overfit");
   const auto data = tiny_dataset(dir);
-  for (std::string kind : {"aaren", "transformer"}) {
+  for (const auto& d : aaren::backbone_descriptors()) {
+    const std::string kind = d.name;
     const auto r = aaren::train_decision(tiny_config(data, dir + "/" + kind, kind));
     INFO(kind << " final loss " << r.final_loss);
     CHECK(r.final_loss < 0.01);  // actions are uniform in [-0.8, 0.8]: variance 0.21
@@ -304,16 +310,17 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
   const auto data = tiny_dataset(dir);
   // aaren-windows: DT's windows, a recency bias and the cosine schedule (other sampler, other state).
   // aaren-fused: one token per step, the previous action carried across chunks and into the resumed run.
-  for (std::string variant : {"aaren", "transformer", "aaren-windows", "aaren-fused"}) {
-    const std::string kind = variant == "transformer" ? "transformer" : "aaren";
+  // lstm, lstm-windows: Decision LSTM on whole episodes (its (h, c) carried across chunks) and on DT's windows.
+  for (std::string variant : {"aaren", "transformer", "aaren-windows", "aaren-fused", "lstm", "lstm-windows"}) {
+    const std::string kind = variant.substr(0, variant.find('-'));
     auto c = tiny_config(data, dir + "/straight_" + variant, kind);
     c.updates = 8;
     c.dropout = 0.1;  // the generator state must be restored too
-    const bool windows = variant == "aaren-windows";
+    const bool windows = variant == "aaren-windows" || variant == "lstm-windows";
     if (variant == "aaren-fused") c.tokens = aaren::TokenLayout::kFused;
     if (windows)
-      c.aaren_sampling = aaren::AarenSampling::kWindows, c.recency = 0.2, c.lr_schedule = aaren::LrSchedule::kCosine,
-      c.warmup = 2;
+      c.aaren_sampling = aaren::AarenSampling::kWindows, c.lr_schedule = aaren::LrSchedule::kCosine, c.warmup = 2;
+    if (variant == "aaren-windows") c.recency = 0.2;
     c.checkpoint_every = windows ? 4 : 0;
     const auto straight = aaren::train_decision(c);
     // Resumed from a shorter run (constant lr), or, with a schedule that depends on --updates, from the
@@ -362,6 +369,33 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
   CHECK_THROWS_WITH(aaren::load_checkpoint(dir + "/other.pt"), Catch::Contains("not an aaren agent checkpoint"));
 }
 
+TEST_CASE("decision: a run's eval.csv reads back as the evaluations it made, a bad one is refused by name",
+          "[decision]") {
+  const auto dir = aaren::testing::temp_dir("eval_csv");
+  const auto data = tiny_dataset(dir);
+  auto c = tiny_config(data, dir + "/run", "aaren");
+  c.updates = 4, c.eval_every = 2, c.eval_targets = {3600, 1800}, c.eval_episodes = 2;
+  const auto result = aaren::train_decision(c);
+  const auto rows = aaren::read_eval_csv(c.out_dir + "/eval.csv");
+  REQUIRE(rows.size() == result.evals.size());
+  CHECK(rows.size() >= 4);  // updates 2 and 4, two targets each
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& a = rows[i];
+    const auto& b = result.evals[i];
+    CHECK(a.update == b.update);
+    CHECK(a.target == b.target);
+    CHECK(a.score_mean == Approx(b.score_mean).epsilon(1e-5));
+    CHECK(a.return_std == Approx(b.return_std).epsilon(1e-5));
+    CHECK(a.seed == b.seed);
+    CHECK(a.episodes == 2);
+    CHECK(aaren::eval_csv_row(a).find(std::to_string(a.seed)) != std::string::npos);
+  }
+  std::ofstream(dir + "/bad.csv") << aaren::eval_csv_header() << "\n1,2,3,x,5,6,7,8\n";
+  CHECK_THROWS_WITH(aaren::read_eval_csv(dir + "/bad.csv"), Catch::Contains("bad.csv: line 2: 'x' is not a number"));
+  std::ofstream(dir + "/other.csv") << "update,loss\n1,2\n";
+  CHECK_THROWS_WITH(aaren::read_eval_csv(dir + "/other.csv"), Catch::Contains("other.csv: not an eval.csv"));
+}
+
 TEST_CASE("decision: a run's config.json is the resolved config it ran with, on resume too", "[decision]") {
   const auto dir = aaren::testing::temp_dir("resolved");
   const auto data = tiny_dataset(dir);
@@ -400,10 +434,16 @@ TEST_CASE("decision: a run's config.json is the resolved config it ran with, on 
 }
 
 namespace {
-// Every way a decision agent acts: Aaren recurrently, the Transformer on a window or a KV cache.
-const std::vector<std::pair<std::string, aaren::ActMode>> kActingWays{{"aaren", aaren::ActMode::kRecurrent},
-                                                                      {"transformer", aaren::ActMode::kWindow},
-                                                                      {"transformer", aaren::ActMode::kKVCache}};
+// Every way a decision agent acts: each backbone in each of its modes, and on a window.
+std::vector<std::pair<std::string, aaren::ActMode>> acting_ways() {
+  std::vector<std::pair<std::string, aaren::ActMode>> ways;
+  for (const auto& d : aaren::backbone_descriptors()) {
+    for (const auto mode : d.act_modes) ways.emplace_back(d.name, mode);
+    if (!d.acts_in(aaren::ActMode::kWindow)) ways.emplace_back(d.name, aaren::ActMode::kWindow);
+  }
+  return ways;
+}
+const auto kActingWays = acting_ways();
 
 // A small untrained agent for hopper, as a checkpoint would load it.
 aaren::LoadedAgent small_agent(const std::string& kind) {

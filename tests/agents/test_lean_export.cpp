@@ -19,13 +19,13 @@
 namespace {
 
 aaren::LoadedAgent random_agent(int64_t d_model, int64_t layers, int64_t heads, int64_t max_ep_len, uint64_t seed,
-                                const std::string& tokens = "interleaved") {
+                                const std::string& tokens = "interleaved", const std::string& backbone = "aaren") {
   torch::manual_seed(seed);
   aaren::DecisionConfig dc;
   dc.state_dim = 11;
   dc.act_dim = 3;
   dc.max_ep_len = max_ep_len;
-  dc.backbone.kind = aaren::BackboneKind::kAaren;
+  dc.backbone.kind = aaren::testing::backbone_kind(backbone);
   aaren::testing::set_token_layout(dc, tokens);
   dc.backbone.d_model = d_model;
   dc.backbone.n_layers = layers;
@@ -46,17 +46,18 @@ aaren::LoadedAgent random_agent(int64_t d_model, int64_t layers, int64_t heads, 
 
 }  // namespace
 
-TEST_CASE("lean runtime: actions == the LibTorch recurrent policy's over whole episodes", "[lean]") {
+TEST_CASE("lean runtime: actions == the LibTorch recurrent policy's over whole episodes (Aaren, LSTM)", "[lean]") {
   struct Case {
     int64_t d, layers, heads, max_ep_len, steps;
-    std::string tokens;
+    std::string tokens, backbone = "aaren";
   };
   // DT's size; several heads; an episode longer than the timestep table; both
-  // layouts, the fused one also as its plain sum.
+  // layouts, the fused one also as its plain sum; the LSTM in both layouts.
   for (const auto& c :
        {Case{128, 3, 1, 1000, 300, "interleaved"}, Case{64, 2, 4, 50, 120, "interleaved"},
-        Case{128, 3, 1, 1000, 300, "fused"}, Case{64, 2, 4, 50, 120, "fused"}, Case{64, 2, 1, 50, 120, "fused-sum"}}) {
-    const auto agent = random_agent(c.d, c.layers, c.heads, c.max_ep_len, 7 + c.d, c.tokens);
+        Case{128, 3, 1, 1000, 300, "fused"}, Case{64, 2, 4, 50, 120, "fused"}, Case{64, 2, 1, 50, 120, "fused-sum"},
+        Case{128, 3, 1, 1000, 300, "interleaved", "lstm"}, Case{64, 2, 1, 50, 120, "fused", "lstm"}}) {
+    const auto agent = random_agent(c.d, c.layers, c.heads, c.max_ep_len, 7 + c.d, c.tokens, c.backbone);
     aaren::DecisionBatchPolicy torch_policy(agent.model, agent.normalizer, 1000.0, 3600.0, aaren::ActMode::kRecurrent,
                                             1);
     aaren::lean::Policy lean_policy(aaren::lean_model_of(agent, "(in memory)"), 3600.0);
@@ -74,7 +75,7 @@ TEST_CASE("lean runtime: actions == the LibTorch recurrent policy's over whole e
       lean_policy.observe(reward[0]);
       for (int k = 0; k < 3; ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
     }
-    INFO("d=" << c.d << " heads=" << c.heads << " " << c.tokens);
+    INFO(c.backbone << " d=" << c.d << " heads=" << c.heads << " " << c.tokens);
     CHECK(worst < 1e-5);
   }
 }
@@ -169,5 +170,6 @@ TEST_CASE("lean export: a Transformer agent is refused with a clear message", "[
   auto config = agent.model->config();
   config.backbone.kind = aaren::BackboneKind::kTransformer;
   agent.model = aaren::DecisionPolicy(config);
-  CHECK_THROWS_WITH(aaren::to_policy_file(agent), Catch::Contains("runs Aaren"));
+  CHECK_THROWS_WITH(aaren::to_policy_file(agent),
+                    Catch::Contains("the lean runtime does not run transformer policies"));
 }

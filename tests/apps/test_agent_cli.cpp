@@ -18,7 +18,7 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   REQUIRE(r.exit_code == 0);
   REQUIRE(run_aaren("data validate " + dir + "/d.hdf5").exit_code == 0);
   const std::string small = " --embed-dim 16 --layers 1 --updates 3 --warmup 1 --eval-episodes 1 --threads 1";
-  for (std::string kind : {"aaren", "transformer"}) {
+  for (std::string kind : {"aaren", "transformer", "lstm"}) {
     r = run_aaren("train --dataset " + dir + "/d.hdf5 --backbone " + kind + " --out " + dir + "/" + kind + small);
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
@@ -30,16 +30,28 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   auto j = nlohmann::json::parse(r.output);
   CHECK(j["returns"].size() == 2);
   CHECK(j["policy_state_bytes"].get<int64_t>() > 0);
-  r = run_aaren("compare " + dir + "/aaren/checkpoint.pt " + dir + "/transformer/checkpoint.pt --episodes 1 --json",
+  r = run_aaren("compare " + dir + "/aaren/checkpoint.pt " + dir + "/transformer/checkpoint.pt " + dir +
+                    "/lstm/checkpoint.pt --episodes 1 --json",
                 false);
   REQUIRE(r.exit_code == 0);
-  CHECK(nlohmann::json::parse(r.output)["rows"].size() == 4);  // aaren recurrent, lean; transformer window, kvcache
+  // aaren recurrent, lean; transformer window, kvcache; lstm recurrent, window, lean
+  CHECK(nlohmann::json::parse(r.output)["rows"].size() == 7);
 
   // The lean runtime: exported, it acts as the LibTorch policy does.
   const double torch_return = j["return_mean"].get<double>();
   r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --episodes 2 --runtime lean --json", false);
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.output)["return_mean"].get<double>() == Approx(torch_return).epsilon(1e-4));
+  // The LSTM too: recurrent by default, and lean == LibTorch through the CLI.
+  const std::string lstm = "rollout --checkpoint " + dir + "/lstm/checkpoint.pt --episodes 2 --json --runtime ";
+  r = run_aaren(lstm + "torch", false);
+  REQUIRE(r.exit_code == 0);
+  j = nlohmann::json::parse(r.output);
+  CHECK(j["config"]["mode"] == "recurrent");
+  const double lstm_torch = j["return_mean"].get<double>();
+  r = run_aaren(lstm + "lean", false);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output)["return_mean"].get<double>() == Approx(lstm_torch).epsilon(1e-4));
   r = run_aaren("export --checkpoint " + dir + "/aaren/checkpoint.pt --out " + dir + "/aaren.policy");
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("Hopper-v3"));
@@ -52,7 +64,7 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   CHECK_THAT(r.output, Catch::Contains("d.hdf5") && Catch::Contains("AARENPOL"));
   r = run_aaren("export --checkpoint " + dir + "/transformer/checkpoint.pt --out " + dir + "/t.policy");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("runs Aaren"));
+  CHECK_THAT(r.output, Catch::Contains("does not run transformer policies"));
   CHECK_FALSE(std::ifstream(dir + "/t.policy").good());
   r = run_aaren("rollout --checkpoint " + dir + "/transformer/checkpoint.pt --runtime lean");
   CHECK(r.exit_code == 2);
@@ -70,10 +82,10 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   CHECK_THAT(r.output, Catch::Contains("bad.pt"));
   r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --mode kvcache");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("kvcache is for the Transformer"));
-  r = run_aaren("train --dataset " + dir + "/d.hdf5 --backbone lstm --out " + dir + "/x");
+  CHECK_THAT(r.output, Catch::Contains("--mode kvcache: the aaren backbone acts in recurrent"));
+  r = run_aaren("train --dataset " + dir + "/d.hdf5 --backbone gru --out " + dir + "/x");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--backbone must be aaren or transformer"));
+  CHECK_THAT(r.output, Catch::Contains("--backbone must be aaren, transformer or lstm"));
   r = run_aaren("train --dataset " + dir + "/missing.hdf5 --out " + dir + "/x");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("missing.hdf5: no such file"));

@@ -83,18 +83,21 @@ TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plo
       dir + "/policy.csv --plot " + dir + "/plots");
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.output);
-  REQUIRE(j["variants"].size() == 16);  // 4 variants x 2 layouts x 2 batch sizes
+  // 7 variants (aaren-recurrent, aaren-lean, transformer-window, transformer-kvcache, lstm-recurrent,
+  // lstm-lean, lstm-window) x 2 layouts x 2 batch sizes
+  REQUIRE(j["variants"].size() == 28);
   for (const auto& v : j["variants"]) {
     INFO(v.dump());
     CHECK(v["median_us_per_step"].get<double>() > 0.0);
     CHECK(v["p99_us_per_step"].get<double>() >= v["median_us_per_step"].get<double>());
     const auto first = v["state_bytes_first"].get<int64_t>(), last = v["state_bytes_last"].get<int64_t>();
     const auto name = v["variant"].get<std::string>();
-    if (name.rfind("aaren", 0) == 0) CHECK(first == last);  // constant memory
+    if (name.rfind("aaren", 0) == 0 || name.rfind("lstm-recurrent", 0) == 0 || name.rfind("lstm-lean", 0) == 0)
+      CHECK(first == last);  // constant memory
     if (name.rfind("transformer-kvcache", 0) == 0 && name.find("fused") == std::string::npos)
       CHECK(last > first);  // grows with the tokens (30 fused tokens stay inside the first 64-token block)
   }
-  CHECK(j["sweep"].size() == 8 * 2);  // tokens 30 and 99 (interleaved) or 100 (fused) for each
+  CHECK(j["sweep"].size() == 14 * 2);  // tokens 30 and 99 (interleaved) or 100 (fused) for each
   for (const auto* f :
        {"/policy.csv", "/policy_steps.csv", "/policy_sweep.csv", "/policy.config.json", "/plots/memory_vs_timestep.svg",
         "/plots/cumulative_time_vs_timestep.svg", "/plots/memory_vs_tokens.svg", "/plots/latency_vs_tokens.svg"})
@@ -110,7 +113,7 @@ TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plo
   CHECK_THAT(r.output, Catch::Contains("missing.pt"));
 }
 
-TEST_CASE("cli: bench train times both backbones against length", "[cli][bench]") {
+TEST_CASE("cli: bench train times every backbone against length", "[cli][bench]") {
   const auto dir = aaren::testing::temp_dir("cli_bench_train");
   auto r = run_aaren_stdout(
       "bench train --lengths 6 30 --batch-size 2 --embed-dim 16 --layers 1 --min-rounds 1 "
@@ -122,7 +125,17 @@ TEST_CASE("cli: bench train times both backbones against length", "[cli][bench]"
   CHECK(j["rows"][1]["tokens"] == 30);
   CHECK(j["rows"][1]["aaren_ms"].get<double>() > 0.0);
   CHECK(j["rows"][1]["transformer_ms"].get<double>() > 0.0);
+  CHECK(j["rows"][1]["lstm_ms"].get<double>() > 0.0);
+  CHECK(j["rows"][1]["lstm_over_aaren"].get<double>() > 0.0);
   CHECK(std::ifstream(dir + "/train_time_vs_length.svg").good());
+  r = run_aaren_stdout(
+      "bench train --lengths 6 --batch-size 2 --embed-dim 16 --layers 1 --min-rounds 1 "
+      "--min-seconds 0 --json --backbones lstm aaren");
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output)["rows"][0].contains("aaren_over_lstm"));
+  r = run_aaren("bench train --backbones gru");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--backbones") && Catch::Contains("gru"));
   r = run_aaren("bench train --lengths 61");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("multiples of 3"));

@@ -297,7 +297,8 @@ TEST_CASE("cli: every command takes --help and the vocabulary's names (docs/CLI.
   const std::vector<std::pair<std::string, std::vector<std::string>>> commands{
       {"train",
        {"--env", "--dataset", "--out", "--resume", "--config", "--seed", "--threads", "--eval-episodes", "--eval-every",
-        "--target-return", "--batch-size", "--embed-dim", "--layers", "--heads", "--device", "--precision"}},
+        "--target-return", "--batch-size", "--embed-dim", "--layers", "--heads", "--device", "--precision",
+        "--backbone"}},
       {"rollout",
        {"--env", "--checkpoint", "--policy", "--seed", "--threads", "--env-threads", "--episodes", "--target-return",
         "--mode", "--runtime", "--json", "--video"}},
@@ -306,6 +307,7 @@ TEST_CASE("cli: every command takes --help and the vocabulary's names (docs/CLI.
       {"collect", {"--env", "--policy", "--out", "--seed"}},
       {"export", {"--checkpoint", "--out"}},
       {"envs", {"--json"}},
+      {"backbones", {"--json"}},
       {"data inspect", {"--env", "--json"}},
       {"data validate", {}},
       {"data concat", {"--out"}},
@@ -318,7 +320,7 @@ TEST_CASE("cli: every command takes --help and the vocabulary's names (docs/CLI.
         "--json"}},
       {"bench train",
        {"--batch-size", "--embed-dim", "--layers", "--heads", "--threads", "--seed", "--device", "--precision", "--csv",
-        "--plot", "--json"}},
+        "--plot", "--json", "--backbones"}},
       {"bench conditioning", {"--dataset", "--seed", "--threads", "--csv", "--json"}},
   };
   for (const auto& [command, flags] : commands) {

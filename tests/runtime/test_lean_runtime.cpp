@@ -63,36 +63,40 @@ std::string temp_path(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("lean runtime: stepping allocates nothing on the heap", "[runtime]") {
-  for (std::string tokens : {"interleaved", "fused"}) {
-  INFO(tokens);
-  aaren::testing::PolicySizes sizes;
-  auto file = aaren::testing::random_policy_file(sizes, 1);
-  file.header["tokens"] = tokens;
-  const auto model = std::make_shared<const Model>(Model::from_file(file, "t"));
-  Policy policy(model);
-  allocations = 0;
-  std::vector<double> obs(sizes.state_dim), action(sizes.act_dim);
-  // The counter works: an allocation while counting is seen.
-  counting = true;
-  delete new int(3);
-  counting = false;
-  REQUIRE(allocations.load() == 1);
-  allocations = 0;
-  counting = true;
-  for (int episode = 0; episode < 3; ++episode) {
-    policy.reset();
-    for (int t = 0; t < 100; ++t) {  // past max_ep_len (40): clipped timesteps too
-      for (int64_t i = 0; i < sizes.state_dim; ++i) obs[i] = std::sin(0.1 * t + i);
-      policy.act(obs.data(), action.data());
-      policy.observe(1.0);
+TEST_CASE("lean runtime: stepping allocates nothing on the heap (Aaren, LSTM)", "[runtime]") {
+  for (std::string backbone : {"aaren", "lstm"})
+    for (std::string tokens : {"interleaved", "fused"}) {
+      INFO(backbone << " " << tokens);
+      aaren::testing::PolicySizes sizes;
+      sizes.backbone = backbone;
+      auto file = aaren::testing::random_policy_file(sizes, 1);
+      file.header["tokens"] = tokens;
+      const auto model = std::make_shared<const Model>(Model::from_file(file, "t"));
+      Policy policy(model);
+      allocations = 0;
+      std::vector<double> obs(sizes.state_dim), action(sizes.act_dim);
+      // The counter works: an allocation while counting is seen.
+      counting = true;
+      delete new int(3);
+      counting = false;
+      REQUIRE(allocations.load() == 1);
+      allocations = 0;
+      counting = true;
+      for (int episode = 0; episode < 3; ++episode) {
+        policy.reset();
+        for (int t = 0; t < 100; ++t) {  // past max_ep_len (40): clipped timesteps too
+          for (int64_t i = 0; i < sizes.state_dim; ++i) obs[i] = std::sin(0.1 * t + i);
+          policy.act(obs.data(), action.data());
+          policy.observe(1.0);
+        }
+      }
+      counting = false;
+      CHECK(allocations.load() == 0);
+      for (double a : action) CHECK(std::isfinite(a));
+      // Aaren: (m, u) per head and w [D]; the LSTM: (h, c) [D] each; per layer.
+      const int64_t per_layer = backbone == "lstm" ? 2 * sizes.d_model : 2 * sizes.n_heads + sizes.d_model;
+      CHECK(policy.state_bytes() == static_cast<int64_t>(sizeof(float)) * sizes.n_layers * per_layer);
     }
-  }
-  counting = false;
-  CHECK(allocations.load() == 0);
-  for (double a : action) CHECK(std::isfinite(a));
-  CHECK(policy.state_bytes() == static_cast<int64_t>(sizeof(float)) * sizes.n_layers * (2 * sizes.n_heads + sizes.d_model));
-  }
 }
 
 TEST_CASE("lean runtime: the same inputs give the same actions, and episodes are independent", "[runtime]") {
@@ -172,7 +176,8 @@ TEST_CASE("lean runtime: bad policy files give one clear error naming the file",
   auto transformer = good;
   transformer.header["backbone"] = "transformer";
   aaren::lean::write_policy_file(path, transformer);
-  CHECK_THROWS_WITH(Model::load(path), Catch::Contains("runs Aaren"));
+  CHECK_THROWS_WITH(Model::load(path),
+                    Catch::Contains("backbone is 'transformer'; the lean runtime runs aaren and lstm"));
   auto layout = good;
   layout.header["tokens"] = "quad";
   aaren::lean::write_policy_file(path, layout);
