@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "base/did_you_mean.h"
+
 namespace aaren::cli {
 
 namespace po = boost::program_options;
@@ -45,7 +47,10 @@ class LineTrackingBuf : public std::streambuf {
 
 void print_commands(const std::string& program, const std::string& description, const std::vector<Command>& commands) {
   std::cout << description << "\n\nUsage: " << program << " <command> [options]\n\nCommands:\n";
-  for (const auto& c : commands) std::cout << "  " << std::left << std::setw(12) << c.name << c.summary << "\n";
+  size_t width = 0;  // the longest name and two spaces, so that no name runs into its summary
+  for (const auto& c : commands) width = std::max(width, c.name.size() + 2);
+  for (const auto& c : commands)
+    std::cout << "  " << std::left << std::setw(static_cast<int>(width)) << c.name << c.summary << "\n";
   std::cout << "\nRun '" << program << " <command> --help' (or '" << program
             << " help <command>') for a command's options.\n";
 }
@@ -103,7 +108,9 @@ int dispatch(const std::string& program, const std::string& description, const s
       return kExitFailure;
     }
   }
-  std::cerr << program << ": unknown command '" << name << "'; known:";
+  std::vector<std::string> names;
+  for (const auto& c : commands) names.push_back(c.name);
+  std::cerr << program << ": unknown command '" << name << "'" << base::did_you_mean(name, names) << "; known:";
   for (const auto& c : commands) std::cerr << " " << c.name;
   std::cerr << " (see '" << program << " --help')\n";
   return kExitUsage;
@@ -229,7 +236,14 @@ bool parse(int argc, char** argv, const std::string& usage, po::options_descript
   po::command_line_parser parser(argc, argv);
   parser.options(options);
   if (positional) parser.positional(*positional);
-  const auto parsed = parser.run();
+  po::parsed_options parsed(&options);
+  try {
+    parsed = parser.run();
+  } catch (const po::unknown_option& e) {
+    std::vector<std::string> flags;
+    for (const auto& option : options.options()) flags.push_back("--" + option->long_name());
+    throw UsageError(std::string(e.what()) + base::did_you_mean(e.get_option_name(), flags));
+  }
   po::store(parsed, vm);
   if (vm.count("help")) {
     std::cout << "Usage: " << argv[0] << " " << usage << "\n\n" << options << "\n";

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/acting/acting.h"
+#include "agents/acting/behaviour_policy.h"
 #include "agents/acting/rollout.h"
 #include "agents/training/sac.h"
 #include "envs/episode_video.h"
@@ -62,21 +63,6 @@ RolloutResult rollout_with_video(const RolloutConfig& config, BatchPolicy& polic
 }
 
 // A SAC actor's deterministic action (tanh of its mean) for every env at once.
-class SacBatchPolicy : public BatchPolicy {
- public:
-  explicit SacBatchPolicy(PolicyCheckpoint policy) : policy_(std::move(policy)) { policy_.actor->eval(); }
-  void act(const envs::VectorEnv& envs, std::vector<double>& actions) override {
-    torch::NoGradGuard no_grad;
-    const auto& obs = envs.observations();
-    const auto x = torch::tensor(std::vector<float>(obs.begin(), obs.end())).view({envs.size(), envs.obs_dim()});
-    const auto a = policy_.actor->deterministic(x).to(torch::kDouble).contiguous();
-    std::copy(a.data_ptr<double>(), a.data_ptr<double>() + a.numel(), actions.begin());
-  }
-
- private:
-  PolicyCheckpoint policy_;
-};
-
 LoadedAgent load_agent(const std::string& path) {
   try {
     return load_checkpoint(path);
@@ -186,25 +172,24 @@ int run_rollout(int argc, char** argv) {
   config.num_envs = acting_num_envs(config.num_envs, config.episodes);  // resolved, as reported
 
   try {
-    if (checkpoint.empty() && policy == "random") {
-      RandomPolicy random_policy(config.seed + 1000003);
-      const auto result = rollout_with_video(config, random_policy, video, video_report);
-      return report_rollout(result, config, policy, "", "", "", target_return, 0, json, video_report);
-    }
-    at::set_num_threads(torch_threads);
-    if (checkpoint.empty()) {  // a SAC behaviour policy
-      PolicyCheckpoint sac;
+    if (checkpoint.empty()) {  // a behaviour policy: random, or a SAC policy file
+      if (policy != "random") at::set_num_threads(torch_threads);
+      BehaviourPolicy behaviour;
       try {
-        sac = load_policy(policy);
+        behaviour = make_behaviour_policy(policy, config.seed + 1000003);
       } catch (const std::runtime_error& e) {
         throw InputError(std::string(e.what()) + " (--policy takes 'random' or a SAC policy file from 'aaren sac')");
       }
-      if (config.env.empty()) config.env = sac.env;
-      check_env_matches(sac.obs_dim, sac.act_dim, config, policy);
-      SacBatchPolicy sac_policy(sac);
-      const auto result = rollout_with_video(config, sac_policy, video, video_report);
-      return report_rollout(result, config, policy, "sac", "", "deterministic", target_return, 0, json, video_report);
+      if (behaviour.sac) {
+        if (config.env.empty()) config.env = behaviour.sac->env;
+        check_env_matches(behaviour.sac->obs_dim, behaviour.sac->act_dim, config, policy);
+      }
+      const auto result = rollout_with_video(config, *behaviour.policy, video, video_report);
+      return behaviour.sac ? report_rollout(result, config, policy, "sac", "", "deterministic", target_return, 0, json,
+                                            video_report)
+                           : report_rollout(result, config, policy, "", "", "", target_return, 0, json, video_report);
     }
+    at::set_num_threads(torch_threads);
     return rollout_agent(config, checkpoint, mode, runtime, target_return, json, video, video_report);
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());

@@ -17,6 +17,7 @@
 #include "agents/training/decision_trainer.h"
 #include "agents/training/distributed.h"
 #include "apps/cli.h"
+#include "base/did_you_mean.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
 #include "apps/provenance.h"
@@ -127,7 +128,11 @@ TrainConfig load_config_file(const std::string& path) {
     if (key == "provenance" || key == "resume") continue;
     const auto& fields = TrainConfig::fields();
     const auto f = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.key == key; });
-    if (f == fields.end()) throw InputError("--config " + path + ": unknown key '" + key + "'");
+    if (f == fields.end()) {
+      std::vector<std::string> keys;
+      for (const auto& field : fields) keys.push_back(field.key);
+      throw InputError("--config " + path + ": unknown key '" + key + "'" + base::did_you_mean(key, keys));
+    }
     try {
       f->set_json(c, value);
     } catch (const std::exception&) {

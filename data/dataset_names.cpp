@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "base/did_you_mean.h"
 #include "data/transitions.h"
 
 namespace aaren::data {
@@ -36,6 +37,20 @@ std::vector<std::string> d4rl_file_names(const std::string& name) {
   return names;
 }
 
+// The names D4RL and Minari publish for the MuJoCo locomotion datasets (D4RL's
+// gym tasks, Minari's mujoco/ namespace), for suggestions when a name is misspelt.
+std::vector<std::string> dataset_names() {
+  std::vector<std::string> names;
+  for (const char* env : {"hopper", "halfcheetah", "walker2d", "ant"}) {
+    for (const char* quality : {"random", "medium", "expert", "medium-replay", "medium-expert", "full-replay"})
+      for (const char* version : {"v0", "v1", "v2"})
+        names.push_back(std::string(env) + "-" + quality + "-" + version);
+    for (const char* quality : {"simple", "medium", "expert"})
+      names.push_back(std::string("mujoco/") + env + "/" + quality + "-v0");
+  }
+  return names;
+}
+
 bool is_minari_dataset(const fs::path& dir) {
   std::error_code ec;
   return fs::is_regular_file(dir / "data" / "main_data.hdf5", ec) || fs::is_regular_file(dir / "main_data.hdf5", ec);
@@ -58,9 +73,9 @@ std::string resolve_dataset(const std::string& name) {
   for (const auto& file : candidates)
     if (fs::is_regular_file(fs::path(d4rl) / file, ec)) return (fs::path(d4rl) / file).string();
   if (is_minari_dataset(fs::path(minari) / name)) return (fs::path(minari) / name).string();
-  throw DataError("--dataset " + name + ": no such file, no D4RL dataset " + candidates.front() + " in " + d4rl +
-                  " ($D4RL_DATASET_DIR), no Minari dataset " + name + " in " + minari +
-                  " ($MINARI_DATASETS_PATH); see 'aaren data list'");
+  throw DataError("dataset '" + name + "'" + base::did_you_mean(name, dataset_names()) + ": no such file, no D4RL " +
+                  "dataset " + candidates.front() + " in " + d4rl + " ($D4RL_DATASET_DIR), no Minari dataset " + name +
+                  " in " + minari + " ($MINARI_DATASETS_PATH); see 'aaren data list'");
 }
 
 std::vector<FoundDataset> list_datasets() {

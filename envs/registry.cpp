@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iterator>
 
+#include "base/did_you_mean.h"
 #include "base/numbers.h"
 #include "envs/ant.h"
 #include "envs/half_cheetah.h"
@@ -169,7 +170,9 @@ ResolvedName resolve_env_name(const std::string& name) {
   for (const auto& spec : env_specs())
     if (n == spec.name) newest = &spec;
   if (newest) return {newest, ""};
-  throw EnvError("unknown env '" + name + "'; known: " + known_names());
+  std::vector<std::string> names;
+  for (const auto& row : env_specs()) names.push_back(row.gym_id), names.push_back(row.name);
+  throw EnvError("unknown env '" + name + "'" + base::did_you_mean(name, names) + "; known: " + known_names());
 }
 
 const EnvSpec& env_spec(const std::string& name) { return *resolve_env_name(name).spec; }

@@ -30,6 +30,7 @@ TEST_CASE("cli: help lists the commands", "[cli]") {
   r = run_aaren("bench --help");
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("scan"));
+  CHECK_THAT(r.output, Catch::Contains("conditioning  how"));  // a long name keeps a gap before its summary
   r = run_aaren("bench scan --help");
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("--lengths"));
@@ -39,6 +40,9 @@ TEST_CASE("cli: bad commands and flags give one-line errors and exit 2", "[cli]"
   auto r = run_aaren("frobnicate");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("unknown command 'frobnicate'"));
+  r = run_aaren("rollot --env hopper");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("unknown command 'rollot' (did you mean 'rollout'?)"));
   r = run_aaren("bench scan --no-such-flag");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("no-such-flag"));

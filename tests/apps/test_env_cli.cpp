@@ -48,6 +48,17 @@ TEST_CASE("cli: rollout rejects unknown envs and unreadable models", "[cli][envs
   auto r = run_aaren("rollout --env pong");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("unknown env 'pong'") && Catch::Contains("hopper"));
+  // Misspelt: an env, a flag, a dataset name: one line with the likely name.
+  r = run_aaren("rollout --env hoper");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("unknown env 'hoper' (did you mean 'hopper'?)"));
+  r = run_aaren("rollout --env hopper --episods 2");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("(did you mean '--episodes'?)"));
+  r = run_aaren("data inspect hoper-medium-v2");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("dataset 'hoper-medium-v2' (did you mean 'hopper-medium-v2'?)"));
+  CHECK(r.output.find("--dataset") == std::string::npos);  // data inspect has no such flag
   r = run_aaren("rollout --env hopper --model-xml /nonexistent.xml");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("/nonexistent.xml"));

@@ -172,6 +172,10 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   r = run_aaren("train --config " + dir + "/bad.json --out " + dir + "/bad");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("unknown key 'learning_rate'") != std::string::npos);
+  std::ofstream(dir + "/heads.json") << R"({"heads": 2})";  // the flag's name, not the key's
+  r = run_aaren("train --config " + dir + "/heads.json --out " + dir + "/bad");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("unknown key 'heads' (did you mean 'n_heads'?)") != std::string::npos);
   // --resume of a folder without checkpoints.
   std::filesystem::create_directories(dir + "/empty");
   r = run_aaren("train --resume " + dir + "/empty");
