@@ -367,8 +367,7 @@ int run_bench_train(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
   po::variables_map vm;
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
-  const char* world = std::getenv("WORLD_SIZE");
-  if (!config.nproc.empty() && world && *world) {  // one rank of a data-parallel measurement
+  if (!config.nproc.empty() && dist::started_as_rank()) {  // one rank of a data-parallel measurement
     const auto table = bench::run_data_parallel_train_bench(config, &std::cerr);
     if (!rank_output.empty() && !table.rows.empty())
       base::write_file_atomically(rank_output, table.to_json().dump() + "\n");

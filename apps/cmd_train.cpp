@@ -287,10 +287,8 @@ int run_train(int argc, char** argv) {
   bool overwrite = false;
   if (!parse_train_command(argc, argv, c, given, overwrite)) return kExitOk;
   // Under several ranks, errors name the rank that saw them, and only rank 0 (or the launcher) touches OUT.
-  const char* world = std::getenv("WORLD_SIZE");
-  const bool is_rank = world && *world;
-  const char* rank_text = std::getenv("RANK");
-  const std::string rank = rank_text && *rank_text && is_rank && std::string(world) != "1" ? rank_text : "";
+  const bool is_rank = dist::started_as_rank();
+  const std::string rank = dist::rank_label();
   const auto tagged = [&](const std::string& what) { return rank.empty() ? what : "rank " + rank + ": " + what; };
   const bool main_rank = rank.empty() || rank == "0";
   // Our own launcher has checked OUT before it started the ranks.

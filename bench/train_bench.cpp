@@ -264,12 +264,11 @@ Table run_data_parallel_train_bench(const TrainBenchConfig& c, std::ostream* pro
   const int world = launch.world_size;
   if (c.batch % world != 0) throw std::invalid_argument("--batch-size must be a multiple of WORLD_SIZE");
   at::set_num_threads(c.threads);
-  torch::Device device = parse_device("--device", c.device);
-  if (device.is_cuda() && c.device == "cuda") device = torch::Device(torch::kCUDA, launch.local_rank);
+  const torch::Device device = dist::rank_device(launch, c.device);
   std::unique_ptr<dist::ProcessGroup> group;
   if (world > 1)
     group =
-        std::make_unique<dist::ProcessGroup>(launch, device.is_cuda() ? "nccl" : "gloo",
+        std::make_unique<dist::ProcessGroup>(launch, dist::collective_backend(device),
                                              std::chrono::milliseconds(static_cast<int64_t>(c.dist_timeout * 1000)));
   const bool bf16 = c.precision == "bf16";
   auto trainers = make_trainers(c, device);

@@ -218,16 +218,17 @@ TrainingData read_training_data(const std::string& path) {
 }
 
 // The env for evaluation: --env, else the dataset's (a version the data name, or
-// say how it was inferred); checked against the data's sizes now, not at the
-// first evaluation after all the training. Returns the row's id (Hopper-v5).
-std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const data::TrajectoryDataset& dataset) {
+// say how it was inferred: `note`); checked against the data's sizes now, not
+// at the first evaluation after all the training. Returns the row's id (Hopper-v5).
+std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const data::TrajectoryDataset& dataset,
+                        std::string& note) {
   std::string env = c.env;
   const auto found = envs::dataset_env(t.metadata, c.dataset);
   // A bare name (hopper) names the robot; the data's row of that robot names its version.
   const bool bare = !env.empty() && envs::env_spec(env).name == env;
   if (found && (env.empty() || (bare && envs::env_spec(found->env).name == env))) {
     env = found->env;
-    if (!found->note.empty()) std::cerr << "note: " << c.dataset << ": " << env << " (" << found->note << ")\n";
+    if (!found->note.empty()) note = c.dataset + ": " + env + " (" + found->note + ")";
   }
   if (env.empty()) throw std::invalid_argument("--env: cannot tell the environment from the dataset; name it");
   const auto& spec = envs::env_spec(env);
@@ -236,6 +237,32 @@ std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const 
                                 "/" + std::to_string(spec.act_dim) + ", but " + c.dataset + " has " +
                                 std::to_string(dataset.obs_dim()) + "/" + std::to_string(dataset.act_dim()));
   return spec.gym_id;
+}
+
+// What a run takes from its data, with no side effect (the same inputs give
+// the same config): the env, the score references, the targets and the
+// evaluation interval. `note` says how the env was inferred, if it was.
+TrainConfig resolve_from_data(TrainConfig c, const TrainingData& data, const data::TrajectoryDataset& dataset,
+                              std::string& note) {
+  c.env = resolve_env(c, data.transitions, dataset, note);
+  const auto& spec = envs::env_spec(c.env);
+  if (c.score_references.empty()) {
+    // The dataset's own references score its own env only; a run resumed from before references were
+    // recorded keeps the env's, as its evaluations so far used.
+    const auto found = envs::dataset_env(data.transitions.metadata, c.dataset);
+    const bool own_env = found && envs::env_spec(found->env).gym_id == spec.gym_id;
+    const auto ref = own_env && c.resume.empty() ? envs::dataset_reference(data.transitions.metadata, spec).reference
+                                                 : spec.reference;
+    c.score_references = {ref.random_return, ref.expert_return};
+  }
+  // DT's targets where DT published them; else (envs outside DT's experiments) the data's best and mean
+  // episode returns, as DT's targets sit near the best return in its data.
+  const double high = spec.dt_target_high != 0 ? spec.dt_target_high : data.split.max_return();
+  const double low = spec.dt_target_high != 0 ? spec.dt_target_low : data.split.mean_return();
+  if (c.target_return == 0.0) c.target_return = high;
+  if (c.eval_targets.empty()) c.eval_targets = {high, low};
+  if (c.eval_every == 0) c.eval_every = std::max<int64_t>(1, c.updates / 10);
+  return c;
 }
 
 // A JSON object from a file; empty when the file is missing or not an object.
@@ -329,10 +356,6 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   c.validate();  // the global batch against the resolved world size
   at::set_num_threads(c.threads);
   join_group();  // first: a rank that fails below closes its connection, and the others stop at once
-  if (writes_files()) {
-    std::filesystem::create_directories(c.out_dir);
-    base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
-  }
   try {
     c.dataset = data::resolve_dataset(c.dataset);  // a name (hopper-medium-v2): its file, in config.json too
   } catch (const data::DataError& e) {
@@ -341,24 +364,13 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   data = read_training_data(c.dataset);
   if (c.top_fraction < 1.0) data.split = data::top_episodes(data.split, c.top_fraction);  // DT's %BC
   dataset = std::make_unique<data::TrajectoryDataset>(data.transitions, data.split);
-  c.env = resolve_env(c, data.transitions, *dataset);
-  const auto& spec = envs::env_spec(c.env);
-  if (c.score_references.empty()) {
-    // The dataset's own references score its own env only; a run resumed from before references were
-    // recorded keeps the env's, as its evaluations so far used.
-    const auto found = envs::dataset_env(data.transitions.metadata, c.dataset);
-    const bool own_env = found && envs::env_spec(found->env).gym_id == spec.gym_id;
-    const auto ref = own_env && c.resume.empty() ? envs::dataset_reference(data.transitions.metadata, spec).reference
-                                                 : spec.reference;
-    c.score_references = {ref.random_return, ref.expert_return};
+  std::string note;
+  c = resolve_from_data(c, data, *dataset, note);
+  if (!note.empty()) std::cerr << "note: " << note << "\n";
+  if (writes_files()) {  // after everything that can refuse the run's input
+    std::filesystem::create_directories(c.out_dir);
+    base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
   }
-  // DT's targets where DT published them; else (envs outside DT's experiments) the data's best and mean
-  // episode returns, as DT's targets sit near the best return in its data.
-  const double high = spec.dt_target_high != 0 ? spec.dt_target_high : data.split.max_return();
-  const double low = spec.dt_target_high != 0 ? spec.dt_target_low : data.split.mean_return();
-  if (c.target_return == 0.0) c.target_return = high;
-  if (c.eval_targets.empty()) c.eval_targets = {high, low};
-  if (c.eval_every == 0) c.eval_every = std::max<int64_t>(1, c.updates / 10);
   build_model();
   restore_training_state();
   result.dataset_return_mean = data.split.mean_return();
@@ -414,10 +426,9 @@ void DecisionTrainer::Run::join_group() {
     throw std::invalid_argument("WORLD_SIZE=" + std::to_string(launch.world_size) +
                                 ": this build has no distributed training (install libgloo-dev and rebuild)");
   // Each rank its own GPU (LOCAL_RANK) unless --device names one.
-  device = parse_device("--device", c.device);
-  if (device.is_cuda() && c.device == "cuda") device = torch::Device(torch::kCUDA, launch.local_rank);
+  device = dist::rank_device(launch, c.device);
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(c.dist_timeout * 1000));
-  group = std::make_unique<dist::ProcessGroup>(launch, device.is_cuda() ? "nccl" : "gloo", timeout);
+  group = std::make_unique<dist::ProcessGroup>(launch, dist::collective_backend(device), timeout);
   reducer = std::make_unique<dist::GradientAllReduce>(*group);
 }
 

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "agents/models/device.h"
+
 #ifdef AAREN_HAVE_C10D
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -86,6 +88,24 @@ LaunchInfo launch_from_environment() {
   if (l.master_port > 65535) throw std::invalid_argument("MASTER_PORT must be a port number (1..65535)");
   return l;
 }
+
+bool started_as_rank() {
+  const char* world = std::getenv("WORLD_SIZE");
+  return world && *world;
+}
+
+std::string rank_label() {
+  const char* world = std::getenv("WORLD_SIZE");
+  const char* rank = std::getenv("RANK");
+  return rank && *rank && started_as_rank() && std::string(world) != "1" ? rank : "";
+}
+
+torch::Device rank_device(const LaunchInfo& launch, const std::string& device) {
+  const auto parsed = parse_device("--device", device);
+  return parsed.is_cuda() && device == "cuda" ? torch::Device(torch::kCUDA, launch.local_rank) : parsed;
+}
+
+std::string collective_backend(const torch::Device& device) { return device.is_cuda() ? "nccl" : "gloo"; }
 
 #ifdef AAREN_HAVE_C10D
 

@@ -38,6 +38,20 @@ struct LaunchInfo {
 // unset. Throws std::invalid_argument naming a malformed variable.
 LaunchInfo launch_from_environment();
 
+// Whether this process was started as one rank of a group (WORLD_SIZE set, by
+// torchrun, Slurm's wrapper or `--nproc`), and its rank as RANK gives it, for
+// messages ("" for a single process or a world of 1). Read as given, so that
+// a malformed variable is reported by launch_from_environment, not here.
+bool started_as_rank();
+std::string rank_label();
+
+// Where a rank computes: the --device value as given, except that a bare
+// "cuda" means this rank's own GPU (LOCAL_RANK), as torchrun's ranks expect.
+// Throws std::invalid_argument naming --device for a bad value.
+torch::Device rank_device(const LaunchInfo& launch, const std::string& device);
+// c10d's backend for a rank's device: NCCL on CUDA, Gloo on the CPU.
+std::string collective_backend(const torch::Device& device);
+
 class ProcessGroup {
  public:
   // Joins the group: rank 0 hosts the store at master_addr:master_port, every
