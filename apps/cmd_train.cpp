@@ -1,8 +1,10 @@
 // aaren train: offline training of a decision agent (a registered backbone: Aaren, Transformer, LSTM).
 #include <signal.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,15 +14,17 @@
 #include <optional>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 #include "agents/training/decision_trainer.h"
 #include "agents/training/distributed.h"
+#include "agents/training/seed_summary.h"
 #include "apps/cli.h"
-#include "base/did_you_mean.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
 #include "apps/provenance.h"
+#include "apps/seed_group.h"
+#include "base/did_you_mean.h"
+#include "base/format.h"
 #include "base/numbers.h"
 #include "base/svg_plot.h"
 #include "envs/env.h"
@@ -28,6 +32,8 @@
 namespace aaren::cli {
 
 namespace {
+using base::three_significant;
+
 void print_progress(const std::string& backbone, const TrainProgress& p) {
   std::cerr << "\r[train " << backbone << "] update " << p.update << "/" << p.updates << " (" << std::fixed
             << std::setprecision(1) << 100.0 * p.update / p.updates << "%) " << std::setprecision(1)
@@ -43,42 +49,39 @@ void print_progress(const std::string& backbone, const TrainProgress& p) {
 }
 
 // OUT/eval.svg from OUT/eval.csv (so a resumed run's curve has its whole
-// history): the normalised score against updates, one line per target.
+// history): the normalised score against updates, one line per target, and
+// the level of the data it trains on.
 void plot_evaluations(const TrainConfig& c) {
-  std::map<double, base::Series> by_target;
   std::vector<EvalResult> evals;
   try {
     evals = read_eval_csv(c.out_dir + "/eval.csv");
   } catch (const std::runtime_error& e) {
     std::cerr << "warning: no eval.svg: " << e.what() << "\n";
   }
-  for (const auto& e : evals) {
-    auto& s = by_target[e.target];
-    s.x.push_back(static_cast<double>(e.update)), s.y.push_back(e.score_mean);
-  }
-  std::vector<base::Series> series;
-  for (auto it = by_target.rbegin(); it != by_target.rend(); ++it) {
-    std::ostringstream name;
-    name << "target " << std::fixed << std::setprecision(0) << it->first;
-    it->second.name = name.str();
-    series.push_back(it->second);
-  }
+  const auto series = eval_curves(evals, "");
   if (series.empty()) return;
-  base::write_svg(c.out_dir + "/eval.svg", series,
-                  {std::string(to_string(c.backbone)) + " on " + std::filesystem::path(c.dataset).filename().string(),
-                   "updates", "D4RL normalised score"});
+  base::PlotOptions options{
+      std::string(to_string(c.backbone)) + " on " + std::filesystem::path(c.dataset).filename().string(), "updates",
+      "D4RL normalised score"};
+  const double level = behaviour_score(c.out_dir);
+  if (std::isfinite(level)) options.references.push_back({level, "the data's level " + three_significant(level)});
+  options.caption = c.out_dir + ": seed " + std::to_string(c.seed) + ", " + std::to_string(c.eval_episodes) +
+                    (c.eval_episodes == 1 ? " episode" : " episodes") + " per point";
+  base::write_svg(c.out_dir + "/eval.svg", series, options);
 }
 
 void report(const TrainConfig& c, const TrainResult& r) {
   plot_evaluations(c);
   if (!r.evals.empty()) {
     const int64_t last = r.evals.back().update;
-    std::cout << "evaluation at update " << last << " (" << c.eval_episodes << " episodes per target; dataset mean "
-              << "episode return " << r.dataset_return_mean << "):\n";
+    std::cout << "evaluation at update " << last << " (" << c.eval_episodes
+              << (c.eval_episodes == 1 ? " episode" : " episodes") << " per target; the data's mean episode return "
+              << three_significant(r.dataset_return_mean) << "):\n";
     for (const auto& e : r.evals)
       if (e.update == last)
-        std::cout << "  target " << e.target << ": return " << e.return_mean << " +- " << e.return_std
-                  << ", normalised " << e.score_mean << " +- " << e.score_std << "\n";
+        std::cout << "  target " << three_significant(e.target) << ": return " << three_significant(e.return_mean)
+                  << " +- " << three_significant(e.return_std) << ", score " << three_significant(e.score_mean)
+                  << " +- " << three_significant(e.score_std) << "\n";
   }
   std::cout << "trained in " << format_duration(r.seconds) << "; checkpoint " << r.checkpoint << "\n";
 }
@@ -111,7 +114,8 @@ std::optional<std::string> config_file_argument(int argc, char** argv) {
   return std::nullopt;
 }
 
-TrainConfig load_config_file(const std::string& path) {
+// A run's config.json, or a seed group's seeds.json (its "config" and its "seeds").
+TrainConfig load_config_file(const std::string& path, std::vector<uint64_t>& group_seeds) {
   std::ifstream in(path);
   if (!in) throw InputError("--config " + path + ": cannot read it");
   nlohmann::json j;
@@ -121,6 +125,15 @@ TrainConfig load_config_file(const std::string& path) {
     throw InputError("--config " + path + ": not JSON (" + std::string(e.what()) + ")");
   }
   if (!j.is_object()) throw InputError("--config " + path + ": expected a JSON object of settings");
+  if (j.contains("seeds") && j.contains("config")) {  // a seed group's seeds.json
+    try {
+      group_seeds = j.at("seeds").get<std::vector<uint64_t>>();
+    } catch (const nlohmann::json::exception&) {
+      throw InputError("--config " + path + ": 'seeds' must be a list of seeds");
+    }
+    j = nlohmann::json(j.at("config"));
+    if (!j.is_object()) throw InputError("--config " + path + ": 'config' must be a JSON object of settings");
+  }
   TrainConfig c;
   for (const auto& [key, value] : j.items()) {
     // What ran it, and (in files written before it moved under provenance) the
@@ -148,7 +161,7 @@ std::vector<std::string> run_files_in(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const auto name = entry.path().filename().string();
-    if (name == "config.json" || name == "train_log.csv" || name == "eval.csv" ||
+    if (name == "config.json" || name == "seeds.json" || name == "train_log.csv" || name == "eval.csv" ||
         (name.rfind("checkpoint", 0) == 0 && entry.path().extension() == ".pt"))
       found.push_back(name);
   }
@@ -209,21 +222,42 @@ class OutFolderGuard {
   std::string out_, aside_;
 };
 
+// What `aaren train` was asked: the run's config and the command's own flags.
+struct TrainCommand {
+  TrainConfig c;
+  std::set<std::string> given;  // the config's flags set on the command line
+  bool overwrite = false;
+  std::vector<uint64_t> seeds;  // --seeds (or a seed group's --config): one run per seed
+  int jobs = 1;
+  bool jobs_given = false;
+};
+
 // The resolved command line: --config FILE first, the flags over it. Returns
 // false when --help was asked.
-bool parse_train_command(int argc, char** argv, TrainConfig& c, std::set<std::string>& given, bool& overwrite) {
+bool parse_train_command(int argc, char** argv, TrainCommand& t) {
   namespace po = boost::program_options;
+  TrainConfig& c = t.c;
   const auto config_file = config_file_argument(argc, argv);
-  if (config_file) c = load_config_file(*config_file);
+  std::vector<uint64_t> file_seeds;
+  if (config_file) c = load_config_file(*config_file, file_seeds);
   po::options_description options("Options (defaults: Decision Transformer's, Chen et al. 2021)");
-  options.add_options()("config", po::value<std::string>()->value_name("FILE"),
-                        "start from this JSON (a run's config.json); flags given beside it override it")(
-      "overwrite", po::bool_switch(&overwrite), "replace the run in --out (refused without it)");
+  // clang-format off
+  options.add_options()
+      ("config", po::value<std::string>()->value_name("FILE"),
+       "start from this JSON (a run's config.json, or a seed group's seeds.json); flags given beside it override it")
+      ("overwrite", po::bool_switch(&t.overwrite), "replace the run in --out (refused without it)")
+      ("seeds", po::value(&t.seeds)->multitoken()->value_name("N..."),
+       "one run per seed in OUT/seed_N/, then OUT/summary.csv and OUT/eval.svg over the seeds (mean, sample std, "
+       "95% interval); --resume OUT finishes the seeds still missing")
+      ("jobs", po::value(&t.jobs)->default_value(1), "with --seeds: seeds trained at once (each uses --threads)");
+  // clang-format on
   add_config_options(options, TrainConfig::fields(), c);
   po::variables_map vm;
   if (!parse(argc, argv,
-             "--dataset FILE --backbone aaren|transformer --out DIR [options]\n"
-             "       aaren train --resume OUT [--updates N]   (continue a stopped run from its newest checkpoint)\n"
+             "--dataset FILE --backbone aaren|transformer|lstm --out DIR [options]\n"
+             "       aaren train --seeds 1 2 3 --dataset FILE --out DIR [--jobs N] [options]   (a seed group)\n"
+             "       aaren train --resume OUT [--updates N]   (continue a stopped run, or a seed group, from its "
+             "newest checkpoints)\n"
              "       aaren train --config OUT/config.json --out NEW [flags]   (a run again, or a variation)\n\n"
              "Writes OUT/config.json (with provenance), train_log.csv, eval.csv and eval.svg (evaluations during\n"
              "training at both of DT's targets), checkpoint_<update>.pt every --checkpoint-every updates and\n"
@@ -231,12 +265,15 @@ bool parse_train_command(int argc, char** argv, TrainConfig& c, std::set<std::st
              "checkpoint and exit with 128 + the signal; a second one stops at once.",
              options, vm))
     return false;
-  given = apply_config_options(vm, TrainConfig::fields(), c);
-  if (config_file && !given.count("out") && !given.count("resume"))
+  t.given = apply_config_options(vm, TrainConfig::fields(), c);
+  t.jobs_given = !vm["jobs"].defaulted();
+  if (!t.seeds.empty() && t.given.count("seed")) throw UsageError("--seed and --seeds: give one");
+  if (t.seeds.empty() && !t.given.count("seed")) t.seeds = file_seeds;  // a group's file runs the group
+  if (config_file && !t.given.count("out") && !t.given.count("resume"))
     throw UsageError("--config " + *config_file + ": give --out for the new run (the file's is " + c.out_dir +
                      ", another run's folder)");
   // --resume OUT (or OUT/checkpoint_N.pt) continues in OUT unless --out says otherwise.
-  if (!c.resume.empty() && !given.count("out")) {
+  if (!c.resume.empty() && !t.given.count("out")) {
     const std::filesystem::path resume(c.resume);
     c.out_dir = std::filesystem::is_directory(resume) ? resume.string() : resume.parent_path().string();
     if (c.out_dir.empty()) c.out_dir = ".";
@@ -281,11 +318,81 @@ int train_and_report(const TrainConfig& c, const std::set<std::string>& given, c
 }
 }  // namespace
 
+// The flags given beside --resume OUT (without it and --jobs), for each seed of a resumed group.
+std::vector<std::string> flags_beside_resume(int argc, char** argv) {
+  std::vector<std::string> extra;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--resume" || a == "--jobs" || a == "--updates") {  // (each seed is told the group's --updates)
+      ++i;
+      continue;
+    }
+    if (a.rfind("--resume=", 0) == 0 || a.rfind("--jobs=", 0) == 0 || a.rfind("--updates=", 0) == 0) continue;
+    extra.push_back(a);
+  }
+  return extra;
+}
+
+// --seeds (a new group) or --resume of a group's folder: one run per seed (apps/seed_group.h).
+int train_seed_group(int argc, char** argv, const TrainCommand& t) {
+  const TrainConfig& c = t.c;
+  SeedGroupRun g;
+  g.out = c.out_dir, g.jobs = t.jobs, g.updates = c.updates;
+  if (!c.resume.empty()) {
+    if (!t.seeds.empty()) throw UsageError("--seeds with --resume: a group continues with the seeds of its seeds.json");
+    if (t.given.count("out")) throw UsageError("--out with --resume of a seed group: it continues in its own folder");
+    g.out = resumed_folder(c.resume), g.resume = true, g.extra = flags_beside_resume(argc, argv);
+    try {
+      g.seeds = read_seed_group(g.out);
+      std::ifstream in(seed_group_file(g.out));
+      const auto group = nlohmann::json::parse(in);
+      if (!t.jobs_given) g.jobs = group.value("jobs", 1);
+      if (!t.given.count("updates")) g.updates = group.at("config").at("updates").get<int64_t>();
+    } catch (const std::exception& e) {
+      throw InputError("--resume " + g.out + ": " + e.what());
+    }
+  } else {
+    std::set<uint64_t> distinct(t.seeds.begin(), t.seeds.end());
+    if (distinct.size() != t.seeds.size()) throw UsageError("--seeds: a seed is listed twice");
+    g.seeds = t.seeds;
+  }
+  if (g.jobs < 1 || g.jobs > 64) throw UsageError("--jobs " + std::to_string(g.jobs) + ": expected 1 to 64");
+  std::optional<OutFolderGuard> guard;
+  const bool out_existed = std::filesystem::exists(g.out);
+  if (!g.resume) {
+    guard.emplace(c, t.overwrite);
+    require_writable("out", g.out, /*folder=*/true);
+    auto base = c.to_json();
+    base.erase("seed");  // each seed's run sets its own
+    write_seed_group(g.out, g.seeds, g.jobs, base, provenance(argc, argv));
+  }
+  g.title = std::string(to_string(c.backbone)) + " on " + std::filesystem::path(c.dataset).filename().string();
+  if (g.resume) {  // the title from the group's record
+    std::ifstream in(seed_group_file(g.out));
+    const auto group = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (group.is_object() && group.contains("config") && group.at("config").is_object())
+      g.title = group.at("config").value("backbone", "") + " on " +
+                std::filesystem::path(group.at("config").value("dataset", "")).filename().string();
+  }
+  const int code = run_seed_group(g);
+  // A new group none of whose seeds got as far as a checkpoint (its input was refused) leaves nothing behind.
+  const bool any_checkpoint = any_seed_checkpoint(g);
+  if (guard && any_checkpoint) guard->commit();
+  if (!g.resume && !any_checkpoint && !out_existed) {
+    std::error_code ec;
+    std::filesystem::remove_all(g.out, ec);
+  }
+  return code;
+}
+
 int run_train(int argc, char** argv) {
-  TrainConfig c;
-  std::set<std::string> given;
-  bool overwrite = false;
-  if (!parse_train_command(argc, argv, c, given, overwrite)) return kExitOk;
+  TrainCommand t;
+  if (!parse_train_command(argc, argv, t)) return kExitOk;
+  if (!t.seeds.empty() || (!t.c.resume.empty() && is_seed_group(resumed_folder(t.c.resume))))
+    return train_seed_group(argc, argv, t);
+  const TrainConfig& c = t.c;
+  const auto& given = t.given;
+  const bool overwrite = t.overwrite;
   // Under several ranks, errors name the rank that saw them, and only rank 0 (or the launcher) touches OUT.
   const bool is_rank = dist::started_as_rank();
   const std::string rank = dist::rank_label();

@@ -12,4 +12,5 @@ int run_collect(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_compare(int argc, char** argv);
 int run_export(int argc, char** argv);
+int run_plot(int argc, char** argv);
 }  // namespace aaren::cli

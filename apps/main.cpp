@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       {"compare", "roll out trained agents side by side: score, time per step, memory", aaren::cli::run_compare},
       {"export", "write an Aaren or LSTM agent as a lean policy file (the LibTorch-free runtime)",
        aaren::cli::run_export},
+      {"plot", "draw the evaluation curves of runs and seed groups in one figure", aaren::cli::run_plot},
       {"envs", "list the environments (names, dims, D4RL score references)", aaren::cli::run_envs},
       {"backbones", "list the backbones (how each trains and acts)", aaren::cli::run_backbones},
       {"rollout", "run a policy in an environment: returns and normalised scores", aaren::cli::run_rollout},

@@ -100,14 +100,22 @@ struct Frame {
 };
 
 // The axes' ranges over the finite points of every series (a little headroom on a linear y).
-void fit_ranges(const std::vector<Series>& series, Frame& f) {
+// Bands and reference lines count too, so that nothing is clipped.
+void fit_ranges(const std::vector<Series>& series, const std::vector<ReferenceLine>& references, Frame& f) {
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  const auto take_y = [&](double y) {
+    if (std::isfinite(y) && (!f.log_y || y > 0))
+      y0 = std::min(y0, Frame::axis(y, f.log_y)), y1 = std::max(y1, Frame::axis(y, f.log_y));
+  };
   for (const auto& s : series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
       x0 = std::min(x0, Frame::axis(s.x[i], f.log_x)), x1 = std::max(x1, Frame::axis(s.x[i], f.log_x));
-      y0 = std::min(y0, Frame::axis(s.y[i], f.log_y)), y1 = std::max(y1, Frame::axis(s.y[i], f.log_y));
+      take_y(s.y[i]);
+      if (i < s.low.size() && i < s.high.size()) take_y(s.low[i]), take_y(s.high[i]);
     }
+  if (std::isfinite(x0))
+    for (const auto& r : references) take_y(r.y);
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (x1 == x0) x1 = x0 + 1;
   if (y1 == y0) y1 = y0 + 1;
@@ -116,6 +124,27 @@ void fit_ranges(const std::vector<Series>& series, Frame& f) {
     y0 -= pad, y1 += pad;
   }
   f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
+}
+
+// Series k's band (low to high at each x), shaded in its colour under the lines.
+void draw_band(std::ostream& s, const Series& ser, int k, const Frame& f) {
+  std::vector<size_t> at;
+  for (size_t i = 0; i < ser.x.size() && i < ser.low.size() && i < ser.high.size(); ++i)
+    if (std::isfinite(ser.x[i]) && std::isfinite(ser.low[i]) && std::isfinite(ser.high[i])) at.push_back(i);
+  if (at.size() < 2) return;
+  s << "<polygon fill=\"" << kColors[k % 8] << "\" fill-opacity=\"0.18\" stroke=\"none\" points=\"";
+  for (size_t i : at) s << f.px(ser.x[i]) << "," << f.py(ser.high[i]) << " ";
+  for (auto it = at.rbegin(); it != at.rend(); ++it) s << f.px(ser.x[*it]) << "," << f.py(ser.low[*it]) << " ";
+  s << "\"/>\n";
+}
+
+// A reference level: a grey dashed line across the plot, its label just above it at the left.
+void draw_reference(std::ostream& s, const ReferenceLine& r, const Frame& f) {
+  if (!std::isfinite(r.y) || (f.log_y && r.y <= 0)) return;
+  const double y = f.py(r.y);
+  s << "<line x1=\"" << f.L << "\" y1=\"" << y << "\" x2=\"" << f.L + f.W << "\" y2=\"" << y
+    << "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"4,4\"/>\n<text x=\"" << f.L + 6 << "\" y=\"" << y - 4
+    << "\" font-size=\"11\" fill=\"#333\">" << escape(r.label) << "</text>\n";
 }
 
 // Series k: its line (dashed apart from the colour cycle), a mark per point
@@ -161,8 +190,12 @@ void draw_axes(std::ostream& s, const Frame& f, const PlotOptions& o, const std:
   }
   s << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W << "\" height=\"" << H
     << "\" fill=\"none\" stroke=\"#333\"/>\n";
-  s << "<text x=\"" << L + W / 2 << "\" y=\"" << o.height - 12 << "\" text-anchor=\"middle\">" << escape(o.x_label)
+  const double x_title_y = o.height - (o.caption.empty() ? 12 : 26);
+  s << "<text x=\"" << L + W / 2 << "\" y=\"" << x_title_y << "\" text-anchor=\"middle\">" << escape(o.x_label)
     << (o.log_x ? " (log)" : "") << "</text>\n";
+  if (!o.caption.empty())
+    s << "<text x=\"" << o.width / 2.0 << "\" y=\"" << o.height - 8 << "\" text-anchor=\"middle\" font-size=\"10\" "
+      << "fill=\"#555\">" << escape(o.caption) << "</text>\n";
   s << "<text transform=\"translate(" << L - y_label_width - 16 << "," << T + H / 2
     << ") rotate(-90)\" text-anchor=\"middle\">" << escape(o.y_label) << (o.log_y ? " (log)" : "") << "</text>\n";
 }
@@ -171,7 +204,7 @@ void draw_axes(std::ostream& s, const Frame& f, const PlotOptions& o, const std:
 std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions& o) {
   Frame f;
   f.log_x = o.log_x, f.log_y = o.log_y;
-  fit_ranges(series, f);
+  fit_ranges(series, o.references, f);
   double x_step = 1, y_step = 1;
   const auto x_ticks = ticks(f.x0, f.x1, o.log_x, x_step), y_ticks = ticks(f.y0, f.y1, o.log_y, y_step);
   // Margins from what they hold: the widest y tick label, then the y axis
@@ -185,7 +218,7 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   // A legend too wide for 45% of the picture gets a smaller font instead of being cut at the edge.
   const double R = named > 0 ? std::min(48 + legend_width + 12, 0.45 * o.width) : 20;
   const double legend_font = legend_width > 0 ? std::max(6.0, std::min(12.0, 12.0 * (R - 60) / legend_width)) : 12;
-  f.W = o.width - f.L - R, f.H = o.height - f.T - 55;
+  f.W = o.width - f.L - R, f.H = o.height - f.T - 55 - (o.caption.empty() ? 0 : 14);
 
   std::ostringstream s;
   s << std::fixed << std::setprecision(1);
@@ -196,6 +229,10 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
     << "</text>\n";
   draw_axes(s, f, o, x_ticks, x_step, y_ticks, y_step, y_label_width);
   int k = 0;
+  for (const auto& ser : series)
+    if (!ser.x.empty()) draw_band(s, ser, k++, f);
+  for (const auto& r : o.references) draw_reference(s, r, f);
+  k = 0;
   for (const auto& ser : series)
     if (!ser.x.empty()) draw_series(s, ser, k++, f, legend_font);
   s << "</svg>\n";

@@ -10,12 +10,23 @@ namespace aaren::base {
 struct Series {
   std::string name;
   std::vector<double> x, y;
+  // Optional: a band drawn under the line from low[i] to high[i] (an interval
+  // over seeds), shaded in the line's colour; empty for none.
+  std::vector<double> low, high;
+};
+
+// A horizontal line across the plot at y (a reference level), labelled inside the plot.
+struct ReferenceLine {
+  double y = 0;
+  std::string label;
 };
 
 struct PlotOptions {
   std::string title, x_label, y_label;
   bool log_x = false, log_y = false;
   int width = 720, height = 440;
+  std::vector<ReferenceLine> references;  // kept inside the y range
+  std::string caption;                    // one small line under the x axis title (what ran)
 };
 
 // Renders the chart; series with no points are skipped.

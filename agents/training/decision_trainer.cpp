@@ -24,6 +24,7 @@
 #include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
+#include "envs/d4rl_scores.h"
 #include "envs/registry.h"
 
 namespace aaren {
@@ -414,6 +415,13 @@ nlohmann::json DecisionTrainer::Run::run_history() const {
     history["dataset"] = {{"path", c.dataset}, {"sha256", nullptr}};
     std::cerr << "warning: " << c.dataset << ": not hashed (" << e.what() << ")\n";
   }
+  // The level of the episodes it trains on (their mean return, and normalised by the run's references):
+  // the reference line of its curves.
+  auto& level = history["dataset"];
+  level["episode_return_mean"] = result.dataset_return_mean;
+  const envs::ScoreReference ref{c.env, c.score_references.at(0), c.score_references.at(1)};
+  if (std::isfinite(ref.normalize(result.dataset_return_mean)))
+    level["behaviour_score"] = ref.normalize(result.dataset_return_mean);
   if (known.contains("sha256") && known.at("sha256") != history["dataset"].at("sha256"))
     std::cerr << "warning: " << c.dataset << " has changed since the run started (SHA-256 " << known.at("sha256")
               << ", now " << history["dataset"].at("sha256") << ")\n";

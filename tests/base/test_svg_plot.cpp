@@ -47,3 +47,36 @@ TEST_CASE("svg chart: one tick format per axis, no -0, integers without decimals
   // Two identical series: the second is dashed, so both show.
   CHECK(svg.find("stroke-dasharray") != std::string::npos);
 }
+
+TEST_CASE("svg chart: a band and a reference line stay inside the plot, under the lines", "[plot]") {
+  aaren::base::Series mean{"mean", {0, 1, 2}, {10, 20, 30}, {5, 12, 18}, {15, 28, 52}};
+  aaren::base::PlotOptions o{"title", "updates", "score"};
+  o.references = {{-20, "the data's level"}};
+  o.caption = "a caption";
+  const auto svg = aaren::base::svg_line_chart({mean}, o);
+  const auto band = svg.find("<polygon"), line = svg.find("<polyline"), level = svg.find("the data's level");
+  REQUIRE(band != std::string::npos);
+  REQUIRE(level != std::string::npos);
+  CHECK(band < line);  // drawn first: the line stays on top
+  CHECK(svg.find("a caption") != std::string::npos);
+  // Every y coordinate of the band and the reference line lies within the frame (no clipping at 52 or -20).
+  const std::regex frame(
+      "<rect x=\"([0-9.]+)\" y=\"([0-9.]+)\" width=\"([0-9.]+)\" height=\"([0-9.]+)\" fill=\"none\"");
+  std::smatch m;
+  REQUIRE(std::regex_search(svg, m, frame));
+  const double top = std::stod(m[2].str()), bottom = top + std::stod(m[4].str());
+  const auto polygon = svg.substr(band, svg.find("/>", band) - band);
+  const std::regex pair_re("([0-9.]+),([0-9.]+)");
+  int points = 0;
+  for (auto it = std::sregex_iterator(polygon.begin(), polygon.end(), pair_re); it != std::sregex_iterator(); ++it) {
+    const double y = std::stod((*it)[2].str());
+    CHECK(y >= top - 0.5);
+    CHECK(y <= bottom + 0.5);
+    ++points;
+  }
+  CHECK(points == 6);
+  const std::regex ref_line("<line x1=\"[0-9.]+\" y1=\"([0-9.]+)\"[^>]*stroke-dasharray=\"4,4\"");
+  REQUIRE(std::regex_search(svg, m, ref_line));
+  CHECK(std::stod(m[1].str()) <= bottom + 0.5);
+  CHECK(std::stod(m[1].str()) >= top - 0.5);
+}

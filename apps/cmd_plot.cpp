@@ -1,0 +1,136 @@
+// aaren plot RUN... --out FILE.svg: the evaluation curves of several training
+// runs and seed groups in one figure (d3rlpy's `plot` habit): a run draws its
+// eval.csv, a seed group (aaren train --seeds) its mean over seeds with the 95%
+// interval as a band; each dataset's level is a reference line.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/training/seed_summary.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "base/format.h"
+#include "base/numbers.h"
+#include "base/svg_plot.h"
+
+namespace aaren::cli {
+
+namespace {
+namespace fs = std::filesystem;
+
+// One RUN argument: its curves and the level of its data (NaN: unknown).
+struct PlottedRun {
+  std::vector<base::Series> curves;
+  double level = std::nan("");
+  std::string dataset;
+};
+
+// The target to draw: "all", "high" (each run's highest, DT's headline) or a number.
+double chosen_target(const std::string& target, const std::vector<double>& targets) {
+  if (target == "all" || targets.empty()) return 0;
+  if (target == "high") return *std::max_element(targets.begin(), targets.end());
+  return std::stod(target);
+}
+
+std::string dataset_of(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/config.json");
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() ? fs::path(j.value("dataset", "")).filename().string() : "";
+}
+
+PlottedRun read_run(const std::string& path, const std::string& label, const std::string& target) {
+  PlottedRun p;
+  try {
+    if (is_seed_group(path)) {
+      const auto runs = read_seed_runs(path, read_seed_group(path));
+      if (runs.empty()) throw InputError(path + ": a seed group none of whose seeds has evaluated yet");
+      const auto rows = summarise_seeds(runs);
+      std::vector<double> targets;
+      for (const auto& r : rows) targets.push_back(r.target);
+      p.curves = summary_curves(rows, label, chosen_target(target, targets));
+      p.level = runs.front().behaviour_score, p.dataset = dataset_of(runs.front().dir);
+    } else {
+      const auto evals = read_eval_csv(path + "/eval.csv");
+      std::vector<double> targets;
+      for (const auto& e : evals) targets.push_back(e.target);
+      p.curves = eval_curves(evals, label, chosen_target(target, targets));
+      p.level = behaviour_score(path), p.dataset = dataset_of(path);
+    }
+  } catch (const std::runtime_error& e) {
+    if (dynamic_cast<const InputError*>(&e)) throw;
+    throw InputError(std::string(e.what()) + " (a RUN is a training run's folder or a seed group's)");
+  }
+  if (p.curves.empty()) throw InputError(path + ": no evaluation at --target " + target);
+  return p;
+}
+
+// Legend names: each folder's own name, or its path where two names clash.
+std::vector<std::string> labels_for(const std::vector<std::string>& runs) {
+  std::map<std::string, int> count;
+  for (const auto& r : runs) ++count[fs::path(r).lexically_normal().filename().string()];
+  std::vector<std::string> labels;
+  for (const auto& r : runs) {
+    const auto name = fs::path(r).lexically_normal().filename().string();
+    labels.push_back(count[name] > 1 || name.empty() ? fs::path(r).lexically_normal().string() : name);
+  }
+  return labels;
+}
+}  // namespace
+
+int run_plot(int argc, char** argv) {
+  namespace po = boost::program_options;
+  std::vector<std::string> runs, labels;
+  std::string out, target = "high", title;
+  // clang-format off
+  po::options_description options("Options");
+  options.add_options()
+      ("run", po::value(&runs)->multitoken()->required(),
+       "training runs (folders with eval.csv) and seed groups (folders with seeds.json)")
+      ("out", po::value(&out)->required()->value_name("FILE.svg"), "the figure (SVG)")
+      ("target", po::value(&target)->default_value(target),
+       "the target return drawn: high (each run's highest, DT's headline), all, or a number")
+      ("labels", po::value(&labels)->multitoken(), "legend names, one per RUN (default: the folders' names)")
+      ("title", po::value(&title), "the figure's title (default: the datasets)");
+  // clang-format on
+  po::positional_options_description positional;
+  positional.add("run", -1);
+  po::variables_map vm;
+  if (!parse(argc, argv, "RUN... --out FILE.svg [options]", options, vm, &positional)) return kExitOk;
+  if (!labels.empty() && labels.size() != runs.size())
+    throw UsageError("--labels: " + std::to_string(labels.size()) + (labels.size() == 1 ? " name" : " names") +
+                     " for " + std::to_string(runs.size()) + " runs; give one per RUN");
+  if (target != "all" && target != "high") {
+    double t = 0;
+    if (!base::parse_real(target, t) || t <= 0)
+      throw UsageError("--target " + target + ": expected high, all or a positive return");
+  }
+  if (labels.empty()) labels = labels_for(runs);
+  require_writable("out", out);
+  std::vector<base::Series> series;
+  std::map<std::string, double> levels;  // dataset -> its level
+  for (size_t i = 0; i < runs.size(); ++i) {
+    auto p = read_run(runs[i], labels[i], target);
+    series.insert(series.end(), p.curves.begin(), p.curves.end());
+    if (std::isfinite(p.level)) levels.emplace(p.dataset, p.level);
+  }
+  base::PlotOptions o{title, "updates", "D4RL normalised score"};
+  std::string datasets;
+  for (const auto& [dataset, level] : levels) {
+    o.references.push_back({level, (levels.size() > 1 ? dataset + ": " : std::string()) + "the data's level " +
+                                       base::three_significant(level)});
+    datasets += (datasets.empty() ? "" : ", ") + dataset;
+  }
+  if (o.title.empty()) o.title = datasets.empty() ? "evaluations" : datasets;
+  o.caption = "target " + target + "; seed groups: mean over seeds, band the 95% interval (Student's t)";
+  base::write_svg(out, series, o);
+  std::cout << "wrote " << out << " (" << series.size() << (series.size() == 1 ? " curve" : " curves") << ")\n";
+  return kExitOk;
+}
+
+}  // namespace aaren::cli

@@ -1,0 +1,135 @@
+// Seeds as the unit: `aaren train --seeds` writes one ordinary run per seed
+// and a summary computed from them (checked here from the per-seed eval.csv
+// files, with Student's t written out), resumes only what is missing, leaves
+// nothing behind when its input is refused; `aaren plot` draws runs and groups.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "agents/training/eval_log.h"
+#include "agents/training/seed_summary.h"
+#include "tests/apps/run_aaren.h"
+#include "tests/data/fixtures.h"
+
+using aaren::testing::read_lines;
+using aaren::testing::run_aaren;
+
+namespace {
+const std::string kBundled = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
+const std::string kTiny = "train --dataset " + kBundled +
+                          " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --warmup 5"
+                          " --lr 3e-3 --dropout 0 --threads 1 --eval-episodes 2 --updates 4 --eval-every 2";
+
+std::string text_of(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// summary.csv as (update, target) -> its cells (empty cells kept).
+std::map<std::pair<int64_t, double>, std::vector<std::string>> summary_rows(const std::string& path) {
+  const auto lines = read_lines(path);
+  REQUIRE(!lines.empty());
+  CHECK(lines[0] == aaren::seed_summary_header());
+  std::map<std::pair<int64_t, double>, std::vector<std::string>> rows;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> cells;
+    std::istringstream row(lines[i] + ",");
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    REQUIRE(cells.size() == 9);
+    rows[{std::stoll(cells[0]), std::stod(cells[1])}] = cells;
+  }
+  return rows;
+}
+}  // namespace
+
+TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches their eval.csv files", "[cli][seeds]") {
+  const auto dir = aaren::testing::temp_dir("seeds");
+  const std::string group = dir + "/group";
+  auto r = run_aaren(kTiny + " --seeds 3 5 8 --out " + group);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // Per point: each seed's mean over episodes; mean, sample std and a t interval over the three seeds.
+  std::map<std::pair<int64_t, double>, std::vector<double>> scores;
+  for (int seed : {3, 5, 8}) {
+    const auto run = group + "/seed_" + std::to_string(seed);
+    CHECK(aaren::testing::read_json(run + "/config.json").at("seed") == seed);
+    for (const auto& e : aaren::read_eval_csv(run + "/eval.csv")) scores[{e.update, e.target}].push_back(e.score_mean);
+  }
+  const auto rows = summary_rows(group + "/summary.csv");
+  REQUIRE(rows.size() == scores.size());
+  REQUIRE(rows.size() == 4);  // updates 2 and 4 at DT's two hopper targets
+  for (const auto& [point, xs] : scores) {
+    REQUIRE(xs.size() == 3);
+    const double mean = (xs[0] + xs[1] + xs[2]) / 3;
+    double squares = 0;
+    for (double x : xs) squares += (x - mean) * (x - mean);
+    const double sd = std::sqrt(squares / 2);
+    const double half = 4.302652729749464 * sd / std::sqrt(3.0);  // t(0.975, 2 dof)
+    const auto& cells = rows.at(point);
+    CHECK(cells[2] == "3");
+    CHECK(std::stod(cells[3]) == Approx(mean).epsilon(1e-5).margin(1e-5));
+    CHECK(std::stod(cells[4]) == Approx(sd).epsilon(1e-5).margin(1e-5));
+    CHECK(std::stod(cells[5]) == Approx(mean - half).epsilon(1e-5).margin(1e-5));
+    CHECK(std::stod(cells[6]) == Approx(mean + half).epsilon(1e-5).margin(1e-5));
+  }
+  // The figure: a band per target and the data's level as a line.
+  const auto svg = text_of(group + "/eval.svg");
+  CHECK(svg.find("<polygon") != std::string::npos);
+  CHECK(svg.find("the data's level") != std::string::npos);
+  CHECK(r.output.find("over 3 seeds") != std::string::npos);
+
+  SECTION("resuming finishes the missing seeds only") {
+    const auto seed3 = group + "/seed_3", seed5 = group + "/seed_5", seed8 = group + "/seed_8";
+    const auto finished = text_of(seed3 + "/eval.csv") + text_of(seed3 + "/config.json");
+    const auto seed8_evals = text_of(seed8 + "/eval.csv");
+    // Seed 5 stopped half way (its run at 2 of 4 updates); seed 8 never started.
+    r = run_aaren("train --config " + group + "/seeds.json --seed 5 --updates 2 --overwrite --out " + seed5);
+    REQUIRE(r.exit_code == 0);
+    std::filesystem::remove_all(seed8);
+    r = run_aaren("train --resume " + group);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("seed 3: finished already") != std::string::npos);
+    CHECK(r.output.find("seed 5: continuing") != std::string::npos);
+    CHECK(r.output.find("seed 8: starting") != std::string::npos);
+    CHECK(text_of(seed3 + "/eval.csv") + text_of(seed3 + "/config.json") == finished);  // untouched
+    CHECK(aaren::read_eval_csv(seed5 + "/eval.csv").back().update == 4);
+    CHECK(text_of(seed8 + "/eval.csv") == seed8_evals);  // the same seed, the same run
+    CHECK(summary_rows(group + "/summary.csv").at({4, 3600.0})[2] == "3");
+    // Nothing left: every seed finished already.
+    r = run_aaren("train --resume " + group);
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("starting") == std::string::npos);
+    CHECK(r.output.find("continuing") == std::string::npos);
+  }
+  SECTION("aaren plot draws a group and a run in one figure") {
+    r = run_aaren("plot " + group + " " + group + "/seed_3 --out " + dir + "/both.svg");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const auto both = text_of(dir + "/both.svg");
+    CHECK(both.find("group, target 3600 (3 seeds, 95% CI)") != std::string::npos);
+    CHECK(both.find("seed_3, target 3600") != std::string::npos);
+    CHECK(both.find("target 1800") == std::string::npos);  // --target high by default
+    r = run_aaren("plot " + dir + "/nothing --out " + dir + "/x.svg");
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("nothing/eval.csv: no such file") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir + "/x.svg"));
+  }
+}
+
+TEST_CASE("cli: train --seeds refuses contradictions and leaves nothing behind on a refused input", "[cli][seeds]") {
+  const auto dir = aaren::testing::temp_dir("seeds_refused");
+  auto r = run_aaren(kTiny + " --seeds 1 2 --seed 4 --out " + dir + "/a");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--seed and --seeds") != std::string::npos);
+  r = run_aaren(kTiny + " --seeds 1 1 --out " + dir + "/a");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("listed twice") != std::string::npos);
+  r = run_aaren(kTiny + " --seeds 1 2 --env walker2d --out " + dir + "/bad");  // refused by the first seed
+  CHECK(r.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(dir + "/bad"));
+}
