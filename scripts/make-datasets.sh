@@ -117,8 +117,8 @@ make_env() {
     fi
   fi
   for f in "$OUT/$env"-*.hdf5; do
-    local s=${f%.hdf5}.summary.txt
-    [[ -f $s ]] || { $A data inspect "$f" > "$s.tmp" && mv "$s.tmp" "$s"; }
+    local s=${f%.hdf5}.summary.json  # machine-readable, for scripts/results-table.py
+    [[ -f $s ]] || { $A data inspect "$f" --json > "$s.tmp" && mv "$s.tmp" "$s"; }
   done
 }
 

@@ -22,7 +22,7 @@
 #   DATA=datasets/matched RUNS=runs/protocol RESULTS=docs/results/protocol
 #   AAREN=build/aaren  a frozen copy, so rebuilding cannot change a long run
 #
-# Fixed by the protocol: DT's optimiser (AdamW, lr 1e-4, weight decay 1e-4, linear
+# Fixed by the protocol (its preset, configs/protocol/DATASET.json): DT's optimiser (AdamW, lr 1e-4, weight decay 1e-4, linear
 # warm-up over 10k updates, then constant; Chen et al. 2021, gym/experiment.py),
 # DT's model (128-d, 3 layers, 1 head, dropout 0.1), fp32, 1 thread, and kernels
 # pinned (AAREN_REPRODUCIBLE=1) so that every AVX2 CPU gives the same bits.
@@ -59,6 +59,8 @@ esac
 EVAL_EVERY=${EVAL_EVERY:-$((UPDATES / 10))} SLICE=${SLICE:-0}
 DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-docs/results/protocol}
 FILE=$DATA/$DATASET.hdf5
+PRESET=configs/protocol/$DATASET.json  # DT's model and optimiser, fp32, 1 thread, 10 episodes per evaluation
+[[ -f $PRESET ]] || { echo "protocol-cell: $PRESET: no preset for '$DATASET'" >&2; exit 2; }
 [[ -f $FILE ]] || { echo "protocol-cell: $FILE: no such dataset (make it with scripts/make-matched-datasets.sh)" >&2; exit 2; }
 A=${AAREN:-build/aaren}
 [[ -x $A ]] || { echo "protocol-cell: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
@@ -92,9 +94,8 @@ elif [[ -f $RUN/config.json ]]; then
   train --resume "$RUN" --threads 1
 else
   echo "[$DATASET $CELL] training $UPDATES updates"
-  train --dataset "$FILE" "${ARM_FLAGS[@]}" --out "$RUN" --overwrite --seed "$SEED" --updates "$UPDATES" \
-    --lr 1e-4 --weight-decay 1e-4 --warmup 10000 --lr-schedule constant --dropout 0.1 --precision fp32 \
-    --threads 1 --eval-every "$EVAL_EVERY" --eval-episodes 10 --checkpoint-every 1000
+  train --config "$PRESET" --dataset "$FILE" "${ARM_FLAGS[@]}" --out "$RUN" --overwrite --seed "$SEED" \
+    --updates "$UPDATES" --eval-every "$EVAL_EVERY"
 fi
 
 # The last point again with 50 episodes: the seed its 10 episodes used (eval.csv), so those

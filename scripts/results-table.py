@@ -2,7 +2,8 @@
 """Collects the score-table cells (scripts/score-table.sh) into tables and a chart.
 
 Reads   RESULTS/<dataset>/<backbone>[-<tag>]-seed<N>/{config.json,train_log.csv,eval-<target>.json}
-        and the datasets' behaviour scores from DATASETS/<dataset>.summary.txt (`aaren data inspect`).
+        and the datasets' behaviour scores from DATASETS/<dataset>.summary.json (`aaren data inspect --json`;
+        the first table's datasets: .summary.txt).
 Writes  RESULTS/cells.csv    one row per cell and target
         RESULTS/summary.csv  mean and std over seeds per dataset, variant and target
         RESULTS/scores.svg   bars at DT's high target (mean over seeds, whiskers one std)
@@ -29,7 +30,11 @@ ORDER = ["hopper-medium", "hopper-medium-replay", "hopper-medium-expert", "halfc
 
 
 def behaviour_score(datasets, name):
-    """Mean normalised score of the dataset's episodes, from `aaren data inspect`."""
+    """Mean normalised score of the dataset's episodes: `aaren data inspect --json` (NAME.summary.json),
+    else the text form the first table's datasets were summarised in (NAME.summary.txt)."""
+    path = os.path.join(datasets, name + ".summary.json")
+    if os.path.exists(path):
+        return float(json.load(open(path))["normalized_score_mean"])
     path = os.path.join(datasets, name + ".summary.txt")
     if not os.path.exists(path):
         return math.nan

@@ -8,13 +8,15 @@
 #             walker2d-medium-replay (files from scripts/make-datasets.sh)
 #   BACKBONE  aaren | transformer | lstm (`aaren backbones` lists them)
 #   SEED      training seed (the table uses 1 2 3)
-# Environment (defaults are the table's schedule; see docs/RESULTS.md):
-#   UPDATES=3000 LR=1e-3 WARMUP=300   gradient updates, AdamW learning rate, warm-up
-#   LR_SCHEDULE=cosine                after the warm-up: cosine to 0 (constant: DT's)
-#   BATCH=64 K=20                     Transformer: DT's windows per update and their length
-#   AAREN_BATCH=2                     Aaren: whole episodes per update
-#   TOKENS=interleaved                token layout (DT's); fused for the extra columns
-#   PRECISION=bf16 THREADS=1          autocast (fp32 where the CPU lacks bf16 units)
+# The schedule is the preset configs/score-table/DATASET.json (`aaren train --config`):
+# 3000 updates, lr 1e-3 after a 300-update warm-up, cosine to 0, bf16, 1 thread.
+# Environment (each one set overrides the preset's value; see docs/RESULTS.md):
+#   UPDATES LR WARMUP                 gradient updates, AdamW learning rate, warm-up
+#   LR_SCHEDULE                       after the warm-up: cosine to 0, or constant (DT's)
+#   BATCH K                           Transformer: DT's windows per update and their length
+#   AAREN_BATCH                       Aaren: whole episodes per update
+#   TOKENS                            token layout (DT's interleaved); fused for the extra columns
+#   PRECISION THREADS                 autocast (fp32 where the CPU lacks bf16 units), LibTorch threads
 #   EPISODES=20                       evaluation episodes per target
 #   EXTRA="..."                       further `aaren train` flags (ablations); name the
 #                                     variant with TAG=... so its cell gets its own folder
@@ -44,10 +46,21 @@ case "$ENV" in
 esac
 
 DATA=${DATA:-datasets} RUNS=${RUNS:-runs/score-table} RESULTS=${RESULTS:-docs/results}
-UPDATES=${UPDATES:-3000} LR=${LR:-1e-3} WARMUP=${WARMUP:-300} LR_SCHEDULE=${LR_SCHEDULE:-cosine}
-BATCH=${BATCH:-64} K=${K:-20} AAREN_BATCH=${AAREN_BATCH:-2}
-TOKENS=${TOKENS:-interleaved} PRECISION=${PRECISION:-bf16} THREADS=${THREADS:-1}
 EPISODES=${EPISODES:-20} EXTRA=${EXTRA:-} TAG=${TAG:-}
+PRESET=configs/score-table/$DATASET.json
+[[ -f $PRESET ]] || { echo "score-table: $PRESET: no preset for '$DATASET'" >&2; exit 2; }
+# The preset's schedule, and the variables set here over it.
+SCHEDULE=(--config "$PRESET")
+[[ -n ${UPDATES:-} ]] && SCHEDULE+=(--updates "$UPDATES" --eval-every "$UPDATES")
+[[ -n ${LR:-} ]] && SCHEDULE+=(--lr "$LR")
+[[ -n ${WARMUP:-} ]] && SCHEDULE+=(--warmup "$WARMUP")
+[[ -n ${LR_SCHEDULE:-} ]] && SCHEDULE+=(--lr-schedule "$LR_SCHEDULE")
+[[ -n ${BATCH:-} ]] && SCHEDULE+=(--batch-size "$BATCH")
+[[ -n ${K:-} ]] && SCHEDULE+=(--context "$K")
+[[ -n ${AAREN_BATCH:-} ]] && SCHEDULE+=(--aaren-batch "$AAREN_BATCH")
+[[ -n ${TOKENS:-} ]] && SCHEDULE+=(--tokens "$TOKENS")
+[[ -n ${PRECISION:-} ]] && SCHEDULE+=(--precision "$PRECISION")
+[[ -n ${THREADS:-} ]] && SCHEDULE+=(--threads "$THREADS")
 FILE=$DATA/$DATASET.hdf5
 [[ -f $FILE ]] || { echo "score-table: $FILE: no such dataset (make it with scripts/make-datasets.sh $ENV)" >&2; exit 2; }
 
@@ -81,15 +94,13 @@ else
   # One evaluation during training, at the end, on 4 episodes (a sanity check in eval.csv;
   # the table's own evaluation is the rollout stage below).
   # shellcheck disable=SC2206
-  FLAGS=(--dataset "$FILE" --backbone "$BACKBONE" --tokens "$TOKENS" --out "$RUN" --updates "$UPDATES"
-         --lr "$LR" --warmup "$WARMUP" --lr-schedule "$LR_SCHEDULE" --batch-size "$BATCH" --context "$K" --aaren-batch "$AAREN_BATCH"
-         --precision "$PRECISION" --threads "$THREADS" --seed "$SEED" --eval-episodes 4 --eval-every "$UPDATES"
-         --checkpoint-every 500 --overwrite $EXTRA)  # --overwrite: a run killed before its first checkpoint
+  FLAGS=("${SCHEDULE[@]}" --dataset "$FILE" --backbone "$BACKBONE" --out "$RUN" --seed "$SEED"
+         --overwrite $EXTRA)  # --overwrite: a run killed before its first checkpoint
   latest=$(ls "$RUN"/checkpoint_*.pt 2>/dev/null | sed 's/.*checkpoint_\([0-9]*\)\.pt/\1/' | sort -n | tail -1 || true)
   if [[ -n $latest ]]; then
     echo "[$DATASET $CELL] resuming from update $latest"
-    $A train --resume "$RUN/checkpoint_$latest.pt" --out "$RUN" --updates "$UPDATES" --eval-episodes 4 \
-      --checkpoint-every 500 --threads "$THREADS" 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN/console.log"
+    $A train --resume "$RUN/checkpoint_$latest.pt" --out "$RUN" ${UPDATES:+--updates "$UPDATES"} \
+      ${THREADS:+--threads "$THREADS"} 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN/console.log"
   else
     echo "[$DATASET $CELL] training: ${FLAGS[*]}"
     $A train "${FLAGS[@]}" 2>&1 | tr '\r' '\n' | grep -v '^\[train' > "$RUN/console.log"

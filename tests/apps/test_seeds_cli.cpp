@@ -133,3 +133,32 @@ TEST_CASE("cli: train --seeds refuses contradictions and leaves nothing behind o
   CHECK(r.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir + "/bad"));
 }
+
+TEST_CASE("cli: every preset in configs/ is a train config, and a preset runs what its flags run", "[cli][presets]") {
+  const auto dir = aaren::testing::temp_dir("presets");
+  int presets = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(AAREN_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    INFO(entry.path().string());
+    const auto r = run_aaren("train --config " + entry.path().string() + " --out " + dir + "/x --help");
+    CHECK(r.exit_code == 0);
+    ++presets;
+  }
+  CHECK(presets >= 25);  // DT's nine, the protocol's nine, the first table's seven
+  // The protocol's preset against the flags it stands for (its schedule shortened alike in both).
+  const std::string shortened = " --dataset " + kBundled + " --updates 2 --eval-every 2 --eval-episodes 2 --seed 4";
+  auto r = run_aaren("train --config " + std::string(AAREN_SOURCE_DIR) + "/configs/protocol/hopper-medium.json" +
+                     " --backbone aaren --aaren-batch 2 --chunk-steps 200" + shortened + " --out " + dir + "/preset");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  r = run_aaren(
+      "train --backbone aaren --aaren-batch 2 --chunk-steps 200 --lr 1e-4 --weight-decay 1e-4 --warmup 10000"
+      " --lr-schedule constant --dropout 0.1 --precision fp32 --threads 1 --checkpoint-every 1000" +
+      shortened + " --out " + dir + "/flags");
+  REQUIRE(r.exit_code == 0);
+  auto preset = aaren::testing::read_json(dir + "/preset/config.json");
+  auto flags = aaren::testing::read_json(dir + "/flags/config.json");
+  for (auto* j : {&preset, &flags}) j->erase("provenance"), j->erase("out");
+  CHECK(preset == flags);
+  CHECK(text_of(dir + "/preset/eval.csv") == text_of(dir + "/flags/eval.csv"));
+}
