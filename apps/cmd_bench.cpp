@@ -122,7 +122,7 @@ int run_bench_data(int argc, char** argv) {
   bool json = false;
   po::options_description options("Options");
   options.add_options()
-      ("file", po::value(&config.file), "load this D4RL/Minari file instead of generating one")
+      ("dataset", po::value(&config.file), "load this D4RL/Minari file instead of generating one")
       ("transitions", po::value(&config.transitions)->default_value(config.transitions), "generated file: transitions")
       ("obs-dim", po::value(&config.obs_dim)->default_value(config.obs_dim), "generated file: observation width")
       ("act-dim", po::value(&config.act_dim)->default_value(config.act_dim), "generated file: action width")
@@ -160,8 +160,8 @@ int run_bench_env(int argc, char** argv) {
       ("num-envs", po::value(&config.num_envs)->default_value(config.num_envs), "vectorised: envs stepped together")
       ("vector-steps", po::value(&config.vector_steps)->default_value(config.vector_steps),
        "vectorised: steps per thread count")
-      ("threads", po::value(&config.threads)->multitoken()->default_value(config.threads, "1 2"),
-       "thread counts for the vectorised measurement")
+      ("env-threads", po::value(&config.threads)->multitoken()->default_value(config.threads, "1 2"),
+       "env thread counts for the vectorised measurement")
       ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
       ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
@@ -415,7 +415,8 @@ int run_bench_conditioning(int argc, char** argv) {
   bool json = false;
   po::options_description options("Options");
   options.add_options()
-      ("checkpoints", po::value(&config.checkpoints)->multitoken()->required(), "agents from 'aaren train'")
+      ("checkpoint", po::value(&config.checkpoints)->multitoken()->composing()->required(),
+       "agents from 'aaren train' (several after one flag, or the flag again)")
       ("dataset", po::value(&config.dataset)->required(), "the episodes to drive them along (teacher forcing)")
       ("times", po::value(&config.times)->multitoken()->default_value(config.times, "5 100 500"),
        "env steps t at which to measure")
@@ -430,7 +431,7 @@ int run_bench_conditioning(int argc, char** argv) {
       ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
       ("json", po::bool_switch(&json), "print one JSON object instead of the table");
   po::variables_map vm;
-  if (!parse(argc, argv, "--checkpoints A.pt [B.pt ...] --dataset FILE [options]", options, vm)) return kExitOk;
+  if (!parse(argc, argv, "--checkpoint A.pt [B.pt ...] --dataset FILE [options]", options, vm)) return kExitOk;
   if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
   try {
     config.validate();

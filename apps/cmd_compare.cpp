@@ -73,7 +73,8 @@ int run_compare(int argc, char** argv) {
   bool json = false;
   po::options_description options("Options");
   options.add_options()
-      ("checkpoints", po::value(&checkpoints)->multitoken()->required(), "agents from 'aaren train'")
+      ("checkpoint", po::value(&checkpoints)->multitoken()->composing()->required(),
+       "agents from 'aaren train' (also as plain arguments)")
       ("episodes", po::value(&episodes)->default_value(episodes), "episodes per agent and mode (one env at a time)")
       ("target-return", po::value(&target_return)->default_value(target_return),
        "return to condition on (0: each checkpoint's evaluation target)")
@@ -82,7 +83,7 @@ int run_compare(int argc, char** argv) {
       ("csv", po::value(&csv), "also write the table to this CSV file")
       ("json", po::bool_switch(&json), "print one JSON object");
   po::positional_options_description positional;
-  positional.add("checkpoints", -1);
+  positional.add("checkpoint", -1);
   po::variables_map vm;
   if (!parse(argc, argv, "CHECKPOINT... [options]", options, vm, &positional)) return kExitOk;
   at::set_num_threads(1);  // batch-1 acting: one thread (more only adds synchronisation for tiny matmuls)
@@ -90,8 +91,8 @@ int run_compare(int argc, char** argv) {
 
   base::Table table;
   table.columns = {"checkpoint",      "backbone",          "tokens",          "mode",
-                   "runtime",         "return_mean",       "return_std",      "normalized_mean",
-                   "normalized_std",  "policy_us_per_step", "env_us_per_step", "state_bytes_peak",
+                   "runtime",         "return_mean",       "return_std",      "score_mean",
+                   "score_std",       "policy_us_per_step", "env_us_per_step", "state_bytes_peak",
                    "episodes"};
   double data_mean = std::nan("");
   if (!dataset.empty()) {

@@ -69,14 +69,14 @@ int run_inspect(int argc, char** argv) {
   bool json = false, keep_partial = false;
   po::options_description options("Options");
   options.add_options()
-      ("file", po::value(&file)->required(),
+      ("dataset", po::value(&file)->required(),
        "D4RL .hdf5 file, Minari main_data.hdf5 or dataset folder, or a dataset name (hopper-medium-v2, "
        "mujoco/hopper/medium-v0: see 'aaren data list')")
       ("env", po::value(&env), "environment for the normalised score (default: from metadata or the file name)")
       ("keep-partial", po::bool_switch(&keep_partial), "count a trailing unfinished episode as an episode")
       ("json", po::bool_switch(&json), "print one JSON object");
   po::positional_options_description positional;
-  positional.add("file", 1);
+  positional.add("dataset", 1);
   po::variables_map vm;
   if (!parse(argc, argv, "FILE [options]", options, vm, &positional)) return kExitOk;
 
@@ -93,9 +93,9 @@ int run_inspect(int argc, char** argv) {
     j["ref_min_score"] = ref->random_return;
     j["ref_max_score"] = ref->expert_return;
     j["reference_source"] = ref_source;
-    j["normalized_score_min"] = ref->normalize(summary.returns.min);
-    j["normalized_score_mean"] = ref->normalize(summary.returns.mean);
-    j["normalized_score_max"] = ref->normalize(summary.returns.max);
+    j["score_min"] = ref->normalize(summary.returns.min);
+    j["score_mean"] = ref->normalize(summary.returns.mean);
+    j["score_max"] = ref->normalize(summary.returns.max);
   }
   if (json) {
     std::cout << j.dump(2) << std::endl;
@@ -117,12 +117,12 @@ int run_inspect(int argc, char** argv) {
   o << "lengths       min " << summary.lengths.min << "  mean " << summary.lengths.mean << "  max "
     << summary.lengths.max << "\n";
   if (ref)
-    o << "normalised    min " << ref->normalize(summary.returns.min) << "  mean "
+    o << "score         min " << ref->normalize(summary.returns.min) << "  mean "
       << ref->normalize(summary.returns.mean) << "  max " << ref->normalize(summary.returns.max) << "  (" << row->gym_id
       << ", from " << env_source << "; references " << ref->random_return << " / " << ref->expert_return << ", "
       << ref_source << ")\n";
   else
-    o << "normalised    unknown environment (use --env)\n";
+    o << "score         unknown environment (use --env)\n";
   o << "dtypes       ";
   for (const auto& [k, v] : summary.dtypes) o << " " << k << "=" << v;
   o << "\n";
@@ -135,9 +135,9 @@ int run_inspect(int argc, char** argv) {
 int run_validate(int argc, char** argv) {
   std::string file;
   po::options_description options("Options");
-  options.add_options()("file", po::value(&file)->required(), "D4RL or Minari file (or dataset name) to check");
+  options.add_options()("dataset", po::value(&file)->required(), "D4RL or Minari file (or dataset name) to check");
   po::positional_options_description positional;
-  positional.add("file", 1);
+  positional.add("dataset", 1);
   po::variables_map vm;
   if (!parse(argc, argv, "FILE", options, vm, &positional)) return kExitOk;
   const auto t = load(file);

@@ -226,11 +226,11 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
     nlohmann::json out{{"config", resolved},
                        {"returns", returns},
                        {"lengths", lengths},
-                       {"normalized_scores", scores},
+                       {"scores", scores},
                        {"return_mean", mean_of(returns)},
                        {"return_std", std_of(returns)},
-                       {"normalized_score_mean", mean_of(scores)},
-                       {"normalized_score_std", std_of(scores)},
+                       {"score_mean", mean_of(scores)},
+                       {"score_std", std_of(scores)},
                        {"env_steps", result.env_steps},
                        {"seconds", result.seconds},
                        {"env_us_per_step", us_per_step},
@@ -244,7 +244,7 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
   }
   std::cout << "config: " << resolved.dump() << "\n\n";
   std::cout << std::fixed << std::setprecision(2);
-  std::cout << "episode  env  return     length  normalised  end\n";
+  std::cout << "episode  env  return     length  score       end\n";
   for (size_t k = 0; k < result.episodes.size(); ++k) {
     const auto& e = result.episodes[k];
     std::cout << std::setw(7) << k << "  " << std::setw(3) << e.env_index << "  " << std::setw(9) << e.episode_return
@@ -253,7 +253,7 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
   }
   std::cout << "\nreturn      " << mean_of(returns) << " +- " << std_of(returns) << "\n"
             << "length      " << mean_of(lengths) << " +- " << std_of(lengths) << "\n"
-            << "normalised  " << mean_of(scores) << " +- " << std_of(scores) << "  (" << env_id << ": references "
+            << "score       " << mean_of(scores) << " +- " << std_of(scores) << "  (" << env_id << ": references "
             << result.reference.random_return << " / " << result.reference.expert_return << ")\n"
             << (video.path.empty()
                     ? std::string()

@@ -51,11 +51,17 @@ std::string fmt_tick(double v, double step) {
   return os.str();
 }
 
-// "Nice" tick values covering [lo, hi], and their step (log axes: decades).
+// "Nice" tick values covering [lo, hi], and their step. Log axes: every
+// decade, and 2x and 5x between them when the axis spans few decades.
 std::vector<double> ticks(double lo, double hi, bool log_scale, double& step) {
   std::vector<double> t;
   if (log_scale) {
-    for (double p = std::floor(lo); p <= std::ceil(hi) + 1e-9; p += 1) t.push_back(p);
+    const bool fine = hi - lo <= 2.5;
+    for (double p = std::floor(lo); p <= std::ceil(hi) + 1e-9; p += 1)
+      for (double m : fine ? std::vector<double>{1, 2, 5} : std::vector<double>{1}) {
+        const double v = p + std::log10(m);
+        if (v >= lo - 1e-9 && v <= hi + 1e-9) t.push_back(v);
+      }
     step = 1;
     return t;
   }
@@ -72,10 +78,47 @@ std::vector<double> ticks(double lo, double hi, bool log_scale, double& step) {
   return t;
 }
 
-std::string tick_label(double t, bool log_scale, double step) {
-  if (!log_scale) return fmt_tick(t, step);
-  const double v = std::pow(10, t);
-  return fmt_tick(v, v);  // a decade: 0.01, 0.1, 1, 10, 1000, 1.0e+06
+// A value on a log axis: 0.01, 0.5, 20, 500, then SI suffixes (2k, 10k, 1M),
+// or bytes (500 B, 2 kB, 10 MB): one format along the axis.
+std::string log_tick(double v, AxisUnit unit) {
+  static const char* kNumberSuffix[] = {"", "k", "M", "G", "T"};
+  static const char* kByteSuffix[] = {" B", " kB", " MB", " GB", " TB"};
+  int power = 0;
+  double mantissa = v;
+  while (std::abs(mantissa) >= 1000 - 1e-6 && power < 4) mantissa /= 1000, ++power;
+  std::ostringstream os;
+  if (power == 0 && unit == AxisUnit::kNumber) return fmt_tick(v, v);
+  os << std::setprecision(3) << std::round(mantissa * 1000) / 1000
+     << (unit == AxisUnit::kBytes ? kByteSuffix[power] : kNumberSuffix[power]);
+  return os.str();
+}
+
+// Bytes on a linear axis: every tick in the unit of the largest (0, 0.5, 1.0 MB).
+std::string linear_bytes_tick(double v, double step, double largest) {
+  static const char* kSuffix[] = {" B", " kB", " MB", " GB", " TB"};
+  int power = 0;
+  double scale = 1;
+  while (largest / scale >= 1000 && power < 4) scale *= 1000, ++power;
+  return fmt_tick(v / scale, step / scale) + kSuffix[power];
+}
+
+// One axis's ticks (in axis units: log10 on a log axis) and their labels.
+struct AxisTicks {
+  std::vector<double> at;
+  std::vector<std::string> labels;
+};
+
+AxisTicks axis_ticks(double lo, double hi, bool log_scale, AxisUnit unit) {
+  AxisTicks a;
+  double step = 1;
+  a.at = ticks(lo, hi, log_scale, step);
+  double largest = 0;
+  for (double t : a.at) largest = std::max(largest, std::abs(t));
+  for (double t : a.at)
+    a.labels.push_back(log_scale                  ? log_tick(std::pow(10, t), unit)
+                       : unit == AxisUnit::kBytes ? linear_bytes_tick(t, step, largest)
+                                                  : fmt_tick(t, step));
+  return a;
 }
 
 // Width of a text in the 12 px sans-serif font, roughly (for layout only).
@@ -122,6 +165,8 @@ void fit_ranges(const std::vector<Series>& series, const std::vector<ReferenceLi
   if (!f.log_y) {
     const double pad = 0.05 * (y1 - y0);
     y0 -= pad, y1 += pad;
+  } else {  // whole decades, with room at both ends: no line on the frame's edge
+    y0 = std::floor(y0 - 0.03), y1 = std::ceil(y1 + 0.03);
   }
   f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
 }
@@ -147,46 +192,82 @@ void draw_reference(std::ostream& s, const ReferenceLine& r, const Frame& f) {
     << "\" font-size=\"11\" fill=\"#333\">" << escape(r.label) << "</text>\n";
 }
 
-// Series k: its line (dashed apart from the colour cycle), a mark per point
-// when there are few (evaluations), and its legend entry.
-void draw_series(std::ostream& s, const Series& ser, int k, const Frame& f, double legend_font) {
+// Marker `shape` (one per series, cycled) centred at (x, y): circle, square,
+// triangle, diamond, inverted triangle.
+void draw_marker(std::ostream& s, int shape, double x, double y, const char* color) {
+  const double r = 3.5;
+  switch (shape % 5) {
+    case 0:
+      s << "<circle cx=\"" << x << "\" cy=\"" << y << "\" r=\"" << r - 0.5 << "\"";
+      break;
+    case 1:
+      s << "<rect x=\"" << x - r + 0.5 << "\" y=\"" << y - r + 0.5 << "\" width=\"" << 2 * r - 1 << "\" height=\""
+        << 2 * r - 1 << "\"";
+      break;
+    case 2:
+      s << "<polygon points=\"" << x << "," << y - r << " " << x + r << "," << y + r << " " << x - r << "," << y + r
+        << "\"";
+      break;
+    case 3:
+      s << "<polygon points=\"" << x << "," << y - r << " " << x + r << "," << y << " " << x << "," << y + r << " "
+        << x - r << "," << y << "\"";
+      break;
+    default:
+      s << "<polygon points=\"" << x - r << "," << y - r << " " << x + r << "," << y - r << " " << x << "," << y + r
+        << "\"";
+  }
+  s << " fill=\"" << color << "\" stroke=\"white\" stroke-width=\"0.6\"/>\n";
+}
+
+// Series k of n: its line (dashed apart from the colour cycle), its marker at
+// every point when there are few (evaluations), else at 8 places spread along
+// x and shifted by k/n of their spacing, so that lines lying on top of each
+// other (equal state sizes) still show one marker each; its legend entry.
+void draw_series(std::ostream& s, const Series& ser, int k, int n, const Frame& f, double legend_font) {
   const char* color = kColors[k % 8];
   const char* dash = kDashes[k % 4];
   const std::string dash_attr = *dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : "";
   s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.8\"" << dash_attr << " points=\"";
-  size_t points = 0;
+  std::vector<size_t> shown;
   for (size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
     if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i]))
-      s << f.px(ser.x[i]) << "," << f.py(ser.y[i]) << " ", ++points;
+      s << f.px(ser.x[i]) << "," << f.py(ser.y[i]) << " ", shown.push_back(i);
   s << "\"/>\n";
-  if (points <= 40)
-    for (size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
-      if (std::isfinite(ser.x[i]) && std::isfinite(ser.y[i]))
-        s << "<circle cx=\"" << f.px(ser.x[i]) << "\" cy=\"" << f.py(ser.y[i]) << "\" r=\"2.5\" fill=\"" << color
-          << "\"/>\n";
+  if (shown.size() <= 40) {
+    for (size_t i : shown) draw_marker(s, k, f.px(ser.x[i]), f.py(ser.y[i]), color);
+  } else {
+    const int marks = 8;
+    size_t j = 0;
+    for (int m = 0; m < marks; ++m) {
+      const double target = f.L + f.W * (m + (k + 0.5) / std::max(n, 1)) / marks;
+      while (j + 1 < shown.size() && f.px(ser.x[shown[j + 1]]) <= target) ++j;
+      draw_marker(s, k, f.px(ser.x[shown[j]]), f.py(ser.y[shown[j]]), color);
+    }
+  }
   const double ly = f.T + 14 + 18 * k, lx = f.L + f.W;
   s << "<line x1=\"" << lx + 12 << "\" y1=\"" << ly << "\" x2=\"" << lx + 40 << "\" y2=\"" << ly << "\" stroke=\""
     << color << "\" stroke-width=\"2.5\"" << dash_attr << "/>\n<text x=\"" << lx + 46 << "\" y=\"" << ly + 4
     << "\" font-size=\"" << legend_font << "\">" << escape(ser.name) << "</text>\n";
+  draw_marker(s, k, lx + 26, ly, color);
 }
 
 // Grid lines and tick labels of both axes, the frame, and the axis titles.
-void draw_axes(std::ostream& s, const Frame& f, const PlotOptions& o, const std::vector<double>& x_ticks, double x_step,
-               const std::vector<double>& y_ticks, double y_step, double y_label_width) {
+void draw_axes(std::ostream& s, const Frame& f, const PlotOptions& o, const AxisTicks& xt, const AxisTicks& yt,
+               double y_label_width) {
   const double L = f.L, T = f.T, W = f.W, H = f.H;
-  for (double t : x_ticks) {
-    const double x = L + (t - f.x0) / (f.x1 - f.x0) * W;
+  for (size_t i = 0; i < xt.at.size(); ++i) {
+    const double x = L + (xt.at[i] - f.x0) / (f.x1 - f.x0) * W;
     if (x < L - 0.5 || x > L + W + 0.5) continue;
     s << "<line x1=\"" << x << "\" y1=\"" << T << "\" x2=\"" << x << "\" y2=\"" << T + H
       << "\" stroke=\"#e5e5e5\"/>\n<text x=\"" << x << "\" y=\"" << T + H + 16 << "\" text-anchor=\"middle\">"
-      << tick_label(t, o.log_x, x_step) << "</text>\n";
+      << xt.labels[i] << "</text>\n";
   }
-  for (double t : y_ticks) {
-    const double y = T + H - (t - f.y0) / (f.y1 - f.y0) * H;
+  for (size_t i = 0; i < yt.at.size(); ++i) {
+    const double y = T + H - (yt.at[i] - f.y0) / (f.y1 - f.y0) * H;
     if (y < T - 0.5 || y > T + H + 0.5) continue;
     s << "<line x1=\"" << L << "\" y1=\"" << y << "\" x2=\"" << L + W << "\" y2=\"" << y
       << "\" stroke=\"#e5e5e5\"/>\n<text x=\"" << L - 6 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">"
-      << tick_label(t, o.log_y, y_step) << "</text>\n";
+      << yt.labels[i] << "</text>\n";
   }
   s << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W << "\" height=\"" << H
     << "\" fill=\"none\" stroke=\"#333\"/>\n";
@@ -205,12 +286,11 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   Frame f;
   f.log_x = o.log_x, f.log_y = o.log_y;
   fit_ranges(series, o.references, f);
-  double x_step = 1, y_step = 1;
-  const auto x_ticks = ticks(f.x0, f.x1, o.log_x, x_step), y_ticks = ticks(f.y0, f.y1, o.log_y, y_step);
+  const auto x_ticks = axis_ticks(f.x0, f.x1, o.log_x, o.x_unit), y_ticks = axis_ticks(f.y0, f.y1, o.log_y, o.y_unit);
   // Margins from what they hold: the widest y tick label, then the y axis
   // title beside it; the legend's longest name on the right.
   double y_label_width = 0, legend_width = 0;
-  for (double t : y_ticks) y_label_width = std::max(y_label_width, text_width(tick_label(t, o.log_y, y_step)));
+  for (const auto& label : y_ticks.labels) y_label_width = std::max(y_label_width, text_width(label));
   int named = 0;
   for (const auto& ser : series)
     if (!ser.x.empty()) legend_width = std::max(legend_width, text_width(ser.name)), ++named;
@@ -227,14 +307,14 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   s << "<text x=\"" << f.L + f.W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" << escape(o.title)
     << "</text>\n";
-  draw_axes(s, f, o, x_ticks, x_step, y_ticks, y_step, y_label_width);
+  draw_axes(s, f, o, x_ticks, y_ticks, y_label_width);
   int k = 0;
   for (const auto& ser : series)
     if (!ser.x.empty()) draw_band(s, ser, k++, f);
   for (const auto& r : o.references) draw_reference(s, r, f);
   k = 0;
   for (const auto& ser : series)
-    if (!ser.x.empty()) draw_series(s, ser, k++, f, legend_font);
+    if (!ser.x.empty()) draw_series(s, ser, k++, named, f, legend_font);
   s << "</svg>\n";
   return s.str();
 }

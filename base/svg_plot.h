@@ -21,9 +21,14 @@ struct ReferenceLine {
   std::string label;
 };
 
+// What an axis's numbers are: plain numbers (ticks 100, 1k, 10k on a log
+// axis) or bytes (100 B, 1 kB, 10 MB: decimal units, one format per axis).
+enum class AxisUnit { kNumber, kBytes };
+
 struct PlotOptions {
   std::string title, x_label, y_label;
   bool log_x = false, log_y = false;
+  AxisUnit x_unit = AxisUnit::kNumber, y_unit = AxisUnit::kNumber;
   int width = 720, height = 440;
   std::vector<ReferenceLine> references;  // kept inside the y range
   std::string caption;                    // one small line under the x axis title (what ran)

@@ -18,7 +18,7 @@ namespace aaren::bench {
 
 void ConditioningBenchConfig::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
-  if (checkpoints.empty()) fail("--checkpoints: name at least one checkpoint from 'aaren train'");
+  if (checkpoints.empty()) fail("--checkpoint: name at least one checkpoint from 'aaren train'");
   if (dataset.empty()) fail("--dataset is required (the episodes to drive the agents along)");
   if (times.empty()) fail("--times: name at least one step");
   for (auto t : times)

@@ -410,7 +410,7 @@ void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
   auto column = [](const Table& t, const std::string& name) {
     return static_cast<size_t>(std::find(t.columns.begin(), t.columns.end(), name) - t.columns.begin());
   };
-  auto series = [&](const Table& t, const std::string& x, const std::string& y, int64_t batch) {
+  auto series = [&](const Table& t, const std::string& x, const std::string& y, int64_t batch, double scale = 1) {
     std::vector<base::Series> out;
     const auto cv = column(t, "variant"), cb = column(t, "batch"), cx = column(t, x), cy = column(t, y);
     for (const auto& row : t.rows) {
@@ -418,24 +418,29 @@ void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
       const auto& name = std::get<std::string>(row[cv]);
       if (out.empty() || out.back().name != name) out.push_back({name, {}, {}});
       out.back().x.push_back(as_number(row[cx]));
-      out.back().y.push_back(as_number(row[cy]));
+      out.back().y.push_back(scale * as_number(row[cy]));
     }
     return thinned(std::move(out));
   };
   const int64_t batch = r.steps.rows.empty() ? 1 : static_cast<int64_t>(as_number(r.steps.rows.front()[column(r.steps, "batch")]));
+  using base::AxisUnit;
+  const std::string at_batch = " (batch " + std::to_string(batch) + ")";
   base::write_svg(dir + "/memory_vs_timestep.svg", series(r.steps, "step", "state_bytes", batch),
-            {"Policy state (batch " + std::to_string(batch) + ")", "env step", "bytes kept between steps", false, true});
-  base::write_svg(dir + "/cumulative_time_vs_timestep.svg", series(r.steps, "step", "cumulative_us", batch),
-            {"Cumulative policy time (batch " + std::to_string(batch) + ", median over episodes)", "env step",
-             "cumulative time (us)"});
-  if (!r.sweep.rows.empty()) {
-    base::write_svg(dir + "/memory_vs_tokens.svg", series(r.sweep, "tokens", "state_bytes", 1),
-              {"Policy state against tokens seen (batch 1)", "tokens", "bytes", true, true});
-    base::write_svg(dir + "/rss_vs_tokens.svg", series(r.sweep, "tokens", "rss_growth_bytes", 1),
-              {"Process RSS growth against tokens seen (batch 1)", "tokens", "bytes"});
-    base::write_svg(dir + "/latency_vs_tokens.svg", series(r.sweep, "tokens", "us", 1),
-              {"Time per env step against tokens seen (batch 1)", "tokens", "us per env step", true, true});
-  }
+                  {"Policy state" + at_batch, "env step", "state kept between steps", false, true, AxisUnit::kNumber,
+                   AxisUnit::kBytes});
+  base::write_svg(dir + "/cumulative_time_vs_timestep.svg", series(r.steps, "step", "cumulative_us", batch, 1e-3),
+                  {"Cumulative policy time" + at_batch + ", median over episodes", "env step",
+                   "cumulative time (ms)"});
+  if (r.sweep.rows.empty()) return;
+  base::write_svg(dir + "/memory_vs_tokens.svg", series(r.sweep, "tokens", "state_bytes", 1),
+                  {"Policy state against tokens seen (batch 1)", "tokens seen", "state kept between steps", true, true,
+                   AxisUnit::kNumber, AxisUnit::kBytes});
+  base::write_svg(dir + "/rss_vs_tokens.svg", series(r.sweep, "tokens", "rss_growth_bytes", 1),
+                  {"Process RSS growth against tokens seen (batch 1)", "tokens seen", "RSS growth", false, false,
+                   AxisUnit::kNumber, AxisUnit::kBytes});
+  base::write_svg(dir + "/latency_vs_tokens.svg", series(r.sweep, "tokens", "us", 1),
+                  {"Time per env step against tokens seen (batch 1)", "tokens seen", "µs per env step", true,
+                   true});
 }
 
 }  // namespace aaren::bench

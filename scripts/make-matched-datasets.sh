@@ -103,7 +103,7 @@ summarise() {  # $1 file: aaren data inspect --json beside it, once
 }
 normalised_mean() {  # $1 file
   summarise "$1"
-  $PY -c "import json,sys; print(json.load(open(sys.argv[1]))['normalized_score_mean'])" "${1%.hdf5}.summary.json"
+  $PY -c "import json,sys; j = json.load(open(sys.argv[1])); print(j.get('score_mean', j.get('normalized_score_mean')))" "${1%.hdf5}.summary.json"
 }
 
 # A file's arrays against the committed checksum (a new file's is added).
@@ -135,7 +135,7 @@ probe() {  # $1 env, then steps
   for step in "$@"; do
     grep -q "^$step," "$sac/probes.csv" && continue
     $A collect --env "$env" --policy "$(policy_at "$env" "$step")" --episodes 50 --seed 500 --out "$probe" >/dev/null 2>&1
-    echo "$step,$($A data inspect "$probe" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['normalized_score_mean'])")" >> "$sac/probes.csv"
+    echo "$step,$($A data inspect "$probe" --json | $PY -c "import json,sys; j = json.load(sys.stdin); print(j.get('score_mean', j.get('normalized_score_mean')))")" >> "$sac/probes.csv"
     rm -f "$probe"
   done
 }
@@ -277,7 +277,7 @@ expert_stage() {
       rm -f "$probe"
     }
     local score gap
-    score=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['normalized_score_mean'])" "${probe%.hdf5}.summary.json")
+    score=$($PY -c "import json,sys; j = json.load(open(sys.argv[1])); print(j.get('score_mean', j.get('normalized_score_mean')))" "${probe%.hdf5}.summary.json")
     gap=$(awk -v s="$score" -v t="$target" 'BEGIN { d = s - t; print d < 0 ? -d : d }')
     echo "[$env] expert candidate step $step: sampled normalised $score (D4RL expert $target)"
     if awk -v g="$gap" -v b="$best_gap" 'BEGIN { exit !(g < b) }'; then best=$step best_gap=$gap; fi

@@ -34,12 +34,13 @@ def behaviour_score(datasets, name):
     else the text form the first table's datasets were summarised in (NAME.summary.txt)."""
     path = os.path.join(datasets, name + ".summary.json")
     if os.path.exists(path):
-        return float(json.load(open(path))["normalized_score_mean"])
+        j = json.load(open(path))
+        return float(j.get("score_mean", j.get("normalized_score_mean")))  # (files from before the rename: normalized_score_mean)
     path = os.path.join(datasets, name + ".summary.txt")
     if not os.path.exists(path):
         return math.nan
     for line in open(path):
-        m = re.match(r"normalised\s+min\s+\S+\s+mean\s+(\S+)", line)
+        m = re.match(r"(?:normalised|score)\s+min\s+\S+\s+mean\s+(\S+)", line)
         if m:
             return float(m.group(1))
     return math.nan
@@ -66,8 +67,8 @@ def read_cell(folder):
         rows.append({
             "dataset": os.path.basename(os.path.dirname(folder)), "backbone": backbone, "tag": tag, "seed": seed,
             "tokens": config.get("tokens", "interleaved"), "target": target,
-            "return_mean": r["return_mean"], "score_mean": r["normalized_score_mean"],
-            "score_std_episodes": r["normalized_score_std"], "episodes": len(r["returns"]),
+            "return_mean": r["return_mean"], "score_mean": r.get("score_mean", r.get("normalized_score_mean")),
+            "score_std_episodes": r.get("score_std", r.get("normalized_score_std")), "episodes": len(r["returns"]),
             "updates": updates, "steps_seen": steps, "tokens_seen": steps * per_step,
             "train_seconds": seconds, "seconds_per_update": seconds / updates if updates else math.nan,
             "precision": config.get("precision", "fp32"), "lr": config.get("lr"),

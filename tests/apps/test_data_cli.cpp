@@ -28,7 +28,7 @@ TEST_CASE("cli: data inspect --json reports the required keys and the normalised
   CHECK(j["return_mean"] == 14.0);
   CHECK(j["return_max"] == 18.0);
   CHECK(j["env"] == "Hopper-v3");
-  CHECK(j["normalized_score_mean"].get<double>() == Approx(100 * (14.0 + 20.272305) / (3234.3 + 20.272305)));
+  CHECK(j["score_mean"].get<double>() == Approx(100 * (14.0 + 20.272305) / (3234.3 + 20.272305)));
 
   // --env overrides; an unknown env is a usage error.
   r = run_aaren("data inspect " + h5py_fixtures() + "/f32_bool.hdf5 --env walker2d-medium-v2 --json", false);

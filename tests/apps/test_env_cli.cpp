@@ -30,9 +30,9 @@ TEST_CASE("cli: rollout with a random policy reports returns, lengths, scores, s
   auto j = nlohmann::json::parse(a.output);
   REQUIRE(j["returns"].size() == 6);
   REQUIRE(j["lengths"].size() == 6);
-  REQUIRE(j["normalized_scores"].size() == 6);
+  REQUIRE(j["scores"].size() == 6);
   const double ret = j["returns"][0];
-  CHECK(j["normalized_scores"][0].get<double>() == Approx(100 * (ret + 20.272305) / (3234.3 + 20.272305)));
+  CHECK(j["scores"][0].get<double>() == Approx(100 * (ret + 20.272305) / (3234.3 + 20.272305)));
   // Random hopper episodes end quickly by falling.
   CHECK(j["lengths"][0].get<double>() < 200);
   auto b = run_aaren("rollout --env hopper-medium-v2 --episodes 6 --seed 4 --json", false);

@@ -26,7 +26,7 @@ void check_scored(const nlohmann::json& j, const std::string& env, double min, d
   CHECK(j.at("config").at("env") == env);
   CHECK(j.at("config").at("score_references") == nlohmann::json::array({min, max}));
   const auto& returns = j.at("returns");
-  const auto& scores = j.at("normalized_scores");
+  const auto& scores = j.at("scores");
   REQUIRE(returns.size() == scores.size());
   for (size_t i = 0; i < returns.size(); ++i)
     CHECK(scores[i].get<double>() == Approx(100 * (returns[i].get<double>() - min) / (max - min)));

@@ -211,7 +211,7 @@ TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play
   logged << means.back();
   CHECK(mean.str() == logged.str());
   // compare: the same mean (one env at a time).
-  r = run_aaren("compare --checkpoints " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 16 --json --seed " + seed,
+  r = run_aaren("compare --checkpoint " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 16 --json --seed " + seed,
                 false);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);

@@ -307,26 +307,26 @@ TEST_CASE("cli: every command takes --help and the vocabulary's names (docs/CLI.
       {"rollout",
        {"--env", "--checkpoint", "--policy", "--seed", "--threads", "--env-threads", "--episodes", "--target-return",
         "--mode", "--runtime", "--json", "--video"}},
-      {"compare", {"--dataset", "--episodes", "--target-return", "--seed", "--csv", "--json"}},
+      {"compare", {"--checkpoint", "--dataset", "--episodes", "--target-return", "--seed", "--csv", "--json"}},
       {"sac", {"--env", "--out", "--resume", "--seed", "--threads", "--eval-episodes", "--eval-every"}},
       {"collect", {"--env", "--policy", "--out", "--seed"}},
       {"export", {"--checkpoint", "--out"}},
       {"envs", {"--json"}},
       {"backbones", {"--json"}},
-      {"data inspect", {"--env", "--json"}},
-      {"data validate", {}},
+      {"data inspect", {"--dataset", "--env", "--json"}},
+      {"data validate", {"--dataset"}},
       {"data concat", {"--out"}},
       {"data list", {"--json"}},
       {"bench scan", {"--batch-size", "--embed-dim", "--heads", "--threads", "--seed", "--device", "--csv", "--json"}},
-      {"bench data", {"--batch-size", "--seed", "--csv", "--json"}},
-      {"bench env", {"--seed", "--csv", "--json"}},
+      {"bench data", {"--dataset", "--batch-size", "--seed", "--csv", "--json"}},
+      {"bench env", {"--env-threads", "--seed", "--csv", "--json"}},
       {"bench policy",
        {"--checkpoint", "--batch-size", "--embed-dim", "--layers", "--heads", "--threads", "--seed", "--csv", "--plot",
         "--json"}},
       {"bench train",
        {"--batch-size", "--embed-dim", "--layers", "--heads", "--threads", "--seed", "--device", "--precision", "--csv",
         "--plot", "--json", "--backbones"}},
-      {"bench conditioning", {"--dataset", "--seed", "--threads", "--csv", "--json"}},
+      {"bench conditioning", {"--checkpoint", "--dataset", "--seed", "--threads", "--csv", "--json"}},
   };
   for (const auto& [command, flags] : commands) {
     INFO(command);
@@ -337,7 +337,7 @@ TEST_CASE("cli: every command takes --help and the vocabulary's names (docs/CLI.
       CHECK(r.output.find("  " + flag + " ") != std::string::npos);
     }
     // The old dialect is gone.
-    for (const std::string old : {"--d-model", "--torch-threads", "--batch "})
+    for (const std::string old : {"--d-model", "--torch-threads", "--batch ", "--checkpoints", "--file "})
       CHECK(r.output.find(old) == std::string::npos);
     CHECK(r.output.find("0000000000") == std::string::npos);  // defaults as typed (0.1, not 0.10000000000000001)
   }
@@ -356,7 +356,7 @@ TEST_CASE("cli: rollout --policy runs a SAC behaviour policy file deterministica
   CHECK(j.at("config").at("env") == "Hopper-v3");  // from the policy file (its "hopper": v3)
   CHECK(j.at("config").at("backbone") == "sac");
   CHECK(j.at("config").at("num_envs") == 2);
-  CHECK(j.at("normalized_score_mean").get<double>() > 60);  // a random policy scores about 1
+  CHECK(j.at("score_mean").get<double>() > 60);  // a random policy scores about 1
   // Not a policy file: one line.
   const auto bad = run_aaren("rollout --policy " + kBundled + " --episodes 1");
   CHECK(bad.exit_code == 2);
