@@ -87,6 +87,7 @@ int run_plot(int argc, char** argv) {
   namespace po = boost::program_options;
   std::vector<std::string> runs, labels;
   std::string out, target = "high", title;
+  double data_level = std::nan("");
   // clang-format off
   po::options_description options("Options");
   options.add_options()
@@ -96,7 +97,9 @@ int run_plot(int argc, char** argv) {
       ("target", po::value(&target)->default_value(target),
        "the target return drawn: high (each run's highest, DT's headline), all, or a number")
       ("labels", po::value(&labels)->multitoken(), "legend names, one per RUN (default: the folders' names)")
-      ("title", po::value(&title), "the figure's title (default: the datasets)");
+      ("title", po::value(&title), "the figure's title (default: the datasets)")
+      ("data-level", po::value(&data_level)->value_name("SCORE"),
+       "the data's normalised score, for runs whose config.json predates recording it ('aaren data inspect')");
   // clang-format on
   po::positional_options_description positional;
   positional.add("run", -1);
@@ -114,20 +117,25 @@ int run_plot(int argc, char** argv) {
   require_writable("out", out);
   std::vector<base::Series> series;
   std::map<std::string, double> levels;  // dataset -> its level
+  std::set<std::string> datasets_seen;
+  bool any_group = false;
   for (size_t i = 0; i < runs.size(); ++i) {
     auto p = read_run(runs[i], labels[i], target);
     series.insert(series.end(), p.curves.begin(), p.curves.end());
     if (std::isfinite(p.level)) levels.emplace(p.dataset, p.level);
+    if (!p.dataset.empty()) datasets_seen.insert(p.dataset);
+    any_group = any_group || is_seed_group(runs[i]);
   }
+  if (std::isfinite(data_level) && levels.empty()) levels.emplace("", data_level);
   base::PlotOptions o{title, "updates", "D4RL normalised score"};
-  std::string datasets;
-  for (const auto& [dataset, level] : levels) {
+  for (const auto& [dataset, level] : levels)
     o.references.push_back({level, (levels.size() > 1 ? dataset + ": " : std::string()) + "the data's level " +
                                        base::three_significant(level)});
-    datasets += (datasets.empty() ? "" : ", ") + dataset;
-  }
+  std::string datasets;
+  for (const auto& d : datasets_seen) datasets += (datasets.empty() ? "" : ", ") + d;
   if (o.title.empty()) o.title = datasets.empty() ? "evaluations" : datasets;
-  o.caption = "target " + target + "; seed groups: mean over seeds, band the 95% interval (Student's t)";
+  o.caption = "target " + target + (any_group ? "; seed groups: mean over seeds, band the 95% interval (Student's t)"
+                                               : "; one seed per run");
   base::write_svg(out, series, o);
   std::cout << "wrote " << out << " (" << series.size() << (series.size() == 1 ? " curve" : " curves") << ")\n";
   return kExitOk;

@@ -305,8 +305,12 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << o.width << "\" height=\"" << o.height
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  s << "<text x=\"" << f.L + f.W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" << escape(o.title)
-    << "</text>\n";
+  // The title over the plot area, or over the whole picture and smaller when it is wider than that.
+  const double title_width = text_width(o.title, 15);
+  const bool wide_title = title_width > f.W;
+  const double title_font = std::max(8.0, std::min(15.0, 15.0 * (o.width - 20) / std::max(title_width, 1.0)));
+  s << "<text x=\"" << (wide_title ? o.width / 2.0 : f.L + f.W / 2) << "\" y=\"22\" text-anchor=\"middle\" font-size=\""
+    << title_font << "\">" << escape(o.title) << "</text>\n";
   draw_axes(s, f, o, x_ticks, y_ticks, y_label_width);
   int k = 0;
   for (const auto& ser : series)
