@@ -461,9 +461,9 @@ int run_bench_conditioning(int argc, char** argv) {
 int run_bench(int argc, char** argv) {
   const std::vector<Command> benches{
       {"scan", "fast scan vs reference scan vs causal attention: time and error", run_bench_scan},
-      {"env", "env step cost over raw mj_step, vectorised throughput (1 and 2 threads)", run_bench_env},
-      {"policy", "acting cost per env step: Aaren recurrent vs Transformer window and KV cache", run_bench_policy},
-      {"train", "training step time and peak memory vs sequence length: Aaren vs Transformer", run_bench_train},
+      {"env", "env step cost over raw mj_step, vectorised throughput per --env-threads", run_bench_env},
+      {"policy", "acting cost and state per env step: every backbone in each of its modes, lean too", run_bench_policy},
+      {"train", "training step time and peak memory vs sequence length, per backbone", run_bench_train},
       {"data", "HDF5 load time and batch sampling rate (DT windows, whole episodes)", run_bench_data},
       {"conditioning", "how strongly trained agents' actions respond to the target return, early and late",
        run_bench_conditioning},

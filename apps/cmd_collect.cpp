@@ -1,6 +1,7 @@
 // aaren collect: make a D4RL-layout dataset by rolling out a behaviour policy.
 #include <iostream>
 
+#include "base/format.h"
 #include "agents/training/collect.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -40,7 +41,7 @@ int run_collect(int argc, char** argv) {
   data::Transitions t;
   try {
     t = collect(c, [](int64_t steps, int64_t episodes) {
-      std::cerr << "\r[collect] " << steps << " transitions, " << episodes << " episodes" << std::flush;
+      std::cerr << "\r[collect] " << base::count_of(steps, "transition") << ", " << base::count_of(episodes, "episode") << std::flush;
     });
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
@@ -49,7 +50,8 @@ int run_collect(int argc, char** argv) {
   }
   std::cerr << "\n";
   const auto split = data::split_episodes(t);
-  std::cout << c.out << ": " << t.size << " transitions, " << split.episodes.size() << " complete episodes"
+  std::cout << c.out << ": " << base::count_of(t.size, "transition") << ", "
+            << base::count_of(static_cast<long long>(split.episodes.size()), "complete episode")
             << (split.episodes.empty() ? "" : ", mean return " + std::to_string(split.mean_return()))
             << (split.partial_steps ? ", " + std::to_string(split.partial_steps) + " trailing partial steps" : "")
             << "\n";

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/format.h"
 #include "agents/acting/acting.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -51,7 +52,7 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
     rc.num_envs = 1;
     rc.seed = seed;
     std::cerr << "[compare] " << to_string(agent.config.backbone) << " (" << mode << ", " << runtime
-              << "): " << episodes << " episodes..." << std::endl;
+              << "): " << base::count_of(episodes, "episode") << "..." << std::endl;
     const auto r = run_rollout(rc, *policy);
     const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
     table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), mode, runtime,

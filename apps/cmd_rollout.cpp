@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/format.h"
 #include "agents/acting/acting.h"
 #include "agents/acting/behaviour_policy.h"
 #include "agents/acting/rollout.h"
@@ -251,16 +252,19 @@ int report_rollout(const RolloutResult& result, const RolloutConfig& config, con
               << "  " << std::setw(6) << e.length << "  " << std::setw(10) << scores[k] << "  "
               << (e.unstable ? "unstable: " + e.warning : e.terminated ? "terminated" : "time limit") << "\n";
   }
-  std::cout << "\nreturn      " << mean_of(returns) << " +- " << std_of(returns) << "\n"
-            << "length      " << mean_of(lengths) << " +- " << std_of(lengths) << "\n"
-            << "score       " << mean_of(scores) << " +- " << std_of(scores) << "  (" << env_id << ": references "
+  using base::three_significant;
+  std::cout << "\nreturn      " << three_significant(mean_of(returns)) << " +- " << three_significant(std_of(returns))
+            << "\nlength      " << three_significant(mean_of(lengths)) << " +- " << three_significant(std_of(lengths))
+            << "\nscore       " << three_significant(mean_of(scores)) << " +- " << three_significant(std_of(scores))
+            << "  (" << env_id << ": references "
             << result.reference.random_return << " / " << result.reference.expert_return << ")\n"
             << (video.path.empty()
                     ? std::string()
                     : "video       " + video.path + ": " + std::to_string(video.frames) +
                           " frames of env 0's first episode, every " + std::to_string(video.every) + " steps\n")
-            << "time        " << result.seconds << " s in all; per env step: env " << us_per_step << " us, policy "
-            << policy_us_per_step << " us (for " << (config.num_envs > 0 ? config.num_envs : 1) << " envs together)\n";
+            << "time        " << three_significant(result.seconds) << " s in all; per env step: env "
+            << three_significant(us_per_step) << " µs, policy " << three_significant(policy_us_per_step) << " µs (for "
+            << base::count_of(config.num_envs > 0 ? config.num_envs : 1, "env") << " together)\n";
   if (!mode.empty())
     std::cout << "memory      policy state " << state_bytes_last << " bytes at the end (" << mode << ")\n";
   return kExitOk;

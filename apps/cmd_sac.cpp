@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/format.h"
 #include "agents/training/sac.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -72,8 +73,8 @@ void report(const SacConfig& c, const SacResult& result) {
                      {"SAC on " + c.env + " (seed " + std::to_string(c.seed) + ")", "env steps", "mean return"});
     double best = -1e300;
     for (double r : result.eval_returns) best = std::max(best, r);
-    std::cout << "evaluation: last " << result.eval_returns.back() << ", best " << best << " (" << c.eval_episodes
-              << " episodes each)\n";
+    std::cout << "evaluation: last " << base::three_significant(result.eval_returns.back()) << ", best "
+              << base::three_significant(best) << " (" << base::count_of(c.eval_episodes, "episode") << " each)\n";
   }
   if (result.stopped_early)
     std::cout << "stopped at step " << result.steps_done << ": the evaluation reached --stop-at-return "

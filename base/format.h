@@ -23,4 +23,9 @@ inline std::string three_significant(double v) {
   return text == "-0" ? "0" : text;  // (-0.4 rounds to it)
 }
 
+// "1 episode", "10 episodes": a count with its noun (plural with an s).
+inline std::string count_of(long long n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 }  // namespace aaren::base
