@@ -224,8 +224,8 @@ int run_bench_policy(int argc, char** argv) {
       ("repeats", po::value(&config.repeats)->default_value(config.repeats), "timed episodes per batch size")
       ("block", po::value(&config.block)->default_value(config.block),
        "variants take turns every this many env steps (1: step by step, cold caches)")
-      ("sweep-tokens", po::value(&config.sweep_tokens)->default_value(config.sweep_tokens),
-       "batch-1 sweep up to this many tokens (0: none)")
+      ("sweep-tokens", po::value(&config.sweep_tokens)->value_name("N"),
+       "batch-1 sweep up to this many tokens (0: none; default 10 x --steps: 10,000 at the default 1000)")
       ("variants", po::value(&config.variants)->multitoken()->default_value(config.variants,
        joined(bench::policy_variants())), "what to measure: <backbone>-<mode> (aaren backbones lists them) or <backbone>-lean")
       ("tokens", po::value(&config.tokens)->multitoken()->default_value(config.tokens, "interleaved fused"),
@@ -237,6 +237,7 @@ int run_bench_policy(int argc, char** argv) {
       ("json", po::bool_switch(&json), "print one JSON object instead of the tables");
   po::variables_map vm;
   if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  if (!vm.count("sweep-tokens")) config.sweep_tokens = 10 * config.steps;  // a short run sweeps briefly
   if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
   if (!plot_dir.empty()) require_writable("plot", plot_dir, /*folder=*/true);
   try {

@@ -107,6 +107,10 @@ TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plo
         "/plots/cumulative_time_vs_timestep.svg", "/plots/memory_vs_tokens.svg", "/plots/latency_vs_tokens.svg"})
     CHECK(std::ifstream(dir + f).good());
 
+  // Without --sweep-tokens the sweep follows --steps (10 x): a short run sweeps briefly.
+  r = run_aaren_stdout("bench policy --steps 4 --batch-size 1 --repeats 1 --variants aaren-lean --tokens fused --json");
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output).at("config").at("sweep_tokens") == 40);
   r = run_aaren("bench policy --variants aaren-recurrent nope");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--variants") && Catch::Contains("nope"));
