@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -139,6 +140,24 @@ void track(const std::vector<Launched>& running) {
   for (const auto& r : running) g_running[g_running_count++] = r.pid;
 }
 
+// With --jobs > 1 a seed's output goes to OUT/seed_<N>.log (else to the terminal: "").
+std::string seed_log(const SeedGroupRun& g, uint64_t seed) {
+  return g.jobs > 1 ? (std::filesystem::path(g.out) / ("seed_" + std::to_string(seed) + ".log")).string() : "";
+}
+
+// ": <the log's last line> (<log>)", so that a failed seed's reason shows even when its folder is then removed.
+std::string last_line_of(const std::string& log) {
+  if (log.empty()) return "";
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    const auto cr = line.find_last_of('\r');  // a progress line's last state
+    if (cr != std::string::npos) line = line.substr(cr + 1);
+    if (!line.empty()) last = line;
+  }
+  return last.empty() ? "; see " + log : ": " + last + " (" + log + ")";
+}
+
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 // Waits for one of `running` to end; returns its entry and exit code.
@@ -188,8 +207,7 @@ int run_seed_group(const SeedGroupRun& g) {
   for (size_t next = 0; next < pending.size() || !running.empty();) {
     while (running.size() < static_cast<size_t>(g.jobs) && next < pending.size() && !g_stop_signal && !failure) {
       const auto [seed, state] = pending[next++];
-      const auto log = g.jobs > 1 ? (std::filesystem::path(g.out) / ("seed_" + std::to_string(seed) + ".log")).string()
-                                  : std::string();
+      const auto log = seed_log(g, seed);
       std::cout << "[seeds] seed " << seed << ": " << (state == SeedState::kStarted ? "continuing" : "starting") << " ("
                 << next << " of " << total << ")" << (log.empty() ? "" : "; output in " + log) << std::endl;
       running.push_back({start_seed(seed_command(g, seed, state), log), seed, base::now_seconds()});
@@ -209,8 +227,7 @@ int run_seed_group(const SeedGroupRun& g) {
     } else if (!g_stop_signal && !failure) {
       failure = code;
       std::cerr << "[seeds] seed " << ended.seed << " failed (exit " << code << ")"
-                << (g.jobs > 1 ? "; see " + g.out + "/seed_" + std::to_string(ended.seed) + ".log" : "")
-                << "; no further seed starts\n";
+                << last_line_of(seed_log(g, ended.seed)) << "; no further seed starts\n";
     }
   }
   sigaction(SIGINT, &old_int, nullptr);
@@ -218,7 +235,8 @@ int run_seed_group(const SeedGroupRun& g) {
   print_summary(g.out, write_seed_summary(g.out, read_seed_runs(g.out, g.seeds), g.title));
   if (g_stop_signal || failure) {
     std::cout << (g_stop_signal ? "stopped" : "ended by a failure") << " with " << total - finished << " of "
-              << g.seeds.size() << " seeds unfinished; continue with: aaren train --resume " << g.out << "\n";
+              << g.seeds.size() << " seeds unfinished"
+              << (any_seed_checkpoint(g) ? "; continue with: aaren train --resume " + g.out : std::string()) << "\n";
     return g_stop_signal ? 128 + g_stop_signal : failure;
   }
   return kExitOk;

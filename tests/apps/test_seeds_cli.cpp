@@ -132,6 +132,12 @@ TEST_CASE("cli: train --seeds refuses contradictions and leaves nothing behind o
   r = run_aaren(kTiny + " --seeds 1 2 --env walker2d --out " + dir + "/bad");  // refused by the first seed
   CHECK(r.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir + "/bad"));
+  // Seeds at once (their output in logs): the first failure's reason is still shown, and nothing is left.
+  r = run_aaren(kTiny + " --seeds 1 2 --jobs 2 --dataset " + dir + "/missing.hdf5 --out " + dir + "/bad2");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("missing.hdf5") != std::string::npos);
+  CHECK(r.output.find("continue with") == std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/bad2"));
 }
 
 TEST_CASE("cli: every preset in configs/ is a train config, and a preset runs what its flags run", "[cli][presets]") {
