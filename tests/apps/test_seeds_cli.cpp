@@ -133,7 +133,8 @@ TEST_CASE("cli: train --seeds refuses contradictions and leaves nothing behind o
   CHECK(r.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir + "/bad"));
   // Seeds at once (their output in logs): the first failure's reason is still shown, and nothing is left.
-  r = run_aaren(kTiny + " --seeds 1 2 --jobs 2 --dataset " + dir + "/missing.hdf5 --out " + dir + "/bad2");
+  r = run_aaren("train --backbone aaren --updates 2 --seeds 1 2 --jobs 2 --dataset " + dir + "/missing.hdf5 --out " +
+                dir + "/bad2");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("missing.hdf5") != std::string::npos);
   CHECK(r.output.find("continue with") == std::string::npos);
