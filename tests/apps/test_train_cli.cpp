@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -343,6 +345,36 @@ TEST_CASE("cli: every command takes --help and the vocabulary's names (docs/CLI.
   }
   // `aaren help CMD SUB` is `aaren CMD SUB --help`.
   CHECK(run_aaren("help bench train", false).output == run_aaren("bench train --help", false).output);
+}
+
+TEST_CASE("cli: one name for the normalised score in every output (score_mean, score_std, scores)", "[cli]") {
+  const auto dir = aaren::testing::temp_dir("score_name");
+  // Every key of a JSON value, nested ones too.
+  std::function<void(const nlohmann::json&, std::vector<std::string>&)> keys_of = [&](const nlohmann::json& j,
+                                                                                      std::vector<std::string>& out) {
+    if (j.is_object())
+      for (const auto& [k, v] : j.items()) out.push_back(k), keys_of(v, out);
+    if (j.is_array())
+      for (const auto& v : j) keys_of(v, out);
+  };
+  const std::vector<std::string> outputs{
+      run_aaren("rollout --env hopper --policy random --episodes 2 --json", false).output,
+      run_aaren("data inspect " + kBundled + " --json", false).output};
+  for (const auto& text : outputs) {
+    std::vector<std::string> keys;
+    keys_of(nlohmann::json::parse(text), keys);
+    INFO(text.substr(0, 300));
+    CHECK(std::find(keys.begin(), keys.end(), "score_mean") != keys.end());
+    for (const auto& k : keys) CHECK(k.find("normaliz") == std::string::npos);
+  }
+  // A training run's eval.csv and compare's table say it alike.
+  auto r = run_aaren("train --dataset " + kBundled + " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2"
+                     " --chunk-steps 50 --updates 2 --eval-every 2 --eval-episodes 1 --threads 1 --out " + dir + "/run");
+  REQUIRE(r.exit_code == 0);
+  CHECK(aaren::testing::read_lines(dir + "/run/eval.csv").at(0).find(",score_mean,score_std,") != std::string::npos);
+  r = run_aaren("compare " + dir + "/run/checkpoint.pt --episodes 1 --csv " + dir + "/compare.csv", false);
+  REQUIRE(r.exit_code == 0);
+  CHECK(aaren::testing::read_lines(dir + "/compare.csv").at(0).find(",score_mean,score_std,") != std::string::npos);
 }
 
 TEST_CASE("cli: rollout --policy runs a SAC behaviour policy file deterministically", "[cli]") {
