@@ -306,6 +306,40 @@ void forward_signal(int signal) {
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
+// This process's environment for rank `rank` of `nproc`: torchrun's variables replaced by ours.
+std::vector<std::string> rank_environment(int rank, int nproc, const std::string& addr, const std::string& port) {
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e;
+    const auto name = entry.substr(0, entry.find('='));
+    if (name != "RANK" && name != "WORLD_SIZE" && name != "LOCAL_RANK" && name != "LOCAL_WORLD_SIZE" &&
+        name != "MASTER_ADDR" && name != "MASTER_PORT")
+      env_text.push_back(entry);
+  }
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"RANK", std::to_string(rank)},
+           {"LOCAL_RANK", std::to_string(rank)},
+           {"WORLD_SIZE", std::to_string(nproc)},
+           {"LOCAL_WORLD_SIZE", std::to_string(nproc)},
+           {"MASTER_ADDR", addr},
+           {"MASTER_PORT", port}})
+    env_text.push_back(name + "=" + value);
+  return env_text;
+}
+
+// Starts this program as a rank, in a process group of its own: a terminal's Ctrl-C reaches the
+// launcher alone, which forwards it once (a rank that also got it from the terminal would take the
+// second as "stop at once", before its checkpoint). Returns posix_spawn's error (0: started).
+int spawn_rank(pid_t& pid, std::vector<char*>& argv, std::vector<char*>& envp) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  const int err = ::posix_spawn(&pid, "/proc/self/exe", nullptr, &attr, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
+  return err;
+}
+
 }  // namespace
 
 int launch_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono::milliseconds grace) {
@@ -329,25 +363,12 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args, std::chr
   sigaction(SIGTERM, &action, &old_term);
 
   for (int rank = 0; rank < nproc; ++rank) {
-    std::vector<std::string> env_text;
-    for (char** e = environ; *e; ++e) {
-      const std::string entry = *e;
-      const auto name = entry.substr(0, entry.find('='));
-      if (name != "RANK" && name != "WORLD_SIZE" && name != "LOCAL_RANK" && name != "LOCAL_WORLD_SIZE" &&
-          name != "MASTER_ADDR" && name != "MASTER_PORT")
-        env_text.push_back(entry);
-    }
-    env_text.push_back("RANK=" + std::to_string(rank));
-    env_text.push_back("LOCAL_RANK=" + std::to_string(rank));
-    env_text.push_back("WORLD_SIZE=" + std::to_string(nproc));
-    env_text.push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
-    env_text.push_back("MASTER_ADDR=" + addr);
-    env_text.push_back("MASTER_PORT=" + port);
+    auto env_text = rank_environment(rank, nproc, addr, port);
     std::vector<char*> envp;
-    for (auto& s : env_text) envp.push_back(s.data());
+    for (auto& e : env_text) envp.push_back(e.data());
     envp.push_back(nullptr);
     pid_t pid = 0;
-    const int err = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+    const int err = spawn_rank(pid, argv, envp);
     if (err != 0) {
       forward_signal(SIGTERM);
       for (pid_t child : children) ::waitpid(child, nullptr, 0);

@@ -333,3 +333,30 @@ TEST_CASE("bench train --nproc 1 2: one row per rank count, the all-reduce measu
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("--batch-size 4 must be a multiple of every --nproc") != std::string::npos);
 }
+
+TEST_CASE("Data-parallel: Ctrl-C at a terminal stops --nproc 2 with a checkpoint, as one process would",
+          "[distributed]") {
+  REQUIRE(aaren::dist::available());  // scripts/setup.sh installs libgloo-dev: a build without it fails here
+  // The terminal signals the whole foreground process group: the launcher forwards SIGINT once to each
+  // rank, which must not also get the terminal's (its second signal would stop it at once, unsaved).
+  const auto out = fresh_dir("ctrl_c");
+  const int code = aaren::testing::interrupt_like_a_terminal(
+      "train --dataset " + kData +
+          " --backbone transformer --updates 100000 --embed-dim 32 --layers 1 --batch-size 8 --threads 1 --nproc 2"
+          " --out " +
+          out,
+      out + ".log", [&] {
+        const auto log = read_text(out + "/train_log.csv");
+        return std::count(log.begin(), log.end(), '\n') >= 5;
+      });
+  const auto printed = read_text(out + ".log");
+  INFO(printed);
+  CHECK(code == 130);
+  CHECK(printed.find("stopped by SIGINT after update") != std::string::npos);
+  CHECK(printed.find("continue with: aaren train --resume " + out + " --nproc 2") != std::string::npos);
+  bool checkpoint = false;
+  for (const auto& e : fs::directory_iterator(out))
+    checkpoint |= e.path().filename().string().rfind("checkpoint_", 0) == 0;
+  CHECK(checkpoint);
+  fs::remove_all(out), fs::remove(out + ".log");
+}

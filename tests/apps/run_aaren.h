@@ -1,14 +1,19 @@
 // Runs the real `aaren` program for end-to-end tests.
 #pragma once
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,6 +63,40 @@ inline std::vector<std::string> read_lines(const std::string& path) {
 inline nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
+}
+
+// Ctrl-C as a terminal sends it: `aaren ARGS` (its output to `log`) started as a
+// foreground job in a process group of its own; once `ready()` holds (polled
+// for up to a minute), SIGINT goes to that whole group. Returns the program's
+// exit code, or -1 when it was not ready or did not end within two minutes.
+template <class Ready>
+int interrupt_like_a_terminal(const std::string& args, const std::string& log, const Ready& ready) {
+  const std::string command = std::string("exec ") + AAREN_BINARY + " " + args + " > " + log + " 2>&1";
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t pid = 0;
+  const int err = posix_spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) return -1;
+  const auto start = std::chrono::steady_clock::now();
+  auto waited = [&] { return std::chrono::steady_clock::now() - start; };
+  while (!ready() && waited() < std::chrono::seconds(60)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const bool was_ready = ready();
+  ::kill(-pid, SIGINT);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (waited() > std::chrono::seconds(180)) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!was_ready) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace aaren::testing

@@ -169,3 +169,24 @@ TEST_CASE("cli: every preset in configs/ is a train config, and a preset runs wh
   CHECK(preset == flags);
   CHECK(text_of(dir + "/preset/eval.csv") == text_of(dir + "/flags/eval.csv"));
 }
+
+TEST_CASE("cli: Ctrl-C at a terminal stops a seed group with a checkpoint and says how to continue", "[cli][seeds]") {
+  const auto dir = aaren::testing::temp_dir("seeds_ctrl_c");
+  const std::string group = dir + "/group";
+  const int code = aaren::testing::interrupt_like_a_terminal(
+      "train --dataset " + kBundled +
+          " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --warmup 5 --dropout 0"
+          " --threads 1 --eval-episodes 1 --updates 100000 --seeds 1 2 --out " +
+          group,
+      dir + "/console.log", [&] { return read_lines(group + "/seed_1/train_log.csv").size() >= 6; });
+  const auto printed = text_of(dir + "/console.log");
+  INFO(printed);
+  CHECK(code == 130);
+  CHECK(printed.find("stopped with 2 of 2 seeds unfinished; continue with: aaren train --resume " + group) !=
+        std::string::npos);
+  bool checkpoint = false;
+  for (const auto& e : std::filesystem::directory_iterator(group + "/seed_1"))
+    checkpoint |= e.path().filename().string().rfind("checkpoint_", 0) == 0;
+  CHECK(checkpoint);
+  CHECK_FALSE(std::filesystem::exists(group + "/seed_2"));  // not started
+}
