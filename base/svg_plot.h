@@ -12,7 +12,7 @@ struct Series {
   std::vector<double> x, y;
   // Optional: a band drawn under the line from low[i] to high[i] (an interval
   // over seeds), shaded in the line's colour; empty for none.
-  std::vector<double> low, high;
+  std::vector<double> low = {}, high = {};  // (initialisers: aggregates may leave them out)
 };
 
 // A horizontal line across the plot at y (a reference level), labelled inside the plot.
@@ -30,8 +30,8 @@ struct PlotOptions {
   bool log_x = false, log_y = false;
   AxisUnit x_unit = AxisUnit::kNumber, y_unit = AxisUnit::kNumber;
   int width = 720, height = 440;
-  std::vector<ReferenceLine> references;  // kept inside the y range
-  std::string caption;                    // one small line under the x axis title (what ran)
+  std::vector<ReferenceLine> references = {};  // kept inside the y range
+  std::string caption = {};                    // one small line under the x axis title (what ran)
 };
 
 // Renders the chart; series with no points are skipped.
