@@ -48,7 +48,7 @@ PlottedRun read_run(const std::string& path, const std::string& label, const std
   PlottedRun p;
   try {
     if (is_seed_group(path)) {
-      const auto runs = read_seed_runs(path, read_seed_group(path));
+      const auto runs = read_seed_runs(path, read_seed_group(path).seeds);
       if (runs.empty()) throw InputError(path + ": a seed group none of whose seeds has evaluated yet");
       const auto rows = summarise_seeds(runs);
       std::vector<double> targets;

@@ -117,6 +117,24 @@ int rollout_agent(RolloutConfig config, const std::string& checkpoint, std::stri
 }
 }  // namespace
 
+namespace {
+// The flags' combinations (`policy_given`: --policy as typed, empty when not given). Throws UsageError.
+void check_rollout_flags(const RolloutConfig& config, const std::string& checkpoint, const std::string& policy_given,
+                         const std::string& mode, const std::string& runtime) {
+  if (!checkpoint.empty() && !policy_given.empty())
+    throw UsageError("--policy and --checkpoint name two policies; give one");
+  if (checkpoint.empty() && config.env.empty() && (policy_given.empty() || policy_given == "random"))
+    throw UsageError("--env is required with --policy random");
+  if (config.episodes < 1) throw UsageError("--episodes must be >= 1");
+  if (config.threads < 1) throw UsageError("--env-threads must be >= 1");
+  if (runtime != "torch" && runtime != "lean")
+    throw UsageError("--runtime must be torch or lean, got '" + runtime + "'");
+  if (runtime == "lean" && checkpoint.empty()) throw UsageError("--runtime lean needs --checkpoint");
+  if (runtime == "lean" && mode != "recurrent" && mode != "auto")
+    throw UsageError("--runtime lean runs --mode recurrent only");
+}
+}  // namespace
+
 int run_rollout(int argc, char** argv) {
   namespace po = boost::program_options;
   RolloutConfig config;
@@ -159,16 +177,7 @@ int run_rollout(int argc, char** argv) {
     return kExitOk;
   // RolloutConfig's own default env must not override the checkpoint's.
   if (!vm.count("env")) config.env.clear();
-  if (!checkpoint.empty() && vm.count("policy") && !vm["policy"].defaulted())
-    throw UsageError("--policy and --checkpoint name two policies; give one");
-  if (checkpoint.empty() && config.env.empty() && policy == "random")
-    throw UsageError("--env is required with --policy random");
-  if (config.episodes < 1) throw UsageError("--episodes must be >= 1");
-  if (config.threads < 1) throw UsageError("--env-threads must be >= 1");
-  if (runtime != "torch" && runtime != "lean") throw UsageError("--runtime must be torch or lean, got '" + runtime + "'");
-  if (runtime == "lean" && checkpoint.empty()) throw UsageError("--runtime lean needs --checkpoint");
-  if (runtime == "lean" && mode != "recurrent" && mode != "auto")
-    throw UsageError("--runtime lean runs --mode recurrent only");
+  check_rollout_flags(config, checkpoint, vm.count("policy") && !vm["policy"].defaulted() ? policy : "", mode, runtime);
   if (!video.path.empty()) require_writable("video", video.path);
   config.num_envs = acting_num_envs(config.num_envs, config.episodes);  // resolved, as reported
 

@@ -343,11 +343,12 @@ int train_seed_group(int argc, char** argv, const TrainCommand& t) {
     if (t.given.count("out")) throw UsageError("--out with --resume of a seed group: it continues in its own folder");
     g.out = resumed_folder(c.resume), g.resume = true, g.extra = flags_beside_resume(argc, argv);
     try {
-      g.seeds = read_seed_group(g.out);
-      std::ifstream in(seed_group_file(g.out));
-      const auto group = nlohmann::json::parse(in);
-      if (!t.jobs_given) g.jobs = group.value("jobs", 1);
-      if (!t.given.count("updates")) g.updates = group.at("config").at("updates").get<int64_t>();
+      const auto group = read_seed_group(g.out);
+      g.seeds = group.seeds;
+      if (!t.jobs_given) g.jobs = group.jobs;
+      if (!t.given.count("updates")) g.updates = group.config.at("updates").get<int64_t>();
+      g.title = group.config.value("backbone", "") + " on " +
+                std::filesystem::path(group.config.value("dataset", "")).filename().string();
     } catch (const std::exception& e) {
       throw InputError("--resume " + g.out + ": " + e.what());
     }
@@ -355,24 +356,18 @@ int train_seed_group(int argc, char** argv, const TrainCommand& t) {
     std::set<uint64_t> distinct(t.seeds.begin(), t.seeds.end());
     if (distinct.size() != t.seeds.size()) throw UsageError("--seeds: a seed is listed twice");
     g.seeds = t.seeds;
+    g.title = std::string(to_string(c.backbone)) + " on " + std::filesystem::path(c.dataset).filename().string();
   }
-  if (g.jobs < 1 || g.jobs > 64) throw UsageError("--jobs " + std::to_string(g.jobs) + ": expected 1 to 64");
+  if (g.jobs < 1 || g.jobs > kMaxSeedJobs)  // before anything is written
+    throw UsageError("--jobs " + std::to_string(g.jobs) + ": expected 1 to " + std::to_string(kMaxSeedJobs));
   std::optional<OutFolderGuard> guard;
   const bool out_existed = std::filesystem::exists(g.out);
   if (!g.resume) {
     guard.emplace(c, t.overwrite);
     require_writable("out", g.out, /*folder=*/true);
-    auto base = c.to_json();
-    base.erase("seed");  // each seed's run sets its own
-    write_seed_group(g.out, g.seeds, g.jobs, base, provenance(argc, argv));
-  }
-  g.title = std::string(to_string(c.backbone)) + " on " + std::filesystem::path(c.dataset).filename().string();
-  if (g.resume) {  // the title from the group's record
-    std::ifstream in(seed_group_file(g.out));
-    const auto group = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (group.is_object() && group.contains("config") && group.at("config").is_object())
-      g.title = group.at("config").value("backbone", "") + " on " +
-                std::filesystem::path(group.at("config").value("dataset", "")).filename().string();
+    SeedGroupRecord group{g.seeds, g.jobs, c.to_json()};
+    group.config.erase("seed");  // each seed's run sets its own
+    write_seed_group(g.out, group, provenance(argc, argv));
   }
   const int code = run_seed_group(g);
   // A new group none of whose seeds got as far as a checkpoint (its input was refused) leaves nothing behind.

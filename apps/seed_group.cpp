@@ -1,8 +1,6 @@
 #include "apps/seed_group.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -19,18 +17,16 @@
 #include "agents/training/seed_summary.h"
 #include "apps/cli.h"
 #include "base/atomic_file.h"
+#include "base/child_process.h"
 #include "base/clock.h"
 #include "base/format.h"
-
-extern char** environ;
 
 namespace aaren::cli {
 
 namespace {
 // The seeds training now, for the signal handler (a fixed array: a handler
 // may only read plain memory and call kill).
-constexpr int kMaxJobs = 64;
-pid_t g_running[kMaxJobs];
+pid_t g_running[kMaxSeedJobs];
 volatile sig_atomic_t g_running_count = 0;
 volatile sig_atomic_t g_stop_signal = 0;
 
@@ -79,25 +75,10 @@ std::vector<std::string> seed_command(const SeedGroupRun& g, uint64_t seed, Seed
   return args;
 }
 
-// Starts this program with `args`; with `log` its output goes there (appended).
-pid_t start_seed(std::vector<std::string> args, const std::string& log) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  if (!log.empty()) {
-    posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&files, 1, 2);
-  }
+// Starts a seed's run; with `log` its output goes there (appended).
+pid_t start_seed(const std::vector<std::string>& args, const std::string& log) {
   pid_t pid = 0;
-  const int err = ::posix_spawn(&pid, "/proc/self/exe", &files, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attr);
+  const int err = base::spawn_self(pid, args, {}, log);
   if (err != 0) throw std::runtime_error(std::string("--seeds: cannot start a seed's run: ") + std::strerror(err));
   return pid;
 }
@@ -120,13 +101,6 @@ void print_summary(const std::string& out, const std::vector<SeedSummaryRow>& ro
   }
 }
 }  // namespace
-
-void write_seed_group(const std::string& out, const std::vector<uint64_t>& seeds, int jobs,
-                      const nlohmann::json& config, const nlohmann::json& provenance) {
-  std::filesystem::create_directories(out);
-  const nlohmann::json group{{"seeds", seeds}, {"jobs", jobs}, {"config", config}, {"provenance", provenance}};
-  base::write_file_atomically(seed_group_file(out), group.dump(2) + "\n");
-}
 
 namespace {
 struct Launched {
@@ -158,8 +132,6 @@ std::string last_line_of(const std::string& log) {
   return last.empty() ? "; see " + log : ": " + last + " (" + log + ")";
 }
 
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
-
 // Waits for one of `running` to end; returns its entry and exit code.
 std::pair<Launched, int> wait_for_one(std::vector<Launched>& running) {
   while (true) {
@@ -172,7 +144,7 @@ std::pair<Launched, int> wait_for_one(std::vector<Launched>& running) {
     const Launched ended = *it;
     running.erase(it);
     track(running);
-    return {ended, exit_code(status)};
+    return {ended, base::exit_code(status)};
   }
 }
 }  // namespace
@@ -184,7 +156,8 @@ bool any_seed_checkpoint(const SeedGroupRun& g) {
 }
 
 int run_seed_group(const SeedGroupRun& g) {
-  if (g.jobs < 1 || g.jobs > kMaxJobs) throw UsageError("--jobs " + std::to_string(g.jobs) + ": expected 1 to 64");
+  if (g.jobs < 1 || g.jobs > kMaxSeedJobs)
+    throw UsageError("--jobs " + std::to_string(g.jobs) + ": expected 1 to " + std::to_string(kMaxSeedJobs));
   std::vector<std::pair<uint64_t, SeedState>> pending;
   for (uint64_t seed : g.seeds) {
     const auto state = seed_state(seed_folder(g.out, seed), g.updates);

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace aaren::cli {
+
+constexpr int kMaxSeedJobs = 64;  // --jobs: seeds trained at once, at most
 
 struct SeedGroupRun {
   std::string out;                 // OUT
@@ -21,11 +21,6 @@ struct SeedGroupRun {
   int64_t updates = 0;             // the updates each seed must reach (a finished seed has)
   std::string title;               // eval.svg's
 };
-
-// A new group: OUT/seeds.json holds the seeds, `jobs` and the run's config
-// (unresolved: each seed resolves it from the data) with `provenance`.
-void write_seed_group(const std::string& out, const std::vector<uint64_t>& seeds, int jobs,
-                      const nlohmann::json& config, const nlohmann::json& provenance);
 
 // Trains the seeds still missing, then summarises; returns the exit code
 // (0 when every seed has finished; 128 + signal when stopped).

@@ -1,5 +1,7 @@
 #include "agents/training/distributed.h"
 
+#include "base/child_process.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -304,8 +306,6 @@ void forward_signal(int signal) {
     for (pid_t pid : *g_children) ::kill(pid, signal);
 }
 
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
-
 // This process's environment for rank `rank` of `nproc`: torchrun's variables replaced by ours.
 std::vector<std::string> rank_environment(int rank, int nproc, const std::string& addr, const std::string& port) {
   std::vector<std::string> env_text;
@@ -327,27 +327,11 @@ std::vector<std::string> rank_environment(int rank, int nproc, const std::string
   return env_text;
 }
 
-// Starts this program as a rank, in a process group of its own: a terminal's Ctrl-C reaches the
-// launcher alone, which forwards it once (a rank that also got it from the terminal would take the
-// second as "stop at once", before its checkpoint). Returns posix_spawn's error (0: started).
-int spawn_rank(pid_t& pid, std::vector<char*>& argv, std::vector<char*>& envp) {
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  const int err = ::posix_spawn(&pid, "/proc/self/exe", nullptr, &attr, argv.data(), envp.data());
-  posix_spawnattr_destroy(&attr);
-  return err;
-}
-
 }  // namespace
 
 int launch_local_ranks(int nproc, const std::vector<std::string>& args, std::chrono::milliseconds grace) {
   std::vector<std::string> words{"aaren"};
   words.insert(words.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
   const char* port_env = std::getenv("MASTER_PORT");
   const std::string port = port_env && *port_env ? port_env : std::to_string(free_port());
   const char* addr_env = std::getenv("MASTER_ADDR");
@@ -363,12 +347,8 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args, std::chr
   sigaction(SIGTERM, &action, &old_term);
 
   for (int rank = 0; rank < nproc; ++rank) {
-    auto env_text = rank_environment(rank, nproc, addr, port);
-    std::vector<char*> envp;
-    for (auto& e : env_text) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = 0;
-    const int err = spawn_rank(pid, argv, envp);
+    pid_t pid = 0;  // in a process group of its own: it gets our one forwarded Ctrl-C (base/child_process.h)
+    const int err = base::spawn_self(pid, words, rank_environment(rank, nproc, addr, port));
     if (err != 0) {
       forward_signal(SIGTERM);
       for (pid_t child : children) ::waitpid(child, nullptr, 0);
@@ -390,7 +370,7 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args, std::chr
       const pid_t done = ::waitpid(children[i], &status, WNOHANG);
       if (done == 0) continue;
       running[i] = false, --left;
-      const int code = done < 0 ? 1 : exit_code(status);
+      const int code = done < 0 ? 1 : base::exit_code(status);
       if (code != 0 && first_failure == 0) {
         first_failure = code;
         deadline = std::chrono::steady_clock::now() + grace;

@@ -67,17 +67,30 @@ bool is_seed_group(const std::string& out) {
   return std::filesystem::is_regular_file(seed_group_file(out), ec);
 }
 
-std::vector<uint64_t> read_seed_group(const std::string& out) {
+void write_seed_group(const std::string& out, const SeedGroupRecord& group, const nlohmann::json& provenance) {
+  std::filesystem::create_directories(out);
+  const nlohmann::json j{
+      {"seeds", group.seeds}, {"jobs", group.jobs}, {"config", group.config}, {"provenance", provenance}};
+  base::write_file_atomically(seed_group_file(out), j.dump(2) + "\n");
+}
+
+SeedGroupRecord read_seed_group(const std::string& out) {
   const auto path = seed_group_file(out);
   const auto j = read_json(path);
+  SeedGroupRecord group;
   if (!j.contains("seeds") || !j.at("seeds").is_array() || j.at("seeds").empty())
     throw std::runtime_error(path + ": 'seeds' must be a non-empty list of seeds");
-  std::vector<uint64_t> seeds;
   for (const auto& s : j.at("seeds")) {
     if (!s.is_number_unsigned()) throw std::runtime_error(path + ": 'seeds' holds " + s.dump() + ", not a seed");
-    seeds.push_back(s.get<uint64_t>());
+    group.seeds.push_back(s.get<uint64_t>());
   }
-  return seeds;
+  if (!j.contains("config") || !j.at("config").is_object())
+    throw std::runtime_error(path + ": 'config' must be a JSON object of settings");
+  group.config = j.at("config");
+  const auto jobs = j.value("jobs", nlohmann::json(1));
+  if (!jobs.is_number_integer()) throw std::runtime_error(path + ": 'jobs' must be an integer");
+  group.jobs = jobs.get<int>();
+  return group;
 }
 
 double behaviour_score(const std::string& run_dir) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "agents/training/eval_log.h"
 #include "base/svg_plot.h"
 
@@ -38,9 +40,18 @@ struct SeedSummaryRow {
 std::string seed_folder(const std::string& out, uint64_t seed);
 std::string seed_group_file(const std::string& out);
 bool is_seed_group(const std::string& out);
-// The seeds a group was started with (its seeds.json); throws
+
+// A group's seeds.json: its seeds, the seeds trained at once, and the run's
+// config (unresolved: each seed resolves it from the data), with provenance.
+struct SeedGroupRecord {
+  std::vector<uint64_t> seeds;
+  int jobs = 1;
+  nlohmann::json config;
+};
+// Writes OUT/seeds.json (creating OUT); reads it back, throwing
 // std::runtime_error naming the file when it is missing or malformed.
-std::vector<uint64_t> read_seed_group(const std::string& out);
+void write_seed_group(const std::string& out, const SeedGroupRecord& group, const nlohmann::json& provenance);
+SeedGroupRecord read_seed_group(const std::string& out);
 
 // The normalised score of the data a run trained on, from its config.json
 // (provenance.dataset.behaviour_score); NaN when the run predates it.
