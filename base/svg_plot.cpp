@@ -251,6 +251,13 @@ void draw_series(std::ostream& s, const Series& ser, int k, int n, const Frame& 
   draw_marker(s, k, lx + 26, ly, color);
 }
 
+// An axis title with its scale: "tokens (log)", and "peak RSS (MB, log)" where a unit is already in brackets.
+std::string axis_title(const std::string& label, bool log_scale) {
+  if (!log_scale) return label;
+  if (!label.empty() && label.back() == ')') return label.substr(0, label.size() - 1) + ", log)";
+  return label + " (log)";
+}
+
 // Grid lines and tick labels of both axes, the frame, and the axis titles.
 void draw_axes(std::ostream& s, const Frame& f, const PlotOptions& o, const AxisTicks& xt, const AxisTicks& yt,
                double y_label_width) {
@@ -272,13 +279,13 @@ void draw_axes(std::ostream& s, const Frame& f, const PlotOptions& o, const Axis
   s << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W << "\" height=\"" << H
     << "\" fill=\"none\" stroke=\"#333\"/>\n";
   const double x_title_y = o.height - (o.caption.empty() ? 12 : 26);
-  s << "<text x=\"" << L + W / 2 << "\" y=\"" << x_title_y << "\" text-anchor=\"middle\">" << escape(o.x_label)
-    << (o.log_x ? " (log)" : "") << "</text>\n";
+  s << "<text x=\"" << L + W / 2 << "\" y=\"" << x_title_y << "\" text-anchor=\"middle\">"
+    << escape(axis_title(o.x_label, o.log_x)) << "</text>\n";
   if (!o.caption.empty())
     s << "<text x=\"" << o.width / 2.0 << "\" y=\"" << o.height - 8 << "\" text-anchor=\"middle\" font-size=\"10\" "
       << "fill=\"#555\">" << escape(o.caption) << "</text>\n";
   s << "<text transform=\"translate(" << L - y_label_width - 16 << "," << T + H / 2
-    << ") rotate(-90)\" text-anchor=\"middle\">" << escape(o.y_label) << (o.log_y ? " (log)" : "") << "</text>\n";
+    << ") rotate(-90)\" text-anchor=\"middle\">" << escape(axis_title(o.y_label, o.log_y)) << "</text>\n";
 }
 }  // namespace
 
