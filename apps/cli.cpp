@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/atomic_file.h"
 #include "base/did_you_mean.h"
 
 namespace aaren::cli {
@@ -45,6 +46,48 @@ class LineTrackingBuf : public std::streambuf {
   bool mid_line_ = false;
 };
 
+// `aaren help --markdown`: every command's --help as a Markdown table
+// (docs/CLI-REFERENCE.md), from the same option descriptions (the commands'
+// field tables) that make its flags.
+bool markdown_help = false;
+
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+void print_markdown_options(const std::string& command, const std::string& usage,
+                            const po::options_description& options) {
+  std::cout << "Usage: `" << command << " " << usage.substr(0, usage.find('\n')) << "`\n\n";
+  std::cout << "| flag | default | what it sets |\n|---|---|---|\n";
+  for (const auto& o : options.options()) {
+    if (o->long_name() == "help") continue;
+    // format_parameter(): "arg (=default)", "arg", or "" for a switch.
+    const std::string parameter = o->format_parameter();
+    const auto open = parameter.find(" (=");
+    const std::string value_name = parameter.substr(0, open);
+    const std::string shown = open == std::string::npos ? "" : parameter.substr(open + 3, parameter.size() - open - 4);
+    std::cout << "| `--" << o->long_name() << (value_name.empty() ? "" : " " + value_name) << "` | "
+              << (shown.empty() ? "" : "`" + markdown_cell(shown) + "`") << " | " << markdown_cell(o->description())
+              << " |\n";
+  }
+  std::cout << "\n";
+}
+
+// Each command's section: its name, summary and options (a group's
+// subcommands in turn).
+int print_markdown_commands(const std::string& program, const std::vector<Command>& commands) {
+  for (const auto& c : commands) {
+    std::string full = program + " " + c.name;
+    std::cout << "## " << full << "\n\n" << c.summary << ".\n\n";
+    static char help_flag[] = "--help";
+    std::vector<char*> args{full.data(), help_flag};
+    c.run(static_cast<int>(args.size()), args.data());
+  }
+  return kExitOk;
+}
+
 void print_commands(const std::string& program, const std::string& description, const std::vector<Command>& commands) {
   std::cout << description << "\n\nUsage: " << program << " <command> [options]\n\nCommands:\n";
   size_t width = 0;  // the longest name and two spaces, so that no name runs into its summary
@@ -58,6 +101,14 @@ void print_commands(const std::string& program, const std::string& description, 
 
 int dispatch(const std::string& program, const std::string& description, const std::vector<Command>& commands, int argc,
              char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "help" && std::string(argv[2]) == "--markdown") {
+    markdown_help = true;
+    std::cout << "# Command reference\n\nEvery command's flags, their defaults and what they set, written by `"
+              << program << " help --markdown` from the commands' settings tables (a test compares this file "
+              << "with that output). docs/CLI.md explains the vocabulary they share.\n\n";
+    return print_markdown_commands(program, commands);
+  }
+  if (markdown_help && argc == 2 && std::string(argv[1]) == "--help") return print_markdown_commands(argv[0], commands);
   if (argc >= 3 && std::string(argv[1]) == "help") {  // `help CMD [SUB]` = `CMD [SUB] --help`
     std::vector<char*> args(argv, argv + argc);
     static char help_flag[] = "--help";
@@ -156,6 +207,12 @@ void require_not_input(const std::string& flag, const std::string& out, const st
   }
 }
 
+void save_config_next_to(const std::string& csv_path, const nlohmann::json& config) {
+  auto path = std::filesystem::path(csv_path);
+  path.replace_extension(".config.json");
+  base::write_file_atomically(path.string(), config.dump(2) + "\n");
+}
+
 int max_threads() { return 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 
 // Ranges every command shares, by flag name: the cheap checks that must fail
@@ -246,7 +303,10 @@ bool parse(int argc, char** argv, const std::string& usage, po::options_descript
   }
   po::store(parsed, vm);
   if (vm.count("help")) {
-    std::cout << "Usage: " << argv[0] << " " << usage << "\n\n" << options << "\n";
+    if (markdown_help)
+      print_markdown_options(argv[0], usage, options);
+    else
+      std::cout << "Usage: " << argv[0] << " " << usage << "\n\n" << options << "\n";
     return false;
   }
   check_values(parsed, vm);

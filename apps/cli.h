@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <string>
@@ -47,6 +48,9 @@ void require_writable(const std::string& flag, const std::string& path, bool fol
 
 // Throws UsageError when the output `out` is one of the inputs (same file,
 // whatever the spelling of the path).
+// Where a CSV goes, its resolved configuration goes beside it (FILE.config.json).
+void save_config_next_to(const std::string& csv_path, const nlohmann::json& config);
+
 void require_not_input(const std::string& flag, const std::string& out, const std::vector<std::string>& inputs);
 
 // The ranges every command shares, by flag name (--threads, --episodes,

@@ -8,16 +8,15 @@
 #include "agents/models/backbones.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
 
 namespace aaren::cli {
 
 int run_backbones(int argc, char** argv) {
-  namespace po = boost::program_options;
-  bool json = false;
-  po::options_description options("Options");
-  options.add_options()("json", po::bool_switch(&json), "print a JSON array");
-  po::variables_map vm;
-  if (!parse(argc, argv, "[--json]", options, vm)) return kExitOk;
+  ListingOptions settings;
+  const bool& json = settings.json;
+  boost::program_options::variables_map vm;
+  if (!parse_config(argc, argv, "[--json]", ListingOptions::fields(), settings, vm)) return kExitOk;
   auto out = nlohmann::json::array();
   if (!json)
     std::cout << std::left << std::setw(13) << "backbone" << std::setw(21) << "acts (default first)" << std::setw(19)

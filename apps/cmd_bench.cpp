@@ -7,18 +7,21 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
+#include <tuple>
 
+#include "agents/models/device.h"
+#include "agents/training/distributed.h"
 #include "apps/cli.h"
-#include "base/atomic_file.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
+#include "base/atomic_file.h"
 #include "bench/conditioning_bench.h"
 #include "bench/data_bench.h"
 #include "bench/env_bench.h"
 #include "bench/policy_bench.h"
-#include "agents/models/device.h"
 #include "bench/scan_bench.h"
 #include "bench/train_bench.h"
-#include "agents/training/distributed.h"
 #include "envs/env.h"
 #include "envs/registry.h"
 
@@ -27,20 +30,56 @@ namespace aaren::cli {
 namespace po = boost::program_options;
 
 namespace {
-// Names separated by spaces (a multitoken flag's default as typed).
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : " ") + n;
-  return out;
+
+// A benchmark's settings (its config's field table) and where its results go.
+template <class Config>
+struct BenchSettings {
+  Config bench;
+  std::string csv, plot, rank_output;
+  int profile = 0;
+  bool json = false;
+};
+
+// The table of a benchmark's flags: its config's fields, then --csv, --plot
+// (where `plots`), --json. One table gives the flags, the help, the config
+// written beside the CSV and docs/CLI-REFERENCE.md.
+template <class Config>
+std::vector<base::ConfigField<BenchSettings<Config>>> bench_fields(bool plots, const std::string& csv_help) {
+  using S = BenchSettings<Config>;
+  auto table = base::nested_fields<S>(Config::fields(), [](S& s) -> Config& { return s.bench; });
+  table.push_back(base::field("csv", &S::csv, csv_help));
+  if (plots) table.push_back(base::field("plot", &S::plot, "write SVG plots into this folder"));
+  table.push_back(base::field("json", &S::json, "print one JSON object (config, machine, rows) instead of the table",
+                              {"", false, std::nullopt, true}));
+  return table;
 }
 
-
-// Where a CSV goes, its resolved configuration goes beside it.
-void save_config_next_to(const std::string& csv_path, const nlohmann::json& config) {
-  auto path = std::filesystem::path(csv_path);
-  path.replace_extension(".config.json");
-  base::write_file_atomically(path.string(), config.dump(2) + "\n");
+// The settings as given, with what the benchmark resolved (its config's to_json).
+template <class Config>
+nlohmann::json settings_json(const BenchSettings<Config>& s,
+                             const std::vector<base::ConfigField<BenchSettings<Config>>>& table) {
+  auto j = base::fields_to_json(s, table);
+  j.update(s.bench.to_json());
+  return j;
 }
+
+// Parses a benchmark's command line into `s` (false after --help) and checks
+// that --csv and --plot can be written before the work starts.
+template <class Config>
+bool parse_bench(int argc, char** argv, const std::string& usage,
+                 const std::vector<base::ConfigField<BenchSettings<Config>>>& table, BenchSettings<Config>& s,
+                 const std::set<std::string>& required = {}) {
+  po::variables_map vm;
+  po::options_description options("Options");
+  add_config_options(options, table, s, required);
+  if (!parse(argc, argv, usage, options, vm)) return false;
+  apply_config_options(vm, table, s);
+  if (!s.csv.empty()) require_writable("csv", s.csv);  // before the benchmark, not after it
+  if (!s.plot.empty()) require_writable("plot", s.plot, /*folder=*/true);
+  return true;
+}
+
+constexpr const char* kCsvHelp = "also write the table to this CSV file (and its config beside it)";
 
 // Prints the resolved configuration (to stderr when stdout carries JSON).
 nlohmann::json announce(const std::string& command, const nlohmann::json& config, bool json) {
@@ -69,30 +108,12 @@ void report(const bench::Table& table, const nlohmann::json& resolved, const std
 }
 
 int run_bench_scan(int argc, char** argv) {
-  bench::ScanBenchConfig config;
-  std::string csv;
-  bool json = false;
-  po::options_description options("Options (defaults: B = 16, d_model = 128, N = 60, 600, 3000, H = 1 and 4)");
-  options.add_options()
-      ("lengths", po::value(&config.lengths)->multitoken()->default_value(config.lengths, "60 600 3000"),
-       "sequence lengths N")
-      ("heads", po::value(&config.heads)->multitoken()->default_value(config.heads, "1 4"), "head counts H")
-      ("batch-size", po::value(&config.batch)->default_value(config.batch), "batch size B")
-      ("embed-dim", po::value(&config.d_model)->default_value(config.d_model), "model width (H x d_head)")
-      ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
-      ("min-rounds", po::value(&config.min_rounds)->default_value(config.min_rounds),
-       "interleaved timing rounds per case, at least")
-      ("min-seconds", po::value(&config.min_seconds)->default_value(config.min_seconds),
-       "keep adding rounds until a case has run this long")
-      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed of the inputs")
-      ("no-errors", po::bool_switch(), "skip the comparison with the float64 brute force")
-      ("device", po::value(&config.device)->default_value(config.device), "cpu | cuda | cuda:N (a CUDA LibTorch)")
-      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
-      ("json", po::bool_switch(&json), "print one JSON object (config, machine, rows) instead of the table");
-  po::variables_map vm;
-  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
-  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
-  config.check_errors = !vm["no-errors"].as<bool>();
+  BenchSettings<bench::ScanBenchConfig> s;
+  const auto flags = bench_fields<bench::ScanBenchConfig>(false, kCsvHelp);
+  if (!parse_bench(argc, argv, "[options] (defaults: B = 16, d_model = 128, N = 60, 600, 3000, H = 1 and 4)", flags, s))
+    return kExitOk;
+  auto& config = s.bench;
+  const auto& [csv, json] = std::tie(s.csv, s.json);
   if (config.batch <= 0) throw UsageError("--batch-size must be > 0");
   if (config.threads <= 0) throw UsageError("--threads must be > 0");
   if (config.min_rounds <= 0) throw UsageError("--min-rounds must be > 0");
@@ -109,7 +130,7 @@ int run_bench_scan(int argc, char** argv) {
                        std::to_string(h));
 
   at::set_num_threads(config.threads);
-  const auto resolved = announce("bench scan", config.to_json(), json);
+  const auto resolved = announce("bench scan", settings_json(s, flags), json);
   report(bench::run_scan_bench(config, &std::cerr), resolved, csv, json,
          "\nTimes are medians over interleaved rounds (ms); ratios are of fwd+bwd medians;\n"
          "errors are max |x - brute force| (float64 brute force, float32 inputs).\n\n");
@@ -117,62 +138,32 @@ int run_bench_scan(int argc, char** argv) {
 }
 
 int run_bench_data(int argc, char** argv) {
-  bench::DataBenchConfig config;
-  std::string csv;
-  bool json = false;
-  po::options_description options("Options");
-  options.add_options()
-      ("dataset", po::value(&config.file), "load this D4RL/Minari file instead of generating one")
-      ("transitions", po::value(&config.transitions)->default_value(config.transitions), "generated file: transitions")
-      ("obs-dim", po::value(&config.obs_dim)->default_value(config.obs_dim), "generated file: observation width")
-      ("act-dim", po::value(&config.act_dim)->default_value(config.act_dim), "generated file: action width")
-      ("workdir", po::value(&config.workdir)->default_value(config.workdir), "where the generated file is written")
-      ("batch-size", po::value(&config.batch)->default_value(config.batch), "DT windows per batch")
-      ("context", po::value(&config.context)->default_value(config.context), "DT context K (steps)")
-      ("episode-batch", po::value(&config.episode_batch)->default_value(config.episode_batch),
-       "whole episodes per batch")
-      ("seconds", po::value(&config.seconds)->default_value(config.seconds), "duration of each rate measurement")
-      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
-      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
-      ("json", po::bool_switch(&json), "print one JSON object instead of the table");
-  po::variables_map vm;
-  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
-  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
+  BenchSettings<bench::DataBenchConfig> s;
+  const auto flags = bench_fields<bench::DataBenchConfig>(false, kCsvHelp);
+  if (!parse_bench(argc, argv, "[options]", flags, s)) return kExitOk;
+  auto& config = s.bench;
+  const auto& [csv, json] = std::tie(s.csv, s.json);
   if (config.transitions <= 0 || config.obs_dim <= 0 || config.act_dim <= 0)
     throw UsageError("--transitions, --obs-dim and --act-dim must be > 0");
   if (config.batch <= 0 || config.context <= 0 || config.episode_batch <= 0)
     throw UsageError("--batch-size, --context and --episode-batch must be > 0");
   at::set_num_threads(1);  // the sampling rates are per core
-  const auto resolved = announce("bench data", config.to_json(), json);
+  const auto resolved = announce("bench data", settings_json(s, flags), json);
   report(bench::run_data_bench(config, &std::cerr), resolved, csv, json, "\n");
   return kExitOk;
 }
 
 int run_bench_env(int argc, char** argv) {
-  bench::EnvBenchConfig config;
-  std::string csv;
-  bool json = false;
-  po::options_description options("Options");
-  options.add_options()
-      ("envs", po::value(&config.envs)->multitoken()->default_value(config.envs, "hopper halfcheetah walker2d ant"),
-       "environments")
-      ("steps", po::value(&config.steps)->default_value(config.steps), "single-env steps per env")
-      ("num-envs", po::value(&config.num_envs)->default_value(config.num_envs), "vectorised: envs stepped together")
-      ("vector-steps", po::value(&config.vector_steps)->default_value(config.vector_steps),
-       "vectorised: steps per thread count")
-      ("env-threads", po::value(&config.threads)->multitoken()->default_value(config.threads, "1 2"),
-       "env thread counts for the vectorised measurement")
-      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
-      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
-      ("json", po::bool_switch(&json), "print one JSON object instead of the table");
-  po::variables_map vm;
-  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
-  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
+  BenchSettings<bench::EnvBenchConfig> s;
+  const auto flags = bench_fields<bench::EnvBenchConfig>(false, kCsvHelp);
+  if (!parse_bench(argc, argv, "[options]", flags, s)) return kExitOk;
+  auto& config = s.bench;
+  const auto& [csv, json] = std::tie(s.csv, s.json);
   if (config.steps < 1 || config.num_envs < 1 || config.vector_steps < 1)
     throw UsageError("--steps, --num-envs and --vector-steps must be >= 1");
   for (int t : config.threads)
-    if (t < 1) throw UsageError("--threads must be >= 1");
-  const auto resolved = announce("bench env", config.to_json(), json);
+    if (t < 1) throw UsageError("--env-threads must be >= 1");
+  const auto resolved = announce("bench env", settings_json(s, flags), json);
   bench::Table table;
   try {
     table = bench::run_env_bench(config, &std::cerr);
@@ -208,38 +199,15 @@ void write_policy_tables(const bench::PolicyBenchResult& result, const std::stri
 }  // namespace
 
 int run_bench_policy(int argc, char** argv) {
-  bench::PolicyBenchConfig config;
-  std::string csv, plot_dir;
-  bool json = false;
-  po::options_description options("Options (defaults: DT's size, 128-d, 3 layers, 1 head, K = 20; 1 thread)");
-  options.add_options()
-      ("checkpoint", po::value(&config.checkpoint), "take sizes, normalisation and weights from 'aaren train'")
-      ("env", po::value(&config.env)->default_value(config.env), "observation and action sizes (no checkpoint)")
-      ("embed-dim", po::value(&config.d_model)->default_value(config.d_model), "model width (no checkpoint)")
-      ("layers", po::value(&config.n_layers)->default_value(config.n_layers), "blocks (no checkpoint)")
-      ("heads", po::value(&config.n_heads)->default_value(config.n_heads), "heads (no checkpoint)")
-      ("context", po::value(&config.context)->default_value(config.context), "K: window length in steps")
-      ("steps", po::value(&config.steps)->default_value(config.steps), "env steps per timed episode")
-      ("batch-size", po::value(&config.batches)->multitoken()->default_value(config.batches, "1 16"), "batch sizes")
-      ("repeats", po::value(&config.repeats)->default_value(config.repeats), "timed episodes per batch size")
-      ("block", po::value(&config.block)->default_value(config.block),
-       "variants take turns every this many env steps (1: step by step, cold caches)")
-      ("sweep-tokens", po::value(&config.sweep_tokens)->value_name("N"),
-       "batch-1 sweep up to this many tokens (0: none; default 10 x --steps: 10,000 at the default 1000)")
-      ("variants", po::value(&config.variants)->multitoken()->default_value(config.variants,
-       joined(bench::policy_variants())), "what to measure: <backbone>-<mode> (aaren backbones lists them) or <backbone>-lean")
-      ("tokens", po::value(&config.tokens)->multitoken()->default_value(config.tokens, "interleaved fused"),
-       "token layouts: interleaved (DT, 3 per step), fused (1 per step)")
-      ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
-      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed (weights and inputs)")
-      ("csv", po::value(&csv), "write the summary to this CSV (per-step and sweep tables and the config beside it)")
-      ("plot", po::value(&plot_dir), "write SVG plots into this folder")
-      ("json", po::bool_switch(&json), "print one JSON object instead of the tables");
-  po::variables_map vm;
-  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
-  if (!vm.count("sweep-tokens")) config.sweep_tokens = 10 * config.steps;  // a short run sweeps briefly
-  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
-  if (!plot_dir.empty()) require_writable("plot", plot_dir, /*folder=*/true);
+  BenchSettings<bench::PolicyBenchConfig> s;
+  s.bench.sweep_tokens = -1;  // 10 x --steps: a short run sweeps briefly
+  const auto flags = bench_fields<bench::PolicyBenchConfig>(
+      true, "write the summary to this CSV (per-step and sweep tables and the config beside it)");
+  if (!parse_bench(argc, argv, "[options] (defaults: DT's size, 128-d, 3 layers, 1 head, K = 20; 1 thread)", flags, s))
+    return kExitOk;
+  auto& config = s.bench;
+  const auto& [csv, plot_dir, json] = std::tie(s.csv, s.plot, s.json);
+  if (config.sweep_tokens == -1) config.sweep_tokens = 10 * config.steps;
   try {
     config.validate();
     if (config.checkpoint.empty()) envs::resolve_env_name(config.env);
@@ -249,7 +217,7 @@ int run_bench_policy(int argc, char** argv) {
     throw InputError(e.what());
   }
   at::set_num_threads(config.threads);
-  const auto resolved = announce("bench policy", config.to_json(), json);
+  const auto resolved = announce("bench policy", settings_json(s, flags), json);
   bench::PolicyBenchResult result;
   try {
     result = bench::run_policy_bench(config, &std::cerr);
@@ -277,7 +245,7 @@ int run_bench_policy(int argc, char** argv) {
     std::cout << "\nLean runtime floor: " << result.floor["weight_bytes_per_env_step"].get<int64_t>()
               << " weight bytes per env step (three tokens, one pass) at "
               << result.floor["read_bandwidth_gb_per_s"].get<double>() << " GB/s read bandwidth (a buffer that size) = "
-              << result.floor["floor_us_per_env_step"].get<double>() << " us per env step\n";
+              << result.floor["floor_us_per_env_step"].get<double>() << " µs per env step\n";
   if (!result.sweep_summary.rows.empty())
     std::cout << "\nBatch-1 sweep (each variant alone; median over the last 10% of steps before each point):\n\n"
               << result.sweep_summary.format();
@@ -332,57 +300,33 @@ bench::Table run_data_parallel(const bench::TrainBenchConfig& config, int argc, 
 }  // namespace
 
 int run_bench_train(int argc, char** argv) {
-  bench::TrainBenchConfig config;
-  std::string csv, plot_dir, rank_output;
-  int profile_updates = 0;
-  bool json = false;
-  po::options_description options("Options (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)");
-  options.add_options()
-      ("lengths", po::value(&config.lengths)->multitoken()->default_value(config.lengths, "60 150 300 600 1500 3000"),
-       "tokens per sequence (multiples of 3)")
-      ("batch-size", po::value(&config.batch)->default_value(config.batch), "sequences per step")
-      ("embed-dim", po::value(&config.d_model)->default_value(config.d_model), "model width")
-      ("layers", po::value(&config.n_layers)->default_value(config.n_layers), "blocks")
-      ("heads", po::value(&config.n_heads)->default_value(config.n_heads), "heads")
-      ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
-      ("min-rounds", po::value(&config.min_rounds)->default_value(config.min_rounds), "interleaved rounds, at least")
-      ("min-seconds", po::value(&config.min_seconds)->default_value(config.min_seconds),
-       "keep adding rounds until a length has run this long")
-      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed")
-      ("backbones", po::value(&config.backbones)->multitoken(),
-       ("backbones to measure, the ratios against the first (default: every one, " + backbone_names(", ") + ")")
-           .c_str())
-      ("device", po::value(&config.device)->default_value(config.device), "cpu | cuda | cuda:N (a CUDA LibTorch)")
-      ("precision", po::value(&config.precision)->default_value(config.precision),
-       "fp32 | bf16 (mixed precision; the scan state stays fp32)")
-      ("nproc", po::value(&config.nproc)->multitoken(),
-       "data-parallel: measure with these numbers of ranks (e.g. 1 2; Gloo on the CPU): updates and samples per "
-       "second and the all-reduce's share; --batch-size is the global batch")
-      ("dist-timeout", po::value(&config.dist_timeout)->default_value(config.dist_timeout),
-       "seconds the ranks wait for each other")
-      ("rank-output", po::value(&rank_output), "(internal) rank 0 of --nproc writes its rows here")
-      ("profile", po::value(&profile_updates)->implicit_value(3),
-       "instead: where an update's time goes, per operator (LibTorch's profiler; N updates at the first length)")
-      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
-      ("plot", po::value(&plot_dir), "write SVG plots into this folder")
-      ("json", po::bool_switch(&json), "print one JSON object instead of the table");
-  po::variables_map vm;
-  if (!parse(argc, argv, "[options]", options, vm)) return kExitOk;
+  using S = BenchSettings<bench::TrainBenchConfig>;
+  S s;
+  auto flags = bench_fields<bench::TrainBenchConfig>(true, kCsvHelp);
+  flags.insert(flags.end() - 3,
+               {base::field("profile", &S::profile,
+                            "instead: where an update's time goes, per operator (LibTorch's profiler; N updates at the "
+                            "first length; 0: off)"),
+                base::field("rank-output", &S::rank_output, "(internal) rank 0 of --nproc writes its rows here")});
+  if (!parse_bench(argc, argv, "[options] (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)",
+                   flags, s))
+    return kExitOk;
+  auto& config = s.bench;
+  const auto& [csv, plot_dir, rank_output, profile_updates, json] =
+      std::tie(s.csv, s.plot, s.rank_output, s.profile, s.json);
   if (!config.nproc.empty() && dist::started_as_rank()) {  // one rank of a data-parallel measurement
     const auto table = bench::run_data_parallel_train_bench(config, &std::cerr);
     if (!rank_output.empty() && !table.rows.empty())
       base::write_file_atomically(rank_output, table.to_json().dump() + "\n");
     return kExitOk;
   }
-  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
-  if (!plot_dir.empty()) require_writable("plot", plot_dir, /*folder=*/true);
   try {
     config.validate();
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
   at::set_num_threads(config.threads);
-  const auto resolved = announce("bench train", config.to_json(), json);
+  const auto resolved = announce("bench train", settings_json(s, flags), json);
   if (profile_updates > 0) {
     const auto table = bench::run_train_profile(config, profile_updates, 15);
     report(table, resolved, csv, json,
@@ -411,36 +355,20 @@ int run_bench_train(int argc, char** argv) {
 }
 
 int run_bench_conditioning(int argc, char** argv) {
-  bench::ConditioningBenchConfig config;
-  std::string csv;
-  bool json = false;
-  po::options_description options("Options");
-  options.add_options()
-      ("checkpoint", po::value(&config.checkpoints)->multitoken()->composing()->required(),
-       "agents from 'aaren train' (several after one flag, or the flag again)")
-      ("dataset", po::value(&config.dataset)->required(), "the episodes to drive them along (teacher forcing)")
-      ("times", po::value(&config.times)->multitoken()->default_value(config.times, "5 100 500"),
-       "env steps t at which to measure")
-      ("episodes", po::value(&config.episodes)->default_value(config.episodes),
-       "episodes longer than the largest t, drawn at random")
-      ("target-high", po::value(&config.target_high)->default_value(config.target_high),
-       "target return G for the derivatives (0: the env's DT target, e.g. hopper 3600)")
-      ("target-low", po::value(&config.target_low)->default_value(config.target_low),
-       "second target for the action shift (0: half of the high one, DT's second target)")
-      ("seed", po::value(&config.seed)->default_value(config.seed), "random seed (which episodes)")
-      ("threads", po::value(&config.threads)->default_value(config.threads), "LibTorch threads")
-      ("csv", po::value(&csv), "also write the table to this CSV file (and its config beside it)")
-      ("json", po::bool_switch(&json), "print one JSON object instead of the table");
-  po::variables_map vm;
-  if (!parse(argc, argv, "--checkpoint A.pt [B.pt ...] --dataset FILE [options]", options, vm)) return kExitOk;
-  if (!csv.empty()) require_writable("csv", csv);  // before the benchmark, not after it
+  BenchSettings<bench::ConditioningBenchConfig> s;
+  const auto flags = bench_fields<bench::ConditioningBenchConfig>(false, kCsvHelp);
+  if (!parse_bench(argc, argv, "--checkpoint A.pt [B.pt ...] --dataset FILE [options]", flags, s,
+                   {"checkpoint", "dataset"}))
+    return kExitOk;
+  auto& config = s.bench;
+  const auto& [csv, json] = std::tie(s.csv, s.json);
   try {
     config.validate();
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
   at::set_num_threads(config.threads);
-  const auto resolved = announce("bench conditioning", config.to_json(), json);
+  const auto resolved = announce("bench conditioning", settings_json(s, flags), json);
   bench::Table table;
   try {
     table = bench::run_conditioning_bench(config, &std::cerr);

@@ -1,33 +1,47 @@
 // aaren collect: make a D4RL-layout dataset by rolling out a behaviour policy.
 #include <iostream>
 
-#include "base/format.h"
 #include "agents/training/collect.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
+#include "base/format.h"
 #include "data/transitions.h"
 
 namespace aaren::cli {
 
+namespace {
+// collect's settings, one described field each: its flags, --help and
+// docs/CLI-REFERENCE.md come from this table; the file's metadata records them.
+const std::vector<base::ConfigField<CollectConfig>>& collect_fields() {
+  using C = CollectConfig;
+  using base::field;
+  static const std::vector<base::ConfigField<C>> table{
+      field("env", &C::env, "environment (see 'aaren envs')"),
+      field("policy", &C::policy, "'random' or a policy file from 'aaren sac'"),
+      field("actions", &C::actions,
+            "instead of a policy: play the actions of this .hdf5 in order (with the seed of the run that took them, "
+            "its episodes again; default --transitions: all of them)"),
+      field("noise", &C::noise, "Gaussian action noise std (then clipped)"),
+      field("deterministic", &C::deterministic, "SAC policy: act with tanh(mean) instead of sampling",
+            {"", false, std::nullopt, true}),
+      field("transitions", &C::transitions, "collect this many transitions"),
+      field("episodes", &C::episodes, "... or this many whole episodes"),
+      field("seed", &C::seed, "random seed"),
+      base::field_at<C>(
+          "model-xml", [](C & c) -> auto& { return c.env_options.model_xml; },
+          "MJCF file instead of the built-in model"),
+      field("out", &C::out, "output .hdf5 file (D4RL layout)"),
+  };
+  return table;
+}
+}  // namespace
+
 int run_collect(int argc, char** argv) {
-  namespace po = boost::program_options;
   CollectConfig c;
-  po::options_description options("Options");
-  options.add_options()
-      ("env", po::value(&c.env)->required(), "environment")
-      ("policy", po::value(&c.policy)->default_value(c.policy), "'random' or a policy file from 'aaren sac'")
-      ("actions", po::value(&c.actions),
-       "instead of a policy: play the actions of this .hdf5 in order (with the seed of the run that took them, "
-       "its episodes again; default --transitions: all of them)")
-      ("noise", po::value(&c.noise)->default_value(c.noise), "Gaussian action noise std (then clipped)")
-      ("deterministic", po::bool_switch(&c.deterministic), "SAC policy: act with tanh(mean) instead of sampling")
-      ("transitions", po::value(&c.transitions)->default_value(0), "collect this many transitions")
-      ("episodes", po::value(&c.episodes)->default_value(0), "... or this many whole episodes")
-      ("seed", po::value(&c.seed)->default_value(c.seed), "random seed")
-      ("model-xml", po::value(&c.env_options.model_xml), "MJCF file instead of the built-in model")
-      ("out", po::value(&c.out)->required(), "output .hdf5 file (D4RL layout)");
-  po::variables_map vm;
-  if (!parse(argc, argv, "--env NAME --out FILE.hdf5 (--transitions N | --episodes N) [options]", options, vm))
+  boost::program_options::variables_map vm;
+  if (!parse_config(argc, argv, "--env NAME --out FILE.hdf5 (--transitions N | --episodes N) [options]",
+                    collect_fields(), c, vm, nullptr, {"env", "out"}))
     return kExitOk;
   for (int i = 0; i < argc; ++i) c.command_line += (i ? " " : "") + std::string(argv[i]);
   try {

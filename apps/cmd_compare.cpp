@@ -6,10 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/format.h"
 #include "agents/acting/acting.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
+#include "apps/provenance.h"
+#include "base/format.h"
 #include "base/table.h"
 #include "data/dataset_names.h"
 #include "data/hdf5_io.h"
@@ -64,29 +66,41 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
 }
 }  // namespace
 
-int run_compare(int argc, char** argv) {
-  namespace po = boost::program_options;
+// compare's settings, one described field each: its flags, --help, the
+// config written beside --csv and docs/CLI-REFERENCE.md come from this table.
+struct CompareOptions {
   std::vector<std::string> checkpoints;
   std::string dataset, csv;
   int64_t episodes = 10;
   uint64_t seed = 0;
   double target_return = 0.0;
   bool json = false;
-  po::options_description options("Options");
-  options.add_options()
-      ("checkpoint", po::value(&checkpoints)->multitoken()->composing()->required(),
-       "agents from 'aaren train' (also as plain arguments)")
-      ("episodes", po::value(&episodes)->default_value(episodes), "episodes per agent and mode (one env at a time)")
-      ("target-return", po::value(&target_return)->default_value(target_return),
-       "return to condition on (0: each checkpoint's evaluation target)")
-      ("dataset", po::value(&dataset), "also report this dataset's mean episode return")
-      ("seed", po::value(&seed)->default_value(seed), "env seed")
-      ("csv", po::value(&csv), "also write the table to this CSV file")
-      ("json", po::bool_switch(&json), "print one JSON object");
-  po::positional_options_description positional;
+
+  static const std::vector<base::ConfigField<CompareOptions>>& fields() {
+    using O = CompareOptions;
+    using base::field;
+    static const std::vector<base::ConfigField<O>> table{
+        field("checkpoint", &O::checkpoints, "agents from 'aaren train' (also as plain arguments)"),
+        field("episodes", &O::episodes, "episodes per agent and mode (one env at a time)"),
+        field("target-return", &O::target_return, "return to condition on (0: each checkpoint's evaluation target)"),
+        field("dataset", &O::dataset, "also report this dataset's mean episode return"),
+        field("seed", &O::seed, "env seed: episode e starts from a reset seeded with seed + e"),
+        field("csv", &O::csv, "also write the table to this CSV file, and the settings beside it (FILE.config.json)"),
+        field("json", &O::json, "print one JSON object", {"", false, std::nullopt, true}),
+    };
+    return table;
+  }
+};
+
+int run_compare(int argc, char** argv) {
+  CompareOptions o;
+  boost::program_options::positional_options_description positional;
   positional.add("checkpoint", -1);
-  po::variables_map vm;
-  if (!parse(argc, argv, "CHECKPOINT... [options]", options, vm, &positional)) return kExitOk;
+  boost::program_options::variables_map vm;
+  if (!parse_config(argc, argv, "CHECKPOINT... [options]", CompareOptions::fields(), o, vm, &positional,
+                    {"checkpoint"}))
+    return kExitOk;
+  const auto& [checkpoints, dataset, csv, episodes, seed, target_return, json] = o;
   at::set_num_threads(1);  // batch-1 acting: one thread (more only adds synchronisation for tiny matmuls)
   if (!csv.empty()) require_writable("csv", csv);  // before the rollouts, not after them
 
@@ -105,7 +119,12 @@ int run_compare(int argc, char** argv) {
     }
   }
   for (const auto& path : checkpoints) compare_agent(table, path, episodes, seed, target_return);
-  if (!csv.empty()) table.write_csv(csv);
+  if (!csv.empty()) {
+    table.write_csv(csv);
+    save_config_next_to(csv, {{"command", "compare"},
+                              {"config", base::fields_to_json(o, CompareOptions::fields())},
+                              {"provenance", provenance(argc, argv)}});
+  }
   if (json) {
     nlohmann::json out{{"rows", table.to_json()}, {"dataset_return_mean", data_mean}};
     std::cout << out.dump(2) << std::endl;

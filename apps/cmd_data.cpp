@@ -8,6 +8,7 @@
 #include "agents/training/collect.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
 #include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 #include "data/summary.h"
@@ -64,21 +65,35 @@ InspectedEnv inspect_env(const std::string& env, const data::Transitions& t, con
   return e;
 }
 
+// data inspect's settings, one described field each (flags, --help, docs/CLI-REFERENCE.md).
+struct InspectOptions {
+  std::string dataset, env;
+  bool keep_partial = false, json = false;
+
+  static const std::vector<base::ConfigField<InspectOptions>>& fields() {
+    using O = InspectOptions;
+    using base::field;
+    static const std::vector<base::ConfigField<O>> table{
+        field("dataset", &O::dataset,
+              "D4RL .hdf5 file, Minari main_data.hdf5 or dataset folder, or a dataset name (hopper-medium-v2, "
+              "mujoco/hopper/medium-v0: see 'aaren data list'; also as a plain argument)"),
+        field("env", &O::env, "environment for the normalised score (default: from metadata or the file name)"),
+        field("keep-partial", &O::keep_partial, "count a trailing unfinished episode as an episode",
+              {"", false, std::nullopt, true}),
+        field("json", &O::json, "print one JSON object", {"", false, std::nullopt, true}),
+    };
+    return table;
+  }
+};
+
 int run_inspect(int argc, char** argv) {
-  std::string file, env;
-  bool json = false, keep_partial = false;
-  po::options_description options("Options");
-  options.add_options()
-      ("dataset", po::value(&file)->required(),
-       "D4RL .hdf5 file, Minari main_data.hdf5 or dataset folder, or a dataset name (hopper-medium-v2, "
-       "mujoco/hopper/medium-v0: see 'aaren data list')")
-      ("env", po::value(&env), "environment for the normalised score (default: from metadata or the file name)")
-      ("keep-partial", po::bool_switch(&keep_partial), "count a trailing unfinished episode as an episode")
-      ("json", po::bool_switch(&json), "print one JSON object");
+  InspectOptions settings;
   po::positional_options_description positional;
   positional.add("dataset", 1);
   po::variables_map vm;
-  if (!parse(argc, argv, "FILE [options]", options, vm, &positional)) return kExitOk;
+  if (!parse_config(argc, argv, "FILE [options]", InspectOptions::fields(), settings, vm, &positional, {"dataset"}))
+    return kExitOk;
+  const auto& [file, env, keep_partial, json] = settings;
 
   const auto t = load(file);
   const auto split = data::split_episodes(t, keep_partial);
@@ -132,14 +147,27 @@ int run_inspect(int argc, char** argv) {
   return kExitOk;
 }
 
+// data validate's settings (flags, --help, docs/CLI-REFERENCE.md).
+struct ValidateOptions {
+  std::string dataset;
+
+  static const std::vector<base::ConfigField<ValidateOptions>>& fields() {
+    static const std::vector<base::ConfigField<ValidateOptions>> table{
+        base::field("dataset", &ValidateOptions::dataset,
+                    "D4RL or Minari file (or dataset name) to check; also as a plain argument"),
+    };
+    return table;
+  }
+};
+
 int run_validate(int argc, char** argv) {
-  std::string file;
-  po::options_description options("Options");
-  options.add_options()("dataset", po::value(&file)->required(), "D4RL or Minari file (or dataset name) to check");
+  ValidateOptions settings;
   po::positional_options_description positional;
   positional.add("dataset", 1);
   po::variables_map vm;
-  if (!parse(argc, argv, "FILE", options, vm, &positional)) return kExitOk;
+  if (!parse_config(argc, argv, "FILE", ValidateOptions::fields(), settings, vm, &positional, {"dataset"}))
+    return kExitOk;
+  const std::string& file = settings.dataset;
   const auto t = load(file);
   const auto split = data::split_episodes(t);
   if (split.episodes.empty()) throw InputError(file + ": no complete episode (no terminal or timeout set)");
@@ -148,17 +176,30 @@ int run_validate(int argc, char** argv) {
   return kExitOk;
 }
 
-int run_concat(int argc, char** argv) {
+// data concat's settings (flags, --help, docs/CLI-REFERENCE.md).
+struct ConcatOptions {
   std::vector<std::string> inputs;
   std::string out;
-  po::options_description options("Options");
-  options.add_options()
-      ("inputs", po::value(&inputs)->multitoken()->required(), "D4RL files with the same dims, in order")
-      ("out", po::value(&out)->required(), "output .hdf5 file");
+
+  static const std::vector<base::ConfigField<ConcatOptions>>& fields() {
+    static const std::vector<base::ConfigField<ConcatOptions>> table{
+        base::field("inputs", &ConcatOptions::inputs,
+                    "D4RL files with the same dims, in order (also as plain arguments)"),
+        base::field("out", &ConcatOptions::out, "output .hdf5 file"),
+    };
+    return table;
+  }
+};
+
+int run_concat(int argc, char** argv) {
+  ConcatOptions settings;
   po::positional_options_description positional;
   positional.add("inputs", -1);
   po::variables_map vm;
-  if (!parse(argc, argv, "A.hdf5 B.hdf5 [...] --out C.hdf5", options, vm, &positional)) return kExitOk;
+  if (!parse_config(argc, argv, "A.hdf5 B.hdf5 [...] --out C.hdf5", ConcatOptions::fields(), settings, vm, &positional,
+                    {"inputs", "out"}))
+    return kExitOk;
+  const auto& [inputs, out] = settings;
   if (inputs.size() < 2) throw UsageError("need at least two input files");
   require_not_input("out", out, inputs);  // writing over an input while it is being read
   require_writable("out", out);
@@ -202,14 +243,14 @@ std::optional<ListedReference> listed_reference(const data::FoundDataset& d) {
 }
 
 int run_list(int argc, char** argv) {
-  bool json = false;
-  po::options_description options("Options");
-  options.add_options()("json", po::bool_switch(&json), "print one JSON object");
+  ListingOptions settings;
+  const bool& json = settings.json;
   po::variables_map vm;
-  if (!parse(argc, argv,
-             "[--json]\n\nThe datasets --dataset finds by name: D4RL's in $D4RL_DATASET_DIR (default ~/.d4rl/datasets), "
-             "Minari's in $MINARI_DATASETS_PATH (default ~/.minari/datasets).",
-             options, vm))
+  if (!parse_config(
+          argc, argv,
+          "[--json]\n\nThe datasets --dataset finds by name: D4RL's in $D4RL_DATASET_DIR (default ~/.d4rl/datasets), "
+          "Minari's in $MINARI_DATASETS_PATH (default ~/.minari/datasets).",
+          ListingOptions::fields(), settings, vm))
     return kExitOk;
   const auto found = data::list_datasets();
   if (json) {

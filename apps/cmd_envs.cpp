@@ -6,17 +6,16 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
 #include "envs/registry.h"
 
 namespace aaren::cli {
 
 int run_envs(int argc, char** argv) {
-  namespace po = boost::program_options;
-  bool json = false;
-  po::options_description options("Options");
-  options.add_options()("json", po::bool_switch(&json), "print a JSON array");
-  po::variables_map vm;
-  if (!parse(argc, argv, "[--json]", options, vm)) return kExitOk;
+  ListingOptions settings;
+  const bool& json = settings.json;
+  boost::program_options::variables_map vm;
+  if (!parse_config(argc, argv, "[--json]", ListingOptions::fields(), settings, vm)) return kExitOk;
   auto out = nlohmann::json::array();
   // The id names env and version; the robot's name is in the JSON.
   if (!json)

@@ -6,18 +6,34 @@
 #include "agents/acting/lean_export.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
 
 namespace aaren::cli {
 
-int run_export(int argc, char** argv) {
-  namespace po = boost::program_options;
+namespace {
+// export's settings, one described field each (flags, --help, docs/CLI-REFERENCE.md).
+struct ExportOptions {
   std::string checkpoint, out;
-  po::options_description options("Options");
-  options.add_options()("checkpoint", po::value(&checkpoint)->required(),
-                        "an agent from 'aaren train' (Aaren or LSTM: 'aaren backbones', column lean)")(
-      "out", po::value(&out)->required(), "the policy file to write");
-  po::variables_map vm;
-  if (!parse(argc, argv, "--checkpoint FILE --out POLICY", options, vm)) return kExitOk;
+
+  static const std::vector<base::ConfigField<ExportOptions>>& fields() {
+    using O = ExportOptions;
+    static const std::vector<base::ConfigField<O>> table{
+        base::field("checkpoint", &O::checkpoint,
+                    "an agent from 'aaren train' (Aaren or LSTM: 'aaren backbones', column lean)"),
+        base::field("out", &O::out, "the policy file to write"),
+    };
+    return table;
+  }
+};
+}  // namespace
+
+int run_export(int argc, char** argv) {
+  ExportOptions o;
+  boost::program_options::variables_map vm;
+  if (!parse_config(argc, argv, "--checkpoint FILE --out POLICY", ExportOptions::fields(), o, vm, nullptr,
+                    {"checkpoint", "out"}))
+    return kExitOk;
+  const auto& [checkpoint, out] = o;
   require_not_input("out", out, {checkpoint});
   require_writable("out", out);
   LoadedAgent agent;

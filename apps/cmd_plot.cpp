@@ -15,6 +15,7 @@
 #include "agents/training/seed_summary.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
 #include "base/format.h"
 #include "base/numbers.h"
 #include "base/svg_plot.h"
@@ -83,28 +84,38 @@ std::vector<std::string> labels_for(const std::vector<std::string>& runs) {
 }
 }  // namespace
 
-int run_plot(int argc, char** argv) {
-  namespace po = boost::program_options;
+// plot's settings, one described field each (flags, --help, docs/CLI-REFERENCE.md).
+struct PlotSettings {
   std::vector<std::string> runs, labels;
   std::string out, target = "high", title;
   double data_level = std::nan("");
-  // clang-format off
-  po::options_description options("Options");
-  options.add_options()
-      ("run", po::value(&runs)->multitoken()->required(),
-       "training runs (folders with eval.csv) and seed groups (folders with seeds.json)")
-      ("out", po::value(&out)->required()->value_name("FILE.svg"), "the figure (SVG)")
-      ("target", po::value(&target)->default_value(target),
-       "the target return drawn: high (each run's highest, DT's headline), all, or a number")
-      ("labels", po::value(&labels)->multitoken(), "legend names, one per RUN (default: the folders' names)")
-      ("title", po::value(&title), "the figure's title (default: the datasets)")
-      ("data-level", po::value(&data_level)->value_name("SCORE"),
-       "the data's normalised score, for runs whose config.json predates recording it ('aaren data inspect')");
-  // clang-format on
-  po::positional_options_description positional;
+
+  static const std::vector<base::ConfigField<PlotSettings>>& fields() {
+    using S = PlotSettings;
+    using base::field;
+    static const std::vector<base::ConfigField<S>> table{
+        field("run", &S::runs, "training runs (folders with eval.csv) and seed groups (folders with seeds.json)"),
+        field("out", &S::out, "the figure (SVG)"),
+        field("target", &S::target,
+              "the target return drawn: high (each run's highest, DT's headline), all, or a number"),
+        field("labels", &S::labels, "legend names, one per RUN (default: the folders' names)"),
+        field("title", &S::title, "the figure's title (default: the datasets)"),
+        field("data-level", &S::data_level,
+              "the data's normalised score, for runs whose config.json predates recording it ('aaren data inspect')"),
+    };
+    return table;
+  }
+};
+
+int run_plot(int argc, char** argv) {
+  PlotSettings settings;
+  boost::program_options::positional_options_description positional;
   positional.add("run", -1);
-  po::variables_map vm;
-  if (!parse(argc, argv, "RUN... --out FILE.svg [options]", options, vm, &positional)) return kExitOk;
+  boost::program_options::variables_map vm;
+  if (!parse_config(argc, argv, "RUN... --out FILE.svg [options]", PlotSettings::fields(), settings, vm, &positional,
+                    {"run", "out"}))
+    return kExitOk;
+  auto& [runs, labels, out, target, title, data_level] = settings;
   if (!labels.empty() && labels.size() != runs.size())
     throw UsageError("--labels: " + std::to_string(labels.size()) + (labels.size() == 1 ? " name" : " names") +
                      " for " + std::to_string(runs.size()) + " runs; give one per RUN");

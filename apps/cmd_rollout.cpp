@@ -7,14 +7,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/format.h"
 #include "agents/acting/acting.h"
 #include "agents/acting/behaviour_policy.h"
 #include "agents/acting/rollout.h"
 #include "agents/training/sac.h"
-#include "envs/episode_video.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/config_options.h"
+#include "base/format.h"
+#include "envs/episode_video.h"
 
 namespace aaren::cli {
 
@@ -26,10 +27,10 @@ struct VideoReport {
   int every = 0;
 };
 
-int report_rollout(const RolloutResult& result, const RolloutConfig& config, const std::string& policy_name,
-                   const std::string& backbone, const std::string& tokens, const std::string& mode,
-                   double target_return,
-                   int64_t state_bytes_last, bool json, const VideoReport& video);
+int report_rollout(const nlohmann::json& settings, const RolloutResult& result, const RolloutConfig& config,
+                   const std::string& policy_name, const std::string& backbone, const std::string& tokens,
+                   const std::string& mode, double target_return, int64_t state_bytes_last, bool json,
+                   const VideoReport& video);
 
 // --video: env 0's first episode, rendered offscreen and encoded by ffmpeg.
 struct VideoOptions {
@@ -82,8 +83,9 @@ void check_env_matches(int64_t obs_dim, int64_t act_dim, const RolloutConfig& co
 }
 
 // A trained agent acting: its env (unless --env), its dataset's references, its mode and runtime.
-int rollout_agent(RolloutConfig config, const std::string& checkpoint, std::string mode, const std::string& runtime,
-                  double target_return, bool json, const VideoOptions& video, VideoReport& video_report) {
+int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const std::string& checkpoint, std::string mode,
+                  const std::string& runtime, double target_return, bool json, const VideoOptions& video,
+                  VideoReport& video_report) {
   const auto agent = load_agent(checkpoint);
   // No --env, or a bare name of the agent's robot (hopper): the agent's own row (its version).
   if (config.env.empty() || config.env == envs::env_spec(agent.env).name) config.env = agent.env;
@@ -112,8 +114,9 @@ int rollout_agent(RolloutConfig config, const std::string& checkpoint, std::stri
   }
   const auto result = rollout_with_video(config, *p, video, video_report);
   const std::string mode_label = acting.runtime == Runtime::kLean ? "recurrent (lean runtime)" : mode;
-  return report_rollout(result, config, checkpoint, to_string(agent.config.backbone), to_string(agent.config.tokens),
-                        mode_label, acting.target_return, p->state_bytes(), json, video_report);
+  return report_rollout(settings, result, config, checkpoint, to_string(agent.config.backbone),
+                        to_string(agent.config.tokens), mode_label, acting.target_return, p->state_bytes(), json,
+                        video_report);
 }
 }  // namespace
 
@@ -135,97 +138,124 @@ void check_rollout_flags(const RolloutConfig& config, const std::string& checkpo
 }
 }  // namespace
 
-int run_rollout(int argc, char** argv) {
-  namespace po = boost::program_options;
-  RolloutConfig config;
+// rollout's settings, one described field each: its flags, --help, the
+// "config" of its output and docs/CLI-REFERENCE.md come from this table.
+struct RolloutOptions {
+  RolloutConfig run;
   std::string policy = "random", checkpoint, mode = "auto", runtime = "torch";
   double target_return = 0.0;
-  int torch_threads = 1;
+  int threads = 1;
   bool json = false;
   VideoOptions video;
-  VideoReport video_report;
-  po::options_description options("Options");
-  options.add_options()
-      ("env", po::value(&config.env), "environment (see 'aaren envs'); default with --checkpoint: its env")
-      ("policy", po::value(&policy)->default_value(policy),
-       "without --checkpoint: random, or a SAC policy file from 'aaren sac' (policy_*.pt; acts deterministically)")
-      ("checkpoint", po::value(&checkpoint), "a trained agent from 'aaren train'")
-      ("target-return", po::value(&target_return)->default_value(0.0),
-       "return to condition on (0: the checkpoint's evaluation target)")
-      ("mode", po::value(&mode)->default_value(mode),
-       "how the agent acts: auto (its backbone's default: Aaren and the LSTM recurrent, the Transformer window, "
-       "as DT does) | recurrent (Aaren, LSTM: a state of fixed size carried over the episode) | window (DT: the "
-       "last K steps re-run) | kvcache (the Transformer: keys and values of every step so far)")
-      ("runtime", po::value(&runtime)->default_value(runtime),
-       "torch (LibTorch, every mode) or lean (the LibTorch-free runtime: Aaren and the LSTM, recurrent)")
-      ("threads", po::value(&torch_threads)->default_value(torch_threads), "LibTorch threads for the policy")
-      ("episodes", po::value(&config.episodes)->default_value(config.episodes), "episodes to run")
-      ("seed", po::value(&config.seed)->default_value(config.seed), "seed: episode e starts from a reset seeded with seed + e (whatever --num-envs)")
-      ("num-envs", po::value(&config.num_envs)->default_value(config.num_envs),
-       "envs stepped together (0: min(episodes, 16))")
-      ("env-threads", po::value(&config.threads)->default_value(config.threads), "threads stepping the envs")
-      ("model-xml", po::value(&config.env_options.model_xml), "MJCF file to use instead of the built-in model")
-      ("video", po::value(&video.path),
-       "also write env 0's first episode as a video, FILE.mp4 or FILE.gif (MuJoCo's renderer offscreen through "
-       "EGL, encoded by ffmpeg)")
-      ("video-size", po::value(&video.size)->default_value(video.size), "video frame size, WIDTHxHEIGHT")
-      ("video-fps", po::value(&video.fps)->default_value(video.fps),
-       "about this many frames per second: every k-th env step, played in real time")
-      ("json", po::bool_switch(&json), "print one JSON object");
-  po::variables_map vm;
-  if (!parse(argc, argv, "(--env NAME --policy random | --checkpoint FILE) [options]", options, vm))
+
+  RolloutOptions() { run.env.clear(); }  // no env: with --checkpoint, the agent's own
+
+  static const std::vector<base::ConfigField<RolloutOptions>>& fields() {
+    using O = RolloutOptions;
+    using base::field;
+    using base::field_at;
+    static const std::vector<base::ConfigField<O>> table{
+        field_at<O>(
+            "env", [](O & o) -> auto& { return o.run.env; },
+            "environment (see 'aaren envs'); default with --checkpoint: its env"),
+        field("policy", &O::policy,
+              "without --checkpoint: random, or a SAC policy file from 'aaren sac' (policy_*.pt; acts "
+              "deterministically)"),
+        field("checkpoint", &O::checkpoint, "a trained agent from 'aaren train'"),
+        field("target-return", &O::target_return, "return to condition on (0: the checkpoint's evaluation target)"),
+        field("mode", &O::mode,
+              "how the agent acts: auto (its backbone's default: Aaren and the LSTM recurrent, the Transformer "
+              "window, as DT does) | recurrent (Aaren, LSTM: a state of fixed size carried over the episode) | window "
+              "(DT: the last K steps re-run) | kvcache (the Transformer: keys and values of every step so far)"),
+        field("runtime", &O::runtime,
+              "torch (LibTorch, every mode) or lean (the LibTorch-free runtime: Aaren and the LSTM, recurrent)"),
+        field("threads", &O::threads, "LibTorch threads for the policy"),
+        field_at<O>(
+            "episodes", [](O & o) -> auto& { return o.run.episodes; }, "episodes to run"),
+        field_at<O>(
+            "seed", [](O & o) -> auto& { return o.run.seed; },
+            "seed: episode e starts from a reset seeded with seed + e (whatever --num-envs)"),
+        field_at<O>(
+            "num-envs", [](O & o) -> auto& { return o.run.num_envs; }, "envs stepped together (0: min(episodes, 16))"),
+        field_at<O>(
+            "env-threads", [](O & o) -> auto& { return o.run.threads; }, "threads stepping the envs"),
+        field_at<O>(
+            "model-xml", [](O & o) -> auto& { return o.run.env_options.model_xml; },
+            "MJCF file to use instead of the built-in model"),
+        field_at<O>(
+            "video", [](O & o) -> auto& { return o.video.path; },
+            "also write env 0's first episode as a video, FILE.mp4 or FILE.gif (MuJoCo's renderer offscreen "
+            "through EGL, encoded by ffmpeg)"),
+        field_at<O>(
+            "video-size", [](O & o) -> auto& { return o.video.size; }, "video frame size, WIDTHxHEIGHT"),
+        field_at<O>(
+            "video-fps", [](O & o) -> auto& { return o.video.fps; },
+            "about this many frames per second: every k-th env step, played in real time"),
+        field("json", &O::json, "print one JSON object", {"", false, std::nullopt, true}),
+    };
+    return table;
+  }
+};
+
+int run_rollout(int argc, char** argv) {
+  RolloutOptions o;
+  boost::program_options::variables_map vm;
+  if (!parse_config(argc, argv, "(--env NAME --policy random | --checkpoint FILE) [options]", RolloutOptions::fields(),
+                    o, vm))
     return kExitOk;
-  // RolloutConfig's own default env must not override the checkpoint's.
-  if (!vm.count("env")) config.env.clear();
-  check_rollout_flags(config, checkpoint, vm.count("policy") && !vm["policy"].defaulted() ? policy : "", mode, runtime);
-  if (!video.path.empty()) require_writable("video", video.path);
+  auto& config = o.run;
+  VideoReport video_report;
+  check_rollout_flags(config, o.checkpoint, given(vm, "policy") ? o.policy : "", o.mode, o.runtime);
+  if (!o.video.path.empty()) require_writable("video", o.video.path);
   config.num_envs = acting_num_envs(config.num_envs, config.episodes);  // resolved, as reported
+  const auto settings = base::fields_to_json(o, RolloutOptions::fields());
 
   try {
-    if (checkpoint.empty()) {  // a behaviour policy: random, or a SAC policy file
-      if (policy != "random") at::set_num_threads(torch_threads);
+    if (o.checkpoint.empty()) {  // a behaviour policy: random, or a SAC policy file
+      if (o.policy != "random") at::set_num_threads(o.threads);
       BehaviourPolicy behaviour;
       try {
-        behaviour = make_behaviour_policy(policy, config.seed + 1000003);
+        behaviour = make_behaviour_policy(o.policy, config.seed + 1000003);
       } catch (const std::runtime_error& e) {
         throw InputError(std::string(e.what()) + " (--policy takes 'random' or a SAC policy file from 'aaren sac')");
       }
       if (behaviour.sac) {
         if (config.env.empty()) config.env = behaviour.sac->env;
-        check_env_matches(behaviour.sac->obs_dim, behaviour.sac->act_dim, config, policy);
+        check_env_matches(behaviour.sac->obs_dim, behaviour.sac->act_dim, config, o.policy);
       }
-      const auto result = rollout_with_video(config, *behaviour.policy, video, video_report);
-      return behaviour.sac ? report_rollout(result, config, policy, "sac", "", "deterministic", target_return, 0, json,
-                                            video_report)
-                           : report_rollout(result, config, policy, "", "", "", target_return, 0, json, video_report);
+      const auto result = rollout_with_video(config, *behaviour.policy, o.video, video_report);
+      return behaviour.sac ? report_rollout(settings, result, config, o.policy, "sac", "", "deterministic",
+                                            o.target_return, 0, o.json, video_report)
+                           : report_rollout(settings, result, config, o.policy, "", "", "", o.target_return, 0, o.json,
+                                            video_report);
     }
-    at::set_num_threads(torch_threads);
-    return rollout_agent(config, checkpoint, mode, runtime, target_return, json, video, video_report);
+    at::set_num_threads(o.threads);
+    return rollout_agent(settings, config, o.checkpoint, o.mode, o.runtime, o.target_return, o.json, o.video,
+                         video_report);
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
 }
 
 namespace {
-int report_rollout(const RolloutResult& result, const RolloutConfig& config, const std::string& policy_name,
-                   const std::string& backbone, const std::string& tokens, const std::string& mode,
-                   double target_return,
-                   int64_t state_bytes_last, bool json, const VideoReport& video) {
+int report_rollout(const nlohmann::json& settings, const RolloutResult& result, const RolloutConfig& config,
+                   const std::string& policy_name, const std::string& backbone, const std::string& tokens,
+                   const std::string& mode, double target_return, int64_t state_bytes_last, bool json,
+                   const VideoReport& video) {
   const auto returns = result.returns(), lengths = result.lengths(), scores = result.normalized_scores();
   // The env as it ran (its row's id: the version) and the references its scores use.
   const std::string env_id = envs::env_spec(config.env).gym_id;
-  const nlohmann::json resolved{{"env", env_id},
-                                {"score_references", {result.reference.random_return, result.reference.expert_return}},
-                                {"policy", policy_name},
-                                {"backbone", backbone},
-                                {"tokens", tokens},
-                                {"mode", mode},
-                                {"target_return", target_return},
-                                {"episodes", config.episodes},
-                                {"seed", config.seed},
-                                {"num_envs", config.num_envs},
-                                {"env_threads", config.threads},
-                                {"model_xml", config.env_options.model_xml}};
+  // The settings as given (rollout's table), resolved: the env's id, the
+  // references, what acted and how, the envs stepped together.
+  auto resolved = settings;
+  resolved["env"] = env_id;
+  resolved["score_references"] = {result.reference.random_return, result.reference.expert_return};
+  resolved["policy"] = policy_name;
+  resolved["backbone"] = backbone;
+  resolved["tokens"] = tokens;
+  resolved["mode"] = mode;
+  resolved["target_return"] = target_return;
+  resolved["num_envs"] = config.num_envs;
   const double steps = static_cast<double>(std::max<int64_t>(result.env_steps, 1));
   const double us_per_step = 1e6 * result.env_seconds / steps;
   const double policy_us_per_step = 1e6 * result.policy_seconds / steps;

@@ -1,6 +1,7 @@
 // aaren sac: train a Soft Actor-Critic behaviour policy online.
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 
@@ -20,16 +21,52 @@ namespace {
 void report(const SacConfig& c, const SacResult& result);
 }  // namespace
 
+namespace {
+// --resume DIR (or DIR/resume.pt): the run's folder.
+std::string run_folder(const std::string& resume) {
+  const std::filesystem::path p(resume);
+  return std::filesystem::is_regular_file(p) ? p.parent_path().string() : p.string();
+}
+
+// A stopped run's settings: its folder's config.json (keys its table has
+// renamed are read under their former names).
+SacConfig stored_config(const std::string& folder) {
+  const std::string path = folder + "/config.json";
+  std::ifstream in(path);
+  if (!in) throw InputError("--resume " + folder + ": no config.json there (not a folder of 'aaren sac')");
+  try {
+    auto j = nlohmann::json::parse(in);
+    j.erase("resume");  // how it was started last time, not a setting
+    return base::fields_from_json(j, SacConfig::fields());
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": not JSON (" + std::string(e.what()) + ")");
+  } catch (const std::invalid_argument& e) {
+    throw InputError(path + ": " + e.what());
+  }
+}
+}  // namespace
+
 int run_sac(int argc, char** argv) {
   namespace po = boost::program_options;
   SacConfig c;
   po::options_description options("Options (defaults: CleanRL's SAC)");
-  add_config_options(options, SacConfig::fields(), c, {"out"});
+  add_config_options(options, SacConfig::fields(), c);
   options.add_options()("no-autotune", po::bool_switch(), "keep alpha fixed");
   po::variables_map vm;
-  if (!parse(argc, argv, "--out DIR [options]", options, vm)) return kExitOk;
-  apply_config_options(vm, SacConfig::fields(), c);
-  c.autotune = !vm["no-autotune"].as<bool>();
+  if (!parse(argc, argv, "--out DIR [options] | --resume DIR [options]", options, vm)) return kExitOk;
+  if (given(vm, "resume")) {  // the stopped run's settings, then the flags given beside them
+    const auto folder = run_folder(vm["resume"].as<std::string>());
+    c = stored_config(folder);
+    if (given(vm, "out") && vm["out"].as<std::string>() != c.out_dir && vm["out"].as<std::string>() != folder)
+      throw UsageError("--out " + vm["out"].as<std::string>() + ": --resume " + folder +
+                       " continues that folder's run; give no --out");
+    apply_config_options(vm, SacConfig::fields(), c);
+    c.out_dir = c.resume = folder;
+  } else {
+    apply_config_options(vm, SacConfig::fields(), c);
+    if (c.out_dir.empty()) throw UsageError("--out is required (or --resume DIR to continue a run)");
+  }
+  if (given(vm, "no-autotune")) c.autotune = false;
   for (int i = 0; i < argc; ++i) c.command_line += (i ? " " : "") + std::string(argv[i]);
   try {
     c.validate();

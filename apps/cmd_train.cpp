@@ -140,7 +140,7 @@ TrainConfig load_config_file(const std::string& path, std::vector<uint64_t>& gro
     // checkpoint it continued: history, not settings. A new run starts afresh.
     if (key == "provenance" || key == "resume") continue;
     const auto& fields = TrainConfig::fields();
-    const auto f = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.key == key; });
+    const auto f = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.answers_to(key); });
     if (f == fields.end()) {
       std::vector<std::string> keys;
       for (const auto& field : fields) keys.push_back(field.key);

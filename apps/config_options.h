@@ -24,8 +24,14 @@ void add_config_options(boost::program_options::options_description& options,
   namespace po = boost::program_options;
   for (const auto& f : fields) {
     if (!f.on_command_line) continue;
-    if (f.type == base::FieldType::kList) {  // --flag A B C
-      options.add_options()(f.flag.c_str(), po::value<std::vector<std::string>>()->multitoken(), f.help.c_str());
+    if (f.type == base::FieldType::kList) {  // --flag A B C, or the flag repeated (or plain arguments)
+      auto* list = po::value<std::vector<std::string>>()->multitoken()->composing()->value_name("A B ...");
+      const auto shown = base::display_value(f.get(defaults));
+      if (required.count(f.flag))
+        list->required();
+      else if (!shown.empty())
+        list->default_value({}, shown);
+      options.add_options()(f.flag.c_str(), list, f.help.c_str());
       continue;
     }
     if (f.is_switch) {  // a bare --flag
@@ -33,7 +39,12 @@ void add_config_options(boost::program_options::options_description& options,
                             f.help.c_str());
       continue;
     }
-    auto* value = po::value<std::string>()->value_name("arg");
+    // What to type, by kind: --updates N, --lr X, --fused-norm 0|1.
+    const char* value_name = f.type == base::FieldType::kInteger || f.type == base::FieldType::kUnsigned ? "N"
+                             : f.type == base::FieldType::kNumber                                        ? "X"
+                             : f.type == base::FieldType::kBool                                          ? "0|1"
+                                                                                                         : "arg";
+    auto* value = po::value<std::string>()->value_name(value_name);
     const auto shown = base::display_value(f.get(defaults));
     if (required.count(f.flag))
       value->required();
@@ -74,6 +85,41 @@ std::set<std::string> apply_config_options(const boost::program_options::variabl
     given.insert(f.flag);
   }
   return given;
+}
+
+// A command whose settings are one field table: its flags come from the
+// table (the values `config` holds shown as defaults), `parse` reads the
+// command line (false after --help), and the flags given are set in
+// `config`. `extra` adds flags that are not settings (e.g. --config);
+// `positional` maps plain arguments to a flag.
+template <class Config>
+bool parse_config(int argc, char** argv, const std::string& usage, const std::vector<base::ConfigField<Config>>& fields,
+                  Config& config, boost::program_options::variables_map& vm,
+                  const boost::program_options::positional_options_description* positional = nullptr,
+                  const std::set<std::string>& required = {}) {
+  boost::program_options::options_description options("Options");
+  add_config_options(options, fields, config, required);
+  if (!parse(argc, argv, usage, options, vm, positional)) return false;
+  apply_config_options(vm, fields, config);
+  return true;
+}
+
+// The settings of a command that only lists (envs, backbones, data list).
+struct ListingOptions {
+  bool json = false;
+
+  static const std::vector<base::ConfigField<ListingOptions>>& fields() {
+    static const std::vector<base::ConfigField<ListingOptions>> table{
+        base::field("json", &ListingOptions::json, "print JSON instead of the table", {"", false, std::nullopt, true}),
+    };
+    return table;
+  }
+};
+
+// The flag was given on the command line (not a default).
+inline bool given(const boost::program_options::variables_map& vm, const std::string& flag) {
+  const auto it = vm.find(flag);
+  return it != vm.end() && !it->second.defaulted();
 }
 
 }  // namespace aaren::cli

@@ -15,6 +15,7 @@
 
 #include "base/numbers.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -52,6 +53,13 @@ inline double parse_value<double>(const std::string& text) {
   double v = 0;
   if (!parse_real(text, v)) throw std::invalid_argument("expected a finite number");
   return v;
+}
+
+template <>
+inline float parse_value<float>(const std::string& text) {
+  const double v = parse_value<double>(text);
+  if (std::abs(v) > std::numeric_limits<float>::max()) throw std::invalid_argument("expected a finite number");
+  return static_cast<float>(v);
 }
 
 namespace detail {
@@ -133,6 +141,16 @@ struct ConfigField {
   std::function<void(Config&, const nlohmann::json&)> set_json;  // throws nlohmann::json::exception
   std::function<void(Config&, const std::string&)> set_text;     // throws std::invalid_argument; lists: items
                                                                  // separated by spaces
+  std::vector<std::string> former_keys;  // what files written before the key was renamed call it
+
+  // `field(...).formerly("n_layers")`: older files' name for this key, still read.
+  ConfigField formerly(std::string key_before) && {
+    former_keys.push_back(std::move(key_before));
+    return std::move(*this);
+  }
+  bool answers_to(const std::string& k) const {
+    return k == key || std::find(former_keys.begin(), former_keys.end(), k) != former_keys.end();
+  }
 };
 
 // Options of one field beyond its name, member and help, in this order:
@@ -248,6 +266,26 @@ ConfigField<Config> field(const std::string& flag, T Config::*member, const std:
       flag, [member](Config& c) -> T& { return c.*member; }, help, std::move(options));
 }
 
+// A member's table as fields of the struct that holds it: the same flags,
+// keys and help, reached through `at` (e.g. a benchmark's settings inside the
+// command's, beside the command's own --csv and --json).
+template <class Outer, class Inner, class At>
+std::vector<ConfigField<Outer>> nested_fields(const std::vector<ConfigField<Inner>>& inner, At at) {
+  std::vector<ConfigField<Outer>> out;
+  for (const auto& f : inner) {
+    ConfigField<Outer> g;
+    g.type = f.type, g.flag = f.flag, g.key = f.key, g.help = f.help, g.on_resume = f.on_resume;
+    g.is_switch = f.is_switch, g.on_command_line = f.on_command_line, g.legacy = f.legacy;
+    g.former_keys = f.former_keys;
+    // get() reads through the accessor; it does not modify the struct.
+    g.get = [get = f.get, at](const Outer& o) { return get(at(const_cast<Outer&>(o))); };
+    g.set_json = [set = f.set_json, at](Outer& o, const nlohmann::json& j) { set(at(o), j); };
+    g.set_text = [set = f.set_text, at](Outer& o, const std::string& text) { set(at(o), text); };
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
 // Every field as a JSON object, in the table's order.
 template <class Config>
 nlohmann::json fields_to_json(const Config& config, const std::vector<ConfigField<Config>>& fields) {
@@ -263,7 +301,8 @@ template <class Config>
 Config fields_from_json(const nlohmann::json& j, const std::vector<ConfigField<Config>>& fields) {
   Config c;
   for (const auto& f : fields) {
-    const auto it = j.find(f.key);
+    auto it = j.find(f.key);
+    for (size_t k = 0; it == j.end() && k < f.former_keys.size(); ++k) it = j.find(f.former_keys[k]);
     try {
       if (it != j.end())
         f.set_json(c, *it);

@@ -29,10 +29,25 @@ void ConditioningBenchConfig::validate() const {
   if (threads <= 0 || threads > 256) fail("--threads must be in [1, 256]");
 }
 
-nlohmann::json ConditioningBenchConfig::to_json() const {
-  return {{"checkpoints", checkpoints}, {"dataset", dataset},       {"times", times}, {"episodes", episodes},
-          {"target_high", target_high}, {"target_low", target_low}, {"seed", seed},   {"threads", threads}};
+const std::vector<base::ConfigField<ConditioningBenchConfig>>& ConditioningBenchConfig::fields() {
+  using C = ConditioningBenchConfig;
+  using base::field;
+  static const std::vector<base::ConfigField<C>> table{
+      field("checkpoint", &C::checkpoints, "agents from 'aaren train' (several after one flag, or the flag again)"),
+      field("dataset", &C::dataset, "the episodes to drive them along (teacher forcing)"),
+      field("times", &C::times, "env steps t at which to measure"),
+      field("episodes", &C::episodes, "episodes longer than the largest t, drawn at random"),
+      field("target-high", &C::target_high,
+            "target return G for the derivatives (0: the env's DT target, e.g. hopper 3600)"),
+      field("target-low", &C::target_low,
+            "second target for the action shift (0: half of the high one, DT's second target)"),
+      field("seed", &C::seed, "random seed (which episodes)"),
+      field("threads", &C::threads, "LibTorch threads"),
+  };
+  return table;
 }
+
+nlohmann::json ConditioningBenchConfig::to_json() const { return base::fields_to_json(*this, fields()); }
 
 namespace {
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/config_fields.h"
 #include "bench/report.h"
 
 namespace aaren {
@@ -42,6 +43,9 @@ struct ConditioningBenchConfig {
   int threads = 1;
 
   void validate() const;  // throws std::invalid_argument naming the flag
+  // Each setting described once: its flag, JSON key and help (the command's
+  // --help, the config written beside its CSV, docs/CLI-REFERENCE.md).
+  static const std::vector<base::ConfigField<ConditioningBenchConfig>>& fields();
   nlohmann::json to_json() const;
 };
 

@@ -9,13 +9,25 @@
 
 namespace aaren::bench {
 
-nlohmann::json DataBenchConfig::to_json() const {
-  return {{"file", file},       {"transitions", transitions},
-          {"obs_dim", obs_dim}, {"act_dim", act_dim},
-          {"workdir", workdir}, {"batch", batch},
-          {"context", context}, {"episode_batch", episode_batch},
-          {"seconds", seconds}, {"seed", seed}};
+const std::vector<base::ConfigField<DataBenchConfig>>& DataBenchConfig::fields() {
+  using C = DataBenchConfig;
+  using base::field;
+  static const std::vector<base::ConfigField<C>> table{
+      field("dataset", &C::file, "load this D4RL/Minari file instead of generating one"),
+      field("transitions", &C::transitions, "generated file: transitions"),
+      field("obs-dim", &C::obs_dim, "generated file: observation width"),
+      field("act-dim", &C::act_dim, "generated file: action width"),
+      field("workdir", &C::workdir, "where the generated file is written"),
+      field("batch-size", &C::batch, "DT windows per batch"),
+      field("context", &C::context, "DT context K (steps)"),
+      field("episode-batch", &C::episode_batch, "whole episodes per batch"),
+      field("seconds", &C::seconds, "duration of each rate measurement"),
+      field("seed", &C::seed, "random seed"),
+  };
+  return table;
 }
+
+nlohmann::json DataBenchConfig::to_json() const { return base::fields_to_json(*this, fields()); }
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "base/config_fields.h"
 #include "bench/report.h"
 
 namespace aaren::bench {
@@ -22,6 +23,9 @@ struct DataBenchConfig {
   double seconds = 2.0;            // per sampling measurement
   uint64_t seed = 0;
 
+  // Each setting described once: its flag, JSON key and help (the command's
+  // --help, the config written beside its CSV, docs/CLI-REFERENCE.md).
+  static const std::vector<base::ConfigField<DataBenchConfig>>& fields();
   nlohmann::json to_json() const;
 };
 

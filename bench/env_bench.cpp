@@ -11,10 +11,21 @@
 
 namespace aaren::bench {
 
-nlohmann::json EnvBenchConfig::to_json() const {
-  return {{"envs", envs},       {"steps", steps},     {"num_envs", num_envs},
-          {"vector_steps", vector_steps}, {"threads", threads}, {"seed", seed}};
+const std::vector<base::ConfigField<EnvBenchConfig>>& EnvBenchConfig::fields() {
+  using C = EnvBenchConfig;
+  using base::field;
+  static const std::vector<base::ConfigField<C>> table{
+      field("envs", &C::envs, "environments"),
+      field("steps", &C::steps, "single-env steps per env"),
+      field("num-envs", &C::num_envs, "vectorised: envs stepped together"),
+      field("vector-steps", &C::vector_steps, "vectorised: steps per thread count"),
+      field("env-threads", &C::threads, "env thread counts for the vectorised measurement"),
+      field("seed", &C::seed, "random seed"),
+  };
+  return table;
 }
+
+nlohmann::json EnvBenchConfig::to_json() const { return base::fields_to_json(*this, fields()); }
 
 Table run_env_bench(const EnvBenchConfig& c, std::ostream* progress) {
   Table table;
@@ -79,7 +90,7 @@ Table run_env_bench(const EnvBenchConfig& c, std::ostream* progress) {
     if (c.threads.size() > 1) row.push_back(rates.back() / rates.front());
     table.add_row(row);
     if (progress)
-      *progress << "[bench env] " << name << ": env " << env_us << " us/step, raw " << raw_us << " us/step"
+      *progress << "[bench env] " << name << ": env " << env_us << " µs/step, raw " << raw_us << " µs/step"
                 << std::endl;
   }
   return table;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/config_fields.h"
 #include "bench/report.h"
 
 namespace aaren::bench {
@@ -19,6 +20,9 @@ struct EnvBenchConfig {
   std::vector<int> threads{1, 2};
   uint64_t seed = 0;
 
+  // Each setting described once: its flag, JSON key and help (the command's
+  // --help, the config written beside its CSV, docs/CLI-REFERENCE.md).
+  static const std::vector<base::ConfigField<EnvBenchConfig>>& fields();
   nlohmann::json to_json() const;
 };
 

@@ -72,12 +72,32 @@ std::optional<PolicyVariant> parse_variant(const std::string& name) {
   return std::nullopt;
 }
 
-nlohmann::json PolicyBenchConfig::to_json() const {
-  return {{"env", env},         {"checkpoint", checkpoint}, {"d_model", d_model}, {"n_layers", n_layers},
-          {"n_heads", n_heads}, {"context", context},       {"steps", steps},     {"batches", batches},
-          {"repeats", repeats}, {"block", block}, {"sweep_tokens", sweep_tokens}, {"variants", variants}, {"tokens", tokens}, {"threads", threads},
-          {"seed", seed}};
+const std::vector<base::ConfigField<PolicyBenchConfig>>& PolicyBenchConfig::fields() {
+  using C = PolicyBenchConfig;
+  using base::field;
+  static const std::vector<base::ConfigField<C>> table{
+      field("checkpoint", &C::checkpoint, "take sizes, normalisation and weights from 'aaren train'"),
+      field("env", &C::env, "observation and action sizes (no checkpoint)"),
+      field("embed-dim", &C::d_model, "model width (no checkpoint)"),
+      field("layers", &C::n_layers, "blocks (no checkpoint)"),
+      field("heads", &C::n_heads, "heads (no checkpoint)"),
+      field("context", &C::context, "K: window length in steps"),
+      field("steps", &C::steps, "env steps per timed episode"),
+      field("batch-size", &C::batches, "batch sizes"),
+      field("repeats", &C::repeats, "timed episodes per batch size"),
+      field("block", &C::block, "variants take turns every this many env steps (1: step by step, cold caches)"),
+      field("sweep-tokens", &C::sweep_tokens,
+            "batch-1 sweep up to this many tokens (0: none; -1: 10 x --steps, 10,000 at the default 1000)"),
+      field("variants", &C::variants,
+            "what to measure: <backbone>-<mode> ('aaren backbones' lists them) or <backbone>-lean"),
+      field("tokens", &C::tokens, "token layouts: interleaved (DT, 3 per step), fused (1 per step)"),
+      field("threads", &C::threads, "LibTorch threads"),
+      field("seed", &C::seed, "random seed (weights and inputs)"),
+  };
+  return table;
 }
+
+nlohmann::json PolicyBenchConfig::to_json() const { return base::fields_to_json(*this, fields()); }
 
 double measure_read_bandwidth(int64_t bytes, double seconds) {
   std::vector<float> buffer(std::max<int64_t>(bytes / 4, 64), 1.0f);

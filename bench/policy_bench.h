@@ -29,6 +29,7 @@
 #include "bench/report.h"
 
 #include "agents/models/backbones.h"
+#include "base/config_fields.h"
 
 namespace aaren::bench {
 
@@ -64,6 +65,9 @@ struct PolicyBenchConfig {
   uint64_t seed = 0;
 
   void validate() const;  // throws std::invalid_argument naming the flag
+  // Each setting described once: its flag, JSON key and help (the command's
+  // --help, the config written beside its CSV, docs/CLI-REFERENCE.md).
+  static const std::vector<base::ConfigField<PolicyBenchConfig>>& fields();
   nlohmann::json to_json() const;
 };
 

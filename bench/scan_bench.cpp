@@ -13,18 +13,26 @@
 
 namespace aaren::bench {
 
-nlohmann::json ScanBenchConfig::to_json() const {
-  return {{"lengths", lengths},
-          {"heads", heads},
-          {"batch", batch},
-          {"d_model", d_model},
-          {"threads", threads},
-          {"min_rounds", min_rounds},
-          {"min_seconds", min_seconds},
-          {"seed", seed},
-          {"check_errors", check_errors},
-          {"device", device}};
+const std::vector<base::ConfigField<ScanBenchConfig>>& ScanBenchConfig::fields() {
+  using C = ScanBenchConfig;
+  using base::field;
+  static const std::vector<base::ConfigField<C>> table{
+      field("lengths", &C::lengths, "sequence lengths N"),
+      field("heads", &C::heads, "head counts H"),
+      field("batch-size", &C::batch, "batch size B"),
+      field("embed-dim", &C::d_model, "model width (H x d_head)"),
+      field("threads", &C::threads, "LibTorch threads"),
+      field("min-rounds", &C::min_rounds, "interleaved timing rounds per case, at least"),
+      field("min-seconds", &C::min_seconds, "keep adding rounds until a case has run this long"),
+      field("seed", &C::seed, "random seed of the inputs"),
+      field("no-errors", &C::no_errors, "skip the comparison with the float64 brute force",
+            {"", false, std::nullopt, true}),
+      field("device", &C::device, "cpu | cuda | cuda:N (a CUDA LibTorch)"),
+  };
+  return table;
 }
+
+nlohmann::json ScanBenchConfig::to_json() const { return base::fields_to_json(*this, fields()); }
 
 namespace {
 
@@ -99,7 +107,7 @@ Table run_scan_bench(const ScanBenchConfig& config, std::ostream* progress) {
       }
 
       std::vector<double> err(names.size(), std::nan(""));
-      if (config.check_errors) {
+      if (!config.no_errors) {
         torch::NoGradGuard no_grad;
         const auto truth = attention_bruteforce(scores_of(in.q, in.K), in.V);
         for (size_t v = 0; v < names.size(); ++v)

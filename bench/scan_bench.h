@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/config_fields.h"
 #include "bench/report.h"
 
 namespace aaren::bench {
@@ -21,9 +22,12 @@ struct ScanBenchConfig {
   int min_rounds = 3;                           // interleaved rounds per case, at least
   double min_seconds = 2.0;                     // ... and until this much time was spent on the case
   uint64_t seed = 0;
-  bool check_errors = true;    // compare with the float64 brute force
+  bool no_errors = false;      // skip the comparison with the float64 brute force
   std::string device = "cpu";  // cpu | cuda | cuda:N (a CUDA LibTorch)
 
+  // Each setting described once: its flag, JSON key and help (the command's
+  // --help, the config written beside its CSV, docs/CLI-REFERENCE.md).
+  static const std::vector<base::ConfigField<ScanBenchConfig>>& fields();
   nlohmann::json to_json() const;
 };
 

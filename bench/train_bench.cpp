@@ -71,23 +71,37 @@ std::vector<std::string> train_bench_backbones(const TrainBenchConfig& config) {
   return names;
 }
 
+const std::vector<base::ConfigField<TrainBenchConfig>>& TrainBenchConfig::fields() {
+  using C = TrainBenchConfig;
+  using base::field;
+  static const std::vector<base::ConfigField<C>> table{
+      field("lengths", &C::lengths, "tokens per sequence (multiples of 3)"),
+      field("batch-size", &C::batch, "sequences per step"),
+      field("embed-dim", &C::d_model, "model width"),
+      field("layers", &C::n_layers, "blocks"),
+      field("heads", &C::n_heads, "heads"),
+      field("state-dim", &C::state_dim, "observation width (Hopper's: 11)", {"", false, std::nullopt, false, false}),
+      field("act-dim", &C::act_dim, "action width (Hopper's: 3)", {"", false, std::nullopt, false, false}),
+      field("threads", &C::threads, "LibTorch threads"),
+      field("min-rounds", &C::min_rounds, "interleaved rounds, at least"),
+      field("min-seconds", &C::min_seconds, "keep adding rounds until a length has run this long"),
+      field("seed", &C::seed, "random seed"),
+      field("backbones", &C::backbones,
+            "backbones to measure, the ratios against the first (default: every one, " + backbone_names(", ") + ")"),
+      field("device", &C::device, "cpu | cuda | cuda:N (a CUDA LibTorch)"),
+      field("precision", &C::precision, "fp32 | bf16 (mixed precision; the scan state stays fp32)"),
+      field("nproc", &C::nproc,
+            "data-parallel: measure with these numbers of ranks (e.g. 1 2; Gloo on the CPU): updates and samples per "
+            "second and the all-reduce's share; --batch-size is the global batch"),
+      field("dist-timeout", &C::dist_timeout, "seconds the ranks wait for each other"),
+  };
+  return table;
+}
+
 nlohmann::json TrainBenchConfig::to_json() const {
-  return {{"lengths", lengths},
-          {"batch", batch},
-          {"d_model", d_model},
-          {"n_layers", n_layers},
-          {"n_heads", n_heads},
-          {"state_dim", state_dim},
-          {"act_dim", act_dim},
-          {"threads", threads},
-          {"min_rounds", min_rounds},
-          {"min_seconds", min_seconds},
-          {"seed", seed},
-          {"device", device},
-          {"precision", precision},
-          {"nproc", nproc},
-          {"dist_timeout", dist_timeout},
-          {"backbones", train_bench_backbones(*this)}};
+  auto j = base::fields_to_json(*this, fields());
+  j["backbones"] = train_bench_backbones(*this);  // resolved: every registered one when none was named
+  return j;
 }
 
 namespace {

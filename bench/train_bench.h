@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/config_fields.h"
 #include "bench/report.h"
 
 namespace aaren::bench {
@@ -36,6 +37,9 @@ struct TrainBenchConfig {
   std::vector<std::string> backbones;
 
   void validate() const;  // throws std::invalid_argument naming the flag
+  // Each setting described once: its flag, JSON key and help (the command's
+  // --help, the config written beside its CSV, docs/CLI-REFERENCE.md).
+  static const std::vector<base::ConfigField<TrainBenchConfig>>& fields();
   nlohmann::json to_json() const;
 };
 

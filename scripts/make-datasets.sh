@@ -75,7 +75,7 @@ N=1000000            # transitions in medium and expert, as D4RL's
 CHECK_N=10000
 
 sac_args() {  # $1 env, $2 steps; the flags shared by the full run and its check
-  echo "--env $1 --steps $2 --eval-every 5000 --eval-episodes 10 --seed $SAC_SEED --threads 1"
+  echo "--env $1 --env-steps $2 --eval-every 5000 --eval-episodes 10 --seed $SAC_SEED --threads 1"
 }
 
 make_env() {
@@ -87,14 +87,16 @@ make_env() {
     # A killed run continues from its last saved state (every 5000 steps, at
     # an episode end), with the same numbers as a run never stopped.
     rm -f "$replay"
+    local resume=()
     if [[ -f $sac/resume.pt ]]; then
       echo "[$env] SAC resumed from $sac/resume.pt"
+      resume=(--resume "$sac")
     else
       rm -rf "$sac"
       echo "[$env] SAC until normalised score 33 (return $(medium_return "$env"))"
     fi
     # shellcheck disable=SC2046
-    $A sac $(sac_args "$env" 1000000) --stop-at-return "$(medium_return "$env")" --state-every 5000 --resume \
+    $A sac $(sac_args "$env" 1000000) --stop-at-return "$(medium_return "$env")" --state-every 5000 "${resume[@]}" \
       --dump-replay "$replay" --out "$sac" 2>&1 | tee -a "$OUT/sac-$env.log"
     [[ -f $replay ]] || { echo "make-datasets: SAC for $env ended without $replay" >&2; exit 1; }
   fi

@@ -37,7 +37,7 @@
 # (scripts/dataset-checksums.py); every file made is checked against it.
 #
 # Resumable: a stage whose output exists is skipped; a killed SAC run continues
-# from its last saved state (every 5,000 steps, `aaren sac --resume`), giving the
+# from its last saved state (every 5,000 steps, `aaren sac --resume DIR`), giving the
 # numbers of a run never stopped. Kernels are pinned (OPENBLAS_CORETYPE=Haswell,
 # ATEN_CPU_CAPABILITY=avx2: AAREN_REPRODUCIBLE=1) so that any x86-64 CPU with
 # AVX2 makes the same bits.
@@ -92,9 +92,11 @@ EXPERT_CANDIDATES="650000 700000 750000 800000 850000 900000 950000 1000000"
 
 sac() {  # $1 env, then extra flags: the one SAC run of both stages
   local env=$1; shift
-  $A sac --env "$env" --steps 1000000 --eval-every $EVAL_EVERY --eval-episodes 50 --eval-sampled \
-    --checkpoint-steps $MEDIUM_CANDIDATES $EXPERT_CANDIDATES ${FINE_STEPS:-} --seed $SAC_SEED --threads 1 --state-every 5000 --resume \
-    --out "${SAC_OUT:-$OUT/sac-$env}" "$@" 2>&1 | stdbuf -o0 tr '\r' '\n' | awk '!/^\[sac\] step/ || /0000\// { print; fflush() }' | tee -a "${SAC_OUT:-$OUT/sac-$env}.log"
+  local out=${SAC_OUT:-$OUT/sac-$env} resume=()
+  [[ -f $out/resume.pt ]] && resume=(--resume "$out")
+  $A sac --env "$env" --env-steps 1000000 --eval-every $EVAL_EVERY --eval-episodes 50 --eval-sampled \
+    --save-policy-steps $MEDIUM_CANDIDATES $EXPERT_CANDIDATES ${FINE_STEPS:-} --seed $SAC_SEED --threads 1 --state-every 5000 \
+    "${resume[@]}" --out "$out" "$@" 2>&1 | stdbuf -o0 tr '\r' '\n' | awk '!/^\[sac\] step/ || /0000\// { print; fflush() }' | tee -a "${SAC_OUT:-$OUT/sac-$env}.log"
 }
 
 summarise() {  # $1 file: aaren data inspect --json beside it, once

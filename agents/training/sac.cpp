@@ -29,11 +29,12 @@ const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
   using base::field;
   static const std::vector<base::ConfigField<C>> table{
       field("env", &C::env, "environment (see 'aaren envs')"),
-      field("steps", &C::steps, "env steps (one gradient step per env step after --learning-starts)"),
+      field("env-steps", &C::steps, "env steps (one gradient step per env step after --learning-starts)")
+          .formerly("steps"),
       field("out", &C::out_dir, "output folder: log.csv, eval.csv, policy_*.pt, config.json, plot", {"out"}),
       field("learning-starts", &C::learning_starts, "uniform random actions first, for this many steps"),
       field("batch-size", &C::batch_size, "minibatch size"),
-      field("hidden", &C::hidden, "MLP width (2 hidden layers; the actor and both critics)"),
+      field("hidden-dim", &C::hidden, "MLP width (2 hidden layers; the actor and both critics)").formerly("hidden"),
       field("buffer-size", &C::buffer_size, "replay capacity"),
       field("gamma", &C::gamma, "discount"),
       field("tau", &C::tau, "Polyak averaging of the target critics"),
@@ -42,18 +43,19 @@ const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
       field("policy-frequency", &C::policy_frequency,
             "delayed actor updates: this many actor (and alpha) updates every this many steps"),
       field("alpha", &C::alpha, "entropy weight (initial value when autotuned)"),
-      field("autotune", &C::autotune, "tune alpha towards entropy -act_dim ('aaren sac --no-autotune': off)",
-            {"", false, std::nullopt, false, /*on_command_line=*/false}),
+      field("autotune", &C::autotune, "tune alpha towards entropy -act_dim (0, or --no-autotune: alpha fixed)"),
       field("eval-every", &C::eval_every, "evaluation every N steps (0: never)"),
       field("eval-episodes", &C::eval_episodes, "episodes per evaluation"),
       field("eval-sampled", &C::eval_sampled,
             "evaluate with actions sampled from the policy (as 'aaren collect' samples a dataset), not its mean",
             {"", false, false, /*is_switch=*/true}),
-      field("checkpoint-steps", &C::checkpoint_steps, "save the policy at these steps"),
-      field("checkpoint-returns", &C::checkpoint_returns,
-            "save the policy when the evaluation return first reaches these"),
+      field("save-policy-steps", &C::checkpoint_steps, "save the policy (policy_step<N>.pt) at these env steps")
+          .formerly("checkpoint_steps"),
+      field("save-policy-returns", &C::checkpoint_returns,
+            "save the policy when the evaluation return first reaches these")
+          .formerly("checkpoint_returns"),
       field("stop-at-return", &C::stop_at_return,
-            "stop once an evaluation's mean return reaches this (default: run all --steps)"),
+            "stop once an evaluation's mean return reaches this (default: run all --env-steps)"),
       field("dump-replay", &C::dump_replay, "write the replay buffer to this .hdf5 (D4RL layout)"),
       base::field_at<C>(
           "model-xml", [](C& c) -> std::string& { return c.env_options.model_xml; },
@@ -64,8 +66,9 @@ const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
             "save the whole training state to OUT/resume.pt at the first episode end after every N steps "
             "(0: never)"),
       field("resume", &C::resume,
-            "continue from OUT/resume.pt when it exists (the same numbers as an uninterrupted run)",
-            {"", false, std::nullopt, /*is_switch=*/true}),
+            "continue the run in this folder from its resume.pt, with its config.json's settings (flags given "
+            "beside it override them); the same numbers as an uninterrupted run",
+            {"", false, std::string()}),
   };
   return table;
 }
@@ -78,10 +81,10 @@ nlohmann::json SacConfig::to_json() const {
 
 void SacConfig::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
-  if (steps < 1) fail("--steps must be >= 1");
+  if (steps < 1) fail("--env-steps must be >= 1");
   if (learning_starts < 0) fail("--learning-starts must be >= 0");
   if (batch_size < 1) fail("--batch-size must be >= 1");
-  if (hidden < 1) fail("--hidden must be >= 1");
+  if (hidden < 1) fail("--hidden-dim must be >= 1");
   if (buffer_size < 1) fail("--buffer-size must be >= 1");
   if (!(gamma > 0 && gamma <= 1)) fail("--gamma must be in (0, 1]");
   if (!(tau > 0 && tau <= 1)) fail("--tau must be in (0, 1]");
@@ -307,7 +310,7 @@ struct SacRun {
   SacResult result;
   SacProgress p;
   std::vector<double> recent;      // the last 10 episode returns
-  std::vector<bool> return_saved;  // per --checkpoint-returns entry
+  std::vector<bool> return_saved;  // per --save-policy-returns entry
   std::string state_path;          // OUT/resume.pt
   nlohmann::json identity;         // what a resume must match
   std::string env_rng;             // the env's generator before the reset that starts the current episode
@@ -418,9 +421,12 @@ void SacRun::save_state(int64_t step) {
   save_sealed_archive(a, state_path);
 }
 
-// Restores OUT/resume.pt when --resume finds one; false when there is none.
+// Restores OUT/resume.pt when --resume names the run; false for a new run.
 bool SacRun::resume() {
-  if (!c.resume || !std::filesystem::exists(state_path)) return false;
+  if (c.resume.empty()) return false;
+  if (!std::filesystem::exists(state_path))
+    throw std::invalid_argument("--resume " + c.resume + ": no " + state_path +
+                                " (a run saves one with --state-every N); start it again without --resume");
   torch::serialize::InputArchive a;
   try {
     a = load_sealed_archive(state_path, "SAC training state");
@@ -436,7 +442,7 @@ bool SacRun::resume() {
     if (stored_env.is_string()) stored_env = envs::resolve_env_name(stored_env.get<std::string>()).spec->gym_id;
     if (meta.at("identity") != identity)
       throw std::invalid_argument(state_path + ": written by another configuration (" + meta.at("identity").dump() +
-                                  "), this run is " + identity.dump() + "; use another --out or drop --resume");
+                                  "), this run is " + identity.dump() + "; use another --out");
     torch::serialize::InputArchive actor_a, q_a, qt_a, actor_o, q_o, alpha_o;
     a.read("actor", actor_a), a.read("q", q_a), a.read("q_target", qt_a);
     a.read("actor_opt", actor_o), a.read("q_opt", q_o), a.read("alpha_opt", alpha_o);

@@ -53,11 +53,11 @@ struct SacConfig {
   std::string command_line;        // recorded in the replay file's metadata
   // Save the whole training state (networks, optimisers, alpha, replay
   // buffer, generators, logs' position) to out_dir/resume.pt at the first
-  // episode end after every N steps (0: never); with `resume`, a run whose
-  // out_dir holds resume.pt continues from it, giving the same numbers as a
-  // run that was never stopped.
+  // episode end after every N steps (0: never); `resume` (the run's folder,
+  // out_dir) continues from it, giving the same numbers as a run that was
+  // never stopped.
   int64_t state_every = 0;
-  bool resume = false;
+  std::string resume;
 
   // Every field but command_line: flag, JSON key and help (the command line
   // and OUT/config.json both come from it).

@@ -208,7 +208,7 @@ TEST_CASE("sac: a run stopped and resumed from its saved state == one never stop
   aaren::train_sac(config(dir + "/stopped", 500));  // "killed" after step 500, state saved before it
   REQUIRE(std::filesystem::exists(dir + "/stopped/resume.pt"));
   auto resumed_config = config(dir + "/stopped", 900);
-  resumed_config.resume = true;
+  resumed_config.resume = dir + "/stopped";
   const auto resumed = aaren::train_sac(resumed_config);
   CHECK(resumed.eval_returns == straight.eval_returns);
   CHECK(resumed.steps_done == 900);
@@ -229,7 +229,7 @@ TEST_CASE("sac: a run stopped and resumed from its saved state == one never stop
   CHECK(ra.timeouts == rb.timeouts);
   // A state from another configuration is refused, naming it.
   auto other = config(dir + "/stopped", 900);
-  other.resume = true, other.hidden = 16;
+  other.resume = other.out_dir, other.hidden = 16;
   CHECK_THROWS_WITH(aaren::train_sac(other), Catch::Contains("resume.pt: written by another configuration"));
 }
 

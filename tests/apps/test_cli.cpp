@@ -70,7 +70,7 @@ TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[c
     CHECK(row["attn_max_err"].get<double>() < 1e-5);
     CHECK(row["fast_fwdbwd_ms"].get<double>() > 0.0);
   }
-  CHECK(j["config"]["batch"] == 2);
+  CHECK(j["config"]["batch_size"] == 2);  // the key is the flag's name
   std::ifstream f(csv);
   std::string header;
   std::getline(f, header);

@@ -8,11 +8,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <functional>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -174,10 +176,10 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   r = run_aaren("train --config " + dir + "/bad.json --out " + dir + "/bad");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("unknown key 'learning_rate'") != std::string::npos);
-  std::ofstream(dir + "/heads.json") << R"({"heads": 2})";  // the flag's name, not the key's
+  std::ofstream(dir + "/heads.json") << R"({"head": 2})";
   r = run_aaren("train --config " + dir + "/heads.json --out " + dir + "/bad");
   CHECK(r.exit_code == 2);
-  CHECK(r.output.find("unknown key 'heads' (did you mean 'n_heads'?)") != std::string::npos);
+  CHECK(r.output.find("unknown key 'head' (did you mean 'heads'?)") != std::string::npos);
   // --resume of a folder without checkpoints.
   std::filesystem::create_directories(dir + "/empty");
   r = run_aaren("train --resume " + dir + "/empty");
@@ -345,6 +347,98 @@ TEST_CASE("cli: every command takes --help and the vocabulary's names (docs/CLI.
   }
   // `aaren help CMD SUB` is `aaren CMD SUB --help`.
   CHECK(run_aaren("help bench train", false).output == run_aaren("bench train --help", false).output);
+}
+
+TEST_CASE("cli: docs/CLI-REFERENCE.md is what 'aaren help --markdown' writes from the commands' tables", "[cli]") {
+  const auto r = run_aaren("help --markdown", false);
+  REQUIRE(r.exit_code == 0);
+  for (const std::string command :
+       {"train", "compare", "export", "plot", "envs", "backbones", "rollout", "sac", "collect", "data inspect",
+        "data validate", "data concat", "data list", "bench scan", "bench env", "bench policy", "bench train",
+        "bench data", "bench conditioning"}) {
+    INFO(command);
+    CHECK(r.output.find("## aaren " + command + "\n") != std::string::npos);
+  }
+  CHECK(r.output.find("| `--embed-dim N` | `128` | model width |") != std::string::npos);
+  std::ifstream in(std::string(AAREN_SOURCE_DIR) + "/docs/CLI-REFERENCE.md");
+  const std::string committed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // After changing a flag: build/aaren help --markdown > docs/CLI-REFERENCE.md
+  CHECK(r.output == committed);
+}
+
+TEST_CASE("cli: settings files use the flags' names as keys (embed_dim for --embed-dim)", "[cli]") {
+  const auto dir = aaren::testing::temp_dir("config_keys");
+  // Keys a command adds beside its settings: what it resolved or what ran it.
+  const std::set<std::string> resolved{"provenance", "command", "score_references", "backbone", "tokens"};
+  auto check_keys = [&](const std::string& command, const nlohmann::json& config) {
+    const auto help = run_aaren(command + " --help", false).output;
+    REQUIRE(config.is_object());
+    for (const auto& [key, value] : config.items()) {
+      if (resolved.count(key)) continue;
+      std::string flag = "--" + key;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      INFO(command << ": key " << key);
+      CHECK(help.find("  " + flag + " ") != std::string::npos);
+    }
+  };
+  auto r = run_aaren("rollout --env hopper --episodes 1 --json", false);
+  REQUIRE(r.exit_code == 0);
+  check_keys("rollout", nlohmann::json::parse(r.output).at("config"));
+  r = run_aaren("bench scan --lengths 6 --heads 1 --batch-size 2 --embed-dim 8 --min-rounds 1 --min-seconds 0 --json",
+                false);
+  REQUIRE(r.exit_code == 0);
+  check_keys("bench scan", nlohmann::json::parse(r.output).at("config"));
+  r = run_aaren(
+      "sac --env hopper --env-steps 40 --learning-starts 20 --batch-size 8 --hidden-dim 8 --eval-every 0"
+      " --out " +
+      dir + "/sac");
+  REQUIRE(r.exit_code == 0);
+  check_keys("sac", read_json(dir + "/sac/config.json"));
+  r = run_aaren("train --dataset " + kBundled +
+                " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2"
+                " --chunk-steps 50 --updates 1 --eval-every 0 --threads 1 --out " +
+                dir + "/run");
+  REQUIRE(r.exit_code == 0);
+  const auto train_config = read_json(dir + "/run/config.json");
+  check_keys("train", train_config);
+  CHECK(train_config.at("layers") == 1);  // formerly n_layers, still read from older files
+  r = run_aaren("compare " + dir + "/run/checkpoint.pt --episodes 1 --csv " + dir + "/compare.csv", false);
+  REQUIRE(r.exit_code == 0);
+  check_keys("compare", read_json(dir + "/compare.config.json").at("config"));
+}
+
+TEST_CASE("cli: sac --resume DIR continues the run in DIR with its settings (older key names too)", "[cli][sac]") {
+  const auto dir = aaren::testing::temp_dir("sac_resume_cli");
+  const std::string out = dir + "/run";
+  auto r = run_aaren(
+      "sac --env hopper --env-steps 300 --learning-starts 50 --batch-size 8 --hidden-dim 8"
+      " --eval-every 0 --state-every 100 --seed 3 --out " +
+      out);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(std::filesystem::exists(out + "/resume.pt"));
+  // A config.json written before the renames: steps, hidden, checkpoint_steps, resume as a switch.
+  auto config = read_json(out + "/config.json");
+  config["steps"] = config.at("env_steps"), config["hidden"] = config.at("hidden_dim");
+  config["checkpoint_steps"] = config.at("save_policy_steps"), config["resume"] = false;
+  for (const char* key : {"env_steps", "hidden_dim", "save_policy_steps"}) config.erase(key);
+  std::ofstream(out + "/config.json") << config.dump(2);
+  r = run_aaren("sac --resume " + out + " --threads 1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("trained 300 env steps") != std::string::npos);
+  const auto resumed = read_json(out + "/config.json");
+  CHECK(resumed.at("hidden_dim") == 8);  // from the stored settings, not the default 256
+  CHECK(resumed.at("env_steps") == 300);
+  CHECK(resumed.at("learning_starts") == 50);
+  CHECK(resumed.at("seed") == 3);
+  // Nothing to resume: one line naming what is missing.
+  r = run_aaren("sac --resume " + dir);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("no config.json") != std::string::npos);
+  std::filesystem::remove(out + "/resume.pt");
+  r = run_aaren("sac --resume " + out);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("resume.pt") != std::string::npos);
 }
 
 TEST_CASE("cli: one name for the normalised score in every output (score_mean, score_std, scores)", "[cli]") {

@@ -41,7 +41,7 @@ struct Config {
     static const std::vector<aaren::base::ConfigField<Config>> table{
         field("steps", &Config::steps, "steps", {"", true}),
         field("seed", &Config::seed, "seed"),
-        field("rate", &Config::rate, "rate"),
+        field("rate", &Config::rate, "rate").formerly("learning_rate"),
         field("stop", &Config::stop, "stop"),
         field("flag", &Config::flag, "flag"),
         field("colour", &Config::colour, "colour"),
@@ -136,4 +136,20 @@ TEST_CASE("atomic files: a write replaces the file whole, a failed one leaves it
   CHECK_FALSE(std::filesystem::exists(aaren::base::temp_file_name(path)));  // the temporary file is gone
   CHECK_THROWS_AS(aaren::base::write_file_atomically(dir + "/no/such/folder/f.txt", "x"), aaren::base::FileWriteError);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("config fields: a renamed key is still read under its former name, and written under its new one", "[base]") {
+  const auto& fields = demo::Config::fields();
+  auto j = aaren::base::fields_to_json(demo::Config{}, fields);
+  j.erase("rate");
+  j["learning_rate"] = 0.25;
+  CHECK(aaren::base::fields_from_json(j, fields).rate == 0.25);
+  j["rate"] = 0.5;  // both: the current name wins
+  CHECK(aaren::base::fields_from_json(j, fields).rate == 0.5);
+  const auto written = aaren::base::fields_to_json(aaren::base::fields_from_json(j, fields), fields);
+  CHECK(written.contains("rate"));
+  CHECK_FALSE(written.contains("learning_rate"));
+  j.erase("rate");
+  j.erase("learning_rate");
+  CHECK_THROWS_WITH(aaren::base::fields_from_json(j, fields), Catch::Contains("'rate' is missing"));
 }
