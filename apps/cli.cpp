@@ -51,9 +51,16 @@ class LineTrackingBuf : public std::streambuf {
 // field tables) that make its flags.
 bool markdown_help = false;
 
-std::string markdown_cell(const std::string& text) {
+// A table cell's text: '|' escaped (GitHub's tables split on it, in code
+// spans too); outside code spans '<' and '>' as entities, so that
+// checkpoint_<update>.pt is not taken for an HTML tag.
+std::string markdown_cell(const std::string& text, bool code = false) {
   std::string out;
-  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  for (char c : text)
+    out += c == '|'            ? std::string("\\|")
+           : !code && c == '<' ? std::string("&lt;")
+           : !code && c == '>' ? std::string("&gt;")
+                               : std::string(1, c);
   return out;
 }
 
@@ -68,9 +75,9 @@ void print_markdown_options(const std::string& command, const std::string& usage
     const auto open = parameter.find(" (=");
     const std::string value_name = parameter.substr(0, open);
     const std::string shown = open == std::string::npos ? "" : parameter.substr(open + 3, parameter.size() - open - 4);
-    std::cout << "| `--" << o->long_name() << (value_name.empty() ? "" : " " + value_name) << "` | "
-              << (shown.empty() ? "" : "`" + markdown_cell(shown) + "`") << " | " << markdown_cell(o->description())
-              << " |\n";
+    std::cout << "| `" << markdown_cell("--" + o->long_name() + (value_name.empty() ? "" : " " + value_name), true)
+              << "` | " << (shown.empty() ? "" : "`" + markdown_cell(shown, true) + "`") << " | "
+              << markdown_cell(o->description()) << " |\n";
   }
   std::cout << "\n";
 }
@@ -228,7 +235,7 @@ void check_flag_range(const std::string& name, double v, const std::string& show
   } else if (name == "episodes" || name == "num-envs" || name == "eval-episodes" || name == "repeats") {
     if (v < 0) fail("expected a non-negative count");
     if (v > 1e6) fail("at most 1000000");
-  } else if (name == "updates" || name == "steps" || name == "transitions") {
+  } else if (name == "updates" || name == "steps" || name == "env-steps" || name == "transitions") {
     if (v < 0) fail("expected a non-negative count");
     if (v > 1e10) fail("at most 10000000000");
   }

@@ -46,11 +46,11 @@ int max_threads();
 // Throws UsageError naming the flag.
 void require_writable(const std::string& flag, const std::string& path, bool folder = false);
 
-// Throws UsageError when the output `out` is one of the inputs (same file,
-// whatever the spelling of the path).
 // Where a CSV goes, its resolved configuration goes beside it (FILE.config.json).
 void save_config_next_to(const std::string& csv_path, const nlohmann::json& config);
 
+// Throws UsageError when the output `out` is one of the inputs (same file,
+// whatever the spelling of the path).
 void require_not_input(const std::string& flag, const std::string& out, const std::vector<std::string>& inputs);
 
 // The ranges every command shares, by flag name (--threads, --episodes,

@@ -306,7 +306,8 @@ int run_bench_train(int argc, char** argv) {
   flags.insert(flags.end() - 3,
                {base::field("profile", &S::profile,
                             "instead: where an update's time goes, per operator (LibTorch's profiler; N updates at the "
-                            "first length; 0: off)"),
+                            "first length, 3 for a bare --profile; 0: off)")
+                    .implicitly("3"),
                 base::field("rank-output", &S::rank_output, "(internal) rank 0 of --nproc writes its rows here")});
   if (!parse_bench(argc, argv, "[options] (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)",
                    flags, s))

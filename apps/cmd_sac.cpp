@@ -44,6 +44,35 @@ SacConfig stored_config(const std::string& folder) {
     throw InputError(path + ": " + e.what());
   }
 }
+
+bool same_folder(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+}
+
+// --resume DIR: the stored run, with the settings a resumed run may change
+// taken from the flags that set them (as train's --resume does). Two act on
+// this invocation only and are never inherited: --stop-at-return (a run
+// stopped at a return continues past it unless asked again) and
+// --dump-replay. A flag that would change any other stored setting is
+// refused: the saved state belongs to those settings.
+SacConfig resumed_sac_config(const boost::program_options::variables_map& vm, const SacConfig& given) {
+  const auto folder = run_folder(given.resume);
+  const auto stored = stored_config(folder);
+  if (cli::given(vm, "out") && !same_folder(given.out_dir, folder))
+    throw UsageError("--out " + given.out_dir + ": --resume " + folder + " continues that folder's run; give no --out");
+  for (const auto& f : SacConfig::fields()) {
+    if (f.on_resume || f.flag == "out" || !cli::given(vm, f.flag) || f.get(given) == f.get(stored)) continue;
+    throw UsageError("--" + f.flag + " " + base::display_value(f.get(given)) + ": the run in " + folder + " has " +
+                     base::display_value(f.get(stored)) + ", and a resumed run keeps it (start a new run with --out)");
+  }
+  SacConfig c = stored;
+  for (const auto& f : SacConfig::fields())
+    if (f.on_resume && (cli::given(vm, f.flag) || f.flag == "stop-at-return" || f.flag == "dump-replay"))
+      f.set_json(c, f.get(given));
+  c.out_dir = c.resume = folder;
+  return c;
+}
 }  // namespace
 
 int run_sac(int argc, char** argv) {
@@ -54,18 +83,11 @@ int run_sac(int argc, char** argv) {
   options.add_options()("no-autotune", po::bool_switch(), "keep alpha fixed");
   po::variables_map vm;
   if (!parse(argc, argv, "--out DIR [options] | --resume DIR [options]", options, vm)) return kExitOk;
-  if (given(vm, "resume")) {  // the stopped run's settings, then the flags given beside them
-    const auto folder = run_folder(vm["resume"].as<std::string>());
-    c = stored_config(folder);
-    if (given(vm, "out") && vm["out"].as<std::string>() != c.out_dir && vm["out"].as<std::string>() != folder)
-      throw UsageError("--out " + vm["out"].as<std::string>() + ": --resume " + folder +
-                       " continues that folder's run; give no --out");
-    apply_config_options(vm, SacConfig::fields(), c);
-    c.out_dir = c.resume = folder;
-  } else {
-    apply_config_options(vm, SacConfig::fields(), c);
-    if (c.out_dir.empty()) throw UsageError("--out is required (or --resume DIR to continue a run)");
-  }
+  apply_config_options(vm, SacConfig::fields(), c);
+  if (given(vm, "resume"))
+    c = resumed_sac_config(vm, c);
+  else if (c.out_dir.empty())
+    throw UsageError("--out is required (or --resume DIR to continue a run)");
   if (given(vm, "no-autotune")) c.autotune = false;
   for (int i = 0; i < argc; ++i) c.command_line += (i ? " " : "") + std::string(argv[i]);
   try {
@@ -80,7 +102,6 @@ int run_sac(int argc, char** argv) {
   require_writable("out", c.out_dir, /*folder=*/true);
   if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
   base::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run
-  base::write_file_atomically(c.out_dir + "/config.json", config.dump(2) + "\n");
   std::cout << "config: " << config.dump() << std::endl;
 
   SacResult result;

@@ -45,11 +45,14 @@ void add_config_options(boost::program_options::options_description& options,
                              : f.type == base::FieldType::kBool                                          ? "0|1"
                                                                                                          : "arg";
     auto* value = po::value<std::string>()->value_name(value_name);
-    const auto shown = base::display_value(f.get(defaults));
+    const auto current = f.get(defaults);
+    const auto shown = current.is_boolean() ? std::string(current.template get<bool>() ? "1" : "0")  // as typed: 0|1
+                                            : base::display_value(current);
     if (required.count(f.flag))
       value->required();
     else if (!shown.empty() && shown != "null")
       value->default_value(shown);
+    if (!f.implicit.empty()) value->implicit_value(f.implicit);
     options.add_options()(f.flag.c_str(), value, f.help.c_str());
   }
 }
@@ -67,8 +70,11 @@ std::set<std::string> apply_config_options(const boost::program_options::variabl
     if (it == vm.end() || it->second.defaulted()) continue;
     std::string text;
     if (f.type == FieldType::kList) {
-      for (const auto& item : it->second.template as<std::vector<std::string>>())
+      for (const auto& item : it->second.template as<std::vector<std::string>>()) {
         text += (text.empty() ? "" : " ") + item;
+        double v = 0;  // numbers in a list are held to the flag's shared range too (--env-threads 1 2)
+        if (base::parse_real(item, v)) check_flag_range(f.flag, v, item);
+      }
     } else {
       text = it->second.template as<std::string>();
     }

@@ -142,10 +142,16 @@ struct ConfigField {
   std::function<void(Config&, const std::string&)> set_text;     // throws std::invalid_argument; lists: items
                                                                  // separated by spaces
   std::vector<std::string> former_keys;  // what files written before the key was renamed call it
+  std::string implicit;                  // the value of the bare --flag (empty: the flag needs a value)
 
   // `field(...).formerly("n_layers")`: older files' name for this key, still read.
   ConfigField formerly(std::string key_before) && {
     former_keys.push_back(std::move(key_before));
+    return std::move(*this);
+  }
+  // `field(...).implicitly("3")`: a bare --flag means --flag 3.
+  ConfigField implicitly(std::string value) && {
+    implicit = std::move(value);
     return std::move(*this);
   }
   bool answers_to(const std::string& k) const {
@@ -276,7 +282,7 @@ std::vector<ConfigField<Outer>> nested_fields(const std::vector<ConfigField<Inne
     ConfigField<Outer> g;
     g.type = f.type, g.flag = f.flag, g.key = f.key, g.help = f.help, g.on_resume = f.on_resume;
     g.is_switch = f.is_switch, g.on_command_line = f.on_command_line, g.legacy = f.legacy;
-    g.former_keys = f.former_keys;
+    g.former_keys = f.former_keys, g.implicit = f.implicit;
     // get() reads through the accessor; it does not modify the struct.
     g.get = [get = f.get, at](const Outer& o) { return get(at(const_cast<Outer&>(o))); };
     g.set_json = [set = f.set_json, at](Outer& o, const nlohmann::json& j) { set(at(o), j); };

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include "agents/acting/rollout.h"
 #include "agents/checkpoint/sealed_archive.h"
+#include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/csv_log.h"
 #include "data/hdf5_io.h"
@@ -29,7 +30,7 @@ const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
   using base::field;
   static const std::vector<base::ConfigField<C>> table{
       field("env", &C::env, "environment (see 'aaren envs')"),
-      field("env-steps", &C::steps, "env steps (one gradient step per env step after --learning-starts)")
+      field("env-steps", &C::steps, "env steps (one gradient step per env step after --learning-starts)", {"", true})
           .formerly("steps"),
       field("out", &C::out_dir, "output folder: log.csv, eval.csv, policy_*.pt, config.json, plot", {"out"}),
       field("learning-starts", &C::learning_starts, "uniform random actions first, for this many steps"),
@@ -49,26 +50,29 @@ const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
       field("eval-sampled", &C::eval_sampled,
             "evaluate with actions sampled from the policy (as 'aaren collect' samples a dataset), not its mean",
             {"", false, false, /*is_switch=*/true}),
-      field("save-policy-steps", &C::checkpoint_steps, "save the policy (policy_step<N>.pt) at these env steps")
+      field("save-policy-steps", &C::checkpoint_steps, "save the policy (policy_step<N>.pt) at these env steps",
+            {"", true})
           .formerly("checkpoint_steps"),
       field("save-policy-returns", &C::checkpoint_returns,
-            "save the policy when the evaluation return first reaches these")
+            "save the policy when the evaluation return first reaches these", {"", true})
           .formerly("checkpoint_returns"),
       field("stop-at-return", &C::stop_at_return,
-            "stop once an evaluation's mean return reaches this (default: run all --env-steps)"),
-      field("dump-replay", &C::dump_replay, "write the replay buffer to this .hdf5 (D4RL layout)"),
+            "stop once an evaluation's mean return reaches this (default: run all --env-steps)", {"", true}),
+      field("dump-replay", &C::dump_replay, "write the replay buffer to this .hdf5 (D4RL layout)", {"", true}),
       base::field_at<C>(
           "model-xml", [](C& c) -> std::string& { return c.env_options.model_xml; },
           "MJCF file instead of the built-in model"),
       field("seed", &C::seed, "random seed"),
-      field("threads", &C::threads, "LibTorch threads"),
+      field("threads", &C::threads, "LibTorch threads", {"", true}),
       field("state-every", &C::state_every,
             "save the whole training state to OUT/resume.pt at the first episode end after every N steps "
-            "(0: never)"),
+            "(0: never)",
+            {"", true}),
       field("resume", &C::resume,
-            "continue the run in this folder from its resume.pt, with its config.json's settings (flags given "
-            "beside it override them); the same numbers as an uninterrupted run",
-            {"", false, std::string()}),
+            "continue the run in this folder from its resume.pt (the same numbers as an uninterrupted run) with its "
+            "config.json's settings; --env-steps, --save-policy-*, --threads and --state-every may change, "
+            "--stop-at-return and --dump-replay apply to this invocation only",
+            {"", true, std::string()}),
   };
   return table;
 }
@@ -442,7 +446,8 @@ bool SacRun::resume() {
     if (stored_env.is_string()) stored_env = envs::resolve_env_name(stored_env.get<std::string>()).spec->gym_id;
     if (meta.at("identity") != identity)
       throw std::invalid_argument(state_path + ": written by another configuration (" + meta.at("identity").dump() +
-                                  "), this run is " + identity.dump() + "; use another --out");
+                                  "), this run is " + identity.dump() +
+                                  "; drop the flags that changed, or use another --out");
     torch::serialize::InputArchive actor_a, q_a, qt_a, actor_o, q_o, alpha_o;
     a.read("actor", actor_a), a.read("q", q_a), a.read("q_target", qt_a);
     a.read("actor_opt", actor_o), a.read("q_opt", q_o), a.read("alpha_opt", alpha_o);
@@ -631,6 +636,8 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
   SacRun run(c);
   auto& p = run.p;
   const bool resumed = run.resume();
+  // The settings that ran, once the saved state (if any) has been found to match them.
+  base::write_file_atomically(c.out_dir + "/config.json", c.to_json().dump(2) + "\n");
   run.open_logs(resumed);
   int64_t next_state_at = c.state_every > 0 ? (run.first_step - 1) / c.state_every * c.state_every + c.state_every : 0;
   const double start = base::now_seconds();

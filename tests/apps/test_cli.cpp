@@ -169,6 +169,8 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {"rollout --env hopper --policy random --episodes 99999999999999", "--episodes 99999999999999: at most"},
       {"rollout --env hopper --policy random --threads 0", "--threads 0: expected at least 1"},
       {"rollout --env hopper --policy random --env-threads 0", "--env-threads 0: expected at least 1"},
+      {"bench env --env-threads 1 100000", "--env-threads 100000: at most"},  // each item of a list
+      {"sac --env hopper --env-steps -5 --out " + dir + "/sac", "--env-steps -5: expected a non-negative count"},
       {"bench scan --csv /proc/no/such/dir/x.csv", "--csv /proc/no/such/dir/x.csv: cannot"},
       {"data concat " + data + " " + dir + "/b.hdf5 --out " + data, "is also an input"},
   };

@@ -360,6 +360,8 @@ TEST_CASE("cli: docs/CLI-REFERENCE.md is what 'aaren help --markdown' writes fro
     CHECK(r.output.find("## aaren " + command + "\n") != std::string::npos);
   }
   CHECK(r.output.find("| `--embed-dim N` | `128` | model width |") != std::string::npos);
+  CHECK(r.output.find("| `--fused-norm 0\\|1` | `1` |") != std::string::npos);  // '|' escaped, even in code
+  CHECK(r.output.find("checkpoint_&lt;update&gt;.pt") != std::string::npos);    // not an HTML tag
   std::ifstream in(std::string(AAREN_SOURCE_DIR) + "/docs/CLI-REFERENCE.md");
   const std::string committed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // After changing a flag: build/aaren help --markdown > docs/CLI-REFERENCE.md
@@ -412,7 +414,7 @@ TEST_CASE("cli: sac --resume DIR continues the run in DIR with its settings (old
   const std::string out = dir + "/run";
   auto r = run_aaren(
       "sac --env hopper --env-steps 300 --learning-starts 50 --batch-size 8 --hidden-dim 8"
-      " --eval-every 0 --state-every 100 --seed 3 --out " +
+      " --eval-every 0 --state-every 100 --seed 3 --stop-at-return 1e9 --out " +
       out);
   REQUIRE(r.exit_code == 0);
   REQUIRE(std::filesystem::exists(out + "/resume.pt"));
@@ -422,6 +424,12 @@ TEST_CASE("cli: sac --resume DIR continues the run in DIR with its settings (old
   config["checkpoint_steps"] = config.at("save_policy_steps"), config["resume"] = false;
   for (const char* key : {"env_steps", "hidden_dim", "save_policy_steps"}) config.erase(key);
   std::ofstream(out + "/config.json") << config.dump(2);
+  const auto before = read_json(out + "/config.json");
+  // A flag that would change what the saved state belongs to: refused, nothing rewritten.
+  r = run_aaren("sac --resume " + out + " --hidden-dim 16");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--hidden-dim 16: the run in " + out + " has 8") != std::string::npos);
+  CHECK(read_json(out + "/config.json") == before);
   r = run_aaren("sac --resume " + out + " --threads 1");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
@@ -430,6 +438,8 @@ TEST_CASE("cli: sac --resume DIR continues the run in DIR with its settings (old
   CHECK(resumed.at("hidden_dim") == 8);  // from the stored settings, not the default 256
   CHECK(resumed.at("env_steps") == 300);
   CHECK(resumed.at("learning_starts") == 50);
+  // How far and when to stop come from this command line: the first run's --stop-at-return is not inherited.
+  CHECK(resumed.at("stop_at_return").is_null());
   CHECK(resumed.at("seed") == 3);
   // Nothing to resume: one line naming what is missing.
   r = run_aaren("sac --resume " + dir);
