@@ -214,6 +214,12 @@ void require_not_input(const std::string& flag, const std::string& out, const st
   }
 }
 
+bool same_folder(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::weakly_canonical(a.empty() ? "." : a, ec) ==
+         std::filesystem::weakly_canonical(b.empty() ? "." : b, ec);
+}
+
 void save_config_next_to(const std::string& csv_path, const nlohmann::json& config) {
   auto path = std::filesystem::path(csv_path);
   path.replace_extension(".config.json");

@@ -46,6 +46,9 @@ int max_threads();
 // Throws UsageError naming the flag.
 void require_writable(const std::string& flag, const std::string& path, bool folder = false);
 
+// Two spellings of one folder ("runs/a", "./runs/a/"; empty is ".").
+bool same_folder(const std::string& a, const std::string& b);
+
 // Where a CSV goes, its resolved configuration goes beside it (FILE.config.json).
 void save_config_next_to(const std::string& csv_path, const nlohmann::json& config);
 

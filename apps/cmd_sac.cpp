@@ -45,11 +45,6 @@ SacConfig stored_config(const std::string& folder) {
   }
 }
 
-bool same_folder(const std::string& a, const std::string& b) {
-  std::error_code ec;
-  return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
-}
-
 // --resume DIR: the stored run, with the settings a resumed run may change
 // taken from the flags that set them (as train's --resume does). Two act on
 // this invocation only and are never inherited: --stop-at-return (a run

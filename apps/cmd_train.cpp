@@ -174,12 +174,6 @@ std::string resumed_folder(const std::string& resume) {
   return std::filesystem::is_directory(p) ? p.string() : p.parent_path().string();
 }
 
-bool same_folder(const std::string& a, const std::string& b) {
-  std::error_code ec;
-  return std::filesystem::weakly_canonical(a.empty() ? "." : a, ec) ==
-         std::filesystem::weakly_canonical(b.empty() ? "." : b, ec);
-}
-
 // A new run never writes into another run's folder: --out that holds a run is
 // refused, or with --overwrite moved aside whole (one rename) and deleted once
 // the new run has started; a new run that fails on its input puts it back.
