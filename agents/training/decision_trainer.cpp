@@ -326,9 +326,10 @@ struct DecisionTrainer::Run {
   void checkpoint(const std::string& path, int64_t update);
   void periodic_checkpoint(int64_t update);
   std::vector<EvalResult> evaluate(int64_t update);
-  // One update; `stop`: whether this rank was asked to stop. Returns the
-  // loss and whether the run stops after it (every rank agrees).
-  std::pair<UpdateLoss, bool> update(int64_t update, double lr, bool stop);
+  // One update; `asked`: the signal this rank was asked to stop by, or 0.
+  // Returns the loss and the signal the run stops by after it, or 0 (every
+  // rank agrees on both).
+  std::pair<UpdateLoss, int> update(int64_t update, double lr, int asked);
 };
 
 void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std::string>& flags) {
@@ -565,17 +566,17 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
   return out;
 }
 
-std::pair<UpdateLoss, bool> DecisionTrainer::Run::update(int64_t update, double lr, bool stop) {
+std::pair<UpdateLoss, int> DecisionTrainer::Run::update(int64_t update, double lr, int asked) {
   for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer->zero_grad();
   auto loss = regime->accumulate_gradients(agent.model, device, c.precision == "bf16");
   if (reducer) {
-    const auto totals = reducer->reduce(parameters, loss.loss, loss.steps, stop);  // the global batch's gradient
-    loss.loss = totals.loss, loss.steps = totals.steps, stop = totals.stop;
+    const auto totals = reducer->reduce(parameters, loss.loss, loss.steps, asked);  // the global batch's gradient
+    loss.loss = totals.loss, loss.steps = totals.steps, asked = totals.stop_signal;
   }
   torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
   optimizer->step();
-  return {loss, stop};
+  return {loss, asked};
 }
 
 DecisionTrainer::DecisionTrainer(const TrainConfig& config, const std::set<std::string>& given_flags,
@@ -605,9 +606,8 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
   int stop_signal = 0;
   for (int64_t update = r.start_update; update < c.updates && stop_signal == 0; ++update) {
     const double lr = learning_rate(c, update);
-    const int asked = g_stop_signal.load(std::memory_order_relaxed);
-    const auto [loss, stop] = r.update(update, lr, asked != 0);
-    if (stop) stop_signal = asked != 0 ? asked : SIGTERM;  // a peer was asked
+    const auto [loss, agreed] = r.update(update, lr, g_stop_signal.load(std::memory_order_relaxed));
+    stop_signal = agreed;  // with several ranks, a peer's signal too
     const int64_t done = update + 1;
     p.update = done, p.loss = loss.loss, p.lr = lr;
     if (r.writes_files())

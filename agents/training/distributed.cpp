@@ -238,14 +238,16 @@ void ProcessGroup::barrier() {}
 #endif
 
 GradientAllReduce::Totals GradientAllReduce::reduce(const std::vector<torch::Tensor>& params, double local_loss,
-                                                    int64_t local_steps, bool stop) {
+                                                    int64_t local_steps, int stop_signal) {
   int64_t total = 0;
   for (const auto& p : params) total += p.numel();
   const auto options = params.empty() ? torch::TensorOptions() : params.front().options();
-  // [grad_0 * n_r, ..., grad_k * n_r, loss_r * n_r, n_r, stop_r], summed over ranks.
+  // [grad_0 * n_r, ..., grad_k * n_r, loss_r * n_r, n_r, asked_r, interrupted_r], summed over ranks
+  // (asked: any stop signal; interrupted: SIGINT).
   // The grads are fp32 (mixed precision keeps fp32 weights); so is the buffer.
-  if (!flat_.defined() || flat_.numel() != total + 3 || flat_.device() != options.device())
-    flat_ = torch::empty({total + 3}, options.dtype(torch::kFloat));
+  constexpr int64_t kTail = 4;
+  if (!flat_.defined() || flat_.numel() != total + kTail || flat_.device() != options.device())
+    flat_ = torch::empty({total + kTail}, options.dtype(torch::kFloat));
   torch::NoGradGuard no_grad;
   const double n = static_cast<double>(local_steps);
   int64_t offset = 0;
@@ -257,14 +259,15 @@ GradientAllReduce::Totals GradientAllReduce::reduce(const std::vector<torch::Ten
       slot.zero_();
     offset += p.numel();
   }
-  flat_.narrow(0, total, 3).copy_(torch::tensor({local_loss * n, n, stop ? 1.0 : 0.0}, torch::kDouble));
+  const double asked = stop_signal != 0 ? 1.0 : 0.0, interrupted = stop_signal == SIGINT ? 1.0 : 0.0;
+  flat_.narrow(0, total, kTail).copy_(torch::tensor({local_loss * n, n, asked, interrupted}, torch::kDouble));
   group_.all_reduce_sum(flat_);
-  const auto sums = flat_.narrow(0, total, 3).to(torch::kCPU, torch::kDouble);
+  const auto sums = flat_.narrow(0, total, kTail).to(torch::kCPU, torch::kDouble);
   Totals out;
   out.steps = static_cast<int64_t>(std::llround(sums[1].item<double>()));
   if (out.steps <= 0) throw DistributedError("all-reduce: the global batch has no real step");
   out.loss = sums[0].item<double>() / static_cast<double>(out.steps);
-  out.stop = sums[2].item<double>() > 0.5;
+  if (sums[2].item<double>() > 0.5) out.stop_signal = sums[3].item<double>() > 0.5 ? SIGINT : SIGTERM;
   flat_.narrow(0, 0, total).div_(static_cast<double>(out.steps));
   offset = 0;
   for (const auto& p : params) {

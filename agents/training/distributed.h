@@ -85,13 +85,14 @@ class GradientAllReduce {
   struct Totals {
     double loss = 0;    // the global batch's loss
     int64_t steps = 0;  // its real steps
-    bool stop = false;  // some rank asked to stop after this update
+    int stop_signal = 0;  // the signal some rank was asked to stop by (SIGINT before SIGTERM), or 0
   };
   // `params`: the model's parameters (grads filled by backward on each rank).
-  // `stop` rides in the same buffer, so every rank learns in the same update
-  // that one of them was asked to stop (a signal reaches ranks at different times).
-  Totals reduce(const std::vector<torch::Tensor>& params, double local_loss, int64_t local_steps,
-                bool stop = false);
+  // `stop_signal` (the signal this rank was asked to stop by, or 0) rides in
+  // the same buffer, so every rank learns in the same update that one of them
+  // was asked to stop, and by which signal: a forwarded Ctrl-C reaches the
+  // ranks at different times, and each must then end as Ctrl-C ends a run.
+  Totals reduce(const std::vector<torch::Tensor>& params, double local_loss, int64_t local_steps, int stop_signal = 0);
 
  private:
   ProcessGroup& group_;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "agents/checkpoint/checkpoint.h"
 #include "agents/training/distributed.h"
@@ -332,6 +333,41 @@ TEST_CASE("bench train --nproc 1 2: one row per rank count, the all-reduce measu
   const auto bad = aaren::testing::run_aaren("bench train --nproc 3 --batch-size 4");
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("--batch-size 4 must be a multiple of every --nproc") != std::string::npos);
+}
+
+TEST_CASE("Data-parallel: the ranks agree in one update on the signal that stops them (SIGINT before SIGTERM)",
+          "[distributed]") {
+  REQUIRE(aaren::dist::available());
+  // A forwarded Ctrl-C reaches the ranks one after another: the first to see
+  // it tells the rest in the all-reduce, and every rank must then stop as
+  // Ctrl-C stops a run (exit 130), whichever signal (if any) it saw itself.
+  const int port = free_port();
+  const std::vector<std::pair<int, int>> asked{{0, 0}, {SIGINT, 0}, {0, SIGINT}, {SIGTERM, 0}, {SIGTERM, SIGINT}};
+  const std::vector<int> agreed{0, SIGINT, SIGINT, SIGTERM, SIGINT};
+  std::vector<std::vector<int>> seen(2);
+  std::vector<std::string> errors(2);
+  auto rank_body = [&](int rank) {
+    try {
+      aaren::dist::LaunchInfo launch;
+      launch.rank = rank, launch.local_rank = rank, launch.world_size = 2, launch.master_port = port;
+      aaren::dist::ProcessGroup group(launch, "gloo", std::chrono::seconds(60));
+      aaren::dist::GradientAllReduce reducer(group);
+      auto w = torch::ones({3}, torch::requires_grad());
+      (w * (rank + 1.0)).sum().backward();
+      for (const auto& [first, second] : asked)
+        seen[rank].push_back(reducer.reduce({w}, 1.0, 4, rank == 0 ? first : second).stop_signal);
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread rank1(rank_body, 1);
+  rank_body(0);
+  rank1.join();
+  INFO(errors[0] << " | " << errors[1]);
+  REQUIRE(errors[0].empty());
+  REQUIRE(errors[1].empty());
+  CHECK(seen[0] == agreed);
+  CHECK(seen[1] == agreed);
 }
 
 TEST_CASE("Data-parallel: Ctrl-C at a terminal stops --nproc 2 with a checkpoint, as one process would",
