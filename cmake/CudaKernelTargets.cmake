@@ -3,7 +3,7 @@
 # where nvcc is found, the kernels-only build (-DAAREN_KERNELS_ONLY=ON) too.
 add_library(aaren_cuda_kernels STATIC ${PROJECT_SOURCE_DIR}/agents/scan/cuda/scan_kernels.cu)
 target_include_directories(aaren_cuda_kernels PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(aaren_cuda_kernels PUBLIC CUDA::cudart_static)
+target_link_libraries(aaren_cuda_kernels PUBLIC CUDA::cudart_static aaren_scan_variants)
 set_target_properties(aaren_cuda_kernels PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 # The kernels against the float64 brute force; exits 77 (skipped) without a GPU.

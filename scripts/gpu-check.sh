@@ -2,7 +2,11 @@
 # GPU check, one script (target: under 8 minutes on one H100): build against
 # the CUDA-enabled LibTorch it finds, run the GPU tests, and print one table:
 #   - scan kernels alone, forward and backward: time and achieved bandwidth
-#     against a device-to-device copy timed in the same run (N = 600..10^4);
+#     against a device-to-device copy timed in the same run (N = 600..10^4),
+#     for every cut of the value kernels (the sweep): the fastest per shape
+#     beside the default, and those fastest as the variant table
+#     (runs/gpu-check/scan_variants.tsv) that part 2's training steps read
+#     (AAREN_SCAN_VARIANTS);
 #   - a training step of Aaren and of the Transformer at 60 and 3000 tokens
 #     (batch 16, DT's size), fp32 and bf16;
 #   - with more than one GPU, data-parallel updates over NCCL: 1 rank against
@@ -58,8 +62,16 @@ cmake -S . -B "$BUILD-kernels" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAAREN_KERNE
 }
 build_or_show_errors "$BUILD-kernels" "$OUT/build-kernels.log" || exit 1
 "$BUILD-kernels"/tests/aaren_cuda_kernel_tests | tee "$OUT/kernel_tests.log" | tail -3
-"$BUILD-kernels"/aaren-scan-kernel-bench --batch-size 64 --lengths 600,3000,10000 --csv "$OUT/scan_kernels.csv" |
-  tee "$OUT/scan_kernels.txt"
+# The sweep: the kernel table's shapes (batch 64), then the training steps' (batch 16 as bench train
+# runs them, batch 2 as the protocol's Aaren arm trains); their fastest cuts make one variant table.
+"$BUILD-kernels"/aaren-scan-kernel-bench --batch-size 64 --lengths 600,3000,10000 --sweep --csv "$OUT/scan_kernels.csv" \
+  --all-csv "$OUT/scan_variants_all.csv" --variants-out "$OUT/scan_variants_64.tsv" | tee "$OUT/scan_kernels.txt"
+for batch in 16 2; do
+  "$BUILD-kernels"/aaren-scan-kernel-bench --batch-size "$batch" --lengths 60,3000 --sweep \
+    --csv "$OUT/scan_kernels_$batch.csv" --variants-out "$OUT/scan_variants_$batch.tsv" | tee -a "$OUT/scan_kernels.txt"
+done
+cat "$OUT"/scan_variants_{64,16,2}.tsv >"$OUT/scan_variants.tsv"
+export AAREN_SCAN_VARIANTS=$PWD/$OUT/scan_variants.tsv
 
 # Part 2 needs a CUDA LibTorch and the Debian packages of scripts/setup.sh.
 step "part 2: LibTorch on the GPU ($BUILD)"
@@ -127,12 +139,17 @@ python3 - "$OUT" "$GPU" "$UPDATES" "$PART2" <<'PY' | tee "$OUT/summary.md"
 import csv, os, sys
 out, gpu, updates, part2 = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 print(f"GPU: {gpu}\n")
-print("| tokens | copy GB/s | scan fwd ms | fwd GB/s | fwd/copy | scan bwd ms | bwd GB/s | bwd/copy |")
-print("|---|---|---|---|---|---|---|---|")
-for r in csv.DictReader(open(f"{out}/scan_kernels.csv")):
-    print(f"| {r['tokens']} | {float(r['copy_gbps']):.0f} | {float(r['fwd_ms']):.3f} | {float(r['fwd_gbps']):.0f} | "
-          f"{float(r['fwd_over_copy']):.2f} | {float(r['bwd_ms']):.3f} | {float(r['bwd_gbps']):.0f} | "
-          f"{float(r['bwd_over_copy']):.2f} |")
+print("Scan kernels, float32, d_head 128: the fastest cut of the value kernels per shape (t tokens per warp,")
+print("w warps, c columns per lane), its share of a device copy's bandwidth, and the default cut's (t8w16c1).\n")
+print("| batch | tokens | copy GB/s | fwd cut | fwd ms | fwd/copy | default | bwd cut | bwd ms | bwd/copy | default |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for name in ("scan_kernels.csv", "scan_kernels_16.csv", "scan_kernels_2.csv"):
+    for r in csv.DictReader(open(f"{out}/{name}")):
+        print(f"| {r['batch']} | {r['tokens']} | {float(r['copy_gbps']):.0f} | {r['fwd_variant']} | "
+              f"{float(r['fwd_ms']):.3f} | {float(r['fwd_over_copy']):.2f} | {float(r['fwd_default_over_copy']):.2f} | "
+              f"{r['bwd_variant']} | {float(r['bwd_ms']):.3f} | {float(r['bwd_over_copy']):.2f} | "
+              f"{float(r['bwd_default_over_copy']):.2f} |")
+print("\n(Goal: 60% of the copy's bandwidth at 3000 tokens and more, batch 64.)")
 if part2 != "ran":
     print(f"\nPart 2 (LibTorch on the GPU: training steps, DT's schedule) {part2}.")
     sys.exit(0)
@@ -150,6 +167,11 @@ for p in ("fp32", "bf16"):
     secs = float(rows[-1]["seconds"])
     print(f"| {p} | {secs:.1f} | {secs / len(rows) * 100000 / 60:.1f} |")
 PY
+# The table, committed with the GPU named (docs/results/gpu-DATE.md), and the variant table beside it.
+DATED=docs/results/gpu-$(date -u +%Y-%m-%d)
+{ echo "# gpu-check, $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"; echo
+  cat "$OUT/summary.md"; } >"$DATED.md"
+cp "$OUT/scan_variants.tsv" "$DATED-scan-variants.tsv"
 echo
-echo "gpu-check: done in $(($(date +%s) - start)) s; outputs in $OUT"
+echo "gpu-check: done in $(($(date +%s) - start)) s; outputs in $OUT, the table in $DATED.md"
 exit "$TESTS_FAILED"

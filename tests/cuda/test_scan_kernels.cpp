@@ -2,7 +2,8 @@
 // explicitly; gradients from the closed form of softmax attention), on the
 // GPU, with no LibTorch: padding (scattered and leading), initial states,
 // scores up to 1e4, lengths that cut chunks and warps unevenly, float and
-// double, and bitwise determinism. Exits 77 (ctest: skipped) where no CUDA
+// double, and bitwise determinism; the default cut on every case, the other
+// cuts of the value kernels (scan_variants.h) on fewer. Exits 77 (ctest: skipped) where no CUDA
 // device can be used, saying why.
 #include <cuda_runtime.h>
 
@@ -186,7 +187,7 @@ struct DeviceArray {
 };
 
 template <typename T>
-Result run_gpu(const Problem& p, bool state_grads) {
+Result run_gpu(const Problem& p, bool state_grads, const aaren::cuda::ScanVariant& variant) {
   const int64_t N = p.N, d = p.d, BH = p.BH;
   DeviceArray<T> s(p.s), v(p.v), m0(p.m0), u0(p.u0), w0(p.w0), g(p.g), gu(p.gu), gw(p.gw);
   DeviceArray<char> valid_bytes(p.valid);  // 0/1 bytes: the kernels read them as bool
@@ -198,14 +199,14 @@ Result run_gpu(const Problem& p, bool state_grads) {
   fa.BH = BH, fa.H = p.H, fa.N = N, fa.d = d;
   fa.s = s.ptr, fa.v = v.ptr, fa.valid = valid, fa.m0 = m0.ptr, fa.u0 = u0.ptr, fa.w0 = w0.ptr;
   fa.o = o.ptr, fa.M = M.ptr, fa.U = U.ptr, fa.wN = wN.ptr, fa.workspace = fw.ptr;
-  CUDA_OK(aaren::cuda::scan_forward(fa, nullptr));
+  CUDA_OK(aaren::cuda::scan_forward(fa, nullptr, variant));
   aaren::cuda::ScanBackwardArgs<T> ba;
   ba.BH = BH, ba.H = p.H, ba.N = N, ba.d = d;
   ba.s = s.ptr, ba.v = v.ptr, ba.valid = valid, ba.m0 = m0.ptr, ba.u0 = u0.ptr;
   ba.o = o.ptr, ba.M = M.ptr, ba.U = U.ptr, ba.g = g.ptr;
   ba.gu = state_grads ? gu.ptr : nullptr, ba.gw = state_grads ? gw.ptr : nullptr;
   ba.ds = ds.ptr, ba.dv = dv.ptr, ba.du0 = du0.ptr, ba.dw0 = dw0.ptr, ba.workspace = bw.ptr;
-  CUDA_OK(aaren::cuda::scan_backward(ba, nullptr));
+  CUDA_OK(aaren::cuda::scan_backward(ba, nullptr, variant));
   CUDA_OK(cudaDeviceSynchronize());
   return {o.to_host(),  M.to_host(),  U.to_host(),   wN.to_host(),
           ds.to_host(), dv.to_host(), du0.to_host(), dw0.to_host()};
@@ -230,8 +231,9 @@ bool bitwise_equal(const Result& a, const Result& b) {
 }
 
 template <typename T>
-bool check(const Case& c, const Problem& p, const Result& truth, double tolerance) {
-  const Result r = run_gpu<T>(p, c.state_grads);
+bool check(const Case& c, const Problem& p, const Result& truth, double tolerance,
+           const aaren::cuda::ScanVariant& variant) {
+  const Result r = run_gpu<T>(p, c.state_grads, variant);
   const Result& ref = truth;
   // U is compared where it is relative to the same M (M itself is a max: exact).
   const double errors[] = {error_of(r.o, ref.o),     error_of(r.M, ref.M),    error_of(r.U, ref.U),
@@ -246,12 +248,14 @@ bool check(const Case& c, const Problem& p, const Result& truth, double toleranc
       worst += std::string(" ") + names[i] + "=" + std::to_string(errors[i]);
     }
   }
-  const bool deterministic = bitwise_equal(r, run_gpu<T>(p, c.state_grads));
+  const bool deterministic = bitwise_equal(r, run_gpu<T>(p, c.state_grads, variant));
   std::printf(
-      "%s %-6s B=%lld H=%lld N=%lld d=%lld scores x%g mask=%s initial=%d state_grads=%d: o %.2e ds %.2e dv %.2e%s%s\n",
-      ok && deterministic ? "ok  " : "FAIL", sizeof(T) == 4 ? "float" : "double", (long long)c.B, (long long)c.H,
-      (long long)c.N, (long long)c.d, c.score_scale, c.mask.c_str(), c.initial, c.state_grads, errors[0], errors[4],
-      errors[5], worst.c_str(), deterministic ? "" : " (two runs differ)");
+      "%s %-8s %-6s B=%lld H=%lld N=%lld d=%lld scores x%g mask=%s initial=%d state_grads=%d: o %.2e ds %.2e dv "
+      "%.2e%s%s\n",
+      ok && deterministic ? "ok  " : "FAIL", aaren::cuda::to_string(variant).c_str(),
+      sizeof(T) == 4 ? "float" : "double", (long long)c.B, (long long)c.H, (long long)c.N, (long long)c.d,
+      c.score_scale, c.mask.c_str(), c.initial, c.state_grads, errors[0], errors[4], errors[5], worst.c_str(),
+      deterministic ? "" : " (two runs differ)");
   return ok && deterministic;
 }
 
@@ -277,6 +281,16 @@ int main() {
       {2, 1, 129, 8, 1.0, "leading", true, true}, {1, 1, 300, 40, 1e4, "scattered", true, true},
       {1, 1, 9, 0, 1.0, "scattered", true, true},  // no value columns: M, U and ds (from gu) still
   };
+  // The other cuts: each token count with each column count once, the warp
+  // counts spread over them (a Latin square), on shapes whose head sizes take
+  // 4, 2 and 1 columns per lane and whose lengths cut their chunks unevenly.
+  const std::vector<aaren::cuda::ScanVariant> variants{{4, 4, 1}, {4, 8, 2},  {4, 16, 4}, {8, 4, 2},
+                                                       {8, 8, 4}, {16, 4, 4}, {16, 8, 1}, {16, 16, 2}};
+  const std::vector<Case> variant_cases{
+      {1, 1, 37, 8, 1.0, "scattered", true, true},
+      {1, 1, 70, 36, 30.0, "leading", true, true},
+      {1, 1, 20, 6, 1e4, "none", false, true},
+  };
 #else
   const std::vector<Case> cases{
       {1, 1, 1, 1, 1.0, "none", false, true},         {2, 2, 7, 5, 1.0, "scattered", true, true},
@@ -286,23 +300,39 @@ int main() {
       {2, 1, 3000, 64, 1.0, "scattered", true, true}, {1, 1, 3001, 128, 3.0, "none", true, false},
       {2, 1, 50, 0, 1.0, "scattered", true, true},
   };
+  // Every cut the sweep times (scripts/gpu-check.sh), on shapes of every column count.
+  const std::vector<aaren::cuda::ScanVariant> variants = aaren::cuda::sweep_variants();
+  const std::vector<Case> variant_cases{
+      {1, 2, 37, 8, 1.0, "scattered", true, true},
+      {2, 1, 517, 128, 1e4, "leading", true, true},
+      {2, 1, 1000, 36, 30.0, "scattered", false, true},
+      {1, 1, 3001, 6, 3.0, "none", true, true},
+  };
 #endif
   std::mt19937_64 rng(20241127);
   bool ok = true;
-  for (const auto& c : cases) {
+  auto run_case = [&](const Case& c, const aaren::cuda::ScanVariant& variant) {
     Problem p = make_problem(c, rng);
     if (!c.state_grads) {  // the GPU gets null gu, gw: the truth has zeros there
       std::fill(p.gu.begin(), p.gu.end(), 0.0);
       std::fill(p.gw.begin(), p.gw.end(), 0.0);
     }
     const Result truth = brute_force(p);
-    ok &= check<double>(c, p, truth, 1e-9);
+    ok &= check<double>(c, p, truth, 1e-9, variant);
     // float: inputs rounded to float first, so the truth is for those inputs.
     Problem pf = p;
     for (auto* x : {&pf.s, &pf.v, &pf.m0, &pf.u0, &pf.w0, &pf.g, &pf.gu, &pf.gw})
       for (auto& e : *x) e = static_cast<double>(static_cast<float>(e));
-    ok &= check<float>(c, pf, brute_force(pf), 2e-4);
-  }
+    ok &= check<float>(c, pf, brute_force(pf), 2e-4, variant);
+  };
+  for (const auto& c : cases) run_case(c, aaren::cuda::ScanVariant{});
+  for (const auto& variant : variants)
+    for (const auto& c : variant_cases) run_case(c, variant);
+  // A variant that is not compiled in is refused, not run.
+  aaren::cuda::ScanForwardArgs<float> none;
+  const bool refused = aaren::cuda::scan_forward(none, nullptr, {7, 16, 1}) != cudaSuccess;
+  std::printf("%s an uncompiled variant (t7w16c1) is refused\n", refused ? "ok  " : "FAIL");
+  ok &= refused;
   std::printf("%s\n", ok ? "all cases passed" : "SOME CASES FAILED");
   return ok ? 0 : 1;
 }

@@ -6,6 +6,8 @@
 #include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
 
+#include <type_traits>
+
 #include "agents/scan/cuda/scan_kernels.h"
 #include "agents/scan/scan.h"
 #include "agents/scan/scan_function.h"
@@ -16,6 +18,18 @@ namespace {
 
 void check_launch(cudaError_t err, const char* what) {
   TORCH_CHECK(err == cudaSuccess, "aaren scan (CUDA): ", what, " failed: ", cudaGetErrorString(err));
+}
+
+// The variant table AAREN_SCAN_VARIANTS names (scan_variants.h), read once:
+// a bad table fails the first launch with its one-line error.
+const cuda::VariantTable& variant_table() {
+  static const cuda::VariantTable table = cuda::variant_table_from_environment();
+  return table;
+}
+
+template <typename T>
+cuda::ScanVariant variant_for(const char* direction, int64_t BH, int64_t N, int64_t d) {
+  return variant_table().choose({direction, std::is_same_v<T, float> ? "float" : "double", BH, N, d});
 }
 
 template <typename T>
@@ -37,7 +51,8 @@ struct CudaScanKernel {
       a.m0 = t.m0.data_ptr<scalar_t>(), a.u0 = t.u0.data_ptr<scalar_t>(), a.w0 = t.w0.data_ptr<scalar_t>();
       a.o = t.o.data_ptr<scalar_t>(), a.M = t.M.data_ptr<scalar_t>(), a.U = t.U.data_ptr<scalar_t>();
       a.wN = wN.data_ptr<scalar_t>(), a.workspace = workspace.data_ptr<scalar_t>();
-      check_launch(cuda::scan_forward(a, stream), "forward launch");
+      const auto variant = variant_for<scalar_t>("forward", BH, N, d);
+      check_launch(cuda::scan_forward(a, stream, variant), "forward launch");
     });
   }
 
@@ -56,7 +71,8 @@ struct CudaScanKernel {
       a.ds = g.ds.data_ptr<scalar_t>(), a.dv = g.dv.data_ptr<scalar_t>();
       a.du0 = g.du0.data_ptr<scalar_t>(), a.dw0 = g.dw0.data_ptr<scalar_t>();
       a.workspace = workspace.data_ptr<scalar_t>();
-      check_launch(cuda::scan_backward(a, stream), "backward launch");
+      const auto variant = variant_for<scalar_t>("backward", BH, N, d);
+      check_launch(cuda::scan_backward(a, stream, variant), "backward launch");
     });
   }
 };

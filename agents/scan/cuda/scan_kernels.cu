@@ -2,6 +2,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 #include "agents/scan/cuda/scan_kernels.h"
 
@@ -19,8 +21,7 @@ namespace {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kWarpSize = 32;
-constexpr int kTokensPerWarp = 8;  // tokens a warp holds in registers per chunk
-constexpr int kMaxWarps = 16;      // warps per block in the value kernels (512 threads)
+constexpr int kMaxWarps = 16;      // warps per block in the value kernels (at most 512 threads)
 constexpr int kScalarWarps = 4;    // sequences per block in the scalar kernels
 
 __device__ __forceinline__ float neg_inf(float) { return __int_as_float(0xff800000); }
@@ -44,12 +45,16 @@ __device__ __forceinline__ void combine(T& m, T& u, T m2, T u2) {
   m = mn;
 }
 
-int slices_of(int64_t d) { return static_cast<int>((d + kWarpSize - 1) / kWarpSize); }
+// Column slices of a value kernel's grid: 32 lanes of `columns` columns each.
+int slices_of(int64_t d, int columns = 1) {
+  const int64_t per_block = static_cast<int64_t>(kWarpSize) * columns;
+  return static_cast<int>((d + per_block - 1) / per_block);
+}
 
-// Enough warps to cover the sequence, at most kMaxWarps.
-int warps_for(int64_t N) {
-  return static_cast<int>(
-      std::min<int64_t>(kMaxWarps, std::max<int64_t>(1, (N + kTokensPerWarp - 1) / kTokensPerWarp)));
+// The variant's warps, but no more than the sequence fills, and at most kMaxWarps.
+int warps_for(const ScanVariant& variant, int64_t N) {
+  const int64_t filled = (N + variant.tokens_per_warp - 1) / variant.tokens_per_warp;
+  return static_cast<int>(std::min<int64_t>(std::min(variant.warps, kMaxWarps), std::max<int64_t>(1, filled)));
 }
 
 // ---- forward -----------------------------------------------------------------
@@ -99,53 +104,107 @@ __global__ void forward_scalars_kernel(ScanForwardArgs<T> a, T* c_out, T* e_out,
   }
 }
 
-// One block per (sequence, 32 columns): w_t = c_t w_{t-1} + e_t v_t, o_t = w_t / U_t.
+// V consecutive value columns of one token, moved as one vector load or
+// store (the launch checks that the pointers allow it).
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Columns {
+  T x[V];
+};
+
+template <typename T, int V>
+__device__ __forceinline__ Columns<T, V> load_columns(const T* p) {
+  return *reinterpret_cast<const Columns<T, V>*>(p);
+}
+
+template <typename T, int V>
+__device__ __forceinline__ void store_columns(T* p, const Columns<T, V>& c) {
+  *reinterpret_cast<Columns<T, V>*>(p) = c;
+}
+
+template <typename T, int V>
+__device__ __forceinline__ Columns<T, V> filled(T value) {
+  Columns<T, V> c;
+#pragma unroll
+  for (int j = 0; j < V; ++j) c.x[j] = value;
+  return c;
+}
+
+// Both sums over the warp's lanes (a butterfly: every lane ends with the totals).
 template <typename T>
+__device__ __forceinline__ void warp_sum(T& x, T& y) {
+  for (int off = kWarpSize / 2; off > 0; off >>= 1) {
+    x += __shfl_xor_sync(kFullMask, x, off);
+    y += __shfl_xor_sync(kFullMask, y, off);
+  }
+}
+
+template <typename T, int V>
+__device__ __forceinline__ void scale_columns(Columns<T, V>& c, T factor) {
+#pragma unroll
+  for (int j = 0; j < V; ++j) c.x[j] = factor * c.x[j];
+}
+
+// One block per (sequence, 32 x V columns): w_t = c_t w_{t-1} + e_t v_t,
+// o_t = w_t / U_t. Each warp holds TPW tokens per chunk; each lane V columns.
+template <typename T, int TPW, int V>
 __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
     forward_values_kernel(ScanForwardArgs<T> a, const T* c_in, const T* e_in, const T* inv_u_in) {
-  __shared__ T map_w[kMaxWarps][kWarpSize];  // each warp's chunk as the affine map w -> C w + W
+  __shared__ T map_w[kMaxWarps][kWarpSize * V];  // each warp's chunk as the affine map w -> C w + W
   __shared__ T map_c[kMaxWarps];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize, warps = blockDim.x / kWarpSize;
   const int64_t bh = blockIdx.x, N = a.N, d = a.d;
-  const int64_t col = static_cast<int64_t>(blockIdx.y) * kWarpSize + lane;
-  const bool has_col = col < d;
+  const int64_t col = (static_cast<int64_t>(blockIdx.y) * kWarpSize + lane) * V;
+  const bool has_col = col < d;  // V divides d: a lane's columns are all in or all out
   const T *c = c_in + bh * N, *e = e_in + bh * N, *inv_u = inv_u_in + bh * N;
   const T* v = a.v + bh * N * d + col;
   T* o = a.o + bh * N * d + col;
-  T carry = has_col ? a.w0[bh * d + col] : T(0);
-  const int64_t chunk = static_cast<int64_t>(warps) * kTokensPerWarp;
+  Columns<T, V> carry = has_col ? load_columns<T, V>(a.w0 + bh * d + col) : filled<T, V>(T(0));
+  const int64_t chunk = static_cast<int64_t>(warps) * TPW;
   for (int64_t base = 0; base < N; base += chunk) {
-    const int64_t t0 = base + static_cast<int64_t>(warp) * kTokensPerWarp;
-    T cv[kTokensPerWarp], ev[kTokensPerWarp], iv[kTokensPerWarp], xv[kTokensPerWarp];
+    const int64_t t0 = base + static_cast<int64_t>(warp) * TPW;
+    T cv[TPW], ev[TPW], iv[TPW];
+    Columns<T, V> xv[TPW];
 #pragma unroll
-    for (int k = 0; k < kTokensPerWarp; ++k) {  // all loads first: they are in flight together
+    for (int k = 0; k < TPW; ++k) {  // all loads first: they are in flight together
       const int64_t t = t0 + k;
       const bool in = t < N;
       cv[k] = in ? c[t] : T(1);  // past the end: the identity map
       ev[k] = in ? e[t] : T(0);
       iv[k] = in ? inv_u[t] : T(0);
-      xv[k] = in && has_col ? v[t * d] : T(0);
+      xv[k] = in && has_col ? load_columns<T, V>(v + t * d) : filled<T, V>(T(0));
     }
-    T local_w = T(0), local_c = T(1);
+    Columns<T, V> local_w = filled<T, V>(T(0));
+    T local_c = T(1);
 #pragma unroll
-    for (int k = 0; k < kTokensPerWarp; ++k) {
-      local_w = cv[k] * local_w + ev[k] * xv[k];
+    for (int k = 0; k < TPW; ++k) {
+#pragma unroll
+      for (int j = 0; j < V; ++j) local_w.x[j] = cv[k] * local_w.x[j] + ev[k] * xv[k].x[j];
       local_c *= cv[k];
     }
-    map_w[warp][lane] = local_w;
+#pragma unroll
+    for (int j = 0; j < V; ++j) map_w[warp][lane * V + j] = local_w.x[j];
     if (lane == 0) map_c[warp] = local_c;
     __syncthreads();
-    T w = carry;
-    for (int j = 0; j < warp; ++j) w = map_c[j] * w + map_w[j][lane];
+    Columns<T, V> w = carry;
+    for (int i = 0; i < warp; ++i)
 #pragma unroll
-    for (int k = 0; k < kTokensPerWarp; ++k) {
-      w = cv[k] * w + ev[k] * xv[k];
-      if (has_col && t0 + k < N) o[(t0 + k) * d] = w * iv[k];
+      for (int j = 0; j < V; ++j) w.x[j] = map_c[i] * w.x[j] + map_w[i][lane * V + j];
+#pragma unroll
+    for (int k = 0; k < TPW; ++k) {
+      Columns<T, V> out;
+#pragma unroll
+      for (int j = 0; j < V; ++j) {
+        w.x[j] = cv[k] * w.x[j] + ev[k] * xv[k].x[j];
+        out.x[j] = w.x[j] * iv[k];
+      }
+      if (has_col && t0 + k < N) store_columns<T, V>(o + (t0 + k) * d, out);
     }
-    for (int j = 0; j < warps; ++j) carry = map_c[j] * carry + map_w[j][lane];
+    for (int i = 0; i < warps; ++i)
+#pragma unroll
+      for (int j = 0; j < V; ++j) carry.x[j] = map_c[i] * carry.x[j] + map_w[i][lane * V + j];
     __syncthreads();  // the maps are rewritten by the next chunk
   }
-  if (has_col) a.wN[bh * d + col] = carry;
+  if (has_col) store_columns<T, V>(a.wN + bh * d + col, carry);
 }
 
 // ---- backward ----------------------------------------------------------------
@@ -168,72 +227,86 @@ __global__ void backward_scalars_kernel(ScanBackwardArgs<T> a, T* f_out, T* a_ou
   a_out[i] = ok && Uk > T(0) ? exp_of(a.s[i] - Mk) / Uk : T(0);
 }
 
-// One block per (sequence, 32 columns), chunks from the end: G, dv = a G,
+// One block per (sequence, 32 x V columns), chunks from the end: G, dv = a G,
 // and per token this slice's partial sums o·g and v·G; finally dw0.
-template <typename T>
+template <typename T, int TPW, int V>
 __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
     backward_values_kernel(ScanBackwardArgs<T> a, const T* f_in, const T* a_in, T* part_og, T* part_vg) {
-  __shared__ T map_g[kMaxWarps][kWarpSize];  // each warp's chunk as the map G -> F G + Gl
+  __shared__ T map_g[kMaxWarps][kWarpSize * V];  // each warp's chunk as the map G -> F G + Gl
   __shared__ T map_f[kMaxWarps];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize, warps = blockDim.x / kWarpSize;
   const int64_t bh = blockIdx.x, N = a.N, d = a.d, slice = blockIdx.y, slices = gridDim.y;
-  const int64_t col = slice * kWarpSize + lane;
+  const int64_t col = (slice * kWarpSize + lane) * V;
   const bool has_col = col < d;
   const T *f = f_in + bh * N, *af = a_in + bh * N;
   const bool* valid = a.valid + (bh / a.H) * N;
   const int64_t offset = bh * N * d + col;
   const T *v = a.v + offset, *o = a.o + offset, *g = a.g ? a.g + offset : nullptr;
-  T* dv = a.dv + offset;
-  T *og_out = part_og + (bh * slices + slice) * N, *vg_out = part_vg + (bh * slices + slice) * N;
+  T *dv = a.dv + offset, *og_out = part_og + (bh * slices + slice) * N, *vg_out = part_vg + (bh * slices + slice) * N;
+  const auto zero = filled<T, V>(T(0));
   // G after the last token: the final state's u_N gw (m_N a constant).
   const T u_final = a.U[bh * N + N - 1];
-  T carry = has_col && a.gw && u_final > T(0) ? u_final * a.gw[bh * d + col] : T(0);
-  const int64_t chunk = static_cast<int64_t>(warps) * kTokensPerWarp;
+  Columns<T, V> carry = has_col && a.gw && u_final > T(0) ? load_columns<T, V>(a.gw + bh * d + col) : zero;
+  scale_columns(carry, u_final);
+  const int64_t chunk = static_cast<int64_t>(warps) * TPW;
   for (int64_t base = (N - 1) / chunk * chunk; base >= 0; base -= chunk) {
-    const int64_t t0 = base + static_cast<int64_t>(warp) * kTokensPerWarp;
-    T fv[kTokensPerWarp], gv[kTokensPerWarp], av[kTokensPerWarp], vv[kTokensPerWarp], ov[kTokensPerWarp];
+    const int64_t t0 = base + static_cast<int64_t>(warp) * TPW;
+    T fv[TPW], av[TPW];
+    Columns<T, V> gv[TPW], vv[TPW], ov[TPW];
 #pragma unroll
-    for (int k = 0; k < kTokensPerWarp; ++k) {
+    for (int k = 0; k < TPW; ++k) {
       const int64_t t = t0 + k;
       const bool in = t < N, load = in && has_col;
       fv[k] = in ? f[t] : T(1);
       av[k] = in ? af[t] : T(0);
-      gv[k] = load && g && valid[t] ? g[t * d] : T(0);  // a padded output takes no gradient
-      vv[k] = load ? v[t * d] : T(0);
-      ov[k] = load ? o[t * d] : T(0);
+      gv[k] = load && g && valid[t] ? load_columns<T, V>(g + t * d) : zero;  // a padded output takes no gradient
+      vv[k] = load ? load_columns<T, V>(v + t * d) : zero;
+      ov[k] = load ? load_columns<T, V>(o + t * d) : zero;
     }
-    T local_g = T(0), local_f = T(1);
+    Columns<T, V> local_g = zero;
+    T local_f = T(1);
 #pragma unroll
-    for (int k = kTokensPerWarp - 1; k >= 0; --k) {
-      local_g = fv[k] * local_g + gv[k];
+    for (int k = TPW - 1; k >= 0; --k) {
+#pragma unroll
+      for (int j = 0; j < V; ++j) local_g.x[j] = fv[k] * local_g.x[j] + gv[k].x[j];
       local_f *= fv[k];
     }
-    map_g[warp][lane] = local_g;
+#pragma unroll
+    for (int j = 0; j < V; ++j) map_g[warp][lane * V + j] = local_g.x[j];
     if (lane == 0) map_f[warp] = local_f;
     __syncthreads();
-    T G = carry;  // G after this warp's tokens: the later warps' maps applied to the carry
-    for (int j = warps - 1; j > warp; --j) G = map_f[j] * G + map_g[j][lane];
+    Columns<T, V> G = carry;  // G after this warp's tokens: the later warps' maps applied to the carry
+    for (int i = warps - 1; i > warp; --i)
 #pragma unroll
-    for (int k = kTokensPerWarp - 1; k >= 0; --k) {
+      for (int j = 0; j < V; ++j) G.x[j] = map_f[i] * G.x[j] + map_g[i][lane * V + j];
+#pragma unroll
+    for (int k = TPW - 1; k >= 0; --k) {
       const int64_t t = t0 + k;
-      G = fv[k] * G + gv[k];
+      Columns<T, V> dvk;
+      T og = T(0), vg = T(0);
+#pragma unroll
+      for (int j = 0; j < V; ++j) {
+        G.x[j] = fv[k] * G.x[j] + gv[k].x[j];
+        dvk.x[j] = av[k] * G.x[j];
+        og += ov[k].x[j] * gv[k].x[j];
+        vg += vv[k].x[j] * G.x[j];
+      }
       if (t < N) {  // the same for the whole warp: the shuffles below see every lane
-        if (has_col) dv[t * d] = av[k] * G;
-        T og = ov[k] * gv[k], vg = vv[k] * G;
-        for (int off = kWarpSize / 2; off > 0; off >>= 1) {
-          og += __shfl_xor_sync(kFullMask, og, off);
-          vg += __shfl_xor_sync(kFullMask, vg, off);
-        }
+        if (has_col) store_columns<T, V>(dv + t * d, dvk);
+        warp_sum(og, vg);
         if (lane == 0) og_out[t] = og, vg_out[t] = vg;
       }
     }
-    for (int j = warps - 1; j >= 0; --j) carry = map_f[j] * carry + map_g[j][lane];
+    for (int i = warps - 1; i >= 0; --i)
+#pragma unroll
+      for (int j = 0; j < V; ++j) carry.x[j] = map_f[i] * carry.x[j] + map_g[i][lane * V + j];
     __syncthreads();
   }
   // carry = G_0. The initial state weighs e^{m0 - L_0} = e^{m0 - M_0} / U_0.
   if (has_col) {
     const T u0 = a.u0[bh], U0 = a.U[bh * N];
-    a.dw0[bh * d + col] = u0 > T(0) && U0 > T(0) ? exp_of(a.m0[bh] - a.M[bh * N]) / U0 * carry : T(0);
+    scale_columns(carry, u0 > T(0) && U0 > T(0) ? exp_of(a.m0[bh] - a.M[bh * N]) / U0 : T(0));
+    store_columns<T, V>(a.dw0 + bh * d + col, carry);
   }
 }
 
@@ -279,46 +352,73 @@ __global__ void backward_finish_kernel(ScanBackwardArgs<T> a, const T* f_in, con
 
 int64_t blocks_of(int64_t n, int64_t per_block) { return (n + per_block - 1) / per_block; }
 
+// fn(integral_constant<TPW>, integral_constant<V>) for the variant's compiled
+// token count and the given column count (both checked by is_compiled).
+template <typename Fn>
+void with_compiled_cut(int tokens_per_warp, int columns, Fn&& fn) {
+  auto with_tokens = [&](auto columns_constant) {
+    if (tokens_per_warp == 4) fn(std::integral_constant<int, 4>{}, columns_constant);
+    if (tokens_per_warp == 8) fn(std::integral_constant<int, 8>{}, columns_constant);
+    if (tokens_per_warp == 16) fn(std::integral_constant<int, 16>{}, columns_constant);
+  };
+  if (columns == 1) with_tokens(std::integral_constant<int, 1>{});
+  if (columns == 2) with_tokens(std::integral_constant<int, 2>{});
+  if (columns == 4) with_tokens(std::integral_constant<int, 4>{});
+}
+
 }  // namespace
 
 int64_t scan_forward_workspace(int64_t BH, int64_t N, int64_t) { return 3 * BH * N; }
 
+// (Sized for one column per lane, the most slices any variant makes.)
 int64_t scan_backward_workspace(int64_t BH, int64_t N, int64_t d) { return 2 * BH * N + 2 * BH * slices_of(d) * N; }
 
 template <typename T>
-cudaError_t scan_forward(const ScanForwardArgs<T>& a, cudaStream_t stream) {
+cudaError_t scan_forward(const ScanForwardArgs<T>& a, cudaStream_t stream, const ScanVariant& variant) {
+  if (!is_compiled(variant)) return cudaErrorInvalidValue;
   if (a.BH == 0 || a.N == 0) return cudaSuccess;
   T* c = a.workspace;
   T* e = c + a.BH * a.N;
   T* inv_u = e + a.BH * a.N;
   AAREN_LAUNCH(forward_scalars_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, c, e,
                inv_u);
-  const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices_of(a.d)));
-  if (a.d > 0)  // (M and U exist without values: d = 0 is a valid, empty problem)
-    AAREN_LAUNCH(forward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, c, e, inv_u);
+  if (a.d == 0) return cudaGetLastError();  // (M and U exist without values: d = 0 is a valid, empty problem)
+  const int columns = columns_per_lane_for(variant, a.d, {a.v, a.o, a.w0, a.wN}, sizeof(T));
+  const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices_of(a.d, columns)));
+  const int threads = warps_for(variant, a.N) * kWarpSize;
+  with_compiled_cut(variant.tokens_per_warp, columns, [&](auto tokens, auto cols) {
+    const auto kernel = &forward_values_kernel<T, decltype(tokens)::value, decltype(cols)::value>;
+    AAREN_LAUNCH(kernel, grid, threads, stream, a, c, e, inv_u);
+  });
   return cudaGetLastError();
 }
 
 template <typename T>
-cudaError_t scan_backward(const ScanBackwardArgs<T>& a, cudaStream_t stream) {
+cudaError_t scan_backward(const ScanBackwardArgs<T>& a, cudaStream_t stream, const ScanVariant& variant) {
+  if (!is_compiled(variant)) return cudaErrorInvalidValue;
   if (a.BH == 0 || a.N == 0) return cudaSuccess;
-  const int slices = slices_of(a.d);
+  const int columns = columns_per_lane_for(variant, a.d, {a.v, a.o, a.g, a.gw, a.dv, a.dw0}, sizeof(T));
+  const int slices = slices_of(a.d, columns);
   T* f = a.workspace;
   T* af = f + a.BH * a.N;
   T* part_og = af + a.BH * a.N;
   T* part_vg = part_og + a.BH * slices * a.N;
   AAREN_LAUNCH(backward_scalars_kernel<T>, blocks_of(a.BH * a.N, 256), 256, stream, a, f, af);
   const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices));
+  const int threads = warps_for(variant, a.N) * kWarpSize;
   if (a.d > 0)
-    AAREN_LAUNCH(backward_values_kernel<T>, grid, warps_for(a.N) * kWarpSize, stream, a, f, af, part_og, part_vg);
+    with_compiled_cut(variant.tokens_per_warp, columns, [&](auto tokens, auto cols) {
+      const auto kernel = &backward_values_kernel<T, decltype(tokens)::value, decltype(cols)::value>;
+      AAREN_LAUNCH(kernel, grid, threads, stream, a, f, af, part_og, part_vg);
+    });
   AAREN_LAUNCH(backward_finish_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, f, af,
                part_og, part_vg, slices);
   return cudaGetLastError();
 }
 
-template cudaError_t scan_forward<float>(const ScanForwardArgs<float>&, cudaStream_t);
-template cudaError_t scan_forward<double>(const ScanForwardArgs<double>&, cudaStream_t);
-template cudaError_t scan_backward<float>(const ScanBackwardArgs<float>&, cudaStream_t);
-template cudaError_t scan_backward<double>(const ScanBackwardArgs<double>&, cudaStream_t);
+template cudaError_t scan_forward<float>(const ScanForwardArgs<float>&, cudaStream_t, const ScanVariant&);
+template cudaError_t scan_forward<double>(const ScanForwardArgs<double>&, cudaStream_t, const ScanVariant&);
+template cudaError_t scan_backward<float>(const ScanBackwardArgs<float>&, cudaStream_t, const ScanVariant&);
+template cudaError_t scan_backward<double>(const ScanBackwardArgs<double>&, cudaStream_t, const ScanVariant&);
 
 }  // namespace aaren::cuda

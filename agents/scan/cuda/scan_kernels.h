@@ -14,9 +14,9 @@
 //     token M, U (kept for the backward), the decay c_t = e^{M_{t-1}-M_t},
 //     the weight e_t = e^{s_t-M_t} and 1/U_t. Reads N scores per sequence.
 //  2. values: one block per (sequence, 32 value columns) walks the sequence
-//     chunk by chunk (16 warps x 8 tokens), carrying w between chunks. In a
-//     chunk each warp (lane = column) reduces its 8 tokens to the affine map
-//     w -> C w + W, the block combines the 16 maps through shared memory,
+//     chunk by chunk (by default 16 warps x 8 tokens; scan_variants.h), carrying
+//     w between chunks. In a chunk each warp (lane = column) reduces its 8
+//     tokens to the affine map w -> C w + W, the block combines the 16 maps through shared memory,
 //     and each warp replays its tokens from its carried-in w. With c and e
 //     known, w_t = c_t w_{t-1} + e_t v_t is a linear recurrence: no
 //     exponentials per value, one read of v and one write of o.
@@ -31,6 +31,8 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+
+#include "agents/scan/cuda/scan_variants.h"
 
 namespace aaren::cuda {
 
@@ -75,11 +77,12 @@ struct ScanBackwardArgs {
 int64_t scan_forward_workspace(int64_t BH, int64_t N, int64_t d);
 int64_t scan_backward_workspace(int64_t BH, int64_t N, int64_t d);
 
-// Enqueue the kernels on `stream`; returns the launch error, if any.
-// Instantiated for float and double.
+// Enqueue the kernels on `stream`, the value kernels cut as `variant` says
+// (scan_variants.h; the default is the cut described above); returns the
+// launch error, if any. Instantiated for float and double.
 template <typename T>
-cudaError_t scan_forward(const ScanForwardArgs<T>& args, cudaStream_t stream);
+cudaError_t scan_forward(const ScanForwardArgs<T>& args, cudaStream_t stream, const ScanVariant& variant = {});
 template <typename T>
-cudaError_t scan_backward(const ScanBackwardArgs<T>& args, cudaStream_t stream);
+cudaError_t scan_backward(const ScanBackwardArgs<T>& args, cudaStream_t stream, const ScanVariant& variant = {});
 
 }  // namespace aaren::cuda

@@ -4,7 +4,7 @@
 // GPU. Each CUDA thread of a block is a std::thread; blocks run one after
 // another (so `__shared__` can be a static); __syncthreads() is a barrier
 // over the block, a shuffle an exchange through a per-warp slot array
-// between two warp barriers. Correctness only: it is orders of magnitude
+// and a warp barrier. Correctness only: it is orders of magnitude
 // slower than a GPU, and it cannot catch what needs real concurrency between
 // blocks or real warp divergence (these kernels use neither).
 //
@@ -102,8 +102,12 @@ class Barrier {
   uint64_t generation_ = 0;
 };
 
+// Two slot arrays used in turn: a lane writes one, waits for the warp, reads
+// it; its next exchange writes the other, and it cannot come back to this one
+// before every lane has passed the barrier of that next exchange, so after
+// its read here. One barrier per exchange instead of two.
 struct Warp {
-  double slot[32];
+  double slot[2][32];
   Barrier barrier{32};
 };
 
@@ -116,17 +120,18 @@ struct Block {
 };
 
 inline thread_local Block* current_block = nullptr;
+inline thread_local int exchange_parity = 0;  // which of its warp's slot arrays this lane's next exchange uses
 
 // Every lane publishes v; each reads lane `src` (its own value if src is out of range).
 template <typename T>
 T exchange(T v, int src) {
   Warp& w = *current_block->warps[threadIdx.x / 32];
   const int lane = threadIdx.x % 32;
-  w.slot[lane] = static_cast<double>(v);
+  double* slot = w.slot[exchange_parity];
+  exchange_parity ^= 1;
+  slot[lane] = static_cast<double>(v);
   w.barrier.wait();
-  const T out = (src >= 0 && src < 32) ? static_cast<T>(w.slot[src]) : v;
-  w.barrier.wait();
-  return out;
+  return (src >= 0 && src < 32) ? static_cast<T>(slot[src]) : v;
 }
 
 inline void launch(dim3 grid, dim3 block, const std::function<void()>& kernel) {
@@ -138,7 +143,7 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& kernel) {
       for (int t = 0; t < threads; ++t)
         pool.emplace_back([&, t] {
           threadIdx = dim3(t), blockIdx = dim3(bx, by), blockDim = block, gridDim = grid;
-          current_block = &shared_block;
+          current_block = &shared_block, exchange_parity = 0;
           kernel();
         });
       for (auto& th : pool) th.join();
