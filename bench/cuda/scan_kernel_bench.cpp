@@ -108,7 +108,8 @@ bool set_flag(const std::string& flag, const std::string& value, Options& o) {
   else if (flag == "--variant") {
     const auto v = aaren::cuda::parse_variant(value);
     if (!v)
-      throw std::invalid_argument("--variant: expected tTwWcC (T 4, 8, 16; W 1-16; C 1, 2, 4), got '" + value + "'");
+      throw std::invalid_argument("--variant: expected tTwWcC[s4] (T 4, 8, 16; W 1-16; C 1, 2, 4), got '" + value +
+                                  "'");
     o.variant = *v;
   } else
     return false;

@@ -31,7 +31,7 @@ std::string error_of(const std::string& text) {
 
 TEST_CASE("scan variants: names read back, and only compiled cuts are variants", "[scan][cuda]") {
   const auto all = aaren::cuda::sweep_variants();
-  CHECK(all.size() == 27);
+  CHECK(all.size() == 54);
   for (const auto& v : all) {
     INFO(aaren::cuda::to_string(v));
     CHECK(aaren::cuda::is_compiled(v));
@@ -41,8 +41,11 @@ TEST_CASE("scan variants: names read back, and only compiled cuts are variants",
   }
   CHECK(aaren::cuda::to_string(ScanVariant{}) == "t8w16c1");
   CHECK(aaren::cuda::parse_variant("t16w1c4"));
-  for (const char* bad : {"t7w16c1", "t8w17c1", "t8w0c1", "t8w16c3", "T8w16c1", "t8w16c1x", "t08w16c1", " t8w16c1",
-                          "t8w-1c1", "t8w+4c1", "t8c1w16", "", "t8w16"}) {
+  CHECK(aaren::cuda::to_string(ScanVariant{4, 8, 2, 4}) == "t4w8c2s4");
+  CHECK(aaren::cuda::parse_variant("t4w8c2s4")->scalar_tokens == 4);
+  for (const char* bad :
+       {"t7w16c1", "t8w17c1", "t8w0c1", "t8w16c3", "T8w16c1", "t8w16c1x", "t08w16c1", " t8w16c1", "t8w-1c1", "t8w+4c1",
+        "t8c1w16", "", "t8w16", "t8w16c1s1", "t8w16c1s2", "t8w16c1s", "t8w16c1s4x", "t8w16c1x4"}) {
     INFO(bad);
     CHECK_FALSE(aaren::cuda::parse_variant(bad));
   }
@@ -54,7 +57,7 @@ TEST_CASE("scan variants: a table picks the nearest measured shape of its direct
       "\n"
       "forward  float 64 600  128 t4w8c1   # short sequences\n"
       "forward  float 64 3000 128 t16w8c4\n"
-      "backward float 64 3000 128 t8w16c2\n"
+      "backward float 64 3000 128 t8w16c2s4\n"
       "forward double 64 3000 128 t4w4c2\r\n",
       "t.tsv");
   REQUIRE(table.rows().size() == 4);
@@ -64,7 +67,7 @@ TEST_CASE("scan variants: a table picks the nearest measured shape of its direct
   CHECK(table.choose(Shape{"forward", "float", 64, 700, 128}) == ScanVariant{4, 8, 1});
   // Nearest by ratio: 1300 is nearer 600 (x2.2) than 3000 (x2.3).
   CHECK(table.choose(Shape{"forward", "float", 64, 1300, 128}) == ScanVariant{4, 8, 1});
-  CHECK(table.choose(Shape{"backward", "float", 2, 60, 16}) == ScanVariant{8, 16, 2});
+  CHECK(table.choose(Shape{"backward", "float", 2, 60, 16}) == ScanVariant{8, 16, 2, 4});
   CHECK(table.choose(Shape{"forward", "double", 64, 3000, 128}) == ScanVariant{4, 4, 2});
   // No row of that direction and type, or no table: the default.
   CHECK(table.choose(Shape{"backward", "double", 64, 3000, 128}) == ScanVariant{});
@@ -91,7 +94,7 @@ TEST_CASE("scan variants: a malformed table is refused in one line naming the fi
   CHECK(error_of("forward float 0 3000 128 t8w16c1\n").rfind("t.tsv:1: batch x heads, tokens and head size", 0) == 0);
   CHECK(error_of("forward float 64 -3 128 t8w16c1\n").rfind("t.tsv:1: batch x heads, tokens and head size", 0) == 0);
   CHECK(error_of("forward float 64 3e3 128 t8w16c1\n").rfind("t.tsv:1: batch x heads, tokens and head size", 0) == 0);
-  CHECK(error_of("forward float 64 3000 128 t7w16c1\n").rfind("t.tsv:1: variant must be tTwWcC", 0) == 0);
+  CHECK(error_of("forward float 64 3000 128 t7w16c1\n").rfind("t.tsv:1: variant must be tTwWcC[s4]", 0) == 0);
   CHECK(error_of("\n\nforward float 64 3000 128 t8w16c1\n").empty());
   CHECK(error_of("forward float 64 3000 128 t8w16c1\n").find('\n') == std::string::npos);
   // A file: read, or a missing one named with the variable that pointed at it.
@@ -118,15 +121,20 @@ TEST_CASE("scan variants: a malformed table is refused in one line naming the fi
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("scan variants: columns per lane halve until they divide d and the pointers are aligned", "[scan][cuda]") {
-  alignas(64) static float buffer[64];
+TEST_CASE("scan variants: columns per lane halve until they divide d; alignment only decides vector access",
+          "[scan][cuda]") {
   const ScanVariant four{8, 16, 4};
-  CHECK(aaren::cuda::columns_per_lane_for(four, 128, {buffer, buffer + 32}, sizeof(float)) == 4);
-  CHECK(aaren::cuda::columns_per_lane_for(four, 6, {buffer}, sizeof(float)) == 2);
-  CHECK(aaren::cuda::columns_per_lane_for(four, 5, {buffer}, sizeof(float)) == 1);
-  CHECK(aaren::cuda::columns_per_lane_for(four, 128, {buffer, buffer + 2}, sizeof(float)) == 2);  // 8-byte aligned
-  CHECK(aaren::cuda::columns_per_lane_for(four, 128, {buffer + 1}, sizeof(float)) == 1);
-  CHECK(aaren::cuda::columns_per_lane_for(four, 128, {buffer, nullptr}, sizeof(float)) == 4);  // a null one: absent
-  CHECK(aaren::cuda::columns_per_lane_for(four, 128, {buffer + 4}, sizeof(double)) == 2);      // 16 bytes, not 32
-  CHECK(aaren::cuda::columns_per_lane_for(ScanVariant{}, 128, {buffer}, sizeof(float)) == 1);
+  CHECK(aaren::cuda::columns_per_lane_for(four, 128) == 4);
+  CHECK(aaren::cuda::columns_per_lane_for(four, 6) == 2);
+  CHECK(aaren::cuda::columns_per_lane_for(four, 5) == 1);
+  CHECK(aaren::cuda::columns_per_lane_for(ScanVariant{}, 128) == 1);
+  alignas(64) static float buffer[64];
+  CHECK(aaren::cuda::vector_aligned(4, {buffer, buffer + 32}, sizeof(float)));
+  CHECK_FALSE(aaren::cuda::vector_aligned(4, {buffer, buffer + 2}, sizeof(float)));  // 8-byte aligned
+  CHECK(aaren::cuda::vector_aligned(2, {buffer, buffer + 2}, sizeof(float)));
+  CHECK_FALSE(aaren::cuda::vector_aligned(2, {buffer + 1}, sizeof(float)));
+  CHECK(aaren::cuda::vector_aligned(4, {buffer, nullptr}, sizeof(float)));    // a null one: absent
+  CHECK_FALSE(aaren::cuda::vector_aligned(4, {buffer + 4}, sizeof(double)));  // 16 bytes, not 32
+  CHECK(aaren::cuda::vector_aligned(2, {buffer + 4}, sizeof(double)));
+  CHECK(aaren::cuda::vector_aligned(1, {buffer + 1}, sizeof(float)));
 }

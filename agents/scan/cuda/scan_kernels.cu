@@ -59,22 +59,49 @@ int warps_for(const ScanVariant& variant, int64_t N) {
 
 // ---- forward -----------------------------------------------------------------
 
+// The sequence this warp walks, in the kernels that give each sequence one warp.
+__device__ __forceinline__ int64_t warp_sequence() {
+  return static_cast<int64_t>(blockIdx.x) * kScalarWarps + threadIdx.x / kWarpSize;
+}
+
+// One sequence's rows in the forward scalar kernels, and what they store per token.
+template <typename T>
+struct ScalarRows {
+  const T* s;
+  const bool* valid;
+  T *M, *U, *c, *e, *inv_u;
+  __device__ ScalarRows(const ScanForwardArgs<T>& a, int64_t bh, T* c_out, T* e_out, T* inv_u_out)
+      : s(a.s + bh * a.N),
+        valid(a.valid + (bh / a.H) * a.N),
+        M(a.M + bh * a.N),
+        U(a.U + bh * a.N),
+        c(c_out + bh * a.N),
+        e(e_out + bh * a.N),
+        inv_u(inv_u_out + bh * a.N) {}
+  // Token t's M, U, c = e^{M_{t-1} - M_t}, e = e^{s_t - M_t} (0 when padded), 1/U (0 when padded or empty).
+  __device__ void store(int64_t t, T m_before, T m, T u, bool ok, T st) const {
+    M[t] = m;
+    U[t] = u;
+    c[t] = m == neg_inf(T()) ? T(1) : rescale(m_before, m);
+    e[t] = ok ? exp_of(st - m) : T(0);
+    inv_u[t] = ok && u > T(0) ? T(1) / u : T(0);
+  }
+};
+
 // One warp per sequence: M, U, and the per-token c = e^{M_{t-1} - M_t},
 // e = e^{s_t - M_t} (0 when padded), inv_u = 1/U_t (0 when padded or empty).
 template <typename T>
 __global__ void forward_scalars_kernel(ScanForwardArgs<T> a, T* c_out, T* e_out, T* inv_u_out) {
   const int lane = threadIdx.x % kWarpSize;
-  const int64_t bh = static_cast<int64_t>(blockIdx.x) * kScalarWarps + threadIdx.x / kWarpSize;
+  const int64_t bh = warp_sequence();
   if (bh >= a.BH) return;  // the whole warp leaves together
   const int64_t N = a.N;
-  const T* s = a.s + bh * N;
-  const bool* valid = a.valid + (bh / a.H) * N;
-  T *M = a.M + bh * N, *U = a.U + bh * N, *c = c_out + bh * N, *e = e_out + bh * N, *inv_u = inv_u_out + bh * N;
+  const ScalarRows<T> rows(a, bh, c_out, e_out, inv_u_out);
   T carry_m = a.m0[bh], carry_u = a.u0[bh];  // the summary of everything before this group
   for (int64_t base = 0; base < N; base += kWarpSize) {
     const int64_t t = base + lane;
-    const bool in = t < N, ok = in && valid[t];
-    const T st = in ? s[t] : T(0);
+    const bool in = t < N, ok = in && rows.valid[t];
+    const T st = in ? rows.s[t] : T(0);
     T m = ok ? st : neg_inf(T()), u = ok ? T(1) : T(0);
     // Inclusive scan over the lanes (Hillis-Steele with shuffles).
     for (int off = 1; off < kWarpSize; off <<= 1) {
@@ -92,15 +119,60 @@ __global__ void forward_scalars_kernel(ScanForwardArgs<T> a, T* c_out, T* e_out,
     }
     T m_before = __shfl_up_sync(kFullMask, m, 1);
     if (lane == 0) m_before = carry_m;
-    if (in) {
-      M[t] = m;
-      U[t] = u;
-      c[t] = m == neg_inf(T()) ? T(1) : rescale(m_before, m);
-      e[t] = ok ? exp_of(st - m) : T(0);
-      inv_u[t] = ok && u > T(0) ? T(1) / u : T(0);
-    }
+    if (in) rows.store(t, m_before, m, u, ok, st);
     carry_m = __shfl_sync(kFullMask, m, kWarpSize - 1);
     carry_u = __shfl_sync(kFullMask, u, kWarpSize - 1);
+  }
+}
+
+// forward_scalars_kernel with S consecutive tokens per lane (32 S per step
+// of the walk, S loads in flight per lane): each lane reduces its tokens to
+// one (m, u), the warp scans those, and each lane replays its tokens from the
+// summary of everything before them. The same results, in another order of
+// additions.
+template <typename T, int S>
+__global__ void forward_scalars_multi_kernel(ScanForwardArgs<T> a, T* c_out, T* e_out, T* inv_u_out) {
+  const int lane = threadIdx.x % kWarpSize;
+  const int64_t bh = warp_sequence();
+  if (bh >= a.BH) return;  // the whole warp leaves together
+  const ScalarRows<T> rows(a, bh, c_out, e_out, inv_u_out);
+  const int64_t N = a.N;
+  T carry_m = a.m0[bh], carry_u = a.u0[bh];  // the summary of everything before this step
+  for (int64_t base = 0; base < N; base += kWarpSize * S) {
+    const int64_t t0 = base + static_cast<int64_t>(lane) * S;
+    T st[S];
+    bool ok[S];
+    T m = neg_inf(T()), u = T(0);  // this lane's tokens as one summary
+#pragma unroll
+    for (int k = 0; k < S; ++k) {
+      const bool in = t0 + k < N;
+      ok[k] = in && rows.valid[t0 + k];
+      st[k] = in ? rows.s[t0 + k] : T(0);
+      combine(m, u, ok[k] ? st[k] : neg_inf(T()), ok[k] ? T(1) : T(0));
+    }
+    for (int off = 1; off < kWarpSize; off <<= 1) {  // inclusive scan of the lanes' summaries
+      const T m_up = __shfl_up_sync(kFullMask, m, off), u_up = __shfl_up_sync(kFullMask, u, off);
+      if (lane >= off) {
+        T mm = m_up, uu = u_up;
+        combine(mm, uu, m, u);
+        m = mm, u = uu;
+      }
+    }
+    T run_m = __shfl_up_sync(kFullMask, m, 1), run_u = __shfl_up_sync(kFullMask, u, 1);  // the lanes before
+    if (lane == 0) run_m = neg_inf(T()), run_u = T(0);
+    {
+      T mm = carry_m, uu = carry_u;
+      combine(mm, uu, run_m, run_u);
+      run_m = mm, run_u = uu;
+    }
+#pragma unroll
+    for (int k = 0; k < S; ++k) {
+      const int64_t t = t0 + k;
+      const T m_before = run_m;
+      combine(run_m, run_u, ok[k] ? st[k] : neg_inf(T()), ok[k] ? T(1) : T(0));
+      if (t < N) rows.store(t, m_before, run_m, run_u, ok[k], st[k]);
+    }
+    combine(carry_m, carry_u, __shfl_sync(kFullMask, m, kWarpSize - 1), __shfl_sync(kFullMask, u, kWarpSize - 1));
   }
 }
 
@@ -111,14 +183,26 @@ struct alignas(sizeof(T) * V) Columns {
   T x[V];
 };
 
-template <typename T, int V>
+// Vec: one vector access (the pointer is aligned to the vector), else V
+// scalar ones. Only how the columns move differs, never the arithmetic, so a
+// cut's results do not depend on where the tensors happen to lie.
+template <typename T, int V, bool Vec>
 __device__ __forceinline__ Columns<T, V> load_columns(const T* p) {
-  return *reinterpret_cast<const Columns<T, V>*>(p);
+  if constexpr (Vec) return *reinterpret_cast<const Columns<T, V>*>(p);
+  Columns<T, V> c;
+#pragma unroll
+  for (int j = 0; j < V; ++j) c.x[j] = p[j];
+  return c;
 }
 
-template <typename T, int V>
+template <typename T, int V, bool Vec>
 __device__ __forceinline__ void store_columns(T* p, const Columns<T, V>& c) {
-  *reinterpret_cast<Columns<T, V>*>(p) = c;
+  if constexpr (Vec) {
+    *reinterpret_cast<Columns<T, V>*>(p) = c;
+  } else {
+#pragma unroll
+    for (int j = 0; j < V; ++j) p[j] = c.x[j];
+  }
 }
 
 template <typename T, int V>
@@ -146,7 +230,7 @@ __device__ __forceinline__ void scale_columns(Columns<T, V>& c, T factor) {
 
 // One block per (sequence, 32 x V columns): w_t = c_t w_{t-1} + e_t v_t,
 // o_t = w_t / U_t. Each warp holds TPW tokens per chunk; each lane V columns.
-template <typename T, int TPW, int V>
+template <typename T, int TPW, int V, bool Vec>
 __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
     forward_values_kernel(ScanForwardArgs<T> a, const T* c_in, const T* e_in, const T* inv_u_in) {
   __shared__ T map_w[kMaxWarps][kWarpSize * V];  // each warp's chunk as the affine map w -> C w + W
@@ -158,7 +242,7 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
   const T *c = c_in + bh * N, *e = e_in + bh * N, *inv_u = inv_u_in + bh * N;
   const T* v = a.v + bh * N * d + col;
   T* o = a.o + bh * N * d + col;
-  Columns<T, V> carry = has_col ? load_columns<T, V>(a.w0 + bh * d + col) : filled<T, V>(T(0));
+  Columns<T, V> carry = has_col ? load_columns<T, V, Vec>(a.w0 + bh * d + col) : filled<T, V>(T(0));
   const int64_t chunk = static_cast<int64_t>(warps) * TPW;
   for (int64_t base = 0; base < N; base += chunk) {
     const int64_t t0 = base + static_cast<int64_t>(warp) * TPW;
@@ -171,7 +255,7 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
       cv[k] = in ? c[t] : T(1);  // past the end: the identity map
       ev[k] = in ? e[t] : T(0);
       iv[k] = in ? inv_u[t] : T(0);
-      xv[k] = in && has_col ? load_columns<T, V>(v + t * d) : filled<T, V>(T(0));
+      xv[k] = in && has_col ? load_columns<T, V, Vec>(v + t * d) : filled<T, V>(T(0));
     }
     Columns<T, V> local_w = filled<T, V>(T(0));
     T local_c = T(1);
@@ -197,14 +281,14 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
         w.x[j] = cv[k] * w.x[j] + ev[k] * xv[k].x[j];
         out.x[j] = w.x[j] * iv[k];
       }
-      if (has_col && t0 + k < N) store_columns<T, V>(o + (t0 + k) * d, out);
+      if (has_col && t0 + k < N) store_columns<T, V, Vec>(o + (t0 + k) * d, out);
     }
     for (int i = 0; i < warps; ++i)
 #pragma unroll
       for (int j = 0; j < V; ++j) carry.x[j] = map_c[i] * carry.x[j] + map_w[i][lane * V + j];
     __syncthreads();  // the maps are rewritten by the next chunk
   }
-  if (has_col) store_columns<T, V>(a.wN + bh * d + col, carry);
+  if (has_col) store_columns<T, V, Vec>(a.wN + bh * d + col, carry);
 }
 
 // ---- backward ----------------------------------------------------------------
@@ -229,7 +313,7 @@ __global__ void backward_scalars_kernel(ScanBackwardArgs<T> a, T* f_out, T* a_ou
 
 // One block per (sequence, 32 x V columns), chunks from the end: G, dv = a G,
 // and per token this slice's partial sums o·g and v·G; finally dw0.
-template <typename T, int TPW, int V>
+template <typename T, int TPW, int V, bool Vec>
 __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
     backward_values_kernel(ScanBackwardArgs<T> a, const T* f_in, const T* a_in, T* part_og, T* part_vg) {
   __shared__ T map_g[kMaxWarps][kWarpSize * V];  // each warp's chunk as the map G -> F G + Gl
@@ -246,7 +330,7 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
   const auto zero = filled<T, V>(T(0));
   // G after the last token: the final state's u_N gw (m_N a constant).
   const T u_final = a.U[bh * N + N - 1];
-  Columns<T, V> carry = has_col && a.gw && u_final > T(0) ? load_columns<T, V>(a.gw + bh * d + col) : zero;
+  Columns<T, V> carry = has_col && a.gw && u_final > T(0) ? load_columns<T, V, Vec>(a.gw + bh * d + col) : zero;
   scale_columns(carry, u_final);
   const int64_t chunk = static_cast<int64_t>(warps) * TPW;
   for (int64_t base = (N - 1) / chunk * chunk; base >= 0; base -= chunk) {
@@ -259,9 +343,9 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
       const bool in = t < N, load = in && has_col;
       fv[k] = in ? f[t] : T(1);
       av[k] = in ? af[t] : T(0);
-      gv[k] = load && g && valid[t] ? load_columns<T, V>(g + t * d) : zero;  // a padded output takes no gradient
-      vv[k] = load ? load_columns<T, V>(v + t * d) : zero;
-      ov[k] = load ? load_columns<T, V>(o + t * d) : zero;
+      gv[k] = load && g && valid[t] ? load_columns<T, V, Vec>(g + t * d) : zero;  // a padded output takes no gradient
+      vv[k] = load ? load_columns<T, V, Vec>(v + t * d) : zero;
+      ov[k] = load ? load_columns<T, V, Vec>(o + t * d) : zero;
     }
     Columns<T, V> local_g = zero;
     T local_f = T(1);
@@ -292,7 +376,7 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
         vg += vv[k].x[j] * G.x[j];
       }
       if (t < N) {  // the same for the whole warp: the shuffles below see every lane
-        if (has_col) store_columns<T, V>(dv + t * d, dvk);
+        if (has_col) store_columns<T, V, Vec>(dv + t * d, dvk);
         warp_sum(og, vg);
         if (lane == 0) og_out[t] = og, vg_out[t] = vg;
       }
@@ -306,7 +390,7 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
   if (has_col) {
     const T u0 = a.u0[bh], U0 = a.U[bh * N];
     scale_columns(carry, u0 > T(0) && U0 > T(0) ? exp_of(a.m0[bh] - a.M[bh * N]) / U0 : T(0));
-    store_columns<T, V>(a.dw0 + bh * d + col, carry);
+    store_columns<T, V, Vec>(a.dw0 + bh * d + col, carry);
   }
 }
 
@@ -317,7 +401,7 @@ template <typename T>
 __global__ void backward_finish_kernel(ScanBackwardArgs<T> a, const T* f_in, const T* a_in, const T* part_og,
                                        const T* part_vg, int slices) {
   const int lane = threadIdx.x % kWarpSize;
-  const int64_t bh = static_cast<int64_t>(blockIdx.x) * kScalarWarps + threadIdx.x / kWarpSize;
+  const int64_t bh = warp_sequence();
   if (bh >= a.BH) return;
   const int64_t N = a.N;
   const T *f = f_in + bh * N, *af = a_in + bh * N;
@@ -350,20 +434,77 @@ __global__ void backward_finish_kernel(ScanBackwardArgs<T> a, const T* f_in, con
   }
 }
 
+// backward_finish_kernel with S consecutive tokens per lane: each lane
+// composes its tokens' maps P -> f P + X into one, the warp scans those from
+// the end, and each lane replays its tokens from the P after them.
+template <typename T, int S>
+__global__ void backward_finish_multi_kernel(ScanBackwardArgs<T> a, const T* f_in, const T* a_in, const T* part_og,
+                                             const T* part_vg, int slices) {
+  const int lane = threadIdx.x % kWarpSize;
+  const int64_t bh = warp_sequence();
+  if (bh >= a.BH) return;
+  const int64_t N = a.N, step = static_cast<int64_t>(kWarpSize) * S;
+  const T *f = f_in + bh * N, *af = a_in + bh * N;
+  const T u_final = a.U[bh * N + N - 1];
+  T carry = a.gu && u_final > T(0) ? -u_final * a.gu[bh] : T(0);  // P after the last token
+  for (int64_t base = (N - 1) / step * step; base >= 0; base -= step) {
+    const int64_t t0 = base + static_cast<int64_t>(lane) * S;
+    T fk[S], xk[S], vgk[S];
+    T F = T(1), X = T(0);  // this lane's tokens as one map, the last applied first
+#pragma unroll
+    for (int k = S - 1; k >= 0; --k) {
+      const int64_t t = t0 + k;
+      const bool in = t < N;
+      fk[k] = in ? f[t] : T(1), xk[k] = T(0), vgk[k] = T(0);
+      if (in)
+        for (int sl = 0; sl < slices; ++sl) {
+          xk[k] += part_og[(bh * slices + sl) * N + t];
+          vgk[k] += part_vg[(bh * slices + sl) * N + t];
+        }
+      X = xk[k] + fk[k] * X;
+      F = fk[k] * F;
+    }
+    for (int off = 1; off < kWarpSize; off <<= 1) {  // suffix scan of the lanes' maps over lanes lane..31
+      const T F_down = __shfl_down_sync(kFullMask, F, off), X_down = __shfl_down_sync(kFullMask, X, off);
+      if (lane + off < kWarpSize) {
+        X = X + F * X_down;
+        F = F * F_down;
+      }
+    }
+    T after_F = __shfl_down_sync(kFullMask, F, 1), after_X = __shfl_down_sync(kFullMask, X, 1);  // lanes after
+    if (lane == kWarpSize - 1) after_F = T(1), after_X = T(0);
+    T P = after_X + after_F * carry;  // P after this lane's tokens
+#pragma unroll
+    for (int k = S - 1; k >= 0; --k) {
+      P = xk[k] + fk[k] * P;
+      if (t0 + k < N) a.ds[bh * N + t0 + k] = af[t0 + k] * (vgk[k] - P);
+    }
+    carry = __shfl_sync(kFullMask, P, 0);
+  }
+  if (lane == 0) {
+    const T u0 = a.u0[bh], U0 = a.U[bh * N];
+    a.du0[bh] = u0 > T(0) && U0 > T(0) ? -exp_of(a.m0[bh] - a.M[bh * N]) / U0 * carry : T(0);
+  }
+}
+
 int64_t blocks_of(int64_t n, int64_t per_block) { return (n + per_block - 1) / per_block; }
 
-// fn(integral_constant<TPW>, integral_constant<V>) for the variant's compiled
-// token count and the given column count (both checked by is_compiled).
+// fn(integral_constant<TPW>, integral_constant<V>, integral_constant<bool>)
+// for the variant's token count, the column count and whether the columns
+// move as vectors (each checked by the caller: is_compiled, columns_per_lane_for).
 template <typename Fn>
-void with_compiled_cut(int tokens_per_warp, int columns, Fn&& fn) {
-  auto with_tokens = [&](auto columns_constant) {
-    if (tokens_per_warp == 4) fn(std::integral_constant<int, 4>{}, columns_constant);
-    if (tokens_per_warp == 8) fn(std::integral_constant<int, 8>{}, columns_constant);
-    if (tokens_per_warp == 16) fn(std::integral_constant<int, 16>{}, columns_constant);
+void with_compiled_cut(int tokens_per_warp, int columns, bool vectors, Fn&& fn) {
+  auto with_tokens = [&](auto cols, auto vec) {
+    if (tokens_per_warp == 4) fn(std::integral_constant<int, 4>{}, cols, vec);
+    if (tokens_per_warp == 8) fn(std::integral_constant<int, 8>{}, cols, vec);
+    if (tokens_per_warp == 16) fn(std::integral_constant<int, 16>{}, cols, vec);
   };
-  if (columns == 1) with_tokens(std::integral_constant<int, 1>{});
-  if (columns == 2) with_tokens(std::integral_constant<int, 2>{});
-  if (columns == 4) with_tokens(std::integral_constant<int, 4>{});
+  // (One column is always aligned: no scalar-access copy of those kernels.)
+  if (columns == 1) with_tokens(std::integral_constant<int, 1>{}, std::true_type{});
+  if (columns == 2 && vectors) with_tokens(std::integral_constant<int, 2>{}, std::true_type{});
+  if (columns == 2 && !vectors) with_tokens(std::integral_constant<int, 2>{}, std::false_type{});
+  if (columns == 4 && vectors) with_tokens(std::integral_constant<int, 4>{}, std::true_type{});
+  if (columns == 4 && !vectors) with_tokens(std::integral_constant<int, 4>{}, std::false_type{});
 }
 
 }  // namespace
@@ -380,14 +521,15 @@ cudaError_t scan_forward(const ScanForwardArgs<T>& a, cudaStream_t stream, const
   T* c = a.workspace;
   T* e = c + a.BH * a.N;
   T* inv_u = e + a.BH * a.N;
-  AAREN_LAUNCH(forward_scalars_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, c, e,
-               inv_u);
+  const auto scalars = variant.scalar_tokens == 4 ? &forward_scalars_multi_kernel<T, 4> : &forward_scalars_kernel<T>;
+  AAREN_LAUNCH(scalars, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, c, e, inv_u);
   if (a.d == 0) return cudaGetLastError();  // (M and U exist without values: d = 0 is a valid, empty problem)
-  const int columns = columns_per_lane_for(variant, a.d, {a.v, a.o, a.w0, a.wN}, sizeof(T));
+  const int columns = columns_per_lane_for(variant, a.d);
+  const bool vectors = vector_aligned(columns, {a.v, a.o, a.w0, a.wN}, sizeof(T));
   const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices_of(a.d, columns)));
   const int threads = warps_for(variant, a.N) * kWarpSize;
-  with_compiled_cut(variant.tokens_per_warp, columns, [&](auto tokens, auto cols) {
-    const auto kernel = &forward_values_kernel<T, decltype(tokens)::value, decltype(cols)::value>;
+  with_compiled_cut(variant.tokens_per_warp, columns, vectors, [&](auto tokens, auto cols, auto vec) {
+    const auto kernel = &forward_values_kernel<T, decltype(tokens)::value, decltype(cols)::value, decltype(vec)::value>;
     AAREN_LAUNCH(kernel, grid, threads, stream, a, c, e, inv_u);
   });
   return cudaGetLastError();
@@ -397,7 +539,8 @@ template <typename T>
 cudaError_t scan_backward(const ScanBackwardArgs<T>& a, cudaStream_t stream, const ScanVariant& variant) {
   if (!is_compiled(variant)) return cudaErrorInvalidValue;
   if (a.BH == 0 || a.N == 0) return cudaSuccess;
-  const int columns = columns_per_lane_for(variant, a.d, {a.v, a.o, a.g, a.gw, a.dv, a.dw0}, sizeof(T));
+  const int columns = columns_per_lane_for(variant, a.d);
+  const bool vectors = vector_aligned(columns, {a.v, a.o, a.g, a.gw, a.dv, a.dw0}, sizeof(T));
   const int slices = slices_of(a.d, columns);
   T* f = a.workspace;
   T* af = f + a.BH * a.N;
@@ -407,12 +550,14 @@ cudaError_t scan_backward(const ScanBackwardArgs<T>& a, cudaStream_t stream, con
   const dim3 grid(static_cast<unsigned>(a.BH), static_cast<unsigned>(slices));
   const int threads = warps_for(variant, a.N) * kWarpSize;
   if (a.d > 0)
-    with_compiled_cut(variant.tokens_per_warp, columns, [&](auto tokens, auto cols) {
-      const auto kernel = &backward_values_kernel<T, decltype(tokens)::value, decltype(cols)::value>;
+    with_compiled_cut(variant.tokens_per_warp, columns, vectors, [&](auto tokens, auto cols, auto vec) {
+      const auto kernel =
+          &backward_values_kernel<T, decltype(tokens)::value, decltype(cols)::value, decltype(vec)::value>;
       AAREN_LAUNCH(kernel, grid, threads, stream, a, f, af, part_og, part_vg);
     });
-  AAREN_LAUNCH(backward_finish_kernel<T>, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, f, af,
-               part_og, part_vg, slices);
+  const auto finish = variant.scalar_tokens == 4 ? &backward_finish_multi_kernel<T, 4> : &backward_finish_kernel<T>;
+  AAREN_LAUNCH(finish, blocks_of(a.BH, kScalarWarps), kScalarWarps * kWarpSize, stream, a, f, af, part_og, part_vg,
+               slices);
   return cudaGetLastError();
 }
 

@@ -1,6 +1,7 @@
 #include "agents/scan/cuda/scan_variants.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -44,43 +45,47 @@ VariantRow parse_row(const std::string& line, const std::string& where) {
   if (!BH || !N || !D) fail("batch x heads, tokens and head size must be positive integers, got '" + line + "'");
   const auto v = parse_variant(variant);
   if (!v)
-    fail("variant must be tTwWcC with T in 4, 8, 16, W in 1-16 and C in 1, 2, 4 (e.g. t8w16c1), got '" + variant + "'");
+    fail("variant must be tTwWcC[s4] with T in 4, 8, 16, W in 1-16, C in 1, 2, 4 (e.g. t8w16c1 or t8w16c1s4), got '" +
+         variant + "'");
   return {{direction, dtype, *BH, *N, *D}, *v};
 }
 
 }  // namespace
 
 bool operator==(const ScanVariant& a, const ScanVariant& b) {
-  return a.tokens_per_warp == b.tokens_per_warp && a.warps == b.warps && a.columns_per_lane == b.columns_per_lane;
+  return a.tokens_per_warp == b.tokens_per_warp && a.warps == b.warps && a.columns_per_lane == b.columns_per_lane &&
+         a.scalar_tokens == b.scalar_tokens;
 }
 
 std::string to_string(const ScanVariant& v) {
   return "t" + std::to_string(v.tokens_per_warp) + "w" + std::to_string(v.warps) + "c" +
-         std::to_string(v.columns_per_lane);
+         std::to_string(v.columns_per_lane) + (v.scalar_tokens == 1 ? "" : "s" + std::to_string(v.scalar_tokens));
 }
 
 bool is_compiled(const ScanVariant& v) {
   return one_of(v.tokens_per_warp, {4, 8, 16}) && v.warps >= 1 && v.warps <= 16 &&
-         one_of(v.columns_per_lane, {1, 2, 4});
+         one_of(v.columns_per_lane, {1, 2, 4}) && one_of(v.scalar_tokens, {1, 4});
 }
 
 std::optional<ScanVariant> parse_variant(const std::string& text) {
   ScanVariant v;
-  char t = 0, w = 0, c = 0;
+  char t = 0, w = 0, c = 0, sc = 's';
   int used = 0;
-  if (std::sscanf(text.c_str(), "%c%d%c%d%c%d%n", &t, &v.tokens_per_warp, &w, &v.warps, &c, &v.columns_per_lane,
-                  &used) != 6 ||
-      t != 't' || w != 'w' || c != 'c' || used != static_cast<int>(text.size()) || to_string(v) != text ||
-      !is_compiled(v))
+  const int read = std::sscanf(text.c_str(), "%c%d%c%d%c%d%n%c%d%n", &t, &v.tokens_per_warp, &w, &v.warps, &c,
+                               &v.columns_per_lane, &used, &sc, &v.scalar_tokens, &used);
+  // to_string(v) == text: the canonical spelling only (no signs, zeros, spaces, nor a written "s1").
+  if ((read != 6 && read != 8) || t != 't' || w != 'w' || c != 'c' || sc != 's' ||
+      used != static_cast<int>(text.size()) || !is_compiled(v) || to_string(v) != text)
     return {};
   return v;
 }
 
 std::vector<ScanVariant> sweep_variants() {
   std::vector<ScanVariant> out;
-  for (int tokens : {4, 8, 16})
-    for (int warps : {4, 8, 16})
-      for (int columns : {1, 2, 4}) out.push_back({tokens, warps, columns});
+  for (int scalars : {1, 4})
+    for (int tokens : {4, 8, 16})
+      for (int warps : {4, 8, 16})
+        for (int columns : {1, 2, 4}) out.push_back({tokens, warps, columns, scalars});
   return out;
 }
 
@@ -97,16 +102,16 @@ ScanVariant VariantTable::choose(const ScanShape& shape) const {
   return best ? best->variant : ScanVariant{};
 }
 
-int columns_per_lane_for(const ScanVariant& variant, int64_t d, std::initializer_list<const void*> pointers,
-                         size_t element_bytes) {
+int columns_per_lane_for(const ScanVariant& variant, int64_t d) {
   int columns = variant.columns_per_lane;
-  auto aligned = [&](int c) {
-    for (const void* p : pointers)
-      if (p && reinterpret_cast<uintptr_t>(p) % (element_bytes * c) != 0) return false;
-    return true;
-  };
-  while (columns > 1 && (d % columns != 0 || !aligned(columns))) columns /= 2;
+  while (columns > 1 && d % columns != 0) columns /= 2;
   return columns;
+}
+
+bool vector_aligned(int columns, std::initializer_list<const void*> pointers, size_t element_bytes) {
+  for (const void* p : pointers)
+    if (p && reinterpret_cast<uintptr_t>(p) % (element_bytes * columns) != 0) return false;
+  return true;
 }
 
 VariantTable parse_variant_table(const std::string& text, const std::string& source) {

@@ -1,8 +1,8 @@
 // A small SIMT emulator: enough of CUDA's programming model to run the scan
 // kernels (agents/scan/cuda/scan_kernels.cu) on the CPU, unchanged, so that their
 // indexing, chunking, barriers and shuffles are tested on machines with no
-// GPU. Each CUDA thread of a block is a std::thread; blocks run one after
-// another (so `__shared__` can be a static); __syncthreads() is a barrier
+// GPU. Each CUDA thread of a block is a std::thread (kept in a pool between
+// blocks); blocks run one after another (so `__shared__` can be a static); __syncthreads() is a barrier
 // over the block, a shuffle an exchange through a per-warp slot array
 // and a warp barrier. Correctness only: it is orders of magnitude
 // slower than a GPU, and it cannot catch what needs real concurrency between
@@ -18,8 +18,10 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -52,12 +54,32 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
   std::strcpy(p->name, "SIMT emulator (CPU threads)");
   return cudaSuccess;
 }
+// Allocations start 0, 8, 16 or 24 bytes past a 64-byte boundary, in turn
+// (a GPU's start at 256): so the kernels meet pointers that do and do not
+// allow vector access, and a test that runs twice meets them differently.
+namespace aaren_simt {
+inline std::map<void*, void*>& allocations() {
+  static std::map<void*, void*> bases;  // what cudaMalloc returned -> what to free
+  return bases;
+}
+}  // namespace aaren_simt
 template <typename T>
 cudaError_t cudaMalloc(T** p, size_t bytes) {
-  *p = static_cast<T*>(::operator new(bytes));
+  static unsigned count = 0;
+  const size_t offset = 8 * (count++ % 4);
+  char* base = static_cast<char*>(::operator new(bytes + offset, std::align_val_t(64)));
+  *p = reinterpret_cast<T*>(base + offset);
+  aaren_simt::allocations()[*p] = base;
   return cudaSuccess;
 }
-inline cudaError_t cudaFree(void* p) { return ::operator delete(p), cudaSuccess; }
+inline cudaError_t cudaFree(void* p) {
+  auto& bases = aaren_simt::allocations();
+  const auto it = bases.find(p);
+  if (it == bases.end()) return cudaErrorInvalidValue;
+  ::operator delete(it->second, std::align_val_t(64));
+  bases.erase(it);
+  return cudaSuccess;
+}
 inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
   return std::memcpy(dst, src, bytes), cudaSuccess;
 }
@@ -134,19 +156,67 @@ T exchange(T v, int src) {
   return (src >= 0 && src < 32) ? static_cast<T>(slot[src]) : v;
 }
 
+// The CUDA threads of a block: worker threads kept between blocks and
+// launches (starting a thread per CUDA thread per block cost most of the
+// emulated test's time). run(n, job) runs job(0..n-1) on n workers and returns
+// when all have finished.
+class ThreadPool {
+ public:
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stopping_ = true, ++generation_;
+    }
+    start_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+  void run(int n, const std::function<void(int)>& job) {
+    while (static_cast<int>(workers_.size()) < n) {
+      const int index = static_cast<int>(workers_.size());
+      workers_.emplace_back([this, index] { work(index); });
+    }
+    std::unique_lock<std::mutex> lock(m_);
+    job_ = &job, active_ = n, remaining_ = n, ++generation_;
+    start_.notify_all();
+    done_.wait(lock, [&] { return remaining_ == 0; });
+  }
+
+ private:
+  void work(int index) {
+    uint64_t seen = 0;
+    for (;;) {
+      std::unique_lock<std::mutex> lock(m_);
+      start_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (stopping_) return;
+      if (index >= active_) continue;
+      const auto* job = job_;
+      lock.unlock();
+      (*job)(index);
+      lock.lock();
+      if (--remaining_ == 0) done_.notify_one();
+    }
+  }
+  std::vector<std::thread> workers_;
+  std::mutex m_;
+  std::condition_variable start_, done_;
+  const std::function<void(int)>* job_ = nullptr;
+  int active_ = 0, remaining_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+};
+
 inline void launch(dim3 grid, dim3 block, const std::function<void()>& kernel) {
+  static ThreadPool pool;
   const int threads = static_cast<int>(block.x);  // 1-D blocks, whole warps (as the scan kernels launch)
   for (unsigned by = 0; by < grid.y; ++by)
     for (unsigned bx = 0; bx < grid.x; ++bx) {
       Block shared_block(threads);
-      std::vector<std::thread> pool;
-      for (int t = 0; t < threads; ++t)
-        pool.emplace_back([&, t] {
-          threadIdx = dim3(t), blockIdx = dim3(bx, by), blockDim = block, gridDim = grid;
-          current_block = &shared_block, exchange_parity = 0;
-          kernel();
-        });
-      for (auto& th : pool) th.join();
+      pool.run(threads, [&](int t) {
+        threadIdx = dim3(t), blockIdx = dim3(bx, by), blockDim = block, gridDim = grid;
+        current_block = &shared_block, exchange_parity = 0;
+        kernel();
+      });
     }
 }
 
