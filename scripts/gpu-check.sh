@@ -12,8 +12,9 @@
 #   - with more than one GPU, data-parallel updates over NCCL: 1 rank against
 #     2 (aaren bench train --nproc 1 2);
 #   - DT's default training (Transformer, batch 64, K = 20) on the bundled
-#     dataset for UPDATES updates (default 2000), and the time 100k would take
-#     at that rate.
+#     dataset for UPDATES updates (default 2000), eager (fp32, bf16) and with
+#     its step captured in a CUDA graph (fp32, --cuda-graphs 1), and the time
+#     100k would take at each rate.
 # Outputs (logs, CSVs, the table) go to runs/gpu-check/. Part 1 (the kernels)
 # needs nvcc alone; part 2 (LibTorch on the GPU) also a CUDA LibTorch and the
 # Debian packages of scripts/setup.sh, and says why when it cannot run.
@@ -124,10 +125,13 @@ part2() {
     "$BUILD"/aaren bench train --device cuda --nproc 1 2 --lengths 60 --batch-size 64 --min-seconds 2 \
       --csv "$OUT/data_parallel.csv" 2>"$OUT/data_parallel.log" | tail -4 || { tail -3 "$OUT/data_parallel.log"; return 1; }
   fi
-  for precision in fp32 bf16; do
+  # DT's training eager (fp32, bf16) and with its step captured in a CUDA graph (fp32 only).
+  for run in fp32 bf16 fp32-graphs; do
+    local precision=${run%%-*} graphs=0
+    [[ $run == *-graphs ]] && graphs=1
     "$BUILD"/aaren train --dataset data/bundled/hopper-mixed-v0.hdf5 --backbone transformer \
-      --out "$OUT/dt-$precision" --updates "$UPDATES" --device cuda --precision "$precision" \
-      --eval-episodes 2 >"$OUT/dt-$precision.log" 2>&1 || { tail -3 "$OUT/dt-$precision.log"; return 1; }
+      --out "$OUT/dt-$run" --updates "$UPDATES" --device cuda --precision "$precision" --cuda-graphs "$graphs" \
+      --eval-episodes 2 >"$OUT/dt-$run.log" 2>&1 || { tail -3 "$OUT/dt-$run.log"; return 1; }
   done
 }
 TESTS_FAILED=0
@@ -159,13 +163,19 @@ for p in ("fp32", "bf16"):
     for r in csv.DictReader(open(f"{out}/train_{p}.csv")):
         print(f"| {p} | {r['tokens']} | {float(r['aaren_ms']):.2f} | {float(r['transformer_ms']):.2f} | "
               f"{float(r['transformer_over_aaren']):.2f} |")
-print(f"\n| precision | {updates} DT updates (s) | projected 100k updates (min) |")
-print("|---|---|---|")
-for p in ("fp32", "bf16"):
-    rows = list(csv.DictReader(open(f"{out}/dt-{p}/train_log.csv")))
-    # Time from the log (training only, evaluations excluded).
+print(f"\n| run | {updates} DT updates (s) | ms per update after the first 10 | projected 100k updates (min) | final loss |")
+print("|---|---|---|---|---|")
+for run in ("fp32", "bf16", "fp32-graphs"):
+    rows = list(csv.DictReader(open(f"{out}/dt-{run}/train_log.csv")))
+    # Time from the log (training only, evaluations excluded); the first 10
+    # updates (warm-up, and the capture) are left out of the rate.
     secs = float(rows[-1]["seconds"])
-    print(f"| {p} | {secs:.1f} | {secs / len(rows) * 100000 / 60:.1f} |")
+    rate = (secs - float(rows[9]["seconds"])) / (len(rows) - 10) * 1000
+    graphs = " (CUDA graph)" if run.endswith("graphs") else ""
+    print(f"| {run.split('-')[0]}{graphs} | {secs:.1f} | {rate:.2f} | {rate * 100000 / 60000:.1f} | "
+          f"{float(rows[-1]['loss']):.4f} |")
+if "could not be captured" in open(f"{out}/dt-fp32-graphs.log").read():
+    print("\nThe graphed run fell back to eager steps: see dt-fp32-graphs.log.")
 PY
 # The table, committed with the GPU named (docs/results/gpu-DATE.md), and the variant table beside it.
 DATED=docs/results/gpu-$(date -u +%Y-%m-%d)

@@ -99,6 +99,10 @@ std::vector<base::ConfigField<C>> run_fields() {
       field("precision", &C::precision,
             "fp32 | bf16 (mixed precision: bf16 matmuls; weights, optimiser and the scan state stay fp32)",
             {"", false, nlohmann::json("fp32")}),
+      field("cuda-graphs", &C::cuda_graphs,
+            "capture DT's training step in a CUDA graph and replay it per update (--device cuda, DT's windows, "
+            "one rank, fp32; off until measured on a GPU)",
+            {"", true, nlohmann::json(false)}),
       field("resume", &C::resume, "continue a run: a checkpoint, or a run folder's newest (exactly)",
             {"", true, nlohmann::json("")}),
       field("nproc", &C::nproc,
@@ -163,6 +167,11 @@ void TrainConfig::validate() const {
   if (precision == "bf16" && !parse_device("--device", device).is_cuda() && base::reproducible_mode())
     fail("--precision bf16 on the CPU: AAREN_REPRODUCIBLE=1 pins oneDNN to AVX2, which has no bf16 kernels; "
          "use --precision fp32, or unset AAREN_REPRODUCIBLE");
+  if (cuda_graphs && (precision != "fp32" || nproc > 1 || trains_on_episodes()))
+    fail(
+        "--cuda-graphs 1 captures DT's windows on one rank in fp32 (a fixed-shape step): drop it, or use "
+        "--precision fp32, --nproc 1 and DT's windows");
+  if (cuda_graphs && !parse_device("--device", device).is_cuda()) fail("--cuda-graphs 1 needs --device cuda");
   if (parse_device("--device", device).is_cuda() && !resume.empty())
     fail("--resume continues on the CPU only (the optimiser state is kept as saved); drop --device");
 }

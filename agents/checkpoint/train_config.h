@@ -58,6 +58,7 @@ struct TrainConfig {
   int threads = 2;
   std::string device = "cpu";      // "cpu" | "cuda" | "cuda:N" (a CUDA LibTorch); evaluation runs on the CPU
   std::string precision = "fp32";  // "fp32" | "bf16" (mixed: bf16 matmuls, fp32 weights and scan state)
+  bool cuda_graphs = false;        // DT's step captured in a CUDA graph and replayed (graph_step.h)
   std::string resume;              // continue from this checkpoint
   int nproc = 1;                   // data-parallel ranks (the world size; torchrun's WORLD_SIZE sets it too)
   double dist_timeout = 1800;      // seconds: the rendezvous and each collective (a dead or stuck rank)

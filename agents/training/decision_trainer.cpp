@@ -16,6 +16,7 @@
 #include "agents/checkpoint/checkpoint.h"
 #include "agents/models/device.h"
 #include "agents/training/distributed.h"
+#include "agents/training/graph_step.h"
 #include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/csv_log.h"
@@ -106,21 +107,35 @@ class WindowRegime : public BatchRegime {
         first_(rank * local_),
         act_dim_(data.act_dim()) {}
   UpdateLoss accumulate_gradients(DecisionPolicy& model, const torch::Device& device, bool bf16) override {
-    const auto batch = to_device(sampler_.sample(batch_, first_, local_), device);
+    return accumulate_on(model, to_device(next_batch(), device), bf16);
+  }
+  // This rank's next batch (on the host).
+  data::SequenceBatch next_batch() { return sampler_.sample(batch_, first_, local_); }
+  UpdateLoss accumulate_on(DecisionPolicy& model, const data::SequenceBatch& batch, bool bf16) const {
     const int64_t steps = batch.mask.sum().item<int64_t>();
-    torch::Tensor pred;
-    {
-      const AutocastScope amp(bf16, device);
-      pred = model->forward(batch.states, batch.actions, batch.returns_to_go, batch.timesteps, batch.mask);
-    }
-    const auto loss = masked_mse_sum(pred, batch.actions, batch.mask) / static_cast<double>(steps * act_dim_);
+    const auto loss = error_sum(model, batch, bf16) / static_cast<double>(steps * act_dim_);
     loss.backward();
     return {loss.item<double>(), steps};
+  }
+  // The same loss with no value read back to the host (for a CUDA graph): {loss, real steps}.
+  std::pair<torch::Tensor, torch::Tensor> loss_on_device(DecisionPolicy& model,
+                                                         const data::SequenceBatch& batch) const {
+    const auto steps = batch.mask.sum();
+    return {error_sum(model, batch, false) / (steps * act_dim_).to(torch::kFloat), steps};
   }
   std::string rng_state() const override { return sampler_.rng_state(); }
   void set_rng_state(const std::string& s) override { sampler_.set_rng_state(s); }
 
  private:
+  // The squared error summed over the real steps.
+  static torch::Tensor error_sum(DecisionPolicy& model, const data::SequenceBatch& batch, bool bf16) {
+    torch::Tensor pred;
+    {
+      const AutocastScope amp(bf16, batch.states.device());
+      pred = model->forward(batch.states, batch.actions, batch.returns_to_go, batch.timesteps, batch.mask);
+    }
+    return masked_mse_sum(pred, batch.actions, batch.mask);
+  }
   data::WindowSampler sampler_;
   int64_t batch_, local_, first_, act_dim_;  // the global batch; this rank's slice of it
 };
@@ -312,6 +327,9 @@ struct DecisionTrainer::Run {
   std::unique_ptr<dist::ProcessGroup> group;
   std::unique_ptr<dist::GradientAllReduce> reducer;
   std::vector<torch::Tensor> parameters;
+  // --cuda-graphs: the captured step, after a few eager updates on its stream.
+  std::unique_ptr<GraphedStep> graphed;
+  int eager_before_capture = 3;
 
   bool writes_files() const { return launch.rank == 0; }
   void prepare(const TrainConfig& given, const std::set<std::string>& flags);
@@ -330,6 +348,7 @@ struct DecisionTrainer::Run {
   // Returns the loss and the signal the run stops by after it, or 0 (every
   // rank agrees on both).
   std::pair<UpdateLoss, int> update(int64_t update, double lr, int asked);
+  UpdateLoss graphed_update(double lr);
 };
 
 void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std::string>& flags) {
@@ -470,6 +489,12 @@ void DecisionTrainer::Run::build_model() {
   optimizer = std::make_unique<torch::optim::AdamW>(agent.model->parameters(),
                                                     torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
   regime = make_regime(*dataset, c, launch.rank);
+  if (c.cuda_graphs) {
+    auto* windows = dynamic_cast<WindowRegime*>(regime.get());  // TrainConfig::validate: DT's windows
+    graphed = make_graphed_step(parameters, *optimizer, c.grad_clip, [this, windows](const data::SequenceBatch& b) {
+      return windows->loss_on_device(agent.model, b);
+    });
+  }
 }
 
 void DecisionTrainer::Run::restore_training_state() {
@@ -512,6 +537,7 @@ void DecisionTrainer::Run::open_logs() {
 template <class Fn>
 void DecisionTrainer::Run::on_cpu(const Fn& fn) {
   if (device.is_cpu()) return fn();
+  if (graphed) graphed->invalidate();  // the parameters' storage moves: captured again at the next update
   agent.model->to(torch::kCPU);
   fn();
   agent.model->to(device);
@@ -567,6 +593,7 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
 }
 
 std::pair<UpdateLoss, int> DecisionTrainer::Run::update(int64_t update, double lr, int asked) {
+  if (graphed) return {graphed_update(lr), asked};  // one rank (TrainConfig::validate)
   for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer->zero_grad();
   auto loss = regime->accumulate_gradients(agent.model, device, c.precision == "bf16");
@@ -577,6 +604,37 @@ std::pair<UpdateLoss, int> DecisionTrainer::Run::update(int64_t update, double l
   torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
   optimizer->step();
   return {loss, asked};
+}
+
+// --cuda-graphs: eager updates on the graph's stream first, then the captured
+// step. A capture that fails (an operation a graph cannot hold) says so once
+// and the run goes on eagerly with the same batch.
+UpdateLoss DecisionTrainer::Run::graphed_update(double lr) {
+  auto& windows = dynamic_cast<WindowRegime&>(*regime);
+  const auto batch = to_device(windows.next_batch(), device);
+  auto eager = [&] {
+    for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer->zero_grad();
+    const auto loss = windows.accumulate_on(agent.model, batch, false);
+    torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
+    optimizer->step();
+    return loss;
+  };
+  UpdateLoss loss;
+  if (eager_before_capture > 0) {
+    --eager_before_capture;
+    graphed->on_graph_stream([&] { loss = eager(); });
+    return loss;
+  }
+  try {
+    const auto [value, steps] = graphed->run(batch, lr);
+    return {value, steps};
+  } catch (const c10::Error& e) {
+    std::cerr << "warning: --cuda-graphs: the step could not be captured; eager updates from here ("
+              << e.what_without_backtrace() << ")\n";
+    graphed.reset();
+    return eager();
+  }
 }
 
 DecisionTrainer::DecisionTrainer(const TrainConfig& config, const std::set<std::string>& given_flags,

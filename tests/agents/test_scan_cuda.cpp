@@ -2,7 +2,8 @@
 // kernels through LibTorch (scan_fast on CUDA tensors) against the CPU kernel
 // and the float64 brute force, gradients included; chunks chained on the GPU;
 // bf16 inputs scanned in fp32; a training step of each backbone on the GPU
-// against the same step on the CPU. Its own binary: where LibTorch sees no
+// against the same step on the CPU; DT's step captured in a CUDA graph
+// against eager steps. Its own binary: where LibTorch sees no
 // GPU (a CPU-only LibTorch, or no device) it prints why and exits 77, which
 // ctest reports as skipped.
 #include <torch/torch.h>
@@ -14,6 +15,7 @@
 
 #include "agents/models/decision_policy.h"
 #include "agents/scan/scan.h"
+#include "agents/training/graph_step.h"
 #include "tests/agents/decision_test_support.h"
 #include "tests/agents/scan_test_support.h"
 
@@ -173,6 +175,77 @@ TEST_CASE("CUDA: a training step of each backbone == the same step on the CPU", 
     INFO("worst: " << worst_name);
     CHECK(worst < 1e-4);
   }
+}
+
+TEST_CASE("CUDA graphs: captured DT steps == eager steps, with warm-up, a changing rate and a recapture", "[cuda]") {
+  // Dropout 0 (small_decision_config): the two runs draw nothing random, so
+  // they must agree to rounding at every update, including after the graph
+  // is dropped because the weights went to the CPU and back (an evaluation).
+  const auto config = aaren::testing::small_decision_config("transformer");
+  torch::manual_seed(21);
+  aaren::DecisionPolicy eager_model(config), graph_model(config);
+  {
+    torch::NoGradGuard no_grad;
+    auto src = eager_model->named_parameters();
+    for (auto& p : graph_model->named_parameters()) p.value().copy_(src[p.key()]);
+  }
+  eager_model->to(torch::kCUDA), graph_model->to(torch::kCUDA);
+  const auto options = torch::optim::AdamWOptions(1e-3).weight_decay(1e-4);
+  torch::optim::AdamW eager_opt(eager_model->parameters(), options), graph_opt(graph_model->parameters(), options);
+  const int64_t B = 4, T = 20;
+  auto batch_of = [&](int64_t i) {
+    torch::manual_seed(100 + i);
+    const auto b = aaren::testing::random_decision_batch(B, T);
+    const auto lengths = torch::randint(1, T + 1, {B}, torch::kLong);
+    const auto mask = torch::arange(T).unsqueeze(0) < lengths.unsqueeze(1);
+    return aaren::data::SequenceBatch{b.states.cuda(),        b.actions.cuda(),   torch::zeros({B, T}).cuda(),
+                                      b.returns_to_go.cuda(), b.timesteps.cuda(), mask.cuda()};
+  };
+  auto loss_of = [](aaren::DecisionPolicy& m, const aaren::data::SequenceBatch& b) {
+    const auto pred = m->forward(b.states, b.actions, b.returns_to_go, b.timesteps, b.mask);
+    const auto steps = b.mask.sum();
+    const auto sse = ((pred - b.actions).pow(2) * b.mask.unsqueeze(-1).to(torch::kFloat)).sum();
+    return std::make_pair(sse / (steps * b.actions.size(2)).to(torch::kFloat), steps);
+  };
+  auto eager_step = [&](aaren::DecisionPolicy& m, torch::optim::AdamW& opt, const aaren::data::SequenceBatch& b,
+                        double lr) {
+    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    opt.zero_grad();
+    const auto loss = loss_of(m, b).first;
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(m->parameters(), 0.25);
+    opt.step();
+    return loss.item<double>();
+  };
+  auto graphed = aaren::make_graphed_step(graph_model->parameters(), graph_opt, 0.25,
+                                          [&](const aaren::data::SequenceBatch& b) { return loss_of(graph_model, b); });
+  for (int64_t i = 0; i < 12; ++i) {
+    const auto batch = batch_of(i);
+    const double lr = 1e-3 * std::min(1.0, (i + 1) / 6.0);  // a warm-up: the captured rate must follow it
+    const double expected = eager_step(eager_model, eager_opt, batch, lr);
+    double got = 0;
+    if (i < 3)
+      graphed->on_graph_stream([&] { got = eager_step(graph_model, graph_opt, batch, lr); });
+    else
+      got = graphed->run(batch, lr).first;
+    if (i == 7) {  // as an evaluation on the CPU does
+      graphed->invalidate();
+      graph_model->to(torch::kCPU), graph_model->to(torch::kCUDA);
+    }
+    INFO("update " << i);
+    CHECK(std::abs(got - expected) <= 1e-5 * (1 + std::abs(expected)));
+  }
+  graphed->invalidate();
+  double worst = 0, moved = 0;
+  auto graph_params = graph_model->named_parameters();
+  for (const auto& p : eager_model->named_parameters()) {
+    worst = std::max(worst, max_abs_diff(graph_params[p.key()].cpu(), p.value().cpu()));
+    moved = std::max(moved, p.value().abs().max().item<double>());
+  }
+  CHECK(worst < 1e-5);
+  CHECK(moved > 0);
+  for (auto& g : graph_opt.state())  // the step counts written back: 12 steps each
+    CHECK(static_cast<torch::optim::AdamWParamState&>(*g.second).step() == 12);
 }
 
 int main(int argc, char** argv) {
