@@ -98,7 +98,7 @@ TEST_CASE("Device-side clipping scales by min(1, max / norm) as clip_grad_norm_ 
   CHECK_FALSE(none.params[0].grad().defined());
 }
 
-TEST_CASE("--cuda-graphs is refused in one line where a step cannot be captured", "[training]") {
+TEST_CASE("train: --cuda-graphs is refused in one line where a step cannot be captured", "[training]") {
   auto refused = [](const aaren::TrainConfig& c) {
     try {
       c.validate();

@@ -121,7 +121,7 @@ TEST_CASE("scan variants: a malformed table is refused in one line naming the fi
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("scan variants: columns per lane halve until they divide d; alignment only decides vector access",
+TEST_CASE("scan variants: columns per lane halve until they divide d, alignment only decides vector access",
           "[scan][cuda]") {
   const ScanVariant four{8, 16, 4};
   CHECK(aaren::cuda::columns_per_lane_for(four, 128) == 4);
