@@ -130,8 +130,9 @@ part2() {
     local precision=${run%%-*} graphs=0
     [[ $run == *-graphs ]] && graphs=1
     "$BUILD"/aaren train --dataset data/bundled/hopper-mixed-v0.hdf5 --backbone transformer \
-      --out "$OUT/dt-$run" --updates "$UPDATES" --device cuda --precision "$precision" --cuda-graphs "$graphs" \
-      --eval-episodes 2 >"$OUT/dt-$run.log" 2>&1 || { tail -3 "$OUT/dt-$run.log"; return 1; }
+      --out "$OUT/dt-$run" --overwrite --updates "$UPDATES" --device cuda --precision "$precision" \
+      --cuda-graphs "$graphs" --eval-every "$UPDATES" --checkpoint-every 0 --eval-episodes 2 \
+      >"$OUT/dt-$run.log" 2>&1 || { tail -3 "$OUT/dt-$run.log"; return 1; }
   done
 }
 TESTS_FAILED=0
@@ -167,8 +168,9 @@ print(f"\n| run | {updates} DT updates (s) | ms per update after the first 10 | 
 print("|---|---|---|---|---|")
 for run in ("fp32", "bf16", "fp32-graphs"):
     rows = list(csv.DictReader(open(f"{out}/dt-{run}/train_log.csv")))
-    # Time from the log (training only, evaluations excluded); the first 10
-    # updates (warm-up, and the capture) are left out of the rate.
+    # Time from the log: with one evaluation, at the end, and no periodic checkpoint
+    # (--eval-every UPDATES --checkpoint-every 0), it is training alone; the first
+    # 10 updates (warm-up, and the capture) are left out of the rate.
     secs = float(rows[-1]["seconds"])
     rate = (secs - float(rows[9]["seconds"])) / (len(rows) - 10) * 1000
     graphs = " (CUDA graph)" if run.endswith("graphs") else ""

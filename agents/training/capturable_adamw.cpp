@@ -1,6 +1,9 @@
 #include "agents/training/capturable_adamw.h"
 
+#include <sstream>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
 
 namespace aaren {
 
@@ -12,6 +15,28 @@ torch::optim::AdamWParamState& state_of(torch::optim::OptimizerParamState& s) {
 
 }  // namespace
 
+namespace {
+
+// (A template, so that only the branch of this LibTorch's key type is compiled.)
+template <typename Map>
+typename Map::iterator find_state(Map& states, void* impl) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    std::ostringstream key;  // what c10::guts::to_string(impl) writes
+    key << impl;
+    return states.find(key.str());
+  } else {
+    return states.find(impl);
+  }
+}
+
+}  // namespace
+
+torch::optim::OptimizerParamState* adamw_state_of(torch::optim::AdamW& optimizer, const torch::Tensor& param) {
+  auto& states = optimizer.state();
+  const auto found = find_state(states, param.unsafeGetTensorImpl());
+  return found == states.end() ? nullptr : found->second.get();
+}
+
 CapturableAdamW::CapturableAdamW(torch::optim::AdamW& optimizer) : optimizer_(optimizer) {
   if (optimizer.param_groups().size() != 1)
     throw std::invalid_argument("CapturableAdamW: expected one parameter group");
@@ -22,13 +47,13 @@ CapturableAdamW::CapturableAdamW(torch::optim::AdamW& optimizer) : optimizer_(op
   eps_ = options.eps(), weight_decay_ = options.weight_decay();
   int64_t steps = -1;
   for (auto& p : group.params()) {
-    auto found = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
-    if (found == optimizer.state().end()) continue;
-    auto& s = state_of(*found->second);
+    auto* found = adamw_state_of(optimizer, p);
+    if (!found) continue;
+    auto& s = state_of(*found);
     if (steps >= 0 && s.step() != steps)
       throw std::invalid_argument("CapturableAdamW: parameters have taken different numbers of steps");
     steps = s.step();
-    slots_.push_back({p, s.exp_avg(), s.exp_avg_sq(), found->second.get()});
+    slots_.push_back({p, s.exp_avg(), s.exp_avg_sq(), found});
   }
   if (slots_.empty()) throw std::invalid_argument("CapturableAdamW: no parameter has taken an eager step");
   const auto on = torch::TensorOptions().dtype(torch::kDouble).device(slots_.front().param.device());

@@ -48,6 +48,11 @@ class CapturableAdamW {
   double beta1_, beta2_, eps_, weight_decay_;
 };
 
+// The state torch::optim::AdamW keeps for `param`, or null before its first
+// step. (LibTorch keys it by the parameter's TensorImpl: as its address
+// printed in 1.13, as the pointer itself in later releases.)
+torch::optim::OptimizerParamState* adamw_state_of(torch::optim::AdamW& optimizer, const torch::Tensor& param);
+
 // clip_grad_norm_ without a host read: every gradient scaled by
 // min(1, max_norm / (total 2-norm + 1e-6)) on the device.
 void clip_grad_norm_on_device(const std::vector<torch::Tensor>& parameters, double max_norm);

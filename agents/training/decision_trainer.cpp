@@ -629,9 +629,14 @@ UpdateLoss DecisionTrainer::Run::graphed_update(double lr) {
   try {
     const auto [value, steps] = graphed->run(batch, lr);
     return {value, steps};
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
+    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
     std::cerr << "warning: --cuda-graphs: the step could not be captured; eager updates from here ("
-              << e.what_without_backtrace() << ")\n";
+              << (torch_error ? torch_error->what_without_backtrace() : e.what()) << ")\n";
+    try {
+      graphed->invalidate();  // the optimiser's step counts, as the replays left them
+    } catch (const std::exception&) {
+    }
     graphed.reset();
     return eager();
   }

@@ -68,10 +68,12 @@ TEST_CASE("Capturable AdamW and clipping == LibTorch's AdamW and clip_grad_norm_
   }
   // The optimizer states agree too (step counts written back, moments in place).
   for (size_t i = 0; i < eager.params.size(); ++i) {
-    const auto key = c10::guts::to_string(eager.params[i].unsafeGetTensorImpl());
-    const auto mixed_key = c10::guts::to_string(mixed.params[i].unsafeGetTensorImpl());
-    auto& a = static_cast<torch::optim::AdamWParamState&>(*eager_opt.state().at(key));
-    auto& b = static_cast<torch::optim::AdamWParamState&>(*mixed_opt.state().at(mixed_key));
+    auto* sa = aaren::adamw_state_of(eager_opt, eager.params[i]);
+    auto* sb = aaren::adamw_state_of(mixed_opt, mixed.params[i]);
+    REQUIRE(sa);
+    REQUIRE(sb);
+    auto& a = static_cast<torch::optim::AdamWParamState&>(*sa);
+    auto& b = static_cast<torch::optim::AdamWParamState&>(*sb);
     CHECK(a.step() == 15);
     CHECK(b.step() == 15);
     CHECK((a.exp_avg_sq() - b.exp_avg_sq()).abs().max().item<double>() < 1e-6);
