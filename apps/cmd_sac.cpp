@@ -61,10 +61,9 @@ SacConfig resumed_sac_config(const boost::program_options::variables_map& vm, co
     throw UsageError("--" + f.flag + " " + base::display_value(f.get(given)) + ": the run in " + folder + " has " +
                      base::display_value(f.get(stored)) + ", and a resumed run keeps it (start a new run with --out)");
   }
-  SacConfig c = stored;
-  for (const auto& f : SacConfig::fields())
-    if (f.on_resume && (cli::given(vm, f.flag) || f.flag == "stop-at-return" || f.flag == "dump-replay"))
-      f.set_json(c, f.get(given));
+  SacConfig c = base::resumed_config(stored, given, SacConfig::fields(), [&](const auto& f) {
+    return cli::given(vm, f.flag) || f.flag == "stop-at-return" || f.flag == "dump-replay";
+  });
   c.out_dir = c.resume = folder;
   return c;
 }

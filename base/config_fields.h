@@ -323,13 +323,19 @@ Config fields_from_json(const nlohmann::json& j, const std::vector<ConfigField<C
   return c;
 }
 
-// `stored`, with the fields a resumed run may change taken from `given`.
-template <class Config>
-Config resumed_config(const Config& stored, const Config& given, const std::vector<ConfigField<Config>>& fields) {
+// `stored`, with the fields a resumed run may change taken from `given`:
+// all of them, or those `take` picks (the flags given on the command line).
+template <class Config, class Take>
+Config resumed_config(const Config& stored, const Config& given, const std::vector<ConfigField<Config>>& fields,
+                      const Take& take) {
   Config c = stored;
   for (const auto& f : fields)
-    if (f.on_resume) f.set_json(c, f.get(given));
+    if (f.on_resume && take(f)) f.set_json(c, f.get(given));
   return c;
+}
+template <class Config>
+Config resumed_config(const Config& stored, const Config& given, const std::vector<ConfigField<Config>>& fields) {
+  return resumed_config(stored, given, fields, [](const ConfigField<Config>&) { return true; });
 }
 
 // A value as a user would type it: JSON's shortest round-trip form for

@@ -206,9 +206,8 @@ TrainConfig continue_stored_run(const TrainConfig& given, const LoadedAgent& sto
       throw std::invalid_argument("--" + f.flag + " cannot change on --resume (the run continues with " +
                                   base::display_value(f.get(stored.config)) + "); drop it");
   if (flags.empty()) return base::resumed_config(stored.config, given, TrainConfig::fields());
-  TrainConfig c = stored.config;
-  for (const auto& f : TrainConfig::fields())
-    if (f.on_resume && flags.count(f.flag)) f.set_json(c, f.get(given));
+  TrainConfig c = base::resumed_config(stored.config, given, TrainConfig::fields(),
+                                       [&](const auto& f) { return flags.count(f.flag) > 0; });
   c.resume = given.resume, c.out_dir = given.out_dir;
   return c;
 }
@@ -329,6 +328,7 @@ struct DecisionTrainer::Run {
   std::vector<torch::Tensor> parameters;
   // --cuda-graphs: the captured step, after a few eager updates on its stream.
   std::unique_ptr<GraphedStep> graphed;
+  WindowRegime* windows = nullptr;  // `regime`, whose batches the graph takes
   int eager_before_capture = 3;
 
   bool writes_files() const { return launch.rank == 0; }
@@ -348,6 +348,8 @@ struct DecisionTrainer::Run {
   // Returns the loss and the signal the run stops by after it, or 0 (every
   // rank agrees on both).
   std::pair<UpdateLoss, int> update(int64_t update, double lr, int asked);
+  template <class Accumulate>
+  UpdateLoss eager_step(double lr, const Accumulate& accumulate, int& asked);
   UpdateLoss graphed_update(double lr);
 };
 
@@ -490,8 +492,8 @@ void DecisionTrainer::Run::build_model() {
                                                     torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
   regime = make_regime(*dataset, c, launch.rank);
   if (c.cuda_graphs) {
-    auto* windows = dynamic_cast<WindowRegime*>(regime.get());  // TrainConfig::validate: DT's windows
-    graphed = make_graphed_step(parameters, *optimizer, c.grad_clip, [this, windows](const data::SequenceBatch& b) {
+    windows = dynamic_cast<WindowRegime*>(regime.get());  // TrainConfig::validate: DT's windows
+    graphed = make_graphed_step(parameters, *optimizer, c.grad_clip, [this](const data::SequenceBatch& b) {
       return windows->loss_on_device(agent.model, b);
     });
   }
@@ -594,31 +596,37 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
 
 std::pair<UpdateLoss, int> DecisionTrainer::Run::update(int64_t update, double lr, int asked) {
   if (graphed) return {graphed_update(lr), asked};  // one rank (TrainConfig::validate)
+  const auto loss = eager_step(
+      lr, [&] { return regime->accumulate_gradients(agent.model, device, c.precision == "bf16"); }, asked);
+  return {loss, asked};
+}
+
+// One eager update: the learning rate, the gradient `accumulate` leaves (the
+// global batch's, with several ranks; `asked` becomes the agreed stop
+// signal), clipping and AdamW's step.
+template <class Accumulate>
+UpdateLoss DecisionTrainer::Run::eager_step(double lr, const Accumulate& accumulate, int& asked) {
   for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer->zero_grad();
-  auto loss = regime->accumulate_gradients(agent.model, device, c.precision == "bf16");
+  auto loss = accumulate();
   if (reducer) {
     const auto totals = reducer->reduce(parameters, loss.loss, loss.steps, asked);  // the global batch's gradient
     loss.loss = totals.loss, loss.steps = totals.steps, asked = totals.stop_signal;
   }
   torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
   optimizer->step();
-  return {loss, asked};
+  return loss;
 }
 
 // --cuda-graphs: eager updates on the graph's stream first, then the captured
 // step. A capture that fails (an operation a graph cannot hold) says so once
 // and the run goes on eagerly with the same batch.
 UpdateLoss DecisionTrainer::Run::graphed_update(double lr) {
-  auto& windows = dynamic_cast<WindowRegime&>(*regime);
-  const auto batch = to_device(windows.next_batch(), device);
+  const auto batch = to_device(windows->next_batch(), device);
+  int no_signal = 0;  // one rank: nothing to agree on
   auto eager = [&] {
-    for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    optimizer->zero_grad();
-    const auto loss = windows.accumulate_on(agent.model, batch, false);
-    torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
-    optimizer->step();
-    return loss;
+    return eager_step(
+        lr, [&] { return windows->accumulate_on(agent.model, batch, false); }, no_signal);
   };
   UpdateLoss loss;
   if (eager_before_capture > 0) {

@@ -311,6 +311,26 @@ __global__ void backward_scalars_kernel(ScanBackwardArgs<T> a, T* f_out, T* a_ou
   a_out[i] = ok && Uk > T(0) ? exp_of(a.s[i] - Mk) / Uk : T(0);
 }
 
+// G after the last token, for columns col..col+V-1: the final state's u_N gw
+// (m_N a constant); 0 without a gradient there.
+template <typename T, int V, bool Vec>
+__device__ __forceinline__ Columns<T, V> final_state_gradient(const ScanBackwardArgs<T>& a, int64_t bh, int64_t col) {
+  const T u_final = a.U[bh * a.N + a.N - 1];
+  if (!a.gw || !(u_final > T(0))) return filled<T, V>(T(0));
+  Columns<T, V> g = load_columns<T, V, Vec>(a.gw + bh * a.d + col);
+  scale_columns(g, u_final);
+  return g;
+}
+
+// dw0 from G_0 (`carry`): the initial state weighs e^{m0 - L_0} = e^{m0 - M_0} / U_0.
+template <typename T, int V, bool Vec>
+__device__ __forceinline__ void store_initial_state_gradient(const ScanBackwardArgs<T>& a, int64_t bh, int64_t col,
+                                                              Columns<T, V> carry) {
+  const T u0 = a.u0[bh], U0 = a.U[bh * a.N];
+  scale_columns(carry, u0 > T(0) && U0 > T(0) ? exp_of(a.m0[bh] - a.M[bh * a.N]) / U0 : T(0));
+  store_columns<T, V, Vec>(a.dw0 + bh * a.d + col, carry);
+}
+
 // One block per (sequence, 32 x V columns), chunks from the end: G, dv = a G,
 // and per token this slice's partial sums o·g and v·G; finally dw0.
 template <typename T, int TPW, int V, bool Vec>
@@ -328,10 +348,7 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
   const T *v = a.v + offset, *o = a.o + offset, *g = a.g ? a.g + offset : nullptr;
   T *dv = a.dv + offset, *og_out = part_og + (bh * slices + slice) * N, *vg_out = part_vg + (bh * slices + slice) * N;
   const auto zero = filled<T, V>(T(0));
-  // G after the last token: the final state's u_N gw (m_N a constant).
-  const T u_final = a.U[bh * N + N - 1];
-  Columns<T, V> carry = has_col && a.gw && u_final > T(0) ? load_columns<T, V, Vec>(a.gw + bh * d + col) : zero;
-  scale_columns(carry, u_final);
+  Columns<T, V> carry = has_col ? final_state_gradient<T, V, Vec>(a, bh, col) : zero;
   const int64_t chunk = static_cast<int64_t>(warps) * TPW;
   for (int64_t base = (N - 1) / chunk * chunk; base >= 0; base -= chunk) {
     const int64_t t0 = base + static_cast<int64_t>(warp) * TPW;
@@ -386,12 +403,7 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
       for (int j = 0; j < V; ++j) carry.x[j] = map_f[i] * carry.x[j] + map_g[i][lane * V + j];
     __syncthreads();
   }
-  // carry = G_0. The initial state weighs e^{m0 - L_0} = e^{m0 - M_0} / U_0.
-  if (has_col) {
-    const T u0 = a.u0[bh], U0 = a.U[bh * N];
-    scale_columns(carry, u0 > T(0) && U0 > T(0) ? exp_of(a.m0[bh] - a.M[bh * N]) / U0 : T(0));
-    store_columns<T, V, Vec>(a.dw0 + bh * d + col, carry);
-  }
+  if (has_col) store_initial_state_gradient<T, V, Vec>(a, bh, col, carry);
 }
 
 // One warp per sequence: sum the slices' partials (in slice order), the
