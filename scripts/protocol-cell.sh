@@ -14,8 +14,9 @@
 #            lstm         Decision LSTM, whole episodes as Aaren trains (2 per update)
 #   SEED     1, 2, 3 (4, 5 where a verdict is inconclusive at 3)
 # Environment:
-#   UPDATES=...      gradient updates (the protocol's length, fixed by its pilot)
-#   EVAL_EVERY=...   updates between evaluations (default UPDATES / 10)
+#   UPDATES=...      gradient updates (default 40000: the protocol's length,
+#                    fixed by its pilot in docs/RESULTS.md)
+#   EVAL_EVERY=...   updates between evaluations (default 1000: the protocol's)
 #   SLICE=SECONDS    stop training after this long (SIGTERM: the update in progress
 #                    ends, a checkpoint is written) and exit 3, to be continued by
 #                    the next call; 0 (default): train to the end
@@ -28,7 +29,8 @@
 # pinned (AAREN_REPRODUCIBLE=1) so that every AVX2 CPU gives the same bits.
 #
 # Resumable: a killed or sliced run continues from its newest checkpoint (a resumed
-# run's record equals an uninterrupted one's); a finished stage is skipped. The
+# run's record equals an uninterrupted one's); a finished stage is skipped. A run
+# parked by scripts/park-runs.sh (data/in-flight/, committed) continues on any machine. The
 # small files (config.json, train_log.csv, eval.csv, eval-final.json) are copied
 # to $RESULTS/DATASET/ARM-seedSEED/.
 set -euo pipefail
@@ -55,8 +57,7 @@ case "${DATASET%%-*}" in
   walker2d) HIGH=5000 ;;
   *) echo "protocol-cell: DATASET must start with hopper, halfcheetah or walker2d, got '$DATASET'" >&2; exit 2 ;;
 esac
-[[ -n ${UPDATES:-} ]] || { echo "protocol-cell: set UPDATES (the protocol's length, docs/RESULTS.md)" >&2; exit 2; }
-EVAL_EVERY=${EVAL_EVERY:-$((UPDATES / 10))} SLICE=${SLICE:-0}
+UPDATES=${UPDATES:-40000} EVAL_EVERY=${EVAL_EVERY:-1000} SLICE=${SLICE:-0}
 DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-docs/results/protocol}
 FILE=$DATA/$DATASET.hdf5
 PRESET=configs/protocol/$DATASET.json  # DT's model and optimiser, fp32, 1 thread, 10 episodes per evaluation
@@ -87,6 +88,13 @@ train() {  # the arguments: how this call starts or continues the run
   exit 1
 }
 
+# A cell parked by scripts/park-runs.sh (committed in data/in-flight/) continues here.
+PARKED=data/in-flight/$RUN
+if [[ ! -f $RUN/config.json && -f $PARKED/config.json ]]; then
+  cp "$PARKED"/* "$RUN"/
+  echo "[$DATASET $CELL] restored from $PARKED"
+fi
+
 if [[ -f $RUN/checkpoint.pt ]]; then
   echo "[$DATASET $CELL] trained: skipped"
 elif [[ -f $RUN/config.json ]]; then
@@ -108,4 +116,5 @@ if [[ ! -f $RUN/eval-final.json ]]; then
 fi
 mkdir -p "$KEEP"
 cp "$RUN"/config.json "$RUN"/train_log.csv "$RUN"/eval.csv "$RUN"/eval-final.json "$KEEP"/
+rm -rf "$PARKED"  # the parked copy has served (its deletion is committed with the cell)
 echo "[$DATASET $CELL] done: $KEEP"

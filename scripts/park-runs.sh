@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Parks training runs that are still in flight so that they survive the loss of
+# this machine: each run's newest checkpoint and its records (config.json,
+# train_log.csv, eval.csv) are copied into the repository, under
+# data/in-flight/<the run's path>, to be committed. scripts/protocol-cell.sh
+# continues a parked cell from there on any machine (a resumed run computes and
+# records what an uninterrupted one does) and deletes the parked copy when the
+# cell is done.
+#
+# Usage: scripts/park-runs.sh [--stop] RUN_DIR...
+#   RUN_DIR  a run folder under runs/ (one `aaren train --out` folder)
+#   --stop   first stop the run's training gracefully (SIGTERM: the update in
+#            progress ends and a checkpoint is written), then wait for its cell
+#            script to let go of RUN_DIR.lock
+#
+# A run without a checkpoint_<update>.pt is reported and skipped; a finished run
+# (checkpoint.pt present) needs no parking. Nothing is half-written: each run is
+# copied to a temporary folder first and renamed into place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STOP=0
+RUNS=()
+while (($#)); do
+  case "$1" in
+    --stop) STOP=1; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -*) echo "park-runs: unknown flag '$1' (expected --stop)" >&2; exit 2 ;;
+    *) RUNS+=("${1%/}"); shift ;;
+  esac
+done
+((${#RUNS[@]})) || { echo "park-runs: name at least one RUN_DIR (a folder under runs/)" >&2; exit 2; }
+
+stop_run() {  # $1 run folder: TERM its trainer, then wait for its cell to exit
+  local pids
+  pids=$(pgrep -f "aaren train .*(--out|--resume) $1( |\$)" || true)
+  [[ -n $pids ]] && kill -TERM $pids
+  if [[ -f $1.lock ]]; then
+    flock -w 900 "$1.lock" true || { echo "park-runs: $1 still running after 15 minutes" >&2; return 1; }
+  fi
+  while pgrep -f "aaren train .*(--out|--resume) $1( |\$)" > /dev/null; do sleep 1; done
+}
+
+park() {  # $1 run folder
+  local run=$1 dest=data/in-flight/$1 newest
+  [[ -d $run && -f $run/config.json ]] || { echo "park-runs: $run: not a run folder (no config.json)" >&2; return 1; }
+  if [[ -f $run/checkpoint.pt ]]; then echo "[$run] finished: nothing to park"; return 0; fi
+  newest=$(ls "$run" | grep -E '^checkpoint_[0-9]+\.pt$' | sort -t_ -k2 -n | tail -1 || true)
+  [[ -n $newest ]] || { echo "[$run] no checkpoint_<update>.pt yet: not parked"; return 0; }
+  rm -rf "$dest.tmp"
+  mkdir -p "$dest.tmp"
+  cp "$run/config.json" "$run/train_log.csv" "$run/$newest" "$dest.tmp/"
+  [[ -f $run/eval.csv ]] && cp "$run/eval.csv" "$dest.tmp/"
+  rm -rf "$dest"
+  mv "$dest.tmp" "$dest"
+  echo "[$run] parked at ${newest//[!0-9]/} updates in $dest ($(du -sh "$dest" | cut -f1))"
+}
+
+for run in "${RUNS[@]}"; do
+  ((STOP)) && stop_run "$run"
+  park "$run"
+done
