@@ -7,11 +7,14 @@
 # records what an uninterrupted one does) and deletes the parked copy when the
 # cell is done.
 #
-# Usage: scripts/park-runs.sh [--stop] RUN_DIR...
-#   RUN_DIR  a run folder under runs/ (one `aaren train --out` folder)
-#   --stop   first stop the run's training gracefully (SIGTERM: the update in
-#            progress ends and a checkpoint is written), then wait for its cell
-#            script to let go of RUN_DIR.lock
+# Usage: scripts/park-runs.sh [--stop | --restore] RUN_DIR...
+#   RUN_DIR    a run folder (one `aaren train --out` folder, e.g. under runs/)
+#   --stop     first stop the run's training gracefully (SIGTERM: the update in
+#              progress ends and a checkpoint is written), then wait for its
+#              cell script to let go of RUN_DIR.lock
+#   --restore  the other way: copy a parked run back into RUN_DIR (when RUN_DIR
+#              has no config.json), ready for `aaren train --resume RUN_DIR`
+# Environment: IN_FLIGHT=data/in-flight  where parked runs are kept
 #
 # A run without a checkpoint_<update>.pt is reported and skipped; a finished run
 # (checkpoint.pt present) needs no parking. Nothing is half-written: each run is
@@ -19,13 +22,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STOP=0
+IN_FLIGHT=${IN_FLIGHT:-data/in-flight}
+MODE=park
 RUNS=()
 while (($#)); do
   case "$1" in
-    --stop) STOP=1; shift ;;
+    --stop) MODE=stop; shift ;;
+    --restore) MODE=restore; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    -*) echo "park-runs: unknown flag '$1' (expected --stop)" >&2; exit 2 ;;
+    -*) echo "park-runs: unknown flag '$1' (expected --stop or --restore)" >&2; exit 2 ;;
     *) RUNS+=("${1%/}"); shift ;;
   esac
 done
@@ -33,16 +38,16 @@ done
 
 stop_run() {  # $1 run folder: TERM its trainer, then wait for its cell to exit
   local pids
-  pids=$(pgrep -f "aaren train .*(--out|--resume) $1( |\$)" || true)
+  pids=$(pgrep -f "aaren[^ ]* train .*(--out|--resume) $1( |\$)" || true)
   [[ -n $pids ]] && kill -TERM $pids
   if [[ -f $1.lock ]]; then
     flock -w 900 "$1.lock" true || { echo "park-runs: $1 still running after 15 minutes" >&2; return 1; }
   fi
-  while pgrep -f "aaren train .*(--out|--resume) $1( |\$)" > /dev/null; do sleep 1; done
+  while pgrep -f "aaren[^ ]* train .*(--out|--resume) $1( |\$)" > /dev/null; do sleep 1; done
 }
 
 park() {  # $1 run folder
-  local run=$1 dest=data/in-flight/$1 newest
+  local run=$1 dest=$IN_FLIGHT/${1#/} newest
   [[ -d $run && -f $run/config.json ]] || { echo "park-runs: $run: not a run folder (no config.json)" >&2; return 1; }
   if [[ -f $run/checkpoint.pt ]]; then echo "[$run] finished: nothing to park"; return 0; fi
   newest=$(ls "$run" | grep -E '^checkpoint_[0-9]+\.pt$' | sort -t_ -k2 -n | tail -1 || true)
@@ -56,7 +61,19 @@ park() {  # $1 run folder
   echo "[$run] parked at ${newest//[!0-9]/} updates in $dest ($(du -sh "$dest" | cut -f1))"
 }
 
+restore() {  # $1 run folder
+  local run=$1 src=$IN_FLIGHT/${1#/}
+  [[ -f $run/config.json ]] && { echo "[$run] present here: nothing to restore"; return 0; }
+  [[ -f $src/config.json ]] || { echo "park-runs: $src: no parked run for $run" >&2; return 1; }
+  mkdir -p "$run"
+  cp "$src"/* "$run"/
+  echo "[$run] restored from $src ($(tail -1 "$run/train_log.csv" | cut -d, -f1) updates logged)"
+}
+
 for run in "${RUNS[@]}"; do
-  ((STOP)) && stop_run "$run"
-  park "$run"
+  case $MODE in
+    stop) stop_run "$run" && park "$run" ;;
+    park) park "$run" ;;
+    restore) restore "$run" ;;
+  esac
 done

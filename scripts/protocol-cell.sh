@@ -34,6 +34,9 @@
 # small files (config.json, train_log.csv, eval.csv, eval-final.json) are copied
 # to $RESULTS/DATASET/ARM-seedSEED/.
 set -euo pipefail
+# The whole script is one block, read before it runs: editing this file while a
+# cell is training cannot change what the running cell does next.
+{
 cd "$(dirname "$0")/.."
 
 if (($# != 3)); then
@@ -89,11 +92,8 @@ train() {  # the arguments: how this call starts or continues the run
 }
 
 # A cell parked by scripts/park-runs.sh (committed in data/in-flight/) continues here.
-PARKED=data/in-flight/$RUN
-if [[ ! -f $RUN/config.json && -f $PARKED/config.json ]]; then
-  cp "$PARKED"/* "$RUN"/
-  echo "[$DATASET $CELL] restored from $PARKED"
-fi
+PARKED=${IN_FLIGHT:-data/in-flight}/$RUN
+if [[ ! -f $RUN/config.json && -f $PARKED/config.json ]]; then scripts/park-runs.sh --restore "$RUN"; fi
 
 if [[ -f $RUN/checkpoint.pt ]]; then
   echo "[$DATASET $CELL] trained: skipped"
@@ -118,3 +118,5 @@ mkdir -p "$KEEP"
 cp "$RUN"/config.json "$RUN"/train_log.csv "$RUN"/eval.csv "$RUN"/eval-final.json "$KEEP"/
 rm -rf "$PARKED"  # the parked copy has served (its deletion is committed with the cell)
 echo "[$DATASET $CELL] done: $KEEP"
+exit
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# scripts/park-runs.sh: a run parked in the middle, its folder lost (a new
+# machine), restored and resumed records what the run never stopped records
+# (every log row but the wall clock, every evaluation); and its refusals.
+# Usage: check-park-runs.sh AAREN_BINARY SOURCE_DIR
+set -euo pipefail
+A=$1 SRC=$2
+T=$(mktemp -d "${TMPDIR:-/tmp}/park-runs.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export IN_FLIGHT=$T/in-flight
+PARK=$SRC/scripts/park-runs.sh
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+tiny=(train --dataset "$SRC/data/bundled/hopper-mixed-v0.hdf5" --backbone aaren --embed-dim 16 --layers 1
+      --aaren-batch 2 --chunk-steps 50 --warmup 5 --lr 3e-3 --dropout 0 --threads 1 --seed 7
+      --eval-episodes 2 --eval-every 10 --checkpoint-every 10 --keep-last 1)
+"$A" "${tiny[@]}" --updates 30 --out "$T/runs/straight" > "$T/straight.log" 2>&1 || fail "the straight run: $(tail -3 "$T/straight.log")"
+# A run caught in flight at update 20: its state there as a periodic checkpoint
+# (checkpoint_20.pt, beside the older checkpoint_10.pt), no final checkpoint.pt.
+"$A" "${tiny[@]}" --updates 20 --out "$T/runs/staged" > "$T/staged.log" 2>&1 || fail "the staged run"
+mv "$T/runs/staged/checkpoint.pt" "$T/runs/staged/checkpoint_20.pt"
+
+out=$("$PARK" "$T/runs/staged") || fail "park exited $?"
+grep -q "parked at 20 updates" <<<"$out" || fail "park said: $out"
+rm -rf "$T/runs/staged"  # the machine is lost
+out=$("$PARK" --restore "$T/runs/staged") || fail "restore exited $?"
+grep -q "restored from" <<<"$out" || fail "restore said: $out"
+"$A" train --resume "$T/runs/staged" --updates 30 > "$T/resumed.log" 2>&1 || fail "resume: $(tail -3 "$T/resumed.log")"
+drop_seconds() { cut -d, -f1-3,5 "$1"; }
+diff <(drop_seconds "$T/runs/straight/train_log.csv") <(drop_seconds "$T/runs/staged/train_log.csv") ||
+  fail "the restored run's train_log.csv differs from the straight run's"
+diff "$T/runs/straight/eval.csv" "$T/runs/staged/eval.csv" || fail "eval.csv differs"
+
+# A finished run needs no parking; a run without a periodic checkpoint is not parked; restoring
+# over a present run changes nothing; bad input is refused in one line, exit non-zero.
+out=$("$PARK" "$T/runs/straight") && grep -q "finished: nothing to park" <<<"$out" || fail "finished run: $out"
+[[ ! -e $IN_FLIGHT/${T#/}/runs/straight ]] || fail "a finished run was parked"
+mkdir -p "$T/runs/young" && cp "$T/runs/straight/config.json" "$T/runs/straight/train_log.csv" "$T/runs/young/"
+out=$("$PARK" "$T/runs/young") && grep -q "no checkpoint_<update>.pt yet" <<<"$out" || fail "young run: $out"
+out=$("$PARK" --restore "$T/runs/straight") && grep -q "nothing to restore" <<<"$out" || fail "restore over a run: $out"
+if err=$("$PARK" "$T/runs/missing" 2>&1); then fail "a missing run was accepted"; fi
+[[ $(wc -l <<<"$err") == 1 && $err == *"runs/missing: not a run folder"* ]] || fail "missing run: $err"
+if err=$("$PARK" --restore "$T/runs/other" 2>&1); then fail "restoring a run never parked was accepted"; fi
+[[ $err == *"no parked run"* ]] || fail "restore of nothing: $err"
+if err=$("$PARK" --bogus 2>&1); then fail "--bogus accepted"; fi
+[[ $err == *"unknown flag '--bogus'"* ]] || fail "--bogus: $err"
+echo "park-runs: parked, restored and resumed == the straight run; refusals checked"
