@@ -20,6 +20,10 @@
 #   SLICE=SECONDS    stop training after this long (SIGTERM: the update in progress
 #                    ends, a checkpoint is written) and exit 3, to be continued by
 #                    the next call; 0 (default): train to the end
+#   PARK_EVERY=SECONDS  park the run this often while it trains (default 1800;
+#                    0: never): its newest checkpoint and records are copied to
+#                    data/in-flight/ (scripts/park-runs.sh), so that a commit keeps
+#                    it if the machine is lost
 #   DATA=datasets/matched RUNS=runs/protocol RESULTS=docs/results/protocol
 #   AAREN=build/aaren  a frozen copy, so rebuilding cannot change a long run
 #
@@ -60,7 +64,7 @@ case "${DATASET%%-*}" in
   walker2d) HIGH=5000 ;;
   *) echo "protocol-cell: DATASET must start with hopper, halfcheetah or walker2d, got '$DATASET'" >&2; exit 2 ;;
 esac
-UPDATES=${UPDATES:-40000} EVAL_EVERY=${EVAL_EVERY:-1000} SLICE=${SLICE:-0}
+UPDATES=${UPDATES:-40000} EVAL_EVERY=${EVAL_EVERY:-1000} SLICE=${SLICE:-0} PARK_EVERY=${PARK_EVERY:-1800}
 DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-docs/results/protocol}
 FILE=$DATA/$DATASET.hdf5
 PRESET=configs/protocol/$DATASET.json  # DT's model and optimiser, fp32, 1 thread, 10 episodes per evaluation
@@ -78,12 +82,17 @@ exec 9>"$RUN.lock"
 flock -n 9 || { echo "[$DATASET $CELL] running in another process: skipped"; exit 0; }
 
 train() {  # the arguments: how this call starts or continues the run
-  local rc=0
+  local rc=0 parker=""
+  if ((PARK_EVERY > 0)); then  # the newest checkpoint parked as it trains (commit data/in-flight/)
+    (exec 9>&-; while sleep "$PARK_EVERY"; do scripts/park-runs.sh "$RUN" > /dev/null 2>&1 || true; done) &
+    parker=$!
+  fi
   if ((SLICE > 0)); then
     timeout -s TERM "$SLICE" "$A" train "$@" 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN.console.log" || rc=$?
   else
     "$A" train "$@" 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN.console.log" || rc=$?
   fi
+  if [[ -n $parker ]]; then kill "$parker" 2> /dev/null || true; fi
   [[ -f $RUN/checkpoint.pt ]] && return 0
   # 143 = 128 + SIGTERM: the slice ended and a checkpoint was written.
   ((rc == 143 || rc == 124)) && { echo "[$DATASET $CELL] slice ended: $(tail -1 "$RUN/train_log.csv" | cut -d, -f1) updates"; exit 3; }
