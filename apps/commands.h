@@ -13,4 +13,5 @@ int run_train(int argc, char** argv);
 int run_compare(int argc, char** argv);
 int run_export(int argc, char** argv);
 int run_plot(int argc, char** argv);
+int run_versus(int argc, char** argv);
 }  // namespace aaren::cli

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
       {"export", "write an Aaren or LSTM agent as a lean policy file (the LibTorch-free runtime)",
        aaren::cli::run_export},
       {"plot", "draw the evaluation curves of runs and seed groups in one figure", aaren::cli::run_plot},
+      {"versus", "compare two arms over seeds per dataset: Welch intervals, equivalence verdicts, pooled difference",
+       aaren::cli::run_versus},
       {"envs", "list the environments (names, dims, D4RL score references)", aaren::cli::run_envs},
       {"backbones", "list the backbones (how each trains and acts)", aaren::cli::run_backbones},
       {"rollout", "run a policy in an environment: returns and normalised scores", aaren::cli::run_rollout},

@@ -1,5 +1,6 @@
 #include "agents/training/seed_summary.h"
 
+#include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <filesystem>
@@ -26,17 +27,6 @@ nlohmann::json read_json(const std::string& path) {
   const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw std::runtime_error(path + ": not a JSON object");
   return j;
-}
-
-// Mean and sample std (n - 1) of xs; std NaN for one value.
-std::pair<double, double> mean_and_std(const std::vector<double>& xs) {
-  double sum = 0;
-  for (double x : xs) sum += x;
-  const double mean = sum / static_cast<double>(xs.size());
-  if (xs.size() < 2) return {mean, kNaN};
-  double squares = 0;
-  for (double x : xs) squares += (x - mean) * (x - mean);
-  return {mean, std::sqrt(squares / static_cast<double>(xs.size() - 1))};
 }
 
 using base::three_significant;
@@ -115,9 +105,26 @@ std::vector<SeedRun> read_seed_runs(const std::string& out, const std::vector<ui
   return runs;
 }
 
+std::pair<double, double> mean_and_std(const std::vector<double>& xs) {
+  double sum = 0;
+  for (double x : xs) sum += x;
+  const double mean = sum / static_cast<double>(xs.size());
+  if (xs.size() < 2) return {mean, kNaN};
+  double squares = 0;
+  for (double x : xs) squares += (x - mean) * (x - mean);
+  return {mean, std::sqrt(squares / static_cast<double>(xs.size() - 1))};
+}
+
+double t_quantile(double p, double dof) {
+  if (!(dof > 0)) throw std::invalid_argument("t_quantile: needs a positive number of degrees of freedom");
+  if (!(p > 0 && p < 1)) throw std::invalid_argument("t_quantile: p must lie in (0, 1)");
+  if (std::isinf(dof)) return boost::math::quantile(boost::math::normal(), p);  // t's limit
+  return boost::math::quantile(boost::math::students_t(dof), p);
+}
+
 double t_quantile_975(int64_t dof) {
   if (dof < 1) throw std::invalid_argument("t_quantile_975: needs at least one degree of freedom");
-  return boost::math::quantile(boost::math::students_t(static_cast<double>(dof)), 0.975);
+  return t_quantile(0.975, static_cast<double>(dof));
 }
 
 std::vector<SeedSummaryRow> summarise_seeds(const std::vector<SeedRun>& runs) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -59,7 +60,11 @@ double behaviour_score(const std::string& run_dir);
 // Each seed's run that has an eval.csv, in the order given.
 std::vector<SeedRun> read_seed_runs(const std::string& out, const std::vector<uint64_t>& seeds);
 
-// Student's t quantile t(0.975, dof) for dof >= 1.
+// The mean and the sample standard deviation (n - 1) of xs; the std is NaN for one value.
+std::pair<double, double> mean_and_std(const std::vector<double>& xs);
+// Student's t quantile t(p, dof) (Boost.Math) for any dof > 0 (Welch's are not integers),
+// and t(0.975, dof) for dof >= 1.
+double t_quantile(double p, double dof);
 double t_quantile_975(int64_t dof);
 std::vector<SeedSummaryRow> summarise_seeds(const std::vector<SeedRun>& runs);
 

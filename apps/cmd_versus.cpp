@@ -1,0 +1,257 @@
+// aaren versus ROOT: two arms of a study compared per dataset with a test fixed
+// in advance. ROOT holds DATASET/ARM-seedN/ run folders (eval.csv, config.json,
+// optionally eval-final.json: the last point again with more episodes, as
+// scripts/protocol-cell.sh writes it). Each finished run's score is the mean of
+// its last --last evaluations at the target; per dataset, the difference of the
+// arms' means over seeds gets Welch's interval and a verdict against --margin;
+// the per-dataset differences are pooled (agents/training/equivalence.h).
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/training/equivalence.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/config_options.h"
+#include "base/atomic_file.h"
+#include "base/format.h"
+#include "base/numbers.h"
+
+namespace aaren::cli {
+
+namespace {
+namespace fs = std::filesystem;
+
+// versus's settings, one described field each (flags, --help, docs/CLI-REFERENCE.md).
+struct VersusSettings {
+  std::string root, out;
+  std::vector<std::string> arms{"aaren", "transformer"};
+  std::string target = "high";
+  int64_t last = 3;
+  bool final_point = true, json = false;
+  double margin = 5, level = 0.9, pooled_level = 0.95;
+
+  static const std::vector<base::ConfigField<VersusSettings>>& fields() {
+    using S = VersusSettings;
+    using base::field;
+    static const std::vector<base::ConfigField<S>> table{
+        field("root", &S::root, "the study's folder: DATASET/ARM-seedN/ run folders"),
+        field("arms", &S::arms, "the two arms, A then B; the difference is A - B"),
+        field("target", &S::target, "the target return scored: high (each run's highest, DT's headline) or a number"),
+        field("last", &S::last, "a run's score: the mean of its last N evaluations at the target"),
+        field(
+            "final", &S::final_point,
+            "1: replace the last point by eval-final.json's mean where a run has one (the same point, more episodes)"),
+        field("margin", &S::margin, "the equivalence margin, in normalised points, fixed before the runs"),
+        field("level", &S::level, "the per-dataset interval's level (0.9: two one-sided tests at 5%)"),
+        field("pooled-level", &S::pooled_level, "the pooled difference's interval level"),
+        field("out", &S::out, "also write the table as CSV (and FILE.config.json beside it)"),
+        field("json", &S::json, "print JSON instead of the table", {"", false, std::nullopt, true}),
+    };
+    return table;
+  }
+};
+
+// The finished runs of one arm of one dataset: seed -> score.
+using ArmScores = std::map<uint64_t, double>;
+
+// A run's folder to its score, or a reason it is left out (unfinished, too few points).
+struct ScoredRun {
+  bool counted = false;
+  double score = 0;
+  std::string why;
+};
+
+ScoredRun score_run(const fs::path& dir, const VersusSettings& s) {
+  std::ifstream in(dir / "config.json");
+  const auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object() || !config.contains("updates")) return {false, 0, "no config.json with 'updates'"};
+  const auto evals = read_eval_csv((dir / "eval.csv").string());
+  const int64_t updates = config.at("updates").get<int64_t>();
+  int64_t reached = 0;
+  double high = 0;
+  for (const auto& e : evals) reached = std::max(reached, e.update), high = std::max(high, e.target);
+  if (reached < updates)
+    return {false, 0, "unfinished (evaluated to " + std::to_string(reached) + " of " + std::to_string(updates) + ")"};
+  double target = high;
+  if (s.target != "high") base::parse_real(s.target, target);  // checked in check_settings
+  double final_mean = std::nan("");
+  std::ifstream fin(dir / "eval-final.json");
+  const auto final_json = nlohmann::json::parse(fin, nullptr, /*allow_exceptions=*/false);
+  if (s.final_point && final_json.is_object() && final_json.contains("score_mean") &&
+      final_json.value("config", nlohmann::json::object()).value("target_return", 0.0) == target)
+    final_mean = final_json.at("score_mean").get<double>();
+  try {
+    return {true, run_score(evals, target, static_cast<int>(s.last), final_mean), ""};
+  } catch (const std::invalid_argument& e) {
+    return {false, 0, e.what()};
+  }
+}
+
+// ROOT/DATASET/ARM-seedN: dataset -> arm -> seed -> score, in dataset order.
+std::map<std::string, std::map<std::string, ArmScores>> read_study(const VersusSettings& s) {
+  static const std::regex cell("(.+)-seed([0-9]+)");
+  std::map<std::string, std::map<std::string, ArmScores>> study;
+  for (const auto& dataset : fs::directory_iterator(s.root)) {
+    if (!dataset.is_directory()) continue;
+    for (const auto& run : fs::directory_iterator(dataset.path())) {
+      std::smatch m;
+      const auto name = run.path().filename().string();
+      if (!run.is_directory() || !std::regex_match(name, m, cell)) continue;
+      if (std::find(s.arms.begin(), s.arms.end(), m[1].str()) == s.arms.end()) continue;
+      if (!fs::exists(run.path() / "eval.csv")) continue;
+      const auto scored = score_run(run.path(), s);
+      if (!scored.counted) {
+        std::cerr << "versus: " << run.path().string() << ": left out: " << scored.why << "\n";
+        continue;
+      }
+      study[dataset.path().filename().string()][m[1].str()][std::stoull(m[2].str())] = scored.score;
+    }
+  }
+  return study;
+}
+
+std::vector<double> values(const ArmScores& scores) {
+  std::vector<double> v;
+  for (const auto& [seed, score] : scores) v.push_back(score);
+  return v;
+}
+
+// A number as a person typed it (1.5, 0.9, 5): flags echoed back and table headings.
+std::string plain(double x) {
+  std::ostringstream text;
+  text << x;
+  return text.str();
+}
+
+std::string signed_3(double x) { return (x > 0 ? "+" : "") + base::three_significant(x); }
+
+std::string arm_cell(const ArmSummary& a) {
+  return base::three_significant(a.mean) + " +- " + base::three_significant(a.std) + " (" + std::to_string(a.seeds) +
+         ")";
+}
+
+std::string interval_text(double low, double high) { return "[" + signed_3(low) + ", " + signed_3(high) + "]"; }
+
+// One CSV row of a dataset's comparison.
+std::string csv_row(const std::string& dataset, const Difference& r) {
+  std::ostringstream row;
+  row << std::setprecision(6) << dataset << "," << r.a.seeds << "," << r.a.mean << "," << r.a.std << "," << r.b.seeds
+      << "," << r.b.mean << "," << r.b.std << "," << r.d << "," << r.se << "," << r.dof << "," << r.low << "," << r.high
+      << "," << to_string(r.verdict);
+  return row.str();
+}
+
+// The comparisons of every dataset both arms have at least 2 seeds on.
+struct StudyResult {
+  std::vector<std::pair<std::string, Difference>> rows;
+  std::map<std::string, std::map<std::string, ArmScores>> study;
+};
+
+StudyResult compare_study(const VersusSettings& s) {
+  StudyResult r;
+  r.study = read_study(s);
+  for (const auto& [dataset, arms] : r.study) {
+    const auto a = arms.find(s.arms[0]), b = arms.find(s.arms[1]);
+    const size_t na = a == arms.end() ? 0 : a->second.size(), nb = b == arms.end() ? 0 : b->second.size();
+    if (na < 2 || nb < 2) {
+      std::cerr << "versus: " << dataset << ": " << na << " and " << nb << " finished seeds: needs 2 per arm\n";
+      continue;
+    }
+    r.rows.emplace_back(dataset, welch_difference(values(a->second), values(b->second), s.level, s.margin));
+  }
+  return r;
+}
+
+nlohmann::json study_json(const VersusSettings& s, const StudyResult& r) {
+  nlohmann::json out{{"arms", s.arms}, {"margin", s.margin}, {"level", s.level}, {"datasets", nlohmann::json::array()}};
+  for (const auto& [dataset, d] : r.rows) {
+    nlohmann::json scores;
+    for (const auto& arm : s.arms)
+      for (const auto& [seed, score] : r.study.at(dataset).at(arm)) scores[arm][std::to_string(seed)] = score;
+    out["datasets"].push_back({{"dataset", dataset},
+                               {"scores", scores},
+                               {"d", d.d},
+                               {"se", d.se},
+                               {"dof", d.dof},
+                               {"low", d.low},
+                               {"high", d.high},
+                               {"verdict", to_string(d.verdict)}});
+  }
+  return out;
+}
+
+void print_table(const VersusSettings& s, const StudyResult& r, const PooledDifference* pooled) {
+  const auto pct = [](double level) { return plain(100 * level) + "%"; };
+  std::cout << "| dataset | " << s.arms[0] << " (seeds) | " << s.arms[1] << " (seeds) | d | " << pct(s.level)
+            << " interval | verdict (margin +-" << plain(s.margin) << ") |\n|---|---|---|---|---|---|\n";
+  for (const auto& [dataset, d] : r.rows)
+    std::cout << "| " << dataset << " | " << arm_cell(d.a) << " | " << arm_cell(d.b) << " | " << signed_3(d.d) << " | "
+              << interval_text(d.low, d.high) << " | " << to_string(d.verdict) << " |\n";
+  if (pooled)
+    std::cout << "\npooled over " << pooled->datasets << " datasets: d = " << signed_3(pooled->d) << ", "
+              << pct(s.pooled_level) << " interval " << interval_text(pooled->low, pooled->high) << "\n";
+}
+
+void write_csv(const VersusSettings& s, const StudyResult& r, const PooledDifference* pooled) {
+  std::ostringstream csv;
+  csv << "dataset,seeds_a,mean_a,std_a,seeds_b,mean_b,std_b,d,se,dof,low,high,verdict\n";
+  for (const auto& [dataset, d] : r.rows) csv << csv_row(dataset, d) << "\n";
+  if (pooled)
+    csv << std::setprecision(6) << "pooled,,,,,,," << pooled->d << "," << pooled->se << "," << pooled->dof << ","
+        << pooled->low << "," << pooled->high << ",\n";
+  base::write_file_atomically(s.out, csv.str());
+}
+
+void check_settings(const VersusSettings& s) {
+  if (!fs::is_directory(s.root)) throw InputError("versus: " + s.root + ": no such folder (the study's root)");
+  if (s.arms.size() != 2 || s.arms[0] == s.arms[1])
+    throw UsageError("--arms: expected two different arms, A then B (e.g. aaren transformer)");
+  if (s.last < 1) throw UsageError("--last " + std::to_string(s.last) + ": expected at least 1 evaluation");
+  if (!(s.margin > 0)) throw UsageError("--margin " + plain(s.margin) + ": expected a positive margin");
+  for (const auto& [flag, level] : {std::pair{"level", s.level}, std::pair{"pooled-level", s.pooled_level}})
+    if (!(level > 0 && level < 1))
+      throw UsageError(std::string("--") + flag + " " + plain(level) + ": expected a level in (0, 1)");
+  double t = 0;
+  if (s.target != "high" && !(base::parse_real(s.target, t) && t > 0))
+    throw UsageError("--target " + s.target + ": expected high or a positive return");
+}
+}  // namespace
+
+int run_versus(int argc, char** argv) {
+  VersusSettings s;
+  boost::program_options::positional_options_description positional;
+  positional.add("root", 1);
+  boost::program_options::variables_map vm;
+  if (!parse_config(argc, argv, "ROOT [options]", VersusSettings::fields(), s, vm, &positional, {"root"}))
+    return kExitOk;
+  check_settings(s);
+  if (!s.out.empty()) require_writable("out", s.out);
+  const auto r = compare_study(s);
+  if (r.rows.empty()) throw InputError("versus: " + s.root + ": no dataset with 2 finished seeds of both arms");
+  std::vector<Difference> diffs;
+  for (const auto& [dataset, d] : r.rows) diffs.push_back(d);
+  const auto pooled = pooled_difference(diffs, s.pooled_level);
+  if (s.json) {
+    auto j = study_json(s, r);
+    j["pooled"] = {{"datasets", pooled.datasets}, {"d", pooled.d},       {"se", pooled.se},        {"dof", pooled.dof},
+                   {"low", pooled.low},           {"high", pooled.high}, {"level", s.pooled_level}};
+    std::cout << j.dump(2) << std::endl;
+  } else {
+    print_table(s, r, &pooled);
+  }
+  if (!s.out.empty()) {
+    write_csv(s, r, &pooled);
+    save_config_next_to(s.out, {{"command", "versus"}, {"config", base::fields_to_json(s, VersusSettings::fields())}});
+  }
+  return kExitOk;
+}
+
+}  // namespace aaren::cli

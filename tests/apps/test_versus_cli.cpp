@@ -1,0 +1,103 @@
+// aaren versus on a study laid out as scripts/protocol-cell.sh lays it out
+// (DATASET/ARM-seedN/ with config.json, eval.csv and eval-final.json): which runs
+// count, the scores it takes from each curve, the numbers and verdicts it prints
+// and writes (against agents/training/equivalence.h on the same scores), and
+// its refusals.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "agents/training/equivalence.h"
+#include "tests/apps/run_aaren.h"
+#include "tests/data/fixtures.h"
+
+using aaren::testing::read_lines;
+using aaren::testing::run_aaren;
+
+namespace {
+namespace fs = std::filesystem;
+
+// A run of `updates` updates evaluated every 1000 at 3600 and 1800; the score at
+// 3600 of point k is base + k, so the last three average base + n - 1.
+void write_run(const fs::path& dir, int64_t updates, int64_t evaluated_to, double base, double final_mean = -1) {
+  fs::create_directories(dir);
+  std::ofstream(dir / "config.json") << nlohmann::json{{"updates", updates}}.dump();
+  std::ofstream eval(dir / "eval.csv");
+  eval << "update,target,return_mean,return_std,score_mean,score_std,seed,episodes\n";
+  for (int64_t u = 1000, k = 1; u <= evaluated_to; u += 1000, ++k)
+    eval << u << ",3600,0,0," << base + k << ",0," << 100 * u << ",10\n" << u << ",1800,0,0,7,0," << 100 * u << ",10\n";
+  if (final_mean >= 0)
+    std::ofstream(dir / "eval-final.json")
+        << nlohmann::json{{"config", {{"target_return", 3600.0}}}, {"score_mean", final_mean}}.dump();
+}
+}  // namespace
+
+TEST_CASE("cli: versus scores each finished run from its curve and prints Welch's verdict per dataset",
+          "[cli][versus]") {
+  const fs::path root = aaren::testing::temp_dir("versus");
+  // hopper-medium: Aaren 3 seeds (one with a 50-episode last point), Transformer 3, an unfinished Aaren seed.
+  write_run(root / "hopper-medium/aaren-seed1", 4000, 4000, 40);
+  write_run(root / "hopper-medium/aaren-seed2", 4000, 4000, 42);
+  write_run(root / "hopper-medium/aaren-seed3", 4000, 4000, 38, /*final_mean=*/50);
+  write_run(root / "hopper-medium/aaren-seed4", 4000, 2000, 90);
+  for (int seed : {1, 2, 3})
+    write_run(root / ("hopper-medium/transformer-seed" + std::to_string(seed)), 4000, 4000, 40 + seed);
+  // walker2d-medium: one seed of the Transformer only: left out of the comparison.
+  write_run(root / "walker2d-medium/aaren-seed1", 4000, 4000, 60);
+  write_run(root / "walker2d-medium/aaren-seed2", 4000, 4000, 61);
+  write_run(root / "walker2d-medium/transformer-seed1", 4000, 4000, 60);
+
+  auto r = run_aaren("versus " + root.string() + " --out " + (root / "versus.csv").string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("aaren-seed4: left out: unfinished (evaluated to 2000 of 4000)") != std::string::npos);
+  CHECK(r.output.find("walker2d-medium: 2 and 1 finished seeds: needs 2 per arm") != std::string::npos);
+  // Scores: the mean of points 2, 3, 4 = base + 3 (seed 3's last point is its final 50 episodes).
+  const std::vector<double> aaren{43, 45, (38 + 2 + 38 + 3 + 50) / 3.0}, transformer{44, 45, 46};
+  const auto expected = aaren::welch_difference(aaren, transformer, 0.9, 5);
+  const auto rows = read_lines((root / "versus.csv").string());
+  REQUIRE(rows.size() == 3);  // header, hopper-medium, pooled
+  CHECK(rows[0] == "dataset,seeds_a,mean_a,std_a,seeds_b,mean_b,std_b,d,se,dof,low,high,verdict");
+  std::vector<std::string> cells;
+  std::stringstream row(rows[1]);
+  for (std::string c; std::getline(row, c, ',');) cells.push_back(c);
+  REQUIRE(cells.size() == 13);
+  CHECK(cells[0] == "hopper-medium");
+  CHECK(cells[1] == "3");
+  CHECK(std::stod(cells[2]) == Approx(expected.a.mean).epsilon(1e-5));
+  CHECK(std::stod(cells[7]) == Approx(expected.d).epsilon(1e-5));
+  CHECK(std::stod(cells[10]) == Approx(expected.low).epsilon(1e-5));
+  CHECK(std::stod(cells[11]) == Approx(expected.high).epsilon(1e-5));
+  CHECK(cells[12] == aaren::to_string(expected.verdict));
+  CHECK(rows[2].rfind("pooled,", 0) == 0);
+  CHECK(fs::exists(root / "versus.config.json"));  // the resolved settings beside the CSV
+  CHECK(r.output.find("| hopper-medium | ") != std::string::npos);
+
+  // --last 1 --final 0: the last point alone, eval-final.json ignored.
+  r = run_aaren("versus " + root.string() + " --last 1 --final 0 --json", /*merge_stderr=*/false);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.output);
+  CHECK(j.at("datasets").at(0).at("scores").at("aaren").at("3").get<double>() == Approx(42));
+  CHECK(j.at("datasets").size() == 1);
+}
+
+TEST_CASE("cli: versus refuses bad input in one line", "[cli][versus]") {
+  const fs::path root = aaren::testing::temp_dir("versus_bad");
+  write_run(root / "hopper-medium/aaren-seed1", 4000, 4000, 40);
+  write_run(root / "hopper-medium/transformer-seed1", 4000, 4000, 40);
+  const auto refused = [](const std::string& args, const std::string& what) {
+    const auto r = run_aaren("versus " + args);
+    INFO(args << "\n" << r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find(what) != std::string::npos);
+  };
+  refused((root / "nothing").string(), "no such folder (the study's root)");
+  refused(root.string(), "no dataset with 2 finished seeds of both arms");
+  refused(root.string() + " --arms aaren", "--arms: expected two different arms");
+  refused(root.string() + " --level 1.5", "--level 1.5: expected a level in (0, 1)");
+  refused(root.string() + " --margin 0", "--margin 0: expected a positive margin");
+  refused(root.string() + " --target fast", "--target fast: expected high or a positive return");
+}
