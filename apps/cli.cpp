@@ -138,6 +138,8 @@ int dispatch(const std::string& program, const std::string& description, const s
       std::streambuf* original;
       ~Restore() { std::cerr.rdbuf(original); }
     } restore{std::cerr.rdbuf(&tracking)};
+    // Each error is one string, so one write: ranks that share a terminal or a
+    // pipe print whole lines, never their messages interleaved mid-line.
     auto& err = std::cerr;
     auto new_line = [&] {
       if (tracking.mid_line()) err << "\n";
@@ -146,23 +148,23 @@ int dispatch(const std::string& program, const std::string& description, const s
       return c.run(static_cast<int>(args.size()), args.data());
     } catch (const po::error& e) {
       new_line();
-      std::cerr << full << ": " << e.what() << " (see '" << full << " --help')\n";
+      err << full + ": " + e.what() + " (see '" + full + " --help')\n";
       return kExitUsage;
     } catch (const UsageError& e) {
       new_line();
-      std::cerr << full << ": " << e.what() << " (see '" << full << " --help')\n";
+      err << full + ": " + e.what() + " (see '" + full + " --help')\n";
       return kExitUsage;
     } catch (const InputError& e) {
       new_line();
-      std::cerr << full << ": " << e.what() << "\n";
+      err << full + ": " + e.what() + "\n";
       return kExitUsage;
     } catch (const c10::Error& e) {
       new_line();
-      std::cerr << full << ": " << e.what_without_backtrace() << "\n";
+      err << full + ": " + e.what_without_backtrace() + "\n";
       return kExitFailure;
     } catch (const std::exception& e) {
       new_line();
-      std::cerr << full << ": " << e.what() << "\n";
+      err << full + ": " + e.what() + "\n";
       return kExitFailure;
     }
   }
