@@ -188,25 +188,23 @@ nlohmann::json study_json(const VersusSettings& s, const StudyResult& r) {
   return out;
 }
 
-void print_table(const VersusSettings& s, const StudyResult& r, const PooledDifference* pooled) {
+void print_table(const VersusSettings& s, const StudyResult& r, const PooledDifference& pooled) {
   const auto pct = [](double level) { return plain(100 * level) + "%"; };
   std::cout << "| dataset | " << s.arms[0] << " (seeds) | " << s.arms[1] << " (seeds) | d | " << pct(s.level)
             << " interval | verdict (margin +-" << plain(s.margin) << ") |\n|---|---|---|---|---|---|\n";
   for (const auto& [dataset, d] : r.rows)
     std::cout << "| " << dataset << " | " << arm_cell(d.a) << " | " << arm_cell(d.b) << " | " << signed_3(d.d) << " | "
               << interval_text(d.low, d.high) << " | " << to_string(d.verdict) << " |\n";
-  if (pooled)
-    std::cout << "\npooled over " << pooled->datasets << " datasets: d = " << signed_3(pooled->d) << ", "
-              << pct(s.pooled_level) << " interval " << interval_text(pooled->low, pooled->high) << "\n";
+  std::cout << "\npooled over " << pooled.datasets << " datasets: d = " << signed_3(pooled.d) << ", "
+            << pct(s.pooled_level) << " interval " << interval_text(pooled.low, pooled.high) << "\n";
 }
 
-void write_csv(const VersusSettings& s, const StudyResult& r, const PooledDifference* pooled) {
+void write_csv(const VersusSettings& s, const StudyResult& r, const PooledDifference& pooled) {
   std::ostringstream csv;
   csv << "dataset,seeds_a,mean_a,std_a,seeds_b,mean_b,std_b,d,se,dof,low,high,verdict\n";
   for (const auto& [dataset, d] : r.rows) csv << csv_row(dataset, d) << "\n";
-  if (pooled)
-    csv << std::setprecision(6) << "pooled,,,,,,," << pooled->d << "," << pooled->se << "," << pooled->dof << ","
-        << pooled->low << "," << pooled->high << ",\n";
+  csv << std::setprecision(6) << "pooled,,,,,,," << pooled.d << "," << pooled.se << "," << pooled.dof << ","
+      << pooled.low << "," << pooled.high << ",\n";
   base::write_file_atomically(s.out, csv.str());
 }
 
@@ -245,10 +243,10 @@ int run_versus(int argc, char** argv) {
                    {"low", pooled.low},           {"high", pooled.high}, {"level", s.pooled_level}};
     std::cout << j.dump(2) << std::endl;
   } else {
-    print_table(s, r, &pooled);
+    print_table(s, r, pooled);
   }
   if (!s.out.empty()) {
-    write_csv(s, r, &pooled);
+    write_csv(s, r, pooled);
     save_config_next_to(s.out, {{"command", "versus"}, {"config", base::fields_to_json(s, VersusSettings::fields())}});
   }
   return kExitOk;
