@@ -5,6 +5,8 @@
 // its last --last evaluations at the target; per dataset, the difference of the
 // arms' means over seeds gets Welch's interval and a verdict against --margin;
 // the per-dataset differences are pooled (agents/training/equivalence.h).
+// --curves DIR draws each dataset's learning curves: every arm's mean over its
+// finished seeds with a 95% band (agents/training/seed_summary.h).
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -17,12 +19,14 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/training/equivalence.h"
+#include "agents/training/seed_summary.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
 #include "base/atomic_file.h"
 #include "base/format.h"
 #include "base/numbers.h"
+#include "base/svg_plot.h"
 
 namespace aaren::cli {
 
@@ -31,7 +35,7 @@ namespace fs = std::filesystem;
 
 // versus's settings, one described field each (flags, --help, docs/CLI-REFERENCE.md).
 struct VersusSettings {
-  std::string root, out;
+  std::string root, out, curves;
   std::vector<std::string> arms{"aaren", "transformer"};
   std::string target = "high";
   int64_t last = 3;
@@ -53,6 +57,9 @@ struct VersusSettings {
         field("level", &S::level, "the per-dataset interval's level (0.9: two one-sided tests at 5%)"),
         field("pooled-level", &S::pooled_level, "the pooled difference's interval level"),
         field("out", &S::out, "also write the table as CSV (and FILE.config.json beside it)"),
+        field("curves", &S::curves,
+              "also draw DIR/DATASET.svg per dataset: each arm's curve at the target, the mean over its finished "
+              "seeds with the 95% interval as a band"),
         field("json", &S::json, "print JSON instead of the table", {"", false, std::nullopt, true}),
     };
     return table;
@@ -95,24 +102,33 @@ ScoredRun score_run(const fs::path& dir, const VersusSettings& s) {
   }
 }
 
-// ROOT/DATASET/ARM-seedN: dataset -> arm -> seed -> score, in dataset order.
-std::map<std::string, std::map<std::string, ArmScores>> read_study(const VersusSettings& s) {
+// The finished runs of a study, every arm's (the two compared and any other, such as
+// controls): dataset -> arm -> seed -> score, and the same runs' folders.
+struct Study {
+  std::map<std::string, std::map<std::string, ArmScores>> scores;
+  std::map<std::string, std::map<std::string, std::map<uint64_t, fs::path>>> runs;
+};
+
+// ROOT/DATASET/ARM-seedN, in dataset order.
+Study read_study(const VersusSettings& s) {
   static const std::regex cell("(.+)-seed([0-9]+)");
-  std::map<std::string, std::map<std::string, ArmScores>> study;
+  Study study;
   for (const auto& dataset : fs::directory_iterator(s.root)) {
     if (!dataset.is_directory()) continue;
     for (const auto& run : fs::directory_iterator(dataset.path())) {
       std::smatch m;
       const auto name = run.path().filename().string();
       if (!run.is_directory() || !std::regex_match(name, m, cell)) continue;
-      if (std::find(s.arms.begin(), s.arms.end(), m[1].str()) == s.arms.end()) continue;
       if (!fs::exists(run.path() / "eval.csv")) continue;
       const auto scored = score_run(run.path(), s);
       if (!scored.counted) {
         std::cerr << "versus: " << run.path().string() << ": left out: " << scored.why << "\n";
         continue;
       }
-      study[dataset.path().filename().string()][m[1].str()][std::stoull(m[2].str())] = scored.score;
+      const auto name_of_dataset = dataset.path().filename().string();
+      const uint64_t seed = std::stoull(m[2].str());
+      study.scores[name_of_dataset][m[1].str()][seed] = scored.score;
+      study.runs[name_of_dataset][m[1].str()][seed] = run.path();
     }
   }
   return study;
@@ -152,13 +168,13 @@ std::string csv_row(const std::string& dataset, const Difference& r) {
 // The comparisons of every dataset both arms have at least 2 seeds on.
 struct StudyResult {
   std::vector<std::pair<std::string, Difference>> rows;
-  std::map<std::string, std::map<std::string, ArmScores>> study;
+  Study study;
 };
 
 StudyResult compare_study(const VersusSettings& s) {
   StudyResult r;
   r.study = read_study(s);
-  for (const auto& [dataset, arms] : r.study) {
+  for (const auto& [dataset, arms] : r.study.scores) {
     const auto a = arms.find(s.arms[0]), b = arms.find(s.arms[1]);
     const size_t na = a == arms.end() ? 0 : a->second.size(), nb = b == arms.end() ? 0 : b->second.size();
     if (na < 2 || nb < 2) {
@@ -175,7 +191,7 @@ nlohmann::json study_json(const VersusSettings& s, const StudyResult& r) {
   for (const auto& [dataset, d] : r.rows) {
     nlohmann::json scores;
     for (const auto& arm : s.arms)
-      for (const auto& [seed, score] : r.study.at(dataset).at(arm)) scores[arm][std::to_string(seed)] = score;
+      for (const auto& [seed, score] : r.study.scores.at(dataset).at(arm)) scores[arm][std::to_string(seed)] = score;
     out["datasets"].push_back({{"dataset", dataset},
                                {"scores", scores},
                                {"d", d.d},
@@ -208,6 +224,45 @@ void write_csv(const VersusSettings& s, const StudyResult& r, const PooledDiffer
   base::write_file_atomically(s.out, csv.str());
 }
 
+// The arms in the figure's order: the two compared, then the others (controls) by name.
+std::vector<std::string> arm_order(const VersusSettings& s,
+                                   const std::map<std::string, std::map<uint64_t, fs::path>>& arms) {
+  std::vector<std::string> order = s.arms;
+  for (const auto& [arm, runs] : arms)
+    if (std::find(order.begin(), order.end(), arm) == order.end()) order.push_back(arm);
+  return order;
+}
+
+// DIR/DATASET.svg: per arm, the mean over its finished seeds of the points at the target
+// (eval.csv's, 10 episodes each in the protocol) with the 95% interval over seeds as a band.
+void write_curves(const VersusSettings& s, const Study& study) {
+  fs::create_directories(s.curves);
+  for (const auto& [dataset, arms] : study.runs) {
+    base::PlotOptions o{dataset, "updates", "D4RL normalised score"};
+    std::vector<base::Series> series;
+    for (const auto& arm : arm_order(s, arms)) {
+      const auto found = arms.find(arm);
+      if (found == arms.end()) continue;
+      std::vector<SeedRun> runs;
+      double target = 0;
+      for (const auto& [seed, dir] : found->second) {
+        runs.push_back({seed, dir.string(), read_eval_csv((dir / "eval.csv").string()), behaviour_score(dir.string())});
+        for (const auto& e : runs.back().evals) target = std::max(target, e.target);
+      }
+      if (s.target != "high") base::parse_real(s.target, target);  // checked in check_settings
+      const auto curves = summary_curves(summarise_seeds(runs), arm, target);
+      series.insert(series.end(), curves.begin(), curves.end());
+      if (o.references.empty() && std::isfinite(runs.front().behaviour_score))
+        o.references.push_back({runs.front().behaviour_score,
+                                "the data's level " + base::three_significant(runs.front().behaviour_score)});
+    }
+    o.caption = "target " + s.target + "; each arm: mean over its finished seeds, band the 95% interval (Student's t)";
+    const auto path = (fs::path(s.curves) / (dataset + ".svg")).string();
+    base::write_svg(path, series, o);
+    std::cerr << "versus: wrote " << path << "\n";
+  }
+}
+
 void check_settings(const VersusSettings& s) {
   if (!fs::is_directory(s.root)) throw InputError("versus: " + s.root + ": no such folder (the study's root)");
   if (s.arms.size() != 2 || s.arms[0] == s.arms[1])
@@ -232,6 +287,7 @@ int run_versus(int argc, char** argv) {
     return kExitOk;
   check_settings(s);
   if (!s.out.empty()) require_writable("out", s.out);
+  if (!s.curves.empty()) require_writable("curves", s.curves, /*folder=*/true);
   const auto r = compare_study(s);
   if (r.rows.empty()) throw InputError("versus: " + s.root + ": no dataset with 2 finished seeds of both arms");
   std::vector<Difference> diffs;
@@ -249,6 +305,7 @@ int run_versus(int argc, char** argv) {
     write_csv(s, r, pooled);
     save_config_next_to(s.out, {{"command", "versus"}, {"config", base::fields_to_json(s, VersusSettings::fields())}});
   }
+  if (!s.curves.empty()) write_curves(s, r.study);
   return kExitOk;
 }
 

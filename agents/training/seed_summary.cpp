@@ -195,7 +195,9 @@ std::vector<base::Series> summary_curves(const std::vector<SeedSummaryRow>& rows
   }
   std::vector<base::Series> series;
   for (auto it = by_target.rbegin(); it != by_target.rend(); ++it) {
-    it->second.name = target_name(name, it->first) + " (" + std::to_string(most_seeds) + " seeds, 95% CI)";
+    it->second.name =
+        target_name(name, it->first) +
+        (most_seeds == 1 ? std::string(" (1 seed)") : " (" + std::to_string(most_seeds) + " seeds, 95% CI)");
     series.push_back(it->second);
   }
   return series;

@@ -84,6 +84,48 @@ TEST_CASE("cli: versus scores each finished run from its curve and prints Welch'
   CHECK(j.at("datasets").size() == 1);
 }
 
+TEST_CASE("cli: versus --curves draws each dataset's arms, controls after them, mean and band over finished seeds",
+          "[cli][versus]") {
+  const fs::path root = aaren::testing::temp_dir("versus_curves");
+  for (int seed : {1, 2, 3}) {
+    write_run(root / ("hopper-medium/aaren-seed" + std::to_string(seed)), 4000, 4000, 40 + seed);
+    write_run(root / ("hopper-medium/transformer-seed" + std::to_string(seed)), 4000, 4000, 30 + 2 * seed);
+  }
+  write_run(root / "hopper-medium/bc-seed1", 4000, 4000, 20);
+  write_run(root / "hopper-medium/transformer-seed4", 4000, 2000, 90);  // unfinished: not drawn
+  write_run(root / "walker2d-medium/aaren-seed1", 4000, 4000, 60);
+  const auto curves = root / "curves";
+  const auto r = run_aaren("versus " + root.string() + " --curves " + curves.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto read = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto hopper = read(curves / "hopper-medium.svg");
+  // The compared arms first, the control after them; one curve each at the high target.
+  const auto a = hopper.find("aaren, target 3600 (3 seeds, 95% CI)"),
+             t = hopper.find("transformer, target 3600 (3 seeds, 95% CI)"),
+             bc = hopper.find("bc, target 3600 (1 seed)");
+  REQUIRE(a != std::string::npos);
+  REQUIRE(t != std::string::npos);
+  REQUIRE(bc != std::string::npos);
+  CHECK(a < t);
+  CHECK(t < bc);
+  CHECK(hopper.find("target 1800") == std::string::npos);
+  // Two bands (the 3-seed arms); one seed has no interval. (Markers are polygons too.)
+  const std::string kBand = "fill-opacity=\"0.18\"";
+  size_t bands = 0;
+  for (size_t at = hopper.find(kBand); at != std::string::npos; at = hopper.find(kBand, at + 1)) ++bands;
+  CHECK(bands == 2);
+  // A dataset the comparison leaves out (one arm, one seed) still gets its figure.
+  CHECK(read(curves / "walker2d-medium.svg").find("aaren, target 3600 (1 seed)") != std::string::npos);
+  // --target 1800 draws that target instead.
+  const auto low = run_aaren("versus " + root.string() + " --target 1800 --curves " + (root / "low").string());
+  REQUIRE(low.exit_code == 0);
+  CHECK(read(root / "low/hopper-medium.svg").find("aaren, target 1800 (3 seeds, 95% CI)") != std::string::npos);
+}
+
 TEST_CASE("cli: versus refuses bad input in one line", "[cli][versus]") {
   const fs::path root = aaren::testing::temp_dir("versus_bad");
   write_run(root / "hopper-medium/aaren-seed1", 4000, 4000, 40);
