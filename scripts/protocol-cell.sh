@@ -15,7 +15,8 @@
 #   SEED     1, 2, 3 (4, 5 where a verdict is inconclusive at 3)
 # Environment:
 #   UPDATES=...      gradient updates (default 40000: the protocol's length,
-#                    fixed by its pilot in docs/RESULTS.md)
+#                    fixed by its pilot in docs/RESULTS.md); given, it also takes
+#                    a run being continued to that many
 #   EVAL_EVERY=...   updates between evaluations (default 1000: the protocol's)
 #   SLICE=SECONDS    stop training after this long (SIGTERM: the update in progress
 #                    ends, a checkpoint is written) and exit 3, to be continued by
@@ -64,6 +65,10 @@ case "${DATASET%%-*}" in
   walker2d) HIGH=5000 ;;
   *) echo "protocol-cell: DATASET must start with hopper, halfcheetah or walker2d, got '$DATASET'" >&2; exit 2 ;;
 esac
+# UPDATES given: a continued run is taken to that many (scripts/crosscheck-run.sh);
+# not given: it ends where it was started to end.
+MORE_UPDATES=()
+[[ -n ${UPDATES:-} ]] && MORE_UPDATES=(--updates "$UPDATES")
 UPDATES=${UPDATES:-40000} EVAL_EVERY=${EVAL_EVERY:-1000} SLICE=${SLICE:-0} PARK_EVERY=${PARK_EVERY:-1800}
 DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-docs/results/protocol}
 FILE=$DATA/$DATASET.hdf5
@@ -108,7 +113,7 @@ if [[ -f $RUN/checkpoint.pt ]]; then
   echo "[$DATASET $CELL] trained: skipped"
 elif [[ -f $RUN/config.json ]]; then
   echo "[$DATASET $CELL] continuing from $(tail -1 "$RUN/train_log.csv" | cut -d, -f1) updates"
-  train --resume "$RUN" --threads 1
+  train --resume "$RUN" --threads 1 "${MORE_UPDATES[@]}"
 else
   echo "[$DATASET $CELL] training $UPDATES updates"
   train --config "$PRESET" --dataset "$FILE" "${ARM_FLAGS[@]}" --out "$RUN" --overwrite --seed "$SEED" \
