@@ -38,7 +38,8 @@ void print_progress(const std::string& backbone, const TrainProgress& p) {
   std::cerr << "\r[train " << backbone << "] update " << p.update << "/" << p.updates << " (" << std::fixed
             << std::setprecision(1) << 100.0 * p.update / p.updates << "%) " << std::setprecision(1)
             << p.updates_per_second << " upd/s, ETA " << format_duration(p.eta_seconds) << " | loss "
-            << std::setprecision(4) << p.loss << " lr " << std::scientific << std::setprecision(2) << p.lr << std::fixed;
+            << std::setprecision(4) << p.loss << " lr " << std::scientific << std::setprecision(2) << p.lr
+            << std::fixed;
   if (!p.last_evals.empty()) {  // nothing before the first evaluation
     std::cerr << " | score at update " << p.last_evals.front().update << ":";
     for (const auto& e : p.last_evals)
@@ -87,17 +88,20 @@ void report(const TrainConfig& c, const TrainResult& r) {
 }
 
 // SIGINT/SIGTERM: finish the update in progress, write a checkpoint and the
-// logs, exit with 128 + the signal. A second one ends the process at once
-// (SA_RESETHAND restores the default action).
+// logs, exit with 128 + the signal. A second Ctrl-C ends the process at once
+// (SA_RESETHAND restores SIGINT's default action); SIGTERM stays graceful however
+// often it comes, because senders repeat it: timeout(1) signals the command and
+// then its whole process group, and batch schedulers signal every process of a
+// job. (SIGKILL is there for a run that must end now.)
 void stop_on_signal(int signal) { request_training_stop(signal); }
 
 void install_stop_handlers() {
   struct sigaction action {};
   action.sa_handler = stop_on_signal;
-  action.sa_flags = SA_RESETHAND;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  action.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &action, nullptr);
 }
 
 // --config FILE: a run's config.json (or any JSON object of its keys) as the
@@ -180,7 +184,8 @@ std::string resumed_folder(const std::string& resume) {
 class OutFolderGuard {
  public:
   OutFolderGuard(const TrainConfig& c, bool overwrite) : out_(c.out_dir) {
-    if (!c.resume.empty() && overwrite) throw UsageError("--overwrite starts a new run; --resume continues one: give one");
+    if (!c.resume.empty() && overwrite)
+      throw UsageError("--overwrite starts a new run; --resume continues one: give one");
     const auto files = run_files_in(out_);
     if (files.empty() || (!c.resume.empty() && same_folder(out_, resumed_folder(c.resume)))) return;
     if (!c.resume.empty())
@@ -190,7 +195,8 @@ class OutFolderGuard {
       std::string list;
       for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];
       throw UsageError("--out " + out_ + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") +
-                       "); continue it with --resume " + out_ + ", replace it with --overwrite, or choose another --out");
+                       "); continue it with --resume " + out_ +
+                       ", replace it with --overwrite, or choose another --out");
     }
     aside_ = out_ + ".replaced." + std::to_string(::getpid());
     std::error_code ec;
@@ -256,7 +262,8 @@ bool parse_train_command(int argc, char** argv, TrainCommand& t) {
              "Writes OUT/config.json (with provenance), train_log.csv, eval.csv and eval.svg (evaluations during\n"
              "training at both of DT's targets), checkpoint_<update>.pt every --checkpoint-every updates and\n"
              "checkpoint.pt at the end. SIGINT/SIGTERM (Ctrl-C) finish the update in progress, write a\n"
-             "checkpoint and exit with 128 + the signal; a second one stops at once.",
+             "checkpoint and exit with 128 + the signal; a second Ctrl-C stops at once (a repeated SIGTERM,\n"
+             "as timeout(1) sends, does not).",
              options, vm))
     return false;
   t.given = apply_config_options(vm, TrainConfig::fields(), c);

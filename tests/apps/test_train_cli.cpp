@@ -81,9 +81,16 @@ TEST_CASE(
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (read_lines(out + "/train_log.csv").size() < 20 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // SIGTERM, and again every 2 ms until it has exited, as senders repeat it (timeout(1) signals the
+  // command, then its process group): each repeat must leave the graceful stop to finish.
   REQUIRE(::kill(pid, SIGTERM) == 0);
   int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  pid_t done = 0;
+  while ((done = ::waitpid(pid, &status, WNOHANG)) == 0) {
+    ::kill(pid, SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  REQUIRE(done == pid);
   const auto log_text = read_lines(dir + "/stopped.log");
   std::string console;
   for (const auto& l : log_text) console += l + "\n";
@@ -97,7 +104,8 @@ TEST_CASE(
   CHECK(rows.front() == "update,loss,lr,seconds,steps");
   const int64_t stopped_at = std::stoll(rows.back().substr(0, rows.back().find(',')));
   REQUIRE(stopped_at < 400);  // it was stopped, not finished
-  CHECK(read_lines(out + "/eval.csv").front() == "update,target,return_mean,return_std,score_mean,score_std,seed,episodes");
+  CHECK(read_lines(out + "/eval.csv").front() ==
+        "update,target,return_mean,return_std,score_mean,score_std,seed,episodes");
   const auto checkpoint = out + "/checkpoint_" + std::to_string(stopped_at) + ".pt";
   REQUIRE(std::filesystem::exists(checkpoint));
   CHECK(aaren::load_checkpoint(checkpoint).update == stopped_at);
@@ -472,8 +480,10 @@ TEST_CASE("cli: one name for the normalised score in every output (score_mean, s
     for (const auto& k : keys) CHECK(k.find("normaliz") == std::string::npos);
   }
   // A training run's eval.csv and compare's table say it alike.
-  auto r = run_aaren("train --dataset " + kBundled + " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2"
-                     " --chunk-steps 50 --updates 2 --eval-every 2 --eval-episodes 1 --threads 1 --out " + dir + "/run");
+  auto r = run_aaren("train --dataset " + kBundled +
+                     " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2"
+                     " --chunk-steps 50 --updates 2 --eval-every 2 --eval-episodes 1 --threads 1 --out " +
+                     dir + "/run");
   REQUIRE(r.exit_code == 0);
   CHECK(aaren::testing::read_lines(dir + "/run/eval.csv").at(0).find(",score_mean,score_std,") != std::string::npos);
   r = run_aaren("compare " + dir + "/run/checkpoint.pt --episodes 1 --csv " + dir + "/compare.csv", false);
