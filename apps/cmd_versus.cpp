@@ -264,7 +264,7 @@ void write_curves(const VersusSettings& s, const Study& study) {
 }
 
 void check_settings(const VersusSettings& s) {
-  if (!fs::is_directory(s.root)) throw InputError("versus: " + s.root + ": no such folder (the study's root)");
+  if (!fs::is_directory(s.root)) throw InputError(s.root + ": no such folder (the study's root)");
   if (s.arms.size() != 2 || s.arms[0] == s.arms[1])
     throw UsageError("--arms: expected two different arms, A then B (e.g. aaren transformer)");
   if (s.last < 1) throw UsageError("--last " + std::to_string(s.last) + ": expected at least 1 evaluation");
@@ -289,7 +289,8 @@ int run_versus(int argc, char** argv) {
   if (!s.out.empty()) require_writable("out", s.out);
   if (!s.curves.empty()) require_writable("curves", s.curves, /*folder=*/true);
   const auto r = compare_study(s);
-  if (r.rows.empty()) throw InputError("versus: " + s.root + ": no dataset with 2 finished seeds of both arms");
+  if (!s.curves.empty()) write_curves(s, r.study);  // the curves so far, also before any comparison can be made
+  if (r.rows.empty()) throw InputError(s.root + ": no dataset with 2 finished seeds of both arms");
   std::vector<Difference> diffs;
   for (const auto& [dataset, d] : r.rows) diffs.push_back(d);
   const auto pooled = pooled_difference(diffs, s.pooled_level);
@@ -305,7 +306,6 @@ int run_versus(int argc, char** argv) {
     write_csv(s, r, pooled);
     save_config_next_to(s.out, {{"command", "versus"}, {"config", base::fields_to_json(s, VersusSettings::fields())}});
   }
-  if (!s.curves.empty()) write_curves(s, r.study);
   return kExitOk;
 }
 

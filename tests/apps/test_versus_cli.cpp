@@ -124,6 +124,11 @@ TEST_CASE("cli: versus --curves draws each dataset's arms, controls after them, 
   const auto low = run_aaren("versus " + root.string() + " --target 1800 --curves " + (root / "low").string());
   REQUIRE(low.exit_code == 0);
   CHECK(read(root / "low/hopper-medium.svg").find("aaren, target 1800 (3 seeds, 95% CI)") != std::string::npos);
+  // Before any dataset can be compared, the curves so far are drawn and the refusal still said.
+  const auto early = run_aaren("versus " + root.string() + " --arms aaren lstm --curves " + (root / "early").string());
+  CHECK(early.exit_code != 0);
+  CHECK(early.output.find("no dataset with 2 finished seeds of both arms") != std::string::npos);
+  CHECK(fs::exists(root / "early/walker2d-medium.svg"));
 }
 
 TEST_CASE("cli: versus refuses bad input in one line", "[cli][versus]") {
