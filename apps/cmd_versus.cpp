@@ -7,6 +7,7 @@
 // the per-dataset differences are pooled (agents/training/equivalence.h).
 // --curves DIR draws each dataset's learning curves: every arm's mean over its
 // finished seeds with a 95% band (agents/training/seed_summary.h).
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -76,19 +77,25 @@ struct ScoredRun {
   std::string why;
 };
 
-ScoredRun score_run(const fs::path& dir, const VersusSettings& s) {
+// The target scored and drawn: --target's number, or "high": the highest the run evaluated at.
+double chosen_target(const VersusSettings& s, const std::vector<EvalResult>& evals) {
+  double target = 0;
+  for (const auto& e : evals) target = std::max(target, e.target);
+  if (s.target != "high") base::parse_real(s.target, target);  // checked in check_settings
+  return target;
+}
+
+// `evals`: the run's eval.csv (read once by the caller, which also draws them).
+ScoredRun score_run(const fs::path& dir, const std::vector<EvalResult>& evals, const VersusSettings& s) {
   std::ifstream in(dir / "config.json");
   const auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!config.is_object() || !config.contains("updates")) return {false, 0, "no config.json with 'updates'"};
-  const auto evals = read_eval_csv((dir / "eval.csv").string());
   const int64_t updates = config.at("updates").get<int64_t>();
   int64_t reached = 0;
-  double high = 0;
-  for (const auto& e : evals) reached = std::max(reached, e.update), high = std::max(high, e.target);
+  for (const auto& e : evals) reached = std::max(reached, e.update);
   if (reached < updates)
     return {false, 0, "unfinished (evaluated to " + std::to_string(reached) + " of " + std::to_string(updates) + ")"};
-  double target = high;
-  if (s.target != "high") base::parse_real(s.target, target);  // checked in check_settings
+  const double target = chosen_target(s, evals);
   double final_mean = std::nan("");
   std::ifstream fin(dir / "eval-final.json");
   const auto final_json = nlohmann::json::parse(fin, nullptr, /*allow_exceptions=*/false);
@@ -103,10 +110,11 @@ ScoredRun score_run(const fs::path& dir, const VersusSettings& s) {
 }
 
 // The finished runs of a study, every arm's (the two compared and any other, such as
-// controls): dataset -> arm -> seed -> score, and the same runs' folders.
+// controls): dataset -> arm -> seed -> score, and the same runs with their evaluations
+// (in seed order) for the curves.
 struct Study {
   std::map<std::string, std::map<std::string, ArmScores>> scores;
-  std::map<std::string, std::map<std::string, std::map<uint64_t, fs::path>>> runs;
+  std::map<std::string, std::map<std::string, std::vector<SeedRun>>> runs;
 };
 
 // ROOT/DATASET/ARM-seedN, in dataset order.
@@ -115,22 +123,27 @@ Study read_study(const VersusSettings& s) {
   Study study;
   for (const auto& dataset : fs::directory_iterator(s.root)) {
     if (!dataset.is_directory()) continue;
+    const auto name_of_dataset = dataset.path().filename().string();
     for (const auto& run : fs::directory_iterator(dataset.path())) {
       std::smatch m;
       const auto name = run.path().filename().string();
       if (!run.is_directory() || !std::regex_match(name, m, cell)) continue;
       if (!fs::exists(run.path() / "eval.csv")) continue;
-      const auto scored = score_run(run.path(), s);
+      auto evals = read_eval_csv((run.path() / "eval.csv").string());
+      const auto scored = score_run(run.path(), evals, s);
       if (!scored.counted) {
         std::cerr << "versus: " << run.path().string() << ": left out: " << scored.why << "\n";
         continue;
       }
-      const auto name_of_dataset = dataset.path().filename().string();
       const uint64_t seed = std::stoull(m[2].str());
       study.scores[name_of_dataset][m[1].str()][seed] = scored.score;
-      study.runs[name_of_dataset][m[1].str()][seed] = run.path();
+      study.runs[name_of_dataset][m[1].str()].push_back(
+          {seed, run.path().string(), std::move(evals), behaviour_score(run.path().string())});
     }
   }
+  for (auto& [dataset, arms] : study.runs)
+    for (auto& [arm, runs] : arms)
+      std::sort(runs.begin(), runs.end(), [](const SeedRun& a, const SeedRun& b) { return a.seed < b.seed; });
   return study;
 }
 
@@ -225,8 +238,7 @@ void write_csv(const VersusSettings& s, const StudyResult& r, const PooledDiffer
 }
 
 // The arms in the figure's order: the two compared, then the others (controls) by name.
-std::vector<std::string> arm_order(const VersusSettings& s,
-                                   const std::map<std::string, std::map<uint64_t, fs::path>>& arms) {
+std::vector<std::string> arm_order(const VersusSettings& s, const std::map<std::string, std::vector<SeedRun>>& arms) {
   std::vector<std::string> order = s.arms;
   for (const auto& [arm, runs] : arms)
     if (std::find(order.begin(), order.end(), arm) == order.end()) order.push_back(arm);
@@ -243,13 +255,9 @@ void write_curves(const VersusSettings& s, const Study& study) {
     for (const auto& arm : arm_order(s, arms)) {
       const auto found = arms.find(arm);
       if (found == arms.end()) continue;
-      std::vector<SeedRun> runs;
+      const auto& runs = found->second;
       double target = 0;
-      for (const auto& [seed, dir] : found->second) {
-        runs.push_back({seed, dir.string(), read_eval_csv((dir / "eval.csv").string()), behaviour_score(dir.string())});
-        for (const auto& e : runs.back().evals) target = std::max(target, e.target);
-      }
-      if (s.target != "high") base::parse_real(s.target, target);  // checked in check_settings
+      for (const auto& run : runs) target = std::max(target, chosen_target(s, run.evals));
       const auto curves = summary_curves(summarise_seeds(runs), arm, target);
       series.insert(series.end(), curves.begin(), curves.end());
       if (o.references.empty() && std::isfinite(runs.front().behaviour_score))
