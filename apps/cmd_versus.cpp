@@ -251,6 +251,7 @@ void write_curves(const VersusSettings& s, const Study& study) {
   fs::create_directories(s.curves);
   for (const auto& [dataset, arms] : study.runs) {
     base::PlotOptions o{dataset, "updates", "D4RL normalised score"};
+    o.width = 900;  // room for 40 points per arm beside a legend that names arm, target and seeds
     std::vector<base::Series> series;
     for (const auto& arm : arm_order(s, arms)) {
       const auto found = arms.find(arm);

@@ -142,26 +142,35 @@ struct Frame {
   double py(double v) const { return T + H - (axis(v, log_y) - y0) / (y1 - y0) * H; }
 };
 
+// How far bands may widen the y range beyond the lines and reference levels, as a
+// fraction of their span on each side. An interval over 2 seeds is Student's t
+// with 1 degree of freedom, 12.7 standard errors wide each way: fitted whole, it
+// would squash the lines it surrounds into a flat stripe. Beyond this reach a
+// band is clipped at the frame, where it visibly runs into the edge.
+constexpr double kBandReach = 0.5;
+
 // The axes' ranges over the finite points of every series (a little headroom on a linear y).
-// Bands and reference lines count too, so that nothing is clipped.
+// Lines and reference levels always fit; bands count up to kBandReach.
 void fit_ranges(const std::vector<Series>& series, const std::vector<ReferenceLine>& references, Frame& f) {
-  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
-  const auto take_y = [&](double y) {
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0, b0 = x0, b1 = -x0;
+  const auto take_y = [&](double y, double& lo, double& hi) {
     if (std::isfinite(y) && (!f.log_y || y > 0))
-      y0 = std::min(y0, Frame::axis(y, f.log_y)), y1 = std::max(y1, Frame::axis(y, f.log_y));
+      lo = std::min(lo, Frame::axis(y, f.log_y)), hi = std::max(hi, Frame::axis(y, f.log_y));
   };
   for (const auto& s : series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
       x0 = std::min(x0, Frame::axis(s.x[i], f.log_x)), x1 = std::max(x1, Frame::axis(s.x[i], f.log_x));
-      take_y(s.y[i]);
-      if (i < s.low.size() && i < s.high.size()) take_y(s.low[i]), take_y(s.high[i]);
+      take_y(s.y[i], y0, y1);
+      if (i < s.low.size() && i < s.high.size()) take_y(s.low[i], b0, b1), take_y(s.high[i], b0, b1);
     }
   if (std::isfinite(x0))
-    for (const auto& r : references) take_y(r.y);
+    for (const auto& r : references) take_y(r.y, y0, y1);
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (x1 == x0) x1 = x0 + 1;
   if (y1 == y0) y1 = y0 + 1;
+  const double reach = kBandReach * (y1 - y0);
+  if (std::isfinite(b0)) y0 = std::min(y0, std::max(b0, y0 - reach)), y1 = std::max(y1, std::min(b1, y1 + reach));
   if (!f.log_y) {
     const double pad = 0.05 * (y1 - y0);
     y0 -= pad, y1 += pad;
@@ -177,7 +186,8 @@ void draw_band(std::ostream& s, const Series& ser, int k, const Frame& f) {
   for (size_t i = 0; i < ser.x.size() && i < ser.low.size() && i < ser.high.size(); ++i)
     if (std::isfinite(ser.x[i]) && std::isfinite(ser.low[i]) && std::isfinite(ser.high[i])) at.push_back(i);
   if (at.size() < 2) return;
-  s << "<polygon fill=\"" << kColors[k % 8] << "\" fill-opacity=\"0.18\" stroke=\"none\" points=\"";
+  s << "<polygon clip-path=\"url(#plot-area)\" fill=\"" << kColors[k % 8]
+    << "\" fill-opacity=\"0.18\" stroke=\"none\" points=\"";
   for (size_t i : at) s << f.px(ser.x[i]) << "," << f.py(ser.high[i]) << " ";
   for (auto it = at.rbegin(); it != at.rend(); ++it) s << f.px(ser.x[*it]) << "," << f.py(ser.low[*it]) << " ";
   s << "\"/>\n";
@@ -319,6 +329,10 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   s << "<text x=\"" << (wide_title ? o.width / 2.0 : f.L + f.W / 2) << "\" y=\"22\" text-anchor=\"middle\" font-size=\""
     << title_font << "\">" << escape(o.title) << "</text>\n";
   draw_axes(s, f, o, x_ticks, y_ticks, y_label_width);
+  const bool any_band = std::any_of(series.begin(), series.end(), [](const Series& x) { return !x.low.empty(); });
+  if (any_band)  // bands wider than the y range reaches (kBandReach) end at the frame
+    s << "<defs><clipPath id=\"plot-area\"><rect x=\"" << f.L << "\" y=\"" << f.T << "\" width=\"" << f.W
+      << "\" height=\"" << f.H << "\"/></clipPath></defs>\n";
   int k = 0;
   for (const auto& ser : series)
     if (!ser.x.empty()) draw_band(s, ser, k++, f);

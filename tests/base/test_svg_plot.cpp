@@ -3,6 +3,7 @@
 // distinguishable.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <string>
@@ -79,4 +80,32 @@ TEST_CASE("svg chart: a band and a reference line stay inside the plot, under th
   REQUIRE(std::regex_search(svg, m, ref_line));
   CHECK(std::stod(m[1].str()) <= bottom + 0.5);
   CHECK(std::stod(m[1].str()) >= top - 0.5);
+}
+
+TEST_CASE("svg chart: a band far wider than the lines is clipped at the frame, the lines keep the height", "[plot]") {
+  // Two seeds' 95% interval (t with 1 dof) can be 20 times wider than the means' own spread.
+  aaren::base::Series mean{"mean", {0, 1, 2, 3}, {40, 45, 42, 44}, {-300, -250, 20, -280}, {400, 350, 60, 380}};
+  const auto svg = aaren::base::svg_line_chart({mean}, {"title", "updates", "score"});
+  const std::regex frame(
+      "<rect x=\"([0-9.]+)\" y=\"([0-9.]+)\" width=\"([0-9.]+)\" height=\"([0-9.]+)\" fill=\"none\"");
+  std::smatch m;
+  REQUIRE(std::regex_search(svg, m, frame));
+  const double height = std::stod(m[4].str());
+  // The line's own pixel extent: 40 to 45 is at least 40% of the frame (the band widens it by half, each side).
+  const auto line = svg.find("<polyline");
+  REQUIRE(line != std::string::npos);
+  const auto points = svg.substr(line, svg.find("/>", line) - line);
+  const std::regex pair_re("([0-9.]+),([0-9.]+)");
+  double top = 1e9, bottom = -1e9;
+  for (auto it = std::sregex_iterator(points.begin(), points.end(), pair_re); it != std::sregex_iterator(); ++it)
+    top = std::min(top, std::stod((*it)[2].str())), bottom = std::max(bottom, std::stod((*it)[2].str()));
+  CHECK(bottom - top >= 0.4 * height);
+  // The band is clipped to the plot area, whose clip rectangle is the frame.
+  CHECK(svg.find("<polygon clip-path=\"url(#plot-area)\"") != std::string::npos);
+  const std::regex clip(
+      "<clipPath id=\"plot-area\"><rect x=\"([0-9.]+)\" y=\"([0-9.]+)\" width=\"([0-9.]+)\" "
+      "height=\"([0-9.]+)\"/>");
+  std::smatch c;
+  REQUIRE(std::regex_search(svg, c, clip));
+  for (int i = 1; i <= 4; ++i) CHECK(c[i].str() == m[i].str());
 }
