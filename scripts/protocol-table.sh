@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The protocol table (docs/RESULTS.md, "The next table"), cell after cell in its
+# committed order, by scripts/protocol-cell.sh. Start one per free core: each
+# takes the first cell that is neither finished nor running in another process
+# (its lock), so two copies share the table without planning which runs what.
+#
+# Usage: scripts/protocol-table.sh [--dry-run]
+#   --dry-run  print the cells this call would consider, in order, and their state
+#
+# The order (each pass over it starts again from the top after every cell, so a
+# cell that has become due comes before the ones after it):
+#   1. per dataset, in the protocol's order (hopper-medium, walker2d-medium-replay,
+#      hopper-medium-replay, walker2d-medium, halfcheetah-medium,
+#      halfcheetah-medium-replay): Aaren and the Transformer, seeds 1-3
+#      alternately; then seeds 4 and 5 of both arms if the primary verdict at 3
+#      seeds (`aaren versus --last 3`) is inconclusive, as the protocol fixes;
+#   2. the controls, BC and 10%BC, seeds 1-3, dataset by dataset;
+#   3. the LSTM column, seeds 1-3, on hopper-medium, walker2d-medium-replay and
+#      hopper-medium-expert.
+# A dataset file that is missing is made first (scripts/make-matched-datasets.sh,
+# minutes from the committed records; one lane at a time). hopper-medium-expert
+# needs the expert SAC stage (about 10 CPU-hours, `make-matched-datasets.sh
+# --stage expert hopper`): its cells are skipped until the file exists.
+# Environment: AAREN (a frozen binary), DATA, RUNS, RESULTS, PARK_EVERY as for
+# scripts/protocol-cell.sh. Resumable as the cells are; a cell killed here
+# continues on the next call (here, or from data/in-flight/ once committed).
+set -euo pipefail
+{
+cd "$(dirname "$0")/.."
+DRY=0
+case "${1:-}" in
+  --dry-run) DRY=1 ;;
+  "") ;;
+  *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2 ;;
+esac
+DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-docs/results/protocol}
+IN_FLIGHT=${IN_FLIGHT:-data/in-flight}
+A=${AAREN:-build/aaren}
+[[ -x $A ]] || { echo "protocol-table: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
+TABLE=(hopper-medium walker2d-medium-replay hopper-medium-replay walker2d-medium halfcheetah-medium
+  halfcheetah-medium-replay)
+LSTM_COLUMN=(hopper-medium walker2d-medium-replay hopper-medium-expert)
+
+finished() { [[ -f $RESULTS/$1/$2/eval-final.json ]]; }
+running() {  # another process holds the cell's lock
+  [[ -f $RUNS/$1/$2.lock ]] && ! flock -n "$RUNS/$1/$2.lock" true
+}
+# Seeds 4 and 5 are due once decided: either a run of them exists (the decision was
+# taken before), or both arms have finished seeds 1-3 and the primary verdict is inconclusive.
+extra_seeds_due() {
+  local d=$1 arm s
+  for arm in aaren transformer; do
+    for s in 4 5; do
+      [[ -e $RUNS/$d/$arm-seed$s || -e $RESULTS/$d/$arm-seed$s || -e $IN_FLIGHT/$RUNS/$d/$arm-seed$s ]] && return 0
+    done
+    for s in 1 2 3; do finished "$d" "$arm-seed$s" || return 1; done
+  done
+  "$A" versus "$RESULTS" --last 3 --json 2> /dev/null |
+    python3 -c 'import json, sys; v = {r["dataset"]: r["verdict"] for r in json.load(sys.stdin)["datasets"]}; sys.exit(0 if v.get(sys.argv[1]) == "inconclusive" else 1)' "$d"
+}
+
+# The cells in the table's order, one "DATASET ARM SEED" per line.
+cells() {
+  local d s
+  for d in "${TABLE[@]}"; do
+    for s in 1 2 3; do echo "$d aaren $s" && echo "$d transformer $s"; done
+    if extra_seeds_due "$d"; then for s in 4 5; do echo "$d aaren $s" && echo "$d transformer $s"; done; fi
+  done
+  for d in "${TABLE[@]}"; do for s in 1 2 3; do echo "$d bc $s" && echo "$d 10bc $s"; done; done
+  for d in "${LSTM_COLUMN[@]}"; do for s in 1 2 3; do echo "$d lstm $s"; done; done
+}
+
+# The file a cell trains on, made if the medium stage can make it (one lane at a time).
+dataset_ready() {
+  local d=$1
+  [[ -f $DATA/$d.hdf5 ]] && return 0
+  [[ $d == *expert ]] && return 1
+  mkdir -p "$DATA"
+  (flock 8 && { [[ -f $DATA/$d.hdf5 ]] || AAREN=$A scripts/make-matched-datasets.sh --out "$DATA" "${d%%-*}" < /dev/null; }) 8> "$DATA/.make.lock"
+}
+
+# One pass: run the first cell that is due; 0 if one ran, 1 if none was left, 2 if it failed.
+# (Called as a loop's condition, where `set -e` does not act: failures are returned.)
+run_next() {
+  local d arm s
+  while read -r d arm s; do
+    finished "$d" "$arm-seed$s" && continue
+    running "$d" "$arm-seed$s" && continue
+    dataset_ready "$d" || { echo "[protocol-table] $d: no dataset yet (the expert stage): its cells wait"; continue; }
+    echo "[protocol-table] $(date -u +%FT%TZ) $d $arm seed $s"
+    scripts/protocol-cell.sh "$d" "$arm" "$s" < /dev/null || return 2
+    return 0
+  done < <(cells)
+  return 1
+}
+
+if ((DRY)); then
+  cells | while read -r d arm s; do
+    state=due
+    finished "$d" "$arm-seed$s" && state=finished
+    running "$d" "$arm-seed$s" && state=running
+    echo "$d $arm $s: $state"
+  done
+  exit 0
+fi
+rc=0
+while ((rc == 0)); do run_next && rc=0 || rc=$?; done
+((rc == 1)) && { echo "[protocol-table] nothing left that this lane can run"; exit 0; }
+echo "protocol-table: a cell failed or was stopped (see its log in $RUNS/); the next call continues it" >&2
+exit 1
+}
