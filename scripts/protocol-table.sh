@@ -4,8 +4,11 @@
 # takes the first cell that is neither finished nor running in another process
 # (its lock), so two copies share the table without planning which runs what.
 #
-# Usage: scripts/protocol-table.sh [--dry-run]
+# Usage: scripts/protocol-table.sh [--dry-run | --stop]
 #   --dry-run  print the cells this call would consider, in order, and their state
+#   --stop     end every lane on this machine: none starts another cell, and each
+#              cell running is stopped and parked (scripts/park-runs.sh --stop; commit
+#              data/in-flight/ afterwards)
 #
 # The order (each pass over it starts again from the top after every cell, so a
 # cell that has become due comes before the ones after it):
@@ -27,9 +30,10 @@
 set -euo pipefail
 {
 cd "$(dirname "$0")/.."
-DRY=0
+MODE=run
 case "${1:-}" in
-  --dry-run) DRY=1 ;;
+  --dry-run) MODE=dry-run ;;
+  --stop) MODE=stop ;;
   "") ;;
   *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2 ;;
 esac
@@ -79,6 +83,8 @@ dataset_ready() {
   (flock 8 && { [[ -f $DATA/$d.hdf5 ]] || AAREN=$A scripts/make-matched-datasets.sh --out "$DATA" "${d%%-*}" < /dev/null; }) 8> "$DATA/.make.lock"
 }
 
+STOP_FILE=$RUNS/protocol-table.stop  # present: no lane starts another cell
+
 # One pass: run the first cell that is due; 0 if one ran, 1 if none was left, 2 if it failed.
 # (Called as a loop's condition, where `set -e` does not act: failures are returned.)
 run_next() {
@@ -87,6 +93,7 @@ run_next() {
     finished "$d" "$arm-seed$s" && continue
     running "$d" "$arm-seed$s" && continue
     dataset_ready "$d" || { echo "[protocol-table] $d: no dataset yet (the expert stage): its cells wait"; continue; }
+    [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE)"; return 1; }
     echo "[protocol-table] $(date -u +%FT%TZ) $d $arm seed $s"
     scripts/protocol-cell.sh "$d" "$arm" "$s" < /dev/null || return 2
     return 0
@@ -94,7 +101,14 @@ run_next() {
   return 1
 }
 
-if ((DRY)); then
+if [[ $MODE == stop ]]; then
+  mkdir -p "$RUNS" && touch "$STOP_FILE"
+  running_runs=()
+  while read -r d arm s; do running "$d" "$arm-seed$s" && running_runs+=("$RUNS/$d/$arm-seed$s"); done < <(cells)
+  ((${#running_runs[@]})) || { echo "[protocol-table] no cell running"; exit 0; }
+  exec scripts/park-runs.sh --stop "${running_runs[@]}"
+fi
+if [[ $MODE == dry-run ]]; then
   cells | while read -r d arm s; do
     state=due
     finished "$d" "$arm-seed$s" && state=finished
@@ -103,6 +117,7 @@ if ((DRY)); then
   done
   exit 0
 fi
+rm -f "$STOP_FILE"  # a lane started after a --stop runs again
 rc=0
 while ((rc == 0)); do run_next && rc=0 || rc=$?; done
 ((rc == 1)) && { echo "[protocol-table] nothing left that this lane can run"; exit 0; }

@@ -67,6 +67,10 @@ mkdir -p "$RUNS/hopper-medium/transformer-seed4"
 for s in 1 2 3; do cell transformer $s $((40 + s)); done
 has "hopper-medium aaren 5: due" || fail "seeds 4 and 5 dropped after the decision"
 
+# --stop with nothing running: it says so and leaves the mark that keeps lanes from starting a cell.
+out=$("$TABLE" --stop) || fail "--stop exited $?"
+[[ $out == *"no cell running"* && -f $RUNS/protocol-table.stop ]] || fail "--stop said: $out"
+
 set +e
 "$TABLE" --bogus > /dev/null 2>&1
 rc=$?
