@@ -16,7 +16,10 @@
 #      hopper-medium-replay, walker2d-medium, halfcheetah-medium,
 #      halfcheetah-medium-replay): Aaren and the Transformer, seeds 1-3
 #      alternately; then seeds 4 and 5 of both arms if the primary verdict at 3
-#      seeds (`aaren versus --last 3`) is inconclusive, as the protocol fixes;
+#      seeds (`aaren versus --last 3`) is inconclusive, as the protocol fixes; on
+#      hopper-medium and walker2d-medium, then the cross-check: the seed-1 cells
+#      continued to DT's 100k updates (scripts/crosscheck-run.sh; "crosscheck-ARM"),
+#      which needs the seed-1 cell's final checkpoint here or the run parked;
 #   2. the controls, BC and 10%BC, seeds 1-3, dataset by dataset;
 #   3. the LSTM column, seeds 1-3, on hopper-medium, walker2d-medium-replay and
 #      hopper-medium-expert.
@@ -45,9 +48,31 @@ TABLE=(hopper-medium walker2d-medium-replay hopper-medium-replay walker2d-medium
   halfcheetah-medium-replay)
 LSTM_COLUMN=(hopper-medium walker2d-medium-replay hopper-medium-expert)
 
-finished() { [[ -f $RESULTS/$1/$2/eval-final.json ]]; }
+CROSSCHECK=(hopper-medium walker2d-medium)
+# Where a cell (DATASET ARM SEED) trains and where its records are kept: the table's
+# in RUNS and RESULTS; the cross-check's (ARM crosscheck-aaren, ...) where scripts/crosscheck-run.sh puts them.
+run_dir() {
+  if [[ $2 == crosscheck-* ]]; then echo "runs/crosscheck/$1/${2#crosscheck-}-seed$3"; else echo "$RUNS/$1/$2-seed$3"; fi
+}
+kept_dir() {
+  if [[ $2 == crosscheck-* ]]; then echo "docs/results/crosscheck/$1/${2#crosscheck-}-seed$3"; else echo "$RESULTS/$1/$2-seed$3"; fi
+}
+finished() { [[ -f $(kept_dir "$@")/eval-final.json ]]; }
 running() {  # another process holds the cell's lock
-  [[ -f $RUNS/$1/$2.lock ]] && ! flock -n "$RUNS/$1/$2.lock" true
+  local run
+  run=$(run_dir "$@")
+  [[ -f $run.lock ]] && ! flock -n "$run.lock" true
+}
+# A cross-check starts from its seed-1 cell's final checkpoint (not committed: this machine's) or its parked run.
+startable() {
+  [[ $2 == crosscheck-* ]] || return 0
+  local run
+  run=$(run_dir "$@")
+  [[ -f $run/config.json || -f $IN_FLIGHT/$run/config.json || -f $RUNS/$1/${2#crosscheck-}-seed1/checkpoint.pt ]]
+}
+# Trains (or continues) one cell.
+run_cell() {
+  if [[ $2 == crosscheck-* ]]; then scripts/crosscheck-run.sh "$1" "${2#crosscheck-}"; else scripts/protocol-cell.sh "$@"; fi
 }
 # Seeds 4 and 5 are due once decided: either a run of them exists (the decision was
 # taken before), or both arms have finished seeds 1-3 and the primary verdict is inconclusive.
@@ -57,7 +82,7 @@ extra_seeds_due() {
     for s in 4 5; do
       [[ -e $RUNS/$d/$arm-seed$s || -e $RESULTS/$d/$arm-seed$s || -e $IN_FLIGHT/$RUNS/$d/$arm-seed$s ]] && return 0
     done
-    for s in 1 2 3; do finished "$d" "$arm-seed$s" || return 1; done
+    for s in 1 2 3; do finished "$d" "$arm" "$s" || return 1; done
   done
   "$A" versus "$RESULTS" --last 3 --json 2> /dev/null |
     python3 -c 'import json, sys; v = {r["dataset"]: r["verdict"] for r in json.load(sys.stdin)["datasets"]}; sys.exit(0 if v.get(sys.argv[1]) == "inconclusive" else 1)' "$d"
@@ -69,6 +94,7 @@ cells() {
   for d in "${TABLE[@]}"; do
     for s in 1 2 3; do echo "$d aaren $s" && echo "$d transformer $s"; done
     if extra_seeds_due "$d"; then for s in 4 5; do echo "$d aaren $s" && echo "$d transformer $s"; done; fi
+    if [[ " ${CROSSCHECK[*]} " == *" $d "* ]]; then echo "$d crosscheck-aaren 1" && echo "$d crosscheck-transformer 1"; fi
   done
   for d in "${TABLE[@]}"; do for s in 1 2 3; do echo "$d bc $s" && echo "$d 10bc $s"; done; done
   for d in "${LSTM_COLUMN[@]}"; do for s in 1 2 3; do echo "$d lstm $s"; done; done
@@ -90,12 +116,13 @@ STOP_FILE=$RUNS/protocol-table.stop  # present: no lane starts another cell
 run_next() {
   local d arm s
   while read -r d arm s; do
-    finished "$d" "$arm-seed$s" && continue
-    running "$d" "$arm-seed$s" && continue
+    finished "$d" "$arm" "$s" && continue
+    running "$d" "$arm" "$s" && continue
+    startable "$d" "$arm" "$s" || { echo "[protocol-table] $d $arm: needs $RUNS/$d/${arm#crosscheck-}-seed1/checkpoint.pt: waits"; continue; }
     dataset_ready "$d" || { echo "[protocol-table] $d: no dataset yet (the expert stage): its cells wait"; continue; }
     [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE)"; return 1; }
     echo "[protocol-table] $(date -u +%FT%TZ) $d $arm seed $s"
-    scripts/protocol-cell.sh "$d" "$arm" "$s" < /dev/null || return 2
+    run_cell "$d" "$arm" "$s" < /dev/null || return 2
     return 0
   done < <(cells)
   return 1
@@ -104,15 +131,15 @@ run_next() {
 if [[ $MODE == stop ]]; then
   mkdir -p "$RUNS" && touch "$STOP_FILE"
   running_runs=()
-  while read -r d arm s; do running "$d" "$arm-seed$s" && running_runs+=("$RUNS/$d/$arm-seed$s"); done < <(cells)
+  while read -r d arm s; do running "$d" "$arm" "$s" && running_runs+=("$(run_dir "$d" "$arm" "$s")"); done < <(cells)
   ((${#running_runs[@]})) || { echo "[protocol-table] no cell running"; exit 0; }
   exec scripts/park-runs.sh --stop "${running_runs[@]}"
 fi
 if [[ $MODE == dry-run ]]; then
   cells | while read -r d arm s; do
     state=due
-    finished "$d" "$arm-seed$s" && state=finished
-    running "$d" "$arm-seed$s" && state=running
+    finished "$d" "$arm" "$s" && state=finished
+    running "$d" "$arm" "$s" && state=running
     echo "$d $arm $s: $state"
   done
   exit 0
