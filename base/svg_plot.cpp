@@ -193,13 +193,17 @@ void draw_band(std::ostream& s, const Series& ser, int k, const Frame& f) {
   s << "\"/>\n";
 }
 
-// A reference level: a grey dashed line across the plot, its label just above it at the left.
-void draw_reference(std::ostream& s, const ReferenceLine& r, const Frame& f) {
+// Reference level j: a grey dashed line across the plot, and its legend entry under the
+// series' (n of them) in the legend (inside the plot its label would lie on the curves).
+void draw_reference(std::ostream& s, const ReferenceLine& r, int j, int n, const Frame& f, double legend_font) {
   if (!std::isfinite(r.y) || (f.log_y && r.y <= 0)) return;
   const double y = f.py(r.y);
   s << "<line x1=\"" << f.L << "\" y1=\"" << y << "\" x2=\"" << f.L + f.W << "\" y2=\"" << y
-    << "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"4,4\"/>\n<text x=\"" << f.L + 6 << "\" y=\"" << y - 4
-    << "\" font-size=\"11\" fill=\"#333\">" << escape(r.label) << "</text>\n";
+    << "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"4,4\"/>\n";
+  const double ly = f.T + 14 + 18 * (n + j), lx = f.L + f.W;
+  s << "<line x1=\"" << lx + 12 << "\" y1=\"" << ly << "\" x2=\"" << lx + 40 << "\" y2=\"" << ly
+    << "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"4,4\"/>\n<text x=\"" << lx + 46 << "\" y=\""
+    << ly + 4 << "\" font-size=\"" << legend_font << "\" fill=\"#333\">" << escape(r.label) << "</text>\n";
 }
 
 // Marker `shape` (one per series, cycled) centred at (x, y): circle, square,
@@ -311,9 +315,10 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   int named = 0;
   for (const auto& ser : series)
     if (!ser.x.empty()) legend_width = std::max(legend_width, text_width(ser.name)), ++named;
+  for (const auto& r : o.references) legend_width = std::max(legend_width, text_width(r.label));
   f.L = 36 + y_label_width + 10, f.T = 40;
   // A legend too wide for 45% of the picture gets a smaller font instead of being cut at the edge.
-  const double R = named > 0 ? std::min(48 + legend_width + 12, 0.45 * o.width) : 20;
+  const double R = legend_width > 0 ? std::min(48 + legend_width + 12, 0.45 * o.width) : 20;
   const double legend_font = legend_width > 0 ? std::max(6.0, std::min(12.0, 12.0 * (R - 60) / legend_width)) : 12;
   f.W = o.width - f.L - R, f.H = o.height - f.T - 55 - (o.caption.empty() ? 0 : 14);
 
@@ -336,7 +341,8 @@ std::string svg_line_chart(const std::vector<Series>& series, const PlotOptions&
   int k = 0;
   for (const auto& ser : series)
     if (!ser.x.empty()) draw_band(s, ser, k++, f);
-  for (const auto& r : o.references) draw_reference(s, r, f);
+  for (size_t j = 0; j < o.references.size(); ++j)
+    draw_reference(s, o.references[j], static_cast<int>(j), named, f, legend_font);
   k = 0;
   for (const auto& ser : series)
     if (!ser.x.empty()) draw_series(s, ser, k++, named, f, legend_font);

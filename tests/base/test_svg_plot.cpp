@@ -80,6 +80,12 @@ TEST_CASE("svg chart: a band and a reference line stay inside the plot, under th
   REQUIRE(std::regex_search(svg, m, ref_line));
   CHECK(std::stod(m[1].str()) <= bottom + 0.5);
   CHECK(std::stod(m[1].str()) >= top - 0.5);
+  // Its label is in the legend, right of the frame, not on the curves.
+  REQUIRE(std::regex_search(svg, m, frame));
+  const double right = std::stod(m[1].str()) + std::stod(m[3].str());
+  const std::regex label("<text x=\"([0-9.]+)\"[^>]*>the data's level</text>");
+  REQUIRE(std::regex_search(svg, m, label));
+  CHECK(std::stod(m[1].str()) > right);
 }
 
 TEST_CASE("svg chart: a band far wider than the lines is clipped at the frame, the lines keep the height", "[plot]") {
