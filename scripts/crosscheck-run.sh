@@ -13,8 +13,9 @@
 #   DATASET  hopper-medium or walker2d-medium (the issue's two)
 #   ARM      aaren or transformer
 # Environment: AAREN (a frozen binary), PARK_EVERY, SLICE as for
-# scripts/protocol-cell.sh, which trains the run (in runs/crosscheck/, records
-# copied to docs/results/crosscheck/, parked to data/in-flight/ as it trains).
+# scripts/protocol-cell.sh, which trains the run (in CROSS_RUNS=runs/crosscheck,
+# records copied to CROSS_RESULTS=docs/results/crosscheck, parked to
+# data/in-flight/ as it trains); RUNS=runs/protocol, where the seed-1 cell is.
 #
 # Resumable: a run already under way (here or parked) continues; a finished one
 # is skipped. Starting needs the cell: scripts/protocol-cell.sh DATASET ARM 1.
@@ -30,9 +31,13 @@ case "$ARM" in
   aaren | transformer) ;;
   *) echo "crosscheck-run: ARM must be aaren or transformer, got '$ARM'" >&2; exit 2 ;;
 esac
-CELL=runs/protocol/$DATASET/$ARM-seed1
-RUN=runs/crosscheck/$DATASET/$ARM-seed1
+CROSS_RUNS=${CROSS_RUNS:-runs/crosscheck} CROSS_RESULTS=${CROSS_RESULTS:-docs/results/crosscheck}
+CELL=${RUNS:-runs/protocol}/$DATASET/$ARM-seed1
+RUN=$CROSS_RUNS/$DATASET/$ARM-seed1
 PARKED=${IN_FLIGHT:-data/in-flight}/$RUN
+mkdir -p "$(dirname "$RUN")"
+exec 8>"$RUN.setup.lock"
+flock 8  # two callers at once: the second sees the first's run, set up whole
 if [[ ! -f $RUN/config.json && ! -f $PARKED/config.json ]]; then
   [[ -f $CELL/checkpoint.pt ]] || {
     echo "crosscheck-run: $CELL/checkpoint.pt: no finished cell to continue (run scripts/protocol-cell.sh $DATASET $ARM 1)" >&2
@@ -48,6 +53,7 @@ if [[ ! -f $RUN/config.json && ! -f $PARKED/config.json ]]; then
   mv "$RUN.tmp" "$RUN"
   echo "[crosscheck $DATASET $ARM] from the cell's $at updates"
 fi
-UPDATES=100000 RUNS=runs/crosscheck RESULTS=docs/results/crosscheck scripts/protocol-cell.sh "$DATASET" "$ARM" 1
+exec 8>&-
+UPDATES=100000 RUNS=$CROSS_RUNS RESULTS=$CROSS_RESULTS scripts/protocol-cell.sh "$DATASET" "$ARM" 1
 exit
 }

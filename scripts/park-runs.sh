@@ -36,10 +36,13 @@ while (($#)); do
 done
 ((${#RUNS[@]})) || { echo "park-runs: name at least one RUN_DIR (a folder under runs/)" >&2; exit 2; }
 
-stop_run() {  # $1 run folder: TERM its trainer, then wait for its cell to exit
+signal_run() {  # $1 run folder: TERM its trainer (the update in progress ends, a checkpoint is written)
   local pids
   pids=$(pgrep -f "aaren[^ ]* train .*(--out|--resume) $1( |\$)" || true)
-  [[ -n $pids ]] && kill -TERM $pids
+  [[ -z $pids ]] || kill -TERM $pids
+}
+
+wait_run() {  # $1 run folder: wait for its trainer and its cell script to exit
   if [[ -f $1.lock ]]; then
     flock -w 900 "$1.lock" true || { echo "park-runs: $1 still running after 15 minutes" >&2; return 1; }
   fi
@@ -70,10 +73,17 @@ restore() {  # $1 run folder
   echo "[$run] restored from $src ($(tail -1 "$run/train_log.csv" | cut -d, -f1) updates logged)"
 }
 
+# Every run is signalled before any is waited for, and one that fails to stop or park
+# does not keep the others from being parked: the exit status says that one failed.
+failed=0
+if [[ $MODE == stop ]]; then
+  for run in "${RUNS[@]}"; do signal_run "$run"; done
+fi
 for run in "${RUNS[@]}"; do
   case $MODE in
-    stop) stop_run "$run" && park "$run" ;;
-    park) park "$run" ;;
-    restore) restore "$run" ;;
+    stop) { wait_run "$run" && park "$run"; } || failed=1 ;;
+    park) park "$run" || failed=1 ;;
+    restore) restore "$run" || failed=1 ;;
   esac
 done
+exit "$failed"

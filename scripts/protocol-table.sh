@@ -6,7 +6,8 @@
 #
 # Usage: scripts/protocol-table.sh [--dry-run | --stop]
 #   --dry-run  print the cells this call would consider, in order, and their state
-#   --stop     end every lane on this machine: none starts another cell, and each
+#   --stop     end every lane on this machine: none starts another cell (a mark,
+#              $RUNS/protocol-table.stop, that stays until removed by hand), and each
 #              cell running is stopped and parked (scripts/park-runs.sh --stop; commit
 #              data/in-flight/ afterwards)
 #
@@ -28,7 +29,8 @@
 # needs the expert SAC stage (about 10 CPU-hours, `make-matched-datasets.sh
 # --stage expert hopper`): its cells are skipped until the file exists.
 # Environment: AAREN (a frozen binary), DATA, RUNS, RESULTS, PARK_EVERY as for
-# scripts/protocol-cell.sh. Resumable as the cells are; a cell killed here
+# scripts/protocol-cell.sh; CROSS_RUNS, CROSS_RESULTS as for scripts/crosscheck-run.sh;
+# DATASETS="hopper-medium ..." keeps only those datasets' cells (the order kept). Resumable as the cells are; a cell killed here
 # continues on the next call (here, or from data/in-flight/ once committed).
 set -euo pipefail
 {
@@ -44,18 +46,20 @@ DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-do
 IN_FLIGHT=${IN_FLIGHT:-data/in-flight}
 A=${AAREN:-build/aaren}
 [[ -x $A ]] || { echo "protocol-table: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
+CROSS_RUNS=${CROSS_RUNS:-runs/crosscheck} CROSS_RESULTS=${CROSS_RESULTS:-docs/results/crosscheck}
+export RUNS CROSS_RUNS CROSS_RESULTS IN_FLIGHT  # crosscheck-run.sh finds the seed-1 cells in RUNS
 TABLE=(hopper-medium walker2d-medium-replay hopper-medium-replay walker2d-medium halfcheetah-medium
   halfcheetah-medium-replay)
 LSTM_COLUMN=(hopper-medium walker2d-medium-replay hopper-medium-expert)
-
 CROSSCHECK=(hopper-medium walker2d-medium)
+chosen() { [[ -z ${DATASETS:-} || " $DATASETS " == *" $1 "* ]]; }
 # Where a cell (DATASET ARM SEED) trains and where its records are kept: the table's
 # in RUNS and RESULTS; the cross-check's (ARM crosscheck-aaren, ...) where scripts/crosscheck-run.sh puts them.
 run_dir() {
-  if [[ $2 == crosscheck-* ]]; then echo "runs/crosscheck/$1/${2#crosscheck-}-seed$3"; else echo "$RUNS/$1/$2-seed$3"; fi
+  if [[ $2 == crosscheck-* ]]; then echo "$CROSS_RUNS/$1/${2#crosscheck-}-seed$3"; else echo "$RUNS/$1/$2-seed$3"; fi
 }
 kept_dir() {
-  if [[ $2 == crosscheck-* ]]; then echo "docs/results/crosscheck/$1/${2#crosscheck-}-seed$3"; else echo "$RESULTS/$1/$2-seed$3"; fi
+  if [[ $2 == crosscheck-* ]]; then echo "$CROSS_RESULTS/$1/${2#crosscheck-}-seed$3"; else echo "$RESULTS/$1/$2-seed$3"; fi
 }
 finished() { [[ -f $(kept_dir "$@")/eval-final.json ]]; }
 running() {  # another process holds the cell's lock
@@ -77,36 +81,44 @@ run_cell() {
 # Seeds 4 and 5 are due once decided: either a run of them exists (the decision was
 # taken before), or both arms have finished seeds 1-3 and the primary verdict is inconclusive.
 extra_seeds_due() {
-  local d=$1 arm s
+  local d=$1 arm s json
   for arm in aaren transformer; do
     for s in 4 5; do
       [[ -e $RUNS/$d/$arm-seed$s || -e $RESULTS/$d/$arm-seed$s || -e $IN_FLIGHT/$RUNS/$d/$arm-seed$s ]] && return 0
     done
+  done
+  for arm in aaren transformer; do
     for s in 1 2 3; do finished "$d" "$arm" "$s" || return 1; done
   done
-  "$A" versus "$RESULTS" --last 3 --json 2> /dev/null |
-    python3 -c 'import json, sys; v = {r["dataset"]: r["verdict"] for r in json.load(sys.stdin)["datasets"]}; sys.exit(0 if v.get(sys.argv[1]) == "inconclusive" else 1)' "$d"
+  json=$("$A" versus "$RESULTS" --last 3 --json 2>&1) || {
+    echo "protocol-table: $d: seeds 4 and 5 undecided, aaren versus failed: $(tail -1 <<< "$json")" >&2
+    return 1
+  }
+  python3 -c 'import json, sys; v = {r["dataset"]: r["verdict"] for r in json.loads(sys.argv[2])["datasets"]}; sys.exit(0 if v.get(sys.argv[1]) == "inconclusive" else 1)' "$d" "$json"
 }
 
 # The cells in the table's order, one "DATASET ARM SEED" per line.
 cells() {
   local d s
   for d in "${TABLE[@]}"; do
+    chosen "$d" || continue
     for s in 1 2 3; do echo "$d aaren $s" && echo "$d transformer $s"; done
     if extra_seeds_due "$d"; then for s in 4 5; do echo "$d aaren $s" && echo "$d transformer $s"; done; fi
     if [[ " ${CROSSCHECK[*]} " == *" $d "* ]]; then echo "$d crosscheck-aaren 1" && echo "$d crosscheck-transformer 1"; fi
   done
-  for d in "${TABLE[@]}"; do for s in 1 2 3; do echo "$d bc $s" && echo "$d 10bc $s"; done; done
-  for d in "${LSTM_COLUMN[@]}"; do for s in 1 2 3; do echo "$d lstm $s"; done; done
+  for d in "${TABLE[@]}"; do chosen "$d" && for s in 1 2 3; do echo "$d bc $s" && echo "$d 10bc $s"; done; done
+  for d in "${LSTM_COLUMN[@]}"; do chosen "$d" && for s in 1 2 3; do echo "$d lstm $s"; done; done
+  return 0
 }
 
-# The file a cell trains on, made if the medium stage can make it (one lane at a time).
+# The file a cell trains on, made if the medium stage can make it (one lane at a time):
+# 0 ready, 1 not makeable here (the expert stage), 2 making it failed.
 dataset_ready() {
   local d=$1
   [[ -f $DATA/$d.hdf5 ]] && return 0
   [[ $d == *expert ]] && return 1
   mkdir -p "$DATA"
-  (flock 8 && { [[ -f $DATA/$d.hdf5 ]] || AAREN=$A scripts/make-matched-datasets.sh --out "$DATA" "${d%%-*}" < /dev/null; }) 8> "$DATA/.make.lock"
+  (flock 8 && { [[ -f $DATA/$d.hdf5 ]] || AAREN=$A scripts/make-matched-datasets.sh --out "$DATA" "${d%%-*}" < /dev/null; }) 8> "$DATA/.make.lock" || return 2
 }
 
 STOP_FILE=$RUNS/protocol-table.stop  # present: no lane starts another cell
@@ -114,13 +126,17 @@ STOP_FILE=$RUNS/protocol-table.stop  # present: no lane starts another cell
 # One pass: run the first cell that is due; 0 if one ran, 1 if none was left, 2 if it failed.
 # (Called as a loop's condition, where `set -e` does not act: failures are returned.)
 run_next() {
-  local d arm s
+  local d arm s ready
   while read -r d arm s; do
     finished "$d" "$arm" "$s" && continue
     running "$d" "$arm" "$s" && continue
     startable "$d" "$arm" "$s" || { echo "[protocol-table] $d $arm: needs $RUNS/$d/${arm#crosscheck-}-seed1/checkpoint.pt: waits"; continue; }
-    dataset_ready "$d" || { echo "[protocol-table] $d: no dataset yet (the expert stage): its cells wait"; continue; }
-    [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE)"; return 1; }
+    [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE: remove it to run again)"; return 1; }
+    ready=0
+    dataset_ready "$d" || ready=$?
+    ((ready == 1)) && { echo "[protocol-table] $d: no dataset yet (the expert stage): its cells wait"; continue; }
+    ((ready == 2)) && { echo "protocol-table: making $DATA/$d.hdf5 failed" >&2; return 2; }
+    [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE: remove it to run again)"; return 1; }
     echo "[protocol-table] $(date -u +%FT%TZ) $d $arm seed $s"
     run_cell "$d" "$arm" "$s" < /dev/null || return 2
     return 0
@@ -144,7 +160,6 @@ if [[ $MODE == dry-run ]]; then
   done
   exit 0
 fi
-rm -f "$STOP_FILE"  # a lane started after a --stop runs again
 rc=0
 while ((rc == 0)); do run_next && rc=0 || rc=$?; done
 ((rc == 1)) && { echo "[protocol-table] nothing left that this lane can run"; exit 0; }

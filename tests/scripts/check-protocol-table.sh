@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/protocol-table.sh: the table's cells in the protocol's order, finished
 # and running cells told apart, and seeds 4 and 5 due exactly when the primary
-# verdict at 3 seeds is inconclusive (or a run of them already exists).
+# verdict at 3 seeds is inconclusive (or a run of them already exists); a lane
+# (on a stand-in for aaren) runs every due cell in that order, leaves a locked
+# one to its lane, honours the stop mark and stops on a failing cell.
 # Usage: check-protocol-table.sh AAREN_BINARY SOURCE_DIR
 set -euo pipefail
 A=$1 SRC=$2
@@ -73,6 +75,88 @@ has "hopper-medium aaren 5: due" || fail "seeds 4 and 5 dropped after the decisi
 # --stop with nothing running: it says so and leaves the mark that keeps lanes from starting a cell.
 out=$("$TABLE" --stop) || fail "--stop exited $?"
 [[ $out == *"no cell running"* && -f $RUNS/protocol-table.stop ]] || fail "--stop said: $out"
+
+# Run mode, on a stand-in for aaren (train finishes at once, every seed S of every arm scoring
+# 40 + S: equivalent, so no seeds 4 and 5), one dataset, a cell locked by "another lane".
+STUB=$T/stub-aaren
+cat > "$STUB" <<'STUB_END'
+#!/usr/bin/env bash
+set -euo pipefail
+cmd=$1
+shift
+case $cmd in
+  versus) exec "$STUB_REAL" versus "$@" ;;
+  rollout)
+    while (($#)) && [[ $1 != --checkpoint ]]; do shift; done
+    echo "{\"score_mean\": $(cat "$(dirname "$2")/score"), \"config\": {\"target_return\": 3600}}" ;;
+  train)
+    dir="" seed="" updates=40000 backbone=""
+    while (($#)); do
+      case $1 in
+        --out | --resume) dir=$2; shift 2 ;;
+        --seed) seed=$2; shift 2 ;;
+        --updates) updates=$2; shift 2 ;;
+        --backbone) backbone=$2; shift 2 ;;
+        *) shift ;;
+      esac
+    done
+    [[ -n ${STUB_FAIL:-} ]] && exit 1
+    echo "$backbone $dir" >> "$STUB_LOG"
+    [[ -f $dir/score ]] || echo $((40 + seed)) > "$dir/score"
+    echo "{\"updates\": $updates}" > "$dir/config.json"
+    printf 'update,loss\n%s,0.1\n' "$updates" > "$dir/train_log.csv"
+    echo "update,target,return_mean,return_std,score_mean,score_std,seed,episodes" > "$dir/eval.csv"
+    for u in $((updates - 2000)) $((updates - 1000)) "$updates"; do echo "$u,3600,1000,10,$(cat "$dir/score"),1,$u,10" >> "$dir/eval.csv"; done
+    touch "$dir/checkpoint.pt" ;;
+esac
+STUB_END
+chmod +x "$STUB"
+rm -rf "$RESULTS" "$RUNS"
+mkdir -p "$DATA" "$RUNS/hopper-medium"
+touch "$DATA/hopper-medium.hdf5"
+lane() { AAREN=$STUB STUB_REAL=$A STUB_LOG=$T/calls DATASETS=hopper-medium PARK_EVERY=0 CROSS_RUNS=$T/cross-runs \
+  CROSS_RESULTS=$T/cross-results "$TABLE" > "$T/lane.log" 2>&1; }
+(exec 7> "$RUNS/hopper-medium/transformer-seed2.lock" && flock 7 && exec sleep 60) > /dev/null 2>&1 &
+holder=$!
+sleep 1
+lane || fail "the lane exited $?: $(tail -3 "$T/lane.log")"
+ran=$(grep -o '\] [0-9T:Z-]* .*' "$T/lane.log" | cut -d' ' -f3-)
+expected="hopper-medium aaren seed 1
+hopper-medium transformer seed 1
+hopper-medium aaren seed 2
+hopper-medium aaren seed 3
+hopper-medium transformer seed 3
+hopper-medium crosscheck-aaren seed 1
+hopper-medium crosscheck-transformer seed 1
+hopper-medium bc seed 1
+hopper-medium 10bc seed 1
+hopper-medium bc seed 2
+hopper-medium 10bc seed 2
+hopper-medium bc seed 3
+hopper-medium 10bc seed 3
+hopper-medium lstm seed 1
+hopper-medium lstm seed 2
+hopper-medium lstm seed 3"
+[[ $ran == "$expected" ]] || fail "the lane ran, in order: $ran"
+grep -q "nothing left" "$T/lane.log" || fail "the lane's end: $(tail -1 "$T/lane.log")"
+[[ -f $T/cross-results/hopper-medium/aaren-seed1/eval-final.json ]] || fail "the cross-check's records"
+kill "$holder" 2> /dev/null || true
+wait "$holder" 2> /dev/null || true
+lane || fail "the second lane exited $?"
+[[ $(grep -c '\] [0-9T:Z-]* hopper' "$T/lane.log") == 1 ]] && grep -q "transformer seed 2" "$T/lane.log" ||
+  fail "released, the locked cell alone runs: $(cat "$T/lane.log")"
+! grep -q undecided "$T/lane.log" || fail "the verdict at 3 seeds was not read: $(grep undecided "$T/lane.log")"
+# A stop mark: no cell starts; a failing cell ends the lane with a non-zero status.
+rm -rf "$RESULTS/hopper-medium/bc-seed1" "$RUNS/hopper-medium/bc-seed1"
+touch "$RUNS/protocol-table.stop"
+lane || fail "a stopped lane exited $?"
+grep -q "stopped" "$T/lane.log" && ! grep -q '\] [0-9T:Z-]* hopper' "$T/lane.log" || fail "stopped, yet: $(cat "$T/lane.log")"
+rm "$RUNS/protocol-table.stop"
+set +e
+STUB_FAIL=1 lane
+rc=$?
+set -e
+((rc == 1)) || fail "a failing cell: the lane exited $rc: $(tail -2 "$T/lane.log")"
 
 set +e
 "$TABLE" --bogus > /dev/null 2>&1
