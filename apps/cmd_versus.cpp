@@ -85,10 +85,10 @@ double chosen_target(const VersusSettings& s, const std::vector<EvalResult>& eva
   return target;
 }
 
-// `evals`: the run's eval.csv (read once by the caller, which also draws them).
-ScoredRun score_run(const fs::path& dir, const std::vector<EvalResult>& evals, const VersusSettings& s) {
-  std::ifstream in(dir / "config.json");
-  const auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+// `evals` and `config`: the run's eval.csv and config.json (read once by the caller, which
+// also draws the evaluations and takes the data's level from the config).
+ScoredRun score_run(const fs::path& dir, const std::vector<EvalResult>& evals, const nlohmann::json& config,
+                    const VersusSettings& s) {
   if (!config.is_object() || !config.contains("updates")) return {false, 0, "no config.json with 'updates'"};
   const int64_t updates = config.at("updates").get<int64_t>();
   int64_t reached = 0;
@@ -130,7 +130,9 @@ Study read_study(const VersusSettings& s) {
       if (!run.is_directory() || !std::regex_match(name, m, cell)) continue;
       if (!fs::exists(run.path() / "eval.csv")) continue;
       auto evals = read_eval_csv((run.path() / "eval.csv").string());
-      const auto scored = score_run(run.path(), evals, s);
+      std::ifstream in(run.path() / "config.json");
+      const auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      const auto scored = score_run(run.path(), evals, config, s);
       if (!scored.counted) {
         std::cerr << "versus: " << run.path().string() << ": left out: " << scored.why << "\n";
         continue;
@@ -138,7 +140,7 @@ Study read_study(const VersusSettings& s) {
       const uint64_t seed = std::stoull(m[2].str());
       study.scores[name_of_dataset][m[1].str()][seed] = scored.score;
       study.runs[name_of_dataset][m[1].str()].push_back(
-          {seed, run.path().string(), std::move(evals), behaviour_score(run.path().string())});
+          {seed, run.path().string(), std::move(evals), behaviour_score(config)});
     }
   }
   for (auto& [dataset, arms] : study.runs)

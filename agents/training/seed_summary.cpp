@@ -83,12 +83,19 @@ SeedGroupRecord read_seed_group(const std::string& out) {
   return group;
 }
 
-double behaviour_score(const std::string& run_dir) {
+double behaviour_score(const nlohmann::json& config) {
   try {
-    const auto j = read_json((std::filesystem::path(run_dir) / "config.json").string());
-    const auto& d = j.at("provenance").at("dataset");
+    const auto& d = config.at("provenance").at("dataset");
     return d.contains("behaviour_score") && d.at("behaviour_score").is_number() ? d.at("behaviour_score").get<double>()
                                                                                 : kNaN;
+  } catch (const std::exception&) {
+    return kNaN;
+  }
+}
+
+double behaviour_score(const std::string& run_dir) {
+  try {
+    return behaviour_score(read_json((std::filesystem::path(run_dir) / "config.json").string()));
   } catch (const std::exception&) {
     return kNaN;
   }

@@ -57,6 +57,8 @@ SeedGroupRecord read_seed_group(const std::string& out);
 // The normalised score of the data a run trained on, from its config.json
 // (provenance.dataset.behaviour_score); NaN when the run predates it.
 double behaviour_score(const std::string& run_dir);
+// The same from a config.json already read.
+double behaviour_score(const nlohmann::json& config);
 // Each seed's run that has an eval.csv, in the order given.
 std::vector<SeedRun> read_seed_runs(const std::string& out, const std::vector<uint64_t>& seeds);
 
