@@ -222,10 +222,14 @@ nlohmann::json study_json(const VersusSettings& s, const StudyResult& r) {
 void print_table(const VersusSettings& s, const StudyResult& r, const PooledDifference& pooled) {
   const auto pct = [](double level) { return plain(100 * level) + "%"; };
   std::cout << "| dataset | " << s.arms[0] << " (seeds) | " << s.arms[1] << " (seeds) | d | " << pct(s.level)
-            << " interval | verdict (margin +-" << plain(s.margin) << ") |\n|---|---|---|---|---|---|\n";
+            << " interval | half-width | verdict (margin +-" << plain(s.margin)
+            << ") |\n|---|---|---|---|---|---|---|\n";
+  // The half-width beside the verdict: "inconclusive" with a half-width above the margin says
+  // the seeds cannot decide whatever d is (power), below it that d sits near the margin.
   for (const auto& [dataset, d] : r.rows)
     std::cout << "| " << dataset << " | " << arm_cell(d.a) << " | " << arm_cell(d.b) << " | " << signed_3(d.d) << " | "
-              << interval_text(d.low, d.high) << " | " << to_string(d.verdict) << " |\n";
+              << interval_text(d.low, d.high) << " | " << base::three_significant((d.high - d.low) / 2) << " | "
+              << to_string(d.verdict) << " |\n";
   std::cout << "\npooled over " << pooled.datasets << " datasets: d = " << signed_3(pooled.d) << ", "
             << pct(s.pooled_level) << " interval " << interval_text(pooled.low, pooled.high) << "\n";
 }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/training/equivalence.h"
+#include "base/format.h"
 #include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
 
@@ -75,6 +76,10 @@ TEST_CASE("cli: versus scores each finished run from its curve and prints Welch'
   CHECK(rows[2].rfind("pooled,", 0) == 0);
   CHECK(fs::exists(root / "versus.config.json"));  // the resolved settings beside the CSV
   CHECK(r.output.find("| hopper-medium | ") != std::string::npos);
+  // The printed row carries the interval's half-width beside the verdict.
+  CHECK(r.output.find("| half-width |") != std::string::npos);
+  CHECK(r.output.find("| " + aaren::base::three_significant((expected.high - expected.low) / 2) + " | " +
+                      aaren::to_string(expected.verdict) + " |") != std::string::npos);
 
   // --last 1 --final 0: the last point alone, eval-final.json ignored.
   r = run_aaren("versus " + root.string() + " --last 1 --final 0 --json", /*merge_stderr=*/false);
