@@ -165,6 +165,7 @@ std::string plain(double x) {
 std::string signed_3(double x) { return (x > 0 ? "+" : "") + base::three_significant(x); }
 
 std::string arm_cell(const ArmSummary& a) {
+  if (!std::isfinite(a.std)) return base::three_significant(a.mean) + " (" + std::to_string(a.seeds) + ")";  // 1 seed
   return base::three_significant(a.mean) + " +- " + base::three_significant(a.std) + " (" + std::to_string(a.seeds) +
          ")";
 }
@@ -232,6 +233,34 @@ void print_table(const VersusSettings& s, const StudyResult& r, const PooledDiff
               << to_string(d.verdict) << " |\n";
   std::cout << "\npooled over " << pooled.datasets << " datasets: d = " << signed_3(pooled.d) << ", "
             << pct(s.pooled_level) << " interval " << interval_text(pooled.low, pooled.high) << "\n";
+}
+
+// Every arm's score per dataset, the two compared first, then the others (controls, other
+// backbones) by name: what return conditioning adds is read across a row. "-": no finished seed.
+void print_arm_scores(const VersusSettings& s, const Study& study) {
+  std::vector<std::string> arms = s.arms;
+  for (const auto& [dataset, by_arm] : study.scores)
+    for (const auto& [arm, scores] : by_arm)
+      if (std::find(arms.begin(), arms.end(), arm) == arms.end()) arms.push_back(arm);
+  if (arms.size() <= s.arms.size()) return;  // the table above says it all
+  std::cout << "\nevery arm's score (mean +- sample std (seeds)):\n\n| dataset |";
+  for (const auto& arm : arms) std::cout << " " << arm << " |";
+  std::cout << "\n|---|";
+  for (size_t i = 0; i < arms.size(); ++i) std::cout << "---|";
+  std::cout << "\n";
+  for (const auto& [dataset, by_arm] : study.scores) {
+    std::cout << "| " << dataset << " |";
+    for (const auto& arm : arms) {
+      const auto found = by_arm.find(arm);
+      if (found == by_arm.end()) {
+        std::cout << " - |";
+        continue;
+      }
+      const auto [mean, sd] = mean_and_std(values(found->second));
+      std::cout << " " << arm_cell({static_cast<int64_t>(found->second.size()), mean, sd}) << " |";
+    }
+    std::cout << "\n";
+  }
 }
 
 void write_csv(const VersusSettings& s, const StudyResult& r, const PooledDifference& pooled) {
@@ -316,6 +345,7 @@ int run_versus(int argc, char** argv) {
     std::cout << j.dump(2) << std::endl;
   } else {
     print_table(s, r, pooled);
+    print_arm_scores(s, r.study);
   }
   if (!s.out.empty()) {
     write_csv(s, r, pooled);

@@ -118,6 +118,11 @@ TEST_CASE("cli: versus --curves draws each dataset's arms, controls after them, 
   CHECK(a < t);
   CHECK(t < bc);
   CHECK(hopper.find("target 1800") == std::string::npos);
+  // The printed scores of every arm, the control beside the compared two; "-" where an arm has no seed.
+  // (A run's score: the mean of its last 3 points, base + 2, + 3, + 4: base + 3.)
+  CHECK(r.output.find("| dataset | aaren | transformer | bc |") != std::string::npos);
+  CHECK(r.output.find("| hopper-medium | 45.0 +- 1.00 (3) | 37.0 +- 2.00 (3) | 23.0 (1) |") != std::string::npos);
+  CHECK(r.output.find("| walker2d-medium | 63.0 (1) | - | - |") != std::string::npos);
   // Two bands (the 3-seed arms); one seed has no interval. (Markers are polygons too.)
   const std::string kBand = "fill-opacity=\"0.18\"";
   size_t bands = 0;
