@@ -8,8 +8,8 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
+#include "base/file_hash.h"
 
 namespace aaren::data {
 
@@ -439,6 +440,24 @@ void Transitions::check_consistent(const std::string& origin) const {
   if (!qacc_warmstart.empty() && qacc_warmstart.size() != N * nv) fail("infos/qacc_warmstart does not match N x nv");
 }
 
+std::string d4rl_arrays_sha256(const std::string& path) {
+  const File f(path);
+  if (!f.exists("observations")) f.fail("observations", "missing: not a D4RL-layout file");
+  base::Sha256 digest;
+  for (const std::string key : {"observations", "actions", "rewards", "terminals", "timeouts", "next_observations"}) {
+    if (!f.exists(key)) continue;
+    const auto d = open_dataset(f, key);
+    // The stored type in this machine's byte order: what h5py's tobytes() gives on x86-64.
+    const Handle memory_type(H5Tget_native_type(d.type.get(), H5T_DIR_ASCEND), H5Tclose);
+    if (!memory_type.valid()) f.fail(key, "cannot map its dtype " + d.dtype + " to memory");
+    std::vector<unsigned char> bytes(static_cast<size_t>(d.elements) * H5Tget_size(memory_type.get()));
+    read_into(f, key, d, memory_type.get(), bytes.data());
+    digest.update(key.data(), key.size());
+    digest.update(bytes.data(), bytes.size());
+  }
+  return digest.hex();
+}
+
 std::vector<float> read_actions(const std::string& path, int64_t& act_dim) {
   File f(path);
   std::map<std::string, std::string> dtypes;
@@ -551,8 +570,7 @@ Transitions read_minari(const std::string& path_in) {
   std::vector<std::pair<int64_t, std::string>> groups;
   {
     std::vector<std::string> names;
-    if (!list_children(f.id(), names))
-      f.fail("cannot list the root group (corrupt?)");
+    if (!list_children(f.id(), names)) f.fail("cannot list the root group (corrupt?)");
     for (const auto& n : names) {
       if (n.rfind("episode_", 0) != 0) continue;
       try {

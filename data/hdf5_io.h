@@ -52,6 +52,14 @@ struct WriteOptions {
 // into place. Throws DataError on failure, leaving nothing behind.
 void write_d4rl(const std::string& path, const Transitions& t, const WriteOptions& options = {});
 
+// SHA-256 of a D4RL-layout file's arrays, not of the file: each of observations,
+// actions, rewards, terminals, timeouts and next_observations that is present, in
+// that order, its name then its raw bytes as stored (the definition of
+// scripts/dataset-checksums.py and docs/datasets/matched/checksums.txt). The same
+// data written again (other metadata, compression or creation time) has the same
+// checksum. Throws DataError naming the file and the key.
+std::string d4rl_arrays_sha256(const std::string& path);
+
 // The HDF5 library this build runs on, e.g. "1.10.8".
 std::string hdf5_library_version();
 

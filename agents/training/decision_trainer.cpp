@@ -63,8 +63,8 @@ std::string resolve_resume_path(const std::string& resume) {
   if (found.empty() && !has_final)
     throw std::invalid_argument("--resume " + resume + ": no checkpoint_<update>.pt or checkpoint.pt in this folder");
   if (found.empty()) return final_path;
-  if (has_final && std::filesystem::last_write_time(final_path, ec) >=
-                       std::filesystem::last_write_time(found.back().second, ec))
+  if (has_final &&
+      std::filesystem::last_write_time(final_path, ec) >= std::filesystem::last_write_time(found.back().second, ec))
     return final_path;
   return found.back().second;
 }
@@ -412,6 +412,26 @@ void DecisionTrainer::Run::write_config() {
   base::write_file_atomically(c.out_dir + "/config.json", j.dump(2) + "\n");
 }
 
+namespace {
+// The arrays' checksum beside the file's (provenance.dataset.arrays_sha256): the file's
+// SHA-256 changes whenever a file is written again (HDF5 metadata, creation times), the
+// arrays' only when the data do, so runs on two machines can be shown to have trained on
+// the same data (docs/datasets/matched/checksums.txt holds the same checksum). Taken from
+// the record made earlier while the file is unchanged; absent for a Minari dataset.
+void record_arrays_checksum(nlohmann::json& dataset, const nlohmann::json& known, const std::string& path) {
+  if (dataset.value("sha256", nlohmann::json()).is_null()) return;
+  if (known.is_object() && known.value("sha256", nlohmann::json()) == dataset.at("sha256") &&
+      known.contains("arrays_sha256")) {
+    dataset["arrays_sha256"] = known.at("arrays_sha256");
+    return;
+  }
+  try {
+    dataset["arrays_sha256"] = data::d4rl_arrays_sha256(path);
+  } catch (const data::DataError&) {  // not the D4RL layout: the file's checksum stands alone
+  }
+}
+}  // namespace
+
 nlohmann::json DecisionTrainer::Run::run_history() const {
   nlohmann::json before;  // the provenance of the run this one continues
   if (start_update > 0) {
@@ -437,6 +457,7 @@ nlohmann::json DecisionTrainer::Run::run_history() const {
     history["dataset"] = {{"path", c.dataset}, {"sha256", nullptr}};
     std::cerr << "warning: " << c.dataset << ": not hashed (" << e.what() << ")\n";
   }
+  record_arrays_checksum(history["dataset"], known, c.dataset);
   // The level of the episodes it trains on (their mean return, and normalised by the run's references):
   // the reference line of its curves.
   auto& level = history["dataset"];
@@ -511,8 +532,8 @@ void DecisionTrainer::Run::restore_training_state() {
                                 std::to_string(launch.world_size));
   generator.set_state(ranks.defined() ? ranks[launch.rank].clone() : resumed->training->torch_rng);
   start_update = resumed->update;
-  seconds_before = logged_seconds((std::filesystem::path(c.resume).parent_path() / "train_log.csv").string(),
-                                  start_update);
+  seconds_before =
+      logged_seconds((std::filesystem::path(c.resume).parent_path() / "train_log.csv").string(), start_update);
   if (start_update >= c.updates)
     throw std::invalid_argument("--updates " + std::to_string(c.updates) + " is not beyond the checkpoint's " +
                                 std::to_string(start_update));

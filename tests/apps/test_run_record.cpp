@@ -19,6 +19,7 @@
 
 #include "agents/checkpoint/checkpoint.h"
 #include "base/file_hash.h"
+#include "data/hdf5_io.h"
 #include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
 
@@ -75,7 +76,8 @@ std::vector<double> column(const std::string& csv, size_t index) {
 
 }  // namespace
 
-TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --overwrite replaces it whole", "[cli][decision]") {
+TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --overwrite replaces it whole",
+          "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("run_folder");
   const std::string out = dir + "/run";
   auto r = run_aaren(kTiny + " --updates 6 --checkpoint-every 2 --keep-last 1 --eval-every 6 --out " + out);
@@ -185,9 +187,12 @@ TEST_CASE("cli: a run resumed twice records the uninterrupted run's config, logs
   REQUIRE(sum.exit_code == 0);
   CHECK(history.at("dataset").at("sha256") == sum.output.substr(0, 64));
   CHECK(history.at("dataset").at("bytes") == static_cast<int64_t>(std::filesystem::file_size(kBundled)));
+  // And by its arrays, whatever wrote the file: the checksum docs/datasets/ tables hold.
+  CHECK(history.at("dataset").at("arrays_sha256") == aaren::data::d4rl_arrays_sha256(kBundled));
 }
 
-TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play the same episodes", "[cli][decision]") {
+TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play the same episodes",
+          "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("eval_seeds");
   auto r = run_aaren(kTinyRun + " --updates 4 --eval-every 4 --eval-episodes 16 --out " + dir + "/run");
   INFO(r.output);
@@ -197,7 +202,8 @@ TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play
   CHECK(rows.front() == "update,target,return_mean,return_std,score_mean,score_std,seed,episodes");
   const auto seeds = column(dir + "/run/eval.csv", 6), means = column(dir + "/run/eval.csv", 2);
   const auto seed = std::to_string(static_cast<uint64_t>(seeds.back()));
-  const std::string rollout = "rollout --checkpoint " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 16 --json --seed " + seed;
+  const std::string rollout =
+      "rollout --checkpoint " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 16 --json --seed " + seed;
   const auto one = run_aaren(rollout + " --num-envs 1", false), sixteen = run_aaren(rollout + " --num-envs 16", false);
   REQUIRE(one.exit_code == 0);
   REQUIRE(sixteen.exit_code == 0);
@@ -211,8 +217,9 @@ TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play
   logged << means.back();
   CHECK(mean.str() == logged.str());
   // compare: the same mean (one env at a time).
-  r = run_aaren("compare --checkpoint " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 16 --json --seed " + seed,
-                false);
+  r = run_aaren(
+      "compare --checkpoint " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 16 --json --seed " + seed,
+      false);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto compared = nlohmann::json::parse(r.output).at("rows").at(0);

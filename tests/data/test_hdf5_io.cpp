@@ -7,13 +7,13 @@
 
 #include <fstream>
 
+#include "base/file_hash.h"
 #include "data/hdf5_io.h"
 #include "tests/data/fixtures.h"
 
 using aaren::data::DataError;
 using aaren::data::Transitions;
 using aaren::testing::h5py_fixtures;
-
 
 namespace {
 // The content every good fixture shares (see make_fixtures.py).
@@ -288,4 +288,49 @@ TEST_CASE("data: a FIFO or a folder is refused at once, not read", "[data]") {
     }
   }
   CHECK_THROWS_WITH(aaren::data::read_d4rl(dir), Catch::Contains("is a directory"));
+}
+
+TEST_CASE(
+    "data: a D4RL file's arrays checksum ignores how the file was written, sees every value, equals the "
+    "checksum script's",
+    "[data]") {
+  const auto dir = aaren::testing::temp_dir("arrays_sha256");
+  Transitions t;
+  t.size = 300, t.obs_dim = 5, t.act_dim = 2;
+  torch::manual_seed(5);
+  const auto fill = [](std::vector<float>& v, int64_t n) {
+    const auto r = torch::randn({n});
+    v.assign(r.data_ptr<float>(), r.data_ptr<float>() + n);
+  };
+  fill(t.observations, t.size * t.obs_dim);
+  fill(t.actions, t.size * t.act_dim);
+  fill(t.rewards, t.size);
+  t.terminals.assign(t.size, 0);
+  t.timeouts.assign(t.size, 0);
+  t.terminals[120] = 1;
+  t.timeouts[299] = 1;
+  t.has_timeouts = true;
+  const auto a = dir + "/a.hdf5", b = dir + "/b.hdf5", c = dir + "/c.hdf5";
+  aaren::data::write_d4rl(a, t);
+  aaren::data::WriteOptions other;
+  other.gzip_level = 9, other.chunk_rows = 7;
+  t.metadata = {{"made_by", "another writer"}};
+  aaren::data::write_d4rl(b, t, other);
+  // Other bytes on disk, the same arrays.
+  CHECK(aaren::base::sha256_of_file(a) != aaren::base::sha256_of_file(b));
+  const auto sum = aaren::data::d4rl_arrays_sha256(a);
+  CHECK(sum.size() == 64);
+  CHECK(aaren::data::d4rl_arrays_sha256(b) == sum);
+  // One flag moved: another checksum.
+  t.terminals[120] = 0, t.terminals[121] = 1;
+  aaren::data::write_d4rl(c, t);
+  CHECK(aaren::data::d4rl_arrays_sha256(c) != sum);
+  CHECK_THROWS_AS(aaren::data::d4rl_arrays_sha256(dir + "/missing.hdf5"), DataError);
+  // The definition the committed table was made with (scripts/dataset-checksums.py, h5py).
+  REQUIRE_H5PY();
+  const std::string script = "/usr/bin/python3 " AAREN_SOURCE_DIR "/scripts/dataset-checksums.py " + a;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(script.c_str(), "r"), pclose);
+  char line[256] = {0};
+  REQUIRE(fgets(line, sizeof line, pipe.get()));
+  CHECK(std::string(line).substr(0, 64) == sum);
 }
