@@ -15,9 +15,12 @@
 #                        level"): the first S rows of the run's buffer, which is
 #                        kept in insertion order; its size and mean are what the
 #                        run gives
-#   <env>-expert         (stage 2) the same run continued to 1M steps; of its
-#                        policies saved every 50k steps from 500k, the one whose
-#                        sampled mean is nearest D4RL's expert file; 1M transitions
+#   <env>-expert         (stage 2) the same run taken to 1M steps (run again from
+#                        step 0 where its state is not here: deterministic, so
+#                        the same run; its policy at the medium step is compared
+#                        with the committed one); of its policies saved every
+#                        50k steps from 650k, the one whose sampled mean is
+#                        nearest D4RL's expert file; 1M transitions
 #   <env>-medium-expert  medium + expert, concatenated
 #
 # The SAC run of stage 1 saves a policy at every evaluation and stops once an
@@ -38,10 +41,15 @@
 #
 # Resumable: a stage whose output exists is skipped; a killed SAC run continues
 # from its last saved state (every 5,000 steps, `aaren sac --resume DIR`), giving the
-# numbers of a run never stopped. Kernels are pinned (OPENBLAS_CORETYPE=Haswell,
+# numbers of a run never stopped. The expert stage's run (hours) is parked every
+# PARK_EVERY seconds (default 1800) into IN_FLIGHT (default data/in-flight;
+# scripts/park-runs.sh: commit it) and continues from there on another machine;
+# one process per env runs it (OUT/sac-ENV.lock): another exits with status 75. Kernels are pinned (OPENBLAS_CORETYPE=Haswell,
 # ATEN_CPU_CAPABILITY=avx2: AAREN_REPRODUCIBLE=1) so that any x86-64 CPU with
 # AVX2 makes the same bits.
 set -euo pipefail
+# One block, read whole before it runs: editing this file cannot change a run in progress.
+{
 cd "$(dirname "$0")/.."
 
 OUT=datasets/matched
@@ -84,6 +92,7 @@ to_return() {  # $1 env, $2 normalised score -> return
   awk -v lo="$lo" -v hi="$hi" -v s="$2" 'BEGIN { printf "%.3f", lo + s / 100 * (hi - lo) }'
 }
 
+IN_FLIGHT=${IN_FLIGHT:-data/in-flight} PARK_EVERY=${PARK_EVERY:-1800}
 SAC_SEED=1 MEDIUM_SEED=11 EXPERT_SEED=12 N=1000000 TOLERANCE=3 PAST=10
 RECORDS=data/matched SUMS=docs/datasets/matched/checksums.txt
 EVAL_EVERY=2500 POLICY_EVERY=500 FINE_EVERY=25
@@ -95,7 +104,7 @@ sac() {  # $1 env, then extra flags: the one SAC run of both stages
   local out=${SAC_OUT:-$OUT/sac-$env} resume=()
   [[ -f $out/resume.pt ]] && resume=(--resume "$out")
   $A sac --env "$env" --env-steps 1000000 --eval-every $EVAL_EVERY --eval-episodes 50 --eval-sampled \
-    --save-policy-steps $MEDIUM_CANDIDATES $EXPERT_CANDIDATES ${FINE_STEPS:-} --seed $SAC_SEED --threads 1 --state-every 5000 \
+    --save-policy-steps ${SAVE_STEPS:-$MEDIUM_CANDIDATES $EXPERT_CANDIDATES} ${FINE_STEPS:-} --seed $SAC_SEED --threads 1 --state-every 5000 \
     "${resume[@]}" --out "$out" "$@" 2>&1 | stdbuf -o0 tr '\r' '\n' | awk '!/^\[sac\] step/ || /0000\// { print; fflush() }' | tee -a "${SAC_OUT:-$OUT/sac-$env}.log"
 }
 
@@ -265,10 +274,46 @@ medium_stage() {
   summarise "$medium"
 }
 
+# The expert stage's SAC run to 1M steps, restored from its parked copy if it has
+# one and parked as it goes. It saves only the expert candidates and the policy of
+# the medium step, which must equal the committed one (the same run).
+expert_sac() {  # $1 env
+  local env=$1 sac=$OUT/sac-$1 medium_step rc=0 parker=""
+  [[ -f $sac/config.json || ! -f $IN_FLIGHT/${sac#/}/config.json ]] || IN_FLIGHT=$IN_FLIGHT scripts/park-runs.sh --restore "$sac"
+  medium_step=$(cat "docs/datasets/matched/sac-$env/medium-step.txt" 2>/dev/null || true)
+  if ((PARK_EVERY > 0)); then
+    (exec 7>&-; while sleep "$PARK_EVERY"; do IN_FLIGHT=$IN_FLIGHT scripts/park-runs.sh "$sac" > /dev/null 2>&1 || true; done) &
+    parker=$!
+  fi
+  SAVE_STEPS="$medium_step $EXPERT_CANDIDATES" sac "$env" || rc=$?
+  [[ -z $parker ]] || kill "$parker" 2> /dev/null || true
+  ((rc == 0)) || return "$rc"
+  local record=$RECORDS/sac-$env-seed$SAC_SEED-medium.pt
+  [[ -n $medium_step && -f $record && -f $sac/policy_step$medium_step.pt ]] || return 0
+  if same_policy "$env" "$record" "$sac/policy_step$medium_step.pt"; then
+    echo "[$env] the run's policy at step $medium_step acts as the committed medium policy (the same run)"
+  else
+    echo "make-matched-datasets: $env: the run's policy at step $medium_step acts unlike $record: not the run that made the medium files" >&2
+    return 1
+  fi
+}
+# Two policies that act the same: their mean actions over 3 episodes give the same arrays.
+same_policy() {  # $1 env, $2 and $3 policy files
+  local a b
+  $A collect --env "$1" --policy "$2" --deterministic --episodes 3 --seed 500 --out "$OUT/.same-a.hdf5" > /dev/null
+  $A collect --env "$1" --policy "$3" --deterministic --episodes 3 --seed 500 --out "$OUT/.same-b.hdf5" > /dev/null
+  a=$(scripts/dataset-checksums.py "$OUT/.same-a.hdf5" | cut -d' ' -f1)
+  b=$(scripts/dataset-checksums.py "$OUT/.same-b.hdf5" | cut -d' ' -f1)
+  rm -f "$OUT/.same-a.hdf5" "$OUT/.same-b.hdf5"
+  [[ $a == "$b" ]]
+}
+
 expert_stage() {
   local env=$1 sac=$OUT/sac-$1 expert=$OUT/$1-expert.hdf5 me=$OUT/$1-medium-expert.hdf5
   [[ -f $OUT/$env-medium.hdf5 ]] || { echo "make-matched-datasets: $env: run --stage medium first" >&2; return 1; }
-  [[ -f $sac/policy_step1000000.pt ]] || sac "$env"
+  exec 7> "$sac.lock"
+  flock -n 7 || { echo "[$env] the expert stage is running in another process" >&2; return 75; }
+  [[ -f $sac/policy_step1000000.pt ]] || expert_sac "$env"
   read -r _ _ _ target <<<"$(ref "$env")"
   local best="" best_gap=1e9
   for step in $EXPERT_CANDIDATES; do  # 50 sampled episodes of each candidate (seed 500: not the data's)
@@ -289,10 +334,19 @@ expert_stage() {
   [[ -f $me ]] || $A data concat "$OUT/$env-medium.hdf5" "$expert" --out "$me"
   summarise "$expert"
   summarise "$me"
+  check_sum "$expert"
+  check_sum "$me"
+  rm -rf "${IN_FLIGHT:?}/${sac#/}"  # the parked copy has served (commit its deletion)
+  exec 7>&-
 }
 
 status=0
 for env in "${ENVS[@]}"; do
-  if [[ $STAGE == medium ]]; then medium_stage "$env" || status=1; else expert_stage "$env" || status=1; fi
+  rc=0
+  # In the background and waited for: a stage tested with || would run with `set -e` off.
+  if [[ $STAGE == medium ]]; then medium_stage "$env" & else expert_stage "$env" & fi
+  wait $! || rc=$?
+  ((rc == 0 || status == 1)) || status=$((rc == 75 ? 75 : 1))
 done
 exit $status
+}

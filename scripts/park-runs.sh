@@ -5,10 +5,14 @@
 # data/in-flight/<the run's path>, to be committed. scripts/protocol-cell.sh
 # continues a parked cell from there on any machine (a resumed run computes and
 # records what an uninterrupted one does) and deletes the parked copy when the
-# cell is done.
+# cell is done. A SAC run (`aaren sac --state-every N`) is parked as its saved
+# state (resume.pt: networks, optimisers, generators and the actions taken, from
+# which `aaren sac --resume` rebuilds the replay buffer), its logs and the
+# policies it has saved; scripts/make-matched-datasets.sh --stage expert
+# continues it from there.
 #
 # Usage: scripts/park-runs.sh [--stop | --restore] RUN_DIR...
-#   RUN_DIR    a run folder (one `aaren train --out` folder, e.g. under runs/)
+#   RUN_DIR    a run folder (one `aaren train --out` or `aaren sac --out` folder)
 #   --stop     first stop the run's training gracefully (SIGTERM: the update in
 #              progress ends and a checkpoint is written), then wait for its
 #              cell script to let go of RUN_DIR.lock
@@ -16,8 +20,8 @@
 #              has no config.json), ready for `aaren train --resume RUN_DIR`
 # Environment: IN_FLIGHT=data/in-flight  where parked runs are kept
 #
-# A run without a checkpoint_<update>.pt is reported and skipped; a finished run
-# (checkpoint.pt present) needs no parking. Nothing is half-written: each run is
+# A run without a checkpoint_<update>.pt (SAC: resume.pt) is reported and skipped; a
+# finished run (checkpoint.pt; SAC: policy_final.pt) needs no parking. Nothing is half-written: each run is
 # copied to a temporary folder first and renamed into place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,9 +40,12 @@ while (($#)); do
 done
 ((${#RUNS[@]})) || { echo "park-runs: name at least one RUN_DIR (a folder under runs/)" >&2; exit 2; }
 
-signal_run() {  # $1 run folder: TERM its trainer (the update in progress ends, a checkpoint is written)
+# A run's trainer: `aaren train` or `aaren sac` with the folder as --out or --resume.
+trainer_pattern() { echo "aaren[^ ]* (train|sac) .*(--out|--resume) $1( |\$)"; }
+
+signal_run() {  # $1 run folder: TERM its trainer (train: the update in progress ends, a checkpoint is written)
   local pids
-  pids=$(pgrep -f "aaren[^ ]* train .*(--out|--resume) $1( |\$)" || true)
+  pids=$(pgrep -f "$(trainer_pattern "$1")" || true)
   [[ -z $pids ]] || kill -TERM $pids
 }
 
@@ -46,22 +53,46 @@ wait_run() {  # $1 run folder: wait for its trainer and its cell script to exit
   if [[ -f $1.lock ]]; then
     flock -w 900 "$1.lock" true || { echo "park-runs: $1 still running after 15 minutes" >&2; return 1; }
   fi
-  while pgrep -f "aaren[^ ]* train .*(--out|--resume) $1( |\$)" > /dev/null; do sleep 1; done
+  while pgrep -f "$(trainer_pattern "$1")" > /dev/null; do sleep 1; done
+}
+
+is_sac() { grep -q '"command": *"sac"' "$1/config.json"; }
+
+# The files that carry a run, most important first: the state before the logs, so
+# that the logs copied reach at least its step (a resume drops the rows after it).
+park_files() {  # $1 run folder -> names, or nothing when the run has no state to park yet
+  local newest
+  if is_sac "$1"; then
+    [[ -f $1/resume.pt ]] || return 0
+    echo resume.pt config.json log.csv
+    [[ -f $1/eval.csv ]] && echo eval.csv
+    (cd "$1" && ls | grep -E '^policy_.*\.pt$' || true)
+  else
+    newest=$(ls "$1" | grep -E '^checkpoint_[0-9]+\.pt$' | sort -t_ -k2 -n | tail -1 || true)
+    [[ -n $newest ]] || return 0
+    echo "$newest" config.json train_log.csv
+    [[ -f $1/eval.csv ]] && echo eval.csv
+  fi
+  return 0
 }
 
 park() {  # $1 run folder
-  local run=$1 dest=$IN_FLIGHT/${1#/} newest
+  local run=$1 dest=$IN_FLIGHT/${1#/} files f where
   [[ -d $run && -f $run/config.json ]] || { echo "park-runs: $run: not a run folder (no config.json)" >&2; return 1; }
-  if [[ -f $run/checkpoint.pt ]]; then echo "[$run] finished: nothing to park"; return 0; fi
-  newest=$(ls "$run" | grep -E '^checkpoint_[0-9]+\.pt$' | sort -t_ -k2 -n | tail -1 || true)
-  [[ -n $newest ]] || { echo "[$run] no checkpoint_<update>.pt yet: not parked"; return 0; }
+  if [[ -f $run/checkpoint.pt || -f $run/policy_final.pt ]]; then echo "[$run] finished: nothing to park"; return 0; fi
+  files=$(park_files "$run")
+  if is_sac "$run" && [[ -f $run/resume.pt ]] && (($(stat -c %s "$run/resume.pt") > 100000000)); then
+    echo "park-runs: $run/resume.pt is over 100 MB (a state of an older aaren, with the replay buffer): not parked" >&2
+    return 1
+  fi
+  [[ -n $files ]] || { echo "[$run] no checkpoint_<update>.pt yet (SAC: no resume.pt): not parked"; return 0; }
   rm -rf "$dest.tmp"
   mkdir -p "$dest.tmp"
-  cp "$run/config.json" "$run/train_log.csv" "$run/$newest" "$dest.tmp/"
-  [[ -f $run/eval.csv ]] && cp "$run/eval.csv" "$dest.tmp/"
+  for f in $files; do cp "$run/$f" "$dest.tmp/"; done
   rm -rf "$dest"
   mv "$dest.tmp" "$dest"
-  echo "[$run] parked at ${newest//[!0-9]/} updates in $dest ($(du -sh "$dest" | cut -f1))"
+  if is_sac "$run"; then where="$(tail -1 "$run/log.csv" | cut -d, -f1) steps (its state a little before)"; else where="$(grep -E '^checkpoint_' <<<"$files" | tr -dc 0-9) updates"; fi
+  echo "[$run] parked at $where in $dest ($(du -sh "$dest" | cut -f1))"
 }
 
 restore() {  # $1 run folder
@@ -70,7 +101,11 @@ restore() {  # $1 run folder
   [[ -f $src/config.json ]] || { echo "park-runs: $src: no parked run for $run" >&2; return 1; }
   mkdir -p "$run"
   cp "$src"/* "$run"/
-  echo "[$run] restored from $src ($(tail -1 "$run/train_log.csv" | cut -d, -f1) updates logged)"
+  if [[ -f $run/log.csv ]]; then
+    echo "[$run] restored from $src ($(tail -1 "$run/log.csv" | cut -d, -f1) SAC steps logged)"
+  else
+    echo "[$run] restored from $src ($(tail -1 "$run/train_log.csv" | cut -d, -f1) updates logged)"
+  fi
 }
 
 # Every run is signalled before any is waited for, and one that fails to stop or park

@@ -16,6 +16,7 @@
 #include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/csv_log.h"
+#include "base/file_hash.h"
 #include "data/hdf5_io.h"
 
 namespace aaren {
@@ -65,8 +66,8 @@ const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
       field("seed", &C::seed, "random seed"),
       field("threads", &C::threads, "LibTorch threads", {"", true}),
       field("state-every", &C::state_every,
-            "save the whole training state to OUT/resume.pt at the first episode end after every N steps "
-            "(0: never)",
+            "save the training state to OUT/resume.pt at the first episode end after every N steps (0: never): "
+            "networks, optimisers, generators and the actions taken, from which a resume rebuilds the replay buffer",
             {"", true}),
       field("resume", &C::resume,
             "continue the run in this folder from its resume.pt (the same numbers as an uninterrupted run) with its "
@@ -152,9 +153,8 @@ torch::Tensor alpha_loss(const torch::Tensor& log_alpha, const torch::Tensor& lo
   return (-log_alpha.exp() * (log_prob.detach() + target_entropy)).mean();
 }
 
-torch::Tensor soft_q_target(const torch::Tensor& reward, const torch::Tensor& terminated,
-                            const torch::Tensor& next_q, const torch::Tensor& next_log_prob, double alpha,
-                            double gamma) {
+torch::Tensor soft_q_target(const torch::Tensor& reward, const torch::Tensor& terminated, const torch::Tensor& next_q,
+                            const torch::Tensor& next_log_prob, double alpha, double gamma) {
   const auto soft_value = std::get<0>(next_q.min(0)) - alpha * next_log_prob;
   return reward + gamma * (1.0 - terminated) * soft_value;
 }
@@ -201,6 +201,9 @@ PolicyCheckpoint load_policy(const std::string& path) {
 
 namespace {
 
+// 2: the replay buffer saved as the actions taken (1: the buffer itself).
+constexpr int kStateFormat = 2;
+
 // Replay buffer in preallocated float32 tensors; qpos/qvel in float64 so the
 // dump can replay exactly.
 struct Replay {
@@ -236,6 +239,22 @@ struct Replay {
     std::copy(qv.begin(), qv.end(), qvel.begin() + i * nv);
     next = (next + 1) % capacity;
     size = std::min(size + 1, capacity);
+  }
+
+  // SHA-256 of every stored row (in storage order) and the ring's position:
+  // a saved state records it, and the buffer rebuilt from the state's actions
+  // must give it again.
+  std::string digest() const {
+    base::Sha256 sha;
+    for (const auto* t : {&obs, &act, &rew, &next_obs, &terminated, &truncated}) {
+      const int64_t row = t->numel() / capacity;
+      sha.update(t->data_ptr<float>(), static_cast<size_t>(size * row) * sizeof(float));
+    }
+    sha.update(qpos.data(), static_cast<size_t>(size * nq) * sizeof(double));
+    sha.update(qvel.data(), static_cast<size_t>(size * nv) * sizeof(double));
+    const int64_t position[2] = {size, next};
+    sha.update(position, sizeof(position));
+    return sha.hex();
   }
 
   // In insertion order (oldest first), as D4RL's medium-replay files are.
@@ -311,6 +330,10 @@ struct SacRun {
   torch::Tensor log_alpha;
   double alpha;
   std::unique_ptr<Replay> replay;
+  // Every action the run has taken, in order, as float32 (what the buffer
+  // stores and the env stepped with): the saved state keeps these instead of
+  // the buffer, which replaying them rebuilds (a few MB instead of hundreds).
+  std::vector<float> actions_taken;
   SacResult result;
   SacProgress p;
   std::vector<double> recent;      // the last 10 episode returns
@@ -327,6 +350,8 @@ struct SacRun {
   explicit SacRun(const SacConfig& config);
   void save_state(int64_t step);
   bool resume();
+  void check_state_matches(nlohmann::json& meta) const;
+  void rebuild_replay(const torch::Tensor& actions, const nlohmann::json& meta);
   void open_logs(bool resumed);
   void save_policy_as(const std::string& tag);
   bool step_env(int64_t step);  // true when the episode ended
@@ -378,18 +403,10 @@ SacRun::SacRun(const SacConfig& config)
   obs = env->reset();
 }
 
-// The replay buffer's tensors by the names the state file uses.
-std::vector<std::pair<std::string, torch::Tensor*>> replay_tensors(Replay& replay) {
-  return {{"obs", &replay.obs},
-          {"act", &replay.act},
-          {"rew", &replay.rew},
-          {"next_obs", &replay.next_obs},
-          {"terminated", &replay.terminated},
-          {"truncated", &replay.truncated}};
-}
-
 // Saved at episode boundaries, so the env is rebuilt by restoring its
-// generator and resetting (bit for bit).
+// generator and resetting (bit for bit). The replay buffer is saved as the
+// actions taken since step 1: MuJoCo is deterministic, so stepping a freshly
+// seeded env with them gives the buffer again (checked against its digest).
 void SacRun::save_state(int64_t step) {
   torch::serialize::OutputArchive a, actor_a, q_a, qt_a, actor_o, q_o, alpha_o;
   actor->save(actor_a), q->save(q_a), q_target->save(qt_a);
@@ -397,16 +414,15 @@ void SacRun::save_state(int64_t step) {
   a.write("actor", actor_a), a.write("q", q_a), a.write("q_target", qt_a);
   a.write("actor_opt", actor_o), a.write("q_opt", q_o), a.write("alpha_opt", alpha_o);
   a.write("log_alpha", log_alpha.detach().clone());
-  const int64_t rows = replay->size;  // the ring fills from row 0: rows [0, size) hold data
-  for (auto& [name, t] : replay_tensors(*replay)) a.write("replay_" + name, t->narrow(0, 0, rows).clone());
-  a.write("replay_qpos", torch::from_blob(replay->qpos.data(), {rows * replay->nq}, torch::kFloat64).clone());
-  a.write("replay_qvel", torch::from_blob(replay->qvel.data(), {rows * replay->nv}, torch::kFloat64).clone());
+  a.write("actions", torch::from_blob(actions_taken.data(), {step, ad}, torch::kFloat32).clone());
   a.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
   std::ostringstream rng_text;
   rng_text << rng;
   auto finite_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   const nlohmann::json meta{{"identity", identity},
+                            {"state_format", kStateFormat},
                             {"step", step},
+                            {"replay_sha256", replay->digest()},
                             {"replay_size", replay->size},
                             {"replay_next", replay->next},
                             {"episodes", p.episodes},
@@ -425,6 +441,29 @@ void SacRun::save_state(int64_t step) {
   save_sealed_archive(a, state_path);
 }
 
+// A state may continue this run only if it was written by the same settings
+// (those a resume may not change) and by this format.
+void SacRun::check_state_matches(nlohmann::json& meta) const {
+  // States written before env versions were rows record a bare name (hopper): compare its row's id.
+  auto& stored_env = meta.at("identity").at("env");
+  if (stored_env.is_string()) stored_env = envs::resolve_env_name(stored_env.get<std::string>()).spec->gym_id;
+  auto other_capacity = meta.at("identity");
+  other_capacity["capacity"] = identity.at("capacity");
+  if (other_capacity == identity && meta.at("identity") != identity)
+    throw std::invalid_argument(
+        state_path + ": the replay buffer held " + meta.at("identity").at("capacity").dump() +
+        " transitions (the smaller of --buffer-size and --env-steps) and this run's would hold " +
+        identity.at("capacity").dump() + ": resume with an --env-steps that keeps it at " +
+        meta.at("identity").at("capacity").dump());
+  if (meta.at("identity") != identity)
+    throw std::invalid_argument(state_path + ": written by another configuration (" + meta.at("identity").dump() +
+                                "), this run is " + identity.dump() +
+                                "; drop the flags that changed, or use another --out");
+  if (meta.value("state_format", 1) != kStateFormat)
+    throw std::invalid_argument(state_path + ": a training state of an older aaren (it holds the replay buffer, " +
+                                "not the actions taken); continue it with the build that wrote it, or start again");
+}
+
 // Restores OUT/resume.pt when --resume names the run; false for a new run.
 bool SacRun::resume() {
   if (c.resume.empty()) return false;
@@ -441,13 +480,7 @@ bool SacRun::resume() {
     c10::IValue text;
     a.read("meta_json", text);
     auto meta = nlohmann::json::parse(text.toStringRef());
-    // States written before env versions were rows record a bare name (hopper): compare its row's id.
-    auto& stored_env = meta.at("identity").at("env");
-    if (stored_env.is_string()) stored_env = envs::resolve_env_name(stored_env.get<std::string>()).spec->gym_id;
-    if (meta.at("identity") != identity)
-      throw std::invalid_argument(state_path + ": written by another configuration (" + meta.at("identity").dump() +
-                                  "), this run is " + identity.dump() +
-                                  "; drop the flags that changed, or use another --out");
+    check_state_matches(meta);
     torch::serialize::InputArchive actor_a, q_a, qt_a, actor_o, q_o, alpha_o;
     a.read("actor", actor_a), a.read("q", q_a), a.read("q_target", qt_a);
     a.read("actor_opt", actor_o), a.read("q_opt", q_o), a.read("alpha_opt", alpha_o);
@@ -466,13 +499,7 @@ bool SacRun::resume() {
       log_alpha.copy_(saved_log_alpha);
     }
     alpha = log_alpha.exp().item<double>();
-    const int64_t rows = meta.at("replay_size");
-    for (auto& [name, dst] : replay_tensors(*replay)) dst->narrow(0, 0, rows).copy_(read("replay_" + name));
-    const auto qpos = read("replay_qpos").to(torch::kFloat64).contiguous();
-    const auto qvel = read("replay_qvel").to(torch::kFloat64).contiguous();
-    std::copy(qpos.data_ptr<double>(), qpos.data_ptr<double>() + qpos.numel(), replay->qpos.begin());
-    std::copy(qvel.data_ptr<double>(), qvel.data_ptr<double>() + qvel.numel(), replay->qvel.begin());
-    replay->size = rows, replay->next = meta.at("replay_next");
+    rebuild_replay(read("actions"), meta);
     auto generator = at::detail::getDefaultCPUGenerator();  // a handle: sets the global one
     generator.set_state(read("torch_rng"));
     std::istringstream(meta.at("rng").get<std::string>()) >> rng;
@@ -486,9 +513,6 @@ bool SacRun::resume() {
     result.eval_steps = meta.at("eval_steps").get<std::vector<int64_t>>();
     result.eval_returns = meta.at("eval_returns").get<std::vector<double>>();
     result.checkpoints = meta.at("checkpoints").get<std::vector<std::string>>();
-    env_rng = meta.at("env_rng").get<std::string>();
-    env->set_rng_state(env_rng);
-    obs = env->reset();
     first_step = meta.at("step").get<int64_t>() + 1;
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(state_path + ": damaged training state (" + std::string(e.what()) + ")");
@@ -497,6 +521,34 @@ bool SacRun::resume() {
                                 e.msg().substr(0, e.msg().find('\n')) + ")");
   }
   return true;
+}
+
+// The replay buffer and the env as they were at the saved step, by stepping the
+// env (seeded as the run seeded it, just reset) with the run's actions; every
+// episode had ended by then, so the env ends at the same reset.
+void SacRun::rebuild_replay(const torch::Tensor& actions, const nlohmann::json& meta) {
+  const int64_t steps = meta.at("step");
+  if (actions.dim() != 2 || actions.size(0) != steps || actions.size(1) != ad)
+    throw std::invalid_argument(state_path + ": damaged training state (actions " + std::to_string(actions.numel()) +
+                                " values, expected " + std::to_string(steps) + " x " + std::to_string(ad) + ")");
+  const auto a = actions.to(torch::kFloat32).contiguous();
+  actions_taken.assign(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+  bool episode_ended = true;
+  for (int64_t k = 0; k < steps; ++k) {
+    std::copy(actions_taken.begin() + k * ad, actions_taken.begin() + (k + 1) * ad, action.begin());
+    const auto qpos = env->qpos(), qvel = env->qvel();
+    const auto r = env->step(action);
+    replay->add(obs, action, r.reward, env->observation(), r.terminated, r.truncated, qpos, qvel);
+    episode_ended = r.done();
+    if (episode_ended) env_rng = env->rng_state();
+    obs = episode_ended ? env->reset() : env->observation();
+  }
+  const auto digest = replay->digest();
+  if (!episode_ended || env_rng != meta.at("env_rng").get<std::string>() || digest != meta.at("replay_sha256"))
+    throw std::invalid_argument(state_path + ": the run's " + std::to_string(steps) +
+                                " actions, replayed here, do not give its replay buffer again (sha256 " + digest +
+                                ", saved " + meta.at("replay_sha256").get<std::string>() +
+                                "): this machine's MuJoCo steps differently; continue the run where it started");
 }
 
 // A resumed run keeps the rows up to the step it resumes after.
@@ -528,6 +580,7 @@ bool SacRun::step_env(int64_t step) {
   const auto r = env->step(action);
   const auto& next_obs = env->observation();
   replay->add(obs, action, r.reward, next_obs, r.terminated, r.truncated, qpos, qvel);
+  actions_taken.insert(actions_taken.end(), action.begin(), action.end());
   episode_return += r.reward;
   ++episode_length;
   if (!r.done()) {

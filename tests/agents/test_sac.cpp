@@ -178,10 +178,11 @@ TEST_CASE("sac: --eval-sampled evaluates with sampled actions and leaves trainin
   const auto dir = aaren::testing::temp_dir("sac_sampled");
   const auto mean = run(dir + "/mean", false), sampled = run(dir + "/sampled", true);
   REQUIRE(sampled.eval_returns.size() == 2);
-  CHECK(sampled.eval_returns != mean.eval_returns);               // other actions, other returns
+  CHECK(sampled.eval_returns != mean.eval_returns);                       // other actions, other returns
   CHECK(run(dir + "/again", true).eval_returns == sampled.eval_returns);  // seeded per evaluation
   // The same training: the evaluations' draws do not shift the networks' or the env's.
-  const auto a = aaren::load_policy(dir + "/mean/policy_final.pt"), b = aaren::load_policy(dir + "/sampled/policy_final.pt");
+  const auto a = aaren::load_policy(dir + "/mean/policy_final.pt"),
+             b = aaren::load_policy(dir + "/sampled/policy_final.pt");
   auto pa = a.actor->named_parameters(), pb = b.actor->named_parameters();
   for (auto& w : pa) CHECK(torch::equal(w.value(), pb[w.key()]));
 }
@@ -231,6 +232,11 @@ TEST_CASE("sac: a run stopped and resumed from its saved state == one never stop
   auto other = config(dir + "/stopped", 900);
   other.resume = other.out_dir, other.hidden = 16;
   CHECK_THROWS_WITH(aaren::train_sac(other), Catch::Contains("resume.pt: written by another configuration"));
+  // --env-steps under --buffer-size changes the buffer's capacity: refused, saying which to give.
+  auto shorter = config(dir + "/stopped", 300);
+  shorter.resume = shorter.out_dir;
+  CHECK_THROWS_WITH(aaren::train_sac(shorter),
+                    Catch::Contains("replay buffer held 400 transitions") && Catch::Contains("keeps it at 400"));
 }
 
 TEST_CASE("sac: --stop-at-return ends the run at the first evaluation that reaches it", "[sac]") {

@@ -31,6 +31,26 @@ diff <(drop_seconds "$T/runs/straight/train_log.csv") <(drop_seconds "$T/runs/st
   fail "the restored run's train_log.csv differs from the straight run's"
 diff "$T/runs/straight/eval.csv" "$T/runs/staged/eval.csv" || fail "eval.csv differs"
 
+# A SAC run caught in flight (its state saved at an episode end near step 450, no
+# policy_final.pt) is parked as its state, logs and policies; its folder lost, it
+# is restored and resumed, and records what the run never stopped records.
+sac=(sac --env hopper --learning-starts 200 --batch-size 32 --hidden-dim 32 --eval-every 300 --eval-episodes 2
+     --buffer-size 400 --seed 9 --state-every 150 --save-policy-steps 300 --threads 1)
+"$A" "${sac[@]}" --env-steps 900 --out "$T/sac/straight" > "$T/sac-straight.log" 2>&1 || fail "the straight SAC run"
+"$A" "${sac[@]}" --env-steps 500 --out "$T/sac/staged" > "$T/sac-staged.log" 2>&1 || fail "the staged SAC run"
+rm "$T/sac/staged/policy_final.pt"
+out=$("$PARK" "$T/sac/staged") || fail "SAC park exited $?"
+grep -q "parked at" <<<"$out" || fail "SAC park said: $out"
+for f in resume.pt config.json log.csv eval.csv policy_step300.pt; do
+  [[ -f $IN_FLIGHT/${T#/}/sac/staged/$f ]] || fail "the parked SAC run has no $f"
+done
+rm -rf "$T/sac/staged"
+out=$("$PARK" --restore "$T/sac/staged") && grep -q "SAC steps logged" <<<"$out" || fail "SAC restore said: $out"
+"$A" sac --resume "$T/sac/staged" --env-steps 900 > "$T/sac-resumed.log" 2>&1 || fail "SAC resume: $(tail -3 "$T/sac-resumed.log")"
+for f in log.csv eval.csv; do diff "$T/sac/straight/$f" "$T/sac/staged/$f" || fail "the restored SAC run's $f differs"; done
+cmp "$T/sac/straight/policy_final.pt" "$T/sac/staged/policy_final.pt" || fail "the restored SAC run's final policy differs"
+out=$("$PARK" "$T/sac/straight") && grep -q "finished: nothing to park" <<<"$out" || fail "finished SAC run: $out"
+
 # A finished run needs no parking; a run without a periodic checkpoint is not parked; restoring
 # over a present run changes nothing; bad input is refused in one line, exit non-zero.
 out=$("$PARK" "$T/runs/straight") && grep -q "finished: nothing to park" <<<"$out" || fail "finished run: $out"
@@ -44,4 +64,4 @@ if err=$("$PARK" --restore "$T/runs/other" 2>&1); then fail "restoring a run nev
 [[ $err == *"no parked run"* ]] || fail "restore of nothing: $err"
 if err=$("$PARK" --bogus 2>&1); then fail "--bogus accepted"; fi
 [[ $err == *"unknown flag '--bogus'"* ]] || fail "--bogus: $err"
-echo "park-runs: parked, restored and resumed == the straight run; refusals checked"
+echo "park-runs: parked, restored and resumed == the straight run (train and sac); refusals checked"
