@@ -26,8 +26,11 @@
 #      hopper-medium-expert.
 # A dataset file that is missing is made first (scripts/make-matched-datasets.sh,
 # minutes from the committed records; one lane at a time). hopper-medium-expert
-# needs the expert SAC stage (about 10 CPU-hours, `make-matched-datasets.sh
-# --stage expert hopper`): its cells are skipped until the file exists.
+# needs the expert SAC stage (`make-matched-datasets.sh --stage expert hopper`: a
+# 1M-step SAC run, hours, parked in data/in-flight/ as it goes and continued from
+# there): it comes before every cell ("hopper-medium-expert dataset 0") while its
+# file is missing, so that one lane runs it (the longest single job) while the
+# others run the cells; a lane that finds it running in another skips it.
 # Environment: AAREN (a frozen binary), DATA, RUNS, RESULTS, PARK_EVERY as for
 # scripts/protocol-cell.sh; CROSS_RUNS, CROSS_RESULTS as for scripts/crosscheck-run.sh;
 # DATASETS="hopper-medium ..." keeps only those datasets' cells (the order kept). Resumable as the cells are; a cell killed here
@@ -49,20 +52,23 @@ A=${AAREN:-build/aaren}
 CROSS_RUNS=${CROSS_RUNS:-runs/crosscheck} CROSS_RESULTS=${CROSS_RESULTS:-docs/results/crosscheck}
 export RUNS CROSS_RUNS CROSS_RESULTS IN_FLIGHT  # crosscheck-run.sh finds the seed-1 cells in RUNS
 TABLE=(hopper-medium walker2d-medium-replay hopper-medium-replay walker2d-medium halfcheetah-medium
-  halfcheetah-medium-replay)
+  halfcheetah-medium-replay hopper-medium-expert)
 LSTM_COLUMN=(hopper-medium walker2d-medium-replay hopper-medium-expert)
 CROSSCHECK=(hopper-medium walker2d-medium)
 chosen() { [[ -z ${DATASETS:-} || " $DATASETS " == *" $1 "* ]]; }
 # Where a cell (DATASET ARM SEED) trains and where its records are kept: the table's
 # in RUNS and RESULTS; the cross-check's (ARM crosscheck-aaren, ...) where scripts/crosscheck-run.sh puts them.
 run_dir() {
+  if [[ $2 == dataset ]]; then echo "$DATA/sac-${1%%-*}"; return; fi
   if [[ $2 == crosscheck-* ]]; then echo "$CROSS_RUNS/$1/${2#crosscheck-}-seed$3"; else echo "$RUNS/$1/$2-seed$3"; fi
 }
 kept_dir() {
   if [[ $2 == crosscheck-* ]]; then echo "$CROSS_RESULTS/$1/${2#crosscheck-}-seed$3"; else echo "$RESULTS/$1/$2-seed$3"; fi
 }
-finished() { [[ -f $(kept_dir "$@")/eval-final.json ]]; }
-running() {  # another process holds the cell's lock
+finished() {
+  if [[ $2 == dataset ]]; then [[ -f $DATA/$1.hdf5 ]]; else [[ -f $(kept_dir "$@")/eval-final.json ]]; fi
+}
+running() {  # another process holds the cell's lock (a dataset's: its SAC run's)
   local run
   run=$(run_dir "$@")
   [[ -f $run.lock ]] && ! flock -n "$run.lock" true
@@ -100,6 +106,7 @@ extra_seeds_due() {
 # The cells in the table's order, one "DATASET ARM SEED" per line.
 cells() {
   local d s
+  chosen hopper-medium-expert && [[ ! -f $DATA/hopper-medium-expert.hdf5 ]] && echo "hopper-medium-expert dataset 0"
   for d in "${TABLE[@]}"; do
     chosen "$d" || continue
     for s in 1 2 3; do echo "$d aaren $s" && echo "$d transformer $s"; done
@@ -111,13 +118,20 @@ cells() {
   return 0
 }
 
-# The file a cell trains on, made if the medium stage can make it (one lane at a time):
-# 0 ready, 1 not makeable here (the expert stage), 2 making it failed.
+# The file a cell trains on, made if missing (the medium stage: one lane at a time;
+# the expert stage: by the first lane, hours): 0 ready, 1 being made by another
+# lane (the expert stage), 2 making it failed or was stopped.
 dataset_ready() {
-  local d=$1
+  local d=$1 rc=0
   [[ -f $DATA/$d.hdf5 ]] && return 0
-  [[ $d == *expert ]] && return 1
   mkdir -p "$DATA"
+  if [[ $d == *expert ]]; then
+    dataset_ready "${d%%-*}-medium" || return $?  # the expert stage adds to the medium file
+    AAREN=$A scripts/make-matched-datasets.sh --out "$DATA" --stage expert "${d%%-*}" < /dev/null || rc=$?
+    ((rc == 75)) && return 1
+    [[ -f $DATA/$d.hdf5 ]] && return 0
+    return 2
+  fi
   (flock 8 && { [[ -f $DATA/$d.hdf5 ]] || AAREN=$A scripts/make-matched-datasets.sh --out "$DATA" "${d%%-*}" < /dev/null; }) 8> "$DATA/.make.lock" || return 2
 }
 
@@ -133,10 +147,12 @@ run_next() {
     startable "$d" "$arm" "$s" || { echo "[protocol-table] $d $arm: needs $RUNS/$d/${arm#crosscheck-}-seed1/checkpoint.pt: waits"; continue; }
     [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE: remove it to run again)"; return 1; }
     ready=0
+    [[ $arm == dataset ]] && echo "[protocol-table] $(date -u +%FT%TZ) $d: the expert stage (scripts/make-matched-datasets.sh --stage expert ${d%%-*})"
     dataset_ready "$d" || ready=$?
-    ((ready == 1)) && { echo "[protocol-table] $d: no dataset yet (the expert stage): its cells wait"; continue; }
+    ((ready == 1)) && { echo "[protocol-table] $d: its expert stage runs in another lane: its cells wait"; continue; }
     ((ready == 2)) && { echo "protocol-table: making $DATA/$d.hdf5 failed" >&2; return 2; }
     [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE: remove it to run again)"; return 1; }
+    [[ $arm == dataset ]] && return 0  # made above
     echo "[protocol-table] $(date -u +%FT%TZ) $d $arm seed $s"
     run_cell "$d" "$arm" "$s" < /dev/null || return 2
     return 0
@@ -148,6 +164,9 @@ if [[ $MODE == stop ]]; then
   mkdir -p "$RUNS" && touch "$STOP_FILE"
   running_runs=()
   while read -r d arm s; do running "$d" "$arm" "$s" && running_runs+=("$(run_dir "$d" "$arm" "$s")"); done < <(cells)
+  for lock in "$DATA"/sac-*.lock; do  # an expert stage's SAC run
+    [[ -f $lock && " ${running_runs[*]} " != *" ${lock%.lock} "* ]] && ! flock -n "$lock" true && running_runs+=("${lock%.lock}")
+  done
   ((${#running_runs[@]})) || { echo "[protocol-table] no cell running"; exit 0; }
   exec scripts/park-runs.sh --stop "${running_runs[@]}"
 fi

@@ -23,10 +23,11 @@ cell() {
   for u in 1 2 3; do echo "$u,3600,1000,10,$3,1,$u,10" >> "$dir/eval.csv"; done
   echo "{\"score_mean\": $3, \"config\": {\"target_return\": 3600}}" > "$dir/eval-final.json"
 }
-# The first N lines of the dry run (read whole first: head alone would cut the script's pipe).
+# The first N cells of the dry run (read whole first: head alone would cut the script's pipe),
+# after the expert stage's line.
 states() {
   local all
-  all=$("$TABLE" --dry-run)
+  all=$("$TABLE" --dry-run | grep -v " dataset 0: ")
   head -"$1" <<< "$all"
 }
 has() { grep -qx "$1" <<< "$("$TABLE" --dry-run)"; }
@@ -41,9 +42,17 @@ hopper-medium transformer 3: due
 hopper-medium crosscheck-aaren 1
 hopper-medium crosscheck-transformer 1
 walker2d-medium-replay aaren 1: due"
+# While hopper-medium-expert's file is missing its expert stage comes first (one lane runs it, hours);
+# once the file exists it is gone from the order.
+[[ $("$TABLE" --dry-run | head -1) == "hopper-medium-expert dataset 0: due" ]] || fail "the expert stage is not first"
+mkdir -p "$DATA" && touch "$DATA/hopper-medium-expert.hdf5"
+! "$TABLE" --dry-run | grep -q " dataset 0" || fail "the expert stage listed after its file exists"
+rm "$DATA/hopper-medium-expert.hdf5"
 [[ $(states 9 | sed 's/^\(.*crosscheck.*\):.*/\1/') == "$expected" ]] || fail "an empty table's order: $(states 9)"
 [[ $(states 100 | tail -1) == "hopper-medium-expert lstm 3: due" ]] || fail "the LSTM column comes last"
 has "halfcheetah-medium-replay 10bc 3: due" || fail "the controls are listed"
+[[ $(states 200 | grep -v -e bc -e lstm | grep -A1 "halfcheetah-medium-replay transformer 3" | tail -1) == "hopper-medium-expert aaren 1: due" ]] ||
+  fail "hopper-medium-expert's arms follow the six datasets'"
 
 # Both arms' 3 seeds within a point of each other: equivalent at +-5, no seeds 4 and 5.
 for s in 1 2 3; do cell aaren $s $((39 + s)); cell transformer $s $((40 + s)); done
@@ -75,6 +84,16 @@ has "hopper-medium aaren 5: due" || fail "seeds 4 and 5 dropped after the decisi
 # --stop with nothing running: it says so and leaves the mark that keeps lanes from starting a cell.
 out=$("$TABLE" --stop) || fail "--stop exited $?"
 [[ $out == *"no cell running"* && -f $RUNS/protocol-table.stop ]] || fail "--stop said: $out"
+# An expert stage's SAC run in flight (its folder's lock held) is stopped and parked by --stop.
+mkdir -p "$DATA/sac-hopper"
+echo '{"command": "sac"}' > "$DATA/sac-hopper/config.json"
+echo 'step,episode,return,length,alpha,q_loss,actor_loss' > "$DATA/sac-hopper/log.csv"
+echo state > "$DATA/sac-hopper/resume.pt"
+(exec 7> "$DATA/sac-hopper.lock" && flock 7 && exec sleep 6) > /dev/null 2>&1 &
+sleep 0.5
+out=$("$TABLE" --stop) || fail "--stop with a SAC run exited $?"
+[[ $out == *"parked at"* && -f $IN_FLIGHT/${DATA#/}/sac-hopper/resume.pt ]] || fail "--stop left the SAC run unparked: $out"
+rm -rf "$DATA/sac-hopper" "$DATA/sac-hopper.lock" "$IN_FLIGHT/${DATA#/}"
 
 # Run mode, on a stand-in for aaren (train finishes at once, every seed S of every arm scoring
 # 40 + S: equivalent, so no seeds 4 and 5), one dataset, a cell locked by "another lane".
