@@ -282,30 +282,38 @@ expert_sac() {  # $1 env
   [[ -f $sac/config.json || ! -f $IN_FLIGHT/${sac#/}/config.json ]] || IN_FLIGHT=$IN_FLIGHT scripts/park-runs.sh --restore "$sac"
   medium_step=$(cat "docs/datasets/matched/sac-$env/medium-step.txt" 2>/dev/null || true)
   if ((PARK_EVERY > 0)); then
-    (exec 7>&-; while sleep "$PARK_EVERY"; do IN_FLIGHT=$IN_FLIGHT scripts/park-runs.sh "$sac" > /dev/null 2>&1 || true; done) &
+    (exec 7>&-; while sleep "$PARK_EVERY"; do IN_FLIGHT=$IN_FLIGHT scripts/park-runs.sh "$sac" || true; done) > /dev/null 2>&1 &
     parker=$!
   fi
   SAVE_STEPS="$medium_step $EXPERT_CANDIDATES" sac "$env" || rc=$?
   [[ -z $parker ]] || kill "$parker" 2> /dev/null || true
   ((rc == 0)) || return "$rc"
   local record=$RECORDS/sac-$env-seed$SAC_SEED-medium.pt
-  [[ -n $medium_step && -f $record && -f $sac/policy_step$medium_step.pt ]] || return 0
-  if same_policy "$env" "$record" "$sac/policy_step$medium_step.pt"; then
-    echo "[$env] the run's policy at step $medium_step acts as the committed medium policy (the same run)"
-  else
-    echo "make-matched-datasets: $env: the run's policy at step $medium_step acts unlike $record: not the run that made the medium files" >&2
-    return 1
+  [[ -n $medium_step && -f $record ]] || return 0
+  if [[ ! -f $sac/policy_step$medium_step.pt ]]; then
+    echo "[$env] warning: no $sac/policy_step$medium_step.pt (not parked with the run?): not compared with $record" >&2
+    return 0
   fi
+  local same=0
+  same_policy "$env" "$record" "$sac/policy_step$medium_step.pt" || same=$?
+  case $same in
+    0) echo "[$env] the run's policy at step $medium_step acts as the committed medium policy (the same run)" ;;
+    1) echo "make-matched-datasets: $env: the run's policy at step $medium_step acts unlike $record: not the run that made the medium files" >&2
+       return 1 ;;
+    *) echo "make-matched-datasets: $env: comparing the policy at step $medium_step with $record failed" >&2
+       return 1 ;;
+  esac
 }
-# Two policies that act the same: their mean actions over 3 episodes give the same arrays.
+# Two policies that act the same: their mean actions over 3 episodes give the same
+# arrays. 0 the same, 1 not, 2 the comparison itself failed.
 same_policy() {  # $1 env, $2 and $3 policy files
-  local a b
-  $A collect --env "$1" --policy "$2" --deterministic --episodes 3 --seed 500 --out "$OUT/.same-a.hdf5" > /dev/null
-  $A collect --env "$1" --policy "$3" --deterministic --episodes 3 --seed 500 --out "$OUT/.same-b.hdf5" > /dev/null
-  a=$(scripts/dataset-checksums.py "$OUT/.same-a.hdf5" | cut -d' ' -f1)
-  b=$(scripts/dataset-checksums.py "$OUT/.same-b.hdf5" | cut -d' ' -f1)
+  local a="" b="" rc=0
+  { $A collect --env "$1" --policy "$2" --deterministic --episodes 3 --seed 500 --out "$OUT/.same-a.hdf5" > /dev/null &&
+    $A collect --env "$1" --policy "$3" --deterministic --episodes 3 --seed 500 --out "$OUT/.same-b.hdf5" > /dev/null &&
+    a=$(scripts/dataset-checksums.py "$OUT/.same-a.hdf5") && b=$(scripts/dataset-checksums.py "$OUT/.same-b.hdf5"); } || rc=2
   rm -f "$OUT/.same-a.hdf5" "$OUT/.same-b.hdf5"
-  [[ $a == "$b" ]]
+  ((rc == 0)) && [[ -n $a ]] || return 2
+  [[ ${a%% *} == "${b%% *}" ]]
 }
 
 expert_stage() {
@@ -342,10 +350,16 @@ expert_stage() {
 
 status=0
 for env in "${ENVS[@]}"; do
-  rc=0
-  # In the background and waited for: a stage tested with || would run with `set -e` off.
-  if [[ $STAGE == medium ]]; then medium_stage "$env" & else expert_stage "$env" & fi
-  wait $! || rc=$?
+  # A subshell with `set -e` of its own, not tested with || (which would turn it off
+  # inside), and in the foreground (a background job would ignore Ctrl-C, and so
+  # would the SAC run it starts).
+  set +e
+  (
+    set -e
+    if [[ $STAGE == medium ]]; then medium_stage "$env"; else expert_stage "$env"; fi
+  )
+  rc=$?
+  set -e
   ((rc == 0 || status == 1)) || status=$((rc == 75 ? 75 : 1))
 done
 exit $status

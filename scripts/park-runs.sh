@@ -76,21 +76,38 @@ park_files() {  # $1 run folder -> names, or nothing when the run has no state t
   return 0
 }
 
+# Finished: train wrote checkpoint.pt; sac wrote policy_final.pt after its last state
+# (a run continued from an earlier run's folder saves states newer than that file).
+finished() {  # $1 run folder
+  [[ -f $1/checkpoint.pt ]] && return 0
+  [[ -f $1/policy_final.pt ]] && { [[ ! -f $1/resume.pt ]] || [[ $1/policy_final.pt -nt $1/resume.pt ]]; }
+}
+
 park() {  # $1 run folder
   local run=$1 dest=$IN_FLIGHT/${1#/} files f where
   [[ -d $run && -f $run/config.json ]] || { echo "park-runs: $run: not a run folder (no config.json)" >&2; return 1; }
-  if [[ -f $run/checkpoint.pt || -f $run/policy_final.pt ]]; then echo "[$run] finished: nothing to park"; return 0; fi
+  if finished "$run"; then echo "[$run] finished: nothing to park"; return 0; fi
   files=$(park_files "$run")
   if is_sac "$run" && [[ -f $run/resume.pt ]] && (($(stat -c %s "$run/resume.pt") > 100000000)); then
     echo "park-runs: $run/resume.pt is over 100 MB (a state of an older aaren, with the replay buffer): not parked" >&2
     return 1
   fi
   [[ -n $files ]] || { echo "[$run] no checkpoint_<update>.pt yet (SAC: no resume.pt): not parked"; return 0; }
-  rm -rf "$dest.tmp"
-  mkdir -p "$dest.tmp"
-  for f in $files; do cp "$run/$f" "$dest.tmp/"; done
+  # One park of a run at a time (a periodic one may still be copying when --stop parks),
+  # each into a folder of its own, renamed into place only when every copy succeeded.
+  # (The lock file lies beside the run, not in IN_FLIGHT, which is committed.)
+  mkdir -p "$(dirname "$dest")"
+  exec {lock}> "$run.park-lock"
+  flock "$lock"
+  local tmp=$dest.tmp.$$
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  for f in $files; do
+    cp "$run/$f" "$tmp/" || { rm -rf "$tmp"; exec {lock}>&-; echo "park-runs: $run/$f: copy failed: not parked" >&2; return 1; }
+  done
   rm -rf "$dest"
-  mv "$dest.tmp" "$dest"
+  mv "$tmp" "$dest"
+  exec {lock}>&-
   if is_sac "$run"; then where="$(tail -1 "$run/log.csv" | cut -d, -f1) steps (its state a little before)"; else where="$(grep -E '^checkpoint_' <<<"$files" | tr -dc 0-9) updates"; fi
   echo "[$run] parked at $where in $dest ($(du -sh "$dest" | cut -f1))"
 }

@@ -136,6 +136,7 @@ dataset_ready() {
 }
 
 STOP_FILE=$RUNS/protocol-table.stop  # present: no lane starts another cell
+FAILED_DATASETS=""  # expert datasets whose making failed in this lane: their cells are skipped
 
 # One pass: run the first cell that is due; 0 if one ran, 1 if none was left, 2 if it failed.
 # (Called as a loop's condition, where `set -e` does not act: failures are returned.)
@@ -146,12 +147,18 @@ run_next() {
     running "$d" "$arm" "$s" && continue
     startable "$d" "$arm" "$s" || { echo "[protocol-table] $d $arm: needs $RUNS/$d/${arm#crosscheck-}-seed1/checkpoint.pt: waits"; continue; }
     [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE: remove it to run again)"; return 1; }
+    [[ " $FAILED_DATASETS " == *" $d "* ]] && continue
     ready=0
     [[ $arm == dataset ]] && echo "[protocol-table] $(date -u +%FT%TZ) $d: the expert stage (scripts/make-matched-datasets.sh --stage expert ${d%%-*})"
     dataset_ready "$d" || ready=$?
-    ((ready == 1)) && { echo "[protocol-table] $d: its expert stage runs in another lane: its cells wait"; continue; }
-    ((ready == 2)) && { echo "protocol-table: making $DATA/$d.hdf5 failed" >&2; return 2; }
     [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE: remove it to run again)"; return 1; }
+    ((ready == 1)) && { echo "[protocol-table] $d: its expert stage runs in another lane: its cells wait"; continue; }
+    if ((ready == 2)) && [[ $d == *expert ]]; then  # hours of SAC: the other cells need not wait for a fix
+      echo "protocol-table: making $DATA/$d.hdf5 failed (see above): this lane skips $d from now on" >&2
+      FAILED_DATASETS+=" $d"
+      continue
+    fi
+    ((ready == 2)) && { echo "protocol-table: making $DATA/$d.hdf5 failed" >&2; return 2; }
     [[ $arm == dataset ]] && return 0  # made above
     echo "[protocol-table] $(date -u +%FT%TZ) $d $arm seed $s"
     run_cell "$d" "$arm" "$s" < /dev/null || return 2

@@ -545,10 +545,12 @@ void SacRun::rebuild_replay(const torch::Tensor& actions, const nlohmann::json& 
   }
   const auto digest = replay->digest();
   if (!episode_ended || env_rng != meta.at("env_rng").get<std::string>() || digest != meta.at("replay_sha256"))
-    throw std::invalid_argument(state_path + ": the run's " + std::to_string(steps) +
-                                " actions, replayed here, do not give its replay buffer again (sha256 " + digest +
-                                ", saved " + meta.at("replay_sha256").get<std::string>() +
-                                "): this machine's MuJoCo steps differently; continue the run where it started");
+    throw std::invalid_argument(
+        state_path + ": the run's " + std::to_string(steps) +
+        " actions, replayed here, do not give its replay buffer again (sha256 " + digest + ", saved " +
+        meta.at("replay_sha256").get<std::string>() +
+        "): the env steps differently here (another MuJoCo build, or --model-xml's file changed); continue the run "
+        "where it started");
 }
 
 // A resumed run keeps the rows up to the step it resumes after.

@@ -12,6 +12,7 @@
 #include "agents/training/collect.h"
 #include "agents/training/sac.h"
 #include "data/hdf5_io.h"
+#include "envs/mujoco_env.h"
 #include "tests/agents/scan_test_support.h"
 #include "tests/data/fixtures.h"
 
@@ -237,6 +238,38 @@ TEST_CASE("sac: a run stopped and resumed from its saved state == one never stop
   shorter.resume = shorter.out_dir;
   CHECK_THROWS_WITH(aaren::train_sac(shorter),
                     Catch::Contains("replay buffer held 400 transitions") && Catch::Contains("keeps it at 400"));
+}
+
+TEST_CASE("sac: a resume whose env steps differently from the run's is refused, not continued", "[sac]") {
+  // The built-in Hopper as a file, then that file changed (a heavier foot) between stop and resume:
+  // the stored actions rebuild another replay buffer, whose SHA-256 differs from the saved one.
+  std::string xml = aaren::envs::builtin_model_xml("hopper");
+  const auto dir = aaren::testing::temp_dir("sac_resume_other_env");
+  const std::string model = dir + "/hopper.xml";
+  std::ofstream(model) << xml;
+  aaren::SacConfig c;
+  c.env = "hopper";
+  c.env_options.model_xml = model;
+  c.steps = 400;
+  c.learning_starts = 200;
+  c.batch_size = 32;
+  c.hidden = 32;
+  c.buffer_size = 300;  // the capacity a resume to 600 steps keeps
+  c.eval_every = 0;
+  c.seed = 3;
+  c.out_dir = dir + "/run";
+  c.state_every = 100;
+  aaren::train_sac(c);
+  REQUIRE(std::filesystem::exists(c.out_dir + "/resume.pt"));
+  const std::string from = "size=\"0.06\" friction=\"2.0\"";
+  REQUIRE(xml.find(from) != std::string::npos);
+  xml.replace(xml.find(from), from.size(), "size=\"0.06\" friction=\"2.0\" density=\"3000\"");
+  std::ofstream(model) << xml;
+  auto resumed = c;
+  resumed.steps = 600;
+  resumed.resume = c.out_dir;
+  CHECK_THROWS_WITH(aaren::train_sac(resumed), Catch::Contains("do not give its replay buffer again") &&
+                                                   Catch::Contains("--model-xml's file changed"));
 }
 
 TEST_CASE("sac: --stop-at-return ends the run at the first evaluation that reaches it", "[sac]") {

@@ -50,6 +50,9 @@ out=$("$PARK" --restore "$T/sac/staged") && grep -q "SAC steps logged" <<<"$out"
 for f in log.csv eval.csv; do diff "$T/sac/straight/$f" "$T/sac/staged/$f" || fail "the restored SAC run's $f differs"; done
 cmp "$T/sac/straight/policy_final.pt" "$T/sac/staged/policy_final.pt" || fail "the restored SAC run's final policy differs"
 out=$("$PARK" "$T/sac/straight") && grep -q "finished: nothing to park" <<<"$out" || fail "finished SAC run: $out"
+# A finished run continued further (its folder's states newer than its policy_final.pt) is in flight again.
+touch -d '+1 minute' "$T/sac/straight/resume.pt"
+out=$("$PARK" "$T/sac/straight") && grep -q "parked at" <<<"$out" || fail "a continued SAC run: $out"
 
 # A finished run needs no parking; a run without a periodic checkpoint is not parked; restoring
 # over a present run changes nothing; bad input is refused in one line, exit non-zero.

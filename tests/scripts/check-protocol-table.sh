@@ -46,7 +46,8 @@ walker2d-medium-replay aaren 1: due"
 # once the file exists it is gone from the order.
 [[ $("$TABLE" --dry-run | head -1) == "hopper-medium-expert dataset 0: due" ]] || fail "the expert stage is not first"
 mkdir -p "$DATA" && touch "$DATA/hopper-medium-expert.hdf5"
-! "$TABLE" --dry-run | grep -q " dataset 0" || fail "the expert stage listed after its file exists"
+listed=$("$TABLE" --dry-run)
+! grep -q " dataset 0" <<< "$listed" || fail "the expert stage listed after its file exists"
 rm "$DATA/hopper-medium-expert.hdf5"
 [[ $(states 9 | sed 's/^\(.*crosscheck.*\):.*/\1/') == "$expected" ]] || fail "an empty table's order: $(states 9)"
 [[ $(states 100 | tail -1) == "hopper-medium-expert lstm 3: due" ]] || fail "the LSTM column comes last"
@@ -90,7 +91,7 @@ echo '{"command": "sac"}' > "$DATA/sac-hopper/config.json"
 echo 'step,episode,return,length,alpha,q_loss,actor_loss' > "$DATA/sac-hopper/log.csv"
 echo state > "$DATA/sac-hopper/resume.pt"
 (exec 7> "$DATA/sac-hopper.lock" && flock 7 && exec sleep 6) > /dev/null 2>&1 &
-sleep 0.5
+until [[ -f $DATA/sac-hopper.lock ]] && ! flock -n "$DATA/sac-hopper.lock" true; do sleep 0.1; done
 out=$("$TABLE" --stop) || fail "--stop with a SAC run exited $?"
 [[ $out == *"parked at"* && -f $IN_FLIGHT/${DATA#/}/sac-hopper/resume.pt ]] || fail "--stop left the SAC run unparked: $out"
 rm -rf "$DATA/sac-hopper" "$DATA/sac-hopper.lock" "$IN_FLIGHT/${DATA#/}"
