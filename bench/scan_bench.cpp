@@ -39,11 +39,12 @@ namespace {
 // The problem all three variants solve: one learned query q [H, d] per head
 // attending causally over keys K and values V [B, H, N, d]. The scans take
 // the scores s = K q / sqrt(d); attention takes Q = q at every position.
-struct Inputs {
+struct ScanInputs {
   torch::Tensor q, K, V, grad_out;
 };
 
-using Variant = std::function<torch::Tensor(const torch::Tensor& q, const torch::Tensor& K, const torch::Tensor& V)>;
+using MixerForward =
+    std::function<torch::Tensor(const torch::Tensor& q, const torch::Tensor& K, const torch::Tensor& V)>;
 
 torch::Tensor scores_of(const torch::Tensor& q, const torch::Tensor& K) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(1)));
@@ -64,12 +65,13 @@ double time_once(const std::function<void()>& fn, const torch::Device& device) {
 Table run_scan_bench(const ScanBenchConfig& config, std::ostream* progress) {
   const torch::Device device = parse_device("--device", config.device);
   const std::vector<std::string> names{"fast", "reference", "attention"};
-  const std::vector<Variant> variants{[](auto& q, auto& K, auto& V) { return scan_fast(scores_of(q, K), V).out; },
-                                      [](auto& q, auto& K, auto& V) { return scan_reference(scores_of(q, K), V).out; },
-                                      [](auto& q, auto& K, auto& V) {
-                                        const auto Q = q.unsqueeze(0).unsqueeze(2).expand_as(K).contiguous();
-                                        return causal_softmax_attention(Q, K, V);
-                                      }};
+  const std::vector<MixerForward> variants{
+      [](auto& q, auto& K, auto& V) { return scan_fast(scores_of(q, K), V).out; },
+      [](auto& q, auto& K, auto& V) { return scan_reference(scores_of(q, K), V).out; },
+      [](auto& q, auto& K, auto& V) {
+        const auto Q = q.unsqueeze(0).unsqueeze(2).expand_as(K).contiguous();
+        return causal_softmax_attention(Q, K, V);
+      }};
 
   Table table;
   table.columns = {"heads",         "tokens",      "fast_fwd_ms",    "fast_fwdbwd_ms",  "ref_fwd_ms",
@@ -80,8 +82,8 @@ Table run_scan_bench(const ScanBenchConfig& config, std::ostream* progress) {
     for (const int64_t N : config.lengths) {
       const int64_t B = config.batch, d = config.d_model / H;
       torch::manual_seed(config.seed);
-      Inputs in{torch::randn({H, d}).to(device), torch::randn({B, H, N, d}).to(device),
-                torch::randn({B, H, N, d}).to(device), torch::randn({B, H, N, d}).to(device)};
+      ScanInputs in{torch::randn({H, d}).to(device), torch::randn({B, H, N, d}).to(device),
+                    torch::randn({B, H, N, d}).to(device), torch::randn({B, H, N, d}).to(device)};
 
       std::vector<std::vector<double>> fwd(names.size()), fwdbwd(names.size());
       std::vector<torch::Tensor> outputs(names.size());

@@ -354,7 +354,8 @@ struct SacRun {
   void rebuild_replay(const torch::Tensor& actions, const nlohmann::json& meta);
   void open_logs(bool resumed);
   void save_policy_as(const std::string& tag);
-  bool step_env(int64_t step);  // true when the episode ended
+  envs::StepResult act_and_store();  // steps the env with `action`, stores the transition
+  bool step_env(int64_t step);       // true when the episode ended
   void learn(int64_t step);
   bool evaluate_now(int64_t step);  // true when --stop-at-return is reached
   void dump_replay();
@@ -536,12 +537,7 @@ void SacRun::rebuild_replay(const torch::Tensor& actions, const nlohmann::json& 
   bool episode_ended = true;
   for (int64_t k = 0; k < steps; ++k) {
     std::copy(actions_taken.begin() + k * ad, actions_taken.begin() + (k + 1) * ad, action.begin());
-    const auto qpos = env->qpos(), qvel = env->qvel();
-    const auto r = env->step(action);
-    replay->add(obs, action, r.reward, env->observation(), r.terminated, r.truncated, qpos, qvel);
-    episode_ended = r.done();
-    if (episode_ended) env_rng = env->rng_state();
-    obs = episode_ended ? env->reset() : env->observation();
+    episode_ended = act_and_store().done();
   }
   const auto digest = replay->digest();
   if (!episode_ended || env_rng != meta.at("env_rng").get<std::string>() || digest != meta.at("replay_sha256"))
@@ -567,6 +563,23 @@ void SacRun::save_policy_as(const std::string& tag) {
   result.checkpoints.push_back(path);
 }
 
+// One env step with `action` and its transition in the buffer (with the state it
+// started from, for the datasets' qpos/qvel); at an episode's end the env's
+// generator is kept (a saved state restores it) and the env reset. Shared by
+// the run and by rebuild_replay, so replaying the actions stores the same bits.
+envs::StepResult SacRun::act_and_store() {
+  const auto qpos = env->qpos(), qvel = env->qvel();
+  const auto r = env->step(action);
+  replay->add(obs, action, r.reward, env->observation(), r.terminated, r.truncated, qpos, qvel);
+  if (r.done()) {
+    env_rng = env->rng_state();
+    obs = env->reset();
+  } else {
+    obs = env->observation();
+  }
+  return r;
+}
+
 bool SacRun::step_env(int64_t step) {
   if (step <= c.learning_starts) {
     // Rounded to float32, as the replay buffer stores them: the env steps with
@@ -578,17 +591,11 @@ bool SacRun::step_env(int64_t step) {
     auto a = actor->sample(to_tensor(obs)).first.squeeze(0);
     std::copy(a.data_ptr<float>(), a.data_ptr<float>() + ad, action.begin());
   }
-  const auto qpos = env->qpos(), qvel = env->qvel();
-  const auto r = env->step(action);
-  const auto& next_obs = env->observation();
-  replay->add(obs, action, r.reward, next_obs, r.terminated, r.truncated, qpos, qvel);
+  const auto r = act_and_store();
   actions_taken.insert(actions_taken.end(), action.begin(), action.end());
   episode_return += r.reward;
   ++episode_length;
-  if (!r.done()) {
-    obs = next_obs;
-    return false;
-  }
+  if (!r.done()) return false;
   ++p.episodes;
   p.last_return = episode_return;
   recent.push_back(episode_return);
@@ -596,8 +603,6 @@ bool SacRun::step_env(int64_t step) {
   p.recent_mean_return = mean_of(recent);
   log << step << "," << p.episodes << "," << episode_return << "," << episode_length << "," << alpha << "," << p.q_loss
       << "," << p.actor_loss << std::endl;  // per line: a killed run keeps its log
-  env_rng = env->rng_state();
-  obs = env->reset();
   episode_return = 0;
   episode_length = 0;
   return true;

@@ -15,9 +15,9 @@
 namespace {
 
 // Two parameters and a gradient for each step, the same in both runs.
-struct Problem {
+struct AdamwProblem {
   std::vector<torch::Tensor> params;
-  explicit Problem(uint64_t seed) {
+  explicit AdamwProblem(uint64_t seed) {
     torch::manual_seed(seed);
     params = {torch::randn({7, 5}).requires_grad_(), torch::randn({5}).requires_grad_()};
   }
@@ -40,7 +40,7 @@ double max_difference(const std::vector<torch::Tensor>& a, const std::vector<tor
 TEST_CASE("Capturable AdamW and clipping == LibTorch's AdamW and clip_grad_norm_, across eager/captured switches",
           "[training]") {
   const auto options = torch::optim::AdamWOptions(1e-3).weight_decay(1e-4);
-  Problem eager(3), mixed(3);
+  AdamwProblem eager(3), mixed(3);
   torch::optim::AdamW eager_opt(eager.params, options), mixed_opt(mixed.params, options);
   auto set_lr = [](torch::optim::AdamW& opt, double lr) {
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
@@ -79,12 +79,12 @@ TEST_CASE("Capturable AdamW and clipping == LibTorch's AdamW and clip_grad_norm_
     CHECK((a.exp_avg_sq() - b.exp_avg_sq()).abs().max().item<double>() < 1e-6);
   }
   // The parameters moved: the comparison is not of two unchanged copies.
-  CHECK(max_difference(eager.params, Problem(3).params) > 1e-3);
+  CHECK(max_difference(eager.params, AdamwProblem(3).params) > 1e-3);
 }
 
 TEST_CASE("Device-side clipping scales by min(1, max / norm) as clip_grad_norm_ does", "[training]") {
   for (const double scale : {0.01, 100.0}) {
-    Problem a(5), b(5);
+    AdamwProblem a(5), b(5);
     a.set_grads(3), b.set_grads(3);
     for (auto* pr : {&a, &b})
       for (auto& p : pr->params) p.mutable_grad().mul_(scale);
@@ -95,7 +95,7 @@ TEST_CASE("Device-side clipping scales by min(1, max / norm) as clip_grad_norm_ 
     INFO("scale " << scale);
     CHECK(max_difference(ga, gb) == 0.0);
   }
-  Problem none(1);  // no gradients: nothing to do
+  AdamwProblem none(1);  // no gradients: nothing to do
   aaren::clip_grad_norm_on_device(none.params, 0.25);
   CHECK_FALSE(none.params[0].grad().defined());
 }

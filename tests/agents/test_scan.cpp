@@ -14,17 +14,17 @@ using aaren::testing::rel_error;
 
 namespace {
 
-struct Problem {
+struct ScanProblem {
   torch::Tensor s, v, mask;
   c10::optional<ScanState> init;
 };
 
 // Random scores ~ N(0, score_std), values ~ N(0, 1); optionally an initial
 // state built by scanning a random prefix, and a random padding mask.
-Problem random_problem(int64_t B, int64_t H, int64_t N, int64_t d, torch::Dtype dtype, double score_std,
-                       bool with_init, bool with_mask) {
+ScanProblem random_problem(int64_t B, int64_t H, int64_t N, int64_t d, torch::Dtype dtype, double score_std,
+                           bool with_init, bool with_mask) {
   const auto opt = torch::TensorOptions().dtype(dtype);
-  Problem p;
+  ScanProblem p;
   p.s = torch::randn({B, H, N}, opt) * score_std;
   p.v = torch::randn({B, H, N, d}, opt);
   if (with_init) {
@@ -42,9 +42,14 @@ Problem random_problem(int64_t B, int64_t H, int64_t N, int64_t d, torch::Dtype 
 
 TEST_CASE("scan: fast == reference == brute force (float64, 1e-10)", "[scan]") {
   torch::manual_seed(1);
-  for (auto [N, H, d, init, masked] : std::vector<std::tuple<int64_t, int64_t, int64_t, bool, bool>>{
-           {1, 1, 4, false, false}, {1, 3, 5, true, false}, {2, 2, 3, false, true}, {17, 4, 8, true, true},
-           {64, 1, 32, false, false}, {333, 2, 16, true, true}, {3000, 1, 8, false, false}}) {
+  for (auto [N, H, d, init, masked] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, bool, bool>>{{1, 1, 4, false, false},
+                                                                      {1, 3, 5, true, false},
+                                                                      {2, 2, 3, false, true},
+                                                                      {17, 4, 8, true, true},
+                                                                      {64, 1, 32, false, false},
+                                                                      {333, 2, 16, true, true},
+                                                                      {3000, 1, 8, false, false}}) {
     auto p = random_problem(3, H, N, d, torch::kFloat64, 3.0, init, masked);
     const auto truth = aaren::attention_bruteforce(p.s, p.v, p.init, p.mask);
     const auto fast = aaren::scan_fast(p.s, p.v, p.init, p.mask);
@@ -61,9 +66,13 @@ TEST_CASE("scan: fast == reference == brute force (float64, 1e-10)", "[scan]") {
 
 TEST_CASE("scan: fast == reference == brute force (float32, 1e-5)", "[scan]") {
   torch::manual_seed(2);
-  for (auto [B, N, H, d, init, masked] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool>>{
-           {4, 1, 1, 32, false, false}, {2, 7, 4, 32, true, true}, {16, 60, 4, 32, false, false},
-           {8, 600, 1, 128, true, false}, {2, 3000, 4, 32, false, true}, {2, 3000, 1, 128, true, false}}) {
+  for (auto [B, N, H, d, init, masked] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool>>{{4, 1, 1, 32, false, false},
+                                                                               {2, 7, 4, 32, true, true},
+                                                                               {16, 60, 4, 32, false, false},
+                                                                               {8, 600, 1, 128, true, false},
+                                                                               {2, 3000, 4, 32, false, true},
+                                                                               {2, 3000, 1, 128, true, false}}) {
     auto p = random_problem(B, H, N, d, torch::kFloat32, 2.0, init, masked);
     const auto truth = aaren::attention_bruteforce(p.s, p.v, p.init, p.mask);
     INFO("B=" << B << " N=" << N << " H=" << H << " d=" << d);

@@ -29,13 +29,14 @@ using aaren::testing::run_aaren;
 
 namespace {
 
-const std::string kBundled = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
+const std::string kRecordData = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
 // A small Aaren agent, no dropout, DT's constant rate after a short warm-up: a
 // run's numbers depend on the update only, not on how long the run is.
-const std::string kTinyRun = "train --dataset " + kBundled +
-                             " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --warmup 5"
-                             " --lr 3e-3 --dropout 0 --threads 1 --seed 7";
-const std::string kTiny = kTinyRun + " --eval-episodes 2";
+const std::string kRecordRunBare =
+    "train --dataset " + kRecordData +
+    " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --warmup 5"
+    " --lr 3e-3 --dropout 0 --threads 1 --seed 7";
+const std::string kRecordRun = kRecordRunBare + " --eval-episodes 2";
 
 std::vector<std::string> files_in(const std::string& dir) {
   std::vector<std::string> names;
@@ -44,10 +45,7 @@ std::vector<std::string> files_in(const std::string& dir) {
   return names;
 }
 
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
+using aaren::testing::text_of;
 
 // train_log.csv without its `seconds` column (wall time differs between runs).
 std::vector<std::string> log_without_seconds(const std::string& path) {
@@ -80,7 +78,7 @@ TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --ove
           "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("run_folder");
   const std::string out = dir + "/run";
-  auto r = run_aaren(kTiny + " --updates 6 --checkpoint-every 2 --keep-last 1 --eval-every 6 --out " + out);
+  auto r = run_aaren(kRecordRun + " --updates 6 --checkpoint-every 2 --keep-last 1 --eval-every 6 --out " + out);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto before = files_in(out);
@@ -88,7 +86,7 @@ TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --ove
   CHECK(std::find(before.begin(), before.end(), "checkpoint_4.pt") != before.end());
 
   // Refused in one line, naming the folder and the ways out; nothing touched.
-  r = run_aaren(kTiny + " --updates 3 --out " + out);
+  r = run_aaren(kRecordRun + " --updates 3 --out " + out);
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("--out " + out + " holds a run") != std::string::npos);
   CHECK(r.output.find("--overwrite") != std::string::npos);
@@ -96,13 +94,13 @@ TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --ove
   CHECK(text_of(out + "/config.json") == config_before);
   CHECK(text_of(out + "/train_log.csv") == log_before);
   // --overwrite with a bad input: the new run fails before it starts, the old one is put back.
-  r = run_aaren(kTiny + " --updates 3 --env walker2d --overwrite --out " + out);
+  r = run_aaren(kRecordRun + " --updates 3 --env walker2d --overwrite --out " + out);
   CHECK(r.exit_code == 2);
   CHECK(files_in(out) == before);
   CHECK(text_of(out + "/config.json") == config_before);
   CHECK(files_in(dir) == std::vector<std::string>{"run"});
   // --overwrite: the new run alone, none of the old one's checkpoints or log rows.
-  r = run_aaren(kTiny + " --updates 4 --checkpoint-every 2 --keep-last 1 --eval-every 4 --overwrite --out " + out);
+  r = run_aaren(kRecordRun + " --updates 4 --checkpoint-every 2 --keep-last 1 --eval-every 4 --overwrite --out " + out);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto after = files_in(out);
@@ -113,7 +111,7 @@ TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --ove
   CHECK(files_in(dir) == std::vector<std::string>{"run"});  // the old one is gone, not left aside
 
   // A resume never writes into another run's folder.
-  r = run_aaren(kTiny + " --updates 2 --eval-every 2 --out " + dir + "/other");
+  r = run_aaren(kRecordRun + " --updates 2 --eval-every 2 --out " + dir + "/other");
   REQUIRE(r.exit_code == 0);
   r = run_aaren("train --resume " + dir + "/other --updates 4 --out " + out);
   CHECK(r.exit_code == 2);
@@ -127,7 +125,7 @@ TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --ove
 
 TEST_CASE("cli: --config of a resumed run's config.json starts a new run afresh", "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("config_afresh");
-  auto r = run_aaren(kTiny + " --updates 4 --eval-every 4 --out " + dir + "/first");
+  auto r = run_aaren(kRecordRun + " --updates 4 --eval-every 4 --out " + dir + "/first");
   REQUIRE(r.exit_code == 0);
   r = run_aaren("train --resume " + dir + "/first --updates 6");
   INFO(r.output);
@@ -149,7 +147,7 @@ TEST_CASE("cli: --config of a resumed run's config.json starts a new run afresh"
 TEST_CASE("cli: a run resumed twice records the uninterrupted run's config, logs and evaluations, and its history",
           "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("resumed_twice");
-  const std::string flags = kTiny + " --eval-every 10 --checkpoint-every 0";
+  const std::string flags = kRecordRun + " --eval-every 10 --checkpoint-every 0";
   auto r = run_aaren(flags + " --updates 30 --out " + dir + "/straight");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
@@ -183,18 +181,18 @@ TEST_CASE("cli: a run resumed twice records the uninterrupted run's config, logs
   CHECK(history.at("resumes").at(1).at("from_checkpoint") == out + "/checkpoint.pt");
   CHECK(history.at("resumes").at(1).at("command").at(1) == "--resume");
   // The dataset by size and content: sha256sum's digest.
-  const auto sum = aaren::testing::run_shell("sha256sum " + kBundled);
+  const auto sum = aaren::testing::run_shell("sha256sum " + kRecordData);
   REQUIRE(sum.exit_code == 0);
   CHECK(history.at("dataset").at("sha256") == sum.output.substr(0, 64));
-  CHECK(history.at("dataset").at("bytes") == static_cast<int64_t>(std::filesystem::file_size(kBundled)));
+  CHECK(history.at("dataset").at("bytes") == static_cast<int64_t>(std::filesystem::file_size(kRecordData)));
   // And by its arrays, whatever wrote the file: the checksum docs/datasets/ tables hold.
-  CHECK(history.at("dataset").at("arrays_sha256") == aaren::data::d4rl_arrays_sha256(kBundled));
+  CHECK(history.at("dataset").at("arrays_sha256") == aaren::data::d4rl_arrays_sha256(kRecordData));
 }
 
 TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play the same episodes",
           "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("eval_seeds");
-  auto r = run_aaren(kTinyRun + " --updates 4 --eval-every 4 --eval-episodes 16 --out " + dir + "/run");
+  auto r = run_aaren(kRecordRunBare + " --updates 4 --eval-every 4 --eval-episodes 16 --out " + dir + "/run");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   // eval.csv's last row: target 1800 (the second), with the seed its episodes started from.
@@ -236,12 +234,13 @@ TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation 
   CHECK(r.output.find("OPENBLAS_CORETYPE=Prescott") != std::string::npos);
   // bf16 on the CPU needs kernels the pinned set lacks: refused in one line, before any work.
   r = aaren::testing::run_shell("env -u OPENBLAS_CORETYPE AAREN_REPRODUCIBLE=1 " + std::string(AAREN_BINARY) + " " +
-                                kTiny + " --updates 20 --precision bf16 --out " + dir + "/bf16 2>&1");
+                                kRecordRun + " --updates 20 --precision bf16 --out " + dir + "/bf16 2>&1");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("--precision bf16 on the CPU: AAREN_REPRODUCIBLE=1 pins oneDNN to AVX2") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir + "/bf16"));
   r = aaren::testing::run_shell("env -u OPENBLAS_CORETYPE AAREN_REPRODUCIBLE=1 " + std::string(AAREN_BINARY) + " " +
-                                kTiny + " --updates 20 --eval-every 20 --precision fp32 --out " + dir + "/run 2>&1");
+                                kRecordRun + " --updates 20 --eval-every 20 --precision fp32 --out " + dir +
+                                "/run 2>&1");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto machine = read_json(dir + "/run/config.json").at("provenance").at("machine");

@@ -19,15 +19,12 @@ using aaren::testing::read_lines;
 using aaren::testing::run_aaren;
 
 namespace {
-const std::string kBundled = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
-const std::string kTiny = "train --dataset " + kBundled +
-                          " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --warmup 5"
-                          " --lr 3e-3 --dropout 0 --threads 1 --eval-episodes 2 --updates 4 --eval-every 2";
+const std::string kSeedsData = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
+const std::string kSeedsRun = "train --dataset " + kSeedsData +
+                              " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --warmup 5"
+                              " --lr 3e-3 --dropout 0 --threads 1 --eval-episodes 2 --updates 4 --eval-every 2";
 
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
+using aaren::testing::text_of;
 
 // summary.csv as (update, target) -> its cells (empty cells kept).
 std::map<std::pair<int64_t, double>, std::vector<std::string>> summary_rows(const std::string& path) {
@@ -49,7 +46,7 @@ std::map<std::pair<int64_t, double>, std::vector<std::string>> summary_rows(cons
 TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches their eval.csv files", "[cli][seeds]") {
   const auto dir = aaren::testing::temp_dir("seeds");
   const std::string group = dir + "/group";
-  auto r = run_aaren(kTiny + " --seeds 3 5 8 --out " + group);
+  auto r = run_aaren(kSeedsRun + " --seeds 3 5 8 --out " + group);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   // Per point: each seed's mean over episodes; mean, sample std and a t interval over the three seeds.
@@ -123,13 +120,13 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
 
 TEST_CASE("cli: train --seeds refuses contradictions and leaves nothing behind on a refused input", "[cli][seeds]") {
   const auto dir = aaren::testing::temp_dir("seeds_refused");
-  auto r = run_aaren(kTiny + " --seeds 1 2 --seed 4 --out " + dir + "/a");
+  auto r = run_aaren(kSeedsRun + " --seeds 1 2 --seed 4 --out " + dir + "/a");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("--seed and --seeds") != std::string::npos);
-  r = run_aaren(kTiny + " --seeds 1 1 --out " + dir + "/a");
+  r = run_aaren(kSeedsRun + " --seeds 1 1 --out " + dir + "/a");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("listed twice") != std::string::npos);
-  r = run_aaren(kTiny + " --seeds 1 2 --env walker2d --out " + dir + "/bad");  // refused by the first seed
+  r = run_aaren(kSeedsRun + " --seeds 1 2 --env walker2d --out " + dir + "/bad");  // refused by the first seed
   CHECK(r.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(dir + "/bad"));
   // Seeds at once (their output in logs): the first failure's reason is still shown, and nothing is left.
@@ -153,7 +150,7 @@ TEST_CASE("cli: every preset in configs/ is a train config, and a preset runs wh
   }
   CHECK(presets >= 25);  // DT's nine, the protocol's nine, the first table's seven
   // The protocol's preset against the flags it stands for (its schedule shortened alike in both).
-  const std::string shortened = " --dataset " + kBundled + " --updates 2 --eval-every 2 --eval-episodes 2 --seed 4";
+  const std::string shortened = " --dataset " + kSeedsData + " --updates 2 --eval-every 2 --eval-episodes 2 --seed 4";
   auto r = run_aaren("train --config " + std::string(AAREN_SOURCE_DIR) + "/configs/protocol/hopper-medium.json" +
                      " --backbone aaren --aaren-batch 2 --chunk-steps 200" + shortened + " --out " + dir + "/preset");
   INFO(r.output);
@@ -174,7 +171,7 @@ TEST_CASE("cli: Ctrl-C at a terminal stops a seed group with a checkpoint and sa
   const auto dir = aaren::testing::temp_dir("seeds_ctrl_c");
   const std::string group = dir + "/group";
   const int code = aaren::testing::interrupt_like_a_terminal(
-      "train --dataset " + kBundled +
+      "train --dataset " + kSeedsData +
           " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --warmup 5 --dropout 0"
           " --threads 1 --eval-episodes 1 --updates 100000 --seeds 1 2 --out " +
           group,

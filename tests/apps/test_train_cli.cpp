@@ -31,7 +31,7 @@ using aaren::testing::run_aaren;
 
 namespace {
 
-const std::string kBundled = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
+const std::string kTrainData = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
 
 double max_weight_difference(const std::string& a_path, const std::string& b_path) {
   const auto a = aaren::load_checkpoint(a_path), b = aaren::load_checkpoint(b_path);
@@ -61,7 +61,7 @@ TEST_CASE(
     "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("train_stop");
   // Dropout on (its generator must be restored too); evaluation only at the end, as for both runs.
-  const std::string common = "train --dataset " + kBundled +
+  const std::string common = "train --dataset " + kTrainData +
                              " --backbone transformer --embed-dim 16 --layers 1 --context 5 --batch-size 16"
                              " --updates 400 --lr 2e-3 --warmup 20 --eval-every 400 --eval-episodes 1 --threads 1"
                              " --checkpoint-every 0 --seed 4";
@@ -142,7 +142,7 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
           "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("train_curve");
   const std::string out = dir + "/run";
-  auto r = run_aaren("train --dataset " + kBundled +
+  auto r = run_aaren("train --dataset " + kTrainData +
                      " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --chunk-steps 50 --updates 30"
                      " --warmup 5 --eval-episodes 1 --threads 1 --checkpoint-every 10 --keep-last 2 --lr 3e-3 --out " +
                      out);
@@ -216,7 +216,7 @@ TEST_CASE("cli: datasets by name through D4RL's and Minari's folders, and each G
   const auto d4rl = dir + "/d4rl", minari = dir + "/minari";
   std::filesystem::create_directories(d4rl);
   // D4RL downloads hopper-medium-v2 as hopper_medium-v2.hdf5.
-  std::filesystem::copy_file(kBundled, d4rl + "/hopper_medium-v2.hdf5");
+  std::filesystem::copy_file(kTrainData, d4rl + "/hopper_medium-v2.hdf5");
   // A Minari dataset, mujoco/test/tiny-v0, recorded in Hopper-v5 (its env_spec, in data/metadata.json).
   REQUIRE_H5PY();
   const auto& fixtures = aaren::testing::h5py_fixtures();
@@ -269,7 +269,7 @@ TEST_CASE("cli: datasets by name through D4RL's and Minari's folders, and each G
   // Env ids: every version acts in its own semantics.
   for (const std::string id : {"Hopper-v4", "HalfCheetah-v5", "Walker2d-v5", "Hopper-v5"})
     CHECK(run_aaren("rollout --env " + id + " --policy random --episodes 1").exit_code == 0);
-  r = run_aaren("data inspect " + kBundled + " --env Hopper-v5 --json", false);
+  r = run_aaren("data inspect " + kTrainData + " --env Hopper-v5 --json", false);
   CHECK(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.output).at("env") == "Hopper-v5");
 }
@@ -404,7 +404,7 @@ TEST_CASE("cli: settings files use the flags' names as keys (embed_dim for --emb
       dir + "/sac");
   REQUIRE(r.exit_code == 0);
   check_keys("sac", read_json(dir + "/sac/config.json"));
-  r = run_aaren("train --dataset " + kBundled +
+  r = run_aaren("train --dataset " + kTrainData +
                 " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2"
                 " --chunk-steps 50 --updates 1 --eval-every 0 --threads 1 --out " +
                 dir + "/run");
@@ -471,7 +471,7 @@ TEST_CASE("cli: one name for the normalised score in every output (score_mean, s
   };
   const std::vector<std::string> outputs{
       run_aaren("rollout --env hopper --policy random --episodes 2 --json", false).output,
-      run_aaren("data inspect " + kBundled + " --json", false).output};
+      run_aaren("data inspect " + kTrainData + " --json", false).output};
   for (const auto& text : outputs) {
     std::vector<std::string> keys;
     keys_of(nlohmann::json::parse(text), keys);
@@ -480,7 +480,7 @@ TEST_CASE("cli: one name for the normalised score in every output (score_mean, s
     for (const auto& k : keys) CHECK(k.find("normaliz") == std::string::npos);
   }
   // A training run's eval.csv and compare's table say it alike.
-  auto r = run_aaren("train --dataset " + kBundled +
+  auto r = run_aaren("train --dataset " + kTrainData +
                      " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2"
                      " --chunk-steps 50 --updates 2 --eval-every 2 --eval-episodes 1 --threads 1 --out " +
                      dir + "/run");
@@ -504,7 +504,7 @@ TEST_CASE("cli: rollout --policy runs a SAC behaviour policy file deterministica
   CHECK(j.at("config").at("num_envs") == 2);
   CHECK(j.at("score_mean").get<double>() > 60);  // a random policy scores about 1
   // Not a policy file: one line.
-  const auto bad = run_aaren("rollout --policy " + kBundled + " --episodes 1");
+  const auto bad = run_aaren("rollout --policy " + kTrainData + " --episodes 1");
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("a SAC policy file") != std::string::npos);
 }

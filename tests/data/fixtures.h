@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
-#include <vector>
 #include <string>
+#include <vector>
 
 namespace aaren::testing {
 
@@ -24,18 +26,18 @@ constexpr int kSkipExitCode = 77;
 // is set (CI and scripts/test.sh set it) the test fails; elsewhere the process
 // ends with kSkipExitCode, which ctest reports as skipped (each ctest entry is
 // one test case in its own process), never as passed.
-#define AAREN_REQUIRE_PREREQUISITE(available, what)                                                   \
-  do {                                                                                                \
-    if (!(available)) {                                                                               \
-      const char* strict = std::getenv("AAREN_TESTS_REQUIRE_ALL");                                    \
-      if (strict && *strict && std::string(strict) != "0") FAIL("missing prerequisite: " << what);    \
-      std::fprintf(stderr, "skipped: missing prerequisite: %s\n", std::string(what).c_str());        \
-      std::fflush(nullptr);                                                                           \
-      std::_Exit(::aaren::testing::kSkipExitCode);                                                    \
-    }                                                                                                 \
+#define AAREN_REQUIRE_PREREQUISITE(available, what)                                                \
+  do {                                                                                             \
+    if (!(available)) {                                                                            \
+      const char* strict = std::getenv("AAREN_TESTS_REQUIRE_ALL");                                 \
+      if (strict && *strict && std::string(strict) != "0") FAIL("missing prerequisite: " << what); \
+      std::fprintf(stderr, "skipped: missing prerequisite: %s\n", std::string(what).c_str());      \
+      std::fflush(nullptr);                                                                        \
+      std::_Exit(::aaren::testing::kSkipExitCode);                                                 \
+    }                                                                                              \
   } while (false)
 
-#define REQUIRE_H5PY() \
+#define REQUIRE_H5PY()                                                   \
   AAREN_REQUIRE_PREREQUISITE(!::aaren::testing::h5py_fixtures().empty(), \
                              "/usr/bin/python3 with h5py (apt-get install python3-h5py)")
 
@@ -54,6 +56,12 @@ inline std::string temp_dir(const std::string& tag) {
   removers.push_back(std::make_unique<Remover>());  // (not from a temporary: its destructor would delete)
   removers.back()->path = pattern;
   return pattern;
+}
+
+// A file's whole text ("" when it cannot be read).
+inline std::string text_of(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 // Directory holding the h5py-made files ("" when h5py is missing).
