@@ -33,9 +33,10 @@
 #            expert and medium-expert (hours per env).
 #   --out    where the files go (default: datasets/matched; not committed)
 #
-# Rebuilt in minutes, without SAC: each selected policy and each medium-replay's
-# actions are committed (data/matched/), and a file missing here is made again
-# from them: `aaren collect --actions` replays the SAC run's episodes exactly.
+# Rebuilt in minutes, without SAC: each selected policy (medium and expert) and
+# each medium-replay's actions are committed (data/matched/), and a file missing
+# here is made again from them: `aaren collect --actions` replays the SAC run's
+# episodes exactly.
 # docs/datasets/matched/checksums.txt holds the arrays' SHA-256
 # (scripts/dataset-checksums.py); every file made is checked against it.
 #
@@ -316,35 +317,56 @@ same_policy() {  # $1 env, $2 and $3 policy files
   [[ ${a%% *} == "${b%% *}" ]]
 }
 
-expert_stage() {
-  local env=$1 sac=$OUT/sac-$1 expert=$OUT/$1-expert.hdf5 me=$OUT/$1-medium-expert.hdf5
-  [[ -f $OUT/$env-medium.hdf5 ]] || { echo "make-matched-datasets: $env: run --stage medium first" >&2; return 1; }
-  exec 7> "$sac.lock"
-  flock -n 7 || { echo "[$env] the expert stage is running in another process" >&2; return 75; }
-  [[ -f $sac/policy_step1000000.pt ]] || expert_sac "$env"
+# Expert from the candidates: the one whose 50 sampled episodes (seed 500: not the
+# data's) score nearest D4RL's expert file; each probe once, into SAC/expert-probes.csv.
+select_expert() {  # $1 env -> prints the selected step
+  local env=$1 sac=$OUT/sac-$1 best="" best_gap=1e9 target score gap
   read -r _ _ _ target <<<"$(ref "$env")"
-  local best="" best_gap=1e9
-  for step in $EXPERT_CANDIDATES; do  # 50 sampled episodes of each candidate (seed 500: not the data's)
+  [[ -f $sac/expert-probes.csv ]] || echo "step,normalised" > "$sac/expert-probes.csv"
+  for step in $EXPERT_CANDIDATES; do
     local probe=$sac/probe-$step.hdf5
-    [[ -f ${probe%.hdf5}.summary.json ]] || {
-      $A collect --env "$env" --policy "$sac/policy_step$step.pt" --episodes 50 --seed 500 --out "$probe" >/dev/null
-      summarise "$probe"
-      rm -f "$probe"
+    grep -q "^$step," "$sac/expert-probes.csv" || {
+      $A collect --env "$env" --policy "$sac/policy_step$step.pt" --episodes 50 --seed 500 --out "$probe" > /dev/null
+      echo "$step,$(normalised_mean "$probe")" >> "$sac/expert-probes.csv"
+      rm -f "$probe" "${probe%.hdf5}.summary.json"
     }
-    local score gap
-    score=$($PY -c "import json,sys; j = json.load(open(sys.argv[1])); print(j.get('score_mean', j.get('normalized_score_mean')))" "${probe%.hdf5}.summary.json")
+    score=$(grep "^$step," "$sac/expert-probes.csv" | cut -d, -f2)
     gap=$(awk -v s="$score" -v t="$target" 'BEGIN { d = s - t; print d < 0 ? -d : d }')
-    echo "[$env] expert candidate step $step: sampled normalised $score (D4RL expert $target)"
+    echo "[$env] expert candidate step $step: sampled normalised $score (D4RL expert $target)" >&2
     if awk -v g="$gap" -v b="$best_gap" 'BEGIN { exit !(g < b) }'; then best=$step best_gap=$gap; fi
   done
+  echo "$best"
+}
+
+# Without the committed expert policy: the SAC run (hours), the candidates probed,
+# and the selected policy kept (data/matched/) with the run's records
+# (docs/datasets/matched/sac-ENV/: evaluations, probes, the selected step, config).
+make_expert_record() {  # $1 env, $2 the record to write
+  local env=$1 sac=$OUT/sac-$1 docs=docs/datasets/matched/sac-$1 best
+  [[ -f $sac/policy_step1000000.pt ]] || expert_sac "$env"
+  best=$(select_expert "$env")
   echo "$best" > "$sac/expert-step.txt"
-  [[ -f $expert ]] || $A collect --env "$env" --policy "$sac/policy_step$best.pt" --transitions $N --seed $EXPERT_SEED --out "$expert"
+  mkdir -p "$RECORDS" "$docs"
+  cp "$sac/policy_step$best.pt" "$2.tmp" && mv "$2.tmp" "$2"
+  cp "$sac/expert-probes.csv" "$sac/expert-step.txt" "$docs/"
+  cp "$sac/eval.csv" "$docs/expert-eval.csv"
+  cp "$sac/config.json" "$docs/config-expert.json"
+  rm -rf "${IN_FLIGHT:?}/${sac#/}"  # the parked copy has served (commit its deletion)
+}
+
+expert_stage() {
+  local env=$1 expert=$OUT/$1-expert.hdf5 me=$OUT/$1-medium-expert.hdf5
+  local record=$RECORDS/sac-$1-seed$SAC_SEED-expert.pt
+  [[ -f $OUT/$env-medium.hdf5 ]] || { echo "make-matched-datasets: $env: run --stage medium first" >&2; return 1; }
+  exec 7> "$OUT/sac-$env.lock"
+  flock -n 7 || { echo "[$env] the expert stage is running in another process" >&2; return 75; }
+  [[ -f $record ]] || make_expert_record "$env" "$record"  # with the record: minutes, no SAC
+  [[ -f $expert ]] || $A collect --env "$env" --policy "$record" --transitions $N --seed $EXPERT_SEED --out "$expert"
   [[ -f $me ]] || $A data concat "$OUT/$env-medium.hdf5" "$expert" --out "$me"
-  summarise "$expert"
-  summarise "$me"
   check_sum "$expert"
   check_sum "$me"
-  rm -rf "${IN_FLIGHT:?}/${sac#/}"  # the parked copy has served (commit its deletion)
+  summarise "$expert"
+  summarise "$me"
   exec 7>&-
 }
 
