@@ -140,14 +140,14 @@ policy_at() {  # $1 env, $2 step
 }
 
 # 50 sampled episodes (seed 500: not the data's) of the policies at these
-# steps, once each, into SAC/probes.csv.
+# steps, once each, into a CSV of the run (SAC/probes.csv unless PROBES names another).
 probe() {  # $1 env, then steps
-  local env=$1 sac=$OUT/sac-$1 probe=$OUT/sac-$1/probe.hdf5; shift
-  [[ -f $sac/probes.csv ]] || echo "step,normalised" > "$sac/probes.csv"
+  local env=$1 csv=${PROBES:-$OUT/sac-$1/probes.csv} probe=$OUT/sac-$1/probe.hdf5; shift
+  [[ -f $csv ]] || echo "step,normalised" > "$csv"
   for step in "$@"; do
-    grep -q "^$step," "$sac/probes.csv" && continue
+    grep -q "^$step," "$csv" && continue
     $A collect --env "$env" --policy "$(policy_at "$env" "$step")" --episodes 50 --seed 500 --out "$probe" >/dev/null 2>&1
-    echo "$step,$($A data inspect "$probe" --json | $PY -c "import json,sys; j = json.load(sys.stdin); print(j.get('score_mean', j.get('normalized_score_mean')))")" >> "$sac/probes.csv"
+    echo "$step,$($A data inspect "$probe" --json | $PY -c "import json,sys; j = json.load(sys.stdin); print(j.get('score_mean', j.get('normalized_score_mean')))")" >> "$csv"
     rm -f "$probe"
   done
 }
@@ -322,14 +322,8 @@ same_policy() {  # $1 env, $2 and $3 policy files
 select_expert() {  # $1 env -> prints the selected step
   local env=$1 sac=$OUT/sac-$1 best="" best_gap=1e9 target score gap
   read -r _ _ _ target <<<"$(ref "$env")"
-  [[ -f $sac/expert-probes.csv ]] || echo "step,normalised" > "$sac/expert-probes.csv"
+  PROBES=$sac/expert-probes.csv probe "$env" $EXPERT_CANDIDATES
   for step in $EXPERT_CANDIDATES; do
-    local probe=$sac/probe-$step.hdf5
-    grep -q "^$step," "$sac/expert-probes.csv" || {
-      $A collect --env "$env" --policy "$sac/policy_step$step.pt" --episodes 50 --seed 500 --out "$probe" > /dev/null
-      echo "$step,$(normalised_mean "$probe")" >> "$sac/expert-probes.csv"
-      rm -f "$probe" "${probe%.hdf5}.summary.json"
-    }
     score=$(grep "^$step," "$sac/expert-probes.csv" | cut -d, -f2)
     gap=$(awk -v s="$score" -v t="$target" 'BEGIN { d = s - t; print d < 0 ? -d : d }')
     echo "[$env] expert candidate step $step: sampled normalised $score (D4RL expert $target)" >&2

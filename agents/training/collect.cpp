@@ -3,9 +3,11 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 
 #include "agents/training/sac.h"
 #include "data/hdf5_io.h"
@@ -15,7 +17,8 @@ namespace aaren {
 void CollectConfig::validate() const {
   if (!actions.empty()) {
     if (policy != "random" || noise > 0 || deterministic || episodes > 0)
-      throw std::invalid_argument("--actions plays stored actions: no --policy, --noise, --deterministic or --episodes");
+      throw std::invalid_argument(
+          "--actions plays stored actions: no --policy, --noise, --deterministic or --episodes");
   } else if ((transitions > 0) == (episodes > 0)) {
     throw std::invalid_argument("give exactly one of --transitions N, --episodes N (N >= 1)");
   }
@@ -30,14 +33,34 @@ std::vector<float> stored_actions(const CollectConfig& c, int64_t act_dim, int64
   int64_t width = 0;
   auto stored = data::read_actions(c.actions, width);
   if (width != act_dim)
-    throw std::runtime_error(c.actions + ": actions of width " + std::to_string(width) + ", but " + c.env +
-                             " takes " + std::to_string(act_dim));
+    throw std::runtime_error(c.actions + ": actions of width " + std::to_string(width) + ", but " + c.env + " takes " +
+                             std::to_string(act_dim));
   const int64_t rows = static_cast<int64_t>(stored.size()) / width;
   if (transitions > rows)
     throw std::runtime_error("--transitions " + std::to_string(transitions) + ": " + c.actions + " holds " +
                              std::to_string(rows) + " actions");
   if (transitions == 0) transitions = rows;
   return stored;
+}
+
+// What the file says about how it was made (D4RL's metadata attributes).
+std::map<std::string, std::string> collect_metadata(const CollectConfig& c, const PolicyCheckpoint& policy, bool replay,
+                                                    bool random_policy) {
+  std::ostringstream noise;
+  noise << c.noise;
+  std::map<std::string, std::string> m = {
+      {"env_name", envs::resolve_env_name(c.env).spec->gym_id},
+      {"made_by", "aaren collect"},
+      {"policy", replay          ? "the actions of " + c.actions
+                 : random_policy ? "random (uniform in [-1, 1])"
+                                 : c.policy + " (SAC, step " + std::to_string(policy.step) + ", evaluation return " +
+                                       std::to_string(policy.eval_return) + ")"},
+      {"action_noise", noise.str()},
+      {"deterministic", c.deterministic ? "true" : "false"},
+      {"seed", std::to_string(c.seed)},
+      {"command", c.command_line}};
+  if (!c.env_options.model_xml.empty()) m["model_xml"] = c.env_options.model_xml;
+  return m;
 }
 }  // namespace
 
@@ -103,19 +126,7 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
     }
     if (progress && t.size % 10000 == 0) progress(t.size, episodes);
   }
-  std::ostringstream noise;
-  noise << c.noise;
-  t.metadata = {{"env_name", envs::resolve_env_name(c.env).spec->gym_id},
-                {"made_by", "aaren collect"},
-                {"policy", replay          ? "the actions of " + c.actions
-                           : random_policy ? "random (uniform in [-1, 1])"
-                                           : c.policy + " (SAC, step " + std::to_string(policy.step) +
-                                                 ", evaluation return " + std::to_string(policy.eval_return) + ")"},
-                {"action_noise", noise.str()},
-                {"deterministic", c.deterministic ? "true" : "false"},
-                {"seed", std::to_string(c.seed)},
-                {"command", c.command_line}};
-  if (!c.env_options.model_xml.empty()) t.metadata["model_xml"] = c.env_options.model_xml;
+  t.metadata = collect_metadata(c, policy, replay, random_policy);
   data::write_d4rl(c.out, t);
   return t;
 }
