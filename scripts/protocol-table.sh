@@ -33,8 +33,10 @@
 # others run the cells; a lane that finds it running in another skips it.
 # Environment: AAREN (a frozen binary), DATA, RUNS, RESULTS, PARK_EVERY as for
 # scripts/protocol-cell.sh; CROSS_RUNS, CROSS_RESULTS as for scripts/crosscheck-run.sh;
-# DATASETS="hopper-medium ..." keeps only those datasets' cells (the order kept). Resumable as the cells are; a cell killed here
-# continues on the next call (here, or from data/in-flight/ once committed).
+# DATASETS="hopper-medium ..." keeps only those datasets' cells, ARMS="lstm ..." only those arms'
+# (of aaren, transformer, bc, 10bc, lstm, crosscheck-aaren, crosscheck-transformer), the order
+# kept: a lane given ARMS=lstm runs the LSTM column beside a lane that runs the rest. Resumable as the
+# cells are; a cell killed here continues on the next call (here, or from data/in-flight/ once committed).
 set -euo pipefail
 {
 cd "$(dirname "$0")/.."
@@ -55,7 +57,12 @@ TABLE=(hopper-medium walker2d-medium-replay hopper-medium-replay walker2d-medium
   halfcheetah-medium-replay hopper-medium-expert)
 LSTM_COLUMN=(hopper-medium walker2d-medium-replay hopper-medium-expert)
 CROSSCHECK=(hopper-medium walker2d-medium)
+ALL_ARMS="aaren transformer bc 10bc lstm crosscheck-aaren crosscheck-transformer"
 chosen() { [[ -z ${DATASETS:-} || " $DATASETS " == *" $1 "* ]]; }
+arm_chosen() { [[ $1 == dataset || -z ${ARMS:-} || " $ARMS " == *" $1 "* ]]; }
+for arm in ${ARMS:-}; do
+  [[ " $ALL_ARMS " == *" $arm "* ]] || { echo "protocol-table: ARMS: unknown arm '$arm' (expected some of: $ALL_ARMS)" >&2; exit 2; }
+done
 # Where a cell (DATASET ARM SEED) trains and where its records are kept: the table's
 # in RUNS and RESULTS; the cross-check's (ARM crosscheck-aaren, ...) where scripts/crosscheck-run.sh puts them.
 run_dir() {
@@ -103,8 +110,13 @@ extra_seeds_due() {
   python3 -c 'import json, sys; v = {r["dataset"]: r["verdict"] for r in json.loads(sys.argv[2])["datasets"]}; sys.exit(0 if v.get(sys.argv[1]) == "inconclusive" else 1)' "$d" "$json"
 }
 
-# The cells in the table's order, one "DATASET ARM SEED" per line.
+# The cells in the table's order, one "DATASET ARM SEED" per line (the chosen arms').
 cells() {
+  local d arm s
+  all_cells | while read -r d arm s; do if arm_chosen "$arm"; then echo "$d $arm $s"; fi; done
+  return 0
+}
+all_cells() {
   local d s
   chosen hopper-medium-expert && [[ ! -f $DATA/hopper-medium-expert.hdf5 ]] && echo "hopper-medium-expert dataset 0"
   for d in "${TABLE[@]}"; do

@@ -52,6 +52,12 @@ rm "$DATA/hopper-medium-expert.hdf5"
 [[ $(states 9 | sed 's/^\(.*crosscheck.*\):.*/\1/') == "$expected" ]] || fail "an empty table's order: $(states 9)"
 [[ $(states 100 | tail -1) == "hopper-medium-expert lstm 3: due" ]] || fail "the LSTM column comes last"
 has "halfcheetah-medium-replay 10bc 3: due" || fail "the controls are listed"
+# ARMS keeps only those arms' cells, in the same order; an unknown arm is refused.
+lstm_only=$(ARMS=lstm "$TABLE" --dry-run | grep -v " dataset 0: ")
+[[ $(wc -l <<< "$lstm_only") == 9 && $(grep -c " lstm " <<< "$lstm_only") == 9 &&
+  $(head -1 <<< "$lstm_only") == "hopper-medium lstm 1: due" ]] || fail "ARMS=lstm: $lstm_only"
+! ARMS="lstm lsmt" "$TABLE" --dry-run > /dev/null 2> "$T/arms.err" || fail "ARMS=lsmt accepted"
+grep -q "ARMS: unknown arm 'lsmt'" "$T/arms.err" || fail "ARMS=lsmt: $(cat "$T/arms.err")"
 [[ $(states 200 | grep -v -e bc -e lstm | grep -A1 "halfcheetah-medium-replay transformer 3" | tail -1) == "hopper-medium-expert aaren 1: due" ]] ||
   fail "hopper-medium-expert's arms follow the six datasets'"
 
