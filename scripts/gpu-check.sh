@@ -7,8 +7,9 @@
 #     beside the default, and those fastest as the variant table
 #     (runs/gpu-check/scan_variants.tsv) that part 2's training steps read
 #     (AAREN_SCAN_VARIANTS);
-#   - a training step of Aaren and of the Transformer at 60 and 3000 tokens
-#     (batch 16, DT's size), fp32 and bf16;
+#   - a training step of every backbone (Aaren, the Transformer, the LSTM in
+#     cuDNN) at 60 and 3000 tokens (batch 16, DT's size), fp32 and bf16 (a
+#     backbone whose step fails at a precision is named and the others measured);
 #   - with more than one GPU, data-parallel updates over NCCL: 1 rank against
 #     2 (aaren bench train --nproc 1 2);
 #   - DT's default training (Transformer, batch 64, K = 20) on the bundled
@@ -117,8 +118,7 @@ part2() {
   # A failing test is reported (and fails the check) but the measurements still run.
   "$BUILD"/tests/aaren_cuda_tests | tee "$OUT/torch_tests.log" | tail -3 || TESTS_FAILED=1
   for precision in fp32 bf16; do
-    "$BUILD"/aaren bench train --device cuda --precision "$precision" --lengths 60 3000 --min-seconds 2 \
-      --csv "$OUT/train_$precision.csv" 2>/dev/null | tail -4 || return 1
+    train_bench "$precision" || return 1
   done
   if (($(nvidia-smi -L | wc -l) > 1)); then
     # Data-parallel over NCCL: 2 ranks, one GPU each, DT's batch split in two.
@@ -134,6 +134,24 @@ part2() {
       --cuda-graphs "$graphs" --eval-every "$UPDATES" --checkpoint-every 0 --eval-episodes 2 \
       >"$OUT/dt-$run.log" 2>&1 || { tail -3 "$OUT/dt-$run.log"; return 1; }
   done
+}
+# Every backbone's training step at one precision; if that run fails, each backbone
+# alone, so that one backbone's failure (say, the LSTM's cuDNN RNN in bf16) is
+# named in the table and does not cost the others' numbers.
+train_bench() {
+  local precision=$1 b ok=0
+  bench() { "$BUILD"/aaren bench train --device cuda --precision "$precision" --lengths 60 3000 --min-seconds 2 "$@"; }
+  bench --csv "$OUT/train_$precision.csv" 2>"$OUT/train_$precision.log" | tail -5 && return 0
+  rm -f "$OUT/train_$precision.csv"
+  echo "gpu-check: bench train ($precision, every backbone) failed: $(tail -1 "$OUT/train_$precision.log"); one at a time:"
+  for b in $("$BUILD"/aaren backbones --json | python3 -c 'import json, sys; print(*(b["name"] for b in json.load(sys.stdin)))'); do
+    if bench --backbones "$b" --csv "$OUT/train_${precision}_$b.csv" 2>>"$OUT/train_$precision.log" | tail -3; then
+      ok=1
+    else
+      echo "$b: $(tail -1 "$OUT/train_$precision.log")" >>"$OUT/train_failed.txt"
+    fi
+  done
+  ((ok))
 }
 TESTS_FAILED=0
 if part2; then PART2=ran; else PART2="did not run"; echo "gpu-check: part 2 $PART2 (above: why)"; fi
@@ -158,12 +176,28 @@ print("\n(Goal: 60% of the copy's bandwidth at 3000 tokens and more, batch 64.)"
 if part2 != "ran":
     print(f"\nPart 2 (LibTorch on the GPU: training steps, DT's schedule) {part2}.")
     sys.exit(0)
-print("\n| precision | tokens | Aaren ms/step | Transformer ms/step | Transformer / Aaren |")
-print("|---|---|---|---|---|")
+# One row per precision and length, a column per backbone: from the run of every
+# backbone, or (where that failed) from each backbone's own run.
+steps = {}
 for p in ("fp32", "bf16"):
-    for r in csv.DictReader(open(f"{out}/train_{p}.csv")):
-        print(f"| {p} | {r['tokens']} | {float(r['aaren_ms']):.2f} | {float(r['transformer_ms']):.2f} | "
-              f"{float(r['transformer_over_aaren']):.2f} |")
+    files = [f"{out}/train_{p}.csv"] if os.path.exists(f"{out}/train_{p}.csv") else sorted(
+        f"{out}/{n}" for n in os.listdir(out) if n.startswith(f"train_{p}_") and n.endswith(".csv"))
+    for name in files:
+        for r in csv.DictReader(open(name)):
+            for key, value in r.items():
+                if key.endswith("_ms"):
+                    steps.setdefault((p, int(r["tokens"])), {})[key[:-3]] = float(value)
+names = [b for b in ("aaren", "transformer", "lstm") if any(b in row for row in steps.values())]
+names += sorted({b for row in steps.values() for b in row} - set(names))
+print("\n| precision | tokens | " + " | ".join(f"{b} ms/step" for b in names) + " | "
+      + " | ".join(f"{b} / aaren" for b in names[1:]) + " |")
+print("|---|---|" + "---|" * (2 * len(names) - 1))
+for (p, tokens), row in sorted(steps.items(), key=lambda kv: (kv[0][0] != "fp32", kv[0][1])):
+    cells = [f"{row[b]:.2f}" if b in row else "failed" for b in names]
+    ratios = [f"{row[b] / row['aaren']:.2f}" if b in row and "aaren" in row else "-" for b in names[1:]]
+    print(f"| {p} | {tokens} | " + " | ".join(cells + ratios) + " |")
+if os.path.exists(f"{out}/train_failed.txt"):
+    print("\nFailed steps (backbone: error):\n\n" + open(f"{out}/train_failed.txt").read())
 print(f"\n| run | {updates} DT updates (s) | ms per update after the first 10 | projected 100k updates (min) | final loss |")
 print("|---|---|---|---|---|")
 for run in ("fp32", "bf16", "fp32-graphs"):

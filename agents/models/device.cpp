@@ -1,5 +1,6 @@
 #include "agents/models/device.h"
 
+#include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -29,8 +30,14 @@ c10::Device parse_device(const std::string& flag, const std::string& text) {
     if (device->has_index() && device->index() >= static_cast<int64_t>(torch::cuda::device_count()))
       throw std::invalid_argument(flag + " " + text + ": only " + std::to_string(torch::cuda::device_count()) +
                                   " CUDA device(s) visible");
+    keep_cuda_fp32_exact();
   }
   return *device;
+}
+
+void keep_cuda_fp32_exact() {
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
 }
 
 void check_precision(const std::string& flag, const std::string& text) {

@@ -12,8 +12,18 @@ namespace aaren {
 
 // "cpu", "cuda", "cuda:N". Throws std::invalid_argument naming `flag` when
 // the text is not a device, or names a GPU that this LibTorch cannot use (a
-// CPU-only LibTorch, such as Debian's, or no device visible).
+// CPU-only LibTorch, such as Debian's, or no device visible). A CUDA device
+// chosen here runs fp32 as IEEE fp32 (keep_cuda_fp32_exact).
 c10::Device parse_device(const std::string& flag, const std::string& text);
+
+// fp32 on a GPU means IEEE fp32, as on the CPU: TF32 tensor-core math (10-bit
+// mantissa, Ampere and later) is switched off in cuBLAS and cuDNN for the whole
+// process. LibTorch allows it in cuDNN by default, and cuDNN's RNNs take that
+// switch (ATen's RNNDescriptor: CUDNN_DEFAULT_MATH, which permits TF32, unless
+// it is off), so the LSTM's fp32 step would otherwise differ from the CPU's in
+// the fourth digit. cuBLAS's default is already off (the matrix products of
+// Aaren and the Transformer are unchanged). bf16 runs (autocast) are unaffected.
+void keep_cuda_fp32_exact();
 
 // Throws std::invalid_argument naming `flag` unless text is fp32 or bf16.
 void check_precision(const std::string& flag, const std::string& text);

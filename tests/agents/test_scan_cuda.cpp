@@ -1,8 +1,9 @@
 // The scan and the decision policy on a CUDA GPU against the CPU: the CUDA
 // kernels through LibTorch (scan_fast on CUDA tensors) against the CPU kernel
 // and the float64 brute force, gradients included; chunks chained on the GPU;
-// bf16 inputs scanned in fp32; a training step of each backbone on the GPU
-// against the same step on the CPU; DT's step captured in a CUDA graph
+// bf16 inputs scanned in fp32; fp32 kept exact (no TF32) once CUDA is chosen;
+// a training step of each registered backbone on the GPU against the same step
+// on the CPU; DT's step captured in a CUDA graph
 // against eager steps. Its own binary: where LibTorch sees no
 // GPU (a CPU-only LibTorch, or no device) it prints why and exits 77, which
 // ctest reports as skipped.
@@ -13,7 +14,9 @@
 
 #include <cstdio>
 
+#include "agents/models/backbones.h"
 #include "agents/models/decision_policy.h"
+#include "agents/models/device.h"
 #include "agents/scan/scan.h"
 #include "agents/training/graph_step.h"
 #include "tests/agents/decision_test_support.h"
@@ -129,8 +132,18 @@ TEST_CASE("CUDA scan: bf16 scores and values are scanned in fp32", "[cuda]") {
   CHECK(rel_error(r.out, aaren::scan_fast(s.to(torch::kFloat32), v.to(torch::kFloat32)).out) < 1e-6);
 }
 
+TEST_CASE("CUDA: choosing the device keeps fp32 exact (no TF32 in cuBLAS or cuDNN)", "[cuda]") {
+  at::globalContext().setAllowTF32CuDNN(true);  // LibTorch's default
+  at::globalContext().setAllowTF32CuBLAS(true);
+  CHECK(aaren::parse_device("--device", "cuda").is_cuda());
+  CHECK_FALSE(at::globalContext().allowTF32CuDNN());
+  CHECK_FALSE(at::globalContext().allowTF32CuBLAS());
+}
+
+// Every registered backbone: the LSTM's step runs in cuDNN's RNN (packed, for the masked rows).
 TEST_CASE("CUDA: a training step of each backbone == the same step on the CPU", "[cuda]") {
-  for (const std::string kind : {"aaren", "transformer"}) {
+  for (const auto& descriptor : aaren::backbone_descriptors()) {
+    const std::string& kind = descriptor.name;
     INFO(kind);
     const auto config = aaren::testing::small_decision_config(kind);
     torch::manual_seed(14);
@@ -255,5 +268,6 @@ int main(int argc, char** argv) {
         "or no device)\n");
     return 77;
   }
+  aaren::keep_cuda_fp32_exact();  // as `--device cuda` does in the aaren program
   return Catch::Session().run(argc, argv);
 }
