@@ -1,5 +1,7 @@
 #include "agents/models/lstm_mixer.h"
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
+
 namespace aaren {
 
 namespace rnn = torch::nn::utils::rnn;
@@ -27,10 +29,19 @@ torch::Tensor LstmMixer::forward(const torch::Tensor& x, const torch::Tensor& ma
   TORCH_CHECK(x.dim() == 3 && x.size(2) == d_model_, "lstm mixer: input must be [B, N, ", d_model_, "], got ",
               x.sizes());
   LstmState* own = state ? &state_as<LstmState>(*state, "lstm mixer") : nullptr;
-  if (mask.defined() && !mask.all().item<bool>()) return forward_masked(x, mask, own);
+  // Under CUDA autocast LibTorch runs cuDNN's RNN in fp16 whatever autocast's
+  // dtype (its autocast wrapper of _cudnn_rnn casts input, weights and state to
+  // half), and fp16 needs the loss scaling that a bf16 run does not do. So the
+  // LSTM stays out of CUDA autocast and computes in its weights' dtype (fp32 in
+  // a bf16 run, as the scan state does): --precision bf16 never means fp16.
+  // CPU autocast has its own dispatch key: the CPU path is unchanged.
+  c10::impl::ExcludeDispatchKeyGuard no_cuda_autocast(c10::DispatchKey::AutocastCUDA);
+  const auto dtype = lstm->all_weights().front().scalar_type();
+  const auto input = x.is_cuda() && x.scalar_type() != dtype ? x.to(dtype) : x;
+  if (mask.defined() && !mask.all().item<bool>()) return forward_masked(input, mask, own);
   torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
   if (own) hx = std::make_tuple(own->h, own->c);
-  auto [y, final] = lstm->forward(x, hx);
+  auto [y, final] = lstm->forward(input, hx);
   if (own) std::tie(own->h, own->c) = final;
   return y;
 }

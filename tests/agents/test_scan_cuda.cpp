@@ -3,7 +3,7 @@
 // and the float64 brute force, gradients included; chunks chained on the GPU;
 // bf16 inputs scanned in fp32; fp32 kept exact (no TF32) once CUDA is chosen;
 // a training step of each registered backbone on the GPU against the same step
-// on the CPU; DT's step captured in a CUDA graph
+// on the CPU; the LSTM kept in fp32 under bf16 autocast; DT's step captured in a CUDA graph
 // against eager steps. Its own binary: where LibTorch sees no
 // GPU (a CPU-only LibTorch, or no device) it prints why and exits 77, which
 // ctest reports as skipped.
@@ -17,6 +17,7 @@
 #include "agents/models/backbones.h"
 #include "agents/models/decision_policy.h"
 #include "agents/models/device.h"
+#include "agents/models/lstm_mixer.h"
 #include "agents/scan/scan.h"
 #include "agents/training/graph_step.h"
 #include "tests/agents/decision_test_support.h"
@@ -187,6 +188,30 @@ TEST_CASE("CUDA: a training step of each backbone == the same step on the CPU", 
     }
     INFO("worst: " << worst_name);
     CHECK(worst < 1e-4);
+  }
+}
+
+TEST_CASE("CUDA bf16 autocast: the LSTM computes in fp32, not in the fp16 of LibTorch's cuDNN RNN cast", "[cuda]") {
+  aaren::BackboneConfig config;
+  config.kind = aaren::BackboneKind::kLstm;
+  torch::manual_seed(15);
+  auto mixer = std::make_shared<aaren::LstmMixer>(config);
+  mixer->to(torch::kCUDA);
+  const torch::Device cuda(torch::kCUDA);
+  // Inputs as autocast may hand them over (bf16), whole rows and masked ones.
+  const auto x = torch::randn({3, 50, config.d_model}, cuda).to(torch::kBFloat16);
+  const auto mask = torch::arange(50, cuda).unsqueeze(0) < torch::tensor({50, 20, 1}, cuda).unsqueeze(1);
+  for (const bool masked : {false, true}) {
+    INFO("masked " << masked);
+    const auto m = masked ? mask : torch::Tensor();
+    const auto expected = mixer->forward(x.to(torch::kFloat), m, nullptr, {});
+    torch::Tensor got;
+    {
+      aaren::AutocastScope bf16(true, cuda);
+      got = mixer->forward(x, m, nullptr, {});
+    }
+    CHECK(got.scalar_type() == torch::kFloat);
+    CHECK(max_abs_diff(got.cpu(), expected.cpu()) < 1e-6);
   }
 }
 
