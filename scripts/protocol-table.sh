@@ -6,6 +6,7 @@
 #
 # Usage: scripts/protocol-table.sh [--dry-run | --stop]
 #   --dry-run  print the cells this call would consider, in order, and their state
+#              (a started one's updates, rate and time left)
 #   --stop     end every lane on this machine: none starts another cell (a mark,
 #              $RUNS/protocol-table.stop, that stays until removed by hand), and each
 #              cell running is stopped and parked (scripts/park-runs.sh --stop; commit
@@ -189,12 +190,36 @@ if [[ $MODE == stop ]]; then
   ((${#running_runs[@]})) || { echo "[protocol-table] no cell running"; exit 0; }
   exec scripts/park-runs.sh --stop "${running_runs[@]}"
 fi
+# A started cell's progress, from its train_log.csv (here, or parked in $IN_FLIGHT), whose
+# seconds count training across resumes: " (U/TOTAL updates, R an hour of training over the
+# last 1,000, about H h left)"; nothing for a cell not started.
+progress() {
+  local run parked=""
+  [[ $2 == dataset ]] && return 0
+  run=$(run_dir "$@")
+  [[ -f $run/train_log.csv ]] || { run=$IN_FLIGHT/$run; parked=", parked"; }
+  [[ -f $run/train_log.csv && -f $run/config.json ]] || return 0
+  python3 - "$run" "$parked" << 'PY'
+import csv, json, sys
+run, where = sys.argv[1], sys.argv[2]
+rows = [(int(r["update"]), float(r["seconds"])) for r in csv.DictReader(open(f"{run}/train_log.csv"))]
+total = int(json.load(open(f"{run}/config.json"))["updates"])
+if not rows:
+    sys.exit(0)
+(u0, s0), (u, s) = rows[max(0, len(rows) - 1001)], rows[-1]
+if u > u0 and s > s0:
+    rate = (u - u0) / (s - s0) * 3600
+    print(f" ({u:,}/{total:,} updates{where}; {rate:,.0f} an hour of training; about {(total - u) / rate:.1f} h left)")
+else:
+    print(f" ({u:,}/{total:,} updates{where})")
+PY
+}
 if [[ $MODE == dry-run ]]; then
   cells | while read -r d arm s; do
     state=due
-    finished "$d" "$arm" "$s" && state=finished
+    finished "$d" "$arm" "$s" && { echo "$d $arm $s: finished"; continue; }
     running "$d" "$arm" "$s" && state=running
-    echo "$d $arm $s: $state"
+    echo "$d $arm $s: $state$(progress "$d" "$arm" "$s")"
   done
   exit 0
 fi

@@ -58,6 +58,18 @@ lstm_only=$(ARMS=lstm "$TABLE" --dry-run | grep -v " dataset 0: ")
   $(head -1 <<< "$lstm_only") == "hopper-medium lstm 1: due" ]] || fail "ARMS=lstm: $lstm_only"
 ! ARMS="lstm lsmt" "$TABLE" --dry-run > /dev/null 2> "$T/arms.err" || fail "ARMS=lsmt accepted"
 grep -q "ARMS: unknown arm 'lsmt'" "$T/arms.err" || fail "ARMS=lsmt: $(cat "$T/arms.err")"
+# A started cell shows its updates, rate (from its log's training seconds) and time left; parked too.
+for where in "$RUNS" "$IN_FLIGHT/$RUNS"; do
+  mkdir -p "$where/hopper-medium/aaren-seed1"
+  echo '{"updates": 2011}' > "$where/hopper-medium/aaren-seed1/config.json"
+  { echo "update,loss,lr,seconds,steps"; for u in $(seq 11); do echo "$u,0.1,0.0001,$((36 * u / 10)).$((36 * u % 10)),1"; done; } \
+    > "$where/hopper-medium/aaren-seed1/train_log.csv"
+  parked=""
+  [[ $where == "$IN_FLIGHT"/* ]] && parked=", parked"
+  [[ $(states 1) == "hopper-medium aaren 1: due (11/2,011 updates$parked; 1,000 an hour of training; about 2.0 h left)" ]] ||
+    fail "a started cell's progress: $(states 1)"
+  rm -r "$where/hopper-medium/aaren-seed1"
+done
 [[ $(states 200 | grep -v -e bc -e lstm | grep -A1 "halfcheetah-medium-replay transformer 3" | tail -1) == "hopper-medium-expert aaren 1: due" ]] ||
   fail "hopper-medium-expert's arms follow the six datasets'"
 
