@@ -117,6 +117,7 @@ part2() {
   fi
   # A failing test is reported (and fails the check) but the measurements still run.
   "$BUILD"/tests/aaren_cuda_tests | tee "$OUT/torch_tests.log" | tail -3 || TESTS_FAILED=1
+  rm -f "$OUT"/train_*.csv "$OUT/train_failed.txt"  # this run's numbers only
   for precision in fp32 bf16; do
     train_bench "$precision" || return 1
   done
@@ -148,7 +149,7 @@ train_bench() {
     if bench --backbones "$b" --csv "$OUT/train_${precision}_$b.csv" 2>>"$OUT/train_$precision.log" | tail -3; then
       ok=1
     else
-      echo "$b: $(tail -1 "$OUT/train_$precision.log")" >>"$OUT/train_failed.txt"
+      echo "$b, $precision: $(tail -1 "$OUT/train_$precision.log")" >>"$OUT/train_failed.txt"
     fi
   done
   ((ok))
@@ -197,7 +198,7 @@ for (p, tokens), row in sorted(steps.items(), key=lambda kv: (kv[0][0] != "fp32"
     ratios = [f"{row[b] / row['aaren']:.2f}" if b in row and "aaren" in row else "-" for b in names[1:]]
     print(f"| {p} | {tokens} | " + " | ".join(cells + ratios) + " |")
 if os.path.exists(f"{out}/train_failed.txt"):
-    print("\nFailed steps (backbone: error):\n\n" + open(f"{out}/train_failed.txt").read())
+    print("\nFailed steps (backbone, precision: error):\n\n" + open(f"{out}/train_failed.txt").read())
 print(f"\n| run | {updates} DT updates (s) | ms per update after the first 10 | projected 100k updates (min) | final loss |")
 print("|---|---|---|---|---|")
 for run in ("fp32", "bf16", "fp32-graphs"):

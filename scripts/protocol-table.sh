@@ -183,7 +183,8 @@ run_next() {
 if [[ $MODE == stop ]]; then
   mkdir -p "$RUNS" && touch "$STOP_FILE"
   running_runs=()
-  while read -r d arm s; do running "$d" "$arm" "$s" && running_runs+=("$(run_dir "$d" "$arm" "$s")"); done < <(cells)
+  # Every lane's cells, whatever ARMS or DATASETS this call was given.
+  while read -r d arm s; do running "$d" "$arm" "$s" && running_runs+=("$(run_dir "$d" "$arm" "$s")"); done < <(all_cells)
   for lock in "$DATA"/sac-*.lock; do  # an expert stage's SAC run
     [[ -f $lock && " ${running_runs[*]} " != *" ${lock%.lock} "* ]] && ! flock -n "$lock" true && running_runs+=("${lock%.lock}")
   done
@@ -191,8 +192,8 @@ if [[ $MODE == stop ]]; then
   exec scripts/park-runs.sh --stop "${running_runs[@]}"
 fi
 # A started cell's progress, from its train_log.csv (here, or parked in $IN_FLIGHT), whose
-# seconds count training across resumes: " (U/TOTAL updates, R an hour of training over the
-# last 1,000, about H h left)"; nothing for a cell not started.
+# seconds count the run's time (training and its evaluations) across resumes: " (U/TOTAL
+# updates, R an hour over the last 1,000, about H h left)"; nothing for a cell not started.
 progress() {
   local run parked=""
   [[ $2 == dataset ]] && return 0
@@ -207,9 +208,11 @@ total = int(json.load(open(f"{run}/config.json"))["updates"])
 if not rows:
     sys.exit(0)
 (u0, s0), (u, s) = rows[max(0, len(rows) - 1001)], rows[-1]
-if u > u0 and s > s0:
+if u >= total:  # e.g. a cross-check set up from its finished cell, not yet continued to its length
+    print(f" ({u:,} updates{where})")
+elif u > u0 and s > s0:
     rate = (u - u0) / (s - s0) * 3600
-    print(f" ({u:,}/{total:,} updates{where}; {rate:,.0f} an hour of training; about {(total - u) / rate:.1f} h left)")
+    print(f" ({u:,}/{total:,} updates{where}; {rate:,.0f} an hour; about {(total - u) / rate:.1f} h left)")
 else:
     print(f" ({u:,}/{total:,} updates{where})")
 PY

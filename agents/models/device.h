@@ -22,7 +22,9 @@ c10::Device parse_device(const std::string& flag, const std::string& text);
 // switch (ATen's RNNDescriptor: CUDNN_DEFAULT_MATH, which permits TF32, unless
 // it is off), so the LSTM's fp32 step would otherwise differ from the CPU's in
 // the fourth digit. cuBLAS's default is already off (the matrix products of
-// Aaren and the Transformer are unchanged). bf16 runs (autocast) are unaffected.
+// Aaren and the Transformer are unchanged). The switch does not touch bf16
+// products (autocast); the LSTM's recurrence is fp32 even then (lstm_mixer.cpp).
+// (LibTorch 2.9 and later may warn once that these setters are deprecated.)
 void keep_cuda_fp32_exact();
 
 // Throws std::invalid_argument naming `flag` unless text is fp32 or bf16.

@@ -30,11 +30,13 @@ torch::Tensor LstmMixer::forward(const torch::Tensor& x, const torch::Tensor& ma
               x.sizes());
   LstmState* own = state ? &state_as<LstmState>(*state, "lstm mixer") : nullptr;
   // Under CUDA autocast LibTorch runs cuDNN's RNN in fp16 whatever autocast's
-  // dtype (its autocast wrapper of _cudnn_rnn casts input, weights and state to
-  // half), and fp16 needs the loss scaling that a bf16 run does not do. So the
-  // LSTM stays out of CUDA autocast and computes in its weights' dtype (fp32 in
-  // a bf16 run, as the scan state does): --precision bf16 never means fp16.
-  // CPU autocast has its own dispatch key: the CPU path is unchanged.
+  // dtype (aten/src/ATen/cudnn/AutocastRNN.cpp, _cudnn_rnn_cast_reflatten:
+  // cached_cast(at::kHalf, ...) of input, weights and state), and fp16 needs the
+  // loss scaling that a bf16 run does not do. So the LSTM stays out of CUDA
+  // autocast and computes in its weights' dtype (fp32 in a bf16 run, as the scan
+  // state does): --precision bf16 never means fp16; the LSTM's recurrence costs
+  // in a bf16 run what it costs in fp32. CPU autocast has its own dispatch key:
+  // the CPU path is unchanged.
   c10::impl::ExcludeDispatchKeyGuard no_cuda_autocast(c10::DispatchKey::AutocastCUDA);
   const auto dtype = lstm->all_weights().front().scalar_type();
   const auto input = x.is_cuda() && x.scalar_type() != dtype ? x.to(dtype) : x;

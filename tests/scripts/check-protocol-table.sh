@@ -3,7 +3,8 @@
 # and running cells told apart, and seeds 4 and 5 due exactly when the primary
 # verdict at 3 seeds is inconclusive (or a run of them already exists); a lane
 # (on a stand-in for aaren) runs every due cell in that order, leaves a locked
-# one to its lane, honours the stop mark and stops on a failing cell.
+# one to its lane, honours the stop mark and stops on a failing cell; ARMS keeps
+# only some arms' cells; the dry run shows a started cell's progress.
 # Usage: check-protocol-table.sh AAREN_BINARY SOURCE_DIR
 set -euo pipefail
 A=$1 SRC=$2
@@ -66,7 +67,7 @@ for where in "$RUNS" "$IN_FLIGHT/$RUNS"; do
     > "$where/hopper-medium/aaren-seed1/train_log.csv"
   parked=""
   [[ $where == "$IN_FLIGHT"/* ]] && parked=", parked"
-  [[ $(states 1) == "hopper-medium aaren 1: due (11/2,011 updates$parked; 1,000 an hour of training; about 2.0 h left)" ]] ||
+  [[ $(states 1) == "hopper-medium aaren 1: due (11/2,011 updates$parked; 1,000 an hour; about 2.0 h left)" ]] ||
     fail "a started cell's progress: $(states 1)"
   rm -r "$where/hopper-medium/aaren-seed1"
 done
