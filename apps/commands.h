@@ -14,4 +14,5 @@ int run_compare(int argc, char** argv);
 int run_export(int argc, char** argv);
 int run_plot(int argc, char** argv);
 int run_versus(int argc, char** argv);
+int run_loss(int argc, char** argv);
 }  // namespace aaren::cli

@@ -29,11 +29,14 @@ int main(int argc, char** argv) {
       {"envs", "list the environments (names, dims, D4RL score references)", aaren::cli::run_envs},
       {"backbones", "list the backbones (how each trains and acts)", aaren::cli::run_backbones},
       {"rollout", "run a policy in an environment: returns and normalised scores", aaren::cli::run_rollout},
+      {"loss", "a trained agent's action error on a dataset (its fit, or on fresh data its overfitting)",
+       aaren::cli::run_loss},
       {"sac", "train a Soft Actor-Critic behaviour policy online", aaren::cli::run_sac},
       {"collect", "roll out a behaviour policy into a D4RL-layout .hdf5 file", aaren::cli::run_collect},
       {"data", "inspect and validate D4RL / Minari HDF5 files", aaren::cli::run_data},
       {"bench", "measure speed, memory and accuracy (bench scan, ...)", aaren::cli::run_bench},
   };
-  return aaren::cli::dispatch("aaren", "aaren: offline reinforcement learning with Aaren (attention as an RNN) backbones",
+  return aaren::cli::dispatch("aaren",
+                              "aaren: offline reinforcement learning with Aaren (attention as an RNN) backbones",
                               commands, argc, argv);
 }

@@ -51,6 +51,16 @@ TrajectoryDataset::TrajectoryDataset(const Transitions& t, const EpisodeSplit& s
   }
 }
 
+void TrajectoryDataset::use_state_statistics(const std::vector<float>& mean, const std::vector<float>& inv_std) {
+  if (static_cast<int64_t>(mean.size()) != obs_dim_ || static_cast<int64_t>(inv_std.size()) != obs_dim_)
+    throw std::invalid_argument("state statistics of " + std::to_string(mean.size()) + " and " +
+                                std::to_string(inv_std.size()) + " dims for " + std::to_string(obs_dim_) +
+                                "-dim states");
+  state_mean_ = mean, state_inv_std_ = inv_std;
+  state_std_.clear();
+  for (const float f : inv_std) state_std_.push_back(1.0f / f - 1e-6f);
+}
+
 int64_t TrajectoryDataset::episode_of(int64_t i) const {
   return static_cast<int64_t>(std::upper_bound(starts_.begin(), starts_.end(), i) - starts_.begin()) - 1;
 }
@@ -64,13 +74,14 @@ namespace {
 
 SequenceBatch allocate(int64_t B, int64_t T, int64_t obs_dim, int64_t act_dim) {
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
-  return {torch::zeros({B, T, obs_dim}, f32), torch::zeros({B, T, act_dim}, f32), torch::zeros({B, T}, f32),
+  return {torch::zeros({B, T, obs_dim}, f32), torch::zeros({B, T, act_dim}, f32),  torch::zeros({B, T}, f32),
           torch::zeros({B, T}, f32),          torch::zeros({B, T}, torch::kInt64), torch::zeros({B, T}, torch::kBool)};
 }
 
 // Copies `count` steps of one episode (from its step `first`) into row b at
 // time slot `slot` onwards.
-void fill(const TrajectoryDataset& data, const BatchOptions& opt, SequenceBatch& out, int64_t b, int64_t slot, const Episode& e, int64_t first, int64_t count) {
+void fill(const TrajectoryDataset& data, const BatchOptions& opt, SequenceBatch& out, int64_t b, int64_t slot,
+          const Episode& e, int64_t first, int64_t count) {
   const int64_t T = out.length(), od = data.obs_dim(), ad = data.act_dim();
   float* states = out.states.data_ptr<float>() + (b * T + slot) * od;
   float* actions = out.actions.data_ptr<float>() + (b * T + slot) * ad;

@@ -33,6 +33,10 @@ class TrajectoryDataset {
   const std::vector<float>& state_mean() const { return state_mean_; }
   const std::vector<float>& state_std() const { return state_std_; }
   const std::vector<float>& state_inv_std() const { return state_inv_std_; }  // 1 / (std + 1e-6)
+  // Normalise with these statistics instead of this file's (a model measured on
+  // other data sees states as its training data's statistics made them).
+  // Throws std::invalid_argument unless both have obs_dim() entries.
+  void use_state_statistics(const std::vector<float>& mean, const std::vector<float>& inv_std);
 
   // Rows of step i (0 <= i < num_steps()).
   const float* observation(int64_t i) const { return observations_.data() + i * obs_dim_; }

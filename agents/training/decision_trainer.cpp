@@ -15,6 +15,7 @@
 #include "agents/acting/acting.h"
 #include "agents/checkpoint/checkpoint.h"
 #include "agents/models/device.h"
+#include "agents/training/action_loss.h"
 #include "agents/training/distributed.h"
 #include "agents/training/graph_step.h"
 #include "base/atomic_file.h"
@@ -67,13 +68,6 @@ std::string resolve_resume_path(const std::string& resume) {
       std::filesystem::last_write_time(final_path, ec) >= std::filesystem::last_write_time(found.back().second, ec))
     return final_path;
   return found.back().second;
-}
-
-// Mean squared error over the real steps; normaliser = real steps x act_dim.
-// In fp32 whatever the forward pass ran in.
-torch::Tensor masked_mse_sum(const torch::Tensor& pred_in, const torch::Tensor& target, const torch::Tensor& mask) {
-  const auto pred = pred_in.to(torch::kFloat);
-  return ((pred - target).pow(2) * mask.unsqueeze(-1).to(pred.scalar_type())).sum();
 }
 
 data::SequenceBatch to_device(const data::SequenceBatch& b, const torch::Device& device) {

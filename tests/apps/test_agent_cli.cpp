@@ -12,6 +12,42 @@
 
 using aaren::testing::run_aaren;
 
+namespace {
+// loss: each agent's action error on its data (whole episodes for Aaren, DT's windows for the
+// Transformer) and on fresh episodes of the same policy; the same seed, the same number; clear errors.
+void check_loss_command(const std::string& dir) {
+  aaren::testing::RunResult r;
+  REQUIRE(run_aaren("collect --env hopper --policy random --transitions 200 --seed 3 --out " + dir + "/fresh.hdf5")
+              .exit_code == 0);
+  for (const std::string data : {"d", "fresh"}) {
+    r = run_aaren("loss --checkpoint " + dir + "/aaren/checkpoint.pt --dataset " + dir + "/" + data + ".hdf5 --json",
+                  false);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const auto loss = nlohmann::json::parse(r.output);
+    CHECK(loss["regime"] == "episodes");
+    CHECK(loss["mse"].get<double>() > 0);
+    CHECK(loss["steps"].get<int64_t>() > 0);
+  }
+  const std::string windows = "loss --checkpoint " + dir + "/transformer/checkpoint.pt --dataset " + dir +
+                              "/fresh.hdf5 --batches 3 --seed 4 --json";
+  r = run_aaren(windows, false);
+  REQUIRE(r.exit_code == 0);
+  const auto first = nlohmann::json::parse(r.output), again = nlohmann::json::parse(run_aaren(windows, false).output);
+  CHECK(first["regime"] == "windows");
+  CHECK(first["mse"] == again["mse"]);
+  CHECK(first["provenance"].contains("commit"));
+  REQUIRE(run_aaren("collect --env walker2d --policy random --transitions 100 --seed 3 --out " + dir + "/w.hdf5")
+              .exit_code == 0);
+  r = run_aaren("loss --checkpoint " + dir + "/aaren/checkpoint.pt --dataset " + dir + "/w.hdf5");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains(dir + "/w.hdf5: 17-dim states; the agent's have 11"));
+  r = run_aaren("loss --checkpoint " + dir + "/aaren/checkpoint.pt --dataset " + dir + "/d.hdf5 --batches 0");
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.output, Catch::Contains("--batches must be > 0"));
+}
+}  // namespace
+
 TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for bad inputs", "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("agent_cli");
   auto r = run_aaren("collect --env hopper --policy random --transitions 400 --seed 2 --out " + dir + "/d.hdf5");
@@ -25,6 +61,8 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
     std::ifstream config(dir + "/" + kind + "/config.json");
     CHECK(config.good());
   }
+  check_loss_command(dir);
+
   r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --episodes 2 --json", false);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.output);

@@ -128,3 +128,25 @@ TEST_CASE("dataset: whole episodes from the first step, right-padded, chunked", 
   CHECK(s.timesteps.select(1, 0).sum().item<int64_t>() == 0);
   CHECK(s.mask.select(1, 0).all().item<bool>());
 }
+
+TEST_CASE("dataset: other state statistics replace the file's in windows and episodes; sizes checked", "[data]") {
+  const auto t = make({5, 12});
+  TrajectoryDataset d(t, aaren::data::split_episodes(t));
+  const std::vector<float> mean{1.5f, -3.0f}, inv_std{0.25f, 2.0f};
+  d.use_state_statistics(mean, inv_std);
+  CHECK(d.state_mean() == mean);
+  CHECK(d.state_inv_std() == inv_std);
+  CHECK(d.state_std()[0] == Approx(4.0));
+  WindowSampler windows(d, 4, BatchOptions{}, 3);
+  const auto w = windows.sample(8);
+  const auto episodes = EpisodeSampler(d, BatchOptions{}, 3).episodes({0, 1});
+  for (const auto* b : {&w, &episodes})
+    for (int64_t r = 0; r < b->batch(); ++r)
+      for (int64_t k = 0; k < b->length(); ++k) {
+        if (!b->mask[r][k].item<bool>()) continue;
+        const float i = -b->actions[r][k][0].item<float>();  // the step's global index: observation (i, 2i)
+        CHECK(b->states[r][k][0].item<float>() == Approx((i - 1.5f) * 0.25f));
+        CHECK(b->states[r][k][1].item<float>() == Approx((2 * i + 3.0f) * 2.0f));
+      }
+  CHECK_THROWS_WITH(d.use_state_statistics({1.0f}, inv_std), Catch::Contains("for 2-dim states"));
+}

@@ -1,0 +1,106 @@
+#include "agents/training/action_loss.h"
+
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+namespace aaren {
+
+torch::Tensor masked_mse_sum(const torch::Tensor& pred_in, const torch::Tensor& target, const torch::Tensor& mask) {
+  const auto pred = pred_in.to(torch::kFloat);
+  return ((pred - target).pow(2) * mask.unsqueeze(-1).to(pred.scalar_type())).sum();
+}
+
+namespace {
+
+// Squared-error sums and counts (real steps x action dims) per batch -> the
+// mean over every step, and the standard error of the batches' own means.
+ActionLoss summarise(const std::string& regime, const std::vector<double>& sse, const std::vector<int64_t>& counts,
+                     int64_t act_dim) {
+  ActionLoss out;
+  out.regime = regime;
+  out.batches = static_cast<int64_t>(sse.size());
+  const double total = std::accumulate(sse.begin(), sse.end(), 0.0);
+  const int64_t n = std::accumulate(counts.begin(), counts.end(), int64_t{0});
+  out.steps = n / act_dim;
+  out.mse = n > 0 ? total / static_cast<double>(n) : 0.0;
+  if (out.batches > 1) {
+    double mean = 0, sq = 0;
+    for (size_t i = 0; i < sse.size(); ++i) mean += sse[i] / static_cast<double>(counts[i]);
+    mean /= static_cast<double>(out.batches);
+    for (size_t i = 0; i < sse.size(); ++i) sq += std::pow(sse[i] / static_cast<double>(counts[i]) - mean, 2);
+    out.std_error = std::sqrt(sq / static_cast<double>(out.batches - 1) / static_cast<double>(out.batches));
+  }
+  return out;
+}
+
+data::BatchOptions batch_options(const TrainConfig& c) {
+  data::BatchOptions options;
+  options.return_scale = c.return_scale;
+  options.max_timestep = c.max_ep_len;
+  return options;
+}
+
+ActionLoss windows_loss(DecisionPolicy& model, const LoadedAgent& agent, const data::TrajectoryDataset& data,
+                        int64_t batches, uint64_t seed) {
+  const auto& c = agent.config;
+  data::WindowSampler sampler(data, c.context, batch_options(c), seed);
+  std::vector<double> sse;
+  std::vector<int64_t> counts;
+  for (int64_t b = 0; b < batches; ++b) {
+    const auto batch = sampler.sample(c.batch_size);
+    const auto pred = model->forward(batch.states, batch.actions, batch.returns_to_go, batch.timesteps, batch.mask);
+    sse.push_back(masked_mse_sum(pred, batch.actions, batch.mask).item<double>());
+    counts.push_back(batch.mask.sum().item<int64_t>() * data.act_dim());
+  }
+  return summarise("windows", sse, counts, data.act_dim());
+}
+
+// The whole-episode pass of training (agents/training/decision_trainer.cpp's
+// episode regime) without its backward: chunks of chunk_steps, the state and,
+// for the fused layout, the previous action carried across chunk boundaries.
+ActionLoss episodes_loss(DecisionPolicy& model, const LoadedAgent& agent, const data::TrajectoryDataset& data) {
+  const auto& c = agent.config;
+  data::EpisodeSampler sampler(data, batch_options(c), 0);
+  std::vector<double> sse;
+  std::vector<int64_t> counts;
+  for (int64_t first = 0; first < data.num_episodes(); first += c.aaren_batch) {
+    std::vector<int64_t> indices(std::min<int64_t>(c.aaren_batch, data.num_episodes() - first));
+    std::iota(indices.begin(), indices.end(), first);
+    const auto batch = sampler.episodes(indices);
+    auto state = model->initial_state(batch.batch());
+    torch::Tensor previous_action;
+    double sum = 0;
+    for (const auto& chunk : data::EpisodeSampler::chunks(batch, c.chunk_steps)) {
+      if (!chunk.mask.any().item<bool>()) break;  // only padding left
+      const auto pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps, chunk.mask,
+                                       &state, previous_action);
+      previous_action = chunk.actions.select(1, chunk.length() - 1);
+      sum += masked_mse_sum(pred, chunk.actions, chunk.mask).item<double>();
+    }
+    sse.push_back(sum);
+    counts.push_back(batch.mask.sum().item<int64_t>() * data.act_dim());
+  }
+  return summarise("episodes", sse, counts, data.act_dim());
+}
+
+}  // namespace
+
+ActionLoss action_loss(const LoadedAgent& agent, const data::TrajectoryDataset& data, int64_t batches, uint64_t seed) {
+  const auto& m = agent.model->config();
+  if (data.obs_dim() != m.state_dim || data.act_dim() != m.act_dim)
+    throw std::invalid_argument("the data's states and actions have " + std::to_string(data.obs_dim()) + " and " +
+                                std::to_string(data.act_dim()) + " dims; the agent's " + std::to_string(m.state_dim) +
+                                " and " + std::to_string(m.act_dim));
+  torch::NoGradGuard no_grad;
+  DecisionPolicy model = agent.model;
+  const bool was_training = model->is_training();
+  model->eval();  // dropout off
+  const auto out = agent.config.trains_on_episodes() ? episodes_loss(model, agent, data)
+                                                     : windows_loss(model, agent, data, batches, seed);
+  model->train(was_training);
+  return out;
+}
+
+}  // namespace aaren

@@ -1,0 +1,39 @@
+// A trained decision agent's action error on a dataset, measured as its
+// training measures it (DT's loss, Chen et al. 2021: the mean squared error of
+// the predicted actions over the real steps), with dropout off and no update.
+// On the training file it is the model's fit; on episodes that the same
+// behaviour policy produced afresh it is its error on unseen data from the same
+// distribution; the gap between the two is how far the model has overfitted.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "agents/checkpoint/checkpoint.h"
+#include "data/trajectory_dataset.h"
+
+namespace aaren {
+
+// The squared error of `pred` against `target` summed over the real steps
+// (mask [B, T]) and action dims, in fp32 whatever the forward pass ran in.
+torch::Tensor masked_mse_sum(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& mask);
+
+struct ActionLoss {
+  std::string regime;    // "windows": DT's K-step windows, sampled; "episodes": every episode, in order
+  double mse = 0;        // over every real step and action dim measured
+  double std_error = 0;  // of the batches' means: sample std / sqrt(batches)
+  int64_t batches = 0, steps = 0;
+};
+
+// As the agent trained: on DT's windows, `batches` batches of its batch size
+// drawn from `seed` as training draws them; on whole episodes (a backbone that
+// trained on them), every episode once, in file order, its batch of episodes
+// at a time, in its chunks with the state carried (batches and seed unused).
+// `data` must normalise states with the agent's statistics
+// (TrajectoryDataset::use_state_statistics). Throws std::invalid_argument when
+// the data's dims are not the agent's.
+ActionLoss action_loss(const LoadedAgent& agent, const data::TrajectoryDataset& data, int64_t batches, uint64_t seed);
+
+}  // namespace aaren

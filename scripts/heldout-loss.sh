@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Fit against overfit: each checkpoint's action error (aaren loss: DT's loss,
+# dropout off, the agent's own batches) on its training file and on fresh
+# episodes of the same behaviour policy, collected with another seed. A model
+# that has overfitted its data errs more on the fresh episodes than on the
+# file it trained on; one that has not errs the same on both.
+#
+# Usage: scripts/heldout-loss.sh DATASET CHECKPOINT...
+#   DATASET     a matched dataset made by scripts/make-matched-datasets.sh (hopper-medium, ...),
+#               whose policy record is data/matched/sac-ENV-seed1-medium.pt
+# Environment: AAREN (default build/aaren), DATA (datasets/matched), FRESH (datasets/heldout),
+#   TRANSITIONS (200000: the fresh file's size), SEED (1011: the fresh file's, unlike the matched
+#   files' 11), OUT (docs/results/heldout): one JSON per checkpoint and file, and DATASET.csv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+(($# >= 2)) || { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
+A=${AAREN:-build/aaren} DATA=${DATA:-datasets/matched} FRESH=${FRESH:-datasets/heldout}
+OUT=${OUT:-docs/results/heldout} TRANSITIONS=${TRANSITIONS:-200000} SEED=${SEED:-1011}
+dataset=$1
+shift
+env=${dataset%%-*}
+policy=data/matched/sac-$env-seed1-medium.pt
+[[ $dataset == *-medium ]] || { echo "heldout-loss: $dataset: only the medium datasets (one policy each) have fresh episodes" >&2; exit 2; }
+[[ -f $DATA/$dataset.hdf5 ]] || { echo "heldout-loss: $DATA/$dataset.hdf5: missing (scripts/make-matched-datasets.sh $env)" >&2; exit 2; }
+fresh=$FRESH/$dataset-fresh-seed$SEED.hdf5
+mkdir -p "$FRESH" "$OUT"
+[[ -f $fresh ]] || "$A" collect --env "$env" --policy "$policy" --transitions "$TRANSITIONS" --seed "$SEED" --out "$fresh"
+for checkpoint in "$@"; do
+  run=$(basename "$(dirname "$checkpoint")")
+  for file in "$DATA/$dataset.hdf5" "$fresh"; do
+    kind=train
+    [[ $file == "$fresh" ]] && kind=fresh
+    json=$OUT/$dataset-$run-$(basename "$checkpoint" .pt)-$kind.json
+    [[ -f $json ]] || "$A" loss --checkpoint "$checkpoint" --dataset "$file" --json > "$json.tmp"
+    [[ -f $json ]] || mv "$json.tmp" "$json"
+  done
+done
+python3 - "$OUT" "$dataset" << 'PY' | tee "$OUT/$dataset.csv"
+import glob, json, sys
+out, dataset = sys.argv[1], sys.argv[2]
+print("run,backbone,update,regime,train_mse,train_se,fresh_mse,fresh_se,gap,gap_over_train")
+for train in sorted(glob.glob(f"{out}/{dataset}-*-train.json")):
+    t, f = json.load(open(train)), json.load(open(train[: -len("train.json")] + "fresh.json"))
+    run = train[len(f"{out}/{dataset}-"):-len("-train.json")]
+    gap = f["mse"] - t["mse"]
+    print(f"{run},{t['backbone']},{t['update']},{t['regime']},{t['mse']:.5f},{t['std_error']:.5f},"
+          f"{f['mse']:.5f},{f['std_error']:.5f},{gap:.5f},{gap / t['mse']:.3f}")
+PY
