@@ -26,7 +26,8 @@ fresh=$FRESH/$dataset-fresh-seed$SEED.hdf5
 mkdir -p "$FRESH" "$OUT"
 [[ -f $fresh ]] || "$A" collect --env "$env" --policy "$policy" --transitions "$TRANSITIONS" --seed "$SEED" --out "$fresh"
 for checkpoint in "$@"; do
-  run=$(basename "$(dirname "$checkpoint")")
+  run=$(basename "$(dirname "$checkpoint")")  # aaren-seed4; a cross-check's: crosscheck-aaren-seed1
+  [[ $checkpoint == */crosscheck/* ]] && run=crosscheck-$run
   for file in "$DATA/$dataset.hdf5" "$fresh"; do
     kind=train
     [[ $file == "$fresh" ]] && kind=fresh
