@@ -14,6 +14,7 @@
 #include "apps/config_options.h"
 #include "apps/provenance.h"
 #include "base/format.h"
+#include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 
 namespace aaren::cli {
@@ -48,7 +49,7 @@ struct LossOptions {
 data::TrajectoryDataset read_measured_data(const std::string& path, const LoadedAgent& agent) {
   data::Transitions t;
   try {
-    t = data::read_dataset_isolated(path);
+    t = data::read_dataset_isolated(data::resolve_dataset(path));  // a file, or a D4RL or Minari name
   } catch (const data::DataError& e) {
     throw InputError(e.what());
   }

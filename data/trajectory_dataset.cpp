@@ -56,9 +56,13 @@ void TrajectoryDataset::use_state_statistics(const std::vector<float>& mean, con
     throw std::invalid_argument("state statistics of " + std::to_string(mean.size()) + " and " +
                                 std::to_string(inv_std.size()) + " dims for " + std::to_string(obs_dim_) +
                                 "-dim states");
+  for (const float f : inv_std)
+    if (!(f > 0) || !std::isfinite(f))
+      throw std::invalid_argument("state statistics: 1 / (std + 1e-6) must be positive and finite, got " +
+                                  std::to_string(f));
   state_mean_ = mean, state_inv_std_ = inv_std;
   state_std_.clear();
-  for (const float f : inv_std) state_std_.push_back(1.0f / f - 1e-6f);
+  for (const float f : inv_std) state_std_.push_back(static_cast<float>(std::max(0.0, 1.0 / f - 1e-6)));
 }
 
 int64_t TrajectoryDataset::episode_of(int64_t i) const {

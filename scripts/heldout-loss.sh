@@ -11,39 +11,49 @@
 # Environment: AAREN (default build/aaren), DATA (datasets/matched), FRESH (datasets/heldout),
 #   TRANSITIONS (200000: the fresh file's size), SEED (1011: the fresh file's, unlike the matched
 #   files' 11), OUT (docs/results/heldout): one JSON per checkpoint and file, and DATASET.csv.
+# Resumable: a measurement already made (its JSON newer than its checkpoint) is skipped.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 (($# >= 2)) || { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
-A=${AAREN:-build/aaren} DATA=${DATA:-datasets/matched} FRESH=${FRESH:-datasets/heldout}
-OUT=${OUT:-docs/results/heldout} TRANSITIONS=${TRANSITIONS:-200000} SEED=${SEED:-1011}
 dataset=$1
 shift
+checkpoints=()
+for checkpoint in "$@"; do  # as given, from where the script was called
+  [[ -f $checkpoint ]] || { echo "heldout-loss: $checkpoint: no such checkpoint" >&2; exit 2; }
+  checkpoints+=("$(realpath --relative-to="$(dirname "$0")/.." "$checkpoint")")
+done
+cd "$(dirname "$0")/.."
+A=${AAREN:-build/aaren} DATA=${DATA:-datasets/matched} FRESH=${FRESH:-datasets/heldout}
+OUT=${OUT:-docs/results/heldout} TRANSITIONS=${TRANSITIONS:-200000} SEED=${SEED:-1011}
 env=${dataset%%-*}
 policy=data/matched/sac-$env-seed1-medium.pt
 [[ $dataset == *-medium ]] || { echo "heldout-loss: $dataset: only the medium datasets (one policy each) have fresh episodes" >&2; exit 2; }
 [[ -f $DATA/$dataset.hdf5 ]] || { echo "heldout-loss: $DATA/$dataset.hdf5: missing (scripts/make-matched-datasets.sh $env)" >&2; exit 2; }
-fresh=$FRESH/$dataset-fresh-seed$SEED.hdf5
+fresh=$FRESH/$dataset-fresh-seed$SEED-$TRANSITIONS.hdf5
 mkdir -p "$FRESH" "$OUT"
 [[ -f $fresh ]] || "$A" collect --env "$env" --policy "$policy" --transitions "$TRANSITIONS" --seed "$SEED" --out "$fresh"
-for checkpoint in "$@"; do
+for checkpoint in "${checkpoints[@]}"; do
   run=$(basename "$(dirname "$checkpoint")")  # aaren-seed4; a cross-check's: crosscheck-aaren-seed1
   [[ $checkpoint == */crosscheck/* ]] && run=crosscheck-$run
   for file in "$DATA/$dataset.hdf5" "$fresh"; do
     kind=train
-    [[ $file == "$fresh" ]] && kind=fresh
+    [[ $file == "$fresh" ]] && kind=fresh-seed$SEED-$TRANSITIONS
     json=$OUT/$dataset-$run-$(basename "$checkpoint" .pt)-$kind.json
-    [[ -f $json ]] || "$A" loss --checkpoint "$checkpoint" --dataset "$file" --json > "$json.tmp"
-    [[ -f $json ]] || mv "$json.tmp" "$json"
+    # A finished measurement is skipped unless its checkpoint was rewritten since (checkpoint.pt of a run continued).
+    [[ $json -nt $checkpoint ]] && continue
+    "$A" loss --checkpoint "$checkpoint" --dataset "$file" --json > "$json.tmp"
+    mv "$json.tmp" "$json"
   done
 done
-python3 - "$OUT" "$dataset" << 'PY' | tee "$OUT/$dataset.csv"
+python3 - "$OUT" "$dataset" "fresh-seed$SEED-$TRANSITIONS" << 'PY' > "$OUT/$dataset.csv.tmp"
 import glob, json, sys
-out, dataset = sys.argv[1], sys.argv[2]
+out, dataset, fresh = sys.argv[1], sys.argv[2], sys.argv[3]
 print("run,backbone,update,regime,train_mse,train_se,fresh_mse,fresh_se,gap,gap_over_train")
 for train in sorted(glob.glob(f"{out}/{dataset}-*-train.json")):
-    t, f = json.load(open(train)), json.load(open(train[: -len("train.json")] + "fresh.json"))
+    t, f = json.load(open(train)), json.load(open(train[: -len("train.json")] + f"{fresh}.json"))
     run = train[len(f"{out}/{dataset}-"):-len("-train.json")]
     gap = f["mse"] - t["mse"]
     print(f"{run},{t['backbone']},{t['update']},{t['regime']},{t['mse']:.5f},{t['std_error']:.5f},"
           f"{f['mse']:.5f},{f['std_error']:.5f},{gap:.5f},{gap / t['mse']:.3f}")
 PY
+mv "$OUT/$dataset.csv.tmp" "$OUT/$dataset.csv"
+cat "$OUT/$dataset.csv"

@@ -1,5 +1,6 @@
 #include "agents/training/action_loss.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -14,8 +15,11 @@ torch::Tensor masked_mse_sum(const torch::Tensor& pred_in, const torch::Tensor& 
 
 namespace {
 
-// Squared-error sums and counts (real steps x action dims) per batch -> the
-// mean over every step, and the standard error of the batches' own means.
+// Squared-error sums y_i and counts x_i (real steps x action dims) of the
+// batches -> the mean over every step, R = sum y / sum x, and its standard
+// error as a ratio estimator's (the linearisation used for cluster samples,
+// Cochran 1977, "Sampling Techniques", 6.9): s.e.(R)^2 = sum (y_i - R x_i)^2 /
+// (n (n - 1) xbar^2), so that batches of unequal sizes weigh as their steps do.
 ActionLoss summarise(const std::string& regime, const std::vector<double>& sse, const std::vector<int64_t>& counts,
                      int64_t act_dim) {
   ActionLoss out;
@@ -26,11 +30,10 @@ ActionLoss summarise(const std::string& regime, const std::vector<double>& sse, 
   out.steps = n / act_dim;
   out.mse = n > 0 ? total / static_cast<double>(n) : 0.0;
   if (out.batches > 1) {
-    double mean = 0, sq = 0;
-    for (size_t i = 0; i < sse.size(); ++i) mean += sse[i] / static_cast<double>(counts[i]);
-    mean /= static_cast<double>(out.batches);
-    for (size_t i = 0; i < sse.size(); ++i) sq += std::pow(sse[i] / static_cast<double>(counts[i]) - mean, 2);
-    out.std_error = std::sqrt(sq / static_cast<double>(out.batches - 1) / static_cast<double>(out.batches));
+    const double batches = static_cast<double>(out.batches), mean_count = static_cast<double>(n) / batches;
+    double sq = 0;
+    for (size_t i = 0; i < sse.size(); ++i) sq += std::pow(sse[i] - out.mse * static_cast<double>(counts[i]), 2);
+    out.std_error = std::sqrt(sq / (batches * (batches - 1))) / mean_count;
   }
   return out;
 }
@@ -95,12 +98,15 @@ ActionLoss action_loss(const LoadedAgent& agent, const data::TrajectoryDataset& 
                                 " and " + std::to_string(m.act_dim));
   torch::NoGradGuard no_grad;
   DecisionPolicy model = agent.model;
-  const bool was_training = model->is_training();
-  model->eval();  // dropout off
-  const auto out = agent.config.trains_on_episodes() ? episodes_loss(model, agent, data)
-                                                     : windows_loss(model, agent, data, batches, seed);
-  model->train(was_training);
-  return out;
+  // Dropout off while measuring; the module's mode as it was afterwards, even on an error.
+  struct EvalMode {
+    DecisionPolicy model;
+    bool was_training;
+    ~EvalMode() { model->train(was_training); }
+  } eval_mode{model, model->is_training()};
+  model->eval();
+  return agent.config.trains_on_episodes() ? episodes_loss(model, agent, data)
+                                           : windows_loss(model, agent, data, batches, seed);
 }
 
 }  // namespace aaren

@@ -1,6 +1,9 @@
-// A trained decision agent's action error on a dataset, measured as its
-// training measures it (DT's loss, Chen et al. 2021: the mean squared error of
-// the predicted actions over the real steps), with dropout off and no update.
+// A trained decision agent's action error on a dataset, with the loss it
+// trained on (DT's, Chen et al. 2021: the mean squared error of the predicted
+// actions over the real steps), its batches, dropout off, fp32, no update.
+// Every step weighs the same (on DT's windows nearly so; training's draw of
+// whole episodes in proportion to their length weighs a step by its episode's
+// length instead), so both kinds of backbone are measured on one footing.
 // On the training file it is the model's fit; on episodes that the same
 // behaviour policy produced afresh it is its error on unseen data from the same
 // distribution; the gap between the two is how far the model has overfitted.
@@ -23,7 +26,7 @@ torch::Tensor masked_mse_sum(const torch::Tensor& pred, const torch::Tensor& tar
 struct ActionLoss {
   std::string regime;    // "windows": DT's K-step windows, sampled; "episodes": every episode, in order
   double mse = 0;        // over every real step and action dim measured
-  double std_error = 0;  // of the batches' means: sample std / sqrt(batches)
+  double std_error = 0;  // of mse over the batches, as a ratio estimator's (batches of unequal sizes)
   int64_t batches = 0, steps = 0;
 };
 

@@ -81,7 +81,21 @@ TEST_CASE("action loss on DT's windows: dropout off, the seed's windows, the dat
   const auto a = aaren::action_loss(agent, d, 4, 7), b = aaren::action_loss(agent, d, 4, 7);
   CHECK(a.regime == "windows");
   CHECK(a.batches == 4);
-  CHECK(a.mse == b.mse);                                   // dropout 0.5 would differ between the two
+  CHECK(a.mse == b.mse);  // dropout 0.5 would differ between the two
+  {                       // one batch by hand: the agent's batch size and context, the seed's windows, dropout off
+    torch::NoGradGuard no_grad;
+    aaren::data::BatchOptions options;
+    options.max_timestep = agent.config.max_ep_len;
+    const auto w = aaren::data::WindowSampler(d, 6, options, 7).sample(5);
+    aaren::DecisionPolicy model = agent.model;
+    model->eval();
+    const auto pred = model->forward(w.states, w.actions, w.returns_to_go, w.timesteps, w.mask);
+    const double sse = ((pred - w.actions).pow(2) * w.mask.unsqueeze(-1)).sum().item<double>();
+    model->train();
+    const auto one = aaren::action_loss(agent, d, 1, 7);
+    CHECK(one.mse == Approx(sse / (w.mask.sum().item<double>() * 3)).epsilon(1e-6));
+    CHECK(one.steps == w.mask.sum().item<int64_t>());
+  }
   CHECK(agent.model->is_training());                       // left as it was
   CHECK(aaren::action_loss(agent, d, 4, 8).mse != a.mse);  // other windows
   const auto other = random_episodes({6});

@@ -43,7 +43,7 @@ void check_loss_command(const std::string& dir) {
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains(dir + "/w.hdf5: 17-dim states; the agent's have 11"));
   r = run_aaren("loss --checkpoint " + dir + "/aaren/checkpoint.pt --dataset " + dir + "/d.hdf5 --batches 0");
-  CHECK(r.exit_code != 0);
+  CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--batches must be > 0"));
 }
 }  // namespace
@@ -141,4 +141,30 @@ TEST_CASE("cli: rollout of a checkpoint without --env acts in the checkpoint's e
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.output).at("config").at("env") == "HalfCheetah-v3");
+}
+
+// The states of the measured file go through the agent's training statistics: the same file with every
+// state moved by 100 is another file to the agent (its own statistics would cancel the move).
+TEST_CASE("cli: loss normalises the measured file's states with the agent's statistics", "[cli][decision]") {
+  REQUIRE_H5PY();
+  const auto dir = aaren::testing::temp_dir("loss_cli");
+  REQUIRE(
+      run_aaren("collect --env hopper --policy random --transitions 300 --seed 2 --out " + dir + "/d.hdf5").exit_code ==
+      0);
+  REQUIRE(run_aaren("train --dataset " + dir + "/d.hdf5 --backbone transformer --embed-dim 16 --layers 1 --updates 3 " +
+                    "--warmup 1 --eval-episodes 1 --eval-every 3 --threads 1 --out " + dir + "/t")
+              .exit_code == 0);
+  const auto moved = aaren::testing::run_shell(
+      "/usr/bin/python3 -c \"import h5py, shutil, sys; shutil.copy(sys.argv[1], sys.argv[2]); "
+      "f = h5py.File(sys.argv[2], 'r+'); f['observations'][...] += 100; f['next_observations'][...] += 100\" " +
+      dir + "/d.hdf5 " + dir + "/moved.hdf5");
+  REQUIRE(moved.exit_code == 0);
+  auto mse = [&](const std::string& file) {
+    const auto r = run_aaren(
+        "loss --checkpoint " + dir + "/t/checkpoint.pt --dataset " + dir + "/" + file + " --batches 4 --json", false);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.output)["mse"].get<double>();
+  };
+  const double same = mse("d.hdf5"), other = mse("moved.hdf5");
+  CHECK(std::abs(other - same) > 0.05 * same);
 }

@@ -149,4 +149,5 @@ TEST_CASE("dataset: other state statistics replace the file's in windows and epi
         CHECK(b->states[r][k][1].item<float>() == Approx((2 * i + 3.0f) * 2.0f));
       }
   CHECK_THROWS_WITH(d.use_state_statistics({1.0f}, inv_std), Catch::Contains("for 2-dim states"));
+  CHECK_THROWS_WITH(d.use_state_statistics(mean, {0.25f, 0.0f}), Catch::Contains("must be positive and finite"));
 }
