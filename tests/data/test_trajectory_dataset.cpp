@@ -129,7 +129,7 @@ TEST_CASE("dataset: whole episodes from the first step, right-padded, chunked", 
   CHECK(s.mask.select(1, 0).all().item<bool>());
 }
 
-TEST_CASE("dataset: other state statistics replace the file's in windows and episodes; sizes checked", "[data]") {
+TEST_CASE("dataset: other state statistics replace the file's in windows and episodes, sizes checked", "[data]") {
   const auto t = make({5, 12});
   TrajectoryDataset d(t, aaren::data::split_episodes(t));
   const std::vector<float> mean{1.5f, -3.0f}, inv_std{0.25f, 2.0f};
