@@ -47,15 +47,14 @@ struct LossOptions {
 };
 
 data::TrajectoryDataset read_measured_data(const std::string& path, const LoadedAgent& agent) {
-  data::Transitions t;
+  data::EpisodeData d;
   try {
-    t = data::read_dataset_isolated(data::resolve_dataset(path));  // a file, or a D4RL or Minari name
+    d = data::read_episode_data(data::resolve_dataset(path));  // a file, or a D4RL or Minari name
   } catch (const data::DataError& e) {
     throw InputError(e.what());
   }
-  const auto split = data::split_episodes(t);
-  if (split.episodes.empty()) throw InputError(path + ": no complete episode");
-  data::TrajectoryDataset dataset(t, split);
+  for (const auto& w : d.transitions.warnings) std::cerr << "warning: " << w << "\n";
+  data::TrajectoryDataset dataset(d.transitions, d.split);
   const auto& n = agent.normalizer;
   const auto as_vector = [](const torch::Tensor& x) {
     const auto c = x.to(torch::kFloat).contiguous();

@@ -98,7 +98,7 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   acting.target_return = acting_target_return(agent, target_return);
   acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);
   try {
-    acting.mode = mode == "auto" ? evaluation_mode(agent.config.backbone)
+    acting.mode = mode == "auto" ? agent.config.evaluation_mode()
                                  : descriptor(agent.config.backbone).resolve_mode(parse_act_mode(mode));
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
@@ -164,8 +164,9 @@ struct RolloutOptions {
         field("checkpoint", &O::checkpoint, "a trained agent from 'aaren train'"),
         field("target-return", &O::target_return, "return to condition on (0: the checkpoint's evaluation target)"),
         field("mode", &O::mode,
-              "how the agent acts: auto (its backbone's default: Aaren and the LSTM recurrent, the Transformer "
-              "window, as DT does) | recurrent (Aaren, LSTM: a state of fixed size carried over the episode) | window "
+              "how the agent acts: auto (as its training evaluated it, --eval-mode; by default its backbone's: Aaren "
+              "and the LSTM recurrent, the Transformer window, as DT does) | recurrent (Aaren, LSTM: a state of fixed "
+              "size carried over the episode) | window "
               "(DT: the last K steps re-run) | kvcache (the Transformer: keys and values of every step so far)"),
         field("runtime", &O::runtime,
               "torch (LibTorch, every mode) or lean (the LibTorch-free runtime: Aaren and the LSTM, recurrent)"),
@@ -289,14 +290,17 @@ int report_rollout(const nlohmann::json& settings, const RolloutResult& result, 
     const auto& e = result.episodes[k];
     std::cout << std::setw(7) << k << "  " << std::setw(3) << e.env_index << "  " << std::setw(9) << e.episode_return
               << "  " << std::setw(6) << e.length << "  " << std::setw(10) << scores[k] << "  "
-              << (e.unstable ? "unstable: " + e.warning : e.terminated ? "terminated" : "time limit") << "\n";
+              << (e.unstable     ? "unstable: " + e.warning
+                  : e.terminated ? "terminated"
+                                 : "time limit")
+              << "\n";
   }
   using base::three_significant;
   std::cout << "\nreturn      " << three_significant(mean_of(returns)) << " +- " << three_significant(std_of(returns))
             << "\nlength      " << three_significant(mean_of(lengths)) << " +- " << three_significant(std_of(lengths))
             << "\nscore       " << three_significant(mean_of(scores)) << " +- " << three_significant(std_of(scores))
-            << "  (" << env_id << ": references "
-            << result.reference.random_return << " / " << result.reference.expert_return << ")\n"
+            << "  (" << env_id << ": references " << result.reference.random_return << " / "
+            << result.reference.expert_return << ")\n"
             << (video.path.empty()
                     ? std::string()
                     : "video       " + video.path + ": " + std::to_string(video.frames) +

@@ -10,9 +10,9 @@
 
 #include "agents/acting/acting.h"
 #include "agents/checkpoint/checkpoint.h"
-#include "envs/registry.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
+#include "envs/registry.h"
 
 namespace aaren::bench {
 
@@ -92,7 +92,7 @@ ConditioningProbe probe_conditioning(LoadedAgent& agent, const data::TrajectoryD
                                      int64_t time, double target_high, double target_low) {
   const auto& e = d.episodes().at(episode);
   if (time < 0 || time >= e.length) throw std::invalid_argument("probe_conditioning: step outside the episode");
-  const bool windowed = evaluation_mode(agent.config.backbone) == ActMode::kWindow;  // acts as DT does: the last K steps
+  const bool windowed = agent.config.evaluation_mode() == ActMode::kWindow;  // acts as DT does: the last K steps
   const int64_t first = windowed ? std::max<int64_t>(0, time - agent.config.context + 1) : 0;
   const auto w = window_of(d, e, first, time, agent);
   const int64_t n = w.states.size(1);
@@ -124,9 +124,8 @@ ConditioningProbe probe_conditioning(LoadedAgent& agent, const data::TrajectoryD
 
 Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream* progress) {
   config.validate();
-  const auto t = data::read_dataset_isolated(config.dataset);
-  const auto split = data::split_episodes(t);
-  const data::TrajectoryDataset d(t, split);
+  const auto file = data::read_episode_data(config.dataset);
+  const data::TrajectoryDataset d(file.transitions, file.split);
   const int64_t t_max = *std::max_element(config.times.begin(), config.times.end());
   std::vector<int64_t> long_enough;
   for (int64_t k = 0; k < d.num_episodes(); ++k)
@@ -161,8 +160,9 @@ Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream
       const double m = mean(d_target);
       double var = 0;
       for (double x : d_target) var += (x - m) * (x - m);
-      table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), time, static_cast<int64_t>(d_target.size()), m,
-                     std::sqrt(var / d_target.size()), mean(d_current), mean(shift)});
+      table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), time,
+                     static_cast<int64_t>(d_target.size()), m, std::sqrt(var / d_target.size()), mean(d_current),
+                     mean(shift)});
       if (progress) *progress << "[conditioning] " << path << " t=" << time << " done\n";
     }
   }

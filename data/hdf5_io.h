@@ -41,6 +41,16 @@ Transitions read_dataset(const std::string& path);
 // file. The result is the same as read_dataset's.
 Transitions read_dataset_isolated(const std::string& path, double timeout_seconds = 0);
 
+// A dataset to learn from or measure on: the file read in isolation
+// (read_dataset_isolated) and cut into its complete episodes (split_episodes,
+// D4RL's rule). Its warnings stay in `transitions.warnings` for the caller to
+// show. Throws DataError naming the file when no episode is complete.
+struct EpisodeData {
+  Transitions transitions;
+  EpisodeSplit split;
+};
+EpisodeData read_episode_data(const std::string& path);
+
 struct WriteOptions {
   int gzip_level = 4;          // h5py's default
   int64_t chunk_rows = 16384;  // rows per chunk (capped at N)

@@ -229,4 +229,14 @@ Transitions read_dataset_isolated(const std::string& path, double timeout_second
   }
 }
 
+EpisodeData read_episode_data(const std::string& path) {
+  EpisodeData d;
+  d.transitions = read_dataset_isolated(path);  // a file that crashes libhdf5 cannot take the caller down
+  d.split = split_episodes(d.transitions);
+  if (d.split.episodes.empty())
+    throw DataError(path + ": no complete episode (" + std::to_string(d.transitions.size) +
+                    " transitions, none ends with a terminal, a timeout or the step limit)");
+  return d;
+}
+
 }  // namespace aaren::data

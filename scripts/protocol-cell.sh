@@ -11,7 +11,11 @@
 #            bc           DT's BC control: the Transformer, return input held at 0
 #            10bc         DT's 10%BC: BC on the best 10% of the timesteps by return
 #            aaren-windows  the ablation row: Aaren on DT's windows (DT's sampler)
-#            lstm         Decision LSTM, whole episodes as Aaren trains (2 per update)
+#            lstm         Decision LSTM as published (Siebenborn et al. 2022: DT with its
+#                         Transformer replaced, the rest kept): DT's windows (64 x K = 20),
+#                         acting as DT does, on the last K steps (--eval-mode window)
+#            lstm-episodes  the LSTM on Aaren's pipeline: whole episodes (2 per update,
+#                         chunks of 200 steps), acting recurrently in constant memory
 #   SEED     1, 2, 3 (4, 5 where a verdict is inconclusive at 3)
 # Environment:
 #   UPDATES=...      gradient updates (default 40000: the protocol's length,
@@ -55,8 +59,9 @@ case "$ARM" in
   bc) ARM_FLAGS=(--backbone transformer --condition-on-return 0) ;;
   10bc) ARM_FLAGS=(--backbone transformer --condition-on-return 0 --top-fraction 0.1) ;;
   aaren-windows) ARM_FLAGS=(--backbone aaren --aaren-sampling windows) ;;
-  lstm) ARM_FLAGS=(--backbone lstm --aaren-batch 2 --chunk-steps 200) ;;
-  *) echo "protocol-cell: ARM must be aaren, transformer, bc, 10bc, aaren-windows or lstm, got '$ARM'" >&2; exit 2 ;;
+  lstm) ARM_FLAGS=(--backbone lstm --aaren-sampling windows --eval-mode window) ;;
+  lstm-episodes) ARM_FLAGS=(--backbone lstm --aaren-batch 2 --chunk-steps 200) ;;
+  *) echo "protocol-cell: ARM must be aaren, transformer, bc, 10bc, aaren-windows, lstm or lstm-episodes, got '$ARM'" >&2; exit 2 ;;
 esac
 [[ $SEED =~ ^[0-9]+$ ]] || { echo "protocol-cell: SEED must be a non-negative integer, got '$SEED'" >&2; exit 2; }
 case "${DATASET%%-*}" in

@@ -23,8 +23,9 @@
 #      continued to DT's 100k updates (scripts/crosscheck-run.sh; "crosscheck-ARM"),
 #      which needs the seed-1 cell's final checkpoint here or the run parked;
 #   2. the controls, BC and 10%BC, seeds 1-3, dataset by dataset;
-#   3. the LSTM column, seeds 1-3, on hopper-medium, walker2d-medium-replay and
-#      hopper-medium-expert.
+#   3. the LSTM column (Decision LSTM on DT's windows), seeds 1-3, on hopper-medium,
+#      walker2d-medium-replay and hopper-medium-expert; then its recurrent check, the
+#      LSTM on whole episodes acting recurrently, hopper-medium seed 1 ("lstm-episodes").
 # A dataset file that is missing is made first (scripts/make-matched-datasets.sh,
 # minutes from the committed records; one lane at a time). hopper-medium-expert
 # needs the expert SAC stage (`make-matched-datasets.sh --stage expert hopper`: a
@@ -35,7 +36,7 @@
 # Environment: AAREN (a frozen binary), DATA, RUNS, RESULTS, PARK_EVERY as for
 # scripts/protocol-cell.sh; CROSS_RUNS, CROSS_RESULTS as for scripts/crosscheck-run.sh;
 # DATASETS="hopper-medium ..." keeps only those datasets' cells, ARMS="lstm ..." only those arms'
-# (of aaren, transformer, bc, 10bc, lstm, crosscheck-aaren, crosscheck-transformer), the order
+# (of aaren, transformer, bc, 10bc, lstm, lstm-episodes, crosscheck-aaren, crosscheck-transformer), the order
 # kept: a lane given ARMS=lstm runs the LSTM column beside a lane that runs the rest. Resumable as the
 # cells are; a cell killed here continues on the next call (here, or from data/in-flight/ once committed).
 set -euo pipefail
@@ -58,7 +59,7 @@ TABLE=(hopper-medium walker2d-medium-replay hopper-medium-replay walker2d-medium
   halfcheetah-medium-replay hopper-medium-expert)
 LSTM_COLUMN=(hopper-medium walker2d-medium-replay hopper-medium-expert)
 CROSSCHECK=(hopper-medium walker2d-medium)
-ALL_ARMS="aaren transformer bc 10bc lstm crosscheck-aaren crosscheck-transformer"
+ALL_ARMS="aaren transformer bc 10bc lstm lstm-episodes crosscheck-aaren crosscheck-transformer"
 chosen() { [[ -z ${DATASETS:-} || " $DATASETS " == *" $1 "* ]]; }
 arm_chosen() { [[ $1 == dataset || -z ${ARMS:-} || " $ARMS " == *" $1 "* ]]; }
 for arm in ${ARMS:-}; do
@@ -128,6 +129,7 @@ all_cells() {
   done
   for d in "${TABLE[@]}"; do chosen "$d" && for s in 1 2 3; do echo "$d bc $s" && echo "$d 10bc $s"; done; done
   for d in "${LSTM_COLUMN[@]}"; do chosen "$d" && for s in 1 2 3; do echo "$d lstm $s"; done; done
+  chosen hopper-medium && echo "hopper-medium lstm-episodes 1"
   return 0
 }
 

@@ -18,8 +18,6 @@ int64_t acting_num_envs(int64_t requested, int64_t episodes) {
   return std::min<int64_t>(requested > 0 ? requested : 16, std::max<int64_t>(episodes, 1));
 }
 
-ActMode evaluation_mode(BackboneKind backbone) { return descriptor(backbone).default_mode(); }
-
 std::unique_ptr<AgentPolicy> make_agent_policy(const LoadedAgent& agent, const ActingOptions& options,
                                                const std::string& name) {
   const double target = acting_target_return(agent, options.target_return);

@@ -53,10 +53,6 @@ int64_t acting_num_envs(int64_t requested, int64_t episodes);
 
 constexpr int64_t kEvaluationRows = 16;
 
-// How a backbone acts by default in evaluations: its descriptor's first mode
-// (Aaren and the LSTM recurrently, the Transformer as DT does, on its last K steps).
-ActMode evaluation_mode(BackboneKind backbone);
-
 // Throws std::invalid_argument for a combination that cannot act (the lean
 // runtime with a Transformer, or in another mode than recurrent; kvcache for
 // Aaren). `name` labels errors.

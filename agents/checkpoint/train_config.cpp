@@ -86,6 +86,10 @@ std::vector<base::ConfigField<C>> run_fields() {
             "evaluate every N updates (0: updates / 10, i.e. 10 points per run); the last update is always evaluated",
             {"", true}),
       field("eval-episodes", &C::eval_episodes, "episodes per evaluation and target", {"", true}),
+      field("eval-mode", &C::eval_mode,
+            "how evaluations (and 'aaren rollout --mode auto') act: auto (the backbone's default: Aaren and the "
+            "LSTM recurrently, the Transformer on DT's window) | recurrent | window | kvcache",
+            {"", false, nlohmann::json("auto")}),
       field("checkpoint-every", &C::checkpoint_every,
             "write checkpoint_<update>.pt every N updates (0: only at the end and when stopped by SIGINT/SIGTERM)",
             {"", true}),
@@ -159,14 +163,16 @@ void TrainConfig::validate() const {
            " must be a multiple of the " + std::to_string(nproc) + " ranks (it is the global batch)");
   }
   if (!std::isfinite(target_return)) fail("--target-return must be a finite number");
+  evaluation_mode();  // --eval-mode: a mode, and one this backbone acts in
   check_precision("--precision", precision);
   if (!score_references.empty() && (score_references.size() != 2 || !std::isfinite(score_references[0]) ||
                                     !std::isfinite(score_references[1]) || score_references[0] == score_references[1]))
     fail("--score-references takes two different finite returns, MIN (score 0) and MAX (score 100)");
   // The pinned oneDNN (AVX2) has no bf16 primitives: without this, the first update fails in oneDNN's words.
   if (precision == "bf16" && !parse_device("--device", device).is_cuda() && base::reproducible_mode())
-    fail("--precision bf16 on the CPU: AAREN_REPRODUCIBLE=1 pins oneDNN to AVX2, which has no bf16 kernels; "
-         "use --precision fp32, or unset AAREN_REPRODUCIBLE");
+    fail(
+        "--precision bf16 on the CPU: AAREN_REPRODUCIBLE=1 pins oneDNN to AVX2, which has no bf16 kernels; "
+        "use --precision fp32, or unset AAREN_REPRODUCIBLE");
   if (cuda_graphs && (precision != "fp32" || nproc > 1 || trains_on_episodes()))
     fail(
         "--cuda-graphs 1 captures DT's windows on one rank in fp32 (a fixed-shape step): drop it, or use "
@@ -189,6 +195,14 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   auto c = base::fields_from_json(j, fields());
   c.resume.clear();  // files written before it moved to provenance still hold it
   return c;
+}
+
+ActMode TrainConfig::evaluation_mode() const {
+  const auto& d = descriptor(backbone);
+  if (eval_mode == "auto") return d.default_mode();
+  for (const ActMode m : all_values(ActMode{}))
+    if (eval_mode == to_string(m)) return d.resolve_mode(m, "--eval-mode");
+  throw std::invalid_argument("--eval-mode must be auto, recurrent, window or kvcache, got '" + eval_mode + "'");
 }
 
 double learning_rate(const TrainConfig& c, int64_t update) {

@@ -50,8 +50,14 @@ struct TrainConfig {
   // when training starts: the dataset's own (Minari's ref_min_score,
   // ref_max_score), else the env's (D4RL's). Empty in older checkpoints: the env's.
   std::vector<double> score_references;
-  int64_t eval_every = 0;            // updates between evaluations; 0: updates / 10 (the last update always)
+  int64_t eval_every = 0;  // updates between evaluations; 0: updates / 10 (the last update always)
   int64_t eval_episodes = 10;
+  // How evaluations act: "auto" (the backbone's default mode: Aaren and the
+  // LSTM recurrently, the Transformer on DT's window) or a mode it acts in
+  // ("recurrent", "window", "kvcache"). A model trained on DT's windows acts as
+  // DT evaluates it with "window" (Decision LSTM, Siebenborn et al. 2022, keeps
+  // DT's evaluation). `aaren rollout --mode auto` follows it.
+  std::string eval_mode = "auto";
   int64_t checkpoint_every = 1000;  // checkpoint_<update>.pt every N updates (0: only at the end and on a signal)
   int64_t keep_last = 1;            // periodic checkpoints kept, newest first (0: all)
   uint64_t seed = 0;
@@ -67,6 +73,8 @@ struct TrainConfig {
   static const std::vector<base::ConfigField<TrainConfig>>& fields();
 
   void validate() const;  // throws std::invalid_argument naming the flag
+  // The mode evaluations act in (eval_mode resolved for the backbone).
+  ActMode evaluation_mode() const;
   // Whole episodes per update (its backbone can, and --aaren-sampling episodes), else DT's windows.
   bool trains_on_episodes() const {
     return descriptor(backbone).trains_on_episodes && aaren_sampling == AarenSampling::kEpisodes;

@@ -75,14 +75,14 @@ ActMode BackboneDescriptor::state_mode() const {
   return acts_in(ActMode::kKVCache) ? ActMode::kKVCache : ActMode::kRecurrent;
 }
 
-ActMode BackboneDescriptor::resolve_mode(ActMode requested) const {
+ActMode BackboneDescriptor::resolve_mode(ActMode requested, const std::string& flag) const {
   // Every mixer runs its parallel forward from an empty state, so every
   // backbone can act on a window (a windows-trained agent acts as it trained).
   if (acts_in(requested) || requested == ActMode::kWindow) return requested;
   if (requested == ActMode::kRecurrent && acts_in(ActMode::kKVCache)) return ActMode::kKVCache;
   std::string modes;
   for (auto m : act_modes) modes += (modes.empty() ? "" : ", ") + std::string(aaren::to_string(m));
-  throw std::invalid_argument("--mode " + std::string(aaren::to_string(requested)) + ": the " + name +
+  throw std::invalid_argument(flag + " " + std::string(aaren::to_string(requested)) + ": the " + name +
                               " backbone acts in " + modes + " (or window)");
 }
 

@@ -46,8 +46,8 @@ struct BackboneDescriptor {
   // The mode `requested` means for this backbone: itself if it acts that way
   // (or it is window); "recurrent" for a backbone whose state is a KV cache
   // means "kvcache".
-  // Throws std::invalid_argument naming the backbone's modes otherwise.
-  ActMode resolve_mode(ActMode requested) const;
+  // Throws std::invalid_argument naming `flag` and the backbone's modes otherwise.
+  ActMode resolve_mode(ActMode requested, const std::string& flag = "--mode") const;
   bool acts_in(ActMode mode) const;
   ActMode default_mode() const { return act_modes.front(); }
   // The state-carrying mode (recurrent or kvcache).

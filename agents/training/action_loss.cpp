@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "agents/models/device.h"
+
 namespace aaren {
 
 torch::Tensor masked_mse_sum(const torch::Tensor& pred_in, const torch::Tensor& target, const torch::Tensor& mask) {
@@ -72,16 +74,9 @@ ActionLoss episodes_loss(DecisionPolicy& model, const LoadedAgent& agent, const 
     std::vector<int64_t> indices(std::min<int64_t>(c.aaren_batch, data.num_episodes() - first));
     std::iota(indices.begin(), indices.end(), first);
     const auto batch = sampler.episodes(indices);
-    auto state = model->initial_state(batch.batch());
-    torch::Tensor previous_action;
     double sum = 0;
-    for (const auto& chunk : data::EpisodeSampler::chunks(batch, c.chunk_steps)) {
-      if (!chunk.mask.any().item<bool>()) break;  // only padding left
-      const auto pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps, chunk.mask,
-                                       &state, previous_action);
-      previous_action = chunk.actions.select(1, chunk.length() - 1);
-      sum += masked_mse_sum(pred, chunk.actions, chunk.mask).item<double>();
-    }
+    for_each_episode_chunk(model, batch, c.chunk_steps, torch::kCPU, false,
+                           [&](const torch::Tensor& chunk_sse) { sum += chunk_sse.item<double>(); });
     sse.push_back(sum);
     counts.push_back(batch.mask.sum().item<int64_t>() * data.act_dim());
   }
@@ -89,6 +84,25 @@ ActionLoss episodes_loss(DecisionPolicy& model, const LoadedAgent& agent, const 
 }
 
 }  // namespace
+
+void for_each_episode_chunk(DecisionPolicy& model, const data::SequenceBatch& batch, int64_t chunk_steps,
+                            const torch::Device& device, bool bf16,
+                            const std::function<void(const torch::Tensor& chunk_sse)>& on_chunk) {
+  auto state = model->initial_state(batch.batch());
+  torch::Tensor previous_action;  // fused layout: a_{t-1} across chunk boundaries (none at the episode start)
+  for (const auto& chunk : data::EpisodeSampler::chunks(batch, chunk_steps)) {
+    if (!chunk.mask.any().item<bool>()) break;  // only padding left
+    torch::Tensor pred;
+    {
+      const AutocastScope amp(bf16, device);
+      pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps, chunk.mask, &state,
+                            previous_action);
+    }
+    previous_action = chunk.actions.select(1, chunk.length() - 1);
+    on_chunk(masked_mse_sum(pred, chunk.actions, chunk.mask));
+    state.detach_();
+  }
+}
 
 ActionLoss action_loss(const LoadedAgent& agent, const data::TrajectoryDataset& data, int64_t batches, uint64_t seed) {
   const auto& m = agent.model->config();

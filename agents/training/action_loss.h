@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "agents/checkpoint/checkpoint.h"
@@ -22,6 +23,17 @@ namespace aaren {
 // The squared error of `pred` against `target` summed over the real steps
 // (mask [B, T]) and action dims, in fp32 whatever the forward pass ran in.
 torch::Tensor masked_mse_sum(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& mask);
+
+// The episodes of `batch` chunk by chunk (at most chunk_steps steps each), the
+// backbone's state and the fused layout's previous action carried from one
+// chunk to the next, as the recurrent policy carries them when it acts.
+// `on_chunk` gets each chunk's masked_mse_sum (still in the graph: it may
+// backpropagate it); the state is detached after it, so gradients are cut at
+// chunk boundaries (truncated backpropagation through time). The forward pass
+// runs under bf16 autocast on `device` when `bf16`.
+void for_each_episode_chunk(DecisionPolicy& model, const data::SequenceBatch& batch, int64_t chunk_steps,
+                            const torch::Device& device, bool bf16,
+                            const std::function<void(const torch::Tensor& chunk_sse)>& on_chunk);
 
 struct ActionLoss {
   std::string regime;    // "windows": DT's K-step windows, sampled; "episodes": every episode, in order

@@ -151,22 +151,11 @@ class EpisodeRegime : public BatchRegime {
     UpdateLoss out;
     out.steps = batch.mask.sum().item<int64_t>();
     const double count = static_cast<double>(out.steps * act_dim_);
-    auto state = model->initial_state(batch.batch());
-    torch::Tensor previous_action;  // fused layout: a_{t-1} across chunk boundaries (none at the episode start)
-    for (const auto& chunk : data::EpisodeSampler::chunks(batch, chunk_)) {
-      if (!chunk.mask.any().item<bool>()) break;  // only padding left
-      torch::Tensor pred;
-      {
-        const AutocastScope amp(bf16, device);
-        pred = model->forward(chunk.states, chunk.actions, chunk.returns_to_go, chunk.timesteps, chunk.mask, &state,
-                              previous_action);
-      }
-      previous_action = chunk.actions.select(1, chunk.length() - 1);
-      const auto loss = masked_mse_sum(pred, chunk.actions, chunk.mask) / count;
+    for_each_episode_chunk(model, batch, chunk_, device, bf16, [&](const torch::Tensor& chunk_sse) {
+      const auto loss = chunk_sse / count;
       loss.backward();
-      state.detach_();
       out.loss += loss.item<double>();
-    }
+    });
     return out;
   }
   std::string rng_state() const override { return sampler_.rng_state(); }
@@ -206,24 +195,14 @@ TrainConfig continue_stored_run(const TrainConfig& given, const LoadedAgent& sto
   return c;
 }
 
-struct TrainingData {
-  data::Transitions transitions;
-  data::EpisodeSplit split;
-};
-
-TrainingData read_training_data(const std::string& path) {
-  TrainingData d;
+data::EpisodeData read_training_data(const std::string& path) {
   try {
-    d.transitions = data::read_dataset_isolated(path);  // a file that crashes libhdf5 cannot take the run down
+    auto d = data::read_episode_data(path);
     for (const auto& w : d.transitions.warnings) std::cerr << "warning: " << w << "\n";
+    return d;
   } catch (const data::DataError& e) {
     throw std::invalid_argument(e.what());
   }
-  d.split = data::split_episodes(d.transitions);
-  if (d.split.episodes.empty())
-    throw std::invalid_argument(path + ": no complete episode (" + std::to_string(d.transitions.size) +
-                                " transitions, none ends with a terminal, a timeout or the step limit)");
-  return d;
 }
 
 // The env for evaluation: --env, else the dataset's (a version the data name, or
@@ -251,7 +230,7 @@ std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const 
 // What a run takes from its data, with no side effect (the same inputs give
 // the same config): the env, the score references, the targets and the
 // evaluation interval. `note` says how the env was inferred, if it was.
-TrainConfig resolve_from_data(TrainConfig c, const TrainingData& data, const data::TrajectoryDataset& dataset,
+TrainConfig resolve_from_data(TrainConfig c, const data::EpisodeData& data, const data::TrajectoryDataset& dataset,
                               std::string& note) {
   c.env = resolve_env(c, data.transitions, dataset, note);
   const auto& spec = envs::env_spec(c.env);
@@ -303,7 +282,7 @@ double logged_seconds(const std::string& log_path, int64_t update) {
 struct DecisionTrainer::Run {
   TrainConfig c;
   std::optional<LoadedAgent> resumed;
-  TrainingData data;
+  data::EpisodeData data;
   std::unique_ptr<data::TrajectoryDataset> dataset;
   LoadedAgent agent;  // the model being trained, its normaliser, config and env
   torch::Device device{torch::kCPU};
@@ -592,7 +571,7 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
     // --seed S --episodes N` (any --num-envs) plays the same episodes.
     const uint64_t seed = c.seed + 1000 * static_cast<uint64_t>(update);
     RolloutResult r;
-    on_cpu([&] { r = evaluate_agent(agent, target, evaluation_mode(c.backbone), c.eval_episodes, seed); });
+    on_cpu([&] { r = evaluate_agent(agent, target, c.evaluation_mode(), c.eval_episodes, seed); });
     const EvalResult e{update,
                        target,
                        mean_of(r.returns()),

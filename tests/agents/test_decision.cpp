@@ -396,6 +396,44 @@ TEST_CASE("decision: a run's eval.csv reads back as the evaluations it made, a b
   CHECK_THROWS_WITH(aaren::read_eval_csv(dir + "/other.csv"), Catch::Contains("other.csv: not an eval.csv"));
 }
 
+// Decision LSTM as published (Siebenborn et al. 2022) trains on DT's windows and
+// keeps DT's evaluation, on the last K steps: --eval-mode window. The training
+// evaluation must act in that mode (not the backbone's recurrent default), and
+// the checkpoint must carry it to 'aaren rollout --mode auto'.
+TEST_CASE("decision: --eval-mode: evaluations act in the mode asked, a mode the backbone lacks is refused by name",
+          "[decision]") {
+  aaren::TrainConfig m;
+  m.backbone = aaren::BackboneKind::kLstm;
+  CHECK(m.evaluation_mode() == aaren::ActMode::kRecurrent);  // auto: the descriptor's first mode
+  m.eval_mode = "window";
+  CHECK(m.evaluation_mode() == aaren::ActMode::kWindow);
+  m.backbone = aaren::BackboneKind::kTransformer, m.eval_mode = "recurrent";
+  CHECK(m.evaluation_mode() == aaren::ActMode::kKVCache);  // its state-carrying mode
+  m.backbone = aaren::BackboneKind::kAaren, m.eval_mode = "kvcache";
+  CHECK_THROWS_WITH(m.evaluation_mode(),
+                    Catch::StartsWith("--eval-mode kvcache: the aaren backbone acts in recurrent"));
+  m.eval_mode = "sideways";
+  CHECK_THROWS_WITH(m.evaluation_mode(), Catch::Contains("--eval-mode must be auto, recurrent, window or kvcache"));
+
+  const auto dir = aaren::testing::temp_dir("eval_mode");
+  const auto data = tiny_dataset(dir);
+  auto c = tiny_config(data, dir + "/run", "lstm");
+  c.aaren_sampling = aaren::AarenSampling::kWindows, c.eval_mode = "window", c.context = 2;
+  c.updates = 2, c.eval_targets = {3600}, c.eval_episodes = 2;
+  const auto result = aaren::train_decision(c);
+  REQUIRE(result.evals.size() == 1);
+  const auto agent = aaren::load_checkpoint(result.checkpoint);
+  CHECK(agent.config.eval_mode == "window");
+  const auto& e = result.evals[0];
+  auto mean_return = [&](aaren::ActMode mode) {
+    const auto r = aaren::evaluate_agent(agent, 3600, mode, 2, e.seed).returns();
+    return (r[0] + r[1]) / 2;
+  };
+  CHECK(e.return_mean == Approx(mean_return(aaren::ActMode::kWindow)).epsilon(1e-6));
+  // A window of 2 steps forgets what the recurrent state keeps: the two modes act differently.
+  CHECK(e.return_mean != Approx(mean_return(aaren::ActMode::kRecurrent)).epsilon(1e-6));
+}
+
 TEST_CASE("decision: a run's config.json is the resolved config it ran with, on resume too", "[decision]") {
   const auto dir = aaren::testing::temp_dir("resolved");
   const auto data = tiny_dataset(dir);

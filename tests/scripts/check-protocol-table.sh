@@ -10,7 +10,10 @@ set -euo pipefail
 A=$1 SRC=$2
 T=$(mktemp -d "${TMPDIR:-/tmp}/protocol-table.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# Every folder the table reads or writes is this test's own: --stop stops and parks the cells running in
+# them, and the lanes of a real table may be running in the source tree's.
 export AAREN=$A RESULTS=$T/results RUNS=$T/runs DATA=$T/data IN_FLIGHT=$T/in-flight
+export CROSS_RUNS=$T/cross-runs CROSS_RESULTS=$T/cross-results
 TABLE=$SRC/scripts/protocol-table.sh
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -51,7 +54,8 @@ listed=$("$TABLE" --dry-run)
 ! grep -q " dataset 0" <<< "$listed" || fail "the expert stage listed after its file exists"
 rm "$DATA/hopper-medium-expert.hdf5"
 [[ $(states 9 | sed 's/^\(.*crosscheck.*\):.*/\1/') == "$expected" ]] || fail "an empty table's order: $(states 9)"
-[[ $(states 100 | tail -1) == "hopper-medium-expert lstm 3: due" ]] || fail "the LSTM column comes last"
+[[ $(states 100 | tail -2 | head -1) == "hopper-medium-expert lstm 3: due" ]] || fail "the LSTM column comes last"
+[[ $(states 100 | tail -1) == "hopper-medium lstm-episodes 1: due" ]] || fail "then the LSTM's recurrent check"
 has "halfcheetah-medium-replay 10bc 3: due" || fail "the controls are listed"
 # ARMS keeps only those arms' cells, in the same order; an unknown arm is refused.
 lstm_only=$(ARMS=lstm "$TABLE" --dry-run | grep -v " dataset 0: ")
@@ -175,7 +179,8 @@ hopper-medium bc seed 3
 hopper-medium 10bc seed 3
 hopper-medium lstm seed 1
 hopper-medium lstm seed 2
-hopper-medium lstm seed 3"
+hopper-medium lstm seed 3
+hopper-medium lstm-episodes seed 1"
 [[ $ran == "$expected" ]] || fail "the lane ran, in order: $ran"
 grep -q "nothing left" "$T/lane.log" || fail "the lane's end: $(tail -1 "$T/lane.log")"
 [[ -f $T/cross-results/hopper-medium/aaren-seed1/eval-final.json ]] || fail "the cross-check's records"
