@@ -59,8 +59,7 @@ void ThreadPool::run(int64_t n, const std::function<void(int64_t)>& fn) {
   finished_.wait(lock, [&] { return pending_ == 0; });
 }
 
-VectorEnv::VectorEnv(const std::string& name, int64_t num_envs, const EnvOptions& options, uint64_t seed,
-                     int threads)
+VectorEnv::VectorEnv(const std::string& name, int64_t num_envs, const EnvOptions& options, uint64_t seed, int threads)
     : pool_(threads) {
   if (num_envs < 1) throw EnvError("vector env: need at least one env, got " + std::to_string(num_envs));
   for (int64_t i = 0; i < num_envs; ++i) {
@@ -70,6 +69,7 @@ VectorEnv::VectorEnv(const std::string& name, int64_t num_envs, const EnvOptions
   obs_dim_ = envs_[0]->obs_dim();
   act_dim_ = envs_[0]->act_dim();
   obs_.assign(num_envs * obs_dim_, 0.0);
+  reached_obs_.assign(num_envs * obs_dim_, 0.0);
   rewards_.assign(num_envs, 0.0);
   returns_.assign(num_envs, 0.0);
   lengths_.assign(num_envs, 0);
@@ -112,7 +112,9 @@ void VectorEnv::step(const double* actions) {
     returns_[i] += rewards_[i];
     ++lengths_[i];
     dones_[i] = results_[i].done();
-    const auto& o = dones_[i] ? reset_env(i) : env.observation();
+    const auto& reached = env.observation();
+    std::copy(reached.begin(), reached.end(), reached_obs_.begin() + i * obs_dim_);
+    const auto& o = dones_[i] ? reset_env(i) : reached;
     std::copy(o.begin(), o.end(), obs_.begin() + i * obs_dim_);
   });
   for (int64_t i = 0; i < size(); ++i) {

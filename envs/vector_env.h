@@ -72,6 +72,12 @@ class VectorEnv {
   const std::vector<double>& observations() const { return obs_; }
   const std::vector<double>& rewards() const { return rewards_; }
   const std::vector<uint8_t>& dones() const { return dones_; }  // episode ended in the last step
+  // The last step of each env as its env returned it (terminated, truncated), and
+  // [size * obs_dim] the observations that step reached: for an env whose
+  // episode ended, its last observation, before the reset (gym's
+  // final_observation; a dataset's next_observations).
+  const std::vector<StepResult>& step_results() const { return results_; }
+  const std::vector<double>& reached_observations() const { return reached_obs_; }
   // Steps taken in the current episode of each env.
   const std::vector<int64_t>& episode_steps() const { return lengths_; }
   // Envs left out of step() (their state is kept as it is).
@@ -90,7 +96,7 @@ class VectorEnv {
   int64_t episode_seed_stride_ = 1;
   std::vector<int64_t> episodes_begun_;  // per env, under seed_episodes
   int64_t obs_dim_, act_dim_;
-  std::vector<double> obs_, rewards_, returns_;
+  std::vector<double> obs_, reached_obs_, rewards_, returns_;
   std::vector<int64_t> lengths_;
   std::vector<uint8_t> dones_, active_;
   std::vector<StepResult> results_;

@@ -6,13 +6,15 @@
 
 namespace aaren {
 
-SacBatchPolicy::SacBatchPolicy(PolicyCheckpoint policy) : policy_(std::move(policy)) { policy_.actor->eval(); }
+SacBatchPolicy::SacBatchPolicy(const PolicyCheckpoint& policy) : actor_(policy.actor) { actor_->eval(); }
+
+SacBatchPolicy::SacBatchPolicy(GaussianActor actor, bool sampled) : actor_(std::move(actor)), sampled_(sampled) {}
 
 void SacBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& actions) {
   torch::NoGradGuard no_grad;
   const auto& obs = envs.observations();
   const auto x = torch::tensor(std::vector<float>(obs.begin(), obs.end())).view({envs.size(), envs.obs_dim()});
-  const auto a = policy_.actor->deterministic(x).to(torch::kDouble).contiguous();
+  const auto a = (sampled_ ? actor_->sample(x).first : actor_->deterministic(x)).to(torch::kDouble).contiguous();
   std::copy(a.data_ptr<double>(), a.data_ptr<double>() + a.numel(), actions.begin());
 }
 

@@ -12,14 +12,18 @@
 
 namespace aaren {
 
-// A SAC actor acting with its mean action, all envs in one batch.
+// A SAC actor acting for all envs in one batch: its mean action (tanh of the
+// Gaussian's mean), or with `sampled` an action drawn from its Gaussian with
+// LibTorch's global generator (as `aaren collect` samples a dataset).
 class SacBatchPolicy : public BatchPolicy {
  public:
-  explicit SacBatchPolicy(PolicyCheckpoint policy);
+  explicit SacBatchPolicy(const PolicyCheckpoint& policy);  // a policy file's actor, set to evaluation mode
+  SacBatchPolicy(GaussianActor actor, bool sampled);        // a live actor (SAC's evaluation), its mode untouched
   void act(const envs::VectorEnv& envs, std::vector<double>& actions) override;
 
  private:
-  PolicyCheckpoint policy_;
+  GaussianActor actor_;
+  bool sampled_ = false;
 };
 
 struct BehaviourPolicy {

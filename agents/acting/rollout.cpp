@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "base/clock.h"
 
@@ -48,16 +49,22 @@ double std_of(const std::vector<double>& v) {
 RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
                           const std::function<void(int64_t, int64_t)>& progress,
                           const std::function<void(const envs::VectorEnv&)>& watch) {
-  if (config.episodes < 1) throw envs::EnvError("rollout: episodes must be >= 1");
-  const int64_t n = config.num_envs > 0 ? config.num_envs : std::min<int64_t>(config.episodes, 16);
+  const bool budget = config.min_env_steps > 0;
+  if (config.episodes < (budget ? 0 : 1) || config.min_env_steps < 0)
+    throw envs::EnvError("rollout: episodes must be >= 1 (>= 0 with a step budget)");
+  if (budget && config.num_envs > 1) throw envs::EnvError("rollout: a step budget runs one env");
+  const int64_t n = budget ? 1 : config.num_envs > 0 ? config.num_envs : std::min<int64_t>(config.episodes, 16);
   RolloutResult result;
   result.reference = config.reference ? *config.reference : envs::score_reference(config.env);
   const double start = base::now_seconds();
-  envs::VectorEnv venv(config.env, std::min(n, config.episodes), config.env_options, config.seed, config.threads);
+  envs::VectorEnv venv(config.env, budget ? 1 : std::min(n, config.episodes), config.env_options, config.seed,
+                       config.threads);
   const int64_t slots = venv.size();
-  venv.seed_episodes(config.seed, slots);  // episode e: seed + e, whatever the number of envs
+  // Episode e: seed + e, whatever the number of envs.
+  if (config.seed_each_episode) venv.seed_episodes(config.seed, slots);
   std::vector<int64_t> quota(slots), done(slots, 0);
   for (int64_t i = 0; i < slots; ++i) quota[i] = config.episodes / slots + (i < config.episodes % slots ? 1 : 0);
+  if (budget) quota[0] = std::numeric_limits<int64_t>::max();  // the loop's condition ends it
   std::vector<std::vector<envs::EpisodeRecord>> per_env(slots);
 
   venv.reset();
@@ -65,7 +72,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
   for (int64_t i = 0; i < slots; ++i) policy.begin_episode(i);
   std::vector<double> actions(slots * venv.act_dim(), 0.0);
   int64_t finished = 0;
-  while (finished < config.episodes) {
+  while (finished < config.episodes || result.env_steps < config.min_env_steps) {
     double t0 = base::now_seconds();
     policy.act(venv, actions);
     result.policy_seconds += base::now_seconds() - t0;
@@ -90,7 +97,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
     }
   }
   // In episode order: env i's k-th episode is episode i + k * slots.
-  result.episodes.resize(static_cast<size_t>(config.episodes));
+  result.episodes.resize(static_cast<size_t>(finished));
   for (int64_t i = 0; i < slots; ++i)
     for (size_t k = 0; k < per_env[i].size(); ++k) {
       const int64_t episode = i + static_cast<int64_t>(k) * slots;

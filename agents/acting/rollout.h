@@ -59,6 +59,14 @@ struct RolloutConfig {
   int64_t num_envs = 0;  // envs stepped together; 0: min(episodes, 16)
   int threads = 1;       // threads stepping the envs
   uint64_t seed = 0;     // episode e (0, 1, ...) starts from a reset seeded with seed + e
+  // false: env i is seeded once, with seed + i, and each reset continues its
+  // random stream (gym's env.seed(s) once, then reset() per episode), as
+  // `aaren collect` and SAC's evaluation have always stepped their one env.
+  bool seed_each_episode = true;
+  // > 0: one env (num_envs must be 0 or 1) keeps stepping until it has taken
+  // this many steps and finished `episodes` episodes (0 allowed); the last
+  // episode may be cut short (`aaren collect --transitions`).
+  int64_t min_env_steps = 0;
   // The normalised score's references: an agent's (its dataset's own), else
   // (empty) the env row's.
   std::optional<envs::ScoreReference> reference;
@@ -77,7 +85,8 @@ struct RolloutResult {
   std::vector<double> normalized_scores() const;
 };
 
-// Env i runs episodes i, i + n, i + 2n, ... until `episodes` are done, so the
+// Env i runs episodes i, i + n, i + 2n, ... until `episodes` are done (with
+// min_env_steps: until that many steps too; `episodes` then lists every finished one), so the
 // set of episodes does not depend on which ones end first; episode e starts
 // from a reset seeded with seed + e, so it is the same episode whatever n is. `progress` (may be
 // empty) is called after every finished episode.

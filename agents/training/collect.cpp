@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <random>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "agents/acting/rollout.h"
 #include "agents/training/sac.h"
 #include "data/hdf5_io.h"
 
@@ -62,17 +64,76 @@ std::map<std::string, std::string> collect_metadata(const CollectConfig& c, cons
   if (!c.env_options.model_xml.empty()) m["model_xml"] = c.env_options.model_xml;
   return m;
 }
+
+// Collect's behaviour in its one env, and the record of every step. The action:
+// the stored one replayed, uniform in [-1, 1], or the SAC actor's (sampled from
+// LibTorch's generator, or its mean); then Gaussian noise (clipped to [-1, 1])
+// and rounding to float32, the file's type, so that replaying the file
+// reproduces the trajectory bit for bit. The draws come in this order from one
+// generator (rng: uniform, then noise), as they always have.
+class CollectingPolicy : public BatchPolicy {
+ public:
+  CollectingPolicy(const CollectConfig& c, const PolicyCheckpoint& policy, std::vector<float> stored,
+                   const std::function<void(int64_t, int64_t)>& progress, data::Transitions& t)
+      : c_(c), actor_(policy.actor), stored_(std::move(stored)), rng_(c.seed + 17), progress_(progress), t_(t) {}
+
+  // Before the step: the state it starts from, and the action.
+  void act(const envs::VectorEnv& venv, std::vector<double>& action) override {
+    const auto& obs = venv.observations();  // one env
+    const int64_t ad = venv.act_dim();
+    if (!c_.actions.empty()) {
+      std::copy(stored_.begin() + t_.size * ad, stored_.begin() + (t_.size + 1) * ad, action.begin());
+    } else if (c_.policy == "random") {
+      for (auto& a : action) a = uniform_(rng_);
+    } else {
+      auto x = torch::tensor(std::vector<float>(obs.begin(), obs.end())).unsqueeze(0);
+      auto a = (c_.deterministic ? actor_->deterministic(x) : actor_->sample(x).first).squeeze(0);
+      for (int64_t k = 0; k < ad; ++k) action[k] = a[k].item<float>();
+    }
+    if (c_.noise > 0)
+      for (auto& a : action) a = std::clamp(a + c_.noise * normal_(rng_), -1.0, 1.0);
+    for (auto& a : action) a = static_cast<float>(a);
+    const auto& env = venv.env(0);
+    const auto qpos = env.qpos(), qvel = env.qvel(), warm = env.qacc_warmstart();
+    t_.qacc_warmstart.insert(t_.qacc_warmstart.end(), warm.begin(), warm.end());
+    t_.observations.insert(t_.observations.end(), obs.begin(), obs.end());
+    t_.qpos.insert(t_.qpos.end(), qpos.begin(), qpos.end());
+    t_.qvel.insert(t_.qvel.end(), qvel.begin(), qvel.end());
+    t_.actions.insert(t_.actions.end(), action.begin(), action.end());
+  }
+
+  // After it: what it returned, and the observation it reached (before a reset).
+  void observe(const envs::VectorEnv& venv) override {
+    const auto& r = venv.step_results()[0];
+    t_.rewards.push_back(static_cast<float>(r.reward));
+    t_.terminals.push_back(r.terminated);
+    t_.timeouts.push_back(r.truncated);
+    const auto& reached = venv.reached_observations();
+    t_.next_observations.insert(t_.next_observations.end(), reached.begin(), reached.end());
+    ++t_.size;
+    episodes_ += r.done() ? 1 : 0;
+    if (progress_ && t_.size % 10000 == 0) progress_(t_.size, episodes_);
+  }
+
+ private:
+  const CollectConfig& c_;
+  GaussianActor actor_;  // null for random and stored actions
+  const std::vector<float> stored_;
+  std::mt19937_64 rng_;
+  std::uniform_real_distribution<double> uniform_{-1.0, 1.0};
+  std::normal_distribution<double> normal_{0.0, 1.0};
+  const std::function<void(int64_t, int64_t)>& progress_;
+  data::Transitions& t_;
+  int64_t episodes_ = 0;
+};
 }  // namespace
 
+// One env seeded once with the seed (each reset continues its stream), run
+// through the rollout loop until the transitions and episodes asked for.
 data::Transitions collect(const CollectConfig& c, const std::function<void(int64_t, int64_t)>& progress) {
   c.validate();
-  auto env = envs::make_env(c.env, c.env_options);
-  env->seed(c.seed);
+  const auto env = envs::make_env(c.env, c.env_options);  // its sizes (an --model-xml may change them)
   torch::manual_seed(c.seed);
-  std::mt19937_64 rng(c.seed + 17);
-  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  std::normal_distribution<double> normal(0.0, 1.0);
-
   PolicyCheckpoint policy;
   const bool replay = !c.actions.empty();
   const bool random_policy = !replay && c.policy == "random";
@@ -85,47 +146,14 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
                                ", act " + std::to_string(policy.act_dim) + ") does not fit env " + c.env);
   }
   torch::NoGradGuard no_grad;
-  const int64_t od = env->obs_dim(), ad = env->act_dim(), nq = env->nq(), nv = env->nv();
   data::Transitions t;
-  t.obs_dim = od, t.act_dim = ad, t.nq = nq, t.nv = nv;
+  t.obs_dim = env->obs_dim(), t.act_dim = env->act_dim(), t.nq = env->nq(), t.nv = env->nv();
   t.has_timeouts = true;
-  std::vector<double> action(ad);
-  int64_t episodes = 0;
-  env->reset();
-  while ((transitions > 0 && t.size < transitions) || (c.episodes > 0 && episodes < c.episodes)) {
-    const auto& obs = env->observation();
-    if (replay) {
-      std::copy(stored.begin() + t.size * ad, stored.begin() + (t.size + 1) * ad, action.begin());
-    } else if (random_policy) {
-      for (auto& a : action) a = uniform(rng);
-    } else {
-      auto x = torch::tensor(std::vector<float>(obs.begin(), obs.end())).unsqueeze(0);
-      auto a = (c.deterministic ? policy.actor->deterministic(x) : policy.actor->sample(x).first).squeeze(0);
-      for (int64_t k = 0; k < ad; ++k) action[k] = a[k].item<float>();
-    }
-    if (c.noise > 0)
-      for (auto& a : action) a = std::clamp(a + c.noise * normal(rng), -1.0, 1.0);
-    // The file stores float32 actions: apply exactly what is stored, so that
-    // replaying the file reproduces the trajectory bit for bit.
-    for (auto& a : action) a = static_cast<float>(a);
-    const auto qpos = env->qpos(), qvel = env->qvel(), warm = env->qacc_warmstart();
-    t.qacc_warmstart.insert(t.qacc_warmstart.end(), warm.begin(), warm.end());
-    t.observations.insert(t.observations.end(), obs.begin(), obs.end());
-    t.qpos.insert(t.qpos.end(), qpos.begin(), qpos.end());
-    t.qvel.insert(t.qvel.end(), qvel.begin(), qvel.end());
-    const auto r = env->step(action);
-    t.actions.insert(t.actions.end(), action.begin(), action.end());
-    t.rewards.push_back(static_cast<float>(r.reward));
-    t.terminals.push_back(r.terminated);
-    t.timeouts.push_back(r.truncated);
-    t.next_observations.insert(t.next_observations.end(), env->observation().begin(), env->observation().end());
-    ++t.size;
-    if (r.done()) {
-      ++episodes;
-      env->reset();
-    }
-    if (progress && t.size % 10000 == 0) progress(t.size, episodes);
-  }
+  RolloutConfig rc;
+  rc.env = c.env, rc.env_options = c.env_options, rc.seed = c.seed, rc.seed_each_episode = false;
+  rc.num_envs = 1, rc.episodes = c.episodes, rc.min_env_steps = transitions;
+  CollectingPolicy behaviour(c, policy, stored, progress, t);
+  run_rollout(rc, behaviour);
   t.metadata = collect_metadata(c, policy, replay, random_policy);
   data::write_d4rl(c.out, t);
   return t;

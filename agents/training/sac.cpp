@@ -11,6 +11,8 @@
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
+
+#include "agents/acting/behaviour_policy.h"
 #include "agents/acting/rollout.h"
 #include "agents/checkpoint/sealed_archive.h"
 #include "base/atomic_file.h"
@@ -287,30 +289,23 @@ torch::Tensor to_tensor(const std::vector<double>& v) {
   return torch::tensor(std::vector<float>(v.begin(), v.end())).unsqueeze(0);
 }
 
-// Mean return of evaluation episodes on a separate env, acting with the mean
-// action or (--eval-sampled) sampling as `aaren collect` does. Sampling draws
-// from LibTorch's global generator: it is seeded for the round and restored
+// Mean return of evaluation episodes on a separate env (seeded once for the
+// round, each reset continuing its stream), acting with the mean action or
+// (--eval-sampled) sampling as `aaren collect` does. Sampling draws from
+// LibTorch's global generator: it is seeded for the round and restored
 // afterwards, so the training run draws the same numbers with or without it.
 double evaluate(GaussianActor& actor, const SacConfig& c, int64_t round) {
-  auto env = envs::make_env(c.env, c.env_options);
   const uint64_t seed = c.seed * 1000003 + 7919 * static_cast<uint64_t>(round);
-  env->seed(seed);
   torch::NoGradGuard no_grad;
   auto generator = at::detail::getDefaultCPUGenerator();
   const auto training_rng = generator.get_state();
   if (c.eval_sampled) torch::manual_seed(seed);
-  double total = 0;
-  for (int64_t e = 0; e < c.eval_episodes; ++e) {
-    env->reset();
-    for (;;) {
-      const auto obs = to_tensor(env->observation());
-      auto a = (c.eval_sampled ? actor->sample(obs).first : actor->deterministic(obs)).squeeze(0);
-      std::vector<double> action(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
-      auto r = env->step(action);
-      total += r.reward;
-      if (r.done()) break;
-    }
-  }
+  RolloutConfig rc;
+  rc.env = c.env, rc.env_options = c.env_options, rc.seed = seed, rc.seed_each_episode = false;
+  rc.num_envs = 1, rc.episodes = c.eval_episodes;
+  SacBatchPolicy policy(actor, c.eval_sampled);
+  double total = 0;  // every step's reward in the order they came (one sum over the episodes, as always logged)
+  run_rollout(rc, policy, {}, [&](const envs::VectorEnv& v) { total += v.rewards()[0]; });
   generator.set_state(training_rng);
   return total / c.eval_episodes;
 }

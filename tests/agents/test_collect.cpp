@@ -3,9 +3,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
+
+#include "agents/acting/rollout.h"
 #include "agents/training/collect.h"
 #include "data/hdf5_io.h"
 #include "envs/registry.h"
+#include "envs/vector_env.h"
 #include "tests/data/fixtures.h"
 
 TEST_CASE("collect: random rollouts validate and replaying infos/qpos, qvel reproduces next observations",
@@ -45,8 +49,10 @@ TEST_CASE("collect: random rollouts validate and replaying infos/qpos, qvel repr
       CHECK(r.terminated == (t.terminals[i] != 0));
       if (!r.done() && i + 1 < t.size) {
         const auto q = env->qpos(), v = env->qvel();
-        for (int64_t k = 0; k < t.nq; ++k) max_state_diff = std::max(max_state_diff, std::abs(q[k] - t.qpos[(i + 1) * t.nq + k]));
-        for (int64_t k = 0; k < t.nv; ++k) max_state_diff = std::max(max_state_diff, std::abs(v[k] - t.qvel[(i + 1) * t.nv + k]));
+        for (int64_t k = 0; k < t.nq; ++k)
+          max_state_diff = std::max(max_state_diff, std::abs(q[k] - t.qpos[(i + 1) * t.nq + k]));
+        for (int64_t k = 0; k < t.nv; ++k)
+          max_state_diff = std::max(max_state_diff, std::abs(v[k] - t.qvel[(i + 1) * t.nv + k]));
       }
     }
     INFO(env_name);
@@ -79,4 +85,41 @@ TEST_CASE("collect: --episodes gives whole episodes, and concat drops partial se
   CHECK(m_split.episodes.size() == b_split.episodes.size() + 3);
   CHECK(m_split.partial_steps == 0);
   CHECK_THROWS(aaren::CollectConfig{}.validate());
+}
+
+// collect and SAC's evaluation step one env seeded once, each reset continuing
+// its random stream, through run_rollout: it must play exactly the plain loop
+// they used to run (gym's env.seed(s) once, then reset() per episode), and with
+// a step budget stop after that many steps, the last episode cut.
+TEST_CASE("rollout: one env seeded once and a step budget == the plain env loop; a budget runs one env", "[collect]") {
+  aaren::RolloutConfig rc;
+  rc.env = "hopper", rc.seed = 21, rc.seed_each_episode = false;
+  rc.num_envs = 1, rc.episodes = 3, rc.min_env_steps = 250;
+  aaren::RandomPolicy policy(9);
+  int64_t watched = 0;
+  const auto r = aaren::run_rollout(rc, policy, {}, [&](const aaren::envs::VectorEnv&) { ++watched; });
+
+  auto env = aaren::envs::make_env("hopper");
+  env->seed(21);
+  env->reset();
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  std::vector<double> returns;
+  double episode_return = 0;
+  int64_t steps = 0;
+  while (returns.size() < 3 || steps < 250) {
+    std::vector<double> action(3);
+    for (auto& a : action) a = uniform(rng);
+    const auto s = env->step(action);
+    episode_return += s.reward, ++steps;
+    if (s.done()) returns.push_back(episode_return), episode_return = 0, env->reset();
+  }
+  CHECK(r.env_steps == steps);
+  CHECK(watched == steps + 1);  // after the reset, then after every step
+  REQUIRE(r.episodes.size() == returns.size());
+  CHECK(returns.size() > 3);  // random actions topple the hopper within 250 steps several times
+  for (size_t e = 0; e < returns.size(); ++e) CHECK(r.episodes[e].episode_return == returns[e]);
+
+  rc.num_envs = 2;
+  CHECK_THROWS_WITH(aaren::run_rollout(rc, policy), Catch::Contains("a step budget runs one env"));
 }

@@ -319,6 +319,10 @@ TEST_CASE("envs: vectorised stepping matches single envs, auto-resets, 1 and 2 t
       for (int i = 0; i < 3; ++i) {
         auto r = singles[i]->step(actions.data() + 3 * i, 3);
         CHECK(vec.rewards()[i] == r.reward);
+        CHECK(vec.step_results()[i].terminated == r.terminated);
+        CHECK(vec.step_results()[i].truncated == r.truncated);
+        // The observation the step reached, before an ended episode's reset (a dataset's next_observations).
+        for (int k = 0; k < 11; ++k) CHECK(vec.reached_observations()[11 * i + k] == singles[i]->observation()[k]);
         if (r.done()) singles[i]->reset();
         for (int k = 0; k < 11; ++k) CHECK(vec.observations()[11 * i + k] == singles[i]->observation()[k]);
       }
