@@ -91,7 +91,7 @@ TEST_CASE("collect: --episodes gives whole episodes, and concat drops partial se
 // its random stream, through run_rollout: it must play exactly the plain loop
 // they used to run (gym's env.seed(s) once, then reset() per episode), and with
 // a step budget stop after that many steps, the last episode cut.
-TEST_CASE("rollout: one env seeded once and a step budget == the plain env loop; a budget runs one env", "[collect]") {
+TEST_CASE("rollout: one env seeded once and a step budget == the plain env loop, and a budget runs one env", "[collect]") {
   aaren::RolloutConfig rc;
   rc.env = "hopper", rc.seed = 21, rc.seed_each_episode = false;
   rc.num_envs = 1, rc.episodes = 3, rc.min_env_steps = 250;

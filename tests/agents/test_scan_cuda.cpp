@@ -105,7 +105,7 @@ TEST_CASE("CUDA scan == the CPU kernel and the brute force, outputs and gradient
   }
 }
 
-TEST_CASE("CUDA scan: chunks chained through the carried state == one pass; same seed, same bits", "[cuda]") {
+TEST_CASE("CUDA scan: chunks chained through the carried state == one pass, same seed, same bits", "[cuda]") {
   torch::manual_seed(12);
   const auto opt = torch::device(torch::kCUDA).dtype(torch::kFloat32);
   const int64_t B = 3, H = 2, N = 700, d = 32;
