@@ -98,8 +98,10 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   acting.target_return = acting_target_return(agent, target_return);
   acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);
   try {
-    acting.mode = mode == "auto" ? agent.config.evaluation_mode()
-                                 : descriptor(agent.config.backbone).resolve_mode(parse_act_mode(mode));
+    // auto: as its training evaluated it; the lean runtime acts recurrently only.
+    acting.mode = mode != "auto" ? descriptor(agent.config.backbone).resolve_mode(parse_act_mode(mode))
+                  : acting.runtime == Runtime::kLean ? ActMode::kRecurrent
+                                                     : agent.config.evaluation_mode();
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }

@@ -75,7 +75,8 @@ class VectorEnv {
   // The last step of each env as its env returned it (terminated, truncated), and
   // [size * obs_dim] the observations that step reached: for an env whose
   // episode ended, its last observation, before the reset (gym's
-  // final_observation; a dataset's next_observations).
+  // final_observation; a dataset's next_observations). An env left out of the
+  // last step (set_active) keeps the values of its own last step.
   const std::vector<StepResult>& step_results() const { return results_; }
   const std::vector<double>& reached_observations() const { return reached_obs_; }
   // Steps taken in the current episode of each env.

@@ -109,9 +109,10 @@ else
   rm -f "$RUN"/checkpoint_*.pt
 fi
 
-# Evaluation as DT evaluates: each backbone in its default mode (`aaren
-# backbones`): the Transformer re-runs its last K steps every env step
-# (window), Aaren and the LSTM carry their recurrent state (constant memory).
+# Evaluation as DT evaluates: auto, how the run's training evaluated it, here each
+# backbone's default mode (`aaren backbones`; no --eval-mode is given): the
+# Transformer re-runs its last K steps every env step (window), Aaren and the
+# LSTM carry their recurrent state (constant memory).
 MODE=auto
 for target in $HIGH $LOW; do
   out=$RUN/eval-$target.json

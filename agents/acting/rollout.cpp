@@ -50,7 +50,8 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
                           const std::function<void(int64_t, int64_t)>& progress,
                           const std::function<void(const envs::VectorEnv&)>& watch) {
   const bool budget = config.min_env_steps > 0;
-  if (config.episodes < (budget ? 0 : 1) || config.min_env_steps < 0)
+  if (config.min_env_steps < 0) throw envs::EnvError("rollout: the step budget must be >= 0");
+  if (config.episodes < (budget ? 0 : 1))
     throw envs::EnvError("rollout: episodes must be >= 1 (>= 0 with a step budget)");
   if (budget && config.num_envs > 1) throw envs::EnvError("rollout: a step budget runs one env");
   const int64_t n = budget ? 1 : config.num_envs > 0 ? config.num_envs : std::min<int64_t>(config.episodes, 16);

@@ -85,11 +85,14 @@ struct RolloutResult {
   std::vector<double> normalized_scores() const;
 };
 
-// Env i runs episodes i, i + n, i + 2n, ... until `episodes` are done (with
-// min_env_steps: until that many steps too; `episodes` then lists every finished one), so the
+// Env i runs episodes i, i + n, i + 2n, ... until `episodes` are done, so the
 // set of episodes does not depend on which ones end first; episode e starts
-// from a reset seeded with seed + e, so it is the same episode whatever n is. `progress` (may be
-// empty) is called after every finished episode.
+// from a reset seeded with seed + e, so it is the same episode whatever n is.
+// With seed_each_episode false, env i is seeded once (seed + i) and its episodes
+// follow from its own stream instead. With min_env_steps (one env) it also
+// steps until that many steps; `episodes` then lists every finished one.
+// `progress` (may be empty) is called after every finished episode with the
+// episodes asked as its total (0 under a step budget without episodes).
 // `watch` (may be empty) sees the envs after the reset and after every step
 // (e.g. envs::EpisodeVideo).
 RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,

@@ -24,6 +24,7 @@ void CollectConfig::validate() const {
   } else if ((transitions > 0) == (episodes > 0)) {
     throw std::invalid_argument("give exactly one of --transitions N, --episodes N (N >= 1)");
   }
+  if (transitions < 0 || episodes < 0) throw std::invalid_argument("--transitions and --episodes must be >= 0");
   if (noise < 0) throw std::invalid_argument("--noise must be >= 0");
   if (out.empty()) throw std::invalid_argument("--out FILE.hdf5 is required");
 }
@@ -38,6 +39,7 @@ std::vector<float> stored_actions(const CollectConfig& c, int64_t act_dim, int64
     throw std::runtime_error(c.actions + ": actions of width " + std::to_string(width) + ", but " + c.env + " takes " +
                              std::to_string(act_dim));
   const int64_t rows = static_cast<int64_t>(stored.size()) / width;
+  if (rows == 0) throw std::runtime_error(c.actions + ": holds no actions");
   if (transitions > rows)
     throw std::runtime_error("--transitions " + std::to_string(transitions) + ": " + c.actions + " holds " +
                              std::to_string(rows) + " actions");
@@ -138,7 +140,7 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   const bool replay = !c.actions.empty();
   const bool random_policy = !replay && c.policy == "random";
   int64_t transitions = c.transitions;
-  const std::vector<float> stored = replay ? stored_actions(c, env->act_dim(), transitions) : std::vector<float>();
+  std::vector<float> stored = replay ? stored_actions(c, env->act_dim(), transitions) : std::vector<float>();
   if (!replay && !random_policy) {
     policy = load_policy(c.policy);
     if (policy.obs_dim != env->obs_dim() || policy.act_dim != env->act_dim())
@@ -152,7 +154,7 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   RolloutConfig rc;
   rc.env = c.env, rc.env_options = c.env_options, rc.seed = c.seed, rc.seed_each_episode = false;
   rc.num_envs = 1, rc.episodes = c.episodes, rc.min_env_steps = transitions;
-  CollectingPolicy behaviour(c, policy, stored, progress, t);
+  CollectingPolicy behaviour(c, policy, std::move(stored), progress, t);
   run_rollout(rc, behaviour);
   t.metadata = collect_metadata(c, policy, replay, random_policy);
   data::write_d4rl(c.out, t);

@@ -15,6 +15,7 @@
 #include "envs/vector_env.h"
 #include "tests/agents/decision_test_support.h"
 #include "tests/agents/scan_test_support.h"
+#include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
 
 using aaren::testing::max_abs_diff;
@@ -414,6 +415,12 @@ TEST_CASE("decision: --eval-mode: evaluations act in the mode asked, a mode the 
                     Catch::StartsWith("--eval-mode kvcache: the aaren backbone acts in recurrent"));
   m.eval_mode = "sideways";
   CHECK_THROWS_WITH(m.evaluation_mode(), Catch::Contains("--eval-mode must be auto, recurrent, window or kvcache"));
+  m.dataset = "d.hdf5", m.out_dir = "out";
+  CHECK_THROWS_WITH(m.validate(), Catch::Contains("--eval-mode must be"));  // refused before any work
+  // A config.json or checkpoint written before the setting existed evaluates as it did: auto.
+  auto old = m.to_json();
+  old.erase("eval_mode");
+  CHECK(aaren::TrainConfig::from_json(old).eval_mode == "auto");
 
   const auto dir = aaren::testing::temp_dir("eval_mode");
   const auto data = tiny_dataset(dir);
@@ -424,6 +431,7 @@ TEST_CASE("decision: --eval-mode: evaluations act in the mode asked, a mode the 
   REQUIRE(result.evals.size() == 1);
   const auto agent = aaren::load_checkpoint(result.checkpoint);
   CHECK(agent.config.eval_mode == "window");
+  CHECK(agent.config.evaluation_mode() == aaren::ActMode::kWindow);  // what rollout --mode auto acts in
   const auto& e = result.evals[0];
   auto mean_return = [&](aaren::ActMode mode) {
     const auto r = aaren::evaluate_agent(agent, 3600, mode, 2, e.seed).returns();
@@ -432,6 +440,11 @@ TEST_CASE("decision: --eval-mode: evaluations act in the mode asked, a mode the 
   CHECK(e.return_mean == Approx(mean_return(aaren::ActMode::kWindow)).epsilon(1e-6));
   // A window of 2 steps forgets what the recurrent state keeps: the two modes act differently.
   CHECK(e.return_mean != Approx(mean_return(aaren::ActMode::kRecurrent)).epsilon(1e-6));
+  // The lean runtime acts recurrently only: --mode auto there means recurrent, not the run's window.
+  const auto lean = aaren::testing::run_shell(std::string(AAREN_BINARY) + " rollout --checkpoint " + result.checkpoint +
+                                              " --runtime lean --episodes 1 2>&1");
+  INFO(lean.output);
+  CHECK(lean.exit_code == 0);
 }
 
 TEST_CASE("decision: a run's config.json is the resolved config it ran with, on resume too", "[decision]") {

@@ -262,3 +262,47 @@ TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation 
   REQUIRE_FALSE(expected.empty());
   CHECK(digest == expected.front());
 }
+
+// The matched datasets are rebuilt from committed policies and action records
+// (scripts/make-matched-datasets.sh, docs/datasets/matched/checksums.txt): the
+// env loop that collect and SAC's evaluation step through must keep their bits.
+// A random policy with noise and a cut last episode, a sampled SAC policy, a
+// deterministic one with noise over whole episodes, and a SAC run's sampled
+// evaluations, against the digests of the build before the loop was shared.
+TEST_CASE("reproducible mode: collect and SAC's evaluation give the committed bits", "[cli][collect]") {
+  const auto dir = aaren::testing::temp_dir("collect_digest");
+  const std::string src = AAREN_SOURCE_DIR,
+                    bin = "env -u OPENBLAS_CORETYPE AAREN_REPRODUCIBLE=1 " + std::string(AAREN_BINARY);
+  const std::vector<std::pair<std::string, std::string>> runs = {
+      {"random", "collect --env hopper --policy random --noise 0.3 --transitions 3000 --seed 5"},
+      {"sac-sampled", "collect --env hopper --policy " + src +
+                          "/data/matched/sac-hopper-seed1-medium.pt --transitions 2000 --seed 11"},
+      {"sac-deterministic-noise", "collect --env walker2d --policy " + src +
+                                      "/data/matched/sac-walker2d-seed1-medium.pt --deterministic --noise 0.1 "
+                                      "--episodes 2 --seed 4"},
+  };
+  std::map<std::string, std::vector<std::string>> expected;
+  for (const auto& line : read_lines(src + "/tests/data/collect-digests.txt")) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    expected[line.substr(space + 1)].push_back(line.substr(0, space));
+  }
+  for (const auto& [name, command] : runs) {
+    const auto out = dir + "/" + name + ".hdf5";
+    const auto r = aaren::testing::run_shell(bin + " " + command + " --out " + out + " 2>&1");
+    INFO(name << ": " << r.output);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(expected[name].size() == 1);
+    CHECK(aaren::data::d4rl_arrays_sha256(out) == expected[name].front());
+  }
+  const auto r = aaren::testing::run_shell(bin +
+                                           " sac --env hopper --env-steps 1200 --learning-starts 400 --eval-every 400 "
+                                           "--eval-episodes 2 --eval-sampled --seed 4 --out " +
+                                           dir + "/sac 2>&1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto rows = read_lines(dir + "/sac/eval.csv");
+  REQUIRE(!rows.empty());
+  rows.erase(rows.begin());  // the header
+  CHECK(rows == expected["sac-eval"]);
+}
