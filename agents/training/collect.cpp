@@ -77,15 +77,22 @@ class CollectingPolicy : public BatchPolicy {
  public:
   CollectingPolicy(const CollectConfig& c, const PolicyCheckpoint& policy, std::vector<float> stored,
                    const std::function<void(int64_t, int64_t)>& progress, data::Transitions& t)
-      : c_(c), actor_(policy.actor), stored_(std::move(stored)), rng_(c.seed + 17), progress_(progress), t_(t) {}
+      : c_(c),
+        replay_(!c.actions.empty()),
+        random_(!replay_ && c.policy == "random"),
+        actor_(policy.actor),
+        stored_(std::move(stored)),
+        rng_(c.seed + 17),
+        progress_(progress),
+        t_(t) {}
 
   // Before the step: the state it starts from, and the action.
   void act(const envs::VectorEnv& venv, std::vector<double>& action) override {
     const auto& obs = venv.observations();  // one env
     const int64_t ad = venv.act_dim();
-    if (!c_.actions.empty()) {
+    if (replay_) {
       std::copy(stored_.begin() + t_.size * ad, stored_.begin() + (t_.size + 1) * ad, action.begin());
-    } else if (c_.policy == "random") {
+    } else if (random_) {
       for (auto& a : action) a = uniform_(rng_);
     } else {
       auto x = torch::tensor(std::vector<float>(obs.begin(), obs.end())).unsqueeze(0);
@@ -119,7 +126,8 @@ class CollectingPolicy : public BatchPolicy {
 
  private:
   const CollectConfig& c_;
-  GaussianActor actor_;  // null for random and stored actions
+  const bool replay_, random_;  // the action source, decided once (not per step)
+  GaussianActor actor_;         // null for random and stored actions
   const std::vector<float> stored_;
   std::mt19937_64 rng_;
   std::uniform_real_distribution<double> uniform_{-1.0, 1.0};
