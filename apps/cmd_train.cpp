@@ -18,6 +18,7 @@
 #include "agents/training/decision_trainer.h"
 #include "agents/training/distributed.h"
 #include "agents/training/seed_summary.h"
+#include "agents/training/training_run.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
@@ -230,6 +231,7 @@ struct TrainCommand {
   std::vector<uint64_t> seeds;  // --seeds (or a seed group's --config): one run per seed
   int jobs = 1;
   bool jobs_given = false;
+  bool print_config = false;
 };
 
 // The resolved command line: --config FILE first, the flags over it. Returns
@@ -249,7 +251,10 @@ bool parse_train_command(int argc, char** argv, TrainCommand& t) {
       ("seeds", po::value(&t.seeds)->multitoken()->value_name("N..."),
        "one run per seed in OUT/seed_N/, then OUT/summary.csv and OUT/eval.svg over the seeds (mean, sample std, "
        "95% interval); --resume OUT finishes the seeds still missing")
-      ("jobs", po::value(&t.jobs)->default_value(1), "with --seeds: seeds trained at once (each uses --threads)");
+      ("jobs", po::value(&t.jobs)->default_value(1), "with --seeds: seeds trained at once (each uses --threads)")
+      ("print-config", po::bool_switch(&t.print_config),
+       "print the run as it would run (config.json's JSON: the env, targets and evaluation interval from the data, "
+       "a --resume's stored settings) and exit; writes nothing");
   // clang-format on
   add_config_options(options, TrainConfig::fields(), c);
   po::variables_map vm;
@@ -285,6 +290,22 @@ bool parse_train_command(int argc, char** argv, TrainCommand& t) {
     throw UsageError(e.what());
   }
   return true;
+}
+
+// --print-config: the run resolved as `aaren train` would run it, with no side effect.
+int print_resolved_config(const TrainCommand& t) {
+  if (!t.seeds.empty() || (!t.c.resume.empty() && is_seed_group(resumed_folder(t.c.resume))))
+    throw UsageError("--print-config: shows one run; drop --seeds (or resume one seed's folder)");
+  const int world_size = dist::started_as_rank() ? dist::launch_from_environment().world_size : t.c.nproc;
+  try {
+    const auto resolved = resolve_training_run(t.c, t.given, world_size);
+    for (const auto& w : resolved.data.transitions.warnings) std::cerr << "warning: " << w << "\n";
+    if (!resolved.note.empty()) std::cerr << "note: " << resolved.note << "\n";
+    std::cout << resolved.config.to_json().dump(2) << "\n";
+  } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  }
+  return kExitOk;
 }
 
 // Trains (this process, one rank of several or alone) and reports.
@@ -384,6 +405,7 @@ int train_seed_group(int argc, char** argv, const TrainCommand& t) {
 int run_train(int argc, char** argv) {
   TrainCommand t;
   if (!parse_train_command(argc, argv, t)) return kExitOk;
+  if (t.print_config) return print_resolved_config(t);
   if (!t.seeds.empty() || (!t.c.resume.empty() && is_seed_group(resumed_folder(t.c.resume))))
     return train_seed_group(argc, argv, t);
   const TrainConfig& c = t.c;

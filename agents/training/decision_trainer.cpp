@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -18,16 +17,15 @@
 #include "agents/training/action_loss.h"
 #include "agents/training/distributed.h"
 #include "agents/training/graph_step.h"
+#include "agents/training/training_run.h"
 #include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/csv_log.h"
 #include "base/file_hash.h"
 #include "base/numbers.h"
-#include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "envs/d4rl_scores.h"
-#include "envs/registry.h"
 
 namespace aaren {
 
@@ -36,39 +34,6 @@ namespace {
 // Lock-free on every platform we build for, so a signal handler may set it.
 std::atomic<int> g_stop_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free, "request_training_stop must be async-signal-safe");
-
-// OUT/checkpoint_<update>.pt files, oldest first: (update, path).
-std::vector<std::pair<int64_t, std::string>> periodic_checkpoints(const std::string& dir) {
-  static const std::regex name("checkpoint_([0-9]+)\\.pt");
-  std::vector<std::pair<int64_t, std::string>> found;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    std::smatch m;
-    const auto file = entry.path().filename().string();
-    if (entry.is_regular_file() && std::regex_match(file, m, name))
-      found.emplace_back(std::stoll(m[1].str()), entry.path().string());
-  }
-  std::sort(found.begin(), found.end());
-  return found;
-}
-
-// --resume DIR: that run's newest checkpoint: the last checkpoint_<update>.pt,
-// or checkpoint.pt when that was written after it (a finished run, to be
-// trained for longer).
-std::string resolve_resume_path(const std::string& resume) {
-  if (!std::filesystem::is_directory(resume)) return resume;
-  const auto found = periodic_checkpoints(resume);
-  const auto final_path = (std::filesystem::path(resume) / "checkpoint.pt").string();
-  std::error_code ec;
-  const bool has_final = std::filesystem::is_regular_file(final_path, ec);
-  if (found.empty() && !has_final)
-    throw std::invalid_argument("--resume " + resume + ": no checkpoint_<update>.pt or checkpoint.pt in this folder");
-  if (found.empty()) return final_path;
-  if (has_final &&
-      std::filesystem::last_write_time(final_path, ec) >= std::filesystem::last_write_time(found.back().second, ec))
-    return final_path;
-  return found.back().second;
-}
 
 data::SequenceBatch to_device(const data::SequenceBatch& b, const torch::Device& device) {
   if (device.is_cpu()) return b;
@@ -176,83 +141,6 @@ std::unique_ptr<BatchRegime> make_regime(const data::TrajectoryDataset& data, co
   return std::make_unique<WindowRegime>(data, c, options, rank);
 }
 
-// The run a resume continues: the stored config, with the fields a resumed
-// run may change taken from `given` where the command line set them (`flags`;
-// the others keep the stored run's values: a resumed run with the stored
-// --threads computes what the uninterrupted run computed, bit for bit). With
-// no flags at all (a config built in code), every such field comes from
-// `given`. Flags it cannot change are refused.
-TrainConfig continue_stored_run(const TrainConfig& given, const LoadedAgent& stored,
-                                const std::set<std::string>& flags) {
-  for (const auto& f : TrainConfig::fields())
-    if (flags.count(f.flag) && !f.on_resume)
-      throw std::invalid_argument("--" + f.flag + " cannot change on --resume (the run continues with " +
-                                  base::display_value(f.get(stored.config)) + "); drop it");
-  if (flags.empty()) return base::resumed_config(stored.config, given, TrainConfig::fields());
-  TrainConfig c = base::resumed_config(stored.config, given, TrainConfig::fields(),
-                                       [&](const auto& f) { return flags.count(f.flag) > 0; });
-  c.resume = given.resume, c.out_dir = given.out_dir;
-  return c;
-}
-
-data::EpisodeData read_training_data(const std::string& path) {
-  try {
-    auto d = data::read_episode_data(path);
-    for (const auto& w : d.transitions.warnings) std::cerr << "warning: " << w << "\n";
-    return d;
-  } catch (const data::DataError& e) {
-    throw std::invalid_argument(e.what());
-  }
-}
-
-// The env for evaluation: --env, else the dataset's (a version the data name, or
-// say how it was inferred: `note`); checked against the data's sizes now, not
-// at the first evaluation after all the training. Returns the row's id (Hopper-v5).
-std::string resolve_env(const TrainConfig& c, const data::Transitions& t, const data::TrajectoryDataset& dataset,
-                        std::string& note) {
-  std::string env = c.env;
-  const auto found = envs::dataset_env(t.metadata, c.dataset);
-  // A bare name (hopper) names the robot; the data's row of that robot names its version.
-  const bool bare = !env.empty() && envs::env_spec(env).name == env;
-  if (found && (env.empty() || (bare && envs::env_spec(found->env).name == env))) {
-    env = found->env;
-    if (!found->note.empty()) note = c.dataset + ": " + env + " (" + found->note + ")";
-  }
-  if (env.empty()) throw std::invalid_argument("--env: cannot tell the environment from the dataset; name it");
-  const auto& spec = envs::env_spec(env);
-  if (spec.obs_dim != dataset.obs_dim() || spec.act_dim != dataset.act_dim())
-    throw std::invalid_argument("--env " + spec.gym_id + ": observations/actions " + std::to_string(spec.obs_dim) +
-                                "/" + std::to_string(spec.act_dim) + ", but " + c.dataset + " has " +
-                                std::to_string(dataset.obs_dim()) + "/" + std::to_string(dataset.act_dim()));
-  return spec.gym_id;
-}
-
-// What a run takes from its data, with no side effect (the same inputs give
-// the same config): the env, the score references, the targets and the
-// evaluation interval. `note` says how the env was inferred, if it was.
-TrainConfig resolve_from_data(TrainConfig c, const data::EpisodeData& data, const data::TrajectoryDataset& dataset,
-                              std::string& note) {
-  c.env = resolve_env(c, data.transitions, dataset, note);
-  const auto& spec = envs::env_spec(c.env);
-  if (c.score_references.empty()) {
-    // The dataset's own references score its own env only; a run resumed from before references were
-    // recorded keeps the env's, as its evaluations so far used.
-    const auto found = envs::dataset_env(data.transitions.metadata, c.dataset);
-    const bool own_env = found && envs::env_spec(found->env).gym_id == spec.gym_id;
-    const auto ref = own_env && c.resume.empty() ? envs::dataset_reference(data.transitions.metadata, spec).reference
-                                                 : spec.reference;
-    c.score_references = {ref.random_return, ref.expert_return};
-  }
-  // DT's targets where DT published them; else (envs outside DT's experiments) the data's best and mean
-  // episode returns, as DT's targets sit near the best return in its data.
-  const double high = spec.dt_target_high != 0 ? spec.dt_target_high : data.split.max_return();
-  const double low = spec.dt_target_high != 0 ? spec.dt_target_low : data.split.mean_return();
-  if (c.target_return == 0.0) c.target_return = high;
-  if (c.eval_targets.empty()) c.eval_targets = {high, low};
-  if (c.eval_every == 0) c.eval_every = std::max<int64_t>(1, c.updates / 10);
-  return c;
-}
-
 // A JSON object from a file; empty when the file is missing or not an object.
 nlohmann::json read_json_object(const std::string& path) {
   std::ifstream in(path);
@@ -326,44 +214,22 @@ struct DecisionTrainer::Run {
   UpdateLoss graphed_update(double lr);
 };
 
+// Resolution first, with no side effect (training_run.h); then the group,
+// the folder, the model and the logs. A rank whose resolution fails exits
+// before the rendezvous: its peers (all resolving the same inputs) fail
+// alike, or the launcher (`--nproc`, torchrun) ends them.
 void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std::string>& flags) {
-  given.validate();
-  c = given;
-  if (!c.resume.empty()) c.resume = resolve_resume_path(c.resume);
-  if (!c.resume.empty()) {
-    try {
-      resumed = load_checkpoint(c.resume);
-    } catch (const std::runtime_error& e) {
-      throw std::invalid_argument(e.what());  // a bad input file, as for every command that loads one
-    }
-    auto with_path = given;
-    with_path.resume = c.resume;
-    c = continue_stored_run(with_path, *resumed, flags);
-  }
   launch = dist::launch_from_environment();
-  if (launch.world_size > 1 && given.nproc > 1 && given.nproc != launch.world_size)
-    throw std::invalid_argument("--nproc " + std::to_string(given.nproc) + " but WORLD_SIZE=" +
-                                std::to_string(launch.world_size) + " (the launcher decides the ranks)");
-  if (resumed && resumed->config.nproc != launch.world_size)
-    throw std::invalid_argument(c.resume + ": trained on " + std::to_string(resumed->config.nproc) +
-                                " rank(s); resume it with --nproc " + std::to_string(resumed->config.nproc) +
-                                " (here: " + std::to_string(launch.world_size) + ")");
-  c.nproc = launch.world_size;
-  c.validate();  // the global batch against the resolved world size
+  auto resolved = resolve_training_run(given, flags, launch.world_size);
+  c = std::move(resolved.config);
+  resumed = std::move(resolved.resumed);
+  data = std::move(resolved.data);
+  dataset = std::move(resolved.dataset);
+  for (const auto& w : data.transitions.warnings) std::cerr << "warning: " << w << "\n";
+  if (!resolved.note.empty()) std::cerr << "note: " << resolved.note << "\n";
   at::set_num_threads(c.threads);
-  join_group();  // first: a rank that fails below closes its connection, and the others stop at once
-  try {
-    c.dataset = data::resolve_dataset(c.dataset);  // a name (hopper-medium-v2): its file, in config.json too
-  } catch (const data::DataError& e) {
-    throw std::invalid_argument(e.what());
-  }
-  data = read_training_data(c.dataset);
-  if (c.top_fraction < 1.0) data.split = data::top_episodes(data.split, c.top_fraction);  // DT's %BC
-  dataset = std::make_unique<data::TrajectoryDataset>(data.transitions, data.split);
-  std::string note;
-  c = resolve_from_data(c, data, *dataset, note);
-  if (!note.empty()) std::cerr << "note: " << note << "\n";
-  if (writes_files()) {  // after everything that can refuse the run's input
+  join_group();
+  if (writes_files()) {
     std::filesystem::create_directories(c.out_dir);
     base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
   }

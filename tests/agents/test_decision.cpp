@@ -11,6 +11,7 @@
 #include "agents/acting/lean_export.h"
 #include "agents/checkpoint/checkpoint.h"
 #include "agents/training/decision_trainer.h"
+#include "agents/training/training_run.h"
 #include "data/hdf5_io.h"
 #include "envs/vector_env.h"
 #include "tests/agents/decision_test_support.h"
@@ -447,12 +448,21 @@ TEST_CASE("decision: --eval-mode: evaluations act in the mode asked, a mode the 
   CHECK(lean.exit_code == 0);
 }
 
+namespace {
+// A 4-update Aaren run on the tiny dataset in `dir`, its env and target left for the data to decide
+// (hopper, DT's 3600).
+aaren::TrainConfig config_resolved_from_data(const std::string& dir, const std::string& out) {
+  auto c = tiny_config(tiny_dataset(dir), out, "aaren");
+  c.updates = 4, c.checkpoint_every = 2;
+  c.env.clear(), c.target_return = 0;
+  return c;
+}
+}  // namespace
+
 TEST_CASE("decision: a run's config.json is the resolved config it ran with, on resume too", "[decision]") {
   const auto dir = aaren::testing::temp_dir("resolved");
-  const auto data = tiny_dataset(dir);
-  auto c = tiny_config(data, dir + "/first", "aaren");
-  c.updates = 4, c.checkpoint_every = 2;
-  c.env.clear(), c.target_return = 0;  // resolved from the dataset: hopper, DT's 3600
+  const auto c = config_resolved_from_data(dir, dir + "/first");
+  const auto& data = c.dataset;
   auto read_json = [](const std::string& path) {
     std::ifstream in(path);
     return nlohmann::json::parse(in);
@@ -482,6 +492,33 @@ TEST_CASE("decision: a run's config.json is the resolved config it ran with, on 
   more.lr = 1e-2;
   CHECK_THROWS_WITH(aaren::DecisionTrainer(more, {"resume", "out", "lr"}),
                     Catch::Contains("--lr cannot change on --resume") && Catch::Contains("0.003"));
+}
+
+TEST_CASE("decision: a run resolves with no side effect to the config it runs with, a resume too", "[decision]") {
+  const auto dir = aaren::testing::temp_dir("resolve-pure");
+  const auto c = config_resolved_from_data(dir, dir + "/run");
+  const auto resolved = aaren::resolve_training_run(c, {}, 1);
+  CHECK_FALSE(std::filesystem::exists(c.out_dir));  // nothing written
+  CHECK(resolved.config.to_json() == aaren::resolve_training_run(c, {}, 1).config.to_json());
+  CHECK(resolved.config.env == "Hopper-v3");
+  CHECK(resolved.config.eval_targets == std::vector<double>{3600, 1800});
+  CHECK(resolved.dataset->num_episodes() == 3);
+  aaren::train_decision(c);
+  std::ifstream in(c.out_dir + "/config.json");
+  auto ran = nlohmann::json::parse(in);
+  ran.erase("provenance");
+  CHECK(ran == resolved.config.to_json());
+  // A resume resolves to the stored run the trainer then continues, and reads its checkpoint once.
+  aaren::TrainConfig more;
+  more.resume = c.out_dir, more.out_dir = c.out_dir, more.updates = 6, more.threads = 1;
+  const std::set<std::string> flags{"resume", "out", "updates", "threads"};
+  const auto continued = aaren::resolve_training_run(more, flags, 1);
+  REQUIRE(continued.resumed);
+  CHECK(continued.resumed->update == 4);
+  CHECK(continued.config.resume == c.out_dir + "/checkpoint.pt");
+  CHECK(continued.config.lr == c.lr);
+  CHECK(aaren::DecisionTrainer(more, flags).config().to_json() == continued.config.to_json());
+  CHECK_THROWS_WITH(aaren::resolve_training_run(more, flags, 2), Catch::Contains("trained on 1 rank(s)"));
 }
 
 namespace {

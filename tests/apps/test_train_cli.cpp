@@ -210,6 +210,43 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   CHECK(r.output.find("--keep-last") != std::string::npos);
 }
 
+TEST_CASE("cli: train --print-config shows the run as it would run and writes nothing, a resume too", "[cli]") {
+  const auto dir = aaren::testing::temp_dir("print_config");
+  const std::string out = dir + "/run";
+  const std::string args = "train --dataset " + kTrainData +
+                           " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --updates 4 --eval-episodes 1"
+                           " --threads 1 --out " +
+                           out;
+  auto shown = run_aaren(args + " --print-config", /*merge_stderr=*/false);
+  INFO(shown.output);
+  REQUIRE(shown.exit_code == 0);
+  const auto resolved = nlohmann::json::parse(shown.output);
+  CHECK(resolved.at("env") == "Hopper-v3");  // from the data
+  CHECK(resolved.at("eval_targets") == nlohmann::json::array({3600.0, 1800.0}));
+  CHECK(resolved.at("eval_every") == 1);  // updates / 10, at least 1
+  CHECK_FALSE(std::filesystem::exists(out));
+  auto r = run_aaren(args);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(out + "/config.json");
+  auto ran = nlohmann::json::parse(in);
+  ran.erase("provenance");
+  CHECK(ran == resolved);
+  // A resume: the stored run with the new length; the run's folder is left as it was.
+  const auto files_before = std::distance(std::filesystem::directory_iterator(out), {});
+  shown = run_aaren("train --resume " + out + " --updates 8 --print-config", false);
+  INFO(shown.output);
+  REQUIRE(shown.exit_code == 0);
+  const auto continued = nlohmann::json::parse(shown.output);
+  CHECK(continued.at("updates") == 8);
+  CHECK(continued.at("embed_dim") == 16);
+  CHECK(std::distance(std::filesystem::directory_iterator(out), {}) == files_before);
+  // Bad input is refused by name, as the run itself would refuse it.
+  r = run_aaren("train --resume " + out + " --updates 8 --lr 1 --print-config");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("--lr cannot change on --resume") != std::string::npos);
+}
+
 TEST_CASE("cli: datasets by name through D4RL's and Minari's folders, and each Gymnasium version acting as itself",
           "[cli][data]") {
   const auto dir = aaren::testing::temp_dir("dataset_names");

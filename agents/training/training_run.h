@@ -1,0 +1,44 @@
+// A training run as the user's input resolves it, before anything happens:
+// the checkpoint a --resume continues and the stored run's config with the
+// fields a resume may change, the dataset (by name or path) and its
+// episodes, the env, the score references, DT's targets and the evaluation
+// interval. Resolution has no side effect: it reads files and writes none,
+// joins no process group and sets no global state, so the same inputs give
+// the same run (`aaren train --print-config` shows it; DecisionTrainer runs it).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agents/checkpoint/checkpoint.h"
+#include "agents/checkpoint/train_config.h"
+#include "data/hdf5_io.h"
+#include "data/trajectory_dataset.h"
+
+namespace aaren {
+
+struct ResolvedTrainingRun {
+  TrainConfig config;                  // what runs and what config.json holds
+  std::optional<LoadedAgent> resumed;  // the checkpoint a --resume continues (read once)
+  data::EpisodeData data;              // the file's transitions and the episodes trained on (DT's %BC kept)
+  std::unique_ptr<data::TrajectoryDataset> dataset;  // those episodes, as the samplers read them
+  std::string note;                                  // how the env was inferred from the data, if it was
+};
+
+// Resolves `given` for `world_size` ranks: with --resume (a checkpoint, or a
+// run folder's newest), the stored run with the fields named in
+// `given_flags` taken from `given` (all of them when given_flags is empty);
+// a flag the stored run keeps is refused. Throws std::invalid_argument (bad
+// input: one line naming the flag or file).
+ResolvedTrainingRun resolve_training_run(const TrainConfig& given, const std::set<std::string>& given_flags,
+                                         int world_size);
+
+// OUT/checkpoint_<update>.pt files, oldest first: (update, path).
+std::vector<std::pair<int64_t, std::string>> periodic_checkpoints(const std::string& dir);
+
+}  // namespace aaren
