@@ -185,24 +185,31 @@ std::string resumed_folder(const std::string& resume) {
 class OutFolderGuard {
  public:
   OutFolderGuard(const TrainConfig& c, bool overwrite) : out_(c.out_dir) {
-    if (!c.resume.empty() && overwrite)
-      throw UsageError("--overwrite starts a new run; --resume continues one: give one");
-    const auto files = run_files_in(out_);
-    if (files.empty() || (!c.resume.empty() && same_folder(out_, resumed_folder(c.resume)))) return;
-    if (!c.resume.empty())
-      throw UsageError("--out " + out_ + " holds another run than the one --resume " + c.resume +
-                       " continues; give an empty --out, or none (the run's own folder)");
-    if (!overwrite) {
-      std::string list;
-      for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];
-      throw UsageError("--out " + out_ + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") +
-                       "); continue it with --resume " + out_ +
-                       ", replace it with --overwrite, or choose another --out");
-    }
+    if (!replaces_a_run(c, overwrite)) return;
     aside_ = out_ + ".replaced." + std::to_string(::getpid());
     std::error_code ec;
     std::filesystem::rename(out_, aside_, ec);
     if (ec) throw InputError("--overwrite: cannot move " + out_ + " aside (" + ec.message() + ")");
+  }
+  // Whether --out holds a run that --overwrite replaces; refuses an --out the
+  // run may not write in (UsageError). Touches nothing.
+  static bool replaces_a_run(const TrainConfig& c, bool overwrite) {
+    const std::string& out = c.out_dir;
+    if (!c.resume.empty() && overwrite)
+      throw UsageError("--overwrite starts a new run; --resume continues one: give one");
+    const auto files = run_files_in(out);
+    if (files.empty() || (!c.resume.empty() && same_folder(out, resumed_folder(c.resume)))) return false;
+    if (!c.resume.empty())
+      throw UsageError("--out " + out + " holds another run than the one --resume " + c.resume +
+                       " continues; give an empty --out, or none (the run's own folder)");
+    if (!overwrite) {
+      std::string list;
+      for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];
+      throw UsageError("--out " + out + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") +
+                       "); continue it with --resume " + out +
+                       ", replace it with --overwrite, or choose another --out");
+    }
+    return true;
   }
   // The new run has started: the old one goes.
   void commit() {
@@ -292,17 +299,22 @@ bool parse_train_command(int argc, char** argv, TrainCommand& t) {
   return true;
 }
 
-// --print-config: the run resolved as `aaren train` would run it, with no side effect.
+// --print-config: the run resolved as `aaren train` would run it, with no
+// side effect; what the run would refuse on its input is refused alike (one
+// rank of several prints: rank 0).
 int print_resolved_config(const TrainCommand& t) {
   if (!t.seeds.empty() || (!t.c.resume.empty() && is_seed_group(resumed_folder(t.c.resume))))
     throw UsageError("--print-config: shows one run; drop --seeds (or resume one seed's folder)");
-  const int world_size = dist::started_as_rank() ? dist::launch_from_environment().world_size : t.c.nproc;
+  OutFolderGuard::replaces_a_run(t.c, t.overwrite);
+  const auto say = [](const std::string& line) { std::cerr << line << "\n"; };
   try {
-    const auto resolved = resolve_training_run(t.c, t.given, world_size);
-    for (const auto& w : resolved.data.transitions.warnings) std::cerr << "warning: " << w << "\n";
-    if (!resolved.note.empty()) std::cerr << "note: " << resolved.note << "\n";
-    std::cout << resolved.config.to_json().dump(2) << "\n";
+    const auto launch = dist::launch_from_environment();
+    const int world_size = dist::started_as_rank() ? launch.world_size : t.c.nproc;
+    const auto resolved = resolve_training_run(t.c, t.given, world_size, say);
+    if (launch.rank == 0) std::cout << resolved.config.to_json().dump(2) << "\n";
   } catch (const std::invalid_argument& e) {
+    throw InputError(e.what());
+  } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
   return kExitOk;

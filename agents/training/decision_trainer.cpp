@@ -194,6 +194,8 @@ struct DecisionTrainer::Run {
 
   bool writes_files() const { return launch.rank == 0; }
   void prepare(const TrainConfig& given, const std::set<std::string>& flags);
+  // resolve_training_run; on failure with several ranks, the group is joined and left.
+  ResolvedTrainingRun resolve_with_peers(const TrainConfig& given, const std::set<std::string>& flags);
   void write_config();
   nlohmann::json run_history() const;
   void join_group();
@@ -215,18 +217,16 @@ struct DecisionTrainer::Run {
 };
 
 // Resolution first, with no side effect (training_run.h); then the group,
-// the folder, the model and the logs. A rank whose resolution fails exits
-// before the rendezvous: its peers (all resolving the same inputs) fail
-// alike, or the launcher (`--nproc`, torchrun) ends them.
+// the folder, the model and the logs. A rank whose resolution fails still
+// joins its group before it stops, so its peers end at their first
+// collective rather than wait at the rendezvous for --dist-timeout.
 void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std::string>& flags) {
   launch = dist::launch_from_environment();
-  auto resolved = resolve_training_run(given, flags, launch.world_size);
+  auto resolved = resolve_with_peers(given, flags);
   c = std::move(resolved.config);
   resumed = std::move(resolved.resumed);
   data = std::move(resolved.data);
   dataset = std::move(resolved.dataset);
-  for (const auto& w : data.transitions.warnings) std::cerr << "warning: " << w << "\n";
-  if (!resolved.note.empty()) std::cerr << "note: " << resolved.note << "\n";
   at::set_num_threads(c.threads);
   join_group();
   if (writes_files()) {
@@ -239,6 +239,23 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   if (!writes_files()) return;
   write_config();
   open_logs();
+}
+
+ResolvedTrainingRun DecisionTrainer::Run::resolve_with_peers(const TrainConfig& given,
+                                                             const std::set<std::string>& flags) {
+  try {
+    return resolve_training_run(given, flags, launch.world_size,
+                                [](const std::string& line) { std::cerr << line << "\n"; });
+  } catch (...) {
+    if (launch.world_size > 1) {
+      try {
+        c = given;
+        join_group();  // the group as given: it exists only to be left at once
+      } catch (...) {  // the error to report is resolution's
+      }
+    }
+    throw;
+  }
 }
 
 // The resolved run, next to its outputs (on resume: the run as it continues),
@@ -329,10 +346,7 @@ void DecisionTrainer::Run::build_model() {
   agent.normalizer.inv_std = torch::tensor(dataset->state_inv_std());  // the samplers' own factors
   torch::manual_seed(c.seed);
   agent.model = DecisionPolicy(decision_config(c, dataset->obs_dim(), dataset->act_dim()));
-  if (resumed) {
-    const auto& stored = resumed->model->config();
-    if (stored.state_dim != dataset->obs_dim() || stored.act_dim != dataset->act_dim())
-      throw std::invalid_argument(c.resume + ": trained on other dims than " + c.dataset);
+  if (resumed) {  // the sizes match: resolve_training_run checked them
     torch::NoGradGuard no_grad;
     auto src = resumed->model->named_parameters();
     for (auto& p : agent.model->named_parameters()) p.value().copy_(src[p.key()]);
@@ -360,22 +374,15 @@ void DecisionTrainer::Run::build_model() {
 }
 
 void DecisionTrainer::Run::restore_training_state() {
-  if (!resumed) return;
-  if (!resumed->training) throw std::invalid_argument(c.resume + ": has no training state to resume from");
+  if (!resumed) return;  // with its training state, as many ranks' generators as ranks, updates to make: checked
   optimizer->load(*resumed->training->optimizer);
   regime->set_rng_state(resumed->training->sampler_rng);
   auto generator = at::detail::getDefaultCPUGenerator();  // a handle: sets the global one
   const auto& ranks = resumed->training->rank_torch_rng;
-  if (ranks.defined() && ranks.size(0) != launch.world_size)
-    throw std::invalid_argument(c.resume + ": holds " + std::to_string(ranks.size(0)) + " ranks' generators, not " +
-                                std::to_string(launch.world_size));
   generator.set_state(ranks.defined() ? ranks[launch.rank].clone() : resumed->training->torch_rng);
   start_update = resumed->update;
   seconds_before =
       logged_seconds((std::filesystem::path(c.resume).parent_path() / "train_log.csv").string(), start_update);
-  if (start_update >= c.updates)
-    throw std::invalid_argument("--updates " + std::to_string(c.updates) + " is not beyond the checkpoint's " +
-                                std::to_string(start_update));
   resumed.reset();  // the stored weights are copied; free them
 }
 

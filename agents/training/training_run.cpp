@@ -123,13 +123,20 @@ TrainConfig resolve_from_data(TrainConfig c, const data::EpisodeData& data, cons
 }
 
 // --resume: the checkpoint (a run folder's newest) and the run it continues.
+// Loading builds a model, whose initialisation draws from LibTorch's global
+// generator: its state is put back, so resolving leaves it as it was.
 void resolve_resume(const TrainConfig& given, const std::set<std::string>& flags, ResolvedTrainingRun& r) {
   r.config.resume = resolve_resume_path(given.resume);
+  auto generator = at::detail::getDefaultCPUGenerator();
+  const auto generator_state = generator.get_state();
   try {
     r.resumed = load_checkpoint(r.config.resume);
   } catch (const std::runtime_error& e) {
+    generator.set_state(generator_state);
     throw std::invalid_argument(e.what());  // a bad input file, as for every command that loads one
   }
+  generator.set_state(generator_state);
+  if (!r.resumed->training) throw std::invalid_argument(r.config.resume + ": has no training state to resume from");
   auto with_path = given;
   with_path.resume = r.config.resume;
   r.config = continue_stored_run(with_path, *r.resumed, flags);
@@ -144,12 +151,28 @@ void check_world_size(const TrainConfig& given, const ResolvedTrainingRun& r, in
     throw std::invalid_argument(r.config.resume + ": trained on " + std::to_string(r.resumed->config.nproc) +
                                 " rank(s); resume it with --nproc " + std::to_string(r.resumed->config.nproc) +
                                 " (here: " + std::to_string(world_size) + ")");
+  const auto& ranks = r.resumed ? r.resumed->training->rank_torch_rng : torch::Tensor();
+  if (ranks.defined() && ranks.size(0) != world_size)
+    throw std::invalid_argument(r.config.resume + ": holds " + std::to_string(ranks.size(0)) +
+                                " ranks' generators, not " + std::to_string(world_size));
+}
+
+// What the checkpoint a resume continues must share with the run: the data's sizes, and
+// updates still to make.
+void check_resume_fits(const ResolvedTrainingRun& r) {
+  if (!r.resumed) return;
+  const auto& stored = r.resumed->model->config();
+  if (stored.state_dim != r.dataset->obs_dim() || stored.act_dim != r.dataset->act_dim())
+    throw std::invalid_argument(r.config.resume + ": trained on other dims than " + r.config.dataset);
+  if (r.resumed->update >= r.config.updates)
+    throw std::invalid_argument("--updates " + std::to_string(r.config.updates) + " is not beyond the checkpoint's " +
+                                std::to_string(r.resumed->update));
 }
 
 }  // namespace
 
 ResolvedTrainingRun resolve_training_run(const TrainConfig& given, const std::set<std::string>& given_flags,
-                                         int world_size) {
+                                         int world_size, const std::function<void(const std::string&)>& say) {
   given.validate();
   ResolvedTrainingRun r;
   r.config = given;
@@ -164,9 +187,14 @@ ResolvedTrainingRun resolve_training_run(const TrainConfig& given, const std::se
     throw std::invalid_argument(e.what());
   }
   r.data = read_training_data(c.dataset);
+  if (say)
+    for (const auto& w : r.data.transitions.warnings) say("warning: " + w);
   if (c.top_fraction < 1.0) r.data.split = data::top_episodes(r.data.split, c.top_fraction);  // DT's %BC
   r.dataset = std::make_unique<data::TrajectoryDataset>(r.data.transitions, r.data.split);
-  c = resolve_from_data(c, r.data, *r.dataset, r.note);
+  std::string note;
+  c = resolve_from_data(c, r.data, *r.dataset, note);
+  if (say && !note.empty()) say("note: " + note);
+  check_resume_fits(r);
   return r;
 }
 

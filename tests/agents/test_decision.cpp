@@ -512,13 +512,19 @@ TEST_CASE("decision: a run resolves with no side effect to the config it runs wi
   aaren::TrainConfig more;
   more.resume = c.out_dir, more.out_dir = c.out_dir, more.updates = 6, more.threads = 1;
   const std::set<std::string> flags{"resume", "out", "updates", "threads"};
+  torch::manual_seed(11);
+  const auto draws = torch::rand({4});
+  torch::manual_seed(11);
   const auto continued = aaren::resolve_training_run(more, flags, 1);
+  CHECK(torch::equal(torch::rand({4}), draws));  // loading the stored model left the generator as it was
   REQUIRE(continued.resumed);
   CHECK(continued.resumed->update == 4);
   CHECK(continued.config.resume == c.out_dir + "/checkpoint.pt");
   CHECK(continued.config.lr == c.lr);
   CHECK(aaren::DecisionTrainer(more, flags).config().to_json() == continued.config.to_json());
   CHECK_THROWS_WITH(aaren::resolve_training_run(more, flags, 2), Catch::Contains("trained on 1 rank(s)"));
+  more.updates = 4;
+  CHECK_THROWS_WITH(aaren::resolve_training_run(more, flags, 1), Catch::Contains("not beyond the checkpoint's 4"));
 }
 
 namespace {

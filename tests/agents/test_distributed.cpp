@@ -292,6 +292,32 @@ TEST_CASE("Data-parallel: a rank whose peers never arrive, or whose port is take
   fs::remove_all(out), fs::remove(out + ".err");
 }
 
+TEST_CASE("Data-parallel: a rank that refuses its input ends its peers at once, not after --dist-timeout",
+          "[distributed]") {
+  REQUIRE(aaren::dist::available());  // scripts/setup.sh installs libgloo-dev: a build without it fails here
+  const auto out = fresh_dir("refused");
+  const int port = free_port();
+  const std::string rest =
+      " --backbone transformer --updates 5 --embed-dim 32 --layers 1 --batch-size 8"
+      " --threads 1 --dist-timeout 60 --out " +
+      out;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Rank 1 does not find its dataset (a file missing on one machine); rank 0 has its own.
+  const pid_t rank1 = start_rank(1, 2, port, "--dataset " + out + "-missing.hdf5" + rest, out + ".rank1.err");
+  const pid_t rank0 = start_rank(0, 2, port, "--dataset " + kData + rest, out + ".rank0.err");
+  const int code1 = wait_for(rank1, std::chrono::seconds(50));
+  const int code0 = wait_for(rank0, std::chrono::seconds(50));
+  const auto err0 = read_text(out + ".rank0.err"), err1 = read_text(out + ".rank1.err");
+  INFO(err0 << "\n" << err1);
+  CHECK(code1 > 0);
+  CHECK(code0 > 0);  // not -1: it ended by itself, not waiting out the 60 s
+  CHECK(seconds_since(t0) < 45);
+  CHECK(err1.find("rank 1: ") != std::string::npos);
+  CHECK(err1.find("-missing.hdf5") != std::string::npos);
+  CHECK(err0.find("another rank died") != std::string::npos);
+  fs::remove_all(out), fs::remove(out + ".rank0.err"), fs::remove(out + ".rank1.err");
+}
+
 TEST_CASE("Data-parallel: launch variables are checked", "[distributed]") {
   const auto out = fresh_dir("env");
   const std::string args = "train --dataset " + kData + " --backbone transformer --updates 2 --out " + out;
@@ -318,7 +344,8 @@ TEST_CASE("bench train --nproc 1 2: one row per rank count, the all-reduce measu
           "[distributed]") {
   REQUIRE(aaren::dist::available());
   const auto r = aaren::testing::run_aaren(
-      "bench train --nproc 1 2 --lengths 30 --batch-size 4 --embed-dim 16 --layers 1 --min-seconds 0 --min-rounds 2 --json",
+      "bench train --nproc 1 2 --lengths 30 --batch-size 4 --embed-dim 16 --layers 1 --min-seconds 0 --min-rounds 2 "
+      "--json",
       /*merge_stderr=*/false);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);

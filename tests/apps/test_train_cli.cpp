@@ -213,10 +213,10 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
 TEST_CASE("cli: train --print-config shows the run as it would run and writes nothing, a resume too", "[cli]") {
   const auto dir = aaren::testing::temp_dir("print_config");
   const std::string out = dir + "/run";
-  const std::string args = "train --dataset " + kTrainData +
-                           " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --updates 4 --eval-episodes 1"
-                           " --threads 1 --out " +
-                           out;
+  const std::string run = "train --dataset " + kTrainData +
+                          " --backbone aaren --embed-dim 16 --layers 1 --aaren-batch 2 --updates 4 --eval-episodes 1"
+                          " --threads 1";
+  const std::string args = run + " --out " + out;
   auto shown = run_aaren(args + " --print-config", /*merge_stderr=*/false);
   INFO(shown.output);
   REQUIRE(shown.exit_code == 0);
@@ -243,8 +243,17 @@ TEST_CASE("cli: train --print-config shows the run as it would run and writes no
   CHECK(std::distance(std::filesystem::directory_iterator(out), {}) == files_before);
   // Bad input is refused by name, as the run itself would refuse it.
   r = run_aaren("train --resume " + out + " --updates 8 --lr 1 --print-config");
-  CHECK(r.exit_code != 0);
+  CHECK(r.exit_code == 2);
   CHECK(r.output.find("--lr cannot change on --resume") != std::string::npos);
+  r = run_aaren("train --resume " + out + " --updates 4 --print-config");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--updates 4 is not beyond the checkpoint's 4") != std::string::npos);
+  r = run_aaren(args + " --print-config");  // a new run into a run's folder
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("holds a run") != std::string::npos);
+  r = run_aaren(run + " --env Hoppr-v3 --out " + dir + "/other --print-config");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("Hoppr-v3") != std::string::npos);
 }
 
 TEST_CASE("cli: datasets by name through D4RL's and Minari's folders, and each Gymnasium version acting as itself",
