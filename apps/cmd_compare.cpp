@@ -22,8 +22,7 @@ namespace {
 // The rows of one agent: its backbone in each of its ways to act (its
 // descriptor's), one env at a time; also in the LibTorch-free runtime where
 // the backbone has one (the same function: equal scores).
-void compare_agent(base::Table& table, const std::string& path, int64_t episodes, uint64_t seed,
-                   double target_return) {
+void compare_agent(base::Table& table, const std::string& path, int64_t episodes, uint64_t seed, double target_return) {
   LoadedAgent agent;
   try {
     agent = load_checkpoint(path);
@@ -58,10 +57,9 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
     const auto r = run_rollout(rc, *policy);
     const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
     table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), mode, runtime,
-                   mean_of(r.returns()),
-                   std_of(r.returns()), mean_of(r.normalized_scores()), std_of(r.normalized_scores()),
-                   1e6 * r.policy_seconds / steps, 1e6 * r.env_seconds / steps, policy->peak_state_bytes(),
-                   episodes});
+                   mean_of(r.returns()), std_of(r.returns()), mean_of(r.normalized_scores()),
+                   std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps, 1e6 * r.env_seconds / steps,
+                   policy->peak_state_bytes(), episodes});
   }
 }
 }  // namespace
@@ -105,15 +103,13 @@ int run_compare(int argc, char** argv) {
   if (!csv.empty()) require_writable("csv", csv);  // before the rollouts, not after them
 
   base::Table table;
-  table.columns = {"checkpoint",      "backbone",          "tokens",          "mode",
-                   "runtime",         "return_mean",       "return_std",      "score_mean",
-                   "score_std",       "policy_us_per_step", "env_us_per_step", "state_bytes_peak",
-                   "episodes"};
+  table.columns = {"checkpoint",      "backbone",         "tokens",     "mode",      "runtime",
+                   "return_mean",     "return_std",       "score_mean", "score_std", "policy_us_per_step",
+                   "env_us_per_step", "state_bytes_peak", "episodes"};
   double data_mean = std::nan("");
   if (!dataset.empty()) {
     try {
-      const auto t = data::read_dataset_isolated(data::resolve_dataset(dataset));
-      data_mean = data::split_episodes(t).mean_return();
+      data_mean = data::read_episode_data(data::resolve_dataset(dataset)).split.mean_return();
     } catch (const data::DataError& e) {
       throw InputError(e.what());
     }

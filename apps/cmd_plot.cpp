@@ -1,7 +1,8 @@
 // aaren plot RUN... --out FILE.svg: the evaluation curves of several training
 // runs and seed groups in one figure (d3rlpy's `plot` habit): a run draws its
 // eval.csv, a seed group (aaren train --seeds) its mean over seeds with the 95%
-// interval as a band; each dataset's level is a reference line.
+// interval as a band; each dataset's level is a reference line, and so is each
+// --reference (a published score: DT's 67.6 on hopper-medium, Chen et al. 2021, Table 2).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -82,12 +83,22 @@ std::vector<std::string> labels_for(const std::vector<std::string>& runs) {
   }
   return labels;
 }
+
+// --reference VALUE=LABEL: a line at VALUE (a normalised score) named LABEL.
+base::ReferenceLine parse_reference(const std::string& given) {
+  const auto eq = given.find('=');
+  double y = 0;
+  if (eq == std::string::npos || eq + 1 == given.size() || !base::parse_real(given.substr(0, eq), y) ||
+      !std::isfinite(y))
+    throw UsageError("--reference " + given + ": expected VALUE=LABEL, e.g. \"67.6=DT, Chen et al. 2021\"");
+  return {y, given.substr(eq + 1)};
+}
 }  // namespace
 
 // plot's settings, one described field each (flags, --help, docs/CLI-REFERENCE.md).
 struct PlotSettings {
   std::vector<std::string> runs, labels;
-  std::string out, target = "high", title;
+  std::string references, out, target = "high", title;
   double data_level = std::nan("");
 
   static const std::vector<base::ConfigField<PlotSettings>>& fields() {
@@ -102,6 +113,9 @@ struct PlotSettings {
         field("title", &S::title, "the figure's title (default: the datasets)"),
         field("data-level", &S::data_level,
               "the data's normalised score, for runs whose config.json predates recording it ('aaren data inspect')"),
+        field("reference", &S::references,
+              "more horizontal lines: VALUE=LABEL (a normalised score and its name, e.g. a published score), several "
+              "separated by ';'"),
     };
     return table;
   }
@@ -115,7 +129,7 @@ int run_plot(int argc, char** argv) {
   if (!parse_config(argc, argv, "RUN... --out FILE.svg [options]", PlotSettings::fields(), settings, vm, &positional,
                     {"run", "out"}))
     return kExitOk;
-  auto& [runs, labels, out, target, title, data_level] = settings;
+  auto& [runs, labels, references, out, target, title, data_level] = settings;
   if (!labels.empty() && labels.size() != runs.size())
     throw UsageError("--labels: " + std::to_string(labels.size()) + (labels.size() == 1 ? " name" : " names") +
                      " for " + std::to_string(runs.size()) + " runs; give one per RUN");
@@ -123,6 +137,12 @@ int run_plot(int argc, char** argv) {
     double t = 0;
     if (!base::parse_real(target, t) || t <= 0)
       throw UsageError("--target " + target + ": expected high, all or a positive return");
+  }
+  std::vector<base::ReferenceLine> extra_lines;
+  for (size_t from = 0; from < references.size();) {  // "67.6=DT;43.0=the data" -> two lines
+    const auto to = std::min(references.find(';', from), references.size());
+    extra_lines.push_back(parse_reference(references.substr(from, to - from)));
+    from = to + 1;
   }
   if (labels.empty()) labels = labels_for(runs);
   require_writable("out", out);
@@ -142,11 +162,13 @@ int run_plot(int argc, char** argv) {
   for (const auto& [dataset, level] : levels)
     o.references.push_back({level, (levels.size() > 1 ? dataset + ": " : std::string()) + "the data's level " +
                                        base::three_significant(level)});
+  o.references.insert(o.references.end(), extra_lines.begin(), extra_lines.end());
   std::string datasets;
   for (const auto& d : datasets_seen) datasets += (datasets.empty() ? "" : ", ") + d;
   if (o.title.empty()) o.title = datasets.empty() ? "evaluations" : datasets;
-  o.caption = "target " + target + (any_group ? "; seed groups: mean over seeds, band the 95% interval (Student's t)"
-                                               : "; one seed per run");
+  o.caption =
+      "target " + target +
+      (any_group ? "; seed groups: mean over seeds, band the 95% interval (Student's t)" : "; one seed per run");
   base::write_svg(out, series, o);
   std::cout << "wrote " << out << " (" << series.size() << (series.size() == 1 ? " curve" : " curves") << ")\n";
   return kExitOk;

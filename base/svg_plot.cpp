@@ -195,15 +195,18 @@ void draw_band(std::ostream& s, const Series& ser, int k, const Frame& f) {
 
 // Reference level j: a grey dashed line across the plot, and its legend entry under the
 // series' (n of them) in the legend (inside the plot its label would lie on the curves).
+// Reference lines are told apart by their dash pattern (one per line, cycled).
 void draw_reference(std::ostream& s, const ReferenceLine& r, int j, int n, const Frame& f, double legend_font) {
   if (!std::isfinite(r.y) || (f.log_y && r.y <= 0)) return;
+  static const char* const kDashes[] = {"4,4", "12,4", "2,3", "12,4,2,4"};
+  const char* dash = kDashes[j % 4];
   const double y = f.py(r.y);
   s << "<line x1=\"" << f.L << "\" y1=\"" << y << "\" x2=\"" << f.L + f.W << "\" y2=\"" << y
-    << "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"4,4\"/>\n";
+    << "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"" << dash << "\"/>\n";
   const double ly = f.T + 14 + 18 * (n + j), lx = f.L + f.W;
   s << "<line x1=\"" << lx + 12 << "\" y1=\"" << ly << "\" x2=\"" << lx + 40 << "\" y2=\"" << ly
-    << "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"4,4\"/>\n<text x=\"" << lx + 46 << "\" y=\""
-    << ly + 4 << "\" font-size=\"" << legend_font << "\" fill=\"#333\">" << escape(r.label) << "</text>\n";
+    << "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"" << dash << "\"/>\n<text x=\"" << lx + 46
+    << "\" y=\"" << ly + 4 << "\" font-size=\"" << legend_font << "\" fill=\"#333\">" << escape(r.label) << "</text>\n";
 }
 
 // Marker `shape` (one per series, cycled) centred at (x, y): circle, square,

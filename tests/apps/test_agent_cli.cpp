@@ -69,11 +69,15 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   CHECK(j["returns"].size() == 2);
   CHECK(j["policy_state_bytes"].get<int64_t>() > 0);
   r = run_aaren("compare " + dir + "/aaren/checkpoint.pt " + dir + "/transformer/checkpoint.pt " + dir +
-                    "/lstm/checkpoint.pt --episodes 1 --json",
+                    "/lstm/checkpoint.pt --episodes 1 --json --dataset " + dir + "/d.hdf5",
                 false);
   REQUIRE(r.exit_code == 0);
   // aaren recurrent, lean; transformer window, kvcache; lstm recurrent, window, lean
-  CHECK(nlohmann::json::parse(r.output)["rows"].size() == 7);
+  const auto compared = nlohmann::json::parse(r.output);
+  CHECK(compared["rows"].size() == 7);
+  // The data's mean return beside the rows: the complete episodes' mean, as `data inspect` counts them.
+  const auto inspected = nlohmann::json::parse(run_aaren("data inspect " + dir + "/d.hdf5 --json", false).output);
+  CHECK(compared["dataset_return_mean"].get<double>() == Approx(inspected["return_mean"].get<double>()));
 
   // The lean runtime: exported, it acts as the LibTorch policy does.
   const double torch_return = j["return_mean"].get<double>();

@@ -103,7 +103,7 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
     CHECK(r.output.find("starting") == std::string::npos);
     CHECK(r.output.find("continuing") == std::string::npos);
   }
-  SECTION("aaren plot draws a group and a run in one figure") {
+  SECTION("aaren plot draws a group and a run in one figure, and published scores as lines") {
     r = run_aaren("plot " + group + " " + group + "/seed_3 --out " + dir + "/both.svg");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
@@ -111,6 +111,20 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
     CHECK(both.find("group, target 3600 (3 seeds, 95% CI)") != std::string::npos);
     CHECK(both.find("seed_3, target 3600") != std::string::npos);
     CHECK(both.find("target 1800") == std::string::npos);  // --target high by default
+    // A published score as one more line, told apart from the data's level by its dashes.
+    r = run_aaren("plot " + group + " --reference '67.6=DT & co, Table 2;80=more' --out " + dir + "/ref.svg");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const auto ref = text_of(dir + "/ref.svg");
+    CHECK(ref.find(">DT &amp; co, Table 2</text>") != std::string::npos);
+    CHECK(ref.find("stroke-dasharray=\"12,4\"") != std::string::npos);
+    CHECK(ref.find(">more</text>") != std::string::npos);
+    for (const std::string bad : {"67.6", "=DT", "high=DT", "67.6="}) {
+      r = run_aaren("plot " + group + " --reference '" + bad + "' --out " + dir + "/x.svg");
+      CHECK(r.exit_code == 2);
+      CHECK(r.output.find("--reference " + bad + ": expected VALUE=LABEL") != std::string::npos);
+    }
+    CHECK_FALSE(std::filesystem::exists(dir + "/x.svg"));
     r = run_aaren("plot " + dir + "/nothing --out " + dir + "/x.svg");
     CHECK(r.exit_code == 2);
     CHECK(r.output.find("nothing/eval.csv: no such file") != std::string::npos);
