@@ -69,6 +69,11 @@ std::set<std::string> apply_config_options(const boost::program_options::variabl
     const auto it = vm.find(f.flag);
     if (it == vm.end() || it->second.defaulted()) continue;
     std::string text;
+    if (f.text_items) {  // words kept whole: a label may hold spaces
+      f.set_json(config, nlohmann::json(it->second.template as<std::vector<std::string>>()));
+      given.insert(f.flag);
+      continue;
+    }
     if (f.type == FieldType::kList) {
       for (const auto& item : it->second.template as<std::vector<std::string>>()) {
         text += (text.empty() ? "" : " ") + item;

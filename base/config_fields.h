@@ -143,6 +143,8 @@ struct ConfigField {
                                                                  // separated by spaces
   std::vector<std::string> former_keys;  // what files written before the key was renamed call it
   std::string implicit;                  // the value of the bare --flag (empty: the flag needs a value)
+  bool text_items = false;               // a list of text: each command-line word is one item, spaces kept
+                                         // (--labels "Aaren, 100k" B); set through set_json
 
   // `field(...).formerly("n_layers")`: older files' name for this key, still read.
   ConfigField formerly(std::string key_before) && {
@@ -258,6 +260,7 @@ ConfigField<Config> field_at(const std::string& flag, At at, const std::string& 
   f.legacy = options.legacy;
   f.is_switch = options.is_switch;
   f.on_command_line = options.on_command_line;
+  f.text_items = std::is_same<T, std::vector<std::string>>::value;
   // get() reads through the same accessor; it does not modify the config.
   f.get = [at](const Config& c) { return detail::to_json_value<T>(at(const_cast<Config&>(c))); };
   f.set_json = [at, key = f.key](Config& c, const nlohmann::json& j) { at(c) = detail::from_json_value<T>(j, key); };
@@ -282,7 +285,7 @@ std::vector<ConfigField<Outer>> nested_fields(const std::vector<ConfigField<Inne
     ConfigField<Outer> g;
     g.type = f.type, g.flag = f.flag, g.key = f.key, g.help = f.help, g.on_resume = f.on_resume;
     g.is_switch = f.is_switch, g.on_command_line = f.on_command_line, g.legacy = f.legacy;
-    g.former_keys = f.former_keys, g.implicit = f.implicit;
+    g.former_keys = f.former_keys, g.implicit = f.implicit, g.text_items = f.text_items;
     // get() reads through the accessor; it does not modify the struct.
     g.get = [get = f.get, at](const Outer& o) { return get(at(const_cast<Outer&>(o))); };
     g.set_json = [set = f.set_json, at](Outer& o, const nlohmann::json& j) { set(at(o), j); };

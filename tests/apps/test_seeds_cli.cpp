@@ -119,6 +119,12 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
     CHECK(ref.find(">DT &amp; co, Table 2</text>") != std::string::npos);
     CHECK(ref.find("stroke-dasharray=\"12,4\"") != std::string::npos);
     CHECK(ref.find(">more</text>") != std::string::npos);
+    // A quoted label is one name, spaces and all.
+    r = run_aaren("plot " + group + " " + group + "/seed_3 --labels 'all seeds' 'seed three' --out " + dir + "/l.svg");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(text_of(dir + "/l.svg").find("all seeds, target 3600") != std::string::npos);
+    CHECK(text_of(dir + "/l.svg").find("seed three, target 3600") != std::string::npos);
     for (const std::string bad : {"67.6", "=DT", "high=DT", "67.6="}) {
       r = run_aaren("plot " + group + " --reference '" + bad + "' --out " + dir + "/x.svg");
       CHECK(r.exit_code == 2);
