@@ -39,11 +39,11 @@ double mean_of(const std::vector<double>& v) {
 }
 
 double std_of(const std::vector<double>& v) {
-  if (v.empty()) return 0.0;
+  if (v.size() < 2) return 0.0;
   const double m = mean_of(v);
   double s = 0;
   for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / v.size());
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
 RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,

@@ -100,6 +100,9 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
                           const std::function<void(const envs::VectorEnv&)>& watch = {});
 
 double mean_of(const std::vector<double>& v);
-double std_of(const std::vector<double>& v);  // population standard deviation
+// The sample standard deviation (divisor n - 1), the spread of the episodes as a sample of the
+// policy's returns; 0 for fewer than two values (no spread measured). DT's and D4RL's evaluation
+// code print numpy's np.std, the population std (divisor n): sqrt((n - 1) / n) times this.
+double std_of(const std::vector<double>& v);
 
 }  // namespace aaren

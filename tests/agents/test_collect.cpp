@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <random>
 
 #include "agents/acting/rollout.h"
@@ -87,11 +88,19 @@ TEST_CASE("collect: --episodes gives whole episodes, and concat drops partial se
   CHECK_THROWS(aaren::CollectConfig{}.validate());
 }
 
+TEST_CASE("rollout: the spread over episodes is the sample standard deviation (divisor n - 1)", "[collect]") {
+  CHECK(aaren::std_of({1, 2, 3, 4}) == Approx(std::sqrt(5.0 / 3.0)));  // population: sqrt(5 / 4)
+  CHECK(aaren::std_of({1e9, 1e9 + 2}) == Approx(std::sqrt(2.0)));      // a large level, a small spread
+  CHECK(aaren::std_of({2.5}) == 0);                                    // one episode: no spread measured
+  CHECK(aaren::std_of({}) == 0);
+}
+
 // collect and SAC's evaluation step one env seeded once, each reset continuing
 // its random stream, through run_rollout: it must play exactly the plain loop
 // they used to run (gym's env.seed(s) once, then reset() per episode), and with
 // a step budget stop after that many steps, the last episode cut.
-TEST_CASE("rollout: one env seeded once and a step budget == the plain env loop, and a budget runs one env", "[collect]") {
+TEST_CASE("rollout: one env seeded once and a step budget == the plain env loop, and a budget runs one env",
+          "[collect]") {
   aaren::RolloutConfig rc;
   rc.env = "hopper", rc.seed = 21, rc.seed_each_episode = false;
   rc.num_envs = 1, rc.episodes = 3, rc.min_env_steps = 250;

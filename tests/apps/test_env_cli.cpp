@@ -1,6 +1,10 @@
 // `aaren envs`, `aaren rollout --policy random` and `aaren bench env` end to end.
 #include <torch/torch.h>
 
+#include <cmath>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +37,15 @@ TEST_CASE("cli: rollout with a random policy reports returns, lengths, scores, s
   REQUIRE(j["scores"].size() == 6);
   const double ret = j["returns"][0];
   CHECK(j["scores"][0].get<double>() == Approx(100 * (ret + 20.272305) / (3234.3 + 20.272305)));
+  // The spread printed is the sample std over the episodes (divisor n - 1).
+  for (const std::string key : {"returns", "scores"}) {
+    const auto values = j[key].get<std::vector<double>>();
+    double mean = 0, squares = 0;
+    for (double v : values) mean += v / values.size();
+    for (double v : values) squares += (v - mean) * (v - mean);
+    const std::string std_key = key == "returns" ? "return_std" : "score_std";
+    CHECK(j[std_key].get<double>() == Approx(std::sqrt(squares / (values.size() - 1))));
+  }
   // Random hopper episodes end quickly by falling.
   CHECK(j["lengths"][0].get<double>() < 200);
   auto b = run_aaren("rollout --env hopper-medium-v2 --episodes 6 --seed 4 --json", false);
