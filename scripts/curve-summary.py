@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""One run's evaluation curve in numbers: the protocol's scores, block means, the trend, and a check
+against a straight-through run (docs/RESULTS.md, the cross-check).
+
+    scripts/curve-summary.py RUN_DIR [--after 40000] [--block 10000] [--straight DIR]
+
+Per target in RUN_DIR/eval.csv (highest first):
+  - the protocol's primary and secondary scores: the mean of the last 3 and the last 10 points;
+  - the best point, and the last point over its 50 episodes (RUN_DIR/eval-final.json, when there);
+  - the mean, sample std and best of each block of --block updates;
+  - a least-squares line through the points after --after updates: its slope per --block updates
+    and that slope's standard error (sqrt(residual variance / sum of squared deviations of x)),
+    so "still rising" and "flat" can be told apart from the curve's own scatter.
+--straight DIR (a run of the same seed trained without a stop): the points after --after that both
+runs hold, and how many of them are equal to the last digit; a resumed run that computes what an
+uninterrupted one does has every one equal.
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import statistics
+import sys
+
+
+def read_points(run):
+    """{target: [(update, score)]} in update order, and the raw rows keyed by (update, target)."""
+    with open(os.path.join(run, "eval.csv")) as f:
+        rows = list(csv.DictReader(f))
+    key = "score_mean" if rows and "score_mean" in rows[0] else "normalized_mean"
+    curves, raw = {}, {}
+    for r in rows:
+        curves.setdefault(float(r["target"]), []).append((int(r["update"]), float(r[key])))
+        raw[(int(r["update"]), r["target"])] = r["return_mean"]
+    return {t: sorted(p) for t, p in curves.items()}, raw
+
+
+def slope_with_error(points, unit):
+    """Least-squares slope of score on update (per `unit` updates) and its standard error."""
+    xs = [u / unit for u, _ in points]
+    ys = [s for _, s in points]
+    if len(xs) < 3:
+        return None
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    residual = sum((y - my - b * (x - mx)) ** 2 for x, y in zip(xs, ys)) / (len(xs) - 2)
+    return b, math.sqrt(residual / sxx)
+
+
+def describe_target(target, pts, a):
+    scores = [s for _, s in pts]
+    best = max(pts, key=lambda p: p[1])
+    print(f"target {target:g}: {len(pts)} points, last at {pts[-1][0]} ({pts[-1][1]:.1f})")
+    print(f"  last 3 (primary) {statistics.mean(scores[-3:]):.1f}   last 10 (secondary) "
+          f"{statistics.mean(scores[-10:]):.1f}   best {best[1]:.1f} at {best[0]}")
+    for lo in range(0, pts[-1][0], a.block):
+        block = [s for u, s in pts if lo < u <= lo + a.block]
+        if block:
+            sd = statistics.stdev(block) if len(block) > 1 else 0.0
+            print(f"  {lo + 1:>7}-{lo + a.block:<7} n={len(block):<3} mean {statistics.mean(block):5.1f}"
+                  f"  sd {sd:4.1f}  best {max(block):5.1f}")
+    fit = slope_with_error([p for p in pts if p[0] > a.after], a.block)
+    if fit:
+        print(f"  slope after {a.after}: {fit[0]:+.1f} +- {fit[1]:.1f} per {a.block} updates (least squares, its SE)")
+
+
+def describe_final(run):
+    path = os.path.join(run, "eval-final.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            j = json.load(f)
+        target = j.get("config", {}).get("target_return", "?")
+        # The spread from the episodes themselves: binaries before stop 50 wrote the population std.
+        scores = j["scores"]
+        spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
+        print(f"last point at target {target}, {len(scores)} episodes: "
+              f"{statistics.mean(scores):.1f} +- {spread:.1f} (sample std)")
+
+
+def compare_straight(raw, straight, after):
+    _, other = read_points(straight)
+    common = sorted(k for k in other if k in raw and k[0] > after)
+    equal = sum(other[k] == raw[k] for k in common)
+    print(f"against {straight}: {len(common)} points after {after} in both, {equal} equal to the last digit")
+    return equal == len(common)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run")
+    p.add_argument("--after", type=int, default=0, help="fit the trend to points after this update")
+    p.add_argument("--block", type=int, default=10000, help="updates per block (and the slope's unit)")
+    p.add_argument("--straight", help="a straight-through run of the same seed to check against")
+    a = p.parse_args()
+    if a.block <= 0:
+        sys.exit("curve-summary.py: --block: expected a positive number of updates")
+    try:
+        curves, raw = read_points(a.run)
+        if not curves:
+            sys.exit(f"curve-summary.py: {a.run}/eval.csv: no evaluation rows")
+        for target in sorted(curves, reverse=True):
+            describe_target(target, curves[target], a)
+        describe_final(a.run)
+        if a.straight and not compare_straight(raw, a.straight, a.after):
+            sys.exit(1)
+    except (OSError, KeyError, ValueError) as e:
+        sys.exit(f"curve-summary.py: {e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# scripts/curve-summary.py on a made-up run whose numbers are known: the protocol's scores (last 3,
+# last 10), block means, a least-squares slope of a straight line (exact, zero error), the 50-episode
+# point's sample std from its episodes, and the check against a straight-through run (exit 1 on a
+# difference). Usage: check-curve-summary.sh SOURCE_DIR
+set -euo pipefail
+SRC=$1
+T=$(mktemp -d "${TMPDIR:-/tmp}/curve-summary.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+summary() { python3 "$SRC/scripts/curve-summary.py" "$@"; }
+
+# 20 points at 3600 on the line 40 + update / 10,000 (one point per 1,000 updates), one at 1800.
+mkdir -p "$T/run"
+echo "update,target,return_mean,return_std,score_mean,score_std,seed,episodes" > "$T/run/eval.csv"
+for u in $(seq 1000 1000 20000); do
+  echo "$u,3600,$u.5,1,$(python3 -c "print(40 + $u / 10000)"),1,$u,10" >> "$T/run/eval.csv"
+  echo "$u,1800,$u.25,1,7,1,$u,10" >> "$T/run/eval.csv"
+done
+echo '{"config": {"target_return": 3600}, "scores": [1, 2, 3, 4], "score_mean": 2.5, "score_std": 1.118}' \
+  > "$T/run/eval-final.json"
+out=$(summary "$T/run" --after 5000)
+grep -q "^target 3600: 20 points, last at 20000 (42.0)" <<< "$out" || fail "the high target's header: $out"
+grep -q "last 3 (primary) 41.9   last 10 (secondary) 41.5   best 42.0 at 20000" <<< "$out" || fail "scores: $out"
+grep -Eq "10001-20000 +n=10 +mean  41.5" <<< "$out" || fail "the second block: $out"
+grep -q "slope after 5000: +1.0 +- 0.0 per 10000 updates" <<< "$out" || fail "the slope: $out"
+grep -q "^target 1800: 20 points" <<< "$out" || fail "the low target: $out"
+# The spread over the 4 episodes from their scores: sqrt(5/3) = 1.29, not the population 1.12.
+grep -q "4 episodes: 2.5 +- 1.3 (sample std)" <<< "$out" || fail "the last point's spread: $out"
+
+# A straight-through run with the same points after 5,000: all equal, exit 0; one differing: exit 1.
+mkdir -p "$T/straight"
+cp "$T/run/eval.csv" "$T/straight/"
+summary "$T/run" --after 5000 --straight "$T/straight" | grep -q "30 points after 5000 in both, 30 equal" ||
+  fail "the straight-through check"
+sed -i 's/^12000,3600,12000.5,/12000,3600,12000.4,/' "$T/straight/eval.csv"
+if summary "$T/run" --after 5000 --straight "$T/straight" > "$T/out" 2>&1; then fail "a differing point passed"; fi
+grep -q "29 equal" "$T/out" || fail "the count of equal points: $(cat "$T/out")"
+
+# Bad input: one line naming what is wrong, non-zero.
+if summary "$T/nothing" 2> "$T/err"; then fail "a missing run passed"; fi
+grep -q "nothing/eval.csv" "$T/err" || fail "the missing file's message: $(cat "$T/err")"
+if summary "$T/run" --block 0 2> "$T/err"; then fail "--block 0 passed"; fi
+grep -q -- "--block" "$T/err" || fail "--block's message: $(cat "$T/err")"
+echo "curve-summary: scores, blocks, slope, spread and the straight-through check as computed by hand"
