@@ -38,6 +38,12 @@ const ScoreReference kHalfCheetahD4rl{"halfcheetah", -280.178953, 12135.0};
 const ScoreReference kWalker2dD4rl{"walker2d", 1.629008, 4592.3};
 const ScoreReference kAntD4rl{"ant", -325.6, 3879.7};
 
+// A row's observation and action sizes: the env class's own (kSizes), written once there.
+template <class EnvT>
+constexpr int64_t obs_of = EnvT::kSizes.obs_dim;
+template <class EnvT>
+constexpr int64_t act_of = EnvT::kSizes.nu;
+
 // No published references: a dataset's own take their place (scores are NaN without them).
 ScoreReference no_reference(const char* env) { return ScoreReference{env, 0.0, 0.0}; }
 
@@ -52,35 +58,40 @@ static std::vector<EnvSpec> locomotion_specs() {
   // limits). Ant is not in DT's experiments: its targets are this toolkit's
   // choice, about 1.5x and 0.75x D4RL's expert return.
   return {
-      {"hopper", "v3", "Hopper-v3", 11, 3, 1000,
+      {"hopper", "v3", "Hopper-v3", obs_of<Hopper>, act_of<Hopper>, 1000,
        "one-legged hopper; ends when it falls (z <= 0.7, |angle| >= 0.2); D4RL's data", kHopperD4rl, 3600, 1800, 1000,
        factory<Hopper>(HopperConfig::v3())},
-      {"hopper", "v4", "Hopper-v4", 11, 3, 1000, "v3's semantics on Gymnasium's mujoco bindings", kHopperD4rl, 3600,
-       1800, 1000, factory<Hopper>(HopperConfig::v3())},
-      {"hopper", "v5", "Hopper-v5", 11, 3, 1000,
+      {"hopper", "v4", "Hopper-v4", obs_of<Hopper>, act_of<Hopper>, 1000,
+       "v3's semantics on Gymnasium's mujoco bindings", kHopperD4rl, 3600, 1800, 1000,
+       factory<Hopper>(HopperConfig::v3())},
+      {"hopper", "v5", "Hopper-v5", obs_of<Hopper>, act_of<Hopper>, 1000,
        "v4, the healthy reward paid only while healthy (the falling step's is 1 lower); Minari's data", kHopperD4rl,
        3600, 1800, 1000, factory<Hopper>(HopperConfig::v5())},
-      {"halfcheetah", "v3", "HalfCheetah-v3", 17, 6, 1000, "planar cheetah; never terminates; D4RL's data",
-       kHalfCheetahD4rl, 12000, 6000, 1000, factory<HalfCheetah>(HalfCheetahConfig{})},
-      {"halfcheetah", "v4", "HalfCheetah-v4", 17, 6, 1000, "v3's semantics on Gymnasium's mujoco bindings",
-       kHalfCheetahD4rl, 12000, 6000, 1000, factory<HalfCheetah>(HalfCheetahConfig{})},
-      {"halfcheetah", "v5", "HalfCheetah-v5", 17, 6, 1000, "v4's dynamics and reward (v5 adds arguments only)",
-       kHalfCheetahD4rl, 12000, 6000, 1000, factory<HalfCheetah>(HalfCheetahConfig{})},
-      {"walker2d", "v3", "Walker2d-v3", 17, 6, 1000,
+      {"halfcheetah", "v3", "HalfCheetah-v3", obs_of<HalfCheetah>, act_of<HalfCheetah>, 1000,
+       "planar cheetah; never terminates; D4RL's data", kHalfCheetahD4rl, 12000, 6000, 1000,
+       factory<HalfCheetah>(HalfCheetahConfig{})},
+      {"halfcheetah", "v4", "HalfCheetah-v4", obs_of<HalfCheetah>, act_of<HalfCheetah>, 1000,
+       "v3's semantics on Gymnasium's mujoco bindings", kHalfCheetahD4rl, 12000, 6000, 1000,
+       factory<HalfCheetah>(HalfCheetahConfig{})},
+      {"halfcheetah", "v5", "HalfCheetah-v5", obs_of<HalfCheetah>, act_of<HalfCheetah>, 1000,
+       "v4's dynamics and reward (v5 adds arguments only)", kHalfCheetahD4rl, 12000, 6000, 1000,
+       factory<HalfCheetah>(HalfCheetahConfig{})},
+      {"walker2d", "v3", "Walker2d-v3", obs_of<Walker2d>, act_of<Walker2d>, 1000,
        "planar biped; ends when z leaves (0.8, 2) or |angle| >= 1; D4RL's data", kWalker2dD4rl, 5000, 2500, 1000,
        factory<Walker2d>(Walker2dConfig::v3())},
-      {"walker2d", "v4", "Walker2d-v4", 17, 6, 1000, "v3's semantics on Gymnasium's mujoco bindings", kWalker2dD4rl,
-       5000, 2500, 1000, factory<Walker2d>(Walker2dConfig::v3())},
-      {"walker2d", "v5", "Walker2d-v5", 17, 6, 1000,
+      {"walker2d", "v4", "Walker2d-v4", obs_of<Walker2d>, act_of<Walker2d>, 1000,
+       "v3's semantics on Gymnasium's mujoco bindings", kWalker2dD4rl, 5000, 2500, 1000,
+       factory<Walker2d>(Walker2dConfig::v3())},
+      {"walker2d", "v5", "Walker2d-v5", obs_of<Walker2d>, act_of<Walker2d>, 1000,
        "v4, both feet with friction 1.9 (the right's is 0.9 before), the healthy reward only while healthy",
        kWalker2dD4rl, 5000, 2500, 1000, factory<Walker2d>(Walker2dConfig::v5())},
-      {"ant", "v3", "Ant-v3", Ant::obs_dim_of(AntConfig::v3()), 8, 1000,
+      {"ant", "v3", "Ant-v3", Ant::obs_dim_of(AntConfig::v3()), act_of<Ant>, 1000,
        "quadruped; ends when z leaves [0.2, 1]; 84 contact forces observed, all 0 (mujoco-py); D4RL's data", kAntD4rl,
        6000, 3000, 1000, factory<Ant>(AntConfig::v3())},
-      {"ant", "v4", "Ant-v4", Ant::obs_dim_of(AntConfig::v4()), 8, 1000,
+      {"ant", "v4", "Ant-v4", Ant::obs_dim_of(AntConfig::v4()), act_of<Ant>, 1000,
        "v3 without the contact forces in the observation or the reward (27-dim)", kAntD4rl, 6000, 3000, 1000,
        factory<Ant>(AntConfig::v4())},
-      {"ant", "v5", "Ant-v5", Ant::obs_dim_of(AntConfig::v5()), 8, 1000,
+      {"ant", "v5", "Ant-v5", Ant::obs_dim_of(AntConfig::v5()), act_of<Ant>, 1000,
        "contact forces computed, cfrc_ext[1:] observed (105-dim) and charged; healthy reward only while healthy",
        kAntD4rl, 6000, 3000, 1000, factory<Ant>(AntConfig::v5())},
   };
@@ -92,23 +103,26 @@ static std::vector<EnvSpec> minari_v5_specs() {
       // Gymnasium's other MuJoCo envs with Minari datasets, v5 only. No published references or DT
       // targets: scores use a Minari dataset's own references (else none: NaN), and training evaluates
       // at the dataset's best and mean episode returns (DecisionTrainer).
-      {"invertedpendulum", "v5", "InvertedPendulum-v5", 4, 1, 1000,
+      {"invertedpendulum", "v5", "InvertedPendulum-v5", obs_of<InvertedPendulum>, act_of<InvertedPendulum>, 1000,
        "cart-pole; 1 per step while |angle| <= 0.2, 0 on the falling step; actions in [-3, 3]",
        no_reference("invertedpendulum"), 0, 0, 1000, factory<InvertedPendulum>(InvertedPendulumConfig{})},
-      {"inverteddoublependulum", "v5", "InvertedDoublePendulum-v5", 9, 1, 1000,
+      {"inverteddoublependulum", "v5", "InvertedDoublePendulum-v5", obs_of<InvertedDoublePendulum>,
+       act_of<InvertedDoublePendulum>, 1000,
        "double cart-pole; 10 alive - tip distance and velocity penalties; ends when the tip's z <= 1",
        no_reference("inverteddoublependulum"), 0, 0, 1000,
        factory<InvertedDoublePendulum>(InvertedDoublePendulumConfig{})},
-      {"reacher", "v5", "Reacher-v5", 10, 2, 50, "two-link arm to a random target; -distance - |a|^2; 50 steps",
-       no_reference("reacher"), 0, 0, 1000, factory<Reacher>(ReacherConfig{})},
-      {"pusher", "v5", "Pusher-v5", 23, 7, 100,
+      {"reacher", "v5", "Reacher-v5", obs_of<Reacher>, act_of<Reacher>, 50,
+       "two-link arm to a random target; -distance - |a|^2; 50 steps", no_reference("reacher"), 0, 0, 1000,
+       factory<Reacher>(ReacherConfig{})},
+      {"pusher", "v5", "Pusher-v5", obs_of<Pusher>, act_of<Pusher>, 100,
        "7-joint arm pushing a cylinder to a goal; -0.5 near - dist - 0.1 |a|^2; actions in [-2, 2]; 100 steps",
        no_reference("pusher"), 0, 0, 1000, factory<Pusher>(PusherConfig{})},
-      {"humanoid", "v5", "Humanoid-v5", 348, 17, 1000,
+      {"humanoid", "v5", "Humanoid-v5", obs_of<Humanoid>, act_of<Humanoid>, 1000,
        "biped; 1.25 mass-centre x-velocity + 5 healthy - 0.1 |a|^2 - contact cost; ends when z leaves (1, 2)",
        no_reference("humanoid"), 0, 0, 1000, factory<Humanoid>(HumanoidConfig{})},
-      {"swimmer", "v5", "Swimmer-v5", 8, 2, 1000, "three-link swimmer in a viscous fluid; x-velocity - 1e-4 |a|^2",
-       no_reference("swimmer"), 0, 0, 1000, factory<Swimmer>(SwimmerConfig{})},
+      {"swimmer", "v5", "Swimmer-v5", obs_of<Swimmer>, act_of<Swimmer>, 1000,
+       "three-link swimmer in a viscous fluid; x-velocity - 1e-4 |a|^2", no_reference("swimmer"), 0, 0, 1000,
+       factory<Swimmer>(SwimmerConfig{})},
   };
 }
 
