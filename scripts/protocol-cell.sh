@@ -128,7 +128,10 @@ fi
 # The last point again with 50 episodes: the seed its 10 episodes used (eval.csv), so those
 # 10 are the first 10 of the 50.
 if [[ ! -f $RUN/eval-final.json ]]; then
-  last_seed=$(awk -F, -v t="$HIGH" 'NR > 1 && $2 == t { s = $7 } END { print s }' "$RUN/eval.csv")
+  # Columns by their header names (agents/training/eval_log.h writes the header).
+  last_seed=$(awk -F, -v t="$HIGH" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $col["target"] == t { s = $col["seed"] } END { print s }' "$RUN/eval.csv")
+  [[ -n $last_seed ]] || { echo "protocol-cell: $RUN/eval.csv: no evaluation at target $HIGH" >&2; exit 1; }
   "$A" rollout --checkpoint "$RUN/checkpoint.pt" --target-return "$HIGH" --episodes 50 --seed "$last_seed" \
     --json > "$RUN/eval-final.json.tmp"
   mv "$RUN/eval-final.json.tmp" "$RUN/eval-final.json"

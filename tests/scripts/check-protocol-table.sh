@@ -130,8 +130,16 @@ shift
 case $cmd in
   versus) exec "$STUB_REAL" versus "$@" ;;
   rollout)
-    while (($#)) && [[ $1 != --checkpoint ]]; do shift; done
-    echo "{\"score_mean\": $(cat "$(dirname "$2")/score"), \"config\": {\"target_return\": 3600}}" ;;
+    ckpt="" seed=""
+    while (($#)); do
+      case $1 in
+        --checkpoint) ckpt=$2; shift 2 ;;
+        --seed) seed=$2; shift 2 ;;
+        *) shift ;;
+      esac
+    done
+    echo "$seed $ckpt" >> "$STUB_LOG.rollouts"
+    echo "{\"score_mean\": $(cat "$(dirname "$ckpt")/score"), \"config\": {\"target_return\": 3600}}" ;;
   train)
     dir="" seed="" updates=40000 backbone=""
     while (($#)); do
@@ -148,8 +156,11 @@ case $cmd in
     [[ -f $dir/score ]] || echo $((40 + seed)) > "$dir/score"
     echo "{\"updates\": $updates}" > "$dir/config.json"
     printf 'update,loss\n%s,0.1\n' "$updates" > "$dir/train_log.csv"
+    # Each point's episodes start from seed 7000000 + update.
     echo "update,target,return_mean,return_std,score_mean,score_std,seed,episodes" > "$dir/eval.csv"
-    for u in $((updates - 2000)) $((updates - 1000)) "$updates"; do echo "$u,3600,1000,10,$(cat "$dir/score"),1,$u,10" >> "$dir/eval.csv"; done
+    for u in $((updates - 2000)) $((updates - 1000)) "$updates"; do
+      echo "$u,3600,1000,10,$(cat "$dir/score"),1,$((7000000 + u)),10" >> "$dir/eval.csv"
+    done
     touch "$dir/checkpoint.pt" ;;
 esac
 STUB_END
@@ -184,6 +195,9 @@ hopper-medium lstm-episodes seed 1"
 [[ $ran == "$expected" ]] || fail "the lane ran, in order: $ran"
 grep -q "nothing left" "$T/lane.log" || fail "the lane's end: $(tail -1 "$T/lane.log")"
 [[ -f $T/cross-results/hopper-medium/aaren-seed1/eval-final.json ]] || fail "the cross-check's records"
+# Each cell's 50 episodes replay its last point's 10 first: they start from that point's seed.
+grep -qx "7040000 $RUNS/hopper-medium/aaren-seed1/checkpoint.pt" "$T/calls.rollouts" ||
+  fail "the final rollout's seed: $(head -3 "$T/calls.rollouts")"
 kill "$holder" 2> /dev/null || true
 wait "$holder" 2> /dev/null || true
 lane || fail "the second lane exited $?"
