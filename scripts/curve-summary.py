@@ -66,17 +66,24 @@ def describe_target(target, pts, a):
         print(f"  slope after {a.after}: {fit[0]:+.1f} +- {fit[1]:.1f} per {a.block} updates (least squares, its SE)")
 
 
-def describe_final(run):
+def describe_final(run, curves):
+    """The last point again over its 50 episodes, and the scores as `aaren versus` computes them
+    (that point's mean in place of the last 10-episode one)."""
     path = os.path.join(run, "eval-final.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            j = json.load(f)
-        target = j.get("config", {}).get("target_return", "?")
-        # The spread from the episodes themselves: binaries before stop 50 wrote the population std.
-        scores = j["scores"]
-        spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
-        print(f"last point at target {target}, {len(scores)} episodes: "
-              f"{statistics.mean(scores):.1f} +- {spread:.1f} (sample std)")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        j = json.load(f)
+    target = float(j.get("config", {}).get("target_return", "nan"))
+    # The spread from the episodes themselves: binaries before stop 50 wrote the population std.
+    scores = j["scores"]
+    spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
+    print(f"last point at target {target:g}, {len(scores)} episodes: "
+          f"{statistics.mean(scores):.1f} +- {spread:.1f} (sample std)")
+    if target in curves:
+        points = [s for _, s in curves[target]][:-1] + [statistics.mean(scores)]
+        print(f"  as aaren versus scores it (these episodes in place of the last point): last 3 "
+              f"{statistics.mean(points[-3:]):.1f}   last 10 {statistics.mean(points[-10:]):.1f}")
 
 
 def compare_straight(raw, straight, after):
@@ -102,7 +109,7 @@ def main():
             sys.exit(f"curve-summary.py: {a.run}/eval.csv: no evaluation rows")
         for target in sorted(curves, reverse=True):
             describe_target(target, curves[target], a)
-        describe_final(a.run)
+        describe_final(a.run, curves)
         if a.straight and not compare_straight(raw, a.straight, a.after):
             sys.exit(1)
     except (OSError, KeyError, ValueError) as e:

@@ -27,6 +27,9 @@ grep -q "slope after 5000: +1.0 +- 0.0 per 10000 updates" <<< "$out" || fail "th
 grep -q "^target 1800: 20 points" <<< "$out" || fail "the low target: $out"
 # The spread over the 4 episodes from their scores: sqrt(5/3) = 1.29, not the population 1.12.
 grep -q "4 episodes: 2.5 +- 1.3 (sample std)" <<< "$out" || fail "the last point's spread: $out"
+# With their mean (2.5) in place of the last point (42.0): (41.8 + 41.9 + 2.5) / 3 = 28.7, and
+# (41.1 + ... + 41.9 + 2.5) / 10 = 37.6.
+grep -q "last 3 28.7   last 10 37.6" <<< "$out" || fail "the scores as aaren versus computes them: $out"
 
 # A straight-through run with the same points after 5,000: all equal, exit 0; one differing: exit 1.
 mkdir -p "$T/straight"
