@@ -55,11 +55,14 @@ int run_collect(int argc, char** argv) {
   data::Transitions t;
   try {
     t = collect(c, [](int64_t steps, int64_t episodes) {
-      std::cerr << "\r[collect] " << base::count_of(steps, "transition") << ", " << base::count_of(episodes, "episode") << std::flush;
+      std::cerr << "\r[collect] " << base::count_of(steps, "transition") << ", " << base::count_of(episodes, "episode")
+                << std::flush;
     });
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   } catch (const data::DataError& e) {
+    throw InputError(e.what());
+  } catch (const std::invalid_argument& e) {  // --policy: not a SAC policy, or one for another env
     throw InputError(e.what());
   }
   std::cerr << "\n";

@@ -209,7 +209,12 @@ int run_concat(int argc, char** argv) {
     parts.push_back(load(f));
     sources += (sources.empty() ? "" : " + ") + f;
   }
-  auto merged = concatenate(parts);  // with each part's metadata; and here how they were put together
+  data::Transitions merged;
+  try {
+    merged = concatenate(parts);              // with each part's metadata; and here how they were put together
+  } catch (const std::invalid_argument& e) {  // inputs of different sizes, or Minari files
+    throw InputError(sources + ": " + e.what());
+  }
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   merged.metadata["made_by"] = "aaren data concat";

@@ -7,12 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/format.h"
 #include "agents/training/sac.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
 #include "base/atomic_file.h"
+#include "base/format.h"
 #include "base/svg_plot.h"
 
 namespace aaren::cli {
@@ -87,6 +87,7 @@ int run_sac(int argc, char** argv) {
   try {
     c.validate();
     envs::resolve_env_name(c.env);
+    envs::make_env(c.env, c.env_options);  // a --model-xml that does not load: refused before --out exists
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   } catch (const envs::EnvError& e) {
@@ -101,11 +102,11 @@ int run_sac(int argc, char** argv) {
   SacResult result;
   try {
     result = train_sac(c, [&](const SacProgress& p) {
-    std::cerr << "\r[sac] step " << p.step << "/" << c.steps << " (" << std::fixed << std::setprecision(1)
-              << 100.0 * p.step / c.steps << "%) " << std::setprecision(0) << p.steps_per_second << " steps/s, ETA "
-              << format_duration(p.eta_seconds) << " | episodes " << p.episodes << ", return (last 10) "
-              << std::setprecision(1) << p.recent_mean_return << ", eval " << p.eval_return << ", alpha "
-              << std::setprecision(3) << p.alpha << "   " << std::flush;
+      std::cerr << "\r[sac] step " << p.step << "/" << c.steps << " (" << std::fixed << std::setprecision(1)
+                << 100.0 * p.step / c.steps << "%) " << std::setprecision(0) << p.steps_per_second << " steps/s, ETA "
+                << format_duration(p.eta_seconds) << " | episodes " << p.episodes << ", return (last 10) "
+                << std::setprecision(1) << p.recent_mean_return << ", eval " << p.eval_return << ", alpha "
+                << std::setprecision(3) << p.alpha << "   " << std::flush;
     });
   } catch (const std::invalid_argument& e) {  // a resume state from another run, or a damaged one
     throw InputError(e.what());
@@ -118,11 +119,11 @@ int run_sac(int argc, char** argv) {
 namespace {
 void report(const SacConfig& c, const SacResult& result) {
   if (!result.eval_steps.empty()) {
-    base::Series s{c.eval_sampled ? "evaluation (sampled actions)" : "deterministic evaluation", {},
-                   result.eval_returns};
+    base::Series s{
+        c.eval_sampled ? "evaluation (sampled actions)" : "deterministic evaluation", {}, result.eval_returns};
     for (auto x : result.eval_steps) s.x.push_back(static_cast<double>(x));
     base::write_svg(c.out_dir + "/eval.svg", {s},
-                     {"SAC on " + c.env + " (seed " + std::to_string(c.seed) + ")", "env steps", "mean return"});
+                    {"SAC on " + c.env + " (seed " + std::to_string(c.seed) + ")", "env steps", "mean return"});
     double best = -1e300;
     for (double r : result.eval_returns) best = std::max(best, r);
     std::cout << "evaluation: last " << base::three_significant(result.eval_returns.back()) << ", best "
@@ -131,8 +132,7 @@ void report(const SacConfig& c, const SacResult& result) {
   if (result.stopped_early)
     std::cout << "stopped at step " << result.steps_done << ": the evaluation reached --stop-at-return "
               << c.stop_at_return << "\n";
-  std::cout << "trained " << result.steps_done << " env steps in " << format_duration(result.seconds)
-            << "; policies:";
+  std::cout << "trained " << result.steps_done << " env steps in " << format_duration(result.seconds) << "; policies:";
   for (const auto& p : result.checkpoints) std::cout << " " << p;
   std::cout << "\n";
 }

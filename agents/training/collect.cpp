@@ -150,10 +150,14 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   int64_t transitions = c.transitions;
   std::vector<float> stored = replay ? stored_actions(c, env->act_dim(), transitions) : std::vector<float>();
   if (!replay && !random_policy) {
-    policy = load_policy(c.policy);
+    try {
+      policy = load_policy(c.policy);
+    } catch (const std::runtime_error& e) {  // the user's file: not a policy, damaged, unreadable
+      throw std::invalid_argument(e.what());
+    }
     if (policy.obs_dim != env->obs_dim() || policy.act_dim != env->act_dim())
-      throw std::runtime_error(c.policy + ": policy for " + policy.env + " (obs " + std::to_string(policy.obs_dim) +
-                               ", act " + std::to_string(policy.act_dim) + ") does not fit env " + c.env);
+      throw std::invalid_argument(c.policy + ": policy for " + policy.env + " (obs " + std::to_string(policy.obs_dim) +
+                                  ", act " + std::to_string(policy.act_dim) + ") does not fit env " + c.env);
   }
   torch::NoGradGuard no_grad;
   data::Transitions t;

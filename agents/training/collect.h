@@ -22,18 +22,20 @@ struct CollectConfig {
   // this replays that run's episodes exactly: how a medium-replay file is
   // rebuilt from a small record of its actions.
   std::string actions;
-  double noise = 0.0;             // Gaussian action noise (std), then clipped to [-1, 1]
-  bool deterministic = false;     // SAC policy: tanh(mean) instead of sampling
-  int64_t transitions = 0;        // stop after this many (the last episode may be cut: partial)
-  int64_t episodes = 0;           // ... or after this many whole episodes (exactly one of the two)
+  double noise = 0.0;          // Gaussian action noise (std), then clipped to [-1, 1]
+  bool deterministic = false;  // SAC policy: tanh(mean) instead of sampling
+  int64_t transitions = 0;     // stop after this many (the last episode may be cut: partial)
+  int64_t episodes = 0;        // ... or after this many whole episodes (exactly one of the two)
   uint64_t seed = 0;
-  std::string out;                // .hdf5 file
-  std::string command_line;       // recorded in the file's metadata
+  std::string out;           // .hdf5 file
+  std::string command_line;  // recorded in the file's metadata
 
   void validate() const;  // throws std::invalid_argument naming the flag
 };
 
-// Collects and writes config.out; returns what was written.
+// Collects and writes config.out; returns what was written. A --policy that is not a SAC policy
+// file, or one for other sizes, throws std::invalid_argument naming the file, before anything is
+// written; a bad env or model envs::EnvError; an unreadable --actions record data::DataError.
 data::Transitions collect(const CollectConfig& config,
                           const std::function<void(int64_t steps, int64_t episodes)>& progress = {});
 

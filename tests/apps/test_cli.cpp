@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -149,6 +150,18 @@ TEST_CASE("cli: bench train times every backbone against length", "[cli][bench]"
   CHECK_THAT(r.output, Catch::Contains("multiples of 3"));
 }
 
+namespace {
+// `aaren ARGS` refuses: exit 2, one line on stderr holding `message`.
+void check_refused_in_one_line(const std::string& args, const std::string& message) {
+  INFO(args);
+  const auto r = aaren::testing::run_aaren_stderr(args);
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains(message));
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+}
+}  // namespace
+
 // Mistakes that used to be accepted, or found only after the long work:
 // each is one line on stderr and exit 2 before anything runs, and leaves no
 // output behind.
@@ -174,15 +187,31 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {"bench scan --csv /proc/no/such/dir/x.csv", "--csv /proc/no/such/dir/x.csv: cannot"},
       {"data concat " + data + " " + dir + "/b.hdf5 --out " + data, "is also an input"},
   };
-  for (const auto& [args, message] : cases) {
-    INFO(args);
-    const auto r = aaren::testing::run_aaren_stderr(args);
-    INFO(r.output);
-    CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output, Catch::Contains(message));
-    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
-  }
+  for (const auto& [args, message] : cases) check_refused_in_one_line(args, message);
   CHECK(!std::filesystem::exists(dir + "/run"));  // no folder left by a refused run
+}
+
+// The same file is refused with the same exit code by every command that takes it, before any output.
+TEST_CASE("cli: a bad --policy file, --model-xml or pair of files to concat is bad input: exit 2, nothing left",
+          "[cli]") {
+  const auto dir = aaren::testing::temp_dir("cli_bad_inputs");
+  std::ofstream(dir + "/junk.pt") << "not a policy";
+  std::ofstream(dir + "/broken.xml") << "<mujoco><worldbody><body></worldbody></mujoco>";
+  const std::string hopper = AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5";
+  REQUIRE(aaren::testing::run_aaren_stderr("collect --env walker2d --policy random --transitions 30 --out " + dir +
+                                           "/walker.hdf5")
+              .exit_code == 0);
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+      {"collect --env hopper --transitions 10 --policy " + dir + "/junk.pt --out " + dir + "/c.hdf5", "junk.pt",
+       "/c.hdf5"},
+      {"sac --env hopper --env-steps 10 --model-xml " + dir + "/broken.xml --out " + dir + "/sac", "broken.xml",
+       "/sac"},
+      {"data concat " + hopper + " " + dir + "/walker.hdf5 --out " + dir + "/both.hdf5", "dims differ", "/both.hdf5"},
+  };
+  for (const auto& [args, message, output] : cases) {
+    check_refused_in_one_line(args, message);
+    CHECK_FALSE(std::filesystem::exists(dir + output));
+  }
 }
 
 TEST_CASE("cli: a dataset path that is a FIFO is refused at once", "[cli]") {
