@@ -49,7 +49,9 @@ std::vector<base::ConfigField<BenchSettings<Config>>> bench_fields(bool plots, c
   auto table = base::nested_fields<S>(Config::fields(), [](S& s) -> Config& { return s.bench; });
   table.push_back(base::field("csv", &S::csv, csv_help));
   if (plots) table.push_back(base::field("plot", &S::plot, "write SVG plots into this folder"));
-  table.push_back(base::field("json", &S::json, "print one JSON object (config, machine, rows) instead of the table",
+  table.push_back(base::field("json", &S::json,
+                              "print one JSON object instead of the table: config, machine and the results (rows; "
+                              "bench policy: variants, sweep)",
                               {"", false, std::nullopt, true}));
   return table;
 }
@@ -239,13 +241,15 @@ int run_bench_policy(int argc, char** argv) {
   }
   report(result.summary, resolved, csv, false,
          "\nPer env step (one call of the policy for the whole batch): median and p99 over every timed step,\n"
-         "variants interleaved in blocks of --block steps. window_over_variant = DT's window (interleaved layout) median / this one's. state_bytes: what the\n"
+         "variants interleaved in blocks of --block steps. window_over_variant = DT's window (interleaved layout) "
+         "median / this one's. state_bytes: what the\n"
          "policy keeps between steps; rss_growth: process RSS against before the policy was made (run alone).\n\n");
   if (!result.floor.is_null())
     std::cout << "\nLean runtime floor: " << result.floor["weight_bytes_per_env_step"].get<int64_t>()
               << " weight bytes per env step (three tokens, one pass) at "
-              << result.floor["read_bandwidth_gb_per_s"].get<double>() << " GB/s read bandwidth (a buffer that size) = "
-              << result.floor["floor_us_per_env_step"].get<double>() << " µs per env step\n";
+              << result.floor["read_bandwidth_gb_per_s"].get<double>()
+              << " GB/s read bandwidth (a buffer that size) = " << result.floor["floor_us_per_env_step"].get<double>()
+              << " µs per env step\n";
   if (!result.sweep_summary.rows.empty())
     std::cout << "\nBatch-1 sweep (each variant alone; median over the last 10% of steps before each point):\n\n"
               << result.sweep_summary.format();
@@ -284,12 +288,14 @@ bench::Table run_data_parallel(const bench::TrainBenchConfig& config, int argc, 
       for (const auto& row : t.rows) all.add_row(row);
       continue;
     }
-    const auto rows_file = base::temp_file_name(std::filesystem::temp_directory_path().string() + "/aaren-bench-dp.json");
+    const auto rows_file =
+        base::temp_file_name(std::filesystem::temp_directory_path().string() + "/aaren-bench-dp.json");
     std::vector<std::string> args{"bench", "train"};
     args.insert(args.end(), argv + 1, argv + argc);
     args.insert(args.end(), {"--rank-output", rows_file});
     const int code = dist::launch_local_ranks(n, args, std::chrono::seconds(30));
-    if (code != 0) throw std::runtime_error("--nproc " + std::to_string(n) + ": a rank failed (exit " + std::to_string(code) + ")");
+    if (code != 0)
+      throw std::runtime_error("--nproc " + std::to_string(n) + ": a rank failed (exit " + std::to_string(code) + ")");
     if (all.columns.empty()) all.columns = bench::data_parallel_train_columns(config);
     append_rows(all, rows_file);
     std::filesystem::remove(rows_file);

@@ -9,6 +9,9 @@
 
 namespace aaren::data {
 
+// `std` is the population standard deviation (divisor n): a file's episodes are the whole set it
+// describes, as D4RL's dataset statistics (np.std) are. A rollout's episodes are a sample of a
+// policy's, and there the spread is the sample std (agents/acting/rollout.h, std_of).
 struct Stats {
   double min = 0, mean = 0, max = 0, std = 0;
 };

@@ -33,7 +33,10 @@ std::vector<base::ConfigField<C>> model_fields() {
       field("layers", &C::n_layers, "blocks").formerly("n_layers"),
       field("heads", &C::n_heads, "attention heads").formerly("n_heads"),
       field("dropout", &C::dropout, "dropout"),
-      field("context", &C::context, "K: Transformer window in steps (3K tokens)"),
+      field(
+          "context", &C::context,
+          "K: the window in steps (3K tokens interleaved, K fused): the Transformer's, and Aaren's and the LSTM's with "
+          "--aaren-sampling windows"),
       field("batch-size", &C::batch_size,
             "windows per update (the Transformer; Aaren and the LSTM with --aaren-sampling windows)"),
       field("aaren-batch", &C::aaren_batch, "Aaren, LSTM: whole episodes per update"),
@@ -74,17 +77,21 @@ std::vector<base::ConfigField<C>> run_fields() {
       field("return-scale", &C::return_scale, "returns-to-go are divided by this"),
       field("max-ep-len", &C::max_ep_len, "timestep embedding size"),
       field("target-return", &C::target_return,
-            "the agent's target return when it acts (0: the env's higher DT target, e.g. hopper 3600)"),
+            "the agent's target return when it acts (0: the env's higher DT target, e.g. hopper 3600; where DT "
+            "published none, the data's best episode return)"),
       field("eval-targets", &C::eval_targets,
-            "target returns each evaluation conditions on (default: the env's two DT targets, e.g. hopper 3600 1800)",
+            "target returns each evaluation conditions on (default: the env's two DT targets, e.g. hopper 3600 1800; "
+            "where DT published none, the data's best and mean episode returns)",
             {"", true, nlohmann::json::array()}),
       field("score-references", &C::score_references,
             "the normalised score's two reference returns, 0 and 100 points (default: the dataset's own, Minari's "
             "ref_min_score and ref_max_score, else D4RL's for the env)",
             {"", false, nlohmann::json::array()}),
-      field("eval-every", &C::eval_every,
-            "evaluate every N updates (0: updates / 10, i.e. 10 points per run); the last update is always evaluated",
-            {"", true}),
+      field(
+          "eval-every", &C::eval_every,
+          "evaluate every N updates (0: max(1, updates / 10), about 10 points per run, fixed when the run starts); the "
+          "last update is always evaluated",
+          {"", true}),
       field("eval-episodes", &C::eval_episodes, "episodes per evaluation and target", {"", true}),
       field("eval-mode", &C::eval_mode,
             "how evaluations (and 'aaren rollout --mode auto') act: auto (the backbone's default: Aaren and the "

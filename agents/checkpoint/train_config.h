@@ -28,7 +28,7 @@ struct TrainConfig {
   int64_t context = 20;       // K: Transformer windows (steps)
   int64_t batch_size = 64;    // windows per update (the Transformer; Aaren with windows)
   int64_t aaren_batch = 8;    // Aaren: whole episodes per update
-  int64_t chunk_steps = 200;  // Aaren: env steps per chunk (600 tokens)
+  int64_t chunk_steps = 200;  // Aaren, LSTM: env steps per chunk (3 tokens each interleaved, 1 fused)
   AarenSampling aaren_sampling = AarenSampling::kEpisodes;
   double recency = 0.0;  // Aaren: initial rate of the learned per-head recency bias (0: none)
   int64_t updates = 100000;

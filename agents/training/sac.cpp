@@ -327,7 +327,7 @@ struct SacRun {
   std::unique_ptr<Replay> replay;
   // Every action the run has taken, in order, as float32 (what the buffer
   // stores and the env stepped with): the saved state keeps these instead of
-  // the buffer, which replaying them rebuilds (a few MB instead of hundreds).
+  // the buffer, which replaying them rebuilds (4 bytes x act_dim a step instead of the whole transition).
   std::vector<float> actions_taken;
   SacResult result;
   SacProgress p;
