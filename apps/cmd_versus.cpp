@@ -184,6 +184,7 @@ std::string csv_row(const std::string& dataset, const Difference& r) {
 // The comparisons of every dataset both arms have at least 2 seeds on.
 struct StudyResult {
   std::vector<std::pair<std::string, Difference>> rows;
+  std::vector<std::string> skipped;  // "dataset: A and B finished seeds", those with fewer than 2 in an arm
   Study study;
 };
 
@@ -194,7 +195,7 @@ StudyResult compare_study(const VersusSettings& s) {
     const auto a = arms.find(s.arms[0]), b = arms.find(s.arms[1]);
     const size_t na = a == arms.end() ? 0 : a->second.size(), nb = b == arms.end() ? 0 : b->second.size();
     if (na < 2 || nb < 2) {
-      std::cerr << "versus: " << dataset << ": " << na << " and " << nb << " finished seeds: needs 2 per arm\n";
+      r.skipped.push_back(dataset + ": " + std::to_string(na) + " and " + std::to_string(nb) + " finished seeds");
       continue;
     }
     r.rows.emplace_back(dataset, welch_difference(values(a->second), values(b->second), s.level, s.margin));
@@ -334,7 +335,12 @@ int run_versus(int argc, char** argv) {
   if (!s.curves.empty()) require_writable("curves", s.curves, /*folder=*/true);
   const auto r = compare_study(s);
   if (!s.curves.empty()) write_curves(s, r.study);  // the curves so far, also before any comparison can be made
-  if (r.rows.empty()) throw InputError(s.root + ": no dataset with 2 finished seeds of both arms");
+  std::string skipped;
+  for (const auto& line : r.skipped) skipped += (skipped.empty() ? "" : "; ") + line;
+  if (r.rows.empty())  // one line: why nothing can be compared
+    throw InputError(s.root + ": no dataset with 2 finished seeds of both arms" +
+                     (skipped.empty() ? "" : " (" + skipped + ")"));
+  for (const auto& line : r.skipped) std::cerr << "versus: " << line << ": needs 2 per arm\n";
   std::vector<Difference> diffs;
   for (const auto& [dataset, d] : r.rows) diffs.push_back(d);
   const auto pooled = pooled_difference(diffs, s.pooled_level);

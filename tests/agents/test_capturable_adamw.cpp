@@ -105,7 +105,9 @@ TEST_CASE("train: --cuda-graphs is refused in one line where a step cannot be ca
     try {
       c.validate();
     } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
+      const std::string message = e.what();
+      CHECK(message.find('\n') == std::string::npos);  // one line
+      return message;
     }
     return std::string();
   };

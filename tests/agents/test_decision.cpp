@@ -601,9 +601,13 @@ TEST_CASE("decision: learning-rate schedules: linear warm-up, then constant (DT)
   CHECK(aaren::learning_rate(c, 109) == Approx(1e-3 * 0.5 * (1 + std::cos(M_PI * 99 / 100))));
   for (int64_t u = 11; u < 110; ++u) CHECK(aaren::learning_rate(c, u) < aaren::learning_rate(c, u - 1));
   // An unknown schedule is refused where text becomes the enum (the flag and config.json).
+  int schedule_fields = 0;
   for (const auto& f : aaren::TrainConfig::fields())
-    if (f.flag == "lr-schedule")
+    if (f.flag == "lr-schedule") {
+      ++schedule_fields;
       CHECK_THROWS_WITH(f.set_text(c, "linear"), Catch::Contains("must be constant or cosine"));
+    }
+  REQUIRE(schedule_fields == 1);
   auto j = c.to_json();
   j["lr_schedule"] = "linear";
   CHECK_THROWS_WITH(aaren::TrainConfig::from_json(j), Catch::Contains("lr_schedule"));

@@ -96,7 +96,13 @@ TEST_CASE("scan variants: a malformed table is refused in one line naming the fi
   CHECK(error_of("forward float 64 3e3 128 t8w16c1\n").rfind("t.tsv:1: batch x heads, tokens and head size", 0) == 0);
   CHECK(error_of("forward float 64 3000 128 t7w16c1\n").rfind("t.tsv:1: variant must be tTwWcC[s4]", 0) == 0);
   CHECK(error_of("\n\nforward float 64 3000 128 t8w16c1\n").empty());
-  CHECK(error_of("forward float 64 3000 128 t8w16c1\n").find('\n') == std::string::npos);
+  // Each refusal is one line (a valid table gives no error at all).
+  for (const std::string table : {"forward float 64 3000 128\n", "sideways float 64 3000 128 t8w16c1\n",
+                                  "forward float 0 3000 128 t8w16c1\n", "forward float 64 3000 128 t7w16c1\n"}) {
+    const auto error = error_of(table);
+    CHECK_FALSE(error.empty());
+    CHECK(error.find('\n') == std::string::npos);
+  }
   // A file: read, or a missing one named with the variable that pointed at it.
   const auto dir = std::filesystem::temp_directory_path() / ("aaren_variants_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +53,16 @@ inline RunResult run_aaren(const std::string& args, bool merge_stderr = true) {
 // Only what the program writes to stderr (stdout discarded).
 inline RunResult run_aaren_stderr(const std::string& args) {
   return run_shell(std::string(AAREN_BINARY) + " " + args + " 2>&1 >/dev/null");
+}
+
+// `aaren ARGS` refuses its input: exit 2, one line on stderr holding `message`.
+inline void check_refused_in_one_line(const std::string& args, const std::string& message) {
+  INFO(args);
+  const auto r = run_aaren_stderr(args);
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains(message));
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
 }
 
 // A text file's lines (none when it is missing).

@@ -18,6 +18,7 @@
 #include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
 
+using aaren::testing::check_refused_in_one_line;
 using aaren::testing::run_aaren;
 
 namespace {
@@ -38,21 +39,11 @@ TEST_CASE("cli: help lists the commands", "[cli]") {
 }
 
 TEST_CASE("cli: bad commands and flags give one-line errors and exit 2", "[cli]") {
-  auto r = run_aaren("frobnicate");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("unknown command 'frobnicate'"));
-  r = run_aaren("rollot --env hopper");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("unknown command 'rollot' (did you mean 'rollout'?)"));
-  r = run_aaren("bench scan --no-such-flag");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("no-such-flag"));
-  r = run_aaren("bench scan --batch-size abc");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("batch"));
-  r = run_aaren("bench scan --heads 3");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--heads must divide"));
+  check_refused_in_one_line("frobnicate", "unknown command 'frobnicate'");
+  check_refused_in_one_line("rollot --env hopper", "unknown command 'rollot' (did you mean 'rollout'?)");
+  check_refused_in_one_line("bench scan --no-such-flag", "no-such-flag");
+  check_refused_in_one_line("bench scan --batch-size abc", "batch");
+  check_refused_in_one_line("bench scan --heads 3", "--heads must divide");
 }
 
 TEST_CASE("cli: bench scan runs and reports errors against the brute force", "[cli]") {
@@ -149,18 +140,6 @@ TEST_CASE("cli: bench train times every backbone against length", "[cli][bench]"
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("multiples of 3"));
 }
-
-namespace {
-// `aaren ARGS` refuses: exit 2, one line on stderr holding `message`.
-void check_refused_in_one_line(const std::string& args, const std::string& message) {
-  INFO(args);
-  const auto r = aaren::testing::run_aaren_stderr(args);
-  INFO(r.output);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains(message));
-  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
-}
-}  // namespace
 
 // Mistakes that used to be accepted, or found only after the long work:
 // each is one line on stderr and exit 2 before anything runs, and leaves no

@@ -548,7 +548,19 @@ TEST_CASE("cli: rollout --policy runs a SAC behaviour policy file deterministica
   CHECK(j.at("config").at("env") == "Hopper-v3");  // from the policy file (its "hopper": v3)
   CHECK(j.at("config").at("backbone") == "sac");
   CHECK(j.at("config").at("num_envs") == 2);
+  CHECK(j.at("config").at("mode") == "deterministic");
   CHECK(j.at("score_mean").get<double>() > 60);  // a random policy scores about 1
+  // Deterministic: collect's --deterministic run of the same policy from the same first reset plays
+  // the same first episode (the SAC policy's tanh(mean); a sampling policy would differ).
+  const auto dir = aaren::testing::temp_dir("sac_deterministic");
+  const std::string policy = std::string(AAREN_SOURCE_DIR) + "/data/bundled/policies/sac-hopper-seed1-final.pt";
+  REQUIRE(run_aaren("collect --env hopper --policy " + policy + " --deterministic --episodes 1 --seed " +
+                    std::to_string(j.at("config").at("seed").get<uint64_t>()) + " --out " + dir + "/d.hdf5")
+              .exit_code == 0);
+  const auto replayed = run_aaren("data inspect " + dir + "/d.hdf5 --json", false);
+  REQUIRE(replayed.exit_code == 0);
+  CHECK(nlohmann::json::parse(replayed.output).at("return_max").get<double>() ==
+        Approx(j.at("returns").at(0).get<double>()).epsilon(1e-9));
   // Not a policy file: one line.
   const auto bad = run_aaren("rollout --policy " + kTrainData + " --episodes 1");
   CHECK(bad.exit_code == 2);

@@ -146,10 +146,7 @@ TEST_CASE("cli: versus refuses bad input in one line", "[cli][versus]") {
   write_run(root / "hopper-medium/aaren-seed1", 4000, 4000, 40);
   write_run(root / "hopper-medium/transformer-seed1", 4000, 4000, 40);
   const auto refused = [](const std::string& args, const std::string& what) {
-    const auto r = run_aaren("versus " + args);
-    INFO(args << "\n" << r.output);
-    CHECK(r.exit_code != 0);
-    CHECK(r.output.find(what) != std::string::npos);
+    aaren::testing::check_refused_in_one_line("versus " + args, what);
   };
   refused((root / "nothing").string(), "no such folder (the study's root)");
   refused(root.string(), "no dataset with 2 finished seeds of both arms");

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "data/trajectory_dataset.h"
 
@@ -125,6 +126,9 @@ TEST_CASE("dataset: whole episodes from the first step, right-padded, chunked", 
   CHECK(torch::equal(torch::cat({chunks[0].states, chunks[1].states, chunks[2].states}, 1), b.states));
   // Sampling: all episodes appear, and every row starts at step 0.
   auto s = sampler.sample(200);
+  std::set<float> first_actions;  // -(the episode's first global step): 0, 3 or 13
+  for (int64_t r = 0; r < 200; ++r) first_actions.insert(s.actions[r][0][0].item<float>());
+  CHECK(first_actions == std::set<float>{-13.0f, -3.0f, 0.0f});
   CHECK(s.timesteps.select(1, 0).sum().item<int64_t>() == 0);
   CHECK(s.mask.select(1, 0).all().item<bool>());
 }

@@ -175,8 +175,11 @@ TEST_CASE("env versions: Ant-v5 observes clip(cfrc_ext[1:]) and charges every co
 }
 
 TEST_CASE("env versions: HalfCheetah-v5 and v4 are v3's dynamics and reward", "[envs]") {
-  auto v3 = envs::make_env("HalfCheetah-v3"), v5 = envs::make_env("HalfCheetah-v5");
-  CHECK(random_returns(*v3, 1, 11) == random_returns(*v5, 1, 11));
+  auto v3 = envs::make_env("HalfCheetah-v3"), v4 = envs::make_env("HalfCheetah-v4");
+  auto v5 = envs::make_env("HalfCheetah-v5");
+  const auto returns = random_returns(*v3, 2, 11);
+  CHECK(random_returns(*v4, 2, 11) == returns);
+  CHECK(random_returns(*v5, 2, 11) == returns);
 }
 
 // Gymnasium's own MJCF files (gymnasium/envs/mujoco/assets/) in place of the

@@ -9,7 +9,7 @@
 set -euo pipefail
 A=$1 SRC=$2
 T=$(mktemp -d "${TMPDIR:-/tmp}/protocol-table.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$T"' EXIT
 # Every folder the table reads or writes is this test's own: --stop stops and parks the cells running in
 # them, and the lanes of a real table may be running in the source tree's.
 export AAREN=$A RESULTS=$T/results RUNS=$T/runs DATA=$T/data IN_FLIGHT=$T/in-flight
@@ -35,6 +35,8 @@ states() {
   head -"$1" <<< "$all"
 }
 has() { grep -qx "$1" <<< "$("$TABLE" --dry-run)"; }
+# Wait until another process holds the lock file $1 (a background holder has taken it).
+held() { until [[ -f $1 ]] && ! flock -n "$1" true; do sleep 0.1; done; }
 
 # (The cross-check's folders are this test's own and empty: only their place in the order is checked.)
 expected="hopper-medium aaren 1: due
@@ -94,9 +96,9 @@ hopper-medium crosscheck-aaren 1"
 
 # A cell whose lock another process holds is running, not due.
 mkdir -p "$RUNS/hopper-medium"
-(exec 7> "$RUNS/hopper-medium/aaren-seed4.lock" && flock 7 && exec sleep 30) > /dev/null 2>&1 &
+(exec 7> "$RUNS/hopper-medium/aaren-seed4.lock" && flock 7 && exec sleep 600) > /dev/null 2>&1 &
 holder=$!  # the sleep itself (exec), so that killing it frees the lock and the test's output
-sleep 1
+held "$RUNS/hopper-medium/aaren-seed4.lock"
 has "hopper-medium aaren 4: running" || fail "a locked cell: $(states 8 | tail -2)"
 kill "$holder" 2> /dev/null || true
 
@@ -114,7 +116,7 @@ echo '{"command": "sac"}' > "$DATA/sac-hopper/config.json"
 echo 'step,episode,return,length,alpha,q_loss,actor_loss' > "$DATA/sac-hopper/log.csv"
 echo state > "$DATA/sac-hopper/resume.pt"
 (exec 7> "$DATA/sac-hopper.lock" && flock 7 && exec sleep 6) > /dev/null 2>&1 &
-until [[ -f $DATA/sac-hopper.lock ]] && ! flock -n "$DATA/sac-hopper.lock" true; do sleep 0.1; done
+held "$DATA/sac-hopper.lock"
 out=$("$TABLE" --stop) || fail "--stop with a SAC run exited $?"
 [[ $out == *"parked at"* && -f $IN_FLIGHT/${DATA#/}/sac-hopper/resume.pt ]] || fail "--stop left the SAC run unparked: $out"
 rm -rf "$DATA/sac-hopper" "$DATA/sac-hopper.lock" "$IN_FLIGHT/${DATA#/}"
@@ -170,9 +172,10 @@ mkdir -p "$DATA" "$RUNS/hopper-medium"
 touch "$DATA/hopper-medium.hdf5"
 lane() { AAREN=$STUB STUB_REAL=$A STUB_LOG=$T/calls DATASETS=hopper-medium PARK_EVERY=0 CROSS_RUNS=$T/cross-runs \
   CROSS_RESULTS=$T/cross-results "$TABLE" > "$T/lane.log" 2>&1; }
-(exec 7> "$RUNS/hopper-medium/transformer-seed2.lock" && flock 7 && exec sleep 60) > /dev/null 2>&1 &
+# (The holder sleeps until killed below: however long the lane takes on a loaded machine, the cell stays locked.)
+(exec 7> "$RUNS/hopper-medium/transformer-seed2.lock" && flock 7 && exec sleep 600) > /dev/null 2>&1 &
 holder=$!
-sleep 1
+held "$RUNS/hopper-medium/transformer-seed2.lock"
 lane || fail "the lane exited $?: $(tail -3 "$T/lane.log")"
 ran=$(grep -o '\] [0-9T:Z-]* .*' "$T/lane.log" | cut -d' ' -f3-)
 expected="hopper-medium aaren seed 1
@@ -215,6 +218,9 @@ STUB_FAIL=1 lane
 rc=$?
 set -e
 ((rc == 1)) || fail "a failing cell: the lane exited $rc: $(tail -2 "$T/lane.log")"
+# ... at that cell: it started one cell, and said why it stopped.
+[[ $(grep -c '\] [0-9T:Z-]* hopper' "$T/lane.log") == 1 ]] && grep -q "a cell failed or was stopped" "$T/lane.log" ||
+  fail "a failing cell: the lane went on or said nothing: $(cat "$T/lane.log")"
 
 set +e
 "$TABLE" --bogus > /dev/null 2>&1
