@@ -5,7 +5,9 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
 #include <fstream>
+#include <functional>
 
 #include "base/file_hash.h"
 #include "data/hdf5_io.h"
@@ -321,10 +323,20 @@ TEST_CASE(
   const auto sum = aaren::data::d4rl_arrays_sha256(a);
   CHECK(sum.size() == 64);
   CHECK(aaren::data::d4rl_arrays_sha256(b) == sum);
-  // One flag moved: another checksum.
-  t.terminals[120] = 0, t.terminals[121] = 1;
-  aaren::data::write_d4rl(c, t);
-  CHECK(aaren::data::d4rl_arrays_sha256(c) != sum);
+  // One value of any array changed by one ulp, or one flag moved: another checksum.
+  const auto changed = [&](const char* what, const std::function<void(Transitions&)>& change) {
+    INFO(what);
+    Transitions u = t;
+    change(u);
+    aaren::data::write_d4rl(c, u);
+    CHECK(aaren::data::d4rl_arrays_sha256(c) != sum);
+  };
+  const auto next_up = [](float& x) { x = std::nextafter(x, 1e30f); };
+  changed("observations", [&](Transitions& u) { next_up(u.observations[7]); });
+  changed("actions", [&](Transitions& u) { next_up(u.actions[599]); });
+  changed("rewards", [&](Transitions& u) { next_up(u.rewards[0]); });
+  changed("terminals", [](Transitions& u) { u.terminals[120] = 0, u.terminals[121] = 1; });
+  changed("timeouts", [](Transitions& u) { u.timeouts[299] = 0, u.timeouts[298] = 1; });
   CHECK_THROWS_AS(aaren::data::d4rl_arrays_sha256(dir + "/missing.hdf5"), DataError);
   // The definition the committed table was made with (scripts/dataset-checksums.py, h5py).
   REQUIRE_H5PY();
