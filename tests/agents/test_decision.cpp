@@ -442,10 +442,15 @@ TEST_CASE("decision: --eval-mode: evaluations act in the mode asked, a mode the 
   // A window of 2 steps forgets what the recurrent state keeps: the two modes act differently.
   CHECK(e.return_mean != Approx(mean_return(aaren::ActMode::kRecurrent)).epsilon(1e-6));
   // The lean runtime acts recurrently only: --mode auto there means recurrent, not the run's window.
+  // Its return over the evaluation's episodes is the recurrent mode's (to float tolerance), not the window's.
   const auto lean = aaren::testing::run_shell(std::string(AAREN_BINARY) + " rollout --checkpoint " + result.checkpoint +
-                                              " --runtime lean --episodes 1 2>&1");
+                                              " --runtime lean --target-return 3600 --episodes 2 --json --seed " +
+                                              std::to_string(e.seed) + " 2>/dev/null");
   INFO(lean.output);
-  CHECK(lean.exit_code == 0);
+  REQUIRE(lean.exit_code == 0);
+  const double lean_mean = nlohmann::json::parse(lean.output).at("return_mean").get<double>();
+  CHECK(lean_mean == Approx(mean_return(aaren::ActMode::kRecurrent)).epsilon(1e-4));
+  CHECK(lean_mean != Approx(e.return_mean).epsilon(1e-4));
 }
 
 namespace {
