@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "agents/models/backbones.h"
 #include "agents/models/decision_policy.h"
 #include "agents/models/device.h"
 #include "agents/scan/scan.h"
@@ -36,8 +37,9 @@ TEST_CASE("mixed precision: bf16 scores and values are scanned in fp32, state in
 
 TEST_CASE("mixed precision: a bf16 autocast step of each backbone and token layout tracks the fp32 step", "[device]") {
   // fused: its per-part LayerNorms see the bf16 embeddings (they once refused them).
-  for (const std::string kind : {"aaren", "transformer"})
+  for (const auto& descriptor : aaren::backbone_descriptors())
     for (const std::string layout : {"interleaved", "fused", "fused-sum"}) {
+      const std::string& kind = descriptor.name;
       INFO(kind << ", " << layout);
       torch::manual_seed(6);
       auto config = aaren::testing::small_decision_config(kind);

@@ -231,7 +231,7 @@ TEST_CASE("Data-parallel: a rank killed mid-run ends the other with a clear erro
   const int port = free_port();
   const std::string args = "--dataset " + kData +
                            " --backbone transformer --updates 100000 --embed-dim 32 --layers 1 --batch-size 8"
-                           " --threads 1 --dist-timeout 20 --out " +
+                           " --threads 1 --dist-timeout 600 --out " +
                            out;
   const pid_t rank1 = start_rank(1, 2, port, args, out + ".rank1.err");
   const pid_t rank0 = start_rank(0, 2, port, args, out + ".rank0.err");
@@ -246,13 +246,12 @@ TEST_CASE("Data-parallel: a rank killed mid-run ends the other with a clear erro
   REQUIRE(std::count(log.begin(), log.end(), '\n') >= 4);
   ::kill(rank1, SIGKILL);
   ::waitpid(rank1, nullptr, 0);
-  const auto killed = std::chrono::steady_clock::now();
-  const int code = wait_for(rank0, std::chrono::seconds(40));
-  const double took = seconds_since(killed);
+  // Its peer's death is seen as such: rank 0 ends by itself long before its 600 s timeout (no wall-clock
+  // bound beyond the wait, which a loaded machine could stretch).
+  const int code = wait_for(rank0, std::chrono::seconds(60));
   const auto err = read_text(out + ".rank0.err");
   INFO(err);
-  CHECK(code > 0);   // not -1: it ended by itself
-  CHECK(took < 25);  // within the timeout (20 s) and a margin
+  CHECK(code > 0);  // not -1: it ended by itself
   CHECK(err.find("rank 0: all-reduce across 2 ranks failed") != std::string::npos);
   CHECK(err.find("another rank died") != std::string::npos);
   CHECK(std::count(err.begin(), err.end(), '\n') <= 3);  // a line, not a backtrace
@@ -265,13 +264,11 @@ TEST_CASE("Data-parallel: a rank whose peers never arrive, or whose port is take
   const auto out = fresh_dir("alone");
   const std::string args = "--dataset " + kData + " --backbone transformer --updates 5 --dist-timeout 2 --out " + out;
   {
-    const auto t0 = std::chrono::steady_clock::now();
     const pid_t rank0 = start_rank(0, 2, free_port(), args, out + ".err");
     const int code = wait_for(rank0, std::chrono::seconds(30));
     const auto err = read_text(out + ".err");
     INFO(err);
-    CHECK(code > 0);
-    CHECK(seconds_since(t0) < 15);
+    CHECK(code > 0);  // within the wait: the 2 s --dist-timeout, not the default (30 min), ended it
     CHECK(err.find("rank 0: rendezvous at 127.0.0.1:") != std::string::npos);
     CHECK(err.find("did every rank start? (WORLD_SIZE=2)") != std::string::npos);
     CHECK_FALSE(fs::exists(out + "/config.json"));
@@ -306,7 +303,6 @@ TEST_CASE("Data-parallel: a rank that refuses its input ends its peers at once, 
       " --backbone transformer --updates 5 --embed-dim 32 --layers 1 --batch-size 8"
       " --threads 1 --dist-timeout 60 --out " +
       out;
-  const auto t0 = std::chrono::steady_clock::now();
   // Rank 1 does not find its dataset (a file missing on one machine); rank 0 has its own.
   const pid_t rank1 = start_rank(1, 2, port, "--dataset " + out + "-missing.hdf5" + rest, out + ".rank1.err");
   const pid_t rank0 = start_rank(0, 2, port, "--dataset " + kData + rest, out + ".rank0.err");
@@ -315,8 +311,7 @@ TEST_CASE("Data-parallel: a rank that refuses its input ends its peers at once, 
   const auto err0 = read_text(out + ".rank0.err"), err1 = read_text(out + ".rank1.err");
   INFO(err0 << "\n" << err1);
   CHECK(code1 > 0);
-  CHECK(code0 > 0);  // not -1: it ended by itself, not waiting out the 60 s
-  CHECK(seconds_since(t0) < 45);
+  CHECK(code0 > 0);  // not -1: it ended by itself within the 50 s wait, not waiting out the 60 s
   CHECK(err1.find("rank 1: ") != std::string::npos);
   CHECK(err1.find("-missing.hdf5") != std::string::npos);
   CHECK(err0.find("another rank died") != std::string::npos);

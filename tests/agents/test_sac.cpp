@@ -39,11 +39,26 @@ TEST_CASE("sac: sampled actions lie in (-1, 1) and their log-probs match the for
   torch::manual_seed(32);
   aaren::GaussianActor actor(5, 2, 16);
   const auto obs = torch::randn({100, 5});
+  torch::manual_seed(320);
   auto [a, logp] = actor->sample(obs);
   CHECK(a.abs().max().item<float>() < 1.0f);
   CHECK(logp.sizes() == torch::IntArrayRef({100}));
   CHECK(torch::isfinite(logp).all().item<bool>());
   auto [mean, log_std] = actor->forward(obs);
+  // The same noise again (forward draws none): u = mean + std * eps, a = tanh(u), and the log-prob of a is
+  // the Gaussian's at u less sum log(1 - tanh(u)^2) (Haarnoja et al. 2018, appendix C), here in double
+  // and written as 2 (log 2 - u - softplus(-2u)), which stays finite where tanh(u) rounds to 1.
+  torch::manual_seed(320);
+  const auto eps = torch::randn_like(mean);
+  const auto u = (mean + torch::exp(log_std) * eps).to(torch::kFloat64);
+  CHECK(max_abs_diff(a.to(torch::kFloat64), torch::tanh(u)) < 1e-6);
+  const auto std64 = torch::exp(log_std.to(torch::kFloat64));
+  const auto gaussian =
+      -0.5 * ((u - mean.to(torch::kFloat64)) / std64).pow(2) - torch::log(std64) - 0.5 * std::log(2 * M_PI);
+  const auto log_one_minus_tanh2 = 2 * (std::log(2.0) - u - torch::softplus(-2 * u));
+  const auto expected = (gaussian - log_one_minus_tanh2).sum(-1);
+  CHECK(max_abs_diff(logp.to(torch::kFloat64), expected) < 1e-3);
+  CHECK(max_abs_diff(gaussian.sum(-1), expected) > 0.1);  // the tanh correction is not negligible here
   CHECK(log_std.min().item<float>() >= -5.0f);
   CHECK(log_std.max().item<float>() <= 2.0f);
   CHECK(max_abs_diff(actor->deterministic(obs), torch::tanh(mean)) == 0.0);

@@ -164,11 +164,30 @@ TEST_CASE("cli: every preset in configs/ is a train config, and a preset runs wh
   for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(AAREN_SOURCE_DIR) + "/configs")) {
     if (entry.path().extension() != ".json") continue;
     INFO(entry.path().string());
-    const auto r = run_aaren("train --config " + entry.path().string() + " --out " + dir + "/x --help");
-    CHECK(r.exit_code == 0);
+    // Resolved and validated as a run would be (on a small file in place of its dataset): every key the
+    // preset sets is a setting the run takes as written.
+    const auto r = run_aaren(
+        "train --config " + entry.path().string() + " --dataset " + kSeedsData + " --out " + dir + "/x --print-config",
+        false);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const auto resolved = nlohmann::json::parse(r.output);
+    const auto settings = aaren::testing::read_json(entry.path().string());
+    for (const auto& [key, value] : settings.items()) {
+      INFO(key);
+      if (key != "dataset") CHECK(resolved.value(key, nlohmann::json()) == value);
+    }
+    CHECK_FALSE(std::filesystem::exists(dir + "/x"));
     ++presets;
   }
   CHECK(presets >= 25);  // DT's nine, the protocol's nine, the first table's seven
+  // The check bites: a preset with a value the run refuses is refused, in one line naming the setting.
+  for (const auto& [bad, flag] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"heads": 3})", "--heads"}, {R"({"dropout": 1.5})", "--dropout"}}) {
+    std::ofstream(dir + "/bad.json") << bad;
+    aaren::testing::check_refused_in_one_line(
+        "train --config " + dir + "/bad.json --dataset " + kSeedsData + " --out " + dir + "/x --print-config", flag);
+  }
   // The protocol's preset against the flags it stands for (its schedule shortened alike in both).
   const std::string shortened = " --dataset " + kSeedsData + " --updates 2 --eval-every 2 --eval-episodes 2 --seed 4";
   auto r = run_aaren("train --config " + std::string(AAREN_SOURCE_DIR) + "/configs/protocol/hopper-medium.json" +

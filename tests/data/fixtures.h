@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/prerequisite.h"
+
 namespace aaren::testing {
 
 // True when /usr/bin/python3 can import h5py.
@@ -18,24 +20,6 @@ inline bool have_h5py() {
   static const bool ok = std::system("/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1") == 0;
   return ok;
 }
-
-// Exit code that ctest reports as "Skipped" (SKIP_RETURN_CODE in tests/CMakeLists.txt).
-constexpr int kSkipExitCode = 77;
-
-// A test that cannot run without `what` (e.g. h5py): where AAREN_TESTS_REQUIRE_ALL
-// is set (CI and scripts/test.sh set it) the test fails; elsewhere the process
-// ends with kSkipExitCode, which ctest reports as skipped (each ctest entry is
-// one test case in its own process), never as passed.
-#define AAREN_REQUIRE_PREREQUISITE(available, what)                                                \
-  do {                                                                                             \
-    if (!(available)) {                                                                            \
-      const char* strict = std::getenv("AAREN_TESTS_REQUIRE_ALL");                                 \
-      if (strict && *strict && std::string(strict) != "0") FAIL("missing prerequisite: " << what); \
-      std::fprintf(stderr, "skipped: missing prerequisite: %s\n", std::string(what).c_str());      \
-      std::fflush(nullptr);                                                                        \
-      std::_Exit(::aaren::testing::kSkipExitCode);                                                 \
-    }                                                                                              \
-  } while (false)
 
 #define REQUIRE_H5PY()                                                   \
   AAREN_REQUIRE_PREREQUISITE(!::aaren::testing::h5py_fixtures().empty(), \
