@@ -5,8 +5,10 @@ against a straight-through run (docs/RESULTS.md, the cross-check).
     scripts/curve-summary.py RUN_DIR [--after 40000] [--block 10000] [--straight DIR]
 
 Per target in RUN_DIR/eval.csv (highest first):
-  - the protocol's primary and secondary scores: the mean of the last 3 and the last 10 points;
-  - the best point, and the last point over its 50 episodes (RUN_DIR/eval-final.json, when there);
+  - the mean of the last 3 and of the last 10 points as eval.csv holds them (10 episodes each);
+  - the best point, and the last point over its 50 episodes (RUN_DIR/eval-final.json, when there)
+    with the protocol's primary and secondary scores: the mean of the last 3 and the last 10 points,
+    that point's 50 episodes in place of its 10 (as `aaren versus` scores a cell);
   - the mean, sample std and best of each block of --block updates;
   - a least-squares line through the points after --after updates: its slope per --block updates
     and that slope's standard error (sqrt(residual variance / sum of squared deviations of x)),
@@ -53,7 +55,7 @@ def describe_target(target, pts, a):
     scores = [s for _, s in pts]
     best = max(pts, key=lambda p: p[1])
     print(f"target {target:g}: {len(pts)} points, last at {pts[-1][0]} ({pts[-1][1]:.1f})")
-    print(f"  last 3 (primary) {statistics.mean(scores[-3:]):.1f}   last 10 (secondary) "
+    print(f"  eval.csv's last 3 points {statistics.mean(scores[-3:]):.1f}   last 10 "
           f"{statistics.mean(scores[-10:]):.1f}   best {best[1]:.1f} at {best[0]}")
     for lo in range(0, pts[-1][0], a.block):
         block = [s for u, s in pts if lo < u <= lo + a.block]
@@ -82,8 +84,9 @@ def describe_final(run, curves):
           f"{statistics.mean(scores):.1f} +- {spread:.1f} (sample std)")
     if target in curves:
         points = [s for _, s in curves[target]][:-1] + [statistics.mean(scores)]
-        print(f"  as aaren versus scores it (these episodes in place of the last point): last 3 "
-              f"{statistics.mean(points[-3:]):.1f}   last 10 {statistics.mean(points[-10:]):.1f}")
+        print(f"  the protocol's scores (these episodes in place of the last point, as aaren versus): "
+              f"primary (last 3) {statistics.mean(points[-3:]):.1f}   secondary (last 10) "
+              f"{statistics.mean(points[-10:]):.1f}")
 
 
 def compare_straight(raw, straight, after):

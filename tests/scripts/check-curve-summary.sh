@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/curve-summary.py on a made-up run whose numbers are known: the protocol's scores (last 3,
-# last 10), block means, a least-squares slope of a straight line (exact, zero error), the 50-episode
+# scripts/curve-summary.py on a made-up run whose numbers are known: the means of the last 3 and 10
+# points, the protocol's scores (the 50-episode point in place of the last), block means, a least-squares slope of a straight line (exact, zero error), the 50-episode
 # point's sample std from its episodes, and the check against a straight-through run (exit 1 on a
 # difference). Usage: check-curve-summary.sh SOURCE_DIR
 set -euo pipefail
@@ -21,7 +21,7 @@ echo '{"config": {"target_return": 3600}, "scores": [1, 2, 3, 4], "score_mean": 
   > "$T/run/eval-final.json"
 out=$(summary "$T/run" --after 5000)
 grep -q "^target 3600: 20 points, last at 20000 (42.0)" <<< "$out" || fail "the high target's header: $out"
-grep -q "last 3 (primary) 41.9   last 10 (secondary) 41.5   best 42.0 at 20000" <<< "$out" || fail "scores: $out"
+grep -q "eval.csv's last 3 points 41.9   last 10 41.5   best 42.0 at 20000" <<< "$out" || fail "scores: $out"
 grep -Eq "10001-20000 +n=10 +mean  41.5" <<< "$out" || fail "the second block: $out"
 grep -q "slope after 5000: +1.0 +- 0.0 per 10000 updates" <<< "$out" || fail "the slope: $out"
 grep -q "^target 1800: 20 points" <<< "$out" || fail "the low target: $out"
@@ -29,7 +29,7 @@ grep -q "^target 1800: 20 points" <<< "$out" || fail "the low target: $out"
 grep -q "4 episodes: 2.5 +- 1.3 (sample std)" <<< "$out" || fail "the last point's spread: $out"
 # With their mean (2.5) in place of the last point (42.0): (41.8 + 41.9 + 2.5) / 3 = 28.7, and
 # (41.1 + ... + 41.9 + 2.5) / 10 = 37.6.
-grep -q "last 3 28.7   last 10 37.6" <<< "$out" || fail "the scores as aaren versus computes them: $out"
+grep -q "primary (last 3) 28.7   secondary (last 10) 37.6" <<< "$out" || fail "the scores as aaren versus computes them: $out"
 
 # A straight-through run with the same points after 5,000: all equal, exit 0; one differing: exit 1.
 mkdir -p "$T/straight"
