@@ -96,7 +96,7 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   acting.batch_invariant = true;  // the same episodes with any --num-envs
   acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
   acting.target_return = acting_target_return(agent, target_return);
-  acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes);
+  acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes, true);
   try {
     // auto: as its training evaluated it; the lean runtime acts recurrently only.
     acting.mode = mode != "auto" ? descriptor(agent.config.backbone).resolve_mode(parse_act_mode(mode))
@@ -179,7 +179,9 @@ struct RolloutOptions {
             "seed", [](O & o) -> auto& { return o.run.seed; },
             "seed: episode e starts from a reset seeded with seed + e (whatever --num-envs)"),
         field_at<O>(
-            "num-envs", [](O & o) -> auto& { return o.run.num_envs; }, "envs stepped together (0: min(episodes, 16))"),
+            "num-envs", [](O & o) -> auto& { return o.run.num_envs; },
+            "envs stepped together (0: min(episodes, 16)); a --checkpoint's at most 16, and a divisor of 16 where "
+            "each env runs more than one episode (3 steps 4), so its episodes are the same bits with any count"),
         field_at<O>(
             "env-threads", [](O & o) -> auto& { return o.run.threads; }, "threads stepping the envs"),
         field_at<O>(
@@ -210,7 +212,7 @@ int run_rollout(int argc, char** argv) {
   VideoReport video_report;
   check_rollout_flags(config, o.checkpoint, given(vm, "policy") ? o.policy : "", o.mode, o.runtime);
   if (!o.video.path.empty()) require_writable("video", o.video.path);
-  config.num_envs = acting_num_envs(config.num_envs, config.episodes);  // resolved, as reported
+  config.num_envs = acting_num_envs(config.num_envs, config.episodes, !o.checkpoint.empty());  // as reported
   const auto settings = base::fields_to_json(o, RolloutOptions::fields());
 
   try {

@@ -14,8 +14,13 @@ double acting_target_return(const LoadedAgent& agent, double requested) {
   return envs::env_spec(agent.env).dt_target_high;
 }
 
-int64_t acting_num_envs(int64_t requested, int64_t episodes) {
-  return std::min<int64_t>(requested > 0 ? requested : 16, std::max<int64_t>(episodes, 1));
+int64_t acting_num_envs(int64_t requested, int64_t episodes, bool agent) {
+  int64_t n = std::min<int64_t>(requested > 0 ? requested : 16, std::max<int64_t>(episodes, 1));
+  if (!agent) return n;
+  n = std::min(n, kEvaluationRows);
+  if (episodes > n)
+    while (kEvaluationRows % n != 0) ++n;
+  return n;
 }
 
 std::unique_ptr<AgentPolicy> make_agent_policy(const LoadedAgent& agent, const ActingOptions& options,
@@ -44,7 +49,7 @@ RolloutResult evaluate_agent(const LoadedAgent& agent, double target_return, Act
   rc.env = agent.env;
   rc.reference = agent_score_reference(agent);
   rc.episodes = episodes;
-  rc.num_envs = acting_num_envs(num_envs, episodes);
+  rc.num_envs = acting_num_envs(num_envs, episodes, true);
   rc.seed = seed;
   DecisionPolicy model = agent.model;  // a handle to the same weights (the agent is const, its model is not)
   const bool was_training = model->is_training();

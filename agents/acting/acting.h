@@ -47,11 +47,17 @@ struct ActingOptions {
 // agent's evaluation target (its training config's, else its env's DT target).
 double acting_target_return(const LoadedAgent& agent, double requested = 0.0);
 
-// Envs stepped together for `episodes` episodes: `requested` (0: up to 16),
-// never more than the episodes.
-int64_t acting_num_envs(int64_t requested, int64_t episodes);
-
 constexpr int64_t kEvaluationRows = 16;
+
+// Envs stepped together for `episodes` episodes: `requested` (0: up to 16),
+// never more than the episodes. For a trained agent's episodes (`agent`), a
+// count at which every episode computes in its own row of the evaluation batch
+// (batch_invariant, below), so that they are the same bits with any count: at
+// most kEvaluationRows, and where the envs run more than one episode each, a
+// divisor of it (a request for 3 envs steps 4, for 12 steps 16). Env i runs
+// episodes i, i + n, ..., which no other env shares modulo 16 only when n
+// divides 16.
+int64_t acting_num_envs(int64_t requested, int64_t episodes, bool agent = false);
 
 // Throws std::invalid_argument for a combination that cannot act (the lean
 // runtime with a Transformer, or in another mode than recurrent; kvcache for

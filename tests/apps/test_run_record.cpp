@@ -222,6 +222,17 @@ TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play
   REQUIRE(r.exit_code == 0);
   const auto compared = nlohmann::json::parse(r.output).at("rows").at(0);
   CHECK(compared.at("return_mean").get<double>() == Approx(sum / returns.size()).epsilon(1e-12));
+  // More episodes than envs: a count that does not divide 16 steps the next one that does (3 -> 4,
+  // 12 -> 16), so that no two envs' episodes share a row of the batch; the same bits as one env.
+  const std::string longer =
+      "rollout --checkpoint " + dir + "/run/checkpoint.pt --target-return 1800 --episodes 40 --json --seed " + seed;
+  const auto single = nlohmann::json::parse(run_aaren(longer + " --num-envs 1", false).output);
+  for (const auto& [asked, stepped] : std::vector<std::pair<int, int>>{{3, 4}, {12, 16}, {32, 16}}) {
+    INFO(asked);
+    const auto many = nlohmann::json::parse(run_aaren(longer + " --num-envs " + std::to_string(asked), false).output);
+    CHECK(many.at("config").at("num_envs") == stepped);
+    CHECK(many.at("returns") == single.at("returns"));
+  }
 }
 
 TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation give the committed digest",
