@@ -180,8 +180,9 @@ struct RolloutOptions {
             "seed: episode e starts from a reset seeded with seed + e (whatever --num-envs)"),
         field_at<O>(
             "num-envs", [](O & o) -> auto& { return o.run.num_envs; },
-            "envs stepped together (0: min(episodes, 16)); a --checkpoint's at most 16, and a divisor of 16 where "
-            "each env runs more than one episode (3 steps 4), so its episodes are the same bits with any count"),
+            "envs stepped together (0: min(episodes, 16)); a --checkpoint's at most 16, and a divisor of 16 for more "
+            "than 16 "
+            "episodes (3 steps 4), so its episodes are the same bits with any count"),
         field_at<O>(
             "env-threads", [](O & o) -> auto& { return o.run.threads; }, "threads stepping the envs"),
         field_at<O>(

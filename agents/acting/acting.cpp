@@ -18,7 +18,7 @@ int64_t acting_num_envs(int64_t requested, int64_t episodes, bool agent) {
   int64_t n = std::min<int64_t>(requested > 0 ? requested : 16, std::max<int64_t>(episodes, 1));
   if (!agent) return n;
   n = std::min(n, kEvaluationRows);
-  if (episodes > n)
+  if (episodes > kEvaluationRows)  // episodes e and e + 16 could run at once on two envs
     while (kEvaluationRows % n != 0) ++n;
   return n;
 }

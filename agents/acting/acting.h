@@ -53,10 +53,10 @@ constexpr int64_t kEvaluationRows = 16;
 // never more than the episodes. For a trained agent's episodes (`agent`), a
 // count at which every episode computes in its own row of the evaluation batch
 // (batch_invariant, below), so that they are the same bits with any count: at
-// most kEvaluationRows, and where the envs run more than one episode each, a
-// divisor of it (a request for 3 envs steps 4, for 12 steps 16). Env i runs
-// episodes i, i + n, ..., which no other env shares modulo 16 only when n
-// divides 16.
+// most kEvaluationRows, and for more episodes than that a divisor of it (a
+// request for 3 envs steps 4, for 12 steps 16). Episode e computes in row
+// e mod 16; env i runs episodes i, i + n, ..., which no other env shares modulo
+// 16 when n divides 16 (with 16 episodes or fewer every row is an episode's own).
 int64_t acting_num_envs(int64_t requested, int64_t episodes, bool agent = false);
 
 // Throws std::invalid_argument for a combination that cannot act (the lean

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <tuple>
+#include <vector>
 
 #include "agents/acting/acting.h"
 #include "agents/acting/lean_export.h"
@@ -572,26 +574,43 @@ TEST_CASE("decision: batched rollouts in every mode are deterministic and finite
   }
 }
 
+TEST_CASE("decision: a trained agent's episodes step a count of envs that divides 16 for more than 16 episodes",
+          "[decision]") {
+  using aaren::acting_num_envs;
+  // (asked, episodes) -> stepped: no env runs two episodes that share a row of the 16-row batch.
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> cases{{0, 50, 16},  {0, 10, 10},  {1, 50, 1},   {3, 50, 4},
+                                                                 {3, 10, 3},   {5, 17, 8},   {12, 40, 16}, {12, 12, 12},
+                                                                 {16, 40, 16}, {32, 40, 16}, {32, 20, 16}, {3, 0, 1}};
+  for (const auto& [asked, episodes, stepped] : cases) {
+    INFO(asked << " envs asked, " << episodes << " episodes");
+    CHECK(acting_num_envs(asked, episodes, true) == stepped);
+    const int64_t n = acting_num_envs(asked, episodes, true);
+    if (episodes > aaren::kEvaluationRows) CHECK(aaren::kEvaluationRows % n == 0);
+  }
+  CHECK(acting_num_envs(3, 50) == 3);  // other policies: as asked
+  CHECK(acting_num_envs(32, 50) == 32);
+}
+
 // Catches a batched policy that does not reset a slot's state (scan state, KV
 // cache, window) when its env auto-resets, or that mixes slots: episode e
-// starts from seed + e whatever the number of envs, so a batch of 3 envs must
-// play the 6 episodes of a batch of one, episode by episode.
+// starts from seed + e whatever the number of envs, so a batch of 4 envs must
+// play the 10 episodes of a batch of one, episode by episode.
 TEST_CASE("decision: a batch of N envs with auto-reset == one env, episode by episode", "[decision]") {
   torch::manual_seed(44);
   for (const auto& [kind, mode] : kActingWays) {
     INFO(kind << " " << aaren::act_mode_name(mode));
     const auto agent = small_agent(kind);
-    // 3 envs, 6 episodes: env k runs episodes k and k + 3, the second after an auto-reset.
-    const auto batch = aaren::evaluate_agent(agent, 3600, mode, 6, 70, 3);
-    const auto single = aaren::evaluate_agent(agent, 3600, mode, 6, 70, 1);
-    REQUIRE(batch.episodes.size() == 6);
-    REQUIRE(single.episodes.size() == 6);
-    for (int64_t e = 0; e < 6; ++e) {
+    // 4 envs, 10 episodes: env k runs episodes k, k + 4 and (envs 0 and 1) k + 8, after auto-resets.
+    const auto batch = aaren::evaluate_agent(agent, 3600, mode, 10, 70, 4);
+    const auto single = aaren::evaluate_agent(agent, 3600, mode, 10, 70, 1);
+    REQUIRE(batch.episodes.size() == 10);
+    REQUIRE(single.episodes.size() == 10);
+    for (int64_t e = 0; e < 10; ++e) {
       const auto& b = batch.episodes[static_cast<size_t>(e)];  // in episode order
       const auto& o = single.episodes[static_cast<size_t>(e)];
       INFO("episode " << e);
       CHECK(b.episode == e);
-      CHECK(b.env_index == e % 3);
+      CHECK(b.env_index == e % 4);
       CHECK(b.length == o.length);
       CHECK(b.episode_return == Approx(o.episode_return).epsilon(1e-6));
     }
