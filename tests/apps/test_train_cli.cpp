@@ -60,18 +60,16 @@ TEST_CASE(
     "cli: SIGTERM stops training with a checkpoint and logs, and resuming it == the uninterrupted run, bit for bit",
     "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("train_stop");
-  // Dropout on (its generator must be restored too); evaluation only at the end, as for both runs.
+  // Dropout on (its generator must be restored too); a constant rate after the warm-up, so the run's
+  // length does not change its updates.
   const std::string common = "train --dataset " + kTrainData +
                              " --backbone transformer --embed-dim 16 --layers 1 --context 5 --batch-size 16"
-                             " --updates 400 --lr 2e-3 --warmup 20 --eval-every 400 --eval-episodes 1 --threads 1"
+                             " --lr 2e-3 --warmup 20 --eval-every 400 --eval-episodes 1 --threads 1"
                              " --checkpoint-every 0 --seed 4";
-  auto r = run_aaren(common + " --out " + dir + "/straight");
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-
+  // The stopped run is too long to end before the signal, however late this thread sees its log.
   const std::string out = dir + "/stopped";
   std::vector<std::string> args;
-  for (std::istringstream words(common + " --out " + out); !words.eof();) {
+  for (std::istringstream words(common + " --updates 100000 --out " + out); !words.eof();) {
     std::string w;
     words >> w;
     if (!w.empty()) args.push_back(w);
@@ -103,7 +101,11 @@ TEST_CASE(
   REQUIRE(rows.size() >= 21);
   CHECK(rows.front() == "update,loss,lr,seconds,steps");
   const int64_t stopped_at = std::stoll(rows.back().substr(0, rows.back().find(',')));
-  REQUIRE(stopped_at < 400);  // it was stopped, not finished
+  // The run never stopped, and the resumed one, end at 400 updates (later if the stop came later).
+  const int64_t length = std::max<int64_t>(400, stopped_at + 100);
+  auto r = run_aaren(common + " --updates " + std::to_string(length) + " --out " + dir + "/straight");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
   CHECK(read_lines(out + "/eval.csv").front() ==
         "update,target,return_mean,return_std,score_mean,score_std,seed,episodes");
   const auto checkpoint = out + "/checkpoint_" + std::to_string(stopped_at) + ".pt";
@@ -111,19 +113,20 @@ TEST_CASE(
   CHECK(aaren::load_checkpoint(checkpoint).update == stopped_at);
   CHECK_FALSE(std::filesystem::exists(out + "/checkpoint.pt"));
 
-  // Resumed by naming the folder only: the same weights as the run never stopped.
-  r = run_aaren("train --resume " + out);
+  // Resumed by naming the folder (and the length): the same weights as the run never stopped.
+  r = run_aaren("train --resume " + out + " --updates " + std::to_string(length));
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(max_weight_difference(dir + "/straight/checkpoint.pt", out + "/checkpoint.pt") == 0.0);
   // One row per update, none twice, the header once.
   const auto resumed_rows = read_lines(out + "/train_log.csv");
-  CHECK(resumed_rows.size() == 401);
+  CHECK(resumed_rows.size() == static_cast<size_t>(length) + 1);
   CHECK(resumed_rows[stopped_at].substr(0, resumed_rows[stopped_at].find(',')) == std::to_string(stopped_at));
   // config.json is the run it continued (not TrainConfig's defaults), with provenance.
   auto config = read_json(out + "/config.json");
   CHECK(config.at("lr") == 2e-3);
   CHECK(config.at("warmup") == 20);
+  CHECK(config.at("updates") == length);   // the length --updates gave the resume
   CHECK_FALSE(config.contains("resume"));  // history, under provenance: a --config of this file starts afresh
   CHECK(config.at("eval_targets") == nlohmann::json({3600.0, 1800.0}));
   const auto provenance = config.at("provenance");
