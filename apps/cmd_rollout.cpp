@@ -96,7 +96,7 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   acting.batch_invariant = true;  // the same episodes with any --num-envs
   acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
   acting.target_return = acting_target_return(agent, target_return);
-  acting.num_envs = config.num_envs = acting_num_envs(config.num_envs, config.episodes, true);
+  acting.num_envs = config.num_envs;  // resolved by run_rollout (acting_num_envs) for a --checkpoint
   try {
     // auto: as its training evaluated it; the lean runtime acts recurrently only.
     acting.mode = mode != "auto" ? descriptor(agent.config.backbone).resolve_mode(parse_act_mode(mode))
@@ -180,9 +180,8 @@ struct RolloutOptions {
             "seed: episode e starts from a reset seeded with seed + e (whatever --num-envs)"),
         field_at<O>(
             "num-envs", [](O & o) -> auto& { return o.run.num_envs; },
-            "envs stepped together (0: min(episodes, 16)); a --checkpoint's at most 16, and a divisor of 16 for more "
-            "than 16 "
-            "episodes (3 steps 4), so its episodes are the same bits with any count"),
+            "envs stepped together (0: min(episodes, 16)); a --checkpoint's at most 16, and a divisor of 16 for "
+            "more than 16 episodes (3 steps 4), so its episodes are the same bits with any count"),
         field_at<O>(
             "env-threads", [](O & o) -> auto& { return o.run.threads; }, "threads stepping the envs"),
         field_at<O>(

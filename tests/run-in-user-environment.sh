@@ -11,7 +11,7 @@ binary=$1
 shift
 if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf8'; then
   echo "the de_DE.UTF-8 locale is not generated (scripts/setup.sh generates it)"
-  # Strict as tests/data/fixtures.h is: any value but empty or 0.
+  # Strict as tests/prerequisite.h is: any value but empty or 0.
   [[ -n ${AAREN_TESTS_REQUIRE_ALL:-} && $AAREN_TESTS_REQUIRE_ALL != 0 ]] && exit 1
   exit 77  # skipped
 fi

@@ -189,7 +189,8 @@ TEST_CASE("env versions: HalfCheetah-v5 and v4 are v3's dynamics and reward", "[
 TEST_CASE("env versions: Gymnasium's own model files give the built-in models' episodes", "[envs]") {
   const char* folder = std::getenv("AAREN_GYMNASIUM_ASSETS");
   // Not a prerequisite of the suite (no Debian package ships Gymnasium's files): skipped, not passed.
-  AAREN_SKIP_UNLESS_PROVIDED(folder != nullptr, "AAREN_GYMNASIUM_ASSETS (a folder with Gymnasium's assets/*.xml)");
+  aaren::testing::skip_unless_provided(folder != nullptr,
+                                       "AAREN_GYMNASIUM_ASSETS (a folder with Gymnasium's assets/*.xml)");
   const std::vector<std::pair<std::string, std::string>> cases{
       {"Hopper-v5", "hopper.xml"},
       {"HalfCheetah-v5", "half_cheetah.xml"},
