@@ -68,25 +68,39 @@ def describe_target(target, pts, a):
         print(f"  slope after {a.after}: {fit[0]:+.1f} +- {fit[1]:.1f} per {a.block} updates (least squares, its SE)")
 
 
-def describe_final(run, curves):
-    """The last point again over its 50 episodes, and the scores as `aaren versus` computes them
-    (that point's mean in place of the last 10-episode one)."""
+def protocol_scores(run, curves=None):
+    """The last point over its 50 episodes (RUN/eval-final.json) and the run's scores as `aaren versus`
+    computes them, that point's mean in place of the last 10-episode one: a dict with the target, the
+    episodes' mean and sample std and their count, primary (last 3) and secondary (last 10); None without
+    eval-final.json."""
     path = os.path.join(run, "eval-final.json")
     if not os.path.exists(path):
-        return
+        return None
+    if curves is None:
+        curves, _ = read_points(run)
     with open(path) as f:
         j = json.load(f)
     target = float(j.get("config", {}).get("target_return", "nan"))
     # The spread from the episodes themselves: binaries before stop 50 wrote the population std.
     scores = j["scores"]
-    spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
-    print(f"last point at target {target:g}, {len(scores)} episodes: "
-          f"{statistics.mean(scores):.1f} +- {spread:.1f} (sample std)")
+    r = {"target": target, "episodes": len(scores), "mean": statistics.mean(scores),
+         "std": statistics.stdev(scores) if len(scores) > 1 else 0.0}
     if target in curves:
-        points = [s for _, s in curves[target]][:-1] + [statistics.mean(scores)]
+        points = [s for _, s in curves[target]][:-1] + [r["mean"]]
+        r["primary"], r["secondary"] = statistics.mean(points[-3:]), statistics.mean(points[-10:])
+    return r
+
+
+def describe_final(run, curves):
+    """The last point again over its 50 episodes, and the scores as `aaren versus` computes them."""
+    r = protocol_scores(run, curves)
+    if r is None:
+        return
+    print(f"last point at target {r['target']:g}, {r['episodes']} episodes: "
+          f"{r['mean']:.1f} +- {r['std']:.1f} (sample std)")
+    if "primary" in r:
         print(f"  the protocol's scores (these episodes in place of the last point, as aaren versus): "
-              f"primary (last 3) {statistics.mean(points[-3:]):.1f}   secondary (last 10) "
-              f"{statistics.mean(points[-10:]):.1f}")
+              f"primary (last 3) {r['primary']:.1f}   secondary (last 10) {r['secondary']:.1f}")
 
 
 def compare_straight(raw, straight, after):
