@@ -43,7 +43,7 @@ build_or_show_errors() {
     return 0
   fi
   echo "gpu-check: build in $dir failed; errors (whole log: $log):"
-  grep -E -A4 "error( |:)|Error [0-9]|undefined reference" "$log" | head -120
+  grep -E -A4 "error( |:)|Error [0-9]|undefined reference" "$log" | sed -n 1,120p
   return 1
 }
 
@@ -52,8 +52,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
   echo "gpu-check: nvidia-smi finds no GPU" >&2
   exit 1
 }
-GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
+GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | sed -n 1p)
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | sed -n 1p | tr -d .)
 
 # Part 1 needs nvcc alone: the kernels, their test and the bandwidth table.
 step "part 1: the scan kernels (nvcc only; $BUILD-kernels)"
@@ -88,7 +88,7 @@ part2() {
   echo "LibTorch: $TORCH_PREFIX"
   # setup.sh on a Debian with a reachable mirror (apt-get update exits 0 even when none answers).
   if [[ -r /etc/debian_version ]] && command -v apt-get >/dev/null &&
-    timeout 60 apt-get update 2>&1 | grep -qE "^(Hit|Get):"; then ./scripts/setup.sh || true; fi
+    grep -qE "^(Hit|Get):" <<< "$(timeout 60 apt-get update 2>&1 || true)"; then ./scripts/setup.sh || true; fi
   # (HDF5: CMake finds it through h5cc, wherever the distribution puts it.)
   for h in mujoco/mujoco.h boost/program_options.hpp catch2/catch.hpp nlohmann/json.hpp; do
     [[ -e /usr/include/$h ]] || {

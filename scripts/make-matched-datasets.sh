@@ -175,7 +175,10 @@ medium_candidates() {  # $1 env
   near=$(awk -F, -v lo="$lo" -v hi="$hi" -v m="$medium" 'NR > 1 { s = 100 * ($2 - lo) / (hi - lo); if (s > m - 5 && s < m + 5) print $1 }' "$sac/eval.csv")
   # shellcheck disable=SC2086
   probe "$env" $(printf '%s\n' $coarse $near | sort -n -u)
-  if ! ranked "$env" | awk 'NR == 1 { exit !($2 > 1.5) }'; then ranked "$env"; return; fi
+  # (The ranking captured first: under pipefail, awk leaving the pipe after line 1 could fail sort.)
+  local ranking
+  ranking=$(ranked "$env")
+  if [[ -n $ranking ]] && ! awk 'NR == 1 { exit !($2 > 1.5) }' <<< "$ranking"; then ranked "$env"; return; fi
   sorted=$(mktemp)
   { head -1 "$sac/probes.csv"; tail -n +2 "$sac/probes.csv" | sort -t, -k1,1n; } > "$sorted"
   local fine

@@ -76,7 +76,7 @@ if [[ ! -x $A ]]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build --target aaren
 fi
-"$A" backbones --json | grep -q "\"name\": \"$BACKBONE\"" ||
+grep -q "\"name\": \"$BACKBONE\"" <<< "$("$A" backbones --json)" ||
   { echo "score-table: BACKBONE must be one of 'aaren backbones', got '$BACKBONE'" >&2; exit 2; }
 
 CELL=$BACKBONE${TAG:+-$TAG}-seed$SEED

@@ -54,7 +54,8 @@ done
 
 # A decimal-comma locale for the tests that run again under what users'
 # machines have (tests/run-in-user-environment.sh, `ctest -L environment`).
-if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf8'; then
+# (Listed first, then searched: under pipefail, grep -q leaving the pipe early could fail the writer.)
+if ! grep -qix 'de_DE.utf8' <<< "$(locale -a 2>/dev/null || true)"; then
   echo "setup: generating the de_DE.UTF-8 locale (for the tests)" >&2
   $SUDO sed -i 's/^# *\(de_DE.UTF-8 UTF-8\)/\1/' /etc/locale.gen
   grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null

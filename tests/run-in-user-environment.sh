@@ -9,7 +9,8 @@
 set -euo pipefail
 binary=$1
 shift
-if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf8'; then
+# (Listed first, then searched: under pipefail, grep -q leaving the pipe early could fail the writer.)
+if ! grep -qix 'de_DE.utf8' <<< "$(locale -a 2>/dev/null || true)"; then
   echo "the de_DE.UTF-8 locale is not generated (scripts/setup.sh generates it)"
   # Strict as tests/prerequisite.h is: any value but empty or 0.
   [[ -n ${AAREN_TESTS_REQUIRE_ALL:-} && $AAREN_TESTS_REQUIRE_ALL != 0 ]] && exit 1

@@ -40,8 +40,9 @@ grep -q "primary: protocol d -4.0 (s 2.00 and 2.00, SE 1.63); interval -4.0 +- 5
 grep -q "secondary: .*\[-9.4, +1.4\]; cross-check 43.0 - 45.0 = -2.0: inside: the cross-check agrees" <<< "$out" ||
   fail "the secondary reading: $out"
 # The arms the other way round: below, in aaren's favour still.
-reading ds --protocol "$T/p" --crosscheck "$T/c" --arms transformer aaren | grep -q "= -5.0: below: .* in aaren's favour" ||
-  fail "the arms swapped"
+# (Output captured first: grep -q leaving a pipe early would break the writer's pipe, failing under pipefail.)
+out=$(reading ds --protocol "$T/p" --crosscheck "$T/c" --arms transformer aaren)
+grep -q "= -5.0: below: .* in aaren's favour" <<< "$out" || fail "the arms swapped: $out"
 
 # Bad input: one line naming what is missing, exit 1.
 rm -r "$T/p/ds/transformer-seed2" "$T/p/ds/transformer-seed3"
