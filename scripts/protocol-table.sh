@@ -65,6 +65,9 @@ arm_chosen() { [[ $1 == dataset || -z ${ARMS:-} || " $ARMS " == *" $1 "* ]]; }
 for arm in ${ARMS:-}; do
   [[ " $ALL_ARMS " == *" $arm "* ]] || { echo "protocol-table: ARMS: unknown arm '$arm' (expected some of: $ALL_ARMS)" >&2; exit 2; }
 done
+for d in ${DATASETS:-}; do
+  [[ " ${TABLE[*]} " == *" $d "* ]] || { echo "protocol-table: DATASETS: unknown dataset '$d' (expected some of: ${TABLE[*]})" >&2; exit 2; }
+done
 # Where a cell (DATASET ARM SEED) trains and where its records are kept: the table's
 # in RUNS and RESULTS; the cross-check's (ARM crosscheck-aaren, ...) where scripts/crosscheck-run.sh puts them.
 run_dir() {
@@ -96,7 +99,7 @@ run_cell() {
 # Seeds 4 and 5 are due once decided: either a run of them exists (the decision was
 # taken before), or both arms have finished seeds 1-3 and the primary verdict is inconclusive.
 extra_seeds_due() {
-  local d=$1 arm s json
+  local d=$1 arm s json err
   for arm in aaren transformer; do
     for s in 4 5; do
       [[ -e $RUNS/$d/$arm-seed$s || -e $RESULTS/$d/$arm-seed$s || -e $IN_FLIGHT/$RUNS/$d/$arm-seed$s ]] && return 0
@@ -105,10 +108,15 @@ extra_seeds_due() {
   for arm in aaren transformer; do
     for s in 1 2 3; do finished "$d" "$arm" "$s" || return 1; done
   done
-  json=$("$A" versus "$RESULTS" --last 3 --json 2>&1) || {
-    echo "protocol-table: $d: seeds 4 and 5 undecided, aaren versus failed: $(tail -1 <<< "$json")" >&2
+  # (versus's stderr apart from its JSON: it notes there every dataset with too few cells, which
+  # other datasets of a table in progress always have.)
+  err=$(mktemp "${TMPDIR:-/tmp}/protocol-table-versus.XXXXXX")
+  json=$("$A" versus "$RESULTS" --last 3 --json 2> "$err") || {
+    echo "protocol-table: $d: seeds 4 and 5 undecided, aaren versus failed: $(tail -1 "$err")" >&2
+    rm -f "$err"
     return 1
   }
+  rm -f "$err"
   python3 -c 'import json, sys; v = {r["dataset"]: r["verdict"] for r in json.loads(sys.argv[2])["datasets"]}; sys.exit(0 if v.get(sys.argv[1]) == "inconclusive" else 1)' "$d" "$json"
 }
 
