@@ -24,7 +24,9 @@
 # finished run (checkpoint.pt; SAC: policy_final.pt) needs no parking. Nothing is half-written: each run is
 # copied to a temporary folder first and renamed into place.
 set -euo pipefail
+CALLER_DIR=$PWD
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 
 IN_FLIGHT=${IN_FLIGHT:-data/in-flight}
 MODE=park
@@ -35,8 +37,15 @@ while (($#)); do
     --restore) MODE=restore; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "park-runs: unknown flag '$1' (expected --stop or --restore)" >&2; exit 2 ;;
-    *) RUNS+=("${1%/}"); shift ;;
+    *) RUNS+=("$1"); shift ;;
   esac
+done
+# Each RUN_DIR as the caller meant it (relative to the caller's folder), then named as the cells'
+# scripts name it: relative to the repository when inside it (their trainers' command lines, and
+# data/in-flight/<that path>), absolute otherwise.
+for i in "${!RUNS[@]}"; do
+  abs=$(cd "$CALLER_DIR" && realpath -m -s -- "${RUNS[$i]}")
+  [[ $abs == "$ROOT"/* ]] && RUNS[$i]=${abs#"$ROOT"/} || RUNS[$i]=$abs
 done
 ((${#RUNS[@]})) || { echo "park-runs: name at least one RUN_DIR (a folder under runs/)" >&2; exit 2; }
 
@@ -96,17 +105,24 @@ park() {  # $1 run folder
   # One park of a run at a time (a periodic one may still be copying when --stop parks),
   # each into a folder of its own, renamed into place only when every copy succeeded.
   # (The lock file lies beside the run, not in IN_FLIGHT, which is committed.)
-  mkdir -p "$(dirname "$dest")"
+  # (Called where `set -e` does not act: each step's failure is returned by hand.)
+  mkdir -p "$(dirname "$dest")" || { echo "park-runs: $(dirname "$dest"): cannot make it: not parked" >&2; return 1; }
   exec {lock}> "$run.park-lock"
   flock "$lock"
-  local tmp=$dest.tmp.$$
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
+  local tmp=$dest.tmp.$$ old=$dest.old.$$
+  rm -rf "$tmp" && mkdir -p "$tmp" || { exec {lock}>&-; echo "park-runs: $tmp: cannot make it: not parked" >&2; return 1; }
   for f in $files; do
     cp "$run/$f" "$tmp/" || { rm -rf "$tmp"; exec {lock}>&-; echo "park-runs: $run/$f: copy failed: not parked" >&2; return 1; }
   done
-  rm -rf "$dest"
-  mv "$tmp" "$dest"
+  # The earlier park is kept until the new one is in place.
+  if [[ -e $dest ]] && ! mv "$dest" "$old"; then
+    rm -rf "$tmp"; exec {lock}>&-; echo "park-runs: $dest: cannot replace it: not parked" >&2; return 1
+  fi
+  mv "$tmp" "$dest" || {
+    [[ -e $old ]] && mv "$old" "$dest"
+    rm -rf "$tmp"; exec {lock}>&-; echo "park-runs: $dest: cannot move the new park into place: the earlier one kept" >&2; return 1
+  }
+  rm -rf "$old"
   exec {lock}>&-
   if is_sac "$run"; then where="$(tail -1 "$run/log.csv" | cut -d, -f1) steps (its state a little before)"; else where="$(grep -E '^checkpoint_' <<<"$files" | tr -dc 0-9) updates"; fi
   echo "[$run] parked at $where in $dest ($(du -sh "$dest" | cut -f1))"
@@ -116,8 +132,16 @@ restore() {  # $1 run folder
   local run=$1 src=$IN_FLIGHT/${1#/}
   [[ -f $run/config.json ]] && { echo "[$run] present here: nothing to restore"; return 0; }
   [[ -f $src/config.json ]] || { echo "park-runs: $src: no parked run for $run" >&2; return 1; }
-  mkdir -p "$run"
-  cp "$src"/* "$run"/
+  # Copied beside the run first; config.json, which marks a run present, moved in last.
+  # (Called where `set -e` does not act: each step's failure is returned by hand.)
+  local tmp=$run.restore.$$ f
+  mkdir -p "$run" && rm -rf "$tmp" && mkdir -p "$tmp" || { echo "park-runs: $run: cannot make it: not restored" >&2; return 1; }
+  cp "$src"/* "$tmp"/ || { rm -rf "$tmp"; echo "park-runs: $src: copy into $run failed: not restored" >&2; return 1; }
+  for f in "$tmp"/*; do
+    [[ ${f##*/} == config.json ]] || mv "$f" "$run"/ || { rm -rf "$tmp"; echo "park-runs: $run: move failed: not restored" >&2; return 1; }
+  done
+  mv "$tmp/config.json" "$run"/ || { rm -rf "$tmp"; echo "park-runs: $run: move failed: not restored" >&2; return 1; }
+  rm -rf "$tmp"
   if [[ -f $run/log.csv ]]; then
     echo "[$run] restored from $src ($(tail -1 "$run/log.csv" | cut -d, -f1) SAC steps logged)"
   else

@@ -64,6 +64,7 @@ SCHEDULE=(--config "$PRESET")
 FILE=$DATA/$DATASET.hdf5
 [[ -f $FILE ]] || { echo "score-table: $FILE: no such dataset (make it with scripts/make-datasets.sh $ENV)" >&2; exit 2; }
 
+[[ -z ${AAREN:-} || -x $AAREN ]] || { echo "score-table: AAREN=$AAREN: no such program (unset it to build build/aaren)" >&2; exit 2; }
 A=${AAREN:-build/aaren}  # AAREN=path: a frozen copy, so rebuilding cannot change a long run
 # OpenBLAS's kernels decide the last bits of every fp32 product. The cells in docs/RESULTS.md were
 # made on its Prescott kernels (what it picked on this project's machines before
@@ -100,12 +101,14 @@ else
   if [[ -n $latest ]]; then
     echo "[$DATASET $CELL] resuming from update $latest"
     $A train --resume "$RUN/checkpoint_$latest.pt" --out "$RUN" ${UPDATES:+--updates "$UPDATES"} \
-      ${THREADS:+--threads "$THREADS"} 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN/console.log"
+      ${THREADS:+--threads "$THREADS"} 2>&1 | tr '\r' '\n' | grep -v '^\[train' >> "$RUN/console.log" || true
   else
     echo "[$DATASET $CELL] training: ${FLAGS[*]}"
-    $A train "${FLAGS[@]}" 2>&1 | tr '\r' '\n' | grep -v '^\[train' > "$RUN/console.log"
+    $A train "${FLAGS[@]}" 2>&1 | tr '\r' '\n' | grep -v '^\[train' > "$RUN/console.log" || true
   fi
-  [[ -f $RUN/checkpoint.pt ]] || { echo "score-table: training $RUN ended without a checkpoint" >&2; exit 1; }
+  # (Training's exit status is read from what it left: a checkpoint, or its last words in console.log.)
+  [[ -f $RUN/checkpoint.pt ]] ||
+    { echo "score-table: training $RUN ended without a checkpoint: $(tail -1 "$RUN/console.log")" >&2; exit 1; }
   rm -f "$RUN"/checkpoint_*.pt
 fi
 
@@ -120,7 +123,8 @@ for target in $HIGH $LOW; do
     echo "[$DATASET $CELL] evaluated at $target: skipped"
   else
     $A rollout --checkpoint "$RUN/checkpoint.pt" --target-return "$target" --mode $MODE --episodes "$EPISODES" \
-      --seed 100000 --json > "$out.tmp" && mv "$out.tmp" "$out"
+      --seed 100000 --json > "$out.tmp" || { rm -f "$out.tmp"; echo "score-table: rollout of $RUN at $target failed" >&2; exit 1; }
+    mv "$out.tmp" "$out"
   fi
 done
 

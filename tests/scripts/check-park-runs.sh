@@ -65,6 +65,17 @@ if err=$("$PARK" "$T/runs/missing" 2>&1); then fail "a missing run was accepted"
 [[ $(wc -l <<<"$err") == 1 && $err == *"runs/missing: not a run folder"* ]] || fail "missing run: $err"
 if err=$("$PARK" --restore "$T/runs/other" 2>&1); then fail "restoring a run never parked was accepted"; fi
 [[ $err == *"no parked run"* ]] || fail "restore of nothing: $err"
+# A RUN_DIR relative to the caller's folder (not the repository's), parked and restored.
+mkdir -p "$T/runs/caught"
+cp "$T/runs/straight"/{config.json,train_log.csv,eval.csv} "$T/runs/caught/"
+cp "$T/runs/straight/checkpoint.pt" "$T/runs/caught/checkpoint_30.pt"
+out=$(cd "$T" && "$PARK" runs/caught/) || fail "park from the caller's folder exited $?: $out"
+[[ -f $IN_FLIGHT/${T#/}/runs/caught/config.json ]] || fail "parked from the caller's folder: $out"
+# A restore whose copy fails leaves no config.json behind (nothing half-restored), and says so.
+mkdir "$IN_FLIGHT/${T#/}/runs/caught/a-folder"
+rm -r "$T/runs/caught"
+if err=$("$PARK" --restore "$T/runs/caught" 2>&1); then fail "a failed restore exited 0: $err"; fi
+[[ ! -f $T/runs/caught/config.json && $(tail -1 <<<"$err") == *"not restored"* ]] || fail "a failed restore: $err"
 if err=$("$PARK" --bogus 2>&1); then fail "--bogus accepted"; fi
 [[ $err == *"unknown flag '--bogus'"* ]] || fail "--bogus: $err"
 echo "park-runs: parked, restored and resumed == the straight run (train and sac); refusals checked"

@@ -65,6 +65,11 @@ lstm_only=$(ARMS=lstm "$TABLE" --dry-run | grep -v " dataset 0: ")
   $(head -1 <<< "$lstm_only") == "hopper-medium lstm 1: due" ]] || fail "ARMS=lstm: $lstm_only"
 ! ARMS="lstm lsmt" "$TABLE" --dry-run > /dev/null 2> "$T/arms.err" || fail "ARMS=lsmt accepted"
 grep -q "ARMS: unknown arm 'lsmt'" "$T/arms.err" || fail "ARMS=lsmt: $(cat "$T/arms.err")"
+# A cell's settings that are not whole numbers are refused before anything runs (timeout's 30m was taken as no slice).
+for setting in SLICE=30m PARK_EVERY=1.5 UPDATES=4e4; do
+  ! env "$setting" "$SRC/scripts/protocol-cell.sh" hopper-medium aaren 1 > /dev/null 2> "$T/cell.err" || fail "$setting accepted"
+  grep -q "protocol-cell: ${setting%%=*} must be a whole number" "$T/cell.err" || fail "$setting: $(cat "$T/cell.err")"
+done
 ! DATASETS="hopper-medium hoper-medium" "$TABLE" --dry-run > /dev/null 2> "$T/datasets.err" || fail "DATASETS=hoper-medium accepted"
 grep -q "DATASETS: unknown dataset 'hoper-medium'" "$T/datasets.err" || fail "DATASETS=hoper-medium: $(cat "$T/datasets.err")"
 # A started cell shows its updates, rate (from its log's training seconds) and time left; parked too.
