@@ -43,10 +43,19 @@ def cell_scores(folder, arm):
         seed = run.rsplit("-seed", 1)[1]
         if not seed.isdigit():
             continue
-        r = curve_summary.protocol_scores(run)
-        if r is not None and "primary" in r:
+        r = finished_scores(run)
+        if r is not None:
             cells[int(seed)] = r
     return cells
+
+
+def finished_scores(run):
+    """A run's protocol scores; None while it has no eval-final.json (not finished). A final evaluation
+    at a target its eval.csv does not hold raises ValueError (no score can be made: a wrong file)."""
+    r = curve_summary.protocol_scores(run)
+    if r is not None and "primary" not in r:
+        raise ValueError(f"{run}/eval-final.json: target {r['target']:g}, which its eval.csv does not hold")
+    return r
 
 
 def prediction_interval(first, second, z):
@@ -82,12 +91,11 @@ def main():
             if len(c) < 2:
                 sys.exit(f"crosscheck-reading.py: {a.protocol}/{a.dataset}: {len(c)} finished {arm} cell(s), "
                          "expected at least 2 (a sample std)")
-        cross = [curve_summary.protocol_scores(os.path.join(a.crosscheck, a.dataset, f"{arm}-seed1"))
-                 for arm in a.arms]
+        cross = [finished_scores(os.path.join(a.crosscheck, a.dataset, f"{arm}-seed1")) for arm in a.arms]
         for arm, r in zip(a.arms, cross):
-            if r is None or "primary" not in r:
+            if r is None:
                 sys.exit(f"crosscheck-reading.py: {a.crosscheck}/{a.dataset}/{arm}-seed1: not finished "
-                         "(eval.csv and eval-final.json expected)")
+                         "(no eval-final.json)")
         print(f"{a.dataset}: {a.arms[0]} minus {a.arms[1]}; the protocol's cells "
               f"{len(cells[0])} and {len(cells[1])} seeds; {a.level:.0%} prediction interval (z = {z:.3f})")
         for score in SCORES:

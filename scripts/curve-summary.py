@@ -27,14 +27,27 @@ import sys
 
 
 def read_points(run):
-    """{target: [(update, score)]} in update order, and the raw rows keyed by (update, target)."""
-    with open(os.path.join(run, "eval.csv")) as f:
-        rows = list(csv.DictReader(f))
-    key = "score_mean" if rows and "score_mean" in rows[0] else "normalized_mean"
-    curves, raw = {}, {}
-    for r in rows:
-        curves.setdefault(float(r["target"]), []).append((int(r["update"]), float(r[key])))
-        raw[(int(r["update"]), r["target"])] = r["return_mean"]
+    """{target: [(update, score)]} in update order, and the raw rows keyed by (update, target).
+    A file that is not eval.csv's form (a missing column, a row cut short, a word for a number)
+    raises ValueError naming the file and line."""
+    path = os.path.join(run, "eval.csv")
+    with open(path) as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        key = "score_mean" if "score_mean" in header else "normalized_mean"  # (files before the rename)
+        missing = [c for c in ("update", "target", "return_mean", key) if c not in header]
+        if missing:
+            raise ValueError(f"{path}: no column {', '.join(missing)} (expected eval.csv's header)")
+        curves, raw = {}, {}
+        for r in reader:
+            try:
+                point = (int(r["update"]), float(r[key]))
+                target = float(r["target"])
+            except (TypeError, ValueError):  # None: a row cut short
+                raise ValueError(f"{path}: line {reader.line_num}: expected numbers for update, target and "
+                                 f"{key}, got {r['update']!r}, {r['target']!r}, {r[key]!r}") from None
+            curves.setdefault(target, []).append(point)
+            raw[(point[0], r["target"])] = r["return_mean"]
     return {t: sorted(p) for t, p in curves.items()}, raw
 
 
@@ -46,6 +59,8 @@ def slope_with_error(points, unit):
         return None
     mx, my = statistics.mean(xs), statistics.mean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:  # every point at one update: no line
+        return None
     b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
     residual = sum((y - my - b * (x - mx)) ** 2 for x, y in zip(xs, ys)) / (len(xs) - 2)
     return b, math.sqrt(residual / sxx)
@@ -79,10 +94,19 @@ def protocol_scores(run, curves=None):
     if curves is None:
         curves, _ = read_points(run)
     with open(path) as f:
-        j = json.load(f)
-    target = float(j.get("config", {}).get("target_return", "nan"))
+        try:
+            j = json.load(f)
+        except ValueError as e:
+            raise ValueError(f"{path}: not JSON ({e})") from None
+    scores = j.get("scores") if isinstance(j, dict) else None
+    if not (isinstance(scores, list) and scores and all(isinstance(x, (int, float)) for x in scores)):
+        raise ValueError(f"{path}: expected `aaren rollout --json`'s object with \"scores\", a list of numbers")
+    config = j.get("config")
+    try:
+        target = float(config.get("target_return", "nan") if isinstance(config, dict) else "nan")
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: config.target_return: expected a number") from None
     # The spread from the episodes themselves: binaries before stop 50 wrote the population std.
-    scores = j["scores"]
     r = {"target": target, "episodes": len(scores), "mean": statistics.mean(scores),
          "std": statistics.stdev(scores) if len(scores) > 1 else 0.0}
     if target in curves:
@@ -91,9 +115,9 @@ def protocol_scores(run, curves=None):
     return r
 
 
-def describe_final(run, curves):
-    """The last point again over its 50 episodes, and the scores as `aaren versus` computes them."""
-    r = protocol_scores(run, curves)
+def describe_final(r):
+    """The last point again over its 50 episodes, and the scores as `aaren versus` computes them
+    (protocol_scores' dict, or None)."""
     if r is None:
         return
     print(f"last point at target {r['target']:g}, {r['episodes']} episodes: "
@@ -106,6 +130,9 @@ def describe_final(run, curves):
 def compare_straight(raw, straight, after):
     _, other = read_points(straight)
     common = sorted(k for k in other if k in raw and k[0] > after)
+    if not common:  # nothing compared is no evidence of equality
+        raise ValueError(f"{straight}/eval.csv: no point after update {after} at an update and target this run "
+                         "also holds")
     equal = sum(other[k] == raw[k] for k in common)
     print(f"against {straight}: {len(common)} points after {after} in both, {equal} equal to the last digit")
     return equal == len(common)
@@ -124,9 +151,10 @@ def main():
         curves, raw = read_points(a.run)
         if not curves:
             sys.exit(f"curve-summary.py: {a.run}/eval.csv: no evaluation rows")
+        final = protocol_scores(a.run, curves)  # read before anything is printed: a bad file, no half report
         for target in sorted(curves, reverse=True):
             describe_target(target, curves[target], a)
-        describe_final(a.run, curves)
+        describe_final(final)
         if a.straight and not compare_straight(raw, a.straight, a.after):
             sys.exit(1)
     except (OSError, KeyError, ValueError) as e:

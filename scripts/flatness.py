@@ -11,19 +11,26 @@ s * sqrt(1/3 + 1/3), with s the sample standard deviation of the run's own point
 Reads RUN_DIR/eval.csv (columns update, target, ..., score_mean or normalized_mean).
 """
 import argparse
-import csv
+import importlib.util
 import math
+import os
 import statistics
 import sys
 
+_spec = importlib.util.spec_from_file_location(
+    "curve_summary", os.path.join(os.path.dirname(os.path.abspath(__file__)), "curve-summary.py"))
+curve_summary = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(curve_summary)
+
 
 def points(run, target):
-    """(update, score) at `target`, in update order."""
-    with open(run + "/eval.csv") as f:
-        rows = list(csv.DictReader(f))
-    key = "score_mean" if rows and "score_mean" in rows[0] else "normalized_mean"
-    out = [(int(r["update"]), float(r[key])) for r in rows if abs(float(r["target"]) - target) < 1e-9]
-    return sorted(out)
+    """(update, score) at `target`, in update order; ValueError naming the file when it holds none."""
+    curves, _ = curve_summary.read_points(run)  # (checks the file's form, naming file and line)
+    for t, pts in curves.items():
+        if abs(t - target) < 1e-9:
+            return pts
+    held = ", ".join(f"{t:g}" for t in sorted(curves)) or "none"
+    raise ValueError(f"{run}/eval.csv: no points at target {target:g} (its targets: {held})")
 
 
 def verdicts(pts, start):
@@ -47,14 +54,19 @@ def main():
     p.add_argument("--target", type=float, default=3600)
     p.add_argument("--from", dest="start", type=int, default=15000)
     a = p.parse_args()
-    print("run,update,difference,two_se,flat")
+    rows = []  # every run read before anything is printed: a bad one leaves no partial table
     for run in a.runs:
         try:
-            pts = points(run, a.target)
-        except (OSError, KeyError, ValueError) as e:
-            sys.exit(f"flatness.py: {run}/eval.csv: {e}")
-        for update, diff, two_se, flat in verdicts(pts, a.start):
-            print(f"{run},{update},{diff:.1f},{two_se:.1f},{'yes' if flat else 'no'}")
+            found = verdicts(points(run, a.target), a.start)
+        except (OSError, ValueError) as e:
+            sys.exit(f"flatness.py: {e}")
+        if not found:
+            sys.exit(f"flatness.py: {run}/eval.csv: fewer than 6 points at target {a.target:g} from update "
+                     f"{a.start} (--from): no verdict")
+        rows += [f"{run},{update},{diff:.1f},{two_se:.1f},{'yes' if flat else 'no'}"
+                 for update, diff, two_se, flat in found]
+    print("run,update,difference,two_se,flat")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Reads   RESULTS/<dataset>/<backbone>[-<tag>]-seed<N>/{config.json,train_log.csv,
         and the datasets' behaviour scores from DATASETS/<dataset>.summary.json (`aaren data inspect --json`;
         the first table's datasets: .summary.txt).
 Writes  RESULTS/cells.csv    one row per cell and target
-        RESULTS/summary.csv  mean and std over seeds per dataset, variant and target
+        RESULTS/summary.csv  mean and std over seeds per dataset, variant and target (the population std,
+                             divisor n, as the first table was published: docs/RESULTS.md says so)
         RESULTS/scores.svg   bars at DT's high target (mean over seeds, whiskers one std)
 and prints the summary as a Markdown table.
 
@@ -62,7 +63,10 @@ def read_cell(folder):
     per_step = 1 if config.get("tokens") == "fused" else 3
     rows = []
     for path in sorted(glob.glob(os.path.join(folder, "eval-*.json"))):
-        target = int(re.search(r"eval-(\d+)\.json$", path).group(1))
+        m = re.search(r"eval-(\d+)\.json$", path)
+        if not m:  # eval-final.json: the protocol's cells (`aaren versus` reads those), not this table's
+            continue
+        target = int(m.group(1))
         r = json.load(open(path))
         rows.append({
             "dataset": os.path.basename(os.path.dirname(folder)), "backbone": backbone, "tag": tag, "seed": seed,
@@ -147,12 +151,25 @@ def main():
     ap.add_argument("--results", default="docs/results")
     ap.add_argument("--datasets", default="docs/datasets")
     a = ap.parse_args()
+    try:
+        make_tables(a)
+    except (OSError, ValueError) as e:  # one line; nothing is written before every cell has been read
+        sys.exit(f"results-table: {e}")
+
+
+def make_tables(a):
     cells = []
     for folder in sorted(glob.glob(os.path.join(a.results, "*", "*-seed*"))):
-        cells += read_cell(folder)
+        try:
+            cells += read_cell(folder)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e:  # a damaged or foreign cell
+            raise ValueError(f"{folder}: {type(e).__name__} {e}: expected scripts/score-table.sh's files "
+                             "(config.json, train_log.csv, eval-TARGET.json)") from None
     if not cells:
         sys.exit(f"results-table: no cells under {a.results} (run scripts/score-table.sh first)")
-    write_csv(os.path.join(a.results, "cells.csv"), cells)
+    unknown = sorted({c["dataset"] for c in cells if c["dataset"].split("-")[0] not in HIGH})
+    if unknown:
+        sys.exit(f"results-table: {a.results}/{unknown[0]}: expected a dataset of {', '.join(sorted(HIGH))}")
     groups = {}
     for c in cells:
         variant = c["backbone"] + (f"-{c['tag']}" if c["tag"] else "")
@@ -169,9 +186,10 @@ def main():
         })
     rank = {d: i for i, d in enumerate(ORDER)}
     summary.sort(key=lambda r: (rank.get(r["dataset"], 99), r["dataset"], -r["target"], r["variant"]))
+    print_main_table(summary)  # (fails before any file is written, if a row cannot be shown)
+    write_csv(os.path.join(a.results, "cells.csv"), cells)
     write_csv(os.path.join(a.results, "summary.csv"), summary)
     svg_bars(os.path.join(a.results, "scores.svg"), summary)
-    print_main_table(summary)
     print_target_check(summary)
 
 

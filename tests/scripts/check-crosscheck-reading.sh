@@ -52,4 +52,10 @@ run "$T/p/ds/transformer-seed2" 46 46
 rm "$T/c/ds/transformer-seed1/eval-final.json"
 if reading ds --protocol "$T/p" --crosscheck "$T/c" 2> "$T/err"; then fail "an unfinished cross-check passed"; fi
 grep -q "c/ds/transformer-seed1: not finished" "$T/err" || fail "the unfinished run: $(cat "$T/err")"
+# A cell's final evaluation at a target its curve does not hold is a wrong file, said so (not a missing cell).
+run "$T/c/ds/transformer-seed1" 45 45
+sed -i 's/"target_return": 3600/"target_return": 5000/' "$T/p/ds/aaren-seed2/eval-final.json"
+if reading ds --protocol "$T/p" --crosscheck "$T/c" 2> "$T/err"; then fail "a final evaluation at 5000 passed"; fi
+grep -q "p/ds/aaren-seed2/eval-final.json: target 5000, which its eval.csv does not hold" "$T/err" ||
+  fail "the final evaluation's target: $(cat "$T/err")"
 echo "crosscheck-reading: the protocol's interval, the cross-check's difference and the reading as computed by hand"

@@ -45,4 +45,31 @@ if summary "$T/nothing" 2> "$T/err"; then fail "a missing run passed"; fi
 grep -q "nothing/eval.csv" "$T/err" || fail "the missing file's message: $(cat "$T/err")"
 if summary "$T/run" --block 0 2> "$T/err"; then fail "--block 0 passed"; fi
 grep -q -- "--block" "$T/err" || fail "--block's message: $(cat "$T/err")"
-echo "curve-summary: scores, blocks, slope, spread and the straight-through check as computed by hand"
+# A straight-through run sharing no point after --after is no evidence: refused, not "0 of 0 equal".
+if summary "$T/run" --after 20000 --straight "$T/straight" 2> "$T/err"; then fail "no common point passed"; fi
+grep -q "straight/eval.csv: no point after update 20000" "$T/err" || fail "no common point: $(cat "$T/err")"
+# Damaged files: one line naming the file (and line), never a traceback.
+mkdir -p "$T/bad"
+expect_error() {  # WHAT PATTERN: curve-summary on $T/bad fails with PATTERN in one line
+  if summary "$T/bad" > "$T/out" 2> "$T/err"; then fail "$1 passed"; fi
+  [[ $(wc -l < "$T/err") == 1 && ! -s $T/out ]] && grep -q "$2" "$T/err" || fail "$1: $(cat "$T/err" "$T/out")"
+}
+{ head -3 "$T/run/eval.csv"; echo "3000,3600"; } > "$T/bad/eval.csv"  # a row still being written
+expect_error "a row cut short" "bad/eval.csv: line 4: expected numbers"
+echo "update,target,score_mean" > "$T/bad/eval.csv"
+expect_error "a missing column" "bad/eval.csv: no column return_mean"
+cp "$T/run/eval.csv" "$T/bad/"
+for json in '{"scores": null}' '[1, 2]' '{"scores": [1, "2"]}' '{"config": {"target_return": "x"}, "scores": [1]}' '{"sc'; do
+  echo "$json" > "$T/bad/eval-final.json"
+  expect_error "eval-final.json $json" "bad/eval-final.json: "
+done
+# flatness.py: a target the run does not hold, or too few points for a verdict, fails and prints no table.
+flat() { python3 "$SRC/scripts/flatness.py" "$@"; }
+if flat "$T/run" --target 3000 > "$T/out" 2> "$T/err"; then fail "flatness at a target not held passed"; fi
+grep -q "no points at target 3000 (its targets: 1800, 3600)" "$T/err" && [[ ! -s $T/out ]] || fail "flatness --target 3000: $(cat "$T/err" "$T/out")"
+if flat "$T/run" --from 16000 > "$T/out" 2> "$T/err"; then fail "flatness with 5 points passed"; fi
+grep -q "fewer than 6 points" "$T/err" && [[ ! -s $T/out ]] || fail "flatness --from 16000: $(cat "$T/err" "$T/out")"
+flat "$T/run" --from 15000 > "$T/out" || fail "flatness on 6 points: $(cat "$T/out")"
+# (15,000-20,000 on the line: the last 3 points' mean 41.9, the 3 before 41.6, s = 0.187: 2 SE = 0.31.)
+[[ $(tail -1 "$T/out") == "$T/run,20000,0.3,0.3,yes" ]] || fail "flatness's verdict: $(cat "$T/out")"
+echo "curve-summary: scores, blocks, slope, spread and the straight-through check as computed by hand; damaged files refused"
