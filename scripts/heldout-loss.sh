@@ -10,8 +10,12 @@
 #               whose policy record is data/matched/sac-ENV-seed1-medium.pt
 # Environment: AAREN (default build/aaren), DATA (datasets/matched), FRESH (datasets/heldout),
 #   TRANSITIONS (200000: the fresh file's size), SEED (1011: the fresh file's, unlike the matched
-#   files' 11), OUT (docs/results/heldout): one JSON per checkpoint and file, and DATASET.csv.
+#   files' 11), OUT (docs/results/heldout): one JSON per checkpoint and file, and DATASET.csv
+#   (DATASET-fresh-seedSEED-TRANSITIONS.csv for another fresh file than the default one).
 # Resumable: a measurement already made (its JSON newer than its checkpoint) is skipped.
+# A checkpoint's records are named DATASET-[STUDY-]RUN-CHECKPOINT-FILE.json, RUN its folder and STUDY the
+# folder that holds the datasets' folders (runs/STUDY/DATASET/RUN/): none for the protocol's, crosscheck
+# for the cross-check's, protocol-pilot for the pilot's, so no two runs share a record.
 set -euo pipefail
 (($# >= 2)) || { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 dataset=$1
@@ -33,27 +37,37 @@ mkdir -p "$FRESH" "$OUT"
 [[ -f $fresh ]] || "$A" collect --env "$env" --policy "$policy" --transitions "$TRANSITIONS" --seed "$SEED" --out "$fresh"
 for checkpoint in "${checkpoints[@]}"; do
   run=$(basename "$(dirname "$checkpoint")")  # aaren-seed4; a cross-check's: crosscheck-aaren-seed1
-  [[ $checkpoint == */crosscheck/* ]] && run=crosscheck-$run
+  study=$(basename "$(dirname "$(dirname "$(dirname "$checkpoint")")")")
+  [[ $study == protocol || $study == . || $study == / ]] || run=$study-$run
   for file in "$DATA/$dataset.hdf5" "$fresh"; do
     kind=train
     [[ $file == "$fresh" ]] && kind=fresh-seed$SEED-$TRANSITIONS
     json=$OUT/$dataset-$run-$(basename "$checkpoint" .pt)-$kind.json
     # A finished measurement is skipped unless its checkpoint was rewritten since (checkpoint.pt of a run continued).
     [[ $json -nt $checkpoint ]] && continue
-    "$A" loss --checkpoint "$checkpoint" --dataset "$file" --json > "$json.tmp"
+    "$A" loss --checkpoint "$checkpoint" --dataset "$file" --json > "$json.tmp" ||
+      { rm -f "$json.tmp"; echo "heldout-loss: aaren loss on $checkpoint and $file failed (above)" >&2; exit 1; }
     mv "$json.tmp" "$json"
   done
 done
-python3 - "$OUT" "$dataset" "fresh-seed$SEED-$TRANSITIONS" << 'PY' > "$OUT/$dataset.csv.tmp"
-import glob, json, sys
+# The table over every checkpoint measured on this fresh file (TRANSITIONS, SEED); others are named and left out.
+table=$OUT/$dataset.csv
+[[ $SEED == 1011 && $TRANSITIONS == 200000 ]] || table=$OUT/$dataset-fresh-seed$SEED-$TRANSITIONS.csv
+python3 - "$OUT" "$dataset" "fresh-seed$SEED-$TRANSITIONS" << 'PY' > "$table.tmp" || { rm -f "$table.tmp"; exit 1; }
+import glob, json, os, sys
 out, dataset, fresh = sys.argv[1], sys.argv[2], sys.argv[3]
 print("run,backbone,update,regime,train_mse,train_se,fresh_mse,fresh_se,gap,gap_over_train")
 for train in sorted(glob.glob(f"{out}/{dataset}-*-train.json")):
-    t, f = json.load(open(train)), json.load(open(train[: -len("train.json")] + f"{fresh}.json"))
+    fresh_json = train[: -len("train.json")] + f"{fresh}.json"
+    if not os.path.exists(fresh_json):
+        print(f"heldout-loss: {train}: not measured on {fresh} (another TRANSITIONS or SEED): left out of "
+              f"{dataset}.csv", file=sys.stderr)
+        continue
+    t, f = json.load(open(train)), json.load(open(fresh_json))
     run = train[len(f"{out}/{dataset}-"):-len("-train.json")]
     gap = f["mse"] - t["mse"]
     print(f"{run},{t['backbone']},{t['update']},{t['regime']},{t['mse']:.5f},{t['std_error']:.5f},"
           f"{f['mse']:.5f},{f['std_error']:.5f},{gap:.5f},{gap / t['mse']:.3f}")
 PY
-mv "$OUT/$dataset.csv.tmp" "$OUT/$dataset.csv"
-cat "$OUT/$dataset.csv"
+mv "$table.tmp" "$table"
+cat "$table"
