@@ -28,6 +28,9 @@ std::string closest_name(const std::string& word, const std::vector<std::string>
   std::string best;
   int best_distance = limit + 1;
   for (const auto& name : known) {
+    // The word itself is no suggestion: a known name that was refused for another reason (a
+    // dataset named right but not installed) would be answered "did you mean" the same name.
+    if (name == word) continue;
     const int d = edit_distance(word, name);
     if (d < best_distance) best = name, best_distance = d;
   }

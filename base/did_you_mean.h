@@ -11,8 +11,8 @@ namespace aaren::base {
 // Insertions, deletions and substitutions turning a into b (case-blind).
 int edit_distance(const std::string& a, const std::string& b);
 
-// The closest of `known` to `word`, or "" when none is within
-// max(2, |word| / 3) edits (ties: the first listed).
+// The closest of `known` to `word` other than `word` itself, or "" when none
+// is within max(2, |word| / 3) edits (ties: the first listed).
 std::string closest_name(const std::string& word, const std::vector<std::string>& known);
 
 // " (did you mean 'x'?)", or "" when no known name is close.

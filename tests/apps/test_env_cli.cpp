@@ -12,6 +12,7 @@
 #include "tests/apps/run_aaren.h"
 
 using aaren::testing::run_aaren;
+using aaren::testing::run_shell;
 
 TEST_CASE("cli: envs lists every env with its dims", "[cli][envs]") {
   auto r = run_aaren("envs --json", false);
@@ -72,6 +73,12 @@ TEST_CASE("cli: rollout rejects unknown envs and unreadable models", "[cli][envs
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("dataset 'hoper-medium-v2' (did you mean 'hopper-medium-v2'?)"));
   CHECK(r.output.find("--dataset") == std::string::npos);  // data inspect has no such flag
+  // A known name that is not installed: said so, with no suggestion of another version of it.
+  r = run_shell("D4RL_DATASET_DIR=/nonexistent MINARI_DATASETS_PATH=/nonexistent " + std::string(AAREN_BINARY) +
+                " data inspect hopper-medium-replay-v2 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("dataset 'hopper-medium-replay-v2': no such file, no D4RL dataset"));
+  CHECK(r.output.find("did you mean") == std::string::npos);
   r = run_aaren("rollout --env hopper --model-xml /nonexistent.xml");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("/nonexistent.xml"));

@@ -22,4 +22,9 @@ TEST_CASE("did you mean: edit distance, case-blind, and only close names are sug
   CHECK(did_you_mean("hoper", known) == " (did you mean 'hopper'?)");
   CHECK(did_you_mean("pong", known).empty());
   CHECK(did_you_mean("x", {}).empty());
+  // A known name typed exactly is never suggested back (it was refused for another reason),
+  // one that differs only in case still is; the next closest name may be.
+  CHECK(did_you_mean("hopper", known).empty());
+  CHECK(did_you_mean("Hopper", known) == " (did you mean 'hopper'?)");
+  CHECK(closest_name("hopper", {"hopper", "hoppers"}) == "hoppers");
 }
