@@ -33,21 +33,29 @@ def read_points(run):
     path = os.path.join(run, "eval.csv")
     with open(path) as f:
         reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        key = "score_mean" if "score_mean" in header else "normalized_mean"  # (files before the rename)
-        missing = [c for c in ("update", "target", "return_mean", key) if c not in header]
-        if missing:
-            raise ValueError(f"{path}: no column {', '.join(missing)} (expected eval.csv's header)")
-        curves, raw = {}, {}
-        for r in reader:
-            try:
-                point = (int(r["update"]), float(r[key]))
-                target = float(r["target"])
-            except (TypeError, ValueError):  # None: a row cut short
-                raise ValueError(f"{path}: line {reader.line_num}: expected numbers for update, target and "
-                                 f"{key}, got {r['update']!r}, {r['target']!r}, {r[key]!r}") from None
-            curves.setdefault(target, []).append(point)
-            raw[(point[0], r["target"])] = r["return_mean"]
+        try:
+            return parse_points(path, reader)
+        except csv.Error as e:
+            raise ValueError(f"{path}: line {reader.line_num}: not CSV ({e})") from None
+
+
+def parse_points(path, reader):
+    """read_points' work on an open eval.csv."""
+    header = reader.fieldnames or []
+    key = "score_mean" if "score_mean" in header else "normalized_mean"  # (files before the rename)
+    missing = [c for c in ("update", "target", "return_mean", key) if c not in header]
+    if missing:
+        raise ValueError(f"{path}: no column {', '.join(missing)} (expected eval.csv's header)")
+    curves, raw = {}, {}
+    for r in reader:
+        try:
+            point = (int(r["update"]), float(r[key]))
+            target = float(r["target"])
+        except (TypeError, ValueError):  # None: a row cut short
+            raise ValueError(f"{path}: line {reader.line_num}: expected numbers for update, target and "
+                             f"{key}, got {r['update']!r}, {r['target']!r}, {r[key]!r}") from None
+        curves.setdefault(target, []).append(point)
+        raw[(point[0], r["target"])] = r["return_mean"]
     return {t: sorted(p) for t, p in curves.items()}, raw
 
 
@@ -127,12 +135,10 @@ def describe_final(r):
               f"primary (last 3) {r['primary']:.1f}   secondary (last 10) {r['secondary']:.1f}")
 
 
-def compare_straight(raw, straight, after):
-    _, other = read_points(straight)
+def compare_straight(raw, other, straight, after):
+    """The points after `after` that this run (raw) and the straight one (other, read from the folder
+    `straight`) both hold, and whether every one is equal to the last digit."""
     common = sorted(k for k in other if k in raw and k[0] > after)
-    if not common:  # nothing compared is no evidence of equality
-        raise ValueError(f"{straight}/eval.csv: no point after update {after} at an update and target this run "
-                         "also holds")
     equal = sum(other[k] == raw[k] for k in common)
     print(f"against {straight}: {len(common)} points after {after} in both, {equal} equal to the last digit")
     return equal == len(common)
@@ -152,10 +158,14 @@ def main():
         if not curves:
             sys.exit(f"curve-summary.py: {a.run}/eval.csv: no evaluation rows")
         final = protocol_scores(a.run, curves)  # read before anything is printed: a bad file, no half report
+        straight = read_points(a.straight)[1] if a.straight else None
+        if a.straight and not any(k in raw and k[0] > a.after for k in straight):  # nothing compared proves nothing
+            raise ValueError(f"{a.straight}/eval.csv: no point after update {a.after} at an update and target "
+                             "this run also holds")
         for target in sorted(curves, reverse=True):
             describe_target(target, curves[target], a)
         describe_final(final)
-        if a.straight and not compare_straight(raw, a.straight, a.after):
+        if a.straight and not compare_straight(raw, straight, a.straight, a.after):
             sys.exit(1)
     except (OSError, KeyError, ValueError) as e:
         sys.exit(f"curve-summary.py: {e}")

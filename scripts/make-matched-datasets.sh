@@ -67,7 +67,7 @@ while (($#)); do
 done
 case "$STAGE" in medium|expert) ;; *) echo "make-matched-datasets: --stage must be medium or expert, got '$STAGE'" >&2; exit 2 ;; esac
 ((${#ENVS[@]})) || ENVS=(hopper halfcheetah walker2d)
-[[ ${PARK_EVERY:-1800} =~ ^[0-9]+$ ]] || { echo "make-matched-datasets: PARK_EVERY must be a whole number of seconds, got '$PARK_EVERY'" >&2; exit 2; }
+[[ ${PARK_EVERY:-1800} =~ ^(0|[1-9][0-9]*)$ ]] || { echo "make-matched-datasets: PARK_EVERY must be a whole number of seconds, got '$PARK_EVERY'" >&2; exit 2; }
 [[ -z ${AAREN:-} || -x $AAREN ]] || { echo "make-matched-datasets: AAREN=$AAREN: no such program (unset it to build build/aaren)" >&2; exit 2; }
 
 A=${AAREN:-build/aaren}  # AAREN=path: a frozen copy, so rebuilding cannot change a long run

@@ -37,16 +37,20 @@ while (($#)); do
     --restore) MODE=restore; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "park-runs: unknown flag '$1' (expected --stop or --restore)" >&2; exit 2 ;;
-    *) RUNS+=("$1"); shift ;;
+    *) RUNS+=("${1%/}"); shift ;;
   esac
 done
-# Each RUN_DIR as the caller meant it (relative to the caller's folder), then named as the cells'
-# scripts name it: relative to the repository when inside it (their trainers' command lines, and
-# data/in-flight/<that path>), absolute otherwise.
-for i in "${!RUNS[@]}"; do
-  abs=$(cd "$CALLER_DIR" && realpath -m -s -- "${RUNS[$i]}")
-  [[ $abs == "$ROOT"/* ]] && RUNS[$i]=${abs#"$ROOT"/} || RUNS[$i]=$abs
-done
+# A RUN_DIR is spelt as the cell's scripts spell it (their trainers' command lines, and
+# data/in-flight/<that path>): as given when absolute or given from the repository's folder (the
+# cells' own calls); a relative one given from another folder is taken from there, and named
+# relative to the repository when inside it.
+if [[ ! $CALLER_DIR -ef $ROOT ]]; then
+  for i in "${!RUNS[@]}"; do
+    [[ ${RUNS[$i]} == /* ]] && continue
+    abs=$(realpath -m -s -- "$CALLER_DIR/${RUNS[$i]}")
+    if [[ $abs == "$ROOT"/* ]]; then RUNS[$i]=${abs#"$ROOT"/}; else RUNS[$i]=$abs; fi
+  done
+fi
 ((${#RUNS[@]})) || { echo "park-runs: name at least one RUN_DIR (a folder under runs/)" >&2; exit 2; }
 
 # A run's trainer: `aaren train` or `aaren sac` with the folder as --out or --resume.
@@ -107,8 +111,7 @@ park() {  # $1 run folder
   # (The lock file lies beside the run, not in IN_FLIGHT, which is committed.)
   # (Called where `set -e` does not act: each step's failure is returned by hand.)
   mkdir -p "$(dirname "$dest")" || { echo "park-runs: $(dirname "$dest"): cannot make it: not parked" >&2; return 1; }
-  exec {lock}> "$run.park-lock"
-  flock "$lock"
+  exec {lock}> "$run.park-lock" && flock "$lock" || { echo "park-runs: $run.park-lock: cannot lock it: not parked" >&2; return 1; }
   local tmp=$dest.tmp.$$ old=$dest.old.$$
   rm -rf "$tmp" && mkdir -p "$tmp" || { exec {lock}>&-; echo "park-runs: $tmp: cannot make it: not parked" >&2; return 1; }
   for f in $files; do

@@ -75,8 +75,9 @@ esac
 MORE_UPDATES=()
 [[ -n ${UPDATES:-} ]] && MORE_UPDATES=(--updates "$UPDATES")
 UPDATES=${UPDATES:-40000} EVAL_EVERY=${EVAL_EVERY:-1000} SLICE=${SLICE:-0} PARK_EVERY=${PARK_EVERY:-1800}
-for var in UPDATES EVAL_EVERY SLICE PARK_EVERY; do  # (`timeout`'s 30m would pass the shell's tests as no slice)
-  [[ ${!var} =~ ^[0-9]+$ ]] || { echo "protocol-cell: $var must be a whole number (updates, or seconds for SLICE and PARK_EVERY), got '${!var}'" >&2; exit 2; }
+# (`timeout`'s 30m would pass the shell's tests as no slice; 090 the shell reads as octal, and fails)
+for var in UPDATES EVAL_EVERY SLICE PARK_EVERY; do
+  [[ ${!var} =~ ^(0|[1-9][0-9]*)$ ]] || { echo "protocol-cell: $var must be a whole number without a leading 0 (updates, or seconds for SLICE and PARK_EVERY), got '${!var}'" >&2; exit 2; }
 done
 DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-docs/results/protocol}
 FILE=$DATA/$DATASET.hdf5

@@ -35,8 +35,11 @@ def behaviour_score(datasets, name):
     else the text form the first table's datasets were summarised in (NAME.summary.txt)."""
     path = os.path.join(datasets, name + ".summary.json")
     if os.path.exists(path):
-        j = json.load(open(path))
-        return float(j.get("score_mean", j.get("normalized_score_mean")))  # (files from before the rename: normalized_score_mean)
+        j = json.load(open(path))  # (a JSON error is a ValueError, which names nothing: named here)
+        score = j.get("score_mean", j.get("normalized_score_mean")) if isinstance(j, dict) else None
+        if not isinstance(score, (int, float)):  # (files from before the rename: normalized_score_mean)
+            raise ValueError(f"{path}: no number score_mean (expected `aaren data inspect --json`'s summary)")
+        return float(score)
     path = os.path.join(datasets, name + ".summary.txt")
     if not os.path.exists(path):
         return math.nan
@@ -68,6 +71,8 @@ def read_cell(folder):
             continue
         target = int(m.group(1))
         r = json.load(open(path))
+        if not isinstance(r.get("score_mean", r.get("normalized_score_mean")), (int, float)):
+            raise ValueError(f"{path}: no number score_mean")
         rows.append({
             "dataset": os.path.basename(os.path.dirname(folder)), "backbone": backbone, "tag": tag, "seed": seed,
             "tokens": config.get("tokens", "interleaved"), "target": target,

@@ -76,6 +76,18 @@ mkdir "$IN_FLIGHT/${T#/}/runs/caught/a-folder"
 rm -r "$T/runs/caught"
 if err=$("$PARK" --restore "$T/runs/caught" 2>&1); then fail "a failed restore exited 0: $err"; fi
 [[ ! -f $T/runs/caught/config.json && $(tail -1 <<<"$err") == *"not restored"* ]] || fail "a failed restore: $err"
+# --stop: the run's trainer (a stand-in named as aaren is, its command line a cell's) is stopped before
+# the run is parked; the run named relatively from another folder still matches the trainer's absolute path.
+mkdir -p "$T/runs/stopped"
+cp "$T/runs/straight"/{config.json,train_log.csv,eval.csv} "$T/runs/stopped/"
+cp "$T/runs/straight/checkpoint.pt" "$T/runs/stopped/checkpoint_30.pt"
+printf '#!/usr/bin/env bash\ntrap "exit 143" TERM\nwhile :; do sleep 0.1; done\n' > "$T/aaren-stand-in"
+chmod +x "$T/aaren-stand-in"
+"$T/aaren-stand-in" train --resume "$T/runs/stopped" --threads 1 &
+trainer=$!
+out=$(cd "$T/runs" && "$PARK" --stop stopped) || fail "--stop exited $?: $out"
+if kill -0 "$trainer" 2> /dev/null; then kill "$trainer"; fail "--stop left the trainer running: $out"; fi
+grep -q "parked at 30 updates" <<<"$out" || fail "--stop: $out"
 if err=$("$PARK" --bogus 2>&1); then fail "--bogus accepted"; fi
 [[ $err == *"unknown flag '--bogus'"* ]] || fail "--bogus: $err"
 echo "park-runs: parked, restored and resumed == the straight run (train and sac); refusals checked"
