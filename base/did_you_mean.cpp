@@ -38,6 +38,9 @@ std::string closest_name(const std::string& word, const std::vector<std::string>
 }
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
+  // A known name was refused for another reason (a dataset named right but not installed):
+  // suggesting a neighbour of it (another version) would mislead.
+  if (std::find(known.begin(), known.end(), word) != known.end()) return "";
   const auto best = closest_name(word, known);
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }

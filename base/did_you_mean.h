@@ -15,7 +15,8 @@ int edit_distance(const std::string& a, const std::string& b);
 // is within max(2, |word| / 3) edits (ties: the first listed).
 std::string closest_name(const std::string& word, const std::vector<std::string>& known);
 
-// " (did you mean 'x'?)", or "" when no known name is close.
+// " (did you mean 'x'?)", or "" when no known name is close or `word` is
+// itself known (refused for another reason).
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& known);
 
 }  // namespace aaren::base

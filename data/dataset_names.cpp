@@ -72,10 +72,7 @@ std::string resolve_dataset(const std::string& name) {
   for (const auto& file : candidates)
     if (fs::is_regular_file(fs::path(d4rl) / file, ec)) return (fs::path(d4rl) / file).string();
   if (is_minari_dataset(fs::path(minari) / name)) return (fs::path(minari) / name).string();
-  // A known name that is not installed needs no suggestion (another version of it would mislead).
-  const auto known = dataset_names();
-  const bool is_known = std::find(known.begin(), known.end(), name) != known.end();
-  throw DataError("dataset '" + name + "'" + (is_known ? "" : base::did_you_mean(name, known)) +
+  throw DataError("dataset '" + name + "'" + base::did_you_mean(name, dataset_names()) +
                   ": no such file, no D4RL dataset " + candidates.front() + " in " + d4rl +
                   " ($D4RL_DATASET_DIR), no Minari dataset " + name + " in " + minari +
                   " ($MINARI_DATASETS_PATH); see 'aaren data list'");

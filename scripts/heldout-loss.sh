@@ -27,7 +27,8 @@ for checkpoint in "$@"; do  # as given, from where the script was called
 done
 cd "$(dirname "$0")/.."
 A=${AAREN:-build/aaren} DATA=${DATA:-datasets/matched} FRESH=${FRESH:-datasets/heldout}
-OUT=${OUT:-docs/results/heldout} TRANSITIONS=${TRANSITIONS:-200000} SEED=${SEED:-1011}
+DEFAULT_FRESH=(200000 1011)  # the fresh file's transitions and seed, unless TRANSITIONS and SEED say otherwise
+OUT=${OUT:-docs/results/heldout} TRANSITIONS=${TRANSITIONS:-${DEFAULT_FRESH[0]}} SEED=${SEED:-${DEFAULT_FRESH[1]}}
 env=${dataset%%-*}
 policy=data/matched/sac-$env-seed1-medium.pt
 [[ $dataset == *-medium ]] || { echo "heldout-loss: $dataset: only the medium datasets (one policy each) have fresh episodes" >&2; exit 2; }
@@ -52,7 +53,7 @@ for checkpoint in "${checkpoints[@]}"; do
 done
 # The table over every checkpoint measured on this fresh file (TRANSITIONS, SEED); others are named and left out.
 table=$OUT/$dataset.csv
-[[ $SEED == 1011 && $TRANSITIONS == 200000 ]] || table=$OUT/$dataset-fresh-seed$SEED-$TRANSITIONS.csv
+[[ "$TRANSITIONS $SEED" == "${DEFAULT_FRESH[*]}" ]] || table=$OUT/$dataset-fresh-seed$SEED-$TRANSITIONS.csv
 python3 - "$OUT" "$dataset" "fresh-seed$SEED-$TRANSITIONS" << 'PY' > "$table.tmp" || { rm -f "$table.tmp"; exit 1; }
 import glob, json, os, sys
 out, dataset, fresh = sys.argv[1], sys.argv[2], sys.argv[3]

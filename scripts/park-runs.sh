@@ -135,16 +135,15 @@ restore() {  # $1 run folder
   local run=$1 src=$IN_FLIGHT/${1#/}
   [[ -f $run/config.json ]] && { echo "[$run] present here: nothing to restore"; return 0; }
   [[ -f $src/config.json ]] || { echo "park-runs: $src: no parked run for $run" >&2; return 1; }
-  # Copied beside the run first; config.json, which marks a run present, moved in last.
-  # (Called where `set -e` does not act: each step's failure is returned by hand.)
-  local tmp=$run.restore.$$ f
-  mkdir -p "$run" && rm -rf "$tmp" && mkdir -p "$tmp" || { echo "park-runs: $run: cannot make it: not restored" >&2; return 1; }
-  cp "$src"/* "$tmp"/ || { rm -rf "$tmp"; echo "park-runs: $src: copy into $run failed: not restored" >&2; return 1; }
-  for f in "$tmp"/*; do
-    [[ ${f##*/} == config.json ]] || mv "$f" "$run"/ || { rm -rf "$tmp"; echo "park-runs: $run: move failed: not restored" >&2; return 1; }
+  # config.json, which marks a run present, comes last and whole (renamed into place): a failed
+  # copy leaves the run absent. (Called where `set -e` does not act: failures returned by hand.)
+  local f
+  mkdir -p "$run" || { echo "park-runs: $run: cannot make it: not restored" >&2; return 1; }
+  for f in "$src"/*; do
+    [[ ${f##*/} == config.json ]] || cp "$f" "$run"/ || { echo "park-runs: $f: copy failed: not restored" >&2; return 1; }
   done
-  mv "$tmp/config.json" "$run"/ || { rm -rf "$tmp"; echo "park-runs: $run: move failed: not restored" >&2; return 1; }
-  rm -rf "$tmp"
+  cp "$src/config.json" "$run/config.json.tmp" && mv "$run/config.json.tmp" "$run/config.json" ||
+    { rm -f "$run/config.json.tmp"; echo "park-runs: $src/config.json: copy failed: not restored" >&2; return 1; }
   if [[ -f $run/log.csv ]]; then
     echo "[$run] restored from $src ($(tail -1 "$run/log.csv" | cut -d, -f1) SAC steps logged)"
   else
