@@ -62,7 +62,10 @@ def read_cell(folder):
     log = list(csv.DictReader(open(os.path.join(folder, "train_log.csv"))))
     updates = int(log[-1]["update"]) if log else 0
     seconds = float(log[-1]["seconds"]) if log else math.nan
-    steps = sum(int(r.get("steps") or 0) for r in log)
+    # Each update counted once: a resume by an older binary re-logged the updates past its checkpoint
+    # (the five cells the table names); the later row is the one the finished model trained on.
+    steps_by_update = {int(r["update"]): int(r.get("steps") or 0) for r in log}
+    steps = sum(steps_by_update.values())
     per_step = 1 if config.get("tokens") == "fused" else 3
     rows = []
     for path in sorted(glob.glob(os.path.join(folder, "eval-*.json"))):
