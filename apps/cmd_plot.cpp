@@ -166,9 +166,9 @@ int run_plot(int argc, char** argv) {
   std::string datasets;
   for (const auto& d : datasets_seen) datasets += (datasets.empty() ? "" : ", ") + d;
   if (o.title.empty()) o.title = datasets.empty() ? "evaluations" : datasets;
-  o.caption =
-      "target " + target +
-      (any_group ? "; seed groups: mean over seeds, band the 95% interval (Student's t)" : "; one seed per run");
+  o.caption = "target " + target +
+              (any_group ? "; seed groups: mean over seeds, band the 95% interval (Student's t; from 3 seeds)"
+                         : "; one seed per run");
   base::write_svg(out, series, o);
   std::cout << "wrote " << out << " (" << series.size() << (series.size() == 1 ? " curve" : " curves") << ")\n";
   return kExitOk;

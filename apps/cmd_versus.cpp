@@ -60,7 +60,7 @@ struct VersusSettings {
         field("out", &S::out, "also write the table as CSV (and FILE.config.json beside it)"),
         field("curves", &S::curves,
               "also draw DIR/DATASET.svg per dataset: each arm's curve at the target, the mean over its finished "
-              "seeds with the 95% interval as a band"),
+              "seeds with the 95% interval as a band (from 3 seeds: 2 seeds' interval, +-12.7 SE, is not drawn)"),
         field("json", &S::json, "print JSON instead of the table", {"", false, std::nullopt, true}),
     };
     return table;
@@ -301,7 +301,8 @@ void write_curves(const VersusSettings& s, const Study& study) {
         o.references.push_back({runs.front().behaviour_score,
                                 "the data's level " + base::three_significant(runs.front().behaviour_score)});
     }
-    o.caption = "target " + s.target + "; each arm: mean over its finished seeds, band the 95% interval (Student's t)";
+    o.caption = "target " + s.target +
+                "; each arm: mean over its finished seeds, band the 95% interval (Student's t; from 3 seeds)";
     const auto path = (fs::path(s.curves) / (dataset + ".svg")).string();
     base::write_svg(path, series, o);
     std::cerr << "versus: wrote " << path << "\n";

@@ -97,6 +97,7 @@ TEST_CASE("cli: versus --curves draws each dataset's arms, controls after them, 
     write_run(root / ("hopper-medium/transformer-seed" + std::to_string(seed)), 4000, 4000, 30 + 2 * seed);
   }
   write_run(root / "hopper-medium/bc-seed1", 4000, 4000, 20);
+  write_run(root / "hopper-medium/bc-seed2", 4000, 4000, 22);           // 2 seeds: their mean, no band
   write_run(root / "hopper-medium/transformer-seed4", 4000, 2000, 90);  // unfinished: not drawn
   write_run(root / "walker2d-medium/aaren-seed1", 4000, 4000, 60);
   const auto curves = root / "curves";
@@ -111,7 +112,7 @@ TEST_CASE("cli: versus --curves draws each dataset's arms, controls after them, 
   // The compared arms first, the control after them; one curve each at the high target.
   const auto a = hopper.find("aaren, target 3600 (3 seeds, 95% CI)"),
              t = hopper.find("transformer, target 3600 (3 seeds, 95% CI)"),
-             bc = hopper.find("bc, target 3600 (1 seed)");
+             bc = hopper.find("bc, target 3600 (2 seeds, their mean; a band from 3 seeds)");
   REQUIRE(a != std::string::npos);
   REQUIRE(t != std::string::npos);
   REQUIRE(bc != std::string::npos);
@@ -121,9 +122,10 @@ TEST_CASE("cli: versus --curves draws each dataset's arms, controls after them, 
   // The printed scores of every arm, the control beside the compared two; "-" where an arm has no seed.
   // (A run's score: the mean of its last 3 points, base + 2, + 3, + 4: base + 3.)
   CHECK(r.output.find("| dataset | aaren | transformer | bc |") != std::string::npos);
-  CHECK(r.output.find("| hopper-medium | 45.0 +- 1.00 (3) | 37.0 +- 2.00 (3) | 23.0 (1) |") != std::string::npos);
+  CHECK(r.output.find("| hopper-medium | 45.0 +- 1.00 (3) | 37.0 +- 2.00 (3) | 24.0 +- 1.41 (2) |") !=
+        std::string::npos);
   CHECK(r.output.find("| walker2d-medium | 63.0 (1) | - | - |") != std::string::npos);
-  // Two bands (the 3-seed arms); one seed has no interval. (Markers are polygons too.)
+  // Two bands (the 3-seed arms); 2 seeds' interval (+-12.7 SE) is not drawn. (Markers are polygons too.)
   const std::string kBand = "fill-opacity=\"0.18\"";
   size_t bands = 0;
   for (size_t at = hopper.find(kBand); at != std::string::npos; at = hopper.find(kBand, at + 1)) ++bands;
