@@ -284,7 +284,8 @@ void check_values(const po::parsed_options& parsed, const po::variables_map& vm)
     } else if (type == typeid(int)) {
       check_flag_range(name, boost::any_cast<int>(any), text_of(boost::any_cast<int>(any)));
     } else if (type == typeid(int64_t)) {
-      check_flag_range(name, static_cast<double>(boost::any_cast<int64_t>(any)), text_of(boost::any_cast<int64_t>(any)));
+      check_flag_range(name, static_cast<double>(boost::any_cast<int64_t>(any)),
+                       text_of(boost::any_cast<int64_t>(any)));
     } else if (type == typeid(double)) {
       check_flag_range(name, boost::any_cast<double>(any), text_of(boost::any_cast<double>(any)));
     } else if (type == typeid(float)) {

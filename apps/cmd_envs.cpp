@@ -20,7 +20,8 @@ int run_envs(int argc, char** argv) {
   // The id names env and version; the robot's name is in the JSON.
   if (!json)
     std::cout << std::left << std::setw(27) << "id" << std::setw(6) << "obs" << std::setw(5) << "act" << std::setw(7)
-              << "steps" << std::setw(22) << "references 0 / 100" << "semantics\n";
+              << "steps" << std::setw(22) << "references 0 / 100"
+              << "semantics\n";
   for (const auto& s : envs::env_specs()) {
     const bool has_reference = s.reference.expert_return != s.reference.random_return;
     if (json) {

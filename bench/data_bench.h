@@ -12,15 +12,15 @@
 namespace aaren::bench {
 
 struct DataBenchConfig {
-  std::string file;                // an existing file to load; empty: generate one
-  int64_t transitions = 1000000;   // generated file: N
-  int64_t obs_dim = 11;            // generated file: hopper-sized
+  std::string file;               // an existing file to load; empty: generate one
+  int64_t transitions = 1000000;  // generated file: N
+  int64_t obs_dim = 11;           // generated file: hopper-sized
   int64_t act_dim = 3;
-  std::string workdir = "/tmp";    // where the generated file goes (deleted afterwards)
-  int64_t batch = 64;              // windows per batch
-  int64_t context = 20;            // K
-  int64_t episode_batch = 16;      // whole episodes per batch
-  double seconds = 2.0;            // per sampling measurement
+  std::string workdir = "/tmp";  // where the generated file goes (deleted afterwards)
+  int64_t batch = 64;            // windows per batch
+  int64_t context = 20;          // K
+  int64_t episode_batch = 16;    // whole episodes per batch
+  double seconds = 2.0;          // per sampling measurement
   uint64_t seed = 0;
 
   // Each setting described once: its flag, JSON key and help (the command's

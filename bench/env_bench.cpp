@@ -30,7 +30,8 @@ nlohmann::json EnvBenchConfig::to_json() const { return base::fields_to_json(*th
 Table run_env_bench(const EnvBenchConfig& c, std::ostream* progress) {
   Table table;
   table.columns = {"env", "raw_us_per_step", "env_us_per_step", "overhead", "frame_skip"};
-  for (int t : c.threads) table.columns.push_back("vec" + std::to_string(c.num_envs) + "_t" + std::to_string(t) + "_steps_per_s");
+  for (int t : c.threads)
+    table.columns.push_back("vec" + std::to_string(c.num_envs) + "_t" + std::to_string(t) + "_steps_per_s");
   if (c.threads.size() > 1) table.columns.push_back("thread_speedup");
 
   for (const auto& name : c.envs) {

@@ -14,8 +14,8 @@ namespace aaren::bench {
 
 struct EnvBenchConfig {
   std::vector<std::string> envs{"hopper", "halfcheetah", "walker2d", "ant"};
-  int64_t steps = 20000;      // env steps per single-env measurement
-  int64_t num_envs = 16;      // vectorised measurement: envs stepped together
+  int64_t steps = 20000;        // env steps per single-env measurement
+  int64_t num_envs = 16;        // vectorised measurement: envs stepped together
   int64_t vector_steps = 2000;  // vectorised steps per thread count
   std::vector<int> threads{1, 2};
   uint64_t seed = 0;

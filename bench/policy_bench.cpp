@@ -13,10 +13,10 @@
 #include <random>
 #include <stdexcept>
 
-#include "agents/acting/decision_rollout.h"
 #include "agents/acting/acting.h"
-#include "agents/checkpoint/checkpoint.h"
+#include "agents/acting/decision_rollout.h"
 #include "agents/acting/lean_export.h"
+#include "agents/checkpoint/checkpoint.h"
 #include "base/svg_plot.h"
 #include "envs/registry.h"
 
@@ -122,7 +122,6 @@ double measure_read_bandwidth(int64_t bytes, double seconds) {
 
 namespace {
 
-
 struct Variant {
   std::string name;  // "aaren-recurrent", ...; "/fused" appended for the fused layout
   std::string kind;  // the name without the layout
@@ -183,21 +182,21 @@ Models build_models(const PolicyBenchConfig& c) {
     return agent;
   };
   for (const auto& layout : c.tokens)
-  for (const auto& name : c.variants) {
-    const auto tokens = base::parse_enum<TokenLayout>(layout);
-    Variant v;
-    v.kind = name;
-    v.name = tokens == TokenLayout::kFused ? name + "/fused" : name;
-    v.tokens_per_step = tokens_per_step(tokens);
-    const auto spec = *parse_variant(name);
-    v.agent = agent_of(spec.kind, tokens);
-    v.acting.mode = spec.mode;
-    if (spec.lean) {
-      v.acting.runtime = Runtime::kLean;
-      v.acting.lean_model = lean_model_of(v.agent, "(in memory)");  // converted once, outside the timing
+    for (const auto& name : c.variants) {
+      const auto tokens = base::parse_enum<TokenLayout>(layout);
+      Variant v;
+      v.kind = name;
+      v.name = tokens == TokenLayout::kFused ? name + "/fused" : name;
+      v.tokens_per_step = tokens_per_step(tokens);
+      const auto spec = *parse_variant(name);
+      v.agent = agent_of(spec.kind, tokens);
+      v.acting.mode = spec.mode;
+      if (spec.lean) {
+        v.acting.runtime = Runtime::kLean;
+        v.acting.lean_model = lean_model_of(v.agent, "(in memory)");  // converted once, outside the timing
+      }
+      m.variants.push_back(std::move(v));
     }
-    m.variants.push_back(std::move(v));
-  }
   return m;
 }
 
@@ -261,8 +260,8 @@ EpisodeTrace run_alone(const Models& m, const Variant& v, int64_t batch, int64_t
       last_report = t1;
       const double rate = (t + 1) / (t1 - start);
       *progress << "\r[bench policy] " << label << " " << v.name << ": step " << (t + 1) << "/" << steps << " ("
-                << std::fixed << std::setprecision(0) << rate << " steps/s, ETA "
-                << std::setprecision(1) << (steps - t - 1) / rate << " s)   " << std::flush;
+                << std::fixed << std::setprecision(0) << rate << " steps/s, ETA " << std::setprecision(1)
+                << (steps - t - 1) / rate << " s)   " << std::flush;
     }
   }
   if (progress) *progress << "\n";
@@ -389,16 +388,26 @@ PolicyBenchResult run_policy_bench(const PolicyBenchConfig& c, std::ostream* pro
                  {"read_bandwidth_gb_per_s", bandwidth / 1e9},
                  {"floor_us_per_env_step", 1e6 * bytes / bandwidth}};
     }
-  r.summary.columns = {"variant",           "batch",           "steps",           "median_us_per_step",
-                       "p99_us_per_step",   "mean_us_per_step", "median_us_per_env_step", "window_over_variant",
-                       "state_bytes_first", "state_bytes_last", "rss_growth_bytes_last", "rss_growth_bytes_peak"};
-  r.steps.columns = {"variant", "batch", "step", "tokens", "median_us", "cumulative_us", "state_bytes",
-                     "rss_growth_bytes"};
+  r.summary.columns = {"variant",
+                       "batch",
+                       "steps",
+                       "median_us_per_step",
+                       "p99_us_per_step",
+                       "mean_us_per_step",
+                       "median_us_per_env_step",
+                       "window_over_variant",
+                       "state_bytes_first",
+                       "state_bytes_last",
+                       "rss_growth_bytes_last",
+                       "rss_growth_bytes_peak"};
+  r.steps.columns = {"variant",   "batch",         "step",        "tokens",
+                     "median_us", "cumulative_us", "state_bytes", "rss_growth_bytes"};
   for (const int64_t batch : c.batches) {
     const auto seconds = time_interleaved(m, c, batch, progress);
     std::vector<EpisodeTrace> traces;  // memory: each variant alone
     for (const auto& v : m.variants)
-      traces.push_back(run_alone(m, v, batch, c.steps, c.seed + batch, progress, "memory, batch " + std::to_string(batch)));
+      traces.push_back(
+          run_alone(m, v, batch, c.steps, c.seed + batch, progress, "memory, batch " + std::to_string(batch)));
     add_batch_rows(r, m, c, batch, seconds, traces);
   }
   run_sweep(r, m, c, progress);
@@ -442,15 +451,15 @@ void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
     }
     return thinned(std::move(out));
   };
-  const int64_t batch = r.steps.rows.empty() ? 1 : static_cast<int64_t>(as_number(r.steps.rows.front()[column(r.steps, "batch")]));
+  const int64_t batch =
+      r.steps.rows.empty() ? 1 : static_cast<int64_t>(as_number(r.steps.rows.front()[column(r.steps, "batch")]));
   using base::AxisUnit;
   const std::string at_batch = " (batch " + std::to_string(batch) + ")";
   base::write_svg(dir + "/memory_vs_timestep.svg", series(r.steps, "step", "state_bytes", batch),
                   {"Policy state" + at_batch, "env step", "state kept between steps", false, true, AxisUnit::kNumber,
                    AxisUnit::kBytes});
   base::write_svg(dir + "/cumulative_time_vs_timestep.svg", series(r.steps, "step", "cumulative_us", batch, 1e-3),
-                  {"Cumulative policy time" + at_batch + ", median over episodes", "env step",
-                   "cumulative time (ms)"});
+                  {"Cumulative policy time" + at_batch + ", median over episodes", "env step", "cumulative time (ms)"});
   if (r.sweep.rows.empty()) return;
   base::write_svg(dir + "/memory_vs_tokens.svg", series(r.sweep, "tokens", "state_bytes", 1),
                   {"Policy state against tokens seen (batch 1)", "tokens seen", "state kept between steps", true, true,
@@ -459,8 +468,7 @@ void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
                   {"Process RSS growth against tokens seen (batch 1)", "tokens seen", "RSS growth", false, false,
                    AxisUnit::kNumber, AxisUnit::kBytes});
   base::write_svg(dir + "/latency_vs_tokens.svg", series(r.sweep, "tokens", "us", 1),
-                  {"Time per env step against tokens seen (batch 1)", "tokens seen", "µs per env step", true,
-                   true});
+                  {"Time per env step against tokens seen (batch 1)", "tokens seen", "µs per env step", true, true});
 }
 
 }  // namespace aaren::bench

@@ -47,17 +47,17 @@ struct PolicyVariant {
 std::optional<PolicyVariant> parse_variant(const std::string& name);  // nullopt: not a variant
 
 struct PolicyBenchConfig {
-  std::string env = "hopper";      // observation and action sizes
-  std::string checkpoint;          // optional: sizes, normalisation and one backbone's weights from 'aaren train'
-  int64_t d_model = 128;           // model options (DT's defaults) when no checkpoint is given
+  std::string env = "hopper";  // observation and action sizes
+  std::string checkpoint;      // optional: sizes, normalisation and one backbone's weights from 'aaren train'
+  int64_t d_model = 128;       // model options (DT's defaults) when no checkpoint is given
   int64_t n_layers = 3;
   int64_t n_heads = 1;
-  int64_t context = 20;            // K, the window's length in env steps
-  int64_t steps = 1000;            // env steps per timed episode
+  int64_t context = 20;  // K, the window's length in env steps
+  int64_t steps = 1000;  // env steps per timed episode
   std::vector<int64_t> batches{1, 16};
-  int64_t repeats = 3;             // timed episodes per batch size
-  int64_t block = 50;              // timing: variants take turns every this many env steps
-  int64_t sweep_tokens = 10000;    // batch-1 sweep length in tokens (0: no sweep)
+  int64_t repeats = 3;           // timed episodes per batch size
+  int64_t block = 50;            // timing: variants take turns every this many env steps
+  int64_t sweep_tokens = 10000;  // batch-1 sweep length in tokens (0: no sweep)
   std::vector<std::string> variants = policy_variants();
   // Token layouts: each variant runs in each (fused ones are named "<variant>/fused").
   std::vector<std::string> tokens{"interleaved", "fused"};
@@ -72,9 +72,9 @@ struct PolicyBenchConfig {
 };
 
 struct PolicyBenchResult {
-  Table summary;  // one row per (variant, batch)
-  Table steps;    // one row per (variant, batch, step) of the timing and memory runs
-  Table sweep;    // one row per (variant, step) of the sweep
+  Table summary;        // one row per (variant, batch)
+  Table steps;          // one row per (variant, batch, step) of the timing and memory runs
+  Table sweep;          // one row per (variant, step) of the sweep
   Table sweep_summary;  // the sweep at tokens 30, 100, 300, 1000, 3000, 10000
   // With aaren-lean: the floor of its step — the weight bytes one env step
   // reads (all three tokens share one pass) over the read bandwidth measured

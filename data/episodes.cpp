@@ -1,6 +1,6 @@
 #include <algorithm>
-#include <numeric>
 #include <cmath>
+#include <numeric>
 
 #include "data/transitions.h"
 

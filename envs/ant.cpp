@@ -25,8 +25,8 @@ Ant::Ant(AntConfig config)
                 kSizes.nq, kSizes.nv, kSizes.nu),
       config_(std::move(config)),
       torso_(body_id("torso")) {
-  if (model_->nbody != 14) throw EnvError("ant: the model must have 14 bodies (world included), got " +
-                                          std::to_string(model_->nbody));
+  if (model_->nbody != 14)
+    throw EnvError("ant: the model must have 14 bodies (world included), got " + std::to_string(model_->nbody));
 }
 
 void Ant::add_reset_noise(double* qpos, double* qvel) {
@@ -74,8 +74,7 @@ double Ant::step_reward(const double* action) {
   // Every body's row is charged, the world's included, as gym and Gymnasium
   // sum the whole clipped cfrc_ext (v5 observes only cfrc_ext[1:]).
   double contact_cost = 0.0;
-  const bool charge_contacts =
-      config_.contact_forces == ContactForces::kZero || config_.contact_forces_in_observation;
+  const bool charge_contacts = config_.contact_forces == ContactForces::kZero || config_.contact_forces_in_observation;
   if (charge_contacts) {
     for (int i = 0; i < 6 * model_->nbody; ++i) contact_cost += clipped_contact(i) * clipped_contact(i);
     contact_cost *= config_.contact_cost_weight;

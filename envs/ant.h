@@ -23,7 +23,7 @@ enum class ContactForces { kZero, kComputed };
 struct AntConfig {
   double forward_reward_weight = 1.0;  // x-velocity of the torso body
   double ctrl_cost_weight = 0.5;
-  double contact_cost_weight = 5e-4;   // times |clip(cfrc_ext)|^2
+  double contact_cost_weight = 5e-4;  // times |clip(cfrc_ext)|^2
   double healthy_reward = 1.0;
   // Healthy when qpos, qvel are finite and the torso height qpos[2] is in [z_min, z_max].
   double healthy_z_min = 0.2, healthy_z_max = 1.0;
@@ -31,10 +31,10 @@ struct AntConfig {
   bool terminate_when_unhealthy = true;
   double reset_noise_scale = 0.1;  // qpos += U(-scale, scale), qvel += scale * N(0, 1)
   ContactForces contact_forces = ContactForces::kZero;
-  bool contact_forces_in_observation = true;  // 111-dim observation; false: 27
-  bool observe_world_contacts = true;         // v3: all 14 bodies' forces (84); v5: cfrc_ext[1:] (78)
+  bool contact_forces_in_observation = true;      // 111-dim observation; false: 27
+  bool observe_world_contacts = true;             // v3: all 14 bodies' forces (84); v5: cfrc_ext[1:] (78)
   bool healthy_reward_only_when_healthy = false;  // v5: as Hopper-v5 (see MujocoEnv::paid_healthy_reward)
-  int frame_skip = 5;                         // x 0.01 s (RK4) = 0.05 s per env step
+  int frame_skip = 5;                             // x 0.01 s (RK4) = 0.05 s per env step
   int64_t max_episode_steps = 1000;
   std::string model_xml;  // empty: envs/models/ant.xml
 

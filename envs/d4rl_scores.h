@@ -13,7 +13,7 @@
 namespace aaren::envs {
 
 struct ScoreReference {
-  std::string env;      // canonical name: hopper, halfcheetah, walker2d, ant
+  std::string env;       // canonical name: hopper, halfcheetah, walker2d, ant
   double random_return;  // d4rl REF_MIN_SCORE
   double expert_return;  // d4rl REF_MAX_SCORE
 

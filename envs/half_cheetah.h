@@ -12,7 +12,7 @@ struct HalfCheetahConfig {
   double reset_noise_scale = 0.1;  // qpos += U(-scale, scale), qvel += scale * N(0, 1)
   int frame_skip = 5;              // x 0.01 s (Euler) = 0.05 s per env step
   int64_t max_episode_steps = 1000;
-  std::string model_xml;           // empty: envs/models/half_cheetah.xml
+  std::string model_xml;  // empty: envs/models/half_cheetah.xml
 };
 
 // Never terminates; only the time limit ends an episode.

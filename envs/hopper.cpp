@@ -7,9 +7,7 @@ Hopper::Hopper(HopperConfig config)
                 kSizes.nq, kSizes.nv, kSizes.nu),
       config_(std::move(config)) {}
 
-void Hopper::add_reset_noise(double* qpos, double* qvel) {
-  uniform_reset_noise(qpos, qvel, config_.reset_noise_scale);
-}
+void Hopper::add_reset_noise(double* qpos, double* qvel) { uniform_reset_noise(qpos, qvel, config_.reset_noise_scale); }
 
 bool Hopper::is_healthy() const {
   const double* qpos = data_->qpos;

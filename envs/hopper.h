@@ -27,7 +27,7 @@ struct HopperConfig {
   // (so also on the step that falls); Gymnasium's v5 only while healthy
   // (gymnasium/envs/mujoco/hopper_v5.py, its version history).
   bool healthy_reward_only_when_healthy = false;
-  std::string model_xml;            // empty: the built-in envs/models/hopper.xml
+  std::string model_xml;  // empty: the built-in envs/models/hopper.xml
 
   static HopperConfig v3() { return {}; }
   static HopperConfig v5() {

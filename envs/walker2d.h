@@ -18,7 +18,7 @@ struct Walker2dConfig {
   bool terminate_when_unhealthy = true;
   double reset_noise_scale = 5e-3;  // qpos, qvel += U(-scale, scale)
   double qvel_clip = 10.0;
-  int frame_skip = 4;               // x 0.002 s (RK4)
+  int frame_skip = 4;  // x 0.002 s (RK4)
   int64_t max_episode_steps = 1000;
   // v3/v4 pay the healthy reward on every step when unhealthy states terminate;
   // Gymnasium's v5 only while healthy (gymnasium/envs/mujoco/walker2d_v5.py).
@@ -27,7 +27,7 @@ struct Walker2dConfig {
   // (the left's is 1.9); Gymnasium's walker2d_v5.xml gives both feet 1.9. A
   // user's --model-xml is used as it is.
   double right_foot_friction = 0.9;
-  std::string model_xml;            // empty: envs/models/walker2d.xml
+  std::string model_xml;  // empty: envs/models/walker2d.xml
 
   static Walker2dConfig v3() { return {}; }
   static Walker2dConfig v5() {

@@ -55,7 +55,8 @@ struct Model {
 
 class Policy {
  public:
-  // target_return 0: the model's own target (any other value, negative too, is used as it is). All memory is allocated here.
+  // target_return 0: the model's own target (any other value, negative too, is used as it is). All memory is allocated
+  // here.
   explicit Policy(std::shared_ptr<const Model> model, double target_return = 0.0);
 
   // A new episode: empty state, t = 0, return-to-go = target / scale.

@@ -18,6 +18,7 @@ PACKAGES=(
   libssl-dev                    # SHA-256 of a run's dataset (OpenSSL)
   locales                       # de_DE.UTF-8 for the tests under users' locales (ctest -L environment)
   catch2                        # Catch2 v2 (single header), the test framework
+  clang-format                  # the sources' style, checked by a test (version 14 on Debian 12)
   python3 python3-h5py python3-numpy  # Python-side references used by some tests
 )
 

@@ -80,7 +80,8 @@ void DecisionBatchPolicy::act(const std::vector<double>& obs, std::vector<double
               " observation values, got ", obs.size());
   c10::InferenceMode inference;
   std::vector<float> by_row(m_ * S_, 0.0f);  // each env's observation in its row; the others padding
-  for (int64_t i = 0; i < n_; ++i) std::copy(obs.begin() + i * S_, obs.begin() + (i + 1) * S_, by_row.begin() + row_[i] * S_);
+  for (int64_t i = 0; i < n_; ++i)
+    std::copy(obs.begin() + i * S_, obs.begin() + (i + 1) * S_, by_row.begin() + row_[i] * S_);
   auto states = norm_.apply(torch::tensor(by_row).view({m_, S_}));
   torch::Tensor out;
   if (mode_ == ActMode::kWindow) {

@@ -55,8 +55,8 @@ class DecisionBatchPolicy : public AgentPolicy {
   StateNormalizer norm_;
   double scale_, target_;
   ActMode mode_;
-  int64_t n_, m_;     // envs, and the rows the model computes (n_ real, the rest padding)
-  bool fixed_rows_;   // m_ was fixed by the caller (evaluations), not by the number of envs
+  int64_t n_, m_;    // envs, and the rows the model computes (n_ real, the rest padding)
+  bool fixed_rows_;  // m_ was fixed by the caller (evaluations), not by the number of envs
   int64_t S_, A_, K_;
   BackboneState state_;
   std::vector<float> rtg_;          // scaled return-to-go per env

@@ -6,8 +6,8 @@
 #include <memory>
 #include <vector>
 
-#include "agents/checkpoint/checkpoint.h"
 #include "agents/acting/rollout.h"
+#include "agents/checkpoint/checkpoint.h"
 #include "runtime/lean_policy.h"
 
 namespace aaren {

@@ -27,12 +27,12 @@ namespace aaren {
 struct DecisionConfig {
   int64_t state_dim = 0;
   int64_t act_dim = 0;
-  int64_t max_ep_len = 1000;           // timestep embedding table size (timesteps are clipped to it)
-  int64_t context = 20;                // K: the Transformer's window (steps) when acting as DT does
+  int64_t max_ep_len = 1000;  // timestep embedding table size (timesteps are clipped to it)
+  int64_t context = 20;       // K: the Transformer's window (steps) when acting as DT does
   TokenLayout tokens = TokenLayout::kInterleaved;
-  bool fused_norm = true;              // fused: LayerNorm each part before the sum (else the plain sum)
-  bool condition_on_return = true;     // false: the return-to-go input is 0 (DT's BC control)
-  BackboneConfig backbone;             // kind (Aaren or Transformer), sizes, dropout
+  bool fused_norm = true;           // fused: LayerNorm each part before the sum (else the plain sum)
+  bool condition_on_return = true;  // false: the return-to-go input is 0 (DT's BC control)
+  BackboneConfig backbone;          // kind (Aaren or Transformer), sizes, dropout
 
   int64_t tokens_per_step() const { return aaren::tokens_per_step(tokens); }
 

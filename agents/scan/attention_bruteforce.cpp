@@ -37,19 +37,19 @@ at::Tensor attention_bruteforce(const at::Tensor& scores_in, const at::Tensor& v
   // causal[k, i] (over the N+1 keys incl. the initial token): key i <= query k.
   const auto causal = torch::ones({N, N + 1}, f64.dtype(torch::kBool)).tril(1);
   auto out = torch::zeros({B, H, N, d}, f64);
-  for (int64_t b = 0; b < B; ++b) {  // one batch row at a time bounds memory at H*N*(N+1)
-    auto keys = torch::cat({s0[b].unsqueeze(-1), scores[b]}, -1);           // [H, N+1]
-    auto vals = torch::cat({v0[b].unsqueeze(1), values[b]}, 1);             // [H, N+1, d]
-    auto allowed = causal.unsqueeze(0).expand({H, N, N + 1}).clone();      // [H, N, N+1]
+  for (int64_t b = 0; b < B; ++b) {                                // one batch row at a time bounds memory at H*N*(N+1)
+    auto keys = torch::cat({s0[b].unsqueeze(-1), scores[b]}, -1);  // [H, N+1]
+    auto vals = torch::cat({v0[b].unsqueeze(1), values[b]}, 1);    // [H, N+1, d]
+    auto allowed = causal.unsqueeze(0).expand({H, N, N + 1}).clone();  // [H, N, N+1]
     if (mask.defined()) {
       const auto key_ok = torch::cat({torch::ones({1}, mask.options()), mask[b]});  // [N+1]
       allowed &= key_ok.view({1, 1, N + 1});
     }
     auto logits = torch::where(allowed, keys.unsqueeze(1).expand({H, N, N + 1}), torch::full({}, neg_inf, f64));
     const auto row_max = std::get<0>(logits.max(-1, true));
-    const auto row_ok = ~torch::isinf(row_max);                                // some key present
+    const auto row_ok = ~torch::isinf(row_max);  // some key present
     const auto shifted = logits - torch::where(row_ok, row_max, torch::zeros_like(row_max));
-    const auto p = torch::exp(shifted);                                          // exp(-inf) = 0
+    const auto p = torch::exp(shifted);  // exp(-inf) = 0
     const auto denom = p.sum(-1, true);
     auto o = torch::matmul(p / torch::where(row_ok, denom, torch::ones_like(denom)), vals);  // [H, N, d]
     if (mask.defined()) o = o * mask[b].view({1, N, 1}).to(torch::kFloat64);

@@ -14,15 +14,12 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 // Replace -inf by 0 so that exp(x - m) is exp(-inf) = 0 rather than NaN when
 // both sides of a combine are empty.
-torch::Tensor finite_or_zero(const torch::Tensor& m) {
-  return torch::where(torch::isinf(m), torch::zeros_like(m), m);
-}
+torch::Tensor finite_or_zero(const torch::Tensor& m) { return torch::where(torch::isinf(m), torch::zeros_like(m), m); }
 
 // Combine summaries A (earlier tokens) and B (later tokens); m is detached.
 // Shapes broadcast: m, u [..., N], w [..., N, d].
-void combine(const torch::Tensor& mA, const torch::Tensor& uA, const torch::Tensor& wA,
-             const torch::Tensor& mB, const torch::Tensor& uB, const torch::Tensor& wB,
-             torch::Tensor& m, torch::Tensor& u, torch::Tensor& w) {
+void combine(const torch::Tensor& mA, const torch::Tensor& uA, const torch::Tensor& wA, const torch::Tensor& mB,
+             const torch::Tensor& uB, const torch::Tensor& wB, torch::Tensor& m, torch::Tensor& u, torch::Tensor& w) {
   m = torch::maximum(mA, mB);
   const auto ref = finite_or_zero(m);
   const auto a = torch::exp(mA - ref);
@@ -33,8 +30,7 @@ void combine(const torch::Tensor& mA, const torch::Tensor& uA, const torch::Tens
 
 }  // namespace
 
-ScanState ScanState::empty(int64_t batch, int64_t heads, int64_t dim,
-                           const at::TensorOptions& options) {
+ScanState ScanState::empty(int64_t batch, int64_t heads, int64_t dim, const at::TensorOptions& options) {
   return {torch::full({batch, heads}, kNegInf, options), torch::zeros({batch, heads}, options),
           torch::zeros({batch, heads, dim}, options)};
 }
@@ -52,17 +48,16 @@ at::Tensor ScanState::output() const {
   return torch::where(nonempty, w / safe_u, torch::zeros_like(w));
 }
 
-void check_scan_inputs(const at::Tensor& scores, const at::Tensor& values,
-                       const c10::optional<ScanState>& initial, const at::Tensor& mask) {
-  TORCH_CHECK(scores.defined() && scores.dim() == 3,
-              "aaren scan: scores must be [B, H, N], got ", scores.defined() ? scores.sizes() : at::IntArrayRef{});
-  TORCH_CHECK(values.defined() && values.dim() == 4,
-              "aaren scan: values must be [B, H, N, d], got ", values.defined() ? values.sizes() : at::IntArrayRef{});
+void check_scan_inputs(const at::Tensor& scores, const at::Tensor& values, const c10::optional<ScanState>& initial,
+                       const at::Tensor& mask) {
+  TORCH_CHECK(scores.defined() && scores.dim() == 3, "aaren scan: scores must be [B, H, N], got ",
+              scores.defined() ? scores.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(values.defined() && values.dim() == 4, "aaren scan: values must be [B, H, N, d], got ",
+              values.defined() ? values.sizes() : at::IntArrayRef{});
   TORCH_CHECK(scores.is_floating_point(), "aaren scan: scores must be floating point, got ", scores.scalar_type());
   TORCH_CHECK(values.scalar_type() == scores.scalar_type(), "aaren scan: values dtype ", values.scalar_type(),
               " differs from scores dtype ", scores.scalar_type());
-  TORCH_CHECK(values.size(0) == scores.size(0) && values.size(1) == scores.size(1) &&
-                  values.size(2) == scores.size(2),
+  TORCH_CHECK(values.size(0) == scores.size(0) && values.size(1) == scores.size(1) && values.size(2) == scores.size(2),
               "aaren scan: values ", values.sizes(), " do not match scores ", scores.sizes());
   TORCH_CHECK(scores.size(2) >= 1, "aaren scan: need at least one token (N >= 1)");
   const auto B = scores.size(0), H = scores.size(1), N = scores.size(2), d = values.size(3);
@@ -76,16 +71,16 @@ void check_scan_inputs(const at::Tensor& scores, const at::Tensor& values,
     TORCH_CHECK(st.m.defined() && st.u.defined() && st.w.defined(), "aaren scan: initial state has undefined tensors");
     TORCH_CHECK(st.m.sizes() == at::IntArrayRef({B, H}) && st.u.sizes() == at::IntArrayRef({B, H}) &&
                     st.w.sizes() == at::IntArrayRef({B, H, d}),
-                "aaren scan: initial state must be m, u [", B, ", ", H, "] and w [", B, ", ", H, ", ", d,
-                "], got m ", st.m.sizes(), ", u ", st.u.sizes(), ", w ", st.w.sizes());
+                "aaren scan: initial state must be m, u [", B, ", ", H, "] and w [", B, ", ", H, ", ", d, "], got m ",
+                st.m.sizes(), ", u ", st.u.sizes(), ", w ", st.w.sizes());
     TORCH_CHECK(st.m.scalar_type() == scores.scalar_type() && st.u.scalar_type() == scores.scalar_type() &&
                     st.w.scalar_type() == scores.scalar_type(),
                 "aaren scan: initial state dtype must be ", scores.scalar_type());
   }
 }
 
-ScanResult scan_reference(const at::Tensor& scores, const at::Tensor& values,
-                          const c10::optional<ScanState>& initial, const at::Tensor& mask) {
+ScanResult scan_reference(const at::Tensor& scores, const at::Tensor& values, const c10::optional<ScanState>& initial,
+                          const at::Tensor& mask) {
   check_scan_inputs(scores, values, initial, mask);
   const auto N = scores.size(2);
 

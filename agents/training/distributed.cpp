@@ -319,13 +319,13 @@ std::vector<std::string> rank_environment(int rank, int nproc, const std::string
         name != "MASTER_ADDR" && name != "MASTER_PORT")
       env_text.push_back(entry);
   }
-  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"RANK", std::to_string(rank)},
-           {"LOCAL_RANK", std::to_string(rank)},
-           {"WORLD_SIZE", std::to_string(nproc)},
-           {"LOCAL_WORLD_SIZE", std::to_string(nproc)},
-           {"MASTER_ADDR", addr},
-           {"MASTER_PORT", port}})
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"RANK", std::to_string(rank)},
+                                                        {"LOCAL_RANK", std::to_string(rank)},
+                                                        {"WORLD_SIZE", std::to_string(nproc)},
+                                                        {"LOCAL_WORLD_SIZE", std::to_string(nproc)},
+                                                        {"MASTER_ADDR", addr},
+                                                        {"MASTER_PORT", port}})
     env_text.push_back(name + "=" + value);
   return env_text;
 }

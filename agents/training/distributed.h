@@ -83,8 +83,8 @@ class GradientAllReduce {
  public:
   explicit GradientAllReduce(ProcessGroup& group) : group_(group) {}
   struct Totals {
-    double loss = 0;    // the global batch's loss
-    int64_t steps = 0;  // its real steps
+    double loss = 0;      // the global batch's loss
+    int64_t steps = 0;    // its real steps
     int stop_signal = 0;  // the signal some rank was asked to stop by (SIGINT before SIGTERM), or 0
   };
   // `params`: the model's parameters (grads filled by backward on each rank).

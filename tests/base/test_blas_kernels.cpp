@@ -20,7 +20,8 @@ std::string lower(std::string s) {
 
 // Without OPENBLAS_CORETYPE: the CPU's own kernels. With it: the user's choice,
 // which aaren keeps (many machines set it to avoid OpenBLAS bugs).
-TEST_CASE("OpenBLAS runs the kernels of this CPU's instruction set, or the ones OPENBLAS_CORETYPE names", "[blas][environment]") {
+TEST_CASE("OpenBLAS runs the kernels of this CPU's instruction set, or the ones OPENBLAS_CORETYPE names",
+          "[blas][environment]") {
   const std::string kernels = aaren::base::blas_kernels();
   INFO("OpenBLAS kernels: '" << kernels << "'");
   REQUIRE_FALSE(kernels.empty());  // Debian's LibTorch through OpenBLAS (scripts/setup.sh)

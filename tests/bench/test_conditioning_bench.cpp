@@ -8,10 +8,10 @@
 #include <cmath>
 
 #include "agents/checkpoint/checkpoint.h"
-#include "tests/agents/decision_test_support.h"
 #include "bench/conditioning_bench.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
+#include "tests/agents/decision_test_support.h"
 
 namespace {
 

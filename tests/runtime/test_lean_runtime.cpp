@@ -35,10 +35,18 @@ void* counted_aligned(std::size_t size, std::align_val_t align) {
 void* operator new(std::size_t size) { return counted(size); }
 void* operator new[](std::size_t size) { return counted(size); }
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  try { return counted(size); } catch (...) { return nullptr; }
+  try {
+    return counted(size);
+  } catch (...) {
+    return nullptr;
+  }
 }
 void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  try { return counted(size); } catch (...) { return nullptr; }
+  try {
+    return counted(size);
+  } catch (...) {
+    return nullptr;
+  }
 }
 void* operator new(std::size_t size, std::align_val_t a) { return counted_aligned(size, a); }
 void* operator new[](std::size_t size, std::align_val_t a) { return counted_aligned(size, a); }
@@ -162,12 +170,14 @@ TEST_CASE("lean runtime: bad policy files give one clear error naming the file",
   auto future = bytes;
   future[8] = 9;  // version 9
   CHECK_THROWS_WITH(Model::load(write_bytes("future.bin", future)), Catch::Contains("version 9"));
-  CHECK_THROWS_WITH(Model::load(temp_path("missing.bin")), Catch::Contains("missing.bin") && Catch::Contains("no such"));
+  CHECK_THROWS_WITH(Model::load(temp_path("missing.bin")),
+                    Catch::Contains("missing.bin") && Catch::Contains("no such"));
 
   auto missing = good;
   missing.tensors.erase("backbone.block1.ff.fc_in.weight");
   aaren::lean::write_policy_file(path, missing);
-  CHECK_THROWS_WITH(Model::load(path), Catch::Contains("policy.bin") && Catch::Contains("backbone.block1.ff.fc_in.weight"));
+  CHECK_THROWS_WITH(Model::load(path),
+                    Catch::Contains("policy.bin") && Catch::Contains("backbone.block1.ff.fc_in.weight"));
   auto reshaped = good;
   reshaped.tensors["predict_action.weight"] = {{sizes.act_dim + 1, sizes.d_model},
                                                std::vector<float>((sizes.act_dim + 1) * sizes.d_model)};

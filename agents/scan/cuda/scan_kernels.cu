@@ -21,8 +21,8 @@ namespace {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kWarpSize = 32;
-constexpr int kMaxWarps = 16;      // warps per block in the value kernels (at most 512 threads)
-constexpr int kScalarWarps = 4;    // sequences per block in the scalar kernels
+constexpr int kMaxWarps = 16;    // warps per block in the value kernels (at most 512 threads)
+constexpr int kScalarWarps = 4;  // sequences per block in the scalar kernels
 
 __device__ __forceinline__ float neg_inf(float) { return __int_as_float(0xff800000); }
 __device__ __forceinline__ double neg_inf(double) { return __longlong_as_double(0xfff0000000000000ULL); }
@@ -325,7 +325,7 @@ __device__ __forceinline__ Columns<T, V> final_state_gradient(const ScanBackward
 // dw0 from G_0 (`carry`): the initial state weighs e^{m0 - L_0} = e^{m0 - M_0} / U_0.
 template <typename T, int V, bool Vec>
 __device__ __forceinline__ void store_initial_state_gradient(const ScanBackwardArgs<T>& a, int64_t bh, int64_t col,
-                                                              Columns<T, V> carry) {
+                                                             Columns<T, V> carry) {
   const T u0 = a.u0[bh], U0 = a.U[bh * a.N];
   scale_columns(carry, u0 > T(0) && U0 > T(0) ? exp_of(a.m0[bh] - a.M[bh * a.N]) / U0 : T(0));
   store_columns<T, V, Vec>(a.dw0 + bh * a.d + col, carry);
