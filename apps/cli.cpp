@@ -95,6 +95,64 @@ int print_markdown_commands(const std::string& program, const std::vector<Comman
   return kExitOk;
 }
 
+// The folders require_writable created for outputs that were never written: a command that fails
+// after the check (a missing input, a bad file) leaves no empty folder behind it.
+std::vector<std::filesystem::path>& created_folders() {
+  static std::vector<std::filesystem::path> folders;
+  return folders;
+}
+
+// Removes each created folder that still holds no file (only empty folders, if any, inside it).
+void remove_unused_created_folders() {
+  namespace fs = std::filesystem;
+  for (const auto& folder : created_folders()) {
+    std::error_code ec;
+    bool holds_a_file = false;
+    for (fs::recursive_directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec))
+      if (!it->is_directory(ec)) holds_a_file = true;
+    if (!ec && !holds_a_file) fs::remove_all(folder, ec);
+  }
+  created_folders().clear();
+}
+
+// One command run; an error becomes one line on stderr and its exit code.
+int run_command(const Command& c, const std::string& full, std::vector<char*>& args) {
+  LineTrackingBuf tracking(std::cerr.rdbuf());
+  struct Restore {
+    std::streambuf* original;
+    ~Restore() { std::cerr.rdbuf(original); }
+  } restore{std::cerr.rdbuf(&tracking)};
+  // Each error is one string, so one write: ranks that share a terminal or a
+  // pipe print whole lines, never their messages interleaved mid-line.
+  auto& err = std::cerr;
+  auto new_line = [&] {
+    if (tracking.mid_line()) err << "\n";
+  };
+  try {
+    return c.run(static_cast<int>(args.size()), args.data());
+  } catch (const po::error& e) {
+    new_line();
+    err << full + ": " + e.what() + " (see '" + full + " --help')\n";
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    new_line();
+    err << full + ": " + e.what() + " (see '" + full + " --help')\n";
+    return kExitUsage;
+  } catch (const InputError& e) {
+    new_line();
+    err << full + ": " + e.what() + "\n";
+    return kExitUsage;
+  } catch (const c10::Error& e) {
+    new_line();
+    err << full + ": " + e.what_without_backtrace() + "\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    new_line();
+    err << full + ": " + e.what() + "\n";
+    return kExitFailure;
+  }
+}
+
 void print_commands(const std::string& program, const std::string& description, const std::vector<Command>& commands) {
   std::cout << description << "\n\nUsage: " << program << " <command> [options]\n\nCommands:\n";
   size_t width = 0;  // the longest name and two spaces, so that no name runs into its summary
@@ -133,40 +191,9 @@ int dispatch(const std::string& program, const std::string& description, const s
     std::string full = program + " " + name;
     std::vector<char*> args{full.data()};
     for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
-    LineTrackingBuf tracking(std::cerr.rdbuf());
-    struct Restore {
-      std::streambuf* original;
-      ~Restore() { std::cerr.rdbuf(original); }
-    } restore{std::cerr.rdbuf(&tracking)};
-    // Each error is one string, so one write: ranks that share a terminal or a
-    // pipe print whole lines, never their messages interleaved mid-line.
-    auto& err = std::cerr;
-    auto new_line = [&] {
-      if (tracking.mid_line()) err << "\n";
-    };
-    try {
-      return c.run(static_cast<int>(args.size()), args.data());
-    } catch (const po::error& e) {
-      new_line();
-      err << full + ": " + e.what() + " (see '" + full + " --help')\n";
-      return kExitUsage;
-    } catch (const UsageError& e) {
-      new_line();
-      err << full + ": " + e.what() + " (see '" + full + " --help')\n";
-      return kExitUsage;
-    } catch (const InputError& e) {
-      new_line();
-      err << full + ": " + e.what() + "\n";
-      return kExitUsage;
-    } catch (const c10::Error& e) {
-      new_line();
-      err << full + ": " + e.what_without_backtrace() + "\n";
-      return kExitFailure;
-    } catch (const std::exception& e) {
-      new_line();
-      err << full + ": " + e.what() + "\n";
-      return kExitFailure;
-    }
+    const int code = run_command(c, full, args);
+    if (code != kExitOk) remove_unused_created_folders();
+    return code;
   }
   std::vector<std::string> names;
   for (const auto& c : commands) names.push_back(c.name);
@@ -193,6 +220,10 @@ void require_writable(const std::string& flag, const std::string& path, bool fol
   if (folder && fs::exists(path, ec) && !fs::is_directory(path, ec))
     throw UsageError("--" + flag + " " + path + ": exists and is not a folder");
   if (!dir.empty() && !fs::exists(dir, ec)) {
+    fs::path topmost = dir;  // the outermost folder this call creates
+    while (topmost.has_parent_path() && topmost.parent_path() != topmost && !fs::exists(topmost.parent_path(), ec))
+      topmost = topmost.parent_path();
+    created_folders().push_back(topmost);
     fs::create_directories(dir, ec);
     if (ec)
       throw UsageError("--" + flag + " " + path + ": cannot create the folder " + dir.string() + " (" + ec.message() +

@@ -187,11 +187,16 @@ TEST_CASE("cli: a bad --policy file, --model-xml or pair of files to concat is b
       {"sac --env hopper --env-steps 10 --model-xml " + dir + "/broken.xml --out " + dir + "/sac", "broken.xml",
        "/sac"},
       {"data concat " + hopper + " " + dir + "/walker.hdf5 --out " + dir + "/both.hdf5", "dims differ", "/both.hdf5"},
+      // The folders made for an output (checked writable before the work) go when the command fails.
+      {"bench conditioning --checkpoint " + dir + "/none.pt --dataset " + dir + "/none.hdf5 --csv " + dir +
+           "/new/deeper/c.csv",
+       "none.hdf5: no such file", "/new"},
   };
   for (const auto& [args, message, output] : cases) {
     check_refused_in_one_line(args, message);
     CHECK_FALSE(std::filesystem::exists(dir + output));
   }
+  CHECK(std::filesystem::exists(dir + "/junk.pt"));  // what was there before stays
 }
 
 TEST_CASE("cli: a dataset path that is a FIFO is refused at once", "[cli]") {
