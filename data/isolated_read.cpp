@@ -151,6 +151,24 @@ bool write_all(int fd, const char* data, size_t size) {
   ::_exit(0);  // no atexit handlers or destructors of the parent's objects
 }
 
+// Reads fd until end of file into `message`; false if timeout_seconds passed first.
+bool read_until_eof(int fd, double timeout_seconds, std::string& message) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::duration<double>(timeout_seconds);
+  char buffer[1 << 16];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (ready <= 0) continue;  // interrupted (EINTR) or nothing yet
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return true;  // EOF: the child is done (or died)
+    message.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 }  // namespace
 
 Transitions read_dataset_isolated(const std::string& path, double timeout_seconds) {
@@ -181,26 +199,8 @@ Transitions read_dataset_isolated(const std::string& path, double timeout_second
   }
   ::close(fds[1]);
 
-  using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + std::chrono::duration<double>(timeout_seconds);
   std::string message;
-  bool timed_out = false;
-  char buffer[1 << 16];
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;
-    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: the child is done (or died)
-    message.append(buffer, static_cast<size_t>(n));
-  }
+  const bool timed_out = !read_until_eof(fds[0], timeout_seconds, message);
   ::close(fds[0]);
   if (timed_out) ::kill(pid, SIGKILL);
   int status = 0;

@@ -19,9 +19,7 @@ cell() {  # DIR SCORE STEPS DUPLICATES
   echo '{"tokens": "interleaved"}' > "$1/config.json"
   echo "update,loss,lr,seconds,steps" > "$1/train_log.csv"
   for u in 1 2 3 4; do echo "$u,0.5,0.001,$u,$3" >> "$1/train_log.csv"; done
-  for u in $(seq $((5 - $4)) 4); do
-    ((u >= 1 && $4 > 0)) && echo "$u,0.5,0.001,$((u + 4)),$((2 * $3))" >> "$1/train_log.csv"
-  done
+  for u in $(seq $((5 - $4)) 4); do echo "$u,0.5,0.001,$((u + 4)),$((2 * $3))" >> "$1/train_log.csv"; done
   for target in 3600 1800; do
     echo "{\"return_mean\": 1, \"score_mean\": $2, \"score_std\": 1, \"returns\": [1, 1]}" > "$1/eval-$target.json"
   done
