@@ -46,6 +46,27 @@ void check_loss_command(const std::string& dir) {
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--batches must be > 0"));
 }
+
+// A checkpoint for another env, a corrupt one, a bad mode, a bad backbone, a missing dataset: each
+// refused with exit status 2 and a line naming what was wrong.
+void check_refused_inputs(const std::string& dir) {
+  auto r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --env walker2d --episodes 1");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("trained for obs/act dims 11/3, env walker2d has 17/6"));
+  std::ofstream(dir + "/bad.pt") << "garbage";
+  r = run_aaren("rollout --checkpoint " + dir + "/bad.pt");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("bad.pt"));
+  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --mode kvcache");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--mode kvcache: the aaren backbone acts in recurrent"));
+  r = run_aaren("train --dataset " + dir + "/d.hdf5 --backbone gru --out " + dir + "/x");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--backbone must be aaren, transformer or lstm"));
+  r = run_aaren("train --dataset " + dir + "/missing.hdf5 --out " + dir + "/x");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("missing.hdf5: no such file"));
+}
 }  // namespace
 
 TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for bad inputs", "[cli][decision]") {
@@ -114,23 +135,7 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--runtime must be torch or lean"));
 
-  // A checkpoint for another env, a corrupt one, a bad mode, a bad backbone.
-  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --env walker2d --episodes 1");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("trained for obs/act dims 11/3, env walker2d has 17/6"));
-  std::ofstream(dir + "/bad.pt") << "garbage";
-  r = run_aaren("rollout --checkpoint " + dir + "/bad.pt");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("bad.pt"));
-  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --mode kvcache");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--mode kvcache: the aaren backbone acts in recurrent"));
-  r = run_aaren("train --dataset " + dir + "/d.hdf5 --backbone gru --out " + dir + "/x");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--backbone must be aaren, transformer or lstm"));
-  r = run_aaren("train --dataset " + dir + "/missing.hdf5 --out " + dir + "/x");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("missing.hdf5: no such file"));
+  check_refused_inputs(dir);
 }
 
 TEST_CASE("cli: rollout of a checkpoint without --env acts in the checkpoint's env", "[cli][decision]") {

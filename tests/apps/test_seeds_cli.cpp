@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "agents/training/eval_log.h"
 #include "agents/training/seed_summary.h"
@@ -41,17 +43,13 @@ std::map<std::pair<int64_t, double>, std::vector<std::string>> summary_rows(cons
   }
   return rows;
 }
-}  // namespace
 
-TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches their eval.csv files", "[cli][seeds]") {
-  const auto dir = aaren::testing::temp_dir("seeds");
-  const std::string group = dir + "/group";
-  auto r = run_aaren(kSeedsRun + " --seeds 3 5 8 --out " + group);
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-  // Per point: each seed's mean over episodes; mean, sample std and a t interval over the three seeds.
+// summary.csv against the seeds' own eval.csv files: per point, each seed's
+// mean over episodes; their mean, sample std and a 95% t interval over seeds.
+void check_summary_against_seeds(const std::string& group, const std::vector<int>& seeds) {
+  REQUIRE(seeds.size() == 3);  // t(0.975, 2 dof) below
   std::map<std::pair<int64_t, double>, std::vector<double>> scores;
-  for (int seed : {3, 5, 8}) {
+  for (int seed : seeds) {
     const auto run = group + "/seed_" + std::to_string(seed);
     CHECK(aaren::testing::read_json(run + "/config.json").at("seed") == seed);
     for (const auto& e : aaren::read_eval_csv(run + "/eval.csv")) scores[{e.update, e.target}].push_back(e.score_mean);
@@ -73,6 +71,16 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
     CHECK(std::stod(cells[5]) == Approx(mean - half).epsilon(1e-5).margin(1e-5));
     CHECK(std::stod(cells[6]) == Approx(mean + half).epsilon(1e-5).margin(1e-5));
   }
+}
+}  // namespace
+
+TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches their eval.csv files", "[cli][seeds]") {
+  const auto dir = aaren::testing::temp_dir("seeds");
+  const std::string group = dir + "/group";
+  auto r = run_aaren(kSeedsRun + " --seeds 3 5 8 --out " + group);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  check_summary_against_seeds(group, {3, 5, 8});
   // The figure: a band per target and the data's level as a line.
   const auto svg = text_of(group + "/eval.svg");
   CHECK(svg.find("<polygon") != std::string::npos);

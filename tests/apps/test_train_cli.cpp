@@ -54,6 +54,41 @@ pid_t spawn_aaren(const std::vector<std::string>& args, const std::string& log) 
   return pid;
 }
 
+// SIGTERM, and again every 2 ms until it has exited, as senders repeat it (timeout(1) signals the
+// command, then its process group): each repeat must leave the graceful stop to finish. Its wait status.
+int stop_by_sigterm(pid_t pid) {
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  int status = 0;
+  pid_t done = 0;
+  while ((done = ::waitpid(pid, &status, WNOHANG)) == 0) {
+    ::kill(pid, SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  REQUIRE(done == pid);
+  return status;
+}
+
+// A resumed run's config.json is the run it continued (not TrainConfig's defaults), with provenance:
+// the first command kept, the resume recorded with its checkpoint and update.
+void check_resumed_config(const std::string& out, int64_t length, const std::string& checkpoint, int64_t stopped_at) {
+  auto config = read_json(out + "/config.json");
+  CHECK(config.at("lr") == 2e-3);
+  CHECK(config.at("warmup") == 20);
+  CHECK(config.at("updates") == length);   // the length --updates gave the resume
+  CHECK_FALSE(config.contains("resume"));  // history, under provenance: a --config of this file starts afresh
+  CHECK(config.at("eval_targets") == nlohmann::json({3600.0, 1800.0}));
+  const auto provenance = config.at("provenance");
+  CHECK(provenance.at("command").at(1) == "--dataset");  // the first command, kept
+  REQUIRE(provenance.at("resumes").size() == 1);
+  CHECK(provenance.at("resumes").at(0).at("command").at(1) == "--resume");
+  CHECK(provenance.at("resumes").at(0).at("from_checkpoint") == checkpoint);
+  CHECK(provenance.at("resumes").at(0).at("at_update") == stopped_at);
+  CHECK(provenance.at("toolkit").get<std::string>().rfind("aaren-rl ", 0) == 0);
+  CHECK(provenance.at("libtorch").get<std::string>().size() > 0);
+  config.erase("provenance");
+  CHECK(config == aaren::load_checkpoint(out + "/checkpoint.pt").config.to_json());
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -79,16 +114,7 @@ TEST_CASE(
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (read_lines(out + "/train_log.csv").size() < 20 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  // SIGTERM, and again every 2 ms until it has exited, as senders repeat it (timeout(1) signals the
-  // command, then its process group): each repeat must leave the graceful stop to finish.
-  REQUIRE(::kill(pid, SIGTERM) == 0);
-  int status = 0;
-  pid_t done = 0;
-  while ((done = ::waitpid(pid, &status, WNOHANG)) == 0) {
-    ::kill(pid, SIGTERM);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  REQUIRE(done == pid);
+  const int status = stop_by_sigterm(pid);
   const auto log_text = read_lines(dir + "/stopped.log");
   std::string console;
   for (const auto& l : log_text) console += l + "\n";
@@ -122,23 +148,7 @@ TEST_CASE(
   const auto resumed_rows = read_lines(out + "/train_log.csv");
   CHECK(resumed_rows.size() == static_cast<size_t>(length) + 1);
   CHECK(resumed_rows[stopped_at].substr(0, resumed_rows[stopped_at].find(',')) == std::to_string(stopped_at));
-  // config.json is the run it continued (not TrainConfig's defaults), with provenance.
-  auto config = read_json(out + "/config.json");
-  CHECK(config.at("lr") == 2e-3);
-  CHECK(config.at("warmup") == 20);
-  CHECK(config.at("updates") == length);   // the length --updates gave the resume
-  CHECK_FALSE(config.contains("resume"));  // history, under provenance: a --config of this file starts afresh
-  CHECK(config.at("eval_targets") == nlohmann::json({3600.0, 1800.0}));
-  const auto provenance = config.at("provenance");
-  CHECK(provenance.at("command").at(1) == "--dataset");  // the first command, kept
-  REQUIRE(provenance.at("resumes").size() == 1);
-  CHECK(provenance.at("resumes").at(0).at("command").at(1) == "--resume");
-  CHECK(provenance.at("resumes").at(0).at("from_checkpoint") == checkpoint);
-  CHECK(provenance.at("resumes").at(0).at("at_update") == stopped_at);
-  CHECK(provenance.at("toolkit").get<std::string>().rfind("aaren-rl ", 0) == 0);
-  CHECK(provenance.at("libtorch").get<std::string>().size() > 0);
-  config.erase("provenance");
-  CHECK(config == aaren::load_checkpoint(out + "/checkpoint.pt").config.to_json());
+  check_resumed_config(out, length, checkpoint, stopped_at);
 }
 
 TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned checkpoints, --config, --version",

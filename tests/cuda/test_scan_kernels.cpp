@@ -71,6 +71,44 @@ Problem make_problem(const Case& c, std::mt19937_64& rng) {
   return p;
 }
 
+// e^{x-R}, with e^{-inf} = 0 (an empty initial state, m0 = -inf).
+double weight(double x, double R) { return x == kNegInf ? 0.0 : std::exp(x - R); }
+
+// The final state (u_N, w_N) relative to m_N = R, the running max after the
+// last token: u_N = sum_i e^{s_i-R} (+ e^{m0-R} u0), w_N likewise with v_i
+// (and w0); with m held constant, dw_N/dv_i = e^{s_i-R}, du_N/ds_i = e^{s_i-R}
+// and dw_N/ds_i = e^{s_i-R} v_i: the gradients gu, gw added to ds, dv, du0, dw0.
+void add_final_state_gradients(const Problem& p, int64_t bh, double R, Result& r) {
+  const int64_t N = p.N, d = p.d;
+  const double* s = &p.s[bh * N];
+  const double* v = &p.v[bh * N * d];
+  const char* valid = &p.valid[(bh / p.H) * N];
+  const double m0 = p.m0[bh], u0 = p.u0[bh];
+  const double* w0 = &p.w0[bh * d];
+  const double uN = r.U[bh * N + N - 1];
+  for (int64_t j = 0; j < d; ++j) r.wN[bh * d + j] = u0 > 0 ? weight(m0, R) * w0[j] : 0.0;
+  for (int64_t i = 0; i < N; ++i)
+    if (valid[i])
+      for (int64_t j = 0; j < d; ++j) r.wN[bh * d + j] += weight(s[i], R) * v[i * d + j];
+  if (uN <= 0) return;
+  const double gu = p.gu[bh];
+  const double* gw = &p.gw[bh * d];
+  for (int64_t i = 0; i < N; ++i) {
+    if (!valid[i]) continue;
+    const double e = weight(s[i], R);
+    double vgw = 0;
+    for (int64_t j = 0; j < d; ++j) {
+      r.dv[(bh * N + i) * d + j] += e * gw[j];
+      vgw += v[i * d + j] * gw[j];
+    }
+    r.ds[bh * N + i] += e * (gu + vgw);
+  }
+  if (u0 > 0) {
+    r.du0[bh] += weight(m0, R) * gu;
+    for (int64_t j = 0; j < d; ++j) r.dw0[bh * d + j] += weight(m0, R) * gw[j];
+  }
+}
+
 // Brute force in float64: o_k = (sum_{i<=k} e^{s_i-R} v_i + e^{m0-R} w0) / Z_k
 // over valid i, R = the running max; gradients of o, and of the final
 // (u, w) with m a constant, written out term by term.
@@ -85,7 +123,6 @@ Result brute_force(const Problem& p) {
   r.dv.assign(p.BH * N * d, 0.0);
   r.du0.assign(p.BH, 0.0);
   r.dw0.assign(p.BH * d, 0.0);
-  auto weight = [](double x, double R) { return x == kNegInf ? 0.0 : std::exp(x - R); };
   for (int64_t bh = 0; bh < p.BH; ++bh) {
     const double* s = &p.s[bh * N];
     const double* v = &p.v[bh * N * d];
@@ -129,30 +166,7 @@ Result brute_force(const Problem& p) {
         r.du0[bh] -= p0 * og;
       }
     }
-    // The final state (u_N, w_N) relative to m_N = R: gradients gu, gw.
-    const double uN = r.U[bh * N + N - 1];
-    for (int64_t j = 0; j < d; ++j) r.wN[bh * d + j] = u0 > 0 ? weight(m0, R) * w0[j] : 0.0;
-    for (int64_t i = 0; i < N; ++i)
-      if (valid[i])
-        for (int64_t j = 0; j < d; ++j) r.wN[bh * d + j] += weight(s[i], R) * v[i * d + j];
-    if (uN > 0) {
-      const double gu = p.gu[bh];
-      const double* gw = &p.gw[bh * d];
-      for (int64_t i = 0; i < N; ++i) {
-        if (!valid[i]) continue;
-        const double e = weight(s[i], R);
-        double vgw = 0;
-        for (int64_t j = 0; j < d; ++j) {
-          r.dv[(bh * N + i) * d + j] += e * gw[j];
-          vgw += v[i * d + j] * gw[j];
-        }
-        r.ds[bh * N + i] += e * (gu + vgw);
-      }
-      if (u0 > 0) {
-        r.du0[bh] += weight(m0, R) * gu;
-        for (int64_t j = 0; j < d; ++j) r.dw0[bh * d + j] += weight(m0, R) * gw[j];
-      }
-    }
+    add_final_state_gradients(p, bh, R, r);
   }
   return r;
 }
@@ -259,6 +273,63 @@ bool check(const Case& c, const Problem& p, const Result& truth, double toleranc
   return ok && deterministic;
 }
 
+// The cases each build runs: the default cut on `cases`, every cut on
+// `variant_cases`, and (on the emulator) a Latin square of cuts on `square_cases`.
+struct CaseTables {
+  std::vector<Case> cases, variant_cases, square_cases;
+  std::vector<aaren::cuda::ScanVariant> variants, square;
+  bool emulated = false;
+};
+
+CaseTables case_tables() {
+  CaseTables t;
+#ifdef AAREN_SIMT_EMULATOR
+  // On the emulator (one CPU thread per CUDA thread): small, but across
+  // chunk (128 tokens), warp (8 tokens) and column-slice (32) boundaries.
+  t.cases = {
+      {1, 1, 1, 1, 1.0, "none", false, true},     {2, 2, 7, 5, 1.0, "scattered", true, true},
+      {1, 1, 33, 32, 1.0, "none", false, false},  {1, 2, 100, 33, 30.0, "scattered", false, true},
+      {2, 1, 129, 8, 1.0, "leading", true, true}, {1, 1, 300, 40, 1e4, "scattered", true, true},
+      {1, 1, 9, 0, 1.0, "scattered", true, true},  // no value columns: M, U and ds (from gu) still
+  };
+  // Every cut the sweep times, on one shape with a mask, an initial state and
+  // state gradients, whose head size takes 4 columns per lane and whose 24
+  // tokens cross the smallest chunk (4 warps x 4 tokens); then a Latin
+  // square of them (each token count with each column count once, the warp
+  // counts spread over them, 4 scalar tokens on half and on the default cut)
+  // on shapes whose head sizes take 2 and 1 columns per lane and whose
+  // lengths cut their chunks and 128-token scalar steps unevenly.
+  t.variants = aaren::cuda::sweep_variants();
+  t.variant_cases = {{1, 1, 24, 8, 1.0, "scattered", true, true}};
+  t.emulated = true;
+  t.square = {{4, 4, 1, 4},  {4, 8, 2, 1},  {4, 16, 4, 4},  {8, 4, 2, 1}, {8, 8, 4, 4},
+              {16, 4, 4, 1}, {16, 8, 1, 4}, {16, 16, 2, 1}, {8, 16, 1, 4}};
+  t.square_cases = {
+      {1, 1, 150, 12, 30.0, "leading", true, true},
+      {1, 1, 20, 6, 1e4, "leading", false, true},
+  };
+#else
+  t.cases = {
+      {1, 1, 1, 1, 1.0, "none", false, true},         {2, 2, 7, 5, 1.0, "scattered", true, true},
+      {3, 1, 33, 32, 1.0, "none", false, false},      {2, 2, 100, 33, 30.0, "scattered", false, true},
+      {2, 1, 129, 64, 1.0, "leading", false, true},   {2, 1, 129, 64, 1.0, "leading", true, true},
+      {1, 2, 517, 128, 1e4, "scattered", true, true}, {1, 1, 1000, 48, 1e4, "none", false, true},
+      {2, 1, 3000, 64, 1.0, "scattered", true, true}, {1, 1, 3001, 128, 3.0, "none", true, false},
+      {2, 1, 50, 0, 1.0, "scattered", true, true},
+  };
+  // Every cut the sweep times (scripts/gpu-check.sh), on shapes of every column count.
+  t.variants = aaren::cuda::sweep_variants();
+  t.variant_cases = {
+      {1, 2, 37, 8, 1.0, "scattered", true, true},
+      {2, 1, 517, 128, 1e4, "leading", true, true},
+      {2, 1, 1000, 36, 30.0, "scattered", false, true},
+      {1, 1, 3001, 6, 3.0, "none", true, true},
+  };
+  // (no Latin square: every cut runs every case above)
+#endif
+  return t;
+}
+
 }  // namespace
 
 int main() {
@@ -272,53 +343,7 @@ int main() {
   cudaDeviceProp prop{};
   CUDA_OK(cudaGetDeviceProperties(&prop, 0));
   std::printf("test_scan_kernels on %s\n", prop.name);
-#ifdef AAREN_SIMT_EMULATOR
-  // On the emulator (one CPU thread per CUDA thread): small, but across
-  // chunk (128 tokens), warp (8 tokens) and column-slice (32) boundaries.
-  const std::vector<Case> cases{
-      {1, 1, 1, 1, 1.0, "none", false, true},     {2, 2, 7, 5, 1.0, "scattered", true, true},
-      {1, 1, 33, 32, 1.0, "none", false, false},  {1, 2, 100, 33, 30.0, "scattered", false, true},
-      {2, 1, 129, 8, 1.0, "leading", true, true}, {1, 1, 300, 40, 1e4, "scattered", true, true},
-      {1, 1, 9, 0, 1.0, "scattered", true, true},  // no value columns: M, U and ds (from gu) still
-  };
-  // Every cut the sweep times, on one shape with a mask, an initial state and
-  // state gradients, whose head size takes 4 columns per lane and whose 24
-  // tokens cross the smallest chunk (4 warps x 4 tokens); then a Latin
-  // square of them (each token count with each column count once, the warp
-  // counts spread over them, 4 scalar tokens on half and on the default cut)
-  // on shapes whose head sizes take 2 and 1 columns per lane and whose
-  // lengths cut their chunks and 128-token scalar steps unevenly.
-  const std::vector<aaren::cuda::ScanVariant> variants = aaren::cuda::sweep_variants();
-  const std::vector<Case> variant_cases{{1, 1, 24, 8, 1.0, "scattered", true, true}};
-  constexpr bool kEmulated = true;
-  const std::vector<aaren::cuda::ScanVariant> square{{4, 4, 1, 4},  {4, 8, 2, 1},   {4, 16, 4, 4},
-                                                     {8, 4, 2, 1},  {8, 8, 4, 4},   {16, 4, 4, 1},
-                                                     {16, 8, 1, 4}, {16, 16, 2, 1}, {8, 16, 1, 4}};
-  const std::vector<Case> square_cases{
-      {1, 1, 150, 12, 30.0, "leading", true, true},
-      {1, 1, 20, 6, 1e4, "leading", false, true},
-  };
-#else
-  const std::vector<Case> cases{
-      {1, 1, 1, 1, 1.0, "none", false, true},         {2, 2, 7, 5, 1.0, "scattered", true, true},
-      {3, 1, 33, 32, 1.0, "none", false, false},      {2, 2, 100, 33, 30.0, "scattered", false, true},
-      {2, 1, 129, 64, 1.0, "leading", false, true},   {2, 1, 129, 64, 1.0, "leading", true, true},
-      {1, 2, 517, 128, 1e4, "scattered", true, true}, {1, 1, 1000, 48, 1e4, "none", false, true},
-      {2, 1, 3000, 64, 1.0, "scattered", true, true}, {1, 1, 3001, 128, 3.0, "none", true, false},
-      {2, 1, 50, 0, 1.0, "scattered", true, true},
-  };
-  // Every cut the sweep times (scripts/gpu-check.sh), on shapes of every column count.
-  const std::vector<aaren::cuda::ScanVariant> variants = aaren::cuda::sweep_variants();
-  const std::vector<Case> variant_cases{
-      {1, 2, 37, 8, 1.0, "scattered", true, true},
-      {2, 1, 517, 128, 1e4, "leading", true, true},
-      {2, 1, 1000, 36, 30.0, "scattered", false, true},
-      {1, 1, 3001, 6, 3.0, "none", true, true},
-  };
-  const std::vector<aaren::cuda::ScanVariant> square;  // (every cut runs every case above)
-  const std::vector<Case> square_cases;
-  constexpr bool kEmulated = false;
-#endif
+  const CaseTables t = case_tables();
   std::mt19937_64 rng(20241127);
   bool ok = true;
   // One case's truth (float64, and for the inputs rounded to float), checked
@@ -339,9 +364,10 @@ int main() {
       ok &= check<float>(c, pf, truth_f, 2e-4, variant, twice);
     }
   };
-  for (const auto& c : cases) run_case(c, {aaren::cuda::ScanVariant{}}, true);
-  for (const auto& c : variant_cases) run_case(c, variants, !kEmulated);  // (determinism: the square, on the emulator)
-  for (const auto& c : square_cases) run_case(c, square, true);
+  for (const auto& c : t.cases) run_case(c, {aaren::cuda::ScanVariant{}}, true);
+  for (const auto& c : t.variant_cases)
+    run_case(c, t.variants, !t.emulated);  // (determinism: the square, on the emulator)
+  for (const auto& c : t.square_cases) run_case(c, t.square, true);
   // A variant that is not compiled in is refused, not run.
   aaren::cuda::ScanForwardArgs<float> none;
   const bool refused = aaren::cuda::scan_forward(none, nullptr, {7, 16, 1}) != cudaSuccess;
