@@ -179,9 +179,18 @@ std::string resumed_folder(const std::string& resume) {
   return std::filesystem::is_directory(p) ? p.string() : p.parent_path().string();
 }
 
+// Whether a run folder holds a checkpoint (*.pt): a run that got that far is kept.
+bool holds_checkpoint(const std::string& folder) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec))
+    if (entry.path().extension() == ".pt") return true;
+  return false;
+}
+
 // A new run never writes into another run's folder: --out that holds a run is
 // refused, or with --overwrite moved aside whole (one rename) and deleted once
-// the new run has started; a new run that fails on its input puts it back.
+// the new run has started (under --nproc, once its ranks have finished or
+// written a checkpoint); a new run that fails on its input puts it back.
 class OutFolderGuard {
  public:
   OutFolderGuard(const TrainConfig& c, bool overwrite) : out_(c.out_dir) {
@@ -435,10 +444,8 @@ int run_train(int argc, char** argv) {
   // folder behind that it created; one that has written a checkpoint keeps it.
   const bool out_existed = std::filesystem::exists(c.out_dir);
   auto remove_if_created = [&] {
-    if (out_existed) return;
+    if (out_existed || holds_checkpoint(c.out_dir)) return;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(c.out_dir, ec))
-      if (entry.path().extension() == ".pt") return;
     std::filesystem::remove_all(c.out_dir, ec);
   };
   // --nproc N: this process starts N ranks of the same command and waits
@@ -447,13 +454,15 @@ int run_train(int argc, char** argv) {
     if (!dist::available())
       throw UsageError("--nproc: this build has no distributed training (install libgloo-dev and rebuild)");
     require_writable("out", c.out_dir, /*folder=*/true);
-    guard->commit();
     std::vector<std::string> args{"train"};
     args.insert(args.end(), argv + 1, argv + argc);
     setenv("AAREN_OUT_CHECKED", "1", 1);
     // A failed rank's peers stop at their next all-reduce; past this, they are killed.
     const auto grace = std::chrono::milliseconds(static_cast<int64_t>(std::min(c.dist_timeout, 60.0) * 1000));
     const int code = dist::launch_local_ranks(c.nproc, args, grace);
+    // The run --overwrite replaces goes only once the new one has finished or written a checkpoint;
+    // ranks that refused their input leave it where it was.
+    if (code == 0 || holds_checkpoint(c.out_dir)) guard->commit();
     if (code != 0) remove_if_created();
     return code;
   }

@@ -24,6 +24,7 @@
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "tests/apps/run_aaren.h"
+#include "tests/data/fixtures.h"
 
 extern char** environ;
 
@@ -337,6 +338,13 @@ TEST_CASE("Data-parallel: launch variables are checked", "[distributed]") {
   r = run_aaren(args + " --nproc 3 --batch-size 64");
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("--batch-size 64 must be a multiple of the 3 ranks") != std::string::npos);
+  // A run that --overwrite would replace outlives ranks that refuse their input, file for file.
+  REQUIRE(run_aaren(args + " --embed-dim 16 --layers 1 --eval-episodes 1 --threads 1").exit_code == 0);
+  const auto old_config = aaren::testing::text_of(out + "/config.json");
+  r = run_aaren("train --dataset /no/such/file.hdf5 --backbone transformer --nproc 2 --overwrite --out " + out);
+  CHECK(r.exit_code == 2);
+  CHECK(aaren::testing::text_of(out + "/config.json") == old_config);
+  CHECK(fs::exists(out + "/checkpoint.pt"));
   fs::remove_all(out);
 }
 
