@@ -386,9 +386,9 @@ int run_bench_conditioning(int argc, char** argv) {
   }
   report(table, resolved, csv, json,
          "\nEach agent driven along dataset episodes (their states and actions), conditioned on a target G as when\n"
-         "acting (Aaren: the whole prefix; Transformer: DT's window of K steps). At step t: d_target = |d a_t / d G|,\n"
-         "d_current = |d a_t / d R_t| (the current return-to-go token alone), both per return_scale (1000) of return;\n"
-         "shift = |a_t(G) - a_t(G_low)|. Means over episodes.\n\n");
+         "acting (in its evaluation mode: recurrent on the whole prefix, or DT's window of K steps). At step t:\n"
+         "d_target = |d a_t / d G|, d_current = |d a_t / d R_t| (the current return-to-go token alone), both per\n"
+         "return_scale (1000) of return; shift = |a_t(G) - a_t(G_low)|. Means over episodes.\n\n");
   return kExitOk;
 }
 

@@ -129,9 +129,10 @@ int run_compare(int argc, char** argv) {
   std::cout << "\n" << table.format();
   if (!dataset.empty()) std::cout << "\ndataset mean episode return: " << data_mean << " (" << dataset << ")\n";
   std::cout << "policy_us_per_step: time in the policy per env step (batch 1, 1 thread); state_bytes_peak: what the\n"
-               "policy keeps between steps (Aaren: (m, u, w) per layer and head; window: the K-step history;\n"
-               "kvcache: the keys and values of every token so far). runtime lean: the Aaren agent in the\n"
-               "LibTorch-free runtime (runtime/), the same function as its recurrent LibTorch row.\n";
+               "policy keeps between steps (recurrent: Aaren's (m, u, w) per layer and head, the LSTM's (h, c)\n"
+               "per layer; window: the K-step history; kvcache: the keys and values of every token so far).\n"
+               "runtime lean: the agent in the LibTorch-free runtime (runtime/), the same function as its\n"
+               "recurrent LibTorch row.\n";
   return kExitOk;
 }
 

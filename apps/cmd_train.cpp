@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "agents/models/backbones.h"
 #include "agents/training/decision_trainer.h"
 #include "agents/training/distributed.h"
 #include "agents/training/seed_summary.h"
@@ -275,16 +276,17 @@ bool parse_train_command(int argc, char** argv, TrainCommand& t) {
   add_config_options(options, TrainConfig::fields(), c);
   po::variables_map vm;
   if (!parse(argc, argv,
-             "--dataset FILE --backbone aaren|transformer|lstm --out DIR [options]\n"
-             "       aaren train --seeds 1 2 3 --dataset FILE --out DIR [--jobs N] [options]   (a seed group)\n"
-             "       aaren train --resume OUT [--updates N]   (continue a stopped run, or a seed group, from its "
-             "newest checkpoints)\n"
-             "       aaren train --config OUT/config.json --out NEW [flags]   (a run again, or a variation)\n\n"
-             "Writes OUT/config.json (with provenance), train_log.csv, eval.csv and eval.svg (evaluations during\n"
-             "training at both of DT's targets), checkpoint_<update>.pt every --checkpoint-every updates and\n"
-             "checkpoint.pt at the end. SIGINT/SIGTERM (Ctrl-C) finish the update in progress, write a\n"
-             "checkpoint and exit with 128 + the signal; a second Ctrl-C stops at once (a repeated SIGTERM,\n"
-             "as timeout(1) sends, does not).",
+             "--dataset FILE --backbone " + backbone_names("|") +
+                 " --out DIR [options]\n"
+                 "       aaren train --seeds 1 2 3 --dataset FILE --out DIR [--jobs N] [options]   (a seed group)\n"
+                 "       aaren train --resume OUT [--updates N]   (continue a stopped run, or a seed group, from its "
+                 "newest checkpoints)\n"
+                 "       aaren train --config OUT/config.json --out NEW [flags]   (a run again, or a variation)\n\n"
+                 "Writes OUT/config.json (with provenance), train_log.csv, eval.csv and eval.svg (evaluations during\n"
+                 "training at both of DT's targets), checkpoint_<update>.pt every --checkpoint-every updates and\n"
+                 "checkpoint.pt at the end. SIGINT/SIGTERM (Ctrl-C) finish the update in progress, write a\n"
+                 "checkpoint and exit with 128 + the signal; a second Ctrl-C stops at once (a repeated SIGTERM,\n"
+                 "as timeout(1) sends, does not).",
              options, vm))
     return false;
   t.given = apply_config_options(vm, TrainConfig::fields(), c);
