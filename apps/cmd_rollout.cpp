@@ -10,7 +10,6 @@
 #include "agents/acting/acting.h"
 #include "agents/acting/behaviour_policy.h"
 #include "agents/acting/rollout.h"
-#include "agents/training/sac.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"

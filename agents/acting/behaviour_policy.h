@@ -8,7 +8,7 @@
 #include <string>
 
 #include "agents/acting/rollout.h"
-#include "agents/training/sac.h"
+#include "agents/checkpoint/policy_file.h"
 
 namespace aaren {
 

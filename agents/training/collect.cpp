@@ -11,7 +11,7 @@
 #include <string>
 
 #include "agents/acting/rollout.h"
-#include "agents/training/sac.h"
+#include "agents/checkpoint/policy_file.h"
 #include "data/hdf5_io.h"
 
 namespace aaren {

@@ -23,11 +23,6 @@
 
 namespace aaren {
 
-namespace {
-constexpr double kLogStdMin = -5.0, kLogStdMax = 2.0;
-const double kLog2 = std::log(2.0);
-}  // namespace
-
 const std::vector<base::ConfigField<SacConfig>>& SacConfig::fields() {
   using C = SacConfig;
   using base::field;
@@ -103,35 +98,6 @@ void SacConfig::validate() const {
   if (state_every < 0) fail("--state-every must be >= 0");
 }
 
-GaussianActorImpl::GaussianActorImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden)
-    : fc1(register_module("fc1", torch::nn::Linear(obs_dim, hidden))),
-      fc2(register_module("fc2", torch::nn::Linear(hidden, hidden))),
-      mean_head(register_module("mean", torch::nn::Linear(hidden, act_dim))),
-      log_std_head(register_module("log_std", torch::nn::Linear(hidden, act_dim))) {}
-
-std::pair<torch::Tensor, torch::Tensor> GaussianActorImpl::forward(const torch::Tensor& obs) {
-  auto h = torch::relu(fc2(torch::relu(fc1(obs))));
-  auto log_std = torch::tanh(log_std_head(h));
-  log_std = kLogStdMin + 0.5 * (kLogStdMax - kLogStdMin) * (log_std + 1);
-  return {mean_head(h), log_std};
-}
-
-torch::Tensor tanh_gaussian_log_prob(const torch::Tensor& u, const torch::Tensor& mean, const torch::Tensor& log_std) {
-  const auto z = (u - mean) * torch::exp(-log_std);
-  const auto gaussian = -0.5 * z.pow(2) - log_std - 0.5 * std::log(2 * M_PI);
-  // log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))
-  const auto squash = 2.0 * (kLog2 - u - torch::softplus(-2.0 * u));
-  return (gaussian - squash).sum(-1);
-}
-
-std::pair<torch::Tensor, torch::Tensor> GaussianActorImpl::sample(const torch::Tensor& obs) {
-  auto [mean, log_std] = forward(obs);
-  const auto u = mean + torch::exp(log_std) * torch::randn_like(mean);  // reparameterised
-  return {torch::tanh(u), tanh_gaussian_log_prob(u, mean, log_std)};
-}
-
-torch::Tensor GaussianActorImpl::deterministic(const torch::Tensor& obs) { return torch::tanh(forward(obs).first); }
-
 TwinQImpl::TwinQImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden) {
   // nn.Linear's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), per member.
   auto layer = [&](const std::string& name, int64_t in, int64_t out, torch::Tensor& w, torch::Tensor& b) {
@@ -166,39 +132,6 @@ void polyak_update(torch::nn::Module& target, const torch::nn::Module& source, d
   auto tp = target.parameters();
   auto sp = source.parameters();
   for (size_t i = 0; i < tp.size(); ++i) tp[i].mul_(1.0 - tau).add_(sp[i], tau);
-}
-
-void save_policy(const std::string& path, const PolicyCheckpoint& p) {
-  torch::serialize::OutputArchive archive;
-  p.actor->save(archive);
-  archive.write("aaren_policy_env", c10::IValue(p.env));
-  archive.write("aaren_policy_dims", torch::tensor({p.obs_dim, p.act_dim, p.hidden, p.step}, torch::kInt64));
-  archive.write("aaren_policy_eval_return", torch::tensor({p.eval_return}, torch::kFloat64));
-  save_sealed_archive(archive, path);
-}
-
-PolicyCheckpoint load_policy(const std::string& path) {
-  auto archive = load_sealed_archive(path, "policy file");
-  PolicyCheckpoint p;
-  try {
-    c10::IValue env;
-    torch::Tensor dims, ret;
-    if (!archive.try_read("aaren_policy_env", env) || !archive.try_read("aaren_policy_dims", dims) ||
-        !archive.try_read("aaren_policy_eval_return", ret))
-      throw std::runtime_error("not an aaren SAC policy (missing aaren_policy_* entries)");
-    p.env = env.toStringRef();
-    p.obs_dim = dims[0].item<int64_t>(), p.act_dim = dims[1].item<int64_t>();
-    p.hidden = dims[2].item<int64_t>(), p.step = dims[3].item<int64_t>();
-    p.eval_return = ret[0].item<double>();
-    p.actor = GaussianActor(p.obs_dim, p.act_dim, p.hidden);
-    p.actor->load(archive);
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": cannot read the policy (" + e.msg().substr(0, e.msg().find('\n')) + ")");
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(path + ": " + e.what());
-  }
-  p.actor->eval();
-  return p;
 }
 
 namespace {

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agents/checkpoint/policy_file.h"
+#include "agents/models/gaussian_actor.h"
 #include "base/config_fields.h"
 #include "envs/registry.h"
 
@@ -72,27 +74,6 @@ struct SacConfig {
   nlohmann::json to_json() const;
 };
 
-// Tanh-squashed Gaussian policy: obs -> hidden -> hidden -> (mean, log_std).
-class GaussianActorImpl : public torch::nn::Module {
- public:
-  GaussianActorImpl(int64_t obs_dim, int64_t act_dim, int64_t hidden);
-  // obs [B, obs_dim] -> (action [B, act_dim] in (-1, 1), log-prob [B]).
-  // log pi(a) = log N(u; mean, std) - sum log(1 - tanh(u)^2), the second term
-  // computed as 2 (log 2 - u - softplus(-2u)) so it stays finite for large |u|.
-  std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& obs);
-  torch::Tensor deterministic(const torch::Tensor& obs);  // tanh(mean)
-  // (mean, log_std), log_std squashed into [-5, 2].
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& obs);
-
- private:
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr}, mean_head{nullptr}, log_std_head{nullptr};
-};
-TORCH_MODULE(GaussianActor);
-
-// log-probability of tanh-squashed Gaussian samples, exposed for tests:
-// u [B, A] pre-tanh sample, mean/log_std [B, A] -> [B].
-torch::Tensor tanh_gaussian_log_prob(const torch::Tensor& u, const torch::Tensor& mean, const torch::Tensor& log_std);
-
 // Two Q networks run as one batched ensemble (one bmm per layer instead of
 // two matmuls): (obs [B, O], act [B, A]) -> [2, B].
 class TwinQImpl : public torch::nn::Module {
@@ -118,16 +99,6 @@ torch::Tensor soft_q_target(const torch::Tensor& reward, const torch::Tensor& te
 
 // target <- tau * source + (1 - tau) * target, parameter by parameter.
 void polyak_update(torch::nn::Module& target, const torch::nn::Module& source, double tau);
-
-// A saved SAC policy, as `aaren collect --policy FILE` loads it.
-struct PolicyCheckpoint {
-  GaussianActor actor{nullptr};
-  std::string env;
-  int64_t obs_dim = 0, act_dim = 0, hidden = 0, step = 0;
-  double eval_return = 0.0;
-};
-void save_policy(const std::string& path, const PolicyCheckpoint& policy);  // atomic
-PolicyCheckpoint load_policy(const std::string& path);                      // throws std::runtime_error naming the file
 
 struct SacProgress {
   int64_t step = 0, episodes = 0;

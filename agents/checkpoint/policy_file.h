@@ -1,0 +1,23 @@
+// A SAC policy file: the actor's weights with its env, sizes, training step
+// and evaluation return, in one sealed archive (sealed_archive.h). Written by
+// `aaren sac`, read by `aaren collect --policy FILE` and `aaren rollout --policy FILE`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "agents/models/gaussian_actor.h"
+
+namespace aaren {
+
+// A saved SAC policy, as `aaren collect --policy FILE` loads it.
+struct PolicyCheckpoint {
+  GaussianActor actor{nullptr};
+  std::string env;
+  int64_t obs_dim = 0, act_dim = 0, hidden = 0, step = 0;
+  double eval_return = 0.0;
+};
+void save_policy(const std::string& path, const PolicyCheckpoint& policy);  // atomic
+PolicyCheckpoint load_policy(const std::string& path);                      // throws std::runtime_error naming the file
+
+}  // namespace aaren
