@@ -165,7 +165,9 @@ TEST_CASE("backbone: bad configs are rejected with the field named", "[backbone]
   CHECK_THROWS_WITH(Backbone(c), Catch::Contains("dropout"));
 }
 
-TEST_CASE("backbone: Aaren's acting snapshot == the training path, and is retaken after weights change", "[backbone]") {
+TEST_CASE(
+    "backbone: Aaren's acting snapshot == the training path, and one retaken after the weights change follows them",
+    "[backbone]") {
   torch::manual_seed(12);
   for (int64_t heads : {1, 4}) {
     Backbone net(small_config("aaren", heads));

@@ -21,7 +21,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/blas_kernels.h"
+#include "tests/prerequisite.h"
+
 namespace aaren::testing {
+
+// Whether `AAREN_REPRODUCIBLE=1 aaren ...` can hold here: an x86-64 CPU with
+// AVX2 and FMA, and OpenBLAS as the BLAS (base/blas_kernels.h). A machine
+// without them cannot run the pinned kernels: its tests of committed bits are
+// skipped (hardware, not a package the suite could require).
+inline bool reproducible_mode_available() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !aaren::base::blas_kernels().empty();
+#else
+  return false;
+#endif
+}
+
+inline void skip_unless_reproducible_mode() {
+  skip_unless_provided(reproducible_mode_available(),
+                       "a CPU with AVX2 and FMA, and OpenBLAS (the kernels AAREN_REPRODUCIBLE=1 pins)");
+}
 
 struct RunResult {
   int exit_code;

@@ -237,6 +237,7 @@ TEST_CASE("cli: train's evaluation, rollout with 1 and 16 envs, and compare play
 
 TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation give the committed digest",
           "[cli][decision]") {
+  aaren::testing::skip_unless_reproducible_mode();
   const auto dir = aaren::testing::temp_dir("reproducible");
   // A conflicting kernel choice is refused in one line.
   auto r = aaren::testing::run_shell("AAREN_REPRODUCIBLE=1 OPENBLAS_CORETYPE=Prescott " + std::string(AAREN_BINARY) +
@@ -281,6 +282,7 @@ TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation 
 // deterministic one with noise over whole episodes, and a SAC run's sampled
 // evaluations, against the digests of the build before the loop was shared.
 TEST_CASE("reproducible mode: collect and SAC's evaluation give the committed bits", "[cli][collect]") {
+  aaren::testing::skip_unless_reproducible_mode();
   const auto dir = aaren::testing::temp_dir("collect_digest");
   const std::string src = AAREN_SOURCE_DIR,
                     bin = "env -u OPENBLAS_CORETYPE AAREN_REPRODUCIBLE=1 " + std::string(AAREN_BINARY);

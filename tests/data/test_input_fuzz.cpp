@@ -116,6 +116,8 @@ TEST_CASE("fuzz: damaged HDF5 files give data or one line, never a crash or a ha
                           t.rewards == reference.rewards && t.terminals == reference.terminals;
         ++outcomes[label + (same ? "read, same data" : "read, data differs (unchecksummed raw data)")];
         CHECK(t.obs_dim == reference.obs_dim);
+        CHECK(t.act_dim == reference.act_dim);
+        CHECK(t.size == reference.size);
       } catch (const aaren::data::DataError& e) {
         const std::string what = e.what();
         INFO(what);

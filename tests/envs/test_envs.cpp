@@ -11,6 +11,7 @@
 #include "envs/registry.h"
 #include "envs/vector_env.h"
 #include "envs/walker2d.h"
+#include "tests/data/fixtures.h"
 #include "tests/envs/env_test_support.h"
 
 using namespace aaren::envs;  // NOLINT: test file
@@ -271,7 +272,7 @@ TEST_CASE("envs: bad actions, states and model files give clear errors", "[envs]
   CHECK_THROWS_WITH(Hopper(HopperConfig{.model_xml = "/nonexistent/hopper.xml"}),
                     Catch::Contains("model file /nonexistent/hopper.xml"));
   // A model with other joints is refused.
-  const std::string wrong = "/tmp/aaren_test_wrong_model.xml";
+  const std::string wrong = aaren::testing::temp_dir("wrong_model") + "/wrong_model.xml";
   std::ofstream(wrong)
       << "<mujoco><worldbody><body><joint type='hinge'/><geom size='0.1'/></body></worldbody></mujoco>";
   CHECK_THROWS_WITH(Hopper(HopperConfig{.model_xml = wrong}), Catch::Contains("needs nq=6"));
@@ -283,7 +284,7 @@ TEST_CASE("envs: --model-xml loads a variant of the robot", "[envs]") {
   const std::string from = "size=\"0.06\" friction=\"2.0\"";
   REQUIRE(xml.find(from) != std::string::npos);
   xml.replace(xml.find(from), from.size(), "size=\"0.06\" friction=\"2.0\" density=\"3000\"");
-  const std::string path = "/tmp/aaren_test_heavy_foot_hopper.xml";
+  const std::string path = aaren::testing::temp_dir("heavy_foot") + "/heavy_foot_hopper.xml";
   std::ofstream(path) << xml;
   Hopper heavy(HopperConfig{.model_xml = path}), plain;
   CHECK(heavy.model()->body_mass[4] == Approx(3 * plain.model()->body_mass[4]));

@@ -128,7 +128,10 @@ mkdir -p "$DATA/sac-hopper"
 echo '{"command": "sac"}' > "$DATA/sac-hopper/config.json"
 echo 'step,episode,return,length,alpha,q_loss,actor_loss' > "$DATA/sac-hopper/log.csv"
 echo state > "$DATA/sac-hopper/resume.pt"
-(exec 7> "$DATA/sac-hopper.lock" && flock 7 && exec sleep 6) > /dev/null 2>&1 &
+# The stand-in holds the lock as `aaren sac --out DIR` would, until --stop's SIGTERM (however slowly a
+# loaded machine gets to --stop, the run is still in flight when it looks).
+(exec 7> "$DATA/sac-hopper.lock" && flock 7 && exec -a "aaren-stand-in sac --out $DATA/sac-hopper" sleep 600) \
+  > /dev/null 2>&1 &
 held "$DATA/sac-hopper.lock"
 out=$("$TABLE" --stop) || fail "--stop with a SAC run exited $?"
 [[ $out == *"parked at"* && -f $IN_FLIGHT/${DATA#/}/sac-hopper/resume.pt ]] || fail "--stop left the SAC run unparked: $out"
