@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -94,6 +95,31 @@ double last_loss(const std::string& log) {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Two ranks of a Gloo group in this process (rank 1 on a thread), each running
+// `body(rank, reducer)`; REQUIREs that neither threw.
+void with_two_thread_ranks(const std::function<void(int, aaren::dist::GradientAllReduce&)>& body) {
+  REQUIRE(aaren::dist::available());
+  const int port = free_port();
+  std::vector<std::string> errors(2);
+  auto rank_body = [&](int rank) {
+    try {
+      aaren::dist::LaunchInfo launch;
+      launch.rank = rank, launch.local_rank = rank, launch.world_size = 2, launch.master_port = port;
+      aaren::dist::ProcessGroup group(launch, "gloo", std::chrono::seconds(60));
+      aaren::dist::GradientAllReduce reducer(group);
+      body(rank, reducer);
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread rank1(rank_body, 1);
+  rank_body(0);
+  rank1.join();
+  INFO(errors[0] << " | " << errors[1]);
+  REQUIRE(errors[0].empty());
+  REQUIRE(errors[1].empty());
 }
 
 }  // namespace
@@ -378,35 +404,18 @@ TEST_CASE("bench train --nproc 1 2: one row per rank count, the all-reduce measu
 // weighting shows; a constant scale alone would hide under Adam.
 TEST_CASE("Data-parallel: a reduce weights each rank's gradient and loss by its real steps, over all steps",
           "[distributed]") {
-  REQUIRE(aaren::dist::available());
-  const int port = free_port();
   const std::vector<int64_t> steps{2, 6};
   const std::vector<double> losses{0.5, 2.0};
   std::vector<torch::Tensor> grads(2);
   std::vector<aaren::dist::GradientAllReduce::Totals> totals(2);
-  std::vector<std::string> errors(2);
-  auto rank_body = [&](int rank) {
-    try {
-      aaren::dist::LaunchInfo launch;
-      launch.rank = rank, launch.local_rank = rank, launch.world_size = 2, launch.master_port = port;
-      aaren::dist::ProcessGroup group(launch, "gloo", std::chrono::seconds(60));
-      aaren::dist::GradientAllReduce reducer(group);
-      auto w = torch::ones({3}, torch::requires_grad());
-      auto v = torch::ones({2}, torch::requires_grad());  // rank 1 alone gives it a gradient
-      (w * (rank + 1.0)).sum().backward();
-      if (rank == 1) (v * 4.0).sum().backward();
-      totals[rank] = reducer.reduce({w, v}, losses[rank], steps[rank]);
-      grads[rank] = torch::cat({w.grad(), v.grad()});
-    } catch (const std::exception& e) {
-      errors[rank] = e.what();
-    }
-  };
-  std::thread rank1(rank_body, 1);
-  rank_body(0);
-  rank1.join();
-  INFO(errors[0] << " | " << errors[1]);
-  REQUIRE(errors[0].empty());
-  REQUIRE(errors[1].empty());
+  with_two_thread_ranks([&](int rank, aaren::dist::GradientAllReduce& reducer) {
+    auto w = torch::ones({3}, torch::requires_grad());
+    auto v = torch::ones({2}, torch::requires_grad());  // rank 1 alone gives it a gradient
+    (w * (rank + 1.0)).sum().backward();
+    if (rank == 1) (v * 4.0).sum().backward();
+    totals[rank] = reducer.reduce({w, v}, losses[rank], steps[rank]);
+    grads[rank] = torch::cat({w.grad(), v.grad()});
+  });
   // w: (1 * 2 + 2 * 6) / 8 = 1.75; v: (0 * 2 + 4 * 6) / 8 = 3; loss: (0.5 * 2 + 2 * 6) / 8 = 1.625.
   const auto expected = torch::tensor({1.75, 1.75, 1.75, 3.0, 3.0});
   for (int rank : {0, 1}) {
@@ -420,35 +429,18 @@ TEST_CASE("Data-parallel: a reduce weights each rank's gradient and loss by its 
 
 TEST_CASE("Data-parallel: the ranks agree in one update on the signal that stops them (SIGINT before SIGTERM)",
           "[distributed]") {
-  REQUIRE(aaren::dist::available());
   // A forwarded Ctrl-C reaches the ranks one after another: the first to see
   // it tells the rest in the all-reduce, and every rank must then stop as
   // Ctrl-C stops a run (exit 130), whichever signal (if any) it saw itself.
-  const int port = free_port();
   const std::vector<std::pair<int, int>> asked{{0, 0}, {SIGINT, 0}, {0, SIGINT}, {SIGTERM, 0}, {SIGTERM, SIGINT}};
   const std::vector<int> agreed{0, SIGINT, SIGINT, SIGTERM, SIGINT};
   std::vector<std::vector<int>> seen(2);
-  std::vector<std::string> errors(2);
-  auto rank_body = [&](int rank) {
-    try {
-      aaren::dist::LaunchInfo launch;
-      launch.rank = rank, launch.local_rank = rank, launch.world_size = 2, launch.master_port = port;
-      aaren::dist::ProcessGroup group(launch, "gloo", std::chrono::seconds(60));
-      aaren::dist::GradientAllReduce reducer(group);
-      auto w = torch::ones({3}, torch::requires_grad());
-      (w * (rank + 1.0)).sum().backward();
-      for (const auto& [first, second] : asked)
-        seen[rank].push_back(reducer.reduce({w}, 1.0, 4, rank == 0 ? first : second).stop_signal);
-    } catch (const std::exception& e) {
-      errors[rank] = e.what();
-    }
-  };
-  std::thread rank1(rank_body, 1);
-  rank_body(0);
-  rank1.join();
-  INFO(errors[0] << " | " << errors[1]);
-  REQUIRE(errors[0].empty());
-  REQUIRE(errors[1].empty());
+  with_two_thread_ranks([&](int rank, aaren::dist::GradientAllReduce& reducer) {
+    auto w = torch::ones({3}, torch::requires_grad());
+    (w * (rank + 1.0)).sum().backward();
+    for (const auto& [first, second] : asked)
+      seen[rank].push_back(reducer.reduce({w}, 1.0, 4, rank == 0 ? first : second).stop_signal);
+  });
   CHECK(seen[0] == agreed);
   CHECK(seen[1] == agreed);
 }
