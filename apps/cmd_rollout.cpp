@@ -242,6 +242,21 @@ int run_rollout(int argc, char** argv) {
 }
 
 namespace {
+// One row per episode: its env, return, length, normalised score and how it ended.
+void print_episode_table(const RolloutResult& result, const std::vector<double>& scores) {
+  std::cout << std::fixed << std::setprecision(2);
+  std::cout << "episode  env  return     length  score       end\n";
+  for (size_t k = 0; k < result.episodes.size(); ++k) {
+    const auto& e = result.episodes[k];
+    std::cout << std::setw(7) << k << "  " << std::setw(3) << e.env_index << "  " << std::setw(9) << e.episode_return
+              << "  " << std::setw(6) << e.length << "  " << std::setw(10) << scores[k] << "  "
+              << (e.unstable     ? "unstable: " + e.warning
+                  : e.terminated ? "terminated"
+                                 : "time limit")
+              << "\n";
+  }
+}
+
 int report_rollout(const nlohmann::json& settings, const RolloutResult& result, const RolloutConfig& config,
                    const std::string& policy_name, const std::string& backbone, const std::string& tokens,
                    const std::string& mode, double target_return, int64_t state_bytes_last, bool json,
@@ -287,17 +302,7 @@ int report_rollout(const nlohmann::json& settings, const RolloutResult& result, 
     return kExitOk;
   }
   std::cout << "config: " << resolved.dump() << "\n\n";
-  std::cout << std::fixed << std::setprecision(2);
-  std::cout << "episode  env  return     length  score       end\n";
-  for (size_t k = 0; k < result.episodes.size(); ++k) {
-    const auto& e = result.episodes[k];
-    std::cout << std::setw(7) << k << "  " << std::setw(3) << e.env_index << "  " << std::setw(9) << e.episode_return
-              << "  " << std::setw(6) << e.length << "  " << std::setw(10) << scores[k] << "  "
-              << (e.unstable     ? "unstable: " + e.warning
-                  : e.terminated ? "terminated"
-                                 : "time limit")
-              << "\n";
-  }
+  print_episode_table(result, scores);
   using base::three_significant;
   std::cout << "\nreturn      " << three_significant(mean_of(returns)) << " +- " << three_significant(std_of(returns))
             << "\nlength      " << three_significant(mean_of(lengths)) << " +- " << three_significant(std_of(lengths))
