@@ -43,7 +43,7 @@ void compare_agent(base::Table& table, const std::string& path, int64_t episodes
     ways.push_back(acting);
   }
   for (const auto& options : ways) {
-    const std::string mode = act_mode_name(options.mode);
+    const std::string mode = to_string(options.mode);
     const std::string runtime = options.runtime == Runtime::kLean ? "lean" : "torch";
     const auto policy = make_agent_policy(agent, options, path);
     RolloutConfig rc;

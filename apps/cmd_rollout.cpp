@@ -98,13 +98,13 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   acting.num_envs = config.num_envs;  // resolved by run_rollout (acting_num_envs) for a --checkpoint
   try {
     // auto: as its training evaluated it; the lean runtime acts recurrently only.
-    acting.mode = mode != "auto" ? descriptor(agent.config.backbone).resolve_mode(parse_act_mode(mode))
+    acting.mode = mode != "auto"                     ? descriptor(agent.config.backbone).mode_named(mode)
                   : acting.runtime == Runtime::kLean ? ActMode::kRecurrent
                                                      : agent.config.evaluation_mode();
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  mode = act_mode_name(acting.mode);
+  mode = to_string(acting.mode);
   std::unique_ptr<AgentPolicy> p;
   try {
     p = make_agent_policy(agent, acting, checkpoint);

@@ -3,10 +3,13 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace aaren {
 
-SacBatchPolicy::SacBatchPolicy(const PolicyCheckpoint& policy) : actor_(policy.actor) { actor_->eval(); }
+SacBatchPolicy::SacBatchPolicy(const PolicyCheckpoint& policy, bool sampled) : actor_(policy.actor), sampled_(sampled) {
+  actor_->eval();
+}
 
 SacBatchPolicy::SacBatchPolicy(GaussianActor actor, bool sampled) : actor_(std::move(actor)), sampled_(sampled) {}
 
@@ -18,14 +21,24 @@ void SacBatchPolicy::act(const envs::VectorEnv& envs, std::vector<double>& actio
   std::copy(a.data_ptr<double>(), a.data_ptr<double>() + a.numel(), actions.begin());
 }
 
-BehaviourPolicy make_behaviour_policy(const std::string& policy, uint64_t seed) {
+void StoredActionsPolicy::act(const envs::VectorEnv& envs, std::vector<double>& actions) {
+  const size_t width = static_cast<size_t>(envs.act_dim());
+  if (envs.size() != 1 || next_ + width > actions_.size())
+    throw std::logic_error("StoredActionsPolicy: one env, and no more steps than the stored actions");
+  std::copy(actions_.begin() + next_, actions_.begin() + next_ + width, actions.begin());
+  next_ += width;
+}
+
+BehaviourPolicy make_behaviour_policy(const std::string& policy, uint64_t seed, bool sampled) {
   BehaviourPolicy made;
   if (policy == "random") {
-    made.policy = std::make_unique<RandomPolicy>(seed);
+    auto random = std::make_unique<RandomPolicy>(seed);
+    made.random = random.get();
+    made.policy = std::move(random);
     return made;
   }
   made.sac = load_policy(policy);
-  made.policy = std::make_unique<SacBatchPolicy>(*made.sac);
+  made.policy = std::make_unique<SacBatchPolicy>(*made.sac, sampled);
   return made;
 }
 

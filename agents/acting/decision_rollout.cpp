@@ -6,15 +6,6 @@
 
 namespace aaren {
 
-ActMode parse_act_mode(const std::string& name) {
-  if (name == "recurrent") return ActMode::kRecurrent;
-  if (name == "window") return ActMode::kWindow;
-  if (name == "kvcache") return ActMode::kKVCache;
-  throw std::invalid_argument("--mode must be recurrent, window or kvcache, got '" + name + "'");
-}
-
-std::string act_mode_name(ActMode mode) { return to_string(mode); }
-
 DecisionBatchPolicy::DecisionBatchPolicy(DecisionPolicy model, StateNormalizer normalizer, double return_scale,
                                          double target_return, ActMode mode, int64_t num_envs, int64_t rows)
     : model_(std::move(model)),

@@ -20,9 +20,6 @@
 
 namespace aaren {
 
-ActMode parse_act_mode(const std::string& name);  // "recurrent" | "window" | "kvcache"
-std::string act_mode_name(ActMode mode);
-
 class DecisionBatchPolicy : public AgentPolicy {
  public:
   // mode: as the backbone's descriptor resolves it (throws std::invalid_argument

@@ -47,6 +47,9 @@ class RandomPolicy : public BatchPolicy {
  public:
   explicit RandomPolicy(uint64_t seed) : rng_(seed) {}
   void act(const envs::VectorEnv& envs, std::vector<double>& actions) override;
+  // Its generator, for draws that must follow each step's actions in the same
+  // stream (`aaren collect --noise` on random actions, as its datasets were made).
+  std::mt19937_64& generator() { return rng_; }
 
  private:
   std::mt19937_64 rng_;

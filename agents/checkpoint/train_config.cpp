@@ -204,13 +204,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-ActMode TrainConfig::evaluation_mode() const {
-  const auto& d = descriptor(backbone);
-  if (eval_mode == "auto") return d.default_mode();
-  for (const ActMode m : all_values(ActMode{}))
-    if (eval_mode == to_string(m)) return d.resolve_mode(m, "--eval-mode");
-  throw std::invalid_argument("--eval-mode must be auto, recurrent, window or kvcache, got '" + eval_mode + "'");
-}
+ActMode TrainConfig::evaluation_mode() const { return descriptor(backbone).mode_named(eval_mode, "--eval-mode"); }
 
 double learning_rate(const TrainConfig& c, int64_t update) {
   const double warm = std::min(1.0, static_cast<double>(update + 1) / std::max<int64_t>(c.warmup, 1));

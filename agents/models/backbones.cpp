@@ -65,6 +65,13 @@ std::string backbone_names(const std::string& separator) {
   return out;
 }
 
+ActMode BackboneDescriptor::mode_named(const std::string& name, const std::string& flag) const {
+  if (name == "auto") return default_mode();
+  for (const ActMode m : all_values(ActMode{}))
+    if (name == aaren::to_string(m)) return resolve_mode(m, flag);
+  throw std::invalid_argument(flag + " must be auto, recurrent, window or kvcache, got '" + name + "'");
+}
+
 bool BackboneDescriptor::acts_in(ActMode mode) const {
   for (auto m : act_modes)
     if (m == mode) return true;

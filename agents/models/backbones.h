@@ -48,6 +48,11 @@ struct BackboneDescriptor {
   // means "kvcache".
   // Throws std::invalid_argument naming `flag` and the backbone's modes otherwise.
   ActMode resolve_mode(ActMode requested, const std::string& flag = "--mode") const;
+  // The mode a command-line name asks for: "auto" is the default mode, another
+  // name (recurrent, window, kvcache) goes through resolve_mode. The one parser
+  // of --mode (rollout) and --eval-mode (train); throws std::invalid_argument
+  // naming `flag` for a name that is none of these.
+  ActMode mode_named(const std::string& name, const std::string& flag = "--mode") const;
   bool acts_in(ActMode mode) const;
   ActMode default_mode() const { return act_modes.front(); }
   // The state-carrying mode (recurrent or kvcache).

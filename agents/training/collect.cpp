@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "agents/acting/behaviour_policy.h"
 #include "agents/acting/rollout.h"
 #include "agents/checkpoint/policy_file.h"
 #include "data/hdf5_io.h"
@@ -48,17 +49,16 @@ std::vector<float> stored_actions(const CollectConfig& c, int64_t act_dim, int64
 }
 
 // What the file says about how it was made (D4RL's metadata attributes).
-std::map<std::string, std::string> collect_metadata(const CollectConfig& c, const PolicyCheckpoint& policy, bool replay,
-                                                    bool random_policy) {
+std::map<std::string, std::string> collect_metadata(const CollectConfig& c, const BehaviourPolicy& behaviour) {
   std::ostringstream noise;
   noise << c.noise;
   std::map<std::string, std::string> m = {
       {"env_name", envs::resolve_env_name(c.env).spec->gym_id},
       {"made_by", "aaren collect"},
-      {"policy", replay          ? "the actions of " + c.actions
-                 : random_policy ? "random (uniform in [-1, 1])"
-                                 : c.policy + " (SAC, step " + std::to_string(policy.step) + ", evaluation return " +
-                                       std::to_string(policy.eval_return) + ")"},
+      {"policy", behaviour.sac ? c.policy + " (SAC, step " + std::to_string(behaviour.sac->step) +
+                                     ", evaluation return " + std::to_string(behaviour.sac->eval_return) + ")"
+                 : behaviour.random ? "random (uniform in [-1, 1])"
+                                    : "the actions of " + c.actions},
       {"action_noise", noise.str()},
       {"deterministic", c.deterministic ? "true" : "false"},
       {"seed", std::to_string(c.seed)},
@@ -67,41 +67,27 @@ std::map<std::string, std::string> collect_metadata(const CollectConfig& c, cons
   return m;
 }
 
-// Collect's behaviour in its one env, and the record of every step. The action:
-// the stored one replayed, uniform in [-1, 1], or the SAC actor's (sampled from
-// LibTorch's generator, or its mean); then Gaussian noise (clipped to [-1, 1])
-// and rounding to float32, the file's type, so that replaying the file
-// reproduces the trajectory bit for bit. The draws come in this order from one
-// generator (rng: uniform, then noise), as they always have.
-class CollectingPolicy : public BatchPolicy {
+// Collect's record of every step its behaviour policy takes in its one env.
+// The action comes from the behaviour policy (make_behaviour_policy: stored,
+// uniform in [-1, 1], or the SAC actor's, sampled from LibTorch's generator or
+// its mean); then Gaussian noise (clipped to [-1, 1]) from `noise_rng`, and
+// rounding to float32, the file's type, so that replaying the file reproduces
+// the trajectory bit for bit.
+class RecordingPolicy : public BatchPolicy {
  public:
-  CollectingPolicy(const CollectConfig& c, const PolicyCheckpoint& policy, std::vector<float> stored,
-                   const std::function<void(int64_t, int64_t)>& progress, data::Transitions& t)
-      : c_(c),
-        replay_(!c.actions.empty()),
-        random_(!replay_ && c.policy == "random"),
-        actor_(policy.actor),
-        stored_(std::move(stored)),
-        rng_(c.seed + 17),
-        progress_(progress),
-        t_(t) {}
+  RecordingPolicy(BatchPolicy& behaviour, double noise, std::mt19937_64& noise_rng,
+                  const std::function<void(int64_t, int64_t)>& progress, data::Transitions& t)
+      : behaviour_(behaviour), noise_(noise), noise_rng_(noise_rng), progress_(progress), t_(t) {}
+
+  void begin_episode(int64_t slot) override { behaviour_.begin_episode(slot); }
 
   // Before the step: the state it starts from, and the action.
   void act(const envs::VectorEnv& venv, std::vector<double>& action) override {
-    const auto& obs = venv.observations();  // one env
-    const int64_t ad = venv.act_dim();
-    if (replay_) {
-      std::copy(stored_.begin() + t_.size * ad, stored_.begin() + (t_.size + 1) * ad, action.begin());
-    } else if (random_) {
-      for (auto& a : action) a = uniform_(rng_);
-    } else {
-      auto x = torch::tensor(std::vector<float>(obs.begin(), obs.end())).unsqueeze(0);
-      auto a = (c_.deterministic ? actor_->deterministic(x) : actor_->sample(x).first).squeeze(0);
-      for (int64_t k = 0; k < ad; ++k) action[k] = a[k].item<float>();
-    }
-    if (c_.noise > 0)
-      for (auto& a : action) a = std::clamp(a + c_.noise * normal_(rng_), -1.0, 1.0);
+    behaviour_.act(venv, action);
+    if (noise_ > 0)
+      for (auto& a : action) a = std::clamp(a + noise_ * normal_(noise_rng_), -1.0, 1.0);
     for (auto& a : action) a = static_cast<float>(a);
+    const auto& obs = venv.observations();  // one env
     const auto& env = venv.env(0);
     const auto qpos = env.qpos(), qvel = env.qvel(), warm = env.qacc_warmstart();
     t_.qacc_warmstart.insert(t_.qacc_warmstart.end(), warm.begin(), warm.end());
@@ -113,6 +99,7 @@ class CollectingPolicy : public BatchPolicy {
 
   // After it: what it returned, and the observation it reached (before a reset).
   void observe(const envs::VectorEnv& venv) override {
+    behaviour_.observe(venv);
     const auto& r = venv.step_results()[0];
     t_.rewards.push_back(static_cast<float>(r.reward));
     t_.terminals.push_back(r.terminated);
@@ -125,17 +112,36 @@ class CollectingPolicy : public BatchPolicy {
   }
 
  private:
-  const CollectConfig& c_;
-  const bool replay_, random_;  // the action source, decided once (not per step)
-  GaussianActor actor_;         // null for random and stored actions
-  const std::vector<float> stored_;
-  std::mt19937_64 rng_;
-  std::uniform_real_distribution<double> uniform_{-1.0, 1.0};
-  std::normal_distribution<double> normal_{0.0, 1.0};
+  BatchPolicy& behaviour_;
+  const double noise_;
+  std::mt19937_64& noise_rng_;
+  std::normal_distribution<double> normal_{0.0, 1.0};  // kept across steps (it draws normals in pairs)
   const std::function<void(int64_t, int64_t)>& progress_;
   data::Transitions& t_;
   int64_t episodes_ = 0;
 };
+
+// The behaviour policy collect's flags name, its sizes checked against the env.
+// Uniform draws come from seed + 17, and with them the noise: one generator,
+// uniform then noise per step, as collect has always drawn them.
+BehaviourPolicy collect_behaviour(const CollectConfig& c, const envs::Env& env, int64_t& transitions) {
+  if (!c.actions.empty()) {
+    BehaviourPolicy made;
+    made.policy = std::make_unique<StoredActionsPolicy>(stored_actions(c, env.act_dim(), transitions));
+    return made;
+  }
+  BehaviourPolicy made;
+  try {
+    made = make_behaviour_policy(c.policy, c.seed + 17, !c.deterministic);
+  } catch (const std::runtime_error& e) {  // the user's file: not a policy, damaged, unreadable
+    throw std::invalid_argument(e.what());
+  }
+  if (made.sac && (made.sac->obs_dim != env.obs_dim() || made.sac->act_dim != env.act_dim()))
+    throw std::invalid_argument(c.policy + ": policy for " + made.sac->env + " (obs " +
+                                std::to_string(made.sac->obs_dim) + ", act " + std::to_string(made.sac->act_dim) +
+                                ") does not fit env " + c.env);
+  return made;
+}
 }  // namespace
 
 // One env seeded once with the seed (each reset continues its stream), run
@@ -144,21 +150,8 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   c.validate();
   const auto env = envs::make_env(c.env, c.env_options);  // its sizes (an --model-xml may change them)
   torch::manual_seed(c.seed);
-  PolicyCheckpoint policy;
-  const bool replay = !c.actions.empty();
-  const bool random_policy = !replay && c.policy == "random";
   int64_t transitions = c.transitions;
-  std::vector<float> stored = replay ? stored_actions(c, env->act_dim(), transitions) : std::vector<float>();
-  if (!replay && !random_policy) {
-    try {
-      policy = load_policy(c.policy);
-    } catch (const std::runtime_error& e) {  // the user's file: not a policy, damaged, unreadable
-      throw std::invalid_argument(e.what());
-    }
-    if (policy.obs_dim != env->obs_dim() || policy.act_dim != env->act_dim())
-      throw std::invalid_argument(c.policy + ": policy for " + policy.env + " (obs " + std::to_string(policy.obs_dim) +
-                                  ", act " + std::to_string(policy.act_dim) + ") does not fit env " + c.env);
-  }
+  auto behaviour = collect_behaviour(c, *env, transitions);
   torch::NoGradGuard no_grad;
   data::Transitions t;
   t.obs_dim = env->obs_dim(), t.act_dim = env->act_dim(), t.nq = env->nq(), t.nv = env->nv();
@@ -166,9 +159,11 @@ data::Transitions collect(const CollectConfig& c, const std::function<void(int64
   RolloutConfig rc;
   rc.env = c.env, rc.env_options = c.env_options, rc.seed = c.seed, rc.seed_each_episode = false;
   rc.num_envs = 1, rc.episodes = c.episodes, rc.min_env_steps = transitions;
-  CollectingPolicy behaviour(c, policy, std::move(stored), progress, t);
-  run_rollout(rc, behaviour);
-  t.metadata = collect_metadata(c, policy, replay, random_policy);
+  std::mt19937_64 own_noise_rng(c.seed + 17);
+  RecordingPolicy recording(*behaviour.policy, c.noise,
+                            behaviour.random ? behaviour.random->generator() : own_noise_rng, progress, t);
+  run_rollout(rc, recording);
+  t.metadata = collect_metadata(c, behaviour);
   data::write_d4rl(c.out, t);
   return t;
 }

@@ -568,7 +568,7 @@ TEST_CASE("decision: batched rollouts in every mode are deterministic and finite
     const auto agent = small_agent(kind);
     auto run = [&] { return aaren::evaluate_agent(agent, 3600, mode, 5, 17, 3).returns(); };
     const auto a = run(), b = run();
-    INFO(kind << " " << aaren::act_mode_name(mode));
+    INFO(kind << " " << aaren::to_string(mode));
     CHECK(a == b);
     for (double r : a) CHECK(std::isfinite(r));
   }
@@ -598,7 +598,7 @@ TEST_CASE("decision: a trained agent's episodes step a count of envs that divide
 TEST_CASE("decision: a batch of N envs with auto-reset == one env, episode by episode", "[decision]") {
   torch::manual_seed(44);
   for (const auto& [kind, mode] : kActingWays) {
-    INFO(kind << " " << aaren::act_mode_name(mode));
+    INFO(kind << " " << aaren::to_string(mode));
     const auto agent = small_agent(kind);
     // 4 envs, 10 episodes: env k runs episodes k, k + 4 and (envs 0 and 1) k + 8, after auto-resets.
     const auto batch = aaren::evaluate_agent(agent, 3600, mode, 10, 70, 4);

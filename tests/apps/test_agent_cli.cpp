@@ -60,6 +60,9 @@ void check_refused_inputs(const std::string& dir) {
   r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --mode kvcache");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--mode kvcache: the aaren backbone acts in recurrent"));
+  r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --mode sideways");
+  CHECK(r.exit_code == 2);  // the parser train's --eval-mode uses: the same line
+  CHECK_THAT(r.output, Catch::Contains("--mode must be auto, recurrent, window or kvcache, got 'sideways'"));
   r = run_aaren("train --dataset " + dir + "/d.hdf5 --backbone gru --out " + dir + "/x");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--backbone must be aaren, transformer or lstm"));
