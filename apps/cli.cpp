@@ -237,6 +237,59 @@ void require_writable(const std::string& flag, const std::string& path, bool fol
   fs::remove(probe, ec);
 }
 
+void require_new_file(const std::string& flag, const std::string& path, bool overwrite) {
+  std::error_code ec;
+  if (overwrite || !std::filesystem::exists(path, ec)) return;
+  throw UsageError("--" + flag + " " + path +
+                   ": exists (left as it is); replace it with --overwrite, or choose another --" + flag);
+}
+
+std::vector<std::string> run_files_in(const std::string& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const auto name = entry.path().filename().string();
+    const bool pt = entry.path().extension() == ".pt";
+    if (name == "config.json" || name == "seeds.json" || name == "train_log.csv" || name == "eval.csv" ||
+        name == "log.csv" || (pt && (name.rfind("checkpoint", 0) == 0 || name.rfind("policy_", 0) == 0)) ||
+        name == "resume.pt")
+      found.push_back(name);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+bool replaces_a_run_in(const std::string& out, bool overwrite) {
+  const auto files = run_files_in(out);
+  if (files.empty()) return false;
+  if (overwrite) return true;
+  std::string list;
+  for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];
+  throw UsageError("--out " + out + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") +
+                   "); continue it with --resume " + out + ", replace it with --overwrite, or choose another --out");
+}
+
+RunAside::RunAside(const std::string& folder) : folder_(folder) {
+  aside_ = folder_ + ".replaced." + std::to_string(::getpid());
+  std::error_code ec;
+  std::filesystem::rename(folder_, aside_, ec);
+  if (ec) throw InputError("--overwrite: cannot move " + folder_ + " aside (" + ec.message() + ")");
+}
+
+void RunAside::commit() {
+  if (aside_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(aside_, ec);
+  aside_.clear();
+}
+
+RunAside::~RunAside() {
+  if (aside_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(folder_, ec);
+  std::filesystem::rename(aside_, folder_, ec);
+}
+
 void require_not_input(const std::string& flag, const std::string& out, const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
   std::error_code ec;

@@ -46,6 +46,39 @@ int max_threads();
 // Throws UsageError naming the flag.
 void require_writable(const std::string& flag, const std::string& path, bool folder = false);
 
+// Nothing a user has is replaced unless asked. An output file that exists is
+// refused (UsageError naming the flag: "replace it with --overwrite, or choose
+// another"), unless `overwrite`; every writer here writes through a temporary
+// file renamed into place, so even then the old file stays until the new one
+// is complete.
+void require_new_file(const std::string& flag, const std::string& path, bool overwrite);
+
+// What a folder holds that makes it a run's (`aaren train`'s or `aaren sac`'s):
+// its config, logs, policies or checkpoints, sorted; empty for none.
+std::vector<std::string> run_files_in(const std::string& dir);
+
+// Whether a new run's `--out` folder holds a run that `overwrite` lets it
+// replace: false when it holds none; refused (UsageError naming a few of its
+// files, and the ways on: --resume, --overwrite, another --out) when it holds
+// one and `overwrite` is false.
+bool replaces_a_run_in(const std::string& out, bool overwrite);
+
+// The run a new one replaces (--overwrite), moved aside whole (one rename,
+// OUT.replaced.<pid>): commit() deletes it once the new run has started; if
+// that never happens, the destructor puts it back. Throws InputError when it
+// cannot be moved.
+class RunAside {
+ public:
+  explicit RunAside(const std::string& folder);
+  RunAside(const RunAside&) = delete;
+  RunAside& operator=(const RunAside&) = delete;
+  void commit();
+  ~RunAside();
+
+ private:
+  std::string folder_, aside_;
+};
+
 // Two spellings of one folder ("runs/a", "./runs/a/"; empty is ".").
 bool same_folder(const std::string& a, const std::string& b);
 

@@ -32,6 +32,8 @@ const std::vector<base::ConfigField<CollectConfig>>& collect_fields() {
           "model-xml", [](C & c) -> auto& { return c.env_options.model_xml; },
           "MJCF file instead of the built-in model"),
       field("out", &C::out, "output .hdf5 file (D4RL layout)"),
+      field("overwrite", &C::overwrite, "replace --out if it exists (refused without it)",
+            {"", false, std::nullopt, true}),
   };
   return table;
 }
@@ -49,6 +51,7 @@ int run_collect(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  require_new_file("out", c.out, c.overwrite);
   require_writable("out", c.out);
   if (c.policy != "random") require_not_input("out", c.out, {c.policy});
   if (!c.actions.empty()) require_not_input("out", c.out, {c.actions});

@@ -180,12 +180,15 @@ int run_validate(int argc, char** argv) {
 struct ConcatOptions {
   std::vector<std::string> inputs;
   std::string out;
+  bool overwrite = false;
 
   static const std::vector<base::ConfigField<ConcatOptions>>& fields() {
     static const std::vector<base::ConfigField<ConcatOptions>> table{
         base::field("inputs", &ConcatOptions::inputs,
                     "D4RL files with the same dims, in order (also as plain arguments)"),
         base::field("out", &ConcatOptions::out, "output .hdf5 file"),
+        base::field("overwrite", &ConcatOptions::overwrite, "replace --out if it exists (refused without it)",
+                    {"", false, std::nullopt, true}),
     };
     return table;
   }
@@ -199,9 +202,10 @@ int run_concat(int argc, char** argv) {
   if (!parse_config(argc, argv, "A.hdf5 B.hdf5 [...] --out C.hdf5", ConcatOptions::fields(), settings, vm, &positional,
                     {"inputs", "out"}))
     return kExitOk;
-  const auto& [inputs, out] = settings;
+  const auto& [inputs, out, overwrite] = settings;
   if (inputs.size() < 2) throw UsageError("need at least two input files");
   require_not_input("out", out, inputs);  // writing over an input while it is being read
+  require_new_file("out", out, overwrite);
   require_writable("out", out);
   std::vector<data::Transitions> parts;
   std::string sources;

@@ -14,6 +14,7 @@ namespace {
 // export's settings, one described field each (flags, --help, docs/CLI-REFERENCE.md).
 struct ExportOptions {
   std::string checkpoint, out;
+  bool overwrite = false;
 
   static const std::vector<base::ConfigField<ExportOptions>>& fields() {
     using O = ExportOptions;
@@ -21,6 +22,8 @@ struct ExportOptions {
         base::field("checkpoint", &O::checkpoint,
                     "an agent from 'aaren train' (Aaren or LSTM: 'aaren backbones', column lean)"),
         base::field("out", &O::out, "the policy file to write"),
+        base::field("overwrite", &O::overwrite, "replace --out if it exists (refused without it)",
+                    {"", false, std::nullopt, true}),
     };
     return table;
   }
@@ -33,8 +36,9 @@ int run_export(int argc, char** argv) {
   if (!parse_config(argc, argv, "--checkpoint FILE --out POLICY", ExportOptions::fields(), o, vm, nullptr,
                     {"checkpoint", "out"}))
     return kExitOk;
-  const auto& [checkpoint, out] = o;
+  const auto& [checkpoint, out, overwrite] = o;
   require_not_input("out", out, {checkpoint});
+  require_new_file("out", out, overwrite);
   require_writable("out", out);
   LoadedAgent agent;
   try {

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -74,7 +75,9 @@ int run_sac(int argc, char** argv) {
   SacConfig c;
   po::options_description options("Options (defaults: CleanRL's SAC)");
   add_config_options(options, SacConfig::fields(), c);
-  options.add_options()("no-autotune", po::bool_switch(), "keep alpha fixed");
+  options.add_options()("no-autotune", po::bool_switch(), "keep alpha fixed")(
+      "overwrite", po::bool_switch(),
+      "replace the run in --out (a new run) and the --dump-replay file (refused without it)");
   po::variables_map vm;
   if (!parse(argc, argv, "--out DIR [options] | --resume DIR [options]", options, vm)) return kExitOk;
   apply_config_options(vm, SacConfig::fields(), c);
@@ -94,6 +97,12 @@ int run_sac(int argc, char** argv) {
     throw InputError(e.what());
   }
   const auto config = c.to_json();
+  const bool overwrite = vm["overwrite"].as<bool>();
+  if (!c.dump_replay.empty()) require_new_file("dump-replay", c.dump_replay, overwrite);
+  // A new run never writes into another's folder (its policies would mix with the old ones):
+  // refused, or with --overwrite the old run moved aside until this one has started.
+  std::optional<RunAside> replaced;
+  if (c.resume.empty() && replaces_a_run_in(c.out_dir, overwrite)) replaced.emplace(c.out_dir);
   require_writable("out", c.out_dir, /*folder=*/true);
   if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
   base::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run
@@ -102,6 +111,7 @@ int run_sac(int argc, char** argv) {
   SacResult result;
   try {
     result = train_sac(c, [&](const SacProgress& p) {
+      if (replaced) replaced->commit();  // it has started
       std::cerr << "\r[sac] step " << p.step << "/" << c.steps << " (" << std::fixed << std::setprecision(1)
                 << 100.0 * p.step / c.steps << "%) " << std::setprecision(0) << p.steps_per_second << " steps/s, ETA "
                 << format_duration(p.eta_seconds) << " | episodes " << p.episodes << ", return (last 10) "
@@ -111,6 +121,7 @@ int run_sac(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {  // a resume state from another run, or a damaged one
     throw InputError(e.what());
   }
+  if (replaced) replaced->commit();
   std::cerr << "\n";
   report(c, result);
   return kExitOk;

@@ -161,20 +161,6 @@ TrainConfig load_config_file(const std::string& path, std::vector<uint64_t>& gro
   return c;
 }
 
-// What a folder holds that makes it a run's: its config, logs or checkpoints.
-std::vector<std::string> run_files_in(const std::string& dir) {
-  std::vector<std::string> found;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const auto name = entry.path().filename().string();
-    if (name == "config.json" || name == "seeds.json" || name == "train_log.csv" || name == "eval.csv" ||
-        (name.rfind("checkpoint", 0) == 0 && entry.path().extension() == ".pt"))
-      found.push_back(name);
-  }
-  std::sort(found.begin(), found.end());
-  return found;
-}
-
 std::string resumed_folder(const std::string& resume) {
   const std::filesystem::path p(resume);
   return std::filesystem::is_directory(p) ? p.string() : p.parent_path().string();
@@ -194,50 +180,26 @@ bool holds_checkpoint(const std::string& folder) {
 // written a checkpoint); a new run that fails on its input puts it back.
 class OutFolderGuard {
  public:
-  OutFolderGuard(const TrainConfig& c, bool overwrite) : out_(c.out_dir) {
-    if (!replaces_a_run(c, overwrite)) return;
-    aside_ = out_ + ".replaced." + std::to_string(::getpid());
-    std::error_code ec;
-    std::filesystem::rename(out_, aside_, ec);
-    if (ec) throw InputError("--overwrite: cannot move " + out_ + " aside (" + ec.message() + ")");
+  OutFolderGuard(const TrainConfig& c, bool overwrite) {
+    if (replaces_a_run(c, overwrite)) aside_.emplace(c.out_dir);
   }
   // Whether --out holds a run that --overwrite replaces; refuses an --out the
   // run may not write in (UsageError). Touches nothing.
   static bool replaces_a_run(const TrainConfig& c, bool overwrite) {
     const std::string& out = c.out_dir;
-    if (!c.resume.empty() && overwrite)
-      throw UsageError("--overwrite starts a new run; --resume continues one: give one");
-    const auto files = run_files_in(out);
-    if (files.empty() || (!c.resume.empty() && same_folder(out, resumed_folder(c.resume)))) return false;
-    if (!c.resume.empty())
-      throw UsageError("--out " + out + " holds another run than the one --resume " + c.resume +
-                       " continues; give an empty --out, or none (the run's own folder)");
-    if (!overwrite) {
-      std::string list;
-      for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];
-      throw UsageError("--out " + out + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") +
-                       "); continue it with --resume " + out +
-                       ", replace it with --overwrite, or choose another --out");
-    }
-    return true;
+    if (c.resume.empty()) return replaces_a_run_in(out, overwrite);
+    if (overwrite) throw UsageError("--overwrite starts a new run; --resume continues one: give one");
+    if (run_files_in(out).empty() || same_folder(out, resumed_folder(c.resume))) return false;
+    throw UsageError("--out " + out + " holds another run than the one --resume " + c.resume +
+                     " continues; give an empty --out, or none (the run's own folder)");
   }
-  // The new run has started: the old one goes.
+  // The new run has started: the old one goes (otherwise it comes back).
   void commit() {
-    if (aside_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(aside_, ec);
-    aside_.clear();
-  }
-  // The new run failed before it started: the old one comes back.
-  ~OutFolderGuard() {
-    if (aside_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(out_, ec);
-    std::filesystem::rename(aside_, out_, ec);
+    if (aside_) aside_->commit();
   }
 
  private:
-  std::string out_, aside_;
+  std::optional<RunAside> aside_;
 };
 
 // What `aaren train` was asked: the run's config and the command's own flags.

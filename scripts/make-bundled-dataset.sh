@@ -16,10 +16,10 @@ trap 'rm -rf "$T"' EXIT
 P=data/bundled/policies
 $A collect --env hopper --policy $P/sac-hopper-seed1-medium.pt --episodes 40 --seed 11 --out "$T/medium.hdf5"
 $A collect --env hopper --policy $P/sac-hopper-seed1-final.pt --deterministic --episodes 15 --seed 12 --out "$T/expert.hdf5"
-$A data concat "$T/medium.hdf5" "$T/expert.hdf5" --out data/bundled/hopper-medium-expert-mini.hdf5
+$A data concat "$T/medium.hdf5" "$T/expert.hdf5" --overwrite --out data/bundled/hopper-medium-expert-mini.hdf5
 $A collect --env hopper --policy random --transitions 4000 --seed 101 --out "$T/random.hdf5"
 $A collect --env hopper --policy $P/sac-hopper-seed1-step10000.pt --noise 1.0 --transitions 6000 --seed 102 --out "$T/noisy.hdf5"
 $A collect --env hopper --policy $P/sac-hopper-seed1-step30000.pt --transitions 9000 --seed 103 --out "$T/medium30k.hdf5"
-$A data concat "$T/random.hdf5" "$T/noisy.hdf5" "$T/medium30k.hdf5" --out data/bundled/hopper-mixed-v0.hdf5
+$A data concat "$T/random.hdf5" "$T/noisy.hdf5" "$T/medium30k.hdf5" --overwrite --out data/bundled/hopper-mixed-v0.hdf5
 $A data inspect data/bundled/hopper-medium-expert-mini.hdf5 | sed -n 1,9p  # (sed reads to the end: no broken pipe under pipefail)
 $A data inspect data/bundled/hopper-mixed-v0.hdf5 | sed -n 1,9p  # (sed reads to the end: no broken pipe under pipefail)

@@ -104,7 +104,7 @@ EXPERT_CANDIDATES="650000 700000 750000 800000 850000 900000 950000 1000000"
 
 sac() {  # $1 env, then extra flags: the one SAC run of both stages
   local env=$1; shift
-  local out=${SAC_OUT:-$OUT/sac-$env} resume=()
+  local out=${SAC_OUT:-$OUT/sac-$env} resume=(--overwrite)  # no saved state: what a killed start left is replaced
   [[ -f $out/resume.pt ]] && resume=(--resume "$out")
   $A sac --env "$env" --env-steps 1000000 --eval-every $EVAL_EVERY --eval-episodes 50 --eval-sampled \
     --save-policy-steps ${SAVE_STEPS:-$MEDIUM_CANDIDATES $EXPERT_CANDIDATES} ${FINE_STEPS:-} --seed $SAC_SEED --threads 1 --state-every 5000 \
@@ -148,7 +148,7 @@ probe() {  # $1 env, then steps
   [[ -f $csv ]] || echo "step,normalised" > "$csv"
   for step in "$@"; do
     grep -q "^$step," "$csv" && continue
-    $A collect --env "$env" --policy "$(policy_at "$env" "$step")" --episodes 50 --seed 500 --out "$probe" >/dev/null 2>&1
+    $A collect --env "$env" --policy "$(policy_at "$env" "$step")" --episodes 50 --seed 500 --overwrite --out "$probe" >/dev/null 2>&1
     echo "$step,$($A data inspect "$probe" --json | $PY -c "import json,sys; j = json.load(sys.stdin); print(j.get('score_mean', j.get('normalized_score_mean')))")" >> "$csv"
     rm -f "$probe"
   done
@@ -314,8 +314,8 @@ expert_sac() {  # $1 env
 # arrays. 0 the same, 1 not, 2 the comparison itself failed.
 same_policy() {  # $1 env, $2 and $3 policy files
   local a="" b="" rc=0
-  { $A collect --env "$1" --policy "$2" --deterministic --episodes 3 --seed 500 --out "$OUT/.same-a.hdf5" > /dev/null &&
-    $A collect --env "$1" --policy "$3" --deterministic --episodes 3 --seed 500 --out "$OUT/.same-b.hdf5" > /dev/null &&
+  { $A collect --env "$1" --policy "$2" --deterministic --episodes 3 --seed 500 --overwrite --out "$OUT/.same-a.hdf5" > /dev/null &&
+    $A collect --env "$1" --policy "$3" --deterministic --episodes 3 --seed 500 --overwrite --out "$OUT/.same-b.hdf5" > /dev/null &&
     a=$(scripts/dataset-checksums.py "$OUT/.same-a.hdf5") && b=$(scripts/dataset-checksums.py "$OUT/.same-b.hdf5"); } || rc=2
   rm -f "$OUT/.same-a.hdf5" "$OUT/.same-b.hdf5"
   ((rc == 0)) && [[ -n $a ]] || return 2

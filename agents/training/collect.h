@@ -28,6 +28,7 @@ struct CollectConfig {
   int64_t episodes = 0;        // ... or after this many whole episodes (exactly one of the two)
   uint64_t seed = 0;
   std::string out;           // .hdf5 file
+  bool overwrite = false;    // `out` may replace an existing file (checked by the command)
   std::string command_line;  // recorded in the file's metadata
 
   void validate() const;  // throws std::invalid_argument naming the flag

@@ -232,3 +232,55 @@ TEST_CASE("cli: an MJCF with a non-finite or negative timestep, or a parse error
   CHECK(r.exit_code == 2);
   CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
 }
+
+namespace {
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// No folder OUT.replaced.<pid> (a replaced run moved aside) is left in `dir`.
+bool nothing_left_aside(const std::string& dir) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().filename().string().find(".replaced.") != std::string::npos) return false;
+  return true;
+}
+}  // namespace
+
+// What a user already has at an output is kept unless --overwrite: a file of
+// collect and data concat, sac's --dump-replay, and a SAC run's folder (a new
+// run there would mix its policies with the old run's). With --overwrite the
+// new output replaces the old one whole.
+TEST_CASE("cli: an output that exists is kept unless --overwrite (collect, data concat, sac)", "[cli]") {
+  const auto dir = aaren::testing::temp_dir("cli_overwrite");
+  const std::string hopper = AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5", mine = dir + "/mine.hdf5";
+  std::ofstream(mine) << "the user's file";
+  check_refused_in_one_line("collect --env hopper --policy random --episodes 1 --out " + mine,
+                            "--out " + mine + ": exists (left as it is); replace it with --overwrite");
+  check_refused_in_one_line("data concat " + hopper + " " + hopper + " --out " + mine, "replace it with --overwrite");
+  CHECK(file_text(mine) == "the user's file");
+  const std::string sac =
+      "sac --env hopper --env-steps 40 --learning-starts 20 --batch-size 8 --hidden-dim 8 "
+      "--eval-every 0 --threads 1 ";
+  check_refused_in_one_line(sac + "--dump-replay " + mine + " --out " + dir + "/other", "--dump-replay " + mine);
+  CHECK_FALSE(std::filesystem::exists(dir + "/other"));
+  REQUIRE(
+      aaren::testing::run_aaren_stderr("collect --env hopper --policy random --episodes 1 --overwrite --out " + mine)
+          .exit_code == 0);
+  CHECK(file_text(mine).rfind("\x89HDF", 0) == 0);  // replaced by the new dataset
+  // A SAC run's folder.
+  const std::string run = dir + "/run";
+  REQUIRE(aaren::testing::run_aaren_stderr(sac + "--save-policy-steps 20 --out " + run).exit_code == 0);
+  REQUIRE(std::filesystem::exists(run + "/policy_step20.pt"));
+  const auto config = file_text(run + "/config.json");
+  check_refused_in_one_line(sac + "--seed 2 --out " + run, "--out " + run + " holds a run (config.json");
+  CHECK(file_text(run + "/config.json") == config);
+  REQUIRE(std::filesystem::exists(run + "/policy_step20.pt"));
+  const auto r = aaren::testing::run_aaren_stderr(sac + "--seed 2 --overwrite --out " + run);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(file_text(run + "/config.json")).at("seed") == 2);
+  CHECK_FALSE(std::filesystem::exists(run + "/policy_step20.pt"));  // nothing of the old run mixed in
+  CHECK(std::filesystem::exists(run + "/policy_final.pt"));
+  CHECK(nothing_left_aside(dir));
+}
