@@ -145,6 +145,8 @@ int run_plot(int argc, char** argv) {
     from = to + 1;
   }
   if (labels.empty()) labels = labels_for(runs);
+  // It writes SVG: a mistyped --out (a run's eval.csv) is refused, not replaced by a figure.
+  if (fs::path(out).extension() != ".svg") throw UsageError("--out " + out + ": expected a .svg file (plot draws SVG)");
   require_writable("out", out);
   std::vector<base::Series> series;
   std::map<std::string, double> levels;  // dataset -> its level

@@ -143,6 +143,12 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
     CHECK(r.exit_code == 2);
     CHECK(r.output.find("nothing/eval.csv: no such file") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir + "/x.svg"));
+    // A figure never replaces a run's file: --out must name an .svg.
+    const auto evals = text_of(group + "/seed_3/eval.csv");
+    r = run_aaren("plot " + group + "/seed_3 --out " + group + "/seed_3/eval.csv");
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("eval.csv: expected a .svg file") != std::string::npos);
+    CHECK(text_of(group + "/seed_3/eval.csv") == evals);
   }
 }
 
