@@ -244,6 +244,11 @@ void require_new_file(const std::string& flag, const std::string& path, bool ove
                    ": exists (left as it is); replace it with --overwrite, or choose another --" + flag);
 }
 
+void require_csv_name(const std::string& flag, const std::string& path) {
+  if (std::filesystem::path(path).extension() != ".csv")
+    throw UsageError("--" + flag + " " + path + ": expected a .csv file (the table is written as CSV)");
+}
+
 std::vector<std::string> run_files_in(const std::string& dir) {
   std::vector<std::string> found;
   std::error_code ec;

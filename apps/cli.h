@@ -53,6 +53,10 @@ void require_writable(const std::string& flag, const std::string& path, bool fol
 // is complete.
 void require_new_file(const std::string& flag, const std::string& path, bool overwrite);
 
+// A table output (--csv, versus --out) must be named FILE.csv, so that a
+// mistyped path (a dataset, a checkpoint) is refused rather than written over.
+void require_csv_name(const std::string& flag, const std::string& path);
+
 // What a folder holds that makes it a run's (`aaren train`'s or `aaren sac`'s):
 // its config, logs, policies or checkpoints, sorted; empty for none.
 std::vector<std::string> run_files_in(const std::string& dir);

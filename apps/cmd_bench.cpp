@@ -76,7 +76,10 @@ bool parse_bench(int argc, char** argv, const std::string& usage,
   add_config_options(options, table, s, required);
   if (!parse(argc, argv, usage, options, vm)) return false;
   apply_config_options(vm, table, s);
-  if (!s.csv.empty()) require_writable("csv", s.csv);  // before the benchmark, not after it
+  if (!s.csv.empty()) {  // before the benchmark, not after it
+    require_csv_name("csv", s.csv);
+    require_writable("csv", s.csv);
+  }
   if (!s.plot.empty()) require_writable("plot", s.plot, /*folder=*/true);
   return true;
 }

@@ -100,7 +100,10 @@ int run_compare(int argc, char** argv) {
     return kExitOk;
   const auto& [checkpoints, dataset, csv, episodes, seed, target_return, json] = o;
   at::set_num_threads(1);  // batch-1 acting: one thread (more only adds synchronisation for tiny matmuls)
-  if (!csv.empty()) require_writable("csv", csv);  // before the rollouts, not after them
+  if (!csv.empty()) {      // before the rollouts, not after them
+    require_csv_name("csv", csv);
+    require_writable("csv", csv);
+  }
 
   base::Table table;
   table.columns = {"checkpoint",      "backbone",         "tokens",     "mode",      "runtime",

@@ -165,6 +165,8 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {"bench env --env-threads 1 100000", "--env-threads 100000: at most"},  // each item of a list
       {"sac --env hopper --env-steps -5 --out " + dir + "/sac", "--env-steps -5: expected a non-negative count"},
       {"bench scan --csv /proc/no/such/dir/x.csv", "--csv /proc/no/such/dir/x.csv: cannot"},
+      {"bench scan --csv " + dir + "/data.hdf5", "data.hdf5: expected a .csv file"},  // not written over
+      {"versus " + dir + " --out " + dir + "/table.txt", "table.txt: expected a .csv file"},
       {"data concat " + data + " " + dir + "/b.hdf5 --out " + data, "is also an input"},
   };
   for (const auto& [args, message] : cases) check_refused_in_one_line(args, message);
