@@ -14,7 +14,9 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +42,7 @@ struct VersusSettings {
   std::vector<std::string> arms{"aaren", "transformer"};
   std::string target = "high";
   int64_t last = 3;
+  int64_t min_seeds = 3;
   bool final_point = true, json = false;
   double margin = 5, level = 0.9, pooled_level = 0.95;
 
@@ -54,6 +57,9 @@ struct VersusSettings {
         field(
             "final", &S::final_point,
             "1: replace the last point by eval-final.json's mean where a run has one (the same point, more episodes)"),
+        field("min-seeds", &S::min_seeds,
+              "seeds per arm before a dataset gets a verdict and joins the pooled difference (the protocol's 3); "
+              "with fewer (2 at least) its interval is shown for scale, verdict 'none yet'"),
         field("margin", &S::margin, "the equivalence margin, in normalised points, fixed before the runs"),
         field("level", &S::level, "the per-dataset interval's level (0.9: two one-sided tests at 5%)"),
         field("pooled-level", &S::pooled_level, "the pooled difference's interval level"),
@@ -173,17 +179,18 @@ std::string arm_cell(const ArmSummary& a) {
 std::string interval_text(double low, double high) { return "[" + signed_3(low) + ", " + signed_3(high) + "]"; }
 
 // One CSV row of a dataset's comparison.
-std::string csv_row(const std::string& dataset, const Difference& r) {
+std::string csv_row(const std::string& dataset, const Difference& r, const std::string& verdict) {
   std::ostringstream row;
   row << std::setprecision(6) << dataset << "," << r.a.seeds << "," << r.a.mean << "," << r.a.std << "," << r.b.seeds
       << "," << r.b.mean << "," << r.b.std << "," << r.d << "," << r.se << "," << r.dof << "," << r.low << "," << r.high
-      << "," << to_string(r.verdict);
+      << "," << verdict;
   return row.str();
 }
 
 // The comparisons of every dataset both arms have at least 2 seeds on.
 struct StudyResult {
   std::vector<std::pair<std::string, Difference>> rows;
+  std::set<std::string> too_few;     // datasets of `rows` with fewer than --min-seeds in an arm: no verdict yet
   std::vector<std::string> skipped;  // "dataset: A and B finished seeds", those with fewer than 2 in an arm
   Study study;
 };
@@ -199,8 +206,23 @@ StudyResult compare_study(const VersusSettings& s) {
       continue;
     }
     r.rows.emplace_back(dataset, welch_difference(values(a->second), values(b->second), s.level, s.margin));
+    if (static_cast<int64_t>(std::min(na, nb)) < s.min_seeds) r.too_few.insert(dataset);
   }
   return r;
+}
+
+// A row's verdict, or "none yet" where an arm has fewer seeds than the test reads from.
+std::string verdict_text(const StudyResult& r, const std::string& dataset, const Difference& d) {
+  return r.too_few.count(dataset) ? "none yet" : to_string(d.verdict);
+}
+
+// The pooled difference over the datasets with a verdict; none while no dataset has one.
+std::optional<PooledDifference> pooled_over_verdicts(const VersusSettings& s, const StudyResult& r) {
+  std::vector<Difference> diffs;
+  for (const auto& [dataset, d] : r.rows)
+    if (!r.too_few.count(dataset)) diffs.push_back(d);
+  if (diffs.empty()) return std::nullopt;
+  return pooled_difference(diffs, s.pooled_level);
 }
 
 nlohmann::json study_json(const VersusSettings& s, const StudyResult& r) {
@@ -216,12 +238,12 @@ nlohmann::json study_json(const VersusSettings& s, const StudyResult& r) {
                                {"dof", d.dof},
                                {"low", d.low},
                                {"high", d.high},
-                               {"verdict", to_string(d.verdict)}});
+                               {"verdict", verdict_text(r, dataset, d)}});
   }
   return out;
 }
 
-void print_table(const VersusSettings& s, const StudyResult& r, const PooledDifference& pooled) {
+void print_table(const VersusSettings& s, const StudyResult& r, const std::optional<PooledDifference>& pooled) {
   const auto pct = [](double level) { return plain(100 * level) + "%"; };
   std::cout << "| dataset | " << s.arms[0] << " (seeds) | " << s.arms[1] << " (seeds) | d | " << pct(s.level)
             << " interval | half-width | verdict (margin +-" << plain(s.margin)
@@ -231,9 +253,16 @@ void print_table(const VersusSettings& s, const StudyResult& r, const PooledDiff
   for (const auto& [dataset, d] : r.rows)
     std::cout << "| " << dataset << " | " << arm_cell(d.a) << " | " << arm_cell(d.b) << " | " << signed_3(d.d) << " | "
               << interval_text(d.low, d.high) << " | " << base::three_significant((d.high - d.low) / 2) << " | "
-              << to_string(d.verdict) << " |\n";
-  std::cout << "\npooled over " << pooled.datasets << " datasets: d = " << signed_3(pooled.d) << ", "
-            << pct(s.pooled_level) << " interval " << interval_text(pooled.low, pooled.high) << "\n";
+              << verdict_text(r, dataset, d) << " |\n";
+  if (!r.too_few.empty())
+    std::cout << "\n'none yet': fewer than " << s.min_seeds
+              << " seeds in an arm (--min-seeds); the interval is shown for scale, and the dataset is not pooled\n";
+  if (!pooled) {
+    std::cout << "\npooled: no dataset has a verdict yet\n";
+    return;
+  }
+  std::cout << "\npooled over " << pooled->datasets << " datasets: d = " << signed_3(pooled->d) << ", "
+            << pct(s.pooled_level) << " interval " << interval_text(pooled->low, pooled->high) << "\n";
 }
 
 // Every arm's score per dataset, the two compared first, then the others (controls, other
@@ -264,12 +293,13 @@ void print_arm_scores(const VersusSettings& s, const Study& study) {
   }
 }
 
-void write_csv(const VersusSettings& s, const StudyResult& r, const PooledDifference& pooled) {
+void write_csv(const VersusSettings& s, const StudyResult& r, const std::optional<PooledDifference>& pooled) {
   std::ostringstream csv;
   csv << "dataset,seeds_a,mean_a,std_a,seeds_b,mean_b,std_b,d,se,dof,low,high,verdict\n";
-  for (const auto& [dataset, d] : r.rows) csv << csv_row(dataset, d) << "\n";
-  csv << std::setprecision(6) << "pooled,,,,,,," << pooled.d << "," << pooled.se << "," << pooled.dof << ","
-      << pooled.low << "," << pooled.high << ",\n";
+  for (const auto& [dataset, d] : r.rows) csv << csv_row(dataset, d, verdict_text(r, dataset, d)) << "\n";
+  if (pooled)
+    csv << std::setprecision(6) << "pooled,,,,,,," << pooled->d << "," << pooled->se << "," << pooled->dof << ","
+        << pooled->low << "," << pooled->high << ",\n";
   base::write_file_atomically(s.out, csv.str());
 }
 
@@ -314,6 +344,8 @@ void check_settings(const VersusSettings& s) {
   if (s.arms.size() != 2 || s.arms[0] == s.arms[1])
     throw UsageError("--arms: expected two different arms, A then B (e.g. aaren transformer)");
   if (s.last < 1) throw UsageError("--last " + std::to_string(s.last) + ": expected at least 1 evaluation");
+  if (s.min_seeds < 2)
+    throw UsageError("--min-seeds " + std::to_string(s.min_seeds) + ": expected at least 2 (an interval needs 2)");
   if (!(s.margin > 0)) throw UsageError("--margin " + plain(s.margin) + ": expected a positive margin");
   for (const auto& [flag, level] : {std::pair{"level", s.level}, std::pair{"pooled-level", s.pooled_level}})
     if (!(level > 0 && level < 1))
@@ -345,13 +377,14 @@ int run_versus(int argc, char** argv) {
     throw InputError(s.root + ": no dataset with 2 finished seeds of both arms" +
                      (skipped.empty() ? "" : " (" + skipped + ")"));
   for (const auto& line : r.skipped) std::cerr << "versus: " << line << ": needs 2 per arm\n";
-  std::vector<Difference> diffs;
-  for (const auto& [dataset, d] : r.rows) diffs.push_back(d);
-  const auto pooled = pooled_difference(diffs, s.pooled_level);
+  const auto pooled = pooled_over_verdicts(s, r);
   if (s.json) {
     auto j = study_json(s, r);
-    j["pooled"] = {{"datasets", pooled.datasets}, {"d", pooled.d},       {"se", pooled.se},        {"dof", pooled.dof},
-                   {"low", pooled.low},           {"high", pooled.high}, {"level", s.pooled_level}};
+    j["pooled"] = nullptr;  // no dataset with a verdict yet
+    if (pooled)
+      j["pooled"] = {{"datasets", pooled->datasets}, {"d", pooled->d},     {"se", pooled->se},
+                     {"dof", pooled->dof},           {"low", pooled->low}, {"high", pooled->high},
+                     {"level", s.pooled_level}};
     std::cout << j.dump(2) << std::endl;
   } else {
     print_table(s, r, pooled);

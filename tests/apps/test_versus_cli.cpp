@@ -143,6 +143,47 @@ TEST_CASE("cli: versus --curves draws each dataset's arms, controls after them, 
   CHECK(fs::exists(root / "early/walker2d-medium.svg"));
 }
 
+// The protocol reads a dataset from 3 seeds per arm: with 2 its interval is shown
+// for scale, its verdict "none yet", and it stays out of the pooled difference.
+TEST_CASE("cli: versus gives no verdict before --min-seeds per arm, and pools only the datasets with one",
+          "[cli][versus]") {
+  const fs::path root = aaren::testing::temp_dir("versus_min_seeds");
+  for (int seed : {1, 2, 3}) {
+    write_run(root / ("hopper-medium/aaren-seed" + std::to_string(seed)), 4000, 4000, 40 + seed);
+    write_run(root / ("hopper-medium/transformer-seed" + std::to_string(seed)), 4000, 4000, 41 + seed);
+  }
+  for (int seed : {1, 2}) {  // far apart: at 2 seeds a verdict would read as one
+    write_run(root / ("walker2d-medium/aaren-seed" + std::to_string(seed)), 4000, 4000, 60 + seed);
+    write_run(root / ("walker2d-medium/transformer-seed" + std::to_string(seed)), 4000, 4000, 20 + seed);
+  }
+  auto r = run_aaren("versus " + root.string() + " --json", /*merge_stderr=*/false);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.output);
+  REQUIRE(j.at("datasets").size() == 2);
+  CHECK(j.at("datasets").at(0).at("dataset") == "hopper-medium");
+  CHECK(j.at("datasets").at(0).at("verdict") != "none yet");
+  CHECK(j.at("datasets").at(1).at("verdict") == "none yet");
+  CHECK(j.at("datasets").at(1).at("d").get<double>() == Approx(40));  // the interval still shown
+  const auto hopper = aaren::welch_difference({43, 44, 45}, {44, 45, 46}, 0.9, 5);
+  CHECK(j.at("pooled").at("datasets") == 1);
+  CHECK(j.at("pooled").at("d").get<double>() == Approx(hopper.d));
+  // --min-seeds 2: both have a verdict and both are pooled.
+  r = run_aaren("versus " + root.string() + " --min-seeds 2 --json", false);
+  REQUIRE(r.exit_code == 0);
+  j = nlohmann::json::parse(r.output);
+  CHECK(j.at("datasets").at(1).at("verdict") == "better");
+  CHECK(j.at("pooled").at("datasets") == 2);
+  // Only datasets without a verdict: the table says so, no pooled line, no pooled CSV row.
+  fs::remove_all(root / "hopper-medium");
+  r = run_aaren("versus " + root.string() + " --out " + (root / "v.csv").string());
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("| none yet |") != std::string::npos);
+  CHECK(r.output.find("pooled: no dataset has a verdict yet") != std::string::npos);
+  const auto rows = read_lines((root / "v.csv").string());
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].find(",none yet") != std::string::npos);
+}
+
 TEST_CASE("cli: versus refuses bad input in one line", "[cli][versus]") {
   const fs::path root = aaren::testing::temp_dir("versus_bad");
   write_run(root / "hopper-medium/aaren-seed1", 4000, 4000, 40);
@@ -155,5 +196,6 @@ TEST_CASE("cli: versus refuses bad input in one line", "[cli][versus]") {
   refused(root.string() + " --arms aaren", "--arms: expected two different arms");
   refused(root.string() + " --level 1.5", "--level 1.5: expected a level in (0, 1)");
   refused(root.string() + " --margin 0", "--margin 0: expected a positive margin");
+  refused(root.string() + " --min-seeds 1", "--min-seeds 1: expected at least 2");
   refused(root.string() + " --target fast", "--target fast: expected high or a positive return");
 }
