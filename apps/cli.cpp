@@ -274,10 +274,20 @@ bool replaces_a_run_in(const std::string& out, bool overwrite) {
                    "); continue it with --resume " + out + ", replace it with --overwrite, or choose another --out");
 }
 
-RunAside::RunAside(const std::string& folder) : folder_(folder) {
-  aside_ = folder_ + ".replaced." + std::to_string(::getpid());
+RunAside::RunAside(const std::string& folder) {
+  namespace fs = std::filesystem;
+  fs::path p = fs::path(folder).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // "runs/a/": the folder "runs/a"
+  if (p.empty() || p == "." || p.filename() == "..")
+    throw UsageError("--out " + folder +
+                     " --overwrite: the current folder or one above it is not replaced; give "
+                     "the run's own folder");
+  folder_ = p.string();
   std::error_code ec;
-  std::filesystem::rename(folder_, aside_, ec);
+  // A name nothing holds (a killed run's aside, with a pid reused, stays where it is).
+  for (int k = 0; aside_.empty() || fs::exists(aside_, ec); ++k)
+    aside_ = folder_ + ".replaced." + std::to_string(::getpid()) + (k ? "." + std::to_string(k) : "");
+  fs::rename(folder_, aside_, ec);
   if (ec) throw InputError("--overwrite: cannot move " + folder_ + " aside (" + ec.message() + ")");
 }
 

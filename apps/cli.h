@@ -69,8 +69,9 @@ bool replaces_a_run_in(const std::string& out, bool overwrite);
 
 // The run a new one replaces (--overwrite), moved aside whole (one rename,
 // OUT.replaced.<pid>): commit() deletes it once the new run has started; if
-// that never happens, the destructor puts it back. Throws InputError when it
-// cannot be moved.
+// that never happens, the destructor puts it back (a process killed between
+// leaves it there, under that name). Throws UsageError for the current folder
+// or one above it, InputError when it cannot be moved.
 class RunAside {
  public:
   explicit RunAside(const std::string& folder);

@@ -51,10 +51,10 @@ int run_collect(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  require_new_file("out", c.out, c.overwrite);
-  require_writable("out", c.out);
   if (c.policy != "random") require_not_input("out", c.out, {c.policy});
   if (!c.actions.empty()) require_not_input("out", c.out, {c.actions});
+  require_new_file("out", c.out, c.overwrite);
+  require_writable("out", c.out);
   data::Transitions t;
   try {
     t = collect(c, [](int64_t steps, int64_t episodes) {

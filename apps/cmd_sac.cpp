@@ -98,6 +98,8 @@ int run_sac(int argc, char** argv) {
   }
   const auto config = c.to_json();
   const bool overwrite = vm["overwrite"].as<bool>();
+  if (overwrite && !c.resume.empty() && c.dump_replay.empty())
+    throw UsageError("--overwrite replaces a run (a new one) or --dump-replay's file; --resume continues the run");
   if (!c.dump_replay.empty()) require_new_file("dump-replay", c.dump_replay, overwrite);
   // A new run never writes into another's folder (its policies would mix with the old ones):
   // refused, or with --overwrite the old run moved aside until this one has started.

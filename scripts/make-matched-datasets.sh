@@ -104,8 +104,12 @@ EXPERT_CANDIDATES="650000 700000 750000 800000 850000 900000 950000 1000000"
 
 sac() {  # $1 env, then extra flags: the one SAC run of both stages
   local env=$1; shift
-  local out=${SAC_OUT:-$OUT/sac-$env} resume=(--overwrite)  # no saved state: what a killed start left is replaced
-  [[ -f $out/resume.pt ]] && resume=(--resume "$out")
+  local out=${SAC_OUT:-$OUT/sac-$env} resume=()
+  if [[ -f $out/resume.pt ]]; then
+    resume=(--resume "$out")
+  elif [[ ! -e $out/medium-step.txt && ! -e $out/replay-all.hdf5 ]]; then
+    resume=(--overwrite)  # no saved state and nothing the stages made: what a killed start left is replaced
+  fi  # (else sac refuses the folder in one line: it holds the medium stage's files but no state to continue)
   $A sac --env "$env" --env-steps 1000000 --eval-every $EVAL_EVERY --eval-episodes 50 --eval-sampled \
     --save-policy-steps ${SAVE_STEPS:-$MEDIUM_CANDIDATES $EXPERT_CANDIDATES} ${FINE_STEPS:-} --seed $SAC_SEED --threads 1 --state-every 5000 \
     "${resume[@]}" --out "$out" "$@" 2>&1 | stdbuf -o0 tr '\r' '\n' | awk '!/^\[sac\] step/ || /0000\// { print; fflush() }' | tee -a "${SAC_OUT:-$OUT/sac-$env}.log"

@@ -1,7 +1,8 @@
 // Behaviour policies, the ones that made or can make a dataset: uniform random
-// actions, a SAC policy file from `aaren sac` (its mean action, or sampled), or
-// stored actions played back, behind one factory beside make_agent_policy.
-// `aaren rollout`, `aaren collect` and SAC's evaluation act through them.
+// actions or a SAC policy file from `aaren sac` (its mean action, or sampled),
+// behind one factory beside make_agent_policy, and stored actions played back
+// (collect --actions). `aaren rollout`, `aaren collect` and SAC's evaluation
+// act through them.
 #pragma once
 
 #include <memory>

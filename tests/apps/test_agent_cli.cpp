@@ -121,6 +121,9 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
   r = run_aaren("export --checkpoint " + dir + "/aaren/checkpoint.pt --out " + dir + "/aaren.policy");
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("Hopper-v3"));
+  r = run_aaren("export --checkpoint " + dir + "/lstm/checkpoint.pt --out " + dir + "/aaren.policy");
+  CHECK(r.exit_code == 2);  // the policy file there is kept
+  CHECK_THAT(r.output, Catch::Contains("aaren.policy: exists (left as it is); replace it with --overwrite"));
   // The example program: runtime and env only.
   r = aaren::testing::run_program(AAREN_LEAN_EXAMPLE, dir + "/aaren.policy 2", false);
   REQUIRE(r.exit_code == 0);

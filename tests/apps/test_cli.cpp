@@ -278,7 +278,9 @@ TEST_CASE("cli: an output that exists is kept unless --overwrite (collect, data 
   check_refused_in_one_line(sac + "--seed 2 --out " + run, "--out " + run + " holds a run (config.json");
   CHECK(file_text(run + "/config.json") == config);
   REQUIRE(std::filesystem::exists(run + "/policy_step20.pt"));
-  const auto r = aaren::testing::run_aaren_stderr(sac + "--seed 2 --overwrite --out " + run);
+  check_refused_in_one_line("sac --resume " + run + " --overwrite", "--resume continues the run");
+  // (--out with a trailing '/', as a shell completes it: the folder itself is moved aside.)
+  const auto r = aaren::testing::run_aaren_stderr(sac + "--seed 2 --overwrite --out " + run + "/");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(file_text(run + "/config.json")).at("seed") == 2);
