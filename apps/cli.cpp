@@ -264,14 +264,20 @@ std::vector<std::string> run_files_in(const std::string& dir) {
   return found;
 }
 
-bool replaces_a_run_in(const std::string& out, bool overwrite) {
+bool replaces_a_run_in(const std::string& out, bool overwrite, const std::string& resumes_from) {
   const auto files = run_files_in(out);
   if (files.empty()) return false;
   if (overwrite) return true;
   std::string list;
   for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];
-  throw UsageError("--out " + out + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") +
-                   "); continue it with --resume " + out + ", replace it with --overwrite, or choose another --out");
+  // --resume is offered only where it would find what it continues from
+  // (train: a checkpoint*.pt; sac: resume.pt), not for a run killed before it.
+  const bool resumable = std::any_of(files.begin(), files.end(), [&](const std::string& name) {
+    return name.rfind(resumes_from, 0) == 0 && std::filesystem::path(name).extension() == ".pt";
+  });
+  throw UsageError("--out " + out + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") + "); " +
+                   (resumable ? "continue it with --resume " + out + ", " : std::string()) +
+                   "replace it with --overwrite, or choose another --out");
 }
 
 RunAside::RunAside(const std::string& folder) {

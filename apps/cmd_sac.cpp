@@ -104,7 +104,7 @@ int run_sac(int argc, char** argv) {
   // A new run never writes into another's folder (its policies would mix with the old ones):
   // refused, or with --overwrite the old run moved aside until this one has started.
   std::optional<RunAside> replaced;
-  if (c.resume.empty() && replaces_a_run_in(c.out_dir, overwrite)) replaced.emplace(c.out_dir);
+  if (c.resume.empty() && replaces_a_run_in(c.out_dir, overwrite, "resume.pt")) replaced.emplace(c.out_dir);
   require_writable("out", c.out_dir, /*folder=*/true);
   if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
   base::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run

@@ -187,7 +187,7 @@ class OutFolderGuard {
   // run may not write in (UsageError). Touches nothing.
   static bool replaces_a_run(const TrainConfig& c, bool overwrite) {
     const std::string& out = c.out_dir;
-    if (c.resume.empty()) return replaces_a_run_in(out, overwrite);
+    if (c.resume.empty()) return replaces_a_run_in(out, overwrite, "checkpoint");
     if (overwrite) throw UsageError("--overwrite starts a new run; --resume continues one: give one");
     if (run_files_in(out).empty() || same_folder(out, resumed_folder(c.resume))) return false;
     throw UsageError("--out " + out + " holds another run than the one --resume " + c.resume +

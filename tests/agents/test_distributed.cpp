@@ -33,6 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using aaren::testing::run_aaren;
+using aaren::testing::text_of;
 
 const std::string kData = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-medium-expert-mini.hdf5";
 
@@ -40,13 +41,6 @@ std::string fresh_dir(const std::string& name) {
   const auto dir = fs::temp_directory_path() / ("aaren_dist_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   return dir.string();
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 int free_port() {
@@ -198,7 +192,7 @@ TEST_CASE("Data-parallel: 2 Gloo ranks of half the batch train the weights of 1 
     CHECK(worst < 1e-5);
     CHECK(moved > 5e-5);  // Adam moves a weight by up to about lr (1e-4, decaying) an update
     // The logged loss is the global batch's on both.
-    const auto log1 = read_text(one + "/train_log.csv"), log2 = read_text(two + "/train_log.csv");
+    const auto log1 = text_of(one + "/train_log.csv"), log2 = text_of(two + "/train_log.csv");
     CHECK(std::count(log2.begin(), log2.end(), '\n') == 21);
     CHECK(last_loss(log2) == Approx(last_loss(log1)).epsilon(1e-4));
     // Resuming needs the same world size, and says so.
@@ -265,18 +259,18 @@ TEST_CASE("Data-parallel: a rank killed mid-run ends the other with a clear erro
   // Wait until training runs (rank 0 has logged updates), then kill rank 1.
   const auto started = std::chrono::steady_clock::now();
   while (seconds_since(started) < 120) {
-    const auto log = read_text(out + "/train_log.csv");
+    const auto log = text_of(out + "/train_log.csv");
     if (std::count(log.begin(), log.end(), '\n') >= 4) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  const auto log = read_text(out + "/train_log.csv");
+  const auto log = text_of(out + "/train_log.csv");
   REQUIRE(std::count(log.begin(), log.end(), '\n') >= 4);
   ::kill(rank1, SIGKILL);
   ::waitpid(rank1, nullptr, 0);
   // Its peer's death is seen as such: rank 0 ends by itself long before its 600 s timeout (no wall-clock
   // bound beyond the wait, which a loaded machine could stretch).
   const int code = wait_for(rank0, std::chrono::seconds(60));
-  const auto err = read_text(out + ".rank0.err");
+  const auto err = text_of(out + ".rank0.err");
   INFO(err);
   CHECK(code > 0);  // not -1: it ended by itself
   CHECK(err.find("rank 0: all-reduce across 2 ranks failed") != std::string::npos);
@@ -293,7 +287,7 @@ TEST_CASE("Data-parallel: a rank whose peers never arrive, or whose port is take
   {
     const pid_t rank0 = start_rank(0, 2, free_port(), args, out + ".err");
     const int code = wait_for(rank0, std::chrono::seconds(30));
-    const auto err = read_text(out + ".err");
+    const auto err = text_of(out + ".err");
     INFO(err);
     CHECK(code > 0);  // within the wait: the 2 s --dist-timeout, not the default (30 min), ended it
     CHECK(err.find("rank 0: rendezvous at 127.0.0.1:") != std::string::npos);
@@ -313,7 +307,7 @@ TEST_CASE("Data-parallel: a rank whose peers never arrive, or whose port is take
     const pid_t rank0 = start_rank(0, 2, ntohs(addr.sin_port), args, out + ".err");
     const int code = wait_for(rank0, std::chrono::seconds(30));
     ::close(fd);
-    const auto err = read_text(out + ".err");
+    const auto err = text_of(out + ".err");
     INFO(err);
     CHECK(code > 0);
     CHECK(err.find("set another MASTER_PORT") != std::string::npos);
@@ -336,7 +330,7 @@ TEST_CASE("Data-parallel: a rank that refuses its input ends its peers at once, 
   const pid_t rank0 = start_rank(0, 2, port, "--dataset " + kData + rest, out + ".rank0.err");
   const int code1 = wait_for(rank1, std::chrono::seconds(120));
   const int code0 = wait_for(rank0, std::chrono::seconds(120));
-  const auto err0 = read_text(out + ".rank0.err"), err1 = read_text(out + ".rank1.err");
+  const auto err0 = text_of(out + ".rank0.err"), err1 = text_of(out + ".rank1.err");
   INFO(err0 << "\n" << err1);
   CHECK(code1 > 0);
   CHECK(code0 > 0);  // not -1: it ended by itself within the waits, not waiting out the 600 s
@@ -457,10 +451,10 @@ TEST_CASE("Data-parallel: Ctrl-C at a terminal stops --nproc 2 with a checkpoint
           " --out " +
           out,
       out + ".log", [&] {
-        const auto log = read_text(out + "/train_log.csv");
+        const auto log = text_of(out + "/train_log.csv");
         return std::count(log.begin(), log.end(), '\n') >= 5;
       });
-  const auto printed = read_text(out + ".log");
+  const auto printed = text_of(out + ".log");
   INFO(printed);
   CHECK(code == 130);
   CHECK(printed.find("stopped by SIGINT after update") != std::string::npos);

@@ -20,6 +20,7 @@
 
 using aaren::testing::check_refused_in_one_line;
 using aaren::testing::run_aaren;
+using aaren::testing::text_of;
 
 namespace {
 aaren::testing::RunResult run_aaren_stdout(const std::string& args) { return run_aaren(args, false); }
@@ -236,11 +237,6 @@ TEST_CASE("cli: an MJCF with a non-finite or negative timestep, or a parse error
 }
 
 namespace {
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 // No folder OUT.replaced.<pid> (a replaced run moved aside) is left in `dir`.
 bool nothing_left_aside(const std::string& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir))
@@ -260,7 +256,7 @@ TEST_CASE("cli: an output that exists is kept unless --overwrite (collect, data 
   check_refused_in_one_line("collect --env hopper --policy random --episodes 1 --out " + mine,
                             "--out " + mine + ": exists (left as it is); replace it with --overwrite");
   check_refused_in_one_line("data concat " + hopper + " " + hopper + " --out " + mine, "replace it with --overwrite");
-  CHECK(file_text(mine) == "the user's file");
+  CHECK(text_of(mine) == "the user's file");
   const std::string sac =
       "sac --env hopper --env-steps 40 --learning-starts 20 --batch-size 8 --hidden-dim 8 "
       "--eval-every 0 --threads 1 ";
@@ -269,21 +265,24 @@ TEST_CASE("cli: an output that exists is kept unless --overwrite (collect, data 
   REQUIRE(
       aaren::testing::run_aaren_stderr("collect --env hopper --policy random --episodes 1 --overwrite --out " + mine)
           .exit_code == 0);
-  CHECK(file_text(mine).rfind("\x89HDF", 0) == 0);  // replaced by the new dataset
+  CHECK(text_of(mine).rfind("\x89HDF", 0) == 0);  // replaced by the new dataset
   // A SAC run's folder.
   const std::string run = dir + "/run";
   REQUIRE(aaren::testing::run_aaren_stderr(sac + "--save-policy-steps 20 --out " + run).exit_code == 0);
   REQUIRE(std::filesystem::exists(run + "/policy_step20.pt"));
-  const auto config = file_text(run + "/config.json");
+  const auto config = text_of(run + "/config.json");
+  // (No resume.pt in it: the refusal offers --overwrite and another --out, not a --resume that would fail.)
   check_refused_in_one_line(sac + "--seed 2 --out " + run, "--out " + run + " holds a run (config.json");
-  CHECK(file_text(run + "/config.json") == config);
+  CHECK_THAT(aaren::testing::run_aaren_stderr(sac + "--seed 2 --out " + run).output,
+             Catch::Contains("); replace it with --overwrite") && !Catch::Contains("--resume"));
+  CHECK(text_of(run + "/config.json") == config);
   REQUIRE(std::filesystem::exists(run + "/policy_step20.pt"));
   check_refused_in_one_line("sac --resume " + run + " --overwrite", "--resume continues the run");
   // (--out with a trailing '/', as a shell completes it: the folder itself is moved aside.)
   const auto r = aaren::testing::run_aaren_stderr(sac + "--seed 2 --overwrite --out " + run + "/");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(nlohmann::json::parse(file_text(run + "/config.json")).at("seed") == 2);
+  CHECK(nlohmann::json::parse(text_of(run + "/config.json")).at("seed") == 2);
   CHECK_FALSE(std::filesystem::exists(run + "/policy_step20.pt"));  // nothing of the old run mixed in
   CHECK(std::filesystem::exists(run + "/policy_final.pt"));
   CHECK(nothing_left_aside(dir));

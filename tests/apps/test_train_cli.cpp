@@ -264,6 +264,7 @@ TEST_CASE("cli: train --print-config shows the run as it would run and writes no
   r = run_aaren(args + " --print-config");  // a new run into a run's folder
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("holds a run") != std::string::npos);
+  CHECK(r.output.find("continue it with --resume " + out) != std::string::npos);  // it has a checkpoint
   r = run_aaren(run + " --env Hoppr-v3 --out " + dir + "/other --print-config");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("Hoppr-v3") != std::string::npos);

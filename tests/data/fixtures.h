@@ -42,9 +42,9 @@ inline std::string temp_dir(const std::string& tag) {
   return pattern;
 }
 
-// A file's whole text ("" when it cannot be read).
+// A file's whole content, byte for byte ("" when it cannot be read).
 inline std::string text_of(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 

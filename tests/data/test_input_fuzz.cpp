@@ -24,16 +24,13 @@
 #include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
 
+using aaren::testing::text_of;
+
 namespace {
 
 int64_t env_int(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::stoll(v) : fallback;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {
@@ -102,7 +99,7 @@ TEST_CASE("fuzz: damaged HDF5 files give data or one line, never a crash or a ha
   int index = 0;
   for (const auto& base : bases) {
     const std::string label = base.find("ours.hdf5") != std::string::npos ? "ours: " : "h5py: ";
-    const auto original = read_bytes(base);
+    const auto original = text_of(base);
     REQUIRE(original.size() > 100);
     const auto reference = aaren::data::read_dataset(base);
     for (int64_t k = 0; k < per_base; ++k, ++index) {
@@ -164,7 +161,7 @@ TEST_CASE("fuzz: a damaged checkpoint never loads", "[agents][fuzz]") {
   write_bytes(c.out_dir + "/checkpoint_500.pt.tmp.4194305", "half a checkpoint");
   const auto result = aaren::train_decision(c);
   CHECK(!std::filesystem::exists(c.out_dir + "/checkpoint_500.pt.tmp.4194305"));
-  const auto original = read_bytes(result.checkpoint);
+  const auto original = text_of(result.checkpoint);
   const auto good = aaren::load_checkpoint(result.checkpoint);  // the undamaged file loads
   REQUIRE(good.model);
 
