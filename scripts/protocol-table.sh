@@ -68,29 +68,34 @@ done
 for d in ${DATASETS:-}; do
   [[ " ${TABLE[*]} " == *" $d "* ]] || { echo "protocol-table: DATASETS: unknown dataset '$d' (expected some of: ${TABLE[*]})" >&2; exit 2; }
 done
-# Where a cell (DATASET ARM SEED) trains and where its records are kept: the table's
-# in RUNS and RESULTS; the cross-check's (ARM crosscheck-aaren, ...) where scripts/crosscheck-run.sh puts them.
+# Where a cell (DATASET ARM SEED) trains (RUN_DIR) and where its records are kept (KEPT_DIR): the
+# table's in RUNS and RESULTS; the cross-check's (ARM crosscheck-aaren, ...) where scripts/crosscheck-run.sh
+# puts them. (Set as variables, not printed: the dry run asks for each of ~100 cells many times, and a
+# command substitution forks.)
 run_dir() {
-  if [[ $2 == dataset ]]; then echo "$DATA/sac-${1%%-*}"; return; fi
-  if [[ $2 == crosscheck-* ]]; then echo "$CROSS_RUNS/$1/${2#crosscheck-}-seed$3"; else echo "$RUNS/$1/$2-seed$3"; fi
+  if [[ $2 == dataset ]]; then
+    RUN_DIR=$DATA/sac-${1%%-*}
+  elif [[ $2 == crosscheck-* ]]; then
+    RUN_DIR=$CROSS_RUNS/$1/${2#crosscheck-}-seed$3
+  else
+    RUN_DIR=$RUNS/$1/$2-seed$3
+  fi
 }
 kept_dir() {
-  if [[ $2 == crosscheck-* ]]; then echo "$CROSS_RESULTS/$1/${2#crosscheck-}-seed$3"; else echo "$RESULTS/$1/$2-seed$3"; fi
+  if [[ $2 == crosscheck-* ]]; then KEPT_DIR=$CROSS_RESULTS/$1/${2#crosscheck-}-seed$3; else KEPT_DIR=$RESULTS/$1/$2-seed$3; fi
 }
 finished() {
-  if [[ $2 == dataset ]]; then [[ -f $DATA/$1.hdf5 ]]; else [[ -f $(kept_dir "$@")/eval-final.json ]]; fi
+  if [[ $2 == dataset ]]; then [[ -f $DATA/$1.hdf5 ]]; else kept_dir "$@" && [[ -f $KEPT_DIR/eval-final.json ]]; fi
 }
 running() {  # another process holds the cell's lock (a dataset's: its SAC run's)
-  local run
-  run=$(run_dir "$@")
-  [[ -f $run.lock ]] && ! flock -n "$run.lock" true
+  run_dir "$@"
+  [[ -f $RUN_DIR.lock ]] && ! flock -n "$RUN_DIR.lock" true
 }
 # A cross-check starts from its seed-1 cell's final checkpoint (not committed: this machine's) or its parked run.
 startable() {
   [[ $2 == crosscheck-* ]] || return 0
-  local run
-  run=$(run_dir "$@")
-  [[ -f $run/config.json || -f $IN_FLIGHT/$run/config.json || -f $RUNS/$1/${2#crosscheck-}-seed1/checkpoint.pt ]]
+  run_dir "$@"
+  [[ -f $RUN_DIR/config.json || -f $IN_FLIGHT/$RUN_DIR/config.json || -f $RUNS/$1/${2#crosscheck-}-seed1/checkpoint.pt ]]
 }
 # Trains (or continues) one cell.
 run_cell() {
@@ -194,7 +199,7 @@ if [[ $MODE == stop ]]; then
   mkdir -p "$RUNS" && touch "$STOP_FILE"
   running_runs=()
   # Every lane's cells, whatever ARMS or DATASETS this call was given.
-  while read -r d arm s; do running "$d" "$arm" "$s" && running_runs+=("$(run_dir "$d" "$arm" "$s")"); done < <(all_cells)
+  while read -r d arm s; do running "$d" "$arm" "$s" && running_runs+=("$RUN_DIR"); done < <(all_cells)
   for lock in "$DATA"/sac-*.lock; do  # an expert stage's SAC run
     [[ -f $lock && " ${running_runs[*]} " != *" ${lock%.lock} "* ]] && ! flock -n "$lock" true && running_runs+=("${lock%.lock}")
   done
@@ -203,11 +208,12 @@ if [[ $MODE == stop ]]; then
 fi
 # A started cell's progress, from its train_log.csv (here, or parked in $IN_FLIGHT), whose
 # seconds count the run's time (training and its evaluations) across resumes: " (U/TOTAL
-# updates, R an hour over the last 1,000, about H h left)"; nothing for a cell not started.
+# updates, R an hour over the last 1,000, about H h left)", no newline; nothing for a cell not started.
 progress() {
   local run parked=""
   [[ $2 == dataset ]] && return 0
-  run=$(run_dir "$@")
+  run_dir "$@"
+  run=$RUN_DIR
   [[ -f $run/train_log.csv ]] || { run=$IN_FLIGHT/$run; parked=", parked"; }
   [[ -f $run/train_log.csv && -f $run/config.json ]] || return 0
   python3 - "$run" "$parked" << 'PY'
@@ -219,12 +225,12 @@ if not rows:
     sys.exit(0)
 (u0, s0), (u, s) = rows[max(0, len(rows) - 1001)], rows[-1]
 if u >= total:  # e.g. a cross-check set up from its finished cell, not yet continued to its length
-    print(f" ({u:,} updates{where})")
+    print(f" ({u:,} updates{where})", end="")
 elif u > u0 and s > s0:
     rate = (u - u0) / (s - s0) * 3600
-    print(f" ({u:,}/{total:,} updates{where}; {rate:,.0f} an hour; about {(total - u) / rate:.1f} h left)")
+    print(f" ({u:,}/{total:,} updates{where}; {rate:,.0f} an hour; about {(total - u) / rate:.1f} h left)", end="")
 else:
-    print(f" ({u:,}/{total:,} updates{where})")
+    print(f" ({u:,}/{total:,} updates{where})", end="")
 PY
 }
 if [[ $MODE == dry-run ]]; then
@@ -232,7 +238,9 @@ if [[ $MODE == dry-run ]]; then
     state=due
     finished "$d" "$arm" "$s" && { echo "$d $arm $s: finished"; continue; }
     running "$d" "$arm" "$s" && state=running
-    echo "$d $arm $s: $state$(progress "$d" "$arm" "$s")"
+    printf '%s' "$d $arm $s: $state"
+    progress "$d" "$arm" "$s" || true
+    echo
   done
   exit 0
 fi
