@@ -10,6 +10,7 @@ PACKAGES=(
   libmujoco-dev                 # MuJoCo C API
   libhdf5-dev                   # HDF5 C and C++ APIs
   libboost-program-options-dev  # command-line flags
+  libboost-context-dev          # fibers: the CUDA kernels' test emulator runs each CUDA thread as one
   nlohmann-json3-dev            # JSON output of the commands
   libgloo-dev                   # Gloo headers: data-parallel training on LibTorch's c10d
   libblas-dev                   # cblas.h: the fused CPU attention calls OpenBLAS directly

@@ -1,4 +1,4 @@
-// The CUDA scan kernels, unchanged, on the SIMT emulator (CPU threads), run
+// The CUDA scan kernels, unchanged, on the SIMT emulator (fibers on a CPU thread), run
 // by the same test as on a GPU: against the float64 brute force, with
 // smaller cases. Catches indexing, chunking, barrier and shuffle mistakes on
 // machines without a GPU; says nothing about speed.
