@@ -284,13 +284,14 @@ struct CaseTables {
 CaseTables case_tables() {
   CaseTables t;
 #ifdef AAREN_SIMT_EMULATOR
-  // On the emulator (one CPU thread per CUDA thread): small, but across
+  // On the emulator (a fiber per CUDA thread): small, but across
   // chunk (128 tokens), warp (8 tokens) and column-slice (32) boundaries.
   t.cases = {
-      {1, 1, 1, 1, 1.0, "none", false, true},     {2, 2, 7, 5, 1.0, "scattered", true, true},
-      {1, 1, 33, 32, 1.0, "none", false, false},  {1, 2, 100, 33, 30.0, "scattered", false, true},
-      {2, 1, 129, 8, 1.0, "leading", true, true}, {1, 1, 300, 40, 1e4, "scattered", true, true},
-      {1, 1, 9, 0, 1.0, "scattered", true, true},  // no value columns: M, U and ds (from gu) still
+      {1, 1, 1, 1, 1.0, "none", false, true},         {2, 2, 7, 5, 1.0, "scattered", true, true},
+      {1, 1, 33, 32, 1.0, "none", false, false},      {1, 2, 100, 33, 30.0, "scattered", false, true},
+      {2, 1, 129, 8, 1.0, "leading", true, true},     {1, 1, 300, 40, 1e4, "scattered", true, true},
+      {1, 1, 9, 0, 1.0, "scattered", true, true},      // no value columns: M, U and ds (from gu) still
+      {1, 2, 517, 128, 1e4, "scattered", true, true},  // 4 column slices, chunks and 128-token steps cut unevenly
   };
   // Every cut the sweep times, on one shape with a mask, an initial state and
   // state gradients, whose head size takes 4 columns per lane and whose 24
