@@ -13,6 +13,8 @@
 #pragma once
 
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -180,16 +182,23 @@ struct Block::Warp {
 };
 
 // The fibers' stacks, kept between blocks and launches (256 KiB each: the
-// kernels' per-thread arrays take a few KiB): Boost.Context's stack allocator
-// interface over a pool, thread i's stack always the same.
+// kernels' per-thread arrays take a few KiB), each above a page no access may
+// touch, so an overflow faults instead of writing into the next thread's
+// stack: Boost.Context's stack allocator interface over a pool, thread i's
+// stack always the same (mapped once, for the life of the test).
 struct PooledStack {
   int thread;
   boost::context::stack_context allocate() {
-    static std::vector<std::unique_ptr<char[]>> stacks;
-    while (static_cast<int>(stacks.size()) <= thread) stacks.emplace_back(new char[kFiberStackBytes]);
+    static std::vector<char*> stacks;
+    static const size_t guard = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    while (static_cast<int>(stacks.size()) <= thread) {
+      void* p = mmap(nullptr, guard + kFiberStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED || mprotect(p, guard, PROT_NONE) != 0) throw std::bad_alloc();
+      stacks.push_back(static_cast<char*>(p) + guard);
+    }
     boost::context::stack_context stack;
     stack.size = kFiberStackBytes;
-    stack.sp = stacks[thread].get() + kFiberStackBytes;  // the top: the stack grows down
+    stack.sp = stacks[thread] + kFiberStackBytes;  // the top: the stack grows down
     return stack;
   }
   void deallocate(boost::context::stack_context&) noexcept {}
