@@ -264,17 +264,14 @@ std::vector<std::string> run_files_in(const std::string& dir) {
   return found;
 }
 
-bool replaces_a_run_in(const std::string& out, bool overwrite, const std::string& resumes_from) {
+bool replaces_a_run_in(const std::string& out, bool overwrite, bool resumable) {
   const auto files = run_files_in(out);
   if (files.empty()) return false;
   if (overwrite) return true;
   std::string list;
   for (size_t i = 0; i < files.size() && i < 3; ++i) list += (i ? ", " : "") + files[i];
-  // --resume is offered only where it would find what it continues from
-  // (train: a checkpoint*.pt; sac: resume.pt), not for a run killed before it.
-  const bool resumable = std::any_of(files.begin(), files.end(), [&](const std::string& name) {
-    return name.rfind(resumes_from, 0) == 0 && std::filesystem::path(name).extension() == ".pt";
-  });
+  // --resume is offered only where it would find what it continues from,
+  // not for a run killed before it wrote any.
   throw UsageError("--out " + out + " holds a run (" + list + (files.size() > 3 ? ", ..." : "") + "); " +
                    (resumable ? "continue it with --resume " + out + ", " : std::string()) +
                    "replace it with --overwrite, or choose another --out");

@@ -63,10 +63,10 @@ std::vector<std::string> run_files_in(const std::string& dir);
 
 // Whether a new run's `--out` folder holds a run that `overwrite` lets it
 // replace: false when it holds none; refused (UsageError naming a few of its
-// files, and the ways on: --resume where the folder holds a .pt file whose
-// name starts with `resumes_from`, --overwrite, another --out) when it holds
-// one and `overwrite` is false.
-bool replaces_a_run_in(const std::string& out, bool overwrite, const std::string& resumes_from);
+// files, and the ways on: --resume where `resumable` (the folder holds what
+// the command's --resume continues from), --overwrite, another --out) when it
+// holds one and `overwrite` is false.
+bool replaces_a_run_in(const std::string& out, bool overwrite, bool resumable);
 
 // The run a new one replaces (--overwrite), moved aside whole (one rename,
 // OUT.replaced.<pid>): commit() deletes it once the new run has started; if

@@ -104,7 +104,9 @@ int run_sac(int argc, char** argv) {
   // A new run never writes into another's folder (its policies would mix with the old ones):
   // refused, or with --overwrite the old run moved aside until this one has started.
   std::optional<RunAside> replaced;
-  if (c.resume.empty() && replaces_a_run_in(c.out_dir, overwrite, "resume.pt")) replaced.emplace(c.out_dir);
+  std::error_code ec;
+  const bool resumable = std::filesystem::is_regular_file(c.out_dir + "/resume.pt", ec);  // what --resume needs
+  if (c.resume.empty() && replaces_a_run_in(c.out_dir, overwrite, resumable)) replaced.emplace(c.out_dir);
   require_writable("out", c.out_dir, /*folder=*/true);
   if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
   base::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run

@@ -166,6 +166,14 @@ std::string resumed_folder(const std::string& resume) {
   return std::filesystem::is_directory(p) ? p.string() : p.parent_path().string();
 }
 
+// Whether `aaren train --resume DIR` finds what it continues from in DIR: a
+// seed group's seeds.json, a checkpoint_<update>.pt or checkpoint.pt.
+bool resumable(const std::string& dir) {
+  std::error_code ec;
+  return is_seed_group(dir) || !periodic_checkpoints(dir).empty() ||
+         std::filesystem::is_regular_file(dir + "/checkpoint.pt", ec);
+}
+
 // Whether a run folder holds a checkpoint (*.pt): a run that got that far is kept.
 bool holds_checkpoint(const std::string& folder) {
   std::error_code ec;
@@ -187,7 +195,7 @@ class OutFolderGuard {
   // run may not write in (UsageError). Touches nothing.
   static bool replaces_a_run(const TrainConfig& c, bool overwrite) {
     const std::string& out = c.out_dir;
-    if (c.resume.empty()) return replaces_a_run_in(out, overwrite, "checkpoint");
+    if (c.resume.empty()) return replaces_a_run_in(out, overwrite, resumable(out));
     if (overwrite) throw UsageError("--overwrite starts a new run; --resume continues one: give one");
     if (run_files_in(out).empty() || same_folder(out, resumed_folder(c.resume))) return false;
     throw UsageError("--out " + out + " holds another run than the one --resume " + c.resume +

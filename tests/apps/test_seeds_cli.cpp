@@ -72,6 +72,48 @@ void check_summary_against_seeds(const std::string& group, const std::vector<int
     CHECK(std::stod(cells[6]) == Approx(mean + half).epsilon(1e-5).margin(1e-5));
   }
 }
+// aaren plot on a finished group: a group and a run in one figure, published
+// scores as lines, quoted labels; bad references and outputs refused.
+void check_plot_of_group(const std::string& dir, const std::string& group) {
+  auto r = run_aaren("plot " + group + " " + group + "/seed_3 --out " + dir + "/both.svg");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto both = text_of(dir + "/both.svg");
+  CHECK(both.find("group, target 3600 (3 seeds, 95% CI)") != std::string::npos);
+  CHECK(both.find("seed_3, target 3600") != std::string::npos);
+  CHECK(both.find("target 1800") == std::string::npos);  // --target high by default
+  // A published score as one more line, told apart from the data's level by its dashes.
+  r = run_aaren("plot " + group + " --reference '67.6=DT & co, Table 2;80=more' --out " + dir + "/ref.svg");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto ref = text_of(dir + "/ref.svg");
+  CHECK(ref.find(">DT &amp; co, Table 2</text>") != std::string::npos);
+  CHECK(ref.find("stroke-dasharray=\"12,4\"") != std::string::npos);
+  CHECK(ref.find(">more</text>") != std::string::npos);
+  // A quoted label is one name, spaces and all.
+  r = run_aaren("plot " + group + " " + group + "/seed_3 --labels 'all seeds' 'seed three' --out " + dir + "/l.svg");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(text_of(dir + "/l.svg").find("all seeds, target 3600") != std::string::npos);
+  CHECK(text_of(dir + "/l.svg").find("seed three, target 3600") != std::string::npos);
+  for (const std::string bad : {"67.6", "=DT", "high=DT", "67.6="}) {
+    r = run_aaren("plot " + group + " --reference '" + bad + "' --out " + dir + "/x.svg");
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("--reference " + bad + ": expected VALUE=LABEL") != std::string::npos);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir + "/x.svg"));
+  r = run_aaren("plot " + dir + "/nothing --out " + dir + "/x.svg");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("nothing/eval.csv: no such file") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/x.svg"));
+  // A figure never replaces a run's file: --out must name an .svg.
+  const auto evals = text_of(group + "/seed_3/eval.csv");
+  r = run_aaren("plot " + group + "/seed_3 --out " + group + "/seed_3/eval.csv");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("eval.csv: expected a .svg file") != std::string::npos);
+  CHECK(text_of(group + "/seed_3/eval.csv") == evals);
+}
+
 }  // namespace
 
 TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches their eval.csv files", "[cli][seeds]") {
@@ -86,6 +128,10 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
   CHECK(svg.find("<polygon") != std::string::npos);
   CHECK(svg.find("the data's level") != std::string::npos);
   CHECK(r.output.find("over 3 seeds") != std::string::npos);
+  // A new group into it is refused, naming the --resume that continues it (its seeds.json).
+  const auto again = run_aaren(kSeedsRun + " --seeds 3 5 --out " + group);
+  CHECK(again.exit_code == 2);
+  CHECK(again.output.find("holds a run (seeds.json); continue it with --resume " + group) != std::string::npos);
 
   SECTION("resuming finishes the missing seeds only") {
     const auto seed3 = group + "/seed_3", seed5 = group + "/seed_5", seed8 = group + "/seed_8";
@@ -112,43 +158,7 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
     CHECK(r.output.find("continuing") == std::string::npos);
   }
   SECTION("aaren plot draws a group and a run in one figure, and published scores as lines") {
-    r = run_aaren("plot " + group + " " + group + "/seed_3 --out " + dir + "/both.svg");
-    INFO(r.output);
-    REQUIRE(r.exit_code == 0);
-    const auto both = text_of(dir + "/both.svg");
-    CHECK(both.find("group, target 3600 (3 seeds, 95% CI)") != std::string::npos);
-    CHECK(both.find("seed_3, target 3600") != std::string::npos);
-    CHECK(both.find("target 1800") == std::string::npos);  // --target high by default
-    // A published score as one more line, told apart from the data's level by its dashes.
-    r = run_aaren("plot " + group + " --reference '67.6=DT & co, Table 2;80=more' --out " + dir + "/ref.svg");
-    INFO(r.output);
-    REQUIRE(r.exit_code == 0);
-    const auto ref = text_of(dir + "/ref.svg");
-    CHECK(ref.find(">DT &amp; co, Table 2</text>") != std::string::npos);
-    CHECK(ref.find("stroke-dasharray=\"12,4\"") != std::string::npos);
-    CHECK(ref.find(">more</text>") != std::string::npos);
-    // A quoted label is one name, spaces and all.
-    r = run_aaren("plot " + group + " " + group + "/seed_3 --labels 'all seeds' 'seed three' --out " + dir + "/l.svg");
-    INFO(r.output);
-    REQUIRE(r.exit_code == 0);
-    CHECK(text_of(dir + "/l.svg").find("all seeds, target 3600") != std::string::npos);
-    CHECK(text_of(dir + "/l.svg").find("seed three, target 3600") != std::string::npos);
-    for (const std::string bad : {"67.6", "=DT", "high=DT", "67.6="}) {
-      r = run_aaren("plot " + group + " --reference '" + bad + "' --out " + dir + "/x.svg");
-      CHECK(r.exit_code == 2);
-      CHECK(r.output.find("--reference " + bad + ": expected VALUE=LABEL") != std::string::npos);
-    }
-    CHECK_FALSE(std::filesystem::exists(dir + "/x.svg"));
-    r = run_aaren("plot " + dir + "/nothing --out " + dir + "/x.svg");
-    CHECK(r.exit_code == 2);
-    CHECK(r.output.find("nothing/eval.csv: no such file") != std::string::npos);
-    CHECK_FALSE(std::filesystem::exists(dir + "/x.svg"));
-    // A figure never replaces a run's file: --out must name an .svg.
-    const auto evals = text_of(group + "/seed_3/eval.csv");
-    r = run_aaren("plot " + group + "/seed_3 --out " + group + "/seed_3/eval.csv");
-    CHECK(r.exit_code == 2);
-    CHECK(r.output.find("eval.csv: expected a .svg file") != std::string::npos);
-    CHECK(text_of(group + "/seed_3/eval.csv") == evals);
+    check_plot_of_group(dir, group);
   }
 }
 
