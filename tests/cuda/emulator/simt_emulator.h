@@ -116,7 +116,9 @@ namespace aaren_simt {
 // The order alternates between blocks (0..n-1, then n-1..0), so a read of
 // shared memory that a missing barrier leaves unordered meets the writer
 // both before and after it; a pass in which no barrier completes and no
-// thread ends is a deadlock (threads at different barriers): reported, not hung.
+// thread ends is a deadlock (say, some threads returned before a
+// __syncthreads the others wait at): reported, not hung. Every __syncthreads
+// is the one block barrier, so two call sites are not told apart.
 class Block {
  public:
   Block(int threads, dim3 block_index, dim3 block_dim, dim3 grid_dim);
