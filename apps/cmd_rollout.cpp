@@ -137,7 +137,6 @@ void check_rollout_flags(const RolloutConfig& config, const std::string& checkpo
   if (runtime == "lean" && mode != "recurrent" && mode != "auto")
     throw UsageError("--runtime lean runs --mode recurrent only");
 }
-}  // namespace
 
 // rollout's settings, one described field each: its flags, --help, the
 // "config" of its output and docs/CLI-REFERENCE.md come from this table.
@@ -200,6 +199,8 @@ struct RolloutOptions {
     return table;
   }
 };
+
+}  // namespace
 
 int run_rollout(int argc, char** argv) {
   RolloutOptions o;
