@@ -41,6 +41,13 @@ data::SequenceBatch to_device(const data::SequenceBatch& b, const torch::Device&
           b.returns_to_go.to(device), b.timesteps.to(device), b.mask.to(device)};
 }
 
+}  // namespace
+
+// The batch regimes live in a named namespace, not the anonymous one:
+// DecisionTrainer::Run (external linkage) holds them, and a class may not
+// hold members whose types have internal linkage (GCC's -Wsubobject-linkage).
+namespace batch_regimes {
+
 struct UpdateLoss {
   double loss = 0;
   int64_t steps = 0;  // real env steps in the batch
@@ -140,6 +147,15 @@ std::unique_ptr<BatchRegime> make_regime(const data::TrajectoryDataset& data, co
   if (c.trains_on_episodes()) return std::make_unique<EpisodeRegime>(data, c, options, rank);
   return std::make_unique<WindowRegime>(data, c, options, rank);
 }
+
+}  // namespace batch_regimes
+
+using batch_regimes::BatchRegime;
+using batch_regimes::make_regime;
+using batch_regimes::UpdateLoss;
+using batch_regimes::WindowRegime;
+
+namespace {
 
 // A JSON object from a file; empty when the file is missing or not an object.
 nlohmann::json read_json_object(const std::string& path) {
