@@ -167,12 +167,8 @@ std::string resumed_folder(const std::string& resume) {
 }
 
 // Whether `aaren train --resume DIR` finds what it continues from in DIR: a
-// seed group's seeds.json, a checkpoint_<update>.pt or checkpoint.pt.
-bool resumable(const std::string& dir) {
-  std::error_code ec;
-  return is_seed_group(dir) || !periodic_checkpoints(dir).empty() ||
-         std::filesystem::is_regular_file(dir + "/checkpoint.pt", ec);
-}
+// seed group's seeds.json, or a run's checkpoint.
+bool resumable(const std::string& dir) { return is_seed_group(dir) || holds_a_checkpoint_to_resume(dir); }
 
 // Whether a run folder holds a checkpoint (*.pt): a run that got that far is kept.
 bool holds_checkpoint(const std::string& folder) {

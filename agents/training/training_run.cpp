@@ -26,6 +26,12 @@ std::vector<std::pair<int64_t, std::string>> periodic_checkpoints(const std::str
   return found;
 }
 
+bool holds_a_checkpoint_to_resume(const std::string& dir) {
+  std::error_code ec;
+  return !periodic_checkpoints(dir).empty() ||
+         std::filesystem::is_regular_file((std::filesystem::path(dir) / "checkpoint.pt"), ec);
+}
+
 namespace {
 
 // --resume DIR: that run's newest checkpoint: the last checkpoint_<update>.pt,

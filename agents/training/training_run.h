@@ -48,4 +48,8 @@ ResolvedTrainingRun resolve_training_run(const TrainConfig& given, const std::se
 // OUT/checkpoint_<update>.pt files, oldest first: (update, path).
 std::vector<std::pair<int64_t, std::string>> periodic_checkpoints(const std::string& dir);
 
+// Whether `--resume dir` finds a checkpoint there to continue from: a
+// checkpoint_<update>.pt or checkpoint.pt (what resolve_training_run reads).
+bool holds_a_checkpoint_to_resume(const std::string& dir);
+
 }  // namespace aaren
