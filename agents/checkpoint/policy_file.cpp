@@ -12,6 +12,7 @@ void save_policy(const std::string& path, const PolicyCheckpoint& p) {
   archive.write("aaren_policy_env", c10::IValue(p.env));
   archive.write("aaren_policy_dims", torch::tensor({p.obs_dim, p.act_dim, p.hidden, p.step}, torch::kInt64));
   archive.write("aaren_policy_eval_return", torch::tensor({p.eval_return}, torch::kFloat64));
+  archive.write("aaren_policy_eval_step", torch::tensor({p.eval_step}, torch::kInt64));
   save_sealed_archive(archive, path);
 }
 
@@ -28,6 +29,8 @@ PolicyCheckpoint load_policy(const std::string& path) {
     p.obs_dim = dims[0].item<int64_t>(), p.act_dim = dims[1].item<int64_t>();
     p.hidden = dims[2].item<int64_t>(), p.step = dims[3].item<int64_t>();
     p.eval_return = ret[0].item<double>();
+    torch::Tensor eval_step;  // absent from files written before it was recorded
+    if (archive.try_read("aaren_policy_eval_step", eval_step)) p.eval_step = eval_step[0].item<int64_t>();
     p.actor = GaussianActor(p.obs_dim, p.act_dim, p.hidden);
     p.actor->load(archive);
   } catch (const c10::Error& e) {
@@ -37,6 +40,15 @@ PolicyCheckpoint load_policy(const std::string& path) {
   }
   p.actor->eval();
   return p;
+}
+
+std::string describe_evaluation(const PolicyCheckpoint& p) {
+  const std::string value = std::to_string(p.eval_return);
+  if (p.eval_step == p.step) return "evaluation return " + value;
+  if (p.eval_step >= 0)
+    return "not evaluated itself; its run's latest evaluation, at step " + std::to_string(p.eval_step) + ", returned " +
+           value;
+  return "its run's latest evaluation when it was saved returned " + value + " (at which step: not recorded)";
 }
 
 }  // namespace aaren

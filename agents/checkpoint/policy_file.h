@@ -15,8 +15,17 @@ struct PolicyCheckpoint {
   GaussianActor actor{nullptr};
   std::string env;
   int64_t obs_dim = 0, act_dim = 0, hidden = 0, step = 0;
+  // The run's latest evaluation when the policy was saved, and the env step it
+  // was made at: a policy saved between evaluations (--save-policy-steps) was
+  // not itself evaluated, so eval_step < step. -1: no evaluation yet, or a file
+  // written before the step was recorded.
   double eval_return = 0.0;
+  int64_t eval_step = -1;
 };
+
+// How a policy file's evaluation reads in a dataset's metadata: its own
+// evaluation, or the run's latest before it, named as such.
+std::string describe_evaluation(const PolicyCheckpoint& policy);
 void save_policy(const std::string& path, const PolicyCheckpoint& policy);  // atomic
 PolicyCheckpoint load_policy(const std::string& path);                      // throws std::runtime_error naming the file
 

@@ -55,8 +55,8 @@ std::map<std::string, std::string> collect_metadata(const CollectConfig& c, cons
   std::map<std::string, std::string> m = {
       {"env_name", envs::resolve_env_name(c.env).spec->gym_id},
       {"made_by", "aaren collect"},
-      {"policy", behaviour.sac ? c.policy + " (SAC, step " + std::to_string(behaviour.sac->step) +
-                                     ", evaluation return " + std::to_string(behaviour.sac->eval_return) + ")"
+      {"policy", behaviour.sac ? c.policy + " (SAC, step " + std::to_string(behaviour.sac->step) + ", " +
+                                     describe_evaluation(*behaviour.sac) + ")"
                  : behaviour.random ? "random (uniform in [-1, 1])"
                                     : "the actions of " + c.actions},
       {"action_noise", noise.str()},

@@ -155,6 +155,12 @@ TEST_CASE("sac: a short run updates its networks, logs, checkpoints, dumps a rep
   CHECK(p.step == 600);
   // The actor learned between the checkpoint at step 400 and the end (updates start at step 200).
   const auto mid = aaren::load_policy(dir + "/a/policy_step400.pt");
+  // Each file names the evaluation it carries: the final policy's own (step 600), the one saved at step 400
+  // the run's latest before it, of the policy at step 300.
+  CHECK((p.eval_step == 600 && p.eval_return == a.eval_returns.back()));
+  CHECK((mid.eval_step == 300 && mid.eval_return == a.eval_returns.front()));
+  CHECK(aaren::describe_evaluation(p).rfind("evaluation return ", 0) == 0);
+  CHECK_THAT(aaren::describe_evaluation(mid), Catch::StartsWith("not evaluated itself") && Catch::Contains("step 300"));
   auto pm = mid.actor->named_parameters(), pf = p.actor->named_parameters();
   double moved = 0;
   for (auto& w : pf) moved = std::max(moved, (w.value() - pm[w.key()]).abs().max().item<double>());
