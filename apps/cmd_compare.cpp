@@ -22,13 +22,8 @@ namespace {
 // The rows of one agent: its backbone in each of its ways to act (its
 // descriptor's), one env at a time; also in the LibTorch-free runtime where
 // the backbone has one (the same function: equal scores).
-void compare_agent(base::Table& table, const std::string& path, int64_t episodes, uint64_t seed, double target_return) {
-  LoadedAgent agent;
-  try {
-    agent = load_checkpoint(path);
-  } catch (const std::runtime_error& e) {
-    throw InputError(e.what());
-  }
+void compare_agent(base::Table& table, const std::string& path, const LoadedAgent& agent, int64_t episodes,
+                   uint64_t seed, double target_return) {
   const auto& backbone = descriptor(agent.config.backbone);
   std::vector<ActingOptions> ways;
   ActingOptions acting;
@@ -117,7 +112,16 @@ int run_compare(int argc, char** argv) {
       throw InputError(e.what());
     }
   }
-  for (const auto& path : checkpoints) compare_agent(table, path, episodes, seed, target_return);
+  std::vector<LoadedAgent> agents;  // every checkpoint read before the first rollout: a bad one fails at once
+  for (const auto& path : checkpoints) {
+    try {
+      agents.push_back(load_checkpoint(path));
+    } catch (const std::runtime_error& e) {
+      throw InputError(e.what());
+    }
+  }
+  for (size_t i = 0; i < checkpoints.size(); ++i)
+    compare_agent(table, checkpoints[i], agents[i], episodes, seed, target_return);
   if (!csv.empty()) {
     table.write_csv(csv);
     save_config_next_to(csv, {{"command", "compare"},

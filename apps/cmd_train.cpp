@@ -154,8 +154,11 @@ TrainConfig load_config_file(const std::string& path, std::vector<uint64_t>& gro
     }
     try {
       f->set_json(c, value);
+    } catch (const std::invalid_argument& e) {  // a name that is not one of the field's values
+      throw InputError("--config " + path + ": " + e.what());
     } catch (const std::exception&) {
-      throw InputError("--config " + path + ": '" + key + "' has the wrong type (" + value.dump() + ")");
+      throw InputError("--config " + path + ": '" + key + "' has the wrong type (" + value.dump() + "): expected " +
+                       base::expected_json(f->type));
     }
   }
   return c;

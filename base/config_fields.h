@@ -66,11 +66,13 @@ namespace detail {
 template <class T>
 T parse_integer(const std::string& text) {
   const bool negative = !text.empty() && text[0] == '-';
-  auto fail = [&] {
-    throw std::invalid_argument(
-        std::string(std::is_unsigned<T>::value ? "expected a non-negative integer" : "expected an integer") + " (" +
-        std::to_string(std::numeric_limits<T>::lowest()) + " to " + std::to_string(std::numeric_limits<T>::max()) +
-        ")");
+  // Not a whole number at all, or one outside what the setting holds (only then is the range worth saying:
+  // a count's own limits, such as > 0, are its config's to check and name).
+  auto fail = [&](bool out_of_range = false) {
+    const std::string what = std::is_unsigned<T>::value ? "expected a non-negative integer" : "expected an integer";
+    if (!out_of_range) throw std::invalid_argument(what);
+    throw std::invalid_argument(what + " from " + std::to_string(std::numeric_limits<T>::lowest()) + " to " +
+                                std::to_string(std::numeric_limits<T>::max()) + ", got one outside it");
   };
   const size_t digits_from = (negative || (!text.empty() && text[0] == '+')) ? 1 : 0;
   if (text.size() <= digits_from || !std::isdigit(static_cast<unsigned char>(text[digits_from])) ||
@@ -80,15 +82,13 @@ T parse_integer(const std::string& text) {
   char* end = nullptr;
   if (negative) {
     const long long v = std::strtoll(text.c_str(), &end, 10);
-    if (end != text.c_str() + text.size() || errno == ERANGE ||
-        v < static_cast<long long>(std::numeric_limits<T>::lowest()))
-      fail();
+    if (end != text.c_str() + text.size()) fail();
+    if (errno == ERANGE || v < static_cast<long long>(std::numeric_limits<T>::lowest())) fail(true);
     return static_cast<T>(v);
   }
   const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  if (end != text.c_str() + text.size() || errno == ERANGE ||
-      v > static_cast<unsigned long long>(std::numeric_limits<T>::max()))
-    fail();
+  if (end != text.c_str() + text.size()) fail();
+  if (errno == ERANGE || v > static_cast<unsigned long long>(std::numeric_limits<T>::max())) fail(true);
   return static_cast<T>(v);
 }
 
@@ -126,6 +126,27 @@ E parse_enum(const std::string& text) {
 
 // What a field holds, for messages and range checks.
 enum class FieldType { kText, kBool, kInteger, kUnsigned, kNumber, kEnum, kList };
+
+// What a field's JSON value must be, for the error that names its key.
+inline const char* expected_json(FieldType type) {
+  switch (type) {
+    case FieldType::kText:
+      return "a string";
+    case FieldType::kBool:
+      return "true or false";
+    case FieldType::kInteger:
+      return "an integer";
+    case FieldType::kUnsigned:
+      return "a non-negative integer";
+    case FieldType::kNumber:
+      return "a number";
+    case FieldType::kEnum:
+      return "a string naming one of its values";
+    case FieldType::kList:
+      return "a list";
+  }
+  return "another type";
+}
 
 template <class Config>
 struct ConfigField {
@@ -320,7 +341,8 @@ Config fields_from_json(const nlohmann::json& j, const std::vector<ConfigField<C
       else
         throw std::invalid_argument("'" + f.key + "' is missing");
     } catch (const nlohmann::json::exception&) {
-      throw std::invalid_argument("'" + f.key + "' has the wrong type (" + (it != j.end() ? it->dump() : "") + ")");
+      throw std::invalid_argument("'" + f.key + "' has the wrong type (" + (it != j.end() ? it->dump() : "") +
+                                  "): expected " + expected_json(f.type));
     }
   }
   return c;

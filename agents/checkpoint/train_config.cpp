@@ -1,7 +1,10 @@
 #include "agents/checkpoint/train_config.h"
 
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "agents/models/device.h"
 #include "base/blas_kernels.h"
@@ -138,28 +141,53 @@ const std::vector<base::ConfigField<TrainConfig>>& TrainConfig::fields() {
   return table;
 }
 
+namespace {
+// The counts and rates of a run, each refused by its own flag and value (one
+// message names the one that is wrong, not a group of flags).
+void validate_counts_and_rates(const TrainConfig& c) {
+  auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+  const std::pair<const char*, int64_t> positive[] = {
+      {"--embed-dim", c.embed_dim},     {"--layers", c.n_layers},
+      {"--heads", c.n_heads},           {"--context", c.context},
+      {"--batch-size", c.batch_size},   {"--aaren-batch", c.aaren_batch},
+      {"--chunk-steps", c.chunk_steps}, {"--updates", c.updates},
+      {"--max-ep-len", c.max_ep_len},   {"--eval-episodes", c.eval_episodes},
+      {"--threads", c.threads}};
+  for (const auto& [flag, value] : positive)
+    if (value <= 0) fail(std::string(flag) + " must be > 0, got " + std::to_string(value));
+  const std::pair<const char*, int64_t> non_negative[] = {{"--warmup", c.warmup},
+                                                          {"--eval-every", c.eval_every},
+                                                          {"--checkpoint-every", c.checkpoint_every},
+                                                          {"--keep-last", c.keep_last}};
+  for (const auto& [flag, value] : non_negative)
+    if (value < 0) fail(std::string(flag) + " must be >= 0, got " + std::to_string(value));
+  if (c.embed_dim % c.n_heads != 0)
+    fail("--heads " + std::to_string(c.n_heads) + " must divide --embed-dim " + std::to_string(c.embed_dim));
+  auto number = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  const std::pair<const char*, double> positive_rates[] = {
+      {"--lr", c.lr}, {"--grad-clip", c.grad_clip}, {"--return-scale", c.return_scale}};
+  for (const auto& [flag, value] : positive_rates)
+    if (!(value > 0)) fail(std::string(flag) + " must be > 0, got " + number(value));
+  if (!(c.weight_decay >= 0)) fail("--weight-decay must be >= 0, got " + number(c.weight_decay));
+  if (!(c.dropout >= 0 && c.dropout < 1)) fail("--dropout must be in [0, 1), got " + number(c.dropout));
+}
+}  // namespace
+
 void TrainConfig::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
   if (dataset.empty() && resume.empty()) fail("--dataset is required");
   if (out_dir.empty()) fail("--out is required");
-  if (embed_dim <= 0 || n_layers <= 0 || n_heads <= 0 || embed_dim % n_heads != 0)
-    fail("--embed-dim, --layers, --heads must be > 0 and --heads must divide --embed-dim");
-  if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
-  if (context <= 0 || batch_size <= 0 || aaren_batch <= 0 || chunk_steps <= 0)
-    fail("--context, --batch-size, --aaren-batch, --chunk-steps must be > 0");
+  validate_counts_and_rates(*this);
   if (!(recency >= 0 && recency < 1e3)) fail("--recency must be in [0, 1000)");
   if (!(top_fraction > 0 && top_fraction <= 1)) fail("--top-fraction must be in (0, 1]");
   if (recency > 0 && backbone != BackboneKind::kAaren)
     fail("--recency is an Aaren option, not " + std::string(to_string(backbone)) + "'s");
-  if (updates <= 0) fail("--updates must be > 0");
-  if (!(lr > 0) || weight_decay < 0 || warmup < 0 || !(grad_clip > 0))
-    fail("--lr, --grad-clip must be > 0; --weight-decay, --warmup >= 0");
-  if (!(return_scale > 0) || max_ep_len <= 0) fail("--return-scale and --max-ep-len must be > 0");
-  if (eval_every < 0 || eval_episodes <= 0 || checkpoint_every < 0 || keep_last < 0)
-    fail("--eval-every, --checkpoint-every, --keep-last >= 0; --eval-episodes > 0");
   for (const double t : eval_targets)
     if (!std::isfinite(t)) fail("--eval-targets must be finite numbers");
-  if (threads <= 0) fail("--threads must be > 0");
   if (nproc < 1 || nproc > 1024) fail("--nproc must be in [1, 1024]");
   if (!(dist_timeout > 0 && dist_timeout < 1e7)) fail("--dist-timeout must be > 0 seconds");
   if (nproc > 1) {

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -70,6 +71,16 @@ void check_refused_inputs(const std::string& dir) {
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("missing.hdf5: no such file"));
 }
+
+// compare reads every checkpoint before its first rollout: a damaged or missing one among good ones is
+// refused at once, in one line, with no episode run and no --csv written.
+void check_compare_refuses_before_rollouts(const std::string& dir) {
+  const std::string good = dir + "/aaren/checkpoint.pt", csv = dir + "/compared.csv";
+  std::ofstream(dir + "/damaged.pt") << aaren::testing::text_of(good).substr(0, 1000);
+  for (const std::string& bad : {dir + "/damaged.pt", dir + "/missing.pt"})
+    aaren::testing::check_refused_in_one_line("compare " + good + " " + bad + " --episodes 1 --csv " + csv, bad);
+  CHECK_FALSE(std::filesystem::exists(csv));
+}
 }  // namespace
 
 TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for bad inputs", "[cli][decision]") {
@@ -86,6 +97,7 @@ TEST_CASE("cli: collect -> train -> rollout -> compare, with clear errors for ba
     CHECK(config.good());
   }
   check_loss_command(dir);
+  check_compare_refuses_before_rollouts(dir);
 
   r = run_aaren("rollout --checkpoint " + dir + "/aaren/checkpoint.pt --episodes 2 --json", false);
   REQUIRE(r.exit_code == 0);

@@ -150,8 +150,17 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
   const auto dir = aaren::testing::temp_dir("cli_abuse");
   const std::string data = AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5";
   const std::string train = "train --dataset " + data + " --backbone aaren --updates 2 --out " + dir + "/run ";
+  std::ofstream(dir + "/type.json") << R"({"updates": "three"})";
+  std::ofstream(dir + "/name.json") << R"({"backbone": "lstmm"})";
+  std::filesystem::create_directories(dir + "/study/hopper/aaren-seed1");
+  std::ofstream(dir + "/study/hopper/aaren-seed1/eval.csv") << "update,score\n1,2\n";
   const std::vector<std::pair<std::string, std::string>> cases{
       {train + "--seed -1", "--seed: expected a non-negative integer"},
+      {train + "--batch-size 0", "--batch-size must be > 0, got 0"},  // the one flag, not a group of them
+      {train + "--eval-every -5", "--eval-every must be >= 0, got -5"},
+      {train + "--config " + dir + "/type.json", "'updates' has the wrong type (\"three\"): expected an integer"},
+      {train + "--config " + dir + "/name.json", "'backbone': must be aaren, transformer or lstm, got 'lstmm'"},
+      {"versus " + dir + "/study", "aaren-seed1/eval.csv: not an eval.csv"},  // the user's file: exit 2
       {train + "--threads 33000", "--threads 33000: at most"},
       {train + "--threads 0", "--threads 0: expected at least 1"},
       {train + "--target-return nan", "--target-return nan: expected a finite number"},

@@ -62,6 +62,9 @@ TEST_CASE("config fields: command-line text is parsed strictly", "[base]") {
   CHECK(parse_value<int64_t>("-3") == -3);
   for (const char* bad : {"", "1e3", "12x", " 5", "0x10", "9223372036854775808", "-"})
     CHECK_THROWS_WITH(parse_value<int64_t>(bad), Catch::Contains("expected an integer"));
+  // The type's range is said only for a number outside it (a count's own limits are its config's to name).
+  CHECK_THROWS_WITH(parse_value<int64_t>("12x"), Catch::Equals("expected an integer"));
+  CHECK_THROWS_WITH(parse_value<int64_t>("9223372036854775808"), Catch::EndsWith("got one outside it"));
   CHECK(parse_value<uint64_t>("18446744073709551615") == std::numeric_limits<uint64_t>::max());
   CHECK_THROWS_WITH(parse_value<uint64_t>("-1"), Catch::Contains("non-negative"));  // not 2^64 - 1
   CHECK_THROWS(parse_value<int>("2147483648"));
