@@ -95,8 +95,7 @@ double chosen_target(const VersusSettings& s, const std::vector<EvalResult>& eva
 // also draws the evaluations and takes the data's level from the config).
 ScoredRun score_run(const fs::path& dir, const std::vector<EvalResult>& evals, const nlohmann::json& config,
                     const VersusSettings& s) {
-  if (!config.is_object() || !config.contains("updates") || !config.at("updates").is_number_integer())
-    return {false, 0, "no config.json with 'updates' (an integer)"};
+  if (!config.is_object() || !config.contains("updates")) return {false, 0, "no config.json with 'updates'"};
   const int64_t updates = config.at("updates").get<int64_t>();
   int64_t reached = 0;
   for (const auto& e : evals) reached = std::max(reached, e.update);
@@ -136,6 +135,12 @@ Study read_study(const VersusSettings& s) {
       const auto name = run.path().filename().string();
       if (!run.is_directory() || !std::regex_match(name, m, cell)) continue;
       if (!fs::exists(run.path() / "eval.csv")) continue;
+      uint64_t seed = 0;
+      try {
+        seed = base::parse_value<uint64_t>(m[2].str());
+      } catch (const std::invalid_argument& e) {
+        throw InputError(run.path().string() + ": its seed: " + e.what());
+      }
       std::vector<EvalResult> evals;
       try {
         evals = read_eval_csv((run.path() / "eval.csv").string());
@@ -149,18 +154,13 @@ Study read_study(const VersusSettings& s) {
       try {
         scored = score_run(run.path(), evals, config, s);
         level = behaviour_score(config);
-      } catch (const nlohmann::json::exception& e) {  // a value of another type in config.json or eval-final.json
-        throw InputError(run.path().string() + ": config.json or eval-final.json: " + e.what());
+      } catch (const nlohmann::json::exception& e) {  // e.g. "updates": "three"
+        throw InputError(run.path().string() + ": a value of another type in config.json or eval-final.json (" +
+                         e.what() + ")");
       }
       if (!scored.counted) {
         std::cerr << "versus: " << run.path().string() << ": left out: " << scored.why << "\n";
         continue;
-      }
-      uint64_t seed = 0;
-      try {
-        seed = base::parse_value<uint64_t>(m[2].str());
-      } catch (const std::invalid_argument& e) {
-        throw InputError(run.path().string() + ": its seed: " + e.what());
       }
       study.scores[name_of_dataset][m[1].str()][seed] = scored.score;
       study.runs[name_of_dataset][m[1].str()].push_back({seed, run.path().string(), std::move(evals), level});

@@ -30,7 +30,8 @@ PolicyCheckpoint load_policy(const std::string& path) {
     p.hidden = dims[2].item<int64_t>(), p.step = dims[3].item<int64_t>();
     p.eval_return = ret[0].item<double>();
     torch::Tensor eval_step;  // absent from files written before it was recorded
-    if (archive.try_read("aaren_policy_eval_step", eval_step)) p.eval_step = eval_step[0].item<int64_t>();
+    p.eval_step = archive.try_read("aaren_policy_eval_step", eval_step) ? eval_step[0].item<int64_t>()
+                                                                        : PolicyCheckpoint::kNotRecorded;
     p.actor = GaussianActor(p.obs_dim, p.act_dim, p.hidden);
     p.actor->load(archive);
   } catch (const c10::Error& e) {
@@ -45,10 +46,11 @@ PolicyCheckpoint load_policy(const std::string& path) {
 std::string describe_evaluation(const PolicyCheckpoint& p) {
   const std::string value = std::to_string(p.eval_return);
   if (p.eval_step == p.step) return "evaluation return " + value;
-  if (p.eval_step >= 0)
-    return "not evaluated itself; its run's latest evaluation, at step " + std::to_string(p.eval_step) + ", returned " +
-           value;
-  return "its run's latest evaluation when it was saved returned " + value + " (at which step: not recorded)";
+  if (p.eval_step == PolicyCheckpoint::kNoEvaluation) return "not evaluated: saved before its run's first evaluation";
+  if (p.eval_step == PolicyCheckpoint::kNotRecorded)
+    return "its run's latest evaluation when it was saved returned " + value + ", at a step not recorded";
+  return "not evaluated itself; its run's latest evaluation, at step " + std::to_string(p.eval_step) + ", returned " +
+         value;
 }
 
 }  // namespace aaren

@@ -17,10 +17,11 @@ struct PolicyCheckpoint {
   int64_t obs_dim = 0, act_dim = 0, hidden = 0, step = 0;
   // The run's latest evaluation when the policy was saved, and the env step it
   // was made at: a policy saved between evaluations (--save-policy-steps) was
-  // not itself evaluated, so eval_step < step. -1: no evaluation yet, or a file
-  // written before the step was recorded.
+  // not itself evaluated, so eval_step < step.
+  static constexpr int64_t kNoEvaluation = -1;  // the run had not evaluated yet
+  static constexpr int64_t kNotRecorded = -2;   // a file written before the step was recorded
   double eval_return = 0.0;
-  int64_t eval_step = -1;
+  int64_t eval_step = kNoEvaluation;
 };
 
 // How a policy file's evaluation reads in a dataset's metadata: its own

@@ -487,8 +487,9 @@ void SacRun::open_logs(bool resumed) {
 void SacRun::save_policy_as(const std::string& tag) {
   const std::string path = c.out_dir + "/policy_" + tag + ".pt";
   const bool evaluated = !result.eval_steps.empty();
-  save_policy(path, {actor, envs::resolve_env_name(c.env).spec->gym_id, od, ad, c.hidden, p.step,
-                     evaluated ? p.eval_return : 0.0, evaluated ? result.eval_steps.back() : -1});
+  save_policy(
+      path, {actor, envs::resolve_env_name(c.env).spec->gym_id, od, ad, c.hidden, p.step,
+             evaluated ? p.eval_return : 0.0, evaluated ? result.eval_steps.back() : PolicyCheckpoint::kNoEvaluation});
   result.checkpoints.push_back(path);
 }
 

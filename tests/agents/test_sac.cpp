@@ -137,7 +137,7 @@ TEST_CASE("sac: a short run updates its networks, logs, checkpoints, dumps a rep
     c.hidden = 32;
     c.eval_every = 300;
     c.eval_episodes = 2;
-    c.checkpoint_steps = {400};
+    c.checkpoint_steps = {100, 400};
     c.seed = 5;
     c.out_dir = dir;
     c.dump_replay = dir + "/replay.hdf5";
@@ -161,6 +161,13 @@ TEST_CASE("sac: a short run updates its networks, logs, checkpoints, dumps a rep
   CHECK((mid.eval_step == 300 && mid.eval_return == a.eval_returns.front()));
   CHECK(aaren::describe_evaluation(p).rfind("evaluation return ", 0) == 0);
   CHECK_THAT(aaren::describe_evaluation(mid), Catch::StartsWith("not evaluated itself") && Catch::Contains("step 300"));
+  const auto early = aaren::load_policy(dir + "/a/policy_step100.pt");  // before the first evaluation: none claimed
+  CHECK((early.eval_step == aaren::PolicyCheckpoint::kNoEvaluation &&
+         aaren::describe_evaluation(early).find("return") == std::string::npos));
+  // A file written before the step was recorded (the committed medium policy) says so.
+  const auto old = aaren::load_policy(AAREN_SOURCE_DIR "/data/matched/sac-hopper-seed1-medium.pt");
+  CHECK((old.eval_step == aaren::PolicyCheckpoint::kNotRecorded &&
+         aaren::describe_evaluation(old).find("at a step not recorded") != std::string::npos));
   auto pm = mid.actor->named_parameters(), pf = p.actor->named_parameters();
   double moved = 0;
   for (auto& w : pf) moved = std::max(moved, (w.value() - pm[w.key()]).abs().max().item<double>());

@@ -154,6 +154,14 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
   std::ofstream(dir + "/name.json") << R"({"backbone": "lstmm"})";
   std::filesystem::create_directories(dir + "/study/hopper/aaren-seed1");
   std::ofstream(dir + "/study/hopper/aaren-seed1/eval.csv") << "update,score\n1,2\n";
+  const std::string seed_run = dir + "/seeds/hopper/aaren-seed99999999999999999999",
+                    typed_run = dir + "/types/hopper/aaren-seed1";
+  for (const auto& run : {seed_run, typed_run}) {
+    std::filesystem::create_directories(run);
+    std::ofstream(run + "/eval.csv") << "update,target,return_mean,return_std,score_mean,score_std,seed,episodes\n"
+                                        "10,3600,1,0,1,0,1,10\n";
+    std::ofstream(run + "/config.json") << R"({"updates": "three"})";
+  }
   const std::vector<std::pair<std::string, std::string>> cases{
       {train + "--seed -1", "--seed: expected a non-negative integer"},
       {train + "--batch-size 0", "--batch-size must be > 0, got 0"},  // the one flag, not a group of them
@@ -161,6 +169,8 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {train + "--config " + dir + "/type.json", "'updates' has the wrong type (\"three\"): expected an integer"},
       {train + "--config " + dir + "/name.json", "'backbone': must be aaren, transformer or lstm, got 'lstmm'"},
       {"versus " + dir + "/study", "aaren-seed1/eval.csv: not an eval.csv"},  // the user's file: exit 2
+      {"versus " + dir + "/seeds", "its seed: expected a non-negative integer"},
+      {"versus " + dir + "/types", "aaren-seed1: a value of another type in config.json"},
       {train + "--threads 33000", "--threads 33000: at most"},
       {train + "--threads 0", "--threads 0: expected at least 1"},
       {train + "--target-return nan", "--target-return nan: expected a finite number"},
