@@ -178,12 +178,7 @@ std::vector<double> values(const ArmScores& scores) {
   return v;
 }
 
-// A number as a person typed it (1.5, 0.9, 5): flags echoed back and table headings.
-std::string plain(double x) {
-  std::ostringstream text;
-  text << x;
-  return text.str();
-}
+using base::plain;
 
 std::string signed_3(double x) { return (x > 0 ? "+" : "") + base::three_significant(x); }
 

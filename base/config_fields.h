@@ -129,23 +129,11 @@ enum class FieldType { kText, kBool, kInteger, kUnsigned, kNumber, kEnum, kList 
 
 // What a field's JSON value must be, for the error that names its key.
 inline const char* expected_json(FieldType type) {
-  switch (type) {
-    case FieldType::kText:
-      return "a string";
-    case FieldType::kBool:
-      return "true or false";
-    case FieldType::kInteger:
-      return "an integer";
-    case FieldType::kUnsigned:
-      return "a non-negative integer";
-    case FieldType::kNumber:
-      return "a number";
-    case FieldType::kEnum:
-      return "a string naming one of its values";
-    case FieldType::kList:
-      return "a list";
-  }
-  return "another type";
+  static const char* const expected[] = {"a string",   "true or false",
+                                         "an integer", "a non-negative integer",
+                                         "a number",   "a string naming one of its values",
+                                         "a list"};  // in FieldType's order
+  return expected[static_cast<int>(type)];
 }
 
 template <class Config>

@@ -23,6 +23,13 @@ inline std::string three_significant(double v) {
   return text == "-0" ? "0" : text;  // (-0.4 rounds to it)
 }
 
+// A number as a person typed it (1.5, 0.9, 5, 1e-04): flags and settings echoed back in messages and headings.
+inline std::string plain(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
 // "1 episode", "10 episodes": a count with its noun (plural with an s).
 inline std::string count_of(long long n, const std::string& noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");

@@ -1,13 +1,13 @@
 #include "agents/checkpoint/train_config.h"
 
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "agents/models/device.h"
 #include "base/blas_kernels.h"
+#include "base/format.h"
 
 namespace aaren {
 
@@ -163,17 +163,12 @@ void validate_counts_and_rates(const TrainConfig& c) {
     if (value < 0) fail(std::string(flag) + " must be >= 0, got " + std::to_string(value));
   if (c.embed_dim % c.n_heads != 0)
     fail("--heads " + std::to_string(c.n_heads) + " must divide --embed-dim " + std::to_string(c.embed_dim));
-  auto number = [](double v) {
-    std::ostringstream out;
-    out << v;
-    return out.str();
-  };
   const std::pair<const char*, double> positive_rates[] = {
       {"--lr", c.lr}, {"--grad-clip", c.grad_clip}, {"--return-scale", c.return_scale}};
   for (const auto& [flag, value] : positive_rates)
-    if (!(value > 0)) fail(std::string(flag) + " must be > 0, got " + number(value));
-  if (!(c.weight_decay >= 0)) fail("--weight-decay must be >= 0, got " + number(c.weight_decay));
-  if (!(c.dropout >= 0 && c.dropout < 1)) fail("--dropout must be in [0, 1), got " + number(c.dropout));
+    if (!(value > 0)) fail(std::string(flag) + " must be > 0, got " + base::plain(value));
+  if (!(c.weight_decay >= 0)) fail("--weight-decay must be >= 0, got " + base::plain(c.weight_decay));
+  if (!(c.dropout >= 0 && c.dropout < 1)) fail("--dropout must be in [0, 1), got " + base::plain(c.dropout));
 }
 }  // namespace
 
