@@ -30,6 +30,57 @@ namespace aaren {
 
 namespace {
 
+// The backward's dot products in an order fixed in the source, whatever the
+// CPU. A vectorised reduction (`omp simd reduction`) adds in the order of the
+// vector width the compiler picks for the host under -march=native: 16 floats
+// where the tuning prefers 512-bit vectors (an AMD Zen 4 with GCC 12), 8 where
+// it prefers 256 (Intel's AVX-512 CPUs), so the same run differed in its last
+// bits between the two, AAREN_REPRODUCIBLE=1 or not. Written out: lane l sums
+// the terms j = l (mod kLanes), kLanes = 64 bytes of T, and the lanes are then
+// added in order, 0 + lane 0 + lane 1 + ... -- what GCC's `omp simd` made of
+// one 512-bit vector (a private copy per lane, summed after the loop), so the
+// bits made before on such a machine are kept. The lanes are independent, so
+// the compiler still vectorises them at any width without changing a sum. A
+// tail of d mod kLanes terms is added last, in order.
+template <typename T>
+constexpr int kLanes = static_cast<int>(64 / sizeof(T));
+
+template <typename T>
+T fold_lanes(const T* lanes) {
+  T sum = T(0);
+  for (int l = 0; l < kLanes<T>; ++l) sum += lanes[l];
+  return sum;
+}
+
+// og = o_k . g_k (with_g), G <- G f + g_k (without g: G f), vG = v_k . G.
+template <bool with_g, typename T>
+void dot_products_and_suffix(int64_t d, T f, const T* __restrict ok, const T* __restrict gk, const T* __restrict vk,
+                             T* __restrict G, T& og, T& vG) {
+  constexpr int L = kLanes<T>;
+  T og_lanes[L] = {}, vG_lanes[L] = {};
+  int64_t j = 0;
+  for (; j + L <= d; j += L)
+    for (int l = 0; l < L; ++l) {
+      if constexpr (with_g) {
+        og_lanes[l] += ok[j + l] * gk[j + l];
+        G[j + l] = G[j + l] * f + gk[j + l];
+      } else {
+        G[j + l] = G[j + l] * f;
+      }
+      vG_lanes[l] += vk[j + l] * G[j + l];
+    }
+  og = fold_lanes(og_lanes), vG = fold_lanes(vG_lanes);
+  for (; j < d; ++j) {
+    if constexpr (with_g) {
+      og += ok[j] * gk[j];
+      G[j] = G[j] * f + gk[j];
+    } else {
+      G[j] = G[j] * f;
+    }
+    vG += vk[j] * G[j];
+  }
+}
+
 template <typename T>
 struct ScanKernel {
   // One (batch, head) sequence. Pointers address contiguous rows:
@@ -88,23 +139,10 @@ struct ScanKernel {
       const T* __restrict vk = v + k * d;
       T* __restrict Gr = G;
       T og = T(0), vG = T(0);
-      // The dot products are reductions: let the compiler reassociate them
-      // (omp simd) so the loop vectorises; the order is fixed, so results
-      // are still deterministic.
-      if (gk) {
-#pragma omp simd reduction(+ : og, vG)
-        for (int64_t j = 0; j < d; ++j) {
-          og += ok[j] * gk[j];
-          Gr[j] = Gr[j] * f + gk[j];
-          vG += vk[j] * Gr[j];
-        }
-      } else {
-#pragma omp simd reduction(+ : vG)
-        for (int64_t j = 0; j < d; ++j) {
-          Gr[j] = Gr[j] * f;
-          vG += vk[j] * Gr[j];
-        }
-      }
+      if (gk)
+        dot_products_and_suffix<true>(d, f, ok, gk, vk, Gr, og, vG);
+      else
+        dot_products_and_suffix<false>(d, f, ok, gk, vk, Gr, og, vG);
       P = P * f + og;
       mref = M[k], uref = U[k];
       const T a = std::exp(s[k] - M[k]) / U[k];  // e^{s_k - L_k} <= 1
