@@ -217,6 +217,38 @@ nlohmann::json to_json_value(const T& v) {
   }
 }
 
+// nlohmann's own type error, which the config readers turn into "'key' has
+// the wrong type (value): expected ...".
+[[noreturn]] inline void wrong_json_type(const nlohmann::json& j) {
+  throw nlohmann::json::type_error::create(302, std::string("type must be a number, but is ") + j.type_name(), &j);
+}
+
+// An integer field reads only a JSON integer that fits: nlohmann's get<int>()
+// would take 3.5 as 3, true as 1 and -1 as 2^64 - 1 for an unsigned field.
+template <class T>
+T integer_from_json(const nlohmann::json& j, const std::string& key) {
+  // A negative value in an unsigned field is the wrong type ("expected a
+  // non-negative integer"); a whole number too large for the field is out of range.
+  const bool is_integer = j.is_number_integer();  // true also for number_unsigned
+  if (!is_integer || (std::is_unsigned<T>::value && !j.is_number_unsigned() && j.get<std::int64_t>() < 0))
+    wrong_json_type(j);
+  bool in_range;
+  if (j.is_number_unsigned()) {
+    in_range = j.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+  } else {
+    const std::int64_t v = j.get<std::int64_t>();  // >= 0 here for an unsigned T
+    in_range = std::is_unsigned<T>::value
+                   ? static_cast<std::uint64_t>(v) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+                   : v >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                         v <= static_cast<std::int64_t>(std::numeric_limits<T>::max());
+  }
+  if (!in_range)
+    throw std::invalid_argument("'" + key + "' is out of range (" + j.dump() + "): expected " +
+                                std::to_string(std::numeric_limits<T>::min()) + " to " +
+                                std::to_string(std::numeric_limits<T>::max()));
+  return j.get<T>();
+}
+
 template <class T>
 T from_json_value(const nlohmann::json& j, const std::string& key) {
   if constexpr (std::is_enum<T>::value) {
@@ -226,7 +258,11 @@ T from_json_value(const nlohmann::json& j, const std::string& key) {
       throw std::invalid_argument("'" + key + "': " + e.what());
     }
   } else if constexpr (std::is_floating_point<T>::value) {
-    return j.is_null() ? std::numeric_limits<T>::infinity() : j.get<T>();
+    if (j.is_null()) return std::numeric_limits<T>::infinity();
+    if (!j.is_number()) wrong_json_type(j);  // nlohmann would read true as 1.0
+    return j.get<T>();
+  } else if constexpr (std::is_integral<T>::value && !std::is_same<T, bool>::value) {
+    return integer_from_json<T>(j, key);
   } else {
     return j.get<T>();
   }

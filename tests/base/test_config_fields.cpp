@@ -122,6 +122,32 @@ TEST_CASE("config fields: JSON round trip, legacy values, lists, infinity, resum
   CHECK(resumed.rate == 0.1);
 }
 
+TEST_CASE("config fields: a number in JSON is read only into a field it fits", "[base]") {
+  using demo::Config;
+  const auto j = aaren::base::fields_to_json(Config{}, Config::fields());
+  const auto read = [&j](const std::string& key, const nlohmann::json& value) {
+    auto k = j;
+    k[key] = value;
+    return aaren::base::fields_from_json(k, Config::fields());
+  };
+  const auto throws = [&read](const std::string& key, const nlohmann::json& value, const std::string& message) {
+    CHECK_THROWS_WITH(read(key, value), Catch::Contains(message));
+  };
+  throws("steps", 3.5, "'steps' has the wrong type (3.5): expected an integer");          // nlohmann alone reads 3
+  throws("seed", -1, "'seed' has the wrong type (-1): expected a non-negative integer");  // not 2^64 - 1
+  throws("seed", 1.0, "'seed' has the wrong type (1.0): expected a non-negative integer");
+  throws("steps", true, "'steps' has the wrong type (true): expected an integer");  // not 1
+  throws("rate", false, "'rate' has the wrong type (false): expected a number");    // not 0.0
+  throws("steps", 18446744073709551615ULL, "'steps' is out of range (18446744073709551615): expected");
+  // What fits is read exactly: a non-negative signed JSON integer into an
+  // unsigned field (as a legacy value written json(0) is), the extremes, an
+  // integer into a number field.
+  CHECK(read("seed", nlohmann::json(std::int64_t{7})).seed == 7);
+  CHECK(read("seed", std::numeric_limits<uint64_t>::max()).seed == std::numeric_limits<uint64_t>::max());
+  CHECK(read("steps", std::numeric_limits<int64_t>::min()).steps == std::numeric_limits<int64_t>::min());
+  CHECK(read("rate", 2).rate == 2.0);
+}
+
 TEST_CASE("atomic files: a write replaces the file whole, a failed one leaves it as it was", "[base]") {
   const std::string dir = "/tmp/aaren_test_atomic_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
