@@ -78,10 +78,18 @@ void apply_panels(const PackedLinear& p, const float* x, float* y) {
   }
 }
 
-// sum of the kLanes lanes of v (a fixed order: deterministic).
-inline float lane_sum(const vec& v) {
+// The reductions (LayerNorm's mean and variance, dot) sum in 16 lanes
+// whatever the target's SIMD width: a vector of 16 floats is one AVX-512
+// register or two AVX2 ones, the same sums either way. Lanes of the target's
+// width (8 without AVX-512) would add in another order, and so give other
+// last bits, on another CPU.
+constexpr int kSumLanes = 16;
+typedef float sum_vec __attribute__((vector_size(kSumLanes * sizeof(float)), aligned(4)));
+
+// sum of the lanes of v, in order (deterministic).
+inline float lane_sum(const sum_vec& v) {
   float sum = 0;
-  for (int k = 0; k < kLanes; ++k) sum += v[k];
+  for (int k = 0; k < kSumLanes; ++k) sum += v[k];
   return sum;
 }
 
@@ -91,15 +99,15 @@ inline float lane_sum(const vec& v) {
 // The two reductions run in SIMD lanes: a scalar chain of D dependent adds
 // would cost more than the normalisation itself.
 void layer_norm(const float* x, const LayerNormWeights& ln, int64_t D, float* y) {
-  const int64_t body = D - D % kLanes;
-  vec acc = {0};
-  for (int64_t i = 0; i < body; i += kLanes) acc += *reinterpret_cast<const vec*>(x + i);
+  const int64_t body = D - D % kSumLanes;
+  sum_vec acc = {0};
+  for (int64_t i = 0; i < body; i += kSumLanes) acc += *reinterpret_cast<const sum_vec*>(x + i);
   float mean = lane_sum(acc);
   for (int64_t i = body; i < D; ++i) mean += x[i];
   mean /= static_cast<float>(D);
-  acc = vec{0};
-  for (int64_t i = 0; i < body; i += kLanes) {
-    const vec c = *reinterpret_cast<const vec*>(x + i) - mean;
+  acc = sum_vec{0};
+  for (int64_t i = 0; i < body; i += kSumLanes) {
+    const sum_vec c = *reinterpret_cast<const sum_vec*>(x + i) - mean;
     acc += c * c;
   }
   float var = lane_sum(acc);
@@ -111,10 +119,10 @@ void layer_norm(const float* x, const LayerNormWeights& ln, int64_t D, float* y)
 
 // sum a[i] b[i] in SIMD lanes (a fixed order: deterministic).
 float dot(const float* a, const float* b, int64_t n) {
-  vec acc = {0};
+  sum_vec acc = {0};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    acc += *reinterpret_cast<const vec*>(a + i) * *reinterpret_cast<const vec*>(b + i);
+  for (; i + kSumLanes <= n; i += kSumLanes)
+    acc += *reinterpret_cast<const sum_vec*>(a + i) * *reinterpret_cast<const sum_vec*>(b + i);
   float sum = lane_sum(acc);
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;

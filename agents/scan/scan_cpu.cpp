@@ -39,9 +39,10 @@ namespace {
 // the terms j = l (mod kLanes), kLanes = 64 bytes of T, and the lanes are then
 // added in order, 0 + lane 0 + lane 1 + ... -- what GCC's `omp simd` made of
 // one 512-bit vector (a private copy per lane, summed after the loop), so the
-// bits made before on such a machine are kept. The lanes are independent, so
-// the compiler still vectorises them at any width without changing a sum. A
-// tail of d mod kLanes terms is added last, in order.
+// bits made before on such a machine are kept where d is a multiple of kLanes
+// (every committed config: d = 128, or 32 per head). The lanes are
+// independent, so the compiler still vectorises them at any width without
+// changing a sum. A tail of d mod kLanes terms is added last, in order.
 template <typename T>
 constexpr int kLanes = static_cast<int>(64 / sizeof(T));
 
