@@ -133,9 +133,9 @@ TrainConfig load_config_file(const std::string& path, std::vector<uint64_t>& gro
   if (!j.is_object()) throw InputError("--config " + path + ": expected a JSON object of settings");
   if (j.contains("seeds") && j.contains("config")) {  // a seed group's seeds.json
     try {
-      group_seeds = j.at("seeds").get<std::vector<uint64_t>>();
-    } catch (const nlohmann::json::exception&) {
-      throw InputError("--config " + path + ": 'seeds' must be a list of seeds");
+      group_seeds = base::detail::from_json_value<std::vector<uint64_t>>(j.at("seeds"), "seeds");
+    } catch (const std::exception& e) {  // -1 or 1.5 are not seeds (nlohmann alone reads 2^64 - 1 and 1)
+      throw InputError("--config " + path + ": 'seeds' must be a list of seeds (" + e.what() + ")");
     }
     j = nlohmann::json(j.at("config"));
     if (!j.is_object()) throw InputError("--config " + path + ": 'config' must be a JSON object of settings");
@@ -154,7 +154,7 @@ TrainConfig load_config_file(const std::string& path, std::vector<uint64_t>& gro
     }
     try {
       f->set_json(c, value);
-    } catch (const std::invalid_argument& e) {  // a name that is not one of the field's values
+    } catch (const std::invalid_argument& e) {  // a value not of the field's type or range, a name not among its values
       throw InputError("--config " + path + ": " + e.what());
     } catch (const std::exception&) {
       throw InputError("--config " + path + ": '" + key + "' has the wrong type (" + value.dump() + "): expected " +

@@ -147,7 +147,9 @@ struct ConfigField {
   bool on_command_line = true;           // false: in the JSON only (a command spells it its own way)
   std::optional<nlohmann::json> legacy;  // its value in files written before the field existed
   std::function<nlohmann::json(const Config&)> get;
-  std::function<void(Config&, const nlohmann::json&)> set_json;  // throws nlohmann::json::exception
+  std::function<void(Config&, const nlohmann::json&)> set_json;  // throws nlohmann::json::exception (a wrong
+                                                                 // type), std::invalid_argument naming the key
+                                                                 // (a number that does not fit, an unknown name)
   std::function<void(Config&, const std::string&)> set_text;     // throws std::invalid_argument; lists: items
                                                                  // separated by spaces
   std::vector<std::string> former_keys;  // what files written before the key was renamed call it
@@ -217,10 +219,12 @@ nlohmann::json to_json_value(const T& v) {
   }
 }
 
-// nlohmann's own type error, which the config readers turn into "'key' has
-// the wrong type (value): expected ...".
-[[noreturn]] inline void wrong_json_type(const nlohmann::json& j) {
-  throw nlohmann::json::type_error::create(302, std::string("type must be a number, but is ") + j.type_name(), &j);
+// A value of the wrong JSON type for a field of type T, in the words the
+// config readers use for nlohmann's own type errors.
+template <class T>
+[[noreturn]] void wrong_json_type(const nlohmann::json& j, const std::string& key) {
+  throw std::invalid_argument("'" + key + "' has the wrong type (" + j.dump() + "): expected " +
+                              expected_json(field_type<T>()));
 }
 
 // An integer field reads only a JSON integer that fits: nlohmann's get<int>()
@@ -231,7 +235,7 @@ T integer_from_json(const nlohmann::json& j, const std::string& key) {
   // non-negative integer"); a whole number too large for the field is out of range.
   const bool is_integer = j.is_number_integer();  // true also for number_unsigned
   if (!is_integer || (std::is_unsigned<T>::value && !j.is_number_unsigned() && j.get<std::int64_t>() < 0))
-    wrong_json_type(j);
+    wrong_json_type<T>(j, key);
   bool in_range;
   if (j.is_number_unsigned()) {
     in_range = j.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
@@ -259,10 +263,22 @@ T from_json_value(const nlohmann::json& j, const std::string& key) {
     }
   } else if constexpr (std::is_floating_point<T>::value) {
     if (j.is_null()) return std::numeric_limits<T>::infinity();
-    if (!j.is_number()) wrong_json_type(j);  // nlohmann would read true as 1.0
+    if (!j.is_number()) wrong_json_type<T>(j, key);  // nlohmann would read true as 1.0
     return j.get<T>();
   } else if constexpr (std::is_integral<T>::value && !std::is_same<T, bool>::value) {
     return integer_from_json<T>(j, key);
+  } else if constexpr (is_vector<T>::value) {
+    using Item = typename T::value_type;
+    if constexpr (std::is_same<Item, std::string>::value) {
+      return j.get<T>();
+    } else {
+      // Each item as a field of its own: "'eval_targets[1]' has the wrong type (true): expected a number".
+      if (!j.is_array()) wrong_json_type<T>(j, key);
+      T items;
+      for (size_t i = 0; i < j.size(); ++i)
+        items.push_back(from_json_value<Item>(j[i], key + "[" + std::to_string(i) + "]"));
+      return items;
+    }
   } else {
     return j.get<T>();
   }

@@ -155,6 +155,7 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
   std::ofstream(dir + "/float.json") << R"({"updates": 3.5})";
   std::ofstream(dir + "/negative.json") << R"({"seed": -1})";
   std::ofstream(dir + "/huge.json") << R"({"threads": 99999999999})";
+  std::ofstream(dir + "/seeds.json") << R"({"seeds": [1, -1], "config": {}})";
   std::filesystem::create_directories(dir + "/study/hopper/aaren-seed1");
   std::ofstream(dir + "/study/hopper/aaren-seed1/eval.csv") << "update,score\n1,2\n";
   const std::string seed_run = dir + "/seeds/hopper/aaren-seed99999999999999999999",
@@ -173,6 +174,8 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {train + "--config " + dir + "/float.json", "'updates' has the wrong type (3.5): expected an integer"},
       {train + "--config " + dir + "/negative.json", "'seed' has the wrong type (-1): expected a non-negative integer"},
       {train + "--config " + dir + "/huge.json", "'threads' is out of range (99999999999): expected"},
+      {train + "--config " + dir + "/seeds.json",
+       "'seeds' must be a list of seeds ('seeds[1]' has the wrong type (-1): expected a non-negative integer)"},
       {train + "--config " + dir + "/name.json", "'backbone': must be aaren, transformer or lstm, got 'lstmm'"},
       {"versus " + dir + "/study", "aaren-seed1/eval.csv: not an eval.csv"},  // the user's file: exit 2
       {"versus " + dir + "/seeds", "its seed: expected a non-negative integer"},

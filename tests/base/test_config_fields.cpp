@@ -146,6 +146,10 @@ TEST_CASE("config fields: a number in JSON is read only into a field it fits", "
   CHECK(read("seed", std::numeric_limits<uint64_t>::max()).seed == std::numeric_limits<uint64_t>::max());
   CHECK(read("steps", std::numeric_limits<int64_t>::min()).steps == std::numeric_limits<int64_t>::min());
   CHECK(read("rate", 2).rate == 2.0);
+  // A list's items each as a field of their own.
+  throws("marks", nlohmann::json::array({1.5, true}), "'marks[1]' has the wrong type (true): expected a number");
+  throws("marks", "1 2", "'marks' has the wrong type (\"1 2\"): expected a list");
+  CHECK(read("marks", nlohmann::json::array({1, 2.5})).marks == std::vector<double>{1, 2.5});
 }
 
 TEST_CASE("atomic files: a write replaces the file whole, a failed one leaves it as it was", "[base]") {
