@@ -16,7 +16,7 @@ A=${AAREN:-build/aaren}
 CHECKPOINT=${1:-runs/demo/aaren/checkpoint.pt}
 GIF=docs/media/hopper-aaren.gif
 RECORD=docs/media/hopper-aaren.json
-[[ -x $A ]] || { echo "readme-gif: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
+command -v "$A" > /dev/null || { echo "readme-gif: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
 [[ -f $CHECKPOINT ]] || {
   echo "readme-gif: $CHECKPOINT: no agent (scripts/demo.sh trains it)" >&2
   exit 2
@@ -24,25 +24,28 @@ RECORD=docs/media/hopper-aaren.json
 RUN_DIR=$(dirname "$CHECKPOINT")
 [[ -f $RUN_DIR/config.json ]] || { echo "readme-gif: $RUN_DIR/config.json: missing (the agent's run folder)" >&2; exit 2; }
 
-COMMAND=("$A" rollout --checkpoint "$CHECKPOINT" --episodes 1 --seed 0 --target-return 3600
-  --video "$GIF" --video-size 256x192 --video-fps 30 --json)
-TMP=$(mktemp)
-trap 'rm -f "$TMP"' EXIT
-"${COMMAND[@]}" > "$TMP"
-/usr/bin/python3 - "$TMP" "$RUN_DIR/config.json" "$RECORD" "${COMMAND[@]:1}" <<'EOF'
-import json, os, sys
-rollout_file, config_file, record, *command = sys.argv[1:]
-rollout = json.load(open(rollout_file))
-record_json = {
-    "command": ["aaren"] + command,
+# Rendered into a scratch folder: the GIF and its record replace the committed
+# pair only once both are made, so the two never disagree.
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+ARGS=(rollout --checkpoint "$CHECKPOINT" --episodes 1 --seed 0 --target-return 3600
+  --video-size 256x192 --video-fps 30 --json)
+"$A" "${ARGS[@]}" --video "$TMP/episode.gif" > "$TMP/rollout.json"
+/usr/bin/python3 - "$TMP" "$RUN_DIR/config.json" "$GIF" "${ARGS[@]}" << 'PYTHON'
+import json, sys
+tmp, config_file, gif, *args = sys.argv[1:]
+rollout = json.load(open(f"{tmp}/rollout.json"))
+record = {
+    "command": ["aaren"] + args + ["--video", gif],
     "rollout": rollout,
     "agent_config": json.load(open(config_file)),
 }
-tmp = record + ".tmp"
-with open(tmp, "w") as f:
-    json.dump(record_json, f, indent=2)
+with open(f"{tmp}/record.json", "w") as f:
+    json.dump(record, f, indent=2)
     f.write("\n")
-os.replace(tmp, record)
-print(f"{record}: return {rollout['return_mean']:.1f}, D4RL normalised score {rollout['score_mean']:.1f}, "
+print(f"return {rollout['return_mean']:.1f}, D4RL normalised score {rollout['score_mean']:.1f}, "
       f"{int(rollout['lengths'][0])} steps")
-EOF
+PYTHON
+mv "$TMP/episode.gif" "$GIF"
+mv "$TMP/record.json" "$RECORD"
+echo "readme-gif: $GIF and $RECORD"
