@@ -147,9 +147,9 @@ struct ConfigField {
   bool on_command_line = true;           // false: in the JSON only (a command spells it its own way)
   std::optional<nlohmann::json> legacy;  // its value in files written before the field existed
   std::function<nlohmann::json(const Config&)> get;
-  std::function<void(Config&, const nlohmann::json&)> set_json;  // throws nlohmann::json::exception (a wrong
-                                                                 // type), std::invalid_argument naming the key
-                                                                 // (a number that does not fit, an unknown name)
+  std::function<void(Config&, const nlohmann::json&)> set_json;  // throws std::invalid_argument naming the key
+                                                                 // (numbers, lists, enums), nlohmann's
+                                                                 // type_error (a text or bool field)
   std::function<void(Config&, const std::string&)> set_text;     // throws std::invalid_argument; lists: items
                                                                  // separated by spaces
   std::vector<std::string> former_keys;  // what files written before the key was renamed call it
