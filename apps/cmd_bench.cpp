@@ -134,7 +134,7 @@ int run_bench_scan(int argc, char** argv) {
       throw UsageError("--heads must divide --embed-dim (" + std::to_string(config.d_model) + "), got " +
                        std::to_string(h));
 
-  at::set_num_threads(config.threads);
+  set_cpu_threads(config.threads);
   const auto resolved = announce("bench scan", settings_json(s, flags), json);
   report(bench::run_scan_bench(config, &std::cerr), resolved, csv, json,
          "\nTimes are medians over interleaved rounds (ms); ratios are of fwd+bwd medians;\n"
@@ -221,7 +221,7 @@ int run_bench_policy(int argc, char** argv) {
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   }
-  at::set_num_threads(config.threads);
+  set_cpu_threads(config.threads);
   const auto resolved = announce("bench policy", settings_json(s, flags), json);
   bench::PolicyBenchResult result;
   try {
@@ -335,7 +335,7 @@ int run_bench_train(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  at::set_num_threads(config.threads);
+  set_cpu_threads(config.threads);
   const auto resolved = announce("bench train", settings_json(s, flags), json);
   if (profile_updates > 0) {
     const auto table = bench::run_train_profile(config, profile_updates, 15);
@@ -377,7 +377,7 @@ int run_bench_conditioning(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  at::set_num_threads(config.threads);
+  set_cpu_threads(config.threads);
   const auto resolved = announce("bench conditioning", settings_json(s, flags), json);
   bench::Table table;
   try {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agents/models/device.h"
 #include "agents/training/action_loss.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -75,7 +76,7 @@ int run_loss(int argc, char** argv) {
                     nullptr, {"checkpoint", "dataset"}))
     return kExitOk;
   if (o.batches <= 0) throw UsageError("--batches must be > 0, got " + std::to_string(o.batches));
-  torch::set_num_threads(static_cast<int>(o.threads));
+  set_cpu_threads(static_cast<int>(o.threads));
   LoadedAgent agent;
   try {
     agent = load_checkpoint(o.checkpoint);

@@ -10,6 +10,7 @@
 #include "agents/acting/acting.h"
 #include "agents/acting/behaviour_policy.h"
 #include "agents/acting/rollout.h"
+#include "agents/models/device.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
@@ -217,7 +218,7 @@ int run_rollout(int argc, char** argv) {
 
   try {
     if (o.checkpoint.empty()) {  // a behaviour policy: random, or a SAC policy file
-      if (o.policy != "random") at::set_num_threads(o.threads);
+      if (o.policy != "random") set_cpu_threads(o.threads);
       BehaviourPolicy behaviour;
       try {
         behaviour = make_behaviour_policy(o.policy, config.seed + 1000003);
@@ -234,7 +235,7 @@ int run_rollout(int argc, char** argv) {
                            : report_rollout(settings, result, config, o.policy, "", "", "", o.target_return, 0, o.json,
                                             video_report);
     }
-    at::set_num_threads(o.threads);
+    set_cpu_threads(o.threads);
     return rollout_agent(settings, config, o.checkpoint, o.mode, o.runtime, o.target_return, o.json, o.video,
                          video_report);
   } catch (const envs::EnvError& e) {

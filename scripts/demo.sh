@@ -23,6 +23,15 @@ build/aaren data inspect "$DATA"
 # to 0; bf16 autocast (weights, optimiser and the scan state stay fp32).
 # Evaluated at updates 500, 1000 and 1500 (OUT/BACKBONE/eval.svg); the
 # final scores below come from `compare`, 10 episodes per target.
+# --threads 2 is the faster on a quiet 2-core machine (0.13 s an update against
+# 0.17 at 1), but beside other busy work OpenMP's spinning threads hold each
+# other up (5.9 s an update beside one busy process: docs/BENCHMARKS.md,
+# "Threads beside other work"). There they wait asleep instead
+# (OMP_WAIT_POLICY=PASSIVE: 0.19 s), which changes the time, not the numbers.
+if [[ -z ${OMP_WAIT_POLICY:-} ]] && awk -v b="$(scripts/busy-cores.sh)" 'BEGIN { exit !(b >= 0.5) }'; then
+  echo "Other work keeps cores busy here: OMP_WAIT_POLICY=PASSIVE (OpenMP's threads wait asleep)"
+  export OMP_WAIT_POLICY=PASSIVE
+fi
 for backbone in aaren transformer; do
   echo
   build/aaren train --dataset "$DATA" --backbone "$backbone" --out "$OUT/$backbone" --aaren-batch 2 \

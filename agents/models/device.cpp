@@ -1,11 +1,17 @@
 #include "agents/models/device.h"
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
 #include <stdexcept>
+
+#include "base/cpu_load.h"
 
 // LibTorch 2.4 made the autocast switches per device type.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
@@ -80,6 +86,15 @@ AutocastScope::~AutocastScope() {
   else
     at::autocast::set_cpu_enabled(was_enabled_);
 #endif
+}
+
+void set_cpu_threads(int threads) {
+  at::set_num_threads(threads);
+  if (threads <= 1 || std::getenv("OMP_WAIT_POLICY")) return;
+  const auto busy = base::cores_busy_with_other_work(std::chrono::milliseconds(100));
+  if (!busy) return;
+  const std::string warning = base::shared_cores_warning(threads, *busy, base::usable_cpus());
+  if (!warning.empty()) std::cerr << "warning: " << warning << "\n";
 }
 
 }  // namespace aaren

@@ -30,6 +30,14 @@ void keep_cuda_fp32_exact();
 // Throws std::invalid_argument naming `flag` unless text is fp32 or bf16.
 void check_precision(const std::string& flag, const std::string& text);
 
+// LibTorch's intra-op threads for this process (at::set_num_threads). When
+// more than one is asked for and OMP_WAIT_POLICY is not set, it first looks
+// for 0.1 s at how busy this process's cores are with other work, and prints
+// base::shared_cores_warning's line on stderr when the threads do not fit
+// (OpenMP's spinning threads then slow each other down many times over; the
+// numbers are unchanged, so it warns and does not pick another count).
+void set_cpu_threads(int threads);
+
 // Waits for the work queued on a GPU (timing); nothing on the CPU.
 void synchronize(const c10::Device& device);
 

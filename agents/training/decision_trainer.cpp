@@ -243,7 +243,7 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   resumed = std::move(resolved.resumed);
   data = std::move(resolved.data);
   dataset = std::move(resolved.dataset);
-  at::set_num_threads(c.threads);
+  set_cpu_threads(c.threads);
   join_group();
   if (writes_files()) {
     std::filesystem::create_directories(c.out_dir);

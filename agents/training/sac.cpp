@@ -15,6 +15,7 @@
 #include "agents/acting/behaviour_policy.h"
 #include "agents/acting/rollout.h"
 #include "agents/checkpoint/sealed_archive.h"
+#include "agents/models/device.h"
 #include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/csv_log.h"
@@ -620,7 +621,7 @@ void SacRun::dump_replay() {
 
 SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgress&)>& progress) {
   c.validate();
-  at::set_num_threads(c.threads);
+  set_cpu_threads(c.threads);
   torch::manual_seed(c.seed);
   std::filesystem::create_directories(c.out_dir);
   SacRun run(c);
