@@ -1,13 +1,16 @@
 #include "base/cpu_load.h"
 
 #include <sched.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace aaren::base {
 
@@ -21,11 +24,33 @@ int cpu_number(const std::string& label) {
   return std::stoi(label.substr(3));
 }
 
+// nullopt where /proc/stat is missing or not as proc(5) describes it: a
+// warning's measurement never stops a command.
 std::optional<std::map<int, CpuTicks>> read_proc_stat() {
   std::ifstream in("/proc/stat");
   if (!in) return std::nullopt;
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_proc_stat(text);
+  try {
+    return parse_proc_stat(text);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// The CPUs this process may run on, by number; empty where the mask cannot
+// be read. Sized for every CPU the system may have (a fixed cpu_set_t holds
+// 1,024, and sched_getaffinity fails with a smaller mask than the kernel's).
+std::vector<int> affinity_cpus() {
+  const long configured = sysconf(_SC_NPROCESSORS_CONF);
+  const int count = static_cast<int>(std::max(1024L, configured));
+  cpu_set_t* set = CPU_ALLOC(count);
+  const std::size_t size = CPU_ALLOC_SIZE(count);
+  std::vector<int> cpus;
+  if (set && sched_getaffinity(0, size, set) == 0)
+    for (int cpu = 0; cpu < count; ++cpu)
+      if (CPU_ISSET_S(cpu, size, set)) cpus.push_back(cpu);
+  if (set) CPU_FREE(set);
+  return cpus;
 }
 
 }  // namespace
@@ -49,14 +74,13 @@ std::map<int, CpuTicks> parse_proc_stat(const std::string& text) {
 }
 
 int usable_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return std::max(1u, std::thread::hardware_concurrency());
-  return std::max(1, CPU_COUNT(&set));
+  const auto cpus = affinity_cpus();
+  if (cpus.empty()) return std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(cpus.size());
 }
 
 std::optional<double> cores_busy_with_other_work(std::chrono::milliseconds window) {
-  cpu_set_t set;
-  const bool masked = sched_getaffinity(0, sizeof set, &set) == 0;
+  const auto usable = affinity_cpus();
   const auto before = read_proc_stat();
   std::this_thread::sleep_for(window);
   const auto after = read_proc_stat();
@@ -64,23 +88,30 @@ std::optional<double> cores_busy_with_other_work(std::chrono::milliseconds windo
   double busy = 0;
   for (const auto& [cpu, end] : *after) {
     const auto start = before->find(cpu);
-    if (start == before->end() || (masked && cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set))) continue;
+    if (start == before->end()) continue;
+    if (!usable.empty() && !std::binary_search(usable.begin(), usable.end(), cpu)) continue;
     const long long total = end.total - start->second.total;
-    if (total > 0) busy += static_cast<double>(end.busy - start->second.busy) / static_cast<double>(total);
+    // iowait may go down between two reads (proc(5)): a CPU counts 0 to 1.
+    if (total > 0)
+      busy += std::clamp(static_cast<double>(end.busy - start->second.busy) / static_cast<double>(total), 0.0, 1.0);
   }
   return busy;
 }
 
 std::string shared_cores_warning(int threads, double busy, int cores) {
   if (threads <= 1 || threads <= cores - busy + 0.5) return "";
+  const std::string cures = "; use --threads " + std::to_string(std::max(1, static_cast<int>(cores - busy + 0.5))) +
+                            ", or set OMP_WAIT_POLICY=PASSIVE in the environment";
+  const std::string cost =
+      ": LibTorch's OpenMP threads then wait for one another at every parallel step and can run many times slower "
+      "(docs/BENCHMARKS.md, \"Threads beside other work\")";
+  if (threads > cores)
+    return "--threads " + std::to_string(threads) + ", but this process may use only " + std::to_string(cores) +
+           (cores == 1 ? " core" : " cores") + cost + cures;
   char amount[32];
   std::snprintf(amount, sizeof amount, "%.1f", busy);
   return "--threads " + std::to_string(threads) + ", but about " + amount + " of the " + std::to_string(cores) +
-         " cores this process may use are busy with other work: LibTorch's OpenMP threads then wait for one "
-         "another at every parallel step and can run many times slower (docs/BENCHMARKS.md, \"Threads beside "
-         "other work\"); use --threads " +
-         std::to_string(std::max(1, static_cast<int>(cores - busy + 0.5))) +
-         ", or set OMP_WAIT_POLICY=PASSIVE in the environment";
+         " cores this process may use are busy with other work" + cost + cures;
 }
 
 }  // namespace aaren::base

@@ -8,10 +8,12 @@
 # gives it back (docs/BENCHMARKS.md, "Threads beside other work").
 #
 # Each cell trains up to UPDATES updates for at most LIMIT seconds (the slow
-# ones stop at the limit) and is timed from its train_log.csv: the seconds
-# from update 1 to its last update, per update. Run it on an otherwise quiet
-# machine: it measures the load first (scripts/busy-cores.sh) and refuses a
-# busy one.
+# ones stop at the limit; its one evaluation comes after the last update) and
+# is timed from its train_log.csv: the seconds from update 1 to its last
+# update, per update. Beside the time, a SHA-256 of the losses of its first 10
+# updates: the waiting policy may change the time, and this shows whether it
+# changed the numbers. Run it on an otherwise quiet machine: it measures the
+# load first (scripts/busy-cores.sh) and refuses a busy one.
 #
 # Usage: scripts/bench-threads.sh [--neighbours N] [--updates N] [--limit S] [--csv FILE]
 #   (AAREN: the binary, default build/aaren; defaults 1, 40, 90, docs/bench/threads.csv)
@@ -40,19 +42,25 @@ TMP=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2> /dev/null || true; rm -rf "$TMP"' EXIT
 
-# Seconds per update of one cell: ENV THREADS -> one number (or "-" without 2 logged updates).
+# One cell: ENV THREADS -> "SECONDS_PER_UPDATE,LOSSES_SHA256" ("-" for what it did not reach:
+# 2 logged updates, 10 logged updates).
 cell() {
   local env=$1 threads=$2 out=$TMP/run
   rm -rf "$out"
-  env $env timeout "$LIMIT" "$A" train --dataset "$DATA" --backbone aaren --out "$out" --aaren-batch 2 \
-    --updates "$UPDATES" --lr 1e-3 --warmup 5 --precision bf16 --threads "$threads" --eval-every 0 --eval-episodes 1 \
-    --seed 0 > "$TMP/log" 2>&1 || true
-  awk -F, 'NR == 2 { u1 = $1; s1 = $4 } NR > 2 { u = $1; s = $4 }
-    END { if (u > u1) printf "%.3f\n", (s - s1) / (u - u1); else print "-" }' "$out/train_log.csv" 2> /dev/null ||
-    echo "-"
+  # --foreground: timeout stays in this shell's process group, so a Ctrl-C stops the cell too.
+  env $env timeout --foreground "$LIMIT" "$A" train --dataset "$DATA" --backbone aaren --out "$out" \
+    --aaren-batch 2 --updates "$UPDATES" --lr 1e-3 --warmup 5 --precision bf16 --threads "$threads" \
+    --eval-every "$UPDATES" --eval-episodes 1 --seed 0 > "$TMP/log" 2>&1 || true
+  local log=$out/train_log.csv seconds losses=-
+  seconds=$(awk -F, 'NR == 2 { u1 = $1; s1 = $4 } NR > 2 { u = $1; s = $4 }
+    END { if (u > u1) printf "%.3f\n", (s - s1) / (u - u1); else print "-" }' "$log" 2> /dev/null || echo "-")
+  if [[ -f $log ]] && (($(wc -l < "$log") >= 11)); then
+    losses=$(sed -n 2,11p "$log" | cut -d, -f1,2 | sha256sum | cut -c1-16)
+  fi
+  echo "$seconds,$losses"
 }
 
-echo "neighbours,threads,omp_wait_policy,seconds_per_update" > "$TMP/threads.csv"
+echo "neighbours,threads,omp_wait_policy,seconds_per_update,losses_1_10_sha256" > "$TMP/threads.csv"
 for n in 0 "$NEIGHBOURS"; do
   for ((i = 0; i < n; i++)); do
     sh -c 'while :; do :; done' &

@@ -41,6 +41,11 @@ TEST_CASE("cpu load: more threads than idle cores are warned about, with the cou
   CHECK(busy.find('\n') == std::string::npos);
   CHECK_THAT(shared_cores_warning(8, 10.2, 16), Catch::Contains("use --threads 6,"));
   CHECK_THAT(shared_cores_warning(4, 3.9, 4), Catch::Contains("use --threads 1,"));  // never 0
+  // More threads than cores: named as such, not blamed on other work.
+  const std::string one_core = shared_cores_warning(2, 0.0, 1);
+  CHECK_THAT(one_core, Catch::Contains("--threads 2, but this process may use only 1 core:"));
+  CHECK_THAT(one_core, Catch::Contains("use --threads 1,"));
+  CHECK_THAT(shared_cores_warning(4, 0.0, 2), Catch::Contains("only 2 cores:"));
 }
 
 TEST_CASE("cpu load: the busy cores measured here lie between none and every usable one", "[base]") {

@@ -5,7 +5,7 @@
 # `printf ... > 0` writes a file named 0: a slip that once printed nothing).
 # Usage: check-busy-cores.sh SOURCE_DIR
 set -euo pipefail
-SRC=$1
+SRC=$(cd "$1" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/busy-cores.XXXXXX")
 loop=
 trap '[[ -n $loop ]] && kill "$loop" 2> /dev/null; rm -rf "$T"' EXIT
