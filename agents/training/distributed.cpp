@@ -68,6 +68,11 @@ std::string rendezvous_failure(const LaunchInfo& launch, std::chrono::millisecon
   std::string hint = "is rank 0 running, and MASTER_ADDR/MASTER_PORT the same on every rank?";
   if (launch.rank == 0) hint = "did every rank start? (WORLD_SIZE=" + std::to_string(launch.world_size) + ")";
   if (why.find("ddress already in use") != std::string::npos) hint = "the port is in use: set another MASTER_PORT";
+  // A peer that joined and then quit (it refused its input after the store
+  // opened) closes its connections while the others are still meeting it:
+  // Gloo says so, and every rank did start.
+  if (why.find("closed by peer") != std::string::npos || why.find("reset by peer") != std::string::npos)
+    hint = "another rank died or quit during the rendezvous; see its output";
   std::ostringstream text;
   text << "rank " << launch.rank << ": rendezvous at " << launch.master_addr << ":" << launch.master_port
        << " failed (timeout " << timeout.count() / 1000.0 << " s): " << why << " (" << hint << ")";
