@@ -51,6 +51,7 @@ cell() {
   env $env timeout --foreground "$LIMIT" "$A" train --dataset "$DATA" --backbone aaren --out "$out" \
     --aaren-batch 2 --updates "$UPDATES" --lr 1e-3 --warmup 5 --precision bf16 --threads "$threads" \
     --eval-every "$UPDATES" --eval-episodes 1 --seed 0 > "$TMP/log" 2>&1 || true
+  [[ -f $TMP/provenance.json || ! -f $out/config.json ]] || cp "$out/config.json" "$TMP/provenance.json"
   local log=$out/train_log.csv seconds losses=-
   seconds=$(awk -F, 'NR == 2 { u1 = $1; s1 = $4 } NR > 2 { u = $1; s = $4 }
     END { if (u > u1) printf "%.3f\n", (s - s1) / (u - u1); else print "-" }' "$log" 2> /dev/null || echo "-")
@@ -76,13 +77,15 @@ for n in 0 "$NEIGHBOURS"; do
   pids=()
 done
 mv "$TMP/threads.csv" "$CSV"
-# The machine beside the numbers: the CPU, the vector extensions bf16 runs on
-# (oneDNN picks AVX-512 BF16 / AMX where the CPU has them), OPENBLAS_CORETYPE.
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|avx512f|avx512_bf16|amx_bf16|amx_tile' |
-  paste -sd' ' || true)
-printf '{\n  "cpu": "%s",\n  "cpu_flags": "%s",\n  "cores": %s,\n  "openblas_coretype": "%s",\n' \
-  "$cpu" "$flags" "$(nproc)" "${OPENBLAS_CORETYPE:-}" > "${CSV%.csv}.config.json"
-printf '  "binary": "%s",\n  "neighbours": %s,\n  "updates": %s,\n  "limit_seconds": %s\n}\n' \
-  "$("$A" --version)" "$NEIGHBOURS" "$UPDATES" "$LIMIT" >> "${CSV%.csv}.config.json"
+# The machine beside the numbers: the first cell's own provenance (what every
+# `aaren train` records: the CPU, its ATen and OpenBLAS kernels, the commit,
+# LibTorch), and this benchmark's settings.
+/usr/bin/python3 - "$TMP/provenance.json" "$NEIGHBOURS" "$UPDATES" "$LIMIT" > "${CSV%.csv}.config.json" << 'PYTHON'
+import json, sys
+config, neighbours, updates, limit = sys.argv[1:]
+provenance = json.load(open(config))["provenance"]
+record = {key: provenance.get(key) for key in ("machine", "commit", "libtorch")}
+record.update(neighbours=int(neighbours), updates=int(updates), limit_seconds=int(limit))
+print(json.dumps(record, indent=2))
+PYTHON
 echo "bench-threads: $CSV (${CSV%.csv}.config.json: the machine and the binary)"

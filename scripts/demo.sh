@@ -23,11 +23,11 @@ build/aaren data inspect "$DATA"
 # to 0; bf16 autocast (weights, optimiser and the scan state stay fp32).
 # Evaluated at updates 500, 1000 and 1500 (OUT/BACKBONE/eval.svg); the
 # final scores below come from `compare`, 10 episodes per target.
-# --threads 2 is the faster on a quiet 2-core machine (0.090 s an update
-# against 0.124 at 1), but beside other busy work OpenMP's spinning threads hold
-# each other up (1.7 s an update beside one busy process, more while evaluating:
-# docs/BENCHMARKS.md, "Threads beside other work"). There they wait asleep
-# instead (OMP_WAIT_POLICY=PASSIVE: 0.133 s), which changes the time, not the numbers:
+# --threads 2 is the faster on a quiet 2-core machine (0.09-0.12 s an update
+# against 0.12-0.17 at 1), but beside other busy work OpenMP's spinning threads
+# hold each other up (0.6-1.7 s an update beside one busy process, more while
+# evaluating: docs/BENCHMARKS.md, "Threads beside other work"). There they wait
+# asleep instead (OMP_WAIT_POLICY=PASSIVE: 0.13-0.18 s), which changes the time, not the numbers:
 # when the 2 threads do not fit the idle cores with half a core to spare (the
 # rule of aaren's own warning, base/cpu_load.h).
 if [[ -z ${OMP_WAIT_POLICY:-} ]] &&
