@@ -18,6 +18,7 @@
 # Usage: scripts/bench-threads.sh [--neighbours N] [--updates N] [--limit S] [--csv FILE]
 #   (AAREN: the binary, default build/aaren; defaults 1, 40, 90, docs/bench/threads.csv)
 set -euo pipefail
+export LC_ALL=C  # awk's numbers with a decimal point whatever the user's locale
 cd "$(dirname "$0")/.."
 A=${AAREN:-build/aaren}
 NEIGHBOURS=1 UPDATES=40 LIMIT=90 CSV=docs/bench/threads.csv

@@ -8,6 +8,7 @@
 # CPU rather than the process's affinity mask.
 # Usage: scripts/busy-cores.sh [SECONDS]   (default 0.5)
 set -euo pipefail
+export LC_ALL=C  # "0.5", not "0,5": awk reads and prints numbers in the locale (mawk under de_DE)
 before=$(head -1 /proc/stat)
 sleep "${1:-0.5}"
 after=$(head -1 /proc/stat)

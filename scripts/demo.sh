@@ -31,7 +31,7 @@ build/aaren data inspect "$DATA"
 # when the 2 threads do not fit the idle cores with half a core to spare (the
 # rule of aaren's own warning, base/cpu_load.h).
 if [[ -z ${OMP_WAIT_POLICY:-} ]] &&
-  awk -v b="$(scripts/busy-cores.sh)" -v n="$(nproc)" 'BEGIN { exit !(2 > n - b + 0.5) }'; then
+  LC_ALL=C awk -v b="$(scripts/busy-cores.sh)" -v n="$(nproc)" 'BEGIN { exit !(2 > n - b + 0.5) }'; then
   echo "Other work keeps cores busy here: OMP_WAIT_POLICY=PASSIVE (OpenMP's threads wait asleep)"
   export OMP_WAIT_POLICY=PASSIVE
 fi

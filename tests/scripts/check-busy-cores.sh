@@ -5,6 +5,7 @@
 # `printf ... > 0` writes a file named 0: a slip that once printed nothing).
 # Usage: check-busy-cores.sh SOURCE_DIR
 set -euo pipefail
+export LC_ALL=C  # awk compares the numbers printed: C locale, as busy-cores.sh prints them
 SRC=$(cd "$1" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/busy-cores.XXXXXX")
 loop=
