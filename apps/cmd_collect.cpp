@@ -1,6 +1,7 @@
 // aaren collect: make a D4RL-layout dataset by rolling out a behaviour policy.
 #include <iostream>
 
+#include "agents/models/device.h"
 #include "agents/training/collect.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -28,6 +29,7 @@ const std::vector<base::ConfigField<CollectConfig>>& collect_fields() {
       field("transitions", &C::transitions, "collect this many transitions"),
       field("episodes", &C::episodes, "... or this many whole episodes"),
       field("seed", &C::seed, "random seed"),
+      field("threads", &C::threads, "LibTorch threads for a SAC policy"),
       base::field_at<C>(
           "model-xml", [](C & c) -> auto& { return c.env_options.model_xml; },
           "MJCF file instead of the built-in model"),
@@ -55,6 +57,7 @@ int run_collect(int argc, char** argv) {
   if (!c.actions.empty()) require_not_input("out", c.out, {c.actions});
   require_new_file("out", c.out, c.overwrite);
   require_writable("out", c.out);
+  if (c.policy != "random") set_cpu_threads(c.threads);
   data::Transitions t;
   try {
     t = collect(c, [](int64_t steps, int64_t episodes) {

@@ -27,6 +27,7 @@ void CollectConfig::validate() const {
   }
   if (transitions < 0 || episodes < 0) throw std::invalid_argument("--transitions and --episodes must be >= 0");
   if (noise < 0) throw std::invalid_argument("--noise must be >= 0");
+  if (threads < 1) throw std::invalid_argument("--threads must be >= 1");
   if (out.empty()) throw std::invalid_argument("--out FILE.hdf5 is required");
 }
 

@@ -27,6 +27,9 @@ struct CollectConfig {
   int64_t transitions = 0;     // stop after this many (the last episode may be cut: partial)
   int64_t episodes = 0;        // ... or after this many whole episodes (exactly one of the two)
   uint64_t seed = 0;
+  // LibTorch threads for a SAC policy. It acts on one observation a step, too
+  // small for threads to share; the arrays are the same at 1 and 2 threads.
+  int threads = 1;
   std::string out;           // .hdf5 file
   bool overwrite = false;    // `out` may replace an existing file (checked by the command)
   std::string command_line;  // recorded in the file's metadata

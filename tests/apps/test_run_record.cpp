@@ -280,7 +280,8 @@ TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation 
 // env loop that collect and SAC's evaluation step through must keep their bits.
 // A random policy with noise and a cut last episode, a sampled SAC policy, a
 // deterministic one with noise over whole episodes, and a SAC run's sampled
-// evaluations, against the digests of the build before the loop was shared.
+// evaluations, against the digests of the build before the loop was shared;
+// the sampled one again at 2 threads.
 TEST_CASE("reproducible mode: collect and SAC's evaluation give the committed bits", "[cli][collect]") {
   aaren::testing::skip_unless_reproducible_mode();
   const auto dir = aaren::testing::temp_dir("collect_digest");
@@ -308,6 +309,12 @@ TEST_CASE("reproducible mode: collect and SAC's evaluation give the committed bi
     REQUIRE(expected[name].size() == 1);
     CHECK(aaren::data::d4rl_arrays_sha256(out) == expected[name].front());
   }
+  // Threads change no bit: collect's SAC actor acts on one observation a step.
+  const auto two =
+      aaren::testing::run_shell(bin + " " + runs[1].second + " --threads 2 --out " + dir + "/two.hdf5 2>&1");
+  INFO(two.output);
+  REQUIRE(two.exit_code == 0);
+  CHECK(aaren::data::d4rl_arrays_sha256(dir + "/two.hdf5") == expected["sac-sampled"].front());
   const auto r = aaren::testing::run_shell(bin +
                                            " sac --env hopper --env-steps 1200 --learning-starts 400 --eval-every 400 "
                                            "--eval-episodes 2 --eval-sampled --seed 4 --out " +
