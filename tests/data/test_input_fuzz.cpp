@@ -62,6 +62,23 @@ std::string mutate(std::string bytes, std::mt19937_64& rng) {
   return bytes;
 }
 
+// 200 random hopper-sized transitions in 4 episodes, with nested metadata, by
+// our writer (the checksummed HDF5 1.10 format), in chunks of 64 rows.
+void write_small_dataset(const std::string& path) {
+  aaren::data::Transitions t;
+  t.size = 200, t.obs_dim = 11, t.act_dim = 3, t.has_timeouts = true;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> n;
+  for (int i = 0; i < 200 * 11; ++i) t.observations.push_back(n(rng));
+  for (int i = 0; i < 200 * 3; ++i) t.actions.push_back(n(rng));
+  for (int i = 0; i < 200; ++i)
+    t.rewards.push_back(n(rng)), t.terminals.push_back(i % 50 == 49), t.timeouts.push_back(0);
+  t.metadata = {{"env_name", "hopper"}, {"command", "aaren collect --env hopper"}, {"policy/step", "85000"}};
+  aaren::data::WriteOptions options;
+  options.chunk_rows = 64;
+  aaren::data::write_d4rl(path, t, options);
+}
+
 bool one_line_naming(const std::string& what, const std::string& path) {
   return what.rfind(path + ": ", 0) == 0 && what.find('\n') == std::string::npos;
 }
@@ -76,21 +93,8 @@ TEST_CASE("fuzz: damaged HDF5 files give data or one line, never a crash or a ha
   std::vector<std::string> bases;
   REQUIRE_H5PY();
   bases.push_back(aaren::testing::h5py_fixtures() + "/hopper-medium-v2.hdf5");
-  {
-    aaren::data::Transitions t;
-    t.size = 200, t.obs_dim = 11, t.act_dim = 3, t.has_timeouts = true;
-    std::mt19937 rng(7);
-    std::normal_distribution<float> n;
-    for (int i = 0; i < 200 * 11; ++i) t.observations.push_back(n(rng));
-    for (int i = 0; i < 200 * 3; ++i) t.actions.push_back(n(rng));
-    for (int i = 0; i < 200; ++i)
-      t.rewards.push_back(n(rng)), t.terminals.push_back(i % 50 == 49), t.timeouts.push_back(0);
-    t.metadata = {{"env_name", "hopper"}, {"command", "aaren collect --env hopper"}, {"policy/step", "85000"}};
-    aaren::data::WriteOptions options;
-    options.chunk_rows = 64;
-    bases.push_back(dir + "/ours.hdf5");
-    aaren::data::write_d4rl(bases.back(), t, options);
-  }
+  bases.push_back(dir + "/ours.hdf5");
+  write_small_dataset(bases.back());
   const int64_t per_base = env_int("AAREN_FUZZ_MUTANTS", 300);
   std::mt19937_64 rng(static_cast<uint64_t>(env_int("AAREN_FUZZ_SEED", 1)));
   std::map<std::string, int> outcomes;

@@ -20,6 +20,14 @@ namespace {
 using aaren::testing::random_action;
 
 const std::vector<std::string> kEnvs{"hopper", "halfcheetah", "walker2d", "ant"};
+
+// Whether `env` is terminal in the state (q, v) with q[i] set to `value`.
+template <class Env>
+bool terminal_with_qpos(Env& env, std::vector<double> q, const std::vector<double>& v, int i, double value) {
+  q[i] = value;
+  env.set_state(q.data(), v.data());
+  return env.is_terminal_state();
+}
 }  // namespace
 
 TEST_CASE("envs: dimensions and names", "[envs]") {
@@ -125,13 +133,8 @@ TEST_CASE("envs: each termination rule fires at its threshold", "[envs]") {
   SECTION("walker2d: z in (0.8, 2), angle in (-1, 1)") {
     Walker2d env;
     env.reset();
-    auto q = env.qpos(), v = env.qvel();
-    auto at = [&](int i, double value) {
-      auto qp = q;
-      qp[i] = value;
-      env.set_state(qp.data(), v.data());
-      return env.is_terminal_state();
-    };
+    const auto q = env.qpos(), v = env.qvel();
+    auto at = [&](int i, double value) { return terminal_with_qpos(env, q, v, i, value); };
     CHECK(!at(1, 0.8001));
     CHECK(at(1, 0.8));
     CHECK(!at(1, 1.9999));
@@ -143,13 +146,8 @@ TEST_CASE("envs: each termination rule fires at its threshold", "[envs]") {
   SECTION("ant: z in [0.2, 1], finite state") {
     Ant env;
     env.reset();
-    auto q = env.qpos(), v = env.qvel();
-    auto at = [&](int i, double value) {
-      auto qp = q;
-      qp[i] = value;
-      env.set_state(qp.data(), v.data());
-      return env.is_terminal_state();
-    };
+    const auto q = env.qpos(), v = env.qvel();
+    auto at = [&](int i, double value) { return terminal_with_qpos(env, q, v, i, value); };
     CHECK(!at(2, 0.2));
     CHECK(at(2, 0.1999));
     CHECK(!at(2, 1.0));
