@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -108,10 +109,10 @@ std::string shared_cores_warning(int threads, double busy, int cores) {
   if (threads > cores)
     return "--threads " + std::to_string(threads) + ", but this process may use only " + std::to_string(cores) +
            (cores == 1 ? " core" : " cores") + cost + cures;
-  char amount[32];
-  std::snprintf(amount, sizeof amount, "%.1f", busy);
-  return "--threads " + std::to_string(threads) + ", but about " + amount + " of the " + std::to_string(cores) +
-         " cores this process may use are busy with other work" + cost + cures;
+  char amount[32];  // to_chars: "1.0" whatever LC_NUMERIC a host program has set (snprintf would write "1,0")
+  char* amount_end = std::to_chars(amount, amount + sizeof amount, busy, std::chars_format::fixed, 1).ptr;
+  return "--threads " + std::to_string(threads) + ", but about " + std::string(amount, amount_end) + " of the " +
+         std::to_string(cores) + " cores this process may use are busy with other work" + cost + cures;
 }
 
 }  // namespace aaren::base

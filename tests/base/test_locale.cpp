@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/config_fields.h"
+#include "base/cpu_load.h"
 #include "base/numbers.h"
 #include "runtime/policy_file.h"
 #include "tests/prerequisite.h"
@@ -58,4 +59,13 @@ TEST_CASE("environment: flags and policy files read '.' decimals under a decimal
   const auto read = aaren::lean::read_policy_file(path);
   std::filesystem::remove(path);
   CHECK(read.real("return_scale") == 1000.5);
+}
+
+TEST_CASE("environment: the shared-cores warning writes '.' decimals under a decimal-comma locale",
+          "[base][environment]") {
+  const DecimalCommaLocale locale;
+  AAREN_REQUIRE_PREREQUISITE(locale.active(), "the de_DE.UTF-8 locale (scripts/setup.sh generates it)");
+  const auto line = aaren::base::shared_cores_warning(2, 1.04, 2);
+  INFO(line);
+  CHECK(line.find("about 1.0 of the 2 cores") != std::string::npos);
 }
