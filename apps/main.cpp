@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 #include "base/blas_kernels.h"
+#include "base/float_env.h"
 
 int main(int argc, char** argv) {
   const std::string unreproducible = aaren::base::apply_reproducible_mode();  // first: it pins the kernels
@@ -13,7 +14,8 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << unreproducible << "\n";
     return 2;
   }
-  aaren::base::prefer_native_blas_kernels();  // before any matrix product
+  aaren::base::prefer_native_blas_kernels();    // before any matrix product
+  aaren::base::flush_subnormals_unless_kept();  // before any thread starts: they inherit it
   if (argc == 2 && (std::string(argv[1]) == "--version" || std::string(argv[1]) == "version")) {
     std::cout << aaren::cli::version_line() << "\n";
     return 0;

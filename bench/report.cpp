@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "base/blas_kernels.h"
+#include "base/float_env.h"
 
 namespace aaren::bench {
 
@@ -36,7 +37,8 @@ nlohmann::json machine_info() {
           {"torch_threads", at::get_num_threads()},
           {"blas_kernels", base::blas_kernels()},  // OpenBLAS's kernel set ("" for another BLAS)
           {"aten_cpu_capability", aten_cpu_capability()},
-          {"reproducible", base::reproducible_mode()}};  // AAREN_REPRODUCIBLE=1: the pinned kernels
+          {"reproducible", base::reproducible_mode()},          // AAREN_REPRODUCIBLE=1: the pinned kernels
+          {"subnormals_flushed", base::subnormals_flushed()}};  // FTZ and DAZ (base/float_env.h)
 }
 
 }  // namespace aaren::bench

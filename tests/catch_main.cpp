@@ -2,9 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include "base/blas_kernels.h"
+#include "base/float_env.h"
 
 int main(int argc, char** argv) {
-  aaren::base::prefer_native_blas_kernels();  // as the aaren program does: the same kernels, faster tests
+  aaren::base::prefer_native_blas_kernels();    // as the aaren program does: the same kernels, faster tests
+  aaren::base::flush_subnormals_unless_kept();  // and the same floating-point environment
   Catch::Session session;
   if (const int error = session.applyCommandLine(argc, argv)) return error;
   // Always: a test spec that matches no test fails (it would pass silently),

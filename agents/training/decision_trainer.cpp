@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/csv_log.h"
 #include "base/file_hash.h"
+#include "base/float_env.h"
 #include "base/numbers.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
@@ -304,6 +305,27 @@ void record_arrays_checksum(nlohmann::json& dataset, const nlohmann::json& known
 }
 }  // namespace
 
+namespace {
+// Whether the run flushed subnormals to zero when it last ran (base/float_env.h):
+// its last resume's machine record, else its start's. A run made before the
+// setting was recorded (stop 61) kept them.
+bool ran_with_subnormals_flushed(const nlohmann::json& provenance) {
+  const auto& resumes = provenance.value("resumes", nlohmann::json::array());
+  const auto& last = resumes.is_array() && !resumes.empty() ? resumes.back() : provenance;
+  const auto machine = last.is_object() ? last.value("machine", nlohmann::json()) : nlohmann::json();
+  return machine.is_object() && machine.value("subnormals_flushed", false);
+}
+
+// A resume under another floating-point setting continues, but not bit for bit: said once, at its start.
+void warn_if_float_setting_changed(const nlohmann::json& before, const std::string& run) {
+  const bool then = ran_with_subnormals_flushed(before), now = base::subnormals_flushed();
+  if (then == now) return;
+  std::cerr << "warning: " << run << " ran with subnormal floats " << (then ? "flushed to zero" : "kept")
+            << ", this process " << (now ? "flushes them" : "keeps them") << ": it continues, no longer bit for bit; "
+            << (then ? "unset AAREN_KEEP_SUBNORMALS" : "set AAREN_KEEP_SUBNORMALS=1") << " to continue it exactly\n";
+}
+}  // namespace
+
 nlohmann::json DecisionTrainer::Run::run_history() const {
   nlohmann::json before;  // the provenance of the run this one continues
   if (start_update > 0) {
@@ -313,6 +335,7 @@ nlohmann::json DecisionTrainer::Run::run_history() const {
   nlohmann::json history = provenance;
   history["resumes"] = nlohmann::json::array();
   if (!before.is_null()) {
+    warn_if_float_setting_changed(before, std::filesystem::path(c.resume).parent_path().string());
     history = before;
     if (!history.contains("resumes") || !history.at("resumes").is_array()) history["resumes"] = nlohmann::json::array();
     history["resumes"].push_back({{"command", provenance.value("command", nlohmann::json())},

@@ -259,6 +259,7 @@ TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation 
   CHECK(machine.at("blas_kernels") == "Haswell");
   CHECK(machine.at("aten_cpu_capability") == "AVX2");
   CHECK(machine.at("reproducible") == true);
+  CHECK(machine.at("subnormals_flushed") == true);  // base/float_env.h: the digest holds with FTZ and DAZ set
   // The digest: every weight's bytes (in name order) and the evaluation's rows.
   const auto agent = aaren::load_checkpoint(dir + "/run/checkpoint.pt");
   std::ofstream bytes(dir + "/digest.bin", std::ios::binary);
@@ -325,4 +326,33 @@ TEST_CASE("reproducible mode: collect and SAC's evaluation give the committed bi
   REQUIRE(!rows.empty());
   rows.erase(rows.begin());  // the header
   CHECK(rows == expected["sac-eval"]);
+}
+
+// base/float_env.h: the aaren program flushes subnormals unless AAREN_KEEP_SUBNORMALS=1, and a run
+// records which; a resume under the other setting continues (not bit for bit) and says so once.
+TEST_CASE("cli: a resume under another subnormal setting warns once, and each start records its setting",
+          "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("subnormals");
+  const std::string keep = "AAREN_KEEP_SUBNORMALS=1 " + std::string(AAREN_BINARY) + " ";
+  auto r = aaren::testing::run_shell(keep + kRecordRun + " --updates 4 --checkpoint-every 2 --eval-every 4 --out " +
+                                     dir + "/run 2>&1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_json(dir + "/run/config.json").at("provenance").at("machine").at("subnormals_flushed") == false);
+  const std::string resume = "train --resume " + dir + "/run/checkpoint_2.pt --updates 4 --out ";
+  r = aaren::testing::run_shell(keep + resume + dir + "/kept 2>&1");  // the same setting: no word
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("subnormal floats") == std::string::npos);
+  r = aaren::testing::run_shell("env -u AAREN_KEEP_SUBNORMALS " + std::string(AAREN_BINARY) + " " + resume + dir +
+                                "/flushed 2>&1");  // the default: flushed
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string warning = "ran with subnormal floats kept, this process flushes them";
+  CHECK(r.output.find(warning) != std::string::npos);
+  CHECK(r.output.find(warning) == r.output.rfind(warning));
+  CHECK(r.output.find("set AAREN_KEEP_SUBNORMALS=1 to continue it exactly") != std::string::npos);
+  const auto history = read_json(dir + "/flushed/config.json").at("provenance");
+  CHECK(history.at("machine").at("subnormals_flushed") == false);  // the start's
+  CHECK(history.at("resumes").back().at("machine").at("subnormals_flushed") == true);
 }
