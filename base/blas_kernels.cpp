@@ -48,6 +48,20 @@ std::string blas_kernels() {
   return corename ? std::string(corename()) : std::string();
 }
 
+std::string blas_threading() {
+  using ParallelFn = int (*)();
+  const auto parallel = reinterpret_cast<ParallelFn>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  if (!parallel) return "";
+  switch (parallel()) {  // OpenBLAS's openblas_get_parallel: 0 sequential, 1 pthreads, 2 OpenMP
+    case 0:
+      return "sequential";
+    case 1:
+      return "pthreads";
+    default:
+      return "openmp";
+  }
+}
+
 bool reproducible_mode() {
   const char* mode = std::getenv("AAREN_REPRODUCIBLE");
   return mode && std::string(mode) == "1";

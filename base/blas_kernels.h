@@ -21,6 +21,11 @@ void prefer_native_blas_kernels();
 // is not OpenBLAS.
 std::string blas_kernels();
 
+// How OpenBLAS runs its threads: "openmp" (libgomp starts them at the first
+// parallel region), "pthreads" (its own pool, started when the library loads),
+// "sequential", or "" when the BLAS is not OpenBLAS.
+std::string blas_threading();
+
 // AAREN_REPRODUCIBLE=1: portable numbers. The last bits of a float product or
 // sum depend on the kernels that compute it (vector width, FMA, blocking), and
 // OpenBLAS, ATen and oneDNN each pick theirs from the CPU. This pins the set

@@ -35,7 +35,8 @@ nlohmann::json machine_info() {
   return {{"cpu", cpu},
           {"hardware_threads", std::thread::hardware_concurrency()},
           {"torch_threads", at::get_num_threads()},
-          {"blas_kernels", base::blas_kernels()},  // OpenBLAS's kernel set ("" for another BLAS)
+          {"blas_kernels", base::blas_kernels()},      // OpenBLAS's kernel set ("" for another BLAS)
+          {"blas_threading", base::blas_threading()},  // its threads: "openmp", "pthreads", "sequential"
           {"aten_cpu_capability", aten_cpu_capability()},
           {"reproducible", base::reproducible_mode()},          // AAREN_REPRODUCIBLE=1: the pinned kernels
           {"subnormals_flushed", base::subnormals_flushed()}};  // FTZ and DAZ (base/float_env.h)

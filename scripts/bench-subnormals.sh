@@ -52,13 +52,12 @@ for keep in 1 0; do
 done
 mv "$TMP/subnormals.csv" "$CSV"
 # The machine and binary beside the numbers: the flushed run's own provenance.
-/usr/bin/python3 - "$TMP/run0/config.json" "$CHECKPOINT" > "${CSV%.csv}.config.json" << 'PYTHON'
+# (The resume's own record: the run's top-level provenance is its first start's, another binary's.)
+/usr/bin/python3 - "$TMP/run0/config.json" "$CHECKPOINT" "$("$A" --version)" > "${CSV%.csv}.config.json" << 'PYTHON'
 import json, sys
-config, checkpoint = sys.argv[1:]
-provenance = json.load(open(config))["provenance"]
-resume = provenance["resumes"][-1]
-record = {"checkpoint": checkpoint, "machine": resume["machine"], "commit": resume["commit"],
-          "libtorch": provenance.get("libtorch")}
+config, checkpoint, version = sys.argv[1:]
+resume = json.load(open(config))["provenance"]["resumes"][-1]
+record = {"checkpoint": checkpoint, "machine": resume["machine"], "commit": resume["commit"], "binary": version}
 print(json.dumps(record, indent=2))
 PYTHON
 echo "bench-subnormals: $CSV (${CSV%.csv}.config.json: the machine and the binary)"

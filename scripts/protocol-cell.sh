@@ -118,13 +118,17 @@ train() {  # the arguments: how this call starts or continues the run
 PARKED=${IN_FLIGHT:-data/in-flight}/$RUN
 if [[ ! -f $RUN/config.json && -f $PARKED/config.json ]]; then scripts/park-runs.sh --restore "$RUN"; fi
 
-# A cell runs under one floating-point setting, from its first update to its final evaluation: one that
-# started with IEEE subnormals kept (a binary before stop 61: its provenance has no subnormals_flushed)
-# continues with them kept (base/float_env.h); flushing them would change its bits from the resume on.
-if [[ -f $RUN/config.json ]] && ! python3 -c 'import json, sys
-machine = json.load(open(sys.argv[1])).get("provenance", {}).get("machine", {})
-sys.exit(0 if machine.get("subnormals_flushed") else 1)' "$RUN/config.json" 2> /dev/null; then
-  export AAREN_KEEP_SUBNORMALS=1
+# A cell runs under one floating-point setting, from its first update to its final evaluation, whatever
+# the caller's environment says: one that started with IEEE subnormals kept (a binary before stop 61: its
+# provenance has no subnormals_flushed) continues with them kept, one that started flushed continues
+# flushed (base/float_env.h); the other setting would change its bits from the resume on.
+unset AAREN_KEEP_SUBNORMALS
+if [[ -f $RUN/config.json ]]; then
+  started=$(python3 -c 'import json, sys
+machine = json.load(open(sys.argv[1]))["provenance"]["machine"]
+print("flushed" if machine.get("subnormals_flushed") else "kept")' "$RUN/config.json" 2> /dev/null) ||
+    { echo "protocol-cell: $RUN/config.json: no provenance.machine to tell its floating-point setting" >&2; exit 1; }
+  [[ $started == kept ]] && export AAREN_KEEP_SUBNORMALS=1
 fi
 
 if [[ -f $RUN/checkpoint.pt ]]; then

@@ -5,8 +5,12 @@
 #include "base/float_env.h"
 
 int main(int argc, char** argv) {
-  aaren::base::prefer_native_blas_kernels();    // as the aaren program does: the same kernels, faster tests
-  aaren::base::flush_subnormals_unless_kept();  // and the same floating-point environment
+  aaren::base::prefer_native_blas_kernels();  // as the aaren program does: the same kernels, faster tests
+#ifdef AAREN_TESTS_FLUSH_SUBNORMALS
+  // aaren_tests: the floating-point environment of the aaren program. The lean
+  // runtime's tests keep IEEE subnormals, as the host programs it is for do.
+  aaren::base::flush_subnormals_unless_kept();
+#endif
   Catch::Session session;
   if (const int error = session.applyCommandLine(argc, argv)) return error;
   // Always: a test spec that matches no test fails (it would pass silently),

@@ -306,19 +306,20 @@ void record_arrays_checksum(nlohmann::json& dataset, const nlohmann::json& known
 }  // namespace
 
 namespace {
-// Whether the run flushed subnormals to zero when it last ran (base/float_env.h):
-// its last resume's machine record, else its start's. A run made before the
-// setting was recorded (stop 61) kept them.
-bool ran_with_subnormals_flushed(const nlohmann::json& provenance) {
-  const auto& resumes = provenance.value("resumes", nlohmann::json::array());
-  const auto& last = resumes.is_array() && !resumes.empty() ? resumes.back() : provenance;
-  const auto machine = last.is_object() ? last.value("machine", nlohmann::json()) : nlohmann::json();
+// Whether the run flushed subnormals to zero (base/float_env.h) in the stretch
+// that wrote the checkpoint at `update`: the last resume before it, else the
+// start. A run made before the setting was recorded (stop 61) kept them.
+bool ran_with_subnormals_flushed(const nlohmann::json& provenance, int64_t update) {
+  nlohmann::json machine = provenance.value("machine", nlohmann::json());
+  for (const auto& resume : provenance.value("resumes", nlohmann::json::array()))
+    if (resume.is_object() && resume.value("at_update", int64_t{0}) < update)
+      machine = resume.value("machine", nlohmann::json());
   return machine.is_object() && machine.value("subnormals_flushed", false);
 }
 
 // A resume under another floating-point setting continues, but not bit for bit: said once, at its start.
-void warn_if_float_setting_changed(const nlohmann::json& before, const std::string& run) {
-  const bool then = ran_with_subnormals_flushed(before), now = base::subnormals_flushed();
+void warn_if_float_setting_changed(const nlohmann::json& before, int64_t update, const std::string& run) {
+  const bool then = ran_with_subnormals_flushed(before, update), now = base::subnormals_flushed();
   if (then == now) return;
   std::cerr << "warning: " << run << " ran with subnormal floats " << (then ? "flushed to zero" : "kept")
             << ", this process " << (now ? "flushes them" : "keeps them") << ": it continues, no longer bit for bit; "
@@ -335,7 +336,7 @@ nlohmann::json DecisionTrainer::Run::run_history() const {
   nlohmann::json history = provenance;
   history["resumes"] = nlohmann::json::array();
   if (!before.is_null()) {
-    warn_if_float_setting_changed(before, std::filesystem::path(c.resume).parent_path().string());
+    warn_if_float_setting_changed(before, start_update, std::filesystem::path(c.resume).parent_path().string());
     history = before;
     if (!history.contains("resumes") || !history.at("resumes").is_array()) history["resumes"] = nlohmann::json::array();
     history["resumes"].push_back({{"command", provenance.value("command", nlohmann::json())},

@@ -250,9 +250,9 @@ TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation 
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("--precision bf16 on the CPU: AAREN_REPRODUCIBLE=1 pins oneDNN to AVX2") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir + "/bf16"));
-  r = aaren::testing::run_shell("env -u OPENBLAS_CORETYPE AAREN_REPRODUCIBLE=1 " + std::string(AAREN_BINARY) + " " +
-                                kRecordRun + " --updates 20 --eval-every 20 --precision fp32 --out " + dir +
-                                "/run 2>&1");
+  r = aaren::testing::run_shell("env -u OPENBLAS_CORETYPE -u AAREN_KEEP_SUBNORMALS AAREN_REPRODUCIBLE=1 " +
+                                std::string(AAREN_BINARY) + " " + kRecordRun +
+                                " --updates 20 --eval-every 20 --precision fp32 --out " + dir + "/run 2>&1");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto machine = read_json(dir + "/run/config.json").at("provenance").at("machine");
@@ -355,4 +355,10 @@ TEST_CASE("cli: a resume under another subnormal setting warns once, and each st
   const auto history = read_json(dir + "/flushed/config.json").at("provenance");
   CHECK(history.at("machine").at("subnormals_flushed") == false);  // the start's
   CHECK(history.at("resumes").back().at("machine").at("subnormals_flushed") == true);
+  // Continued again under the default: the stretch that wrote its checkpoint flushed, so no word.
+  r = aaren::testing::run_shell("env -u AAREN_KEEP_SUBNORMALS " + std::string(AAREN_BINARY) + " train --resume " + dir +
+                                "/flushed/checkpoint.pt --updates 6 --out " + dir + "/again 2>&1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("subnormal floats") == std::string::npos);
 }

@@ -172,7 +172,8 @@ case $cmd in
     [[ -n ${STUB_FAIL:-} ]] && exit 1
     echo "$backbone $dir" >> "$STUB_LOG"
     [[ -f $dir/score ]] || echo $((40 + seed)) > "$dir/score"
-    echo "{\"updates\": $updates}" > "$dir/config.json"
+    flushed=true; [[ ${AAREN_KEEP_SUBNORMALS:-} == 1 ]] && flushed=false
+    echo "{\"updates\": $updates, \"provenance\": {\"machine\": {\"subnormals_flushed\": $flushed}}}" > "$dir/config.json"
     printf 'update,loss\n%s,0.1\n' "$updates" > "$dir/train_log.csv"
     # Each point's episodes start from seed 7000000 + update.
     echo "update,target,return_mean,return_std,score_mean,score_std,seed,episodes" > "$dir/eval.csv"
