@@ -303,9 +303,7 @@ void record_arrays_checksum(nlohmann::json& dataset, const nlohmann::json& known
   } catch (const data::DataError&) {  // not the D4RL layout: the file's checksum stands alone
   }
 }
-}  // namespace
 
-namespace {
 // Whether the run flushed subnormals to zero (base/float_env.h) in the stretch
 // that wrote the checkpoint at `update`: the last resume before it, else the
 // start. A run made before the setting was recorded (stop 61) kept them.
