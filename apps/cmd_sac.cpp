@@ -12,6 +12,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
 #include "base/atomic_file.h"
 #include "base/format.h"
 #include "base/svg_plot.h"
@@ -37,7 +38,8 @@ SacConfig stored_config(const std::string& folder) {
   if (!in) throw InputError("--resume " + folder + ": no config.json there (not a folder of 'aaren sac')");
   try {
     auto j = nlohmann::json::parse(in);
-    j.erase("resume");  // how it was started last time, not a setting
+    j.erase("resume");      // how it was started last time, not a setting
+    j.erase("provenance");  // what ran it: train_sac continues that record
     return base::fields_from_json(j, SacConfig::fields());
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": not JSON (" + std::string(e.what()) + ")");
@@ -87,6 +89,7 @@ int run_sac(int argc, char** argv) {
     throw UsageError("--out is required (or --resume DIR to continue a run)");
   if (given(vm, "no-autotune")) c.autotune = false;
   for (int i = 0; i < argc; ++i) c.command_line += (i ? " " : "") + std::string(argv[i]);
+  c.provenance = provenance(argc, argv);
   try {
     c.validate();
     envs::resolve_env_name(c.env);

@@ -24,6 +24,7 @@
 #include "base/file_hash.h"
 #include "base/float_env.h"
 #include "base/numbers.h"
+#include "base/run_history.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "envs/d4rl_scores.h"
@@ -158,14 +159,6 @@ using batch_regimes::WindowRegime;
 
 namespace {
 
-// A JSON object from a file; empty when the file is missing or not an object.
-nlohmann::json read_json_object(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return nlohmann::json::object();
-  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
 // The `seconds` column of train_log.csv at `update` (0 when it is not there):
 // a resumed run's clock continues from it.
 double logged_seconds(const std::string& log_path, int64_t update) {
@@ -214,7 +207,8 @@ struct DecisionTrainer::Run {
   // resolve_training_run; on failure with several ranks, the group is joined and left.
   ResolvedTrainingRun resolve_with_peers(const TrainConfig& given, const std::set<std::string>& flags);
   void write_config();
-  nlohmann::json run_history() const;
+  nlohmann::json earlier_provenance() const;
+  nlohmann::json run_history(const nlohmann::json& before) const;
   void join_group();
   void build_model();
   void restore_training_state();
@@ -281,7 +275,16 @@ ResolvedTrainingRun DecisionTrainer::Run::resolve_with_peers(const TrainConfig& 
 // dataset by path, size and SHA-256.
 void DecisionTrainer::Run::write_config() {
   auto j = c.to_json();
-  if (!provenance.is_null()) j["provenance"] = run_history();
+  if (!provenance.is_null()) {
+    const auto before = earlier_provenance();
+    if (start_update > 0) {  // under another floating-point setting it continues, not bit for bit: said once
+      const auto then = base::subnormals_flushed_in(before, "at_update", start_update);
+      const auto run = std::filesystem::path(c.resume).parent_path().string();
+      const auto warning = base::subnormal_setting_warning(then, base::subnormals_flushed(), run);
+      if (!warning.empty()) std::cerr << warning << "\n";
+    }
+    j["provenance"] = run_history(before);
+  }
   base::write_file_atomically(c.out_dir + "/config.json", j.dump(2) + "\n");
 }
 
@@ -303,47 +306,19 @@ void record_arrays_checksum(nlohmann::json& dataset, const nlohmann::json& known
   } catch (const data::DataError&) {  // not the D4RL layout: the file's checksum stands alone
   }
 }
-
-// Whether the run flushed subnormals to zero (base/float_env.h) in the stretch
-// that wrote the checkpoint at `update`: the last resume before it, else the
-// start. A run made before the setting was recorded (stop 61) kept them.
-bool ran_with_subnormals_flushed(const nlohmann::json& provenance, int64_t update) {
-  nlohmann::json machine = provenance.value("machine", nlohmann::json());
-  for (const auto& resume : provenance.value("resumes", nlohmann::json::array()))
-    if (resume.is_object() && resume.value("at_update", int64_t{0}) < update)
-      machine = resume.value("machine", nlohmann::json());
-  return machine.is_object() && machine.value("subnormals_flushed", false);
-}
-
-// A resume under another floating-point setting continues, but not bit for bit: said once, at its start.
-void warn_if_float_setting_changed(const nlohmann::json& before, int64_t update, const std::string& run) {
-  const bool then = ran_with_subnormals_flushed(before, update), now = base::subnormals_flushed();
-  if (then == now) return;
-  std::cerr << "warning: " << run << " ran with subnormal floats " << (then ? "flushed to zero" : "kept")
-            << ", this process " << (now ? "flushes them" : "keeps them") << ": it continues, no longer bit for bit; "
-            << (then ? "unset AAREN_KEEP_SUBNORMALS" : "set AAREN_KEEP_SUBNORMALS=1") << " to continue it exactly\n";
-}
 }  // namespace
 
-nlohmann::json DecisionTrainer::Run::run_history() const {
-  nlohmann::json before;  // the provenance of the run this one continues
-  if (start_update > 0) {
-    const auto earlier = read_json_object((std::filesystem::path(c.resume).parent_path() / "config.json").string());
-    if (earlier.contains("provenance") && earlier.at("provenance").is_object()) before = earlier.at("provenance");
-  }
+nlohmann::json DecisionTrainer::Run::earlier_provenance() const {
+  if (start_update == 0) return nullptr;
+  return base::recorded_provenance((std::filesystem::path(c.resume).parent_path() / "config.json").string());
+}
+
+// before: the provenance of the run this one continues (null for a new run).
+nlohmann::json DecisionTrainer::Run::run_history(const nlohmann::json& before) const {
   nlohmann::json history = provenance;
   history["resumes"] = nlohmann::json::array();
-  if (!before.is_null()) {
-    warn_if_float_setting_changed(before, start_update, std::filesystem::path(c.resume).parent_path().string());
-    history = before;
-    if (!history.contains("resumes") || !history.at("resumes").is_array()) history["resumes"] = nlohmann::json::array();
-    history["resumes"].push_back({{"command", provenance.value("command", nlohmann::json())},
-                                  {"started_utc", provenance.value("started_utc", "")},
-                                  {"commit", provenance.value("commit", "")},
-                                  {"machine", provenance.value("machine", nlohmann::json())},
-                                  {"from_checkpoint", c.resume},
-                                  {"at_update", start_update}});
-  }
+  if (start_update > 0)
+    history = base::continued_history(before, provenance, {{"from_checkpoint", c.resume}, {"at_update", start_update}});
   const auto known = before.is_object() ? before.value("dataset", nlohmann::json()) : nlohmann::json();
   try {
     history["dataset"] = base::file_identity(c.dataset, known);

@@ -20,6 +20,8 @@
 #include "base/clock.h"
 #include "base/csv_log.h"
 #include "base/file_hash.h"
+#include "base/float_env.h"
+#include "base/run_history.h"
 #include "data/hdf5_io.h"
 
 namespace aaren {
@@ -617,6 +619,25 @@ void SacRun::dump_replay() {
   data::write_d4rl(c.dump_replay, t);
 }
 
+// OUT/config.json: the settings, and what ran them (a resume at `resumed_at` > 0
+// appends this process to the record its stopped run left there, and warns once
+// when it runs under another subnormal setting than the stretch that saved the state).
+void write_config(const SacConfig& c, int64_t resumed_at) {
+  auto j = c.to_json();
+  if (!c.provenance.is_null()) {
+    nlohmann::json history = c.provenance;
+    history["resumes"] = nlohmann::json::array();
+    if (resumed_at > 0) {
+      const auto before = base::recorded_provenance(c.out_dir + "/config.json");
+      const auto then = base::subnormals_flushed_in(before, "at_step", resumed_at);
+      const auto warning = base::subnormal_setting_warning(then, base::subnormals_flushed(), c.out_dir);
+      if (!warning.empty()) std::cerr << warning << "\n";
+      history = base::continued_history(before, c.provenance, {{"at_step", resumed_at}});
+    }
+    j["provenance"] = history;
+  }
+  base::write_file_atomically(c.out_dir + "/config.json", j.dump(2) + "\n");
+}
 }  // namespace
 
 SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgress&)>& progress) {
@@ -628,7 +649,7 @@ SacResult train_sac(const SacConfig& c, const std::function<void(const SacProgre
   auto& p = run.p;
   const bool resumed = run.resume();
   // The settings that ran, once the saved state (if any) has been found to match them.
-  base::write_file_atomically(c.out_dir + "/config.json", c.to_json().dump(2) + "\n");
+  write_config(c, resumed ? run.first_step - 1 : 0);
   run.open_logs(resumed);
   int64_t next_state_at = c.state_every > 0 ? (run.first_step - 1) / c.state_every * c.state_every + c.state_every : 0;
   const double start = base::now_seconds();

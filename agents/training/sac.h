@@ -53,6 +53,10 @@ struct SacConfig {
   std::string out_dir;       // log.csv, eval.csv, policy_*.pt, config.json
   std::string dump_replay;   // write the replay buffer here in the D4RL layout (empty: no)
   std::string command_line;  // recorded in the replay file's metadata
+  // What runs it (apps/provenance.h's record), kept in OUT/config.json as
+  // "provenance": a new run's, or on resume the run's first start with this
+  // process appended under "resumes" (base/run_history.h). Null: none written.
+  nlohmann::json provenance;
   // Save the training state (networks, optimisers, alpha, generators, logs'
   // position, and every action taken since step 1 instead of the replay
   // buffer: a resume steps a freshly seeded env with them to rebuild it, and
@@ -65,7 +69,7 @@ struct SacConfig {
   int64_t state_every = 0;
   std::string resume;
 
-  // Every field but command_line: flag, JSON key and help (the command line
+  // Every field but command_line and provenance: flag, JSON key and help (the command line
   // and OUT/config.json both come from it).
   static const std::vector<base::ConfigField<SacConfig>>& fields();
 

@@ -362,3 +362,43 @@ TEST_CASE("cli: a resume under another subnormal setting warns once, and each st
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("subnormal floats") == std::string::npos);
 }
+
+// SAC's record too (base/run_history.h): a run's config.json says what ran it, each resume appends
+// itself at the step its state was saved, and one under another subnormal setting says so once.
+TEST_CASE("cli: a SAC run records what ran it, each resume appends itself and warns once on another setting",
+          "[cli][sac]") {
+  const auto dir = aaren::testing::temp_dir("sac_record"), run = dir + "/run";
+  const std::string sac =
+      "sac --env hopper --learning-starts 20 --batch-size 8 --hidden-dim 8 --buffer-size 50 "
+      "--eval-every 0 --threads 1 --state-every 30 ";
+  const std::string keep = "AAREN_KEEP_SUBNORMALS=1 " + std::string(AAREN_BINARY) + " ";
+  const std::string flush = "env -u AAREN_KEEP_SUBNORMALS " + std::string(AAREN_BINARY) + " ";
+  auto r = aaren::testing::run_shell(keep + sac + "--env-steps 100 --out " + run + " 2>&1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto history = read_json(run + "/config.json").at("provenance");
+  CHECK(history.at("machine").at("subnormals_flushed") == false);
+  CHECK(history.at("commit").is_string());
+  CHECK(history.at("resumes").empty());
+  r = aaren::testing::run_shell(flush + sac + "--env-steps 160 --resume " + run + " 2>&1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string warning = "ran with subnormal floats kept, this process flushes them";
+  CHECK(r.output.find(warning) != std::string::npos);
+  CHECK(r.output.find(warning) == r.output.rfind(warning));
+  history = read_json(run + "/config.json").at("provenance");
+  CHECK(history.at("machine").at("subnormals_flushed") == false);  // the start's, kept
+  REQUIRE(history.at("resumes").size() == 1);
+  const auto first = history.at("resumes").at(0);
+  CHECK(first.at("machine").at("subnormals_flushed") == true);
+  CHECK(first.at("at_step").get<int64_t>() > 30);  // the state saved last, before step 100
+  CHECK(first.at("at_step").get<int64_t>() < 100);
+  // Continued again under the default: the stretch that saved its state flushed, so no word.
+  r = aaren::testing::run_shell(flush + sac + "--env-steps 220 --resume " + run + " 2>&1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("subnormal floats") == std::string::npos);
+  history = read_json(run + "/config.json").at("provenance");
+  REQUIRE(history.at("resumes").size() == 2);
+  CHECK(history.at("resumes").at(1).at("at_step").get<int64_t>() > first.at("at_step").get<int64_t>());
+}

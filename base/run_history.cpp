@@ -1,0 +1,51 @@
+#include "base/run_history.h"
+
+#include <fstream>
+
+namespace aaren::base {
+
+nlohmann::json recorded_provenance(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("provenance") || !j.at("provenance").is_object()) return nullptr;
+  return j.at("provenance");
+}
+
+nlohmann::json continued_history(const nlohmann::json& before, const nlohmann::json& now, const nlohmann::json& where) {
+  nlohmann::json history =
+      before.is_object() ? before
+                         : nlohmann::json{{"start", "not recorded: the config.json it continues held no provenance"}};
+  if (!history.contains("resumes") || !history.at("resumes").is_array()) history["resumes"] = nlohmann::json::array();
+  nlohmann::json entry = {{"command", now.value("command", nlohmann::json())},
+                          {"started_utc", now.value("started_utc", "")},
+                          {"commit", now.value("commit", "")},
+                          {"machine", now.value("machine", nlohmann::json())}};
+  for (const auto& [key, value] : where.items()) entry[key] = value;
+  history["resumes"].push_back(entry);
+  return history;
+}
+
+std::optional<bool> subnormals_flushed_in(const nlohmann::json& history, const std::string& position_key,
+                                          int64_t position) {
+  if (!history.is_object()) return std::nullopt;
+  nlohmann::json machine = history.value("machine", nlohmann::json());
+  for (const auto& resume : history.value("resumes", nlohmann::json::array()))
+    if (resume.is_object() && resume.value(position_key, int64_t{0}) < position)
+      machine = resume.value("machine", nlohmann::json());
+  if (!machine.is_object()) return std::nullopt;
+  return machine.value("subnormals_flushed", false);
+}
+
+std::string subnormal_setting_warning(std::optional<bool> then, bool now, const std::string& run) {
+  if (then == now) return "";
+  const std::string process = std::string("this process ") + (now ? "flushes them" : "keeps them");
+  if (!then)
+    return "warning: " + run + " recorded no subnormal-float setting, " + process +
+           ": it continues, perhaps not bit for bit";
+  return "warning: " + run + " ran with subnormal floats " + (*then ? "flushed to zero" : "kept") + ", " + process +
+         ": it continues, no longer bit for bit; " +
+         (*then ? "unset AAREN_KEEP_SUBNORMALS" : "set AAREN_KEEP_SUBNORMALS=1") + " to continue it exactly";
+}
+
+}  // namespace aaren::base

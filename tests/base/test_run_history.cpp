@@ -1,0 +1,61 @@
+// A run's record across resumes (base/run_history.h), on hand-made records:
+// which stretch saved the state a resume continues, and what is said when
+// the record cannot tell.
+#include <catch2/catch.hpp>
+
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "base/run_history.h"
+
+namespace {
+nlohmann::json machine(bool flushed) { return {{"cpu", "x"}, {"subnormals_flushed", flushed}}; }
+}  // namespace
+
+TEST_CASE("run history: the stretch that saved the state decides the subnormal setting", "[base]") {
+  nlohmann::json history = {{"machine", machine(false)}, {"resumes", nlohmann::json::array()}};
+  history["resumes"].push_back({{"at_update", 100}, {"machine", machine(true)}});
+  history["resumes"].push_back({{"at_update", 300}, {"machine", machine(false)}});
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 100) == false);  // saved by the start
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 101) == true);
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 300) == true);
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 301) == false);
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_step", 301) == false);  // no "at_step": the start's
+  history["machine"].erase("subnormals_flushed");  // recorded before the setting existed: every run kept them
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 50) == false);
+  CHECK_FALSE(aaren::base::subnormals_flushed_in(nullptr, "at_update", 50).has_value());
+  CHECK_FALSE(aaren::base::subnormals_flushed_in({{"command", "x"}}, "at_update", 50).has_value());
+}
+
+TEST_CASE("run history: a resume is appended, and an unrecorded start is said to be unrecorded", "[base]") {
+  const nlohmann::json now = {{"command", {"aaren sac"}},
+                              {"commit", "abc"},
+                              {"machine", machine(true)},
+                              {"started_utc", "2026-12-07T00:00:00Z"},
+                              {"toolkit", "aaren-rl"}};
+  const nlohmann::json start = {{"commit", "old"}, {"machine", machine(false)}};
+  const auto continued = aaren::base::continued_history(start, now, {{"at_step", 70}});
+  CHECK(continued.at("commit") == "old");
+  REQUIRE(continued.at("resumes").size() == 1);
+  CHECK(continued.at("resumes").at(0).at("commit") == "abc");
+  CHECK(continued.at("resumes").at(0).at("at_step") == 70);
+  CHECK_FALSE(continued.at("resumes").at(0).contains("toolkit"));
+  const auto unknown = aaren::base::continued_history(nullptr, now, {{"at_step", 70}});
+  CHECK(unknown.at("start").get<std::string>().rfind("not recorded", 0) == 0);
+  CHECK_FALSE(unknown.contains("machine"));  // nothing of this process passes for the start's
+  CHECK(unknown.at("resumes").size() == 1);
+}
+
+TEST_CASE("run history: the warning names the run and both settings, or the missing record", "[base]") {
+  CHECK(aaren::base::subnormal_setting_warning(true, true, "runs/a").empty());
+  CHECK(aaren::base::subnormal_setting_warning(false, false, "runs/a").empty());
+  CHECK(aaren::base::subnormal_setting_warning(false, true, "runs/a") ==
+        "warning: runs/a ran with subnormal floats kept, this process flushes them: it continues, no longer bit for "
+        "bit; set AAREN_KEEP_SUBNORMALS=1 to continue it exactly");
+  CHECK_THAT(
+      aaren::base::subnormal_setting_warning(true, false, "runs/a"),
+      Catch::Contains("flushed to zero, this process keeps them") && Catch::Contains("unset AAREN_KEEP_SUBNORMALS"));
+  CHECK_THAT(aaren::base::subnormal_setting_warning(std::nullopt, true, "runs/a"),
+             Catch::Contains("runs/a recorded no subnormal-float setting"));
+}
