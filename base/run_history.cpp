@@ -14,13 +14,16 @@ nlohmann::json recorded_provenance(const std::string& path) {
 
 nlohmann::json continued_history(const nlohmann::json& before, const nlohmann::json& now, const nlohmann::json& where) {
   nlohmann::json history =
-      before.is_object() ? before
-                         : nlohmann::json{{"start", "not recorded: the config.json it continues held no provenance"}};
+      before.is_object()
+          ? before
+          : nlohmann::json{{"start", "not recorded: no provenance found in the config.json beside what it continues"}};
   if (!history.contains("resumes") || !history.at("resumes").is_array()) history["resumes"] = nlohmann::json::array();
   nlohmann::json entry = {{"command", now.value("command", nlohmann::json())},
                           {"started_utc", now.value("started_utc", "")},
                           {"commit", now.value("commit", "")},
                           {"machine", now.value("machine", nlohmann::json())}};
+  for (const char* key : {"toolkit", "libtorch", "mujoco", "hdf5"})  // the build that continued it
+    if (now.contains(key)) entry[key] = now.at(key);
   for (const auto& [key, value] : where.items()) entry[key] = value;
   history["resumes"].push_back(entry);
   return history;
@@ -42,7 +45,8 @@ std::string subnormal_setting_warning(std::optional<bool> then, bool now, const 
   const std::string process = std::string("this process ") + (now ? "flushes them" : "keeps them");
   if (!then)
     return "warning: " + run + " recorded no subnormal-float setting, " + process +
-           ": it continues, perhaps not bit for bit";
+           ": it continues, perhaps not bit for bit (runs begun before stop 61 kept them: "
+           "AAREN_KEEP_SUBNORMALS=1 continues those exactly)";
   return "warning: " + run + " ran with subnormal floats " + (*then ? "flushed to zero" : "kept") + ", " + process +
          ": it continues, no longer bit for bit; " +
          (*then ? "unset AAREN_KEEP_SUBNORMALS" : "set AAREN_KEEP_SUBNORMALS=1") + " to continue it exactly";

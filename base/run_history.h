@@ -21,14 +21,16 @@ nlohmann::json recorded_provenance(const std::string& path);
 // the stopped run's config.json (null when it has none); `now`: this process's;
 // `where`: what it continued from (e.g. {"from_checkpoint", ...}, {"at_update", N}).
 // Returns `before` with an entry appended to "resumes" (now's command, start
-// time, commit and machine, and `where`). Without `before` the start is
-// unknown and is said to be so (no machine at the top: nothing can be read
-// off it that did not happen).
+// time, toolkit, commit, libraries and machine, and `where`). Without `before`
+// (no config.json beside what it continues, or one written before provenance
+// was recorded) the start is unknown and is said to be so: no machine at the
+// top, so nothing is read off it that did not happen.
 nlohmann::json continued_history(const nlohmann::json& before, const nlohmann::json& now, const nlohmann::json& where);
 
 // Whether the stretch of a run that wrote the state continued at `position`
 // flushed subnormals (base/float_env.h): the last resume whose `position_key`
-// ("at_update", "at_step") lies below `position`, else the start. A machine
+// ("at_update", "at_step") lies below `position`, else the start (a resume
+// without the key counts as one before every position). A machine
 // recorded without the key kept them (it was recorded before the setting
 // existed, when every run kept them); nullopt when that stretch recorded no
 // machine.

@@ -22,12 +22,20 @@
 #include "data/hdf5_io.h"
 #include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
+#include "tests/prerequisite.h"
 
 using aaren::testing::read_json;
 using aaren::testing::read_lines;
 using aaren::testing::run_aaren;
 
 namespace {
+// Subnormals are flushed only on x86 (base/float_env.h): elsewhere no setting can differ.
+constexpr bool kFlushesSubnormals =
+#if defined(__x86_64__) || defined(__i386__)
+    true;
+#else
+    false;
+#endif
 
 const std::string kRecordData = std::string(AAREN_SOURCE_DIR) + "/data/bundled/hopper-mixed-v0.hdf5";
 // A small Aaren agent, no dropout, DT's constant rate after a short warm-up: a
@@ -332,6 +340,7 @@ TEST_CASE("reproducible mode: collect and SAC's evaluation give the committed bi
 // records which; a resume under the other setting continues (not bit for bit) and says so once.
 TEST_CASE("cli: a resume under another subnormal setting warns once, and each start records its setting",
           "[cli][decision]") {
+  AAREN_REQUIRE_PREREQUISITE(kFlushesSubnormals, "an x86 CPU (FTZ and DAZ are MXCSR bits)");
   const auto dir = aaren::testing::temp_dir("subnormals");
   const std::string keep = "AAREN_KEEP_SUBNORMALS=1 " + std::string(AAREN_BINARY) + " ";
   auto r = aaren::testing::run_shell(keep + kRecordRun + " --updates 4 --checkpoint-every 2 --eval-every 4 --out " +
@@ -367,6 +376,7 @@ TEST_CASE("cli: a resume under another subnormal setting warns once, and each st
 // itself at the step its state was saved, and one under another subnormal setting says so once.
 TEST_CASE("cli: a SAC run records what ran it, each resume appends itself and warns once on another setting",
           "[cli][sac]") {
+  AAREN_REQUIRE_PREREQUISITE(kFlushesSubnormals, "an x86 CPU (FTZ and DAZ are MXCSR bits)");
   const auto dir = aaren::testing::temp_dir("sac_record"), run = dir + "/run";
   const std::string sac =
       "sac --env hopper --learning-starts 20 --batch-size 8 --hidden-dim 8 --buffer-size 50 "

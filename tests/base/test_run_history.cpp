@@ -21,7 +21,10 @@ TEST_CASE("run history: the stretch that saved the state decides the subnormal s
   CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 101) == true);
   CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 300) == true);
   CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 301) == false);
-  CHECK(aaren::base::subnormals_flushed_in(history, "at_step", 301) == false);  // no "at_step": the start's
+  history["resumes"].push_back({{"at_update", 500}, {"machine", machine(true)}});
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 500) == false);
+  // A resume without the position's key counts as one before every position: the last one decides.
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_step", 1) == true);
   history["machine"].erase("subnormals_flushed");  // recorded before the setting existed: every run kept them
   CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 50) == false);
   CHECK_FALSE(aaren::base::subnormals_flushed_in(nullptr, "at_update", 50).has_value());
@@ -40,7 +43,8 @@ TEST_CASE("run history: a resume is appended, and an unrecorded start is said to
   REQUIRE(continued.at("resumes").size() == 1);
   CHECK(continued.at("resumes").at(0).at("commit") == "abc");
   CHECK(continued.at("resumes").at(0).at("at_step") == 70);
-  CHECK_FALSE(continued.at("resumes").at(0).contains("toolkit"));
+  CHECK(continued.at("resumes").at(0).at("toolkit") == "aaren-rl");  // the build that continued it
+  CHECK_FALSE(continued.at("resumes").at(0).contains("libtorch"));   // (not in `now`: not made up)
   const auto unknown = aaren::base::continued_history(nullptr, now, {{"at_step", 70}});
   CHECK(unknown.at("start").get<std::string>().rfind("not recorded", 0) == 0);
   CHECK_FALSE(unknown.contains("machine"));  // nothing of this process passes for the start's
