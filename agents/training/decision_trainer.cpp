@@ -276,6 +276,8 @@ ResolvedTrainingRun DecisionTrainer::Run::resolve_with_peers(const TrainConfig& 
 void DecisionTrainer::Run::write_config() {
   auto j = c.to_json();
   if (!provenance.is_null()) {
+    // The threads it runs with, set since the record was made (set_cpu_threads in prepare).
+    if (provenance.contains("machine")) provenance["machine"]["torch_threads"] = at::get_num_threads();
     const auto before = earlier_provenance();
     if (start_update > 0) {  // under another floating-point setting it continues, not bit for bit: said once
       const auto then = base::subnormals_flushed_in(before, "at_update", start_update);

@@ -625,14 +625,17 @@ void SacRun::dump_replay() {
 void write_config(const SacConfig& c, int64_t resumed_at) {
   auto j = c.to_json();
   if (!c.provenance.is_null()) {
-    nlohmann::json history = c.provenance;
+    auto now = c.provenance;
+    // The threads it runs with, set since the record was made (set_cpu_threads in train_sac).
+    if (now.contains("machine")) now["machine"]["torch_threads"] = at::get_num_threads();
+    nlohmann::json history = now;
     history["resumes"] = nlohmann::json::array();
     if (resumed_at > 0) {
       const auto before = base::recorded_provenance(c.out_dir + "/config.json");
       const auto then = base::subnormals_flushed_in(before, "at_step", resumed_at);
       const auto warning = base::subnormal_setting_warning(then, base::subnormals_flushed(), c.out_dir);
       if (!warning.empty()) std::cerr << warning << "\n";
-      history = base::continued_history(before, c.provenance, {{"at_step", resumed_at}});
+      history = base::continued_history(before, now, {{"at_step", resumed_at}});
     }
     j["provenance"] = history;
   }

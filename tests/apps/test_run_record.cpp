@@ -412,3 +412,22 @@ TEST_CASE("cli: a SAC run records what ran it, each resume appends itself and wa
   REQUIRE(history.at("resumes").size() == 2);
   CHECK(history.at("resumes").at(1).at("at_step").get<int64_t>() > first.at("at_step").get<int64_t>());
 }
+
+// The record says how many threads computed the run: the --threads it set, not the count
+// before it was set (the record is made before training starts).
+TEST_CASE("cli: a run's provenance records the threads it ran with (train and sac)", "[cli]") {
+  const auto dir = aaren::testing::temp_dir("threads_record");
+  std::string train = kRecordRun;
+  train.replace(train.find(" --threads 1"), 12, " --threads 2");
+  auto r = run_aaren(train + " --updates 2 --eval-every 0 --out " + dir + "/train");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_json(dir + "/train/config.json").at("provenance").at("machine").at("torch_threads") == 2);
+  r = run_aaren(
+      "sac --env hopper --env-steps 30 --learning-starts 20 --batch-size 8 --hidden-dim 8 --eval-every 0 "
+      "--threads 2 --out " +
+      dir + "/sac");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_json(dir + "/sac/config.json").at("provenance").at("machine").at("torch_threads") == 2);
+}
