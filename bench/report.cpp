@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "agents/models/attention_cpu.h"
 #include "base/blas_kernels.h"
 #include "base/float_env.h"
 
@@ -38,8 +39,10 @@ nlohmann::json machine_info() {
           {"blas_kernels", base::blas_kernels()},      // OpenBLAS's kernel set ("" for another BLAS)
           {"blas_threading", base::blas_threading()},  // its threads: "openmp", "pthreads", "sequential"
           {"aten_cpu_capability", aten_cpu_capability()},
-          {"reproducible", base::reproducible_mode()},          // AAREN_REPRODUCIBLE=1: the pinned kernels
-          {"subnormals_flushed", base::subnormals_flushed()}};  // FTZ and DAZ (base/float_env.h)
+          {"reproducible", base::reproducible_mode()},         // AAREN_REPRODUCIBLE=1: the pinned kernels
+          {"subnormals_flushed", base::subnormals_flushed()},  // FTZ and DAZ (base/float_env.h)
+          {"fused_cpu_attention",
+           fused_attention_built()}};  // the Transformer's CPU attention: fused (CBLAS) or LibTorch's
 }
 
 }  // namespace aaren::bench

@@ -189,6 +189,8 @@ class FusedSelfAttention : public torch::autograd::Function<FusedSelfAttention> 
 
 }  // namespace
 
+bool fused_attention_built() { return true; }
+
 bool fused_attention_applies(const torch::Tensor& t, int64_t tokens) {
   return t.device().is_cpu() && (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble) &&
          tokens <= 4096;
@@ -213,6 +215,8 @@ torch::Tensor fused_causal_self_attention(const torch::Tensor& qkv, const torch:
 }
 
 #else  // no CBLAS in this build: LibTorch's path serves every input
+
+bool fused_attention_built() { return false; }
 
 bool fused_attention_applies(const torch::Tensor&, int64_t) { return false; }
 

@@ -13,6 +13,11 @@
 
 namespace aaren {
 
+// Whether this build has the fused path (CBLAS found at build time; without
+// it the Transformer's CPU attention is LibTorch's batched matmul, which
+// rounds otherwise). Recorded in each run's provenance.machine.
+bool fused_attention_built();
+
 // Whether the fused path serves inputs like `t` over `tokens` positions: a
 // build with CBLAS, CPU tensors of float or double (bf16 autocast keeps
 // LibTorch's path, which runs on AMX), and an N x N score block per head

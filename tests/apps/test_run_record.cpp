@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/checkpoint/checkpoint.h"
+#include "agents/models/attention_cpu.h"
 #include "base/file_hash.h"
 #include "data/hdf5_io.h"
 #include "tests/apps/run_aaren.h"
@@ -268,6 +269,7 @@ TEST_CASE("reproducible mode: pinned kernels, and 20 updates with an evaluation 
   CHECK(machine.at("aten_cpu_capability") == "AVX2");
   CHECK(machine.at("reproducible") == true);
   CHECK(machine.at("subnormals_flushed") == true);  // base/float_env.h: the digest holds with FTZ and DAZ set
+  CHECK(machine.at("fused_cpu_attention") == aaren::fused_attention_built());  // which attention a Transformer runs
   // The digest: every weight's bytes (in name order) and the evaluation's rows.
   const auto agent = aaren::load_checkpoint(dir + "/run/checkpoint.pt");
   std::ofstream bytes(dir + "/digest.bin", std::ios::binary);
