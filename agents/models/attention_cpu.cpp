@@ -13,6 +13,33 @@
 
 namespace aaren {
 
+// The softmax Jacobian's row sum in one order, whatever CPU the build is for.
+// Written as a plain loop, `dot += p[j] * g[j]` is compiled under
+// -march=native into an in-order vectorised sum (each product rounded, the
+// products added one by one) over as many whole vectors as fit, followed by
+// a scalar tail that GCC contracts into fused multiply-adds. The widths are
+// the host tuning's: 16 then 8 floats on an AMD EPYC (GCC 12, znver3 with
+// AVX-512), 8 then 4 under Intel's (Rocket Lake, Sapphire Rapids). So the
+// tail held up to 7 fused terms on the one and 3 on the other, and a
+// Transformer run's bits differed between them. Written out here in the
+// order of the AMD builds that computed the protocol's Transformer cells:
+// the first 8 floor(n / 8) terms as rounded products added in order, the
+// rest as fused multiply-adds (std::fma: one rounding, in hardware or in
+// libm alike). The file is compiled with -ffp-contract=off
+// (agents/CMakeLists.txt), so the compiler fuses nothing the source does
+// not say. The same rule for double (used by the tests).
+template <class T>
+T softmax_backward_dot_in_order(const T* p, const T* g, int n) {
+  const int rounded_terms = n / 8 * 8;
+  T dot = 0;
+  for (int j = 0; j < rounded_terms; ++j) dot += p[j] * g[j];
+  for (int j = rounded_terms; j < n; ++j) dot = std::fma(p[j], g[j], dot);
+  return dot;
+}
+
+float softmax_backward_dot(const float* p, const float* g, int n) { return softmax_backward_dot_in_order(p, g, n); }
+double softmax_backward_dot(const double* p, const double* g, int n) { return softmax_backward_dot_in_order(p, g, n); }
+
 #ifdef AAREN_HAVE_CBLAS
 
 namespace {
@@ -106,8 +133,7 @@ void attention_backward(const Layout& L, const T* in, const T* P, const T* G, T*
       for (int i = 0; i < n; ++i) {
         const T* pi = p + static_cast<int64_t>(i) * n;
         T* row = ds.data() + static_cast<int64_t>(i) * n;
-        T dot = 0;
-        for (int j = 0; j <= i; ++j) dot += pi[j] * row[j];
+        const T dot = softmax_backward_dot(pi, row, i + 1);
         for (int j = 0; j <= i; ++j) row[j] = pi[j] * (row[j] - dot);
         std::fill(row + i + 1, row + n, T(0));
       }

@@ -40,4 +40,10 @@ torch::Tensor fused_causal_attention(const torch::Tensor& q, const torch::Tensor
 // forward and backward make none of the copies that split and merge cost.
 torch::Tensor fused_causal_self_attention(const torch::Tensor& qkv, const torch::Tensor& mask, int64_t heads);
 
+// sum_j p[j] g[j] over j < n, the softmax Jacobian's row sum in the fused
+// backward, in an order fixed in the source (attention_cpu.cpp says which and
+// why): the same bits from every build. Exposed for its test.
+float softmax_backward_dot(const float* p, const float* g, int n);
+double softmax_backward_dot(const double* p, const double* g, int n);
+
 }  // namespace aaren

@@ -97,3 +97,44 @@ TEST_CASE("fused self-attention on a packed qkv == split heads, attend, zero pad
   CHECK_THROWS_WITH(aaren::fused_causal_self_attention(torch::zeros({2, 3, 10}, torch::kDouble), {}, 2),
                     Catch::Contains("qkv must be [B, N, 3 D]"));
 }
+
+namespace {
+// The order softmax_backward_dot promises, written so that no compiler can
+// fuse or reorder it: each of the first 8 floor(n / 8) products rounded on
+// its own (a volatile store) and added in order, then one fused
+// multiply-add per remaining term.
+template <class T>
+T dot_in_the_promised_order(const T* p, const T* g, int n) {
+  T dot = 0;
+  for (int j = 0; j < n / 8 * 8; ++j) {
+    volatile T product = p[j] * g[j];
+    dot = dot + product;
+  }
+  for (int j = n / 8 * 8; j < n; ++j) dot = std::fma(p[j], g[j], dot);
+  return dot;
+}
+
+template <class T>
+void check_dot_order(torch::ScalarType type) {
+  for (int n = 1; n <= 70; ++n) {
+    // Products of mixed sign and size, so that where a rounding falls shows in the sum.
+    const auto p = torch::rand({n}, type), g = torch::randn({n}, type) * torch::exp(torch::randn({n}, type) * 3);
+    const T* pp = p.template data_ptr<T>();
+    const T* gp = g.template data_ptr<T>();
+    INFO("n = " << n);
+    REQUIRE(aaren::softmax_backward_dot(pp, gp, n) == dot_in_the_promised_order(pp, gp, n));
+  }
+}
+}  // namespace
+
+// The backward's one sum of the toolkit's own: a loop left to the compiler is
+// vectorised at the host's width under -march=native, so its rounding (which
+// terms are fused multiply-adds) differed between an AMD EPYC and an Intel
+// Xeon build; the order is now the source's (attention_cpu.cpp). Checked bit
+// for bit on whatever machine builds the tests.
+TEST_CASE("fused attention backward: the softmax Jacobian's row sum is in the source's order, bit for bit",
+          "[attention]") {
+  torch::manual_seed(5);
+  check_dot_order<float>(torch::kFloat);
+  check_dot_order<double>(torch::kDouble);
+}
