@@ -12,7 +12,7 @@ option(AAREN_UNITY_BUILD "Compile each LibTorch target's sources in a few merged
 # aaren_unity_build(TARGET BATCH_SIZE): merge TARGET's sources in batches of
 # BATCH_SIZE. Sources that skip the precompiled header (they include no
 # LibTorch header and compile fast alone) stay apart; CMake itself keeps apart
-# sources with their own COMPILE_DEFINITIONS or INCLUDE_DIRECTORIES.
+# sources with their own COMPILE_DEFINITIONS, COMPILE_OPTIONS or INCLUDE_DIRECTORIES.
 function(aaren_unity_build target batch_size)
   if(NOT AAREN_UNITY_BUILD)
     return()

@@ -22,7 +22,9 @@
 #               long), through LibTorch and, where it serves it, lean
 #
 # A line per build and run with a digest of each; exit 1 when a digest differs
-# from the host build's. Needs the matched walker2d-medium-replay file
+# from the host build's, 2 when a build, a run or its output fails (said in one
+# line). The host's build is build-unity as it is configured (the README's:
+# Release, -march=native). Needs the matched walker2d-medium-replay file
 # (scripts/make-matched-datasets.sh walker2d). Builds persist in
 # build-march-<TARGET> (a second call rebuilds only what changed). About 10
 # minutes of 2 cores per build and 5 per set of runs.
@@ -39,21 +41,42 @@ data=datasets/matched/walker2d-medium-replay.hdf5
 work=${CROSS_BUILD_WORK:-runs/cross-build-check}
 mkdir -p "$work"
 
-build() {  # build(dir, march or "native")
-  local dir=$1 march=$2
-  if [ "$march" = native ]; then
-    [ -f "$dir/build.ninja" ] || cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON >/dev/null
-  else
-    [ -f "$dir/build.ninja" ] || cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON \
-      -DAAREN_NATIVE=OFF "-DCMAKE_CXX_FLAGS=-march=$march" "-DCMAKE_C_FLAGS=-march=$march" >/dev/null
+build() {  # build(dir, march or "native"); its output in DIR.log, shown on a failure
+  local dir=$1 march=$2 flags=()
+  [ "$march" = native ] || flags=(-DAAREN_NATIVE=OFF "-DCMAKE_CXX_FLAGS=-march=$march" "-DCMAKE_C_FLAGS=-march=$march")
+  if ! { [ -f "$dir/build.ninja" ] || cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_UNITY_BUILD=ON "${flags[@]}"; } >"$work/build-$march.log" 2>&1 ||
+    ! ninja -C "$dir" aaren >>"$work/build-$march.log" 2>&1; then
+    tail -n 20 "$work/build-$march.log" >&2
+    echo "cross-build-check: the build for -march=$march failed ($work/build-$march.log)" >&2
+    exit 2
   fi
-  ninja -C "$dir" aaren >/dev/null
 }
 
-digest() { md5sum | cut -c1-12; }
+# say(what, file): the line "tag what checksum" for a file that must exist and hold something.
+say() {
+  [ -s "$2" ] || { echo "cross-build-check: $2: missing or empty" >&2; exit 2; }
+  echo "$tag $1 $(md5sum <"$2" | cut -c1-12)"
+}
+
+# returns(out, rollout arguments...): the episodes' returns in full into OUT;
+# a policy the lean runtime does not serve (the Transformer's) is "unserved".
+returns() {
+  local out=$1
+  shift
+  if "$bin" rollout "$@" --episodes 2 --seed 9 --json >"$out.json" 2>"$out.err"; then
+    python3 -c "import json, sys; print(repr(json.load(sys.stdin)['returns']))" <"$out.json" >"$out"
+  elif grep -q "the lean runtime does not run" "$out.err"; then
+    echo unserved >"$out"
+  else
+    echo "cross-build-check: $tag: rollout $* failed: $(tail -n 1 "$out.err")" >&2
+    exit 2
+  fi
+}
 
 runs() {  # runs(binary, tag): one line per run, "tag what digest"
-  local bin=$1 tag=$2 out="$work/$2"
+  bin=$1 tag=$2
+  local out="$work/$2"
   rm -rf "$out" && mkdir -p "$out"
   export AAREN_REPRODUCIBLE=1
   for backbone in aaren transformer lstm; do
@@ -61,28 +84,28 @@ runs() {  # runs(binary, tag): one line per run, "tag what digest"
     [ "$backbone" = lstm ] && extra=(--aaren-sampling windows --eval-mode window)
     "$bin" train --config configs/protocol/walker2d-medium-replay.json --dataset "$data" --backbone "$backbone" \
       --seed 3 --updates 150 --eval-every 150 --eval-episodes 3 --threads 1 "${extra[@]}" --out "$out/$backbone" \
-      >"$out/$backbone.log" 2>&1 || { echo "cross-build-check: $tag $backbone: train failed ($out/$backbone.log)" >&2; return 1; }
-    echo "$tag $backbone-train $(cut -d, -f1,2,3 "$out/$backbone/train_log.csv" | digest)"
-    echo "$tag $backbone-evaluation $(cut -d, -f1-6 "$out/$backbone/eval.csv" | digest)"
+      >"$out/$backbone.log" 2>&1 || { echo "cross-build-check: $tag $backbone: train failed ($out/$backbone.log)" >&2; exit 2; }
+    cut -d, -f1,2,3 "$out/$backbone/train_log.csv" >"$out/$backbone-train.txt"
+    cut -d, -f1-6 "$out/$backbone/eval.csv" >"$out/$backbone-evaluation.txt"
+    say "$backbone-train" "$out/$backbone-train.txt"
+    say "$backbone-evaluation" "$out/$backbone-evaluation.txt"
   done
+  local runtime sac ck
   for backbone in aaren lstm; do
     for runtime in torch lean; do
-      "$bin" rollout --checkpoint "$out/$backbone/checkpoint.pt" --runtime "$runtime" --episodes 2 --seed 9 \
-        --target-return 5000 --json 2>/dev/null |
-        python3 -c "import json, sys; print(repr(json.load(sys.stdin)['returns']))" >"$out/$backbone-$runtime.txt"
-      echo "$tag $backbone-rollout-$runtime $(digest <"$out/$backbone-$runtime.txt")"
+      returns "$out/$backbone-$runtime.txt" --checkpoint "$out/$backbone/checkpoint.pt" --runtime "$runtime" \
+        --target-return 5000
+      say "$backbone-rollout-$runtime" "$out/$backbone-$runtime.txt"
     done
   done
   for sac in Hopper-v3:data/matched/sac-hopper-seed1-expert.pt Walker2d-v3:data/bundled/policies/sac-walker2d-seed1-medium.pt; do
-    echo "$tag sac-${sac%%:*} $("$bin" rollout --env "${sac%%:*}" --policy "${sac#*:}" --episodes 2 --seed 9 --json \
-      2>/dev/null | python3 -c "import json, sys; print(repr(json.load(sys.stdin)['returns']))" | digest)"
+    returns "$out/sac-${sac%%:*}.txt" --env "${sac%%:*}" --policy "${sac#*:}"
+    say "sac-${sac%%:*}" "$out/sac-${sac%%:*}.txt"
   done
-  local ck
   for ck in ${CHECKPOINTS:-}; do
-    for runtime in torch lean; do  # the lean runtime serves Aaren and the LSTM: "unserved" for the Transformer
-      echo "$tag $(basename "$ck")-$runtime $({ "$bin" rollout --checkpoint "$ck" --runtime "$runtime" --episodes 2 \
-        --seed 9 --target-return 5000 --json 2>/dev/null || echo '{"returns": "unserved"}'; } |
-        python3 -c "import json, sys; print(repr(json.load(sys.stdin)['returns']))" | digest)"
+    for runtime in torch lean; do
+      returns "$out/checkpoint-$(basename "$ck")-$runtime.txt" --checkpoint "$ck" --runtime "$runtime" --target-return 5000
+      say "$(basename "$ck")-$runtime" "$out/checkpoint-$(basename "$ck")-$runtime.txt"
     done
   done
 }

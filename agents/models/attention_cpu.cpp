@@ -27,7 +27,8 @@ namespace aaren {
 // rest as fused multiply-adds (std::fma: one rounding, in hardware or in
 // libm alike). The file is compiled with -ffp-contract=off
 // (agents/CMakeLists.txt), so the compiler fuses nothing the source does
-// not say. The same rule for double (used by the tests).
+// not say. Double follows the same rule (the tests' gradient checks; the
+// AMD builds had fused the last n mod 4 terms there, so its bits changed).
 template <class T>
 T softmax_backward_dot_in_order(const T* p, const T* g, int n) {
   const int rounded_terms = n / 8 * 8;
