@@ -1,6 +1,9 @@
 #include "base/run_history.h"
 
+#include "base/float_env.h"
+
 #include <fstream>
+#include <iostream>
 
 namespace aaren::base {
 
@@ -45,11 +48,19 @@ std::string subnormal_setting_warning(std::optional<bool> then, bool now, const 
   const std::string process = std::string("this process ") + (now ? "flushes them" : "keeps them");
   if (!then)
     return "warning: " + run + " recorded no subnormal-float setting, " + process +
-           ": it continues, perhaps not bit for bit (runs begun before stop 61 kept them: "
+           ": it continues, perhaps not bit for bit (builds that did not record it kept them: "
            "AAREN_KEEP_SUBNORMALS=1 continues those exactly)";
   return "warning: " + run + " ran with subnormal floats " + (*then ? "flushed to zero" : "kept") + ", " + process +
          ": it continues, no longer bit for bit; " +
          (*then ? "unset AAREN_KEEP_SUBNORMALS" : "set AAREN_KEEP_SUBNORMALS=1") + " to continue it exactly";
+}
+
+nlohmann::json resumed_history(const nlohmann::json& before, const nlohmann::json& now, const nlohmann::json& where,
+                               const std::string& position_key, const std::string& run) {
+  const auto then = subnormals_flushed_in(before, position_key, where.at(position_key).get<int64_t>());
+  const auto warning = subnormal_setting_warning(then, subnormals_flushed(), run);
+  if (!warning.empty()) std::cerr << warning << "\n";
+  return continued_history(before, now, where);
 }
 
 }  // namespace aaren::base

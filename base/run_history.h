@@ -42,4 +42,12 @@ std::optional<bool> subnormals_flushed_in(const nlohmann::json& history, const s
 // empty when they are the same.
 std::string subnormal_setting_warning(std::optional<bool> then, bool now, const std::string& run);
 
+// A resume's record, as both commands make it: continued_history(before, now,
+// where), after printing to stderr the warning above (once, naming `run`) when
+// this process's subnormal setting is not that of the stretch which saved the
+// state it continues, the stretch found by where[position_key] (the position
+// it continues at: "at_update", "at_step").
+nlohmann::json resumed_history(const nlohmann::json& before, const nlohmann::json& now, const nlohmann::json& where,
+                               const std::string& position_key, const std::string& run);
+
 }  // namespace aaren::base

@@ -22,7 +22,6 @@
 #include "base/clock.h"
 #include "base/csv_log.h"
 #include "base/file_hash.h"
-#include "base/float_env.h"
 #include "base/numbers.h"
 #include "base/run_history.h"
 #include "data/hdf5_io.h"
@@ -278,14 +277,7 @@ void DecisionTrainer::Run::write_config() {
   if (!provenance.is_null()) {
     // The threads it runs with, set since the record was made (set_cpu_threads in prepare).
     if (provenance.contains("machine")) provenance["machine"]["torch_threads"] = at::get_num_threads();
-    const auto before = earlier_provenance();
-    if (start_update > 0) {  // under another floating-point setting it continues, not bit for bit: said once
-      const auto then = base::subnormals_flushed_in(before, "at_update", start_update);
-      const auto run = std::filesystem::path(c.resume).parent_path().string();
-      const auto warning = base::subnormal_setting_warning(then, base::subnormals_flushed(), run);
-      if (!warning.empty()) std::cerr << warning << "\n";
-    }
-    j["provenance"] = run_history(before);
+    j["provenance"] = run_history(earlier_provenance());
   }
   base::write_file_atomically(c.out_dir + "/config.json", j.dump(2) + "\n");
 }
@@ -319,8 +311,9 @@ nlohmann::json DecisionTrainer::Run::earlier_provenance() const {
 nlohmann::json DecisionTrainer::Run::run_history(const nlohmann::json& before) const {
   nlohmann::json history = provenance;
   history["resumes"] = nlohmann::json::array();
-  if (start_update > 0)
-    history = base::continued_history(before, provenance, {{"from_checkpoint", c.resume}, {"at_update", start_update}});
+  if (start_update > 0)  // under another floating-point setting it continues, not bit for bit: said once
+    history = base::resumed_history(before, provenance, {{"from_checkpoint", c.resume}, {"at_update", start_update}},
+                                    "at_update", std::filesystem::path(c.resume).parent_path().string());
   const auto known = before.is_object() ? before.value("dataset", nlohmann::json()) : nlohmann::json();
   try {
     history["dataset"] = base::file_identity(c.dataset, known);

@@ -20,7 +20,6 @@
 #include "base/clock.h"
 #include "base/csv_log.h"
 #include "base/file_hash.h"
-#include "base/float_env.h"
 #include "base/run_history.h"
 #include "data/hdf5_io.h"
 
@@ -630,13 +629,9 @@ void write_config(const SacConfig& c, int64_t resumed_at) {
     if (now.contains("machine")) now["machine"]["torch_threads"] = at::get_num_threads();
     nlohmann::json history = now;
     history["resumes"] = nlohmann::json::array();
-    if (resumed_at > 0) {
-      const auto before = base::recorded_provenance(c.out_dir + "/config.json");
-      const auto then = base::subnormals_flushed_in(before, "at_step", resumed_at);
-      const auto warning = base::subnormal_setting_warning(then, base::subnormals_flushed(), c.out_dir);
-      if (!warning.empty()) std::cerr << warning << "\n";
-      history = base::continued_history(before, now, {{"at_step", resumed_at}});
-    }
+    if (resumed_at > 0)
+      history = base::resumed_history(base::recorded_provenance(c.out_dir + "/config.json"), now,
+                                      {{"at_step", resumed_at}}, "at_step", c.out_dir);
     j["provenance"] = history;
   }
   base::write_file_atomically(c.out_dir + "/config.json", j.dump(2) + "\n");

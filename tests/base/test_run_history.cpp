@@ -3,10 +3,13 @@
 // the record cannot tell.
 #include <catch2/catch.hpp>
 
+#include <iostream>
 #include <optional>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "base/float_env.h"
 #include "base/run_history.h"
 
 namespace {
@@ -62,4 +65,25 @@ TEST_CASE("run history: the warning names the run and both settings, or the miss
       Catch::Contains("flushed to zero, this process keeps them") && Catch::Contains("unset AAREN_KEEP_SUBNORMALS"));
   CHECK_THAT(aaren::base::subnormal_setting_warning(std::nullopt, true, "runs/a"),
              Catch::Contains("runs/a recorded no subnormal-float setting"));
+}
+
+// resumed_history reads the position from `where` under the key it is given, so
+// a resume past the stretch that flushed (or kept) subnormals is judged by that
+// stretch, and warns on stderr only when this process's setting differs.
+TEST_CASE("run history: a resume warns once by the stretch it continues, and appends itself", "[base]") {
+  const bool here = aaren::base::subnormals_flushed();
+  nlohmann::json before = {{"machine", machine(here)}, {"resumes", nlohmann::json::array()}};
+  before["resumes"].push_back({{"at_update", 100}, {"machine", machine(!here)}});
+  const nlohmann::json now = {{"command", {"aaren train"}}, {"machine", machine(here)}};
+  std::ostringstream said;
+  auto* const stderr_buffer = std::cerr.rdbuf(said.rdbuf());
+  const auto same = aaren::base::resumed_history(before, now, {{"at_update", 100}}, "at_update", "runs/a");
+  const auto same_said = said.str();
+  const auto other = aaren::base::resumed_history(before, now, {{"at_update", 101}}, "at_update", "runs/a");
+  std::cerr.rdbuf(stderr_buffer);
+  CHECK(same_said.empty());  // saved by the start, which ran as this process does
+  CHECK(said.str() == aaren::base::subnormal_setting_warning(!here, here, "runs/a") + "\n");
+  CHECK(same.at("resumes").size() == 2);
+  REQUIRE(other.at("resumes").size() == 2);
+  CHECK(other.at("resumes").at(1).at("at_update") == 101);
 }
