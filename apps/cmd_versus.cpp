@@ -1,7 +1,9 @@
 // aaren versus ROOT: two arms of a study compared per dataset with a test fixed
 // in advance. ROOT holds DATASET/ARM-seedN/ run folders (eval.csv, config.json,
 // optionally eval-final.json: the last point again with more episodes, as
-// scripts/protocol-cell.sh writes it). Each finished run's score is the mean of
+// scripts/protocol-cell.sh writes it). A run's record is checked before it is
+// scored (each point once, none missing among those read or past its schedule, the
+// arms and seeds on one schedule). Each finished run's score is the mean of
 // its last --last evaluations at the target; per dataset, the difference of the
 // arms' means over seeds gets Welch's interval and a verdict against --margin;
 // the per-dataset differences are pooled (agents/training/equivalence.h).
@@ -35,6 +37,7 @@ namespace aaren::cli {
 
 namespace {
 namespace fs = std::filesystem;
+using base::plain;
 
 // versus's settings, one described field each (flags, --help, docs/CLI-REFERENCE.md).
 struct VersusSettings {
@@ -54,16 +57,17 @@ struct VersusSettings {
         field("arms", &S::arms, "the two arms, A then B; the difference is A - B"),
         field("target", &S::target, "the target return scored: high (each run's highest, DT's headline) or a number"),
         field("last", &S::last, "a run's score: the mean of its last N evaluations at the target"),
-        field(
-            "final", &S::final_point,
-            "1: replace the last point by eval-final.json's mean where a run has one (the same point, more episodes)"),
+        field("final", &S::final_point,
+              "1: replace the last point by eval-final.json's mean where a run has one (the same point: its seed, at "
+              "least its episodes; another file is refused, a run without one is named on stderr)"),
         field("min-seeds", &S::min_seeds,
               "seeds per arm before a dataset gets a verdict and joins the pooled difference (the protocol's 3); "
               "with fewer (2 at least) its interval is shown for scale, verdict 'none yet'"),
         field("margin", &S::margin, "the equivalence margin, in normalised points, fixed before the runs"),
         field("level", &S::level, "the per-dataset interval's level (0.9: two one-sided tests at 5%)"),
         field("pooled-level", &S::pooled_level, "the pooled difference's interval level"),
-        field("out", &S::out, "also write the table as CSV (and FILE.config.json beside it)"),
+        field("out", &S::out,
+              "also write the table as CSV to FILE.csv, and the settings to FILE.config.json beside it"),
         field("curves", &S::curves,
               "also draw DIR/DATASET.svg per dataset: each arm's curve at the target, the mean over its finished "
               "seeds with the 95% interval as a band (from 3 seeds: 2 seeds' interval, +-12.7 SE, is not drawn)"),
@@ -76,7 +80,7 @@ struct VersusSettings {
 // The finished runs of one arm of one dataset: seed -> score.
 using ArmScores = std::map<uint64_t, double>;
 
-// A run's folder to its score, or a reason it is left out (unfinished, too few points).
+// A run's folder to its score, or a reason it is left out (unfinished, no points at the target).
 struct ScoredRun {
   bool counted = false;
   double score = 0;
@@ -91,25 +95,123 @@ double chosen_target(const VersusSettings& s, const std::vector<EvalResult>& eva
   return target;
 }
 
-// `evals` and `config`: the run's eval.csv and config.json (read once by the caller, which
+// What a run's config.json says of its schedule: the updates it runs to, its evaluation
+// interval and targets (0 and empty where not recorded). A run's folder always holds one
+// (train writes it first), so a missing or damaged one is refused, not skipped.
+struct Schedule {
+  int64_t updates = 0, eval_every = 0;
+  std::vector<double> targets;
+};
+
+Schedule read_schedule(const fs::path& dir, const nlohmann::json& config) {
+  const auto where = (dir / "config.json").string();
+  if (!config.is_object())
+    throw InputError(where + ": missing or not a JSON object (a run's folder holds its settings)");
+  const auto whole = [&](const std::string& key, bool required) -> int64_t {
+    if (!config.contains(key)) {
+      if (required) throw InputError(where + ": no '" + key + "' (the run's length in updates)");
+      return 0;
+    }
+    const auto& v = config.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < 1)
+      throw InputError(where + ": '" + key + "' is " + v.dump() + ": expected a whole number of updates, at least 1");
+    return v.get<int64_t>();
+  };
+  Schedule schedule{whole("updates", true), whole("eval_every", false), {}};
+  if (config.contains("eval_targets")) schedule.targets = config.at("eval_targets").get<std::vector<double>>();
+  return schedule;
+}
+
+// eval.csv holds each (update, target) once and nothing past the schedule: a log that
+// repeats rows (a resume that wrote them again) or outruns its config would be scored wrong.
+void check_evaluations(const fs::path& dir, const std::vector<EvalResult>& evals, const Schedule& schedule) {
+  const auto where = (dir / "eval.csv").string();
+  std::set<std::pair<int64_t, double>> seen;
+  for (const auto& e : evals) {
+    const auto point = "update " + std::to_string(e.update) + " at target " + plain(e.target);
+    if (!seen.insert({e.update, e.target}).second)
+      throw InputError(where + ": " + point + " appears twice (each evaluation is one row)");
+    if (e.update > schedule.updates)
+      throw InputError(where + ": " + point + " lies past the run's " + std::to_string(schedule.updates) +
+                       " updates (config.json's 'updates')");
+  }
+}
+
+// The points a score reads at `target` are the schedule's last ones: its end, then the
+// multiples of eval_every below it (train's evaluations), where the interval is recorded;
+// one missing would shift the average onto earlier points. The last point, which
+// eval-final.json repeats, is returned.
+EvalResult check_last_points(const fs::path& dir, const std::vector<EvalResult>& evals, const Schedule& schedule,
+                             double target, int64_t points) {
+  std::map<int64_t, EvalResult> at_target;
+  for (const auto& e : evals)
+    if (e.target == target) at_target[e.update] = e;
+  std::vector<int64_t> expected{schedule.updates};
+  const int64_t every = schedule.eval_every;
+  if (every > 0)
+    for (int64_t u = (schedule.updates - 1) / every * every;
+         u >= every && static_cast<int64_t>(expected.size()) < points; u -= every)
+      expected.push_back(u);
+  for (const int64_t update : expected)
+    if (!at_target.count(update))
+      throw InputError((dir / "eval.csv").string() + ": no evaluation at update " + std::to_string(update) +
+                       " at target " + plain(target) + " (the run evaluates at its " +
+                       std::to_string(schedule.updates) + " updates" +
+                       (every > 0 ? " and every " + std::to_string(every) + " before" : "") + ")");
+  return at_target.at(schedule.updates);
+}
+
+// eval-final.json's mean in place of the last point's (--final 1): the same point (its
+// seed) again over at least as many episodes; NaN without one, or when it repeats another
+// target. A file that is not that point is refused: a copy cut short or another run's.
+double final_point_mean(const VersusSettings& s, const fs::path& dir, const EvalResult& last) {
+  const auto path = dir / "eval-final.json";
+  if (!s.final_point) return std::nan("");
+  if (!fs::exists(path)) {
+    std::cerr << "versus: " << dir.string() << ": no eval-final.json: its last point counts over its " << last.episodes
+              << " episodes\n";
+    return std::nan("");
+  }
+  std::ifstream in(path);
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("score_mean") || !j.contains("config") || !j.at("config").is_object())
+    throw InputError(path.string() + ": not a rollout's JSON (expected score_mean and config; a copy cut short?)");
+  const auto& config = j.at("config");
+  if (config.value("target_return", 0.0) != last.target) return std::nan("");
+  if (config.value("seed", uint64_t{0}) != last.seed)
+    throw InputError(path.string() + ": episodes from seed " + config.value("seed", nlohmann::json()).dump() +
+                     ", the last point's from " + std::to_string(last.seed) + " (expected that point again)");
+  if (config.value("episodes", int64_t{0}) < last.episodes)
+    throw InputError(path.string() + ": " + config.value("episodes", nlohmann::json()).dump() +
+                     " episodes, fewer than the last point's " + std::to_string(last.episodes));
+  return j.at("score_mean").get<double>();
+}
+
+// The target a run is scored at: --target's number, or "high": the highest of its config's
+// targets (of its evaluations where the config names none).
+double scored_target(const VersusSettings& s, const Schedule& schedule, const std::vector<EvalResult>& evals) {
+  if (s.target != "high" || schedule.targets.empty()) return chosen_target(s, evals);
+  return *std::max_element(schedule.targets.begin(), schedule.targets.end());
+}
+
+// `evals` and `schedule`: the run's eval.csv and config.json (read once by the caller, which
 // also draws the evaluations and takes the data's level from the config).
-ScoredRun score_run(const fs::path& dir, const std::vector<EvalResult>& evals, const nlohmann::json& config,
+ScoredRun score_run(const fs::path& dir, const std::vector<EvalResult>& evals, const Schedule& schedule,
                     const VersusSettings& s) {
-  if (!config.is_object() || !config.contains("updates")) return {false, 0, "no config.json with 'updates'"};
-  const int64_t updates = config.at("updates").get<int64_t>();
+  check_evaluations(dir, evals, schedule);
   int64_t reached = 0;
   for (const auto& e : evals) reached = std::max(reached, e.update);
-  if (reached < updates)
-    return {false, 0, "unfinished (evaluated to " + std::to_string(reached) + " of " + std::to_string(updates) + ")"};
-  const double target = chosen_target(s, evals);
-  double final_mean = std::nan("");
-  std::ifstream fin(dir / "eval-final.json");
-  const auto final_json = nlohmann::json::parse(fin, nullptr, /*allow_exceptions=*/false);
-  if (s.final_point && final_json.is_object() && final_json.contains("score_mean") &&
-      final_json.value("config", nlohmann::json::object()).value("target_return", 0.0) == target)
-    final_mean = final_json.at("score_mean").get<double>();
+  if (reached < schedule.updates)
+    return {false, 0,
+            "unfinished (evaluated to " + std::to_string(reached) + " of " + std::to_string(schedule.updates) + ")"};
+  const double target = scored_target(s, schedule, evals);
+  const bool any_at_target =
+      std::any_of(evals.begin(), evals.end(), [&](const EvalResult& e) { return e.target == target; });
+  if (!any_at_target && s.target != "high")  // a number another dataset's runs evaluate at
+    return {false, 0, "no evaluation at target " + plain(target)};
+  const auto last = check_last_points(dir, evals, schedule, target, s.last);
   try {
-    return {true, run_score(evals, target, static_cast<int>(s.last), final_mean), ""};
+    return {true, run_score(evals, target, static_cast<int>(s.last), final_point_mean(s, dir, last)), ""};
   } catch (const std::invalid_argument& e) {
     return {false, 0, e.what()};
   }
@@ -117,11 +219,60 @@ ScoredRun score_run(const fs::path& dir, const std::vector<EvalResult>& evals, c
 
 // The finished runs of a study, every arm's (the two compared and any other, such as
 // controls): dataset -> arm -> seed -> score, and the same runs with their evaluations
-// (in seed order) for the curves.
+// (in seed order) for the curves. `schedules`: each dataset's arm's length in updates and
+// the run it was first read from: the seeds of an arm, and the two arms compared, must
+// share it (a verdict between schedules of different lengths compares the schedules).
 struct Study {
   std::map<std::string, std::map<std::string, ArmScores>> scores;
   std::map<std::string, std::map<std::string, std::vector<SeedRun>>> runs;
+  std::map<std::string, std::map<std::string, std::pair<int64_t, std::string>>> schedules;
 };
+
+// The run ROOT/DATASET/ARM-seedN into the study, when it counts; its seed and schedule
+// checked against the arm's runs read before it.
+void read_run(const VersusSettings& s, const std::string& dataset, const std::string& arm, const fs::path& dir,
+              uint64_t seed, Study& study) {
+  std::vector<EvalResult> evals;
+  try {
+    evals = read_eval_csv((dir / "eval.csv").string());
+  } catch (const std::runtime_error& e) {  // a damaged file is the user's input: named, exit 2
+    throw InputError(e.what());
+  }
+  std::ifstream in(dir / "config.json");
+  const auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  ScoredRun scored;
+  Schedule schedule;
+  double level = 0;
+  try {
+    schedule = read_schedule(dir, config);
+    scored = score_run(dir, evals, schedule, s);
+    level = behaviour_score(config);
+  } catch (const nlohmann::json::exception& e) {  // e.g. "eval_targets": "three"
+    throw InputError(dir.string() + ": a value of another type in config.json or eval-final.json (" + e.what() + ")");
+  }
+  if (!scored.counted) {
+    std::cerr << "versus: " << dir.string() << ": left out: " << scored.why << "\n";
+    return;
+  }
+  auto& scores = study.scores[dataset][arm];
+  if (scores.count(seed)) throw InputError(dir.string() + ": seed " + std::to_string(seed) + " of " + arm + " twice");
+  const auto [first, inserted] = study.schedules[dataset].emplace(arm, std::pair{schedule.updates, dir.string()});
+  if (!inserted && first->second.first != schedule.updates)
+    throw InputError(dir.string() + ": " + std::to_string(schedule.updates) + " updates, but " + first->second.second +
+                     " of the same arm ran " + std::to_string(first->second.first));
+  scores[seed] = scored.score;
+  study.runs[dataset][arm].push_back({seed, dir.string(), std::move(evals), level});
+}
+
+// The two compared arms of each dataset ran the same schedule.
+void check_compared_schedules(const VersusSettings& s, const Study& study) {
+  for (const auto& [dataset, arms] : study.schedules) {
+    const auto a = arms.find(s.arms[0]), b = arms.find(s.arms[1]);
+    if (a != arms.end() && b != arms.end() && a->second.first != b->second.first)
+      throw InputError(a->second.second + " ran " + std::to_string(a->second.first) + " updates, " + b->second.second +
+                       " " + std::to_string(b->second.first) + ": the arms compared must share the schedule");
+  }
+}
 
 // ROOT/DATASET/ARM-seedN, in dataset order.
 Study read_study(const VersusSettings& s) {
@@ -129,7 +280,6 @@ Study read_study(const VersusSettings& s) {
   Study study;
   for (const auto& dataset : fs::directory_iterator(s.root)) {
     if (!dataset.is_directory()) continue;
-    const auto name_of_dataset = dataset.path().filename().string();
     for (const auto& run : fs::directory_iterator(dataset.path())) {
       std::smatch m;
       const auto name = run.path().filename().string();
@@ -141,31 +291,10 @@ Study read_study(const VersusSettings& s) {
       } catch (const std::invalid_argument& e) {
         throw InputError(run.path().string() + ": its seed: " + e.what());
       }
-      std::vector<EvalResult> evals;
-      try {
-        evals = read_eval_csv((run.path() / "eval.csv").string());
-      } catch (const std::runtime_error& e) {  // a damaged file is the user's input: named, exit 2
-        throw InputError(e.what());
-      }
-      std::ifstream in(run.path() / "config.json");
-      const auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-      ScoredRun scored;
-      double level = 0;
-      try {
-        scored = score_run(run.path(), evals, config, s);
-        level = behaviour_score(config);
-      } catch (const nlohmann::json::exception& e) {  // e.g. "updates": "three"
-        throw InputError(run.path().string() + ": a value of another type in config.json or eval-final.json (" +
-                         e.what() + ")");
-      }
-      if (!scored.counted) {
-        std::cerr << "versus: " << run.path().string() << ": left out: " << scored.why << "\n";
-        continue;
-      }
-      study.scores[name_of_dataset][m[1].str()][seed] = scored.score;
-      study.runs[name_of_dataset][m[1].str()].push_back({seed, run.path().string(), std::move(evals), level});
+      read_run(s, dataset.path().filename().string(), m[1].str(), run.path(), seed, study);
     }
   }
+  check_compared_schedules(s, study);
   for (auto& [dataset, arms] : study.runs)
     for (auto& [arm, runs] : arms)
       std::sort(runs.begin(), runs.end(), [](const SeedRun& a, const SeedRun& b) { return a.seed < b.seed; });
@@ -177,8 +306,6 @@ std::vector<double> values(const ArmScores& scores) {
   for (const auto& [seed, score] : scores) v.push_back(score);
   return v;
 }
-
-using base::plain;
 
 std::string signed_3(double x) { return (x > 0 ? "+" : "") + base::three_significant(x); }
 

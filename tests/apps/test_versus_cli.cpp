@@ -5,6 +5,7 @@
 // its refusals.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -17,23 +18,34 @@
 
 using aaren::testing::read_lines;
 using aaren::testing::run_aaren;
+using aaren::testing::run_aaren_stderr;
 
 namespace {
 namespace fs = std::filesystem;
 
 // A run of `updates` updates evaluated every 1000 at 3600 and 1800; the score at
-// 3600 of point k is base + k, so the last three average base + n - 1.
-void write_run(const fs::path& dir, int64_t updates, int64_t evaluated_to, double base, double final_mean = -1) {
+// 3600 of point k is base + k, so the last three average base + n - 1. Its
+// eval-final.json repeats the last point (its seed) over 50 episodes with the mean
+// `final_mean` (by default the point's own score; negative: no file).
+void write_run(const fs::path& dir, int64_t updates, int64_t evaluated_to, double base,
+               double final_mean = std::nan("")) {
   fs::create_directories(dir);
-  std::ofstream(dir / "config.json") << nlohmann::json{{"updates", updates}}.dump();
+  std::ofstream(dir / "config.json") << nlohmann::json{
+      {"updates", updates},
+      {"eval_every", 1000},
+      {"eval_targets", {3600.0, 1800.0}}}.dump();
   std::ofstream eval(dir / "eval.csv");
   eval << "update,target,return_mean,return_std,score_mean,score_std,seed,episodes\n";
+  const int64_t last = evaluated_to / 1000 * 1000;
   for (int64_t u = 1000, k = 1; u <= evaluated_to; u += 1000, ++k)
     eval << u << ",3600,0,0," << base + k << ",0," << 100 * u << ",10\n" << u << ",1800,0,0,7,0," << 100 * u << ",10\n";
+  if (std::isnan(final_mean)) final_mean = base + static_cast<double>(last / 1000);
   if (final_mean >= 0)
-    std::ofstream(dir / "eval-final.json")
-        << nlohmann::json{{"config", {{"target_return", 3600.0}}}, {"score_mean", final_mean}}.dump();
+    std::ofstream(dir / "eval-final.json") << nlohmann::json{
+        {"config", {{"target_return", 3600.0}, {"seed", 100 * last}, {"episodes", 50}}},
+        {"score_mean", final_mean}}.dump();
 }
+
 }  // namespace
 
 TEST_CASE("cli: versus scores each finished run from its curve and prints Welch's verdict per dataset",
@@ -198,4 +210,73 @@ TEST_CASE("cli: versus refuses bad input in one line", "[cli][versus]") {
   refused(root.string() + " --margin 0", "--margin 0: expected a positive margin");
   refused(root.string() + " --min-seeds 1", "--min-seeds 1: expected at least 2");
   refused(root.string() + " --target fast", "--target fast: expected high or a positive return");
+}
+
+// A run's record is checked before it is scored: a log that repeats or skips a point,
+// outruns its config, or an eval-final.json that is not its last point again, would
+// be scored wrong without a word; a finished run without its config.json would drop
+// a seed. Each is refused in one line naming the file; the study without damage passes.
+TEST_CASE("cli: versus refuses a run record it cannot score as written, in one line naming the file", "[cli][versus]") {
+  const fs::path root = aaren::testing::temp_dir("versus_records");
+  const auto study = [&](const std::string& name) {
+    const auto dir = root / name;
+    for (int seed : {1, 2}) {
+      write_run(dir / ("d/aaren-seed" + std::to_string(seed)), 4000, 4000, 40 + seed);
+      write_run(dir / ("d/transformer-seed" + std::to_string(seed)), 4000, 4000, 40 - seed);
+    }
+    return dir;
+  };
+  const auto append = [](const fs::path& file, const std::string& text) { std::ofstream(file, std::ios::app) << text; };
+  const auto refused = [](const fs::path& dir, const std::string& what) {
+    aaren::testing::check_refused_in_one_line("versus " + dir.string(), what);
+  };
+  REQUIRE(run_aaren_stderr("versus " + study("sound").string()).exit_code == 0);
+  auto dir = study("repeat");
+  append(dir / "d/aaren-seed1/eval.csv", "4000,3600,0,0,99,0,400000,10\n");
+  refused(dir, "aaren-seed1/eval.csv: update 4000 at target 3600 appears twice");
+  dir = study("gap");
+  write_run(dir / "d/aaren-seed1", 4000, 4000, 40);
+  std::ofstream(dir / "d/aaren-seed1/eval.csv") << "update,target,return_mean,return_std,score_mean,score_std,seed,"
+                                                   "episodes\n1000,3600,0,0,1,0,1,10\n2000,3600,0,0,1,0,1,10\n"
+                                                   "4000,3600,0,0,1,0,400000,10\n";
+  refused(dir, "aaren-seed1/eval.csv: no evaluation at update 3000 at target 3600");
+  dir = study("overrun");
+  append(dir / "d/transformer-seed2/eval.csv", "5000,1800,0,0,1,0,1,10\n");
+  refused(dir, "transformer-seed2/eval.csv: update 5000 at target 1800 lies past the run's 4000 updates");
+  dir = study("another_point");
+  write_run(dir / "d/aaren-seed2", 4000, 4000, 42);
+  std::ofstream(dir / "d/aaren-seed2/eval-final.json") << R"({"config": {"target_return": 3600, "seed": 123,
+      "episodes": 50}, "score_mean": 1})";
+  refused(dir, "aaren-seed2/eval-final.json: episodes from seed 123, the last point's from 400000");
+  dir = study("fewer_episodes");
+  std::ofstream(dir / "d/aaren-seed2/eval-final.json") << R"({"config": {"target_return": 3600, "seed": 400000,
+      "episodes": 5}, "score_mean": 1})";
+  refused(dir, "aaren-seed2/eval-final.json: 5 episodes, fewer than the last point's 10");
+  dir = study("cut_short");
+  std::ofstream(dir / "d/aaren-seed2/eval-final.json") << R"({"config": {"target_ret)";
+  refused(dir, "aaren-seed2/eval-final.json: not a rollout's JSON");
+  dir = study("no_config");
+  fs::remove(dir / "d/transformer-seed1/config.json");
+  refused(dir, "transformer-seed1/config.json: missing or not a JSON object");
+  dir = study("fraction");
+  std::ofstream(dir / "d/transformer-seed1/config.json") << R"({"updates": 4000.5})";
+  refused(dir, "transformer-seed1/config.json: 'updates' is 4000.5: expected a whole number");
+  dir = study("no_high_target");
+  std::ofstream(dir / "d/aaren-seed1/config.json") << R"({"updates": 4000, "eval_targets": [7200, 3600]})";
+  refused(dir, "aaren-seed1/eval.csv: no evaluation at update 4000 at target 7200");
+  dir = study("seed_twice");
+  write_run(dir / "d/aaren-seed01", 4000, 4000, 50);
+  refused(dir, ": seed 1 of aaren twice");
+  dir = study("schedules");
+  for (int seed : {1, 2}) write_run(dir / ("d/transformer-seed" + std::to_string(seed)), 5000, 5000, 40);
+  refused(dir, "the arms compared must share the schedule");
+  dir = study("schedules_in_an_arm");
+  write_run(dir / "d/aaren-seed3", 5000, 5000, 40);
+  refused(dir, "updates, but ");
+  // Without eval-final.json the last point counts over its own episodes, and says so.
+  dir = study("no_final");
+  fs::remove(dir / "d/aaren-seed1/eval-final.json");
+  const auto r = run_aaren_stderr("versus " + dir.string());
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("aaren-seed1: no eval-final.json: its last point counts over its 10 episodes"));
 }
