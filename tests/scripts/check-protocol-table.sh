@@ -25,7 +25,7 @@ cell() {
   echo '{"updates": 3}' > "$dir/config.json"
   printf 'update,target,return_mean,return_std,score_mean,score_std,seed,episodes\n' > "$dir/eval.csv"
   for u in 1 2 3; do echo "$u,3600,1000,10,$3,1,$u,10" >> "$dir/eval.csv"; done
-  echo "{\"score_mean\": $3, \"config\": {\"target_return\": 3600}}" > "$dir/eval-final.json"
+  echo "{\"score_mean\": $3, \"config\": {\"target_return\": 3600, \"seed\": 3, \"episodes\": 50}}" > "$dir/eval-final.json"
 }
 # The first N cells of the dry run (read whole first: head alone would cut the script's pipe),
 # after the expert stage's line.
@@ -157,7 +157,7 @@ case $cmd in
       esac
     done
     echo "$seed $ckpt" >> "$STUB_LOG.rollouts"
-    echo "{\"score_mean\": $(cat "$(dirname "$ckpt")/score"), \"config\": {\"target_return\": 3600}}" ;;
+    echo "{\"score_mean\": $(cat "$(dirname "$ckpt")/score"), \"config\": {\"target_return\": 3600, \"seed\": $seed, \"episodes\": 50}}" ;;
   train)
     dir="" seed="" updates=40000 backbone=""
     while (($#)); do
