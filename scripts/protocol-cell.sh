@@ -48,6 +48,10 @@ set -euo pipefail
 {
 cd "$(dirname "$0")/.."
 
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+  exit 0
+fi
 if (($# != 3)); then
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
   exit 2
@@ -109,7 +113,8 @@ train() {  # the arguments: how this call starts or continues the run
   if [[ -n $parker ]]; then kill "$parker" 2> /dev/null || true; fi
   [[ -f $RUN/checkpoint.pt ]] && return 0
   # 143 = 128 + SIGTERM: the slice ended and a checkpoint was written.
-  ((rc == 143 || rc == 124)) && { echo "[$DATASET $CELL] slice ended: $(tail -1 "$RUN/train_log.csv" | cut -d, -f1) updates"; exit 3; }
+  local why="stopped"; ((SLICE > 0)) && why="slice ended"
+  ((rc == 143 || rc == 124)) && { echo "[$DATASET $CELL] $why: $(tail -1 "$RUN/train_log.csv" | cut -d, -f1) updates"; exit 3; }
   echo "protocol-cell: training $RUN failed (exit $rc; see $RUN.console.log)" >&2
   exit 1
 }
@@ -129,6 +134,21 @@ machine = json.load(open(sys.argv[1]))["provenance"]["machine"]
 print("flushed" if machine.get("subnormals_flushed") else "kept")' "$RUN/config.json" 2> /dev/null) ||
     { echo "protocol-cell: $RUN/config.json: no provenance.machine to tell its floating-point setting" >&2; exit 1; }
   [[ $started == kept ]] && export AAREN_KEEP_SUBNORMALS=1
+fi
+
+# checkpoint.pt is written before the final evaluation adds the last point to eval.csv: a run
+# killed between the two (a reboot, kill -9) has the checkpoint and not that point. Its last
+# updates are trained again from its newest periodic checkpoint (the same bits: a resumed run
+# equals an uninterrupted one), and the final evaluation with them.
+final_point_logged() {
+  local updates
+  updates=$(python3 -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["updates"]))' "$RUN/config.json") || return 1
+  awk -F, -v u="$updates" -v t="$HIGH" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $col["update"] == u && $col["target"] == t { found = 1 } END { exit !found }' "$RUN/eval.csv"
+}
+if [[ -f $RUN/checkpoint.pt ]] && ! final_point_logged; then
+  echo "[$DATASET $CELL] checkpoint.pt without the final evaluation in eval.csv (cut short): its last updates again"
+  rm -f "$RUN/checkpoint.pt" "$RUN/eval-final.json"
 fi
 
 if [[ -f $RUN/checkpoint.pt ]]; then
@@ -153,8 +173,11 @@ if [[ ! -f $RUN/eval-final.json ]]; then
     --json > "$RUN/eval-final.json.tmp"
   mv "$RUN/eval-final.json.tmp" "$RUN/eval-final.json"
 fi
-mkdir -p "$KEEP"
-cp "$RUN"/config.json "$RUN"/train_log.csv "$RUN"/eval.csv "$RUN"/eval-final.json "$KEEP"/
+# Copied whole or not at all: into a folder beside KEEP, renamed into place (the table counts a
+# cell finished by KEEP/eval-final.json; a copy cut short by a full disk must not pass for one).
+rm -rf "$KEEP.part" && mkdir -p "$KEEP.part"
+cp "$RUN"/config.json "$RUN"/train_log.csv "$RUN"/eval.csv "$RUN"/eval-final.json "$KEEP.part"/
+rm -rf "$KEEP" && mv "$KEEP.part" "$KEEP"
 rm -rf "$PARKED"  # the parked copy has served (its deletion is committed with the cell)
 echo "[$DATASET $CELL] done: $KEEP"
 exit

@@ -10,7 +10,7 @@
 #   --stop     end every lane on this machine: none starts another cell (a mark,
 #              $RUNS/protocol-table.stop, that stays until removed by hand), and each
 #              cell running is stopped and parked (scripts/park-runs.sh --stop; commit
-#              data/in-flight/ afterwards)
+#              data/in-flight/ afterwards), whatever DATASETS or ARMS say; needs no AAREN
 #
 # The order (each pass over it starts again from the top after every cell, so a
 # cell that has become due comes before the ones after it):
@@ -18,7 +18,8 @@
 #      hopper-medium-replay, walker2d-medium, halfcheetah-medium,
 #      halfcheetah-medium-replay): Aaren and the Transformer, seeds 1-3
 #      alternately; then seeds 4 and 5 of both arms if the primary verdict at 3
-#      seeds (`aaren versus --last 3`) is inconclusive, as the protocol fixes; on
+#      seeds (`aaren versus --last 3`) is inconclusive, as the protocol fixes (a versus
+#      that fails, on a damaged record, ends the lane with its line); on
 #      hopper-medium and walker2d-medium, then the cross-check: the seed-1 cells
 #      continued to DT's 100k updates (scripts/crosscheck-run.sh; "crosscheck-ARM"),
 #      which needs the seed-1 cell's final checkpoint here or the run parked;
@@ -46,13 +47,15 @@ MODE=run
 case "${1:-}" in
   --dry-run) MODE=dry-run ;;
   --stop) MODE=stop ;;
+  -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
   "") ;;
   *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2 ;;
 esac
 DATA=${DATA:-datasets/matched} RUNS=${RUNS:-runs/protocol} RESULTS=${RESULTS:-docs/results/protocol}
 IN_FLIGHT=${IN_FLIGHT:-data/in-flight}
 A=${AAREN:-build/aaren}
-[[ -x $A ]] || { echo "protocol-table: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
+# (--stop needs none: it stops what runs, whichever binary runs it.)
+[[ $MODE == stop || -x $A ]] || { echo "protocol-table: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
 CROSS_RUNS=${CROSS_RUNS:-runs/crosscheck} CROSS_RESULTS=${CROSS_RESULTS:-docs/results/crosscheck}
 export RUNS CROSS_RUNS CROSS_RESULTS IN_FLIGHT  # crosscheck-run.sh finds the seed-1 cells in RUNS
 TABLE=(hopper-medium walker2d-medium-replay hopper-medium-replay walker2d-medium halfcheetah-medium
@@ -91,11 +94,14 @@ running() {  # another process holds the cell's lock (a dataset's: its SAC run's
   run_dir "$@"
   [[ -f $RUN_DIR.lock ]] && ! flock -n "$RUN_DIR.lock" true
 }
-# A cross-check starts from its seed-1 cell's final checkpoint (not committed: this machine's) or its parked run.
+# A cross-check starts from its seed-1 cell's final checkpoint (not committed: this machine's), once that
+# cell is finished, or from its parked run.
 startable() {
   [[ $2 == crosscheck-* ]] || return 0
   run_dir "$@"
-  [[ -f $RUN_DIR/config.json || -f $IN_FLIGHT/$RUN_DIR/config.json || -f $RUNS/$1/${2#crosscheck-}-seed1/checkpoint.pt ]]
+  [[ -f $RUN_DIR/config.json || -f $IN_FLIGHT/$RUN_DIR/config.json ]] && return 0
+  # (checkpoint.pt is written before the final evaluation: the cell's records must be kept too.)
+  [[ -f $RUNS/$1/${2#crosscheck-}-seed1/checkpoint.pt ]] && finished "$1" "${2#crosscheck-}" 1
 }
 # Trains (or continues) one cell.
 run_cell() {
@@ -110,6 +116,7 @@ extra_seeds_due() {
       [[ -e $RUNS/$d/$arm-seed$s || -e $RESULTS/$d/$arm-seed$s || -e $IN_FLIGHT/$RUNS/$d/$arm-seed$s ]] && return 0
     done
   done
+  [[ $MODE == stop ]] && return 1  # seeds 4 and 5 not begun: none runs
   for arm in aaren transformer; do
     for s in 1 2 3; do finished "$d" "$arm" "$s" || return 1; done
   done
@@ -117,7 +124,8 @@ extra_seeds_due() {
   # other datasets of a table in progress always have.)
   err=$(mktemp "${TMPDIR:-/tmp}/protocol-table-versus.XXXXXX")
   json=$("$A" versus "$RESULTS" --last 3 --json 2> "$err") || {
-    echo "protocol-table: $d: seeds 4 and 5 undecided, aaren versus failed: $(tail -1 "$err")" >&2
+    # Not "not due": the lane would go on past an open decision. Said, and marked for run_next.
+    echo "protocol-table: $d: seeds 4 and 5 undecided, aaren versus failed: $(tail -1 "$err")" | tee -a "$VERSUS_FAILED" >&2
     rm -f "$err"
     return 1
   }
@@ -164,17 +172,22 @@ dataset_ready() {
 }
 
 STOP_FILE=$RUNS/protocol-table.stop  # present: no lane starts another cell
+VERSUS_FAILED=$(mktemp "${TMPDIR:-/tmp}/protocol-table-versus-failed.XXXXXX")  # non-empty: versus failed this pass
+trap 'rm -f "$VERSUS_FAILED"' EXIT
 FAILED_DATASETS=""  # expert datasets whose making failed in this lane: their cells are skipped
 
 # One pass: run the first cell that is due; 0 if one ran, 1 if none was left, 2 if it failed.
 # (Called as a loop's condition, where `set -e` does not act: failures are returned.)
 run_next() {
-  local d arm s ready
+  local d arm s ready list
+  : > "$VERSUS_FAILED"
+  list=$(cells)
+  [[ -s $VERSUS_FAILED ]] && { echo "protocol-table: the rule for seeds 4 and 5 could not be read (above): fix it, then call again" >&2; return 2; }
   while read -r d arm s; do
     finished "$d" "$arm" "$s" && continue
     running "$d" "$arm" "$s" && continue
-    startable "$d" "$arm" "$s" || { echo "[protocol-table] $d $arm: needs $RUNS/$d/${arm#crosscheck-}-seed1/checkpoint.pt: waits"; continue; }
     [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE: remove it to run again)"; return 1; }
+    startable "$d" "$arm" "$s" || { echo "[protocol-table] $d $arm: needs its seed-1 cell finished here ($RUNS/$d/${arm#crosscheck-}-seed1/checkpoint.pt and its records): waits"; continue; }
     [[ " $FAILED_DATASETS " == *" $d "* ]] && continue
     ready=0
     [[ $arm == dataset ]] && echo "[protocol-table] $(date -u +%FT%TZ) $d: the expert stage (scripts/make-matched-datasets.sh --stage expert ${d%%-*})"
@@ -191,11 +204,12 @@ run_next() {
     echo "[protocol-table] $(date -u +%FT%TZ) $d $arm seed $s"
     run_cell "$d" "$arm" "$s" < /dev/null || return 2
     return 0
-  done < <(cells)
+  done <<< "$list"
   return 1
 }
 
 if [[ $MODE == stop ]]; then
+  DATASETS=""  # every lane's cells, whatever this call's environment holds (below)
   mkdir -p "$RUNS" && touch "$STOP_FILE"
   running_runs=()
   # Every lane's cells, whatever ARMS or DATASETS this call was given.
@@ -204,6 +218,7 @@ if [[ $MODE == stop ]]; then
     [[ -f $lock && " ${running_runs[*]} " != *" ${lock%.lock} "* ]] && ! flock -n "$lock" true && running_runs+=("${lock%.lock}")
   done
   ((${#running_runs[@]})) || { echo "[protocol-table] no cell running"; exit 0; }
+  rm -f "$VERSUS_FAILED"  # (exec skips the EXIT trap)
   exec scripts/park-runs.sh --stop "${running_runs[@]}"
 fi
 # A started cell's progress, from its train_log.csv (here, or parked in $IN_FLIGHT), whose
@@ -247,6 +262,6 @@ fi
 rc=0
 while ((rc == 0)); do run_next && rc=0 || rc=$?; done
 ((rc == 1)) && { echo "[protocol-table] nothing left that this lane can run"; exit 0; }
-echo "protocol-table: a cell failed or was stopped (see its log in $RUNS/); the next call continues it" >&2
+echo "protocol-table: a cell failed or was stopped (see its log in $RUNS/); the next call continues it (once $STOP_FILE is gone, where it was set)" >&2
 exit 1
 }

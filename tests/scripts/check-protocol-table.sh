@@ -3,7 +3,9 @@
 # and running cells told apart, and seeds 4 and 5 due exactly when the primary
 # verdict at 3 seeds is inconclusive (or a run of them already exists); a lane
 # (on a stand-in for aaren) runs every due cell in that order, leaves a locked
-# one to its lane, honours the stop mark and stops on a failing cell; ARMS keeps
+# one to its lane, honours the stop mark and stops on a failing cell or a failing
+# versus; a cell cut short between its checkpoint and its final evaluation is
+# finished, not skipped; --stop needs no binary and ignores DATASETS; ARMS keeps
 # only some arms' cells; the dry run shows a started cell's progress.
 # Usage: check-protocol-table.sh AAREN_BINARY SOURCE_DIR
 set -euo pipefail
@@ -136,6 +138,18 @@ held "$DATA/sac-hopper.lock"
 out=$("$TABLE" --stop) || fail "--stop with a SAC run exited $?"
 [[ $out == *"parked at"* && -f $IN_FLIGHT/${DATA#/}/sac-hopper/resume.pt ]] || fail "--stop left the SAC run unparked: $out"
 rm -rf "$DATA/sac-hopper" "$DATA/sac-hopper.lock" "$IN_FLIGHT/${DATA#/}"
+# --stop needs no binary (it stops what runs) and stops every lane's cells, whatever DATASETS this
+# call's environment holds: a hopper-medium cell in flight is parked by a --stop given walker2d's.
+cell4=$RUNS/hopper-medium/aaren-seed4
+mkdir -p "$cell4"
+echo '{"updates": 40000}' > "$cell4/config.json"
+echo "update,loss,lr,seconds,steps" > "$cell4/train_log.csv"
+echo state > "$cell4/checkpoint_1000.pt"
+(exec 7> "$cell4.lock" && flock 7 && exec -a "aaren-stand-in train --resume $cell4" sleep 600) > /dev/null 2>&1 &
+held "$cell4.lock"
+out=$(AAREN=$T/no-binary DATASETS=walker2d-medium-replay "$TABLE" --stop) || fail "--stop without a binary exited $?: $out"
+[[ -f $IN_FLIGHT/${cell4#/}/checkpoint_1000.pt ]] || fail "--stop with DATASETS elsewhere left the cell unparked: $out"
+rm -rf "$cell4" "$cell4.lock" "$IN_FLIGHT/${RUNS#/}"
 
 # Run mode, on a stand-in for aaren (train finishes at once, every seed S of every arm scoring
 # 40 + S: equivalent, so no seeds 4 and 5), one dataset, a cell locked by "another lane".
@@ -238,6 +252,28 @@ set -e
 # ... at that cell: it started one cell, and said why it stopped.
 [[ $(grep -c '\] [0-9T:Z-]* hopper' "$T/lane.log") == 1 ]] && grep -q "a cell failed or was stopped" "$T/lane.log" ||
   fail "a failing cell: the lane went on or said nothing: $(cat "$T/lane.log")"
+
+# A cell killed between checkpoint.pt and its final evaluation (its last point missing from eval.csv)
+# is not taken for trained: its last updates run again (a resume), then its 50 episodes.
+lstm3=$RUNS/hopper-medium/lstm-seed3
+rm -rf "$RESULTS/hopper-medium/lstm-seed3" "$lstm3/eval-final.json"
+grep -v '^40000,' "$lstm3/eval.csv" > "$T/eval.csv" && mv "$T/eval.csv" "$lstm3/eval.csv"
+ARMS=lstm lane || fail "the lane with a cut-short cell exited $?: $(cat "$T/lane.log")"
+grep -q "lstm-seed3\] checkpoint.pt without the final evaluation" "$T/lane.log" &&
+  grep -q '^40000,3600' "$RESULTS/hopper-medium/lstm-seed3/eval.csv" &&
+  [[ $(tail -1 "$T/calls") == *" $lstm3" ]] || fail "a cut-short cell: $(cat "$T/lane.log")"
+
+# A rule for seeds 4 and 5 that cannot be read (versus refuses a damaged record) ends the lane with
+# an error, rather than passing the open decision by: with both arms' seeds 1-3 finished.
+rm -f "$RUNS/protocol-table.stop"
+rm -rf "$RUNS/hopper-medium"/*-seed[45] "$RESULTS/hopper-medium"/*-seed[45]
+tail -1 "$RESULTS/hopper-medium/aaren-seed1/eval.csv" > "$T/row" && cat "$T/row" >> "$RESULTS/hopper-medium/aaren-seed1/eval.csv"  # a point twice
+set +e
+lane
+rc=$?
+set -e
+((rc == 1)) && grep -q "seeds 4 and 5 undecided, aaren versus failed: .*appears twice" "$T/lane.log" &&
+  ! grep -q '\] [0-9T:Z-]* hopper' "$T/lane.log" || fail "versus failing: the lane exited $rc: $(cat "$T/lane.log")"
 
 set +e
 "$TABLE" --bogus > /dev/null 2>&1
