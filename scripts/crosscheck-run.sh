@@ -39,7 +39,8 @@ mkdir -p "$(dirname "$RUN")"
 exec 8>"$RUN.setup.lock"
 flock 8  # two callers at once: the second sees the first's run, set up whole
 if [[ ! -f $RUN/config.json && ! -f $PARKED/config.json ]]; then
-  [[ -f $CELL/checkpoint.pt ]] || {
+  # (checkpoint.pt is written before the cell's final evaluation: its kept records say it finished.)
+  [[ -f $CELL/checkpoint.pt && -f ${RESULTS:-docs/results/protocol}/$DATASET/$ARM-seed1/eval-final.json ]] || {
     echo "crosscheck-run: $CELL/checkpoint.pt: no finished cell to continue (run scripts/protocol-cell.sh $DATASET $ARM 1)" >&2
     exit 2
   }

@@ -57,7 +57,7 @@ A=${AAREN:-build/aaren}
 # (--stop needs none: it stops what runs, whichever binary runs it.)
 [[ $MODE == stop || -x $A ]] || { echo "protocol-table: $A: no aaren binary (build it, or set AAREN)" >&2; exit 2; }
 CROSS_RUNS=${CROSS_RUNS:-runs/crosscheck} CROSS_RESULTS=${CROSS_RESULTS:-docs/results/crosscheck}
-export RUNS CROSS_RUNS CROSS_RESULTS IN_FLIGHT  # crosscheck-run.sh finds the seed-1 cells in RUNS
+export RUNS RESULTS CROSS_RUNS CROSS_RESULTS IN_FLIGHT  # crosscheck-run.sh finds the seed-1 cells in RUNS (records in RESULTS)
 TABLE=(hopper-medium walker2d-medium-replay hopper-medium-replay walker2d-medium halfcheetah-medium
   halfcheetah-medium-replay hopper-medium-expert)
 LSTM_COLUMN=(hopper-medium walker2d-medium-replay hopper-medium-expert)
