@@ -32,15 +32,36 @@ nlohmann::json continued_history(const nlohmann::json& before, const nlohmann::j
   return history;
 }
 
+namespace {
+// The record of the stretch that saved the state continued at `position`: the last
+// resume whose `position_key` lies below it, else the start (null without a record).
+nlohmann::json stretch_at(const nlohmann::json& history, const std::string& position_key, int64_t position) {
+  if (!history.is_object()) return nullptr;
+  nlohmann::json stretch = history;
+  for (const auto& resume : history.value("resumes", nlohmann::json::array()))
+    if (resume.is_object() && resume.value(position_key, int64_t{0}) < position) stretch = resume;
+  return stretch;
+}
+}  // namespace
+
 std::optional<bool> subnormals_flushed_in(const nlohmann::json& history, const std::string& position_key,
                                           int64_t position) {
-  if (!history.is_object()) return std::nullopt;
-  nlohmann::json machine = history.value("machine", nlohmann::json());
-  for (const auto& resume : history.value("resumes", nlohmann::json::array()))
-    if (resume.is_object() && resume.value(position_key, int64_t{0}) < position)
-      machine = resume.value("machine", nlohmann::json());
+  const auto stretch = stretch_at(history, position_key, position);
+  const auto machine = stretch.is_object() ? stretch.value("machine", nlohmann::json()) : nlohmann::json();
   if (!machine.is_object()) return std::nullopt;
   return machine.value("subnormals_flushed", false);
+}
+
+std::string commit_in(const nlohmann::json& history, const std::string& position_key, int64_t position) {
+  const auto stretch = stretch_at(history, position_key, position);
+  if (!stretch.is_object() || !stretch.contains("commit") || !stretch.at("commit").is_string()) return "";
+  return stretch.at("commit").get<std::string>();
+}
+
+std::string other_build_note(const std::string& then, const std::string& now, const std::string& run) {
+  if (then.empty() || now.empty() || then == now) return "";
+  return "note: " + run + " was saved by a build of commit " + then + ", this process is commit " + now +
+         ": it continues bit for bit only if both compute alike (scripts/cross-build-check.sh compares builds)";
 }
 
 std::string subnormal_setting_warning(std::optional<bool> then, bool now, const std::string& run) {
@@ -60,6 +81,9 @@ nlohmann::json resumed_history(const nlohmann::json& before, const nlohmann::jso
   const auto then = subnormals_flushed_in(before, position_key, where.at(position_key).get<int64_t>());
   const auto warning = subnormal_setting_warning(then, subnormals_flushed(), run);
   if (!warning.empty()) std::cerr << warning << "\n";
+  const auto note = other_build_note(commit_in(before, position_key, where.at(position_key).get<int64_t>()),
+                                     now.value("commit", ""), run);
+  if (!note.empty()) std::cerr << note << "\n";
   return continued_history(before, now, where);
 }
 

@@ -42,11 +42,17 @@ std::optional<bool> subnormals_flushed_in(const nlohmann::json& history, const s
 // empty when they are the same.
 std::string subnormal_setting_warning(std::optional<bool> then, bool now, const std::string& run);
 
+// The commit of the build that ran that stretch ("" where none is recorded), and
+// the one-line note a resume gives when this process (`now`) is of another commit:
+// its bits equal an uninterrupted run's only if the two builds compute alike.
+std::string commit_in(const nlohmann::json& history, const std::string& position_key, int64_t position);
+std::string other_build_note(const std::string& then, const std::string& now, const std::string& run);
+
 // A resume's record, as both commands make it: continued_history(before, now,
 // where), after printing to stderr the warning above (once, naming `run`) when
 // this process's subnormal setting is not that of the stretch which saved the
 // state it continues, the stretch found by where[position_key] (the position
-// it continues at: "at_update", "at_step").
+// it continues at: "at_update", "at_step"), and the note above when its commit differs.
 nlohmann::json resumed_history(const nlohmann::json& before, const nlohmann::json& now, const nlohmann::json& where,
                                const std::string& position_key, const std::string& run);
 

@@ -87,3 +87,29 @@ TEST_CASE("run history: a resume warns once by the stretch it continues, and app
   REQUIRE(other.at("resumes").size() == 2);
   CHECK(other.at("resumes").at(1).at("at_update") == 101);
 }
+
+// A resume by a build of another commit is said once: its bits equal an uninterrupted
+// run's only if both builds compute alike. The stretch that saved the state decides.
+TEST_CASE("run history: a resume by another commit's build is noted, by the stretch it continues", "[base]") {
+  nlohmann::json history = {{"commit", "aaa"}, {"resumes", nlohmann::json::array()}};
+  history["resumes"].push_back({{"at_update", 100}, {"commit", "bbb"}});
+  CHECK(aaren::base::commit_in(history, "at_update", 100) == "aaa");
+  CHECK(aaren::base::commit_in(history, "at_update", 101) == "bbb");
+  CHECK(aaren::base::commit_in(nullptr, "at_update", 1).empty());
+  CHECK(aaren::base::other_build_note("aaa", "aaa", "runs/a").empty());
+  CHECK(aaren::base::other_build_note("", "bbb", "runs/a").empty());  // nothing recorded: nothing claimed
+  CHECK(aaren::base::other_build_note("aaa", "bbb", "runs/a") ==
+        "note: runs/a was saved by a build of commit aaa, this process is commit bbb: it continues bit for bit "
+        "only if both compute alike (scripts/cross-build-check.sh compares builds)");
+  std::ostringstream said;
+  auto* const stderr_buffer = std::cerr.rdbuf(said.rdbuf());
+  const nlohmann::json now = {{"commit", "bbb"}, {"machine", machine(aaren::base::subnormals_flushed())}};
+  history["machine"] = now.at("machine");
+  history["resumes"][0]["machine"] = now.at("machine");
+  aaren::base::resumed_history(history, now, {{"at_update", 101}}, "at_update", "runs/a");
+  const auto same_build = said.str();
+  aaren::base::resumed_history(history, now, {{"at_update", 50}}, "at_update", "runs/a");
+  std::cerr.rdbuf(stderr_buffer);
+  CHECK(same_build.empty());
+  CHECK(said.str() == aaren::base::other_build_note("aaa", "bbb", "runs/a") + "\n");
+}
