@@ -28,6 +28,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
 #include "base/atomic_file.h"
 #include "base/format.h"
 #include "base/numbers.h"
@@ -67,7 +68,8 @@ struct VersusSettings {
         field("level", &S::level, "the per-dataset interval's level (0.9: two one-sided tests at 5%)"),
         field("pooled-level", &S::pooled_level, "the pooled difference's interval level"),
         field("out", &S::out,
-              "also write the table as CSV to FILE.csv, and the settings to FILE.config.json beside it"),
+              "also write the table as CSV to FILE.csv, and beside it FILE.config.json: the settings, each run read "
+              "with its score, and what ran it"),
         field("curves", &S::curves,
               "also draw DIR/DATASET.svg per dataset: each arm's curve at the target, the mean over its finished "
               "seeds with the 95% interval as a band (from 3 seeds: 2 seeds' interval, +-12.7 SE, is not drawn)"),
@@ -432,6 +434,18 @@ void print_arm_scores(const VersusSettings& s, const Study& study) {
   }
 }
 
+// The runs a table was computed from, each with its score: dataset -> arm -> seed -> {dir, score}
+// (FILE.config.json beside --out's CSV, so the CSV can be traced to its inputs).
+nlohmann::json inputs_json(const Study& study) {
+  nlohmann::json inputs = nlohmann::json::object();
+  for (const auto& [dataset, arms] : study.runs)
+    for (const auto& [arm, runs] : arms)
+      for (const auto& run : runs)
+        inputs[dataset][arm][std::to_string(run.seed)] = {{"dir", run.dir},
+                                                          {"score", study.scores.at(dataset).at(arm).at(run.seed)}};
+  return inputs;
+}
+
 void write_csv(const VersusSettings& s, const StudyResult& r, const std::optional<PooledDifference>& pooled) {
   std::ostringstream csv;
   csv << "dataset,seeds_a,mean_a,std_a,seeds_b,mean_b,std_b,d,se,dof,low,high,verdict\n";
@@ -531,7 +545,10 @@ int run_versus(int argc, char** argv) {
   }
   if (!s.out.empty()) {
     write_csv(s, r, pooled);
-    save_config_next_to(s.out, {{"command", "versus"}, {"config", base::fields_to_json(s, VersusSettings::fields())}});
+    save_config_next_to(s.out, {{"command", "versus"},
+                                {"config", base::fields_to_json(s, VersusSettings::fields())},
+                                {"runs", inputs_json(r.study)},
+                                {"provenance", provenance(argc, argv)}});
   }
   return kExitOk;
 }

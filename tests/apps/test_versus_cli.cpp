@@ -86,7 +86,14 @@ TEST_CASE("cli: versus scores each finished run from its curve and prints Welch'
   CHECK(std::stod(cells[11]) == Approx(expected.high).epsilon(1e-5));
   CHECK(cells[12] == aaren::to_string(expected.verdict));
   CHECK(rows[2].rfind("pooled,", 0) == 0);
-  CHECK(fs::exists(root / "versus.config.json"));  // the resolved settings beside the CSV
+  // The resolved settings beside the CSV, with the runs read (each one's folder and score) and what ran it.
+  const auto settings = nlohmann::json::parse(std::ifstream(root / "versus.config.json"));
+  CHECK(settings.at("config").at("last") == 3);
+  CHECK(settings.at("runs").at("hopper-medium").at("aaren").size() == 3);  // the unfinished seed 4 left out
+  CHECK(settings.at("runs").at("hopper-medium").at("aaren").at("3").at("score").get<double>() == Approx(aaren[2]));
+  CHECK(settings.at("runs").at("hopper-medium").at("transformer").at("1").at("dir") ==
+        (root / "hopper-medium/transformer-seed1").string());
+  CHECK(settings.at("provenance").contains("commit"));
   CHECK(r.output.find("| hopper-medium | ") != std::string::npos);
   // The printed row carries the interval's half-width beside the verdict.
   CHECK(r.output.find("| half-width |") != std::string::npos);
