@@ -31,6 +31,7 @@
 #                    it if the machine is lost
 #   DATA=datasets/matched RUNS=runs/protocol RESULTS=docs/results/protocol
 #   AAREN=build/aaren  a frozen copy, so rebuilding cannot change a long run
+#   PROTOCOL_STOP_FILE  set by scripts/protocol-table.sh: a cell does not start while it exists
 #
 # Fixed by the protocol (its preset, configs/protocol/DATASET.json): DT's optimiser (AdamW, lr 1e-4, weight decay 1e-4, linear
 # warm-up over 10k updates, then constant; Chen et al. 2021, gym/experiment.py),
@@ -98,6 +99,12 @@ KEEP=$RESULTS/$DATASET/$CELL
 mkdir -p "$RUN"
 exec 9>"$RUN.lock"
 flock -n 9 || { echo "[$DATASET $CELL] running in another process: skipped"; exit 0; }
+# The table's stop mark (scripts/protocol-table.sh --stop), looked at again once the lock is held:
+# a --stop between the lane's look and this lock finds no process to stop, so none must start.
+if [[ -n ${PROTOCOL_STOP_FILE:-} && -f $PROTOCOL_STOP_FILE ]]; then
+  echo "[$DATASET $CELL] not started: the stop mark $PROTOCOL_STOP_FILE is set"
+  exit 3
+fi
 
 train() {  # the arguments: how this call starts or continues the run
   local rc=0 parker=""

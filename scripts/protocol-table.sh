@@ -172,6 +172,7 @@ dataset_ready() {
 }
 
 STOP_FILE=$RUNS/protocol-table.stop  # present: no lane starts another cell
+export PROTOCOL_STOP_FILE=$STOP_FILE  # (a cell looks again once it holds its lock: scripts/protocol-cell.sh)
 VERSUS_FAILED=$(mktemp "${TMPDIR:-/tmp}/protocol-table-versus-failed.XXXXXX")  # non-empty: versus failed this pass
 trap 'rm -f "$VERSUS_FAILED"' EXIT
 FAILED_DATASETS=""  # expert datasets whose making failed in this lane: their cells are skipped

@@ -243,6 +243,14 @@ rm -rf "$RESULTS/hopper-medium/bc-seed1" "$RUNS/hopper-medium/bc-seed1"
 touch "$RUNS/protocol-table.stop"
 lane || fail "a stopped lane exited $?"
 grep -q "stopped" "$T/lane.log" && ! grep -q '\] [0-9T:Z-]* hopper' "$T/lane.log" || fail "stopped, yet: $(cat "$T/lane.log")"
+# ... and a cell started by a lane that looked before the mark was set does not start once it holds its lock.
+set +e
+AAREN=$STUB STUB_LOG=$T/calls PROTOCOL_STOP_FILE=$RUNS/protocol-table.stop "$SRC/scripts/protocol-cell.sh" hopper-medium bc 1 \
+  > "$T/cell.log" 2>&1
+rc=$?
+set -e
+((rc == 3)) && grep -q "not started: the stop mark" "$T/cell.log" && [[ ! -e $RUNS/hopper-medium/bc-seed1/config.json ]] ||
+  fail "a cell under the stop mark: exit $rc: $(cat "$T/cell.log")"
 rm "$RUNS/protocol-table.stop"
 set +e
 STUB_FAIL=1 lane
