@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/config_options.h"
 #include "apps/provenance.h"
+#include "base/allocator.h"
 #include "base/atomic_file.h"
 #include "base/format.h"
 #include "base/svg_plot.h"
@@ -83,6 +84,7 @@ int run_sac(int argc, char** argv) {
   po::variables_map vm;
   if (!parse(argc, argv, "--out DIR [options] | --resume DIR [options]", options, vm)) return kExitOk;
   apply_config_options(vm, SacConfig::fields(), c);
+  base::keep_freed_memory_for_reuse();  // each update's tensors reuse the last one's memory (base/allocator.h)
   if (given(vm, "resume"))
     c = resumed_sac_config(vm, c);
   else if (c.out_dir.empty())

@@ -25,6 +25,7 @@
 #include "apps/config_options.h"
 #include "apps/provenance.h"
 #include "apps/seed_group.h"
+#include "base/allocator.h"
 #include "base/did_you_mean.h"
 #include "base/format.h"
 #include "base/numbers.h"
@@ -398,6 +399,7 @@ int run_train(int argc, char** argv) {
   TrainCommand t;
   if (!parse_train_command(argc, argv, t)) return kExitOk;
   if (t.print_config) return print_resolved_config(t);
+  base::keep_freed_memory_for_reuse();  // each update's tensors reuse the last one's memory (base/allocator.h)
   if (!t.seeds.empty() || (!t.c.resume.empty() && is_seed_group(resumed_folder(t.c.resume))))
     return train_seed_group(argc, argv, t);
   const TrainConfig& c = t.c;

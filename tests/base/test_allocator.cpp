@@ -1,0 +1,23 @@
+// base/allocator.h: the allocator's settings for training are applied on glibc,
+// and left alone where the user set glibc's own variables for them.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "base/allocator.h"
+
+TEST_CASE(
+    "allocator: freed memory kept for reuse on glibc, unless asked not to or the user set MALLOC_TOP_PAD_ and co.",
+    "[base]") {
+#if defined(__GLIBC__)
+  ::setenv("MALLOC_TOP_PAD_", "4096", 1);  // (read by glibc at start only: here it just says "the user chose")
+  CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
+  ::unsetenv("MALLOC_TOP_PAD_");
+  ::setenv("AAREN_DEFAULT_MALLOC", "1", 1);
+  CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
+  ::unsetenv("AAREN_DEFAULT_MALLOC");
+  CHECK(aaren::base::keep_freed_memory_for_reuse());  // every mallopt(3) call accepted
+#else
+  CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
+#endif
+}
