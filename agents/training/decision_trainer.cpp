@@ -561,7 +561,16 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
             << loss.steps << "\n";
     r.log.flush();  // a killed run keeps its log, to the last update
     r.result.updates_done = done;
+    // A stop on the last update: the run ends as it would have (final checkpoint and evaluation);
+    // one stopped here could not be resumed (no update is left to make).
+    if (stop_signal != 0 && done == c.updates) {
+      stop_signal = 0;
+      g_stop_signal.store(0, std::memory_order_relaxed);
+    }
     if (stop_signal != 0) {
+      // The evaluation due at this update first, as the run never stopped makes it: the resume
+      // starts after this checkpoint, so the point would otherwise never be logged.
+      if (r.writes_files() && done % c.eval_every == 0) p.last_evals = r.evaluate(done);
       r.periodic_checkpoint(done);  // every rank: the generators are gathered
       break;
     }

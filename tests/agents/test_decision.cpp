@@ -4,8 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "agents/acting/lean_export.h"
 #include "agents/checkpoint/checkpoint.h"
 #include "agents/training/decision_trainer.h"
+#include "agents/training/eval_log.h"
 #include "agents/training/training_run.h"
 #include "data/hdf5_io.h"
 #include "envs/vector_env.h"
@@ -642,4 +645,40 @@ TEST_CASE("decision: learning-rate schedules: linear warm-up, then constant (DT)
   auto j = c.to_json();
   j["lr_schedule"] = "linear";
   CHECK_THROWS_WITH(aaren::TrainConfig::from_json(j), Catch::Contains("lr_schedule"));
+}
+
+// A stop (SIGINT, SIGTERM) landing on an update the run evaluates at: that evaluation is made
+// before the checkpoint the resume starts after (else the point would never be logged); a
+// stop landing on the last update lets the run finish (a run stopped there could not be resumed).
+// The progress callback runs after every 10th update; a stop asked there is read by the next.
+TEST_CASE("decision: a stop on an evaluation's update keeps that evaluation, and one on the last update finishes",
+          "[decision]") {
+  const auto dir = aaren::testing::temp_dir("stop_at_eval");
+  const auto data = tiny_dataset(dir);
+  const auto stop_at_11 = [](const aaren::TrainProgress& p) {
+    if (p.update == 10) aaren::request_training_stop(SIGTERM);
+  };
+  const auto updates_of = [](const std::string& run) {
+    std::multiset<int64_t> updates;
+    for (const auto& e : aaren::read_eval_csv(run + "/eval.csv")) updates.insert(e.update);
+    return updates;
+  };
+  auto c = tiny_config(data, dir + "/run", "transformer");
+  c.updates = 22, c.eval_every = 11, c.checkpoint_every = 0;
+  CHECK(aaren::train_decision(c, stop_at_11).stop_signal == SIGTERM);
+  CHECK(std::filesystem::exists(c.out_dir + "/checkpoint_11.pt"));
+  const auto targets = updates_of(c.out_dir).count(11);
+  CHECK(targets >= 1);  // the point at 11, before the checkpoint
+  auto resumed = c;
+  resumed.resume = c.out_dir;
+  CHECK(aaren::train_decision(resumed).stop_signal == 0);
+  const auto after = updates_of(c.out_dir);
+  CHECK(after.count(11) == targets);  // once each, at 11 and at the end
+  CHECK(after.count(22) == targets);
+  auto last = tiny_config(data, dir + "/last", "transformer");
+  last.updates = 11;
+  const auto finished = aaren::train_decision(last, stop_at_11);
+  CHECK(finished.stop_signal == 0);
+  CHECK(std::filesystem::exists(last.out_dir + "/checkpoint.pt"));
+  CHECK(updates_of(last.out_dir).count(11) == targets);
 }
