@@ -193,7 +193,10 @@ double final_point_mean(const VersusSettings& s, const fs::path& dir, const Eval
 // targets (of its evaluations where the config names none).
 double scored_target(const VersusSettings& s, const Schedule& schedule, const std::vector<EvalResult>& evals) {
   if (s.target != "high" || schedule.targets.empty()) return chosen_target(s, evals);
-  return *std::max_element(schedule.targets.begin(), schedule.targets.end());
+  const double high = *std::max_element(schedule.targets.begin(), schedule.targets.end());
+  for (const auto& e : evals)  // as eval.csv writes it (6 significant digits)
+    if (std::abs(e.target - high) <= 1e-5 * std::max(1.0, std::abs(high))) return e.target;
+  return high;
 }
 
 // `evals` and `schedule`: the run's eval.csv and config.json (read once by the caller, which

@@ -154,6 +154,8 @@ final_point_logged() {
     $col["update"] == u && $col["target"] == t { found = 1 } END { exit !found }' "$RUN/eval.csv"
 }
 if [[ -f $RUN/checkpoint.pt ]] && ! final_point_logged; then
+  compgen -G "$RUN/checkpoint_*.pt" > /dev/null ||
+    { echo "protocol-cell: $RUN: checkpoint.pt without its final evaluation, and no checkpoint_<update>.pt to train its last updates again from" >&2; exit 1; }
   echo "[$DATASET $CELL] checkpoint.pt without the final evaluation in eval.csv (cut short): its last updates again"
   rm -f "$RUN/checkpoint.pt" "$RUN/eval-final.json"
 fi
@@ -175,6 +177,10 @@ else
   train --config "$PRESET" --dataset "$FILE" "${ARM_FLAGS[@]}" --out "$RUN" --overwrite --seed "$SEED" \
     --updates "$UPDATES" --eval-every "$EVAL_EVERY"
 fi
+
+# A trainer killed alone (the OOM killer, kill -9) after checkpoint.pt, before its final evaluation:
+# not recorded as finished; the next call trains its last updates again (above).
+final_point_logged || { echo "protocol-cell: $RUN: training ended without its final evaluation (see $RUN.console.log); the next call trains its last updates again" >&2; exit 1; }
 
 # The last point again with 50 episodes: the seed its 10 episodes used (eval.csv), so those
 # 10 are the first 10 of the 50.

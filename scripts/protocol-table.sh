@@ -117,6 +117,7 @@ extra_seeds_due() {
     done
   done
   [[ $MODE == stop ]] && return 1  # seeds 4 and 5 not begun: none runs
+  arm_chosen aaren || arm_chosen transformer || return 1  # (a lane without those arms runs none of them)
   for arm in aaren transformer; do
     for s in 1 2 3; do finished "$d" "$arm" "$s" || return 1; done
   done

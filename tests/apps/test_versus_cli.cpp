@@ -238,7 +238,12 @@ TEST_CASE("cli: versus refuses a run record it cannot score as written, in one l
     aaren::testing::check_refused_in_one_line("versus " + dir.string(), what);
   };
   REQUIRE(run_aaren_stderr("versus " + study("sound").string()).exit_code == 0);
-  auto dir = study("repeat");
+  // A target eval.csv writes to 6 significant digits still matches the config's full one.
+  auto dir = study("precise_target");
+  std::ofstream(dir / "d/aaren-seed1/config.json") << R"({"updates": 4000, "eval_every": 1000,
+      "eval_targets": [3600.0000123, 1800]})";
+  CHECK(run_aaren_stderr("versus " + dir.string()).exit_code == 0);
+  dir = study("repeat");
   append(dir / "d/aaren-seed1/eval.csv", "4000,3600,0,0,99,0,400000,10\n");
   refused(dir, "aaren-seed1/eval.csv: update 4000 at target 3600 appears twice");
   dir = study("gap");
