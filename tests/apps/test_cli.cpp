@@ -179,7 +179,7 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {train + "--config " + dir + "/name.json", "'backbone': must be aaren, transformer or lstm, got 'lstmm'"},
       {"versus " + dir + "/study", "aaren-seed1/eval.csv: not an eval.csv"},  // the user's file: exit 2
       {"versus " + dir + "/seeds", "its seed: expected a non-negative integer"},
-      {"versus " + dir + "/types", "aaren-seed1: a value of another type in config.json"},
+      {"versus " + dir + "/types", "aaren-seed1/config.json: 'updates' is \"three\": expected a whole number"},
       {train + "--threads 33000", "--threads 33000: at most"},
       {train + "--threads 0", "--threads 0: expected at least 1"},
       {train + "--target-return nan", "--target-return nan: expected a finite number"},
