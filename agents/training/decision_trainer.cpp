@@ -567,14 +567,13 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
       stop_signal = 0;
       g_stop_signal.store(0, std::memory_order_relaxed);
     }
+    // The evaluation due at this update comes before a stop's checkpoint, as in the run never
+    // stopped: the resume starts after that checkpoint, so the point would never be logged.
+    if (r.writes_files() && done % c.eval_every == 0 && done < c.updates) p.last_evals = r.evaluate(done);
     if (stop_signal != 0) {
-      // The evaluation due at this update first, as the run never stopped makes it: the resume
-      // starts after this checkpoint, so the point would otherwise never be logged.
-      if (r.writes_files() && done % c.eval_every == 0) p.last_evals = r.evaluate(done);
       r.periodic_checkpoint(done);  // every rank: the generators are gathered
       break;
     }
-    if (r.writes_files() && done % c.eval_every == 0 && done < c.updates) p.last_evals = r.evaluate(done);
     if (c.checkpoint_every > 0 && done % c.checkpoint_every == 0 && done < c.updates) r.periodic_checkpoint(done);
     if (progress && r.writes_files() && (done % 10 == 0 || done == c.updates)) {
       const double t_now = base::now_seconds();
