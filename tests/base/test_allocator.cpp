@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "base/allocator.h"
 
@@ -10,6 +13,11 @@ TEST_CASE(
     "allocator: freed memory kept for reuse on glibc, unless asked not to or the user set MALLOC_TOP_PAD_ and co.",
     "[base]") {
 #if defined(__GLIBC__)
+  // A user's own settings in the environment would decide the first check: saved and cleared here.
+  std::vector<std::pair<std::string, std::string>> users;
+  for (const char* name :
+       {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "AAREN_DEFAULT_MALLOC"})
+    if (const char* value = std::getenv(name)) users.emplace_back(name, value), ::unsetenv(name);
   ::setenv("MALLOC_TOP_PAD_", "4096", 1);  // (read by glibc at start only: here it just says "the user chose")
   CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
   ::unsetenv("MALLOC_TOP_PAD_");
@@ -17,6 +25,7 @@ TEST_CASE(
   CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
   ::unsetenv("AAREN_DEFAULT_MALLOC");
   CHECK(aaren::base::keep_freed_memory_for_reuse());  // every mallopt(3) call accepted
+  for (const auto& [name, value] : users) ::setenv(name.c_str(), value.c_str(), 1);
 #else
   CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
 #endif
