@@ -12,8 +12,9 @@ namespace aaren::base {
 // zeroed again on first touch, update after update. This changes where tensors
 // live, never what is computed: the same bits (docs/BENCHMARKS.md,
 // "The allocator", measures both). Left alone with AAREN_DEFAULT_MALLOC=1, where
-// the user set MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or
-// MALLOC_TOP_PAD_, and off glibc. Returns whether it set them.
+// the user set MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_,
+// MALLOC_TOP_PAD_ or a glibc.malloc tunable in GLIBC_TUNABLES, and off glibc.
+// Returns whether it set them.
 bool keep_freed_memory_for_reuse();
 
 }  // namespace aaren::base

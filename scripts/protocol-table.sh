@@ -186,6 +186,7 @@ run_next() {
   list=$(cells)
   [[ -s $VERSUS_FAILED ]] && { echo "protocol-table: the rule for seeds 4 and 5 could not be read (above): fix it, then call again" >&2; return 2; }
   while read -r d arm s; do
+    [[ -z $d ]] && continue  # an empty list is one blank line here
     finished "$d" "$arm" "$s" && continue
     running "$d" "$arm" "$s" && continue
     [[ -f $STOP_FILE ]] && { echo "[protocol-table] stopped ($STOP_FILE: remove it to run again)"; return 1; }
