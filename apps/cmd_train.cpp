@@ -254,9 +254,10 @@ bool parse_train_command(int argc, char** argv, TrainCommand& t) {
                  "       aaren train --config OUT/config.json --out NEW [flags]   (a run again, or a variation)\n\n"
                  "Writes OUT/config.json (with provenance), train_log.csv, eval.csv and eval.svg (evaluations during\n"
                  "training at both of DT's targets), checkpoint_<update>.pt every --checkpoint-every updates and\n"
-                 "checkpoint.pt at the end. SIGINT/SIGTERM (Ctrl-C) finish the update in progress, write a\n"
-                 "checkpoint and exit with 128 + the signal; a second Ctrl-C stops at once (a repeated SIGTERM,\n"
-                 "as timeout(1) sends, does not).",
+                 "checkpoint.pt at the end. SIGINT/SIGTERM (Ctrl-C) finish the update in progress (and an\n"
+                 "evaluation due at it), write a checkpoint and exit with 128 + the signal; a second Ctrl-C stops\n"
+                 "at once (a repeated SIGTERM, as timeout(1) sends, does not). A stop at the last update, or\n"
+                 "during the final evaluation, lets the run finish (exit 0).",
              options, vm))
     return false;
   t.given = apply_config_options(vm, TrainConfig::fields(), c);

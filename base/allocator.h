@@ -1,6 +1,9 @@
 // How the C library's allocator serves a long training run.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace aaren::base {
 
 // Keep the memory freed between updates for the next update (glibc's
@@ -10,11 +13,13 @@ namespace aaren::base {
 // again and again; glibc's defaults return much of that memory to the kernel
 // (mmap'd blocks freed, the heap trimmed), whose pages are faulted in and
 // zeroed again on first touch, update after update. This changes where tensors
-// live, never what is computed: the same bits (docs/BENCHMARKS.md,
-// "The allocator", measures both). Left alone with AAREN_DEFAULT_MALLOC=1, where
-// the user set MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_,
-// MALLOC_TOP_PAD_ or a glibc.malloc tunable in GLIBC_TUNABLES, and off glibc.
-// Returns whether it set them.
-bool keep_freed_memory_for_reuse();
+// live, never what is computed (docs/BENCHMARKS.md, "The allocator").
+// Each of the three is set unless the user chose it (MALLOC_MMAP_THRESHOLD_,
+// MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_ or its glibc.malloc tunable in
+// GLIBC_TUNABLES): the user's value stays, and the others are still set, since
+// setting any one of them by hand stops glibc raising its mmap threshold (128
+// KiB unless it is the one set: the slow case, mallopt(3)). None is set with AAREN_DEFAULT_MALLOC=1, or off glibc.
+// Returns the variables' names of those it set. Call it before other threads start (mallopt(3) is MT-Unsafe).
+std::vector<std::string> keep_freed_memory_for_reuse();
 
 }  // namespace aaren::base

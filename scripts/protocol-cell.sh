@@ -160,11 +160,15 @@ if [[ -f $RUN/checkpoint.pt ]] && ! final_point_logged; then
   rm -f "$RUN/checkpoint.pt" "$RUN/eval-final.json"
 fi
 
-# glibc's allocator as `aaren train` sets it from c9458c7 (base/allocator.h: freed memory kept for
-# the next update; 2-11% faster updates here, the same bits: docs/BENCHMARKS.md), for a frozen
-# binary made before it; the user's own MALLOC_* settings, or AAREN_DEFAULT_MALLOC=1, win.
-if [[ ${AAREN_DEFAULT_MALLOC:-} != 1 && -z ${MALLOC_MMAP_THRESHOLD_:-}${MALLOC_TRIM_THRESHOLD_:-}${MALLOC_TOP_PAD_:-} ]]; then
-  export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456
+# glibc's allocator as `aaren train` sets it from 3a320b9 (base/allocator.h: freed memory kept for
+# the next update; 2-11% faster updates here, the same results: docs/BENCHMARKS.md), for a frozen
+# binary made before it, by the same rule: each setting the user chose (its variable, even empty, or
+# its glibc.malloc tunable) stays, the others are set; AAREN_DEFAULT_MALLOC=1 sets none.
+if [[ ${AAREN_DEFAULT_MALLOC:-} != 1 ]]; then
+  for setting in MMAP_THRESHOLD=33554432 TRIM_THRESHOLD=1073741824 TOP_PAD=268435456; do
+    variable=MALLOC_${setting%%=*}_ tunable=glibc.malloc.$(tr '[:upper:]' '[:lower:]' <<< "${setting%%=*}")=
+    [[ -n ${!variable+set} || ":${GLIBC_TUNABLES:-}" == *":$tunable"* ]] || export "$variable=${setting#*=}"
+  done
 fi
 
 if [[ -f $RUN/checkpoint.pt ]]; then

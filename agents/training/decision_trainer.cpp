@@ -541,6 +541,11 @@ int64_t DecisionTrainer::start_update() const { return run_->start_update; }
 int DecisionTrainer::rank() const { return run_->launch.rank; }
 
 TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>& progress) {
+  // However the run ends, a signal it took (or one after the last update's check, during the final
+  // evaluation, with nothing left to stop) is handled: a later run in this process starts afresh.
+  struct ClearStopOnReturn {
+    ~ClearStopOnReturn() { g_stop_signal.store(0, std::memory_order_relaxed); }
+  } clear_stop_on_return;
   auto& r = *run_;
   const auto& c = r.c;
   TrainProgress p;
@@ -586,7 +591,6 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
   r.result.final_loss = p.loss;
   r.result.stop_signal = stop_signal;
   if (stop_signal != 0) {
-    g_stop_signal.store(0, std::memory_order_relaxed);  // handled: a later run in this process starts afresh
     r.result.seconds = base::now_seconds() - start;
     return r.result;
   }

@@ -664,21 +664,48 @@ TEST_CASE("decision: a stop on an evaluation's update keeps that evaluation, and
     return updates;
   };
   auto c = tiny_config(data, dir + "/run", "transformer");
-  c.updates = 22, c.eval_every = 11, c.checkpoint_every = 0;
+  c.updates = 22, c.eval_every = 11, c.checkpoint_every = 0, c.eval_targets = {3600, 1800};
+  const auto targets = c.eval_targets.size();
   CHECK(aaren::train_decision(c, stop_at_11).stop_signal == SIGTERM);
-  CHECK(std::filesystem::exists(c.out_dir + "/checkpoint_11.pt"));
-  const auto targets = updates_of(c.out_dir).count(11);
-  CHECK(targets >= 1);  // the point at 11, before the checkpoint
+  CHECK(aaren::load_checkpoint(c.out_dir + "/checkpoint_11.pt").update == 11);
+  CHECK(aaren::testing::read_lines(c.out_dir + "/train_log.csv").back().rfind("11,", 0) ==
+        0);                                           // the log ends where it stopped
+  CHECK(updates_of(c.out_dir).count(11) == targets);  // the point at 11, before the checkpoint
   auto resumed = c;
   resumed.resume = c.out_dir;
   CHECK(aaren::train_decision(resumed).stop_signal == 0);
   const auto after = updates_of(c.out_dir);
   CHECK(after.count(11) == targets);  // once each, at 11 and at the end
   CHECK(after.count(22) == targets);
+  // The same records as a run never stopped: its evaluations, updates and losses.
+  auto straight = c;
+  straight.out_dir = dir + "/straight";
+  REQUIRE(aaren::train_decision(straight).stop_signal == 0);
+  CHECK(aaren::testing::read_lines(c.out_dir + "/eval.csv") ==
+        aaren::testing::read_lines(straight.out_dir + "/eval.csv"));
+  const auto updates_and_losses = [](const std::string& run) {
+    std::vector<std::string> rows;
+    for (const auto& line : aaren::testing::read_lines(run + "/train_log.csv"))
+      rows.push_back(line.substr(0, line.find(',', line.find(',') + 1)));
+    return rows;
+  };
+  CHECK(updates_and_losses(c.out_dir) == updates_and_losses(straight.out_dir));
+  // A stop on the last update: the run ends as it would have, with no checkpoint_11.pt.
   auto last = tiny_config(data, dir + "/last", "transformer");
-  last.updates = 11;
+  last.updates = 11, last.checkpoint_every = 0, last.eval_targets = c.eval_targets;
   const auto finished = aaren::train_decision(last, stop_at_11);
   CHECK(finished.stop_signal == 0);
   CHECK(std::filesystem::exists(last.out_dir + "/checkpoint.pt"));
+  CHECK_FALSE(std::filesystem::exists(last.out_dir + "/checkpoint_11.pt"));
   CHECK(updates_of(last.out_dir).count(11) == targets);
+  // A signal after the last update's check (here at its progress line, as during the final evaluation)
+  // is not left for the next run in this process.
+  auto late = tiny_config(data, dir + "/late", "transformer");
+  late.updates = 11;
+  CHECK(aaren::train_decision(late, [](const aaren::TrainProgress& p) {
+          if (p.update == 11) aaren::request_training_stop(SIGTERM);
+        }).stop_signal == 0);
+  auto next = tiny_config(data, dir + "/next", "transformer");
+  next.updates = 3;
+  CHECK(aaren::train_decision(next).stop_signal == 0);
 }

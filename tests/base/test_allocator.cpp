@@ -1,5 +1,5 @@
 // base/allocator.h: the allocator's settings for training are applied on glibc,
-// and left alone where the user set glibc's own variables for them.
+// each left alone where the user set it by glibc's own variable or tunable.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -10,29 +10,32 @@
 #include "base/allocator.h"
 
 TEST_CASE(
-    "allocator: freed memory kept for reuse on glibc, unless asked not to or the user set MALLOC_TOP_PAD_, a malloc "
-    "tunable and co.",
+    "allocator: freed memory kept for reuse on glibc, each setting the user chose (MALLOC_TOP_PAD_, a tunable) left "
+    "alone, none when asked",
     "[base]") {
 #if defined(__GLIBC__)
-  // A user's own settings in the environment would decide the first check: saved and cleared here.
+  using Names = std::vector<std::string>;
+  const Names all{"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"};
+  // A user's own settings in the environment would decide the checks: saved and cleared here.
   std::vector<std::pair<std::string, std::string>> users;
   for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
                            "AAREN_DEFAULT_MALLOC", "GLIBC_TUNABLES"})
     if (const char* value = std::getenv(name)) users.emplace_back(name, value), ::unsetenv(name);
-  ::setenv("MALLOC_TOP_PAD_", "4096", 1);  // (read by glibc at start only: here it just says "the user chose")
-  CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
+  // (glibc reads these at start only: here they just say "the user chose")
+  ::setenv("MALLOC_TOP_PAD_", "", 1);  // set, even empty
+  CHECK(aaren::base::keep_freed_memory_for_reuse() == Names{"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"});
   ::unsetenv("MALLOC_TOP_PAD_");
   ::setenv("AAREN_DEFAULT_MALLOC", "1", 1);
-  CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
+  CHECK(aaren::base::keep_freed_memory_for_reuse().empty());
   ::unsetenv("AAREN_DEFAULT_MALLOC");
-  ::setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=1048576", 1);  // glibc's other way to set them
-  CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
-  ::setenv("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-AVX512F", 1);  // a tunable of something else: not a choice about malloc
-  CHECK(aaren::base::keep_freed_memory_for_reuse());
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=1048576", 1);
+  CHECK(aaren::base::keep_freed_memory_for_reuse() == Names{"MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_"});
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2:glibc.cpu.x86_top_pad=1", 1);  // other tunables: not these
+  CHECK(aaren::base::keep_freed_memory_for_reuse() == all);
   ::unsetenv("GLIBC_TUNABLES");
-  CHECK(aaren::base::keep_freed_memory_for_reuse());  // every mallopt(3) call accepted
+  CHECK(aaren::base::keep_freed_memory_for_reuse() == all);  // every mallopt(3) call accepted
   for (const auto& [name, value] : users) ::setenv(name.c_str(), value.c_str(), 1);
 #else
-  CHECK_FALSE(aaren::base::keep_freed_memory_for_reuse());
+  CHECK(aaren::base::keep_freed_memory_for_reuse().empty());
 #endif
 }

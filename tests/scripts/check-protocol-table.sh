@@ -185,6 +185,7 @@ case $cmd in
     done
     [[ -n ${STUB_FAIL:-} ]] && exit 1
     echo "$backbone $dir" >> "$STUB_LOG"
+    echo "${MALLOC_MMAP_THRESHOLD_-unset} ${MALLOC_TRIM_THRESHOLD_-unset} ${MALLOC_TOP_PAD_-unset}" >> "$STUB_LOG.malloc"
     [[ -f $dir/score ]] || echo $((40 + seed)) > "$dir/score"
     flushed=true; [[ ${AAREN_KEEP_SUBNORMALS:-} == 1 ]] && flushed=false
     echo "{\"updates\": $updates, \"provenance\": {\"machine\": {\"subnormals_flushed\": $flushed}}}" > "$dir/config.json"
@@ -201,8 +202,11 @@ chmod +x "$STUB"
 rm -rf "$RESULTS" "$RUNS"
 mkdir -p "$DATA" "$RUNS/hopper-medium"
 touch "$DATA/hopper-medium.hdf5"
-lane() { AAREN=$STUB STUB_REAL=$A STUB_LOG=$T/calls DATASETS=hopper-medium PARK_EVERY=0 CROSS_RUNS=$T/cross-runs \
-  CROSS_RESULTS=$T/cross-results "$TABLE" > "$T/lane.log" 2>&1; }
+# The allocator's settings for a frozen binary (protocol-cell.sh, as base/allocator.h): the user's top pad,
+# chosen as a glibc tunable, stays; the other two are set.
+lane() { env -u MALLOC_MMAP_THRESHOLD_ -u MALLOC_TRIM_THRESHOLD_ -u MALLOC_TOP_PAD_ -u AAREN_DEFAULT_MALLOC \
+  GLIBC_TUNABLES=glibc.malloc.top_pad=4096 AAREN=$STUB STUB_REAL=$A STUB_LOG=$T/calls DATASETS=hopper-medium \
+  PARK_EVERY=0 CROSS_RUNS=$T/cross-runs CROSS_RESULTS=$T/cross-results "$TABLE" > "$T/lane.log" 2>&1; }
 # (The holder sleeps until killed below: however long the lane takes on a loaded machine, the cell stays locked.)
 (exec 7> "$RUNS/hopper-medium/transformer-seed2.lock" && flock 7 && exec sleep 600) > /dev/null 2>&1 &
 holder=$!
@@ -228,6 +232,8 @@ hopper-medium lstm seed 3
 hopper-medium lstm-episodes seed 1"
 [[ $ran == "$expected" ]] || fail "the lane ran, in order: $ran"
 grep -q "nothing left" "$T/lane.log" || fail "the lane's end: $(tail -1 "$T/lane.log")"
+malloc=$(sort -u "$T/calls.malloc")
+[[ $malloc == "33554432 1073741824 unset" ]] || fail "a cell's allocator settings (mmap, trim, top pad): $malloc"
 [[ -f $T/cross-results/hopper-medium/aaren-seed1/eval-final.json ]] || fail "the cross-check's records"
 # Each cell's 50 episodes replay its last point's 10 first: they start from that point's seed.
 grep -qx "7040000 $RUNS/hopper-medium/aaren-seed1/checkpoint.pt" "$T/calls.rollouts" ||
