@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The allocator: the time of a training update with glibc's malloc as it comes
 # (AAREN_DEFAULT_MALLOC=1) and as `aaren train` sets it (freed memory kept for
-# the next update: base/allocator.h), side by side, alternating, one thread each,
+# the next update: base/allocator.h), side by side, alternating (glibc's default
+# first in odd repetitions, second in even ones), one thread each,
 # in AAREN_REPRODUCIBLE=1's pinned kernels, for the protocol's three arms on one
 # matched dataset. Beside the time, the minor page faults and peak memory
-# (GNU time), and a SHA-256 of every logged loss and of the final evaluation:
-# whether the setting changed the numbers (it must not).
+# (GNU time), and a SHA-256 of every logged loss (6 significant digits) and of
+# the final evaluation: whether the setting changed the numbers (it must not;
+# the weights' bits: the reproducible-mode digest test, run with and without).
 #
 # Each run trains UPDATES updates from scratch (seed 3, one 1-episode
 # evaluation at the end) into a temporary folder, and is timed from its
@@ -45,11 +47,15 @@ for rep in $(seq "$REPS"); do
   for arm in "aaren --aaren-batch 2 --chunk-steps 200" transformer "lstm --aaren-sampling windows --eval-mode window"; do
     n=$UPDATES
     [[ $arm == lstm* ]] && n=$((UPDATES * 2 / 3))  # (its updates take about twice as long)
-    for default in 1 0; do
+    order="1 0"
+    ((rep % 2 == 0)) && order="0 1"  # each setting first in every other repetition (a warm machine favours the second)
+    for default in $order; do
       out=$TMP/run
       rm -rf "$out"
       # shellcheck disable=SC2086  # $arm: the arm's flags
-      AAREN_REPRODUCIBLE=1 AAREN_DEFAULT_MALLOC=$default /usr/bin/time -o "$TMP/time" -f "%R,%M" "$A" train \
+      # (the caller's own malloc settings would be the user's choice, kept by both: cleared)
+      env -u MALLOC_MMAP_THRESHOLD_ -u MALLOC_TRIM_THRESHOLD_ -u MALLOC_TOP_PAD_ -u GLIBC_TUNABLES \
+        AAREN_REPRODUCIBLE=1 AAREN_DEFAULT_MALLOC=$default /usr/bin/time -o "$TMP/time" -f "%R,%M" "$A" train \
         --config "$PRESET" --dataset "$FILE" --backbone $arm --out "$out" --seed 3 --updates "$n" \
         --eval-every 1000000000 --eval-episodes 1 --threads 1 > "$TMP/log" 2>&1 ||
         { echo "bench-allocator: the run failed:" >&2; tail -3 "$TMP/log" >&2; exit 1; }
