@@ -10,6 +10,8 @@
 namespace aaren::base {
 
 namespace {
+std::vector<std::string> g_set_here;  // what keep_freed_memory_for_reuse set in this process
+
 // Whether the user chose this setting: its environment variable (even empty), or
 // its tunable in GLIBC_TUNABLES (glibc >= 2.26; glibc manual, "Memory
 // Allocation Tunables"), both read by glibc at start; mallopt(3) would override them.
@@ -23,7 +25,8 @@ bool chosen_by_user(const std::string& variable, const std::string& tunable) {
 }  // namespace
 
 std::vector<std::string> keep_freed_memory_for_reuse() {
-  std::vector<std::string> set;
+  std::vector<std::string>& set = g_set_here;
+  set.clear();
 #if defined(__GLIBC__)
   const char* keep_defaults = std::getenv("AAREN_DEFAULT_MALLOC");  // 1: glibc's own (scripts/bench-allocator.sh)
   if (keep_defaults != nullptr && std::string(keep_defaults) == "1") return set;
@@ -40,6 +43,22 @@ std::vector<std::string> keep_freed_memory_for_reuse() {
     if (!chosen_by_user(s.variable, s.tunable) && mallopt(s.parameter, s.value) == 1) set.emplace_back(s.variable);
 #endif
   return set;
+}
+
+std::string allocator_setting() {
+#if defined(__GLIBC__)
+  if (g_set_here.size() == 3) return "kept for reuse";
+  std::string users;
+  for (const char* variable : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES"})
+    if (const char* value = std::getenv(variable))
+      users += std::string(users.empty() ? "" : " ") + variable + "=" + value;
+  if (g_set_here.empty()) return users.empty() ? "glibc's defaults" : "the user's: " + users;
+  std::string set;
+  for (const auto& variable : g_set_here) set += (set.empty() ? "" : ", ") + variable;
+  return "kept for reuse (" + set + "), the user's: " + users;
+#else
+  return "the C library's";
+#endif
 }
 
 }  // namespace aaren::base

@@ -22,4 +22,9 @@ namespace aaren::base {
 // Returns the variables' names of those it set. Call it before other threads start (mallopt(3) is MT-Unsafe).
 std::vector<std::string> keep_freed_memory_for_reuse();
 
+// The allocator setting this process runs under, for a run's provenance: "kept
+// for reuse" (all three set above), "glibc's defaults" (none set, none the
+// user's), or which were set and the user's own variables as given.
+std::string allocator_setting();
+
 }  // namespace aaren::base

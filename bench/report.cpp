@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agents/models/attention_cpu.h"
+#include "base/allocator.h"
 #include "base/blas_kernels.h"
 #include "base/float_env.h"
 
@@ -41,6 +42,7 @@ nlohmann::json machine_info() {
           {"aten_cpu_capability", aten_cpu_capability()},
           {"reproducible", base::reproducible_mode()},         // AAREN_REPRODUCIBLE=1: the pinned kernels
           {"subnormals_flushed", base::subnormals_flushed()},  // FTZ and DAZ (base/float_env.h)
+          {"allocator", base::allocator_setting()},            // glibc's malloc settings (base/allocator.h)
           {"fused_cpu_attention",
            fused_attention_built()}};  // the Transformer's CPU attention: fused (CBLAS) or LibTorch's
 }
