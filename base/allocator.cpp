@@ -1,6 +1,7 @@
 #include "base/allocator.h"
 
 #include <cstdlib>
+#include <sstream>
 #include <string>
 
 #if defined(__GLIBC__)
@@ -47,11 +48,19 @@ std::vector<std::string> keep_freed_memory_for_reuse() {
 
 std::string allocator_setting() {
 #if defined(__GLIBC__)
+  const char* keep_defaults = std::getenv("AAREN_DEFAULT_MALLOC");
+  if (g_set_here.empty() && keep_defaults != nullptr && std::string(keep_defaults) == "1")
+    return "glibc's defaults (AAREN_DEFAULT_MALLOC=1)";
   if (g_set_here.size() == 3) return "kept for reuse";
-  std::string users;
-  for (const char* variable : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES"})
-    if (const char* value = std::getenv(variable))
-      users += std::string(users.empty() ? "" : " ") + variable + "=" + value;
+  std::string users;  // the user's own: glibc's variables, and the malloc entries of GLIBC_TUNABLES
+  const auto add = [&users](const std::string& setting) { users += (users.empty() ? "" : " ") + setting; };
+  for (const char* variable : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"})
+    if (const char* value = std::getenv(variable)) add(std::string(variable) + "=" + value);
+  if (const char* tunables = std::getenv("GLIBC_TUNABLES")) {
+    std::stringstream list(tunables);
+    for (std::string entry; std::getline(list, entry, ':');)
+      if (entry.rfind("glibc.malloc.", 0) == 0) add(entry);
+  }
   if (g_set_here.empty()) return users.empty() ? "glibc's defaults" : "the user's: " + users;
   std::string set;
   for (const auto& variable : g_set_here) set += (set.empty() ? "" : ", ") + variable;

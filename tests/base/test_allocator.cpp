@@ -29,10 +29,15 @@ TEST_CASE(
   ::unsetenv("MALLOC_TOP_PAD_");
   ::setenv("AAREN_DEFAULT_MALLOC", "1", 1);
   CHECK(aaren::base::keep_freed_memory_for_reuse().empty());
-  CHECK(aaren::base::allocator_setting() == "glibc's defaults");
+  CHECK(aaren::base::allocator_setting() == "glibc's defaults (AAREN_DEFAULT_MALLOC=1)");
   ::unsetenv("AAREN_DEFAULT_MALLOC");
   ::setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=1048576", 1);
   CHECK(aaren::base::keep_freed_memory_for_reuse() == Names{"MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_"});
+  CHECK(aaren::base::allocator_setting() ==
+        "kept for reuse (MALLOC_MMAP_THRESHOLD_, MALLOC_TOP_PAD_), the user's: glibc.malloc.arena_max=2 "
+        "glibc.malloc.trim_threshold=1048576");
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.top_pad=1:glibc.cpu.hwcaps=-AVX512F", 1);  // first in the list
+  CHECK(aaren::base::keep_freed_memory_for_reuse() == Names{"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"});
   ::setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2:glibc.cpu.x86_top_pad=1", 1);  // other tunables: not these
   CHECK(aaren::base::keep_freed_memory_for_reuse() == all);
   ::unsetenv("GLIBC_TUNABLES");
