@@ -39,12 +39,12 @@ namespace {
 // trained for longer).
 std::string resolve_resume_path(const std::string& resume) {
   if (!std::filesystem::is_directory(resume)) return resume;
+  if (!holds_a_checkpoint_to_resume(resume))
+    throw std::invalid_argument("--resume " + resume + ": no checkpoint_<update>.pt or checkpoint.pt in this folder");
   const auto found = periodic_checkpoints(resume);
   const auto final_path = (std::filesystem::path(resume) / "checkpoint.pt").string();
   std::error_code ec;
   const bool has_final = std::filesystem::is_regular_file(final_path, ec);
-  if (found.empty() && !has_final)
-    throw std::invalid_argument("--resume " + resume + ": no checkpoint_<update>.pt or checkpoint.pt in this folder");
   if (found.empty()) return final_path;
   if (has_final &&
       std::filesystem::last_write_time(final_path, ec) >= std::filesystem::last_write_time(found.back().second, ec))
