@@ -13,6 +13,12 @@ namespace aaren::base {
 namespace {
 std::vector<std::string> g_set_here;  // what keep_freed_memory_for_reuse set in this process
 
+// AAREN_DEFAULT_MALLOC=1: glibc's own settings (scripts/bench-allocator.sh).
+bool glibc_defaults_asked() {
+  const char* keep_defaults = std::getenv("AAREN_DEFAULT_MALLOC");
+  return keep_defaults != nullptr && std::string(keep_defaults) == "1";
+}
+
 // Whether the user chose this setting: its environment variable (even empty), or
 // its tunable in GLIBC_TUNABLES (glibc >= 2.26; glibc manual, "Memory
 // Allocation Tunables"), both read by glibc at start; mallopt(3) would override them.
@@ -29,8 +35,7 @@ std::vector<std::string> keep_freed_memory_for_reuse() {
   std::vector<std::string>& set = g_set_here;
   set.clear();
 #if defined(__GLIBC__)
-  const char* keep_defaults = std::getenv("AAREN_DEFAULT_MALLOC");  // 1: glibc's own (scripts/bench-allocator.sh)
-  if (keep_defaults != nullptr && std::string(keep_defaults) == "1") return set;
+  if (glibc_defaults_asked()) return set;
   constexpr int kMiB = 1 << 20;
   struct Setting {
     const char* variable;
@@ -48,9 +53,7 @@ std::vector<std::string> keep_freed_memory_for_reuse() {
 
 std::string allocator_setting() {
 #if defined(__GLIBC__)
-  const char* keep_defaults = std::getenv("AAREN_DEFAULT_MALLOC");
-  if (g_set_here.empty() && keep_defaults != nullptr && std::string(keep_defaults) == "1")
-    return "glibc's defaults (AAREN_DEFAULT_MALLOC=1)";
+  if (g_set_here.empty() && glibc_defaults_asked()) return "glibc's defaults (AAREN_DEFAULT_MALLOC=1)";
   if (g_set_here.size() == 3) return "kept for reuse";
   std::string users;  // the user's own: glibc's variables, and the malloc entries of GLIBC_TUNABLES
   const auto add = [&users](const std::string& setting) { users += (users.empty() ? "" : " ") + setting; };
