@@ -249,6 +249,47 @@ void require_csv_name(const std::string& flag, const std::string& path) {
     throw UsageError("--" + flag + " " + path + ": expected a .csv file (the table is written as CSV)");
 }
 
+namespace {
+std::string record_beside(const std::string& path) {
+  return std::filesystem::path(path).replace_extension(".config.json").string();
+}
+
+// Why the record `record` is not `command`'s: empty where it is, or where there is none.
+std::string foreign_record(const std::string& record, const std::string& command) {
+  std::error_code ec;
+  if (!std::filesystem::exists(record, ec)) return "";
+  std::ifstream in(record);
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const bool named = j.is_object() && j.contains("command") && j.at("command").is_string();
+  if (named && j.at("command") == command) return "";
+  return named ? record + " names '" + j.at("command").get<std::string>() + "'"
+               : record + " exists and is not an output's record";
+}
+
+[[noreturn]] void refuse_output(const std::string& flag, const std::string& path, const std::string& command,
+                                const std::string& why) {
+  throw UsageError("--" + flag + " " + path + ": not an earlier output of '" + command + "' (" + why +
+                   "); left as it is: choose another --" + flag + ", or remove what is there");
+}
+}  // namespace
+
+void require_table_output(const std::string& flag, const std::string& path, const std::string& command) {
+  require_csv_name(flag, path);
+  require_writable(flag, path);
+  const auto record = record_beside(path);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::exists(record, ec))
+    refuse_output(flag, path, command, path + " exists with no " + record + " beside it");
+  const auto why = foreign_record(record, command);  // this command's earlier table is written over
+  if (!why.empty()) refuse_output(flag, path, command, why);
+}
+
+void require_figure_output(const std::string& flag, const std::string& path, const std::string& command) {
+  require_writable(flag, path);
+  const auto why = foreign_record(record_beside(path), command);
+  if (!why.empty()) refuse_output(flag, path, command, why);
+}
+
 std::vector<std::string> run_files_in(const std::string& dir) {
   std::vector<std::string> found;
   std::error_code ec;

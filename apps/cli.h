@@ -57,6 +57,19 @@ void require_new_file(const std::string& flag, const std::string& path, bool ove
 // mistyped path (a dataset, a checkpoint) is refused rather than written over.
 void require_csv_name(const std::string& flag, const std::string& path);
 
+// Checked before the work: a table output (FILE.csv, with its record
+// FILE.config.json beside it) is named FILE.csv, can be written, and replaces
+// nothing but an earlier table of the same command: where FILE.csv or
+// FILE.config.json exists, the record must exist and name `command` ("compare",
+// "bench scan", ...), else UsageError naming the flag and the file (a run's
+// eval.csv, another command's table or any file of the user's is kept).
+void require_table_output(const std::string& flag, const std::string& path, const std::string& command);
+
+// Checked before the work: a figure or video (plot's --out FILE.svg, rollout's
+// --video FILE.gif) can be written, and its record FILE.config.json replaces
+// none but an earlier one of `command` (the figure itself is written over).
+void require_figure_output(const std::string& flag, const std::string& path, const std::string& command);
+
 // What a folder holds that makes it a run's (`aaren train`'s or `aaren sac`'s):
 // its config, logs, policies or checkpoints, sorted; empty for none.
 std::vector<std::string> run_files_in(const std::string& dir);
@@ -88,7 +101,8 @@ class RunAside {
 // Two spellings of one folder ("runs/a", "./runs/a/"; empty is ".").
 bool same_folder(const std::string& a, const std::string& b);
 
-// Where a CSV goes, its resolved configuration goes beside it (FILE.config.json).
+// Where a CSV, figure or video goes, its resolved configuration and provenance
+// go beside it (FILE.config.json, with "command" naming what wrote it).
 void save_config_next_to(const std::string& csv_path, const nlohmann::json& config);
 
 // Throws UsageError when the output `out` is one of the inputs (same file,

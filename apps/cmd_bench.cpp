@@ -1,6 +1,7 @@
 // aaren bench <benchmark>: benchmarks that print a table and write CSV/JSON.
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
 #include "base/atomic_file.h"
 #include "bench/conditioning_bench.h"
 #include "bench/data_bench.h"
@@ -68,7 +70,7 @@ nlohmann::json settings_json(const BenchSettings<Config>& s,
 // Parses a benchmark's command line into `s` (false after --help) and checks
 // that --csv and --plot can be written before the work starts.
 template <class Config>
-bool parse_bench(int argc, char** argv, const std::string& usage,
+bool parse_bench(const std::string& command, int argc, char** argv, const std::string& usage,
                  const std::vector<base::ConfigField<BenchSettings<Config>>>& table, BenchSettings<Config>& s,
                  const std::set<std::string>& required = {}) {
   po::variables_map vm;
@@ -76,21 +78,29 @@ bool parse_bench(int argc, char** argv, const std::string& usage,
   add_config_options(options, table, s, required);
   if (!parse(argc, argv, usage, options, vm)) return false;
   apply_config_options(vm, table, s);
-  if (!s.csv.empty()) {  // before the benchmark, not after it
-    require_csv_name("csv", s.csv);
-    require_writable("csv", s.csv);
-  }
+  if (!s.csv.empty()) require_table_output("csv", s.csv, command);  // before the benchmark, not after it
   if (!s.plot.empty()) require_writable("plot", s.plot, /*folder=*/true);
   return true;
 }
 
 constexpr const char* kCsvHelp = "also write the table to this CSV file (and its config beside it)";
 
-// Prints the resolved configuration (to stderr when stdout carries JSON).
-nlohmann::json announce(const std::string& command, const nlohmann::json& config, bool json) {
+// Prints the resolved configuration (to stderr when stdout carries JSON); the
+// record written beside the CSV and the plots, with what ran it (provenance).
+nlohmann::json announce(const std::string& command, const nlohmann::json& config, bool json, int argc, char** argv) {
   const nlohmann::json resolved{{"command", command}, {"config", config}, {"machine", bench::machine_info()}};
   (json ? std::cerr : std::cout) << "config: " << resolved.dump() << std::endl;
-  return resolved;
+  auto record = resolved;
+  record["provenance"] = provenance(argc, argv);
+  return record;
+}
+
+// The plots' record: DIR/bench-NAME.config.json beside the SVGs ("bench train" -> bench-train).
+void save_plot_record(const std::string& plot_dir, const nlohmann::json& resolved) {
+  auto name = resolved.at("command").get<std::string>();
+  std::replace(name.begin(), name.end(), ' ', '-');
+  base::write_file_atomically((std::filesystem::path(plot_dir) / (name + ".config.json")).string(),
+                              resolved.dump(2) + "\n");
 }
 
 // Writes the CSV (and the config beside it) if asked, then prints the table
@@ -115,7 +125,8 @@ void report(const bench::Table& table, const nlohmann::json& resolved, const std
 int run_bench_scan(int argc, char** argv) {
   BenchSettings<bench::ScanBenchConfig> s;
   const auto flags = bench_fields<bench::ScanBenchConfig>(false, kCsvHelp);
-  if (!parse_bench(argc, argv, "[options] (defaults: B = 16, d_model = 128, N = 60, 600, 3000, H = 1 and 4)", flags, s))
+  if (!parse_bench("bench scan", argc, argv,
+                   "[options] (defaults: B = 16, d_model = 128, N = 60, 600, 3000, H = 1 and 4)", flags, s))
     return kExitOk;
   auto& config = s.bench;
   const auto& [csv, json] = std::tie(s.csv, s.json);
@@ -135,7 +146,7 @@ int run_bench_scan(int argc, char** argv) {
                        std::to_string(h));
 
   set_cpu_threads(config.threads);
-  const auto resolved = announce("bench scan", settings_json(s, flags), json);
+  const auto resolved = announce("bench scan", settings_json(s, flags), json, argc, argv);
   report(bench::run_scan_bench(config, &std::cerr), resolved, csv, json,
          "\nTimes are medians over interleaved rounds (ms); ratios are of fwd+bwd medians;\n"
          "errors are max |x - brute force| (float64 brute force, float32 inputs).\n\n");
@@ -145,15 +156,19 @@ int run_bench_scan(int argc, char** argv) {
 int run_bench_data(int argc, char** argv) {
   BenchSettings<bench::DataBenchConfig> s;
   const auto flags = bench_fields<bench::DataBenchConfig>(false, kCsvHelp);
-  if (!parse_bench(argc, argv, "[options]", flags, s)) return kExitOk;
+  if (!parse_bench("bench data", argc, argv, "[options]", flags, s)) return kExitOk;
   auto& config = s.bench;
   const auto& [csv, json] = std::tie(s.csv, s.json);
   if (config.transitions <= 0 || config.obs_dim <= 0 || config.act_dim <= 0)
     throw UsageError("--transitions, --obs-dim and --act-dim must be > 0");
   if (config.batch <= 0 || config.context <= 0 || config.episode_batch <= 0)
     throw UsageError("--batch-size, --context and --episode-batch must be > 0");
+  std::error_code ec;
+  if (config.file.empty() && !std::filesystem::is_directory(config.workdir, ec))
+    throw UsageError("--workdir " + config.workdir + ": no such folder (the generated file is written there)");
+  if (config.file.empty()) require_writable("workdir", config.workdir, /*folder=*/true);
   at::set_num_threads(1);  // the sampling rates are per core
-  const auto resolved = announce("bench data", settings_json(s, flags), json);
+  const auto resolved = announce("bench data", settings_json(s, flags), json, argc, argv);
   report(bench::run_data_bench(config, &std::cerr), resolved, csv, json, "\n");
   return kExitOk;
 }
@@ -161,14 +176,14 @@ int run_bench_data(int argc, char** argv) {
 int run_bench_env(int argc, char** argv) {
   BenchSettings<bench::EnvBenchConfig> s;
   const auto flags = bench_fields<bench::EnvBenchConfig>(false, kCsvHelp);
-  if (!parse_bench(argc, argv, "[options]", flags, s)) return kExitOk;
+  if (!parse_bench("bench env", argc, argv, "[options]", flags, s)) return kExitOk;
   auto& config = s.bench;
   const auto& [csv, json] = std::tie(s.csv, s.json);
   if (config.steps < 1 || config.num_envs < 1 || config.vector_steps < 1)
     throw UsageError("--steps, --num-envs and --vector-steps must be >= 1");
   for (int t : config.threads)
     if (t < 1) throw UsageError("--env-threads must be >= 1");
-  const auto resolved = announce("bench env", settings_json(s, flags), json);
+  const auto resolved = announce("bench env", settings_json(s, flags), json, argc, argv);
   bench::Table table;
   try {
     table = bench::run_env_bench(config, &std::cerr);
@@ -182,7 +197,8 @@ int run_bench_env(int argc, char** argv) {
 
 namespace {
 // The per-step and sweep tables beside the summary CSV, and the plots.
-void write_policy_tables(const bench::PolicyBenchResult& result, const std::string& csv, const std::string& plot_dir) {
+void write_policy_tables(const bench::PolicyBenchResult& result, const std::string& csv, const std::string& plot_dir,
+                         const nlohmann::json& resolved) {
   if (!csv.empty()) {
     const auto parent = std::filesystem::path(csv).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
@@ -199,6 +215,7 @@ void write_policy_tables(const bench::PolicyBenchResult& result, const std::stri
   if (!plot_dir.empty()) {
     std::filesystem::create_directories(plot_dir);
     bench::write_policy_plots(result, plot_dir);
+    save_plot_record(plot_dir, resolved);
   }
 }
 }  // namespace
@@ -208,7 +225,8 @@ int run_bench_policy(int argc, char** argv) {
   s.bench.sweep_tokens = -1;  // 10 x --steps: a short run sweeps briefly
   const auto flags = bench_fields<bench::PolicyBenchConfig>(
       true, "write the summary to this CSV (per-step and sweep tables and the config beside it)");
-  if (!parse_bench(argc, argv, "[options] (defaults: DT's size, 128-d, 3 layers, 1 head, K = 20; 1 thread)", flags, s))
+  if (!parse_bench("bench policy", argc, argv,
+                   "[options] (defaults: DT's size, 128-d, 3 layers, 1 head, K = 20; 1 thread)", flags, s))
     return kExitOk;
   auto& config = s.bench;
   const auto& [csv, plot_dir, json] = std::tie(s.csv, s.plot, s.json);
@@ -222,14 +240,14 @@ int run_bench_policy(int argc, char** argv) {
     throw InputError(e.what());
   }
   set_cpu_threads(config.threads);
-  const auto resolved = announce("bench policy", settings_json(s, flags), json);
+  const auto resolved = announce("bench policy", settings_json(s, flags), json, argc, argv);
   bench::PolicyBenchResult result;
   try {
     result = bench::run_policy_bench(config, &std::cerr);
   } catch (const std::runtime_error& e) {  // an unreadable checkpoint
     throw InputError(e.what());
   }
-  write_policy_tables(result, csv, plot_dir);
+  write_policy_tables(result, csv, plot_dir, resolved);
   if (json) {
     auto out = resolved;
     out["variants"] = result.summary.to_json();
@@ -318,8 +336,8 @@ int run_bench_train(int argc, char** argv) {
                             "first length, 3 for a bare --profile; 0: off)")
                     .implicitly("3"),
                 base::field("rank-output", &S::rank_output, "(internal) rank 0 of --nproc writes its rows here")});
-  if (!parse_bench(argc, argv, "[options] (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)",
-                   flags, s))
+  if (!parse_bench("bench train", argc, argv,
+                   "[options] (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)", flags, s))
     return kExitOk;
   auto& config = s.bench;
   const auto& [csv, plot_dir, rank_output, profile_updates, json] =
@@ -336,7 +354,7 @@ int run_bench_train(int argc, char** argv) {
     throw UsageError(e.what());
   }
   set_cpu_threads(config.threads);
-  const auto resolved = announce("bench train", settings_json(s, flags), json);
+  const auto resolved = announce("bench train", settings_json(s, flags), json, argc, argv);
   if (profile_updates > 0) {
     const auto table = bench::run_train_profile(config, profile_updates, 15);
     report(table, resolved, csv, json,
@@ -357,6 +375,7 @@ int run_bench_train(int argc, char** argv) {
   if (!plot_dir.empty()) {
     std::filesystem::create_directories(plot_dir);
     bench::write_train_plots(table, plot_dir);
+    save_plot_record(plot_dir, resolved);
   }
   report(table, resolved, csv, json,
          "\nOne training step (forward, MSE loss, backward, clip, AdamW) on the same batch; times are medians over\n"
@@ -367,7 +386,7 @@ int run_bench_train(int argc, char** argv) {
 int run_bench_conditioning(int argc, char** argv) {
   BenchSettings<bench::ConditioningBenchConfig> s;
   const auto flags = bench_fields<bench::ConditioningBenchConfig>(false, kCsvHelp);
-  if (!parse_bench(argc, argv, "--checkpoint A.pt [B.pt ...] --dataset FILE [options]", flags, s,
+  if (!parse_bench("bench conditioning", argc, argv, "--checkpoint A.pt [B.pt ...] --dataset FILE [options]", flags, s,
                    {"checkpoint", "dataset"}))
     return kExitOk;
   auto& config = s.bench;
@@ -378,7 +397,7 @@ int run_bench_conditioning(int argc, char** argv) {
     throw UsageError(e.what());
   }
   set_cpu_threads(config.threads);
-  const auto resolved = announce("bench conditioning", settings_json(s, flags), json);
+  const auto resolved = announce("bench conditioning", settings_json(s, flags), json, argc, argv);
   bench::Table table;
   try {
     table = bench::run_conditioning_bench(config, &std::cerr);

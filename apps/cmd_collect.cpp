@@ -6,6 +6,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
 #include "base/format.h"
 #include "data/transitions.h"
 
@@ -48,6 +49,7 @@ int run_collect(int argc, char** argv) {
                     collect_fields(), c, vm, nullptr, {"env", "out"}))
     return kExitOk;
   for (int i = 0; i < argc; ++i) c.command_line += (i ? " " : "") + std::string(argv[i]);
+  c.provenance = provenance(argc, argv).dump();
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {

@@ -52,9 +52,9 @@ void compare_agent(base::Table& table, const std::string& path, const LoadedAgen
     const auto r = run_rollout(rc, *policy);
     const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
     table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), mode, runtime,
-                   mean_of(r.returns()), std_of(r.returns()), mean_of(r.normalized_scores()),
-                   std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps, 1e6 * r.env_seconds / steps,
-                   policy->peak_state_bytes(), episodes});
+                   acting_target_return(agent, options.target_return), mean_of(r.returns()), std_of(r.returns()),
+                   mean_of(r.normalized_scores()), std_of(r.normalized_scores()), 1e6 * r.policy_seconds / steps,
+                   1e6 * r.env_seconds / steps, policy->peak_state_bytes(), episodes});
   }
 }
 }  // namespace
@@ -95,15 +95,12 @@ int run_compare(int argc, char** argv) {
     return kExitOk;
   const auto& [checkpoints, dataset, csv, episodes, seed, target_return, json] = o;
   at::set_num_threads(1);  // batch-1 acting: one thread (more only adds synchronisation for tiny matmuls)
-  if (!csv.empty()) {      // before the rollouts, not after them
-    require_csv_name("csv", csv);
-    require_writable("csv", csv);
-  }
+  if (!csv.empty()) require_table_output("csv", csv, "compare");  // before the rollouts, not after them
 
   base::Table table;
-  table.columns = {"checkpoint",      "backbone",         "tokens",     "mode",      "runtime",
-                   "return_mean",     "return_std",       "score_mean", "score_std", "policy_us_per_step",
-                   "env_us_per_step", "state_bytes_peak", "episodes"};
+  table.columns = {"checkpoint",         "backbone",        "tokens",           "mode",       "runtime",
+                   "target_return",      "return_mean",     "return_std",       "score_mean", "score_std",
+                   "policy_us_per_step", "env_us_per_step", "state_bytes_peak", "episodes"};
   double data_mean = std::nan("");
   if (!dataset.empty()) {
     try {

@@ -9,6 +9,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
 #include "data/dataset_names.h"
 #include "data/hdf5_io.h"
 #include "data/summary.h"
@@ -224,6 +225,7 @@ int run_concat(int argc, char** argv) {
   merged.metadata["made_by"] = "aaren data concat";
   merged.metadata["command"] = command;
   merged.metadata["sources"] = sources;
+  merged.metadata["provenance"] = provenance(argc, argv).dump();
   try {
     data::write_d4rl(out, merged);
   } catch (const data::DataError& e) {

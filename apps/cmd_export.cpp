@@ -7,6 +7,8 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
+#include "base/file_hash.h"
 
 namespace aaren::cli {
 
@@ -39,7 +41,7 @@ int run_export(int argc, char** argv) {
   const auto& [checkpoint, out, overwrite] = o;
   require_not_input("out", out, {checkpoint});
   require_new_file("out", out, overwrite);
-  require_writable("out", out);
+  require_figure_output("out", out, "export");  // its record, OUT.config.json, replaces only export's
   LoadedAgent agent;
   try {
     agent = load_checkpoint(checkpoint);
@@ -56,6 +58,12 @@ int run_export(int argc, char** argv) {
     lean::Model::from_file(file, out);  // what the runtime will refuse is not written
     lean::write_policy_file(out, file);
     const auto model = lean::Model::load(out);  // read back as the runtime reads it
+    save_config_next_to(out, {{"command", "export"},
+                              {"config", base::fields_to_json(o, ExportOptions::fields())},
+                              {"checkpoint", base::file_identity(checkpoint)},
+                              {"trained_updates", agent.update},
+                              {"trained_with", agent.config.to_json()},
+                              {"provenance", provenance(argc, argv)}});
     std::cout << "wrote " << out << ": " << model->env << ", " << model->backbone << " " << model->d_model << "-d x "
               << model->n_layers << " layers x " << model->n_heads << " heads, " << file.tensors.size() << " tensors, "
               << model->weight_bytes() << " weight bytes as packed by the runtime\n";

@@ -17,6 +17,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
 #include "base/format.h"
 #include "base/numbers.h"
 #include "base/svg_plot.h"
@@ -147,7 +148,7 @@ int run_plot(int argc, char** argv) {
   if (labels.empty()) labels = labels_for(runs);
   // It writes SVG: a mistyped --out (a run's eval.csv) is refused, not replaced by a figure.
   if (fs::path(out).extension() != ".svg") throw UsageError("--out " + out + ": expected a .svg file (plot draws SVG)");
-  require_writable("out", out);
+  require_figure_output("out", out, "plot");
   std::vector<base::Series> series;
   std::map<std::string, double> levels;  // dataset -> its level
   std::set<std::string> datasets_seen;
@@ -172,6 +173,9 @@ int run_plot(int argc, char** argv) {
               (any_group ? "; seed groups: mean over seeds, band the 95% interval (Student's t; from 3 seeds)"
                          : "; one seed per run");
   base::write_svg(out, series, o);
+  save_config_next_to(out, {{"command", "plot"},
+                            {"config", base::fields_to_json(settings, PlotSettings::fields())},
+                            {"provenance", provenance(argc, argv)}});
   std::cout << "wrote " << out << " (" << series.size() << (series.size() == 1 ? " curve" : " curves") << ")\n";
   return kExitOk;
 }

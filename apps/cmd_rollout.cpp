@@ -14,6 +14,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/config_options.h"
+#include "apps/provenance.h"
 #include "base/format.h"
 #include "envs/episode_video.h"
 
@@ -25,6 +26,9 @@ struct VideoReport {
   int64_t frames = 0;
   double fps = 0;
   int every = 0;
+  nlohmann::json ran_by;  // provenance(), for the record beside the video
+
+  nlohmann::json to_json() const { return {{"path", path}, {"frames", frames}, {"fps", fps}, {"every", every}}; }
 };
 
 int report_rollout(const nlohmann::json& settings, const RolloutResult& result, const RolloutConfig& config,
@@ -60,7 +64,7 @@ RolloutResult rollout_with_video(const RolloutConfig& config, BatchPolicy& polic
   } catch (const base::VideoError& e) {
     throw InputError(e.what());
   }
-  report = {v.path, video->frames(), video->fps(), video->every()};
+  report.path = v.path, report.frames = video->frames(), report.fps = video->fps(), report.every = video->every();
   return result;
 }
 
@@ -212,7 +216,8 @@ int run_rollout(int argc, char** argv) {
   auto& config = o.run;
   VideoReport video_report;
   check_rollout_flags(config, o.checkpoint, given(vm, "policy") ? o.policy : "", o.mode, o.runtime);
-  if (!o.video.path.empty()) require_writable("video", o.video.path);
+  if (!o.video.path.empty()) require_figure_output("video", o.video.path, "rollout");
+  video_report.ran_by = provenance(argc, argv);
   config.num_envs = acting_num_envs(config.num_envs, config.episodes, !o.checkpoint.empty());  // as reported
   const auto settings = base::fields_to_json(o, RolloutOptions::fields());
 
@@ -277,6 +282,10 @@ int report_rollout(const nlohmann::json& settings, const RolloutResult& result, 
   resolved["mode"] = mode;
   resolved["target_return"] = target_return;
   resolved["num_envs"] = config.num_envs;
+  if (!video.path.empty())  // FILE.config.json beside the video: what it shows and what ran it
+    save_config_next_to(
+        video.path,
+        {{"command", "rollout"}, {"config", resolved}, {"video", video.to_json()}, {"provenance", video.ran_by}});
   const double steps = static_cast<double>(std::max<int64_t>(result.env_steps, 1));
   const double us_per_step = 1e6 * result.env_seconds / steps;
   const double policy_us_per_step = 1e6 * result.policy_seconds / steps;
@@ -298,8 +307,7 @@ int report_rollout(const nlohmann::json& settings, const RolloutResult& result, 
                        {"policy_us_per_step", policy_us_per_step},
                        {"policy_state_bytes", state_bytes_last},
                        {"unstable_episodes", warnings}};
-    if (!video.path.empty())
-      out["video"] = {{"path", video.path}, {"frames", video.frames}, {"fps", video.fps}, {"every", video.every}};
+    if (!video.path.empty()) out["video"] = video.to_json();
     std::cout << out.dump(2) << std::endl;
     return kExitOk;
   }

@@ -520,10 +520,7 @@ int run_versus(int argc, char** argv) {
   if (!parse_config(argc, argv, "ROOT [options]", VersusSettings::fields(), s, vm, &positional, {"root"}))
     return kExitOk;
   check_settings(s);
-  if (!s.out.empty()) {
-    require_csv_name("out", s.out);
-    require_writable("out", s.out);
-  }
+  if (!s.out.empty()) require_table_output("out", s.out, "versus");
   if (!s.curves.empty()) require_writable("curves", s.curves, /*folder=*/true);
   const auto r = compare_study(s);
   if (!s.curves.empty()) write_curves(s, r.study);  // the curves so far, also before any comparison can be made

@@ -1,5 +1,8 @@
 #include "bench/data_bench.h"
 
+#include <unistd.h>
+
+#include <cstdint>
 #include <filesystem>
 #include <ostream>
 #include <random>
@@ -17,7 +20,7 @@ const std::vector<base::ConfigField<DataBenchConfig>>& DataBenchConfig::fields()
       field("transitions", &C::transitions, "generated file: transitions"),
       field("obs-dim", &C::obs_dim, "generated file: observation width"),
       field("act-dim", &C::act_dim, "generated file: action width"),
-      field("workdir", &C::workdir, "where the generated file is written"),
+      field("workdir", &C::workdir, "an existing folder for the generated file (a new name there, deleted afterwards)"),
       field("batch-size", &C::batch, "DT windows per batch"),
       field("context", &C::context, "DT context K (steps)"),
       field("episode-batch", &C::episode_batch, "whole episodes per batch"),
@@ -60,20 +63,38 @@ data::Transitions synthetic(const DataBenchConfig& c) {
   return t;
 }
 
+// The generated file's name: one nothing in `workdir` holds (a user's file, or
+// another benchmark's running at once, is never written over).
+std::string unused_name_in(const std::string& workdir, uint64_t seed) {
+  const auto stem = "aaren_bench_data_" + std::to_string(seed) + "." + std::to_string(::getpid());
+  std::error_code ec;
+  for (int k = 0;; ++k) {
+    const auto path = std::filesystem::path(workdir) / (stem + (k ? "." + std::to_string(k) : "") + ".hdf5");
+    if (!std::filesystem::exists(path, ec)) return path.string();
+  }
+}
+
+struct GeneratedFile {
+  std::string path;
+  ~GeneratedFile() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove(path, ec);
+  }
+};
+
 }  // namespace
 
 Table run_data_bench(const DataBenchConfig& c, std::ostream* progress) {
   Table table;
   table.columns = {"measurement", "value", "unit", "detail"};
   std::string path = c.file;
-  bool generated = false;
+  GeneratedFile made;  // removed however the benchmark ends
   if (path.empty()) {
-    path = (std::filesystem::path(c.workdir) / ("aaren_bench_data_" + std::to_string(c.seed) + ".hdf5")).string();
+    path = made.path = unused_name_in(c.workdir, c.seed);
     auto t = synthetic(c);
     const double t0 = now_seconds();
     data::write_d4rl(path, t);
     const double dt = now_seconds() - t0;
-    generated = true;
     table.add_row({std::string("write (gzip 4)"), dt, std::string("s"),
                    std::to_string(c.transitions) + " x " + std::to_string(c.obs_dim) + " obs, " +
                        std::to_string(std::filesystem::file_size(path) / 1000000) + " MB on disk"});
@@ -129,7 +150,6 @@ Table run_data_bench(const DataBenchConfig& c, std::ostream* progress) {
                  "B=" + std::to_string(c.episode_batch) + ", padded to the longest (<= 1000 steps); " +
                      std::to_string(static_cast<int64_t>(episode_batches * steps / std::max<int64_t>(batches, 1))) +
                      " real steps/s"});
-  if (generated) std::filesystem::remove(path);
   return table;
 }
 

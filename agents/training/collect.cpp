@@ -65,6 +65,7 @@ std::map<std::string, std::string> collect_metadata(const CollectConfig& c, cons
       {"seed", std::to_string(c.seed)},
       {"command", c.command_line}};
   if (!c.env_options.model_xml.empty()) m["model_xml"] = c.env_options.model_xml;
+  if (!c.provenance.empty()) m["provenance"] = c.provenance;
   return m;
 }
 

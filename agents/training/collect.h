@@ -33,6 +33,7 @@ struct CollectConfig {
   std::string out;           // .hdf5 file
   bool overwrite = false;    // `out` may replace an existing file (checked by the command)
   std::string command_line;  // recorded in the file's metadata
+  std::string provenance;    // what ran it (apps/provenance.h's record as JSON text), recorded there too
 
   void validate() const;  // throws std::invalid_argument naming the flag
 };

@@ -615,6 +615,7 @@ void SacRun::dump_replay() {
                 {"eval", std::to_string(c.eval_episodes) + (c.eval_sampled ? " sampled" : " deterministic") +
                              " episodes every " + std::to_string(c.eval_every) + " steps"}};
   if (!c.command_line.empty()) t.metadata["command"] = c.command_line;
+  if (!c.provenance.is_null()) t.metadata["provenance"] = c.provenance.dump();  // the process that wrote the file
   data::write_d4rl(c.dump_replay, t);
 }
 
