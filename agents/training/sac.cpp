@@ -378,14 +378,25 @@ void SacRun::check_state_matches(nlohmann::json& meta) const {
   // States written before env versions were rows record a bare name (hopper): compare its row's id.
   auto& stored_env = meta.at("identity").at("env");
   if (stored_env.is_string()) stored_env = envs::resolve_env_name(stored_env.get<std::string>()).spec->gym_id;
+  // The buffer's capacity (the smaller of --buffer-size and --env-steps) may change with --env-steps
+  // while the buffer has not filled under either capacity: every step so far is kept, in order, with
+  // the same position, as a run asked for the new --env-steps from the start keeps them.
   auto other_capacity = meta.at("identity");
   other_capacity["capacity"] = identity.at("capacity");
-  if (other_capacity == identity && meta.at("identity") != identity)
-    throw std::invalid_argument(
-        state_path + ": the replay buffer held " + meta.at("identity").at("capacity").dump() +
-        " transitions (the smaller of --buffer-size and --env-steps) and this run's would hold " +
-        identity.at("capacity").dump() + ": resume with an --env-steps that keeps it at " +
-        meta.at("identity").at("capacity").dump());
+  const int64_t saved_capacity = meta.at("identity").at("capacity"), capacity = identity.at("capacity");
+  if (other_capacity == identity && saved_capacity != capacity) {
+    if (meta.at("step").get<int64_t>() < std::min(saved_capacity, capacity)) {
+      meta["identity"]["capacity"] = capacity;
+    } else {
+      throw std::invalid_argument(
+          state_path + ": the replay buffer held " + std::to_string(saved_capacity) +
+          " transitions (the smaller of --buffer-size and --env-steps), this run's would hold " +
+          std::to_string(capacity) + ", and the " + meta.at("step").dump() +
+          " steps taken fill the smaller (the two would keep different transitions): resume "
+          "with an --env-steps that keeps it at " +
+          std::to_string(saved_capacity));
+    }
+  }
   if (meta.at("identity") != identity)
     throw std::invalid_argument(state_path + ": written by another configuration (" + meta.at("identity").dump() +
                                 "), this run is " + identity.dump() +

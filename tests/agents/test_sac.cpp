@@ -268,6 +268,38 @@ TEST_CASE("sac: a run stopped and resumed from its saved state == one never stop
                     Catch::Contains("replay buffer held 400 transitions") && Catch::Contains("keeps it at 400"));
 }
 
+// A run asked for more --env-steps on resume, while its buffer (sized by the first --env-steps,
+// under --buffer-size) had not filled: the run asked for them from the start.
+TEST_CASE("sac: a resume with more --env-steps than its buffer first held == a run asked for them at once", "[sac]") {
+  auto config = [](const std::string& dir, int64_t steps) {
+    aaren::SacConfig c;
+    c.env = "hopper";
+    c.steps = steps;
+    c.learning_starts = 100;
+    c.batch_size = 16;
+    c.hidden = 16;
+    c.eval_every = 200;
+    c.eval_episodes = 1;
+    c.seed = 4;
+    c.out_dir = dir;
+    c.state_every = 100;
+    return c;  // --buffer-size 1M: the capacity is --env-steps
+  };
+  const auto dir = aaren::testing::temp_dir("sac_resume_longer");
+  const auto straight = aaren::train_sac(config(dir + "/straight", 600));
+  aaren::train_sac(config(dir + "/first", 300));  // capacity 300; its state saved before step 300
+  auto longer = config(dir + "/first", 600);
+  longer.resume = longer.out_dir;
+  const auto resumed = aaren::train_sac(longer);
+  CHECK(resumed.steps_done == 600);
+  CHECK(resumed.eval_returns == straight.eval_returns);
+  CHECK(aaren::testing::text_of(dir + "/first/log.csv") == aaren::testing::text_of(dir + "/straight/log.csv"));
+  const auto a = aaren::load_policy(dir + "/straight/policy_final.pt");
+  const auto b = aaren::load_policy(dir + "/first/policy_final.pt");
+  auto pb = b.actor->named_parameters();
+  for (const auto& w : a.actor->named_parameters()) CHECK(torch::equal(w.value(), pb[w.key()]));
+}
+
 TEST_CASE("sac: a resume whose env steps differently from the run's is refused, not continued", "[sac]") {
   // The built-in Hopper as a file, then that file changed (a heavier foot) between stop and resume:
   // the stored actions rebuild another replay buffer, whose SHA-256 differs from the saved one.
