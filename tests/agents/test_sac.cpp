@@ -216,23 +216,28 @@ TEST_CASE("sac: --eval-sampled evaluates with sampled actions and leaves trainin
   for (auto& w : pa) CHECK(torch::equal(w.value(), pb[w.key()]));
 }
 
+namespace {
+// A short Hopper run that saves its state every 150 steps, its buffer holding 400 transitions.
+aaren::SacConfig small_resumable_run(const std::string& dir, int64_t steps) {
+  aaren::SacConfig c;
+  c.env = "hopper";
+  c.steps = steps;
+  c.learning_starts = 200;
+  c.batch_size = 32;
+  c.hidden = 32;
+  c.buffer_size = 400;  // the ring wraps before the state is saved and after
+  c.eval_every = 300;
+  c.eval_episodes = 2;
+  c.seed = 9;
+  c.out_dir = dir;
+  c.dump_replay = dir + "/replay.hdf5";
+  c.state_every = 150;
+  return c;
+}
+}  // namespace
+
 TEST_CASE("sac: a run stopped and resumed from its saved state == one never stopped", "[sac]") {
-  auto config = [](const std::string& dir, int64_t steps) {
-    aaren::SacConfig c;
-    c.env = "hopper";
-    c.steps = steps;
-    c.learning_starts = 200;
-    c.batch_size = 32;
-    c.hidden = 32;
-    c.buffer_size = 400;  // the ring wraps before the state is saved and after
-    c.eval_every = 300;
-    c.eval_episodes = 2;
-    c.seed = 9;
-    c.out_dir = dir;
-    c.dump_replay = dir + "/replay.hdf5";
-    c.state_every = 150;
-    return c;
-  };
+  const auto config = small_resumable_run;
   const auto dir = aaren::testing::temp_dir("sac_resume");
   const auto straight = aaren::train_sac(config(dir + "/straight", 900));
   aaren::train_sac(config(dir + "/stopped", 500));  // "killed" after step 500, state saved before it
@@ -272,26 +277,17 @@ TEST_CASE("sac: a run stopped and resumed from its saved state == one never stop
 // under --buffer-size) had not filled: the run asked for them from the start.
 TEST_CASE("sac: a resume with more --env-steps than its buffer first held == a run asked for them at once", "[sac]") {
   auto config = [](const std::string& dir, int64_t steps) {
-    aaren::SacConfig c;
-    c.env = "hopper";
-    c.steps = steps;
-    c.learning_starts = 100;
-    c.batch_size = 16;
-    c.hidden = 16;
-    c.eval_every = 200;
-    c.eval_episodes = 1;
-    c.seed = 4;
-    c.out_dir = dir;
-    c.state_every = 100;
-    return c;  // --buffer-size 1M: the capacity is --env-steps
+    auto c = small_resumable_run(dir, steps);
+    c.buffer_size = 1000000, c.dump_replay.clear();  // the capacity is --env-steps
+    return c;
   };
   const auto dir = aaren::testing::temp_dir("sac_resume_longer");
-  const auto straight = aaren::train_sac(config(dir + "/straight", 600));
-  aaren::train_sac(config(dir + "/first", 300));  // capacity 300; its state saved before step 300
-  auto longer = config(dir + "/first", 600);
+  const auto straight = aaren::train_sac(config(dir + "/straight", 900));
+  aaren::train_sac(config(dir + "/first", 500));  // capacity 500; its state saved before step 500
+  auto longer = config(dir + "/first", 900);
   longer.resume = longer.out_dir;
   const auto resumed = aaren::train_sac(longer);
-  CHECK(resumed.steps_done == 600);
+  CHECK(resumed.steps_done == 900);
   CHECK(resumed.eval_returns == straight.eval_returns);
   CHECK(aaren::testing::text_of(dir + "/first/log.csv") == aaren::testing::text_of(dir + "/straight/log.csv"));
   const auto a = aaren::load_policy(dir + "/straight/policy_final.pt");
