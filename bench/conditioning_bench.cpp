@@ -138,8 +138,8 @@ Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream
   long_enough.resize(std::min<size_t>(long_enough.size(), config.episodes));
 
   Table table;
-  table.columns = {"checkpoint", "backbone",     "tokens",    "t",    "episodes",
-                   "d_target",   "d_target_std", "d_current", "shift"};
+  table.columns = {"checkpoint", "backbone", "tokens",       "target_high", "target_low", "t",
+                   "episodes",   "d_target", "d_target_std", "d_current",   "shift"};
   auto mean = [](const std::vector<double>& v) {
     double s = 0;
     for (double x : v) s += x;
@@ -160,7 +160,7 @@ Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream
       const double m = mean(d_target);
       double var = 0;
       for (double x : d_target) var += (x - m) * (x - m);
-      table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), time,
+      table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), high, low, time,
                      static_cast<int64_t>(d_target.size()), m, std::sqrt(var / d_target.size()), mean(d_current),
                      mean(shift)});
       if (progress) *progress << "[conditioning] " << path << " t=" << time << " done\n";
