@@ -366,9 +366,7 @@ bool same_folder(const std::string& a, const std::string& b) {
 }
 
 void save_config_next_to(const std::string& csv_path, const nlohmann::json& config) {
-  auto path = std::filesystem::path(csv_path);
-  path.replace_extension(".config.json");
-  base::write_file_atomically(path.string(), config.dump(2) + "\n");
+  base::write_file_atomically(record_beside(csv_path), config.dump(2) + "\n");
 }
 
 int max_threads() { return 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }

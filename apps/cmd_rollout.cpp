@@ -216,8 +216,10 @@ int run_rollout(int argc, char** argv) {
   auto& config = o.run;
   VideoReport video_report;
   check_rollout_flags(config, o.checkpoint, given(vm, "policy") ? o.policy : "", o.mode, o.runtime);
-  if (!o.video.path.empty()) require_figure_output("video", o.video.path, "rollout");
-  video_report.ran_by = provenance(argc, argv);
+  if (!o.video.path.empty()) {
+    require_figure_output("video", o.video.path, "rollout");
+    video_report.ran_by = provenance(argc, argv);  // for the video's record
+  }
   config.num_envs = acting_num_envs(config.num_envs, config.episodes, !o.checkpoint.empty());  // as reported
   const auto settings = base::fields_to_json(o, RolloutOptions::fields());
 
