@@ -250,8 +250,13 @@ void require_csv_name(const std::string& flag, const std::string& path) {
 }
 
 namespace {
+// A table's record is FILE.config.json (FILE.csv's, as tables have always had); any other
+// output's takes its whole name (a.policy.config.json, hopper.gif.config.json), so files that
+// differ only in their extension (a.policy and a.lean, a.gif and a.mp4) each keep their own.
 std::string record_beside(const std::string& path) {
-  return std::filesystem::path(path).replace_extension(".config.json").string();
+  const std::filesystem::path p(path);
+  return p.extension() == ".csv" ? std::filesystem::path(p).replace_extension(".config.json").string()
+                                 : path + ".config.json";
 }
 
 // Why the record `record` is not `command`'s: empty where it is, or where there is none.
@@ -288,6 +293,27 @@ void require_figure_output(const std::string& flag, const std::string& path, con
   require_writable(flag, path);
   const auto why = foreign_record(record_beside(path), command);
   if (!why.empty()) refuse_output(flag, path, command, why);
+}
+
+std::string folder_record(const std::string& dir, const std::string& command) {
+  auto name = command;
+  std::replace(name.begin(), name.end(), ' ', '-');  // "bench train" -> bench-train.config.json
+  return (std::filesystem::path(dir) / (name + ".config.json")).string();
+}
+
+void require_folder_output(const std::string& flag, const std::string& dir, const std::string& command,
+                           const std::vector<std::string>& names) {
+  require_writable(flag, dir, /*folder=*/true);
+  const auto record = folder_record(dir, command);
+  const auto why = foreign_record(record, command);
+  if (!why.empty()) refuse_output(flag, dir, command, why);
+  std::error_code ec;
+  if (std::filesystem::exists(record, ec)) return;  // this command's earlier figures are drawn over
+  for (const auto& name : names) {
+    const auto file = (std::filesystem::path(dir) / name).string();
+    if (std::filesystem::exists(file, ec))
+      refuse_output(flag, dir, command, file + " exists with no " + record + " beside it");
+  }
 }
 
 std::vector<std::string> run_files_in(const std::string& dir) {
@@ -365,8 +391,10 @@ bool same_folder(const std::string& a, const std::string& b) {
          std::filesystem::weakly_canonical(b.empty() ? "." : b, ec);
 }
 
-void save_config_next_to(const std::string& csv_path, const nlohmann::json& config) {
-  base::write_file_atomically(record_beside(csv_path), config.dump(2) + "\n");
+void save_config_next_to(const std::string& path, const nlohmann::json& config) {
+  auto record = config;
+  record["output"] = std::filesystem::path(path).filename().string();  // the one file it describes
+  base::write_file_atomically(record_beside(path), record.dump(2) + "\n");
 }
 
 int max_threads() { return 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }

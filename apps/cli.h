@@ -67,7 +67,8 @@ void require_table_output(const std::string& flag, const std::string& path, cons
 
 // Checked before the work: a figure or video (plot's --out FILE.svg, rollout's
 // --video FILE.gif) can be written, and its record FILE.config.json replaces
-// none but an earlier one of `command` (the figure itself is written over).
+// none but an earlier one of `command` (the figure itself is written over). A
+// figure's, video's or policy's record takes its whole name: FILE.svg.config.json.
 void require_figure_output(const std::string& flag, const std::string& path, const std::string& command);
 
 // What a folder holds that makes it a run's (`aaren train`'s or `aaren sac`'s):
@@ -101,9 +102,22 @@ class RunAside {
 // Two spellings of one folder ("runs/a", "./runs/a/"; empty is ".").
 bool same_folder(const std::string& a, const std::string& b);
 
+// The record of the figures `command` draws into the folder `dir`: DIR/COMMAND.config.json
+// (spaces as '-': DIR/bench-train.config.json).
+std::string folder_record(const std::string& dir, const std::string& command);
+
+// Before `command` draws the files `names` into the folder `dir` (--FLAG): throws UsageError,
+// leaving everything as it is, where the folder's record names another command, or where one
+// of those files exists with no record of `command` beside it (a user's file, not an earlier
+// drawing). Creates the folder where it is missing.
+void require_folder_output(const std::string& flag, const std::string& dir, const std::string& command,
+                           const std::vector<std::string>& names);
+
 // Where a CSV, figure or video goes, its resolved configuration and provenance
 // go beside it (FILE.config.json, with "command" naming what wrote it).
-void save_config_next_to(const std::string& csv_path, const nlohmann::json& config);
+// The record names that file ("output"). A table's record is FILE.config.json (of FILE.csv),
+// any other output's FILE.EXT.config.json (of FILE.EXT).
+void save_config_next_to(const std::string& path, const nlohmann::json& config);
 
 // Throws UsageError when the output `out` is one of the inputs (same file,
 // whatever the spelling of the path).

@@ -97,9 +97,7 @@ nlohmann::json announce(const std::string& command, const nlohmann::json& config
 
 // The plots' record: DIR/bench-NAME.config.json beside the SVGs ("bench train" -> bench-train).
 void save_plot_record(const std::string& plot_dir, const nlohmann::json& resolved) {
-  auto name = resolved.at("command").get<std::string>();
-  std::replace(name.begin(), name.end(), ' ', '-');
-  base::write_file_atomically((std::filesystem::path(plot_dir) / (name + ".config.json")).string(),
+  base::write_file_atomically(folder_record(plot_dir, resolved.at("command").get<std::string>()),
                               resolved.dump(2) + "\n");
 }
 

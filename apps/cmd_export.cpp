@@ -41,7 +41,8 @@ int run_export(int argc, char** argv) {
   const auto& [checkpoint, out, overwrite] = o;
   require_not_input("out", out, {checkpoint});
   require_new_file("out", out, overwrite);
-  require_figure_output("out", out, "export");  // its record, OUT.config.json, replaces only export's
+  require_figure_output("out", out,
+                        "export");  // its record, OUT.config.json (OUT's whole name), replaces only export's
   LoadedAgent agent;
   try {
     agent = load_checkpoint(checkpoint);

@@ -284,7 +284,7 @@ int report_rollout(const nlohmann::json& settings, const RolloutResult& result, 
   resolved["mode"] = mode;
   resolved["target_return"] = target_return;
   resolved["num_envs"] = config.num_envs;
-  if (!video.path.empty())  // FILE.config.json beside the video: what it shows and what ran it
+  if (!video.path.empty())  // FILE.EXT.config.json beside the video: what it shows and what ran it
     save_config_next_to(
         video.path,
         {{"command", "rollout"}, {"config", resolved}, {"video", video.to_json()}, {"provenance", video.ran_by}});

@@ -72,7 +72,8 @@ struct VersusSettings {
               "with its score, and what ran it"),
         field("curves", &S::curves,
               "also draw DIR/DATASET.svg per dataset: each arm's curve at the target, the mean over its finished "
-              "seeds with the 95% interval as a band (from 3 seeds: 2 seeds' interval, +-12.7 SE, is not drawn)"),
+              "seeds with the 95% interval as a band (from 3 seeds: 2 seeds' interval, +-12.7 SE, is not drawn); "
+              "their record beside them, DIR/versus.config.json"),
         field("json", &S::json, "print JSON instead of the table", {"", false, std::nullopt, true}),
     };
     return table;
@@ -469,7 +470,8 @@ std::vector<std::string> arm_order(const VersusSettings& s, const std::map<std::
 
 // DIR/DATASET.svg: per arm, the mean over its finished seeds of the points at the target
 // (eval.csv's, 10 episodes each in the protocol) with the 95% interval over seeds as a band.
-void write_curves(const VersusSettings& s, const Study& study) {
+// DIR/versus.config.json records what drew them (the settings, the runs read, provenance).
+void write_curves(const VersusSettings& s, const Study& study, const nlohmann::json& record) {
   fs::create_directories(s.curves);
   for (const auto& [dataset, arms] : study.runs) {
     base::PlotOptions o{dataset, "updates", "D4RL normalised score"};
@@ -493,6 +495,7 @@ void write_curves(const VersusSettings& s, const Study& study) {
     base::write_svg(path, series, o);
     std::cerr << "versus: wrote " << path << "\n";
   }
+  base::write_file_atomically(folder_record(s.curves, "versus"), record.dump(2) + "\n");
 }
 
 void check_settings(const VersusSettings& s) {
@@ -523,7 +526,16 @@ int run_versus(int argc, char** argv) {
   if (!s.out.empty()) require_table_output("out", s.out, "versus");
   if (!s.curves.empty()) require_writable("curves", s.curves, /*folder=*/true);
   const auto r = compare_study(s);
-  if (!s.curves.empty()) write_curves(s, r.study);  // the curves so far, also before any comparison can be made
+  if (!s.curves.empty()) {
+    std::vector<std::string> figures;
+    for (const auto& entry : r.study.runs) figures.push_back(entry.first + ".svg");
+    require_folder_output("curves", s.curves, "versus", figures);
+  }
+  const nlohmann::json record{{"command", "versus"},
+                              {"config", base::fields_to_json(s, VersusSettings::fields())},
+                              {"runs", inputs_json(r.study)},
+                              {"provenance", provenance(argc, argv)}};
+  if (!s.curves.empty()) write_curves(s, r.study, record);  // the curves so far, also before any comparison
   std::string skipped;
   for (const auto& line : r.skipped) skipped += (skipped.empty() ? "" : "; ") + line;
   if (r.rows.empty())  // one line: why nothing can be compared
@@ -545,10 +557,7 @@ int run_versus(int argc, char** argv) {
   }
   if (!s.out.empty()) {
     write_csv(s, r, pooled);
-    save_config_next_to(s.out, {{"command", "versus"},
-                                {"config", base::fields_to_json(s, VersusSettings::fields())},
-                                {"runs", inputs_json(r.study)},
-                                {"provenance", provenance(argc, argv)}});
+    save_config_next_to(s.out, record);
   }
   return kExitOk;
 }

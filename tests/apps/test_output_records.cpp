@@ -88,8 +88,8 @@ TEST_CASE("cli: figures, plots, policies and datasets carry what wrote them (plo
                     dir + "/run")
               .exit_code == 0);
   REQUIRE(run_aaren("plot " + dir + "/run --out " + dir + "/fig.svg").exit_code == 0);
-  check_record(dir + "/fig.config.json", "plot");
-  CHECK(json_of(dir + "/fig.config.json").at("config").at("run").at(0) == dir + "/run");
+  check_record(dir + "/fig.svg.config.json", "plot");
+  CHECK(json_of(dir + "/fig.svg.config.json").at("config").at("run").at(0) == dir + "/run");
 
   REQUIRE(run_aaren("bench train --lengths 6 --batch-size 2 --embed-dim 16 --layers 1 --min-rounds 1 --min-seconds 0 "
                     "--backbones aaren --plot " +
@@ -98,14 +98,19 @@ TEST_CASE("cli: figures, plots, policies and datasets carry what wrote them (plo
   check_record(dir + "/plots/bench-train.config.json", "bench train");
 
   REQUIRE(run_aaren("export --checkpoint " + dir + "/run/checkpoint.pt --out " + dir + "/agent.policy").exit_code == 0);
-  check_record(dir + "/agent.config.json", "export");
-  const auto exported = json_of(dir + "/agent.config.json");
+  check_record(dir + "/agent.policy.config.json", "export");
+  const auto exported = json_of(dir + "/agent.policy.config.json");
   CHECK(exported.at("checkpoint").at("sha256") == aaren::base::sha256_of_file(dir + "/run/checkpoint.pt"));
   CHECK(exported.at("trained_updates") == 2);
-  std::ofstream(dir + "/other.config.json") << R"({"command": "plot"})";
+  std::ofstream(dir + "/other.policy.config.json") << R"({"command": "plot"})";
   check_refused_in_one_line("export --checkpoint " + dir + "/run/checkpoint.pt --out " + dir + "/other.policy",
-                            "other.config.json names 'plot'");
+                            "other.policy.config.json names 'plot'");
   CHECK_FALSE(std::filesystem::exists(dir + "/other.policy"));
+  // One record per file: agent.lean beside agent.policy has its own, and agent.policy's is kept.
+  CHECK(exported.at("output") == "agent.policy");
+  REQUIRE(run_aaren("export --checkpoint " + dir + "/run/checkpoint.pt --out " + dir + "/agent.lean").exit_code == 0);
+  CHECK(json_of(dir + "/agent.lean.config.json").at("output") == "agent.lean");
+  CHECK(json_of(dir + "/agent.policy.config.json") == exported);
 
   REQUIRE(run_aaren("collect --env hopper --policy random --episodes 1 --out " + dir + "/c.hdf5").exit_code == 0);
   const auto metadata = aaren::data::read_dataset(dir + "/c.hdf5").metadata;

@@ -358,6 +358,9 @@ TEST_CASE("cli: rollout --video renders env 0's first episode offscreen: frame c
     REQUIRE(probe.exit_code == 0);
     CHECK(probe.output == "96,64," + std::to_string(expected) + "\n");
   }
+  // Each video keeps its own record (hopper.gif and hopper.mp4 once shared hopper.config.json).
+  for (const std::string ext : {"gif", "mp4"})
+    CHECK(read_json(dir + "/hopper." + ext + ".config.json").at("output") == "hopper." + ext);
   // Bad requests: one line, nothing written.
   auto r = run_aaren("rollout --env hopper --episodes 1 --video " + dir + "/x.avi");
   CHECK(r.exit_code == 2);

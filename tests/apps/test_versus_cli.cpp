@@ -162,6 +162,38 @@ TEST_CASE("cli: versus --curves draws each dataset's arms, controls after them, 
   CHECK(fs::exists(root / "early/walker2d-medium.svg"));
 }
 
+TEST_CASE("cli: versus --curves records what drew them and keeps a user's figure of the same name", "[cli][versus]") {
+  const fs::path root = aaren::testing::temp_dir("versus_curves_record");
+  for (int seed : {1, 2})
+    for (const std::string arm : {"aaren", "transformer"})
+      write_run(root / ("hopper-medium/" + arm + "-seed" + std::to_string(seed)), 4000, 4000, 40 + seed);
+  const auto curves = root / "curves";
+  auto r = run_aaren("versus " + root.string() + " --curves " + curves.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(curves / "versus.config.json");
+  const auto record = nlohmann::json::parse(in);
+  CHECK(record.at("command") == "versus");
+  CHECK(record.at("config").at("curves") == curves.string());
+  CHECK(record.at("runs").at("hopper-medium").at("aaren").size() == 2);
+  CHECK(record.at("runs").at("hopper-medium").at("transformer").size() == 2);
+  CHECK_FALSE(record.at("provenance").at("commit").get<std::string>().empty());
+  // Its own earlier figures are drawn over.
+  CHECK(run_aaren("versus " + root.string() + " --curves " + curves.string()).exit_code == 0);
+  // A folder whose hopper-medium.svg has no versus record beside it: refused in one line, the file kept.
+  const auto mine = root / "mine";
+  fs::create_directories(mine);
+  std::ofstream(mine / "hopper-medium.svg") << "<svg>a user's</svg>";
+  r = run_aaren("versus " + root.string() + " --curves " + mine.string());
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--curves " + mine.string() + ": not an earlier output of 'versus' (" +
+                      (mine / "hopper-medium.svg").string() + " exists with no " +
+                      (mine / "versus.config.json").string() + " beside it)") != std::string::npos);
+  std::ifstream kept(mine / "hopper-medium.svg");
+  CHECK(std::string(std::istreambuf_iterator<char>(kept), {}) == "<svg>a user's</svg>");
+  CHECK_FALSE(fs::exists(mine / "versus.config.json"));
+}
+
 // The protocol reads a dataset from 3 seeds per arm: with 2 its interval is shown
 // for scale, its verdict "none yet", and it stays out of the pooled difference.
 TEST_CASE("cli: versus gives no verdict before --min-seeds per arm, and pools only the datasets with one",
