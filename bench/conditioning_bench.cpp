@@ -10,6 +10,7 @@
 
 #include "agents/acting/acting.h"
 #include "agents/checkpoint/checkpoint.h"
+#include "agents/training/seed_summary.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "envs/registry.h"
@@ -140,11 +141,7 @@ Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream
   Table table;
   table.columns = {"checkpoint", "backbone", "tokens",       "target_high", "target_low", "t",
                    "episodes",   "d_target", "d_target_std", "d_current",   "shift"};
-  auto mean = [](const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) s += x;
-    return s / v.size();
-  };
+  auto mean = [](const std::vector<double>& v) { return mean_and_std(v).first; };
   for (const auto& path : config.checkpoints) {
     auto agent = load_checkpoint(path);
     if (agent.model->config().state_dim != d.obs_dim() || agent.model->config().act_dim != d.act_dim())
@@ -157,12 +154,10 @@ Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream
         const auto p = probe_conditioning(agent, d, k, time, high, low);
         d_target.push_back(p.d_target), d_current.push_back(p.d_current), shift.push_back(p.shift);
       }
-      const double m = mean(d_target);
-      double var = 0;
-      for (double x : d_target) var += (x - m) * (x - m);
+      // The spread over the episodes drawn, as a sample of the dataset's: divisor n - 1 (NaN for one episode).
+      const auto [m, sd] = mean_and_std(d_target);
       table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), high, low, time,
-                     static_cast<int64_t>(d_target.size()), m, std::sqrt(var / d_target.size()), mean(d_current),
-                     mean(shift)});
+                     static_cast<int64_t>(d_target.size()), m, sd, mean(d_current), mean(shift)});
       if (progress) *progress << "[conditioning] " << path << " t=" << time << " done\n";
     }
   }

@@ -58,7 +58,7 @@ ConditioningProbe probe_conditioning(LoadedAgent& agent, const data::TrajectoryD
                                      int64_t t, double target_high, double target_low);
 
 // Columns: checkpoint, backbone, tokens, t, episodes, d_target, d_current, shift
-// (means over episodes) and d_target_std.
+// (means over episodes) and d_target_std (the sample std over episodes, divisor n - 1).
 Table run_conditioning_bench(const ConditioningBenchConfig& config, std::ostream* progress);
 
 }  // namespace aaren::bench

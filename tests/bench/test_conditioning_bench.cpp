@@ -5,13 +5,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "agents/checkpoint/checkpoint.h"
+#include "base/table.h"
 #include "bench/conditioning_bench.h"
 #include "data/hdf5_io.h"
 #include "data/trajectory_dataset.h"
 #include "tests/agents/decision_test_support.h"
+#include "tests/data/fixtures.h"
 
 namespace {
 
@@ -111,4 +114,40 @@ TEST_CASE("conditioning probe: actions as when acting, derivatives == finite dif
     if (t == 0) CHECK(p.d_target == Approx(p.d_current).epsilon(1e-4));  // one return token only
     CHECK(p.d_target > 0);
   }
+}
+
+// The bench's row against the probe run here on every episode it can draw: the mean
+// over episodes and the sample std (divisor n - 1), order-free, so the draw's order
+// does not matter when it takes them all.
+TEST_CASE("conditioning bench: a row is the mean and sample std (n - 1) of the probe over its episodes",
+          "[bench][conditioning]") {
+  torch::manual_seed(3);
+  const std::string dataset = AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5";
+  const auto t_raw = aaren::data::read_dataset(dataset);
+  const aaren::data::TrajectoryDataset d(t_raw, aaren::data::split_episodes(t_raw));
+  auto agent = random_agent("aaren", d);
+  agent.config.embed_dim = 32, agent.config.n_layers = 2, agent.config.n_heads = 2, agent.config.dropout = 0.0;
+  const auto path = aaren::testing::temp_dir("conditioning_bench") + "/agent.pt";
+  aaren::save_checkpoint(path, agent.model, agent.config, agent.normalizer, agent.env, /*update=*/0);
+  aaren::bench::ConditioningBenchConfig config;
+  config.checkpoints = {path}, config.dataset = dataset, config.times = {120};
+  config.episodes = 1000;  // more than there are: every episode longer than 120 steps
+  const auto table = aaren::bench::run_conditioning_bench(config, nullptr);
+  REQUIRE(table.rows.size() == 1);
+  auto loaded = aaren::load_checkpoint(path);
+  std::vector<double> d_target;
+  for (int64_t k = 0; k < d.num_episodes(); ++k)
+    if (d.episodes()[k].length > 120)
+      d_target.push_back(aaren::bench::probe_conditioning(loaded, d, k, 120, 3600, 1800).d_target);
+  REQUIRE(d_target.size() >= 3);
+  double mean = 0, squares = 0;
+  for (double x : d_target) mean += x / d_target.size();
+  for (double x : d_target) squares += (x - mean) * (x - mean);
+  const auto column = [&](const std::string& name) {
+    const auto at = std::find(table.columns.begin(), table.columns.end(), name) - table.columns.begin();
+    return aaren::base::as_number(table.rows[0].at(at));
+  };
+  CHECK(column("episodes") == static_cast<double>(d_target.size()));
+  CHECK(column("d_target") == Approx(mean).epsilon(1e-9));
+  CHECK(column("d_target_std") == Approx(std::sqrt(squares / (d_target.size() - 1))).epsilon(1e-9));
 }
