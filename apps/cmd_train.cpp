@@ -121,6 +121,22 @@ std::optional<std::string> config_file_argument(int argc, char** argv) {
   return std::nullopt;
 }
 
+// A number read from a settings file meets its flag's range, as on the command line: JSON's
+// null reads as infinity (what an infinite value is written as), which no training flag takes.
+void check_number_in_file(const std::string& path, const std::string& key, const std::string& flag,
+                          const nlohmann::json& value) {
+  for (const auto& v : value.is_array() ? value : nlohmann::json::array({value})) {
+    if (v.is_null()) throw InputError("--config " + path + ": '" + key + "' is null: expected a finite number");
+    // --threads' limit is this machine's: a run from a larger one is read, and its threads set by the flag.
+    if (!v.is_number() || flag == "threads") continue;
+    try {
+      check_flag_range(flag, v.get<double>(), v.dump());
+    } catch (const UsageError& e) {
+      throw InputError("--config " + path + ": '" + key + "': " + e.what());
+    }
+  }
+}
+
 // A run's config.json, or a seed group's seeds.json (its "config" and its "seeds").
 TrainConfig load_config_file(const std::string& path, std::vector<uint64_t>& group_seeds) {
   std::ifstream in(path);
@@ -161,6 +177,7 @@ TrainConfig load_config_file(const std::string& path, std::vector<uint64_t>& gro
       throw InputError("--config " + path + ": '" + key + "' has the wrong type (" + value.dump() + "): expected " +
                        base::expected_json(f->type));
     }
+    check_number_in_file(path, key, f->flag, f->get(c));
   }
   return c;
 }

@@ -11,7 +11,9 @@
 
 namespace aaren::base {
 
-std::string temp_file_name(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+// ".aaren-tmp.": a mark no user's file carries by chance ("notes.tmp.2024" is a user's), so
+// that remove_stale_temp_files removes the toolkit's own leftovers and nothing else.
+std::string temp_file_name(const std::string& path) { return path + ".aaren-tmp." + std::to_string(::getpid()); }
 
 void write_through_temp_file(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
   const std::string tmp = temp_file_name(path);
@@ -38,7 +40,7 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 }
 
 int remove_stale_temp_files(const std::string& dir) {
-  static const std::regex temp_name(R"(.+\.tmp\.([0-9]+))");
+  static const std::regex temp_name(R"(.+\.aaren-tmp\.([0-9]+))");
   std::error_code ec;
   int removed = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {

@@ -1,7 +1,7 @@
 // Whole-file writes that a reader (or a crash) never sees half done: the
-// bytes go to PATH.tmp.<pid> in the same folder, then rename(2) puts them in
-// place, which POSIX makes atomic on one file system. A killed writer leaves
-// only a PATH.tmp.<pid> behind, never a truncated PATH.
+// bytes go to PATH.aaren-tmp.<pid> in the same folder, then rename(2) puts them
+// in place, which POSIX makes atomic on one file system. A killed writer leaves
+// only a PATH.aaren-tmp.<pid> behind, never a truncated PATH.
 #pragma once
 
 #include <functional>
@@ -15,7 +15,7 @@ struct FileWriteError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The temporary name a write to `path` goes through: PATH.tmp.<pid>.
+// The temporary name a write to `path` goes through: PATH.aaren-tmp.<pid>.
 std::string temp_file_name(const std::string& path);
 
 // Writes `bytes` to `path` atomically. Throws FileWriteError.
@@ -26,8 +26,9 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 // the temporary file is removed and the exception passes on unchanged.
 void write_through_temp_file(const std::string& path, const std::function<void(const std::string& tmp)>& write);
 
-// Removes `<name>.tmp.<pid>` files in `dir` whose writer process is gone
-// (left by a run that was killed while writing). Returns how many.
+// Removes `<name>.aaren-tmp.<pid>` files in `dir` whose writer process is gone
+// (left by a run that was killed while writing); a user's `<name>.tmp.<digits>`
+// is not one. Returns how many.
 int remove_stale_temp_files(const std::string& dir);
 
 }  // namespace aaren::base

@@ -250,6 +250,24 @@ int64_t require_column(const File& f, const std::string& key, const Dataset& d, 
   return rows;
 }
 
+// Room for a dataset's `rows` x `cols` values. A file may declare any shape (a chunked
+// dataset of 2^33 x 2^31 that holds no data takes 2 KB): a count that overflows, or
+// memory this machine cannot give, is the file's error, named, not a crash.
+template <typename T>
+std::vector<T> room_for(const File& f, const std::string& key, const std::vector<hsize_t>& dims, int64_t rows,
+                        int64_t cols) {
+  int64_t count = 0, bytes = 0;
+  if (rows < 0 || cols < 0 || __builtin_mul_overflow(rows, cols, &count) ||
+      __builtin_mul_overflow(count, int64_t{sizeof(T)}, &bytes))
+    f.fail(key, "shape " + join_dims(dims) + ": more values than can be counted");
+  try {
+    return std::vector<T>(static_cast<size_t>(count));
+  } catch (const std::bad_alloc&) {
+  } catch (const std::length_error&) {
+  }
+  f.fail(key, "shape " + join_dims(dims) + ": " + std::to_string(bytes) + " bytes, more than this machine can hold");
+}
+
 // A numeric 2-D array (rows, cols) converted to T. expected_rows < 0: any.
 // With allow_vector, a 1-D (rows,) array is read as (rows, 1).
 template <typename T>
@@ -268,7 +286,7 @@ std::vector<T> read_matrix(const File& f, const std::string& key, int64_t expect
   if (rows == 0) f.fail(key, "has no rows");
   if (cols == 0) f.fail(key, "shape " + join_dims(d.dims) + ", expected a non-zero width");
   if (expected_rows >= 0) require_rows(f, key, rows, expected_rows);
-  std::vector<T> out(static_cast<size_t>(rows * cols));
+  auto out = room_for<T>(f, key, d.dims, rows, cols);
   read_into(f, key, d, native_type<T>(), out.data());
   require_finite(f, key, out, cols);
   dtypes[key] = d.dtype;
@@ -281,7 +299,7 @@ std::vector<float> read_vector(const File& f, const std::string& key, int64_t ex
   auto d = open_dataset(f, key);
   require_numeric(f, key, d, false);
   const int64_t rows = require_column(f, key, d, expected_rows, "(N,) or (N, 1)");
-  std::vector<float> out(static_cast<size_t>(rows));
+  auto out = room_for<float>(f, key, d.dims, rows, 1);
   read_into(f, key, d, H5T_NATIVE_FLOAT, out.data());
   require_finite(f, key, out, 1);
   dtypes[key] = d.dtype;
@@ -294,7 +312,7 @@ std::vector<uint8_t> read_flags(const File& f, const std::string& key, int64_t e
   auto d = open_dataset(f, key);
   require_numeric(f, key, d, true);
   const int64_t rows = require_column(f, key, d, expected_rows, "(N,)");
-  std::vector<uint8_t> out(static_cast<size_t>(rows));
+  auto out = room_for<uint8_t>(f, key, d.dims, rows, 1);
   if (d.cls == H5T_ENUM) {
     // Read the raw enum values through the native version of the file type.
     Handle mem(H5Tget_native_type(d.type.get(), H5T_DIR_ASCEND), H5Tclose);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <stdexcept>
 
@@ -13,7 +14,8 @@ namespace aaren {
 
 // OUT/checkpoint_<update>.pt files, oldest first: (update, path).
 std::vector<std::pair<int64_t, std::string>> periodic_checkpoints(const std::string& dir) {
-  static const std::regex name("checkpoint_([0-9]+)\\.pt");
+  // At most 18 digits: an update count; a longer number is no checkpoint this toolkit wrote.
+  static const std::regex name("checkpoint_([0-9]{1,18})\\.pt");
   std::vector<std::pair<int64_t, std::string>> found;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -128,6 +130,34 @@ TrainConfig resolve_from_data(TrainConfig c, const data::EpisodeData& data, cons
   return c;
 }
 
+// The checkpoint a resume continues is the run's own: a periodic checkpoint holds the update its
+// name says, and, in a run's folder, it was trained with the settings the folder's config.json
+// records (those a resume cannot change). Else a file copied in from another run would
+// continue this one's logs and replace its checkpoints under the other run's settings.
+void check_checkpoint_is_the_runs(const std::string& path, const LoadedAgent& stored) {
+  namespace fs = std::filesystem;
+  static const std::regex periodic("checkpoint_([0-9]{1,18})\\.pt");
+  std::smatch m;
+  const auto file = fs::path(path).filename().string();
+  if (std::regex_match(file, m, periodic) && std::stoll(m[1].str()) != stored.update)
+    throw std::invalid_argument(path + ": holds update " + std::to_string(stored.update) + ", not the " + m[1].str() +
+                                " of its name (not this run's checkpoint; move it out of the folder)");
+  const auto record = fs::path(path).parent_path() / "config.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(record, ec)) return;
+  std::ifstream in(record);
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) throw std::invalid_argument(record.string() + ": not a JSON object (the run's record)");
+  for (const auto& f : TrainConfig::fields()) {
+    if (f.on_resume || f.flag == "resume" || !j.contains(f.key)) continue;
+    const auto have = f.get(stored.config);
+    if (j.at(f.key) != have)
+      throw std::invalid_argument(path + ": trained with " + f.key + " " + base::display_value(have) + ", but " +
+                                  record.string() + " records " + base::display_value(j.at(f.key)) +
+                                  " (not this run's checkpoint; move it out of the folder)");
+  }
+}
+
 // --resume: the checkpoint (a run folder's newest) and the run it continues.
 // Loading builds a model, whose initialisation draws from LibTorch's global
 // generator: its state is put back, so resolving leaves it as it was.
@@ -143,6 +173,7 @@ void resolve_resume(const TrainConfig& given, const std::set<std::string>& flags
   }
   generator.set_state(generator_state);
   if (!r.resumed->training) throw std::invalid_argument(r.config.resume + ": has no training state to resume from");
+  check_checkpoint_is_the_runs(r.config.resume, *r.resumed);
   auto with_path = given;
   with_path.resume = r.config.resume;
   r.config = continue_stored_run(with_path, *r.resumed, flags);

@@ -155,6 +155,8 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
   std::ofstream(dir + "/float.json") << R"({"updates": 3.5})";
   std::ofstream(dir + "/negative.json") << R"({"seed": -1})";
   std::ofstream(dir + "/huge.json") << R"({"threads": 99999999999})";
+  std::ofstream(dir + "/null.json") << R"({"lr": null})";  // read as infinity: what --lr inf is refused as
+  std::ofstream(dir + "/count.json") << R"({"updates": 20000000000})";
   std::ofstream(dir + "/seeds.json") << R"({"seeds": [1, -1], "config": {}})";
   std::filesystem::create_directories(dir + "/study/hopper/aaren-seed1");
   std::ofstream(dir + "/study/hopper/aaren-seed1/eval.csv") << "update,score\n1,2\n";
@@ -174,6 +176,8 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {train + "--config " + dir + "/float.json", "'updates' has the wrong type (3.5): expected an integer"},
       {train + "--config " + dir + "/negative.json", "'seed' has the wrong type (-1): expected a non-negative integer"},
       {train + "--config " + dir + "/huge.json", "'threads' is out of range (99999999999): expected"},
+      {train + "--config " + dir + "/null.json", "null.json: 'lr' is null: expected a finite number"},
+      {train + "--config " + dir + "/count.json", "count.json: 'updates': --updates 20000000000: at most"},
       {train + "--config " + dir + "/seeds.json",
        "'seeds' must be a list of seeds ('seeds[1]' has the wrong type (-1): expected a non-negative integer)"},
       {train + "--config " + dir + "/name.json", "'backbone': must be aaren, transformer or lstm, got 'lstmm'"},

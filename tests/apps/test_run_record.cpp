@@ -132,6 +132,45 @@ TEST_CASE("cli: --out holding a run is refused, the old run untouched, and --ove
   CHECK(r.output.find("give one") != std::string::npos);
 }
 
+// A checkpoint copied into a run's folder from another run is refused on --resume: the
+// resume would continue the folder's logs, delete its checkpoints and record the other
+// run's settings in its config.json.
+TEST_CASE("cli: --resume takes only the folder's own checkpoints: another run's, or a misnamed one, is refused",
+          "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("foreign_checkpoint");
+  const std::string run = dir + "/run", other = dir + "/other";
+  REQUIRE(run_aaren(kRecordRun + " --updates 2 --checkpoint-every 1 --eval-every 2 --out " + run).exit_code == 0);
+  const auto transformer = "train --dataset " + kRecordData +
+                           " --backbone transformer --embed-dim 16 --layers 1 --warmup 1 --threads 1 --eval-episodes 1";
+  REQUIRE(run_aaren(transformer + " --updates 4 --checkpoint-every 1 --eval-every 4 --out " + other).exit_code == 0);
+  const auto before = files_in(run);
+  const auto log_before = text_of(run + "/train_log.csv"), config_before = text_of(run + "/config.json");
+  const auto refused = [&](const std::string& why) {
+    const auto r = run_aaren("train --resume " + run + " --updates 6");
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(why) != std::string::npos);
+    CHECK(r.output.find("not this run's checkpoint") != std::string::npos);
+    CHECK(text_of(run + "/train_log.csv") == log_before);
+    CHECK(text_of(run + "/config.json") == config_before);
+  };
+  // Its name says update 5, it holds update 3.
+  std::filesystem::copy_file(other + "/checkpoint_3.pt", run + "/checkpoint_5.pt");
+  refused(run + "/checkpoint_5.pt: holds update 3, not the 5 of its name");
+  std::filesystem::remove(run + "/checkpoint_5.pt");
+  // Named for its update, trained as another run.
+  std::filesystem::copy_file(other + "/checkpoint_3.pt", run + "/checkpoint_3.pt");
+  refused(run + "/checkpoint_3.pt: trained with backbone transformer, but " + run + "/config.json records aaren");
+  std::filesystem::remove(run + "/checkpoint_3.pt");
+  CHECK(files_in(run) == before);
+  // A file whose number is no update count (20 digits) is not taken for a checkpoint.
+  std::filesystem::copy_file(run + "/checkpoint_1.pt", run + "/checkpoint_99999999999999999999.pt");
+  const auto r = run_aaren("train --resume " + run + " --updates 3 --eval-every 3");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(read_lines(run + "/train_log.csv").size() == 1 + 3);
+}
+
 TEST_CASE("cli: --config of a resumed run's config.json starts a new run afresh", "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("config_afresh");
   auto r = run_aaren(kRecordRun + " --updates 4 --eval-every 4 --out " + dir + "/first");

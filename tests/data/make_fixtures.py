@@ -144,6 +144,12 @@ d4rl("bad_no_rows.hdf5", observations=np.zeros((0, OBS), np.float32), actions=np
 d4rl("bad_group.hdf5", rewards=None)
 with h5py.File(os.path.join(out, "bad_group.hdf5"), "a") as f:
     f.create_group("rewards")
+# Shapes a file may declare in a few KB (chunked, never written): more values than an int64
+# counts, and more bytes than any address space holds.
+with h5py.File(os.path.join(out, "bad_huge_shape.hdf5"), "w") as f:
+    f.create_dataset("observations", shape=(2**33, 2**31), dtype=np.float32, chunks=(64, 64))
+with h5py.File(os.path.join(out, "bad_huge_memory.hdf5"), "w") as f:
+    f.create_dataset("observations", shape=(2**45, OBS), dtype=np.float32, chunks=(1024, OBS))
 open(os.path.join(out, "bad_empty.hdf5"), "wb").close()
 with open(os.path.join(out, "bad_not_hdf5.hdf5"), "w") as f:
     f.write("observations,actions\n1,2\n")

@@ -162,9 +162,11 @@ TEST_CASE("fuzz: a damaged checkpoint never loads", "[agents][fuzz]") {
   // What a run killed while writing a checkpoint leaves: removed by the next
   // run in that folder (its writer, pid 2^22 + 1, cannot exist).
   std::filesystem::create_directories(c.out_dir);
-  write_bytes(c.out_dir + "/checkpoint_500.pt.tmp.4194305", "half a checkpoint");
+  write_bytes(c.out_dir + "/checkpoint_500.pt.aaren-tmp.4194305", "half a checkpoint");
+  write_bytes(c.out_dir + "/thesis.tmp.20240101", "a user's file, whose name only looks like one");
   const auto result = aaren::train_decision(c);
-  CHECK(!std::filesystem::exists(c.out_dir + "/checkpoint_500.pt.tmp.4194305"));
+  CHECK(!std::filesystem::exists(c.out_dir + "/checkpoint_500.pt.aaren-tmp.4194305"));
+  CHECK(text_of(c.out_dir + "/thesis.tmp.20240101") == "a user's file, whose name only looks like one");
   const auto original = text_of(result.checkpoint);
   const auto good = aaren::load_checkpoint(result.checkpoint);  // the undamaged file loads
   REQUIRE(good.model);

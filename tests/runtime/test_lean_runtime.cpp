@@ -11,6 +11,7 @@
 #include <limits>
 #include <new>
 
+#include "base/atomic_file.h"
 #include "runtime/lean_policy.h"
 #include "tests/runtime/random_policy_file.h"
 
@@ -150,7 +151,7 @@ TEST_CASE("lean runtime: bad policy files give one clear error naming the file",
     CHECK(back.tensors.at(name).dims == t.dims);
     CHECK(back.tensors.at(name).data == t.data);
   }
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK_FALSE(std::filesystem::exists(aaren::base::temp_file_name(path)));  // renamed into place, none left
 
   std::ifstream in(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
