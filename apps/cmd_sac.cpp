@@ -114,7 +114,7 @@ int run_sac(int argc, char** argv) {
   if (c.resume.empty() && replaces_a_run_in(c.out_dir, overwrite, resumable)) replaced.emplace(c.out_dir);
   require_writable("out", c.out_dir, /*folder=*/true);
   if (!c.dump_replay.empty()) require_writable("dump-replay", c.dump_replay);
-  base::remove_stale_temp_files(c.out_dir);  // policy_*.pt.tmp.<pid> of a killed run
+  base::remove_stale_temp_files(c.out_dir);  // policy_*.pt.aaren-tmp.<pid> of a killed run
   std::cout << "config: " << config.dump() << std::endl;
 
   SacResult result;

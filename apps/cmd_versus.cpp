@@ -473,6 +473,8 @@ std::vector<std::string> arm_order(const VersusSettings& s, const std::map<std::
 // DIR/versus.config.json records what drew them (the settings, the runs read, provenance).
 void write_curves(const VersusSettings& s, const Study& study, const nlohmann::json& record) {
   fs::create_directories(s.curves);
+  // The record first: a drawing cut short leaves figures this command may draw over again.
+  base::write_file_atomically(folder_record(s.curves, "versus"), record.dump(2) + "\n");
   for (const auto& [dataset, arms] : study.runs) {
     base::PlotOptions o{dataset, "updates", "D4RL normalised score"};
     o.width = 900;  // room for 40 points per arm beside a legend that names arm, target and seeds
@@ -495,7 +497,6 @@ void write_curves(const VersusSettings& s, const Study& study, const nlohmann::j
     base::write_svg(path, series, o);
     std::cerr << "versus: wrote " << path << "\n";
   }
-  base::write_file_atomically(folder_record(s.curves, "versus"), record.dump(2) + "\n");
 }
 
 void check_settings(const VersusSettings& s) {

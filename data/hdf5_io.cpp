@@ -195,7 +195,9 @@ Dataset open_dataset(const File& f, const std::string& key) {
   if (rank < 0) f.fail(key, "cannot read the shape (corrupt?)");
   d.dims.resize(rank);
   H5Sget_simple_extent_dims(d.space.get(), d.dims.data(), nullptr);
-  for (auto n : d.dims) d.elements *= static_cast<int64_t>(n);
+  for (auto n : d.dims)  // a declared shape may count past int64 (a never-written chunked dataset is 2 KB)
+    if (n > static_cast<hsize_t>(INT64_MAX) || __builtin_mul_overflow(d.elements, static_cast<int64_t>(n), &d.elements))
+      f.fail(key, "shape " + join_dims(d.dims) + ": more values than can be counted");
   d.cls = H5Tget_class(d.type.get());
   d.dtype = dtype_name(d.type.get());
   return d;

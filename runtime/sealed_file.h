@@ -28,7 +28,7 @@ struct SealError : std::runtime_error {
 // FNV-1a, 64 bit, with the standard offset basis 14695981039346656037.
 uint64_t fnv1a(const char* data, size_t size, uint64_t basis = 14695981039346656037ull);
 
-// Writes header + payload to `path` through `path.tmp.<pid>` renamed into
+// Writes header + payload to `path` through `path.aaren-tmp.<pid>` renamed into
 // place (base/atomic_file.h): a kill leaves either the old file or the new
 // one, never half of one. Throws SealError naming the file.
 void write_sealed(const std::string& path, const std::string& payload);

@@ -241,7 +241,7 @@ void DecisionTrainer::Run::prepare(const TrainConfig& given, const std::set<std:
   join_group();
   if (writes_files()) {
     std::filesystem::create_directories(c.out_dir);
-    base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.tmp.<pid> of a killed run
+    base::remove_stale_temp_files(c.out_dir);  // checkpoint_N.pt.aaren-tmp.<pid> of a killed run
   }
   build_model();
   restore_training_state();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <stdexcept>
 
 #include "data/dataset_names.h"
@@ -132,8 +133,9 @@ TrainConfig resolve_from_data(TrainConfig c, const data::EpisodeData& data, cons
 
 // The checkpoint a resume continues is the run's own: a periodic checkpoint holds the update its
 // name says, and, in a run's folder, it was trained with the settings the folder's config.json
-// records (those a resume cannot change). Else a file copied in from another run would
-// continue this one's logs and replace its checkpoints under the other run's settings.
+// records (those a resume cannot change, less those resolved from the data). Else a file
+// copied in from another run would continue this one's logs and replace its checkpoints
+// under the other run's settings.
 void check_checkpoint_is_the_runs(const std::string& path, const LoadedAgent& stored) {
   namespace fs = std::filesystem;
   static const std::regex periodic("checkpoint_([0-9]{1,18})\\.pt");
@@ -147,9 +149,13 @@ void check_checkpoint_is_the_runs(const std::string& path, const LoadedAgent& st
   if (!fs::is_regular_file(record, ec)) return;
   std::ifstream in(record);
   const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) throw std::invalid_argument(record.string() + ": not a JSON object (the run's record)");
+  if (!j.is_object()) return;  // a damaged record is rewritten by the resume, as before; the weights decide
+  // Resolved from the data at each start, and recorded unresolved by older builds ("env": "",
+  // "target_return": 0): not what tells one run from another.
+  static const std::set<std::string> resolved{"dataset",      "env",        "target_return",
+                                              "eval_targets", "eval_every", "score_references"};
   for (const auto& f : TrainConfig::fields()) {
-    if (f.on_resume || f.flag == "resume" || !j.contains(f.key)) continue;
+    if (f.on_resume || f.flag == "resume" || resolved.count(f.key) || !j.contains(f.key)) continue;
     const auto have = f.get(stored.config);
     if (j.at(f.key) != have)
       throw std::invalid_argument(path + ": trained with " + f.key + " " + base::display_value(have) + ", but " +

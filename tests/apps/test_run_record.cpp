@@ -163,6 +163,11 @@ TEST_CASE("cli: --resume takes only the folder's own checkpoints: another run's,
   refused(run + "/checkpoint_3.pt: trained with backbone transformer, but " + run + "/config.json records aaren");
   std::filesystem::remove(run + "/checkpoint_3.pt");
   CHECK(files_in(run) == before);
+  // A record of what older builds wrote before resolving the env and targets from the data
+  // ("env": "", "target_return": 0) is the same run: resumed.
+  auto record = read_json(run + "/config.json");
+  record["env"] = "", record["target_return"] = 0.0, record["score_references"] = nlohmann::json::array();
+  std::ofstream(run + "/config.json") << record.dump(2);
   // A file whose number is no update count (20 digits) is not taken for a checkpoint.
   std::filesystem::copy_file(run + "/checkpoint_1.pt", run + "/checkpoint_99999999999999999999.pt");
   const auto r = run_aaren("train --resume " + run + " --updates 3 --eval-every 3");
