@@ -24,6 +24,7 @@
 #include "bench/policy_bench.h"
 #include "bench/scan_bench.h"
 #include "bench/train_bench.h"
+#include "data/hdf5_io.h"
 #include "envs/env.h"
 #include "envs/registry.h"
 
@@ -167,7 +168,14 @@ int run_bench_data(int argc, char** argv) {
   if (config.file.empty()) require_writable("workdir", config.workdir, /*folder=*/true);
   at::set_num_threads(1);  // the sampling rates are per core
   const auto resolved = announce("bench data", settings_json(s, flags), json, argc, argv);
-  report(bench::run_data_bench(config, &std::cerr), resolved, csv, json, "\n");
+  bench::Table table;
+  try {
+    table = bench::run_data_bench(config, &std::cerr);
+  } catch (const data::DataError& e) {  // --dataset: the user's file is bad input (exit 2)
+    if (config.file.empty()) throw;
+    throw InputError(e.what());
+  }
+  report(table, resolved, csv, json, "\n");
   return kExitOk;
 }
 

@@ -38,13 +38,13 @@ std::vector<float> stored_actions(const CollectConfig& c, int64_t act_dim, int64
   int64_t width = 0;
   auto stored = data::read_actions(c.actions, width);
   if (width != act_dim)
-    throw std::runtime_error(c.actions + ": actions of width " + std::to_string(width) + ", but " + c.env + " takes " +
-                             std::to_string(act_dim));
+    throw std::invalid_argument(c.actions + ": actions of width " + std::to_string(width) + ", but " + c.env +
+                                " takes " + std::to_string(act_dim));
   const int64_t rows = static_cast<int64_t>(stored.size()) / width;
-  if (rows == 0) throw std::runtime_error(c.actions + ": holds no actions");
+  if (rows == 0) throw std::invalid_argument(c.actions + ": holds no actions");
   if (transitions > rows)
-    throw std::runtime_error("--transitions " + std::to_string(transitions) + ": " + c.actions + " holds " +
-                             std::to_string(rows) + " actions");
+    throw std::invalid_argument("--transitions " + std::to_string(transitions) + ": " + c.actions + " holds " +
+                                std::to_string(rows) + " actions");
   if (transitions == 0) transitions = rows;
   return stored;
 }

@@ -201,6 +201,11 @@ TEST_CASE("cli: abusive flag values are refused before any work, in one line", "
       {"bench scan --csv " + dir + "/data.hdf5", "data.hdf5: expected a .csv file"},  // not written over
       {"versus " + dir + " --out " + dir + "/table.txt", "table.txt: expected a .csv file"},
       {"data concat " + data + " " + dir + "/b.hdf5 --out " + data, "is also an input"},
+      // A user's file that does not fit is bad input (exit 2), in bench data and collect too (they exited 1).
+      {"bench data --seconds 0.1 --dataset " + dir + "/type.json", "type.json"},
+      {"collect --env walker2d --actions " + data + " --out " + dir + "/w.hdf5", "actions of width 3, but"},
+      {"collect --env hopper --actions " + data + " --transitions 99999 --out " + dir + "/w.hdf5",
+       "--transitions 99999: "},
   };
   for (const auto& [args, message] : cases) check_refused_in_one_line(args, message);
   CHECK(!std::filesystem::exists(dir + "/run"));  // no folder left by a refused run
