@@ -13,10 +13,15 @@
 
 namespace aaren {
 
+// checkpoint_<update>.pt, the update at most 18 digits: a longer number is no checkpoint this toolkit wrote.
+static const std::regex& periodic_checkpoint_name() {
+  static const std::regex name("checkpoint_([0-9]{1,18})\\.pt");
+  return name;
+}
+
 // OUT/checkpoint_<update>.pt files, oldest first: (update, path).
 std::vector<std::pair<int64_t, std::string>> periodic_checkpoints(const std::string& dir) {
-  // At most 18 digits: an update count; a longer number is no checkpoint this toolkit wrote.
-  static const std::regex name("checkpoint_([0-9]{1,18})\\.pt");
+  const auto& name = periodic_checkpoint_name();
   std::vector<std::pair<int64_t, std::string>> found;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -138,10 +143,9 @@ TrainConfig resolve_from_data(TrainConfig c, const data::EpisodeData& data, cons
 // under the other run's settings.
 void check_checkpoint_is_the_runs(const std::string& path, const LoadedAgent& stored) {
   namespace fs = std::filesystem;
-  static const std::regex periodic("checkpoint_([0-9]{1,18})\\.pt");
   std::smatch m;
   const auto file = fs::path(path).filename().string();
-  if (std::regex_match(file, m, periodic) && std::stoll(m[1].str()) != stored.update)
+  if (std::regex_match(file, m, periodic_checkpoint_name()) && std::stoll(m[1].str()) != stored.update)
     throw std::invalid_argument(path + ": holds update " + std::to_string(stored.update) + ", not the " + m[1].str() +
                                 " of its name (not this run's checkpoint; move it out of the folder)");
   const auto record = fs::path(path).parent_path() / "config.json";
