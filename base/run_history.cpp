@@ -35,11 +35,16 @@ nlohmann::json continued_history(const nlohmann::json& before, const nlohmann::j
 namespace {
 // The record of the stretch that saved the state continued at `position`: the last
 // resume whose `position_key` lies below it, else the start (null without a record).
+// A record edited by hand is read as far as it makes sense: a resume without its
+// position counts as one at 0, one whose position is not an integer is passed over.
 nlohmann::json stretch_at(const nlohmann::json& history, const std::string& position_key, int64_t position) {
   if (!history.is_object()) return nullptr;
   nlohmann::json stretch = history;
-  for (const auto& resume : history.value("resumes", nlohmann::json::array()))
-    if (resume.is_object() && resume.value(position_key, int64_t{0}) < position) stretch = resume;
+  for (const auto& resume : history.value("resumes", nlohmann::json::array())) {
+    if (!resume.is_object()) continue;
+    const auto at = resume.value(position_key, nlohmann::json(0));
+    if (at.is_number_integer() && at.get<int64_t>() < position) stretch = resume;
+  }
   return stretch;
 }
 }  // namespace
@@ -49,7 +54,9 @@ std::optional<bool> subnormals_flushed_in(const nlohmann::json& history, const s
   const auto stretch = stretch_at(history, position_key, position);
   const auto machine = stretch.is_object() ? stretch.value("machine", nlohmann::json()) : nlohmann::json();
   if (!machine.is_object()) return std::nullopt;
-  return machine.value("subnormals_flushed", false);
+  const auto flushed = machine.value("subnormals_flushed", nlohmann::json(false));
+  if (!flushed.is_boolean()) return std::nullopt;  // damaged: as if not recorded
+  return flushed.get<bool>();
 }
 
 std::string commit_in(const nlohmann::json& history, const std::string& position_key, int64_t position) {

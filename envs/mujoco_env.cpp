@@ -5,6 +5,9 @@
 #include <cstring>
 #include <mutex>
 #include <sstream>
+#include <type_traits>
+
+#include <mujoco/mjxmacro.h>
 
 namespace aaren::envs {
 
@@ -35,6 +38,42 @@ std::string one_line(const char* text) {
 }
 
 constexpr int kWatchedWarnings[] = {mjWARN_BADQACC, mjWARN_BADQVEL, mjWARN_BADQPOS, mjWARN_BADCTRL};
+
+// The first value of `values` (n of them) that is NaN or infinite, named "field[i] is nan";
+// "" for none, and for integers, bytes and names, which cannot be NaN.
+template <typename Value>
+std::string first_non_finite(const char* field, const Value* values, int64_t n) {
+  if constexpr (std::is_floating_point_v<Value>)
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(values[i])) {
+        std::ostringstream out;
+        out << field << "[" << i << "] is " << values[i];
+        return out.str();
+      }
+  return "";
+}
+
+// MuJoCo's XML parser takes "nan" and "inf" for any real attribute (gravity, friction,
+// a geom's size, ...) and simulates with them: a NaN gravity gave NaN returns, a NaN
+// friction plausible ones. Every real number of the model, its options and its arrays
+// (MuJoCo's own list of them, mjxmacro.h), must be finite; "" when they are.
+std::string non_finite_model_value(const mjModel* m) {
+  std::string found;
+#define X(type, name) \
+  if (found.empty()) found = first_non_finite("option " #name, &m->opt.name, 1);
+  MJOPTION_FLOATS
+#undef X
+#define X(name, size) \
+  if (found.empty()) found = first_non_finite("option " #name, m->opt.name, size);
+  MJOPTION_VECTORS
+#undef X
+  MJMODEL_POINTERS_PREAMBLE(m)
+#define X(type, name, rows, cols) \
+  if (found.empty()) found = first_non_finite(#name, m->name, static_cast<int64_t>(m->rows) * (cols));
+  MJMODEL_POINTERS
+#undef X
+  return found;
+}
 
 }  // namespace
 
@@ -67,8 +106,10 @@ std::shared_ptr<const mjModel> load_model(const std::string& builtin, const std:
   const auto origin = model_xml.empty() ? "built-in model " + builtin : "model file " + model_xml;
   if (!std::isfinite(m->opt.timestep) || m->opt.timestep <= 0)
     throw EnvError(origin + ": option timestep " + std::to_string(m->opt.timestep) + ", expected a finite number > 0");
+  if (const auto bad = non_finite_model_value(m); !bad.empty())
+    throw EnvError(origin + ": " + bad + ", expected finite numbers");
   for (int i = 0; i < m->nbody; ++i)
-    if (!std::isfinite(m->body_mass[i]) || m->body_mass[i] < 0)
+    if (m->body_mass[i] < 0)
       throw EnvError(origin + ": body " + std::to_string(i) + " has mass " + std::to_string(m->body_mass[i]) +
                      ", expected a finite number >= 0");
   return model;

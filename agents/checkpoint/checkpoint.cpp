@@ -87,6 +87,26 @@ void save_checkpoint(const std::string& path, const DecisionPolicy& model, const
   save_sealed_archive(archive, path);
 }
 
+namespace {
+
+// Weights that hold NaN or inf act with NaN (the env then refuses the action; a lean export
+// would copy them): refused at load, naming the tensor, so every command that reads a checkpoint
+// says so in one line. Training stops at a loss that is not finite, so only a damaged file or
+// one written by a build before that check can hold them.
+void require_finite_weights(const LoadedAgent& agent, const std::string& path) {
+  auto check = [&](const std::string& name, const torch::Tensor& t) {
+    if (t.defined() && t.is_floating_point() && !torch::isfinite(t).all().item<bool>())
+      throw std::runtime_error(path + ": " + name +
+                               " holds values that are not finite (NaN or inf): the run that wrote it diverged");
+  };
+  for (const auto& p : agent.model->named_parameters()) check("weight " + p.key(), p.value());
+  for (const auto& b : agent.model->named_buffers()) check("buffer " + b.key(), b.value());
+  check("state_mean", agent.normalizer.mean);
+  check("state_inv_std", agent.normalizer.inv_std);
+}
+
+}  // namespace
+
 LoadedAgent load_checkpoint(const std::string& path) {
   auto archive = load_sealed_archive(path, "checkpoint");
   const nlohmann::json meta = read_meta(archive, path);
@@ -113,6 +133,7 @@ LoadedAgent load_checkpoint(const std::string& path) {
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(path + ": bad checkpoint metadata (" + std::string(e.what()) + ")");
   }
+  require_finite_weights(agent, path);
   agent.model->eval();
   return agent;
 }

@@ -119,8 +119,14 @@ ActionLoss action_loss(const LoadedAgent& agent, const data::TrajectoryDataset& 
     ~EvalMode() { model->train(was_training); }
   } eval_mode{model, model->is_training()};
   model->eval();
-  return agent.config.trains_on_episodes() ? episodes_loss(model, agent, data)
-                                           : windows_loss(model, agent, data, batches, seed);
+  const auto loss = agent.config.trains_on_episodes() ? episodes_loss(model, agent, data)
+                                                      : windows_loss(model, agent, data, batches, seed);
+  // A checkpoint's weights are finite (load_checkpoint refuses others), so an error that is
+  // not comes from the data: values too large for float arithmetic (a reward of 1e30).
+  if (!std::isfinite(loss.mse))
+    throw std::invalid_argument("the action error is " + std::string(std::isnan(loss.mse) ? "NaN" : "inf") +
+                                ": the data hold values too large for float arithmetic");
+  return loss;
 }
 
 }  // namespace aaren

@@ -174,6 +174,22 @@ double logged_seconds(const std::string& log_path, int64_t update) {
   return 0.0;
 }
 
+// A loss that is not finite has poisoned every parameter by the optimiser's step
+// (its gradient is NaN, and so are AdamW's moments from then on), so the run stops
+// at once: no log row, checkpoint or evaluation of that model, which nothing could use.
+// The cause is the data (values too large for float arithmetic: a reward of 1e30
+// overflows the return-to-go's embedding) or the step size, so both are named.
+[[noreturn]] void stop_on_non_finite_loss(const TrainConfig& c, int64_t update, double loss) {
+  std::string kept = "no checkpoint of this run is kept";
+  for (const auto& [at, path] : periodic_checkpoints(c.out_dir))
+    if (at < update) kept = "its last checkpoint, " + path + ", holds update " + std::to_string(at);
+  throw std::runtime_error("the loss at update " + std::to_string(update) + " is " +
+                           (std::isnan(loss) ? "NaN" : "inf") + ": the data (" + c.dataset +
+                           ") hold values too large for float training, or --lr is too large; the run stops "
+                           "here and " +
+                           kept);
+}
+
 }  // namespace
 
 struct DecisionTrainer::Run {
@@ -560,6 +576,7 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
     const auto [loss, agreed] = r.update(update, lr, g_stop_signal.load(std::memory_order_relaxed));
     stop_signal = agreed;  // with several ranks, a peer's signal too
     const int64_t done = update + 1;
+    if (!std::isfinite(loss.loss)) stop_on_non_finite_loss(c, done, loss.loss);  // every rank: the loss is reduced
     p.update = done, p.loss = loss.loss, p.lr = lr;
     if (r.writes_files())
       r.log << done << "," << loss.loss << "," << lr << "," << r.seconds_before + base::now_seconds() - start << ","

@@ -104,3 +104,14 @@ TEST_CASE("action loss on DT's windows: dropout off, the seed's windows, the dat
   CHECK_THROWS_WITH(aaren::action_loss(agent, TrajectoryDataset(wrong, aaren::data::split_episodes(wrong)), 1, 0),
                     Catch::Contains("3 and 3 dims; the agent's 11 and 3"));
 }
+
+// Rewards of 1e30 are finite floats but overflow the return-to-go's embedding: the error is
+// refused by name rather than printed as -nan with exit 0 (`aaren loss` prefixes the file).
+TEST_CASE("action loss that is not finite is refused as the data's, in each regime", "[decision]") {
+  auto t = random_episodes({9, 15, 4});
+  for (auto& r : t.rewards) r *= 1e30f;
+  const TrajectoryDataset d(t, aaren::data::split_episodes(t));
+  for (const std::string kind : {"aaren", "transformer"})
+    CHECK_THROWS_WITH(aaren::action_loss(agent_for(kind, "interleaved", 0.0), d, 2, 7),
+                      Catch::StartsWith("the action error is NaN: the data hold values too large"));
+}

@@ -157,7 +157,7 @@ TEST_CASE("decision: the Transformer's KV-cache and window actions == the full c
 
 namespace {
 // A tiny hopper-shaped dataset: 3 episodes of 12 steps, random states and actions.
-std::string tiny_dataset(const std::string& dir) {
+std::string tiny_dataset(const std::string& dir, float reward_scale = 1.0f) {
   aaren::data::Transitions t;
   t.obs_dim = 11, t.act_dim = 3;
   torch::manual_seed(7);
@@ -166,7 +166,7 @@ std::string tiny_dataset(const std::string& dir) {
   t.observations.assign(obs.data_ptr<float>(), obs.data_ptr<float>() + obs.numel());
   t.actions.assign(act.data_ptr<float>(), act.data_ptr<float>() + act.numel());
   for (int i = 0; i < 36; ++i) {
-    t.rewards.push_back(1.0f + 0.1f * (i % 7));
+    t.rewards.push_back(reward_scale * (1.0f + 0.1f * (i % 7)));
     t.terminals.push_back(i % 12 == 11);
     t.timeouts.push_back(0);
   }
@@ -259,6 +259,32 @@ TEST_CASE("decision: the agent overfits a tiny dataset (every backbone)", "[deci
     const auto r = aaren::train_decision(tiny_config(data, dir + "/" + kind, kind));
     INFO(kind << " final loss " << r.final_loss);
     CHECK(r.final_loss < 0.01);  // actions are uniform in [-0.8, 0.8]: variance 0.21
+  }
+}
+
+// Rewards of 1e30 are finite floats (the reader takes them) but overflow the return-to-go's
+// embedding: the run must stop at the first update with the data named, leaving no model
+// trained on NaN (before, it trained on, and its evaluation failed with "action[0] is NaN").
+TEST_CASE("decision: a loss that is not finite stops the run at that update, naming the data (every backbone)",
+          "[decision]") {
+  const auto dir = aaren::testing::temp_dir("nan_loss");
+  const auto data = tiny_dataset(dir, 1e30f);
+  for (const auto& d : aaren::backbone_descriptors()) {
+    const std::string kind = d.name;
+    auto c = tiny_config(data, dir + "/" + kind, kind);
+    c.checkpoint_every = 1;
+    INFO(kind);
+    try {
+      aaren::train_decision(c);
+      FAIL("trained on");
+    } catch (const std::runtime_error& e) {
+      const std::string message = e.what();
+      CHECK(message.find("the loss at update 1 is NaN: the data (" + data + ")") == 0);
+      CHECK(message.find("no checkpoint of this run is kept") != std::string::npos);
+    }
+    CHECK_FALSE(std::filesystem::exists(c.out_dir + "/checkpoint.pt"));
+    CHECK_FALSE(std::filesystem::exists(c.out_dir + "/checkpoint_1.pt"));
+    CHECK(aaren::testing::text_of(c.out_dir + "/train_log.csv") == "update,loss,lr,seconds,steps\n");
   }
 }
 
@@ -374,6 +400,21 @@ TEST_CASE("decision: checkpoint round trip, resume == uninterrupted, bad checkpo
   other.write("x", torch::ones({1}));
   other.save_to(dir + "/other.pt");
   CHECK_THROWS_WITH(aaren::load_checkpoint(dir + "/other.pt"), Catch::Contains("not an aaren agent checkpoint"));
+  // Weights or statistics that are not finite (a diverged run's, from a build that trained on).
+  for (const std::string field : {"weight", "state_inv_std"}) {
+    auto agent = aaren::load_checkpoint(good);
+    {
+      torch::NoGradGuard no_grad;
+      if (field == "weight")
+        agent.model->parameters().back().view(-1)[0] = std::nan("");
+      else
+        agent.normalizer.inv_std[0] = INFINITY;
+    }
+    const auto path = dir + "/diverged_" + field + ".pt";
+    aaren::save_checkpoint(path, agent.model, agent.config, agent.normalizer, agent.env, agent.update);
+    CHECK_THROWS_WITH(aaren::load_checkpoint(path),
+                      Catch::StartsWith(path + ": " + field) && Catch::Contains("holds values that are not finite"));
+  }
 }
 
 TEST_CASE("decision: a run's eval.csv reads back as the evaluations it made, a bad one is refused by name",

@@ -249,7 +249,8 @@ TEST_CASE("cli: a dataset path that is a FIFO is refused at once", "[cli]") {
   }
 }
 
-TEST_CASE("cli: an MJCF with a non-finite or negative timestep, or a parse error, is one line", "[cli]") {
+TEST_CASE("cli: an MJCF with a non-finite number anywhere, a negative timestep, or a parse error, is one line",
+          "[cli]") {
   const auto dir = aaren::testing::temp_dir("cli_mjcf");
   std::ifstream in(AAREN_SOURCE_DIR "/envs/models/hopper.xml");
   const std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -265,6 +266,28 @@ TEST_CASE("cli: an MJCF with a non-finite or negative timestep, or a parse error
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.output, Catch::Contains("timestep"));
     CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  }
+  // MuJoCo parses "nan" and "inf" in any real attribute and simulates with them: a NaN gravity gave
+  // one-step episodes with NaN returns, a NaN friction plausible returns, both exit 0.
+  const std::vector<std::tuple<std::string, std::string, std::string>> non_finite{
+      {"timestep=\"0.002\"", "timestep=\"0.002\" gravity=\"0 nan -9.81\"", "option gravity[1] is nan"},
+      {"size=\"0.06\" friction=\"2.0\"", "size=\"0.06\" friction=\"inf\"", "geom_friction[12] is inf"},
+      {"armature=\"1\" damping=\"1\"", "armature=\"1\" damping=\"-nan\"", "dof_damping[3] is "}};
+  for (const auto& [from, to, message] : non_finite) {
+    REQUIRE(xml.find(from) != std::string::npos);
+    auto edited = xml;
+    edited.replace(edited.find(from), from.size(), to);
+    std::ofstream(dir + "/edited.xml") << edited;
+    for (const std::string command :
+         std::vector<std::string>{"rollout --env hopper --policy random --episodes 1",
+                                  "collect --env hopper --policy random --transitions 10 --out " + dir + "/c.hdf5"}) {
+      const auto r = aaren::testing::run_aaren_stderr(command + " --model-xml " + dir + "/edited.xml");
+      INFO(r.output);
+      CHECK(r.exit_code == 2);
+      CHECK_THAT(r.output, Catch::Contains("model file " + dir + "/edited.xml: " + message));
+      CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+      CHECK_FALSE(std::filesystem::exists(dir + "/c.hdf5"));
+    }
   }
   std::ofstream(dir + "/broken.xml") << "<mujoco><worldbody><body></worldbody></mujoco>";
   const auto r = aaren::testing::run_aaren_stderr("rollout --env hopper --policy random --episodes 1 --model-xml " +

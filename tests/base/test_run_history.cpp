@@ -34,6 +34,27 @@ TEST_CASE("run history: the stretch that saved the state decides the subnormal s
   CHECK_FALSE(aaren::base::subnormals_flushed_in({{"command", "x"}}, "at_update", 50).has_value());
 }
 
+// A config.json edited by hand: before, a position or setting of the wrong type stopped the resume with
+// nlohmann's bare "type must be number, but is string".
+TEST_CASE("run history: a record of the wrong types is read as far as it makes sense, never thrown on", "[base]") {
+  nlohmann::json history = {{"machine", machine(false)}, {"commit", "abc"}, {"resumes", nlohmann::json::array()}};
+  history["resumes"].push_back({{"at_update", 100}, {"machine", machine(true)}, {"commit", "def"}});
+  history["resumes"].push_back({{"at_update", "200"}, {"machine", machine(false)}, {"commit", 7}});
+  history["resumes"].push_back(5);
+  CHECK(aaren::base::subnormals_flushed_in(history, "at_update", 300) == true);  // "200" passed over
+  CHECK(aaren::base::commit_in(history, "at_update", 300) == "def");
+  history["resumes"][0]["machine"]["subnormals_flushed"] = "yes";
+  CHECK_FALSE(aaren::base::subnormals_flushed_in(history, "at_update", 300).has_value());  // as if unrecorded
+  std::ostringstream captured;
+  auto* original = std::cerr.rdbuf(captured.rdbuf());
+  nlohmann::json resumed;
+  CHECK_NOTHROW(resumed = aaren::base::resumed_history(history, {{"commit", "abc"}}, {{"at_update", 300}}, "at_update",
+                                                       "runs/x"));
+  std::cerr.rdbuf(original);
+  CHECK(resumed.at("resumes").size() == 4);
+  CHECK_THAT(captured.str(), Catch::Contains("runs/x recorded no subnormal-float setting"));
+}
+
 TEST_CASE("run history: a resume is appended, and an unrecorded start is said to be unrecorded", "[base]") {
   const nlohmann::json now = {{"command", {"aaren sac"}},
                               {"commit", "abc"},
