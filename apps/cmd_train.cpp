@@ -391,8 +391,11 @@ int train_seed_group(int argc, char** argv, const TrainCommand& t) {
     g.seeds = t.seeds;
     g.title = std::string(to_string(c.backbone)) + " on " + std::filesystem::path(c.dataset).filename().string();
   }
-  if (g.jobs < 1 || g.jobs > kMaxSeedJobs)  // before anything is written
-    throw UsageError("--jobs " + std::to_string(g.jobs) + ": expected 1 to " + std::to_string(kMaxSeedJobs));
+  if (g.jobs < 1 || g.jobs > kMaxSeedJobs) {  // before anything is written
+    const auto range = std::to_string(g.jobs) + ": expected 1 to " + std::to_string(kMaxSeedJobs);
+    if (g.resume && !t.jobs_given) throw InputError(seed_group_file(g.out) + ": 'jobs' " + range + " (or give --jobs)");
+    throw UsageError("--jobs " + range);
+  }
   std::optional<OutFolderGuard> guard;
   const bool out_existed = std::filesystem::exists(g.out);
   if (!g.resume) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "agents/training/eval_log.h"
@@ -156,6 +157,26 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
     CHECK(r.exit_code == 0);
     CHECK(r.output.find("starting") == std::string::npos);
     CHECK(r.output.find("continuing") == std::string::npos);
+  }
+  SECTION("a seeds.json edited to numbers nlohmann would convert is refused by name, the group untouched") {
+    const auto file = group + "/seeds.json";
+    const auto original = text_of(file), seed3 = text_of(group + "/seed_3/eval.csv");
+    // (Before: jobs 2^32 + 1 ran 1 at a time, updates 2.5 trained 2.)
+    for (const auto& [key, value, message] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"jobs", "4294967297", "'jobs' is 4294967297, expected an integer >= 1"},
+             {"jobs", "65", "'jobs' 65: expected 1 to 64 (or give --jobs)"},
+             {"updates", "2.5", "'config.updates' is 2.5, expected an integer >= 1"},
+             {"updates", "\"4\"", "'config.updates' is \"4\", expected an integer >= 1"}}) {
+      auto j = aaren::testing::read_json(file);
+      (key == "jobs" ? j["jobs"] : j["config"]["updates"]) = nlohmann::json::parse(value);
+      std::ofstream(file) << j.dump(2);
+      r = run_aaren("train --resume " + group);
+      INFO(r.output);
+      CHECK(r.exit_code == 2);
+      CHECK(r.output.find(file + ": " + message) != std::string::npos);
+      CHECK(text_of(group + "/seed_3/eval.csv") == seed3);
+      std::ofstream(file) << original;
+    }
   }
   SECTION("aaren plot draws a group and a run in one figure, and published scores as lines") {
     check_plot_of_group(dir, group);
