@@ -69,18 +69,19 @@ nlohmann::json settings_json(const BenchSettings<Config>& s,
 }
 
 // Parses a benchmark's command line into `s` (false after --help) and checks
-// that --csv and --plot can be written before the work starts.
+// that --csv and --plot can be written before the work starts: the plot folder
+// may hold `plot_files` only where this benchmark drew them (its record beside).
 template <class Config>
 bool parse_bench(const std::string& command, int argc, char** argv, const std::string& usage,
                  const std::vector<base::ConfigField<BenchSettings<Config>>>& table, BenchSettings<Config>& s,
-                 const std::set<std::string>& required = {}) {
+                 const std::set<std::string>& required = {}, const std::vector<std::string>& plot_files = {}) {
   po::variables_map vm;
   po::options_description options("Options");
   add_config_options(options, table, s, required);
   if (!parse(argc, argv, usage, options, vm)) return false;
   apply_config_options(vm, table, s);
   if (!s.csv.empty()) require_table_output("csv", s.csv, command);  // before the benchmark, not after it
-  if (!s.plot.empty()) require_writable("plot", s.plot, /*folder=*/true);
+  if (!s.plot.empty()) require_folder_output("plot", s.plot, command, plot_files);
   return true;
 }
 
@@ -232,7 +233,8 @@ int run_bench_policy(int argc, char** argv) {
   const auto flags = bench_fields<bench::PolicyBenchConfig>(
       true, "write the summary to this CSV (per-step and sweep tables and the config beside it)");
   if (!parse_bench("bench policy", argc, argv,
-                   "[options] (defaults: DT's size, 128-d, 3 layers, 1 head, K = 20; 1 thread)", flags, s))
+                   "[options] (defaults: DT's size, 128-d, 3 layers, 1 head, K = 20; 1 thread)", flags, s, {},
+                   bench::policy_plot_files()))
     return kExitOk;
   auto& config = s.bench;
   const auto& [csv, plot_dir, json] = std::tie(s.csv, s.plot, s.json);
@@ -343,7 +345,8 @@ int run_bench_train(int argc, char** argv) {
                     .implicitly("3"),
                 base::field("rank-output", &S::rank_output, "(internal) rank 0 of --nproc writes its rows here")});
   if (!parse_bench("bench train", argc, argv,
-                   "[options] (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)", flags, s))
+                   "[options] (defaults: DT's size, 128-d, 3 layers, 1 head; Hopper's sizes; 1 thread)", flags, s, {},
+                   bench::train_plot_files()))
     return kExitOk;
   auto& config = s.bench;
   const auto& [csv, plot_dir, rank_output, profile_updates, json] =

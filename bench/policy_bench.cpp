@@ -434,6 +434,11 @@ std::vector<base::Series> thinned(std::vector<base::Series> all, size_t max_poin
 }
 }  // namespace
 
+std::vector<std::string> policy_plot_files() {
+  return {"memory_vs_timestep.svg", "cumulative_time_vs_timestep.svg", "memory_vs_tokens.svg", "rss_vs_tokens.svg",
+          "latency_vs_tokens.svg"};
+}
+
 void write_policy_plots(const PolicyBenchResult& r, const std::string& dir) {
   // Columns by name, rows filtered by variant (and batch).
   auto column = [](const Table& t, const std::string& name) {

@@ -88,9 +88,12 @@ double measure_read_bandwidth(int64_t bytes, double seconds = 0.5);
 
 PolicyBenchResult run_policy_bench(const PolicyBenchConfig& config, std::ostream* progress);
 
-// memory_vs_timestep.svg, cumulative_time_vs_timestep.svg (timing, batch 1),
-// and, with a sweep, memory_vs_tokens.svg and latency_vs_tokens.svg.
+// memory_vs_timestep.svg, cumulative_time_vs_timestep.svg (timing, batch 1), and, with
+// a sweep, memory_vs_tokens.svg, rss_vs_tokens.svg and latency_vs_tokens.svg.
 void write_policy_plots(const PolicyBenchResult& result, const std::string& dir);
+// The names of the files write_policy_plots may write (what a --plot folder must not hold
+// unless an earlier bench policy drew it).
+std::vector<std::string> policy_plot_files();
 
 // Resident set size of this process (bytes), from /proc/self/statm.
 int64_t resident_bytes();

@@ -378,6 +378,8 @@ Table run_train_profile(const TrainBenchConfig& c, int updates, int top) {
 }
 
 // One line per backbone whose b_ms (b_peak_mb) column the table has.
+std::vector<std::string> train_plot_files() { return {"train_time_vs_length.svg", "train_memory_vs_length.svg"}; }
+
 void write_train_plots(const Table& table, const std::string& dir) {
   std::vector<base::Series> time, memory;
   for (const auto& d : backbone_descriptors()) {

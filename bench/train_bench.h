@@ -73,6 +73,8 @@ Table run_train_profile(const TrainBenchConfig& config, int updates, int top);
 
 // train_time_vs_length.svg and train_memory_vs_length.svg.
 void write_train_plots(const Table& table, const std::string& dir);
+// The names of the files write_train_plots writes.
+std::vector<std::string> train_plot_files();
 
 // Peak resident memory since the last reset_peak_resident() (bytes): Linux's
 // VmHWM, reset through /proc/self/clear_refs. Returns -1 where unavailable.

@@ -4,11 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "base/file_hash.h"
+#include "bench/policy_bench.h"
+#include "bench/train_bench.h"
 #include "data/hdf5_io.h"
 #include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
@@ -96,6 +99,22 @@ TEST_CASE("cli: figures, plots, policies and datasets carry what wrote them (plo
                     dir + "/plots")
               .exit_code == 0);
   check_record(dir + "/plots/bench-train.config.json", "bench train");
+  std::set<std::string> drawn;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/plots"))
+    if (entry.path().extension() == ".svg") drawn.insert(entry.path().filename().string());
+  const auto declared = aaren::bench::train_plot_files();
+  CHECK(drawn == std::set<std::string>(declared.begin(), declared.end()));  // what the refusal below looks for
+  // Its own figures are drawn over; a figure of that name with no bench record beside it is a user's, refused.
+  const std::string bench_train =
+      "bench train --lengths 6 --batch-size 2 --embed-dim 16 --layers 1 --min-rounds 1 "
+      "--min-seconds 0 --backbones aaren --plot ";
+  REQUIRE(run_aaren(bench_train + dir + "/plots").exit_code == 0);
+  std::filesystem::create_directories(dir + "/mine");
+  std::ofstream(dir + "/mine/train_memory_vs_length.svg") << "<svg/>";
+  check_refused_in_one_line(bench_train + dir + "/mine", dir + "/mine/train_memory_vs_length.svg exists with no " +
+                                                             dir + "/mine/bench-train.config.json beside it");
+  CHECK(aaren::testing::text_of(dir + "/mine/train_memory_vs_length.svg") == "<svg/>");
+  CHECK_FALSE(std::filesystem::exists(dir + "/mine/train_time_vs_length.svg"));
 
   REQUIRE(run_aaren("export --checkpoint " + dir + "/run/checkpoint.pt --out " + dir + "/agent.policy").exit_code == 0);
   check_record(dir + "/agent.policy.config.json", "export");
