@@ -221,8 +221,8 @@ void write_policy_tables(const bench::PolicyBenchResult& result, const std::stri
   }
   if (!plot_dir.empty()) {
     std::filesystem::create_directories(plot_dir);
+    save_plot_record(plot_dir, resolved);  // first: figures drawn and then lost their record would be refused
     bench::write_policy_plots(result, plot_dir);
-    save_plot_record(plot_dir, resolved);
   }
 }
 }  // namespace
@@ -383,8 +383,8 @@ int run_bench_train(int argc, char** argv) {
   const auto table = bench::run_train_bench(config, &std::cerr);
   if (!plot_dir.empty()) {
     std::filesystem::create_directories(plot_dir);
+    save_plot_record(plot_dir, resolved);  // first: figures drawn and then lost their record would be refused
     bench::write_train_plots(table, plot_dir);
-    save_plot_record(plot_dir, resolved);
   }
   report(table, resolved, csv, json,
          "\nOne training step (forward, MSE loss, backward, clip, AdamW) on the same batch; times are medians over\n"

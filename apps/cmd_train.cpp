@@ -367,6 +367,22 @@ std::vector<std::string> flags_beside_resume(int argc, char** argv) {
 }
 
 // --seeds (a new group) or --resume of a group's folder: one run per seed (apps/seed_group.h).
+// A seed group's seeds.json, read whole on --resume where no flag overrides it (nlohmann's own
+// conversions would take jobs 2^32 + 1 as 1 and updates 2.5 as 2, without a word).
+int recorded_jobs(const SeedGroupRecord& group, const std::string& file) {
+  if (group.jobs < 1 || group.jobs > kMaxSeedJobs)
+    throw std::runtime_error(file + ": 'jobs' is " + std::to_string(group.jobs) + ", expected 1 to " +
+                             std::to_string(kMaxSeedJobs) + " (or give --jobs)");
+  return static_cast<int>(group.jobs);
+}
+int64_t recorded_updates(const SeedGroupRecord& group, const std::string& file) {
+  const auto updates = group.config.value("updates", nlohmann::json());
+  if (!updates.is_number_integer() || updates.get<int64_t>() < 1)
+    throw std::runtime_error(file + ": 'config.updates' is " + updates.dump() +
+                             ", expected an integer >= 1 (or give --updates)");
+  return updates.get<int64_t>();
+}
+
 int train_seed_group(int argc, char** argv, const TrainCommand& t) {
   const TrainConfig& c = t.c;
   SeedGroupRun g;
@@ -378,8 +394,8 @@ int train_seed_group(int argc, char** argv, const TrainCommand& t) {
     try {
       const auto group = read_seed_group(g.out);
       g.seeds = group.seeds;
-      if (!t.jobs_given) g.jobs = group.jobs;
-      if (!t.given.count("updates")) g.updates = group.config.at("updates").get<int64_t>();
+      if (!t.jobs_given) g.jobs = recorded_jobs(group, seed_group_file(g.out));
+      if (!t.given.count("updates")) g.updates = recorded_updates(group, seed_group_file(g.out));
       g.title = group.config.value("backbone", "") + " on " +
                 std::filesystem::path(group.config.value("dataset", "")).filename().string();
     } catch (const std::exception& e) {
@@ -391,11 +407,8 @@ int train_seed_group(int argc, char** argv, const TrainCommand& t) {
     g.seeds = t.seeds;
     g.title = std::string(to_string(c.backbone)) + " on " + std::filesystem::path(c.dataset).filename().string();
   }
-  if (g.jobs < 1 || g.jobs > kMaxSeedJobs) {  // before anything is written
-    const auto range = std::to_string(g.jobs) + ": expected 1 to " + std::to_string(kMaxSeedJobs);
-    if (g.resume && !t.jobs_given) throw InputError(seed_group_file(g.out) + ": 'jobs' " + range + " (or give --jobs)");
-    throw UsageError("--jobs " + range);
-  }
+  if (g.jobs < 1 || g.jobs > kMaxSeedJobs)  // before anything is written
+    throw UsageError("--jobs " + std::to_string(g.jobs) + ": expected 1 to " + std::to_string(kMaxSeedJobs));
   std::optional<OutFolderGuard> guard;
   const bool out_existed = std::filesystem::exists(g.out);
   if (!g.resume) {

@@ -377,9 +377,9 @@ Table run_train_profile(const TrainBenchConfig& c, int updates, int top) {
   return table;
 }
 
-// One line per backbone whose b_ms (b_peak_mb) column the table has.
 std::vector<std::string> train_plot_files() { return {"train_time_vs_length.svg", "train_memory_vs_length.svg"}; }
 
+// One line per backbone whose b_ms (b_peak_mb) column the table has.
 void write_train_plots(const Table& table, const std::string& dir) {
   std::vector<base::Series> time, memory;
   for (const auto& d : backbone_descriptors()) {

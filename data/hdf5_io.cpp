@@ -225,13 +225,23 @@ hid_t native_type<double>() {
   return H5T_NATIVE_DOUBLE;
 }
 
+// Values must be finite, and small enough that float arithmetic can square them: past
+// 2^64 (about the square root of float's largest value, 3.4e38) a variance, a norm or
+// a LayerNorm overflows to inf, and training reaches NaN at its first update (a reward
+// of 1e30 did). No state, action or reward of an RL dataset comes near it.
+constexpr double kLargestMagnitude = 18446744073709551616.0;  // 2^64
+
 template <typename T>
 void require_finite(const File& f, const std::string& key, const std::vector<T>& v, int64_t row_width) {
+  auto row = [&](size_t i) { return std::to_string(static_cast<int64_t>(i) / std::max<int64_t>(row_width, 1)); };
   for (size_t i = 0; i < v.size(); ++i)
     if (!std::isfinite(v[i])) {
-      f.fail(key, std::string(std::isnan(v[i]) ? "NaN" : "inf") + " at row " +
-                      std::to_string(static_cast<int64_t>(i) / std::max<int64_t>(row_width, 1)) +
-                      ", expected finite values");
+      f.fail(key, std::string(std::isnan(v[i]) ? "NaN" : "inf") + " at row " + row(i) + ", expected finite values");
+    } else if (std::abs(static_cast<double>(v[i])) > kLargestMagnitude) {
+      std::ostringstream value;
+      value << static_cast<double>(v[i]);
+      f.fail(key, value.str() + " at row " + row(i) +
+                      ", expected values within +-2^64 (1.8e19; float arithmetic overflows squaring them)");
     }
 }
 

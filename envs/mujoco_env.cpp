@@ -39,37 +39,46 @@ std::string one_line(const char* text) {
 
 constexpr int kWatchedWarnings[] = {mjWARN_BADQACC, mjWARN_BADQVEL, mjWARN_BADQPOS, mjWARN_BADCTRL};
 
-// The first value of `values` (n of them) that is NaN or infinite, named "field[i] is nan";
-// "" for none, and for integers, bytes and names, which cannot be NaN.
+// The first value of `values` (rows x cols of them) that is NaN or infinite, named by its
+// row and column ("geom_friction[4][0] is nan"; "gravity[1]" for one column); "" for none,
+// and for integers, bytes and names, which cannot be NaN.
 template <typename Value>
-std::string first_non_finite(const char* field, const Value* values, int64_t n) {
+std::string first_non_finite(const char* field, const Value* values, int64_t rows, int64_t cols) {
   if constexpr (std::is_floating_point_v<Value>)
-    for (int64_t i = 0; i < n; ++i)
+    for (int64_t i = 0; i < rows * cols; ++i)
       if (!std::isfinite(values[i])) {
         std::ostringstream out;
-        out << field << "[" << i << "] is " << values[i];
+        out << field << "[" << i / cols << "]";
+        if (cols > 1) out << "[" << i % cols << "]";
+        out << " is " << values[i];
         return out.str();
       }
   return "";
 }
 
+// Arrays MuJoCo stores for the user and never reads in simulation (the user="..." attributes,
+// <numeric> and <tuple> data): a NaN there may be a user's "not set" mark.
+bool user_data(const std::string& field) {
+  return field.find("_user") != std::string::npos || field == "numeric_data" || field == "tuple_objprm";
+}
+
 // MuJoCo's XML parser takes "nan" and "inf" for any real attribute (gravity, friction,
 // a geom's size, ...) and simulates with them: a NaN gravity gave NaN returns, a NaN
 // friction plausible ones. Every real number of the model, its options and its arrays
-// (MuJoCo's own list of them, mjxmacro.h), must be finite; "" when they are.
+// (MuJoCo's own list of them, mjxmacro.h), must be finite, less the user's data; "" when they are.
 std::string non_finite_model_value(const mjModel* m) {
   std::string found;
 #define X(type, name) \
-  if (found.empty()) found = first_non_finite("option " #name, &m->opt.name, 1);
+  if (found.empty()) found = first_non_finite("option " #name, &m->opt.name, 1, 1);
   MJOPTION_FLOATS
 #undef X
 #define X(name, size) \
-  if (found.empty()) found = first_non_finite("option " #name, m->opt.name, size);
+  if (found.empty()) found = first_non_finite("option " #name, m->opt.name, size, 1);
   MJOPTION_VECTORS
 #undef X
   MJMODEL_POINTERS_PREAMBLE(m)
 #define X(type, name, rows, cols) \
-  if (found.empty()) found = first_non_finite(#name, m->name, static_cast<int64_t>(m->rows) * (cols));
+  if (found.empty() && !user_data(#name)) found = first_non_finite(#name, m->name, m->rows, cols);
   MJMODEL_POINTERS
 #undef X
   return found;

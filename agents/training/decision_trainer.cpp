@@ -51,7 +51,8 @@ namespace batch_regimes {
 
 struct UpdateLoss {
   double loss = 0;
-  int64_t steps = 0;  // real env steps in the batch
+  int64_t steps = 0;         // real env steps in the batch
+  double gradient_norm = 0;  // before clipping (eager updates; 0 where the step ran in a CUDA graph)
 };
 
 // How one update's batch is drawn and its gradient accumulated: the two
@@ -174,20 +175,28 @@ double logged_seconds(const std::string& log_path, int64_t update) {
   return 0.0;
 }
 
-// A loss that is not finite has poisoned every parameter by the optimiser's step
-// (its gradient is NaN, and so are AdamW's moments from then on), so the run stops
-// at once: no log row, checkpoint or evaluation of that model, which nothing could use.
-// The cause is the data (values too large for float arithmetic: a reward of 1e30
-// overflows the return-to-go's embedding) or the step size, so both are named.
-[[noreturn]] void stop_on_non_finite_loss(const TrainConfig& c, int64_t update, double loss) {
-  std::string kept = "no checkpoint of this run is kept";
+// A loss or a gradient that is not finite would poison every parameter at the optimiser's
+// step (and AdamW's moments from then on). An eager update finds it in the gradient's norm
+// and does not step; a CUDA graph steps before its loss is read, so there the model of that
+// update is poisoned. Either way the run stops at once: no log row, checkpoint or evaluation
+// of that update, which nothing could use. The cause is the data (values too large for float
+// arithmetic) or the step size, so both are named, as bad input (std::invalid_argument: exit 2).
+// What is kept: the last periodic checkpoint, else the one a resume started from.
+[[noreturn]] void stop_on_non_finite(const TrainConfig& c, int64_t start_update, int64_t update, double loss,
+                                     double gradient_norm) {
+  std::string kept = start_update > 0 ? "the checkpoint it resumed from, " + c.resume + ", holds update " +
+                                            std::to_string(start_update)
+                                      : "no checkpoint of this run is kept";
   for (const auto& [at, path] : periodic_checkpoints(c.out_dir))
-    if (at < update) kept = "its last checkpoint, " + path + ", holds update " + std::to_string(at);
-  throw std::runtime_error("the loss at update " + std::to_string(update) + " is " +
-                           (std::isnan(loss) ? "NaN" : "inf") + ": the data (" + c.dataset +
-                           ") hold values too large for float training, or --lr is too large; the run stops "
-                           "here and " +
-                           kept);
+    if (at < update && at > start_update)
+      kept = "its last checkpoint, " + path + ", holds update " + std::to_string(at);
+  auto word = [](double v) { return std::string(std::isnan(v) ? "NaN" : "inf"); };
+  const auto what = std::isfinite(loss) ? "the gradient's norm at update " + std::to_string(update) + " is " +
+                                              word(gradient_norm) + " (its loss " + std::to_string(loss) + ")"
+                                        : "the loss at update " + std::to_string(update) + " is " + word(loss);
+  throw std::invalid_argument(
+      what + ": the data (" + c.dataset +
+      ") hold values too large for float training, or --lr is too large; the run stops here and " + kept);
 }
 
 }  // namespace
@@ -504,7 +513,8 @@ UpdateLoss DecisionTrainer::Run::eager_step(double lr, const Accumulate& accumul
     const auto totals = reducer->reduce(parameters, loss.loss, loss.steps, asked);  // the global batch's gradient
     loss.loss = totals.loss, loss.steps = totals.steps, asked = totals.stop_signal;
   }
-  torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
+  loss.gradient_norm = torch::nn::utils::clip_grad_norm_(parameters, c.grad_clip);
+  if (!std::isfinite(loss.gradient_norm)) return loss;  // not stepped: the run stops with the model it had
   optimizer->step();
   return loss;
 }
@@ -576,7 +586,8 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
     const auto [loss, agreed] = r.update(update, lr, g_stop_signal.load(std::memory_order_relaxed));
     stop_signal = agreed;  // with several ranks, a peer's signal too
     const int64_t done = update + 1;
-    if (!std::isfinite(loss.loss)) stop_on_non_finite_loss(c, done, loss.loss);  // every rank: the loss is reduced
+    if (!std::isfinite(loss.loss) || !std::isfinite(loss.gradient_norm))  // every rank: both are reduced
+      stop_on_non_finite(c, r.start_update, done, loss.loss, loss.gradient_norm);
     p.update = done, p.loss = loss.loss, p.lr = lr;
     if (r.writes_files())
       r.log << done << "," << loss.loss << "," << lr << "," << r.seconds_before + base::now_seconds() - start << ","

@@ -77,14 +77,14 @@ SeedGroupRecord read_seed_group(const std::string& out) {
   if (!j.contains("config") || !j.at("config").is_object())
     throw std::runtime_error(path + ": 'config' must be a JSON object of settings");
   group.config = j.at("config");
-  // Read whole: nlohmann converts 2^32 + 1 to the int 1, 2.5 to 2 and 2^64 - 1 to -1 without a word.
+  // Read whole (the caller checks its range): nlohmann's int would take 2^32 + 1 as 1, and 2.5 as 2.
   const auto jobs = j.value("jobs", nlohmann::json(1));
-  if (!jobs.is_number_integer() || jobs.get<int64_t>() < 1 || jobs.get<int64_t>() > std::numeric_limits<int>::max())
-    throw std::runtime_error(path + ": 'jobs' is " + jobs.dump() + ", expected an integer >= 1");
-  group.jobs = static_cast<int>(jobs.get<int64_t>());
-  const auto updates = group.config.value("updates", nlohmann::json());
-  if (!updates.is_number_integer() || updates.get<int64_t>() < 1)
-    throw std::runtime_error(path + ": 'config.updates' is " + updates.dump() + ", expected an integer >= 1");
+  if (!jobs.is_number_integer())
+    throw std::runtime_error(path + ": 'jobs' is " + jobs.dump() + ", expected an integer");
+  group.jobs =
+      jobs.is_number_unsigned() && jobs.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+          ? std::numeric_limits<int64_t>::max()
+          : jobs.get<int64_t>();
   return group;
 }
 

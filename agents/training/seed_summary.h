@@ -46,7 +46,7 @@ bool is_seed_group(const std::string& out);
 // config (unresolved: each seed resolves it from the data), with provenance.
 struct SeedGroupRecord {
   std::vector<uint64_t> seeds;
-  int jobs = 1;
+  int64_t jobs = 1;  // as recorded: its range is the caller's to check
   nlohmann::json config;
 };
 // Writes OUT/seeds.json (creating OUT); reads it back, throwing

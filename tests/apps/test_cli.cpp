@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/policy_bench.h"
 #include "tests/apps/run_aaren.h"
 #include "tests/data/fixtures.h"
 
@@ -99,6 +101,11 @@ TEST_CASE("cli: bench policy measures every variant and writes JSON, CSV and plo
        {"/policy.csv", "/policy_steps.csv", "/policy_sweep.csv", "/policy.config.json", "/plots/memory_vs_timestep.svg",
         "/plots/cumulative_time_vs_timestep.svg", "/plots/memory_vs_tokens.svg", "/plots/latency_vs_tokens.svg"})
     CHECK(std::ifstream(dir + f).good());
+  std::set<std::string> drawn;  // what --plot's refusal of a user's figures looks for
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/plots"))
+    if (entry.path().extension() == ".svg") drawn.insert(entry.path().filename().string());
+  const auto declared = aaren::bench::policy_plot_files();
+  CHECK(drawn == std::set<std::string>(declared.begin(), declared.end()));
 
   // Without --sweep-tokens the sweep follows --steps (10 x): a short run sweeps briefly.
   r = run_aaren_stdout("bench policy --steps 4 --batch-size 1 --repeats 1 --variants aaren-lean --tokens fused --json");
@@ -271,14 +278,14 @@ TEST_CASE("cli: an MJCF with a non-finite number anywhere, a negative timestep, 
   // one-step episodes with NaN returns, a NaN friction plausible returns, both exit 0.
   const std::vector<std::tuple<std::string, std::string, std::string>> non_finite{
       {"timestep=\"0.002\"", "timestep=\"0.002\" gravity=\"0 nan -9.81\"", "option gravity[1] is nan"},
-      {"size=\"0.06\" friction=\"2.0\"", "size=\"0.06\" friction=\"inf\"", "geom_friction[12] is inf"},
+      {"size=\"0.06\" friction=\"2.0\"", "size=\"0.06\" friction=\"inf\"", "geom_friction[4][0] is inf"},
       {"armature=\"1\" damping=\"1\"", "armature=\"1\" damping=\"-nan\"", "dof_damping[3] is "}};
   for (const auto& [from, to, message] : non_finite) {
     REQUIRE(xml.find(from) != std::string::npos);
     auto edited = xml;
     edited.replace(edited.find(from), from.size(), to);
     std::ofstream(dir + "/edited.xml") << edited;
-    for (const std::string command :
+    for (const std::string& command :
          std::vector<std::string>{"rollout --env hopper --policy random --episodes 1",
                                   "collect --env hopper --policy random --transitions 10 --out " + dir + "/c.hdf5"}) {
       const auto r = aaren::testing::run_aaren_stderr(command + " --model-xml " + dir + "/edited.xml");

@@ -139,6 +139,9 @@ d4rl("bad_nan.hdf5", observations=nan_obs)
 inf_rew = rew.astype(np.float32)
 inf_rew[7] = np.inf
 d4rl("bad_inf.hdf5", rewards=inf_rew)
+huge_rew = rew.astype(np.float32)
+huge_rew[4] = -1e30  # finite, but training squares it: inf, then NaN
+d4rl("bad_huge_reward.hdf5", rewards=huge_rew)
 d4rl("bad_no_rows.hdf5", observations=np.zeros((0, OBS), np.float32), actions=np.zeros((0, ACT), np.float32),
      rewards=np.zeros(0, np.float32), terminals=np.zeros(0, bool), timeouts=np.zeros(0, bool))
 d4rl("bad_group.hdf5", rewards=None)

@@ -181,6 +181,7 @@ TEST_CASE("data: bad files give one line naming the file, the key and what was e
       {"bad_strings.hdf5", "key 'observations': dtype string, expected numeric data"},
       {"bad_nan.hdf5", "key 'observations': NaN at row 5"},
       {"bad_inf.hdf5", "key 'rewards': inf at row 7"},
+      {"bad_huge_reward.hdf5", "key 'rewards': -1e+30 at row 4, expected values within +-2^64"},
       {"bad_no_rows.hdf5", "key 'observations': has no rows"},
       {"bad_group.hdf5", "key 'rewards': is a group, expected a dataset"},
       {"bad_huge_shape.hdf5", "key 'observations': shape (8589934592, 2147483648): more values than can be counted"},
