@@ -1,5 +1,6 @@
 #include "runtime/policy_file.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -182,6 +183,11 @@ PolicyFile read_policy_file(const std::string& path) {
     if (n * sizeof(float) > bytes.size()) r.fail("tensor '" + name + "' is larger than the file");
     t.data.resize(n);
     r.get_floats(t.data.data(), n, "tensor '" + name + "'");
+    // A policy exported from a diverged run (before export refused one) acts with NaN.
+    for (uint64_t k = 0; k < n; ++k)
+      if (!std::isfinite(t.data[k]))
+        r.fail("tensor '" + name + "' holds a value that is not finite at " + std::to_string(k) +
+               " (the model it was exported from diverged)");
     file.tensors.emplace(name, std::move(t));
   }
   if (r.pos() + sizeof(uint64_t) != bytes.size()) r.fail("unexpected bytes after the last tensor");

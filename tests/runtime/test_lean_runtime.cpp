@@ -193,6 +193,11 @@ TEST_CASE("lean runtime: bad policy files give one clear error naming the file",
   layout.header["tokens"] = "quad";
   aaren::lean::write_policy_file(path, layout);
   CHECK_THROWS_WITH(Model::load(path), Catch::Contains("token layout 'quad'"));
+  auto diverged = good;
+  diverged.tensors["predict_action.weight"].data[5] = std::nanf("");
+  aaren::lean::write_policy_file(path, diverged);
+  CHECK_THROWS_WITH(Model::load(path), Catch::Contains("policy.bin: tensor 'predict_action.weight' holds a value "
+                                                       "that is not finite at 5"));
   auto text = good;
   text.header["d_model"] = "wide";
   aaren::lean::write_policy_file(path, text);
