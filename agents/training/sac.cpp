@@ -568,10 +568,18 @@ void SacRun::learn(int64_t step) {
   }
   const auto q_pred = q->forward(b_obs, b_act);                             // [2, B]
   const auto q_loss = (q_pred - target.unsqueeze(0)).pow(2).mean(1).sum();  // both critics' MSE
+  p.q_loss = q_loss.item<double>();
+  // A critic's loss that is not finite would poison both critics, then the actor, whose NaN
+  // action the env refuses much later, blaming the env: stopped here, before the step, naming
+  // the causes (rewards too large for float arithmetic, or the step size).
+  if (!std::isfinite(p.q_loss))
+    throw std::invalid_argument(
+        "the critics' loss at step " + std::to_string(step) + " is " + (std::isnan(p.q_loss) ? "NaN" : "inf") +
+        ": the rewards are too large for float arithmetic, or --q-lr or --policy-lr is too large; the run "
+        "stops here, what it saved before kept");
   q_opt->zero_grad();
   q_loss.backward();
   q_opt->step();
-  p.q_loss = q_loss.item<double>();
   if (step % c.policy_frequency == 0) {
     for (int64_t k = 0; k < c.policy_frequency; ++k) {
       auto [a, logp] = actor->sample(b_obs);

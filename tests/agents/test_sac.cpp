@@ -216,6 +216,18 @@ TEST_CASE("sac: --eval-sampled evaluates with sampled actions and leaves trainin
   for (auto& w : pa) CHECK(torch::equal(w.value(), pb[w.key()]));
 }
 
+// Steps of 1e30 send the critics past float's range: the run stops at the first critic loss that is not
+// finite, naming the causes (before, it trained on until the env refused the actor's NaN action).
+TEST_CASE("sac: a critic loss that is not finite stops the run, naming the step sizes", "[sac]") {
+  aaren::SacConfig c;
+  c.env = "hopper", c.steps = 600, c.learning_starts = 100, c.batch_size = 32, c.hidden = 32;
+  c.eval_every = 1000, c.q_lr = 1e30, c.policy_lr = 1e30, c.out_dir = aaren::testing::temp_dir("sac_nan") + "/run";
+  CHECK_THROWS_AS(aaren::train_sac(c), std::invalid_argument);
+  CHECK_THROWS_WITH(aaren::train_sac(c),
+                    Catch::Matches("the critics' loss at step 1\\d\\d is (NaN|inf): .*--q-lr or --policy-lr is too "
+                                   "large; the run stops here, what it saved before kept"));
+}
+
 namespace {
 // A short Hopper run that saves its state every 150 steps, its buffer holding 400 transitions.
 aaren::SacConfig small_resumable_run(const std::string& dir, int64_t steps) {
