@@ -479,6 +479,8 @@ int run_train(int argc, char** argv) {
     return train_and_report(c, given, provenance(argc, argv), [&] {
       if (guard) guard->commit();
     });
+  } catch (const TrainingDiverged& e) {  // the folder kept: its log shows the way the run went
+    throw InputError(tagged(e.what()));
   } catch (const std::invalid_argument& e) {
     if (main_rank) remove_if_created();
     throw InputError(tagged(e.what()));

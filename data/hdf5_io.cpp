@@ -237,7 +237,7 @@ void require_finite(const File& f, const std::string& key, const std::vector<T>&
   for (size_t i = 0; i < v.size(); ++i)
     if (!std::isfinite(v[i])) {
       f.fail(key, std::string(std::isnan(v[i]) ? "NaN" : "inf") + " at row " + row(i) + ", expected finite values");
-    } else if (std::abs(static_cast<double>(v[i])) > kLargestMagnitude) {
+    } else if (std::abs(static_cast<double>(v[i])) >= kLargestMagnitude) {
       std::ostringstream value;
       value << static_cast<double>(v[i]);
       f.fail(key, value.str() + " at row " + row(i) +

@@ -168,6 +168,12 @@ void validate_counts_and_rates(const TrainConfig& c) {
   for (const auto& [flag, value] : positive_rates)
     if (!(value > 0)) fail(std::string(flag) + " must be > 0, got " + base::plain(value));
   if (!(c.weight_decay >= 0)) fail("--weight-decay must be >= 0, got " + base::plain(c.weight_decay));
+  // AdamW's first step, lr / (1 - beta1) = 10 lr, and its decay factor, 1 - lr x weight decay, are
+  // float scalars: beyond float's range LibTorch stopped that step ("cannot be converted to type float").
+  constexpr double kFloatMax = 3.4028234663852886e38;
+  if (c.lr > kFloatMax / 10 || c.lr * c.weight_decay > kFloatMax)
+    fail("--lr " + base::plain(c.lr) + " (times --weight-decay " + base::plain(c.weight_decay) +
+         ") must be at most 3.4e37 (3.4e38): AdamW's first step, 10 x lr, is a float");
   if (!(c.dropout >= 0 && c.dropout < 1)) fail("--dropout must be in [0, 1), got " + base::plain(c.dropout));
 }
 }  // namespace

@@ -178,25 +178,31 @@ double logged_seconds(const std::string& log_path, int64_t update) {
 // A loss or a gradient that is not finite would poison every parameter at the optimiser's
 // step (and AdamW's moments from then on). An eager update finds it in the gradient's norm
 // and does not step; a CUDA graph steps before its loss is read, so there the model of that
-// update is poisoned. Either way the run stops at once: no log row, checkpoint or evaluation
-// of that update, which nothing could use. The cause is the data (values too large for float
-// arithmetic) or the step size, so both are named, as bad input (std::invalid_argument: exit 2).
-// What is kept: the last periodic checkpoint, else the one a resume started from.
-[[noreturn]] void stop_on_non_finite(const TrainConfig& c, int64_t start_update, int64_t update, double loss,
-                                     double gradient_norm) {
+// update is poisoned. A step of finite loss and gradient can still carry the weights past
+// float's range (a huge --lr), so they are checked before every checkpoint and evaluation.
+// Either way the run stops at once: no checkpoint or evaluation of that model is made.
+// The cause is the data (values too large for float arithmetic) or the step size, so both
+// are named. What is kept: the last periodic checkpoint, else the one a resume started from.
+[[noreturn]] void stop_diverged(const TrainConfig& c, int64_t start_update, int64_t update, const std::string& what) {
   std::string kept = start_update > 0 ? "the checkpoint it resumed from, " + c.resume + ", holds update " +
                                             std::to_string(start_update)
                                       : "no checkpoint of this run is kept";
   for (const auto& [at, path] : periodic_checkpoints(c.out_dir))
     if (at < update && at > start_update)
       kept = "its last checkpoint, " + path + ", holds update " + std::to_string(at);
+  throw TrainingDiverged(what + ": the data (" + c.dataset +
+                         ") hold values too large for float training, or --lr is too large; the run stops here and " +
+                         kept);
+}
+
+// "" when the update's loss and gradient are finite, else what is not.
+std::string non_finite_step(int64_t update, double loss, double gradient_norm) {
   auto word = [](double v) { return std::string(std::isnan(v) ? "NaN" : "inf"); };
-  const auto what = std::isfinite(loss) ? "the gradient's norm at update " + std::to_string(update) + " is " +
-                                              word(gradient_norm) + " (its loss " + std::to_string(loss) + ")"
-                                        : "the loss at update " + std::to_string(update) + " is " + word(loss);
-  throw std::invalid_argument(
-      what + ": the data (" + c.dataset +
-      ") hold values too large for float training, or --lr is too large; the run stops here and " + kept);
+  if (!std::isfinite(loss)) return "the loss at update " + std::to_string(update) + " is " + word(loss);
+  if (!std::isfinite(gradient_norm))
+    return "the gradient's norm at update " + std::to_string(update) + " is " + word(gradient_norm) + " (its loss " +
+           std::to_string(loss) + ")";
+  return "";
 }
 
 }  // namespace
@@ -241,6 +247,7 @@ struct DecisionTrainer::Run {
   void on_cpu(const Fn& fn);
   void checkpoint(const std::string& path, int64_t update);
   void periodic_checkpoint(int64_t update);
+  void require_finite_weights(int64_t update) const;
   std::vector<EvalResult> evaluate(int64_t update);
   // One update; `asked`: the signal this rank was asked to stop by, or 0.
   // Returns the loss and the signal the run stops by after it, or 0 (every
@@ -459,6 +466,13 @@ void DecisionTrainer::Run::checkpoint(const std::string& path, int64_t update) {
   result.checkpoint = path;
 }
 
+// Before a checkpoint or an evaluation (on every rank: the weights are the same on all).
+void DecisionTrainer::Run::require_finite_weights(int64_t update) const {
+  for (const auto& p : agent.model->parameters())
+    if (!torch::isfinite(p).all().item<bool>())
+      stop_diverged(c, start_update, update, "the weights after update " + std::to_string(update) + " are not finite");
+}
+
 // checkpoint_<update>.pt, keeping the newest keep_last of them.
 void DecisionTrainer::Run::periodic_checkpoint(int64_t update) {
   checkpoint(c.out_dir + "/checkpoint_" + std::to_string(update) + ".pt", update);
@@ -586,8 +600,8 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
     const auto [loss, agreed] = r.update(update, lr, g_stop_signal.load(std::memory_order_relaxed));
     stop_signal = agreed;  // with several ranks, a peer's signal too
     const int64_t done = update + 1;
-    if (!std::isfinite(loss.loss) || !std::isfinite(loss.gradient_norm))  // every rank: both are reduced
-      stop_on_non_finite(c, r.start_update, done, loss.loss, loss.gradient_norm);
+    if (const auto bad = non_finite_step(done, loss.loss, loss.gradient_norm); !bad.empty())
+      stop_diverged(c, r.start_update, done, bad);  // every rank: the loss and gradient are reduced
     p.update = done, p.loss = loss.loss, p.lr = lr;
     if (r.writes_files())
       r.log << done << "," << loss.loss << "," << lr << "," << r.seconds_before + base::now_seconds() - start << ","
@@ -600,6 +614,9 @@ TrainResult DecisionTrainer::run(const std::function<void(const TrainProgress&)>
       stop_signal = 0;
       g_stop_signal.store(0, std::memory_order_relaxed);
     }
+    if (stop_signal != 0 || done == c.updates || done % c.eval_every == 0 ||
+        (c.checkpoint_every > 0 && done % c.checkpoint_every == 0))
+      r.require_finite_weights(done);  // before the model is saved or evaluated
     // The evaluation due at this update comes before a stop's checkpoint, as in the run never
     // stopped: the resume starts after that checkpoint, so the point would never be logged.
     if (r.writes_files() && done % c.eval_every == 0 && done < c.updates) p.last_evals = r.evaluate(done);

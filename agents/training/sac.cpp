@@ -551,6 +551,17 @@ bool SacRun::step_env(int64_t step) {
   return true;
 }
 
+// A loss that is not finite would poison the networks at its step (the critics, then the actor,
+// whose NaN action the env refuses much later, blaming the env): the run stops before that
+// step, naming the causes (rewards too large for float arithmetic, or the step sizes).
+void require_finite_loss(const std::string& whose, double loss, int64_t step) {
+  if (!std::isfinite(loss))
+    throw std::invalid_argument(whose + " loss at step " + std::to_string(step) + " is " +
+                                (std::isnan(loss) ? "NaN" : "inf") +
+                                ": the rewards are too large for float arithmetic, or --q-lr or --policy-lr is too "
+                                "large; the run stops here, what it saved before kept");
+}
+
 void SacRun::learn(int64_t step) {
   // Critic: y = r + gamma (1 - terminated) (min Q'(s', a') - alpha log pi(a'|s')).
   std::uniform_int_distribution<int64_t> pick(0, replay->size - 1);
@@ -569,14 +580,7 @@ void SacRun::learn(int64_t step) {
   const auto q_pred = q->forward(b_obs, b_act);                             // [2, B]
   const auto q_loss = (q_pred - target.unsqueeze(0)).pow(2).mean(1).sum();  // both critics' MSE
   p.q_loss = q_loss.item<double>();
-  // A critic's loss that is not finite would poison both critics, then the actor, whose NaN
-  // action the env refuses much later, blaming the env: stopped here, before the step, naming
-  // the causes (rewards too large for float arithmetic, or the step size).
-  if (!std::isfinite(p.q_loss))
-    throw std::invalid_argument(
-        "the critics' loss at step " + std::to_string(step) + " is " + (std::isnan(p.q_loss) ? "NaN" : "inf") +
-        ": the rewards are too large for float arithmetic, or --q-lr or --policy-lr is too large; the run "
-        "stops here, what it saved before kept");
+  require_finite_loss("the critics'", p.q_loss, step);
   q_opt->zero_grad();
   q_loss.backward();
   q_opt->step();
@@ -589,11 +593,12 @@ void SacRun::learn(int64_t step) {
       for (auto& w : q->parameters()) w.requires_grad_(false);
       const auto q_pi = std::get<0>(q->forward(b_obs, a).min(0));
       const auto actor_loss = (alpha * logp - q_pi).mean();
+      p.actor_loss = actor_loss.item<double>();
+      require_finite_loss("the actor's", p.actor_loss, step);
       actor_opt->zero_grad();
       actor_loss.backward();
       for (auto& w : q->parameters()) w.requires_grad_(true);
       actor_opt->step();
-      p.actor_loss = actor_loss.item<double>();
       if (c.autotune) {
         torch::Tensor logp_now;
         {

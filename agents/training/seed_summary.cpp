@@ -81,10 +81,9 @@ SeedGroupRecord read_seed_group(const std::string& out) {
   const auto jobs = j.value("jobs", nlohmann::json(1));
   if (!jobs.is_number_integer())
     throw std::runtime_error(path + ": 'jobs' is " + jobs.dump() + ", expected an integer");
-  group.jobs =
-      jobs.is_number_unsigned() && jobs.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-          ? std::numeric_limits<int64_t>::max()
-          : jobs.get<int64_t>();
+  if (jobs.is_number_unsigned() && jobs.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    throw std::runtime_error(path + ": 'jobs' is " + jobs.dump() + ", expected a number of seeds trained at once");
+  group.jobs = jobs.get<int64_t>();
   return group;
 }
 

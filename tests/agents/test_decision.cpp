@@ -304,6 +304,18 @@ TEST_CASE("decision: a loss that is not finite stops the run at that update, its
                       Catch::Contains("at update " + std::to_string(update) + " is") &&
                           Catch::Contains("the checkpoint it resumed from, " + last + ", holds update " +
                                           std::to_string(update - 1)));
+    // A step past float's range with a finite loss and gradient: AdamW's decay multiplies each weight by
+    // 1 - lr x decay = -3e38, so the timestep embedding's N(0, 1) weights above 1.13 become inf. They are
+    // checked before the checkpoint at update 1, which is never written.
+    auto huge = c;
+    huge.lr = 3e37, huge.weight_decay = 10, huge.out_dir = dir + "/" + kind + "_huge";
+    CHECK_THROWS_WITH(aaren::train_decision(huge),
+                      Catch::StartsWith("the weights after update 1 are not finite: the data (") &&
+                          Catch::EndsWith("no checkpoint of this run is kept"));
+    CHECK_FALSE(std::filesystem::exists(huge.out_dir + "/checkpoint_1.pt"));
+    huge.lr = 1e38;  // 10 x lr is not a float: refused before the run (LibTorch stopped its first step)
+    CHECK_THROWS_WITH(aaren::train_decision(huge),
+                      Catch::Contains("must be at most 3.4e37 (3.4e38): AdamW's first step"));
   }
 }
 
