@@ -245,11 +245,14 @@ void require_finite(const File& f, const std::string& key, const std::vector<T>&
     }
 }
 
-// The row count of `key` must be `expected` (the length of observations).
+// The row count of `key` must be `expected`: the length of observations (D4RL), or one
+// less within a Minari episode, whose observations hold T+1 rows for T steps.
 void require_rows(const File& f, const std::string& key, int64_t rows, int64_t expected) {
+  const bool minari_episode = key.rfind("episode_", 0) == 0;
   if (rows != expected)
     f.fail(key, "has " + std::to_string(rows) + " rows, expected " + std::to_string(expected) +
-                    " (the length of 'observations')");
+                    (minari_episode ? " (one per step: the episode's observations hold one row more)"
+                                    : " (the length of 'observations')"));
 }
 
 // A column (N,) or (N, 1) of `expected_rows` numbers; returns N.

@@ -87,6 +87,15 @@ with h5py.File(os.path.join(out, "minari", "data", "main_data.hdf5"), "w") as f:
         g.create_dataset("terminations", data=np.array([False] * (T - 1) + [terminated]))
         g.create_dataset("truncations", data=np.array([False] * (T - 1) + [not terminated]))
     f.attrs["total_steps"] = 7
+# The same with one action too many in the first episode (T + 1 rows, as its observations).
+os.makedirs(os.path.join(out, "minari_bad_length", "data"), exist_ok=True)
+with h5py.File(os.path.join(out, "minari_bad_length", "data", "main_data.hdf5"), "w") as f:
+    g = f.create_group("episode_0")
+    g.create_dataset("observations", data=obs[0:5].astype(np.float32))
+    g.create_dataset("actions", data=act[0:5].astype(np.float32))
+    g.create_dataset("rewards", data=rew[0:4])
+    g.create_dataset("terminations", data=np.array([False, False, False, True]))
+    g.create_dataset("truncations", data=np.array([False] * 4))
 
 # Minari's MuJoCo layout, one dataset per env (Minari's documentation, "Dataset Standards"; minari/dataset/
 # minari_storage.py, _storages/hdf5_storage.py): <root>/mujoco/<env>/medium-v0/data/main_data.hdf5 with

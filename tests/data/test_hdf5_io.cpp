@@ -175,7 +175,10 @@ TEST_CASE("data: bad files give one line naming the file, the key and what was e
   const auto& dir = h5py_fixtures();
   const std::vector<std::pair<std::string, std::string>> cases{
       {"bad_missing_actions.hdf5", "key 'actions': missing"},
-      {"bad_length.hdf5", "key 'actions': has 9 rows, expected 10"},
+      {"bad_length.hdf5", "key 'actions': has 9 rows, expected 10 (the length of 'observations')"},
+      {"minari_bad_length/data/main_data.hdf5",
+       "key 'episode_0/actions': has 5 rows, expected 4 (one per step: the episode's "
+       "observations hold one row more)"},
       {"bad_rank.hdf5", "key 'observations': shape (10, 2, 2), expected rank 2"},
       {"bad_rewards_rank.hdf5", "key 'rewards': shape (10, 1, 1), expected (N,) or (N, 1)"},
       {"bad_strings.hdf5", "key 'observations': dtype string, expected numeric data"},
