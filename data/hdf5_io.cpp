@@ -23,6 +23,7 @@
 
 #include "base/atomic_file.h"
 #include "base/file_hash.h"
+#include "base/free_memory.h"
 
 namespace aaren::data {
 
@@ -265,9 +266,19 @@ int64_t require_column(const File& f, const std::string& key, const Dataset& d, 
   return rows;
 }
 
+// "12884901888 bytes (12.0 GiB)": the exact count, and one a reader takes in.
+std::string bytes_text(int64_t bytes) {
+  char gib[32];
+  std::snprintf(gib, sizeof gib, "%.1f", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return std::to_string(bytes) + " bytes (" + gib + " GiB)";
+}
+
 // Room for a dataset's `rows` x `cols` values. A file may declare any shape (a chunked
 // dataset of 2^33 x 2^31 that holds no data takes 2 KB): a count that overflows, or
-// memory this machine cannot give, is the file's error, named, not a crash.
+// memory this process cannot be given, is the file's error, named, not a crash. The
+// request is checked against the memory free now (base/free_memory.h) before it is
+// made: under Linux's default overcommit a request beyond it would succeed, and the
+// reader be killed without a word once the values are written.
 template <typename T>
 std::vector<T> room_for(const File& f, const std::string& key, const std::vector<hsize_t>& dims, int64_t rows,
                         int64_t cols) {
@@ -275,12 +286,16 @@ std::vector<T> room_for(const File& f, const std::string& key, const std::vector
   if (rows < 0 || cols < 0 || __builtin_mul_overflow(rows, cols, &count) ||
       __builtin_mul_overflow(count, int64_t{sizeof(T)}, &bytes))
     f.fail(key, "shape " + join_dims(dims) + ": more values than can be counted");
+  const auto free_now = base::memory_this_process_can_get();
+  if (free_now && bytes > *free_now)
+    f.fail(key, "shape " + join_dims(dims) + ": " + bytes_text(bytes) + " to read, more than the " +
+                    bytes_text(*free_now) + " of memory free now");
   try {
     return std::vector<T>(static_cast<size_t>(count));
   } catch (const std::bad_alloc&) {
   } catch (const std::length_error&) {
   }
-  f.fail(key, "shape " + join_dims(dims) + ": " + std::to_string(bytes) + " bytes, more than this machine can hold");
+  f.fail(key, "shape " + join_dims(dims) + ": " + bytes_text(bytes) + ", more than this machine can hold");
 }
 
 // A numeric 2-D array (rows, cols) converted to T. expected_rows < 0: any.
@@ -332,7 +347,7 @@ std::vector<uint8_t> read_flags(const File& f, const std::string& key, int64_t e
     // Read the raw enum values through the native version of the file type.
     Handle mem(H5Tget_native_type(d.type.get(), H5T_DIR_ASCEND), H5Tclose);
     const size_t width = H5Tget_size(mem.get());
-    std::vector<unsigned char> raw(static_cast<size_t>(rows) * width);
+    auto raw = room_for<unsigned char>(f, key, d.dims, rows, static_cast<int64_t>(width));
     read_into(f, key, d, mem.get(), raw.data());
     for (int64_t i = 0; i < rows; ++i) {
       bool nonzero = false;
@@ -340,7 +355,7 @@ std::vector<uint8_t> read_flags(const File& f, const std::string& key, int64_t e
       out[i] = nonzero;
     }
   } else {
-    std::vector<double> values(static_cast<size_t>(rows));
+    auto values = room_for<double>(f, key, d.dims, rows, 1);
     read_into(f, key, d, H5T_NATIVE_DOUBLE, values.data());
     for (int64_t i = 0; i < rows; ++i) {
       if (std::isnan(values[i])) f.fail(key, "NaN at row " + std::to_string(i) + ", expected 0/1 flags");
@@ -350,6 +365,8 @@ std::vector<uint8_t> read_flags(const File& f, const std::string& key, int64_t e
   dtypes[key] = d.dtype;
   return out;
 }
+
+constexpr int64_t kLargestMetadataArray = int64_t{1} << 20;
 
 // Text of a small scalar (or short 1-D) dataset; nullopt if unreadable.
 std::optional<std::string> read_small_as_text(const File& f, const std::string& key) {
@@ -382,6 +399,9 @@ std::optional<std::string> read_small_as_text(const File& f, const std::string& 
   }
   if (d.cls == H5T_FLOAT || d.cls == H5T_INTEGER || d.cls == H5T_ENUM) {
     if (d.cls == H5T_ENUM) return "<enum>";
+    // D4RL's metadata/policy arrays hold up to 256 x 256 weights; a damaged
+    // shape's billions are named rather than allocated.
+    if (d.elements > kLargestMetadataArray) return "<" + d.dtype + " " + join_dims(d.dims) + ": not read>";
     std::vector<double> v(static_cast<size_t>(std::max<int64_t>(d.elements, 1)));
     if (H5Dread(d.dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) return std::nullopt;
     std::ostringstream os;
@@ -483,7 +503,8 @@ std::string d4rl_arrays_sha256(const std::string& path) {
     // The stored type in this machine's byte order: what h5py's tobytes() gives on x86-64.
     const Handle memory_type(H5Tget_native_type(d.type.get(), H5T_DIR_ASCEND), H5Tclose);
     if (!memory_type.valid()) f.fail(key, "cannot map its dtype " + d.dtype + " to memory");
-    std::vector<unsigned char> bytes(static_cast<size_t>(d.elements) * H5Tget_size(memory_type.get()));
+    auto bytes =
+        room_for<unsigned char>(f, key, d.dims, d.elements, static_cast<int64_t>(H5Tget_size(memory_type.get())));
     read_into(f, key, d, memory_type.get(), bytes.data());
     digest.update(key.data(), key.size());
     digest.update(bytes.data(), bytes.size());

@@ -189,7 +189,7 @@ TEST_CASE("data: bad files give one line naming the file, the key and what was e
       {"bad_group.hdf5", "key 'rewards': is a group, expected a dataset"},
       {"bad_huge_shape.hdf5", "key 'observations': shape (8589934592, 2147483648): more values than can be counted"},
       {"bad_huge_memory.hdf5",  // 2^45 x 4 values of 4 bytes (it crashed the reader before)
-       "key 'observations': shape (35184372088832, 4): 562949953421312 bytes, more than this machine can hold"},
+       "key 'observations': shape (35184372088832, 4): 562949953421312 bytes (524288.0 GiB) to read, more than the "},
       {"bad_empty.hdf5", "the file is empty"},
       {"bad_not_hdf5.hdf5", "not an HDF5 file"},
       {"bad_truncated.hdf5", "truncated or corrupt"},
