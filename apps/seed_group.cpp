@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "agents/training/seed_summary.h"
+#include "agents/training/training_run.h"
 #include "apps/cli.h"
 #include "base/atomic_file.h"
 #include "base/child_process.h"
@@ -41,13 +42,11 @@ enum class SeedState { kFinished, kStarted, kNew };
 
 // Finished: its final checkpoint and an evaluation at `updates` (or later).
 // Started: a checkpoint to resume from. New: nothing to continue.
+// What counts as a checkpoint is what `train --resume` continues from
+// (holds_a_checkpoint_to_resume), so a seed called started can be continued.
 SeedState seed_state(const std::string& dir, int64_t updates) {
   std::error_code ec;
-  bool any_checkpoint = false;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-    if (entry.path().extension() == ".pt" && entry.path().filename().string().rfind("checkpoint", 0) == 0)
-      any_checkpoint = true;
-  if (!any_checkpoint) return SeedState::kNew;
+  if (!holds_a_checkpoint_to_resume(dir)) return SeedState::kNew;
   if (std::filesystem::is_regular_file(dir + "/checkpoint.pt", ec)) {
     try {
       for (const auto& e : read_eval_csv(dir + "/eval.csv"))

@@ -138,10 +138,13 @@ TEST_CASE("cli: train --seeds writes a run per seed and a summary that matches t
     const auto seed3 = group + "/seed_3", seed5 = group + "/seed_5", seed8 = group + "/seed_8";
     const auto finished = text_of(seed3 + "/eval.csv") + text_of(seed3 + "/config.json");
     const auto seed8_evals = text_of(seed8 + "/eval.csv");
-    // Seed 5 stopped half way (its run at 2 of 4 updates); seed 8 never started.
+    // Seed 5 stopped half way (its run at 2 of 4 updates); seed 8 never started: its folder holds
+    // a name no run writes (a 20-digit update), which is no checkpoint to continue from.
     r = run_aaren("train --config " + group + "/seeds.json --seed 5 --updates 2 --overwrite --out " + seed5);
     REQUIRE(r.exit_code == 0);
     std::filesystem::remove_all(seed8);
+    std::filesystem::create_directories(seed8);
+    std::ofstream(seed8 + "/checkpoint_99999999999999999999.pt") << "not a checkpoint";
     r = run_aaren("train --resume " + group);
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
