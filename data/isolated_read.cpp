@@ -1,19 +1,12 @@
 // read_dataset_isolated: the HDF5 read in a forked child, its result sent
 // back over a pipe as a flat byte stream (host byte order: both ends are the
 // same binary on the same machine).
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <type_traits>
 
+#include "base/isolated_call.h"
 #include "data/hdf5_io.h"
 
 namespace aaren::data {
@@ -116,56 +109,17 @@ Transitions decode(const std::string& bytes, size_t pos) {
   return t;
 }
 
-bool write_all(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n, size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // The child's message: one status byte ('T' transitions, 'E' DataError,
 // 'X' another exception), then the payload.
-[[noreturn]] void child(const std::string& path, int fd) {
-  // The parent's crash handlers (a test framework's, a debugger's) must not
-  // run here: a crash is this process's answer, read by the parent.
-  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
-  // Nor may its dying words ("malloc(): invalid size") reach the user: the
-  // parent says what happened, in one line.
-  const int null = ::open("/dev/null", O_WRONLY);
-  if (null >= 0) ::dup2(null, STDERR_FILENO), ::close(null);
-  std::string message;
+std::string read_in_child(const std::string& path) {
   try {
-    message = "T" + encode(read_dataset(path));
+    return "T" + encode(read_dataset(path));
   } catch (const DataError& e) {
-    message = std::string("E") + e.what();
+    return std::string("E") + e.what();
   } catch (const std::exception& e) {
-    message = std::string("X") + e.what();
+    return std::string("X") + e.what();
   } catch (...) {
-    message = "Xunknown failure";
-  }
-  write_all(fd, message.data(), message.size());
-  ::close(fd);
-  ::_exit(0);  // no atexit handlers or destructors of the parent's objects
-}
-
-// Reads fd until end of file into `message`; false if timeout_seconds passed first.
-bool read_until_eof(int fd, double timeout_seconds, std::string& message) {
-  using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + std::chrono::duration<double>(timeout_seconds);
-  char buffer[1 << 16];
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
-    if (ready <= 0) continue;  // interrupted (EINTR) or nothing yet
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return true;  // EOF: the child is done (or died)
-    message.append(buffer, static_cast<size_t>(n));
+    return "Xunknown failure";
   }
 }
 
@@ -186,34 +140,16 @@ Transitions read_dataset_isolated(const std::string& path, double timeout_second
     const auto bytes = directory ? 0 : std::filesystem::file_size(path, ec);
     timeout_seconds = 120.0 + static_cast<double>(ec ? 0 : bytes) / 20e6;
   }
-  int fds[2];
-  if (::pipe(fds) != 0) throw DataError(path + ": cannot create a pipe to read the file in a child process");
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]), ::close(fds[1]);
-    throw DataError(path + ": cannot fork a child process to read the file");
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    child(path, fds[1]);
-  }
-  ::close(fds[1]);
-
-  std::string message;
-  const bool timed_out = !read_until_eof(fds[0], timeout_seconds, message);
-  ::close(fds[0]);
-  if (timed_out) ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out)
+  const auto answer = base::call_in_child([&] { return read_in_child(path); }, timeout_seconds);
+  using End = base::IsolatedAnswer::End;
+  if (answer.end == End::kNoChild) throw DataError(path + ": " + answer.text + " to read the file");
+  if (answer.end == End::kTimedOut)
     throw DataError(path + ": the HDF5 library did not finish reading the file in " +
                     std::to_string(static_cast<int>(timeout_seconds)) + " s (stuck on damaged metadata?)");
-  if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    throw DataError(path + ": the HDF5 library crashed reading the file (signal " + std::to_string(sig) + ", " +
-                    ::strsignal(sig) + "): the file is damaged");
-  }
+  if (answer.end == End::kCrashed)
+    throw DataError(path + ": the HDF5 library crashed reading the file (" + base::describe_signal(answer.signal) +
+                    "): the file is damaged");
+  const auto& message = answer.text;
   if (message.empty()) throw DataError(path + ": the child process reading the file ended without an answer");
   switch (message[0]) {
     case 'T':

@@ -128,8 +128,7 @@ LoadedAgent load_checkpoint(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path + ": bad checkpoint metadata (" + std::string(e.what()) + ")");
   } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": weights do not match the stored configuration (" +
-                             e.msg().substr(0, e.msg().find('\n')) + ")");
+    throw std::runtime_error(path + ": weights do not match the stored configuration (" + torch_error_line(e) + ")");
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(path + ": bad checkpoint metadata (" + std::string(e.what()) + ")");
   }

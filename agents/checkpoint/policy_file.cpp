@@ -35,7 +35,7 @@ PolicyCheckpoint load_policy(const std::string& path) {
     p.actor = GaussianActor(p.obs_dim, p.act_dim, p.hidden);
     p.actor->load(archive);
   } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": cannot read the policy (" + e.msg().substr(0, e.msg().find('\n')) + ")");
+    throw std::runtime_error(path + ": cannot read the policy (" + torch_error_line(e) + ")");
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(path + ": " + e.what());
   }

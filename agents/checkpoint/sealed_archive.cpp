@@ -1,12 +1,27 @@
 #include "agents/checkpoint/sealed_archive.h"
 
+#include <ATen/Parallel.h>
+
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
+#include "base/isolated_call.h"
 #include "runtime/sealed_file.h"
 
 namespace aaren {
+
+std::string torch_error_line(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  std::istringstream lines(c10_error ? c10_error->msg() : std::string(e.what()));
+  for (std::string line; std::getline(lines, line);) {
+    const auto begin = line.find_first_not_of(" \t\r");
+    if (begin == std::string::npos) continue;
+    const auto end = line.find_last_not_of(" \t\r:");
+    return line.substr(begin, end + 1 - begin);
+  }
+  return "no message";
+}
 
 void save_sealed_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
   std::ostringstream bytes;
@@ -17,6 +32,40 @@ void save_sealed_archive(torch::serialize::OutputArchive& archive, const std::st
     throw std::runtime_error(e.what());
   }
 }
+
+namespace {
+
+// An unsealed archive's bytes are unverified, and LibTorch's TorchScript
+// parser crashes on some damaged ones (a segfault in ScriptTypeParser, found
+// by tests/data/test_input_fuzz.cpp): such a file is parsed first in a child
+// process (base/isolated_call.h), whose crash is this file's error. What the
+// child's parse throws, the caller's parse throws again, with its message.
+void parse_unsealed_in_child(const std::string& payload, const std::string& path, const std::string& what) {
+  const double timeout_seconds = 120.0 + static_cast<double>(payload.size()) / 20e6;
+  const auto answer = base::call_in_child(
+      [&] {
+        at::set_num_threads(1);  // the parent's OpenMP threads do not exist here
+        try {
+          torch::serialize::InputArchive archive;
+          std::istringstream in(payload);
+          archive.load_from(in, torch::kCPU);
+        } catch (const std::exception&) {
+        }
+        return std::string("parsed");
+      },
+      timeout_seconds);
+  using End = base::IsolatedAnswer::End;
+  const std::string unverified = ": it has no checksum (an older aaren-rl wrote it) and is damaged";
+  if (answer.end == End::kCrashed)
+    throw std::runtime_error(path + ": LibTorch's reader crashed on the " + what + " (" +
+                             base::describe_signal(answer.signal) + ")" + unverified);
+  if (answer.end == End::kTimedOut)
+    throw std::runtime_error(path + ": LibTorch's reader did not finish reading the " + what + " in " +
+                             std::to_string(static_cast<int>(timeout_seconds)) + " s" + unverified);
+  if (answer.end == End::kNoChild) throw std::runtime_error(path + ": " + answer.text + " to check the " + what);
+}
+
+}  // namespace
 
 torch::serialize::InputArchive load_sealed_archive(const std::string& path, const std::string& what) {
   std::error_code ec;
@@ -33,14 +82,14 @@ torch::serialize::InputArchive load_sealed_archive(const std::string& path, cons
       throw std::runtime_error(path + ": not an aaren " + what + " (no seal and not a LibTorch archive)");
     std::cerr << "warning: " << path << ": written without a checksum (by an older aaren-rl); its integrity "
               << "cannot be verified\n";
+    parse_unsealed_in_child(file.payload, path, what);
   }
   torch::serialize::InputArchive archive;
   try {
     std::istringstream in(file.payload);
     archive.load_from(in, torch::kCPU);  // weights saved from a GPU run load on any machine
-  } catch (const c10::Error& e) {
-    const std::string msg = e.msg();
-    throw std::runtime_error(path + ": cannot read the " + what + " archive (" + msg.substr(0, msg.find('\n')) + ")");
+  } catch (const std::exception& e) {    // c10::Error, TorchScript's ErrorReport, std::out_of_range
+    throw std::runtime_error(path + ": cannot read the " + what + " archive (" + torch_error_line(e) + ")");
   }
   return archive;
 }

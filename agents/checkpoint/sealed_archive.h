@@ -6,9 +6,16 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include <exception>
 #include <string>
 
 namespace aaren {
+
+// The first line of text in a LibTorch error, to go inside a one-line message:
+// c10::Error's message without its C++ backtrace, and TorchScript's parse
+// errors (torch::jit::ErrorReport, not a c10::Error), whose text starts with a
+// newline and goes on to quote the code it stopped at.
+std::string torch_error_line(const std::exception& e);
 
 // Serialises `archive` and writes it sealed, atomically (temp file + rename).
 // Throws std::runtime_error naming the file.

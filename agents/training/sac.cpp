@@ -460,7 +460,7 @@ bool SacRun::resume() {
     throw std::invalid_argument(state_path + ": damaged training state (" + std::string(e.what()) + ")");
   } catch (const c10::Error& e) {
     throw std::invalid_argument(state_path + ": training state does not match this configuration (" +
-                                e.msg().substr(0, e.msg().find('\n')) + ")");
+                                torch_error_line(e) + ")");
   }
   return true;
 }

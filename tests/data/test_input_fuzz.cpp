@@ -79,6 +79,16 @@ void write_small_dataset(const std::string& path) {
   aaren::data::write_d4rl(path, t, options);
 }
 
+// One update of a small Aaren agent on the bundled data: a checkpoint in a second.
+aaren::TrainConfig tiny_run(const std::string& out_dir) {
+  aaren::TrainConfig c;
+  c.dataset = AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5";
+  c.out_dir = out_dir;
+  c.embed_dim = 16, c.n_layers = 1, c.max_ep_len = 200, c.updates = 1, c.eval_episodes = 1, c.threads = 1;
+  c.aaren_batch = 1;
+  return c;
+}
+
 bool one_line_naming(const std::string& what, const std::string& path) {
   return what.rfind(path + ": ", 0) == 0 && what.find('\n') == std::string::npos;
 }
@@ -154,11 +164,7 @@ TEST_CASE("fuzz: damaged HDF5 files give data or one line, never a crash or a ha
 
 TEST_CASE("fuzz: a damaged checkpoint never loads", "[agents][fuzz]") {
   const auto dir = aaren::testing::temp_dir("fuzz_ckpt");
-  aaren::TrainConfig c;
-  c.dataset = AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5";
-  c.out_dir = dir + "/run";
-  c.embed_dim = 16, c.n_layers = 1, c.max_ep_len = 200, c.updates = 1, c.eval_episodes = 1, c.threads = 1;
-  c.aaren_batch = 1;
+  const auto c = tiny_run(dir + "/run");
   // What a run killed while writing a checkpoint leaves: removed by the next
   // run in that folder (its writer, pid 2^22 + 1, cannot exist).
   std::filesystem::create_directories(c.out_dir);
@@ -200,4 +206,43 @@ TEST_CASE("fuzz: a damaged checkpoint never loads", "[agents][fuzz]") {
     CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
   }
   CHECK(!std::filesystem::exists(dir + "/resumed"));  // a run refused at its input leaves no folder
+}
+
+// A checkpoint of an older aaren-rl has no seal (no checksum): damage to it can
+// go unseen (its loading warns so), but what is found is one line naming the
+// file, whatever part of LibTorch's reader finds it (the zip directory, the
+// TorchScript code, the records' map).
+TEST_CASE("fuzz: a damaged unsealed checkpoint loads or is refused with one line", "[agents][fuzz]") {
+  const auto dir = aaren::testing::temp_dir("fuzz_legacy");
+  const auto c = tiny_run(dir + "/run");
+  const auto sealed = text_of(aaren::train_decision(c).checkpoint);
+  const auto unsealed = sealed.substr(32);  // runtime/sealed_file.h: a 32-byte header before the payload
+  REQUIRE(unsealed.rfind("PK\x03\x04", 0) == 0);
+  write_bytes(dir + "/unsealed.pt", unsealed);
+  REQUIRE(aaren::load_checkpoint(dir + "/unsealed.pt").model);
+
+  const int64_t mutants = env_int("AAREN_FUZZ_MUTANTS", 300);
+  std::mt19937_64 rng(static_cast<uint64_t>(env_int("AAREN_FUZZ_SEED", 1)) + 2);
+  int loaded = 0, refused = 0, crashed = 0;
+  for (int64_t k = 0; k < mutants; ++k) {
+    const auto path = dir + "/mutant" + std::to_string(k) + ".pt";
+    auto bytes = mutate(unsealed, rng);
+    if (bytes.rfind("PK\x03\x04", 0) != 0) continue;  // no longer a zip at all: refused before LibTorch (above)
+    write_bytes(path, bytes);
+    try {
+      aaren::load_checkpoint(path);
+      ++loaded;
+    } catch (const std::runtime_error& e) {
+      INFO(e.what());
+      CHECK(one_line_naming(e.what(), path));
+      ++refused;
+      crashed += std::string(e.what()).find("LibTorch's reader crashed") != std::string::npos;
+    } catch (const std::exception& e) {
+      FAIL("not a runtime_error naming the file: " << e.what());
+    }
+    std::filesystem::remove(path);
+  }
+  std::cout << "[fuzz unsealed checkpoints] " << mutants << " mutants: loaded " << loaded << ", refused with one line "
+            << refused << " (LibTorch's reader crashed, in a child process, on " << crashed << ")" << std::endl;
+  CHECK(refused > 0);
 }

@@ -1,0 +1,99 @@
+#include "base/isolated_call.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace aaren::base {
+
+namespace {
+
+bool write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n, size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+[[noreturn]] void run_child(const std::function<std::string()>& call, int fd) {
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
+  const int null = ::open("/dev/null", O_WRONLY);
+  if (null >= 0) ::dup2(null, STDERR_FILENO), ::close(null);
+  std::string answer;
+  try {
+    answer = call();
+  } catch (...) {
+    answer.clear();
+  }
+  write_all(fd, answer.data(), answer.size());
+  ::close(fd);
+  ::_exit(0);
+}
+
+// Reads fd until end of file into `text`; false if timeout_seconds passed first.
+bool read_until_eof(int fd, double timeout_seconds, std::string& text) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::duration<double>(timeout_seconds);
+  char buffer[1 << 16];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (ready <= 0) continue;  // interrupted (EINTR) or nothing yet
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return true;  // EOF: the child is done (or died)
+    text.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+IsolatedAnswer call_in_child(const std::function<std::string()>& call, double timeout_seconds) {
+  IsolatedAnswer out;
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    out.text = "cannot create a pipe to a child process";
+    return out;
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]), ::close(fds[1]);
+    out.text = "cannot fork a child process";
+    return out;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    run_child(call, fds[1]);
+  }
+  ::close(fds[1]);
+  const bool timed_out = !read_until_eof(fds[0], timeout_seconds, out.text);
+  ::close(fds[0]);
+  if (timed_out) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    out.end = IsolatedAnswer::End::kTimedOut;
+  } else if (WIFSIGNALED(status)) {
+    out.end = IsolatedAnswer::End::kCrashed, out.signal = WTERMSIG(status);
+  } else {
+    out.end = IsolatedAnswer::End::kAnswered;
+  }
+  return out;
+}
+
+std::string describe_signal(int signal) { return "signal " + std::to_string(signal) + ", " + ::strsignal(signal); }
+
+}  // namespace aaren::base

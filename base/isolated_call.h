@@ -1,0 +1,39 @@
+// A call made in a forked child process, for library code that may crash or
+// hang on damaged input (libhdf5 on a damaged file, LibTorch's TorchScript
+// parser on a damaged unsealed archive): the child's crash or hang becomes an
+// answer the caller turns into one line naming the file, and the caller's
+// process goes on.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace aaren::base {
+
+struct IsolatedAnswer {
+  enum class End {
+    kAnswered,  // the call returned; `text` is what it returned
+    kCrashed,   // a signal ended the child (`signal`)
+    kTimedOut,  // no end within the time given: the child was killed
+    kNoChild,   // no pipe or no fork (`text` says which)
+  };
+  End end = End::kNoChild;
+  std::string text;
+  int signal = 0;
+};
+
+// Runs `call` in a forked child and returns what it returned, read over a pipe
+// (both ends are this binary on this machine). `call` must not throw: an
+// exception that leaves it is answered with "" (the child never unwinds into
+// its parent's code). The child restores the default handlers of the crash
+// signals (a test framework's or a debugger's would run in it otherwise) and
+// sends its stderr to /dev/null (a library's dying words are not the user's
+// message), and ends with _exit (none of the parent's atexit handlers or
+// destructors run in it). Only the calling thread exists in the child: `call`
+// must not wait on threads of the parent (an OpenMP pool among them).
+IsolatedAnswer call_in_child(const std::function<std::string()>& call, double timeout_seconds);
+
+// "signal 11, Segmentation fault".
+std::string describe_signal(int signal);
+
+}  // namespace aaren::base
