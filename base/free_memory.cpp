@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -11,7 +12,7 @@ namespace aaren::base {
 namespace {
 
 std::optional<int64_t> parse_count(const std::string& text) {
-  const auto begin = text.find_first_not_of(" \t");
+  const auto begin = text.find_first_not_of(" \t\n");
   if (begin == std::string::npos) return std::nullopt;
   const auto end = text.find_last_not_of(" \t\n");
   int64_t value = 0;
@@ -20,19 +21,26 @@ std::optional<int64_t> parse_count(const std::string& text) {
   return value;
 }
 
-// The value of a "Name:   <n> kB" line, in bytes.
-std::optional<int64_t> meminfo_bytes(const std::string& text, const std::string& name) {
+// The number after `name` on a "name <n>[ kB]" line of /proc/meminfo or memory.stat.
+std::optional<int64_t> field_after(const std::string& text, const std::string& name, std::string* unit = nullptr) {
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(name + ":", 0) != 0) continue;
-    std::istringstream fields(line.substr(name.size() + 1));
-    std::string number, unit;
-    fields >> number >> unit;
-    const auto kb = parse_count(number);
-    if (!kb || unit != "kB" || *kb > INT64_MAX / 1024) return std::nullopt;
-    return *kb * 1024;
+    std::istringstream fields(line);
+    std::string key, number;
+    fields >> key >> number;
+    if (key != name) continue;
+    if (unit) fields >> *unit;
+    return parse_count(number);
   }
   return std::nullopt;
+}
+
+// "MemAvailable:   <n> kB", in bytes.
+std::optional<int64_t> meminfo_bytes(const std::string& text, const std::string& name) {
+  std::string unit;
+  const auto kb = field_after(text, name + ":", &unit);
+  if (!kb || unit != "kB" || *kb > INT64_MAX / 1024) return std::nullopt;
+  return *kb * 1024;
 }
 
 std::optional<std::string> read_text(const std::string& path) {
@@ -41,16 +49,37 @@ std::optional<std::string> read_text(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// This process's cgroup limit, v2 first, then v1's memory controller (in a
-// container, /sys/fs/cgroup is the container's own group).
-std::optional<int64_t> cgroup_room() {
-  for (const auto& [limit, usage] :
-       {std::pair<const char*, const char*>{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
-        {"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"}}) {
-    const auto l = read_text(limit), u = read_text(usage);
-    if (l && u) return parse_cgroup_room(*l, *u);
+// The least room under `group` and each group above it up to `mount` (the
+// hierarchy's root, or a container's own group under a cgroup namespace).
+std::optional<int64_t> least_room_up_from(std::filesystem::path group, const std::filesystem::path& mount,
+                                          const char* limit_file, const char* usage_file) {
+  std::optional<int64_t> least;
+  for (;;) {
+    const auto limit = read_text((group / limit_file).string()), usage = read_text((group / usage_file).string());
+    if (limit && usage) {
+      const auto room = parse_cgroup_room(*limit, *usage, read_text((group / "memory.stat").string()).value_or(""));
+      if (room) least = least ? std::min(*least, *room) : *room;
+    }
+    if (group == mount || !group.has_relative_path() || group.parent_path() == group) return least;
+    group = group.parent_path();
   }
-  return std::nullopt;
+}
+
+// This process's memory cgroup, v2 first, then v1's memory controller; where
+// /proc/self/cgroup names a group the mount does not show (a cgroup
+// namespace), the mount's root is this process's group.
+std::optional<int64_t> cgroup_room() {
+  const auto self = read_text("/proc/self/cgroup").value_or("");
+  const std::filesystem::path v2_mount = "/sys/fs/cgroup", v1_mount = "/sys/fs/cgroup/memory";
+  const bool v2 = std::filesystem::exists(v2_mount / "memory.max");
+  const auto mount = v2 ? v2_mount : v1_mount;
+  const auto path = memory_cgroup_path(self, v2);
+  const auto relative = std::filesystem::path(path.value_or("/")).relative_path();
+  auto group = relative.empty() ? mount : mount / relative;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(group, ec)) group = mount;
+  return v2 ? least_room_up_from(group, mount, "memory.max", "memory.current")
+            : least_room_up_from(group, mount, "memory.limit_in_bytes", "memory.usage_in_bytes");
 }
 
 }  // namespace
@@ -61,13 +90,29 @@ std::optional<int64_t> parse_meminfo_available(const std::string& text) {
   return *available + *swap;
 }
 
-std::optional<int64_t> parse_cgroup_room(const std::string& limit, const std::string& usage) {
+std::optional<int64_t> parse_cgroup_room(const std::string& limit, const std::string& usage, const std::string& stat) {
   const auto l = parse_count(limit), u = parse_count(usage);
   // v1 writes "no limit" as 2^63 - 1 rounded down to the page size (4 KiB or
   // 64 KiB): anything from 2^62 bytes up is taken as no limit.
   constexpr int64_t kNoLimit = int64_t{1} << 62;
   if (!l || !u || *l >= kNoLimit) return std::nullopt;
-  return std::max<int64_t>(0, *l - *u);
+  auto reclaimable = field_after(stat, "total_inactive_file");
+  if (!reclaimable) reclaimable = field_after(stat, "inactive_file");
+  const int64_t used = std::max<int64_t>(0, *u - std::min(*u, reclaimable.value_or(0)));
+  return std::max<int64_t>(0, *l - used);
+}
+
+std::optional<std::string> memory_cgroup_path(const std::string& proc_self_cgroup, bool v2) {
+  std::istringstream lines(proc_self_cgroup);
+  for (std::string line; std::getline(lines, line);) {
+    const auto first = line.find(':'), second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    const auto controllers = "," + line.substr(first + 1, second - first - 1) + ",";
+    const bool match = v2 ? line.compare(0, first, "0") == 0 && controllers == ",,"
+                          : controllers.find(",memory,") != std::string::npos;
+    if (match) return line.substr(second + 1);
+  }
+  return std::nullopt;
 }
 
 std::optional<int64_t> memory_this_process_can_get() {

@@ -17,16 +17,27 @@ namespace aaren::base {
 // proc(5)). nullopt where either line is missing or not "<n> kB".
 std::optional<int64_t> parse_meminfo_available(const std::string& text);
 
-// Room left under a cgroup's memory limit: `limit` (cgroup v2's memory.max,
-// or v1's memory.limit_in_bytes) minus `usage` (memory.current or
-// memory.usage_in_bytes), both as the files hold them. nullopt where there is
-// no limit ("max", or v1's 2^63 - 1 rounded down to a page: any limit from
-// 2^62 up) or either is not a number.
-std::optional<int64_t> parse_cgroup_room(const std::string& limit, const std::string& usage);
+// Room left under one cgroup's memory limit: `limit` (cgroup v2's memory.max,
+// or v1's memory.limit_in_bytes) less `usage` (memory.current or
+// memory.usage_in_bytes), both as the files hold them, plus the page cache
+// the kernel reclaims before it kills: the inactive file pages of `stat`
+// (memory.stat: v1's hierarchical "total_inactive_file", else
+// "inactive_file", as v2 writes it), since usage counts the page cache and a
+// group that has read much sits near its limit. nullopt where there is no
+// limit ("max", or v1's 2^63 - 1 rounded down to a page: any limit from 2^62
+// up) or limit or usage is not a number.
+std::optional<int64_t> parse_cgroup_room(const std::string& limit, const std::string& usage,
+                                         const std::string& stat = "");
 
-// The least of the machine's available memory and this cgroup's room, in
-// bytes; nullopt where neither can be read (not Linux). A caller refuses a
-// request above it and goes ahead where it is unknown.
+// This process's memory cgroup from /proc/self/cgroup's text: the path after
+// "0::" (cgroup v2) or after the v1 line whose controllers include "memory";
+// nullopt where there is none.
+std::optional<std::string> memory_cgroup_path(const std::string& proc_self_cgroup, bool v2);
+
+// The least of the machine's available memory and the room under this
+// process's memory cgroup and each group above it, in bytes; nullopt where
+// none can be read (not Linux). A caller refuses a request above it and goes
+// ahead where it is unknown.
 std::optional<int64_t> memory_this_process_can_get();
 
 }  // namespace aaren::base

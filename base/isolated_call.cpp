@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace aaren::base {
@@ -63,14 +64,17 @@ bool read_until_eof(int fd, double timeout_seconds, std::string& text) {
 IsolatedAnswer call_in_child(const std::function<std::string()>& call, double timeout_seconds) {
   IsolatedAnswer out;
   int fds[2];
-  if (::pipe(fds) != 0) {
-    out.text = "cannot create a pipe to a child process";
+  // Close-on-exec: a process another thread starts meanwhile (a seed, ffmpeg)
+  // must not hold the write end, or this end would never see end of file.
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    out.text = std::string("cannot create a pipe to a child process (") + std::strerror(errno) + ")";
     return out;
   }
+  std::fflush(nullptr);  // nothing buffered is written twice, by the child too
   const pid_t pid = ::fork();
   if (pid < 0) {
+    out.text = std::string("cannot fork a child process (") + std::strerror(errno) + ")";
     ::close(fds[0]), ::close(fds[1]);
-    out.text = "cannot fork a child process";
     return out;
   }
   if (pid == 0) {

@@ -23,9 +23,11 @@ struct IsolatedAnswer {
 };
 
 // Runs `call` in a forked child and returns what it returned, read over a pipe
-// (both ends are this binary on this machine). `call` must not throw: an
+// (both ends are this binary on this machine). `call` should not throw: an
 // exception that leaves it is answered with "" (the child never unwinds into
-// its parent's code). The child restores the default handlers of the crash
+// its parent's code). C stdio's buffers are flushed before the fork (the
+// child ends with _exit, which writes none of them); a caller that has
+// written to std::cout without a flush flushes it first. The child restores the default handlers of the crash
 // signals (a test framework's or a debugger's would run in it otherwise) and
 // sends its stderr to /dev/null (a library's dying words are not the user's
 // message), and ends with _exit (none of the parent's atexit handlers or

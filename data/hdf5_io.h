@@ -67,8 +67,10 @@ void write_d4rl(const std::string& path, const Transitions& t, const WriteOption
 // that order, its name then its raw bytes as stored (the definition of
 // scripts/dataset-checksums.py and docs/datasets/matched/checksums.txt). The same
 // data written again (other metadata, compression or creation time) has the same
-// checksum. Throws DataError naming the file and the key.
-std::string d4rl_arrays_sha256(const std::string& path);
+// checksum. Each array is read `block_bytes` of rows at a time (at least a row),
+// so the checksum of a file larger than memory needs no more than a block of it.
+// Throws DataError naming the file and the key.
+std::string d4rl_arrays_sha256(const std::string& path, int64_t block_bytes = int64_t{64} << 20);
 
 // The HDF5 library this build runs on, e.g. "1.10.8".
 std::string hdf5_library_version();

@@ -1,6 +1,7 @@
 // read_dataset_isolated: the HDF5 read in a forked child, its result sent
 // back over a pipe as a flat byte stream (host byte order: both ends are the
 // same binary on the same machine).
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -146,6 +147,10 @@ Transitions read_dataset_isolated(const std::string& path, double timeout_second
   if (answer.end == End::kTimedOut)
     throw DataError(path + ": the HDF5 library did not finish reading the file in " +
                     std::to_string(static_cast<int>(timeout_seconds)) + " s (stuck on damaged metadata?)");
+  // SIGKILL is the kernel's OOM killer (or a user), not libhdf5: the file is not blamed.
+  if (answer.end == End::kCrashed && answer.signal == SIGKILL)
+    throw DataError(path + ": the child process reading the file was killed (" + base::describe_signal(SIGKILL) +
+                    "): out of memory? (reading holds the file's arrays several times over)");
   if (answer.end == End::kCrashed)
     throw DataError(path + ": the HDF5 library crashed reading the file (" + base::describe_signal(answer.signal) +
                     "): the file is damaged");

@@ -2,7 +2,12 @@
 
 #include <ATen/Parallel.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -35,23 +40,38 @@ void save_sealed_archive(torch::serialize::OutputArchive& archive, const std::st
 
 namespace {
 
+// The child's address space capped at what it has now plus 1 GiB and 8 times
+// the archive: a damaged size field then fails as an allocation (an error
+// line) rather than taking the machine's memory (12 GiB for one fuzzed file).
+void cap_child_memory(size_t payload_bytes) {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0;
+  if (!(statm >> pages)) return;
+  const uint64_t now = pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t cap = now + (uint64_t{1} << 30) + 8 * static_cast<uint64_t>(payload_bytes);
+  const rlimit limit{cap, cap};
+  ::setrlimit(RLIMIT_AS, &limit);
+}
+
 // An unsealed archive's bytes are unverified, and LibTorch's TorchScript
 // parser crashes on some damaged ones (a segfault in ScriptTypeParser, found
-// by tests/data/test_input_fuzz.cpp): such a file is parsed first in a child
-// process (base/isolated_call.h), whose crash is this file's error. What the
-// child's parse throws, the caller's parse throws again, with its message.
+// by tests/data/test_input_fuzz.cpp): such a file is parsed in a child process
+// first (base/isolated_call.h), which answers "ok" or "E" and LibTorch's
+// error; its crash, or its error, is this file's.
 void parse_unsealed_in_child(const std::string& payload, const std::string& path, const std::string& what) {
   const double timeout_seconds = 120.0 + static_cast<double>(payload.size()) / 20e6;
   const auto answer = base::call_in_child(
       [&] {
         at::set_num_threads(1);  // the parent's OpenMP threads do not exist here
+        cap_child_memory(payload.size());
         try {
           torch::serialize::InputArchive archive;
           std::istringstream in(payload);
           archive.load_from(in, torch::kCPU);
-        } catch (const std::exception&) {
+          return std::string("ok");
+        } catch (const std::exception& e) {
+          return "E" + torch_error_line(e);
         }
-        return std::string("parsed");
       },
       timeout_seconds);
   using End = base::IsolatedAnswer::End;
@@ -63,6 +83,10 @@ void parse_unsealed_in_child(const std::string& payload, const std::string& path
     throw std::runtime_error(path + ": LibTorch's reader did not finish reading the " + what + " in " +
                              std::to_string(static_cast<int>(timeout_seconds)) + " s" + unverified);
   if (answer.end == End::kNoChild) throw std::runtime_error(path + ": " + answer.text + " to check the " + what);
+  if (answer.text.rfind("E", 0) == 0)
+    throw std::runtime_error(path + ": cannot read the " + what + " archive (" + answer.text.substr(1) + ")");
+  if (answer.text != "ok")
+    throw std::runtime_error(path + ": the child process checking the " + what + " ended without an answer");
 }
 
 }  // namespace

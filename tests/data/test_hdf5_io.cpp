@@ -330,6 +330,9 @@ TEST_CASE(
   const auto sum = aaren::data::d4rl_arrays_sha256(a);
   CHECK(sum.size() == 64);
   CHECK(aaren::data::d4rl_arrays_sha256(b) == sum);
+  // Read in blocks of 1 byte (a row at a time), 60 bytes (3 rows of observations) or 1000 (50 rows of
+  // observations, 125 of actions): the same checksum.
+  for (int64_t block_bytes : {1, 60, 1000}) CHECK(aaren::data::d4rl_arrays_sha256(a, block_bytes) == sum);
   // One value of any array changed by one ulp, or one flag moved: another checksum.
   const auto changed = [&](const char* what, const std::function<void(Transitions&)>& change) {
     INFO(what);
