@@ -71,12 +71,13 @@ std::optional<int64_t> least_room_up_from(std::filesystem::path group, const std
 std::optional<int64_t> cgroup_room() {
   const auto self = read_text("/proc/self/cgroup").value_or("");
   const std::filesystem::path v2_mount = "/sys/fs/cgroup", v1_mount = "/sys/fs/cgroup/memory";
-  const bool v2 = std::filesystem::exists(v2_mount / "memory.max");
+  // cgroup.controllers is in every v2 group, the root too (memory.max is not in the root).
+  std::error_code ec;
+  const bool v2 = std::filesystem::exists(v2_mount / "cgroup.controllers", ec);
   const auto mount = v2 ? v2_mount : v1_mount;
   const auto path = memory_cgroup_path(self, v2);
   const auto relative = std::filesystem::path(path.value_or("/")).relative_path();
   auto group = relative.empty() ? mount : mount / relative;
-  std::error_code ec;
   if (!std::filesystem::is_directory(group, ec)) group = mount;
   return v2 ? least_room_up_from(group, mount, "memory.max", "memory.current")
             : least_room_up_from(group, mount, "memory.limit_in_bytes", "memory.usage_in_bytes");

@@ -30,7 +30,8 @@ struct IsolatedAnswer {
 // written to std::cout without a flush flushes it first. The child restores the default handlers of the crash
 // signals (a test framework's or a debugger's would run in it otherwise) and
 // sends its stderr to /dev/null (a library's dying words are not the user's
-// message), and ends with _exit (none of the parent's atexit handlers or
+// message), offers itself first to the kernel's OOM killer and writes no core
+// file, and ends with _exit (none of the parent's atexit handlers or
 // destructors run in it). Only the calling thread exists in the child: `call`
 // must not wait on threads of the parent (an OpenMP pool among them).
 IsolatedAnswer call_in_child(const std::function<std::string()>& call, double timeout_seconds);

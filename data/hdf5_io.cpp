@@ -502,10 +502,13 @@ void hash_rows(const File& f, const std::string& key, hsize_t block_bytes, base:
   if (!memory_type.valid()) f.fail(key, "cannot map its dtype " + d.dtype + " to memory");
   if (d.elements == 0) return;
   const auto rows = d.dims.empty() ? hsize_t{1} : d.dims[0];
-  const auto row_bytes = static_cast<hsize_t>(d.elements) / rows * H5Tget_size(memory_type.get());
-  const hsize_t block_rows = std::max<hsize_t>(1, block_bytes / std::max<hsize_t>(row_bytes, 1));
-  auto buffer = room_for<unsigned char>(f, key, d.dims, static_cast<int64_t>(std::min(block_rows, rows)),
-                                        static_cast<int64_t>(row_bytes));
+  int64_t row_bytes = 0;
+  if (__builtin_mul_overflow(d.elements / static_cast<int64_t>(rows),
+                             static_cast<int64_t>(H5Tget_size(memory_type.get())), &row_bytes))
+    f.fail(key, "shape " + join_dims(d.dims) + ": more bytes in a row than can be counted");
+  const auto row_size = static_cast<hsize_t>(std::max<int64_t>(row_bytes, 1));
+  const hsize_t block_rows = std::max<hsize_t>(1, block_bytes / row_size);
+  auto buffer = room_for<unsigned char>(f, key, d.dims, static_cast<int64_t>(std::min(block_rows, rows)), row_bytes);
   if (d.dims.empty()) {  // a scalar: one value
     read_into(f, key, d, memory_type.get(), buffer.data());
     digest.update(buffer.data(), static_cast<size_t>(row_bytes));
@@ -521,7 +524,7 @@ void hash_rows(const File& f, const std::string& key, hsize_t block_bytes, base:
         H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) < 0 ||
         H5Dread(d.dset.get(), memory_type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, buffer.data()) < 0)
       f.fail(key, "read failed (file truncated or corrupt?)");
-    digest.update(buffer.data(), static_cast<size_t>(n * row_bytes));
+    digest.update(buffer.data(), static_cast<size_t>(n * row_size));
   }
 }
 

@@ -68,8 +68,9 @@ void write_d4rl(const std::string& path, const Transitions& t, const WriteOption
 // scripts/dataset-checksums.py and docs/datasets/matched/checksums.txt). The same
 // data written again (other metadata, compression or creation time) has the same
 // checksum. Each array is read `block_bytes` of rows at a time (at least a row),
-// so the checksum of a file larger than memory needs no more than a block of it.
-// Throws DataError naming the file and the key.
+// so the checksum of a file larger than memory needs no more than a block of it
+// (a file whose shapes no read has checked first may declare terabytes of unwritten
+// rows: read it first, as train does). Throws DataError naming the file and the key.
 std::string d4rl_arrays_sha256(const std::string& path, int64_t block_bytes = int64_t{64} << 20);
 
 // The HDF5 library this build runs on, e.g. "1.10.8".

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -48,8 +49,11 @@ void cap_child_memory(size_t payload_bytes) {
   uint64_t pages = 0;
   if (!(statm >> pages)) return;
   const uint64_t now = pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0) return;
   const uint64_t cap = now + (uint64_t{1} << 30) + 8 * static_cast<uint64_t>(payload_bytes);
-  const rlimit limit{cap, cap};
+  // Never above a limit the user set (ulimit -v).
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > cap) limit.rlim_cur = cap;
   ::setrlimit(RLIMIT_AS, &limit);
 }
 
@@ -76,6 +80,9 @@ void parse_unsealed_in_child(const std::string& payload, const std::string& path
       timeout_seconds);
   using End = base::IsolatedAnswer::End;
   const std::string unverified = ": it has no checksum (an older aaren-rl wrote it) and is damaged";
+  if (answer.end == End::kCrashed && answer.signal == SIGKILL)
+    throw std::runtime_error(path + ": the child process checking the " + what + " was killed (" +
+                             base::describe_signal(SIGKILL) + "): out of memory?");
   if (answer.end == End::kCrashed)
     throw std::runtime_error(path + ": LibTorch's reader crashed on the " + what + " (" +
                              base::describe_signal(answer.signal) + ")" + unverified);

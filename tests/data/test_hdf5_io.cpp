@@ -332,7 +332,10 @@ TEST_CASE(
   CHECK(aaren::data::d4rl_arrays_sha256(b) == sum);
   // Read in blocks of 1 byte (a row at a time), 60 bytes (3 rows of observations) or 1000 (50 rows of
   // observations, 125 of actions): the same checksum.
-  for (int64_t block_bytes : {1, 60, 1000}) CHECK(aaren::data::d4rl_arrays_sha256(a, block_bytes) == sum);
+  for (int64_t block_bytes : {1, 60, 1000}) {
+    CHECK(aaren::data::d4rl_arrays_sha256(a, block_bytes) == sum);
+    CHECK(aaren::data::d4rl_arrays_sha256(b, block_bytes) == sum);  // blocks across gzip chunks of 7 rows
+  }
   // One value of any array changed by one ulp, or one flag moved: another checksum.
   const auto changed = [&](const char* what, const std::function<void(Transitions&)>& change) {
     INFO(what);
