@@ -287,8 +287,12 @@ std::vector<T> room_for(const File& f, const std::string& key, const std::vector
   if (rows < 0 || cols < 0 || __builtin_mul_overflow(rows, cols, &count) ||
       __builtin_mul_overflow(count, int64_t{sizeof(T)}, &bytes))
     f.fail(key, "shape " + join_dims(dims) + ": more values than can be counted");
+  // The free memory is read (a few /proc and cgroup files) only for requests that could
+  // matter: a Minari file asks once per episode and key, mostly for a few KB.
+  constexpr int64_t kBytesWorthChecking = int64_t{16} << 20;
   const char* skip = std::getenv("AAREN_SKIP_MEMORY_CHECK");  // where the kernel's estimate is wrong (a ZFS cache)
-  const auto free_now = skip && std::string(skip) == "1" ? std::nullopt : base::memory_this_process_can_get();
+  const bool check = bytes >= kBytesWorthChecking && !(skip && std::string(skip) == "1");
+  const auto free_now = check ? base::memory_this_process_can_get() : std::nullopt;
   if (free_now && bytes > *free_now)
     f.fail(key, "shape " + join_dims(dims) + ": " + bytes_text(bytes) + " to read, more than the " +
                     bytes_text(*free_now) + " of memory free now (AAREN_SKIP_MEMORY_CHECK=1 reads it anyway)");

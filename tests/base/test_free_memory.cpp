@@ -4,9 +4,7 @@
 
 #include <cstdint>
 #include <fstream>
-#include <iterator>
 #include <string>
-#include <utility>
 
 #include "base/free_memory.h"
 
@@ -70,16 +68,11 @@ TEST_CASE("free memory: this machine's answer, where it has one, is no more than
     SUCCEED("not Linux: unknown");
     return;
   }
-  const std::string meminfo((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // MemTotal + SwapTotal, as the kB lines parse_meminfo_available reads (renamed to its names).
-  std::string totals = meminfo;
-  for (const auto& [from, to] :
-       {std::pair<std::string, std::string>{"MemTotal:", "MemAvailable:"}, {"SwapTotal:", "SwapFree:"}}) {
-    const auto available = totals.find(to);
-    if (available != std::string::npos) totals.replace(available, to.size(), "Ignored:");
-    const auto total = totals.find(from);
-    REQUIRE(total != std::string::npos);
-    totals.replace(total, from.size(), to);
+  // MemTotal and SwapTotal, written as the two lines parse_meminfo_available reads.
+  std::string totals;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("MemTotal:", 0) == 0) totals += "MemAvailable:" + line.substr(9) + "\n";
+    if (line.rfind("SwapTotal:", 0) == 0) totals += "SwapFree:" + line.substr(10) + "\n";
   }
   const auto most = parse_meminfo_available(totals);
   REQUIRE(most);
