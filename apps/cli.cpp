@@ -203,6 +203,14 @@ int dispatch(const std::string& program, const std::string& description, const s
   return kExitUsage;
 }
 
+InputError non_finite_action(const std::string& file, const std::string& what, std::optional<double> target) {
+  std::ostringstream line;
+  line << file << ": " << what << "; the policy computes values past float's range (";
+  if (target) line << "a target (" << *target << ") far beyond its data's returns, ";
+  line << "a damaged file, or a run that diverged)";
+  return InputError(line.str());
+}
+
 std::string format_duration(double s) {
   std::ostringstream os;
   const int64_t t = static_cast<int64_t>(s);

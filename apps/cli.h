@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -141,5 +142,11 @@ struct UsageError : std::runtime_error {
 struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// A policy read from `file` (a checkpoint or a policy file) whose action was NaN or infinite
+// (`what`: which value, env, episode and step), as one line naming the file; `target`: the
+// return an agent was conditioned on (none for a SAC policy).
+InputError non_finite_action(const std::string& file, const std::string& what,
+                             std::optional<double> target = std::nullopt);
 
 }  // namespace aaren::cli

@@ -1,6 +1,7 @@
 // aaren collect: make a D4RL-layout dataset by rolling out a behaviour policy.
 #include <iostream>
 
+#include "agents/acting/rollout.h"
 #include "agents/models/device.h"
 #include "agents/training/collect.h"
 #include "apps/cli.h"
@@ -66,6 +67,8 @@ int run_collect(int argc, char** argv) {
       std::cerr << "\r[collect] " << base::count_of(steps, "transition") << ", " << base::count_of(episodes, "episode")
                 << std::flush;
     });
+  } catch (const NonFiniteActionError& e) {  // a SAC policy file's actor: random actions are finite
+    throw non_finite_action(c.policy, e.what());
   } catch (const envs::EnvError& e) {
     throw InputError(e.what());
   } catch (const data::DataError& e) {

@@ -49,7 +49,12 @@ void compare_agent(base::Table& table, const std::string& path, const LoadedAgen
     rc.seed = seed;
     std::cerr << "[compare] " << to_string(agent.config.backbone) << " (" << mode << ", " << runtime
               << "): " << base::count_of(episodes, "episode") << "..." << std::endl;
-    const auto r = run_rollout(rc, *policy);
+    RolloutResult r;
+    try {
+      r = run_rollout(rc, *policy);
+    } catch (const NonFiniteActionError& e) {
+      throw non_finite_action(path, e.what(), acting_target_return(agent, options.target_return));
+    }
     const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
     table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), mode, runtime,
                    acting_target_return(agent, options.target_return), mean_of(r.returns()), std_of(r.returns()),

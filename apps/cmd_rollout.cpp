@@ -118,7 +118,12 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   } catch (const lean::PolicyFileError& e) {
     throw UsageError(e.what());
   }
-  const auto result = rollout_with_video(config, *p, video, video_report);
+  RolloutResult result;
+  try {
+    result = rollout_with_video(config, *p, video, video_report);
+  } catch (const NonFiniteActionError& e) {
+    throw non_finite_action(checkpoint, e.what(), acting.target_return);
+  }
   const std::string mode_label = acting.runtime == Runtime::kLean ? "recurrent (lean runtime)" : mode;
   return report_rollout(settings, result, config, checkpoint, to_string(agent.config.backbone),
                         to_string(agent.config.tokens), mode_label, acting.target_return, p->state_bytes(), json,
@@ -236,7 +241,12 @@ int run_rollout(int argc, char** argv) {
         if (config.env.empty()) config.env = behaviour.sac->env;
         check_env_matches(behaviour.sac->obs_dim, behaviour.sac->act_dim, config, o.policy);
       }
-      const auto result = rollout_with_video(config, *behaviour.policy, o.video, video_report);
+      RolloutResult result;
+      try {
+        result = rollout_with_video(config, *behaviour.policy, o.video, video_report);
+      } catch (const NonFiniteActionError& e) {
+        throw non_finite_action(o.policy, e.what());
+      }
       return behaviour.sac ? report_rollout(settings, result, config, o.policy, "sac", "", "deterministic",
                                             o.target_return, 0, o.json, video_report)
                            : report_rollout(settings, result, config, o.policy, "", "", "", o.target_return, 0, o.json,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "base/clock.h"
 
@@ -46,6 +47,31 @@ double std_of(const std::vector<double>& v) {
   return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
+namespace {
+// Throws NonFiniteActionError at the first active env's action value that is NaN or infinite.
+// A policy's weights or state past float's range (a damaged file, a run that diverged) give
+// such actions; MuJoCo would refuse them too, but without saying whose action it was.
+void require_finite_actions(const envs::VectorEnv& venv, const std::vector<double>& actions,
+                            const std::vector<std::vector<envs::EpisodeRecord>>& per_env) {
+  const int64_t slots = venv.size(), act_dim = venv.act_dim();
+  for (int64_t i = 0; i < slots; ++i) {
+    if (!venv.active(i)) continue;
+    for (int64_t k = 0; k < act_dim; ++k) {
+      const double a = actions[static_cast<size_t>(i * act_dim + k)];
+      if (std::isfinite(a)) continue;
+      const auto episode = i + static_cast<int64_t>(per_env[static_cast<size_t>(i)].size()) * slots;
+      throw NonFiniteActionError("the policy's action[" + std::to_string(k) + "] is " +
+                                 (std::isnan(a) ? "NaN"
+                                  : a > 0       ? "inf"
+                                                : "-inf") +
+                                 " (env " + std::to_string(i) + ", episode " + std::to_string(episode) + ", step " +
+                                 std::to_string(venv.episode_steps()[static_cast<size_t>(i)]) +
+                                 "): no env was stepped with it");
+    }
+  }
+}
+}  // namespace
+
 RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
                           const std::function<void(int64_t, int64_t)>& progress,
                           const std::function<void(const envs::VectorEnv&)>& watch) {
@@ -77,6 +103,7 @@ RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
     double t0 = base::now_seconds();
     policy.act(venv, actions);
     result.policy_seconds += base::now_seconds() - t0;
+    require_finite_actions(venv, actions, per_env);
     t0 = base::now_seconds();
     venv.step(actions.data());
     result.env_seconds += base::now_seconds() - t0;

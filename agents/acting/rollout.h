@@ -97,7 +97,16 @@ struct RolloutResult {
 // `progress` (may be empty) is called after every finished episode with the
 // episodes asked as its total (0 under a step budget without episodes).
 // `watch` (may be empty) sees the envs after the reset and after every step
-// (e.g. envs::EpisodeVideo).
+// (e.g. envs::EpisodeVideo). An action that is not finite throws NonFiniteActionError.
+// A policy's action value that is NaN or infinite, found before any env is stepped with it.
+// Its message says which value, env, episode and step ("the policy's action[0] is NaN (env 2,
+// episode 5, step 17)"); callers that know where the policy came from (a checkpoint, a policy
+// file, a training run) put that in front. An EnvError, so that a caller that knows no more
+// reports it as any other refused rollout.
+struct NonFiniteActionError : envs::EnvError {
+  using envs::EnvError::EnvError;
+};
+
 RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
                           const std::function<void(int64_t done, int64_t total)>& progress = {},
                           const std::function<void(const envs::VectorEnv&)>& watch = {});

@@ -183,16 +183,21 @@ double logged_seconds(const std::string& log_path, int64_t update) {
 // Either way the run stops at once: no checkpoint or evaluation of that model is made.
 // The cause is the data (values too large for float arithmetic) or the step size, so both
 // are named. What is kept: the last periodic checkpoint, else the one a resume started from.
-[[noreturn]] void stop_diverged(const TrainConfig& c, int64_t start_update, int64_t update, const std::string& what) {
+// Which checkpoint a run that stops at `update` leaves to resume from.
+std::string kept_checkpoint(const TrainConfig& c, int64_t start_update, int64_t update) {
   std::string kept = start_update > 0 ? "the checkpoint it resumed from, " + c.resume + ", holds update " +
                                             std::to_string(start_update)
                                       : "no checkpoint of this run is kept";
   for (const auto& [at, path] : periodic_checkpoints(c.out_dir))
     if (at < update && at > start_update)
       kept = "its last checkpoint, " + path + ", holds update " + std::to_string(at);
+  return kept;
+}
+
+[[noreturn]] void stop_diverged(const TrainConfig& c, int64_t start_update, int64_t update, const std::string& what) {
   throw TrainingDiverged(what + ": the data (" + c.dataset +
                          ") hold values too large for float training, or --lr is too large; the run stops here and " +
-                         kept);
+                         kept_checkpoint(c, start_update, update));
 }
 
 // "" when the update's loss and gradient are finite, else what is not.
@@ -249,6 +254,7 @@ struct DecisionTrainer::Run {
   void periodic_checkpoint(int64_t update);
   void require_finite_weights(int64_t update) const;
   std::vector<EvalResult> evaluate(int64_t update);
+  [[noreturn]] void stop_diverged_in_evaluation(int64_t update, double target, const std::string& what);
   // One update; `asked`: the signal this rank was asked to stop by, or 0.
   // Returns the loss and the signal the run stops by after it, or 0 (every
   // rank agrees on both).
@@ -491,7 +497,11 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
     // --seed S --episodes N` (any --num-envs) plays the same episodes.
     const uint64_t seed = c.seed + 1000 * static_cast<uint64_t>(update);
     RolloutResult r;
-    on_cpu([&] { r = evaluate_agent(agent, target, c.evaluation_mode(), c.eval_episodes, seed); });
+    try {
+      on_cpu([&] { r = evaluate_agent(agent, target, c.evaluation_mode(), c.eval_episodes, seed); });
+    } catch (const NonFiniteActionError& e) {  // finite weights whose actions are not: the run diverged
+      stop_diverged_in_evaluation(update, target, e.what());
+    }
     const EvalResult e{update,
                        target,
                        mean_of(r.returns()),
@@ -506,6 +516,20 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
   }
   eval_log.flush();
   return out;
+}
+
+// The model of `update` acts NaN or inf at `target` (its loss was finite: a target far past the
+// data's returns overflows the return embedding, or the weights are near float's limit): the
+// run stops as at a loss that is not finite, its folder kept. The final evaluation follows
+// checkpoint.pt, which holds that model: it is removed, so that what is kept acted finitely.
+void DecisionTrainer::Run::stop_diverged_in_evaluation(int64_t update, double target, const std::string& what) {
+  if (update == c.updates) std::filesystem::remove(c.out_dir + "/checkpoint.pt");
+  std::ostringstream line;
+  line << "the evaluation of update " << update << " at target " << target << ": " << what
+       << "; the model computes values past float's range (a target far beyond the data's returns, or a run that "
+          "diverged); the run stops here and "
+       << kept_checkpoint(c, start_update, update);
+  throw TrainingDiverged(line.str());
 }
 
 std::pair<UpdateLoss, int> DecisionTrainer::Run::update(int64_t update, double lr, int asked) {

@@ -35,8 +35,9 @@ struct TrainResult {
   int stop_signal = 0;  // > 0: stopped early by this signal (after a checkpoint), not evaluated at the end
 };
 
-// A run stopped because a step's loss, gradient or weights are not finite: bad input (the data,
-// or the step size), though the run's folder and logs are kept (they show the way it went).
+// A run stopped because a step's loss, gradient or weights, or an evaluation's actions, are not
+// finite: bad input (the data, the step size, an evaluation target), though the run's folder and
+// logs are kept (they show the way it went).
 struct TrainingDiverged : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };

@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "agents/acting/rollout.h"
@@ -131,4 +133,63 @@ TEST_CASE("rollout: one env seeded once and a step budget == the plain env loop,
 
   rc.num_envs = 2;
   CHECK_THROWS_WITH(aaren::run_rollout(rc, policy), Catch::Contains("a step budget runs one env"));
+}
+
+namespace {
+// Zero actions, except one value of one env at one step of one of its episodes: NaN, inf or -inf.
+class PoisonedPolicy : public aaren::BatchPolicy {
+ public:
+  PoisonedPolicy(int64_t env, int64_t episode_of_env, int64_t step, int64_t component, double value)
+      : env_(env), episode_(episode_of_env), step_(step), component_(component), value_(value) {}
+  void begin_episode(int64_t slot) override {
+    if (slot == env_) ++begun_;
+  }
+  void act(const aaren::envs::VectorEnv& envs, std::vector<double>& actions) override {
+    std::fill(actions.begin(), actions.end(), 0.0);
+    if (begun_ - 1 == episode_ && envs.episode_steps()[env_] == step_)
+      actions[env_ * envs.act_dim() + component_] = value_;
+  }
+  void observe(const aaren::envs::VectorEnv&) override {}
+
+ private:
+  int64_t env_, episode_, step_, component_, begun_ = 0;
+  double value_;
+};
+}  // namespace
+
+// An action that is not finite is refused before any env is stepped with it, naming the value,
+// the env, the episode (numbered as the result numbers them: env i's k-th is i + k * envs) and the
+// step: a policy past float's range is said as such, not as MuJoCo's refusal of an input.
+TEST_CASE("rollout: an action that is not finite is refused, naming its value, env, episode and step", "[collect]") {
+  aaren::RolloutConfig rc;
+  rc.env = "hopper", rc.seed = 4, rc.episodes = 6, rc.num_envs = 2;
+  PoisonedPolicy clean(0, 0, 0, 0, 0.0);  // zero actions throughout: the hopper falls within a few dozen steps
+  const auto lengths = aaren::run_rollout(rc, clean).lengths();
+  REQUIRE(lengths.size() == 6);
+  struct Case {
+    int64_t env, episode_of_env, step, component;
+    double value;
+    std::string said;
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const auto& c : std::vector<Case>{{1, 1, 3, 2, std::nan(""), "[2] is NaN (env 1, episode 3, step 3)"},
+                                         {0, 0, 0, 0, inf, "[0] is inf (env 0, episode 0, step 0)"},
+                                         {0, 2, 4, 1, -inf, "[1] is -inf (env 0, episode 4, step 4)"}}) {
+    PoisonedPolicy policy(c.env, c.episode_of_env, c.step, c.component, c.value);
+    int64_t vector_steps = -1;  // the watch sees the reset, then every step
+    bool refused = false;
+    try {
+      aaren::run_rollout(rc, policy, {}, [&](const aaren::envs::VectorEnv&) { ++vector_steps; });
+    } catch (const aaren::NonFiniteActionError& e) {
+      refused = true;
+      CHECK(std::string(e.what()) == "the policy's action" + c.said + ": no env was stepped with it");
+    }
+    CHECK(refused);
+    // Env `env` had played its earlier episodes (env + k * 2) whole, then `step` steps of this one.
+    double before = static_cast<double>(c.step);
+    for (int64_t k = 0; k < c.episode_of_env; ++k) before += lengths[static_cast<size_t>(c.env + 2 * k)];
+    CHECK(vector_steps == static_cast<int64_t>(before));
+  }
+  PoisonedPolicy finite(0, 0, 1, 0, 1e300);  // finite, however large: clipped to the control range, as always
+  CHECK(aaren::run_rollout(rc, finite).episodes.size() == 6);
 }

@@ -223,6 +223,38 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   CHECK(r.output.find("--keep-last") != std::string::npos);
 }
 
+// A target past float's range (1e300, finite in double) makes every backbone act NaN while its
+// loss is finite. The evaluation stops the run in one line naming the update, the target and the
+// action, with the folder kept; the final evaluation's checkpoint.pt (whose model acted so) is
+// removed, leaving the last periodic one. rollout at such a target names the checkpoint.
+TEST_CASE("cli: an evaluation whose actions are not finite stops the run in one line, its finite checkpoints kept",
+          "[cli][decision]") {
+  const auto dir = aaren::testing::temp_dir("train_nan_actions");
+  const std::string small = " --embed-dim 16 --layers 1 --warmup 1 --eval-episodes 1 --threads 1 --checkpoint-every 1";
+  for (const std::string kind : {"aaren", "transformer", "lstm"}) {
+    const std::string out = dir + "/" + kind;
+    // Updates 1 and 2 checkpointed; the final evaluation (update 3) at 3600 acts, at 1e300 does not.
+    auto r = run_aaren("train --dataset " + kTrainData + " --backbone " + kind + small +
+                       " --updates 3 --eval-every 10 --eval-targets 3600 1e300 --out " + out);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output,
+               Catch::Contains("\naaren train: the evaluation of update 3 at target 1e+300: the policy's action[") &&
+                   Catch::Contains("(env 0, episode 0, step 0): no env was stepped with it") &&
+                   Catch::EndsWith("its last checkpoint, " + out + "/checkpoint_2.pt, holds update 2\n"));
+    CHECK_FALSE(std::filesystem::exists(out + "/checkpoint.pt"));
+    CHECK(aaren::load_checkpoint(out + "/checkpoint_2.pt").update == 2);
+    CHECK(read_lines(out + "/train_log.csv").size() == 1 + 3);
+    const auto evals = read_lines(out + "/eval.csv");  // the target that acted, at update 3
+    REQUIRE(evals.size() == 2);
+    CHECK(evals[1].rfind("3,3600,", 0) == 0);
+    r = run_aaren("rollout --checkpoint " + out + "/checkpoint_2.pt --episodes 1 --target-return 1e300");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::StartsWith("aaren rollout: " + out + "/checkpoint_2.pt: the policy's action[") &&
+                             Catch::Contains("a target (1e+300) far beyond its data's returns"));
+  }
+}
+
 TEST_CASE("cli: train --print-config shows the run as it would run and writes nothing, a resume too", "[cli]") {
   const auto dir = aaren::testing::temp_dir("print_config");
   const std::string out = dir + "/run";
