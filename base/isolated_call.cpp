@@ -35,24 +35,22 @@ void make_child_expendable() {
   ::setrlimit(RLIMIT_CORE, &no_core);
 }
 
-[[noreturn]] void run_child(const std::function<std::string()>& call, int fd) {
+[[noreturn]] void run_child(const std::function<void(ChildPipe&)>& call, int fd) {
   for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
   make_child_expendable();
   const int null = ::open("/dev/null", O_WRONLY);
   if (null >= 0) ::dup2(null, STDERR_FILENO), ::close(null);
-  std::string answer;
+  ChildPipe pipe(fd);
   try {
-    answer = call();
-  } catch (...) {
-    answer.clear();
+    call(pipe);
+  } catch (...) {  // the answer ends where it is: the child never unwinds into its parent's code
   }
-  write_all(fd, answer.data(), answer.size());
   ::close(fd);
   ::_exit(0);
 }
 
-// Reads fd until end of file into `text`; false if timeout_seconds passed first.
-bool read_until_eof(int fd, double timeout_seconds, std::string& text) {
+// Hands what arrives on fd to `take` until end of file; false if timeout_seconds passed first.
+bool read_until_eof(int fd, double timeout_seconds, const std::function<void(const char*, size_t)>& take) {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + std::chrono::duration<double>(timeout_seconds);
   char buffer[1 << 16];
@@ -65,13 +63,33 @@ bool read_until_eof(int fd, double timeout_seconds, std::string& text) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return true;  // EOF: the child is done (or died)
-    text.append(buffer, static_cast<size_t>(n));
+    take(buffer, static_cast<size_t>(n));
   }
+}
+
+// The child's end: its exit status, or kTimedOut once killed for the time.
+IsolatedAnswer reap(pid_t pid, bool timed_out) {
+  IsolatedAnswer out;
+  if (timed_out) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    out.end = IsolatedAnswer::End::kTimedOut;
+  } else if (WIFSIGNALED(status)) {
+    out.end = IsolatedAnswer::End::kCrashed, out.signal = WTERMSIG(status);
+  } else {
+    out.end = IsolatedAnswer::End::kAnswered;
+  }
+  return out;
 }
 
 }  // namespace
 
-IsolatedAnswer call_in_child(const std::function<std::string()>& call, double timeout_seconds) {
+bool ChildPipe::write(const void* data, size_t size) { return write_all(fd_, static_cast<const char*>(data), size); }
+
+IsolatedAnswer call_in_child_streamed(const std::function<void(ChildPipe&)>& call,
+                                      const std::function<void(const char*, size_t)>& take, double timeout_seconds) {
   IsolatedAnswer out;
   int fds[2];
   // Close-on-exec: a process another thread starts meanwhile (a seed, ffmpeg)
@@ -92,19 +110,27 @@ IsolatedAnswer call_in_child(const std::function<std::string()>& call, double ti
     run_child(call, fds[1]);
   }
   ::close(fds[1]);
-  const bool timed_out = !read_until_eof(fds[0], timeout_seconds, out.text);
+  bool timed_out = false;
+  try {
+    timed_out = !read_until_eof(fds[0], timeout_seconds, take);
+  } catch (...) {  // the parent refused the answer: no child is left running or unreaped
+    ::close(fds[0]);
+    reap(pid, /*timed_out=*/true);
+    throw;
+  }
   ::close(fds[0]);
-  if (timed_out) ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out) {
-    out.end = IsolatedAnswer::End::kTimedOut;
-  } else if (WIFSIGNALED(status)) {
-    out.end = IsolatedAnswer::End::kCrashed, out.signal = WTERMSIG(status);
-  } else {
-    out.end = IsolatedAnswer::End::kAnswered;
-  }
+  return reap(pid, timed_out);
+}
+
+IsolatedAnswer call_in_child(const std::function<std::string()>& call, double timeout_seconds) {
+  std::string text;
+  auto out = call_in_child_streamed(
+      [&](ChildPipe& pipe) {
+        const auto answer = call();  // an exception: no byte written, the answer ""
+        pipe.write(answer.data(), answer.size());
+      },
+      [&](const char* data, size_t size) { text.append(data, size); }, timeout_seconds);
+  if (out.end != IsolatedAnswer::End::kNoChild) out.text = std::move(text);
   return out;
 }
 

@@ -5,6 +5,7 @@
 // process goes on.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -35,6 +36,26 @@ struct IsolatedAnswer {
 // destructors run in it). Only the calling thread exists in the child: `call`
 // must not wait on threads of the parent (an OpenMP pool among them).
 IsolatedAnswer call_in_child(const std::function<std::string()>& call, double timeout_seconds);
+
+// The child's end of the pipe in call_in_child_streamed.
+class ChildPipe {
+ public:
+  explicit ChildPipe(int fd) : fd_(fd) {}
+  // All `size` bytes, blocking while the parent catches up; false when the pipe is closed.
+  bool write(const void* data, size_t size);
+
+ private:
+  int fd_;
+};
+
+// call_in_child for answers too large to hold twice (a dataset's arrays): `call` writes its
+// answer to the pipe as it goes, and the parent hands each piece to `take` as it arrives, so
+// neither process holds the whole answer as one message; the answer's `text` stays empty. An
+// exception that leaves `call` ends the answer where it is. One that leaves `take` (the parent
+// found the answer damaged) kills the child, waits for it, and goes on to the caller.
+IsolatedAnswer call_in_child_streamed(const std::function<void(ChildPipe&)>& call,
+                                      const std::function<void(const char* data, size_t size)>& take,
+                                      double timeout_seconds);
 
 // "signal 11, Segmentation fault".
 std::string describe_signal(int signal);

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <stdexcept>
@@ -45,4 +47,47 @@ TEST_CASE("isolated call: an answer, a crash, a hang and an exception each come 
   answer = call_in_child([]() -> std::string { throw std::runtime_error("escaped"); }, 30);
   CHECK(answer.end == IsolatedAnswer::End::kAnswered);
   CHECK(answer.text.empty());
+}
+
+// The streamed form: the child's pieces arrive in order and whole, however the pipe splits them;
+// a parent that refuses the answer (its `take` throws) has the child killed and reaped, and the
+// exception reaches the caller; a child's exception ends the answer where it is.
+TEST_CASE("isolated call: a streamed answer arrives in order, and a refused one stops its child", "[base]") {
+  using aaren::base::ChildPipe;
+  std::string got;
+  const auto append = [&](const char* data, size_t size) { got.append(data, size); };
+  auto answer = aaren::base::call_in_child_streamed(
+      [](ChildPipe& pipe) {
+        for (int piece = 0; piece < 40; ++piece) {
+          const std::string block(1 << 14, static_cast<char>('a' + piece % 26));  // 640 KiB in all
+          pipe.write(block.data(), block.size());
+        }
+      },
+      append, 30);
+  CHECK(answer.end == IsolatedAnswer::End::kAnswered);
+  REQUIRE(got.size() == 40u << 14);
+  for (int piece = 0; piece < 40; ++piece) CHECK(got[static_cast<size_t>(piece) << 14] == 'a' + piece % 26);
+  CHECK(answer.text.empty());
+
+  got.clear();
+  answer = aaren::base::call_in_child_streamed(
+      [](ChildPipe& pipe) {
+        pipe.write("begun", 5);
+        throw std::runtime_error("escaped");
+      },
+      append, 30);
+  CHECK(answer.end == IsolatedAnswer::End::kAnswered);
+  CHECK(got == "begun");
+
+  // The child would write forever: the parent's refusal must end it, not wait for it.
+  CHECK_THROWS_WITH(aaren::base::call_in_child_streamed(
+                        [](ChildPipe& pipe) {
+                          const std::string block(1 << 12, 'z');
+                          while (pipe.write(block.data(), block.size())) {
+                          }
+                        },
+                        [](const char*, size_t) { throw std::runtime_error("refused"); }, 30),
+                    "refused");
+  int status = 0;
+  CHECK(::waitpid(-1, &status, WNOHANG) < 0);  // no child left to reap: it was waited for
 }

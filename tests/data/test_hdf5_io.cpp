@@ -242,14 +242,24 @@ TEST_CASE("data: a metadata group that contains itself is read once, with a warn
   CHECK_THAT(t.warnings[0], Catch::Contains("not followed"));
 }
 
+// Every field, streamed array by array from the child: D4RL's, Minari's and old layouts, a file
+// with warnings (a metadata cycle), and one of ours with MuJoCo's warm starts.
 TEST_CASE("data: the isolated read returns what the direct read does, and the same errors", "[data]") {
   REQUIRE_H5PY();
   const auto& dir = h5py_fixtures();
-  for (const std::string file : {"f32_bool.hdf5", "hopper-medium-v2.hdf5", "minari", "v0_hopper_style.hdf5"}) {
-    INFO(file);
-    const auto direct = aaren::data::read_dataset(dir + "/" + file);
-    const auto isolated = aaren::data::read_dataset_isolated(dir + "/" + file);
+  for (const std::string path :
+       {dir + "/f32_bool.hdf5", dir + "/hopper-medium-v2.hdf5", dir + "/minari", dir + "/v0_hopper_style.hdf5",
+        dir + "/metadata_cycle.hdf5", std::string(AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5")}) {
+    INFO(path);
+    const auto direct = aaren::data::read_dataset(path);
+    const auto isolated = aaren::data::read_dataset_isolated(path);
     CHECK(isolated.size == direct.size);
+    CHECK(isolated.obs_dim == direct.obs_dim);
+    CHECK(isolated.act_dim == direct.act_dim);
+    CHECK(isolated.nq == direct.nq);
+    CHECK(isolated.nv == direct.nv);
+    CHECK(isolated.qacc_warmstart == direct.qacc_warmstart);
+    CHECK(isolated.warnings == direct.warnings);
     CHECK(isolated.observations == direct.observations);
     CHECK(isolated.actions == direct.actions);
     CHECK(isolated.rewards == direct.rewards);
