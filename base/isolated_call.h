@@ -13,7 +13,7 @@ namespace aaren::base {
 
 struct IsolatedAnswer {
   enum class End {
-    kAnswered,  // the call returned; `text` is what it returned
+    kAnswered,  // the call returned; `text` is what it returned (call_in_child)
     kCrashed,   // a signal ended the child (`signal`)
     kTimedOut,  // no end within the time given: the child was killed
     kNoChild,   // no pipe or no fork (`text` says which)
@@ -50,7 +50,8 @@ class ChildPipe {
 
 // call_in_child for answers too large to hold twice (a dataset's arrays): `call` writes its
 // answer to the pipe as it goes, and the parent hands each piece to `take` as it arrives, so
-// neither process holds the whole answer as one message; the answer's `text` stays empty. An
+// neither process holds the whole answer as one message; the answer's `text` stays empty
+// (but for kNoChild, where it says why there is no child). An
 // exception that leaves `call` ends the answer where it is. One that leaves `take` (the parent
 // found the answer damaged) kills the child, waits for it, and goes on to the caller.
 IsolatedAnswer call_in_child_streamed(const std::function<void(ChildPipe&)>& call,

@@ -247,7 +247,7 @@ TEST_CASE("data: a metadata group that contains itself is read once, with a warn
 TEST_CASE("data: the isolated read returns what the direct read does, and the same errors", "[data]") {
   REQUIRE_H5PY();
   const auto& dir = h5py_fixtures();
-  for (const std::string path :
+  for (const std::string& path :
        {dir + "/f32_bool.hdf5", dir + "/hopper-medium-v2.hdf5", dir + "/minari", dir + "/v0_hopper_style.hdf5",
         dir + "/metadata_cycle.hdf5", std::string(AAREN_SOURCE_DIR "/data/bundled/hopper-mixed-v0.hdf5")}) {
     INFO(path);
