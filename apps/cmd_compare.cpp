@@ -53,7 +53,8 @@ void compare_agent(base::Table& table, const std::string& path, const LoadedAgen
     try {
       r = run_rollout(rc, *policy);
     } catch (const NonFiniteActionError& e) {
-      throw non_finite_action(path, e.what(), acting_target_return(agent, options.target_return));
+      const double target = acting_target_return(agent, options.target_return);
+      throw non_finite_action(path, e.what(), agent.config.condition_on_return ? std::optional(target) : std::nullopt);
     }
     const double steps = static_cast<double>(std::max<int64_t>(r.env_steps, 1));
     table.add_row({path, to_string(agent.config.backbone), to_string(agent.config.tokens), mode, runtime,
@@ -120,6 +121,13 @@ int run_compare(int argc, char** argv) {
       agents.push_back(load_checkpoint(path));
     } catch (const std::runtime_error& e) {
       throw InputError(e.what());
+    }
+  }
+  for (const auto& agent : agents) {  // each agent's target, as it will act on it, before the first rollout
+    try {
+      check_target_return("--target-return", acting_target_return(agent, target_return), agent.config.return_scale);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
     }
   }
   for (size_t i = 0; i < checkpoints.size(); ++i)

@@ -100,6 +100,11 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   acting.batch_invariant = true;  // the same episodes with any --num-envs
   acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
   acting.target_return = acting_target_return(agent, target_return);
+  try {
+    check_target_return("--target-return", acting.target_return, agent.config.return_scale);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
   acting.num_envs = config.num_envs;  // resolved by run_rollout (acting_num_envs) for a --checkpoint
   try {
     // auto: as its training evaluated it; the lean runtime acts recurrently only.
@@ -122,7 +127,8 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   try {
     result = rollout_with_video(config, *p, video, video_report);
   } catch (const NonFiniteActionError& e) {
-    throw non_finite_action(checkpoint, e.what(), acting.target_return);
+    throw non_finite_action(checkpoint, e.what(),
+                            agent.config.condition_on_return ? std::optional(acting.target_return) : std::nullopt);
   }
   const std::string mode_label = acting.runtime == Runtime::kLean ? "recurrent (lean runtime)" : mode;
   return report_rollout(settings, result, config, checkpoint, to_string(agent.config.backbone),

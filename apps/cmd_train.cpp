@@ -199,6 +199,16 @@ bool holds_checkpoint(const std::string& folder) {
   return false;
 }
 
+// Whether a run got past its input: a checkpoint, or an update in its train_log.csv. Such a run
+// is kept even when it stops without a checkpoint (a loss or an evaluation that diverged): its
+// logs show the way it went. One refused at its input has neither.
+bool run_started(const std::string& folder) {
+  if (holds_checkpoint(folder)) return true;
+  std::ifstream log(folder + "/train_log.csv");
+  std::string header, row;
+  return std::getline(log, header) && std::getline(log, row) && !row.empty();
+}
+
 // A new run never writes into another run's folder: --out that holds a run is
 // refused, or with --overwrite moved aside whole (one rename) and deleted once
 // the new run has started (under --nproc, once its ranks have finished or
@@ -419,10 +429,11 @@ int train_seed_group(int argc, char** argv, const TrainCommand& t) {
     write_seed_group(g.out, group, provenance(argc, argv));
   }
   const int code = run_seed_group(g);
-  // A new group none of whose seeds got as far as a checkpoint (its input was refused) leaves nothing behind.
-  const bool any_checkpoint = any_seed_checkpoint(g);
-  if (guard && any_checkpoint) guard->commit();
-  if (!g.resume && !any_checkpoint && !out_existed) {
+  // A new group none of whose seeds got past its input (refused) leaves nothing behind.
+  bool any_started = any_seed_checkpoint(g);
+  for (const uint64_t seed : g.seeds) any_started = any_started || run_started(seed_folder(g.out, seed));
+  if (guard && any_started) guard->commit();
+  if (!g.resume && !any_started && !out_existed) {
     std::error_code ec;
     std::filesystem::remove_all(g.out, ec);
   }
@@ -451,7 +462,7 @@ int run_train(int argc, char** argv) {
   // folder behind that it created; one that has written a checkpoint keeps it.
   const bool out_existed = std::filesystem::exists(c.out_dir);
   auto remove_if_created = [&] {
-    if (out_existed || holds_checkpoint(c.out_dir)) return;
+    if (out_existed || run_started(c.out_dir)) return;
     std::error_code ec;
     std::filesystem::remove_all(c.out_dir, ec);
   };
@@ -469,7 +480,7 @@ int run_train(int argc, char** argv) {
     const int code = dist::launch_local_ranks(c.nproc, args, grace);
     // The run --overwrite replaces goes only once the new one has finished or written a checkpoint;
     // ranks that refused their input leave it where it was.
-    if (code == 0 || holds_checkpoint(c.out_dir)) guard->commit();
+    if (code == 0 || run_started(c.out_dir)) guard->commit();
     if (code != 0) remove_if_created();
     return code;
   }

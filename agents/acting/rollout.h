@@ -88,6 +88,15 @@ struct RolloutResult {
   std::vector<double> normalized_scores() const;
 };
 
+// A policy's action value that is NaN or infinite, found before any env is stepped with it.
+// Its message says which value, env, episode and step, the step counted from 0 ("the policy's
+// action[0] is NaN (env 2, episode 5, step 17): no env was stepped with it"); callers that know
+// where the policy came from (a checkpoint, a policy file, a training run) put that in front.
+// An EnvError, so that a caller that knows no more reports it as any other refused rollout.
+struct NonFiniteActionError : envs::EnvError {
+  using envs::EnvError::EnvError;
+};
+
 // Env i runs episodes i, i + n, i + 2n, ... until `episodes` are done, so the
 // set of episodes does not depend on which ones end first; episode e starts
 // from a reset seeded with seed + e, so it is the same episode whatever n is.
@@ -98,15 +107,6 @@ struct RolloutResult {
 // episodes asked as its total (0 under a step budget without episodes).
 // `watch` (may be empty) sees the envs after the reset and after every step
 // (e.g. envs::EpisodeVideo). An action that is not finite throws NonFiniteActionError.
-// A policy's action value that is NaN or infinite, found before any env is stepped with it.
-// Its message says which value, env, episode and step ("the policy's action[0] is NaN (env 2,
-// episode 5, step 17)"); callers that know where the policy came from (a checkpoint, a policy
-// file, a training run) put that in front. An EnvError, so that a caller that knows no more
-// reports it as any other refused rollout.
-struct NonFiniteActionError : envs::EnvError {
-  using envs::EnvError::EnvError;
-};
-
 RolloutResult run_rollout(const RolloutConfig& config, BatchPolicy& policy,
                           const std::function<void(int64_t done, int64_t total)>& progress = {},
                           const std::function<void(const envs::VectorEnv&)>& watch = {});

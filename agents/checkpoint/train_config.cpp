@@ -178,6 +178,15 @@ void validate_counts_and_rates(const TrainConfig& c) {
 }
 }  // namespace
 
+void check_target_return(const std::string& flag, double target, double return_scale) {
+  if (!std::isfinite(target)) throw std::invalid_argument(flag + " must be finite, got " + base::plain(target));
+  constexpr double kLargestMagnitude = 18446744073709551616.0;  // 2^64
+  if (std::abs(target / return_scale) > kLargestMagnitude)
+    throw std::invalid_argument(flag + " " + base::plain(target) + ": divided by --return-scale " +
+                                base::plain(return_scale) +
+                                " it must be within +-2^64 (1.8e19; float arithmetic overflows squaring it)");
+}
+
 void TrainConfig::validate() const {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
   if (dataset.empty() && resume.empty()) fail("--dataset is required");
@@ -187,8 +196,7 @@ void TrainConfig::validate() const {
   if (!(top_fraction > 0 && top_fraction <= 1)) fail("--top-fraction must be in (0, 1]");
   if (recency > 0 && backbone != BackboneKind::kAaren)
     fail("--recency is an Aaren option, not " + std::string(to_string(backbone)) + "'s");
-  for (const double t : eval_targets)
-    if (!std::isfinite(t)) fail("--eval-targets must be finite numbers");
+  for (const double t : eval_targets) check_target_return("--eval-targets", t, return_scale);
   if (nproc < 1 || nproc > 1024) fail("--nproc must be in [1, 1024]");
   if (!(dist_timeout > 0 && dist_timeout < 1e7)) fail("--dist-timeout must be > 0 seconds");
   if (nproc > 1) {
@@ -198,7 +206,7 @@ void TrainConfig::validate() const {
       fail(std::string(episodes ? "--aaren-batch " : "--batch-size ") + std::to_string(global) +
            " must be a multiple of the " + std::to_string(nproc) + " ranks (it is the global batch)");
   }
-  if (!std::isfinite(target_return)) fail("--target-return must be a finite number");
+  check_target_return("--target-return", target_return, return_scale);
   evaluation_mode();  // --eval-mode: a mode, and one this backbone acts in
   check_precision("--precision", precision);
   if (!score_references.empty() && (score_references.size() != 2 || !std::isfinite(score_references[0]) ||

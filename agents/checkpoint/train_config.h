@@ -84,6 +84,13 @@ struct TrainConfig {
   static TrainConfig from_json(const nlohmann::json& j);
 };
 
+// A return to condition on must be finite and, as the model sees it (target / return_scale),
+// within +-2^64: past that, the square of its embedding overflows float in the first layer
+// norm and every action is NaN (measured: 1e25 with the scale 1000, on each backbone), the
+// bound the dataset reader puts on the data's values for the same reason. Throws
+// std::invalid_argument naming `flag` ("--eval-targets", "--target-return").
+void check_target_return(const std::string& flag, double target, double return_scale);
+
 // The learning rate of update `update` (0-based): linear warm-up, then the schedule.
 double learning_rate(const TrainConfig& config, int64_t update);
 

@@ -183,6 +183,8 @@ double logged_seconds(const std::string& log_path, int64_t update) {
 // Either way the run stops at once: no checkpoint or evaluation of that model is made.
 // The cause is the data (values too large for float arithmetic) or the step size, so both
 // are named. What is kept: the last periodic checkpoint, else the one a resume started from.
+[[noreturn]] void stop_diverged(const TrainConfig& c, int64_t start_update, int64_t update, const std::string& what);
+
 // Which checkpoint a run that stops at `update` leaves to resume from.
 std::string kept_checkpoint(const TrainConfig& c, int64_t start_update, int64_t update) {
   std::string kept = start_update > 0 ? "the checkpoint it resumed from, " + c.resume + ", holds update " +
@@ -194,7 +196,7 @@ std::string kept_checkpoint(const TrainConfig& c, int64_t start_update, int64_t 
   return kept;
 }
 
-[[noreturn]] void stop_diverged(const TrainConfig& c, int64_t start_update, int64_t update, const std::string& what) {
+void stop_diverged(const TrainConfig& c, int64_t start_update, int64_t update, const std::string& what) {
   throw TrainingDiverged(what + ": the data (" + c.dataset +
                          ") hold values too large for float training, or --lr is too large; the run stops here and " +
                          kept_checkpoint(c, start_update, update));
@@ -518,17 +520,22 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
   return out;
 }
 
-// The model of `update` acts NaN or inf at `target` (its loss was finite: a target far past the
-// data's returns overflows the return embedding, or the weights are near float's limit): the
-// run stops as at a loss that is not finite, its folder kept. The final evaluation follows
-// checkpoint.pt, which holds that model: it is removed, so that what is kept acted finitely.
+// The model of `update` acts NaN or inf at `target` though its weights are finite (weights near
+// float's limit: a step of lr 1e29 does it; a target past what float can embed is refused
+// before the run): the run stops
+// as at a loss that is not finite, its folder and logs kept, the rows of the targets evaluated
+// before written. A periodic evaluation comes before that update's checkpoint, so the last one
+// kept is older; the final evaluation comes after checkpoint.pt, which stays (the run's trained
+// model, whose other targets were evaluated) and is named.
 void DecisionTrainer::Run::stop_diverged_in_evaluation(int64_t update, double target, const std::string& what) {
-  if (update == c.updates) std::filesystem::remove(c.out_dir + "/checkpoint.pt");
+  eval_log.flush();
   std::ostringstream line;
   line << "the evaluation of update " << update << " at target " << target << ": " << what
-       << "; the model computes values past float's range (a target far beyond the data's returns, or a run that "
-          "diverged); the run stops here and "
-       << kept_checkpoint(c, start_update, update);
+       << "; the model computes values past float's range, its weights grown too large (--lr too large, or the "
+          "data's values too large for float training); the run stops here and "
+       << (update == c.updates ? "its final checkpoint, " + c.out_dir + "/checkpoint.pt, holds that model (update " +
+                                     std::to_string(update) + ")"
+                               : kept_checkpoint(c, start_update, update));
   throw TrainingDiverged(line.str());
 }
 

@@ -223,36 +223,71 @@ TEST_CASE("cli: evaluations during training at both DT targets, eval.svg, pruned
   CHECK(r.output.find("--keep-last") != std::string::npos);
 }
 
-// A target past float's range (1e300, finite in double) makes every backbone act NaN while its
-// loss is finite. The evaluation stops the run in one line naming the update, the target and the
-// action, with the folder kept; the final evaluation's checkpoint.pt (whose model acted so) is
-// removed, leaving the last periodic one. rollout at such a target names the checkpoint.
-TEST_CASE("cli: an evaluation whose actions are not finite stops the run in one line, its finite checkpoints kept",
+// A target whose scaled value (target / return_scale) is past 2^64 makes every backbone act NaN
+// (its embedding's square overflows float): train, rollout and compare refuse it before anything
+// runs. A policy that acts NaN on a sane target (weights near float's limit, as a damaged or
+// diverged file can hold) is refused in one line naming the file, the value, env, episode and step.
+TEST_CASE("cli: a target past float's range is refused before the run, a policy acting NaN names its file",
           "[cli][decision]") {
   const auto dir = aaren::testing::temp_dir("train_nan_actions");
-  const std::string small = " --embed-dim 16 --layers 1 --warmup 1 --eval-episodes 1 --threads 1 --checkpoint-every 1";
-  for (const std::string kind : {"aaren", "transformer", "lstm"}) {
-    const std::string out = dir + "/" + kind;
-    // Updates 1 and 2 checkpointed; the final evaluation (update 3) at 3600 acts, at 1e300 does not.
-    auto r = run_aaren("train --dataset " + kTrainData + " --backbone " + kind + small +
-                       " --updates 3 --eval-every 10 --eval-targets 3600 1e300 --out " + out);
+  const std::string small = " --embed-dim 16 --layers 1 --warmup 1 --eval-episodes 1 --threads 1";
+  auto r =
+      run_aaren("train --dataset " + kTrainData + small + " --updates 2 --eval-targets 3600 1e25 --out " + dir + "/x");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--eval-targets 1e+25: divided by --return-scale 1000 it must be within "
+                                       "+-2^64 (1.8e19; float arithmetic overflows squaring it)"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/x"));
+  r = run_aaren("train --dataset " + kTrainData + small + " --updates 2 --out " + dir + "/run");
+  REQUIRE(r.exit_code == 0);
+  const std::string good = dir + "/run/checkpoint.pt";
+  for (const std::string command : {"rollout --checkpoint " + good, "compare " + good}) {
+    r = run_aaren(command + " --episodes 1 --target-return -1e300");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("--target-return -1e+300: divided by --return-scale 1000"));
+  }
+  // Every weight times 1e30: finite (the largest about 1e30), but the first layer's outputs square past float.
+  auto agent = aaren::load_checkpoint(good);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : agent.model->parameters()) p.mul_(1e30);
+  }
+  const std::string huge = dir + "/huge.pt";
+  aaren::save_checkpoint(huge, agent.model, agent.config, agent.normalizer, agent.env, agent.update);
+  for (const std::string command : {"rollout --checkpoint " + huge, "compare " + huge}) {
+    r = run_aaren(command + " --episodes 1");
     INFO(r.output);
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output,
-               Catch::Contains("\naaren train: the evaluation of update 3 at target 1e+300: the policy's action[") &&
-                   Catch::Contains("(env 0, episode 0, step 0): no env was stepped with it") &&
-                   Catch::EndsWith("its last checkpoint, " + out + "/checkpoint_2.pt, holds update 2\n"));
-    CHECK_FALSE(std::filesystem::exists(out + "/checkpoint.pt"));
-    CHECK(aaren::load_checkpoint(out + "/checkpoint_2.pt").update == 2);
-    CHECK(read_lines(out + "/train_log.csv").size() == 1 + 3);
-    const auto evals = read_lines(out + "/eval.csv");  // the target that acted, at update 3
-    REQUIRE(evals.size() == 2);
-    CHECK(evals[1].rfind("3,3600,", 0) == 0);
-    r = run_aaren("rollout --checkpoint " + out + "/checkpoint_2.pt --episodes 1 --target-return 1e300");
-    CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output, Catch::StartsWith("aaren rollout: " + out + "/checkpoint_2.pt: the policy's action[") &&
-                             Catch::Contains("a target (1e+300) far beyond its data's returns"));
+    CHECK_THAT(r.output, Catch::Contains(huge + ": the policy's action[") &&
+                             Catch::Contains("(env 0, episode 0, step 0): no env was stepped with it; the policy "
+                                             "computes values past float's range (a target (3600)"));
   }
+  // Training's evaluation: one step of lr 1e29 (decay factor 1 - 1e30) leaves the weights finite, about
+  // 1e30, after a finite loss; the evaluation acts NaN (a second update's loss would be NaN). The final
+  // evaluation names checkpoint.pt, which is kept.
+  const std::string diverging = small + " --lr 1e29 --weight-decay 10";
+  for (const std::string kind : {"aaren", "transformer", "lstm"}) {
+    const std::string out = dir + "/" + kind;
+    r = run_aaren("train --dataset " + kTrainData + diverging + " --updates 1 --backbone " + kind + " --out " + out);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("\naaren train: the evaluation of update 1 at target 3600: the policy's "
+                                         "action[") &&
+                             Catch::Contains("its weights grown too large (--lr too large") &&
+                             Catch::EndsWith("its final checkpoint, " + out + "/checkpoint.pt, holds that model " +
+                                             "(update 1)\n"));
+    CHECK(aaren::load_checkpoint(out + "/checkpoint.pt").update == 1);
+    CHECK(read_lines(out + "/train_log.csv").size() == 1 + 1);
+  }
+  // An evaluation during training (update 1 of 2) under --seeds: no checkpoint yet, but the run got
+  // past its input, so its folder and logs are kept (the group's launcher kept only checkpoints).
+  r = run_aaren("train --seeds 4 --dataset " + kTrainData + diverging + " --updates 2 --eval-every 1 --out " + dir +
+                "/group");
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("the evaluation of update 1 at target 3600") &&
+                           Catch::Contains("no checkpoint of this run is kept"));
+  CHECK(read_lines(dir + "/group/seed_4/train_log.csv").size() == 1 + 1);
+  CHECK(read_lines(dir + "/group/seed_4/eval.csv").size() == 1);  // the header: no target was evaluated
 }
 
 TEST_CASE("cli: train --print-config shows the run as it would run and writes nothing, a resume too", "[cli]") {
