@@ -123,9 +123,10 @@ int run_compare(int argc, char** argv) {
       throw InputError(e.what());
     }
   }
-  for (const auto& agent : agents) {  // each agent's target, as it will act on it, before the first rollout
+  for (size_t i = 0; i < agents.size(); ++i) {  // each agent's target, as it will act on it, before any rollout
     try {
-      check_target_return("--target-return", acting_target_return(agent, target_return), agent.config.return_scale);
+      check_target_return(target_return != 0.0 ? "--target-return" : checkpoints[i] + ": its target_return",
+                          acting_target_return(agents[i], target_return), agents[i].config.return_scale);
     } catch (const std::invalid_argument& e) {
       throw UsageError(e.what());
     }

@@ -101,7 +101,8 @@ int rollout_agent(const nlohmann::json& settings, RolloutConfig config, const st
   acting.runtime = runtime == "lean" ? Runtime::kLean : Runtime::kLibTorch;
   acting.target_return = acting_target_return(agent, target_return);
   try {
-    check_target_return("--target-return", acting.target_return, agent.config.return_scale);
+    check_target_return(target_return != 0.0 ? "--target-return" : checkpoint + ": its target_return",
+                        acting.target_return, agent.config.return_scale);
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }

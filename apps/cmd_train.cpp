@@ -199,14 +199,13 @@ bool holds_checkpoint(const std::string& folder) {
   return false;
 }
 
-// Whether a run got past its input: a checkpoint, or an update in its train_log.csv. Such a run
-// is kept even when it stops without a checkpoint (a loss or an evaluation that diverged): its
-// logs show the way it went. One refused at its input has neither.
+// Whether a run got past its input: a checkpoint, or its train_log.csv, which a run opens once its
+// input is resolved (as it commits --overwrite's replacement). Such a run is kept however it stops
+// (a loss at its first update or an evaluation that diverged): its logs show the way it went. One
+// refused at its input has neither.
 bool run_started(const std::string& folder) {
-  if (holds_checkpoint(folder)) return true;
-  std::ifstream log(folder + "/train_log.csv");
-  std::string header, row;
-  return std::getline(log, header) && std::getline(log, row) && !row.empty();
+  std::error_code ec;
+  return holds_checkpoint(folder) || std::filesystem::exists(folder + "/train_log.csv", ec);
 }
 
 // A new run never writes into another run's folder: --out that holds a run is

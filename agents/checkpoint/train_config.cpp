@@ -196,7 +196,8 @@ void TrainConfig::validate() const {
   if (!(top_fraction > 0 && top_fraction <= 1)) fail("--top-fraction must be in (0, 1]");
   if (recency > 0 && backbone != BackboneKind::kAaren)
     fail("--recency is an Aaren option, not " + std::string(to_string(backbone)) + "'s");
-  for (const double t : eval_targets) check_target_return("--eval-targets", t, return_scale);
+  for (const double t : eval_targets)  // their range, once resolved: resolve_training_run
+    if (!std::isfinite(t)) fail("--eval-targets must be finite numbers");
   if (nproc < 1 || nproc > 1024) fail("--nproc must be in [1, 1024]");
   if (!(dist_timeout > 0 && dist_timeout < 1e7)) fail("--dist-timeout must be > 0 seconds");
   if (nproc > 1) {
@@ -206,7 +207,7 @@ void TrainConfig::validate() const {
       fail(std::string(episodes ? "--aaren-batch " : "--batch-size ") + std::to_string(global) +
            " must be a multiple of the " + std::to_string(nproc) + " ranks (it is the global batch)");
   }
-  check_target_return("--target-return", target_return, return_scale);
+  if (!std::isfinite(target_return)) fail("--target-return must be a finite number");
   evaluation_mode();  // --eval-mode: a mode, and one this backbone acts in
   check_precision("--precision", precision);
   if (!score_references.empty() && (score_references.size() != 2 || !std::isfinite(score_references[0]) ||

@@ -185,11 +185,14 @@ double logged_seconds(const std::string& log_path, int64_t update) {
 // are named. What is kept: the last periodic checkpoint, else the one a resume started from.
 [[noreturn]] void stop_diverged(const TrainConfig& c, int64_t start_update, int64_t update, const std::string& what);
 
-// Which checkpoint a run that stops at `update` leaves to resume from.
-std::string kept_checkpoint(const TrainConfig& c, int64_t start_update, int64_t update) {
-  std::string kept = start_update > 0 ? "the checkpoint it resumed from, " + c.resume + ", holds update " +
-                                            std::to_string(start_update)
-                                      : "no checkpoint of this run is kept";
+// Which checkpoint a run that stops at `update` leaves to resume from. `resumed_replaced`: the
+// checkpoint it resumed from was this folder's checkpoint.pt, since replaced by the final one.
+std::string kept_checkpoint(const TrainConfig& c, int64_t start_update, int64_t update, bool resumed_replaced = false) {
+  std::string kept = "no checkpoint of this run is kept";
+  if (start_update > 0 && resumed_replaced)
+    kept += " (the one it resumed from, " + c.resume + ", was replaced by its final one)";
+  else if (start_update > 0)
+    kept = "the checkpoint it resumed from, " + c.resume + ", holds update " + std::to_string(start_update);
   for (const auto& [at, path] : periodic_checkpoints(c.out_dir))
     if (at < update && at > start_update)
       kept = "its last checkpoint, " + path + ", holds update " + std::to_string(at);
@@ -521,21 +524,31 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
 }
 
 // The model of `update` acts NaN or inf at `target` though its weights are finite (weights near
-// float's limit: a step of lr 1e29 does it; a target past what float can embed is refused
-// before the run): the run stops
-// as at a loss that is not finite, its folder and logs kept, the rows of the targets evaluated
-// before written. A periodic evaluation comes before that update's checkpoint, so the last one
-// kept is older; the final evaluation comes after checkpoint.pt, which stays (the run's trained
-// model, whose other targets were evaluated) and is named.
+// float's limit: a step of lr 1e29 does it; targets past +-2^64 once scaled are refused before
+// the run, but a large weight can overflow below that): the run stops as at a loss that is not
+// finite, its folder and logs kept, the rows of the targets evaluated before written. A periodic
+// evaluation comes before that update's checkpoint, so the last one kept is older. The final
+// evaluation comes after checkpoint.pt: that model is moved aside (to a name --resume does not
+// take), so that a resume, or a seed group's, continues from the last checkpoint that acted.
 void DecisionTrainer::Run::stop_diverged_in_evaluation(int64_t update, double target, const std::string& what) {
   eval_log.flush();
+  std::string kept = kept_checkpoint(c, start_update, update);
+  if (update == c.updates) {
+    const auto final_path = c.out_dir + "/checkpoint.pt", aside = c.out_dir + "/checkpoint.diverged.pt";
+    std::error_code ec;
+    // A resume from this folder's checkpoint.pt (a finished run trained on) had it replaced by the final one.
+    const bool replaced = start_update > 0 && std::filesystem::equivalent(c.resume, final_path, ec);
+    kept = kept_checkpoint(c, start_update, update, replaced && !ec);
+    std::filesystem::rename(final_path, aside, ec);
+    kept += ec ? "; its final checkpoint, " + final_path + ", holds that model"
+               : "; the final model, which acted so, is set aside as " + aside;
+  }
   std::ostringstream line;
   line << "the evaluation of update " << update << " at target " << target << ": " << what
        << "; the model computes values past float's range, its weights grown too large (--lr too large, or the "
-          "data's values too large for float training); the run stops here and "
-       << (update == c.updates ? "its final checkpoint, " + c.out_dir + "/checkpoint.pt, holds that model (update " +
-                                     std::to_string(update) + ")"
-                               : kept_checkpoint(c, start_update, update));
+          "data's values too large for float training) or the target too far beyond the data's returns; the run "
+          "stops here and "
+       << kept;
   throw TrainingDiverged(line.str());
 }
 

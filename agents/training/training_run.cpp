@@ -216,6 +216,22 @@ void check_resume_fits(const ResolvedTrainingRun& r) {
                                 std::to_string(r.resumed->update));
 }
 
+// The targets the run evaluates at, as resolved (given, a resumed run's, or from the data), and
+// --target-return when given (a resumed run's stored one is not acted on in training): each within
+// what the model computes in float (check_target_return), refused before anything is written.
+void check_resolved_targets(const TrainConfig& c, const std::set<std::string>& flags) {
+  const std::string not_given =
+      flags.count("eval-targets") ? "" : " (not given here: the run's own; give --eval-targets)";
+  for (const double t : c.eval_targets) {
+    try {
+      check_target_return("--eval-targets", t, c.return_scale);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(e.what() + not_given);
+    }
+  }
+  if (flags.count("target-return")) check_target_return("--target-return", c.target_return, c.return_scale);
+}
+
 }  // namespace
 
 ResolvedTrainingRun resolve_training_run(const TrainConfig& given, const std::set<std::string>& given_flags,
@@ -241,6 +257,7 @@ ResolvedTrainingRun resolve_training_run(const TrainConfig& given, const std::se
   std::string note;
   c = resolve_from_data(c, r.data, *r.dataset, note);
   if (say && !note.empty()) say("note: " + note);
+  check_resolved_targets(c, given_flags);
   check_resume_fits(r);
   return r;
 }

@@ -263,7 +263,7 @@ TEST_CASE("cli: a target past float's range is refused before the run, a policy 
   }
   // Training's evaluation: one step of lr 1e29 (decay factor 1 - 1e30) leaves the weights finite, about
   // 1e30, after a finite loss; the evaluation acts NaN (a second update's loss would be NaN). The final
-  // evaluation names checkpoint.pt, which is kept.
+  // evaluation sets its checkpoint.pt aside, under a name --resume does not take.
   const std::string diverging = small + " --lr 1e29 --weight-decay 10";
   for (const std::string kind : {"aaren", "transformer", "lstm"}) {
     const std::string out = dir + "/" + kind;
@@ -273,9 +273,11 @@ TEST_CASE("cli: a target past float's range is refused before the run, a policy 
     CHECK_THAT(r.output, Catch::Contains("\naaren train: the evaluation of update 1 at target 3600: the policy's "
                                          "action[") &&
                              Catch::Contains("its weights grown too large (--lr too large") &&
-                             Catch::EndsWith("its final checkpoint, " + out + "/checkpoint.pt, holds that model " +
-                                             "(update 1)\n"));
-    CHECK(aaren::load_checkpoint(out + "/checkpoint.pt").update == 1);
+                             Catch::EndsWith("no checkpoint of this run is kept; the final model, which acted so, "
+                                             "is set aside as " +
+                                             out + "/checkpoint.diverged.pt\n"));
+    CHECK_FALSE(std::filesystem::exists(out + "/checkpoint.pt"));
+    CHECK(aaren::load_checkpoint(out + "/checkpoint.diverged.pt").update == 1);
     CHECK(read_lines(out + "/train_log.csv").size() == 1 + 1);
   }
   // An evaluation during training (update 1 of 2) under --seeds: no checkpoint yet, but the run got
