@@ -532,8 +532,10 @@ std::vector<EvalResult> DecisionTrainer::Run::evaluate(int64_t update) {
 // take), so that a resume, or a seed group's, continues from the last checkpoint that acted.
 void DecisionTrainer::Run::stop_diverged_in_evaluation(int64_t update, double target, const std::string& what) {
   eval_log.flush();
-  std::string kept = kept_checkpoint(c, start_update, update);
-  if (update == c.updates) {
+  std::string kept;
+  if (update != c.updates) {
+    kept = kept_checkpoint(c, start_update, update);
+  } else {
     const auto final_path = c.out_dir + "/checkpoint.pt", aside = c.out_dir + "/checkpoint.diverged.pt";
     std::error_code ec;
     // A resume from this folder's checkpoint.pt (a finished run trained on) had it replaced by the final one.
